@@ -5,7 +5,8 @@
 #
 # Runs in the foreground (background it yourself; stop it with kill PID). Listens on RUNDIR/socket, traces to
 # RUNDIR/trace. Clients: XENSTORED_PATH=RUNDIR/socket xenstore-ls -f -p
-# Environment: XEN_EXTRACT (where the .debs are unpacked, default ~/.cache/jxen/xen-4.17),
+# Environment: C_XENSTORED_TRACE=off skips -T (its byte-at-a-time trace writes dominate benchmark numbers),
+#              XEN_EXTRACT (where the .debs are unpacked, default ~/.cache/jxen/xen-4.17),
 #              FAKEXEN_DOMIDS (domains xc_domain_getinfo reports as existing, default "0").
 #
 # How: the packages are fetched with apt-get download and unpacked (no postinst, no services). xenstored's
@@ -44,4 +45,6 @@ echo "c-xenstored: XENSTORED_PATH=$rundir/socket;" \
   "xenstore-control: LD_LIBRARY_PATH=$libs $extract/root/usr/lib/xen-4.17/bin/xenstore-control" >&2
 export FAKEXEN_DIR="$rundir" XENSTORED_RUNDIR="$rundir"
 export LD_LIBRARY_PATH="$fake:$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-exec env LD_PRELOAD="$fake/fakexen-preload.so" "$bin" -N -T "$rundir/trace" "$@"
+trace=(-T "$rundir/trace")
+[ "${C_XENSTORED_TRACE:-on}" = off ] && trace=()
+exec env LD_PRELOAD="$fake/fakexen-preload.so" "$bin" -N "${trace[@]}" "$@"
