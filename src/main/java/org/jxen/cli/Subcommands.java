@@ -7,5 +7,6 @@ final class Subcommands {
     private Subcommands() {}
 
     static void register(CommandLine cl) {
+        cl.addSubcommand(new XenstoredCommand());
     }
 }
