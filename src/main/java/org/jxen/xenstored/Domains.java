@@ -51,7 +51,19 @@ final class Domains {
             Domain d = getOrCreate(after.perms.owner());
             d.nodes++;
             d.nodeMemory += after.memorySize();
+            warnIfOverSoftLimit(d);
         }
+    }
+
+    /** The soft memory quota only warns, once per crossing, as C xenstored's does. */
+    void warnIfOverSoftLimit(Domain d) {
+        if (d.domid == 0) return;
+        boolean over = d.memory() > softMemory(d.domid);
+        if (over && !d.softMemoryWarned) {
+            System.getLogger("jxen.xenstored").log(System.Logger.Level.WARNING,
+                    "domain {0} uses {1} bytes, over the soft memory quota of {2}", d.domid, d.memory(), softMemory(d.domid));
+        }
+        d.softMemoryWarned = over;
     }
 
     /** The quota value in force for a domain: its override, else the global setting. */

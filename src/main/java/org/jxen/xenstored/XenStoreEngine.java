@@ -91,6 +91,10 @@ public final class XenStoreEngine {
         return tree;
     }
 
+    Control control() {
+        return control;
+    }
+
     // ---- connection lifecycle ------------------------------------------------------------------------
 
     public Connection connect(ConnectionIo io, int domid, boolean privileged, String label) {

@@ -19,18 +19,35 @@ public final class XenStoredServer implements AutoCloseable {
     private final XenStoreEngine engine = new XenStoreEngine();
     private final EventLoop loop;
     private final UnixSocketListener listener;
-    private final FileTracer tracer;
+    private FileTracer tracer;
 
     private XenStoredServer(Options options) throws IOException {
         loop = new EventLoop("xenstored");
-        tracer = options.trace() == null ? null : new FileTracer(options.trace());
-        if (tracer != null) {
-            engine.setTracer(tracer);
-            loop.onIdle(tracer::flush);
-        }
+        if (options.trace() != null) traceTo(options.trace());
+        loop.onIdle(() -> engine.tracer().flush());
+        engine.control().setLogSwitch(new Control.LogSwitch() {
+            @Override
+            public void enable(boolean on) {
+                if (tracer != null) tracer.setEnabled(on);
+            }
+
+            @Override
+            public void setFile(Path file) throws IOException {
+                traceTo(file);
+            }
+        });
         listener = options.socket() == null ? null : new UnixSocketListener(loop, engine, options.socket());
         if (listener != null) listener.register();
         loop.start();
+    }
+
+    /** Starts (or moves) the trace to {@code file}; CONTROL {@code logfile} lands here too. */
+    private void traceTo(Path file) throws IOException {
+        FileTracer next = new FileTracer(file);
+        FileTracer old = tracer;
+        tracer = next;
+        engine.setTracer(next);
+        if (old != null) old.close();
     }
 
     public static XenStoredServer start(Options options) throws IOException {
