@@ -8,6 +8,7 @@ final class Subcommands {
     private Subcommands() {}
 
     static void register(CommandLine cl) {
+        cl.addSubcommand(new DemoCommand());
         cl.addSubcommand(new XenstoredCommand());
         XenstoreTools.client(cl, "xenstore");
         XenstoreTools.client(cl, "xenstore-read");
