@@ -1,0 +1,531 @@
+package org.jxen.xenstore.client;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jxen.xenstore.Payloads;
+import org.jxen.xenstore.XenStoreException;
+import org.jxen.xenstore.XsChannel;
+import org.jxen.xenstore.XsError;
+import org.jxen.xenstore.XsMessage;
+import org.jxen.xenstore.XsPerms;
+import org.jxen.xenstore.XsType;
+
+/**
+ * A XenStore client over one connection (libxenstore's role). Unlike libxenstore, which keeps one request in
+ * flight with req_id 0, many threads may have requests outstanding at once: each gets its own req_id and a
+ * reader thread matches replies to requests, so the daemon may answer in any order. Watch events go to the
+ * registered callbacks on a separate dispatcher thread, in arrival order.
+ */
+public final class XsClient implements AutoCloseable {
+    /** tx_id of requests outside a transaction (XBT_NULL). */
+    public static final int NO_TX = 0;
+    /** How often {@link #transaction} re-runs a body whose commit conflicted. */
+    public static final int MAX_TRANSACTION_ATTEMPTS = 64;
+
+    /** A transaction body; it may run several times, so it must not have effects outside the store. */
+    @FunctionalInterface
+    public interface TxBody<T> {
+        T run(Tx tx) throws IOException;
+    }
+
+    private record Watch(String path, String token, XsWatchCallback callback) {}
+
+    private final XsChannel channel;
+    private final Map<Integer, CompletableFuture<XsMessage>> pending = new ConcurrentHashMap<>();
+    private final List<Watch> watches = new CopyOnWriteArrayList<>();
+    private final AtomicInteger nextReqId = new AtomicInteger(1);
+    private final ExecutorService dispatcher;
+    private final Thread reader;
+    private volatile IOException closedCause;
+
+    public XsClient(XsChannel channel) {
+        this.channel = channel;
+        this.dispatcher = Executors.newSingleThreadExecutor(r -> daemonThread(r, "xs-client-watches"));
+        this.reader = daemonThread(this::readLoop, "xs-client-reader");
+        reader.start();
+    }
+
+    /** Connects to the daemon's Unix socket found by {@link XsLocator}. */
+    public static XsClient open() throws IOException {
+        return new XsClient(UnixSocketChannel.connect());
+    }
+
+    private static Thread daemonThread(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    public int domid() {
+        return channel.domid();
+    }
+
+    // ---- raw requests ----
+
+    /**
+     * Sends a request with a fresh req_id (the message's own is ignored) and completes with the daemon's reply
+     * as it came, ERROR replies included. Fails with an IOException when the connection ends first.
+     */
+    public CompletableFuture<XsMessage> request(XsMessage message) {
+        CompletableFuture<XsMessage> reply = new CompletableFuture<>();
+        int reqId = allocateReqId(reply);
+        IOException closed = closedCause;
+        if (closed != null) {
+            // The reader may have drained the table before we registered: fail here so nothing waits forever.
+            pending.remove(reqId);
+            reply.completeExceptionally(closed);
+            return reply;
+        }
+        try {
+            channel.send(new XsMessage(message.type(), reqId, message.txId(), message.payload()));
+        } catch (IOException e) {
+            pending.remove(reqId);
+            reply.completeExceptionally(e);
+        }
+        return reply;
+    }
+
+    private int allocateReqId(CompletableFuture<XsMessage> reply) {
+        while (true) {
+            int id = nextReqId.getAndIncrement();
+            // 0 is what single-request clients use; skip it so our ids never collide with that convention.
+            if (id != 0 && pending.putIfAbsent(id, reply) == null) return id;
+        }
+    }
+
+    /** Sends a request and waits; an ERROR reply becomes a {@link XenStoreException}. */
+    public byte[] call(XsType type, int txId, byte[] payload) throws IOException {
+        XsMessage reply = await(request(XsMessage.of(type, 0, txId, payload)));
+        if (reply.type() == XsType.ERROR.code) {
+            XsError error = XsError.fromPayload(reply.payload());
+            throw new XenStoreException(error, type + ": " + error.name());
+        }
+        if (reply.type() != type.code) {
+            throw new IOException("reply type " + XsType.name(reply.type()) + " to a " + type + " request");
+        }
+        return reply.payload();
+    }
+
+    private static XsMessage await(CompletableFuture<XsMessage> future) throws IOException {
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted waiting for xenstored");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) throw io;
+            throw new IOException(e.getCause());
+        }
+    }
+
+    private byte[] single(XsType type, int txId, String arg) throws IOException {
+        return call(type, txId, Payloads.strings(arg));
+    }
+
+    // ---- node operations (tx = NO_TX outside a transaction) ----
+
+    public byte[] read(String path) throws IOException {
+        return read(NO_TX, path);
+    }
+
+    /** The node's value; a missing node is a {@link XenStoreException} with ENOENT. */
+    public byte[] read(int tx, String path) throws IOException {
+        return single(XsType.READ, tx, path);
+    }
+
+    public String readString(String path) throws IOException {
+        return readString(NO_TX, path);
+    }
+
+    public String readString(int tx, String path) throws IOException {
+        return new String(read(tx, path), StandardCharsets.UTF_8);
+    }
+
+    /** True if the node can be read; false if it is missing. Other errors (EACCES...) are thrown. */
+    public boolean exists(int tx, String path) throws IOException {
+        try {
+            read(tx, path);
+            return true;
+        } catch (XenStoreException e) {
+            if (e.error() == XsError.ENOENT) return false;
+            throw e;
+        }
+    }
+
+    public boolean exists(String path) throws IOException {
+        return exists(NO_TX, path);
+    }
+
+    public void write(String path, byte[] value) throws IOException {
+        write(NO_TX, path, value);
+    }
+
+    public void write(String path, String value) throws IOException {
+        write(NO_TX, path, value.getBytes(StandardCharsets.UTF_8));
+    }
+
+    public void write(int tx, String path, byte[] value) throws IOException {
+        call(XsType.WRITE, tx, Payloads.pathAndValue(path, value));
+    }
+
+    public void mkdir(String path) throws IOException {
+        mkdir(NO_TX, path);
+    }
+
+    public void mkdir(int tx, String path) throws IOException {
+        single(XsType.MKDIR, tx, path);
+    }
+
+    public void rm(String path) throws IOException {
+        rm(NO_TX, path);
+    }
+
+    public void rm(int tx, String path) throws IOException {
+        single(XsType.RM, tx, path);
+    }
+
+    public List<String> directory(String path) throws IOException {
+        return directory(NO_TX, path);
+    }
+
+    /**
+     * The node's children. A list too big for one reply (E2BIG) is fetched with DIRECTORY_PART, restarting
+     * when the node's generation changes between parts, as libxenstore's xs_directory does.
+     */
+    public List<String> directory(int tx, String path) throws IOException {
+        try {
+            return Payloads.split(single(XsType.DIRECTORY, tx, path));
+        } catch (XenStoreException e) {
+            if (e.error() != XsError.E2BIG) throw e;
+            return directoryInParts(tx, path);
+        }
+    }
+
+    private List<String> directoryInParts(int tx, String path) throws IOException {
+        restart:
+        while (true) {
+            List<String> names = new ArrayList<>();
+            String generation = null;
+            int offset = 0;
+            while (true) {
+                byte[] reply;
+                try {
+                    reply = call(XsType.DIRECTORY_PART, tx, Payloads.strings(path, Integer.toString(offset)));
+                } catch (XenStoreException e) {
+                    // A daemon without DIRECTORY_PART: the caller learns the list was too big.
+                    if (e.error() == XsError.ENOSYS) throw new XenStoreException(XsError.E2BIG);
+                    throw e;
+                }
+                int genEnd = Payloads.firstNul(reply);
+                if (genEnd < 0) throw new IOException("DIRECTORY_PART reply without generation");
+                String gen = new String(reply, 0, genEnd, StandardCharsets.US_ASCII);
+                if (generation == null) generation = gen;
+                else if (!generation.equals(gen)) continue restart;
+                byte[] chunk = Arrays.copyOfRange(reply, genEnd + 1, reply.length);
+                // The last part ends with an extra NUL: an empty name terminates the list.
+                boolean last = chunk.length <= 1 || chunk[chunk.length - 2] == 0;
+                for (String name : Payloads.split(chunk)) {
+                    if (!name.isEmpty()) names.add(name);
+                }
+                offset += chunk.length;
+                if (last) return names;
+            }
+        }
+    }
+
+    public XsPerms getPerms(String path) throws IOException {
+        return getPerms(NO_TX, path);
+    }
+
+    public XsPerms getPerms(int tx, String path) throws IOException {
+        XsPerms perms = XsPerms.parse(Payloads.split(single(XsType.GET_PERMS, tx, path)));
+        if (perms == null) throw new XenStoreException(XsError.EINVAL, "malformed GET_PERMS reply for " + path);
+        return perms;
+    }
+
+    public void setPerms(String path, XsPerms perms) throws IOException {
+        setPerms(NO_TX, path, perms);
+    }
+
+    public void setPerms(int tx, String path, XsPerms perms) throws IOException {
+        List<String> parts = new ArrayList<>();
+        parts.add(path);
+        perms.entries().forEach(p -> parts.add(p.toString()));
+        call(XsType.SET_PERMS, tx, Payloads.strings(parts.toArray(String[]::new)));
+    }
+
+    // ---- watches ----
+
+    /**
+     * Registers a watch; the callback gets every event whose token matches and whose path is the watched
+     * path or below it, including the one the daemon fires at registration.
+     */
+    public void watch(String path, String token, XsWatchCallback callback) throws IOException {
+        Watch w = new Watch(path, token, callback);
+        // Registered before the request: the daemon sends the initial event right after its OK.
+        watches.add(w);
+        try {
+            call(XsType.WATCH, NO_TX, Payloads.strings(path, token));
+        } catch (IOException e) {
+            watches.remove(w);
+            throw e;
+        }
+    }
+
+    public void unwatch(String path, String token) throws IOException {
+        call(XsType.UNWATCH, NO_TX, Payloads.strings(path, token));
+        watches.removeIf(w -> w.path.equals(path) && w.token.equals(token));
+    }
+
+    /** Drops all of this connection's watches at the daemon (RESET_WATCHES) and here. */
+    public void resetWatches() throws IOException {
+        call(XsType.RESET_WATCHES, NO_TX, Payloads.EMPTY);
+        watches.clear();
+    }
+
+    // ---- transactions ----
+
+    public Tx transactionStart() throws IOException {
+        String id = Payloads.cString(call(XsType.TRANSACTION_START, NO_TX, Payloads.strings("")));
+        try {
+            return new Tx(Integer.parseUnsignedInt(id));
+        } catch (NumberFormatException e) {
+            throw new IOException("bad transaction id " + id, e);
+        }
+    }
+
+    /** Commits ({@code commit}) or aborts; a conflicting commit throws EAGAIN. */
+    public void transactionEnd(int tx, boolean commit) throws IOException {
+        single(XsType.TRANSACTION_END, tx, commit ? "T" : "F");
+    }
+
+    /**
+     * Runs the body in a transaction and commits it, re-running everything when the daemon reports a
+     * conflict (EAGAIN), at most {@link #MAX_TRANSACTION_ATTEMPTS} times. Any other failure aborts.
+     */
+    public <T> T transaction(TxBody<T> body) throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            Tx tx = transactionStart();
+            T result;
+            try {
+                result = body.run(tx);
+            } catch (XenStoreException e) {
+                abortQuietly(tx, e);
+                if (e.error() == XsError.EAGAIN && attempt < MAX_TRANSACTION_ATTEMPTS) continue;
+                throw e;
+            } catch (IOException | RuntimeException | Error e) {
+                abortQuietly(tx, e);
+                throw e;
+            }
+            try {
+                transactionEnd(tx.id(), true);
+                return result;
+            } catch (XenStoreException e) {
+                if (e.error() != XsError.EAGAIN || attempt >= MAX_TRANSACTION_ATTEMPTS) throw e;
+            }
+        }
+    }
+
+    private void abortQuietly(Tx tx, Throwable cause) {
+        try {
+            transactionEnd(tx.id(), false);
+        } catch (IOException e) {
+            cause.addSuppressed(e);
+        }
+    }
+
+    /** A started transaction: the node operations with its tx_id. */
+    public final class Tx {
+        private final int id;
+
+        private Tx(int id) {
+            this.id = id;
+        }
+
+        public int id() {
+            return id;
+        }
+
+        public byte[] read(String path) throws IOException {
+            return XsClient.this.read(id, path);
+        }
+
+        public String readString(String path) throws IOException {
+            return XsClient.this.readString(id, path);
+        }
+
+        public boolean exists(String path) throws IOException {
+            return XsClient.this.exists(id, path);
+        }
+
+        public void write(String path, byte[] value) throws IOException {
+            XsClient.this.write(id, path, value);
+        }
+
+        public void write(String path, String value) throws IOException {
+            XsClient.this.write(id, path, value.getBytes(StandardCharsets.UTF_8));
+        }
+
+        public void mkdir(String path) throws IOException {
+            XsClient.this.mkdir(id, path);
+        }
+
+        public void rm(String path) throws IOException {
+            XsClient.this.rm(id, path);
+        }
+
+        public List<String> directory(String path) throws IOException {
+            return XsClient.this.directory(id, path);
+        }
+
+        public XsPerms getPerms(String path) throws IOException {
+            return XsClient.this.getPerms(id, path);
+        }
+
+        public void setPerms(String path, XsPerms perms) throws IOException {
+            XsClient.this.setPerms(id, path, perms);
+        }
+
+        public void commit() throws IOException {
+            transactionEnd(id, true);
+        }
+
+        public void abort() throws IOException {
+            transactionEnd(id, false);
+        }
+    }
+
+    // ---- domains and control ----
+
+    public void introduce(int domid, long gfn, int eventChannel) throws IOException {
+        call(XsType.INTRODUCE, NO_TX, Payloads.strings(Integer.toUnsignedString(domid), Long.toUnsignedString(gfn),
+                Integer.toUnsignedString(eventChannel)));
+    }
+
+    public void release(int domid) throws IOException {
+        single(XsType.RELEASE, NO_TX, Integer.toUnsignedString(domid));
+    }
+
+    public void resume(int domid) throws IOException {
+        single(XsType.RESUME, NO_TX, Integer.toUnsignedString(domid));
+    }
+
+    public String getDomainPath(int domid) throws IOException {
+        return Payloads.cString(single(XsType.GET_DOMAIN_PATH, NO_TX, Integer.toUnsignedString(domid)));
+    }
+
+    /** As libxenstore: anything but "F" means introduced. */
+    public boolean isDomainIntroduced(int domid) throws IOException {
+        return !Payloads.cString(single(XsType.IS_DOMAIN_INTRODUCED, NO_TX, Integer.toUnsignedString(domid))).equals("F");
+    }
+
+    public void setTarget(int domid, int target) throws IOException {
+        call(XsType.SET_TARGET, NO_TX, Payloads.strings(Integer.toUnsignedString(domid), Integer.toUnsignedString(target)));
+    }
+
+    /** CONTROL with the command and its arguments, each NUL-terminated; returns the raw reply. */
+    public byte[] control(String... commandAndArgs) throws IOException {
+        return call(XsType.CONTROL, NO_TX, Payloads.strings(commandAndArgs));
+    }
+
+    /** GET_QUOTA with the given arguments ({@code [domid,] [quota name]}); returns the reply's strings. */
+    public List<String> getQuota(String... args) throws IOException {
+        return Payloads.split(call(XsType.GET_QUOTA, NO_TX, Payloads.strings(args)));
+    }
+
+    /** SET_QUOTA with the given arguments ({@code [domid,] name, value}). */
+    public void setQuota(String... args) throws IOException {
+        call(XsType.SET_QUOTA, NO_TX, Payloads.strings(args));
+    }
+
+    // ---- connection ----
+
+    private void readLoop() {
+        IOException cause;
+        try {
+            while (true) {
+                XsMessage m = channel.receive();
+                if (m.type() == XsType.WATCH_EVENT.code && m.reqId() == 0) {
+                    dispatch(m);
+                    continue;
+                }
+                CompletableFuture<XsMessage> reply = pending.remove(m.reqId());
+                if (reply != null) reply.complete(m);
+            }
+        } catch (EOFException e) {
+            cause = e;
+        } catch (IOException e) {
+            cause = closedCause != null ? closedCause : e;
+        } catch (RuntimeException e) {
+            cause = new IOException("xenstore reader failed", e);
+        }
+        failAll(cause);
+    }
+
+    private void dispatch(XsMessage event) {
+        List<String> parts = Payloads.split(event.payload());
+        if (parts.size() < 2) return;
+        String path = parts.get(0);
+        String token = parts.get(1);
+        List<Watch> targets = new ArrayList<>();
+        for (Watch w : watches) {
+            if (w.token.equals(token) && isSubpath(w.path, path)) targets.add(w);
+        }
+        // A daemon may report a path we cannot relate to the watched one (e.g. relative vs absolute):
+        // the token alone still identifies the watch, so such an event is not lost.
+        if (targets.isEmpty()) {
+            for (Watch w : watches) if (w.token.equals(token)) targets.add(w);
+        }
+        for (Watch w : targets) {
+            try {
+                dispatcher.execute(() -> w.callback.onEvent(path, token));
+            } catch (RejectedExecutionException closing) {
+                return;
+            }
+        }
+    }
+
+    /** libxenstore's xs_path_is_subpath, plus the root containing every absolute path. */
+    static boolean isSubpath(String parent, String child) {
+        if (parent.equals("/")) return child.startsWith("/");
+        return child.startsWith(parent) && (child.length() == parent.length() || child.charAt(parent.length()) == '/');
+    }
+
+    private void failAll(IOException cause) {
+        if (closedCause == null) closedCause = cause;
+        for (Integer id : pending.keySet()) {
+            CompletableFuture<XsMessage> f = pending.remove(id);
+            if (f != null) f.completeExceptionally(closedCause);
+        }
+    }
+
+    public boolean isOpen() {
+        return closedCause == null;
+    }
+
+    /** Closes the connection; outstanding requests fail with an IOException. */
+    @Override
+    public void close() throws IOException {
+        if (closedCause == null) closedCause = new IOException("xenstore client closed");
+        try {
+            channel.close();
+        } finally {
+            failAll(closedCause);
+            dispatcher.shutdown();
+        }
+    }
+}
