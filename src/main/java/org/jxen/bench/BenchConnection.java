@@ -10,8 +10,8 @@ import java.nio.ByteOrder;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
-import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.IntFunction;
 import org.jxen.xenstore.Payloads;
 import org.jxen.xenstore.XsError;
 import org.jxen.xenstore.XsFrameDecoder;
@@ -90,17 +90,22 @@ final class BenchConnection implements Closeable {
     }
 
     /**
-     * Sends every request with up to {@code window} in flight and checks that none failed; fast bulk setup.
-     * Relies on the daemon answering a connection's requests in order, as both C daemons do.
+     * Sends requests {@code 0..count-1} with up to {@code window} in flight and checks that none failed; fast
+     * bulk setup. Requests are made on demand so that a large setup does not hold them all in memory.
      */
-    void callAllOk(List<XsMessage> requests, int window) throws IOException {
+    void callAllOk(int count, IntFunction<XsMessage> request, int window) throws IOException {
+        XsMessage[] inFlight = new XsMessage[window];
         int sent = 0, done = 0;
-        while (done < requests.size()) {
-            while (sent < requests.size() && sent - done < window) send(requests.get(sent), sent++);
+        while (done < count) {
+            while (sent < count && sent - done < window) {
+                XsMessage m = request.apply(sent);
+                inFlight[sent % window] = m;
+                send(m, sent++);
+            }
             XsMessage reply = receive();
             if (reply.type() == XsType.WATCH_EVENT.code) continue;
             if (reply.type() == XsType.ERROR.code) {
-                XsMessage req = requests.get(reply.reqId());
+                XsMessage req = inFlight[Integer.remainderUnsigned(reply.reqId(), window)];
                 throw new IOException(XsType.name(req.type()) + " \"" + req.payloadText() + "\" failed: "
                         + XsError.fromPayload(reply.payload()));
             }

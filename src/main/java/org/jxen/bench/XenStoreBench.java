@@ -89,20 +89,11 @@ public final class XenStoreBench {
     }
 
     private void setup(String workload, BenchConnection admin) throws IOException {
-        List<XsMessage> writes = new ArrayList<>();
-        int maxConns = Collections.max(config.conns());
         switch (workload) {
-            case "read" -> {
-                for (int c = 0; c < maxConns; c++) {
-                    for (int k = 0; k < KEYS; k++) writes.add(write(keyPath(c, k)));
-                }
-            }
-            case "directory" -> {
-                for (int k = 0; k < KEYS; k++) writes.add(write("/bench/dir/e" + k));
-            }
+            case "read" -> admin.callAllOk(Collections.max(config.conns()) * KEYS, i -> write(keyPath(i / KEYS, i % KEYS)), 32);
+            case "directory" -> admin.callAllOk(KEYS, i -> write("/bench/dir/e" + i), 32);
             default -> { }
         }
-        admin.callAllOk(writes, 32);
     }
 
     /** Creates the operation that runs in pipeline slot {@code slot} of connection {@code conn}. */
@@ -316,7 +307,7 @@ public final class XenStoreBench {
         return "/bench/c" + conn + "/k" + key;
     }
 
-    private static XsMessage write(String path) {
+    static XsMessage write(String path) {
         return XsMessage.of(XsType.WRITE, 0, 0, Payloads.pathAndValue(path, VALUE));
     }
 }
