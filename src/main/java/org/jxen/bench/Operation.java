@@ -43,7 +43,7 @@ abstract class Operation {
 
         Single(XsMessage[] requests, int offset) {
             this.requests = requests;
-            this.next = offset;
+            this.next = offset % requests.length;
         }
 
         @Override

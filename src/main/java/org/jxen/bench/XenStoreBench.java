@@ -73,9 +73,15 @@ public final class XenStoreBench {
                         }
                     }
                 }
-            } finally {
-                removeBench(admin);
+            } catch (IOException e) {
+                try {
+                    removeBench(admin);
+                } catch (IOException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+                throw e;
             }
+            removeBench(admin);
         }
         return results;
     }
@@ -187,10 +193,11 @@ public final class XenStoreBench {
                     for (int i = 0; ; i++) {
                         long now = System.nanoTime();
                         if (now - windowEnd >= 0) break;
-                        byte[] path = ("/bench/w/x" + (i % KEYS)).getBytes(StandardCharsets.US_ASCII);
-                        expected.set(path);
+                        String path = "/bench/w/x" + (i % KEYS);
+                        XsMessage request = write(path);
+                        expected.set(path.getBytes(StandardCharsets.US_ASCII));
                         long sentAt = System.nanoTime();
-                        writer.send(write(new String(path, StandardCharsets.US_ASCII)), i);
+                        writer.send(request, i);
                         String problem = Operation.problem(writer.receive(), XsType.WRITE.code);
                         if (problem != null) {
                             t.error(problem);

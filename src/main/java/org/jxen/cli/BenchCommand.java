@@ -30,8 +30,9 @@ public final class BenchCommand implements Runnable {
 
     @Command(name = "xenstore", mixinStandardHelpOptions = true,
             description = {"Throughput and latency of a xenstored on its Unix socket (jxen's or C's), with raw xs_wire "
-                    + "frames and optional pipelining. Prints a Markdown table; exit status 1 if the daemon answered "
-                    + "any request with an error. With --in-process, also the heap bytes per stored node.",
+                    + "frames and optional pipelining. Prints a Markdown table. Exit status 1 if the daemon answered "
+                    + "any request with an error, 2 if the run could not complete. With --in-process, also the heap bytes "
+                    + "per stored node.",
                     "Workloads: write, read, directory (100 children), transaction (START, 10 WRITEs, END), "
                     + "watch (write-to-event latency, one at a time), echo-floor (a bare echo server in this process). "
                     + "Everything lives under /bench, removed at the end."})
@@ -43,7 +44,7 @@ public final class BenchCommand implements Runnable {
                 description = "The daemon's socket. Default: $XENSTORED_PATH, else /var/run/xenstored/socket.")
         Path socket;
 
-        @Option(names = "--conns", split = ",", defaultValue = "1,8,64", paramLabel = "N[,N...]",
+        @Option(names = "--conns", split = ",", defaultValue = "1,8,64", paramLabel = "N",
                 description = "Connection counts to run each workload with (default: ${DEFAULT-VALUE}).")
         List<Integer> conns;
 
@@ -59,7 +60,7 @@ public final class BenchCommand implements Runnable {
                 description = "Unmeasured warm-up seconds before each measurement (default: ${DEFAULT-VALUE}).")
         double warmup;
 
-        @Option(names = "--workloads", split = ",", paramLabel = "W[,W...]",
+        @Option(names = "--workloads", split = ",", paramLabel = "W",
                 description = "Workloads to run (default: all of write,read,directory,transaction,watch,echo-floor).")
         List<String> workloads = XenStoreBench.WORKLOADS;
 
@@ -78,7 +79,16 @@ public final class BenchCommand implements Runnable {
         @Override
         public Integer call() throws IOException {
             if (inProcess && socket != null) throw new CommandLine.ParameterException(spec.commandLine(), "--socket and --in-process exclude each other");
-            if (!inProcess) return report(runAgainst(socketPath()), null);
+            try {
+                return inProcess ? runInProcess() : report(runAgainst(socketPath()), null);
+            } catch (IOException e) {
+                // An unreachable or misbehaving daemon: say what happened, without a stack trace.
+                System.err.println("jxen bench xenstore: " + e.getMessage());
+                return 2;
+            }
+        }
+
+        private int runInProcess() throws IOException {
             Path dir = Files.createTempDirectory("jxen-bench");
             try (XenStoredServer server = XenStoredServer.start(new XenStoredServer.Options(dir.resolve("socket"), null))) {
                 List<BenchResult> results = runAgainst(server.socketPath());
