@@ -64,6 +64,8 @@ public final class XenStoreEngine {
         specialPerms.put(XsPaths.INTRODUCE_DOMAIN, XsPerms.ROOT_DEFAULT);
         specialPerms.put(XsPaths.RELEASE_DOMAIN, XsPerms.ROOT_DEFAULT);
         domains.getOrCreate(0);
+        // DataTree makes the root by itself; charge it to its owner like every other node.
+        domains.charge(null, tree.get(XsPaths.ROOT));
         Caller dom0 = new Caller(0, true, -1);
         List<WatchEvent> none = new ArrayList<>();
         try {
