@@ -304,8 +304,9 @@ class ModelBasedTest {
                     return Payloads.strings(Integer.toString(id));
                 }
                 case TRANSACTION_END -> {
-                    if (tx == null) throw new MErr("ENOENT");
+                    // C's do_transaction_end checks the argument before the (id 0) transaction.
                     if (!op.arg.equals("T") && !op.arg.equals("F")) throw new MErr("EINVAL");
+                    if (tx == null) throw new MErr("ENOENT");
                     c.txs.remove(tx.id);
                     if (op.arg.equals("T")) commit(tx);
                     return Payloads.OK;
