@@ -349,6 +349,7 @@ class ModelBasedTest {
                     }
                     if (path.equals("/")) throw new MErr("EINVAL");
                     MNode parent = v.get(parent(path));
+                    if (parent == null) throw new MErr("EINVAL"); // C's _rm: parent missing in the transaction's view
                     List<String> doomed = new ArrayList<>();
                     ArrayDeque<String> todo = new ArrayDeque<>();
                     todo.push(path);
@@ -542,6 +543,24 @@ class ModelBasedTest {
         assertThat(call(e, dom1, XsType.TRANSACTION_END, 1, Payloads.strings("T")).payload())
                 .containsExactly(Payloads.strings("EAGAIN"));
         assertThat(call(e, dom0, XsType.READ, 0, Payloads.strings("/local/domain/1/x")).payload()).containsExactly(b("dom0"));
+        assertThat(e.check()).isEmpty();
+    }
+
+    @Test
+    void rmInTransactionWhoseParentWasRemovedOutsideIsEinval() {
+        XenStoreEngine e = new XenStoreEngine();
+        Connection a = e.connect(NO_IO, 0, true, "a");
+        Connection b = e.connect(NO_IO, 0, true, "b");
+        call(e, b, XsType.WRITE, 0, Payloads.pathAndValue("/p/c", b("v")));
+        call(e, a, XsType.TRANSACTION_START, 0, Payloads.strings(""));
+        assertThat(call(e, a, XsType.WRITE, 1, Payloads.pathAndValue("/p/c", b("w"))).payload()).containsExactly(Payloads.OK);
+        call(e, b, XsType.RM, 0, Payloads.strings("/p"));
+        // The transaction still has /p/c, but /p is gone: C's _rm says EINVAL (jxen used to throw an NPE).
+        XsMessage rm = call(e, a, XsType.RM, 1, Payloads.strings("/p/c"));
+        assertThat(rm.type()).isEqualTo(XsType.ERROR.code);
+        assertThat(rm.payload()).containsExactly(Payloads.strings("EINVAL"));
+        assertThat(call(e, a, XsType.TRANSACTION_END, 1, Payloads.strings("T")).payload())
+                .containsExactly(Payloads.strings("EAGAIN"));
         assertThat(e.check()).isEmpty();
     }
 
