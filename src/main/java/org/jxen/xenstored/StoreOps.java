@@ -161,6 +161,9 @@ final class StoreOps {
         }
         if (path.equals("/")) throw new XenStoreException(XsError.EINVAL, "cannot remove /");
         Node parent = v.read(XsPaths.parent(path));
+        // Only a transaction's view can hold a node without its parent (the parent was first read after
+        // someone else removed it). C's _rm answers EINVAL then; the commit would fail anyway.
+        if (parent == null) throw new XenStoreException(XsError.EINVAL, "parent of " + path + " is gone");
         // Iterative post-order walk: deep trees must not exhaust the stack (XSA-418).
         ArrayDeque<Node> todo = new ArrayDeque<>();
         List<String> doomed = new ArrayList<>();

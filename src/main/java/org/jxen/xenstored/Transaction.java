@@ -24,6 +24,12 @@ final class Transaction implements StoreView {
     /** Path -> the node as this transaction made it, or null for removed. Insertion order = change order. */
     private final LinkedHashMap<String, Node> overlay = new LinkedHashMap<>();
     private final HashMap<String, Long> accessed = new HashMap<>();
+    /**
+     * The committed node as first read (null: absent). Later reads of a node this transaction has not
+     * written return this copy, not the live one: C xenstored copies a node into the transaction on first
+     * access (access_node / transaction_prepend), so reads inside a transaction are repeatable.
+     */
+    private final HashMap<String, Node> firstRead = new HashMap<>();
     private final Accounting pending = new Accounting();
     private final List<WatchEvent> events = new ArrayList<>();
 
@@ -37,6 +43,7 @@ final class Transaction implements StoreView {
     @Override
     public Node read(String path) throws XenStoreException {
         if (overlay.containsKey(path)) return overlay.get(path);
+        if (firstRead.containsKey(path)) return firstRead.get(path);
         Node n = tree.get(path);
         remember(path, n);
         return n;
@@ -48,6 +55,7 @@ final class Transaction implements StoreView {
             throw new XenStoreException(XsError.ENOSPC, "transaction touches more than " + nodeLimit + " nodes");
         }
         accessed.put(path, committed == null ? ABSENT : committed.generation);
+        firstRead.put(path, committed);
     }
 
     @Override

@@ -64,6 +64,8 @@ public final class XenStoreEngine {
         specialPerms.put(XsPaths.INTRODUCE_DOMAIN, XsPerms.ROOT_DEFAULT);
         specialPerms.put(XsPaths.RELEASE_DOMAIN, XsPerms.ROOT_DEFAULT);
         domains.getOrCreate(0);
+        // DataTree makes the root by itself; charge it to its owner like every other node.
+        domains.charge(null, tree.get(XsPaths.ROOT));
         Caller dom0 = new Caller(0, true, -1);
         List<WatchEvent> none = new ArrayList<>();
         try {
@@ -467,9 +469,11 @@ public final class XenStoreEngine {
 
     private byte[] transactionEnd(Connection c, Transaction tx, byte[] p, List<WatchEvent> events)
             throws XenStoreException {
-        if (tx == null) throw new XenStoreException(XsError.ENOENT);
+        // The argument is checked first, as do_transaction_end does: "X" with tx_id 0 is EINVAL, not ENOENT.
+        // (An unknown non-zero tx_id was already ENOENT in dispatch.)
         String arg = oneArg(p);
         if (!arg.equals("T") && !arg.equals("F")) throw new XenStoreException(XsError.EINVAL);
+        if (tx == null) throw new XenStoreException(XsError.ENOENT);
         c.transactions.remove(tx.id);
         if (arg.equals("T")) events.addAll(tx.commit());
         return Payloads.OK;
