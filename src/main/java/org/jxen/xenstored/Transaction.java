@@ -23,11 +23,11 @@ final class Transaction implements StoreView {
     private final int nodeLimit;
     /** Path -> the node as this transaction made it, or null for removed. Insertion order = change order. */
     private final LinkedHashMap<String, Node> overlay = new LinkedHashMap<>();
-    private final HashMap<String, Long> accessed = new HashMap<>();
     /**
-     * The committed node as first read (null: absent). Later reads of a node this transaction has not
-     * written return this copy, not the live one: C xenstored copies a node into the transaction on first
-     * access (access_node / transaction_prepend), so reads inside a transaction are repeatable.
+     * Every node accessed, as the committed tree had it at first access (null: absent). Later reads of a node
+     * this transaction has not written return this copy, not the live one: C xenstored copies a node into the
+     * transaction on first access (access_node / transaction_prepend), so reads inside a transaction are
+     * repeatable; its generation is what the commit compares.
      */
     private final HashMap<String, Node> firstRead = new HashMap<>();
     private final Accounting pending = new Accounting();
@@ -44,18 +44,12 @@ final class Transaction implements StoreView {
     public Node read(String path) throws XenStoreException {
         if (overlay.containsKey(path)) return overlay.get(path);
         if (firstRead.containsKey(path)) return firstRead.get(path);
-        Node n = tree.get(path);
-        remember(path, n);
-        return n;
-    }
-
-    private void remember(String path, Node committed) throws XenStoreException {
-        if (accessed.containsKey(path)) return;
-        if (nodeLimit >= 0 && accessed.size() >= nodeLimit) {
+        if (nodeLimit >= 0 && firstRead.size() >= nodeLimit) {
             throw new XenStoreException(XsError.ENOSPC, "transaction touches more than " + nodeLimit + " nodes");
         }
-        accessed.put(path, committed == null ? ABSENT : committed.generation);
-        firstRead.put(path, committed);
+        Node n = tree.get(path);
+        firstRead.put(path, n);
+        return n;
     }
 
     @Override
@@ -97,10 +91,10 @@ final class Transaction implements StoreView {
      * real differences. Returns the events to fire.
      */
     List<WatchEvent> commit() throws XenStoreException {
-        for (Map.Entry<String, Long> e : accessed.entrySet()) {
-            Node now = tree.get(e.getKey());
-            long gen = now == null ? ABSENT : now.generation;
-            if (gen != e.getValue()) throw new XenStoreException(XsError.EAGAIN, "conflict on " + e.getKey());
+        for (Map.Entry<String, Node> e : firstRead.entrySet()) {
+            if (generation(tree.get(e.getKey())) != generation(e.getValue())) {
+                throw new XenStoreException(XsError.EAGAIN, "conflict on " + e.getKey());
+            }
         }
         for (Map.Entry<String, Node> e : overlay.entrySet()) {
             Node before = tree.get(e.getKey());
@@ -113,7 +107,7 @@ final class Transaction implements StoreView {
         return events;
     }
 
-    int accessedCount() {
-        return accessed.size();
+    private static long generation(Node n) {
+        return n == null ? ABSENT : n.generation;
     }
 }
