@@ -64,6 +64,9 @@ public final class XenStoreEngine {
         specialPerms.put(XsPaths.INTRODUCE_DOMAIN, XsPerms.ROOT_DEFAULT);
         specialPerms.put(XsPaths.RELEASE_DOMAIN, XsPerms.ROOT_DEFAULT);
         domains.getOrCreate(0);
+        // The root is dom0's node like any other: charge it, or every later change to it (adding a child)
+        // un-charges a node that was never charged and CONTROL check reports dom0's count off by one.
+        domains.charge(null, tree.get("/"));
         Caller dom0 = new Caller(0, true, -1);
         List<WatchEvent> none = new ArrayList<>();
         try {
