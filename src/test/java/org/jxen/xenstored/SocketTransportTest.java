@@ -65,9 +65,9 @@ class SocketTransportTest {
     @Test
     void framesSplitAtEveryByteBoundaryAreReassembled() throws IOException {
         try (RawSocketClient c = client()) {
-            byte[] f = frame(XsType.WRITE, 0, "/split\0val\0ue");
-            for (int k = 1; k < f.length; k++) {
-                f = frame(XsType.WRITE, k, "/split\0val\0ue");
+            int len = frame(XsType.WRITE, 0, "/split\0val\0ue").length;
+            for (int k = 1; k < len; k++) {
+                byte[] f = frame(XsType.WRITE, k, "/split\0val\0ue");
                 c.write(f, 0, k);
                 c.write(f, k, f.length);
                 XsMessage r = c.read();

@@ -380,6 +380,30 @@ class StoreSemanticsTest {
     }
 
     @Test
+    void removalIsReportedToAWatcherThatCouldReadTheNode() {
+        h.write(g, "gone/child", "v");
+        h.watch(g, "gone/child", "t");
+        h.ok(d0, XsType.RM, "/local/domain/5/gone\0");
+        assertThat(h.events(g)).containsExactly("gone/child\0t\0");
+        h.ok(d0, XsType.RM, "/local/domain/5/gone\0");
+        assertThat(h.events(g)).isEmpty();
+    }
+
+    @Test
+    void transactionalRemovalFiresAtCommitForWatchesBelow() {
+        h.write(d0, "/tr/a/b", "v");
+        h.watch(d0, "/tr/a/b", "deep");
+        int t = h.txStart(d0);
+        h.ok(d0, XsType.RM, t, "/tr\0");
+        h.err(d0, XsType.READ, t, "/tr/a\0", XsError.ENOENT);
+        assertThat(h.read(d0, "/tr/a/b")).isEqualTo("v");
+        assertThat(h.events(d0)).isEmpty();
+        h.commit(d0, t);
+        assertThat(h.events(d0)).containsExactly("/tr/a/b\0deep\0");
+        h.assertConsistent();
+    }
+
+    @Test
     void duplicateWatchIsEexistAndUnknownUnwatchIsEnoent() {
         h.watch(d0, "/dup", "t");
         h.err(d0, XsType.WATCH, "/dup\0t\0", XsError.EEXIST);
@@ -678,6 +702,23 @@ class StoreSemanticsTest {
         h.err(d0, XsType.IS_DOMAIN_INTRODUCED, "-1\0", XsError.EINVAL);
         h.err(d0, XsType.RESUME, "8\0", XsError.ENOENT);
         h.ok(d0, XsType.RESUME, "5\0");
+    }
+
+    @Test
+    void reintroductionRebindsOnlyWithTheSamePage() {
+        h.ok(d0, XsType.INTRODUCE, "5\0" + "1005\0" + "9\0");
+        h.err(d0, XsType.INTRODUCE, "5\0" + "2000\0" + "9\0", XsError.EINVAL);
+        h.err(d0, XsType.INTRODUCE, "7\0" + "x\0" + "9\0", XsError.EINVAL);
+    }
+
+    @Test
+    void serverFeatures() {
+        assertReply(h.req(d0, XsType.GET_FEATURE, ""), XsType.GET_FEATURE, "3\0");
+        assertReply(h.req(d0, XsType.GET_FEATURE, "5\0"), XsType.GET_FEATURE, "3\0");
+        h.ok(d0, XsType.SET_FEATURE, "5\0" + "1\0");
+        assertReply(h.req(d0, XsType.GET_FEATURE, "5\0"), XsType.GET_FEATURE, "1\0");
+        h.err(d0, XsType.GET_FEATURE, "77\0", XsError.ENOENT);
+        h.err(d0, XsType.SET_FEATURE, "5\0", XsError.EINVAL);
     }
 
     @Test
