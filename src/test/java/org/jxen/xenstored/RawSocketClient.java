@@ -29,6 +29,15 @@ final class RawSocketClient implements AutoCloseable {
         return XsMessage.of(type, reqId, 0, EngineHarness.bytes(payload)).toBytes();
     }
 
+    /**
+     * A header announcing {@code len} bytes followed by {@code trailing} zero bytes, in one write: the daemon
+     * may drop the connection as soon as it sees the header, so a second write could fail with EPIPE.
+     */
+    void writeHeaderAndJunk(int type, int len, int trailing) throws IOException {
+        byte[] all = java.util.Arrays.copyOf(header(type, 2, 0, len), 16 + trailing);
+        write(all);
+    }
+
     void write(byte[] bytes) throws IOException {
         write(bytes, 0, bytes.length);
     }

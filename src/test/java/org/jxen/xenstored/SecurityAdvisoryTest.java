@@ -108,6 +108,24 @@ class SecurityAdvisoryTest {
     }
 
     @Test
+    @DisplayName("XSA-322/417: permissions of special watch paths naming a released domain are dropped too")
+    void xsa322And417SpecialPaths() {
+        Client g6 = h.guest(d0, 6);
+        h.setPerms(d0, "@releaseDomain", "n0", "r6");
+        h.setPerms(d0, "@introduceDomain", "n0", "r5", "r6");
+        assertThat(h.perms(g6, "@releaseDomain")).isEqualTo("n0\0r6\0");
+        h.ok(d0, XsType.RELEASE, "6\0");
+        assertThat(h.perms(d0, "@releaseDomain")).isEqualTo("n0\0");
+        assertThat(h.perms(d0, "@introduceDomain")).isEqualTo("n0\0r5\0");
+        Client reused = h.guest(d0, 6);
+        h.err(reused, XsType.GET_PERMS, "@releaseDomain\0", XsError.EACCES);
+        h.ok(reused, XsType.WATCH, "@releaseDomain\0r\0");
+        reused.events.clear();
+        h.ok(d0, XsType.RELEASE, "5\0");
+        assertThat(h.events(reused)).isEmpty();
+    }
+
+    @Test
     @DisplayName("XSA-323: path lengths are checked everywhere")
     void xsa323() {
         String tooLong = "/" + repeat('a', 3072);
@@ -314,8 +332,7 @@ class SecurityAdvisoryTest {
             EngineHarness.assertReply(watcher.read(), XsType.WATCH_EVENT, "@releaseDomain\0r\0");
             for (int len : new int[] {-1, Integer.MIN_VALUE, 0x7fffffff, 4097}) {
                 try (RawSocketClient bad = new RawSocketClient(server.socketPath())) {
-                    bad.write(RawSocketClient.header(XsType.WRITE.code, 2, 0, len));
-                    bad.write(new byte[64]);
+                    bad.writeHeaderAndJunk(XsType.WRITE.code, len, 64);
                     assertThat(bad.droppedByDaemon()).as("length %d", len).isTrue();
                 }
                 // The others are served, and dropping a client is no domain release (XSA-325).

@@ -110,8 +110,7 @@ class SocketTransportTest {
     void aFrameOfLength4097DropsOnlyThatConnection() throws IOException {
         try (RawSocketClient bad = client(); RawSocketClient good = client()) {
             assertServed(bad, 1);
-            bad.write(header(XsType.WRITE.code, 2, 0, 4097));
-            bad.write(new byte[100]);
+            bad.writeHeaderAndJunk(XsType.WRITE.code, 4097, 100);
             assertThat(bad.droppedByDaemon()).isTrue();
             assertServed(good, 3);
         }

@@ -30,6 +30,8 @@ class StoreSemanticsTest {
         h = new EngineHarness();
         d0 = h.dom0();
         g = h.guest(d0, 5);
+        // Domain 7 exists (permission entries below name it) but has no connection.
+        h.ok(d0, XsType.INTRODUCE, "7\0" + "1007\0" + "7\0");
     }
 
     /** A relative path of exactly {@code len} characters made of short components (no node-size trouble). */
@@ -620,9 +622,9 @@ class StoreSemanticsTest {
     void nodePermissionsQuota() {
         h.quota(d0, 5, "node-permissions", 2);
         h.write(g, "a", "");
-        h.setPerms(g, "a", "n5", "r1");
-        h.err(g, XsType.SET_PERMS, "a\0n5\0r1\0r2\0", XsError.ENOSPC);
-        assertThat(h.perms(g, "a")).isEqualTo("n5\0r1\0");
+        h.setPerms(g, "a", "n5", "r7");
+        h.err(g, XsType.SET_PERMS, "a\0n5\0r7\0r0\0", XsError.ENOSPC);
+        assertThat(h.perms(g, "a")).isEqualTo("n5\0r7\0");
     }
 
     @Test
@@ -677,9 +679,10 @@ class StoreSemanticsTest {
         h.setPerms(d0, "/granted", "n0", "r5", "b6");
         h.watch(d0, "@releaseDomain", "r");
 
+        h.watch(d0, "/local/domain/5", "home");
         h.ok(d0, XsType.RELEASE, "5\0");
 
-        assertThat(h.events(d0)).containsExactly("@releaseDomain\0r\0");
+        assertThat(h.events(d0)).containsExactly("/local/domain/5\0home\0", "@releaseDomain\0r\0");
         assertThat(g.closedByEngine).isTrue();
         assertThat(g.conn.watchCount()).isZero();
         h.err(d0, XsType.READ, "/local/domain/5\0", XsError.ENOENT);
