@@ -406,6 +406,25 @@ class StoreSemanticsTest {
     }
 
     @Test
+    void permissionChangeIsReportedToWatchersThatLoseAccess() {
+        h.write(d0, "/pc", "v");
+        h.setPerms(d0, "/pc", "n0", "r5");
+        h.watch(g, "/pc", "t");
+        h.setPerms(d0, "/pc", "n0");
+        assertThat(h.events(g)).containsExactly("/pc\0t\0");
+        h.write(d0, "/pc", "hidden now");
+        assertThat(h.events(g)).isEmpty();
+    }
+
+    @Test
+    void relativeAndAbsoluteFormsOfAWatchAreTheSameWatch() {
+        h.watch(g, "same", "t");
+        h.err(g, XsType.WATCH, "/local/domain/5/same\0t\0", XsError.EEXIST);
+        h.ok(g, XsType.UNWATCH, "/local/domain/5/same\0t\0");
+        assertThat(g.conn.watchCount()).isZero();
+    }
+
+    @Test
     void duplicateWatchIsEexistAndUnknownUnwatchIsEnoent() {
         h.watch(d0, "/dup", "t");
         h.err(d0, XsType.WATCH, "/dup\0t\0", XsError.EEXIST);
@@ -536,6 +555,64 @@ class StoreSemanticsTest {
         h.ok(d0, XsType.TRANSACTION_END, t2, "F\0");
         assertThat(h.events(d0)).isEmpty();
         h.err(d0, XsType.READ, "/ev/b\0", XsError.ENOENT);
+    }
+
+    @Test
+    void transactionSeesItsOwnTreeShape() {
+        int t = h.txStart(d0);
+        h.ok(d0, XsType.MKDIR, t, "/shape/a\0");
+        h.write(d0, t, "/shape/b", "v");
+        assertReply(h.req(d0, XsType.DIRECTORY, t, "/shape\0"), XsType.DIRECTORY, "a\0b\0");
+        assertThat(h.get(d0, XsType.GET_PERMS, t, "/shape/b\0")).isEqualTo("n0\0");
+        h.ok(d0, XsType.RM, t, "/shape/a\0");
+        assertReply(h.req(d0, XsType.DIRECTORY, t, "/shape\0"), XsType.DIRECTORY, "b\0");
+        h.err(d0, XsType.DIRECTORY, "/shape\0", XsError.ENOENT);
+        h.commit(d0, t);
+        assertReply(h.req(d0, XsType.DIRECTORY, "/shape\0"), XsType.DIRECTORY, "b\0");
+        h.assertConsistent();
+    }
+
+    @Test
+    void abortAlwaysSucceedsAndPermissionChangesConflict() {
+        h.write(d0, "/ab", "v");
+        int t = h.txStart(d0);
+        h.write(d0, t, "/ab", "in");
+        h.setPerms(d0, "/ab", "r0");
+        h.ok(d0, XsType.TRANSACTION_END, t, "F\0");
+        int t2 = h.txStart(d0);
+        h.write(d0, t2, "/ab", "in");
+        h.setPerms(d0, "/ab", "b0");
+        h.err(d0, XsType.TRANSACTION_END, t2, "T\0", XsError.EAGAIN);
+        assertThat(h.read(d0, "/ab")).isEqualTo("v");
+    }
+
+    @Test
+    void twoTransactionsOnOneConnectionAreIndependent() {
+        h.ok(d0, XsType.MKDIR, "/t1\0");
+        h.ok(d0, XsType.MKDIR, "/t2\0");
+        int a = h.txStart(d0);
+        int b = h.txStart(d0);
+        h.write(d0, a, "/t1/x", "a");
+        h.write(d0, b, "/t2/x", "b");
+        h.err(d0, XsType.READ, b, "/t1/x\0", XsError.ENOENT);
+        h.commit(d0, b);
+        h.commit(d0, a);
+        assertThat(h.read(d0, "/t1/x") + h.read(d0, "/t2/x")).isEqualTo("ab");
+    }
+
+    @Test
+    void nodeQuotaCountsPendingTransactionChanges() {
+        h.quota(d0, 5, "nodes", 3);
+        h.write(g, "old", "");
+        int t = h.txStart(g);
+        h.write(g, t, "a", "");
+        h.err(g, XsType.WRITE, t, "b\0", XsError.ENOSPC);
+        h.ok(g, XsType.RM, t, "old\0");
+        h.write(g, t, "b", "");
+        h.commit(g, t);
+        assertThat(h.get(g, XsType.DIRECTORY, "/local/domain/5\0")).isEqualTo("a\0b\0");
+        assertThat(h.usage(5, Quota.NODES)).isEqualTo(3);
+        h.assertConsistent();
     }
 
     @Test
