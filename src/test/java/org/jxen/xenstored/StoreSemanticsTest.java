@@ -12,7 +12,6 @@ import org.jxen.xenstore.XsMessage;
 import org.jxen.xenstore.XsType;
 import org.jxen.xenstored.EngineHarness.Client;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
