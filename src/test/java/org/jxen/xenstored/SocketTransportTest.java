@@ -142,13 +142,13 @@ class SocketTransportTest {
     @Test
     @DisplayName("a privileged socket client that floods without reading is paused at a bounded backlog")
     void socketFloodWithoutReadingIsBounded() throws Exception {
+        int total = 100_000; // far more than the socket buffers, the read buffer and the reply backlog hold
         RawSocketClient flooder = client();
         Thread t = Thread.ofPlatform().daemon().start(() -> {
-            byte[] f = frame(XsType.READ, 9, "/\0");
             try {
-                while (true) flooder.write(f);
-            } catch (IOException expected) {
-                // closed at the end of the test
+                for (int i = 0; i < total; i++) flooder.write(frame(XsType.READ, i, "/\0"));
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
             }
         });
         try (RawSocketClient other = client()) {
@@ -156,31 +156,34 @@ class SocketTransportTest {
             assertServed(other, 1);
             assertThat(maxOverConnections(c -> c.queuedReplies)).isEqualTo(XenStoreEngine.PRIVILEGED_REPLY_BACKLOG);
             assertThat(maxOverConnections(c -> c.output.size())).isEqualTo(XenStoreEngine.PRIVILEGED_REPLY_BACKLOG);
-            // The flooder's replies are intact once it reads.
-            for (int i = 0; i < 10; i++) {
+            // Once the flooder reads, the daemon resumes and every reply arrives, in order.
+            for (int i = 0; i < total; i++) {
                 XsMessage r = flooder.read();
-                assertThat(r.reqId()).isEqualTo(9);
+                assertThat(r.reqId()).isEqualTo(i);
                 assertReply(r, XsType.READ, "");
             }
+            t.join();
+            assertServed(flooder, total);
+            assertThat(maxOverConnections(c -> c.queuedReplies)).isZero();
         } finally {
             flooder.close();
-            t.join();
         }
     }
 
     @Test
     @DisplayName("an unprivileged in-process client that floods without reading is held to its outstanding quota")
     void inProcessFloodWithoutReadingIsBounded() throws Exception {
+        int total = 2_000;
         XsChannel flooder = server.connectInProcess(5);
         AtomicInteger sent = new AtomicInteger();
         Thread t = Thread.ofPlatform().daemon().start(() -> {
             try {
-                while (true) {
-                    flooder.send(XsMessage.of(XsType.READ, 1, 0, EngineHarness.bytes("/\0")));
+                for (int i = 0; i < total; i++) {
+                    flooder.send(XsMessage.of(XsType.READ, i, 0, EngineHarness.bytes("/\0")));
                     sent.incrementAndGet();
                 }
-            } catch (IOException expected) {
-                // interrupted at the end of the test
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
             }
         });
         int limit = Quota.OUTSTANDING.defaultValue;
@@ -195,10 +198,14 @@ class SocketTransportTest {
             int queued = server.onLoop(e -> e.connections().stream().filter(c -> c.domid == 5).mapToInt(c -> c.output.size()).sum());
             assertThat(outstanding).isLessThanOrEqualTo(limit);
             assertThat(queued).isLessThanOrEqualTo(limit);
-            assertError(flooder.receive(), XsError.EACCES);
-        } finally {
-            t.interrupt();
+            // Reading resumes the flow: every request is answered, in order.
+            for (int i = 0; i < total; i++) {
+                XsMessage r = flooder.receive();
+                assertThat(r.reqId()).isEqualTo(i);
+                assertError(r, XsError.EACCES);
+            }
             t.join();
+        } finally {
             flooder.close();
         }
     }
