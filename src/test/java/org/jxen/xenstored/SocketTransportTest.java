@@ -1,6 +1,7 @@
 package org.jxen.xenstored;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.jxen.xenstored.EngineHarness.assertError;
 import static org.jxen.xenstored.EngineHarness.assertReply;
 import static org.jxen.xenstored.RawSocketClient.frame;
@@ -207,6 +208,29 @@ class SocketTransportTest {
             t.join();
         } finally {
             flooder.close();
+        }
+    }
+
+    @Test
+    void socketClientsArePrivilegedDomain0() throws IOException {
+        try (RawSocketClient c = client()) {
+            assertReply(c.call(XsType.INTRODUCE, 1, "3\0" + "1\0" + "1\0"), XsType.INTRODUCE, "OK\0");
+            assertReply(c.call(XsType.GET_PERMS, 2, "/\0"), XsType.GET_PERMS, "n0\0");
+            assertReply(c.call(XsType.WRITE, 3, "rel\0v"), XsType.WRITE, "OK\0");
+            assertReply(c.call(XsType.READ, 4, "/local/domain/0/rel\0"), XsType.READ, "v");
+        }
+    }
+
+    @Test
+    void anOversizedInProcessFrameClosesOnlyThatChannel() throws IOException {
+        XsChannel bad = server.connectInProcess(5);
+        try (XsChannel good = server.connectInProcess(5)) {
+            byte[] huge = EngineHarness.bytes("/x\0" + "v".repeat(4094));
+            assertThatThrownBy(() -> bad.send(XsMessage.of(XsType.WRITE, 1, 0, huge))).isInstanceOf(IOException.class);
+            assertThatThrownBy(() -> bad.send(XsMessage.of(XsType.READ, 2, 0, EngineHarness.bytes("/\0"))))
+                    .isInstanceOf(java.io.EOFException.class);
+            good.send(XsMessage.of(XsType.GET_DOMAIN_PATH, 3, 0, EngineHarness.bytes("5\0")));
+            assertReply(good.receive(), XsType.GET_DOMAIN_PATH, "/local/domain/5\0");
         }
     }
 
