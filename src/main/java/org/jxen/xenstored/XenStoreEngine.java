@@ -554,6 +554,10 @@ public final class XenStoreEngine {
             }
         }
         StoreOps.dropPermsNaming(tree, domains, domid);
+        specialPerms.replaceAll((name, perms) -> {
+            XsPerms without = perms.without(domid);
+            return without == null ? perms : without;
+        });
         for (Domain other : domains.all()) if (other.target == domid) other.target = -1;
         domains.remove(domid);
         domainFeatures.remove(domid);
