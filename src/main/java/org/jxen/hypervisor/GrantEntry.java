@@ -24,7 +24,7 @@ public final class GrantEntry {
     /** GTF_type_mask: transfer and transitive grants are not supported, so only permit_access is a valid type. */
     public static final int GTF_TYPE_MASK = 3;
 
-    private static final VarHandle INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN)
+    private static final VarHandle INT = ValueLayout.JAVA_INT.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN)
             .varHandle();
 
     private GrantEntry() {
