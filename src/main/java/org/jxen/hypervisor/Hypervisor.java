@@ -51,7 +51,15 @@ public final class Hypervisor implements AutoCloseable {
         synchronized (this) {
             live(domid);
         }
-        return new DomainHypercalls(new LocalControlPlane(this, domid), runDir);
+        return new DomainHypercalls(controlPlane(domid), runDir);
+    }
+
+    /**
+     * The control plane of a domain, checked against its id on every call: what a transport (the guest-process
+     * service) dispatches authenticated requests to.
+     */
+    public ControlPlane controlPlane(int domid) throws HypercallException {
+        return new LocalControlPlane(this, domid);
     }
 
     private Domain live(int domid) throws HypercallException {
