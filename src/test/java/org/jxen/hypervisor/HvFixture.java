@@ -11,5 +11,5 @@ interface HvFixture extends AutoCloseable {
     Hypercalls connect(int domid) throws Exception;
 
     @Override
-    void close() throws Exception;
+    void close();
 }
