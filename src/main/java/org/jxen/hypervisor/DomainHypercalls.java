@@ -26,6 +26,8 @@ public final class DomainHypercalls implements Hypercalls {
     private final Map<Integer, Arena> mappings = new ConcurrentHashMap<>();
     private final Map<Integer, EventPage> peers = new HashMap<>();
     private final DomainControl domainControl;
+    private final Map<Integer, EventHandler> portHandlers = new ConcurrentHashMap<>();
+    private volatile EventHandler defaultHandler;
     private EventLoop loop;
     private boolean closed;
 
@@ -164,9 +166,32 @@ public final class DomainHypercalls implements Hypercalls {
 
     @Override
     public synchronized void setEventHandler(EventHandler handler, Delivery delivery) {
-        if (loop != null) throw new IllegalStateException("event handler already set");
-        loop = new EventLoop(events, handler, delivery, "dom" + layout.domid() + "-events");
+        if (defaultHandler != null) throw new IllegalStateException("event handler already set");
+        defaultHandler = handler;
+        startLoop(delivery);
+    }
+
+    @Override
+    public synchronized void onEvent(int port, EventHandler handler) {
+        checkPort(port);
+        if (handler == null) {
+            portHandlers.remove(port);
+        } else {
+            portHandlers.put(port, handler);
+        }
+        startLoop(Delivery.BLOCKING);
+    }
+
+    private void startLoop(Delivery delivery) {
+        if (loop != null || closed) return;
+        loop = new EventLoop(events, this::dispatch, delivery, "dom" + layout.domid() + "-events");
         loop.start();
+    }
+
+    private void dispatch(int port) {
+        EventHandler h = portHandlers.get(port);
+        if (h == null) h = defaultHandler;
+        if (h != null) h.onEvent(port);
     }
 
     @Override

@@ -55,10 +55,17 @@ public interface Hypercalls extends AutoCloseable {
     boolean isPending(int port);
 
     /**
-     * Starts this domain's event thread (once); {@code handler} is called on it for every delivery. Ports that
-     * became pending before this call are delivered at once.
+     * Starts this domain's event thread (once) with {@code handler} for every port that has no handler of its own
+     * ({@link #onEvent}). Ports that became pending before this call are delivered at once.
      */
     void setEventHandler(EventHandler handler, Delivery delivery);
+
+    /**
+     * Routes deliveries on {@code port} to {@code handler} (null removes it), so several drivers of one domain
+     * share its event thread; starts the thread with {@link Delivery#BLOCKING} if none runs yet. Deliveries on
+     * a port with neither its own nor a default handler are consumed and dropped.
+     */
+    void onEvent(int port, EventHandler handler);
 
     /** SCHEDOP_shutdown for this domain. */
     void shutdown(ShutdownReason reason) throws HypercallException;

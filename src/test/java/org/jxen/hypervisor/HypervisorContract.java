@@ -497,4 +497,36 @@ abstract class HypervisorContract {
         assertThat(g.status(forG).state()).isEqualTo(ChannelState.UNBOUND);
         assertThat(dom0.bindInterdomain(g.domid(), forG)).isPositive();
     }
+
+    @Test
+    void perPortHandlersShareTheEventThreadWithTheDefault() throws Exception {
+        Hypercalls g = guest();
+        int a0 = dom0.allocUnbound(g.domid());
+        int b0 = dom0.allocUnbound(g.domid());
+        int a = g.bindInterdomain(0, a0);
+        int b = g.bindInterdomain(0, b0);
+        BlockingQueue<Integer> onA = new LinkedBlockingQueue<>();
+        BlockingQueue<Integer> others = new LinkedBlockingQueue<>();
+        g.setEventHandler(others::add, Delivery.BLOCKING);
+        assertThat(take(others)).isEqualTo(a);
+        assertThat(take(others)).isEqualTo(b);
+        g.onEvent(a, onA::add);
+        dom0.send(b0);
+        dom0.send(a0);
+        assertThat(take(onA)).isEqualTo(a);
+        assertThat(take(others)).isEqualTo(b);
+        assertThat(onA).isEmpty();
+    }
+
+    @Test
+    void portsRunOutWithEnospc() throws Exception {
+        Hypercalls g = guest();
+        int allocated = 2;
+        for (int p = allocated + 1; p < EventPage.MAX_PORTS; p++) {
+            assertThat(g.allocUnbound(0)).isEqualTo(p);
+        }
+        assertErrno(Errno.ENOSPC, () -> g.allocUnbound(0));
+        g.closePort(500);
+        assertThat(g.allocUnbound(0)).isEqualTo(500);
+    }
 }
