@@ -3,7 +3,6 @@ package org.jxen.hypervisor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel.MapMode;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -24,7 +23,7 @@ public final class DomainHypercalls implements Hypercalls {
     private final EventPage events;
     private final PortTable ports;
     private final Map<Integer, Arena> mappings = new ConcurrentHashMap<>();
-    private final Map<Integer, EventPage> peers = new HashMap<>();
+    private final Map<Integer, EventPage> peers = new ConcurrentHashMap<>();
     private final DomainControl domainControl;
     private final Map<Integer, EventHandler> portHandlers = new ConcurrentHashMap<>();
     private volatile EventHandler defaultHandler;
@@ -122,9 +121,15 @@ public final class DomainHypercalls implements Hypercalls {
         }
     }
 
-    private synchronized EventPage peer(int domid, int serial) {
-        if (closed) return null;
+    /** The peer's event page; the fast path is one lock-free map lookup, mapping happens once per peer. */
+    private EventPage peer(int domid, int serial) {
         if (domid == layout.domid() && serial == layout.serial()) return events;
+        EventPage page = peers.get(serial);
+        return page != null ? page : mapPeer(domid, serial);
+    }
+
+    private synchronized EventPage mapPeer(int domid, int serial) {
+        if (closed) return null;
         EventPage page = peers.get(serial);
         if (page == null) {
             try {
