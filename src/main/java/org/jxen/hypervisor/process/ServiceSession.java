@@ -61,6 +61,10 @@ final class ServiceSession implements Runnable {
                     reply = new Rpc.Out().i32(e.status().code);
                 } catch (IllegalArgumentException e) {
                     reply = new Rpc.Out().i32(Errno.EINVAL.code);
+                } catch (RuntimeException e) {
+                    // E.g. the run directory is full: the guest gets an error, the session survives.
+                    System.err.println("hv-service: d" + domid + " request failed: " + e);
+                    reply = new Rpc.Out().i32(Errno.ENOMEM.code);
                 }
                 reply.sendTo(out);
             }
