@@ -28,11 +28,11 @@ final class GrantOps {
             int v = GrantEntry.flagsAndDomid(table, ref);
             int flags = GrantEntry.flags(v);
             if ((flags & GrantEntry.GTF_TYPE_MASK) != GrantEntry.GTF_PERMIT_ACCESS || GrantEntry.domid(v) != mapper) {
-                throw new GrantException(GrantStatus.PERMISSION_DENIED,
+                throw new GrantException(GrantStatus.GENERAL_ERROR,
                         "ref " + ref + " of d" + granter.id + " is not granted to d" + mapper);
             }
             if (!readonly && (flags & GrantEntry.GTF_READONLY) != 0) {
-                throw new GrantException(GrantStatus.PERMISSION_DENIED, "ref " + ref + " is read-only");
+                throw new GrantException(GrantStatus.GENERAL_ERROR, "ref " + ref + " is read-only");
             }
             int update = v | GrantEntry.GTF_READING | (readonly ? 0 : GrantEntry.GTF_WRITING);
             if (GrantEntry.compareAndSet(table, ref, v, update)) break;
