@@ -40,6 +40,8 @@ public final class DemoCommand implements Callable<Integer> {
             out.println("xenstored listening on " + socket + "\n");
             session(dom0, guest);
             debianView(socket);
+        } finally {
+            if (runDir == null) Files.deleteIfExists(dir);
         }
         out.println("\ndone.");
         return 0;
