@@ -9,6 +9,8 @@ import java.util.List;
 public record GuestConfig(String name, int memoryMiB, int vcpus, String kernel, List<String> kernelArgs,
         boolean ownProcess) {
     public static final String STANDARD_KERNEL = "org.jxen.xenbus.StandardKernel";
+    /** The standard kernel plus the driver modules named in {@code kernelArgs}. */
+    public static final String MODULAR_KERNEL = "org.jxen.drivers.ModularKernel";
 
     public GuestConfig {
         if (name == null || name.isEmpty() || !name.matches("[A-Za-z0-9_.-]+")) {

@@ -25,6 +25,9 @@ import org.jxen.xenstore.XsPerm;
 import org.jxen.xenstore.XsPerms;
 import org.jxen.xenstore.client.XsClient;
 import org.jxen.xenstored.XenStoredServer;
+import org.jxen.drivers.DriverModules;
+import org.jxen.xenbus.Kernel;
+import org.jxen.xenbus.KernelLog;
 
 /**
  * A jxen host: the hypervisor (with its service for guest processes), dom0, and xenstored in dom0 serving
@@ -45,6 +48,7 @@ public final class Host implements AutoCloseable {
     private final HypervisorService service;
     private final XenStoredServer xenstored;
     private final XsClient xs;
+    private final Kernel dom0Kernel;
     private final Map<Integer, Guest> guests = new HashMap<>();
 
     /** A booted guest: its domain id, name, and the thread or process running its kernel. */
@@ -65,6 +69,14 @@ public final class Host implements AutoCloseable {
         writeBootLayout();
         int virq = dom0.bindVirq(Hypercalls.VIRQ_DOM_EXC);
         dom0.onEvent(virq, p -> domainsChanged());
+        dom0Kernel = new Kernel(dom0, xs, new KernelLog());
+        for (String backend : DriverModules.dom0Backends()) {
+            try {
+                dom0Kernel.load(DriverModules.create(backend));
+            } catch (Exception e) {
+                throw new IOException("loading " + backend + " into dom0: " + e.getMessage(), e);
+            }
+        }
     }
 
     public static Host start(Path runDir, boolean trace) throws IOException, HypercallException {
@@ -89,6 +101,11 @@ public final class Host implements AutoCloseable {
 
     public XenStoredServer xenstored() {
         return xenstored;
+    }
+
+    /** dom0's kernel: its log and the backend modules loaded into it. */
+    public Kernel dom0Kernel() {
+        return dom0Kernel;
     }
 
     /** dom0's own XenStore connection (privileged). */
@@ -272,6 +289,7 @@ public final class Host implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        dom0Kernel.unloadAll();
         for (Guest g : new ArrayList<>(guests.values())) {
             if (g.process() != null) g.process().destroyForcibly();
             destroyQuietly(g.domid());

@@ -16,24 +16,31 @@ import org.jxen.xenstore.client.XsClient;
 public class StandardKernel implements GuestKernel {
     private final CountDownLatch stop = new CountDownLatch(1);
     private final AtomicReference<ShutdownReason> reason = new AtomicReference<>();
+    private final KernelLog log = new KernelLog();
 
     @Override
     public final void boot(Hypercalls hc, String[] args) throws Exception {
         hc.setEventHandler(port -> {}, Delivery.BLOCKING);
+        attachConsole(hc, log);
         try (XsClient xs = XenbusComms.open(hc)) {
+            Kernel kernel = new Kernel(hc, xs, log);
             for (String f : new String[] {"feature-poweroff", "feature-reboot", "feature-suspend"}) {
                 xs.write("control/platform-" + f, "1");
             }
             xs.watch("control/shutdown", "shutdown", (path, token) -> onShutdownRequest(xs));
-            run(hc, xs, args);
+            run(kernel, args);
             stop.await();
+            kernel.unloadAll();
         }
         ShutdownReason r = reason.get();
         if (r != ShutdownReason.POWEROFF) hc.shutdown(r);
     }
 
-    /** The guest's own work, after XenStore is up; returns while the guest keeps running. */
-    protected void run(Hypercalls hc, XsClient xs, String[] args) throws Exception {}
+    /** Where the kernel log goes besides memory: a console driver overrides this to write the console ring. */
+    protected void attachConsole(Hypercalls hc, KernelLog log) throws Exception {}
+
+    /** The guest's own work (loading modules), after XenStore is up; returns while the guest keeps running. */
+    protected void run(Kernel kernel, String[] args) throws Exception {}
 
     private void onShutdownRequest(XsClient xs) {
         if (stop.getCount() == 0) return;

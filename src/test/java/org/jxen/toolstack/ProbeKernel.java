@@ -13,7 +13,9 @@ import org.jxen.xenstore.client.XsClient;
  */
 public final class ProbeKernel extends StandardKernel {
     @Override
-    protected void run(Hypercalls hc, XsClient xs, String[] args) throws Exception {
+    protected void run(org.jxen.xenbus.Kernel kernel, String[] args) throws Exception {
+        Hypercalls hc = kernel.hypercalls();
+        XsClient xs = kernel.xenstore();
         String other = args.length > 0 ? args[0] : "0";
         report(xs, "own-name", () -> xs.readString("name"));
         report(xs, "dom0-name", () -> xs.readString("/local/domain/0/name"));

@@ -1,0 +1,77 @@
+package org.jxen.xenbus;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jxen.hypervisor.Hypercalls;
+import org.jxen.xenstore.client.XsClient;
+
+/**
+ * One domain's kernel as drivers see it: its hypercalls, its XenStore connection, its log, and the modules
+ * loaded into it. dom0's kernel lives in the host; a guest's in its own thread or process.
+ */
+public final class Kernel {
+    private final Hypercalls hc;
+    private final XsClient xs;
+    private final KernelLog log;
+    private final Map<String, KernelModule> modules = new LinkedHashMap<>();
+
+    public Kernel(Hypercalls hc, XsClient xs, KernelLog log) {
+        this.hc = hc;
+        this.xs = xs;
+        this.log = log;
+    }
+
+    public int domid() {
+        return hc.domid();
+    }
+
+    public Hypercalls hypercalls() {
+        return hc;
+    }
+
+    public XsClient xenstore() {
+        return xs;
+    }
+
+    public KernelLog log() {
+        return log;
+    }
+
+    public void printk(String line) {
+        log.printk(line);
+    }
+
+    /** insmod: runs the module's init; a module name can be loaded once. */
+    public synchronized void load(KernelModule m) throws Exception {
+        if (modules.containsKey(m.name())) throw new IllegalStateException("module " + m.name() + " is already loaded");
+        m.init(this);
+        modules.put(m.name(), m);
+    }
+
+    /** rmmod: runs the module's exit. */
+    public synchronized void unload(String name) throws Exception {
+        KernelModule m = modules.get(name);
+        if (m == null) throw new IllegalStateException("module " + name + " is not loaded");
+        m.exit(this);
+        modules.remove(name);
+    }
+
+    public synchronized List<String> modules() {
+        return new ArrayList<>(modules.keySet());
+    }
+
+    /** Unloads every module, last loaded first (kernel shutdown); failures are logged, not thrown. */
+    public synchronized void unloadAll() {
+        List<String> names = new ArrayList<>(modules.keySet());
+        for (int i = names.size() - 1; i >= 0; i--) {
+            try {
+                unload(names.get(i));
+            } catch (Exception e) {
+                log.printk("rmmod " + names.get(i) + " failed: " + e);
+                modules.remove(names.get(i));
+            }
+        }
+    }
+}
