@@ -188,7 +188,8 @@ public final class XenstoreClientTool {
         try {
             xsh = new XsClient(UnixSocketChannel.connect(XsLocator.socketPath(env)));
         } catch (IOException e) {
-            throw io.err(1, "xs_open", e);
+            // connect()'s errno text, e.g. "No such file or directory" or "Connection refused".
+            throw io.errx(1, "xs_open: " + (e.getMessage() != null ? e.getMessage() : "Connection refused"));
         }
         try {
             while (true) {
