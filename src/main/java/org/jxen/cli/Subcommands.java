@@ -8,6 +8,8 @@ final class Subcommands {
     private Subcommands() {}
 
     static void register(CommandLine cl) {
+        cl.addSubcommand(new DemoCommand());
+        cl.addSubcommand(new XenstoredCommand());
         XenstoreTools.client(cl, "xenstore");
         XenstoreTools.client(cl, "xenstore-read");
         XenstoreTools.client(cl, "xenstore-write");
@@ -18,5 +20,6 @@ final class Subcommands {
         XenstoreTools.client(cl, "xenstore-chmod");
         XenstoreTools.client(cl, "xenstore-watch");
         XenstoreTools.control(cl, "xenstore-control");
+        cl.addSubcommand(new BenchCommand());
     }
 }

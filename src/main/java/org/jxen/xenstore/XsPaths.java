@@ -31,11 +31,12 @@ public final class XsPaths {
         return !path.isEmpty() && path.charAt(0) == '@';
     }
 
+    /** Not starting with '/'. Special names ('@...') are only recognised by the requests that allow them. */
     public static boolean isRelative(String path) {
-        return path.isEmpty() || (path.charAt(0) != '/' && path.charAt(0) != '@');
+        return path.isEmpty() || path.charAt(0) != '/';
     }
 
-    /** Resolves a relative path against the connection's domain; absolute and special paths pass through. */
+    /** Resolves a relative path against the connection's domain; absolute paths pass through. */
     public static String canonicalize(String path, int domid) {
         if (!isRelative(path)) return path;
         return domainPath(domid) + "/" + path;

@@ -1,0 +1,128 @@
+package org.jxen.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.jxen.bench.BenchResult;
+import org.jxen.bench.NodeMemory;
+import org.jxen.bench.XenStoreBench;
+import org.jxen.xenstored.XenStoredServer;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code jxen bench}: benchmarks, one subcommand per component. */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
+        subcommands = {BenchCommand.XenStore.class})
+public final class BenchCommand implements Runnable {
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    @Command(name = "xenstore", mixinStandardHelpOptions = true,
+            description = {"Throughput and latency of a xenstored on its Unix socket (jxen's or C's), with raw xs_wire "
+                    + "frames and optional pipelining. Prints a Markdown table. Exit status 1 if the daemon answered "
+                    + "any request with an error, 2 if the run could not complete. With --in-process, also the heap bytes "
+                    + "per stored node.",
+                    "Workloads: write, read, directory (100 children), transaction (START, 10 WRITEs, END), "
+                    + "watch (write-to-event latency, one at a time), echo-floor (a bare echo server in this process). "
+                    + "Everything lives under /bench, removed at the end."})
+    static final class XenStore implements Callable<Integer> {
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Option(names = "--socket", paramLabel = "PATH",
+                description = "The daemon's socket. Default: $XENSTORED_PATH, else /var/run/xenstored/socket.")
+        Path socket;
+
+        @Option(names = "--conns", split = ",", defaultValue = "1,8,64", paramLabel = "N",
+                description = "Connection counts to run each workload with (default: ${DEFAULT-VALUE}).")
+        List<Integer> conns;
+
+        @Option(names = "--pipeline", defaultValue = "1", paramLabel = "N",
+                description = "Requests (operations) each connection keeps in flight (default: ${DEFAULT-VALUE}).")
+        int pipeline;
+
+        @Option(names = "--seconds", defaultValue = "5", paramLabel = "S",
+                description = "Measured seconds per workload and connection count (default: ${DEFAULT-VALUE}).")
+        double seconds;
+
+        @Option(names = "--warmup", defaultValue = "1", paramLabel = "S",
+                description = "Unmeasured warm-up seconds before each measurement (default: ${DEFAULT-VALUE}).")
+        double warmup;
+
+        @Option(names = "--workloads", split = ",", paramLabel = "W",
+                description = "Workloads to run (default: all of write,read,directory,transaction,watch,echo-floor).")
+        List<String> workloads = XenStoreBench.WORKLOADS;
+
+        @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON lines to FILE.")
+        Path json;
+
+        @Option(names = "--in-process",
+                description = "Benchmark a jxen xenstored started inside this JVM (instead of --socket), then measure "
+                        + "its heap bytes per stored node.")
+        boolean inProcess;
+
+        @Option(names = "--node-memory", defaultValue = "100000", paramLabel = "N",
+                description = "With --in-process: nodes to store for the memory measurement (default: ${DEFAULT-VALUE}).")
+        int nodeMemory;
+
+        @Override
+        public Integer call() throws IOException {
+            if (inProcess && socket != null) throw new CommandLine.ParameterException(spec.commandLine(), "--socket and --in-process exclude each other");
+            try {
+                return inProcess ? runInProcess() : report(runAgainst(socketPath()), null);
+            } catch (IOException e) {
+                // An unreachable or misbehaving daemon: say what happened, without a stack trace.
+                System.err.println("jxen bench xenstore: " + e.getMessage());
+                return 2;
+            }
+        }
+
+        private int runInProcess() throws IOException {
+            Path dir = Files.createTempDirectory("jxen-bench");
+            try (XenStoredServer server = XenStoredServer.start(new XenStoredServer.Options(dir.resolve("socket"), null))) {
+                List<BenchResult> results = runAgainst(server.socketPath());
+                System.err.println("bench: nodes " + nodeMemory);
+                return report(results, NodeMemory.measure(server.socketPath(), nodeMemory));
+            } finally {
+                Files.deleteIfExists(dir.resolve("socket"));
+                Files.deleteIfExists(dir);
+            }
+        }
+
+        private List<BenchResult> runAgainst(Path daemon) throws IOException {
+            XenStoreBench.Config config = new XenStoreBench.Config(daemon, conns, pipeline, seconds, warmup, workloads);
+            return new XenStoreBench(config, System.err).run();
+        }
+
+        /** Prints the table (and the node memory, if measured), writes --json; 1 if the daemon reported errors. */
+        private int report(List<BenchResult> results, NodeMemory.Result nodes) throws IOException {
+            PrintStream out = System.out;
+            out.println(BenchResult.markdown(results));
+            if (nodes != null) out.println(nodes.describe());
+            if (json != null) {
+                StringBuilder lines = new StringBuilder();
+                for (BenchResult r : results) lines.append(r.toJson()).append('\n');
+                if (nodes != null) lines.append(nodes.toJson()).append('\n');
+                Files.writeString(json, lines, StandardCharsets.UTF_8);
+            }
+            return results.stream().anyMatch(r -> r.errors() > 0) ? 1 : 0;
+        }
+
+        private Path socketPath() {
+            if (socket != null) return socket;
+            String env = System.getenv("XENSTORED_PATH");
+            return Path.of(env != null && !env.isEmpty() ? env : "/var/run/xenstored/socket");
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package org.jxen.xenstored;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.function.Function;
+import org.jxen.xenstore.XsChannel;
+import org.jxen.xenstored.transport.EventLoop;
+import org.jxen.xenstored.transport.InProcessConnection;
+import org.jxen.xenstored.transport.UnixSocketListener;
+
+/**
+ * A running xenstored: the engine on its event loop, listening on a Unix socket, with in-process connections
+ * on request. {@link #close} stops the loop and removes the socket.
+ */
+public final class XenStoredServer implements AutoCloseable {
+    /** Where to listen, and where to trace (null: no trace). */
+    public record Options(Path socket, Path trace) {}
+
+    private final XenStoreEngine engine = new XenStoreEngine();
+    private final EventLoop loop;
+    private final UnixSocketListener listener;
+    private FileTracer tracer;
+
+    private XenStoredServer(Options options) throws IOException {
+        loop = new EventLoop("xenstored");
+        if (options.trace() != null) traceTo(options.trace());
+        loop.onIdle(() -> engine.tracer().flush());
+        engine.control().setLogSwitch(new Control.LogSwitch() {
+            @Override
+            public void enable(boolean on) {
+                if (tracer != null) tracer.setEnabled(on);
+            }
+
+            @Override
+            public void setFile(Path file) throws IOException {
+                traceTo(file);
+            }
+        });
+        listener = options.socket() == null ? null : new UnixSocketListener(loop, engine, options.socket());
+        if (listener != null) listener.register();
+        loop.start();
+    }
+
+    /** Starts (or moves) the trace to {@code file}; CONTROL {@code logfile} lands here too. */
+    private void traceTo(Path file) throws IOException {
+        FileTracer next = new FileTracer(file);
+        FileTracer old = tracer;
+        tracer = next;
+        engine.setTracer(next);
+        if (old != null) old.close();
+    }
+
+    public static XenStoredServer start(Options options) throws IOException {
+        return new XenStoredServer(options);
+    }
+
+    public Path socketPath() {
+        return listener == null ? null : listener.path();
+    }
+
+    /** A connection as {@code domid} (0 privileged, any other id unprivileged) inside this JVM. */
+    public XsChannel connectInProcess(int domid) {
+        return InProcessConnection.open(loop, engine, domid);
+    }
+
+    /** Runs {@code f} against the engine on the event-loop thread and returns its result. */
+    public <T> T onLoop(Function<XenStoreEngine, T> f) {
+        return loop.call(() -> f.apply(engine));
+    }
+
+    public EventLoop loop() {
+        return loop;
+    }
+
+    @Override
+    public void close() {
+        loop.close();
+        if (listener != null) listener.close();
+        if (tracer != null) {
+            try {
+                tracer.close();
+            } catch (IOException e) {
+                System.getLogger("jxen.xenstored").log(System.Logger.Level.WARNING, "closing trace: " + e);
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+package org.jxen.xenstored.transport;
+
+import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.nio.channels.ClosedSelectorException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+
+/**
+ * The one thread that owns xenstored's state, as in the C daemon: it waits on a {@link Selector}, runs tasks
+ * other threads post, and flushes connections that have output at the end of each round, so replies to a
+ * burst of pipelined requests leave in one write.
+ */
+public final class EventLoop implements Executor, AutoCloseable {
+    private static final Logger LOG = System.getLogger("jxen.xenstored");
+
+    /** Something the loop calls back for a ready key. */
+    public interface Handler {
+        void ready(SelectionKey key) throws IOException;
+
+        /** An I/O error or protocol violation: drop this peer only. */
+        void failed(Exception e);
+    }
+
+    /** Something with output to push after the current round. */
+    public interface Flushable {
+        void flush();
+    }
+
+    private final Selector selector;
+    private final Thread thread;
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean wakeupPending = new AtomicBoolean();
+    private final LinkedHashSet<Flushable> dirty = new LinkedHashSet<>();
+    private final List<Runnable> idleHooks = new ArrayList<>();
+    private volatile boolean running = true;
+
+    public EventLoop(String name) throws IOException {
+        selector = Selector.open();
+        thread = Thread.ofPlatform().name(name).daemon(true).unstarted(this::run);
+    }
+
+    public void start() {
+        thread.start();
+    }
+
+    public Selector selector() {
+        return selector;
+    }
+
+    public boolean inLoop() {
+        return Thread.currentThread() == thread;
+    }
+
+    @Override
+    public void execute(Runnable task) {
+        tasks.add(task);
+        if (!inLoop() && wakeupPending.compareAndSet(false, true)) selector.wakeup();
+    }
+
+    /** Runs {@code task} on the loop and waits for its result (for tools, tests and shutdown). */
+    public <T> T call(Supplier<T> task) {
+        if (inLoop()) return task.get();
+        CompletableFuture<T> f = new CompletableFuture<>();
+        execute(() -> {
+            try {
+                f.complete(task.get());
+            } catch (Throwable t) {
+                f.completeExceptionally(t);
+            }
+        });
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    /** Schedules a flush at the end of this round (loop thread only). */
+    public void markDirty(Flushable f) {
+        dirty.add(f);
+    }
+
+    /** Runs when a round ends with nothing left to do (loop thread only). */
+    public void onIdle(Runnable hook) {
+        idleHooks.add(hook);
+    }
+
+    private void run() {
+        try {
+            while (running) {
+                selector.select();
+                wakeupPending.set(false);
+                for (SelectionKey key : selector.selectedKeys()) {
+                    Handler h = (Handler) key.attachment();
+                    try {
+                        if (key.isValid()) h.ready(key);
+                    } catch (IOException | RuntimeException e) {
+                        h.failed(e);
+                    }
+                }
+                selector.selectedKeys().clear();
+                drain();
+            }
+        } catch (ClosedSelectorException e) {
+            // close() raced with select(): we are done.
+        } catch (IOException e) {
+            LOG.log(Level.ERROR, "event loop failed", e);
+        } finally {
+            running = false;
+        }
+    }
+
+    private void drain() {
+        do {
+            Runnable t;
+            while ((t = tasks.poll()) != null) {
+                try {
+                    t.run();
+                } catch (RuntimeException e) {
+                    LOG.log(Level.ERROR, "task failed", e);
+                }
+            }
+            while (!dirty.isEmpty()) {
+                List<Flushable> now = new ArrayList<>(dirty);
+                dirty.clear();
+                for (Flushable f : now) f.flush();
+            }
+        } while (!tasks.isEmpty());
+        for (Runnable r : idleHooks) r.run();
+    }
+
+    @Override
+    public void close() {
+        if (!running) return;
+        if (inLoop()) {
+            running = false;
+        } else {
+            execute(() -> running = false);
+            try {
+                thread.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        try {
+            selector.close();
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "closing selector", e);
+        }
+    }
+}
