@@ -57,16 +57,25 @@ public final class MiniStore implements FakeXenstored.Handler {
                 path = Payloads.cString(m.payload());
                 byte[] value = java.util.Arrays.copyOfRange(m.payload(), nul + 1, m.payload().length);
                 if (!XsPaths.isValidAbsolute(path)) error = XsError.EINVAL;
-                else create(path, value);
+                else {
+                    create(path, value);
+                    fire(path);
+                }
             }
             case MKDIR -> {
                 if (!XsPaths.isValidAbsolute(path)) error = XsError.EINVAL;
-                else if (!nodes.containsKey(path)) create(path, new byte[0]);
+                else if (!nodes.containsKey(path)) {
+                    create(path, new byte[0]);
+                    fire(path);
+                }
             }
             case RM -> {
                 if (!XsPaths.isValidAbsolute(path) || path.equals("/")) error = XsError.EINVAL;
                 else if (!nodes.containsKey(XsPaths.parent(path))) error = XsError.ENOENT;
-                else if (nodes.containsKey(path)) remove(path);
+                else if (nodes.containsKey(path)) {
+                    remove(path);
+                    fire(path);
+                }
             }
             case DIRECTORY -> {
                 Node n = nodes.get(path);
@@ -123,7 +132,6 @@ public final class MiniStore implements FakeXenstored.Handler {
             p.children.add(XsPaths.basename(path));
             nodes.put(path, new Node(value, p.perms, new ArrayList<>()));
         }
-        fire(path);
     }
 
     private void remove(String path) {
@@ -131,7 +139,6 @@ public final class MiniStore implements FakeXenstored.Handler {
         nodes.remove(path);
         Node parent = nodes.get(XsPaths.parent(path));
         if (parent != null) parent.children.remove(XsPaths.basename(path));
-        fire(path);
     }
 
     private void fire(String path) {
