@@ -4,6 +4,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -41,15 +42,27 @@ record ToolRun(String out, String err, int status) {
         pb.environment().clear();
         pb.environment().put("PATH", "/usr/bin:/bin");
         pb.environment().put("XENSTORED_PATH", socket.toString());
-        Process p = pb.start();
-        p.getOutputStream().close();
-        // Both streams are small; read them fully, then wait.
-        byte[] out = p.getInputStream().readAllBytes();
-        byte[] err = p.getErrorStream().readAllBytes();
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IOException(tool + " did not finish");
+        // Output goes to files so that a tool that never ends cannot block the test in a read.
+        Path out = Files.createTempFile("xs-out", ".bin");
+        Path err = Files.createTempFile("xs-err", ".bin");
+        try {
+            pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            pb.redirectOutput(out.toFile());
+            pb.redirectError(err.toFile());
+            Process p = pb.start();
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IOException(tool + " did not finish");
+            }
+            return new ToolRun(Files.readString(out, StandardCharsets.ISO_8859_1).transform(ToolRun::utf8),
+                    Files.readString(err, StandardCharsets.ISO_8859_1).transform(ToolRun::utf8), p.exitValue());
+        } finally {
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
         }
-        return new ToolRun(new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8), p.exitValue());
+    }
+
+    private static String utf8(String latin1) {
+        return new String(latin1.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
     }
 }
