@@ -197,6 +197,9 @@ class XenstoreToolsTest {
         assertThat(run("xenstore-control")).isEqualTo(new ToolRun("", "Usage:\nxenstore-control <command> [<arg>...]\n", 2));
         assertThat(ToolRun.jxen(Map.of("XENSTORED_PATH", dir.resolve("none").toString()), -1, "xenstore-control", "help"))
                 .isEqualTo(new ToolRun("", "Failed to contact Xenstored.\n", 1));
+        assertThat(run("xenstore-control", "live-update", "-F")).isEqualTo(new ToolRun("", "Missing binary specification\n", 2));
+        assertThat(run("xenstore-control", "live-update", "-t")).isEqualTo(new ToolRun("", "Missing timeout value\n", 2));
+        assertThat(run("xenstore-control", "nonsense").err()).startsWith("Command not supported. Valid commands are:\n");
         ToolRun help = run("xenstore-control", "help");
         assertThat(help.status()).isZero();
         assertThat(help.out()).isNotEmpty().endsWith("\n");
