@@ -172,24 +172,38 @@ class XenstoreToolsTest {
     }
 
     @Test
-    void jxenDispatchesArgumentsUntouched() {
+    void jxenLeavesAtArgumentsAlone() throws IOException {
+        // Expanded as a picocli argument file, "@<file>" would become the key and value it holds, and the
+        // tool would go on to connect; kept as one argument, it is an odd operand count: usage.
+        Path file = Files.writeString(dir.resolve("argfile"), "/k\nv\n");
+        assertThat(jxenMain("xenstore-write", "@" + file)).isEqualTo(new ToolRun("",
+                "xenstore-write: Usage: xenstore-write [-h] [-s] [-R] key value [...]\n", 1));
+    }
+
+    /** Runs {@code jxen <args>} in-process through picocli with System.out/err captured. */
+    private static ToolRun jxenMain(String... args) {
         PrintStream oldOut = System.out, oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         int status;
         try {
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
             System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            // "--" reaches our getopt, which ends option parsing there: "-h" becomes a key, so no usage text
-            // would appear; the odd operand count is what triggers it.
-            status = JxenCommand.commandLine().execute("xenstore-write", "--", "-h");
+            status = JxenCommand.commandLine().execute(args);
         } finally {
             System.setOut(oldOut);
             System.setErr(oldErr);
         }
-        assertThat(status).isEqualTo(1);
-        assertThat(out.toString(StandardCharsets.UTF_8)).isEmpty();
-        assertThat(err.toString(StandardCharsets.UTF_8))
-                .isEqualTo("xenstore-write: Usage: xenstore-write [-h] [-s] [-R] key value [...]\n");
+        return new ToolRun(out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), status);
+    }
+
+    @Test
+    void jxenDispatchesArgumentsUntouched() {
+        // "--" reaches our getopt, which ends option parsing there: "-h" becomes a key, so it is the odd
+        // operand count, not -h, that brings the usage text.
+        assertThat(jxenMain("xenstore-write", "--", "-h")).isEqualTo(new ToolRun("",
+                "xenstore-write: Usage: xenstore-write [-h] [-s] [-R] key value [...]\n", 1));
+        assertThat(jxenMain("xenstore", "ls", "-h")).isEqualTo(new ToolRun("",
+                "xenstore: Usage: xenstore ls [-h] [-f] [-p] [-s] [path]\n", 1));
     }
 
     @Test
