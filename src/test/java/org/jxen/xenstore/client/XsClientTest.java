@@ -259,6 +259,26 @@ class XsClientTest {
     }
 
     @Test
+    void framesSplitAnywhereAreReassembled() throws Exception {
+        XsClient c = connect((conn, m) -> {
+            // The reply, then a watch event, delivered in 3-byte pieces: header and payload boundaries fall
+            // mid-write.
+            byte[] reply = m.reply("value".getBytes(StandardCharsets.US_ASCII)).toBytes();
+            byte[] event = XsMessage.of(XsType.WATCH_EVENT, 0, 0, Payloads.strings("/p", "t")).toBytes();
+            byte[] both = new byte[reply.length + event.length];
+            System.arraycopy(reply, 0, both, 0, reply.length);
+            System.arraycopy(event, 0, both, reply.length, event.length);
+            for (int i = 0; i < both.length; i += 3) {
+                conn.sendRaw(java.util.Arrays.copyOfRange(both, i, Math.min(both.length, i + 3)));
+            }
+        });
+        BlockingQueue<String> events = new LinkedBlockingQueue<>();
+        c.watch("/p", "t", (p, t) -> events.add(p + "|" + t));
+        assertThat(events.poll(10, TimeUnit.SECONDS)).isEqualTo("/p|t");
+        assertThat(c.readString("/x")).isEqualTo("value");
+    }
+
+    @Test
     void locatorFollowsLibxenstoreRule() {
         assertThat(XsLocator.socketPath(Map.of("XENSTORED_PATH", "/x/s", "XENSTORED_RUNDIR", "/r")))
                 .isEqualTo(Path.of("/x/s"));

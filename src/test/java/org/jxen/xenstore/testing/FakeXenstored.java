@@ -33,6 +33,12 @@ public final class FakeXenstored implements AutoCloseable {
             while (b.hasRemaining()) socket.write(b);
         }
 
+        /** Writes bytes as they are: lets a test split frames anywhere. */
+        public synchronized void sendRaw(byte[] bytes) throws IOException {
+            ByteBuffer b = ByteBuffer.wrap(bytes);
+            while (b.hasRemaining()) socket.write(b);
+        }
+
         public void close() throws IOException {
             socket.close();
         }
