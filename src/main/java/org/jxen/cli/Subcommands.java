@@ -10,6 +10,7 @@ final class Subcommands {
     static void register(CommandLine cl) {
         cl.addSubcommand(new DemoCommand());
         cl.addSubcommand(new XenstoredCommand());
+        cl.addSubcommand(new HostCommand());
         XenstoreTools.client(cl, "xenstore");
         XenstoreTools.client(cl, "xenstore-read");
         XenstoreTools.client(cl, "xenstore-write");

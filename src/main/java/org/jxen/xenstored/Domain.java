@@ -12,6 +12,8 @@ final class Domain {
     int port;
     /** SET_TARGET: this domain acts for {@code target} (a device model), or -1. */
     int target = -1;
+    /** @releaseDomain already fired for this domain's shutdown; RESUME re-arms it. */
+    boolean shutdownNotified;
     int connections;
 
     int nodes;

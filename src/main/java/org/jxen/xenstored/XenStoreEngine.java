@@ -224,7 +224,7 @@ public final class XenStoreEngine {
             case INTRODUCE -> introduce(p, events);
             case RELEASE -> release(domainArg(oneArg(p)));
             case RESUME -> {
-                requireIntroduced(domainArg(oneArg(p)));
+                requireIntroduced(domainArg(oneArg(p))).shutdownNotified = false;
                 yield Payloads.OK;
             }
             case SET_TARGET -> setTarget(p);
@@ -563,6 +563,22 @@ public final class XenStoreEngine {
         domainFeatures.remove(domid);
         for (WatchEvent ev : events) fire(ev);
         fire(WatchEvent.special(XsPaths.RELEASE_DOMAIN));
+    }
+
+    /**
+     * The hypervisor says an introduced domain has shut down but is not gone yet (VIRQ_DOM_EXC): watchers of
+     * @releaseDomain hear of it once, until RESUME, as C xenstored's domain_cleanup does.
+     */
+    public void domainShutdown(int domid) {
+        Domain d = domains.get(domid);
+        if (d == null || !d.introduced || d.shutdownNotified) return;
+        d.shutdownNotified = true;
+        fire(WatchEvent.special(XsPaths.RELEASE_DOMAIN));
+    }
+
+    /** Introduced guest domains, for the host's periodic or VIRQ-driven check of which ones died. */
+    public List<Integer> introducedDomains() {
+        return domains.all().stream().filter(d -> d.introduced).map(d -> d.domid).toList();
     }
 
     private byte[] setTarget(byte[] p) throws XenStoreException {

@@ -1,11 +1,14 @@
 package org.jxen.xenstored;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.function.Function;
 import org.jxen.xenstore.XsChannel;
+import org.jxen.xenstore.ring.RingNotifier;
 import org.jxen.xenstored.transport.EventLoop;
 import org.jxen.xenstored.transport.InProcessConnection;
+import org.jxen.xenstored.transport.RingConnection;
 import org.jxen.xenstored.transport.UnixSocketListener;
 
 /**
@@ -61,6 +64,32 @@ public final class XenStoredServer implements AutoCloseable {
     /** A connection as {@code domid} (0 privileged, any other id unprivileged) inside this JVM. */
     public XsChannel connectInProcess(int domid) {
         return InProcessConnection.open(loop, engine, domid);
+    }
+
+    /**
+     * Serves a guest's mapped xenstore page as {@code domid} (unprivileged: its permissions and quotas apply).
+     * {@code notifier} signals the guest's event channel; the host calls {@link RingConnection#notifyFromGuest}
+     * when the guest signals, and {@link RingConnection#close} before unmapping the page. May be called from
+     * any thread, including from {@link DomainHooks#introduced} (which runs on the event loop).
+     */
+    public RingConnection attachGuestRing(int domid, MemorySegment page, RingNotifier notifier) {
+        return RingConnection.attach(engine, loop, domid, page, notifier);
+    }
+
+    /**
+     * Where INTRODUCE and RELEASE reach the platform: {@code introduced(domid, gfn, port)} maps the page, binds
+     * the event channel and calls {@link #attachGuestRing}; {@code released(domid)} closes the ring and unmaps.
+     */
+    public void setDomainHooks(DomainHooks hooks) {
+        loop.call(() -> {
+            engine.setDomainHooks(hooks);
+            return null;
+        });
+    }
+
+    /** The hypervisor reports that a domain died: same cleanup as RELEASE, including {@code @releaseDomain}. */
+    public void domainDied(int domid) {
+        loop.execute(() -> engine.releaseDomain(domid));
     }
 
     /** Runs {@code f} against the engine on the event-loop thread and returns its result. */

@@ -1,0 +1,88 @@
+package org.jxen.bench;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+import org.jxen.hypervisor.Delivery;
+import org.jxen.hypervisor.Hypercalls;
+import org.jxen.hypervisor.Hypervisor;
+import org.jxen.hypervisor.process.HypervisorService;
+
+/**
+ * {@code jxen bench hypervisor}: event-channel latency and throughput, grant map+unmap rate and grant copy
+ * bandwidth, each in one JVM and across processes, against a hypervisor started in a temporary run directory
+ * that is removed afterwards. Measurements run one after another in {@link #MEASUREMENTS} order.
+ */
+public final class HypervisorBench {
+    public static final List<String> MEASUREMENTS = List.of("notify-inproc-blocking", "notify-inproc-polling",
+            "notify-xproc-blocking", "notify-xproc-polling", "map-inproc", "map-xproc", "copy-inproc", "copy-xproc");
+    /** Room for the copy floor's source and destination (8 + 2 x 64 frames) in dom0. */
+    private static final int DOM0_PAGES = 256;
+
+    public record Config(double seconds, double warmupSeconds, List<String> only) {
+        public Config {
+            only = List.copyOf(only);
+            if (seconds <= 0) throw new IllegalArgumentException("seconds must be positive");
+            if (warmupSeconds < 0) throw new IllegalArgumentException("warmup must not be negative");
+            for (String m : only) {
+                if (!MEASUREMENTS.contains(m)) {
+                    throw new IllegalArgumentException("unknown measurement " + m + "; known: " + MEASUREMENTS);
+                }
+            }
+        }
+    }
+
+    private final Config config;
+    private final PrintStream progress;
+
+    public HypervisorBench(Config config, PrintStream progress) {
+        this.config = config;
+        this.progress = progress;
+    }
+
+    public List<HvRow> run() throws Exception {
+        Path dir = Files.createTempDirectory("jxen-bench-hv");
+        List<HvRow> rows = new ArrayList<>();
+        try (Hypervisor hv = new Hypervisor(dir, DOM0_PAGES);
+             HypervisorService service = HypervisorService.start(hv);
+             Hypercalls dom0 = hv.connect(0)) {
+            HvBenchContext ctx = new HvBenchContext(hv, service, dom0, config.seconds(), config.warmupSeconds());
+            for (String m : MEASUREMENTS) {
+                if (!config.only().contains(m)) continue;
+                progress.println("bench: " + m);
+                rows.addAll(measure(ctx, m));
+            }
+        } finally {
+            deleteTree(dir);
+        }
+        return rows;
+    }
+
+    private static List<HvRow> measure(HvBenchContext ctx, String m) throws Exception {
+        NotifyBench notify = new NotifyBench(ctx);
+        GrantBench grant = new GrantBench(ctx);
+        return switch (m) {
+            case "notify-inproc-blocking" -> notify.run(false, Delivery.BLOCKING);
+            case "notify-inproc-polling" -> notify.run(false, Delivery.POLLING);
+            case "notify-xproc-blocking" -> notify.run(true, Delivery.BLOCKING);
+            case "notify-xproc-polling" -> notify.run(true, Delivery.POLLING);
+            case "map-inproc" -> List.of(grant.mapInProcess());
+            case "map-xproc" -> List.of(grant.mapCrossProcess());
+            case "copy-inproc" -> grant.copyInProcess();
+            case "copy-xproc" -> grant.copyCrossProcess();
+            default -> throw new IllegalArgumentException(m);
+        };
+    }
+
+    /** The hypervisor deletes its files on close; this catches what a failed run may leave behind. */
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> all = Files.walk(dir)) {
+            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package org.jxen.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import org.jxen.toolstack.GuestConfig;
+import org.jxen.toolstack.Host;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code jxen host}: a hypervisor, dom0 and xenstored, in the foreground until SIGTERM or SIGINT. */
+@Command(name = "host", mixinStandardHelpOptions = true,
+        description = "Run a jxen host: hypervisor, dom0, xenstored (tools connect to <run-dir>/xenstored/socket).")
+public final class HostCommand implements Callable<Integer> {
+    @Option(names = "--run-dir", required = true, paramLabel = "DIR", description = "Where the host keeps its files.")
+    Path runDir;
+
+    @Option(names = "--trace", description = "Trace xenstored to <run-dir>/xenstored/trace.")
+    boolean trace;
+
+    @Option(names = "--guest", paramLabel = "NAME[:inproc]",
+            description = "Boot a guest running the standard kernel at start (own process unless :inproc).")
+    List<String> guests = new ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+        Host host = Host.start(runDir, trace);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            host.close();
+            stopped.countDown();
+        }, "host-shutdown"));
+        System.err.println("jxen host: xenstored on " + host.xenstoredSocket() + ", hypervisor in " + runDir.resolve("hv"));
+        for (String spec : guests) {
+            boolean inproc = spec.endsWith(":inproc");
+            String name = inproc ? spec.substring(0, spec.length() - ":inproc".length()) : spec;
+            Host.Guest g = host.create(GuestConfig.of(name, !inproc));
+            System.err.println("jxen host: booted " + name + " as domain " + g.domid() + (inproc ? " (in-process)" : ""));
+        }
+        stopped.await();
+        return 0;
+    }
+}

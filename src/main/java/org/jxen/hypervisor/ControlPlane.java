@@ -1,0 +1,51 @@
+package org.jxen.hypervisor;
+
+import java.util.List;
+
+/**
+ * The hypercalls that need the hypervisor, from one domain's point of view (the caller is implicit). Implemented
+ * by a direct call into {@link Hypervisor} in-process and by an RPC in a guest process, so that {@link
+ * DomainHypercalls} behaves identically in both. Transport failures surface as unchecked IO exceptions.
+ */
+public interface ControlPlane extends AutoCloseable {
+    DomainLayout layout();
+
+    int allocUnbound(int dom, int remoteDom) throws HypercallException;
+
+    int bindInterdomain(int remoteDom, int remotePort) throws HypercallException;
+
+    int bindVirq(int virq) throws HypercallException;
+
+    void closePort(int port) throws HypercallException;
+
+    ChannelStatus status(int dom, int port) throws HypercallException;
+
+    MapReply mapGrant(int granter, int ref, boolean readonly) throws GrantException;
+
+    void unmapGrant(int handle) throws GrantException;
+
+    int[] grantCopy(List<GrantCopy> ops) throws HypercallException;
+
+    int setGrantFrames(int frames) throws HypercallException;
+
+    void shutdownSelf(ShutdownReason reason) throws HypercallException;
+
+    int createDomain(int memoryPages, int vcpus) throws HypercallException;
+
+    void pause(int domid) throws HypercallException;
+
+    void unpause(int domid) throws HypercallException;
+
+    void shutdown(int domid, ShutdownReason reason) throws HypercallException;
+
+    void destroy(int domid) throws HypercallException;
+
+    DomainInfo info(int domid) throws HypercallException;
+
+    List<DomainInfo> list() throws HypercallException;
+
+    MapReply mapForeign(int domid, int frame) throws HypercallException;
+
+    @Override
+    void close();
+}

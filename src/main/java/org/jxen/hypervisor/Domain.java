@@ -1,0 +1,80 @@
+package org.jxen.hypervisor;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/** The hypervisor's struct domain. Guarded by the {@link Hypervisor}'s lock, except the shared files' contents. */
+final class Domain {
+    final int id;
+    final int serial;
+    final int pages;
+    final int vcpus;
+    final boolean privileged;
+    final SharedFile memory;
+    final SharedFile grantFile;
+    final SharedFile eventFile;
+    final EventPage events;
+    final PortTable ports;
+    DomainState state = DomainState.PAUSED;
+    ShutdownReason shutdownReason;
+    int pauseCount = 1;
+    int grantFrames = GrantTable.DEFAULT_FRAMES;
+    int xenstorePort;
+    int consolePort;
+    int domExcPort;
+    /** As mapper: maptrack handle -> what it maps. */
+    final Map<Integer, MapTrack> maptrack = new HashMap<>();
+    int nextHandle;
+    /** As granter: ref -> pins {readers, writers} currently held by mappings and copies in progress. */
+    final Map<Integer, int[]> pins = new HashMap<>();
+
+    Domain(RunDir runDir, int id, int serial, int pages, int vcpus) {
+        this.id = id;
+        this.serial = serial;
+        this.pages = pages;
+        this.vcpus = vcpus;
+        this.privileged = id == 0;
+        SharedFile mem = null;
+        SharedFile gnt = null;
+        try {
+            mem = new SharedFile(runDir.memory(id, serial), (long) pages * GrantEntry.PAGE_SIZE);
+            gnt = new SharedFile(runDir.grantTable(id, serial), GrantTable.FILE_SIZE);
+            this.eventFile = new SharedFile(runDir.events(id, serial), PortTable.OFFSET + PortTable.SIZE);
+        } catch (RuntimeException e) {
+            if (mem != null) mem.release();
+            if (gnt != null) gnt.release();
+            throw e;
+        }
+        this.memory = mem;
+        this.grantFile = gnt;
+        this.events = new EventPage(eventFile.segment().asSlice(0, EventPage.SIZE));
+        this.ports = new PortTable(eventFile.segment().asSlice(PortTable.OFFSET, PortTable.SIZE));
+        events.setRunstate(EventPage.PAUSED);
+    }
+
+    boolean alive() {
+        return state != DomainState.DYING;
+    }
+
+    DomainLayout layout() {
+        return new DomainLayout(id, serial, pages, privileged, xenstorePort, consolePort);
+    }
+
+    DomainInfo info() {
+        return new DomainInfo(id, state, state == DomainState.SHUTDOWN ? shutdownReason : null, pages, vcpus,
+                privileged, xenstorePort, consolePort);
+    }
+
+    int grantEntries() {
+        return grantFrames * GrantEntry.ENTRIES_PER_FRAME;
+    }
+
+    /** Runstate for the event thread: it delivers only while the domain runs. */
+    void publishRunstate() {
+        events.setRunstate(switch (state) {
+            case RUNNING -> EventPage.RUNNING;
+            case PAUSED -> EventPage.PAUSED;
+            case SHUTDOWN, DYING -> EventPage.DEAD;
+        });
+    }
+}

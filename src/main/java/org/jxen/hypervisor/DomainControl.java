@@ -1,0 +1,36 @@
+package org.jxen.hypervisor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
+/**
+ * XEN_DOMCTL_* and the toolstack's privileged helpers. Every call is checked by the hypervisor: a domain other
+ * than dom0 gets EPERM.
+ */
+public interface DomainControl {
+    /** Creates a paused domain, as XEN_DOMCTL_createdomain does; {@link #unpause} starts it. */
+    int createDomain(int memoryPages, int vcpus) throws HypercallException;
+
+    void pause(int domid) throws HypercallException;
+
+    void unpause(int domid) throws HypercallException;
+
+    void shutdown(int domid, ShutdownReason reason) throws HypercallException;
+
+    void destroy(int domid) throws HypercallException;
+
+    DomainInfo info(int domid) throws HypercallException;
+
+    List<DomainInfo> list() throws HypercallException;
+
+    /** Allocates an unbound port in {@code domid} offered to {@code remoteDom} (EVTCHNOP_alloc_unbound, dom != self). */
+    int allocUnbound(int domid, int remoteDom) throws HypercallException;
+
+    ChannelStatus status(int domid, int port) throws HypercallException;
+
+    /**
+     * Maps one frame of another domain without a grant (xc_map_foreign_range, what the domain builder uses). The
+     * page stays valid until {@link Hypercalls#close()} of the caller or process exit.
+     */
+    MemorySegment mapForeign(int domid, int frame) throws HypercallException;
+}

@@ -1,0 +1,233 @@
+package org.jxen.hypervisor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel.MapMode;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The one {@link Hypercalls} implementation: the data plane (own memory, own grant entries, pending bits,
+ * futex wake-ups, the event thread) works on the domain's files directly, the control plane goes through a
+ * {@link ControlPlane}. It maps only its own files, the single pages the hypervisor approved, and the event page
+ * (page 0 only) of peers its ports are bound to.
+ */
+public final class DomainHypercalls implements Hypercalls {
+    private final ControlPlane control;
+    private final RunDir runDir;
+    private final DomainLayout layout;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment memory;
+    private final GrantTable grantTable;
+    private final EventPage events;
+    private final PortTable ports;
+    private final Map<Integer, Arena> mappings = new ConcurrentHashMap<>();
+    private final Map<Integer, EventPage> peers = new ConcurrentHashMap<>();
+    private final DomainControl domainControl;
+    private final Map<Integer, EventHandler> portHandlers = new ConcurrentHashMap<>();
+    private volatile EventHandler defaultHandler;
+    private EventLoop loop;
+    private boolean closed;
+
+    public DomainHypercalls(ControlPlane control, RunDir runDir) {
+        this.control = control;
+        this.runDir = runDir;
+        this.layout = control.layout();
+        int id = layout.domid();
+        int serial = layout.serial();
+        this.memory = SharedFile.map(runDir.memory(id, serial), MapMode.READ_WRITE, 0,
+                (long) layout.memoryPages() * GrantEntry.PAGE_SIZE, arena);
+        this.grantTable = new GrantTable(SharedFile.map(runDir.grantTable(id, serial), MapMode.READ_WRITE, 0,
+                GrantTable.FILE_SIZE, arena), control);
+        this.events = new EventPage(SharedFile.map(runDir.events(id, serial), MapMode.READ_WRITE, 0,
+                EventPage.SIZE, arena));
+        // Read-only: only the hypervisor may say who a port is bound to.
+        this.ports = new PortTable(SharedFile.map(runDir.events(id, serial), MapMode.READ_ONLY, PortTable.OFFSET,
+                PortTable.SIZE, arena));
+        this.domainControl = new ControlPlaneDomainControl(control, this::mapPage);
+    }
+
+    @Override
+    public DomainLayout layout() {
+        return layout;
+    }
+
+    @Override
+    public MemorySegment memory() {
+        return memory;
+    }
+
+    @Override
+    public GrantTable grantTable() {
+        return grantTable;
+    }
+
+    @Override
+    public GrantMapping mapGrant(int granter, int ref, boolean readonly) throws GrantException {
+        MapReply reply = control.mapGrant(granter, ref, readonly);
+        Arena pageArena = Arena.ofShared();
+        MemorySegment page = SharedFile.map(reply.file(), readonly ? MapMode.READ_ONLY : MapMode.READ_WRITE,
+                (long) reply.frame() * GrantEntry.PAGE_SIZE, GrantEntry.PAGE_SIZE, pageArena);
+        mappings.put(reply.handle(), pageArena);
+        return new GrantMapping(reply.handle(), granter, ref, readonly, page);
+    }
+
+    @Override
+    public void unmapGrant(int handle) throws GrantException {
+        control.unmapGrant(handle);
+        Arena pageArena = mappings.remove(handle);
+        if (pageArena != null) pageArena.close();
+    }
+
+    @Override
+    public int[] grantCopy(List<GrantCopy> ops) throws HypercallException {
+        return control.grantCopy(ops);
+    }
+
+    @Override
+    public int allocUnbound(int remoteDom) throws HypercallException {
+        return control.allocUnbound(DOMID_SELF, remoteDom);
+    }
+
+    @Override
+    public int bindInterdomain(int remoteDom, int remotePort) throws HypercallException {
+        return control.bindInterdomain(remoteDom, remotePort);
+    }
+
+    @Override
+    public int bindVirq(int virq) throws HypercallException {
+        return control.bindVirq(virq);
+    }
+
+    @Override
+    public void closePort(int port) throws HypercallException {
+        control.closePort(port);
+    }
+
+    @Override
+    public void send(int port) throws HypercallException {
+        if (port < 0 || port >= EventPage.MAX_PORTS) throw new HypercallException(Errno.EINVAL, "port " + port);
+        long entry = ports.get(port);
+        switch (PortTable.state(entry)) {
+            case UNBOUND -> {
+                // Xen drops a send on an unbound port silently: the peer has not connected yet.
+            }
+            case INTERDOMAIN -> {
+                EventPage peer = peer(PortTable.remoteDom(entry), (int) PortTable.remoteSerial(entry));
+                if (peer != null) peer.raise(PortTable.remotePort(entry));
+            }
+            default -> throw new HypercallException(Errno.EINVAL, "port " + port + " is not interdomain");
+        }
+    }
+
+    /** The peer's event page; the fast path is one lock-free map lookup, mapping happens once per peer. */
+    private EventPage peer(int domid, int serial) {
+        if (domid == layout.domid() && serial == layout.serial()) return events;
+        EventPage page = peers.get(serial);
+        return page != null ? page : mapPeer(domid, serial);
+    }
+
+    private synchronized EventPage mapPeer(int domid, int serial) {
+        if (closed) return null;
+        EventPage page = peers.get(serial);
+        if (page == null) {
+            try {
+                page = new EventPage(SharedFile.map(runDir.events(domid, serial), MapMode.READ_WRITE, 0,
+                        EventPage.SIZE, arena));
+            } catch (java.io.UncheckedIOException gone) {
+                // The peer was destroyed and its file deleted between the hypervisor's bind and this send.
+                return null;
+            }
+            peers.put(serial, page);
+        }
+        return page;
+    }
+
+    @Override
+    public ChannelStatus status(int port) throws HypercallException {
+        return control.status(DOMID_SELF, port);
+    }
+
+    @Override
+    public void mask(int port) {
+        events.mask(checkPort(port));
+    }
+
+    @Override
+    public void unmask(int port) {
+        events.unmask(checkPort(port));
+    }
+
+    @Override
+    public boolean isPending(int port) {
+        return events.isPending(checkPort(port));
+    }
+
+    private static int checkPort(int port) {
+        if (port < 0 || port >= EventPage.MAX_PORTS) throw new IllegalArgumentException("port " + port);
+        return port;
+    }
+
+    @Override
+    public synchronized void setEventHandler(EventHandler handler, Delivery delivery) {
+        if (defaultHandler != null) throw new IllegalStateException("event handler already set");
+        defaultHandler = handler;
+        startLoop(delivery);
+    }
+
+    @Override
+    public synchronized void onEvent(int port, EventHandler handler) {
+        checkPort(port);
+        if (handler == null) {
+            portHandlers.remove(port);
+        } else {
+            portHandlers.put(port, handler);
+        }
+        startLoop(Delivery.BLOCKING);
+    }
+
+    private void startLoop(Delivery delivery) {
+        if (loop != null || closed) return;
+        loop = new EventLoop(events, this::dispatch, delivery, "dom" + layout.domid() + "-events");
+        loop.start();
+    }
+
+    private void dispatch(int port) {
+        EventHandler h = portHandlers.get(port);
+        if (h == null) h = defaultHandler;
+        if (h != null) h.onEvent(port);
+    }
+
+    @Override
+    public void shutdown(ShutdownReason reason) throws HypercallException {
+        control.shutdownSelf(reason);
+    }
+
+    @Override
+    public DomainControl domainControl() {
+        return domainControl;
+    }
+
+    private MemorySegment mapPage(MapReply reply) {
+        return SharedFile.map(reply.file(), MapMode.READ_WRITE, (long) reply.frame() * GrantEntry.PAGE_SIZE,
+                GrantEntry.PAGE_SIZE, arena);
+    }
+
+    @Override
+    public void close() {
+        EventLoop l;
+        synchronized (this) {
+            if (closed) return;
+            closed = true;
+            l = loop;
+        }
+        if (l != null) l.stop();
+        mappings.values().forEach(Arena::close);
+        mappings.clear();
+        control.close();
+        synchronized (this) {
+            arena.close();
+        }
+    }
+}

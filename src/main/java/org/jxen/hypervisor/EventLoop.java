@@ -1,0 +1,81 @@
+package org.jxen.hypervisor;
+
+/**
+ * A domain's event thread: Linux's upcall handler plus the idle loop. It delivers pending-and-unmasked ports
+ * while the domain runs; otherwise it announces it will sleep, re-checks (a sender that set a bit before seeing
+ * the announcement is caught here) and waits on the futex word.
+ */
+final class EventLoop implements Runnable {
+    private final EventPage page;
+    private final EventHandler handler;
+    private final Delivery delivery;
+    private volatile boolean stopped;
+    private final Thread thread;
+
+    EventLoop(EventPage page, EventHandler handler, Delivery delivery, String name) {
+        this.page = page;
+        this.handler = handler;
+        this.delivery = delivery;
+        this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    @Override
+    public void run() {
+        while (!stopped && page.runstate() != EventPage.DEAD) {
+            if (page.runstate() == EventPage.RUNNING && deliverAll()) continue;
+            if (delivery == Delivery.POLLING) {
+                Thread.onSpinWait();
+                continue;
+            }
+            page.setSleeping(true);
+            if (stopped || (page.runstate() == EventPage.RUNNING && page.anyDeliverable())
+                    || page.runstate() == EventPage.DEAD) {
+                page.setSleeping(false);
+                continue;
+            }
+            page.sleep();
+            page.setSleeping(false);
+        }
+    }
+
+    private boolean deliverAll() {
+        boolean any = false;
+        for (int w = 0; w < EventPage.WORDS; w++) {
+            long bits = page.deliverable(w);
+            while (bits != 0) {
+                int port = w * 64 + Long.numberOfTrailingZeros(bits);
+                bits &= bits - 1;
+                if (page.takePending(port)) {
+                    any = true;
+                    deliver(port);
+                }
+            }
+        }
+        return any;
+    }
+
+    private void deliver(int port) {
+        try {
+            handler.onEvent(port);
+        } catch (RuntimeException e) {
+            // A faulty handler must not kill the domain's only event thread; Linux would oops, we report and go on.
+            System.err.println("event handler for port " + port + " failed: " + e);
+        }
+    }
+
+    void stop() {
+        stopped = true;
+        page.wakeIfSleeping();
+        if (Thread.currentThread() != thread) {
+            try {
+                thread.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+package org.jxen.hypervisor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+
+/**
+ * Flyweight over page 0 of a domain's event file: the shared_info evtchn_pending/evtchn_mask bitmaps plus the
+ * futex words a sleeping receiver waits on. Senders in any process set a pending bit with an atomic OR and wake
+ * the receiver only if it announced it is asleep; both sides use volatile accesses (sequentially consistent),
+ * so either the receiver's re-check sees the bit or the sender sees {@code sleeping == 1}: no lost wake-ups.
+ *
+ * <pre>
+ * 0    int  sleeping   futex word: 1 while the event thread is (about to be) blocked in FUTEX_WAIT
+ * 4    int  runstate   0 running, 1 paused, 2 dead: written by the hypervisor, the event thread delivers only at 0
+ * 64   long pending[16]  1024 ports, bit (port % 64) of word (port / 64)
+ * 192  long mask[16]
+ * </pre>
+ * Pages 1 and 2 of the file hold the port table ({@link PortTable}).
+ */
+public final class EventPage {
+    public static final int MAX_PORTS = 1024;
+    public static final int SIZE = 4096;
+    static final long SLEEPING_OFFSET = 0;
+    static final long RUNSTATE_OFFSET = 4;
+    static final long PENDING_OFFSET = 64;
+    static final long MASK_OFFSET = PENDING_OFFSET + MAX_PORTS / 8;
+    static final int WORDS = MAX_PORTS / 64;
+
+    public static final int RUNNING = 0;
+    public static final int PAUSED = 1;
+    public static final int DEAD = 2;
+
+    private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
+    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
+
+    private final MemorySegment page;
+    private final MemorySegment sleepingWord;
+    private final MemorySegment runstateWord;
+
+    public EventPage(MemorySegment page) {
+        this.page = page;
+        this.sleepingWord = page.asSlice(SLEEPING_OFFSET, 4);
+        this.runstateWord = page.asSlice(RUNSTATE_OFFSET, 4);
+    }
+
+    private static long bitWord(long base, int port) {
+        return base + (long) (port >>> 6) * 8;
+    }
+
+    public boolean isPending(int port) {
+        return ((long) LONG.getVolatile(page, bitWord(PENDING_OFFSET, port)) & (1L << port)) != 0;
+    }
+
+    public boolean isMasked(int port) {
+        return ((long) LONG.getVolatile(page, bitWord(MASK_OFFSET, port)) & (1L << port)) != 0;
+    }
+
+    /**
+     * evtchn_set_pending: returns true if this call made the port deliverable (it was not already pending and is
+     * not masked), in which case a sleeping receiver has been woken.
+     */
+    public boolean raise(int port) {
+        long bit = 1L << port;
+        long was = (long) LONG.getAndBitwiseOr(page, bitWord(PENDING_OFFSET, port), bit);
+        if ((was & bit) != 0 || isMasked(port)) return false;
+        wakeIfSleeping();
+        return true;
+    }
+
+    public void mask(int port) {
+        long unused = (long) LONG.getAndBitwiseOr(page, bitWord(MASK_OFFSET, port), 1L << port);
+    }
+
+    /** Clearing the mask of a pending port delivers it, as EVTCHNOP_unmask does. */
+    public void unmask(int port) {
+        long unused = (long) LONG.getAndBitwiseAnd(page, bitWord(MASK_OFFSET, port), ~(1L << port));
+        if (isPending(port)) wakeIfSleeping();
+    }
+
+    /** Resets a port for a new binding: not pending, not masked (Linux unmasks a port once it is bound). */
+    void reset(int port) {
+        long unused = (long) LONG.getAndBitwiseAnd(page, bitWord(PENDING_OFFSET, port), ~(1L << port));
+        unused = (long) LONG.getAndBitwiseAnd(page, bitWord(MASK_OFFSET, port), ~(1L << port));
+    }
+
+    /** Pending and unmasked ports of word {@code w}, the event thread's scan. */
+    long deliverable(int w) {
+        long pending = (long) LONG.getVolatile(page, PENDING_OFFSET + w * 8L);
+        if (pending == 0) return 0;
+        return pending & ~(long) LONG.getVolatile(page, MASK_OFFSET + w * 8L);
+    }
+
+    boolean anyDeliverable() {
+        for (int w = 0; w < WORDS; w++) {
+            if (deliverable(w) != 0) return true;
+        }
+        return false;
+    }
+
+    /** Clears the pending bit before the upcall, as Linux's evtchn handler does; false if someone else took it. */
+    boolean takePending(int port) {
+        long bit = 1L << port;
+        return ((long) LONG.getAndBitwiseAnd(page, bitWord(PENDING_OFFSET, port), ~bit) & bit) != 0;
+    }
+
+    public int runstate() {
+        return (int) INT.getVolatile(page, RUNSTATE_OFFSET);
+    }
+
+    void setRunstate(int state) {
+        INT.setVolatile(page, RUNSTATE_OFFSET, state);
+        wakeIfSleeping();
+    }
+
+    void setSleeping(boolean sleeping) {
+        INT.setVolatile(page, SLEEPING_OFFSET, sleeping ? 1 : 0);
+    }
+
+    /** Blocks while the sleeping word is still 1, i.e. until a waker clears it. */
+    void sleep() {
+        Futex.await(sleepingWord, 1);
+    }
+
+    void wakeIfSleeping() {
+        if ((int) INT.getAndSet(page, SLEEPING_OFFSET, 0) == 1) Futex.wake(sleepingWord, Integer.MAX_VALUE);
+    }
+
+    MemorySegment runstateWord() {
+        return runstateWord;
+    }
+}

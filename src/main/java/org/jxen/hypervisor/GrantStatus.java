@@ -1,0 +1,21 @@
+package org.jxen.hypervisor;
+
+/** GNTST_* codes of grant_table.h: what map, unmap and copy report per operation. */
+public enum GrantStatus {
+    OKAY(0), GENERAL_ERROR(-1), BAD_DOMAIN(-2), BAD_GNTREF(-3), BAD_HANDLE(-4), BAD_VIRT_ADDR(-5),
+    BAD_DEV_ADDR(-6), NO_DEVICE_SPACE(-7), PERMISSION_DENIED(-8), BAD_PAGE(-9), BAD_COPY_ARG(-10),
+    ADDRESS_TOO_BIG(-11), EAGAIN(-12);
+
+    public final int code;
+
+    GrantStatus(int code) {
+        this.code = code;
+    }
+
+    public static GrantStatus of(int code) {
+        for (GrantStatus s : values()) {
+            if (s.code == code) return s;
+        }
+        return GENERAL_ERROR;
+    }
+}

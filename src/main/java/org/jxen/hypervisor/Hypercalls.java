@@ -1,0 +1,78 @@
+package org.jxen.hypervisor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
+/**
+ * A domain's kernel view of the hypervisor: its own memory and grant table, its event-channel ports, grant
+ * mapping and copying, and (for dom0 only) domain control. The same interface whether the domain lives in the
+ * hypervisor's process or in its own.
+ */
+public interface Hypercalls extends AutoCloseable {
+    int DOMID_SELF = 0x7FF0;
+    int VIRQ_DOM_EXC = 3;
+
+    DomainLayout layout();
+
+    default int domid() {
+        return layout().domid();
+    }
+
+    /** All of this domain's pages; frame n is at offset n * 4096. */
+    MemorySegment memory();
+
+    default MemorySegment frame(int frame) {
+        return memory().asSlice((long) frame * GrantEntry.PAGE_SIZE, GrantEntry.PAGE_SIZE);
+    }
+
+    /** The granting side: this domain's own grant-table entries. */
+    GrantTable grantTable();
+
+    GrantMapping mapGrant(int granter, int ref, boolean readonly) throws GrantException;
+
+    void unmapGrant(int handle) throws GrantException;
+
+    /** Per-op GNTST status codes, in the order of {@code ops}. */
+    int[] grantCopy(List<GrantCopy> ops) throws HypercallException;
+
+    int allocUnbound(int remoteDom) throws HypercallException;
+
+    int bindInterdomain(int remoteDom, int remotePort) throws HypercallException;
+
+    int bindVirq(int virq) throws HypercallException;
+
+    void closePort(int port) throws HypercallException;
+
+    /** EVTCHNOP_send: sets the peer's pending bit directly in its event page and wakes it if it sleeps. */
+    void send(int port) throws HypercallException;
+
+    ChannelStatus status(int port) throws HypercallException;
+
+    void mask(int port);
+
+    void unmask(int port);
+
+    boolean isPending(int port);
+
+    /**
+     * Starts this domain's event thread (once) with {@code handler} for every port that has no handler of its own
+     * ({@link #onEvent}). Ports that became pending before this call are delivered at once.
+     */
+    void setEventHandler(EventHandler handler, Delivery delivery);
+
+    /**
+     * Routes deliveries on {@code port} to {@code handler} (null removes it), so several drivers of one domain
+     * share its event thread; starts the thread with {@link Delivery#BLOCKING} if none runs yet. Deliveries on
+     * a port with neither its own nor a default handler are consumed and dropped.
+     */
+    void onEvent(int port, EventHandler handler);
+
+    /** SCHEDOP_shutdown for this domain. */
+    void shutdown(ShutdownReason reason) throws HypercallException;
+
+    DomainControl domainControl();
+
+    /** Stops the event thread and unmaps everything this view mapped (not the grants: unmap those first). */
+    @Override
+    void close();
+}

@@ -1,0 +1,280 @@
+package org.jxen.hypervisor;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+
+/**
+ * The hypervisor: the domain table and every control-plane hypercall, each taking the calling domain's id (what
+ * Xen reads from {@code current}). One lock orders all control-plane operations; the data plane (pending bits,
+ * grant entries written by granters, page contents) never takes it.
+ *
+ * <p>Dom0 exists from construction, privileged and running. {@link #connect} gives a domain's in-process view;
+ * {@code org.jxen.hypervisor.process.HypervisorService} gives guest processes the same calls over a socket.
+ */
+public final class Hypervisor implements AutoCloseable {
+    public static final int DOMID_FIRST_RESERVED = 0x7FF0;
+    public static final int MAX_MEMORY_PAGES = 1 << 18;
+    public static final int MAX_VCPUS = 128;
+    private static final int MAX_PAUSE_COUNT = 255;
+
+    private final RunDir runDir;
+    private final TreeMap<Integer, Domain> domains = new TreeMap<>();
+    private int rover;
+    private int nextSerial = 1;
+    private boolean closed;
+
+    public Hypervisor(Path dir, int dom0Pages) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        this.runDir = new RunDir(dir);
+        Domain dom0 = new Domain(runDir, 0, nextSerial++, dom0Pages, 1);
+        dom0.state = DomainState.RUNNING;
+        dom0.pauseCount = 0;
+        dom0.publishRunstate();
+        domains.put(0, dom0);
+    }
+
+    public RunDir runDir() {
+        return runDir;
+    }
+
+    /** The in-process view of a domain: its kernel's hypercalls as direct calls. */
+    public Hypercalls connect(int domid) throws HypercallException {
+        synchronized (this) {
+            live(domid);
+        }
+        return new DomainHypercalls(controlPlane(domid), runDir);
+    }
+
+    /**
+     * The control plane of a domain, checked against its id on every call: what a transport (the guest-process
+     * service) dispatches authenticated requests to.
+     */
+    public ControlPlane controlPlane(int domid) throws HypercallException {
+        return new LocalControlPlane(this, domid);
+    }
+
+    private Domain live(int domid) throws HypercallException {
+        Domain d = domains.get(domid);
+        if (d == null || !d.alive()) throw new HypercallException(Errno.ESRCH, "no domain " + domid);
+        return d;
+    }
+
+    private Domain privileged(int caller) throws HypercallException {
+        Domain c = live(caller);
+        if (!c.privileged) throw new HypercallException(Errno.EPERM, "d" + caller + " is not privileged");
+        return c;
+    }
+
+    private Domain lookup(int domid) {
+        return domains.get(domid);
+    }
+
+    /** Resolves DOMID_SELF and, for another domain, demands privilege, as XSM's default policy does. */
+    private Domain target(int caller, int dom) throws HypercallException {
+        if (dom == Hypercalls.DOMID_SELF || dom == caller) return live(caller);
+        privileged(caller);
+        return live(dom);
+    }
+
+    synchronized DomainLayout layout(int domid) throws HypercallException {
+        return live(domid).layout();
+    }
+
+    synchronized int allocUnbound(int caller, int dom, int remoteDom) throws HypercallException {
+        Domain d = target(caller, dom);
+        return ChannelOps.allocUnbound(d, remoteDom == Hypercalls.DOMID_SELF ? d.id : remoteDom);
+    }
+
+    synchronized int bindInterdomain(int caller, int remoteDom, int remotePort) throws HypercallException {
+        Domain local = live(caller);
+        Domain remote = live(remoteDom == Hypercalls.DOMID_SELF ? caller : remoteDom);
+        return ChannelOps.bindInterdomain(local, remote, remotePort);
+    }
+
+    synchronized int bindVirq(int caller, int virq) throws HypercallException {
+        return ChannelOps.bindVirq(live(caller), virq);
+    }
+
+    synchronized void closePort(int caller, int port) throws HypercallException {
+        ChannelOps.close(live(caller), port, this::lookup);
+    }
+
+    synchronized ChannelStatus status(int caller, int dom, int port) throws HypercallException {
+        return ChannelOps.status(target(caller, dom), port);
+    }
+
+    synchronized MapReply mapGrant(int caller, int granter, int ref, boolean readonly) throws GrantException {
+        Domain mapper = domains.get(caller);
+        if (mapper == null || !mapper.alive()) throw new GrantException(GrantStatus.GENERAL_ERROR, "caller gone");
+        return GrantOps.map(mapper, domains.get(granter), ref, readonly);
+    }
+
+    synchronized void unmapGrant(int caller, int handle) throws GrantException {
+        Domain mapper = domains.get(caller);
+        if (mapper == null) throw new GrantException(GrantStatus.BAD_HANDLE, "caller gone");
+        GrantOps.unmap(mapper, handle);
+    }
+
+    synchronized int[] grantCopy(int caller, List<GrantCopy> ops) throws HypercallException {
+        return GrantOps.copy(live(caller), ops, this::lookup);
+    }
+
+    synchronized int setGrantFrames(int caller, int frames) throws HypercallException {
+        Domain d = live(caller);
+        if (frames < 1 || frames > GrantTable.MAX_FRAMES) {
+            throw new HypercallException(Errno.EINVAL, frames + " grant frames (max " + GrantTable.MAX_FRAMES + ")");
+        }
+        // Like GNTTABOP_setup_table, a table only grows.
+        d.grantFrames = Math.max(d.grantFrames, frames);
+        return d.grantFrames;
+    }
+
+    synchronized void shutdownSelf(int caller, ShutdownReason reason) throws HypercallException {
+        domainShutdown(live(caller), reason);
+    }
+
+    synchronized int createDomain(int caller, int memoryPages, int vcpus) throws HypercallException {
+        privileged(caller);
+        if (memoryPages < 2 || memoryPages > MAX_MEMORY_PAGES) {
+            throw new HypercallException(Errno.EINVAL, memoryPages + " pages");
+        }
+        if (vcpus < 1 || vcpus > MAX_VCPUS) throw new HypercallException(Errno.EINVAL, vcpus + " vcpus");
+        int domid = freeDomid();
+        Domain d = new Domain(runDir, domid, nextSerial++, memoryPages, vcpus);
+        domains.put(domid, d);
+        // The domain builder's work: console and xenstore pages granted to dom0, their ports offered to dom0.
+        DomainBuilder.seed(d);
+        d.xenstorePort = ChannelOps.allocUnbound(d, 0);
+        d.consolePort = ChannelOps.allocUnbound(d, 0);
+        return domid;
+    }
+
+    /** Xen's rover: the next id after the last one handed out, skipping ids in use, wrapping below the reserved. */
+    private int freeDomid() throws HypercallException {
+        int dom = rover;
+        for (int i = 0; i < DOMID_FIRST_RESERVED; i++) {
+            dom++;
+            if (dom >= DOMID_FIRST_RESERVED) dom = 1;
+            if (!domains.containsKey(dom)) {
+                rover = dom;
+                return dom;
+            }
+        }
+        throw new HypercallException(Errno.ENOMEM, "no free domain id");
+    }
+
+    /** Pretends {@code last} was the last id handed out, to reach the wrap-around without 32k creations. */
+    synchronized void setRover(int last) {
+        rover = last;
+    }
+
+    private Domain controlled(int caller, int domid) throws HypercallException {
+        privileged(caller);
+        Domain d = live(domid);
+        if (d.id == 0 || d.id == caller) throw new HypercallException(Errno.EINVAL, "cannot control d" + domid);
+        return d;
+    }
+
+    synchronized void pause(int caller, int domid) throws HypercallException {
+        Domain d = controlled(caller, domid);
+        if (d.pauseCount >= MAX_PAUSE_COUNT) throw new HypercallException(Errno.EUSERS, "pause count");
+        d.pauseCount++;
+        if (d.state == DomainState.RUNNING) d.state = DomainState.PAUSED;
+        d.publishRunstate();
+    }
+
+    synchronized void unpause(int caller, int domid) throws HypercallException {
+        Domain d = controlled(caller, domid);
+        if (d.pauseCount == 0) throw new HypercallException(Errno.EINVAL, "d" + domid + " is not paused");
+        if (--d.pauseCount == 0 && d.state == DomainState.PAUSED) d.state = DomainState.RUNNING;
+        d.publishRunstate();
+    }
+
+    synchronized void shutdown(int caller, int domid, ShutdownReason reason) throws HypercallException {
+        domainShutdown(controlled(caller, domid), reason);
+    }
+
+    private void domainShutdown(Domain d, ShutdownReason reason) {
+        // Xen keeps the first reason: a crash during a poweroff stays a poweroff.
+        if (d.state == DomainState.SHUTDOWN || d.state == DomainState.DYING) return;
+        d.state = DomainState.SHUTDOWN;
+        d.shutdownReason = reason;
+        d.publishRunstate();
+        raiseDomExc();
+    }
+
+    private void raiseDomExc() {
+        Domain dom0 = domains.get(0);
+        if (dom0 != null && dom0.domExcPort != 0) dom0.events.raise(dom0.domExcPort);
+    }
+
+    synchronized void destroy(int caller, int domid) throws HypercallException {
+        kill(controlled(caller, domid));
+        raiseDomExc();
+    }
+
+    private void kill(Domain d) {
+        d.state = DomainState.DYING;
+        d.publishRunstate();
+        GrantOps.unmapAll(d);
+        ChannelOps.closeAll(d, this::lookup);
+        domains.remove(d.id);
+        d.memory.release();
+        d.grantFile.release();
+        d.eventFile.release();
+    }
+
+    synchronized DomainInfo info(int caller, int domid) throws HypercallException {
+        privileged(caller);
+        Domain d = domains.get(domid);
+        if (d == null) throw new HypercallException(Errno.ESRCH, "no domain " + domid);
+        return d.info();
+    }
+
+    synchronized List<DomainInfo> list(int caller) throws HypercallException {
+        privileged(caller);
+        List<DomainInfo> all = new ArrayList<>();
+        for (Domain d : domains.values()) all.add(d.info());
+        return all;
+    }
+
+    synchronized MapReply mapForeign(int caller, int domid, int frame) throws HypercallException {
+        privileged(caller);
+        Domain d = live(domid);
+        if (frame < 0 || frame >= d.pages) throw new HypercallException(Errno.EINVAL, "frame " + frame);
+        return new MapReply(-1, d.memory.path(), frame);
+    }
+
+    /**
+     * The process running domain {@code domid} (instance {@code serial}) has exited: unless it shut down
+     * cleanly it crashed, and the mappings it held die with it, so the hypervisor releases them.
+     */
+    public synchronized void processGone(int domid, int serial) {
+        Domain d = domains.get(domid);
+        if (d == null || d.serial != serial) return;
+        domainShutdown(d, ShutdownReason.CRASH);
+        GrantOps.unmapAll(d);
+    }
+
+    /** The serial a live domain was created with; names its files. */
+    public synchronized int serial(int domid) throws HypercallException {
+        return live(domid).serial;
+    }
+
+    /** Destroys every domain, dom0 last, and with them every file this hypervisor created. */
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        for (Domain d : new ArrayList<>(domains.descendingMap().values())) kill(d);
+    }
+}

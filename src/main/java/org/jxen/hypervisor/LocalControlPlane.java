@@ -1,0 +1,115 @@
+package org.jxen.hypervisor;
+
+import java.util.List;
+
+/** A domain living in the hypervisor's process: hypercalls are method calls with the caller's id attached. */
+final class LocalControlPlane implements ControlPlane {
+    private final Hypervisor hv;
+    private final int caller;
+    private final DomainLayout layout;
+
+    LocalControlPlane(Hypervisor hv, int caller) throws HypercallException {
+        this.hv = hv;
+        this.caller = caller;
+        this.layout = hv.layout(caller);
+    }
+
+    @Override
+    public DomainLayout layout() {
+        return layout;
+    }
+
+    @Override
+    public int allocUnbound(int dom, int remoteDom) throws HypercallException {
+        return hv.allocUnbound(caller, dom, remoteDom);
+    }
+
+    @Override
+    public int bindInterdomain(int remoteDom, int remotePort) throws HypercallException {
+        return hv.bindInterdomain(caller, remoteDom, remotePort);
+    }
+
+    @Override
+    public int bindVirq(int virq) throws HypercallException {
+        return hv.bindVirq(caller, virq);
+    }
+
+    @Override
+    public void closePort(int port) throws HypercallException {
+        hv.closePort(caller, port);
+    }
+
+    @Override
+    public ChannelStatus status(int dom, int port) throws HypercallException {
+        return hv.status(caller, dom, port);
+    }
+
+    @Override
+    public MapReply mapGrant(int granter, int ref, boolean readonly) throws GrantException {
+        return hv.mapGrant(caller, granter, ref, readonly);
+    }
+
+    @Override
+    public void unmapGrant(int handle) throws GrantException {
+        hv.unmapGrant(caller, handle);
+    }
+
+    @Override
+    public int[] grantCopy(List<GrantCopy> ops) throws HypercallException {
+        return hv.grantCopy(caller, ops);
+    }
+
+    @Override
+    public int setGrantFrames(int frames) throws HypercallException {
+        return hv.setGrantFrames(caller, frames);
+    }
+
+    @Override
+    public void shutdownSelf(ShutdownReason reason) throws HypercallException {
+        hv.shutdownSelf(caller, reason);
+    }
+
+    @Override
+    public int createDomain(int memoryPages, int vcpus) throws HypercallException {
+        return hv.createDomain(caller, memoryPages, vcpus);
+    }
+
+    @Override
+    public void pause(int domid) throws HypercallException {
+        hv.pause(caller, domid);
+    }
+
+    @Override
+    public void unpause(int domid) throws HypercallException {
+        hv.unpause(caller, domid);
+    }
+
+    @Override
+    public void shutdown(int domid, ShutdownReason reason) throws HypercallException {
+        hv.shutdown(caller, domid, reason);
+    }
+
+    @Override
+    public void destroy(int domid) throws HypercallException {
+        hv.destroy(caller, domid);
+    }
+
+    @Override
+    public DomainInfo info(int domid) throws HypercallException {
+        return hv.info(caller, domid);
+    }
+
+    @Override
+    public List<DomainInfo> list() throws HypercallException {
+        return hv.list(caller);
+    }
+
+    @Override
+    public MapReply mapForeign(int domid, int frame) throws HypercallException {
+        return hv.mapForeign(caller, domid, frame);
+    }
+
+    @Override
+    public void close() {
+    }
+}

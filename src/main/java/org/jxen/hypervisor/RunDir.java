@@ -1,0 +1,28 @@
+package org.jxen.hypervisor;
+
+import java.nio.file.Path;
+
+/**
+ * Names of the files in a hypervisor's run directory. A domain's files carry its serial (unique per hypervisor
+ * instance) as well as its domid, so a destroyed domain's files that mappers still hold never collide with
+ * those of a new domain that got the same domid.
+ */
+public record RunDir(Path dir) {
+    public static final String SOCKET = "hv.sock";
+
+    public Path memory(int domid, int serial) {
+        return dir.resolve("d" + domid + "." + serial + ".mem");
+    }
+
+    public Path grantTable(int domid, int serial) {
+        return dir.resolve("d" + domid + "." + serial + ".gnt");
+    }
+
+    public Path events(int domid, int serial) {
+        return dir.resolve("d" + domid + "." + serial + ".evt");
+    }
+
+    public Path socket() {
+        return dir.resolve(SOCKET);
+    }
+}

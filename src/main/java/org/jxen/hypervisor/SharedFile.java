@@ -1,0 +1,75 @@
+package org.jxen.hypervisor;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * A file the hypervisor created and maps whole. Reference counted: the owning domain holds one reference and
+ * every grant mapping of it another, so a dead granter's memory stays on disk (and openable by a guest process
+ * whose map the hypervisor already approved) until the last mapping is gone; then the file is deleted and the
+ * hypervisor's arena closed.
+ */
+final class SharedFile {
+    private final Path path;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment segment;
+    private int references = 1;
+
+    SharedFile(Path path, long size) {
+        this.path = path;
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                StandardOpenOption.WRITE)) {
+            ch.truncate(size);
+            ch.write(java.nio.ByteBuffer.allocate(1), size - 1);
+            segment = ch.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
+        } catch (IOException e) {
+            arena.close();
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    Path path() {
+        return path;
+    }
+
+    MemorySegment segment() {
+        return segment;
+    }
+
+    synchronized void retain() {
+        if (references == 0) throw new IllegalStateException(path + " already released");
+        references++;
+    }
+
+    synchronized void release() {
+        if (--references > 0) return;
+        arena.close();
+        try {
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    synchronized int references() {
+        return references;
+    }
+
+    /** Maps part of any file of a run directory: how guests map their own files and single granted pages. */
+    static MemorySegment map(Path path, FileChannel.MapMode mode, long offset, long size, Arena arena) {
+        StandardOpenOption[] opts = mode == FileChannel.MapMode.READ_ONLY
+                ? new StandardOpenOption[] {StandardOpenOption.READ}
+                : new StandardOpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE};
+        try (FileChannel ch = FileChannel.open(path, opts)) {
+            return ch.map(mode, offset, size, arena);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

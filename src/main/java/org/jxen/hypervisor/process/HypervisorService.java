@@ -1,0 +1,163 @@
+package org.jxen.hypervisor.process;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import org.jxen.hypervisor.ControlPlane;
+import org.jxen.hypervisor.Errno;
+import org.jxen.hypervisor.HypercallException;
+import org.jxen.hypervisor.Hypervisor;
+
+/**
+ * Serves hypercalls to guest processes on {@code <runDir>/hv.sock} ({@link Rpc} documents the protocol) and
+ * starts those processes. A process proves which domain it is with a random token the host handed it in its
+ * environment; one connection per domain at a time. When a guest's process exits or its connection drops, the
+ * hypervisor is told ({@link Hypervisor#processGone}): the domain is marked crashed unless it had shut down, and
+ * dom0 hears of it on VIRQ_DOM_EXC.
+ */
+public final class HypervisorService implements AutoCloseable {
+    public static final String TOKEN_ENV = "JXEN_GUEST_TOKEN";
+
+    private final Hypervisor hv;
+    private final ServerSocketChannel server;
+    private final Path socketPath;
+    private final SecureRandom random = new SecureRandom();
+    private final Map<Integer, String> tokens = new HashMap<>();
+    private final Map<Integer, Integer> serials = new HashMap<>();
+    private final Map<Integer, Boolean> connected = new HashMap<>();
+    private final List<Process> processes = new ArrayList<>();
+    private final Thread acceptor;
+
+    private HypervisorService(Hypervisor hv) throws IOException {
+        this.hv = hv;
+        this.socketPath = hv.runDir().socket();
+        Files.deleteIfExists(socketPath);
+        this.server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(socketPath));
+        this.acceptor = Thread.ofPlatform().daemon().name("hv-service").start(this::accept);
+    }
+
+    public static HypervisorService start(Hypervisor hv) throws IOException {
+        return new HypervisorService(hv);
+    }
+
+    public Hypervisor hypervisor() {
+        return hv;
+    }
+
+    public Path socketPath() {
+        return socketPath;
+    }
+
+    private void accept() {
+        while (true) {
+            try {
+                SocketChannel s = server.accept();
+                Thread.ofPlatform().daemon().name("hv-session").start(new ServiceSession(this, s));
+            } catch (ClosedChannelException closed) {
+                return;
+            } catch (IOException e) {
+                System.err.println("hv-service: accept failed: " + e);
+                return;
+            }
+        }
+    }
+
+    /** A fresh secret for the process that will run {@code domid}; invalidates any earlier one. */
+    public synchronized String issueToken(int domid) throws HypercallException {
+        byte[] b = new byte[16];
+        random.nextBytes(b);
+        String token = HexFormat.of().formatHex(b);
+        tokens.put(domid, token);
+        serials.put(domid, hv.serial(domid));
+        return token;
+    }
+
+    synchronized ControlPlane authenticate(int domid, String token) throws HypercallException {
+        String expected = tokens.get(domid);
+        if (expected == null || !java.security.MessageDigest.isEqual(expected.getBytes(), token.getBytes())) {
+            throw new HypercallException(Errno.EACCES, "bad token for d" + domid);
+        }
+        if (hv.serial(domid) != serials.get(domid)) throw new HypercallException(Errno.ESRCH, "d" + domid + " is gone");
+        if (connected.putIfAbsent(domid, Boolean.TRUE) != null) {
+            throw new HypercallException(Errno.EBUSY, "d" + domid + " is already connected");
+        }
+        return hv.controlPlane(domid);
+    }
+
+    void sessionEnded(int domid) {
+        Integer serial;
+        synchronized (this) {
+            connected.remove(domid);
+            serial = serials.get(domid);
+        }
+        if (serial != null) hv.processGone(domid, serial);
+    }
+
+    /**
+     * Starts {@code java -cp <our class path> GuestMain <socket> <domid> <kernelClass> <args...>} for an existing
+     * domain, with its token in the environment. The process's exit is reported as {@link #sessionEnded} would.
+     */
+    public Process launch(int domid, String kernelClass, String... args) throws IOException, HypercallException {
+        String token = issueToken(domid);
+        int serial = hv.serial(domid);
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.add("-Xshare:auto");
+        cmd.add("-XX:TieredStopAtLevel=1");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(GuestMain.class.getName());
+        cmd.add(socketPath.toString());
+        cmd.add(Integer.toString(domid));
+        cmd.add(kernelClass);
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
+        pb.environment().put(TOKEN_ENV, token);
+        Process p = pb.start();
+        synchronized (this) {
+            processes.add(p);
+        }
+        p.onExit().thenRun(() -> hv.processGone(domid, serial));
+        return p;
+    }
+
+    @Override
+    public void close() {
+        try {
+            server.close();
+            acceptor.join(5000);
+            Files.deleteIfExists(socketPath);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        List<Process> all;
+        synchronized (this) {
+            all = new ArrayList<>(processes);
+        }
+        for (Process p : all) {
+            p.destroyForcibly();
+            try {
+                p.waitFor();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

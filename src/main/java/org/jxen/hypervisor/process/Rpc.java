@@ -1,0 +1,198 @@
+package org.jxen.hypervisor.process;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.jxen.hypervisor.ChannelState;
+import org.jxen.hypervisor.ChannelStatus;
+import org.jxen.hypervisor.DomainInfo;
+import org.jxen.hypervisor.DomainLayout;
+import org.jxen.hypervisor.DomainState;
+import org.jxen.hypervisor.GrantCopy;
+import org.jxen.hypervisor.MapReply;
+import org.jxen.hypervisor.ShutdownReason;
+
+/**
+ * The guest-process hypercall protocol on the service's Unix socket. Big-endian, strictly request/response, one
+ * request in flight per connection.
+ *
+ * <pre>
+ * frame    = u32 length, body[length]            (length ≤ 1 MiB)
+ * request  = u8 op, args...
+ * response = i32 status, results...              status 0 ok; > 0 an errno (HypercallException);
+ *                                                < 0 a GNTST code (GrantException); no results unless 0
+ * string   = u16 length, UTF-8 bytes
+ *
+ * op                 args                                  results
+ * 0 HELLO            i32 domid, string token               i32 domid, serial, pages, u8 privileged,
+ *                                                          i32 xenstorePort, consolePort, string runDir
+ * 1 ALLOC_UNBOUND    i32 dom, remoteDom                    i32 port
+ * 2 BIND_INTERDOMAIN i32 remoteDom, remotePort             i32 port
+ * 3 BIND_VIRQ        i32 virq                              i32 port
+ * 4 CLOSE_PORT       i32 port                              -
+ * 5 STATUS           i32 dom, port                         i32 state code, remoteDom, remotePort, virq
+ * 6 MAP_GRANT        i32 granter, ref, u8 readonly         i32 handle, string file, i32 frame
+ * 7 UNMAP_GRANT      i32 handle                            -
+ * 8 GRANT_COPY       i32 n, n × (ptr src, ptr dst, i32 len) i32 n, n × i32 GNTST
+ *                    ptr = u8 0, i32 domid, ref, offset | u8 1, i32 frame, offset
+ * 9 SET_GRANT_FRAMES i32 frames                            i32 frames now
+ * 10 SHUTDOWN_SELF   i32 reason                            -
+ * 11 CREATE_DOMAIN   i32 pages, vcpus                      i32 domid
+ * 12 PAUSE / 13 UNPAUSE / 15 DESTROY   i32 domid           -
+ * 14 SHUTDOWN        i32 domid, reason                     -
+ * 16 INFO            i32 domid                             info
+ * 17 LIST            -                                     i32 n, n × info
+ * 18 MAP_FOREIGN     i32 domid, frame                      i32 handle, string file, i32 frame
+ * info = i32 domid, u8 state ordinal, i32 reason or -1, i32 pages, vcpus, u8 privileged, i32 xsPort, conPort
+ * </pre>
+ * The first request must be HELLO with the token the host gave the process; any failure closes the connection.
+ */
+final class Rpc {
+    static final int MAX_FRAME = 1 << 20;
+    static final int HELLO = 0;
+    static final int ALLOC_UNBOUND = 1;
+    static final int BIND_INTERDOMAIN = 2;
+    static final int BIND_VIRQ = 3;
+    static final int CLOSE_PORT = 4;
+    static final int STATUS = 5;
+    static final int MAP_GRANT = 6;
+    static final int UNMAP_GRANT = 7;
+    static final int GRANT_COPY = 8;
+    static final int SET_GRANT_FRAMES = 9;
+    static final int SHUTDOWN_SELF = 10;
+    static final int CREATE_DOMAIN = 11;
+    static final int PAUSE = 12;
+    static final int UNPAUSE = 13;
+    static final int SHUTDOWN = 14;
+    static final int DESTROY = 15;
+    static final int INFO = 16;
+    static final int LIST = 17;
+    static final int MAP_FOREIGN = 18;
+
+    private Rpc() {
+    }
+
+    /** A body under construction. */
+    static final class Out {
+        private final ByteArrayOutputStream bytes = new ByteArrayOutputStream(64);
+        final DataOutputStream data = new DataOutputStream(bytes);
+
+        Out i32(int v) throws IOException {
+            data.writeInt(v);
+            return this;
+        }
+
+        Out u8(int v) throws IOException {
+            data.writeByte(v);
+            return this;
+        }
+
+        Out str(String s) throws IOException {
+            byte[] b = s.getBytes(StandardCharsets.UTF_8);
+            data.writeShort(b.length);
+            data.write(b);
+            return this;
+        }
+
+        Out append(Out other) throws IOException {
+            other.bytes.writeTo(data);
+            return this;
+        }
+
+        void sendTo(DataOutputStream out) throws IOException {
+            out.writeInt(bytes.size());
+            bytes.writeTo(out);
+            out.flush();
+        }
+    }
+
+    static DataInputStream readFrame(DataInputStream in) throws IOException {
+        int len = in.readInt();
+        if (len < 0 || len > MAX_FRAME) throw new IOException("frame of " + len + " bytes");
+        byte[] body = in.readNBytes(len);
+        if (body.length != len) throw new java.io.EOFException("truncated frame");
+        return new DataInputStream(new java.io.ByteArrayInputStream(body));
+    }
+
+    static String str(DataInputStream in) throws IOException {
+        int len = in.readUnsignedShort();
+        return new String(in.readNBytes(len), StandardCharsets.UTF_8);
+    }
+
+    static void layout(Out out, DomainLayout l, Path runDir) throws IOException {
+        out.i32(l.domid()).i32(l.serial()).i32(l.memoryPages()).u8(l.privileged() ? 1 : 0)
+                .i32(l.xenstorePort()).i32(l.consolePort()).str(runDir.toString());
+    }
+
+    static DomainLayout layout(DataInputStream in) throws IOException {
+        return new DomainLayout(in.readInt(), in.readInt(), in.readInt(), in.readByte() != 0, in.readInt(),
+                in.readInt());
+    }
+
+    static void status(Out out, ChannelStatus s) throws IOException {
+        out.i32(s.state().code).i32(s.remoteDom()).i32(s.remotePort()).i32(s.virq());
+    }
+
+    static ChannelStatus status(DataInputStream in) throws IOException {
+        return new ChannelStatus(ChannelState.of(in.readInt()), in.readInt(), in.readInt(), in.readInt());
+    }
+
+    static void mapReply(Out out, MapReply r) throws IOException {
+        out.i32(r.handle()).str(r.file().toString()).i32(r.frame());
+    }
+
+    static MapReply mapReply(DataInputStream in) throws IOException {
+        return new MapReply(in.readInt(), Path.of(str(in)), in.readInt());
+    }
+
+    static void info(Out out, DomainInfo i) throws IOException {
+        out.i32(i.domid()).u8(i.state().ordinal()).i32(i.shutdownReason() == null ? -1 : i.shutdownReason().code)
+                .i32(i.memoryPages()).i32(i.vcpus()).u8(i.privileged() ? 1 : 0).i32(i.xenstorePort())
+                .i32(i.consolePort());
+    }
+
+    static DomainInfo info(DataInputStream in) throws IOException {
+        int domid = in.readInt();
+        DomainState state = DomainState.values()[in.readUnsignedByte()];
+        int reason = in.readInt();
+        return new DomainInfo(domid, state, reason < 0 ? null : ShutdownReason.of(reason), in.readInt(),
+                in.readInt(), in.readByte() != 0, in.readInt(), in.readInt());
+    }
+
+    static void copies(Out out, List<GrantCopy> ops) throws IOException {
+        out.i32(ops.size());
+        for (GrantCopy op : ops) {
+            ptr(out, op.source());
+            ptr(out, op.dest());
+            out.i32(op.length());
+        }
+    }
+
+    private static void ptr(Out out, GrantCopy.Ptr p) throws IOException {
+        switch (p) {
+            case GrantCopy.Ref r -> out.u8(0).i32(r.domid()).i32(r.ref()).i32(r.offset());
+            case GrantCopy.Frame f -> out.u8(1).i32(f.frame()).i32(f.offset());
+        }
+    }
+
+    static List<GrantCopy> copies(DataInputStream in) throws IOException {
+        int n = in.readInt();
+        if (n < 0 || n > MAX_FRAME / 20) throw new IOException(n + " copy ops");
+        List<GrantCopy> ops = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) ops.add(new GrantCopy(ptr(in), ptr(in), in.readInt()));
+        return ops;
+    }
+
+    private static GrantCopy.Ptr ptr(DataInputStream in) throws IOException {
+        return switch (in.readUnsignedByte()) {
+            case 0 -> new GrantCopy.Ref(in.readInt(), in.readInt(), in.readInt());
+            case 1 -> new GrantCopy.Frame(in.readInt(), in.readInt());
+            default -> throw new IOException("bad copy pointer kind");
+        };
+    }
+}

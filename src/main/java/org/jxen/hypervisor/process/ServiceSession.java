@@ -1,0 +1,110 @@
+package org.jxen.hypervisor.process;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import org.jxen.hypervisor.ControlPlane;
+import org.jxen.hypervisor.DomainInfo;
+import org.jxen.hypervisor.Errno;
+import org.jxen.hypervisor.GrantException;
+import org.jxen.hypervisor.HypercallException;
+import org.jxen.hypervisor.ShutdownReason;
+
+/**
+ * One guest process's connection: authenticates it as a domain, then dispatches its requests to that domain's
+ * {@link ControlPlane}, so the caller id comes from the token check, never from the request.
+ */
+final class ServiceSession implements Runnable {
+    private final HypervisorService service;
+    private final SocketChannel socket;
+
+    ServiceSession(HypervisorService service, SocketChannel socket) {
+        this.service = service;
+        this.socket = socket;
+    }
+
+    @Override
+    public void run() {
+        int domid = -1;
+        try (socket) {
+            DataInputStream in = new DataInputStream(new BufferedInputStream(Channels.newInputStream(socket)));
+            DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Channels.newOutputStream(socket)));
+            DataInputStream hello = Rpc.readFrame(in);
+            if (hello.readUnsignedByte() != Rpc.HELLO) return;
+            int claimed = hello.readInt();
+            String token = Rpc.str(hello);
+            ControlPlane cp;
+            try {
+                cp = service.authenticate(claimed, token);
+            } catch (HypercallException e) {
+                new Rpc.Out().i32(e.errno().code).sendTo(out);
+                return;
+            }
+            domid = claimed;
+            Rpc.Out ok = new Rpc.Out().i32(0);
+            Rpc.layout(ok, cp.layout(), service.hypervisor().runDir().dir());
+            ok.sendTo(out);
+            while (true) {
+                DataInputStream req = Rpc.readFrame(in);
+                Rpc.Out reply = new Rpc.Out();
+                try {
+                    Rpc.Out results = new Rpc.Out();
+                    dispatch(cp, req.readUnsignedByte(), req, results);
+                    reply.i32(0).append(results);
+                } catch (HypercallException e) {
+                    reply = new Rpc.Out().i32(e.errno().code);
+                } catch (GrantException e) {
+                    reply = new Rpc.Out().i32(e.status().code);
+                } catch (IllegalArgumentException e) {
+                    reply = new Rpc.Out().i32(Errno.EINVAL.code);
+                } catch (RuntimeException e) {
+                    // E.g. the run directory is full: the guest gets an error, the session survives.
+                    System.err.println("hv-service: d" + domid + " request failed: " + e);
+                    reply = new Rpc.Out().i32(Errno.ENOMEM.code);
+                }
+                reply.sendTo(out);
+            }
+        } catch (IOException eofOrGarbage) {
+            // The guest went away or spoke nonsense: either way its session is over.
+        } finally {
+            if (domid >= 0) service.sessionEnded(domid);
+        }
+    }
+
+    private static void dispatch(ControlPlane cp, int op, DataInputStream a, Rpc.Out r)
+            throws IOException, HypercallException, GrantException {
+        switch (op) {
+            case Rpc.ALLOC_UNBOUND -> r.i32(cp.allocUnbound(a.readInt(), a.readInt()));
+            case Rpc.BIND_INTERDOMAIN -> r.i32(cp.bindInterdomain(a.readInt(), a.readInt()));
+            case Rpc.BIND_VIRQ -> r.i32(cp.bindVirq(a.readInt()));
+            case Rpc.CLOSE_PORT -> cp.closePort(a.readInt());
+            case Rpc.STATUS -> Rpc.status(r, cp.status(a.readInt(), a.readInt()));
+            case Rpc.MAP_GRANT -> Rpc.mapReply(r, cp.mapGrant(a.readInt(), a.readInt(), a.readByte() != 0));
+            case Rpc.UNMAP_GRANT -> cp.unmapGrant(a.readInt());
+            case Rpc.GRANT_COPY -> {
+                int[] status = cp.grantCopy(Rpc.copies(a));
+                r.i32(status.length);
+                for (int s : status) r.i32(s);
+            }
+            case Rpc.SET_GRANT_FRAMES -> r.i32(cp.setGrantFrames(a.readInt()));
+            case Rpc.SHUTDOWN_SELF -> cp.shutdownSelf(ShutdownReason.of(a.readInt()));
+            case Rpc.CREATE_DOMAIN -> r.i32(cp.createDomain(a.readInt(), a.readInt()));
+            case Rpc.PAUSE -> cp.pause(a.readInt());
+            case Rpc.UNPAUSE -> cp.unpause(a.readInt());
+            case Rpc.SHUTDOWN -> cp.shutdown(a.readInt(), ShutdownReason.of(a.readInt()));
+            case Rpc.DESTROY -> cp.destroy(a.readInt());
+            case Rpc.INFO -> Rpc.info(r, cp.info(a.readInt()));
+            case Rpc.LIST -> {
+                var all = cp.list();
+                r.i32(all.size());
+                for (DomainInfo i : all) Rpc.info(r, i);
+            }
+            case Rpc.MAP_FOREIGN -> Rpc.mapReply(r, cp.mapForeign(a.readInt(), a.readInt()));
+            default -> throw new HypercallException(Errno.ENOSYS, "op " + op);
+        }
+    }
+}

@@ -1,0 +1,289 @@
+package org.jxen.toolstack;
+
+import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.jxen.hypervisor.Delivery;
+import org.jxen.hypervisor.DomainControl;
+import org.jxen.hypervisor.DomainInfo;
+import org.jxen.hypervisor.DomainLayout;
+import org.jxen.hypervisor.DomainState;
+import org.jxen.hypervisor.HypercallException;
+import org.jxen.hypervisor.Hypercalls;
+import org.jxen.hypervisor.Hypervisor;
+import org.jxen.hypervisor.ShutdownReason;
+import org.jxen.hypervisor.process.GuestKernel;
+import org.jxen.hypervisor.process.HypervisorService;
+import org.jxen.xenstore.XsPerm;
+import org.jxen.xenstore.XsPerms;
+import org.jxen.xenstore.client.XsClient;
+import org.jxen.xenstored.XenStoredServer;
+
+/**
+ * A jxen host: the hypervisor (with its service for guest processes), dom0, and xenstored in dom0 serving
+ * tools on {@code <run-dir>/xenstored/socket} and guests on their shared rings. Guests boot in this JVM or in
+ * their own processes. Dead domains are noticed through VIRQ_DOM_EXC, as dom0 notices them on Xen.
+ *
+ * <p>Run-dir layout: {@code hv/} (domain memory, grant-table and event files; {@code hv.sock}),
+ * {@code xenstored/socket}, {@code xenstored/trace} when tracing.
+ */
+public final class Host implements AutoCloseable {
+    private static final Logger LOG = System.getLogger("jxen.host");
+    private static final int DOM0_PAGES = 256;
+
+    private final Path runDir;
+    private final Hypervisor hv;
+    private final Hypercalls dom0;
+    private final DomainControl ctl;
+    private final HypervisorService service;
+    private final XenStoredServer xenstored;
+    private final XsClient xs;
+    private final Map<Integer, Guest> guests = new HashMap<>();
+
+    /** A booted guest: its domain id, name, and the thread or process running its kernel. */
+    public record Guest(int domid, String name, Thread thread, Process process) {}
+
+    private Host(Path runDir, boolean trace) throws IOException, HypercallException {
+        this.runDir = runDir;
+        Files.createDirectories(runDir.resolve("xenstored"));
+        hv = new Hypervisor(runDir.resolve("hv"), DOM0_PAGES);
+        dom0 = hv.connect(0);
+        ctl = dom0.domainControl();
+        dom0.setEventHandler(port -> {}, Delivery.BLOCKING);
+        service = HypervisorService.start(hv);
+        xenstored = XenStoredServer.start(new XenStoredServer.Options(runDir.resolve("xenstored/socket"),
+                trace ? runDir.resolve("xenstored/trace") : null));
+        xenstored.setDomainHooks(new XenstoredRings(dom0, xenstored));
+        xs = new XsClient(xenstored.connectInProcess(0));
+        writeBootLayout();
+        int virq = dom0.bindVirq(Hypercalls.VIRQ_DOM_EXC);
+        dom0.onEvent(virq, p -> domainsChanged());
+    }
+
+    public static Host start(Path runDir, boolean trace) throws IOException, HypercallException {
+        return new Host(runDir, trace);
+    }
+
+    public Path runDir() {
+        return runDir;
+    }
+
+    public Path xenstoredSocket() {
+        return xenstored.socketPath();
+    }
+
+    public Hypervisor hypervisor() {
+        return hv;
+    }
+
+    public Hypercalls dom0() {
+        return dom0;
+    }
+
+    public XenStoredServer xenstored() {
+        return xenstored;
+    }
+
+    /** dom0's own XenStore connection (privileged). */
+    public XsClient xenstore() {
+        return xs;
+    }
+
+    /** What a Xen host's store holds once dom0 is up. */
+    private void writeBootLayout() throws IOException {
+        xs.transaction(tx -> {
+            tx.write("/local/domain/0/name", "Domain-0");
+            tx.write("/local/domain/0/domid", "0");
+            tx.mkdir("/tool");
+            tx.mkdir("/vm");
+            return null;
+        });
+    }
+
+    /**
+     * Builds and boots a guest as xl does: create the (paused) domain, write its XenStore home with libxl's
+     * permissions, introduce it to xenstored, unpause it and start its kernel.
+     */
+    public synchronized Guest create(GuestConfig cfg) throws IOException, HypercallException {
+        int domid = ctl.createDomain(cfg.memoryPages(), cfg.vcpus());
+        try {
+            DomainInfo info = ctl.info(domid);
+            writeDomainNodes(domid, cfg, info);
+            xs.introduce(domid, DomainLayout.XENSTORE_FRAME, info.xenstorePort());
+            ctl.unpause(domid);
+            Guest g = cfg.ownProcess() ? startProcess(domid, cfg) : startThread(domid, cfg);
+            guests.put(domid, g);
+            return g;
+        } catch (IOException | HypercallException | RuntimeException e) {
+            destroyQuietly(domid);
+            throw e;
+        }
+    }
+
+    private void writeDomainNodes(int domid, GuestConfig cfg, DomainInfo info) throws IOException {
+        String home = "/local/domain/" + domid;
+        String vm = "/vm/" + UUID.nameUUIDFromBytes((cfg.name() + "/" + domid).getBytes());
+        // libxl: the home is dom0's, readable by the guest; the guest's own areas belong to the guest.
+        XsPerms readOnly = XsPerms.of(new XsPerm(0, false, false), new XsPerm(domid, true, false));
+        XsPerms guestOwned = XsPerms.of(new XsPerm(domid, false, false));
+        xs.transaction(tx -> {
+            tx.mkdir(home);
+            tx.setPerms(home, readOnly);
+            tx.mkdir(vm);
+            tx.setPerms(vm, readOnly);
+            tx.write(vm + "/name", cfg.name());
+            tx.write(home + "/vm", vm);
+            tx.write(home + "/name", cfg.name());
+            tx.write(home + "/domid", Integer.toString(domid));
+            tx.write(home + "/memory/static-max", Integer.toString(cfg.memoryMiB() * 1024));
+            tx.write(home + "/memory/target", Integer.toString(cfg.memoryMiB() * 1024));
+            tx.write(home + "/cpu/0/availability", "online");
+            tx.write(home + "/store/port", Integer.toString(info.xenstorePort()));
+            tx.write(home + "/store/ring-ref", Integer.toString(DomainLayout.XENSTORE_FRAME));
+            tx.write(home + "/console/port", Integer.toString(info.consolePort()));
+            tx.write(home + "/console/ring-ref", Integer.toString(DomainLayout.CONSOLE_FRAME));
+            tx.mkdir(home + "/control");
+            for (String dir : new String[] {"device", "data", "drivers", "error", "attr", "feature",
+                    "control/shutdown"}) {
+                tx.mkdir(home + "/" + dir);
+                tx.setPerms(home + "/" + dir, guestOwned);
+            }
+            for (String f : new String[] {"feature-poweroff", "feature-reboot", "feature-suspend"}) {
+                tx.mkdir(home + "/control/platform-" + f);
+                tx.setPerms(home + "/control/platform-" + f, guestOwned);
+            }
+            return null;
+        });
+    }
+
+    private Guest startProcess(int domid, GuestConfig cfg) throws IOException, HypercallException {
+        Process p = service.launch(domid, cfg.kernel(), cfg.kernelArgs().toArray(String[]::new));
+        return new Guest(domid, cfg.name(), null, p);
+    }
+
+    private Guest startThread(int domid, GuestConfig cfg) throws HypercallException {
+        GuestKernel kernel;
+        try {
+            kernel = (GuestKernel) Class.forName(cfg.kernel()).getConstructor().newInstance();
+        } catch (ReflectiveOperationException | ClassCastException e) {
+            throw new IllegalArgumentException("no guest kernel class " + cfg.kernel(), e);
+        }
+        Hypercalls hc = hv.connect(domid);
+        String[] args = cfg.kernelArgs().toArray(String[]::new);
+        Thread t = Thread.ofPlatform().name("d" + domid + "-kernel").daemon().start(() -> {
+            // The same contract as a guest process (GuestMain): return powers off, an exception crashes.
+            ShutdownReason reason = ShutdownReason.POWEROFF;
+            try {
+                kernel.boot(hc, args);
+            } catch (Exception e) {
+                LOG.log(Level.WARNING, "d{0} kernel panic: {1}", domid, e.toString());
+                reason = ShutdownReason.CRASH;
+            }
+            try {
+                hc.shutdown(reason);
+            } catch (HypercallException e) {
+                LOG.log(Level.DEBUG, "d{0} shutdown: {1}", domid, e.getMessage());
+            }
+            hc.close();
+        });
+        return new Guest(domid, cfg.name(), t, null);
+    }
+
+    /** Asks a guest to shut down through XenStore, as {@code xl shutdown} does. */
+    public void requestShutdown(int domid, String how) throws IOException {
+        xs.write("/local/domain/" + domid + "/control/shutdown", how);
+    }
+
+    /**
+     * VIRQ_DOM_EXC: some domain changed state. As C xenstored's domain_cleanup, tell xenstored which introduced
+     * domains shut down or are gone; and, as xl's default on_poweroff/on_crash=destroy, destroy shut-down guests.
+     */
+    private void domainsChanged() {
+        List<Integer> introduced = xenstored.onLoop(e -> e.introducedDomains());
+        for (int domid : introduced) {
+            DomainInfo info;
+            try {
+                info = ctl.info(domid);
+            } catch (HypercallException e) {
+                xenstored.domainDied(domid);
+                continue;
+            }
+            if (info.state() == DomainState.DYING) {
+                xenstored.domainDied(domid);
+            } else if (info.state() == DomainState.SHUTDOWN) {
+                xenstored.onLoop(e -> {
+                    e.domainShutdown(domid);
+                    return null;
+                });
+                LOG.log(Level.INFO, "d{0} shut down ({1}){2}", domid, info.shutdownReason(),
+                        info.crashed() ? ": crashed" : "");
+                destroyQuietly(domid);
+            }
+        }
+    }
+
+    /**
+     * xl destroy, in libxl's order: remove the domain's XenStore home and vm paths (dom0 owns them, so
+     * xenstored would keep them), then destroy the domain; xenstored hears of that through VIRQ_DOM_EXC and
+     * removes whatever the guest owned.
+     */
+    public synchronized void destroy(int domid) throws HypercallException {
+        Guest g = guests.remove(domid);
+        removeDomainNodes(domid);
+        ctl.destroy(domid);
+        if (g != null && g.process() != null) g.process().destroyForcibly();
+    }
+
+    private void removeDomainNodes(int domid) {
+        String home = "/local/domain/" + domid;
+        try {
+            xs.transaction(tx -> {
+                if (tx.exists(home + "/vm")) tx.rm(tx.readString(home + "/vm"));
+                tx.rm(home);
+                return null;
+            });
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "removing {0}: {1}", home, e.toString());
+        }
+    }
+
+    private void destroyQuietly(int domid) {
+        try {
+            destroy(domid);
+        } catch (HypercallException e) {
+            LOG.log(Level.DEBUG, "destroy d{0}: {1}", domid, e.getMessage());
+        }
+    }
+
+    public synchronized List<Guest> guests() {
+        return new ArrayList<>(guests.values());
+    }
+
+    public List<DomainInfo> domains() throws HypercallException {
+        return ctl.list();
+    }
+
+    @Override
+    public synchronized void close() {
+        for (Guest g : new ArrayList<>(guests.values())) {
+            if (g.process() != null) g.process().destroyForcibly();
+            destroyQuietly(g.domid());
+        }
+        try {
+            xs.close();
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "closing dom0 xenstore client: {0}", e.toString());
+        }
+        xenstored.close();
+        service.close();
+        dom0.close();
+        hv.close();
+    }
+}

@@ -1,0 +1,58 @@
+package org.jxen.xenbus;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jxen.hypervisor.Delivery;
+import org.jxen.hypervisor.Hypercalls;
+import org.jxen.hypervisor.ShutdownReason;
+import org.jxen.hypervisor.process.GuestKernel;
+import org.jxen.xenstore.client.XsClient;
+
+/**
+ * The part of a Linux guest every jxen guest runs: connect to XenStore, announce the control features, and
+ * act on {@code control/shutdown} (drivers/xen/manage.c): "poweroff", "halt", "reboot", "suspend" and "crash"
+ * shut the domain down with the matching reason. Subclasses add drivers in {@link #run}.
+ */
+public class StandardKernel implements GuestKernel {
+    private final CountDownLatch stop = new CountDownLatch(1);
+    private final AtomicReference<ShutdownReason> reason = new AtomicReference<>();
+
+    @Override
+    public final void boot(Hypercalls hc, String[] args) throws Exception {
+        hc.setEventHandler(port -> {}, Delivery.BLOCKING);
+        try (XsClient xs = XenbusComms.open(hc)) {
+            for (String f : new String[] {"feature-poweroff", "feature-reboot", "feature-suspend"}) {
+                xs.write("control/platform-" + f, "1");
+            }
+            xs.watch("control/shutdown", "shutdown", (path, token) -> onShutdownRequest(xs));
+            run(hc, xs, args);
+            stop.await();
+        }
+        ShutdownReason r = reason.get();
+        if (r != ShutdownReason.POWEROFF) hc.shutdown(r);
+    }
+
+    /** The guest's own work, after XenStore is up; returns while the guest keeps running. */
+    protected void run(Hypercalls hc, XsClient xs, String[] args) throws Exception {}
+
+    private void onShutdownRequest(XsClient xs) {
+        if (stop.getCount() == 0) return;
+        try {
+            byte[] v = xs.exists("control/shutdown") ? xs.read("control/shutdown") : new byte[0];
+            ShutdownReason r = switch (new String(v)) {
+                case "poweroff", "halt" -> ShutdownReason.POWEROFF;
+                case "reboot" -> ShutdownReason.REBOOT;
+                case "suspend" -> ShutdownReason.SUSPEND;
+                case "crash" -> ShutdownReason.CRASH;
+                default -> null;
+            };
+            if (r == null) return;
+            // Acknowledge as Linux does, by clearing the request.
+            xs.write("control/shutdown", "");
+            reason.set(r);
+            stop.countDown();
+        } catch (java.io.IOException e) {
+            System.getLogger("jxen.xenbus").log(System.Logger.Level.WARNING, "control/shutdown: " + e);
+        }
+    }
+}

@@ -1,0 +1,192 @@
+package org.jxen.xenstore.client;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.jxen.xenstore.XsChannel;
+import org.jxen.xenstore.XsFrameDecoder;
+import org.jxen.xenstore.XsMessage;
+import org.jxen.xenstore.XsWire;
+import org.jxen.xenstore.ring.RingNotifier;
+import org.jxen.xenstore.ring.XenStoreRingLayout;
+
+/**
+ * A guest's xenstore connection over its shared page (what Linux's xenbus does): requests go into the
+ * request ring, replies and watch events come out of the response ring, and each side signals the other
+ * through the event channel. The guest's event handler calls {@link #onNotify}; senders waiting for ring
+ * space and the reader waiting for data block on a condition until the next notification (no spinning).
+ * The error field, when the daemon sets it, fails every call with an {@link IOException} naming it.
+ */
+public final class XsRingChannel implements XsChannel {
+    private final XenStoreRingLayout ring;
+    private final RingNotifier notifier;
+    private final int domid;
+    /** Serializes whole frames into the request ring; held throughout a reconnection. */
+    private final ReentrantLock sendLock = new ReentrantLock();
+    /** Guards the decoder and the response ring's consumer side; held while a reconnection is requested. */
+    private final ReentrantLock receiveLock = new ReentrantLock();
+    private final XsFrameDecoder decoder = new XsFrameDecoder();
+    private final ArrayDeque<XsMessage> received = new ArrayDeque<>();
+    private final byte[] chunk = new byte[XenStoreRingLayout.XENSTORE_RING_SIZE];
+    /** Counts notifications, so a waiter that saw count N sleeps only until one arrives after it looked. */
+    private final ReentrantLock signalLock = new ReentrantLock();
+    private final Condition signalled = signalLock.newCondition();
+    private long notifications;
+    private volatile boolean closed;
+
+    /** A channel over the mapped page; {@code notifier} signals the daemon, {@code domid} is who we are. */
+    public XsRingChannel(MemorySegment page, RingNotifier notifier, int domid) {
+        this.ring = new XenStoreRingLayout(page);
+        this.notifier = notifier;
+        this.domid = domid;
+    }
+
+    /** The event channel fired: wake whoever waits for data or space. Any thread; never blocks for long. */
+    public void onNotify() {
+        signalLock.lock();
+        try {
+            notifications++;
+            signalled.signalAll();
+        } finally {
+            signalLock.unlock();
+        }
+    }
+
+    private long seen() {
+        signalLock.lock();
+        try {
+            return notifications;
+        } finally {
+            signalLock.unlock();
+        }
+    }
+
+    /** Blocks until a notification newer than {@code seen} (or close). */
+    private void awaitNotification(long seen) throws IOException {
+        signalLock.lock();
+        try {
+            while (notifications == seen && !closed) signalled.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted waiting for xenstored");
+        } finally {
+            signalLock.unlock();
+        }
+        if (closed) throw new EOFException("xenstore ring channel closed");
+    }
+
+    private void checkError() throws IOException {
+        if (closed) throw new EOFException("xenstore ring channel closed");
+        int error = ring.error();
+        if (error != XenStoreRingLayout.ERROR_NONE) {
+            throw new IOException("xenstored reported ring error " + error + " (" + XenStoreRingLayout.errorName(error)
+                    + "); the connection needs reconnect()");
+        }
+    }
+
+    @Override
+    public void send(XsMessage message) throws IOException {
+        if (message.length() > XsWire.PAYLOAD_MAX) {
+            // The daemon would mark the ring broken (error PROTO); refuse locally instead.
+            throw new IOException("payload of " + message.length() + " bytes exceeds " + XsWire.PAYLOAD_MAX);
+        }
+        byte[] frame = message.toBytes();
+        sendLock.lock();
+        try {
+            int off = 0;
+            while (off < frame.length) {
+                long seen = seen();
+                checkError();
+                int n = ring.requests().write(frame, off, frame.length - off);
+                if (n > 0) {
+                    off += n;
+                    notifier.notifyPeer();
+                } else {
+                    awaitNotification(seen);
+                }
+            }
+        } finally {
+            sendLock.unlock();
+        }
+    }
+
+    @Override
+    public XsMessage receive() throws IOException {
+        while (true) {
+            long seen = seen();
+            receiveLock.lock();
+            try {
+                if (!received.isEmpty()) return received.poll();
+                checkError();
+                // While a reconnection is under way the daemon rewrites the indices: leave them alone.
+                if (ring.connection() == XenStoreRingLayout.CONNECTED && consume()) continue;
+            } finally {
+                receiveLock.unlock();
+            }
+            awaitNotification(seen);
+        }
+    }
+
+    /** Takes what the response ring holds into the decoder; true if anything was there. */
+    private boolean consume() throws IOException {
+        int n = ring.responses().read(chunk, 0, chunk.length);
+        if (n == 0) return false;
+        // The daemon may be waiting for space to write the rest of a reply.
+        notifier.notifyPeer();
+        try {
+            decoder.feed(ByteBuffer.wrap(chunk, 0, n), received::add);
+        } catch (XsFrameDecoder.FrameTooLargeException e) {
+            throw new IOException("xenstored sent " + e.getMessage(), e);
+        }
+        return true;
+    }
+
+    /**
+     * Asks the daemon to reset the connection (xenstore-ring.txt): it drops partial packets, queued replies,
+     * this connection's watches and transactions, and clears the error field. Requests in flight get no
+     * reply; callers must not have any outstanding. Fails if the daemon does not offer reconnection.
+     */
+    public void reconnect() throws IOException {
+        if ((ring.serverFeatures() & XenStoreRingLayout.FEATURE_RECONNECTION) == 0) {
+            throw new IOException("xenstored does not offer ring reconnection");
+        }
+        sendLock.lock();
+        receiveLock.lock();
+        try {
+            ring.setConnection(XenStoreRingLayout.RECONNECT);
+            notifier.notifyPeer();
+            while (true) {
+                long seen = seen();
+                if (ring.connection() == XenStoreRingLayout.CONNECTED) break;
+                awaitNotification(seen);
+            }
+            decoder.reset();
+            received.clear();
+        } finally {
+            receiveLock.unlock();
+            sendLock.unlock();
+        }
+    }
+
+    /** The server_features field: which of reconnection (1) and the error field (2) the daemon offers. */
+    public int serverFeatures() {
+        return ring.serverFeatures();
+    }
+
+    @Override
+    public int domid() {
+        return domid;
+    }
+
+    /** Stops using the page; blocked senders and the reader get an {@link EOFException}. */
+    @Override
+    public void close() {
+        closed = true;
+        onNotify();
+    }
+}

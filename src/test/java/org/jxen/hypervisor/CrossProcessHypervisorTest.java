@@ -1,0 +1,55 @@
+package org.jxen.hypervisor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import org.jxen.hypervisor.process.GuestConnection;
+import org.junit.jupiter.api.Test;
+
+class CrossProcessHypervisorTest extends HypervisorContract {
+    @Override
+    HvFixture fixture(Path dir) throws Exception {
+        return new CrossProcessFixture(dir);
+    }
+
+    CrossProcessFixture cross() {
+        return (CrossProcessFixture) fx;
+    }
+
+    @Test
+    void aWrongTokenOrASecondConnectionIsRefused() throws Exception {
+        int id = ctl.createDomain(8, 1);
+        var service = cross().service();
+        String token = service.issueToken(id);
+        assertErrno(Errno.EACCES, () -> GuestConnection.connect(service.socketPath(), id, "0" + token));
+        assertErrno(Errno.EACCES, () -> GuestConnection.connect(service.socketPath(), 0, token));
+        try (Hypercalls hc = GuestConnection.connect(service.socketPath(), id, token)) {
+            assertThat(hc.domid()).isEqualTo(id);
+            assertErrno(Errno.EBUSY, () -> GuestConnection.connect(service.socketPath(), id, token));
+        }
+    }
+
+    @Test
+    void aDroppedConnectionCrashesTheDomainAndReleasesItsMappings() throws Exception {
+        int id = ctl.createDomain(8, 1);
+        ctl.unpause(id);
+        int ref = dom0.grantTable().grantAccess(id, 3, false);
+        Hypercalls g = fx.connect(id);
+        g.mapGrant(0, ref, false);
+        assertThat(dom0.grantTable().endAccess(ref)).isFalse();
+        g.close();
+        DomainInfo info = awaitShutdown(id);
+        assertThat(info.crashed()).isTrue();
+        assertThat(dom0.grantTable().endAccess(ref)).isTrue();
+    }
+
+    DomainInfo awaitShutdown(int id) throws Exception {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            DomainInfo info = ctl.info(id);
+            if (info.state() == DomainState.SHUTDOWN) return info;
+            Thread.sleep(10);
+        }
+        return ctl.info(id);
+    }
+}

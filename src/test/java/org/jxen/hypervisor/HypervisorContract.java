@@ -1,0 +1,532 @@
+package org.jxen.hypervisor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The behaviour both implementations must share. Dom0 is always the host's in-process view; guests use the
+ * implementation under test, so every guest-side hypercall crosses it.
+ */
+abstract class HypervisorContract {
+    @TempDir
+    Path dir;
+    HvFixture fx;
+    Hypercalls dom0;
+    DomainControl ctl;
+
+    abstract HvFixture fixture(Path dir) throws Exception;
+
+    @BeforeEach
+    void start() throws Exception {
+        fx = fixture(dir);
+        dom0 = fx.dom0();
+        ctl = dom0.domainControl();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        fx.close();
+        try (var files = Files.list(dir)) {
+            assertThat(files.filter(p -> !p.getFileName().toString().equals(RunDir.SOCKET)).toList())
+                    .as("every domain file is deleted once the hypervisor is closed").isEmpty();
+        }
+    }
+
+    Hypercalls guest() throws Exception {
+        int id = ctl.createDomain(16, 1);
+        ctl.unpause(id);
+        return fx.connect(id);
+    }
+
+    static void assertErrno(Errno expected, ThrowingCallable call) {
+        Throwable t = catchThrowable(call);
+        assertThat(t).isInstanceOf(HypercallException.class);
+        assertThat(((HypercallException) t).errno()).isEqualTo(expected);
+    }
+
+    static void assertGntst(GrantStatus expected, ThrowingCallable call) {
+        Throwable t = catchThrowable(call);
+        assertThat(t).isInstanceOf(GrantException.class);
+        assertThat(((GrantException) t).status()).isEqualTo(expected);
+    }
+
+    static int take(BlockingQueue<Integer> q) throws InterruptedException {
+        Integer port = q.poll(20, TimeUnit.SECONDS);
+        assertThat(port).as("an event arrives").isNotNull();
+        return port;
+    }
+
+    // ---- domains
+
+    @Test
+    void dom0IsPrivilegedAndRunning() throws Exception {
+        DomainInfo info = ctl.info(0);
+        assertThat(info.privileged()).isTrue();
+        assertThat(info.state()).isEqualTo(DomainState.RUNNING);
+        assertThat(dom0.domid()).isZero();
+    }
+
+    @Test
+    void domainIdsCountUpSkipInUseAndWrapBelowTheReserved() throws Exception {
+        assertThat(ctl.createDomain(4, 1)).isEqualTo(1);
+        assertThat(ctl.createDomain(4, 1)).isEqualTo(2);
+        ctl.destroy(1);
+        assertThat(ctl.createDomain(4, 1)).as("ids are not reused at once").isEqualTo(3);
+        fx.hypervisor().setRover(Hypervisor.DOMID_FIRST_RESERVED - 2);
+        assertThat(ctl.createDomain(4, 1)).isEqualTo(0x7FEF);
+        assertThat(ctl.createDomain(4, 1)).as("wraps to 1, which is free again").isEqualTo(1);
+        assertThat(ctl.createDomain(4, 1)).as("2 and 3 are in use").isEqualTo(4);
+    }
+
+    @Test
+    void domainsAreCreatedPausedAndPauseCounts() throws Exception {
+        int id = ctl.createDomain(8, 2);
+        DomainInfo info = ctl.info(id);
+        assertThat(info.state()).isEqualTo(DomainState.PAUSED);
+        assertThat(info.memoryPages()).isEqualTo(8);
+        assertThat(info.vcpus()).isEqualTo(2);
+        assertThat(info.privileged()).isFalse();
+        ctl.unpause(id);
+        assertThat(ctl.info(id).state()).isEqualTo(DomainState.RUNNING);
+        assertErrno(Errno.EINVAL, () -> ctl.unpause(id));
+        ctl.pause(id);
+        ctl.pause(id);
+        ctl.unpause(id);
+        assertThat(ctl.info(id).state()).isEqualTo(DomainState.PAUSED);
+        ctl.unpause(id);
+        assertThat(ctl.info(id).state()).isEqualTo(DomainState.RUNNING);
+    }
+
+    @Test
+    void invalidDomainControlArguments() throws Exception {
+        assertErrno(Errno.EINVAL, () -> ctl.createDomain(1, 1));
+        assertErrno(Errno.EINVAL, () -> ctl.createDomain(8, 0));
+        assertErrno(Errno.ESRCH, () -> ctl.pause(42));
+        assertErrno(Errno.ESRCH, () -> ctl.info(42));
+        assertErrno(Errno.EINVAL, () -> ctl.destroy(0));
+    }
+
+    @Test
+    void shutdownKeepsTheFirstReasonAndDestroyRemovesTheDomain() throws Exception {
+        Hypercalls g = guest();
+        int id = g.domid();
+        g.shutdown(ShutdownReason.REBOOT);
+        ctl.shutdown(id, ShutdownReason.CRASH);
+        DomainInfo info = ctl.info(id);
+        assertThat(info.state()).isEqualTo(DomainState.SHUTDOWN);
+        assertThat(info.shutdownReason()).isEqualTo(ShutdownReason.REBOOT);
+        assertThat(info.crashed()).isFalse();
+        ctl.destroy(id);
+        assertErrno(Errno.ESRCH, () -> ctl.info(id));
+        assertThat(ctl.list()).extracting(DomainInfo::domid).containsExactly(0);
+    }
+
+    @Test
+    void dom0HearsOfShutdownsAndDestructionsOnVirqDomExc() throws Exception {
+        BlockingQueue<Integer> events = new LinkedBlockingQueue<>();
+        int virqPort = dom0.bindVirq(Hypercalls.VIRQ_DOM_EXC);
+        assertThat(dom0.status(virqPort)).isEqualTo(new ChannelStatus(ChannelState.VIRQ, -1, -1, 3));
+        dom0.setEventHandler(events::add, Delivery.BLOCKING);
+        assertErrno(Errno.EEXIST, () -> dom0.bindVirq(Hypercalls.VIRQ_DOM_EXC));
+        Hypercalls g = guest();
+        g.shutdown(ShutdownReason.WATCHDOG);
+        assertThat(take(events)).isEqualTo(virqPort);
+        assertThat(ctl.info(g.domid()).shutdownReason()).isEqualTo(ShutdownReason.WATCHDOG);
+        ctl.destroy(g.domid());
+        assertThat(take(events)).isEqualTo(virqPort);
+    }
+
+    // ---- security: privilege
+
+    @Test
+    void guestsCannotDoDomainControl() throws Exception {
+        Hypercalls g = guest();
+        Hypercalls other = guest();
+        DomainControl gc = g.domainControl();
+        assertErrno(Errno.EPERM, () -> gc.createDomain(8, 1));
+        assertErrno(Errno.EPERM, () -> gc.destroy(other.domid()));
+        assertErrno(Errno.EPERM, () -> gc.pause(other.domid()));
+        assertErrno(Errno.EPERM, () -> gc.shutdown(other.domid(), ShutdownReason.POWEROFF));
+        assertErrno(Errno.EPERM, () -> gc.info(0));
+        assertErrno(Errno.EPERM, () -> gc.list());
+        assertErrno(Errno.EPERM, () -> gc.mapForeign(other.domid(), 2));
+        assertErrno(Errno.EPERM, () -> gc.allocUnbound(other.domid(), g.domid()));
+        assertErrno(Errno.EPERM, () -> gc.status(other.domid(), 1));
+        assertErrno(Errno.EPERM, () -> g.bindVirq(Hypercalls.VIRQ_DOM_EXC));
+        assertThat(ctl.info(other.domid()).state()).isEqualTo(DomainState.RUNNING);
+    }
+
+    @Test
+    void dom0MapsForeignFrames() throws Exception {
+        Hypercalls g = guest();
+        g.frame(5).set(ValueLayout.JAVA_LONG, 0, 0x1234_5678L);
+        MemorySegment page = ctl.mapForeign(g.domid(), 5);
+        assertThat(page.get(ValueLayout.JAVA_LONG, 0)).isEqualTo(0x1234_5678L);
+        assertErrno(Errno.EINVAL, () -> ctl.mapForeign(g.domid(), 16));
+    }
+
+    // ---- grants
+
+    @Test
+    void mappedGrantSharesThePageAndBlocksEndAccessUntilUnmapped() throws Exception {
+        Hypercalls g = guest();
+        int ref = g.grantTable().grantAccess(0, 3, false);
+        assertThat(ref).as("refs below 8 are reserved").isEqualTo(GrantTable.NR_RESERVED_ENTRIES);
+        GrantMapping m = dom0.mapGrant(g.domid(), ref, false);
+        m.page().set(ValueLayout.JAVA_INT, 100, 0xCAFE);
+        assertThat(g.frame(3).get(ValueLayout.JAVA_INT, 100)).isEqualTo(0xCAFE);
+        int flags = GrantEntry.flags(g.grantTable().flagsAndDomid(ref));
+        assertThat(flags & (GrantEntry.GTF_READING | GrantEntry.GTF_WRITING))
+                .isEqualTo(GrantEntry.GTF_READING | GrantEntry.GTF_WRITING);
+        assertThat(g.grantTable().endAccess(ref)).isFalse();
+        dom0.unmapGrant(m.handle());
+        assertThat(GrantEntry.flags(g.grantTable().flagsAndDomid(ref))).isEqualTo(GrantEntry.GTF_PERMIT_ACCESS);
+        assertThat(g.grantTable().endAccess(ref)).isTrue();
+        assertThat(g.grantTable().grantAccess(0, 4, false)).as("freed ref is reused").isEqualTo(ref);
+    }
+
+    @Test
+    void twoMappingsClearTheFlagsOnlyOnTheLastUnmap() throws Exception {
+        Hypercalls g = guest();
+        int ref = g.grantTable().grantAccess(0, 3, false);
+        GrantMapping w = dom0.mapGrant(g.domid(), ref, false);
+        GrantMapping r = dom0.mapGrant(g.domid(), ref, true);
+        dom0.unmapGrant(w.handle());
+        assertThat(GrantEntry.flags(g.grantTable().flagsAndDomid(ref)))
+                .isEqualTo(GrantEntry.GTF_PERMIT_ACCESS | GrantEntry.GTF_READING);
+        assertThat(g.grantTable().endAccess(ref)).isFalse();
+        dom0.unmapGrant(r.handle());
+        assertThat(g.grantTable().endAccess(ref)).isTrue();
+    }
+
+    @Test
+    void guestMapsAGrantFromAnotherGuest() throws Exception {
+        Hypercalls a = guest();
+        Hypercalls b = guest();
+        a.frame(2).set(ValueLayout.JAVA_LONG, 8, 77L);
+        int ref = a.grantTable().grantAccess(b.domid(), 2, true);
+        GrantMapping m = b.mapGrant(a.domid(), ref, true);
+        assertThat(m.page().get(ValueLayout.JAVA_LONG, 8)).isEqualTo(77L);
+        assertThat(m.readonly()).isTrue();
+        b.unmapGrant(m.handle());
+        assertGntst(GrantStatus.BAD_HANDLE, () -> b.unmapGrant(m.handle()));
+    }
+
+    @Test
+    void mapErrorsAreXensStatusCodes() throws Exception {
+        Hypercalls a = guest();
+        Hypercalls b = guest();
+        Hypercalls c = guest();
+        int roRef = a.grantTable().grantAccess(b.domid(), 2, true);
+        int toC = a.grantTable().grantAccess(c.domid(), 2, false);
+        int badFrame = a.grantTable().grantAccess(b.domid(), 999, false);
+        assertGntst(GrantStatus.GENERAL_ERROR, () -> b.mapGrant(a.domid(), roRef, false));
+        assertGntst(GrantStatus.GENERAL_ERROR, () -> b.mapGrant(a.domid(), toC, false));
+        assertGntst(GrantStatus.GENERAL_ERROR, () -> b.mapGrant(a.domid(), 200, true));
+        assertGntst(GrantStatus.BAD_GNTREF, () -> b.mapGrant(a.domid(), 2048, true));
+        assertGntst(GrantStatus.BAD_GNTREF, () -> b.mapGrant(a.domid(), -1, true));
+        assertGntst(GrantStatus.BAD_DOMAIN, () -> b.mapGrant(999, 8, true));
+        assertGntst(GrantStatus.BAD_PAGE, () -> b.mapGrant(a.domid(), badFrame, false));
+        assertGntst(GrantStatus.BAD_HANDLE, () -> b.unmapGrant(12345));
+        assertThat(a.grantTable().flagsAndDomid(badFrame) & GrantEntry.GTF_READING)
+                .as("a failed map leaves no in-use flag behind").isZero();
+        assertThat(a.grantTable().endAccess(roRef)).isTrue();
+    }
+
+    @Test
+    void dom0MapsTheReservedXenstorePageOfANewDomain() throws Exception {
+        Hypercalls g = guest();
+        g.frame(DomainLayout.XENSTORE_FRAME).set(ValueLayout.JAVA_INT, 0, 0x5354);
+        GrantMapping m = dom0.mapGrant(g.domid(), DomainLayout.XENSTORE_REF, false);
+        assertThat(m.page().get(ValueLayout.JAVA_INT, 0)).isEqualTo(0x5354);
+        dom0.unmapGrant(m.handle());
+        assertGntst(GrantStatus.GENERAL_ERROR, () -> guest().mapGrant(g.domid(), DomainLayout.XENSTORE_REF, true));
+        DomainInfo info = ctl.info(g.domid());
+        assertThat(g.layout().xenstorePort()).isEqualTo(info.xenstorePort());
+        assertThat(dom0.domainControl().status(g.domid(), info.xenstorePort()))
+                .isEqualTo(new ChannelStatus(ChannelState.UNBOUND, 0, -1, -1));
+    }
+
+    @Test
+    void grantCopyReportsPerOpStatus() throws Exception {
+        Hypercalls a = guest();
+        Hypercalls b = guest();
+        a.frame(2).set(ValueLayout.JAVA_LONG, 0, 0xABCDL);
+        int src = a.grantTable().grantAccess(b.domid(), 2, true);
+        int dst = a.grantTable().grantAccess(b.domid(), 3, false);
+        int notMine = a.grantTable().grantAccess(0, 2, false);
+        b.frame(4).set(ValueLayout.JAVA_LONG, 16, 0x99L);
+        int[] st = b.grantCopy(List.of(
+                new GrantCopy(new GrantCopy.Ref(a.domid(), src, 0), new GrantCopy.Frame(5, 8), 8),
+                new GrantCopy(new GrantCopy.Frame(4, 16), new GrantCopy.Ref(a.domid(), dst, 32), 8),
+                new GrantCopy(new GrantCopy.Ref(a.domid(), src, 4090), new GrantCopy.Frame(5, 0), 8),
+                new GrantCopy(new GrantCopy.Frame(4, 0), new GrantCopy.Ref(a.domid(), src, 0), 8),
+                new GrantCopy(new GrantCopy.Ref(a.domid(), notMine, 0), new GrantCopy.Frame(5, 0), 8),
+                new GrantCopy(new GrantCopy.Frame(16, 0), new GrantCopy.Frame(5, 0), 8),
+                new GrantCopy(new GrantCopy.Ref(999, 8, 0), new GrantCopy.Frame(5, 0), 8)));
+        assertThat(st).containsExactly(0, 0, GrantStatus.BAD_COPY_ARG.code, GrantStatus.GENERAL_ERROR.code,
+                GrantStatus.GENERAL_ERROR.code, GrantStatus.BAD_PAGE.code, GrantStatus.BAD_DOMAIN.code);
+        assertThat(b.frame(5).get(ValueLayout.JAVA_LONG, 8)).isEqualTo(0xABCDL);
+        assertThat(a.frame(3).get(ValueLayout.JAVA_LONG, 32)).isEqualTo(0x99L);
+        assertThat(a.grantTable().endAccess(src)).as("copies leave no pin behind").isTrue();
+        assertThat(a.grantTable().endAccess(dst)).isTrue();
+    }
+
+    @Test
+    void grantTableGrowsToItsLimit() throws Exception {
+        Hypercalls g = guest();
+        GrantTable t = g.grantTable();
+        assertThat(t.entries()).isEqualTo(GrantTable.DEFAULT_FRAMES * 512);
+        int last = -1;
+        for (int i = GrantTable.NR_RESERVED_ENTRIES; i < GrantTable.MAX_FRAMES * 512; i++) {
+            last = t.grantAccess(0, 2, true);
+        }
+        assertThat(last).isEqualTo(GrantTable.MAX_FRAMES * 512 - 1);
+        assertThat(t.entries()).isEqualTo(GrantTable.MAX_FRAMES * 512);
+        assertErrno(Errno.ENOSPC, () -> t.grantAccess(0, 2, true));
+        GrantMapping m = dom0.mapGrant(g.domid(), last, true);
+        dom0.unmapGrant(m.handle());
+    }
+
+    @Test
+    void pagesStayValidAfterTheGranterDiesUntilUnmapped() throws Exception {
+        Hypercalls g = guest();
+        int id = g.domid();
+        g.frame(2).set(ValueLayout.JAVA_LONG, 0, 4242L);
+        int ref = g.grantTable().grantAccess(0, 2, false);
+        GrantMapping m = dom0.mapGrant(id, ref, false);
+        ctl.destroy(id);
+        assertThat(m.page().get(ValueLayout.JAVA_LONG, 0)).isEqualTo(4242L);
+        m.page().set(ValueLayout.JAVA_LONG, 8, 1L);
+        assertThat(countFiles("d" + id + ".")).as("memory and grant files kept for the mapper").isEqualTo(2);
+        dom0.unmapGrant(m.handle());
+        assertThat(countFiles("d" + id + ".")).isZero();
+    }
+
+    @Test
+    void aDestroyedMappersMappingsAreReleased() throws Exception {
+        Hypercalls granter = guest();
+        Hypercalls mapper = guest();
+        int ref = granter.grantTable().grantAccess(mapper.domid(), 2, false);
+        mapper.mapGrant(granter.domid(), ref, false);
+        assertThat(granter.grantTable().endAccess(ref)).isFalse();
+        ctl.destroy(mapper.domid());
+        assertThat(granter.grantTable().endAccess(ref)).isTrue();
+    }
+
+    long countFiles(String prefix) throws Exception {
+        try (var files = Files.list(dir)) {
+            return files.filter(p -> p.getFileName().toString().startsWith(prefix)).count();
+        }
+    }
+
+    // ---- event channels
+
+    @Test
+    void bindInterdomainConnectsBothEndsAndMarksTheBinderPending() throws Exception {
+        Hypercalls g = guest();
+        int unbound = dom0.allocUnbound(g.domid());
+        assertThat(dom0.status(unbound)).isEqualTo(new ChannelStatus(ChannelState.UNBOUND, g.domid(), -1, -1));
+        int local = g.bindInterdomain(0, unbound);
+        assertThat(g.isPending(local)).isTrue();
+        assertThat(dom0.isPending(unbound)).isFalse();
+        assertThat(g.status(local)).isEqualTo(new ChannelStatus(ChannelState.INTERDOMAIN, 0, unbound, -1));
+        assertThat(dom0.status(unbound)).isEqualTo(new ChannelStatus(ChannelState.INTERDOMAIN, g.domid(), local, -1));
+    }
+
+    @Test
+    void bindingNeedsAnUnboundPortOfferedToTheBinder() throws Exception {
+        Hypercalls g = guest();
+        Hypercalls other = guest();
+        int forOther = dom0.allocUnbound(other.domid());
+        assertErrno(Errno.EINVAL, () -> g.bindInterdomain(0, forOther));
+        assertErrno(Errno.EINVAL, () -> g.bindInterdomain(0, 900));
+        assertErrno(Errno.EINVAL, () -> g.bindInterdomain(0, 5000));
+        assertErrno(Errno.ESRCH, () -> g.bindInterdomain(777, 1));
+        int forG = dom0.allocUnbound(g.domid());
+        g.bindInterdomain(0, forG);
+        assertErrno(Errno.EINVAL, () -> other.bindInterdomain(0, forG));
+        assertErrno(Errno.EINVAL, () -> g.bindInterdomain(0, forG));
+        int selfOffered = g.allocUnbound(Hypercalls.DOMID_SELF);
+        int offeredTo0 = g.allocUnbound(0);
+        assertErrno(Errno.EINVAL, () -> g.bindInterdomain(g.domid(), offeredTo0));
+        int loop = g.bindInterdomain(g.domid(), selfOffered);
+        assertThat(g.status(loop)).isEqualTo(new ChannelStatus(ChannelState.INTERDOMAIN, g.domid(), selfOffered, -1));
+    }
+
+    @Test
+    void sendRulesAndClose() throws Exception {
+        Hypercalls g = guest();
+        int unbound = g.allocUnbound(0);
+        g.send(unbound);
+        assertThat(g.isPending(unbound)).as("send on unbound is dropped").isFalse();
+        assertErrno(Errno.EINVAL, () -> g.send(300));
+        assertErrno(Errno.EINVAL, () -> g.send(-1));
+        assertErrno(Errno.EINVAL, () -> g.send(EventPage.MAX_PORTS));
+        assertErrno(Errno.EINVAL, () -> g.closePort(300));
+        assertErrno(Errno.EINVAL, () -> g.closePort(0));
+        int dom0Port = dom0.bindInterdomain(g.domid(), unbound);
+        assertThat(dom0.isPending(dom0Port)).isTrue();
+        g.send(unbound);
+        assertThat(g.isPending(unbound)).isFalse();
+        assertThat(dom0.isPending(dom0Port)).isTrue();
+        g.closePort(unbound);
+        assertThat(g.status(unbound).state()).isEqualTo(ChannelState.CLOSED);
+        assertErrno(Errno.EINVAL, () -> g.send(unbound));
+        assertThat(dom0.status(dom0Port)).as("the peer reverts to unbound, offered to us")
+                .isEqualTo(new ChannelStatus(ChannelState.UNBOUND, g.domid(), -1, -1));
+        int again = g.bindInterdomain(0, dom0Port);
+        assertThat(dom0.status(dom0Port).remotePort()).isEqualTo(again);
+        assertErrno(Errno.EINVAL, () -> g.status(EventPage.MAX_PORTS));
+    }
+
+    @Test
+    void eventsAreDeliveredBothWaysThroughBlockedHandlers() throws Exception {
+        Hypercalls g = guest();
+        int p0 = dom0.allocUnbound(g.domid());
+        int pg = g.bindInterdomain(0, p0);
+        AtomicInteger echoed = new AtomicInteger();
+        g.setEventHandler(port -> {
+            try {
+                echoed.incrementAndGet();
+                g.send(port);
+            } catch (HypercallException e) {
+                throw new IllegalStateException(e);
+            }
+        }, Delivery.BLOCKING);
+        BlockingQueue<Integer> back = new LinkedBlockingQueue<>();
+        dom0.setEventHandler(back::add, Delivery.BLOCKING);
+        // The bind left pg pending, so the guest echoes once before the first ping.
+        assertThat(take(back)).isEqualTo(p0);
+        int rounds = 2000;
+        for (int i = 0; i < rounds; i++) {
+            dom0.send(p0);
+            assertThat(take(back)).isEqualTo(p0);
+        }
+        assertThat(echoed.get()).isEqualTo(rounds + 1);
+        assertThat(pg).isPositive();
+    }
+
+    @Test
+    void pollingDeliveryWorksToo() throws Exception {
+        Hypercalls g = guest();
+        int p0 = dom0.allocUnbound(g.domid());
+        int pg = g.bindInterdomain(0, p0);
+        BlockingQueue<Integer> got = new LinkedBlockingQueue<>();
+        g.setEventHandler(got::add, Delivery.POLLING);
+        assertThat(take(got)).isEqualTo(pg);
+        for (int i = 0; i < 100; i++) {
+            dom0.send(p0);
+            assertThat(take(got)).isEqualTo(pg);
+        }
+        g.close();
+    }
+
+    @Test
+    void maskedPortsCoalesceAndUnmaskDelivers() throws Exception {
+        Hypercalls g = guest();
+        int p0 = dom0.allocUnbound(g.domid());
+        int pg = g.bindInterdomain(0, p0);
+        g.mask(pg);
+        BlockingQueue<Integer> got = new LinkedBlockingQueue<>();
+        CountDownLatch started = new CountDownLatch(1);
+        g.setEventHandler(port -> {
+            got.add(port);
+            started.countDown();
+        }, Delivery.BLOCKING);
+        dom0.send(p0);
+        dom0.send(p0);
+        dom0.send(p0);
+        assertThat(g.isPending(pg)).isTrue();
+        assertThat(got).as("masked: nothing delivered").isEmpty();
+        g.unmask(pg);
+        assertThat(take(got)).isEqualTo(pg);
+        dom0.send(p0);
+        assertThat(take(got)).isEqualTo(pg);
+        assertThat(got).as("bind + three sends while masked coalesced into one delivery").isEmpty();
+        assertThat(started.getCount()).isZero();
+    }
+
+    @Test
+    void pausedDomainsGetNoUpcallsUntilUnpaused() throws Exception {
+        int id = ctl.createDomain(8, 1);
+        Hypercalls g = fx.connect(id);
+        int p0 = dom0.allocUnbound(id);
+        int pg = g.bindInterdomain(0, p0);
+        BlockingQueue<Integer> got = new LinkedBlockingQueue<>();
+        g.setEventHandler(got::add, Delivery.BLOCKING);
+        dom0.send(p0);
+        assertThat(g.isPending(pg)).isTrue();
+        assertThat(got).isEmpty();
+        ctl.unpause(id);
+        assertThat(take(got)).isEqualTo(pg);
+    }
+
+    @Test
+    void destroyingADomainClosesItsPortsAndItsPeersRevert() throws Exception {
+        Hypercalls g = guest();
+        int p0 = dom0.allocUnbound(g.domid());
+        g.bindInterdomain(0, p0);
+        ctl.destroy(g.domid());
+        assertThat(dom0.status(p0)).isEqualTo(new ChannelStatus(ChannelState.UNBOUND, g.domid(), -1, -1));
+        dom0.send(p0);
+    }
+
+    @Test
+    void unprivilegedAllocUnboundOnlyForItself() throws Exception {
+        Hypercalls g = guest();
+        int p = g.allocUnbound(0);
+        assertThat(g.status(p)).isEqualTo(new ChannelStatus(ChannelState.UNBOUND, 0, -1, -1));
+        int forG = ctl.allocUnbound(g.domid(), 0);
+        assertThat(g.status(forG).state()).isEqualTo(ChannelState.UNBOUND);
+        assertThat(dom0.bindInterdomain(g.domid(), forG)).isPositive();
+    }
+
+    @Test
+    void perPortHandlersShareTheEventThreadWithTheDefault() throws Exception {
+        Hypercalls g = guest();
+        int a0 = dom0.allocUnbound(g.domid());
+        int b0 = dom0.allocUnbound(g.domid());
+        int a = g.bindInterdomain(0, a0);
+        int b = g.bindInterdomain(0, b0);
+        BlockingQueue<Integer> onA = new LinkedBlockingQueue<>();
+        BlockingQueue<Integer> others = new LinkedBlockingQueue<>();
+        g.setEventHandler(others::add, Delivery.BLOCKING);
+        assertThat(take(others)).isEqualTo(a);
+        assertThat(take(others)).isEqualTo(b);
+        g.onEvent(a, onA::add);
+        dom0.send(b0);
+        dom0.send(a0);
+        assertThat(take(onA)).isEqualTo(a);
+        assertThat(take(others)).isEqualTo(b);
+        assertThat(onA).isEmpty();
+    }
+
+    @Test
+    void portsRunOutWithEnospc() throws Exception {
+        Hypercalls g = guest();
+        int allocated = 2;
+        for (int p = allocated + 1; p < EventPage.MAX_PORTS; p++) {
+            assertThat(g.allocUnbound(0)).isEqualTo(p);
+        }
+        assertErrno(Errno.ENOSPC, () -> g.allocUnbound(0));
+        g.closePort(500);
+        assertThat(g.allocUnbound(0)).isEqualTo(500);
+    }
+}

@@ -1,0 +1,10 @@
+package org.jxen.hypervisor;
+
+import java.nio.file.Path;
+
+class InProcessHypervisorTest extends HypervisorContract {
+    @Override
+    HvFixture fixture(Path dir) throws Exception {
+        return new InProcessFixture(dir);
+    }
+}
