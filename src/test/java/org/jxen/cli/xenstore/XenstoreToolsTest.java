@@ -75,6 +75,11 @@ class XenstoreToolsTest {
                         + "xenstore-chmod: xs_open: No such file or directory\n", 1));
         assertThat(ToolRun.jxen(nowhere, -1, "xenstore-read", "--pre", "--foo=1", "a")).isEqualTo(new ToolRun("",
                 "xenstore-read: unrecognized option '--foo=1'\nxenstore-read: xs_open: No such file or directory\n", 1));
+        // Options after the key: GNU getopt permutes them forward, unless POSIXLY_CORRECT is set.
+        assertThat(ToolRun.jxen(nowhere, -1, "xenstore-exists", "a", "-p").err())
+                .isEqualTo("xenstore-exists: Usage: xenstore-exists [-h] [-p] [-s] key [...]\n");
+        assertThat(ToolRun.jxen(Map.of("XENSTORED_PATH", nowhere.get("XENSTORED_PATH"), "POSIXLY_CORRECT", "1"), -1,
+                "xenstore-exists", "a", "-p").err()).isEqualTo("xenstore-exists: xs_open: No such file or directory\n");
         assertThat(ToolRun.jxen(nowhere, -1, "xenstore-read", "--help=3")).isEqualTo(new ToolRun("",
                 "xenstore-read: option '--help' doesn't allow an argument\n"
                         + "xenstore-read: Usage: xenstore-read [-h] [-p] [-s] [-R] key [...]\n", 1));
