@@ -209,6 +209,23 @@ class DebianToolsInteropTest {
     }
 
     @Test
+    void relativePathsAndChmodsPathBuffer() throws Exception {
+        assertThat(both("xenstore-write", "rel/a", "1", "rel/b", "")).isEqualTo(new ToolRun("", "", 0));
+        assertThat(both("xenstore-list", "-p", "rel")).isEqualTo(new ToolRun("rel/a\nrel/b\n", "", 0));
+        assertThat(both("xenstore-watch", "-n", "1", "rel")).isEqualTo(new ToolRun("rel\n", "", 0));
+        both("xenstore-ls", "-f", "-p", "/local");
+        both("xenstore-rm", "-t", "rel/b");
+        both("xenstore-ls", "/local/domain/0");
+        // chmod -r builds child paths in a 256-byte buffer: below that depth it works on truncated paths.
+        String deep = "/deep/" + "seg/".repeat(70) + "end";
+        both("xenstore-write", deep, "v");
+        ToolRun chmod = both("xenstore-chmod", "-r", "/deep", "b0");
+        assertThat(chmod.status()).isEqualTo(1);
+        assertThat(chmod.err()).startsWith("xenstore-chmod: Error occurred setting permissions on '/deep/seg/");
+        both("xenstore-ls", "-p", "/deep");
+    }
+
+    @Test
     void multiKeyWriteIsOneTransaction() throws Exception {
         List<String> args = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
