@@ -16,6 +16,8 @@ public final class JxenCommand implements Runnable {
 
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new JxenCommand());
+        // XenStore paths such as @introduceDomain start with '@': never read them as picocli argument files.
+        cl.setExpandAtFiles(false);
         Subcommands.register(cl);
         return cl;
     }

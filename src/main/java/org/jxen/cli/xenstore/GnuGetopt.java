@@ -24,9 +24,15 @@ final class GnuGetopt {
     private int next;
     private String cluster = "";
     private boolean optionsEnded;
+    private final boolean stopAtFirstOperand;
 
-    /** {@code progname} is getopt's argv[0], which prefixes its messages. */
-    GnuGetopt(String progname, List<String> args, String shortOptions, List<LongOption> longOptions, PrintStream err) {
+    /**
+     * {@code progname} is getopt's argv[0], which prefixes its messages. With {@code posixlyCorrect} (the
+     * POSIXLY_CORRECT environment variable is set) options end at the first operand instead of being permuted.
+     */
+    GnuGetopt(String progname, List<String> args, String shortOptions, List<LongOption> longOptions, PrintStream err,
+              boolean posixlyCorrect) {
+        this.stopAtFirstOperand = posixlyCorrect;
         this.progname = progname;
         this.args = args;
         this.shortOptions = shortOptions;
@@ -41,6 +47,7 @@ final class GnuGetopt {
             String a = args.get(next++);
             if (optionsEnded || a.equals("-") || !a.startsWith("-")) {
                 operands.add(a);
+                if (stopAtFirstOperand) optionsEnded = true;
             } else if (a.equals("--")) {
                 optionsEnded = true;
             } else if (a.startsWith("--")) {

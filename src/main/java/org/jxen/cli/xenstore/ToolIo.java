@@ -52,10 +52,12 @@ final class ToolIo {
         return new ToolExit(status);
     }
 
-    /** The glibc text for the errno libxenstore would have set. */
+    /**
+     * The glibc text for the errno libxenstore would have set: the daemon's error, or EBADF, which is what
+     * libxenstore reports once its connection is gone.
+     */
     static String strerror(IOException e) {
         if (e instanceof XenStoreException xe) return xe.error().message;
-        String m = e.getMessage();
-        return m != null ? m : "Input/output error";
+        return "Bad file descriptor";
     }
 }

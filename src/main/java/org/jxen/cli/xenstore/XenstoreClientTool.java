@@ -10,9 +10,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import org.jxen.xenstore.Payloads;
 import org.jxen.xenstore.XenStoreException;
 import org.jxen.xenstore.XsError;
-import org.jxen.xenstore.Payloads;
 import org.jxen.xenstore.XsPerms;
 import org.jxen.xenstore.XsType;
 import org.jxen.xenstore.client.UnixSocketChannel;
@@ -56,7 +56,8 @@ public final class XenstoreClientTool {
     private int maxWidth = 80;
     private int desiredWidth = 60;
     private boolean showWholePath;
-    private int terminalColumns = -1;
+    /** Terminal width for xenstore-ls when the caller knows it; null: ask the terminal stdout is on. */
+    private Integer columns;
 
     private XenstoreClientTool(ToolIo io, Mode mode, String progname, boolean inclMode, Map<String, String> env) {
         this.io = io;
@@ -71,6 +72,17 @@ public final class XenstoreClientTool {
      * mode in {@code args}). Returns the exit status.
      */
     public static int run(String argv0, List<String> args, Map<String, String> env, PrintStream out, PrintStream err) {
+        return run(argv0, args, env, out, err, null);
+    }
+
+    /** As {@link #run}, with the terminal width xenstore-ls would get from TIOCGWINSZ (for tests and callers that know it). */
+    public static int runWithColumns(String argv0, List<String> args, Map<String, String> env, PrintStream out,
+                                     PrintStream err, int columns) {
+        return run(argv0, args, env, out, err, columns);
+    }
+
+    private static int run(String argv0, List<String> args, Map<String, String> env, PrintStream out, PrintStream err,
+                           Integer columns) {
         String command = argv0.substring(argv0.lastIndexOf('/') + 1);
         ToolIo io = new ToolIo(out, err, command);
         try {
@@ -94,6 +106,7 @@ public final class XenstoreClientTool {
             }
             Mode mode = lookupMode(modeName, io);
             XenstoreClientTool tool = new XenstoreClientTool(io, mode, argv0, inclMode, env);
+            tool.columns = columns;
             return tool.main(getoptName, getoptArgs);
         } catch (ToolExit e) {
             return e.status;
@@ -111,19 +124,6 @@ public final class XenstoreClientTool {
         throw io.errx(1, "unknown mode " + name + "\n");
     }
 
-    /** For tests and callers that know the terminal: the width xenstore-ls would get from TIOCGWINSZ. */
-    public static int runWithColumns(String argv0, List<String> args, Map<String, String> env, PrintStream out,
-                                     PrintStream err, int columns) {
-        TERMINAL_COLUMNS.set(columns);
-        try {
-            return run(argv0, args, env, out, err);
-        } finally {
-            TERMINAL_COLUMNS.remove();
-        }
-    }
-
-    private static final ThreadLocal<Integer> TERMINAL_COLUMNS = new ThreadLocal<>();
-
     private ToolExit usage() {
         String m = inclMode ? mode.name().toLowerCase(Locale.ROOT) + " " : "";
         String text = switch (mode) {
@@ -139,7 +139,8 @@ public final class XenstoreClientTool {
     }
 
     private int main(String getoptName, List<String> args) {
-        GnuGetopt getopt = new GnuGetopt(getoptName, args, "hfspturn:R", LONG_OPTIONS, io.err);
+        GnuGetopt getopt = new GnuGetopt(getoptName, args, "hfspturn:R", LONG_OPTIONS, io.err,
+                env.containsKey("POSIXLY_CORRECT"));
         for (GnuGetopt.Option o; (o = getopt.next()) != null; ) {
             switch (o.letter()) {
                 case 'h' -> throw usage();
@@ -179,16 +180,16 @@ public final class XenstoreClientTool {
             default -> true;
         };
         if (mode == Mode.LS) {
-            Integer columns = TERMINAL_COLUMNS.get();
-            if (columns == null) columns = TerminalWidth.stdoutColumns();
-            if (columns != null) maxWidth = columns - 2;
+            Integer width = columns != null ? columns : TerminalWidth.stdoutColumns();
+            if (width != null) maxWidth = width - 2;
         }
 
         XsClient xsh;
         try {
             xsh = new XsClient(UnixSocketChannel.connect(XsLocator.socketPath(env)));
         } catch (IOException e) {
-            throw io.err(1, "xs_open", e);
+            // connect()'s errno text, e.g. "No such file or directory" or "Connection refused".
+            throw io.errx(1, "xs_open: " + (e.getMessage() != null ? e.getMessage() : "Connection refused"));
         }
         try {
             while (true) {
