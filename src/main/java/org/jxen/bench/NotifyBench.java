@@ -57,6 +57,10 @@ final class NotifyBench {
         pp.record(true);
         long t0 = System.nanoTime();
         ctx.sleep(ctx.seconds());
+        // A polling pair spins on both cores; on a loaded 2-core machine it can be starved for a whole short
+        // window. Keep recording until at least one round trip is in (a dead chain still ends as "lost").
+        long cap = System.nanoTime() + 10_000_000_000L;
+        while (pp.rounds() == 0 && System.nanoTime() < cap) Thread.sleep(1);
         pp.record(false);
         double secs = (System.nanoTime() - t0) / 1e9;
         long lost = pp.stop() ? 0 : 1;

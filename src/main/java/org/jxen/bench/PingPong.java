@@ -18,7 +18,8 @@ final class PingPong implements EventHandler {
     private volatile boolean recording;
     private volatile boolean idle = true;
     private long sentAt;
-    private long rounds;
+    /** Written only by the handler thread; volatile so the bench can see that the chain is moving. */
+    private volatile long rounds;
     private long errors;
 
     PingPong(Hypercalls dom0, int port) {
