@@ -4,13 +4,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Supplier;
+import org.jxen.drivers.mydevice.MyDeviceBack;
+import org.jxen.drivers.mydevice.MyDeviceFront;
 import org.jxen.xenbus.KernelModule;
 
 /** The modules a jxen kernel can load by name (what modprobe finds), and which of them dom0 loads at boot. */
 public final class DriverModules {
     private static final Map<String, Supplier<KernelModule>> MODULES = new TreeMap<>();
     /** Backends the host loads into dom0 at boot. */
-    private static final List<String> DOM0_BACKENDS = List.of();
+    private static final List<String> DOM0_BACKENDS = List.of(MyDeviceBack.NAME);
+
+    static {
+        MODULES.put(MyDeviceFront.NAME, MyDeviceFront::new);
+        MODULES.put(MyDeviceBack.NAME, MyDeviceBack::new);
+    }
 
     private DriverModules() {}
 

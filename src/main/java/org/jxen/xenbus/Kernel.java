@@ -1,5 +1,6 @@
 package org.jxen.xenbus;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,11 +17,17 @@ public final class Kernel {
     private final XsClient xs;
     private final KernelLog log;
     private final Map<String, KernelModule> modules = new LinkedHashMap<>();
+    private final XenbusResources resources = new XenbusResources();
+    private final Object busLock = new Object();
+    private final FrameAllocator frames;
+    private XenbusBus frontendBus;
+    private XenbusBus backendBus;
 
     public Kernel(Hypercalls hc, XsClient xs, KernelLog log) {
         this.hc = hc;
         this.xs = xs;
         this.log = log;
+        this.frames = new FrameAllocator(hc);
     }
 
     public int domid() {
@@ -41,6 +48,39 @@ public final class Kernel {
 
     public void printk(String line) {
         log.printk(line);
+    }
+
+    /** The grants, ports, mappings and pages this kernel's xenbus devices hold. */
+    public XenbusResources xenbusResources() {
+        return resources;
+    }
+
+    /** A zeroed page of this domain's memory for a shared ring (Linux's alloc_page). */
+    public MemorySegment allocPage() {
+        MemorySegment page = frames().alloc();
+        resources.pages.incrementAndGet();
+        return page;
+    }
+
+    public void freePage(MemorySegment page) {
+        frames().free(page);
+        resources.pages.decrementAndGet();
+    }
+
+    FrameAllocator frames() {
+        return frames;
+    }
+
+    /** This kernel's frontend or backend bus, created (and watching XenStore) on first use. */
+    XenbusBus bus(XenbusBus.Kind kind) {
+        synchronized (busLock) {
+            if (kind == XenbusBus.Kind.FRONTEND) {
+                if (frontendBus == null) frontendBus = new XenbusBus(this, kind);
+                return frontendBus;
+            }
+            if (backendBus == null) backendBus = new XenbusBus(this, kind);
+            return backendBus;
+        }
     }
 
     /** insmod: runs the module's init; a module name can be loaded once. */

@@ -1,0 +1,49 @@
+package org.jxen.drivers.mydevice;
+
+import org.jxen.xenbus.Kernel;
+import org.jxen.xenbus.KernelModule;
+import org.jxen.xenbus.Xenbus;
+
+/**
+ * mydeviceback.ko of the xen-split-driver-example: registers the backend driver for "mydevice". The host
+ * loads it into dom0 at boot; {@link #withHotplug()} makes a variant that waits for a hotplug script.
+ */
+public final class MyDeviceBack implements KernelModule {
+    public static final String NAME = "mydeviceback";
+
+    private final MyDeviceBackDriver driver;
+
+    public MyDeviceBack() {
+        this(false);
+    }
+
+    private MyDeviceBack(boolean hotplug) {
+        this.driver = new MyDeviceBackDriver(hotplug);
+    }
+
+    /** A backend whose Connected waits for {@code hotplug-status = connected}, as netback does. */
+    public static MyDeviceBack withHotplug() {
+        return new MyDeviceBack(true);
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    public MyDeviceBackDriver driver() {
+        return driver;
+    }
+
+    @Override
+    public void init(Kernel kernel) throws Exception {
+        kernel.printk("Hello World!");
+        Xenbus.backend(kernel).register(driver);
+    }
+
+    @Override
+    public void exit(Kernel kernel) {
+        Xenbus.backend(kernel).unregister(driver);
+        kernel.printk("Goodbye world.");
+    }
+}

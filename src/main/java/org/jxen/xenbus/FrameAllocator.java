@@ -1,0 +1,47 @@
+package org.jxen.xenbus;
+
+import java.lang.foreign.MemorySegment;
+import java.util.BitSet;
+import org.jxen.hypervisor.DomainLayout;
+import org.jxen.hypervisor.GrantEntry;
+import org.jxen.hypervisor.Hypercalls;
+
+/**
+ * The kernel's page allocator, as far as drivers need one: whole 4 KiB frames of the domain's memory for
+ * shared rings. Frames 0 and 1 (console and xenstore pages, granted by the toolstack) are never handed out.
+ */
+final class FrameAllocator {
+    private static final int FIRST_FREE = Math.max(DomainLayout.CONSOLE_FRAME, DomainLayout.XENSTORE_FRAME) + 1;
+
+    private final Hypercalls hc;
+    private final BitSet used = new BitSet();
+
+    FrameAllocator(Hypercalls hc) {
+        this.hc = hc;
+    }
+
+    /** A zeroed page; ENOMEM as an IllegalStateException when the domain's memory is exhausted. */
+    synchronized MemorySegment alloc() {
+        int frame = used.nextClearBit(FIRST_FREE);
+        if (frame >= hc.layout().memoryPages()) throw new IllegalStateException("out of memory (ENOMEM)");
+        used.set(frame);
+        MemorySegment page = hc.frame(frame);
+        page.fill((byte) 0);
+        return page;
+    }
+
+    synchronized void free(MemorySegment page) {
+        int frame = frameOf(page);
+        if (!used.get(frame)) throw new IllegalArgumentException("frame " + frame + " is not allocated");
+        used.clear(frame);
+    }
+
+    /** The frame number of a page of this domain's memory (what a grant entry names). */
+    int frameOf(MemorySegment page) {
+        long offset = page.address() - hc.memory().address();
+        if (offset < 0 || offset % GrantEntry.PAGE_SIZE != 0 || offset >= hc.memory().byteSize()) {
+            throw new IllegalArgumentException("not a page of this domain's memory");
+        }
+        return (int) (offset / GrantEntry.PAGE_SIZE);
+    }
+}

@@ -1,0 +1,433 @@
+package org.jxen.xenbus;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.jxen.xenstore.client.XsClient;
+
+/**
+ * One kernel's frontend or backend bus (xenbus_probe_frontend.c / xenbus_probe_backend.c): watches its part
+ * of the store, creates a device when one of a registered driver's classes appears in state Initialising,
+ * probes it, follows the other end's state, and removes the device when its nodes go.
+ *
+ * <p>Threading: XenStore watch callbacks arrive on the XsClient's dispatcher thread, which must never block;
+ * they only queue work on this bus's single worker thread. All device lifecycle work and every driver
+ * callback runs there, in event order. Waiting for the other end (frontend close) is done by the thread
+ * that unregisters a driver, never by the worker.
+ */
+public final class XenbusBus {
+    /** Where each bus looks: {@code device/C/N} (two levels) or {@code backend/C/U/N} (three). */
+    public enum Kind {
+        FRONTEND("device", 2, "backend"),
+        BACKEND("backend", 3, "frontend");
+
+        final String dir;
+        final int levels;
+        /** The node naming the other end's directory; its domid is in {@code <name>-id}. */
+        final String otherend;
+
+        Kind(String dir, int levels, String otherend) {
+            this.dir = dir;
+            this.levels = levels;
+            this.otherend = otherend;
+        }
+    }
+
+    /** Linux's frontend shutdown waits this long per device for Closed. */
+    public static final long CLOSE_TIMEOUT_SECONDS = 5;
+
+    private static final AtomicLong TOKENS = new AtomicLong();
+
+    private final Kernel kernel;
+    private final Kind kind;
+    private final String root;
+    private final List<XenbusDriver> drivers = new CopyOnWriteArrayList<>();
+    /** Mutated on the worker only; concurrent so other threads may take snapshots. */
+    private final Map<String, XenbusDevice> devices = new ConcurrentHashMap<>();
+    private ExecutorService worker;
+    private volatile Thread workerThread;
+    private XenbusWatch rootWatch;
+
+    XenbusBus(Kernel kernel, Kind kind) {
+        this.kernel = kernel;
+        this.kind = kind;
+        this.root = "/local/domain/" + kernel.domid() + "/" + kind.dir;
+    }
+
+    public Kernel kernel() {
+        return kernel;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    /** The devices bound to a driver right now. */
+    public List<XenbusDevice> devices() {
+        return List.copyOf(devices.values());
+    }
+
+    public XenbusDevice device(String nodename) {
+        return devices.get(nodename);
+    }
+
+    // ---- drivers ----
+
+    /**
+     * xenbus_register_{frontend,backend}: from now on devices of the driver's classes are probed; those already
+     * in the store (Initialising, or Closed by an earlier driver unload: a re-bind) are probed before this returns.
+     */
+    public synchronized void register(XenbusDriver driver) throws IOException {
+        for (XenbusDriver d : drivers) {
+            for (String id : driver.ids()) {
+                if (d.ids().contains(id)) throw new IllegalStateException("device class " + id + " already has a driver");
+            }
+        }
+        drivers.add(driver);
+        if (worker == null) start();
+        onWorker(() -> {
+            scan(root, true);
+            return null;
+        });
+    }
+
+    /**
+     * xenbus_unregister_driver: closes and removes the driver's devices. A frontend first asks each Connected
+     * device to close (Closing) and waits up to {@link #CLOSE_TIMEOUT_SECONDS} for the handshake to reach Closed.
+     */
+    public synchronized void unregister(XenbusDriver driver) {
+        if (!drivers.contains(driver)) return;
+        List<XenbusDevice> mine = onWorker(() -> devices.values().stream().filter(d -> d.driver() == driver).toList());
+        if (kind == Kind.FRONTEND) {
+            for (XenbusDevice dev : mine) closeFrontend(dev);
+        }
+        for (XenbusDevice dev : mine) {
+            onWorker(() -> {
+                removeDevice(dev, "driver unloaded");
+                return null;
+            });
+        }
+        drivers.remove(driver);
+        if (drivers.isEmpty()) stop();
+    }
+
+    private void closeFrontend(XenbusDevice dev) {
+        boolean asked = onWorker(() -> {
+            if (dev.isGone() || dev.state() != XenbusState.CONNECTED) return false;
+            return dev.switchState(XenbusState.CLOSING);
+        });
+        if (!asked || Thread.currentThread() == workerThread) return;
+        try {
+            if (!dev.awaitState(XenbusState.CLOSED, CLOSE_TIMEOUT_SECONDS, TimeUnit.SECONDS) && !dev.isGone()) {
+                kernel.printk("xenbus: " + dev.nodename() + " timeout closing device");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void start() throws IOException {
+        worker = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "xenbus-" + kind.dir + "-d" + kernel.domid());
+            t.setDaemon(true);
+            workerThread = t;
+            return t;
+        });
+        rootWatch = watch(null, root, this::onRootEvent);
+    }
+
+    private void stop() {
+        if (rootWatch != null) rootWatch.close();
+        rootWatch = null;
+        worker.shutdown();
+        worker = null;
+    }
+
+    private XenbusDriver driverFor(String devicetype) {
+        for (XenbusDriver d : drivers) {
+            if (d.ids().contains(devicetype)) return d;
+        }
+        return null;
+    }
+
+    // ---- the worker ----
+
+    /** Runs on the worker and waits for it (inline when already there). */
+    private <T> T onWorker(Callable<T> task) {
+        if (Thread.currentThread() == workerThread) return call(task);
+        Future<T> f;
+        try {
+            f = worker.submit(() -> call(task));
+        } catch (RejectedExecutionException | NullPointerException e) {
+            throw new IllegalStateException("xenbus " + kind.dir + " bus is stopped", e);
+        }
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    private <T> T call(Callable<T> task) {
+        try {
+            return task.call();
+        } catch (Exception e) {
+            kernel.printk("xenbus: " + kind.dir + " bus: " + e);
+            return null;
+        }
+    }
+
+    /** Queues work from a watch callback; after the bus stopped, events are dropped. */
+    private void post(Runnable r) {
+        ExecutorService w = worker;
+        if (w == null) return;
+        try {
+            w.execute(() -> {
+                try {
+                    r.run();
+                } catch (RuntimeException e) {
+                    kernel.printk("xenbus: " + kind.dir + " bus: " + e);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // Stopping: nobody is left to handle it.
+        }
+    }
+
+    /**
+     * A watch whose callback runs on the worker; for a device, only while that device is the one registered
+     * under its nodename (a removed or replaced device hears nothing more).
+     */
+    XenbusWatch watch(XenbusDevice dev, String path, Consumer<String> callback) throws IOException {
+        String token = "xenbus/" + kind.dir + "/" + TOKENS.incrementAndGet();
+        XsClient xs = kernel.xenstore();
+        xs.watch(path, token, (p, t) -> post(() -> {
+            if (dev == null || devices.get(dev.nodename()) == dev) callback.accept(p);
+        }));
+        return new XenbusWatch(xs, path, token);
+    }
+
+    // ---- device discovery (worker) ----
+
+    private void onRootEvent(String path) {
+        if (!path.equals(root) && !path.startsWith(root + "/")) return;
+        String rest = path.length() > root.length() ? path.substring(root.length() + 1) : "";
+        String[] parts = rest.isEmpty() ? new String[0] : rest.split("/");
+        if (parts.length >= kind.levels) {
+            check(root + "/" + String.join("/", java.util.Arrays.copyOf(parts, kind.levels)), false);
+        } else {
+            scan(path, false);
+        }
+    }
+
+    /** Every device directory at or under {@code under}, present in the store or known to us. */
+    private void scan(String under, boolean rebind) {
+        Set<String> nodenames = new LinkedHashSet<>();
+        int depth = under.equals(root) ? 0 : under.substring(root.length() + 1).split("/").length;
+        list(under, kind.levels - depth, nodenames);
+        for (String n : devices.keySet()) {
+            if (n.startsWith(under + "/")) nodenames.add(n);
+        }
+        for (String n : nodenames) check(n, rebind);
+    }
+
+    private void list(String dir, int levelsLeft, Set<String> out) {
+        if (levelsLeft == 0) {
+            out.add(dir);
+            return;
+        }
+        List<String> children;
+        try {
+            children = kernel.xenstore().directory(dir);
+        } catch (IOException e) {
+            return; // missing or not ours to read: nothing to probe there
+        }
+        for (String c : children) list(dir + "/" + c, levelsLeft - 1, out);
+    }
+
+    private enum Verdict { SAME, REMOVED, RECREATED, ADOPT, HIJACKED }
+
+    /**
+     * xenbus_dev_changed: create, keep or remove the device at {@code nodename}. For a known device, a
+     * {@code state} we did not write means: Initialising, the directory was removed and re-created before we
+     * cleaned up (probe afresh); on the backend, the toolstack set it (libxl's remove writes Closing: adopt);
+     * on the frontend, a peer wrote our node behind our back (reported on the device, and we close).
+     */
+    private void check(String nodename, boolean rebind) {
+        XenbusDevice dev = devices.get(nodename);
+        if (dev != null) {
+            XenbusState stored;
+            Verdict v;
+            synchronized (dev) {
+                stored = readState(kernel.xenstore(), nodename + "/state");
+                boolean exists = exists(nodename);
+                XenbusState cached = dev.state();
+                if (!exists) v = Verdict.REMOVED;
+                else if (stored == cached || stored == XenbusState.UNKNOWN) v = Verdict.SAME;
+                else if (stored == XenbusState.INITIALISING) v = Verdict.RECREATED;
+                else if (kind == Kind.BACKEND) v = Verdict.ADOPT;
+                else v = Verdict.HIJACKED;
+                if (v == Verdict.ADOPT || v == Verdict.HIJACKED) dev.adoptState(stored);
+            }
+            switch (v) {
+                case SAME -> { return; }
+                case REMOVED -> {
+                    removeDevice(dev, "removed");
+                    return;
+                }
+                case RECREATED -> {
+                    kernel.printk("xenbus: " + nodename + " was removed and re-created; probing it afresh");
+                    removeDevice(dev, "re-created");
+                }
+                case ADOPT -> {
+                    kernel.printk("xenbus: " + nodename + " state set to " + stored + " by the toolstack");
+                    return;
+                }
+                case HIJACKED -> {
+                    dev.devFatal(22, "state changed behind our back to " + stored);
+                    return;
+                }
+            }
+        }
+        probe(nodename, rebind);
+    }
+
+    private boolean exists(String path) {
+        try {
+            return kernel.xenstore().exists(path);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** xenbus_read_driver_state: Unknown when missing, unreadable or malformed. */
+    static XenbusState readState(XsClient xs, String path) {
+        try {
+            return XenbusState.parse(xs.readString(path));
+        } catch (IOException e) {
+            return XenbusState.UNKNOWN;
+        }
+    }
+
+    // ---- probe and remove (worker) ----
+
+    private void probe(String nodename, boolean rebind) {
+        XenbusState stored = readState(kernel.xenstore(), nodename + "/state");
+        boolean rebinding = rebind && stored == XenbusState.CLOSED;
+        if (stored != XenbusState.INITIALISING && !rebinding) return;
+        String devicetype = nodename.substring(root.length() + 1).split("/")[0];
+        XenbusDriver driver = driverFor(devicetype);
+        if (driver == null) return;
+        XenbusDevice dev = new XenbusDevice(this, driver, nodename, devicetype);
+        if (rebinding) dev.adoptState(XenbusState.CLOSED);
+        if (!talkToOtherend(dev)) {
+            kernel.printk("xenbus: probe of " + nodename + " failed");
+            return;
+        }
+        // A device left Closed by an earlier driver starts over, so the other end sees a new handshake.
+        if (rebinding) dev.switchState(XenbusState.INITIALISING);
+        try {
+            driver.probe(dev);
+        } catch (Exception e) {
+            kernel.printk("xenbus: probe of " + nodename + " failed");
+            dev.releaseLeftovers();
+            dev.devFatal(XenbusDevice.errnoOf(e), "probe failed: " + e.getMessage());
+            return;
+        }
+        devices.put(nodename, dev);
+        try {
+            dev.watchPath(dev.otherendPath() + "/state", path -> otherendChanged(dev, path));
+        } catch (IOException e) {
+            dev.devFatal(XenbusDevice.errnoOf(e), "watching " + dev.otherendPath() + "/state");
+        }
+    }
+
+    /** read_otherend_details: {@code backend}/{@code backend-id} or {@code frontend}/{@code frontend-id}. */
+    private boolean talkToOtherend(XenbusDevice dev) {
+        String path;
+        int id;
+        try {
+            Map<String, String> m = dev.gather(dev.nodename(), kind.otherend + "-id", kind.otherend);
+            id = Integer.parseInt(m.get(kind.otherend + "-id").strip());
+            path = m.get(kind.otherend);
+        } catch (IOException | NumberFormatException e) {
+            dev.devFatal(e instanceof IOException io ? XenbusDevice.errnoOf(io) : 22,
+                    "reading other end details from " + dev.nodename());
+            return false;
+        }
+        if (path.isEmpty() || !exists(path)) {
+            dev.devFatal(2, "unable to read other end from " + dev.nodename() + ".  missing or inaccessible.");
+            return false;
+        }
+        dev.setOtherend(path, id);
+        return true;
+    }
+
+    /** xenbus_otherend_changed, with its path-prefix guard; the state is re-read, so events coalesce. */
+    private void otherendChanged(XenbusDevice dev, String path) {
+        if (!isOtherendEvent(dev.otherendPath(), path)) return;
+        XenbusState state = readState(kernel.xenstore(), dev.otherendPath() + "/state");
+        try {
+            dev.driver().otherendChanged(dev, state);
+        } catch (IllegalXenbusTransition e) {
+            dev.devFatal(22, e.getMessage());
+        } catch (RuntimeException e) {
+            dev.devFatal(5, "handling other end state " + state + ": " + e);
+        }
+    }
+
+    /**
+     * Linux compares the event path with the other end's path as a prefix (strncmp), so a watch that fires
+     * for old details after the other end moved (resume) is ignored.
+     */
+    public static boolean isOtherendEvent(String otherendPath, String eventPath) {
+        return otherendPath != null && !otherendPath.isEmpty() && eventPath.startsWith(otherendPath);
+    }
+
+    /** Unregisters a device from a driver callback (netback's device_unregister) or from outside. */
+    void unregister(XenbusDevice dev, String why) {
+        onWorker(() -> {
+            removeDevice(dev, why);
+            return null;
+        });
+    }
+
+    /** xenbus_dev_remove: watches dropped, driver remove, leftovers released, Closed (if the node exists). */
+    private void removeDevice(XenbusDevice dev, String why) {
+        if (!devices.remove(dev.nodename(), dev)) return;
+        for (XenbusWatch w : dev.takeWatches()) w.close();
+        try {
+            dev.driver().remove(dev);
+        } catch (RuntimeException e) {
+            kernel.printk("xenbus: remove of " + dev.nodename() + " failed: " + e);
+        }
+        dev.releaseLeftovers();
+        dev.switchState(XenbusState.CLOSED);
+        dev.markGone();
+        System.getLogger("jxen.xenbus").log(System.Logger.Level.DEBUG, dev.nodename() + " removed: " + why);
+    }
+
+    /** For tests and tools: the devices of this bus, as nodename to cached state. */
+    public Map<String, XenbusState> states() {
+        Map<String, XenbusState> m = new java.util.TreeMap<>();
+        for (XenbusDevice d : new ArrayList<>(devices.values())) m.put(d.nodename(), d.state());
+        return m;
+    }
+}

@@ -1,0 +1,395 @@
+package org.jxen.xenbus;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.jxen.hypervisor.EventHandler;
+import org.jxen.hypervisor.GrantException;
+import org.jxen.hypervisor.GrantMapping;
+import org.jxen.hypervisor.HypercallException;
+import org.jxen.hypervisor.Hypercalls;
+import org.jxen.xenstore.XenStoreException;
+import org.jxen.xenstore.XsError;
+import org.jxen.xenstore.client.XsClient;
+
+/**
+ * Linux's {@code struct xenbus_device} with the xenbus_client.c helpers: one device of one driver on one bus.
+ * {@link #nodename()} is the absolute path of our directory, {@link #otherendPath()} that of the other end's.
+ *
+ * <p>Every grant, port and mapping made through these helpers is remembered, so that removal can report (and
+ * give back) whatever a driver forgot, and {@link Kernel#xenbusResources()} can show that teardown is complete.
+ */
+public final class XenbusDevice {
+    private final XenbusBus bus;
+    private final XenbusDriver driver;
+    private final String nodename;
+    private final String devicetype;
+    private final String home;
+    private volatile String otherendPath;
+    private volatile int otherendId;
+    /** Guarded by this: the state we last wrote (xenbus_device.state). */
+    private XenbusState state = XenbusState.INITIALISING;
+    private volatile boolean gone;
+    private final Set<Integer> grants = ConcurrentHashMap.newKeySet();
+    private final Set<Integer> ports = ConcurrentHashMap.newKeySet();
+    private final Map<Integer, GrantMapping> mappings = new ConcurrentHashMap<>();
+    private final List<XenbusWatch> watches = new ArrayList<>();
+    private final Map<String, Object> driverData = new HashMap<>();
+
+    XenbusDevice(XenbusBus bus, XenbusDriver driver, String nodename, String devicetype) {
+        this.bus = bus;
+        this.driver = driver;
+        this.nodename = nodename;
+        this.devicetype = devicetype;
+        this.home = "/local/domain/" + bus.kernel().domid();
+    }
+
+    public Kernel kernel() {
+        return bus.kernel();
+    }
+
+    public XenbusDriver driver() {
+        return driver;
+    }
+
+    public String nodename() {
+        return nodename;
+    }
+
+    /** The device class, e.g. "mydevice". */
+    public String devicetype() {
+        return devicetype;
+    }
+
+    public boolean isBackend() {
+        return bus.kind() == XenbusBus.Kind.BACKEND;
+    }
+
+    public String otherendPath() {
+        return otherendPath;
+    }
+
+    public int otherendId() {
+        return otherendId;
+    }
+
+    void setOtherend(String path, int id) {
+        this.otherendPath = path;
+        this.otherendId = id;
+    }
+
+    /** The state we last switched to (not re-read from the store). */
+    public synchronized XenbusState state() {
+        return state;
+    }
+
+    /** device_unregister: removes this device now (netback does so when the frontend closed with online=0). */
+    public void unregister() {
+        bus.unregister(this, "unregistered by its driver");
+    }
+
+    /** True once the device was unregistered: its callbacks will not run again. */
+    public boolean isGone() {
+        return gone;
+    }
+
+    void markGone() {
+        gone = true;
+        synchronized (this) {
+            notifyAll();
+        }
+    }
+
+    /** Per-device driver state (Linux's dev_set_drvdata), keyed by the driver's choice of name. */
+    @SuppressWarnings("unchecked")
+    public synchronized <T> T data(String key) {
+        return (T) driverData.get(key);
+    }
+
+    public synchronized void setData(String key, Object value) {
+        if (value == null) driverData.remove(key);
+        else driverData.put(key, value);
+    }
+
+    // ---- state ----
+
+    /**
+     * xenbus_switch_state: nothing if {@code next} is the cached state; otherwise, in a transaction of its own,
+     * read {@code state} and write it only if the node still exists (never resurrect a removed directory),
+     * retrying on EAGAIN. The cached state changes either way, as in Linux. A failure is reported on the device.
+     */
+    public synchronized boolean switchState(XenbusState next) {
+        if (next == state) return true;
+        try {
+            xs().transaction(tx -> {
+                if (!tx.exists(nodename + "/state")) return false;
+                tx.write(nodename + "/state", next.format());
+                return true;
+            });
+        } catch (IOException e) {
+            devError(errnoOf(e), "writing new state " + next);
+            return false;
+        }
+        state = next;
+        notifyAll();
+        return true;
+    }
+
+    /** Used by the bus when it adopts a state the toolstack wrote into our node. */
+    synchronized void adoptState(XenbusState s) {
+        state = s;
+        notifyAll();
+    }
+
+    /** Waits (not on the bus worker!) until our cached state is {@code target} or the device is gone. */
+    synchronized boolean awaitState(XenbusState target, long timeout, TimeUnit unit) throws InterruptedException {
+        long deadline = System.nanoTime() + unit.toNanos(timeout);
+        while (state != target && !gone) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) return false;
+            TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+        return state == target;
+    }
+
+    /** The other end's state as the store has it now (Unknown if missing or unreadable). */
+    public XenbusState readOtherendState() {
+        return XenbusBus.readState(xs(), otherendPath + "/state");
+    }
+
+    // ---- errors ----
+
+    /**
+     * xenbus_dev_error: logs and writes {@code "<errno> <message>"} to
+     * {@code /local/domain/<self>/error/<nodename relative to our home>/error} for the toolstack to report.
+     */
+    public void devError(int errno, String message) {
+        String text = errno + " " + message;
+        kernel().printk("xenbus " + nodename + ": " + text);
+        String rel = nodename.startsWith(home + "/") ? nodename.substring(home.length() + 1) : nodename.substring(1);
+        try {
+            xs().write(home + "/error/" + rel + "/error", text);
+        } catch (IOException e) {
+            kernel().printk("xenbus: failed to write error node for " + nodename + ": " + e.getMessage());
+        }
+    }
+
+    /** xenbus_dev_fatal: {@link #devError} and switch to Closing. */
+    public void devFatal(int errno, String message) {
+        devError(errno, message);
+        switchState(XenbusState.CLOSING);
+    }
+
+    static int errnoOf(Exception e) {
+        if (e instanceof XenStoreException x) return x.error().errno;
+        if (e instanceof HypercallException h) return h.errno().code;
+        return 5; // EIO
+    }
+
+    // ---- store helpers (keys relative to a directory, as xenbus_read/xenbus_gather take them) ----
+
+    XsClient xs() {
+        return kernel().xenstore();
+    }
+
+    /** Our node {@code key}; ENOENT as a {@link XenStoreException}. */
+    public String read(String key) throws IOException {
+        return xs().readString(nodename + "/" + key);
+    }
+
+    /** Our node {@code key}, or null if it is missing. */
+    public String readOrNull(String key) throws IOException {
+        try {
+            return read(key);
+        } catch (XenStoreException e) {
+            if (e.error() == XsError.ENOENT) return null;
+            throw e;
+        }
+    }
+
+    public String readOtherend(String key) throws IOException {
+        return xs().readString(otherendPath + "/" + key);
+    }
+
+    public void write(String key, String value) throws IOException {
+        xs().write(nodename + "/" + key, value);
+    }
+
+    /** xenbus_gather: several keys of {@code dir} read in one transaction; any missing one is ENOENT. */
+    public Map<String, String> gather(String dir, String... keys) throws IOException {
+        return xs().transaction(tx -> {
+            Map<String, String> values = new LinkedHashMap<>();
+            for (String k : keys) values.put(k, tx.readString(dir + "/" + k));
+            return values;
+        });
+    }
+
+    /** xenbus_printf inside a transaction: writes {@code String.format(fmt, args)} to our node {@code key}. */
+    public void printf(XsClient.Tx tx, String key, String fmt, Object... args) throws IOException {
+        tx.write(nodename + "/" + key, String.format(fmt, args));
+    }
+
+    /** Runs {@code body} in a transaction, re-running it on EAGAIN. */
+    public <T> T transaction(XsClient.TxBody<T> body) throws IOException {
+        return xs().transaction(body);
+    }
+
+    /** Whether the toolstack wants the device kept ({@code online = 1}); xenbus_dev_is_online. */
+    public boolean isOnline() {
+        try {
+            String v = readOrNull("online");
+            return v != null && v.strip().equals("1");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * xenbus_watch_path: {@code callback} gets the event path on the bus worker until the device goes (or the
+     * returned watch is closed).
+     */
+    public XenbusWatch watchPath(String path, Consumer<String> callback) throws IOException {
+        XenbusWatch w = bus.watch(this, path, callback);
+        synchronized (watches) {
+            watches.add(w);
+        }
+        return w;
+    }
+
+    List<XenbusWatch> takeWatches() {
+        synchronized (watches) {
+            List<XenbusWatch> all = new ArrayList<>(watches);
+            watches.clear();
+            return all;
+        }
+    }
+
+    // ---- grants, event channels and mappings, all through the kernel's hypercalls ----
+
+    private Hypercalls hc() {
+        return kernel().hypercalls();
+    }
+
+    /** xenbus_grant_ring: grants the other end write access to each page; the refs in page order. */
+    public int[] grantRing(MemorySegment... pages) throws HypercallException {
+        int[] refs = new int[pages.length];
+        int done = 0;
+        try {
+            for (; done < pages.length; done++) {
+                refs[done] = hc().grantTable().grantAccess(otherendId, kernel().frames().frameOf(pages[done]), false);
+                grants.add(refs[done]);
+                kernel().xenbusResources().grants.incrementAndGet();
+            }
+            return refs;
+        } catch (HypercallException e) {
+            for (int i = 0; i < done; i++) endAccess(refs[i]);
+            devFatal(e.errno().code, "granting access to ring page");
+            throw e;
+        }
+    }
+
+    /**
+     * gnttab_end_foreign_access: false (and the ref kept) while the other end still maps the page, which only a
+     * misbehaving peer does after we closed.
+     */
+    public boolean endAccess(int ref) {
+        if (!hc().grantTable().endAccess(ref)) {
+            kernel().printk("xenbus " + nodename + ": grant " + ref + " still in use by d" + otherendId);
+            return false;
+        }
+        if (grants.remove(ref)) kernel().xenbusResources().grants.decrementAndGet();
+        return true;
+    }
+
+    /** xenbus_alloc_evtchn: an unbound port offered to the other end, with {@code handler} for its events. */
+    public int allocEvtchn(EventHandler handler) throws HypercallException {
+        int port = hc().allocUnbound(otherendId);
+        ownPort(port, handler);
+        return port;
+    }
+
+    /** bind_interdomain_evtchn: binds to the other end's unbound {@code remotePort}. */
+    public int bindEvtchn(int remotePort, EventHandler handler) throws HypercallException {
+        int port = hc().bindInterdomain(otherendId, remotePort);
+        ownPort(port, handler);
+        return port;
+    }
+
+    private void ownPort(int port, EventHandler handler) {
+        ports.add(port);
+        kernel().xenbusResources().ports.incrementAndGet();
+        if (handler != null) hc().onEvent(port, handler);
+    }
+
+    /** xenbus_free_evtchn: drops the handler and closes the port. */
+    public void freeEvtchn(int port) {
+        if (!ports.remove(port)) return;
+        kernel().xenbusResources().ports.decrementAndGet();
+        hc().onEvent(port, null);
+        try {
+            hc().closePort(port);
+        } catch (HypercallException e) {
+            kernel().printk("xenbus " + nodename + ": closing port " + port + ": " + e.getMessage());
+        }
+    }
+
+    /** notify_remote_via_evtchn. */
+    public void notify(int port) throws HypercallException {
+        hc().send(port);
+    }
+
+    /** xenbus_map_ring_valloc: maps the other end's granted pages; on failure nothing stays mapped (fatal). */
+    public List<GrantMapping> mapRing(int... refs) throws GrantException {
+        List<GrantMapping> done = new ArrayList<>();
+        for (int ref : refs) {
+            try {
+                GrantMapping m = hc().mapGrant(otherendId, ref, false);
+                mappings.put(m.handle(), m);
+                kernel().xenbusResources().mappings.incrementAndGet();
+                done.add(m);
+            } catch (GrantException e) {
+                unmapRing(done);
+                devFatal(14, "mapping in shared page " + ref + " from domain " + otherendId + ": " + e.getMessage());
+                throw e;
+            }
+        }
+        return done;
+    }
+
+    /** xenbus_unmap_ring_vfree. */
+    public void unmapRing(List<GrantMapping> ring) {
+        for (GrantMapping m : ring) {
+            if (mappings.remove(m.handle()) == null) continue;
+            kernel().xenbusResources().mappings.decrementAndGet();
+            try {
+                hc().unmapGrant(m.handle());
+            } catch (GrantException e) {
+                kernel().printk("xenbus " + nodename + ": unmapping grant " + m.ref() + ": " + e.getMessage());
+            }
+        }
+    }
+
+    /** After the driver's remove: give back whatever it still holds, and say so (a driver bug). */
+    void releaseLeftovers() {
+        int leaked = grants.size() + ports.size() + mappings.size();
+        if (leaked == 0) return;
+        kernel().printk("xenbus " + nodename + ": driver " + driver.getClass().getSimpleName() + " left "
+                + mappings.size() + " mappings, " + ports.size() + " ports, " + grants.size() + " grants behind");
+        unmapRing(new ArrayList<>(mappings.values()));
+        for (int port : List.copyOf(ports)) freeEvtchn(port);
+        for (int ref : List.copyOf(grants)) endAccess(ref);
+    }
+
+    @Override
+    public String toString() {
+        return nodename;
+    }
+}
