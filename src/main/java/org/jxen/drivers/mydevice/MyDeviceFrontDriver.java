@@ -10,6 +10,11 @@ import org.jxen.xenbus.XenbusState;
  * (InitWait), go Connected, and close when the backend closes.
  */
 public final class MyDeviceFrontDriver implements XenbusDriver {
+    /** What the frontend prints when the backend's answer arrives. */
+    public static String helloLine() {
+        return "Backend says: Hello world";
+    }
+
     @Override
     public List<String> ids() {
         return List.of("mydevice");

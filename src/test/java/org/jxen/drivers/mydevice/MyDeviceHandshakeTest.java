@@ -1,0 +1,116 @@
+package org.jxen.drivers.mydevice;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.jxen.drivers.mydevice.SplitDriverHarness.be;
+import static org.jxen.drivers.mydevice.SplitDriverHarness.fe;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.jxen.toolstack.Host;
+import org.jxen.xenbus.Kernel;
+import org.jxen.xenbus.Xenbus;
+import org.jxen.xenbus.XenbusState;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The seed's mydevice pair on a real host: both ways of adding the device, closedown, and a killed guest. */
+@Timeout(180)
+class MyDeviceHandshakeTest {
+    static final List<String> BACK_LINES = List.of("Hello World!", "Probe called. We are good to go.",
+            "Connecting the backend now.");
+    static final List<String> FRONT_LINES = List.of("Hello World!", "Probe called. We are good to go.",
+            "Connecting the frontend now.", "Other side says it is connected as well.");
+
+    @TempDir
+    Path dir;
+    private SplitDriverHarness h;
+
+    @BeforeEach
+    void start() throws Exception {
+        h = new SplitDriverHarness(dir);
+    }
+
+    @AfterEach
+    void stop() {
+        h.close();
+    }
+
+    @Test
+    void libxlStyleAddConnectsBothEndsAndRemoveClosesInOrder() throws Exception {
+        Host.Guest g = h.guest("front", false, MyDeviceFront.NAME);
+        Kernel guest = h.kernel(g.domid());
+
+        h.libxlAdd(g.domid(), 0);
+
+        connected(g.domid(), guest);
+        closeDownInOrder(g.domid(), guest);
+    }
+
+    @Test
+    void activateShOrderConnectsBothEnds() throws Exception {
+        Host.Guest g = h.guest("front", false, MyDeviceFront.NAME);
+        Kernel guest = h.kernel(g.domid());
+
+        h.activateSh(g.domid(), 0);
+
+        connected(g.domid(), guest);
+        closeDownInOrder(g.domid(), guest);
+    }
+
+    @Test
+    void guestInItsOwnProcessConnectsAndItsDeathIsCleanedUpByTheBackend() throws Exception {
+        Host.Guest g = h.guest("front", true, MyDeviceFront.NAME);
+        h.awaitDmesg(g.domid(), "Hello World!");
+
+        h.libxlAdd(g.domid(), 0);
+
+        h.awaitState(fe(g.domid(), 0), XenbusState.CONNECTED);
+        h.awaitState(be(g.domid(), 0), XenbusState.CONNECTED);
+        for (String line : FRONT_LINES) h.awaitDmesg(g.domid(), line);
+        h.awaitDmesg(g.domid(), MyDeviceFrontDriver.helloLine());
+
+        g.process().destroyForcibly().waitFor();
+
+        // The frontend's directory goes with its domain; the backend sees Unknown, disconnects, unregisters.
+        h.awaitState(be(g.domid(), 0), XenbusState.CLOSED);
+        SplitDriverHarness.awaitTrue("backend device unregistered",
+                () -> Xenbus.backend(h.dom0()).devices().isEmpty());
+        assertThat(h.dom0().xenbusResources().snapshot().isEmpty()).as("dom0 resources %s",
+                h.dom0().xenbusResources().snapshot()).isTrue();
+    }
+
+    /** Both ends Connected, the seed's exact log lines in both domains, the ring message delivered. */
+    private void connected(int domid, Kernel guest) throws Exception {
+        h.awaitState(fe(domid, 0), XenbusState.CONNECTED);
+        h.awaitState(be(domid, 0), XenbusState.CONNECTED);
+        SplitDriverHarness.awaitLine(guest.log(), "Other side says it is connected as well.");
+        SplitDriverHarness.awaitLine(h.dom0().log(), "Connecting the backend now.");
+        assertThat(SplitDriverHarness.linesAmong(h.dom0().log(), BACK_LINES)).containsExactlyElementsOf(BACK_LINES);
+        assertThat(SplitDriverHarness.linesAmong(guest.log(), FRONT_LINES)).containsExactlyElementsOf(FRONT_LINES);
+        SplitDriverHarness.awaitLine(guest.log(), MyDeviceFrontDriver.helloLine());
+    }
+
+    /** libxl's remove: backend Closing -> frontend Closed -> backend Closed; then nothing is left behind. */
+    private void closeDownInOrder(int domid, Kernel guest) throws Exception {
+        List<String> frontendWhenBackendClosed = new CopyOnWriteArrayList<>();
+        h.xs.watch(be(domid, 0) + "/state", "order", (p, t) -> {
+            try {
+                if ("6".equals(h.readOrNull(p))) frontendWhenBackendClosed.add(h.readOrNull(fe(domid, 0) + "/state"));
+            } catch (java.io.IOException e) {
+                frontendWhenBackendClosed.add(e.toString());
+            }
+        });
+
+        assertThat(h.libxlRemove(domid, 0, SplitDriverHarness.WAIT_SECONDS)).as("backend reached Closed").isTrue();
+
+        assertThat(frontendWhenBackendClosed).isNotEmpty().allMatch(v -> v == null || v.equals("6"));
+        SplitDriverHarness.awaitTrue("devices unregistered", () -> Xenbus.backend(h.dom0()).devices().isEmpty()
+                && Xenbus.frontend(guest).devices().isEmpty());
+        SplitDriverHarness.awaitTrue("resources released", () -> h.dom0().xenbusResources().snapshot().isEmpty()
+                && guest.xenbusResources().snapshot().isEmpty());
+    }
+}

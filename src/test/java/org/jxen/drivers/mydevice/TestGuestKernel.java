@@ -1,0 +1,44 @@
+package org.jxen.drivers.mydevice;
+
+import java.io.IOException;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jxen.drivers.DriverModules;
+import org.jxen.xenbus.Kernel;
+import org.jxen.xenbus.StandardKernel;
+import org.jxen.xenstore.client.XsClient;
+
+/**
+ * A guest kernel for driver tests: loads the modules named in its arguments (as ModularKernel), publishes its
+ * {@link Kernel} for tests in the same JVM (insmod/rmmod at run time), and mirrors the tail of its kernel log
+ * to {@code data/dmesg} so a test can wait for lines of a guest in its own process through a XenStore watch.
+ */
+public final class TestGuestKernel extends StandardKernel {
+    /** Kernels of in-process guests, by domid; tests clear it between hosts (domids are reused). */
+    public static final Map<Integer, CompletableFuture<Kernel>> KERNELS = new ConcurrentHashMap<>();
+    private static final int DMESG_TAIL = 1500;
+
+    public static CompletableFuture<Kernel> kernelOf(int domid) {
+        return KERNELS.computeIfAbsent(domid, d -> new CompletableFuture<>());
+    }
+
+    @Override
+    protected void run(Kernel kernel, String[] modules) throws Exception {
+        XsClient xs = kernel.xenstore();
+        StringBuilder tail = new StringBuilder();
+        kernel.log().addSink(line -> {
+            synchronized (tail) {
+                tail.append(line).append('\n');
+                if (tail.length() > DMESG_TAIL) tail.delete(0, tail.length() - DMESG_TAIL);
+                try {
+                    xs.write("data/dmesg", tail.toString());
+                } catch (IOException e) {
+                    // The kernel is stopping; its log stays in memory.
+                }
+            }
+        });
+        for (String name : modules) kernel.load(DriverModules.create(name));
+        kernelOf(kernel.domid()).complete(kernel);
+    }
+}
