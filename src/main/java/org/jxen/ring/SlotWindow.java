@@ -2,6 +2,7 @@ package org.jxen.ring;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 
 /**
  * One side's view of the ring's entries. Entries are handed out as direct slices of shared memory, except an
@@ -52,7 +53,7 @@ final class SlotWindow {
 
     /** Forgets staged contents without writing them (ring re-initialised or re-attached). */
     void discard() {
-        java.util.Arrays.fill(dirty, false);
+        Arrays.fill(dirty, false);
         dirtyCount = 0;
     }
 }
