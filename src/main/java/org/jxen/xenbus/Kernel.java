@@ -20,6 +20,7 @@ public final class Kernel {
     private final XenbusResources resources = new XenbusResources();
     private final Object busLock = new Object();
     private final FrameAllocator frames;
+    private final DeferredGrants deferredGrants = new DeferredGrants(this);
     private XenbusBus frontendBus;
     private XenbusBus backendBus;
 
@@ -65,6 +66,10 @@ public final class Kernel {
     public void freePage(MemorySegment page) {
         frames().free(page);
         resources.pages.decrementAndGet();
+    }
+
+    DeferredGrants deferredGrants() {
+        return deferredGrants;
     }
 
     FrameAllocator frames() {

@@ -195,7 +195,7 @@ public final class XenbusBus {
     }
 
     /** Queues work from a watch callback; after the bus stopped, events are dropped. */
-    private void post(Runnable r) {
+    void post(Runnable r) {
         ExecutorService w = worker;
         if (w == null) return;
         try {

@@ -91,6 +91,15 @@ public final class XenbusDevice {
         return state;
     }
 
+    /**
+     * Runs {@code work} on the bus worker. Event-channel handlers must use this for anything that talks to
+     * XenStore: in a guest the event thread also delivers the xenstore ring's notifications, so a XenStore
+     * call made on it would wait for itself (Linux forbids xenbus calls from interrupt context likewise).
+     */
+    public void runOnBus(Runnable work) {
+        bus.post(work);
+    }
+
     /** device_unregister: removes this device now (netback does so when the frontend closed with online=0). */
     public void unregister() {
         bus.unregister(this, "unregistered by its driver");
@@ -290,23 +299,24 @@ public final class XenbusDevice {
             }
             return refs;
         } catch (HypercallException e) {
-            for (int i = 0; i < done; i++) endAccess(refs[i]);
+            for (int i = 0; i < done; i++) endAccessAndFree(refs[i], null);
             devFatal(e.errno().code, "granting access to ring page");
             throw e;
         }
     }
 
     /**
-     * gnttab_end_foreign_access: false (and the ref kept) while the other end still maps the page, which only a
-     * misbehaving peer does after we closed.
+     * gnttab_end_foreign_access with its page: ends the grant and frees the page, or, while the other end
+     * still maps it, defers both until it no longer does (the page must not be reused under a mapping).
      */
-    public boolean endAccess(int ref) {
-        if (!hc().grantTable().endAccess(ref)) {
-            kernel().printk("xenbus " + nodename + ": grant " + ref + " still in use by d" + otherendId);
-            return false;
+    public void endAccessAndFree(int ref, MemorySegment page) {
+        if (!grants.remove(ref)) return;
+        if (hc().grantTable().endAccess(ref)) {
+            kernel().xenbusResources().grants.decrementAndGet();
+            if (page != null) kernel().freePage(page);
+        } else {
+            kernel().deferredGrants().add(ref, page);
         }
-        if (grants.remove(ref)) kernel().xenbusResources().grants.decrementAndGet();
-        return true;
     }
 
     /** xenbus_alloc_evtchn: an unbound port offered to the other end, with {@code handler} for its events. */
@@ -385,7 +395,7 @@ public final class XenbusDevice {
                 + mappings.size() + " mappings, " + ports.size() + " ports, " + grants.size() + " grants behind");
         unmapRing(new ArrayList<>(mappings.values()));
         for (int port : List.copyOf(ports)) freeEvtchn(port);
-        for (int ref : List.copyOf(grants)) endAccess(ref);
+        for (int ref : List.copyOf(grants)) endAccessAndFree(ref, null);
     }
 
     @Override

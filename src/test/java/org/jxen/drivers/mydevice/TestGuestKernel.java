@@ -3,6 +3,8 @@ package org.jxen.drivers.mydevice;
 import java.io.IOException;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jxen.drivers.DriverModules;
 import org.jxen.xenbus.Kernel;
@@ -27,17 +29,22 @@ public final class TestGuestKernel extends StandardKernel {
     protected void run(Kernel kernel, String[] modules) throws Exception {
         XsClient xs = kernel.xenstore();
         StringBuilder tail = new StringBuilder();
-        kernel.log().addSink(line -> {
-            synchronized (tail) {
-                tail.append(line).append('\n');
-                if (tail.length() > DMESG_TAIL) tail.delete(0, tail.length() - DMESG_TAIL);
-                try {
-                    xs.write("data/dmesg", tail.toString());
-                } catch (IOException e) {
-                    // The kernel is stopping; its log stays in memory.
-                }
-            }
+        // printk may run on the event thread, which also delivers the xenstore ring's notifications: a
+        // XenStore call there would wait for itself. The mirror is written from a thread of its own.
+        ExecutorService mirror = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "dmesg-mirror");
+            t.setDaemon(true);
+            return t;
         });
+        kernel.log().addSink(line -> mirror.execute(() -> {
+            tail.append(line).append('\n');
+            if (tail.length() > DMESG_TAIL) tail.delete(0, tail.length() - DMESG_TAIL);
+            try {
+                xs.write("data/dmesg", tail.toString());
+            } catch (IOException e) {
+                // The kernel is stopping; its log stays in memory.
+            }
+        }));
         for (String name : modules) kernel.load(DriverModules.create(name));
         kernelOf(kernel.domid()).complete(kernel);
     }
