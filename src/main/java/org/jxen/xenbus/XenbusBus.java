@@ -294,6 +294,8 @@ public final class XenbusBus {
                 }
                 case RECREATED -> {
                     kernel.printk("xenbus: " + nodename + " was removed and re-created; probing it afresh");
+                    // The old device's teardown must not write Closed into the new device's directory.
+                    dev.detach();
                     removeDevice(dev, "re-created");
                 }
                 case ADOPT -> {

@@ -38,6 +38,8 @@ public final class XenbusDevice {
     /** Guarded by this: the state we last wrote (xenbus_device.state). */
     private XenbusState state = XenbusState.INITIALISING;
     private volatile boolean gone;
+    /** Set when our directory now belongs to a new incarnation of the device: we must not write into it. */
+    private volatile boolean detached;
     private final Set<Integer> grants = ConcurrentHashMap.newKeySet();
     private final Set<Integer> ports = ConcurrentHashMap.newKeySet();
     private final Map<Integer, GrantMapping> mappings = new ConcurrentHashMap<>();
@@ -110,6 +112,11 @@ public final class XenbusDevice {
         return gone;
     }
 
+    /** The directory was re-created under us: from now on this device never writes its state node. */
+    void detach() {
+        detached = true;
+    }
+
     void markGone() {
         gone = true;
         synchronized (this) {
@@ -137,6 +144,11 @@ public final class XenbusDevice {
      */
     public synchronized boolean switchState(XenbusState next) {
         if (next == state) return true;
+        if (detached) {
+            state = next;
+            notifyAll();
+            return true;
+        }
         try {
             xs().transaction(tx -> {
                 if (!tx.exists(nodename + "/state")) return false;

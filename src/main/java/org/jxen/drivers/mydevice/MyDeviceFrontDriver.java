@@ -40,6 +40,9 @@ public final class MyDeviceFrontDriver implements XenbusDriver {
                 FrontConnection.of(dev).sayHello();
             }
             case CLOSED, CLOSING -> {
+                // A backend still Closed while we (re)start has not seen our Initialising yet: netback answers
+                // it with InitWait ("prepare for reconnect"), so wait for that rather than close again.
+                if (backendState == XenbusState.CLOSED && dev.state() == XenbusState.INITIALISING) return;
                 // xenbus_frontend_closed: flush (nothing in flight survives), tear down, answer Closed.
                 if (dev.state() == XenbusState.CLOSED) return;
                 FrontConnection.disconnect(dev);

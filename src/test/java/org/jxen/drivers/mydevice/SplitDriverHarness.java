@@ -174,6 +174,23 @@ final class SplitDriverHarness implements AutoCloseable {
         }
     }
 
+    /** Waits until {@code line} was printed {@code times} times (sink, then re-count). */
+    static void awaitCount(KernelLog log, String line, int times) throws Exception {
+        LinkedBlockingQueue<String> q = new LinkedBlockingQueue<>();
+        Consumer<String> sink = q::add;
+        log.addSink(sink);
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
+            while (log.lines().stream().filter(line::equals).count() < times) {
+                long left = deadline - System.nanoTime();
+                assertThat(left > 0 && q.poll(left, TimeUnit.NANOSECONDS) != null)
+                        .as("waiting for \"%s\" x%d; log: %s", line, times, log.lines()).isTrue();
+            }
+        } finally {
+            log.removeSink(sink);
+        }
+    }
+
     /** A guest's log as its kernel mirrors it to {@code data/dmesg} (guests in their own process). */
     void awaitDmesg(int domid, String line) throws Exception {
         String path = "/local/domain/" + domid + "/data/dmesg";
