@@ -289,6 +289,8 @@ public final class XenbusBus {
             switch (v) {
                 case SAME -> { return; }
                 case REMOVED -> {
+                    // Seen gone: if the toolstack re-creates it meanwhile, the directory is a new device's.
+                    dev.detach();
                     removeDevice(dev, "removed");
                     return;
                 }
@@ -385,6 +387,9 @@ public final class XenbusBus {
     /** xenbus_otherend_changed, with its path-prefix guard; the state is re-read, so events coalesce. */
     private void otherendChanged(XenbusDevice dev, String path) {
         if (!isOtherendEvent(dev.otherendPath(), path)) return;
+        // Our own directory first: if it was removed or re-created, the old device must not react (and write).
+        check(dev.nodename(), false);
+        if (devices.get(dev.nodename()) != dev) return;
         XenbusState state = readState(kernel.xenstore(), dev.otherendPath() + "/state");
         try {
             dev.driver().otherendChanged(dev, state);

@@ -150,8 +150,13 @@ public final class XenbusDevice {
             return true;
         }
         try {
+            XenbusState cached = state;
             xs().transaction(tx -> {
                 if (!tx.exists(nodename + "/state")) return false;
+                // Initialising that we did not write: the toolstack removed and re-created the directory since
+                // we last looked. It belongs to the new device (the bus probes it); writing would clobber it.
+                XenbusState now = XenbusState.parse(tx.readString(nodename + "/state"));
+                if (now == XenbusState.INITIALISING && cached != XenbusState.INITIALISING) return false;
                 tx.write(nodename + "/state", next.format());
                 return true;
             });
