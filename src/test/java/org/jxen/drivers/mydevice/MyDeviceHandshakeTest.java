@@ -7,6 +7,8 @@ import static org.jxen.drivers.mydevice.SplitDriverHarness.fe;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.jxen.hypervisor.ChannelState;
+import org.jxen.toolstack.GuestConfig;
 import org.jxen.toolstack.Host;
 import org.jxen.xenbus.Kernel;
 import org.jxen.xenbus.Xenbus;
@@ -96,6 +98,10 @@ class MyDeviceHandshakeTest {
 
     /** libxl's remove: backend Closing -> frontend Closed -> backend Closed; then nothing is left behind. */
     private void closeDownInOrder(int domid, Kernel guest) throws Exception {
+        int ref = Integer.parseInt(h.xs.readString(fe(domid, 0) + "/rx-ring-ref"));
+        int port = Integer.parseInt(h.xs.readString(fe(domid, 0) + "/event-channel"));
+        assertThat(h.xs.readString(fe(domid, 0) + "/state")).isEqualTo("4");
+        assertThat(guest.hypercalls().status(port).state()).isEqualTo(ChannelState.INTERDOMAIN);
         List<String> frontendWhenBackendClosed = new CopyOnWriteArrayList<>();
         h.xs.watch(be(domid, 0) + "/state", "order", (p, t) -> {
             try {
@@ -112,5 +118,37 @@ class MyDeviceHandshakeTest {
                 && Xenbus.frontend(guest).devices().isEmpty());
         SplitDriverHarness.awaitTrue("resources released", () -> h.dom0().xenbusResources().snapshot().isEmpty()
                 && guest.xenbusResources().snapshot().isEmpty());
+        // What the hypervisor says: the grant entry is free (no mapping pins it) and the port is closed.
+        assertThat(guest.hypercalls().grantTable().flagsAndDomid(ref)).isZero();
+        assertThat(guest.hypercalls().status(port).state()).isEqualTo(ChannelState.CLOSED);
+    }
+
+    @Test
+    void guestShutdownClosesItsFrontendFirst() throws Exception {
+        Host.Guest g = h.guest("front", false, MyDeviceFront.NAME);
+        Kernel guest = h.kernel(g.domid());
+        h.libxlAdd(g.domid(), 0);
+        connected(g.domid(), guest);
+
+        h.host.requestShutdown(g.domid(), "poweroff");
+
+        // The kernel unloads its modules: Connected -> Closing, the backend closes, the frontend answers Closed.
+        SplitDriverHarness.awaitLine(guest.log(), "Goodbye world.");
+        assertThat(guest.log().lines()).doesNotContain("xenbus: " + fe(g.domid(), 0) + " timeout closing device");
+        SplitDriverHarness.awaitTrue("backend device gone with its domain",
+                () -> Xenbus.backend(h.dom0()).devices().isEmpty());
+        assertThat(h.dom0().xenbusResources().snapshot().isEmpty()).isTrue();
+    }
+
+    @Test
+    void theKernelXlBootsConnectsTheDevice() throws Exception {
+        Host.Guest g = h.host.create(new GuestConfig("modular", 16, 1, GuestConfig.MODULAR_KERNEL,
+                List.of(MyDeviceFront.NAME), false));
+
+        h.libxlAdd(g.domid(), 0);
+
+        h.awaitState(fe(g.domid(), 0), XenbusState.CONNECTED);
+        h.awaitState(be(g.domid(), 0), XenbusState.CONNECTED);
+        SplitDriverHarness.awaitLine(h.dom0().log(), "Connecting the backend now.");
     }
 }
