@@ -111,7 +111,7 @@ public final class XenbusBus {
      */
     public synchronized void unregister(XenbusDriver driver) {
         if (!drivers.contains(driver)) return;
-        List<XenbusDevice> mine = onWorker(() -> devices.values().stream().filter(d -> d.driver() == driver).toList());
+        List<XenbusDevice> mine = List.copyOf(devices.values()).stream().filter(d -> d.driver() == driver).toList();
         if (kind == Kind.FRONTEND) {
             for (XenbusDevice dev : mine) closeFrontend(dev);
         }
@@ -126,11 +126,11 @@ public final class XenbusBus {
     }
 
     private void closeFrontend(XenbusDevice dev) {
-        boolean asked = onWorker(() -> {
+        Boolean asked = onWorker(() -> {
             if (dev.isGone() || dev.state() != XenbusState.CONNECTED) return false;
             return dev.switchState(XenbusState.CLOSING);
         });
-        if (!asked || Thread.currentThread() == workerThread) return;
+        if (!Boolean.TRUE.equals(asked) || Thread.currentThread() == workerThread) return;
         try {
             if (!dev.awaitState(XenbusState.CLOSED, CLOSE_TIMEOUT_SECONDS, TimeUnit.SECONDS) && !dev.isGone()) {
                 kernel.printk("xenbus: " + dev.nodename() + " timeout closing device");
@@ -169,10 +169,12 @@ public final class XenbusBus {
     /** Runs on the worker and waits for it (inline when already there). */
     private <T> T onWorker(Callable<T> task) {
         if (Thread.currentThread() == workerThread) return call(task);
+        ExecutorService w = worker;
+        if (w == null) throw new IllegalStateException("xenbus " + kind.dir + " bus is stopped");
         Future<T> f;
         try {
-            f = worker.submit(() -> call(task));
-        } catch (RejectedExecutionException | NullPointerException e) {
+            f = w.submit(() -> call(task));
+        } catch (RejectedExecutionException e) {
             throw new IllegalStateException("xenbus " + kind.dir + " bus is stopped", e);
         }
         try {

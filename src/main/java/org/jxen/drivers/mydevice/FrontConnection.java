@@ -62,6 +62,15 @@ final class FrontConnection {
         });
     }
 
+    /** The shared page, for tests that play a misbehaving frontend. */
+    synchronized MemorySegment ringPage() {
+        return page;
+    }
+
+    synchronized int port() {
+        return port;
+    }
+
     /** The request of chapter 4: one character. */
     synchronized void sayHello() {
         if (closed || ring.isFull()) return;

@@ -232,6 +232,26 @@ class MyDeviceFailureTest {
     }
 
     @Test
+    void aFrontendOverflowingTheRingIsClosedByTheBackend() throws Exception {
+        Host.Guest g = h.guest("front", false, MyDeviceFront.NAME);
+        Kernel guest = connectedGuest(g);
+        int u = g.domid();
+        FrontConnection front = FrontConnection.of(Xenbus.frontend(guest).devices().get(0));
+
+        // A malicious producer: req_prod (offset 0) far beyond what the ring can hold, then a kick.
+        front.ringPage().set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN),
+                0, 1000);
+        guest.hypercalls().send(front.port());
+
+        h.awaitState(be(u, 0), XenbusState.CLOSED);
+        h.awaitState(fe(u, 0), XenbusState.CLOSED);
+        assertThat(h.xs.readString("/local/domain/0/error/backend/mydevice/" + u + "/0/error"))
+                .startsWith("71 frontend overflowed the ring");
+        nothingLeaks(guest);
+        hostKeepsWorking(u, guest, 1);
+    }
+
+    @Test
     void backendWaitingForHotplugConnectsOnlyWhenTheScriptReports() throws Exception {
         h.dom0().unload(MyDeviceBack.NAME);
         h.dom0().load(MyDeviceBack.withHotplug());
