@@ -120,6 +120,21 @@ class MyDeviceFailureTest {
     }
 
     @Test
+    void unloadingAFrontendThatNeverClosesGivesUpAfterItsTimeout() throws Exception {
+        Host.Guest g = h.guest("deaf", false);
+        Kernel guest = h.kernel(g.domid());
+        guest.load(new DeafFront());
+        connectedGuest(g);
+
+        guest.unload("deaffront");
+
+        assertThat(guest.log().lines()).contains("xenbus: " + fe(g.domid(), 0) + " timeout closing device");
+        // Removed anyway: Closed written, so the backend closes too; nothing held on either side.
+        h.awaitState(be(g.domid(), 0), XenbusState.CLOSED);
+        nothingLeaks(guest);
+    }
+
+    @Test
     void deviceRemovedAndReAddedBeforeCleanupIsProbedAfresh() throws Exception {
         Host.Guest g = h.guest("front", false, MyDeviceFront.NAME);
         Kernel guest = connectedGuest(g);
