@@ -35,7 +35,8 @@ import org.jxen.xenbus.KernelLog;
  * their own processes. Dead domains are noticed through VIRQ_DOM_EXC, as dom0 notices them on Xen.
  *
  * <p>Run-dir layout: {@code hv/} (domain memory, grant-table and event files; {@code hv.sock}),
- * {@code xenstored/socket}, {@code xenstored/trace} when tracing.
+ * {@code xenstored/socket}, {@code xenstored/trace} when tracing, {@code console/guest-<name>.log} (xenconsoled's
+ * log of each guest's console ring).
  */
 public final class Host implements AutoCloseable {
     private static final Logger LOG = System.getLogger("jxen.host");
@@ -49,6 +50,7 @@ public final class Host implements AutoCloseable {
     private final XenStoredServer xenstored;
     private final XsClient xs;
     private final Kernel dom0Kernel;
+    private final Xenconsoled consoled;
     private final Map<Integer, Guest> guests = new HashMap<>();
 
     /** A booted guest: its domain id, name, and the thread or process running its kernel. */
@@ -69,6 +71,7 @@ public final class Host implements AutoCloseable {
         writeBootLayout();
         int virq = dom0.bindVirq(Hypercalls.VIRQ_DOM_EXC);
         dom0.onEvent(virq, p -> domainsChanged());
+        consoled = new Xenconsoled(dom0, runDir.resolve("console"));
         dom0Kernel = new Kernel(dom0, xs, new KernelLog());
         for (String backend : DriverModules.dom0Backends()) {
             try {
@@ -134,6 +137,8 @@ public final class Host implements AutoCloseable {
             DomainInfo info = ctl.info(domid);
             writeDomainNodes(domid, cfg, info);
             xs.introduce(domid, DomainLayout.XENSTORE_FRAME, info.xenstorePort());
+            // As xenconsoled does on seeing the new domain: serve its console before it can print.
+            consoled.attach(domid, cfg.name(), info.consolePort());
             ctl.unpause(domid);
             Guest g = cfg.ownProcess() ? startProcess(domid, cfg) : startThread(domid, cfg);
             guests.put(domid, g);
@@ -233,6 +238,7 @@ public final class Host implements AutoCloseable {
                 continue;
             }
             if (info.state() == DomainState.DYING) {
+                consoled.detach(domid);
                 xenstored.domainDied(domid);
             } else if (info.state() == DomainState.SHUTDOWN) {
                 xenstored.onLoop(e -> {
@@ -253,6 +259,7 @@ public final class Host implements AutoCloseable {
      */
     public synchronized void destroy(int domid) throws HypercallException {
         Guest g = guests.remove(domid);
+        consoled.detach(domid);
         removeDomainNodes(domid);
         ctl.destroy(domid);
         if (g != null && g.process() != null) g.process().destroyForcibly();
@@ -283,6 +290,11 @@ public final class Host implements AutoCloseable {
         return new ArrayList<>(guests.values());
     }
 
+    /** A live guest's console log (what xenconsoled read from its ring), or null when there is no such guest. */
+    public ConsoleLog consoleLog(int domid) {
+        return consoled.log(domid);
+    }
+
     public List<DomainInfo> domains() throws HypercallException {
         return ctl.list();
     }
@@ -294,6 +306,7 @@ public final class Host implements AutoCloseable {
             if (g.process() != null) g.process().destroyForcibly();
             destroyQuietly(g.domid());
         }
+        consoled.close();
         try {
             xs.close();
         } catch (IOException e) {
