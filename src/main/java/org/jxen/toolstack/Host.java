@@ -270,12 +270,30 @@ public final class Host implements AutoCloseable {
         try {
             xs.transaction(tx -> {
                 if (tx.exists(home + "/vm")) tx.rm(tx.readString(home + "/vm"));
+                // As libxl__devices_destroy: the backend directories live in the backends' homes, not ours.
+                for (String be : backendPaths(tx, home)) {
+                    if (tx.exists(be)) tx.rm(be);
+                    String parent = be.substring(0, be.lastIndexOf('/'));
+                    if (tx.exists(parent) && tx.directory(parent).isEmpty()) tx.rm(parent);
+                }
                 tx.rm(home);
                 return null;
             });
         } catch (IOException e) {
             LOG.log(Level.WARNING, "removing {0}: {1}", home, e.toString());
         }
+    }
+
+    private static List<String> backendPaths(XsClient.Tx tx, String home) throws IOException {
+        List<String> out = new ArrayList<>();
+        if (!tx.exists(home + "/device")) return out;
+        for (String kind : tx.directory(home + "/device")) {
+            for (String dev : tx.directory(home + "/device/" + kind)) {
+                String link = home + "/device/" + kind + "/" + dev + "/backend";
+                if (tx.exists(link)) out.add(tx.readString(link));
+            }
+        }
+        return out;
     }
 
     private void destroyQuietly(int domid) {
