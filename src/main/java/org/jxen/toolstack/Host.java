@@ -51,6 +51,7 @@ public final class Host implements AutoCloseable {
     private final XsClient xs;
     private final Kernel dom0Kernel;
     private final Xenconsoled consoled;
+    private final ControlServer control;
     private final Map<Integer, Guest> guests = new HashMap<>();
 
     /** A booted guest: its domain id, name, and the thread or process running its kernel. */
@@ -80,6 +81,9 @@ public final class Host implements AutoCloseable {
                 throw new IOException("loading " + backend + " into dom0: " + e.getMessage(), e);
             }
         }
+        control = ControlServer.start(this, runDir.resolve(ControlServer.SOCKET_NAME));
+        dom0Kernel.printk("jxen host: dom0 up; xenstored on " + xenstored.socketPath() + ", toolstack on "
+                + control.socketPath());
     }
 
     public static Host start(Path runDir, boolean trace) throws IOException, HypercallException {
@@ -142,6 +146,8 @@ public final class Host implements AutoCloseable {
             ctl.unpause(domid);
             Guest g = cfg.ownProcess() ? startProcess(domid, cfg) : startThread(domid, cfg);
             guests.put(domid, g);
+            dom0Kernel.printk("toolstack: created domain " + domid + " (" + cfg.name() + ", "
+                    + (cfg.ownProcess() ? "own process" : "in-process") + ")");
             return g;
         } catch (IOException | HypercallException | RuntimeException e) {
             destroyQuietly(domid);
@@ -218,6 +224,53 @@ public final class Host implements AutoCloseable {
         return new Guest(domid, cfg.name(), t, null);
     }
 
+    /**
+     * xl create: boot the guest, then add the config's devices as libxl does after the domain is built; a
+     * device that fails to attach destroys the domain, as libxl's domain creation does.
+     */
+    public Guest create(DomainConfig cfg) throws IOException, HypercallException, DeviceException, InterruptedException {
+        synchronized (this) {
+            for (Guest g : guests.values()) {
+                if (g.name().equals(cfg.guest().name())) {
+                    throw new IllegalArgumentException("domain with name " + cfg.guest().name() + " already exists");
+                }
+            }
+        }
+        Guest g = create(cfg.guest());
+        try {
+            DeviceManager devices = deviceManager();
+            for (DeviceSpec d : cfg.devices()) devices.add(g.domid(), d);
+        } catch (IOException | DeviceException | InterruptedException | RuntimeException e) {
+            destroyQuietly(g.domid());
+            throw e;
+        }
+        return g;
+    }
+
+    /** libxl's device add/remove over dom0's connection; no device class of the host has a hotplug script yet. */
+    public DeviceManager deviceManager() {
+        return new DeviceManager(xs, Map.of(), Map.of("XENSTORED_PATH", xenstoredSocket().toString()),
+                DeviceManager.Timeouts.LIBXL, w -> LOG.log(Level.WARNING, w));
+    }
+
+    /** The name a guest was created with, else what its XenStore home says, else xl's "(null)". */
+    public String nameOf(int domid) {
+        synchronized (this) {
+            Guest g = guests.get(domid);
+            if (g != null) return g.name();
+        }
+        try {
+            String path = "/local/domain/" + domid + "/name";
+            return xs.exists(path) ? xs.readString(path) : "(null)";
+        } catch (IOException e) {
+            return "(null)";
+        }
+    }
+
+    public Path controlSocket() {
+        return control.socketPath();
+    }
+
     /** Asks a guest to shut down through XenStore, as {@code xl shutdown} does. */
     public void requestShutdown(int domid, String how) throws IOException {
         xs.write("/local/domain/" + domid + "/control/shutdown", how);
@@ -260,6 +313,7 @@ public final class Host implements AutoCloseable {
     public synchronized void destroy(int domid) throws HypercallException {
         Guest g = guests.remove(domid);
         consoled.detach(domid);
+        if (g != null) dom0Kernel.printk("toolstack: destroying domain " + domid + " (" + g.name() + ")");
         removeDomainNodes(domid);
         ctl.destroy(domid);
         if (g != null && g.process() != null) g.process().destroyForcibly();
@@ -319,6 +373,7 @@ public final class Host implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        control.close();
         dom0Kernel.unloadAll();
         for (Guest g : new ArrayList<>(guests.values())) {
             if (g.process() != null) g.process().destroyForcibly();
