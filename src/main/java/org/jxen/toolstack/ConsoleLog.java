@@ -95,6 +95,11 @@ public final class ConsoleLog {
         followers.remove(f);
     }
 
+    /** How many follow the log now (an {@code xl console} each). */
+    public synchronized int followers() {
+        return followers.size();
+    }
+
     public synchronized boolean ended() {
         return ended;
     }

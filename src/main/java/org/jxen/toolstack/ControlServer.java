@@ -186,7 +186,9 @@ public final class ControlServer implements AutoCloseable {
         LinkedBlockingQueue<Object> q = new LinkedBlockingQueue<>();
         ConsoleLog.Follower f = new ConsoleLog.Follower(q::add, () -> q.add(END));
         List<String> before = log.follow(f);
-        Thread hangup = Thread.ofVirtual().start(() -> {
+        // Not interrupted when done: an interrupt would close the channel before OK is written. Closing the
+        // connection after the reply ends it.
+        Thread.ofVirtual().start(() -> {
             try {
                 while (c.readLine() != null) {
                     // The client sends nothing after its request; anything else is ignored.
@@ -206,7 +208,6 @@ public final class ControlServer implements AutoCloseable {
             }
         } finally {
             log.unfollow(f);
-            hangup.interrupt();
         }
     }
 

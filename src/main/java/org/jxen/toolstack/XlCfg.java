@@ -127,7 +127,8 @@ public final class XlCfg {
                 if (c == ',') {
                     pos++;
                 } else if (c != ']') {
-                    throw error(c == 0 ? "list is not closed with ']'" : "expected ',' or ']' in list, found " + describe(c));
+                    if (c == 0) throw new XlCfgException(at, "list is not closed with ']'");
+                    throw error("expected ',' or ']' in list, found " + describe(c));
                 }
             }
         }
