@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.jxen.xenstore.XsPerm;
@@ -116,13 +117,20 @@ public final class DeviceManager {
         if (script == null) return;
         Process p = new HotplugScript(script, scriptEnv).start("add", be);
         try {
+            // A script that fails before writing hotplug-status ends the wait early (libxl checks its exit too).
             String status = XsWait.until(xs, be + "/hotplug-status", timeouts.hotplug(),
-                    v -> "connected".equals(v) || "error".equals(v));
+                    v -> "connected".equals(v) || "error".equals(v),
+                    p.onExit().thenCompose(q -> q.exitValue() != 0
+                            ? CompletableFuture.completedFuture(null) : new CompletableFuture<Void>()));
             if ("connected".equals(status)) return;
             String error = xs.exists(be + "/hotplug-error") ? xs.readString(be + "/hotplug-error") : null;
             if ("error".equals(status)) {
                 throw new DeviceException("hotplug script " + script + " add failed for " + what + ": "
                         + (error != null ? error : "no hotplug-error given"));
+            }
+            if (!p.isAlive() && p.exitValue() != 0) {
+                throw new DeviceException("hotplug script " + script + " add failed for " + what + " (exit "
+                        + p.exitValue() + ")" + (error != null ? ": " + error : ""));
             }
             throw new DeviceException("hotplug script " + script + " add for " + what + " did not write hotplug-status"
                     + " within " + seconds(timeouts.hotplug()));

@@ -2,6 +2,8 @@ package org.jxen.toolstack;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -21,7 +23,20 @@ final class XsWait {
     /** The node's value once {@code done} accepts it (null = node absent), or null on timeout. */
     static String until(XsClient xs, String path, Duration timeout, Predicate<String> done)
             throws IOException, InterruptedException {
+        return until(xs, path, timeout, done, new CompletableFuture<>());
+    }
+
+    /** As above, but also gives up (null) once {@code giveUp} completes, e.g. when a hotplug script exits. */
+    static String until(XsClient xs, String path, Duration timeout, Predicate<String> done,
+            CompletionStage<?> giveUp) throws IOException, InterruptedException {
         LinkedBlockingQueue<String> events = new LinkedBlockingQueue<>();
+        boolean[] stopped = {false};
+        giveUp.thenRun(() -> {
+            synchronized (stopped) {
+                stopped[0] = true;
+            }
+            events.add(path);
+        });
         String token = "jxen-wait-" + TOKENS.incrementAndGet();
         long deadline = System.nanoTime() + timeout.toNanos();
         xs.watch(path, token, (p, t) -> events.add(p));
@@ -29,6 +44,9 @@ final class XsWait {
             while (true) {
                 String v = xs.exists(path) ? xs.readString(path) : null;
                 if (done.test(v)) return v;
+                synchronized (stopped) {
+                    if (stopped[0]) return null;
+                }
                 long left = deadline - System.nanoTime();
                 if (left <= 0 || events.poll(left, TimeUnit.NANOSECONDS) == null) {
                     String last = xs.exists(path) ? xs.readString(path) : null;

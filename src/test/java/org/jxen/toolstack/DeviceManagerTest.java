@@ -120,6 +120,20 @@ class DeviceManagerTest {
     }
 
     @Test
+    void aHotplugScriptThatExitsWithAnErrorFailsTheAddAtOnce() throws Exception {
+        Path script = dir.resolve("exit3.sh");
+        Files.writeString(script, "#!/bin/sh\nexit 3\n");
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        DeviceSpec d = new DeviceSpec("hotdev", 3, 0);
+        try (TestBackend b = new TestBackend(xs, "hotdev", true)) {
+            assertThatThrownBy(() -> manager(Map.of("hotdev", script), Duration.ofSeconds(10), SHORT).add(domid, d))
+                    .isInstanceOf(DeviceException.class)
+                    .hasMessageContaining("add failed for hotdev 3 of domain " + domid + " (exit 3)");
+        }
+        assertThat(exists(DeviceManager.backendPath(domid, d))).isFalse();
+    }
+
+    @Test
     void aHotplugScriptRunsForAddAndRemove() throws Exception {
         Path script = script("ok.sh", "\"$XENBUS_PATH/hotplug-status\" connected");
         DeviceSpec d = new DeviceSpec("hotdev", 2, 0);
