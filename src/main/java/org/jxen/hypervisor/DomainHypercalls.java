@@ -82,7 +82,9 @@ public final class DomainHypercalls implements Hypercalls {
 
     @Override
     public int[] grantCopy(List<GrantCopy> ops) throws HypercallException {
-        return control.grantCopy(ops);
+        int[] status = new int[ops.size()];
+        control.grantCopy(CopyBatch.encode(ops), status.length, status);
+        return status;
     }
 
     @Override
