@@ -81,10 +81,8 @@ public final class DomainHypercalls implements Hypercalls {
     }
 
     @Override
-    public int[] grantCopy(List<GrantCopy> ops) throws HypercallException {
-        int[] status = new int[ops.size()];
-        control.grantCopy(CopyBatch.encode(ops), status.length, status);
-        return status;
+    public void grantCopy(CopyBatch batch) throws HypercallException {
+        control.grantCopy(batch.ops, batch.count(), batch.status);
     }
 
     @Override
