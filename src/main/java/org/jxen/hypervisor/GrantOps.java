@@ -85,24 +85,44 @@ final class GrantOps {
 
     /** Runs {@code count} {@link CopyBatch} ops in order, one GNTST code per op into {@code status}. */
     static void copy(Domain caller, int[] ops, int count, int[] status, IntFunction<Domain> lookup) {
-        for (int i = 0; i < count; i++) status[i] = copyOne(caller, ops, i * CopyBatch.INTS, lookup);
+        Granters granters = new Granters(lookup);
+        for (int i = 0; i < count; i++) status[i] = copyOne(caller, ops, i * CopyBatch.INTS, granters);
+    }
+
+    /** The domain table seen by one batch: a batch names one or two granters, so remember the last one. */
+    private static final class Granters {
+        private final IntFunction<Domain> lookup;
+        private int lastId = -1;
+        private Domain last;
+
+        Granters(IntFunction<Domain> lookup) {
+            this.lookup = lookup;
+        }
+
+        Domain get(int domid) {
+            if (domid != lastId) {
+                last = lookup.apply(domid);
+                lastId = domid;
+            }
+            return last;
+        }
     }
 
     /**
      * One op, checked in Xen's order: lengths and offsets, then the source (pinned read-only), then the
      * destination (pinned writable); a failure unpins what was pinned, so a failed op changes nothing.
      */
-    private static int copyOne(Domain caller, int[] ops, int at, IntFunction<Domain> lookup) {
+    private static int copyOne(Domain caller, int[] ops, int at, Granters granters) {
         int len = ops[at + CopyBatch.LENGTH];
         int srcOff = ops[at + CopyBatch.SRC + CopyBatch.OFFSET];
         int dstOff = ops[at + CopyBatch.DST + CopyBatch.OFFSET];
         if (len < 0 || outside(srcOff, len) || outside(dstOff, len)) return GrantStatus.BAD_COPY_ARG.code;
         int src = at + CopyBatch.SRC;
-        Domain srcDom = owner(caller, ops, src, lookup);
+        Domain srcDom = owner(caller, ops, src, granters);
         int srcFrame = acquire(caller, srcDom, ops, src, true);
         if (srcFrame < 0) return srcFrame;
         int dst = at + CopyBatch.DST;
-        Domain dstDom = owner(caller, ops, dst, lookup);
+        Domain dstDom = owner(caller, ops, dst, granters);
         int dstFrame = acquire(caller, dstDom, ops, dst, false);
         if (dstFrame >= 0) {
             MemorySegment.copy(srcDom.memory.segment(), (long) srcFrame * PAGE + srcOff,
@@ -118,8 +138,8 @@ final class GrantOps {
     }
 
     /** Whose memory a pointer names: the caller's for a frame, the granter's (maybe null) for a ref. */
-    private static Domain owner(Domain caller, int[] ops, int ptr, IntFunction<Domain> lookup) {
-        return ops[ptr + CopyBatch.KIND] == CopyBatch.REF ? lookup.apply(ops[ptr + CopyBatch.DOM_OR_FRAME]) : caller;
+    private static Domain owner(Domain caller, int[] ops, int ptr, Granters granters) {
+        return ops[ptr + CopyBatch.KIND] == CopyBatch.REF ? granters.get(ops[ptr + CopyBatch.DOM_OR_FRAME]) : caller;
     }
 
     /** The frame a pointer names within {@code owner}'s memory, pinned if it is a grant; or a GNTST code. */
