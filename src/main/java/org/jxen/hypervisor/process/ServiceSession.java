@@ -86,8 +86,13 @@ final class ServiceSession implements Runnable {
             case Rpc.HYPERCALL_PAGE -> {
                 if (copyServer != null) throw new HypercallException(Errno.EEXIST, "hypercall page already set up");
                 DomainLayout l = cp.layout();
-                copyServer = new CopyServer(cp, service.hypervisor().runDir().hypercallPage(l.domid(), l.serial()),
-                        "hv-copy-d" + l.domid());
+                try {
+                    copyServer = new CopyServer(cp, service.hypervisor().runDir().hypercallPage(l.domid(),
+                            l.serial()), "hv-copy-d" + l.domid());
+                } catch (IOException e) {
+                    // A file problem on the host's side, not the guest's garbage: refuse the call, keep the session.
+                    throw new java.io.UncheckedIOException(e);
+                }
                 r.str(copyServer.file().toString());
             }
             case Rpc.HYPERCALL_PAGE_MAPPED -> {
