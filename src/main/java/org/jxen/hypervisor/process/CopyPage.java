@@ -47,7 +47,7 @@ final class CopyPage {
      * pays two wake-ups (~100 us measured with 50 us). Costs at most this much CPU per idle period.
      */
     static final long SPIN_NANOS = 250_000;
-    static final long PURE_SPIN_NANOS = 10_000;
+    static final long PURE_SPIN_NANOS = 500;
 
     private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
 
@@ -89,8 +89,10 @@ final class CopyPage {
                 sleep(word, old, sleepingFlag);
                 break;
             }
-            // Past a batch's worth of pure spinning, yield: with more runnable threads than cores (a 2-core
-            // machine) the peer we wait for may be queued behind us on this very core.
+            // Yield almost at once: with more runnable threads than cores (a busy 2-core machine) the peer we
+            // wait for may be queued behind us on this very core, and every microsecond we spin it cannot run
+            // (measured per batch: 27 us with 10 us of pure spinning, 11 us with 2 us, 7.5 us with 0.5 us; 3.4
+            // to 3.8 us when the two threads have a core each, where a yield is a cheap syscall).
             if (waited > PURE_SPIN_NANOS) {
                 Thread.yield();
             } else {
