@@ -16,6 +16,9 @@ final class GrantBench {
     private static final int FIRST_FRAME = 8;
     private static final int BATCH = GuestOps.COPY_BATCH;
     private static final long BATCH_BYTES = (long) BATCH * GuestOps.PAGE;
+    /** Pages in the hot working set (one batch: 256 KiB, stays in cache) and the cold one (32 MiB, does not). */
+    static final int HOT_PAGES = BATCH;
+    static final int COLD_PAGES = 8192;
     private static final double TARGET_RATIO = 0.8;
 
     private final HvBenchContext ctx;
@@ -51,33 +54,36 @@ final class GrantBench {
                 r.p50Nanos(), r.p99Nanos(), r.errors(), null);
     }
 
-    List<HvRow> copyInProcess() throws Exception {
-        try (BenchGuest guest = new BenchGuest(ctx.dom0(), FIRST_FRAME + BATCH)) {
+    List<HvRow> copyInProcess(int pages) throws Exception {
+        try (BenchGuest guest = new BenchGuest(ctx.dom0(), FIRST_FRAME + pages)) {
             Hypercalls g = guest.inProcess(ctx.hv());
-            int[] refs = new int[BATCH];
-            for (int i = 0; i < BATCH; i++) refs[i] = g.grantTable().grantAccess(0, FIRST_FRAME + i, true);
+            int[] refs = new int[pages];
+            for (int i = 0; i < pages; i++) refs[i] = g.grantTable().grantAccess(0, FIRST_FRAME + i, true);
             TimedLoop.Result copy = TimedLoop.run(ctx.warmupSeconds(), ctx.seconds(),
                     GuestOps.copyBatch(ctx.dom0(), guest.domid, refs, FIRST_FRAME));
-            TimedLoop.Result plain = plainCopy(g.memory(), FIRST_FRAME, ctx.dom0().memory(), FIRST_FRAME);
-            return copyRows("in-process", copy, plain);
+            TimedLoop.Result plain = plainCopy(g.memory(), FIRST_FRAME, ctx.dom0().memory(), FIRST_FRAME, pages);
+            return copyRows("in-process", pages, copy, plain);
         }
     }
 
-    List<HvRow> copyCrossProcess() throws Exception {
+    List<HvRow> copyCrossProcess(int pages) throws Exception {
         Hypercalls dom0 = ctx.dom0();
-        int[] refs = new int[BATCH];
-        try (BenchGuest guest = new BenchGuest(dom0, FIRST_FRAME + BATCH)) {
+        int[] refs = new int[pages];
+        try (BenchGuest guest = new BenchGuest(dom0, FIRST_FRAME + pages)) {
             StringJoiner list = new StringJoiner(",");
-            for (int i = 0; i < BATCH; i++) {
+            for (int i = 0; i < pages; i++) {
                 refs[i] = dom0.grantTable().grantAccess(guest.domid, FIRST_FRAME + i, true);
                 list.add(Integer.toString(refs[i]));
             }
             guest.launch(ctx.service(), "copy", "0", list.toString(), Integer.toString(FIRST_FRAME),
                     num(ctx.warmupSeconds()), num(ctx.seconds()));
             TimedLoop.Result copy = awaitResult(guest);
-            // The floor is taken in the host, after the guest finished: the host is where the hypervisor copies.
-            TimedLoop.Result plain = plainCopy(dom0.memory(), FIRST_FRAME, dom0.memory(), FIRST_FRAME + BATCH);
-            return copyRows("cross-process", copy, plain);
+            // The floor is taken in the host, after the guest finished: the host is where the hypervisor copies,
+            // and it copies the very bytes the hypercalls did (dom0's granted frames into the guest's frames),
+            // between mappings of the same two files.
+            MemorySegment guestMemory = guest.inProcess(ctx.hv()).memory();
+            TimedLoop.Result plain = plainCopy(dom0.memory(), FIRST_FRAME, guestMemory, FIRST_FRAME, pages);
+            return copyRows("cross-process", pages, copy, plain);
         } finally {
             for (int ref : refs) {
                 if (ref != 0) dom0.grantTable().endAccess(ref);
@@ -85,11 +91,18 @@ final class GrantBench {
         }
     }
 
-    /** The same pages copied with MemorySegment.copy, one 4 KiB copy per op as the hypervisor does it. */
-    private TimedLoop.Result plainCopy(MemorySegment from, int fromFrame, MemorySegment to, int toFrame) {
-        long src = (long) fromFrame * GuestOps.PAGE;
-        long dst = (long) toFrame * GuestOps.PAGE;
+    /**
+     * The same pages copied with MemorySegment.copy, one 4 KiB copy per op as the hypervisor does it, cycling
+     * through the batches exactly as the grant copy does.
+     */
+    private TimedLoop.Result plainCopy(MemorySegment from, int fromFrame, MemorySegment to, int toFrame, int pages) {
+        int batches = Math.max(1, pages / BATCH);
+        int[] next = {0};
         return TimedLoop.run(ctx.warmupSeconds(), ctx.seconds(), () -> {
+            long base = (long) next[0] * BATCH * GuestOps.PAGE;
+            next[0] = (next[0] + 1) % batches;
+            long src = (long) fromFrame * GuestOps.PAGE + base;
+            long dst = (long) toFrame * GuestOps.PAGE + base;
             for (int i = 0; i < BATCH; i++) {
                 long off = (long) i * GuestOps.PAGE;
                 MemorySegment.copy(from, src + off, to, dst + off, GuestOps.PAGE);
@@ -98,7 +111,9 @@ final class GrantBench {
         });
     }
 
-    private static List<HvRow> copyRows(String mode, TimedLoop.Result copy, TimedLoop.Result plain) {
+    private static List<HvRow> copyRows(String where, int pages, TimedLoop.Result copy, TimedLoop.Result plain) {
+        String mode = where + (pages > BATCH ? ", cold " + pages * GuestOps.PAGE / (1024 * 1024) + " MiB set"
+                : ", hot " + pages * GuestOps.PAGE / 1024 + " KiB set");
         double copyGbs = copy.count() * BATCH_BYTES / copy.seconds() / 1e9;
         double plainGbs = plain.count() * BATCH_BYTES / plain.seconds() / 1e9;
         double ratio = plainGbs > 0 ? copyGbs / plainGbs : 0;

@@ -20,9 +20,10 @@ import org.jxen.hypervisor.process.HypervisorService;
  */
 public final class HypervisorBench {
     public static final List<String> MEASUREMENTS = List.of("notify-inproc-blocking", "notify-inproc-polling",
-            "notify-xproc-blocking", "notify-xproc-polling", "map-inproc", "map-xproc", "copy-inproc", "copy-xproc");
-    /** Room for the copy floor's source and destination (8 + 2 x 64 frames) in dom0. */
-    private static final int DOM0_PAGES = 256;
+            "notify-xproc-blocking", "notify-xproc-polling", "map-inproc", "map-xproc", "copy-inproc", "copy-xproc", "copy-inproc-cold",
+            "copy-xproc-cold");
+    /** Room for the cold copy's source frames (8 + 8192) in dom0, which grants them to a guest process. */
+    private static final int DOM0_PAGES = 8 + GrantBench.COLD_PAGES + 64;
 
     public record Config(double seconds, double warmupSeconds, List<String> only) {
         public Config {
@@ -73,8 +74,10 @@ public final class HypervisorBench {
             case "notify-xproc-polling" -> notify.run(true, Delivery.POLLING);
             case "map-inproc" -> List.of(grant.mapInProcess());
             case "map-xproc" -> List.of(grant.mapCrossProcess());
-            case "copy-inproc" -> grant.copyInProcess();
-            case "copy-xproc" -> grant.copyCrossProcess();
+            case "copy-inproc" -> grant.copyInProcess(GrantBench.HOT_PAGES);
+            case "copy-xproc" -> grant.copyCrossProcess(GrantBench.HOT_PAGES);
+            case "copy-inproc-cold" -> grant.copyInProcess(GrantBench.COLD_PAGES);
+            case "copy-xproc-cold" -> grant.copyCrossProcess(GrantBench.COLD_PAGES);
             default -> throw new IllegalArgumentException(m);
         };
     }

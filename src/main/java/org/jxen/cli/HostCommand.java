@@ -32,7 +32,8 @@ public final class HostCommand implements Callable<Integer> {
             host.close();
             stopped.countDown();
         }, "host-shutdown"));
-        System.err.println("jxen host: xenstored on " + host.xenstoredSocket() + ", hypervisor in " + runDir.resolve("hv"));
+        System.err.println("jxen host: xenstored on " + host.xenstoredSocket() + ", hypervisor in " + runDir.resolve("hv")
+                + ", xl control on " + host.controlSocket() + " (jxen xl -H " + runDir + " list)");
         for (String spec : guests) {
             boolean inproc = spec.endsWith(":inproc");
             String name = inproc ? spec.substring(0, spec.length() - ":inproc".length()) : spec;

@@ -11,6 +11,7 @@ final class Subcommands {
         cl.addSubcommand(new DemoCommand());
         cl.addSubcommand(new XenstoredCommand());
         cl.addSubcommand(new HostCommand());
+        cl.addSubcommand(new XlCommand());
         XenstoreTools.client(cl, "xenstore");
         XenstoreTools.client(cl, "xenstore-read");
         XenstoreTools.client(cl, "xenstore-write");

@@ -1,12 +1,42 @@
 package org.jxen.drivers;
 
+import org.jxen.drivers.console.ConsoleFront;
+import org.jxen.hypervisor.Hypercalls;
 import org.jxen.xenbus.Kernel;
+import org.jxen.xenbus.KernelLog;
 import org.jxen.xenbus.StandardKernel;
 
-/** The guest kernel xl boots: the standard kernel plus the driver modules named in its arguments (xl.cfg's drivers). */
+/**
+ * The guest kernel xl boots: the standard kernel with its log on the Xen console ring (hvc_xen), plus the
+ * driver modules named in its arguments (xl.cfg's drivers).
+ */
 public final class ModularKernel extends StandardKernel {
+    /** How long shutdown waits for xenconsoled to take the last lines (it may not be running). */
+    private static final long CONSOLE_FLUSH_MS = 5000;
+
+    private ConsoleFront console;
+
+    @Override
+    protected void attachConsole(Hypercalls hc, KernelLog log) {
+        console = ConsoleFront.attach(hc, log);
+    }
+
+    @Override
+    protected void detachConsole() {
+        if (console == null) return;
+        try {
+            console.flush(CONSOLE_FLUSH_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        console.close();
+    }
+
     @Override
     protected void run(Kernel kernel, String[] modules) throws Exception {
-        for (String name : modules) kernel.load(DriverModules.create(name));
+        for (String name : modules) {
+            kernel.printk("modprobe " + name);
+            kernel.load(DriverModules.create(name));
+        }
     }
 }

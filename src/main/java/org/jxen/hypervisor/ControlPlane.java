@@ -24,7 +24,8 @@ public interface ControlPlane extends AutoCloseable {
 
     void unmapGrant(int handle) throws GrantException;
 
-    int[] grantCopy(List<GrantCopy> ops) throws HypercallException;
+    /** GNTTABOP_copy of {@code count} ops in {@link CopyBatch} form; a GNTST per op into {@code status}. */
+    void grantCopy(int[] ops, int count, int[] status) throws HypercallException;
 
     int setGrantFrames(int frames) throws HypercallException;
 

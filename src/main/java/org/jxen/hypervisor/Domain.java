@@ -25,8 +25,12 @@ final class Domain {
     /** As mapper: maptrack handle -> what it maps. */
     final Map<Integer, MapTrack> maptrack = new HashMap<>();
     int nextHandle;
-    /** As granter: ref -> pins {readers, writers} currently held by mappings and copies in progress. */
-    final Map<Integer, int[]> pins = new HashMap<>();
+    /**
+     * As granter, per ref: pins held by mappings and copies in progress (Xen's active entry pin counts). Arrays
+     * indexed by ref, sized for the largest table, so the copy path pins without boxing or hashing.
+     */
+    final int[] readers = new int[GrantTable.MAX_ENTRIES];
+    final int[] writers = new int[GrantTable.MAX_ENTRIES];
 
     Domain(RunDir runDir, int id, int serial, int pages, int vcpus) {
         this.id = id;

@@ -81,8 +81,8 @@ public final class DomainHypercalls implements Hypercalls {
     }
 
     @Override
-    public int[] grantCopy(List<GrantCopy> ops) throws HypercallException {
-        return control.grantCopy(ops);
+    public void grantCopy(CopyBatch batch) throws HypercallException {
+        control.grantCopy(batch.ops, batch.count(), batch.status);
     }
 
     @Override

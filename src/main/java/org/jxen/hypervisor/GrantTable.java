@@ -13,6 +13,7 @@ public final class GrantTable {
     public static final int NR_RESERVED_ENTRIES = 8;
     public static final int DEFAULT_FRAMES = 4;
     public static final int MAX_FRAMES = 32;
+    public static final int MAX_ENTRIES = MAX_FRAMES * GrantEntry.ENTRIES_PER_FRAME;
     public static final long FILE_SIZE = (long) MAX_FRAMES * GrantEntry.PAGE_SIZE;
 
     private final MemorySegment table;

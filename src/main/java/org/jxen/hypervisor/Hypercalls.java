@@ -33,7 +33,14 @@ public interface Hypercalls extends AutoCloseable {
     void unmapGrant(int handle) throws GrantException;
 
     /** Per-op GNTST status codes, in the order of {@code ops}. */
-    int[] grantCopy(List<GrantCopy> ops) throws HypercallException;
+    default int[] grantCopy(List<GrantCopy> ops) throws HypercallException {
+        CopyBatch batch = CopyBatch.of(ops);
+        grantCopy(batch);
+        return batch.statuses();
+    }
+
+    /** GNTTABOP_copy of a caller-owned batch: each op's GNTST code lands in {@link CopyBatch#status}. */
+    void grantCopy(CopyBatch batch) throws HypercallException;
 
     int allocUnbound(int remoteDom) throws HypercallException;
 

@@ -124,8 +124,12 @@ public final class Hypervisor implements AutoCloseable {
         GrantOps.unmap(mapper, handle);
     }
 
-    synchronized int[] grantCopy(int caller, List<GrantCopy> ops) throws HypercallException {
-        return GrantOps.copy(live(caller), ops, this::lookup);
+    /** GNTTABOP_copy: one lock acquisition for the whole batch, one GNTST per op into {@code status}. */
+    synchronized void grantCopy(int caller, int[] ops, int count, int[] status) throws HypercallException {
+        if (count < 0 || (long) count * CopyBatch.INTS > ops.length || count > status.length) {
+            throw new HypercallException(Errno.EINVAL, count + " copy ops");
+        }
+        GrantOps.copy(live(caller), ops, count, status, domains::get);
     }
 
     synchronized int setGrantFrames(int caller, int frames) throws HypercallException {

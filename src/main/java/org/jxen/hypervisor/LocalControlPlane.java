@@ -55,8 +55,8 @@ final class LocalControlPlane implements ControlPlane {
     }
 
     @Override
-    public int[] grantCopy(List<GrantCopy> ops) throws HypercallException {
-        return hv.grantCopy(caller, ops);
+    public void grantCopy(int[] ops, int count, int[] status) throws HypercallException {
+        hv.grantCopy(caller, ops, count, status);
     }
 
     @Override

@@ -22,6 +22,11 @@ public record RunDir(Path dir) {
         return dir.resolve("d" + domid + "." + serial + ".evt");
     }
 
+    /** A guest session's grant-copy hypercall page; unlinked as soon as the guest has mapped it. */
+    public Path hypercallPage(int domid, int serial) {
+        return dir.resolve("d" + domid + "." + serial + ".hcall");
+    }
+
     public Path socket() {
         return dir.resolve(SOCKET);
     }

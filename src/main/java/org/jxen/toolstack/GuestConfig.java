@@ -20,8 +20,9 @@ public record GuestConfig(String name, int memoryMiB, int vcpus, String kernel, 
         kernelArgs = List.copyOf(kernelArgs);
     }
 
+    /** A guest running the modular kernel without modules: XenStore, control/shutdown and the console. */
     public static GuestConfig of(String name, boolean ownProcess) {
-        return new GuestConfig(name, 16, 1, STANDARD_KERNEL, List.of(), ownProcess);
+        return new GuestConfig(name, 16, 1, MODULAR_KERNEL, List.of(), ownProcess);
     }
 
     public int memoryPages() {

@@ -35,7 +35,8 @@ import org.jxen.xenbus.KernelLog;
  * their own processes. Dead domains are noticed through VIRQ_DOM_EXC, as dom0 notices them on Xen.
  *
  * <p>Run-dir layout: {@code hv/} (domain memory, grant-table and event files; {@code hv.sock}),
- * {@code xenstored/socket}, {@code xenstored/trace} when tracing.
+ * {@code xenstored/socket}, {@code xenstored/trace} when tracing, {@code console/guest-<name>.log} (xenconsoled's
+ * log of each guest's console ring).
  */
 public final class Host implements AutoCloseable {
     private static final Logger LOG = System.getLogger("jxen.host");
@@ -49,6 +50,8 @@ public final class Host implements AutoCloseable {
     private final XenStoredServer xenstored;
     private final XsClient xs;
     private final Kernel dom0Kernel;
+    private final Xenconsoled consoled;
+    private final ControlServer control;
     private final Map<Integer, Guest> guests = new HashMap<>();
 
     /** A booted guest: its domain id, name, and the thread or process running its kernel. */
@@ -69,6 +72,7 @@ public final class Host implements AutoCloseable {
         writeBootLayout();
         int virq = dom0.bindVirq(Hypercalls.VIRQ_DOM_EXC);
         dom0.onEvent(virq, p -> domainsChanged());
+        consoled = new Xenconsoled(dom0, runDir.resolve("console"));
         dom0Kernel = new Kernel(dom0, xs, new KernelLog());
         for (String backend : DriverModules.dom0Backends()) {
             try {
@@ -77,6 +81,9 @@ public final class Host implements AutoCloseable {
                 throw new IOException("loading " + backend + " into dom0: " + e.getMessage(), e);
             }
         }
+        control = ControlServer.start(this, runDir.resolve(ControlServer.SOCKET_NAME));
+        dom0Kernel.printk("jxen host: dom0 up; xenstored on " + xenstored.socketPath() + ", toolstack on "
+                + control.socketPath());
     }
 
     public static Host start(Path runDir, boolean trace) throws IOException, HypercallException {
@@ -134,9 +141,13 @@ public final class Host implements AutoCloseable {
             DomainInfo info = ctl.info(domid);
             writeDomainNodes(domid, cfg, info);
             xs.introduce(domid, DomainLayout.XENSTORE_FRAME, info.xenstorePort());
+            // As xenconsoled does on seeing the new domain: serve its console before it can print.
+            consoled.attach(domid, cfg.name(), info.consolePort());
             ctl.unpause(domid);
             Guest g = cfg.ownProcess() ? startProcess(domid, cfg) : startThread(domid, cfg);
             guests.put(domid, g);
+            dom0Kernel.printk("toolstack: created domain " + domid + " (" + cfg.name() + ", "
+                    + (cfg.ownProcess() ? "own process" : "in-process") + ")");
             return g;
         } catch (IOException | HypercallException | RuntimeException e) {
             destroyQuietly(domid);
@@ -213,6 +224,53 @@ public final class Host implements AutoCloseable {
         return new Guest(domid, cfg.name(), t, null);
     }
 
+    /**
+     * xl create: boot the guest, then add the config's devices as libxl does after the domain is built; a
+     * device that fails to attach destroys the domain, as libxl's domain creation does.
+     */
+    public Guest create(DomainConfig cfg) throws IOException, HypercallException, DeviceException, InterruptedException {
+        synchronized (this) {
+            for (Guest g : guests.values()) {
+                if (g.name().equals(cfg.guest().name())) {
+                    throw new IllegalArgumentException("domain with name " + cfg.guest().name() + " already exists");
+                }
+            }
+        }
+        Guest g = create(cfg.guest());
+        try {
+            DeviceManager devices = deviceManager();
+            for (DeviceSpec d : cfg.devices()) devices.add(g.domid(), d);
+        } catch (IOException | DeviceException | InterruptedException | RuntimeException e) {
+            destroyQuietly(g.domid());
+            throw e;
+        }
+        return g;
+    }
+
+    /** libxl's device add/remove over dom0's connection; no device class of the host has a hotplug script yet. */
+    public DeviceManager deviceManager() {
+        return new DeviceManager(xs, Map.of(), Map.of("XENSTORED_PATH", xenstoredSocket().toString()),
+                DeviceManager.Timeouts.LIBXL, w -> LOG.log(Level.WARNING, w));
+    }
+
+    /** The name a guest was created with, else what its XenStore home says, else xl's "(null)". */
+    public String nameOf(int domid) {
+        synchronized (this) {
+            Guest g = guests.get(domid);
+            if (g != null) return g.name();
+        }
+        try {
+            String path = "/local/domain/" + domid + "/name";
+            return xs.exists(path) ? xs.readString(path) : "(null)";
+        } catch (IOException e) {
+            return "(null)";
+        }
+    }
+
+    public Path controlSocket() {
+        return control.socketPath();
+    }
+
     /** Asks a guest to shut down through XenStore, as {@code xl shutdown} does. */
     public void requestShutdown(int domid, String how) throws IOException {
         xs.write("/local/domain/" + domid + "/control/shutdown", how);
@@ -233,6 +291,7 @@ public final class Host implements AutoCloseable {
                 continue;
             }
             if (info.state() == DomainState.DYING) {
+                consoled.detach(domid);
                 xenstored.domainDied(domid);
             } else if (info.state() == DomainState.SHUTDOWN) {
                 xenstored.onLoop(e -> {
@@ -253,6 +312,8 @@ public final class Host implements AutoCloseable {
      */
     public synchronized void destroy(int domid) throws HypercallException {
         Guest g = guests.remove(domid);
+        consoled.detach(domid);
+        if (g != null) dom0Kernel.printk("toolstack: destroying domain " + domid + " (" + g.name() + ")");
         removeDomainNodes(domid);
         ctl.destroy(domid);
         if (g != null && g.process() != null) g.process().destroyForcibly();
@@ -263,12 +324,30 @@ public final class Host implements AutoCloseable {
         try {
             xs.transaction(tx -> {
                 if (tx.exists(home + "/vm")) tx.rm(tx.readString(home + "/vm"));
+                // As libxl__devices_destroy: the backend directories live in the backends' homes, not ours.
+                for (String be : backendPaths(tx, home)) {
+                    if (tx.exists(be)) tx.rm(be);
+                    String parent = be.substring(0, be.lastIndexOf('/'));
+                    if (tx.exists(parent) && tx.directory(parent).isEmpty()) tx.rm(parent);
+                }
                 tx.rm(home);
                 return null;
             });
         } catch (IOException e) {
             LOG.log(Level.WARNING, "removing {0}: {1}", home, e.toString());
         }
+    }
+
+    private static List<String> backendPaths(XsClient.Tx tx, String home) throws IOException {
+        List<String> out = new ArrayList<>();
+        if (!tx.exists(home + "/device")) return out;
+        for (String kind : tx.directory(home + "/device")) {
+            for (String dev : tx.directory(home + "/device/" + kind)) {
+                String link = home + "/device/" + kind + "/" + dev + "/backend";
+                if (tx.exists(link)) out.add(tx.readString(link));
+            }
+        }
+        return out;
     }
 
     private void destroyQuietly(int domid) {
@@ -283,17 +362,24 @@ public final class Host implements AutoCloseable {
         return new ArrayList<>(guests.values());
     }
 
+    /** A live guest's console log (what xenconsoled read from its ring), or null when there is no such guest. */
+    public ConsoleLog consoleLog(int domid) {
+        return consoled.log(domid);
+    }
+
     public List<DomainInfo> domains() throws HypercallException {
         return ctl.list();
     }
 
     @Override
     public synchronized void close() {
+        control.close();
         dom0Kernel.unloadAll();
         for (Guest g : new ArrayList<>(guests.values())) {
             if (g.process() != null) g.process().destroyForcibly();
             destroyQuietly(g.domid());
         }
+        consoled.close();
         try {
             xs.close();
         } catch (IOException e) {

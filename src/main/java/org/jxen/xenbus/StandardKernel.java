@@ -23,6 +23,7 @@ public class StandardKernel implements GuestKernel {
         hc.setEventHandler(port -> {}, Delivery.BLOCKING);
         attachConsole(hc, log);
         try (XsClient xs = XenbusComms.open(hc)) {
+            log.printk("Booting jxen kernel on domain " + hc.domid() + " (" + getClass().getSimpleName() + ")");
             Kernel kernel = new Kernel(hc, xs, log);
             for (String f : new String[] {"feature-poweroff", "feature-reboot", "feature-suspend"}) {
                 xs.write("control/platform-" + f, "1");
@@ -31,6 +32,12 @@ public class StandardKernel implements GuestKernel {
             run(kernel, args);
             stop.await();
             kernel.unloadAll();
+            log.printk("reboot: " + (reason.get() == ShutdownReason.POWEROFF ? "Power down" : reason.get()));
+        } catch (Exception e) {
+            log.printk("Kernel panic - " + e);
+            throw e;
+        } finally {
+            detachConsole();
         }
         ShutdownReason r = reason.get();
         if (r != ShutdownReason.POWEROFF) hc.shutdown(r);
@@ -38,6 +45,9 @@ public class StandardKernel implements GuestKernel {
 
     /** Where the kernel log goes besides memory: a console driver overrides this to write the console ring. */
     protected void attachConsole(Hypercalls hc, KernelLog log) throws Exception {}
+
+    /** Called as the kernel stops (shutdown or panic): a console driver flushes what is still queued. */
+    protected void detachConsole() {}
 
     /** The guest's own work (loading modules), after XenStore is up; returns while the guest keeps running. */
     protected void run(Kernel kernel, String[] args) throws Exception {}
@@ -56,6 +66,7 @@ public class StandardKernel implements GuestKernel {
             if (r == null) return;
             // Acknowledge as Linux does, by clearing the request.
             xs.write("control/shutdown", "");
+            log.printk("xenbus: shutdown requested: " + new String(v));
             reason.set(r);
             stop.countDown();
         } catch (java.io.IOException e) {

@@ -52,8 +52,7 @@ public final class XenStoreEngine {
     private final StoreOps ops = new StoreOps(domains);
     private final Map<String, XsPerms> specialPerms = new HashMap<>();
     private final LinkedHashSet<Connection> connections = new LinkedHashSet<>();
-    /** Connections with at least one watch: the only ones an event has to look at. */
-    private final LinkedHashSet<Connection> watchers = new LinkedHashSet<>();
+    private final WatchIndex watchIndex = new WatchIndex();
     private final Map<Integer, Integer> domainFeatures = new HashMap<>();
     private final Control control = new Control(this);
     private DomainHooks hooks = DomainHooks.NONE;
@@ -354,7 +353,7 @@ public final class XenStoreEngine {
             }
         }
         c.watches.put(key, w);
-        watchers.add(c);
+        watchIndex.add(c, w);
         d.watches++;
         d.watchMemory += w.memorySize();
         // The initial event goes out after the OK (xenstore.txt: "triggered once straight away").
@@ -377,7 +376,7 @@ public final class XenStoreEngine {
             d.watches--;
             d.watchMemory -= w.memorySize();
         }
-        if (c.watches.isEmpty()) watchers.remove(c);
+        watchIndex.remove(c, w);
     }
 
     private void dropWatchesAndTransactions(Connection c) {
@@ -385,33 +384,29 @@ public final class XenStoreEngine {
             c.watches.remove(Connection.watchKey(w.path(), w.token()));
             forgetWatch(c, w);
         }
-        watchers.remove(c);
         c.transactions.clear();
     }
 
     /** Sends the event to every watch it matches, as far as the watcher may read the node. */
     void fire(WatchEvent ev) {
-        if (watchers.isEmpty()) return;
-        boolean special = ev.perms() == null;
-        for (Connection c : List.copyOf(watchers)) {
-            if (c.closed) continue;
-            Caller caller = null;
-            for (Watch w : List.copyOf(c.watches.values())) {
-                String evPath;
-                if (special) {
-                    if (!w.path().equals(ev.path())) continue;
-                    evPath = ev.path();
-                } else if (XsPaths.isChildOf(ev.path(), w.path())) {
-                    evPath = ev.path();
-                } else if (ev.recursive() && XsPaths.isChildOf(w.path(), ev.path())) {
-                    evPath = w.path();
-                } else {
-                    continue;
-                }
-                if (caller == null) caller = caller(c);
-                if (!mayNotify(caller, ev)) continue;
-                queueEvent(c, w, w.relative() ? XsPaths.relativize(evPath, c.domid) : evPath);
-            }
+        if (watchIndex.isEmpty()) return;
+        if (ev.perms() == null) {
+            deliver(watchIndex.on(ev.path()), ev, null);
+            return;
+        }
+        deliver(watchIndex.atOrAbove(ev.path()), ev, ev.path());
+        // A removal also ends what was watched below it; those watchers hear of their own path.
+        if (ev.recursive()) deliver(watchIndex.below(ev.path()), ev, null);
+    }
+
+    /** Queues the event for each entry; {@code path} null means "the watch's own path". */
+    private void deliver(List<WatchIndex.Entry> entries, WatchEvent ev, String path) {
+        for (WatchIndex.Entry e : entries) {
+            Connection c = e.connection();
+            Watch w = e.watch();
+            if (c.closed || !mayNotify(caller(c), ev)) continue;
+            String evPath = path != null ? path : w.path();
+            queueEvent(c, w, w.relative() ? XsPaths.relativize(evPath, c.domid) : evPath);
         }
     }
 

@@ -12,7 +12,7 @@ class HypervisorBenchTest {
     @Test
     void everyRowIsPresentWithPositiveCountsAndNoErrors() throws Exception {
         List<String> only = List.of("notify-inproc-blocking", "notify-inproc-polling", "map-inproc", "copy-inproc",
-                "notify-xproc-blocking");
+                "copy-inproc-cold", "notify-xproc-blocking");
         PrintStream progress = new PrintStream(new ByteArrayOutputStream());
         List<HvRow> rows = new HypervisorBench(new HypervisorBench.Config(0.2, 0.05, only), progress).run();
 
@@ -27,9 +27,12 @@ class HypervisorBenchTest {
                 "notify sends / cross-process, receiver blocked",
                 "notify deliveries / cross-process, receiver blocked",
                 "grant map+unmap / in-process",
-                "grant copy 64 x 4 KiB / in-process",
-                "plain copy 64 x 4 KiB / in-process",
-                "grant copy / plain copy / in-process");
+                "grant copy 64 x 4 KiB / in-process, hot 256 KiB set",
+                "plain copy 64 x 4 KiB / in-process, hot 256 KiB set",
+                "grant copy / plain copy / in-process, hot 256 KiB set",
+                "grant copy 64 x 4 KiB / in-process, cold 32 MiB set",
+                "plain copy 64 x 4 KiB / in-process, cold 32 MiB set",
+                "grant copy / plain copy / in-process, cold 32 MiB set");
         for (HvRow r : rows) {
             assertThat(r.count()).as(r.measurement() + " " + r.mode()).isPositive();
             assertThat(r.value()).as(r.measurement() + " " + r.mode()).isPositive();

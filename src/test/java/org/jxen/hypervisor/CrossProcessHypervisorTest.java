@@ -43,6 +43,18 @@ class CrossProcessHypervisorTest extends HypervisorContract {
         assertThat(dom0.grantTable().endAccess(ref)).isTrue();
     }
 
+    @Test
+    void theHypercallPageIsUnlinkedOnceTheGuestHasMappedIt() throws Exception {
+        Hypercalls g = guest();
+        assertThat(countFiles("d" + g.domid() + ".")).as("memory, grant table, events; no .hcall").isEqualTo(3);
+        int ref = dom0.grantTable().grantAccess(g.domid(), 3, true);
+        dom0.frame(3).set(java.lang.foreign.ValueLayout.JAVA_INT, 0, 7);
+        assertThat(g.grantCopy(java.util.List.of(new GrantCopy(new GrantCopy.Ref(0, ref, 0),
+                new GrantCopy.Frame(4, 0), 4)))).containsExactly(0);
+        assertThat(g.frame(4).get(java.lang.foreign.ValueLayout.JAVA_INT, 0)).isEqualTo(7);
+        assertThat(dom0.grantTable().endAccess(ref)).isTrue();
+    }
+
     DomainInfo awaitShutdown(int id) throws Exception {
         long deadline = System.nanoTime() + 20_000_000_000L;
         while (System.nanoTime() < deadline) {

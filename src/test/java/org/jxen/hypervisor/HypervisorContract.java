@@ -289,6 +289,76 @@ abstract class HypervisorContract {
     }
 
     @Test
+    void aMixedBatchLongerThanOneHypercallPageKeepsPerOpStatusesAndOrder() throws Exception {
+        Hypercalls a = guest();
+        Hypercalls b = guest();
+        int ro = a.grantTable().grantAccess(b.domid(), 2, true);
+        int rw = a.grantTable().grantAccess(b.domid(), 3, false);
+        int toDom0 = a.grantTable().grantAccess(0, 2, false);
+        // 600 ops: more than a guest process's hypercall page holds (512), so that path posts two chunks.
+        int n = 600;
+        int[] expected = new int[n];
+        CopyBatch batch = new CopyBatch(n);
+        for (int i = 0; i < n; i++) {
+            a.frame(2).set(ValueLayout.JAVA_BYTE, i % 4096, (byte) i);
+            switch (i % 7) {
+                case 0 -> batch.add(new GrantCopy(new GrantCopy.Ref(a.domid(), ro, i % 4096),
+                        new GrantCopy.Frame(4, i % 4096), 1));
+                case 1 -> batch.add(new GrantCopy(new GrantCopy.Frame(5, 0), new GrantCopy.Ref(a.domid(), rw, 8), 8));
+                case 2 -> batch.add(new GrantCopy(new GrantCopy.Frame(5, 0), new GrantCopy.Ref(a.domid(), ro, 0), 8));
+                case 3 -> batch.add(new GrantCopy(new GrantCopy.Ref(a.domid(), toDom0, 0), new GrantCopy.Frame(6, 0), 8));
+                case 4 -> batch.add(new GrantCopy(new GrantCopy.Ref(a.domid(), 100_000, 0), new GrantCopy.Frame(6, 0), 8));
+                case 5 -> batch.add(new GrantCopy(new GrantCopy.Frame(5, 4095), new GrantCopy.Frame(6, 0), 2));
+                default -> batch.add(new GrantCopy(new GrantCopy.Ref(a.domid(), rw, 0), new GrantCopy.Frame(99, 0), 8));
+            }
+            expected[i] = switch (i % 7) {
+                case 0, 1 -> GrantStatus.OKAY.code;
+                case 2, 3 -> GrantStatus.GENERAL_ERROR.code;
+                case 4 -> GrantStatus.BAD_GNTREF.code;
+                case 5 -> GrantStatus.BAD_COPY_ARG.code;
+                default -> GrantStatus.BAD_PAGE.code;
+            };
+        }
+        b.frame(5).set(ValueLayout.JAVA_LONG, 0, 0x0123456789L);
+        b.grantCopy(batch);
+        assertThat(batch.statuses()).containsExactly(expected);
+        assertThat(b.frame(4).get(ValueLayout.JAVA_BYTE, 7)).isEqualTo((byte) 7);
+        assertThat(b.frame(4).get(ValueLayout.JAVA_BYTE, 595)).isEqualTo((byte) 595);
+        assertThat(b.frame(4).get(ValueLayout.JAVA_BYTE, 1)).as("op 1 was not a copy into frame 4").isZero();
+        assertThat(a.frame(3).get(ValueLayout.JAVA_LONG, 8)).isEqualTo(0x0123456789L);
+        assertThat(a.frame(2).get(ValueLayout.JAVA_LONG, 0)).as("failed ops write nothing")
+                .isEqualTo(0x0706050403020100L);
+        assertThat(b.frame(6).get(ValueLayout.JAVA_LONG, 0)).isZero();
+        for (int ref : new int[] {ro, rw, toDom0}) {
+            assertThat(a.grantTable().endAccess(ref)).as("no pin outlives its op").isTrue();
+        }
+    }
+
+    @Test
+    void aReusedBatchReportsTheStatusesOfItsLatestCall() throws Exception {
+        Hypercalls a = guest();
+        Hypercalls b = guest();
+        int ref = a.grantTable().grantAccess(b.domid(), 2, true);
+        a.frame(2).set(ValueLayout.JAVA_INT, 0, 41);
+        CopyBatch batch = new CopyBatch(2)
+                .add(new GrantCopy(new GrantCopy.Ref(a.domid(), ref, 0), new GrantCopy.Frame(4, 0), 4))
+                .add(new GrantCopy(new GrantCopy.Ref(a.domid(), ref, 0), new GrantCopy.Frame(4, 4), -1));
+        b.grantCopy(batch);
+        assertThat(batch.statuses()).containsExactly(0, GrantStatus.BAD_COPY_ARG.code);
+        assertThat(b.frame(4).get(ValueLayout.JAVA_INT, 0)).isEqualTo(41);
+        assertThat(a.grantTable().endAccess(ref)).isTrue();
+        a.frame(2).set(ValueLayout.JAVA_INT, 0, 42);
+        b.grantCopy(batch);
+        assertThat(batch.statuses()).as("the grant has ended")
+                .containsExactly(GrantStatus.GENERAL_ERROR.code, GrantStatus.BAD_COPY_ARG.code);
+        assertThat(b.frame(4).get(ValueLayout.JAVA_INT, 0)).isEqualTo(41);
+        batch.clear();
+        assertThat(batch.count()).isZero();
+        b.grantCopy(batch);
+        assertThat(batch.statuses()).isEmpty();
+    }
+
+    @Test
     void grantTableGrowsToItsLimit() throws Exception {
         Hypercalls g = guest();
         GrantTable t = g.grantTable();

@@ -18,7 +18,6 @@ import org.jxen.hypervisor.ControlPlane;
 import org.jxen.hypervisor.DomainInfo;
 import org.jxen.hypervisor.DomainLayout;
 import org.jxen.hypervisor.Errno;
-import org.jxen.hypervisor.GrantCopy;
 import org.jxen.hypervisor.GrantException;
 import org.jxen.hypervisor.GrantStatus;
 import org.jxen.hypervisor.HypercallException;
@@ -32,6 +31,8 @@ final class RemoteControlPlane implements ControlPlane {
     private final DataOutputStream out;
     private final DomainLayout layout;
     private final Path runDir;
+    /** GNTTABOP_copy goes through the shared hypercall page: the data plane's one control-plane call per batch. */
+    private final CopyClient copies;
 
     private RemoteControlPlane(SocketChannel socket, int domid, String token) throws IOException, HypercallException {
         this.socket = socket;
@@ -43,6 +44,13 @@ final class RemoteControlPlane implements ControlPlane {
         if (status != 0) throw new HypercallException(Errno.of(status), "hello refused");
         this.layout = Rpc.layout(r);
         this.runDir = Path.of(Rpc.str(r));
+        this.copies = new CopyClient(Path.of(Rpc.str(call(op(Rpc.HYPERCALL_PAGE)))));
+        try {
+            call(op(Rpc.HYPERCALL_PAGE_MAPPED));
+        } catch (HypercallException | RuntimeException e) {
+            copies.close();
+            throw e;
+        }
     }
 
     static RemoteControlPlane connect(Path socketPath, int domid, String token) throws IOException, HypercallException {
@@ -157,17 +165,8 @@ final class RemoteControlPlane implements ControlPlane {
     }
 
     @Override
-    public int[] grantCopy(List<GrantCopy> ops) throws HypercallException {
-        try {
-            Rpc.Out req = op(Rpc.GRANT_COPY);
-            Rpc.copies(req, ops);
-            DataInputStream r = call(req);
-            int[] status = new int[r.readInt()];
-            for (int i = 0; i < status.length; i++) status[i] = r.readInt();
-            return status;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    public void grantCopy(int[] ops, int count, int[] status) throws HypercallException {
+        copies.copy(ops, count, status);
     }
 
     @Override
@@ -238,6 +237,7 @@ final class RemoteControlPlane implements ControlPlane {
 
     @Override
     public void close() {
+        copies.close();
         try {
             socket.close();
         } catch (IOException e) {

@@ -13,7 +13,6 @@ import org.jxen.hypervisor.ChannelStatus;
 import org.jxen.hypervisor.DomainInfo;
 import org.jxen.hypervisor.DomainLayout;
 import org.jxen.hypervisor.DomainState;
-import org.jxen.hypervisor.GrantCopy;
 import org.jxen.hypervisor.MapReply;
 import org.jxen.hypervisor.ShutdownReason;
 
@@ -38,8 +37,7 @@ import org.jxen.hypervisor.ShutdownReason;
  * 5 STATUS           i32 dom, port                         i32 state code, remoteDom, remotePort, virq
  * 6 MAP_GRANT        i32 granter, ref, u8 readonly         i32 handle, string file, i32 frame
  * 7 UNMAP_GRANT      i32 handle                            -
- * 8 GRANT_COPY       i32 n, n × (ptr src, ptr dst, i32 len) i32 n, n × i32 GNTST
- *                    ptr = u8 0, i32 domid, ref, offset | u8 1, i32 frame, offset
+ * 8                  retired (was GRANT_COPY: copies now go through the hypercall page, see CopyPage)
  * 9 SET_GRANT_FRAMES i32 frames                            i32 frames now
  * 10 SHUTDOWN_SELF   i32 reason                            -
  * 11 CREATE_DOMAIN   i32 pages, vcpus                      i32 domid
@@ -48,6 +46,8 @@ import org.jxen.hypervisor.ShutdownReason;
  * 16 INFO            i32 domid                             info
  * 17 LIST            -                                     i32 n, n × info
  * 18 MAP_FOREIGN     i32 domid, frame                      i32 handle, string file, i32 frame
+ * 19 HYPERCALL_PAGE  -                                     string file: a new CopyPage served for this session
+ * 20 HYPERCALL_PAGE_MAPPED  -                              -   (the host unlinks the file)
  * info = i32 domid, u8 state ordinal, i32 reason or -1, i32 pages, vcpus, u8 privileged, i32 xsPort, conPort
  * </pre>
  * The first request must be HELLO with the token the host gave the process; any failure closes the connection.
@@ -62,7 +62,6 @@ final class Rpc {
     static final int STATUS = 5;
     static final int MAP_GRANT = 6;
     static final int UNMAP_GRANT = 7;
-    static final int GRANT_COPY = 8;
     static final int SET_GRANT_FRAMES = 9;
     static final int SHUTDOWN_SELF = 10;
     static final int CREATE_DOMAIN = 11;
@@ -73,6 +72,8 @@ final class Rpc {
     static final int INFO = 16;
     static final int LIST = 17;
     static final int MAP_FOREIGN = 18;
+    static final int HYPERCALL_PAGE = 19;
+    static final int HYPERCALL_PAGE_MAPPED = 20;
 
     private Rpc() {
     }
@@ -162,37 +163,5 @@ final class Rpc {
         int reason = in.readInt();
         return new DomainInfo(domid, state, reason < 0 ? null : ShutdownReason.of(reason), in.readInt(),
                 in.readInt(), in.readByte() != 0, in.readInt(), in.readInt());
-    }
-
-    static void copies(Out out, List<GrantCopy> ops) throws IOException {
-        out.i32(ops.size());
-        for (GrantCopy op : ops) {
-            ptr(out, op.source());
-            ptr(out, op.dest());
-            out.i32(op.length());
-        }
-    }
-
-    private static void ptr(Out out, GrantCopy.Ptr p) throws IOException {
-        switch (p) {
-            case GrantCopy.Ref r -> out.u8(0).i32(r.domid()).i32(r.ref()).i32(r.offset());
-            case GrantCopy.Frame f -> out.u8(1).i32(f.frame()).i32(f.offset());
-        }
-    }
-
-    static List<GrantCopy> copies(DataInputStream in) throws IOException {
-        int n = in.readInt();
-        if (n < 0 || n > MAX_FRAME / 20) throw new IOException(n + " copy ops");
-        List<GrantCopy> ops = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) ops.add(new GrantCopy(ptr(in), ptr(in), in.readInt()));
-        return ops;
-    }
-
-    private static GrantCopy.Ptr ptr(DataInputStream in) throws IOException {
-        return switch (in.readUnsignedByte()) {
-            case 0 -> new GrantCopy.Ref(in.readInt(), in.readInt(), in.readInt());
-            case 1 -> new GrantCopy.Frame(in.readInt(), in.readInt());
-            default -> throw new IOException("bad copy pointer kind");
-        };
     }
 }

@@ -9,6 +9,7 @@ import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import org.jxen.hypervisor.ControlPlane;
 import org.jxen.hypervisor.DomainInfo;
+import org.jxen.hypervisor.DomainLayout;
 import org.jxen.hypervisor.Errno;
 import org.jxen.hypervisor.GrantException;
 import org.jxen.hypervisor.HypercallException;
@@ -21,6 +22,8 @@ import org.jxen.hypervisor.ShutdownReason;
 final class ServiceSession implements Runnable {
     private final HypervisorService service;
     private final SocketChannel socket;
+    /** Set up by the guest's HYPERCALL_PAGE request; serves its grant copies until the session ends. */
+    private CopyServer copyServer;
 
     ServiceSession(HypervisorService service, SocketChannel socket) {
         this.service = service;
@@ -71,13 +74,31 @@ final class ServiceSession implements Runnable {
         } catch (IOException eofOrGarbage) {
             // The guest went away or spoke nonsense: either way its session is over.
         } finally {
+            if (copyServer != null) copyServer.close();
             if (domid >= 0) service.sessionEnded(domid);
         }
     }
 
-    private static void dispatch(ControlPlane cp, int op, DataInputStream a, Rpc.Out r)
+    /** The session's own ops (its hypercall page), then the domain's control plane. */
+    private void dispatch(ControlPlane cp, int op, DataInputStream a, Rpc.Out r)
             throws IOException, HypercallException, GrantException {
         switch (op) {
+            case Rpc.HYPERCALL_PAGE -> {
+                if (copyServer != null) throw new HypercallException(Errno.EEXIST, "hypercall page already set up");
+                DomainLayout l = cp.layout();
+                try {
+                    copyServer = new CopyServer(cp, service.hypervisor().runDir().hypercallPage(l.domid(),
+                            l.serial()), "hv-copy-d" + l.domid());
+                } catch (IOException e) {
+                    // A file problem on the host's side, not the guest's garbage: refuse the call, keep the session.
+                    throw new java.io.UncheckedIOException(e);
+                }
+                r.str(copyServer.file().toString());
+            }
+            case Rpc.HYPERCALL_PAGE_MAPPED -> {
+                if (copyServer == null) throw new HypercallException(Errno.EINVAL, "no hypercall page");
+                copyServer.unlink();
+            }
             case Rpc.ALLOC_UNBOUND -> r.i32(cp.allocUnbound(a.readInt(), a.readInt()));
             case Rpc.BIND_INTERDOMAIN -> r.i32(cp.bindInterdomain(a.readInt(), a.readInt()));
             case Rpc.BIND_VIRQ -> r.i32(cp.bindVirq(a.readInt()));
@@ -85,11 +106,6 @@ final class ServiceSession implements Runnable {
             case Rpc.STATUS -> Rpc.status(r, cp.status(a.readInt(), a.readInt()));
             case Rpc.MAP_GRANT -> Rpc.mapReply(r, cp.mapGrant(a.readInt(), a.readInt(), a.readByte() != 0));
             case Rpc.UNMAP_GRANT -> cp.unmapGrant(a.readInt());
-            case Rpc.GRANT_COPY -> {
-                int[] status = cp.grantCopy(Rpc.copies(a));
-                r.i32(status.length);
-                for (int s : status) r.i32(s);
-            }
             case Rpc.SET_GRANT_FRAMES -> r.i32(cp.setGrantFrames(a.readInt()));
             case Rpc.SHUTDOWN_SELF -> cp.shutdownSelf(ShutdownReason.of(a.readInt()));
             case Rpc.CREATE_DOMAIN -> r.i32(cp.createDomain(a.readInt(), a.readInt()));

@@ -1,0 +1,125 @@
+package org.jxen.cli;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.jxen.toolstack.DeviceException;
+import org.jxen.toolstack.DeviceManager;
+import org.jxen.toolstack.DeviceSpec;
+import org.jxen.xenstore.client.UnixSocketChannel;
+import org.jxen.xenstore.client.XsClient;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code xl device-attach/-detach}: jxen's generic form of xl's per-class commands (block-attach,
+ * network-attach, ...). Like libxl they run in the xl process and talk to xenstored directly, over the host's
+ * {@code xenstored/socket} (a privileged, dom0 connection), with {@link DeviceManager}'s add/remove sequences.
+ */
+final class XlDeviceCommands {
+    private XlDeviceCommands() {}
+
+    /** Opens the host's xenstored and resolves DOM (id or name) the way xl does, through /local/domain/*&#47;name. */
+    private static XsClient open(XlCommand xl) throws IOException {
+        return new XsClient(UnixSocketChannel.connect(xl.runDir().resolve("xenstored/socket")));
+    }
+
+    static int resolve(XsClient xs, String dom) throws IOException, DeviceException {
+        if (dom.matches("[0-9]+")) {
+            if (xs.exists("/local/domain/" + dom)) return Integer.parseInt(dom);
+        } else {
+            for (String id : xs.directory("/local/domain")) {
+                String p = "/local/domain/" + id + "/name";
+                if (xs.exists(p) && xs.readString(p).equals(dom)) return Integer.parseInt(id);
+            }
+        }
+        throw new DeviceException(dom + " is an invalid domain identifier");
+    }
+
+    private static DeviceManager manager(XsClient xs, XlCommand xl, CommandSpec spec, String kind, Path script) {
+        return new DeviceManager(xs, script == null ? Map.of() : Map.of(kind, script),
+                Map.of("XENSTORED_PATH", xl.runDir().resolve("xenstored/socket").toString()),
+                DeviceManager.Timeouts.LIBXL, w -> XlCommand.fail(spec, "libxl: warning: " + w));
+    }
+
+    @Command(name = "device-attach", description = "Attach a device of CLASS (e.g. mydevice) to a domain.")
+    static final class Attach implements Callable<Integer> {
+        @ParentCommand
+        XlCommand xl;
+        @Spec
+        CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "DOM")
+        String dom;
+        @Parameters(index = "1", paramLabel = "CLASS")
+        String kind;
+        @Parameters(index = "2", paramLabel = "ID", arity = "0..1", description = "Device id (default: the next free one).")
+        Integer devid;
+        @Option(names = "--backend", paramLabel = "DOMID", description = "Backend domain (default 0).")
+        int backend;
+        @Option(names = "--hotplug-script", paramLabel = "PATH", description = "Run PATH add|remove with XENBUS_PATH set.")
+        Path script;
+
+        @Override
+        public Integer call() {
+            try (XsClient xs = open(xl)) {
+                int domid = resolve(xs, dom);
+                int id = devid != null ? devid : nextFree(xs, domid);
+                manager(xs, xl, spec, kind, script).add(domid, new DeviceSpec(kind, id, backend));
+                return 0;
+            } catch (DeviceException | IOException | IllegalArgumentException e) {
+                return XlCommand.fail(spec, "libxl: error: " + e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return 1;
+            }
+        }
+
+        /** libxl__device_nextid: one more than the highest id in the domain's device/CLASS directory. */
+        private int nextFree(XsClient xs, int domid) throws IOException {
+            String dir = "/local/domain/" + domid + "/device/" + kind;
+            if (!xs.exists(dir)) return 0;
+            int next = 0;
+            for (String n : xs.directory(dir)) {
+                if (n.matches("[0-9]+")) next = Math.max(next, Integer.parseInt(n) + 1);
+            }
+            return next;
+        }
+    }
+
+    @Command(name = "device-detach", description = "Detach device ID of CLASS from a domain.")
+    static final class Detach implements Callable<Integer> {
+        @ParentCommand
+        XlCommand xl;
+        @Spec
+        CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "DOM")
+        String dom;
+        @Parameters(index = "1", paramLabel = "CLASS")
+        String kind;
+        @Parameters(index = "2", paramLabel = "ID")
+        int devid;
+        @Option(names = "--backend", paramLabel = "DOMID", description = "Backend domain (default 0).")
+        int backend;
+        @Option(names = "--hotplug-script", paramLabel = "PATH", description = "Run PATH remove with XENBUS_PATH set.")
+        Path script;
+
+        @Override
+        public Integer call() {
+            try (XsClient xs = open(xl)) {
+                int domid = resolve(xs, dom);
+                manager(xs, xl, spec, kind, script).remove(domid, new DeviceSpec(kind, devid, backend));
+                return 0;
+            } catch (DeviceException | IOException | IllegalArgumentException e) {
+                return XlCommand.fail(spec, "libxl: error: " + e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+package org.jxen.drivers.blk;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The few libc calls a disk image needs, as FFM downcalls that capture errno: open/close, pread/pwrite and the
+ * vectored preadv/pwritev (so a request's segments go to the kernel in one call, straight from the mapped
+ * grant pages), fsync, fallocate (hole punching has no JDK API) and lseek for the size. Linux x86_64/aarch64
+ * constants.
+ */
+final class Libc {
+    static final int O_RDONLY = 0;
+    static final int O_RDWR = 2;
+    static final int O_CLOEXEC = 0x80000;
+    static final int SEEK_END = 2;
+    static final int FALLOC_FL_KEEP_SIZE = 1;
+    static final int FALLOC_FL_PUNCH_HOLE = 2;
+    static final int EINTR = 4;
+    /** IOV_MAX on Linux: the most iovecs one preadv/pwritev takes. */
+    static final int IOV_MAX = 1024;
+    static final long IOVEC_SIZE = 16;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final Linker.Option CAPTURE = Linker.Option.captureCallState("errno");
+
+    private static final MethodHandle OPEN = fn("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle CLOSE = fn("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle PREAD = fn("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle PWRITE = fn("pwrite", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle PREADV = fn("preadv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle PWRITEV = fn("pwritev", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle FSYNC = fn("fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle FALLOCATE = fn("fallocate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle LSEEK = fn("lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+
+    private Libc() {}
+
+    private static MethodHandle fn(String name, FunctionDescriptor d) {
+        return LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow(name), d, CAPTURE);
+    }
+
+    /** Per-thread errno capture buffer: downcalls run on whichever thread drives a ring. */
+    private static final ThreadLocal<MemorySegment> STATE_BUF =
+            ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(STATE));
+
+    static MemorySegment state() {
+        return STATE_BUF.get();
+    }
+
+    static int errno(MemorySegment state) {
+        return (int) ERRNO.get(state, 0L);
+    }
+
+    static int open(String path, int flags) throws DiskException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = state();
+            int fd = (int) OPEN.invokeExact(st, a.allocateFrom(path), flags);
+            if (fd < 0) throw new DiskException(errno(st), "open " + path);
+            return fd;
+        } catch (DiskException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static void close(int fd) {
+        try {
+            int r = (int) CLOSE.invokeExact(state(), fd);
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Returns bytes transferred, or -errno. */
+    static long pread(int fd, MemorySegment buf, long len, long off) {
+        try {
+            MemorySegment st = state();
+            long r = (long) PREAD.invokeExact(st, fd, buf, len, off);
+            return r < 0 ? -errno(st) : r;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static long pwrite(int fd, MemorySegment buf, long len, long off) {
+        try {
+            MemorySegment st = state();
+            long r = (long) PWRITE.invokeExact(st, fd, buf, len, off);
+            return r < 0 ? -errno(st) : r;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static long preadv(int fd, MemorySegment iov, int iovcnt, long off) {
+        try {
+            MemorySegment st = state();
+            long r = (long) PREADV.invokeExact(st, fd, iov, iovcnt, off);
+            return r < 0 ? -errno(st) : r;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static long pwritev(int fd, MemorySegment iov, int iovcnt, long off) {
+        try {
+            MemorySegment st = state();
+            long r = (long) PWRITEV.invokeExact(st, fd, iov, iovcnt, off);
+            return r < 0 ? -errno(st) : r;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** 0 or errno. */
+    static int fsync(int fd) {
+        try {
+            MemorySegment st = state();
+            int r = (int) FSYNC.invokeExact(st, fd);
+            return r < 0 ? errno(st) : 0;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** 0 or errno. */
+    static int fallocate(int fd, int mode, long off, long len) {
+        try {
+            MemorySegment st = state();
+            int r = (int) FALLOCATE.invokeExact(st, fd, mode, off, len);
+            return r < 0 ? errno(st) : 0;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    static long size(int fd) throws DiskException {
+        try {
+            MemorySegment st = state();
+            long r = (long) LSEEK.invokeExact(st, fd, 0L, SEEK_END);
+            if (r < 0) throw new DiskException(errno(st), "lseek");
+            return r;
+        } catch (DiskException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package org.jxen.toolstack;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/** The xl side of the control protocol ({@link ControlServer}): one request per connection. */
+public final class ControlClient {
+    private final Path socket;
+
+    public ControlClient(Path socket) {
+        this.socket = socket;
+    }
+
+    /** {@code <run-dir>/toolstack.sock}. */
+    public static ControlClient forRunDir(Path runDir) {
+        return new ControlClient(runDir.resolve(ControlServer.SOCKET_NAME));
+    }
+
+    /** Sends a request and collects its data lines. */
+    public List<String> call(String request) throws IOException, ControlException {
+        List<String> lines = new ArrayList<>();
+        call(request, null, lines::add);
+        return lines;
+    }
+
+    /**
+     * Sends {@code request} (and {@code payload}, whose length the request line must carry) and passes each data
+     * line to {@code onLine} as it arrives, until the final OK; an ERROR reply throws.
+     */
+    public void call(String request, byte[] payload, Consumer<String> onLine) throws IOException, ControlException {
+        SocketChannel ch;
+        try {
+            ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            ch.connect(UnixDomainSocketAddress.of(socket));
+        } catch (IOException e) {
+            throw new IOException("cannot reach the jxen host at " + socket + " (is `jxen host` running?): " + e.getMessage(), e);
+        }
+        try (LineChannel c = new LineChannel(ch)) {
+            c.write((request + "\n").getBytes(StandardCharsets.UTF_8));
+            if (payload != null) c.write(payload);
+            while (true) {
+                String line = c.readLine();
+                if (line == null) throw new IOException("the host closed the connection without a reply");
+                if (line.startsWith(ControlServer.DATA)) {
+                    onLine.accept(line.substring(ControlServer.DATA.length()));
+                } else if (line.equals(ControlServer.OK)) {
+                    return;
+                } else if (line.startsWith(ControlServer.ERROR)) {
+                    throw new ControlException(line.substring(ControlServer.ERROR.length()));
+                } else {
+                    throw new IOException("unexpected reply line from the host: " + line);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,230 @@
+package org.jxen.toolstack;
+
+import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import org.jxen.hypervisor.DomainInfo;
+import org.jxen.hypervisor.HypercallException;
+
+/**
+ * The host's control socket ({@code <run-dir>/toolstack.sock}), through which {@code jxen xl} asks for the
+ * domain lifecycle operations the host owns. One request per connection:
+ *
+ * <pre>
+ * request:  VERB [ARG ...] '\n'           (one line, UTF-8, arguments separated by single spaces)
+ *           create LEN '\n' CONFIG        (LEN bytes of xl.cfg text follow the line)
+ *           list | destroy DOM | shutdown DOM | dmesg [DOM] | console DOM
+ * reply:    ('|' TEXT '\n')*  then  'OK' '\n'  or  'ERROR ' MESSAGE '\n'
+ * </pre>
+ *
+ * DOM is a domain name or id. {@code create} answers {@code |ID NAME}; {@code list} one {@code |} line per domain
+ * with tab-separated name, id, MiB, vCPUs, state flags (xl's rbpscd) and CPU seconds; {@code dmesg} the log
+ * lines (dom0's kernel log without DOM or for 0); {@code console} the log lines so far, then each new one until
+ * the domain dies (then OK), or until the client hangs up.
+ */
+public final class ControlServer implements AutoCloseable {
+    public static final String SOCKET_NAME = "toolstack.sock";
+    static final String DATA = "|";
+    static final String OK = "OK";
+    static final String ERROR = "ERROR ";
+    /** Largest config accepted by create. */
+    static final int MAX_CONFIG = 1 << 20;
+
+    private static final Logger LOG = System.getLogger("jxen.host");
+
+    private final Host host;
+    private final Path socket;
+    private final ServerSocketChannel server;
+    private final Thread acceptor;
+
+    private ControlServer(Host host, Path socket) throws IOException {
+        this.host = host;
+        this.socket = socket;
+        Files.deleteIfExists(socket);
+        server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(socket));
+        acceptor = Thread.ofPlatform().name("toolstack-control").daemon().start(this::acceptLoop);
+    }
+
+    static ControlServer start(Host host, Path socket) throws IOException {
+        return new ControlServer(host, socket);
+    }
+
+    public Path socketPath() {
+        return socket;
+    }
+
+    private void acceptLoop() {
+        while (server.isOpen()) {
+            try {
+                SocketChannel ch = server.accept();
+                Thread.ofVirtual().name("toolstack-request").start(() -> serve(ch));
+            } catch (IOException e) {
+                if (server.isOpen()) LOG.log(Level.WARNING, "control socket accept: {0}", e.toString());
+            }
+        }
+    }
+
+    private void serve(SocketChannel ch) {
+        try (LineChannel c = new LineChannel(ch)) {
+            String request = c.readLine();
+            if (request == null) return;
+            try {
+                handle(c, request.split(" "));
+                c.writeLine(OK);
+            } catch (ControlException | XlCfgException | DeviceException | HypercallException
+                    | IllegalArgumentException | IllegalStateException e) {
+                c.writeLine(ERROR + oneLine(e.getMessage()));
+            } catch (ClientGone e) {
+                // xl console's user pressed Ctrl-C: nothing to answer.
+            } catch (IOException e) {
+                c.writeLine(ERROR + oneLine(e.toString()));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "control connection: {0}", e.toString());
+        }
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? "failed" : s.replace('\n', ' ');
+    }
+
+    private void handle(LineChannel c, String[] req) throws IOException, ControlException, XlCfgException, DeviceException, HypercallException,
+            InterruptedException, ClientGone {
+        switch (req[0]) {
+            case "create" -> create(c, req);
+            case "list" -> list(c, args(req, 0));
+            case "destroy" -> {
+                int domid = guest(args(req, 1)[0], "destroy");
+                host.destroy(domid);
+            }
+            case "shutdown" -> host.requestShutdown(guest(args(req, 1)[0], "shut down"), "poweroff");
+            case "dmesg" -> {
+                String[] a = req.length == 1 ? new String[0] : args(req, 1);
+                int domid = a.length == 0 ? 0 : resolve(a[0]);
+                for (String l : domid == 0 ? host.dom0Kernel().log().lines() : consoleOf(domid).lines()) data(c, l);
+            }
+            case "console" -> follow(c, consoleOf(guest(args(req, 1)[0], "attach to the console of")));
+            default -> throw new ControlException("unknown request " + req[0]);
+        }
+    }
+
+    private static String[] args(String[] req, int n) throws ControlException {
+        if (req.length != n + 1) throw new ControlException(req[0] + " takes " + n + " argument" + (n == 1 ? "" : "s"));
+        return java.util.Arrays.copyOfRange(req, 1, req.length);
+    }
+
+    private void create(LineChannel c, String[] req) throws IOException, ControlException, XlCfgException,
+            DeviceException, HypercallException, InterruptedException {
+        int len;
+        try {
+            len = Integer.parseInt(args(req, 1)[0]);
+        } catch (NumberFormatException e) {
+            throw new ControlException("create needs the config length");
+        }
+        if (len < 0 || len > MAX_CONFIG) throw new ControlException("config of " + len + " bytes is too large");
+        String text = new String(c.readExactly(len), StandardCharsets.UTF_8);
+        DomainConfig cfg = DomainConfig.parse(text);
+        Host.Guest g = host.create(cfg);
+        data(c, g.domid() + " " + g.name());
+    }
+
+    private void list(LineChannel c, String[] unused) throws IOException, HypercallException {
+        for (DomainInfo d : host.domains()) {
+            String name = d.domid() == 0 ? "Domain-0" : host.nameOf(d.domid());
+            data(c, String.join("\t", name, Integer.toString(d.domid()), Integer.toString(d.memoryPages() / 256),
+                    Integer.toString(d.vcpus()), XlState.flags(d), "0.0"));
+        }
+    }
+
+    /** DOM as a domain id: a number, Domain-0, or a guest's name. */
+    private int resolve(String dom) throws ControlException {
+        if (dom.equals("Domain-0")) return 0;
+        if (dom.matches("[0-9]+")) {
+            int id = Integer.parseInt(dom);
+            if (id == 0 || host.guests().stream().anyMatch(g -> g.domid() == id)) return id;
+        } else {
+            for (Host.Guest g : host.guests()) if (g.name().equals(dom)) return g.domid();
+        }
+        throw new ControlException(dom + " is an invalid domain identifier");
+    }
+
+    private int guest(String dom, String verb) throws ControlException {
+        int id = resolve(dom);
+        if (id == 0) throw new ControlException("cannot " + verb + " privileged domain 0");
+        return id;
+    }
+
+    private ConsoleLog consoleOf(int domid) throws ControlException {
+        ConsoleLog log = host.consoleLog(domid);
+        if (log == null) throw new ControlException("domain " + domid + " has no console");
+        return log;
+    }
+
+    /** Thrown when the client of a following console went away. */
+    private static final class ClientGone extends Exception {}
+
+    private static final Object END = new Object();
+    private static final Object GONE = new Object();
+
+    /**
+     * xl console: the lines so far, then new ones as they come. A reader thread watches for the client closing
+     * its end (the user's Ctrl-C), which the writer would otherwise only notice at the next line.
+     */
+    private void follow(LineChannel c, ConsoleLog log) throws IOException, InterruptedException, ClientGone {
+        LinkedBlockingQueue<Object> q = new LinkedBlockingQueue<>();
+        ConsoleLog.Follower f = new ConsoleLog.Follower(q::add, () -> q.add(END));
+        List<String> before = log.follow(f);
+        // Not interrupted when done: an interrupt would close the channel before OK is written. Closing the
+        // connection after the reply ends it.
+        Thread.ofVirtual().start(() -> {
+            try {
+                while (c.readLine() != null) {
+                    // The client sends nothing after its request; anything else is ignored.
+                }
+            } catch (IOException e) {
+                // A reset connection is a hangup too.
+            }
+            q.add(GONE);
+        });
+        try {
+            for (String l : before) data(c, l);
+            while (true) {
+                Object o = q.take();
+                if (o == END) return;
+                if (o == GONE) throw new ClientGone();
+                data(c, (String) o);
+            }
+        } finally {
+            log.unfollow(f);
+        }
+    }
+
+    private static void data(LineChannel c, String line) throws IOException {
+        c.writeLine(DATA + line);
+    }
+
+    @Override
+    public void close() {
+        try {
+            server.close();
+            acceptor.join(5000);
+            Files.deleteIfExists(socket);
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "closing control socket: {0}", e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
