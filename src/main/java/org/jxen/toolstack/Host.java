@@ -74,16 +74,18 @@ public final class Host implements AutoCloseable {
         dom0.onEvent(virq, p -> domainsChanged());
         consoled = new Xenconsoled(dom0, runDir.resolve("console"));
         dom0Kernel = new Kernel(dom0, xs, new KernelLog());
+        control = ControlServer.start(this, runDir.resolve(ControlServer.SOCKET_NAME));
+        dom0Kernel.printk("jxen host: dom0 up; xenstored on " + xenstored.socketPath() + ", toolstack on "
+                + control.socketPath());
+        // As modprobe after boot: the backend drivers print their own lines after the host's.
         for (String backend : DriverModules.dom0Backends()) {
             try {
                 dom0Kernel.load(DriverModules.create(backend));
             } catch (Exception e) {
+                control.close();
                 throw new IOException("loading " + backend + " into dom0: " + e.getMessage(), e);
             }
         }
-        control = ControlServer.start(this, runDir.resolve(ControlServer.SOCKET_NAME));
-        dom0Kernel.printk("jxen host: dom0 up; xenstored on " + xenstored.socketPath() + ", toolstack on "
-                + control.socketPath());
     }
 
     public static Host start(Path runDir, boolean trace) throws IOException, HypercallException {
