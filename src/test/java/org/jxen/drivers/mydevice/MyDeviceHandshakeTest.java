@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.jxen.hypervisor.ChannelState;
+import org.jxen.toolstack.DeviceSpec;
 import org.jxen.toolstack.GuestConfig;
 import org.jxen.toolstack.Host;
 import org.jxen.xenbus.Kernel;
@@ -139,6 +140,25 @@ class MyDeviceHandshakeTest {
         SplitDriverHarness.awaitTrue("backend device gone with its domain",
                 () -> Xenbus.backend(h.dom0()).devices().isEmpty());
         assertThat(h.dom0().xenbusResources().snapshot().isEmpty()).isTrue();
+    }
+
+    @Test
+    void theToolstacksDeviceManagerAttachesAndDetaches() throws Exception {
+        Host.Guest g = h.guest("front", false, MyDeviceFront.NAME);
+        Kernel guest = h.kernel(g.domid());
+        DeviceSpec spec = new DeviceSpec("mydevice", 0, 0);
+
+        h.host.deviceManager().add(g.domid(), spec);
+        connected(g.domid(), guest);
+        h.host.deviceManager().remove(g.domid(), spec);
+
+        assertThat(h.readOrNull(fe(g.domid(), 0))).isNull();
+        assertThat(h.readOrNull(be(g.domid(), 0))).isNull();
+        SplitDriverHarness.awaitTrue("devices gone and resources released",
+                () -> Xenbus.backend(h.dom0()).devices().isEmpty() && Xenbus.frontend(guest).devices().isEmpty()
+                        && h.dom0().xenbusResources().snapshot().isEmpty()
+                        && guest.xenbusResources().snapshot().isEmpty());
+        assertThat(h.dom0().log().lines()).noneMatch(l -> l.contains("forced"));
     }
 
     @Test
