@@ -349,15 +349,20 @@ public final class XenbusBus {
         }
         // A device left Closed by an earlier driver starts over, so the other end sees a new handshake.
         if (rebinding) dev.switchState(XenbusState.INITIALISING);
+        // Registered before the driver's probe, as device_add precedes driver binding in Linux: whatever the
+        // probe writes is then already the state of a known device.
+        devices.put(nodename, dev);
         try {
             driver.probe(dev);
         } catch (Exception e) {
+            devices.remove(nodename, dev);
+            for (XenbusWatch w : dev.takeWatches()) w.close();
             kernel.printk("xenbus: probe of " + nodename + " failed");
             dev.releaseLeftovers();
             dev.devFatal(XenbusDevice.errnoOf(e), "probe failed: " + e.getMessage());
+            dev.markGone();
             return;
         }
-        devices.put(nodename, dev);
         try {
             dev.watchPath(dev.otherendPath() + "/state", path -> otherendChanged(dev, path));
         } catch (IOException e) {

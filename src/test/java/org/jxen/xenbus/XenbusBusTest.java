@@ -160,6 +160,34 @@ class XenbusBusTest {
     }
 
     @Test
+    void aProbeThatThrowsIsReportedAndTheKernelCarriesOn() throws Exception {
+        XenbusDriver failing = new XenbusDriver() {
+            @Override
+            public java.util.List<String> ids() {
+                return java.util.List.of("testdev");
+            }
+
+            @Override
+            public void probe(XenbusDevice dev) throws Exception {
+                dev.watchPath(dev.nodename() + "/online", p -> {});
+                throw new java.io.IOException("no such hardware");
+            }
+
+            @Override
+            public void otherendChanged(XenbusDevice dev, XenbusState state) {}
+        };
+        Xenbus.backend(dom0).register(failing);
+        add(0, "1");
+
+        awaitState(be(0), XenbusState.CLOSING);
+        assertThat(xs.readString("/local/domain/0/error/backend/testdev/0/0/error"))
+                .isEqualTo("5 probe failed: no such hardware");
+        assertThat(dom0.log().lines()).contains("xenbus: probe of " + be(0) + " failed");
+        assertThat(Xenbus.backend(dom0).devices()).isEmpty();
+        Xenbus.backend(dom0).unregister(failing);
+    }
+
+    @Test
     void aDeviceIsCreatedOnlyInInitialising() throws Exception {
         RecordingBackendDriver driver = new RecordingBackendDriver(false);
         load(driver);
