@@ -2,10 +2,12 @@ package org.jxen.xenbus;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -233,7 +235,7 @@ public final class XenbusBus {
         String rest = path.length() > root.length() ? path.substring(root.length() + 1) : "";
         String[] parts = rest.isEmpty() ? new String[0] : rest.split("/");
         if (parts.length >= kind.levels) {
-            check(root + "/" + String.join("/", java.util.Arrays.copyOf(parts, kind.levels)), false);
+            check(root + "/" + String.join("/", Arrays.copyOf(parts, kind.levels)), false);
         } else {
             scan(path, false);
         }
@@ -440,7 +442,7 @@ public final class XenbusBus {
 
     /** For tests and tools: the devices of this bus, as nodename to cached state. */
     public Map<String, XenbusState> states() {
-        Map<String, XenbusState> m = new java.util.TreeMap<>();
+        Map<String, XenbusState> m = new TreeMap<>();
         for (XenbusDevice d : new ArrayList<>(devices.values())) m.put(d.nodename(), d.state());
         return m;
     }
