@@ -1,124 +1,185 @@
 package org.jxen.cli;
 
-import java.io.IOException;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.Map;
 import java.util.concurrent.Callable;
-import org.jxen.xenstore.XenStoreException;
-import org.jxen.xenstore.XsPerm;
-import org.jxen.xenstore.XsPerms;
-import org.jxen.xenstore.client.UnixSocketChannel;
-import org.jxen.xenstore.client.XsClient;
-import org.jxen.xenstored.XenStoredServer;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.jxen.toolstack.ConsoleLog;
+import org.jxen.toolstack.DeviceManager;
+import org.jxen.toolstack.DeviceSpec;
+import org.jxen.toolstack.GuestConfig;
+import org.jxen.toolstack.HandshakeDiagram;
+import org.jxen.toolstack.HandshakeDiagram.Column;
+import org.jxen.toolstack.HandshakeObserver;
+import org.jxen.toolstack.Host;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code jxen demo}: starts a xenstored on a private socket and walks through a short session between the
- * toolstack (dom0, over the Unix socket) and a guest (domain 1, in-process): the layout a toolstack writes,
- * permissions, a watch, a conflicting transaction, and Debian's own xenstore-ls reading our store.
+ * {@code jxen demo}: the seed's story in one command. A host starts in this JVM with the mydevice backend in
+ * dom0, a guest boots with the mydevice frontend, the toolstack attaches the device, and the handshake is drawn
+ * as it happens in the style of the 2005 mail, then the ring message and the orderly closedown.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Start a xenstored and run a short scripted XenStore session against it.")
+        description = "Boot a host and a guest, attach mydevice, and draw the xenbus handshake as it happens.")
 public final class DemoCommand implements Callable<Integer> {
-    @Option(names = "--run-dir", paramLabel = "DIR", description = "Where to put the socket (default: a temp dir).")
+    @Option(names = "--step", description = "Pause at each event until Enter is pressed.")
+    boolean step;
+
+    @Option(names = "--trace", paramLabel = "FILE", description = "Also write every event as a JSON line.")
+    Path trace;
+
+    @Option(names = "--run-dir", paramLabel = "DIR", description = "Where the host keeps its files (default: a temp dir).")
     Path runDir;
 
     private final PrintStream out = System.out;
+    private final BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+    private HandshakeDiagram diagram;
 
     @Override
     public Integer call() throws Exception {
-        Path dir = runDir != null ? Files.createDirectories(runDir) : Files.createTempDirectory("jxen-demo");
-        Path socket = dir.resolve("socket");
-        try (XenStoredServer server = XenStoredServer.start(new XenStoredServer.Options(socket, null));
-             XsClient dom0 = new XsClient(UnixSocketChannel.connect(socket));
-             XsClient guest = new XsClient(server.connectInProcess(1))) {
-            out.println("xenstored listening on " + socket + "\n");
-            session(dom0, guest);
-            debianView(socket);
+        Path dir = runDir != null ? runDir : Files.createTempDirectory("jxen-demo");
+        try (Writer json = trace == null ? Writer.nullWriter() : Files.newBufferedWriter(trace)) {
+            run(dir, HandshakeObserver.jsonLines(json));
         } finally {
-            if (runDir == null) Files.deleteIfExists(dir);
+            if (runDir == null) deleteTree(dir);
         }
-        out.println("\ndone.");
         return 0;
     }
 
-    private void session(XsClient dom0, XsClient guest) throws IOException, InterruptedException {
-        step("toolstack creates domain 1's home, owned by the guest, readable by dom0 only");
-        dom0.transaction(tx -> {
-            // Permissions first: nodes created below inherit them.
-            tx.mkdir("/local/domain/1");
-            tx.setPerms("/local/domain/1", XsPerms.of(new XsPerm(1, false, false)));
-            tx.write("/local/domain/1/name", "guest1");
-            tx.write("/local/domain/1/domid", "1");
-            tx.write("/local/domain/0/backend/vbd/1/51712/state", "1");
-            return null;
-        });
-        say("dom0", "ls -p /local/domain/1 ->  " + dom0.getPerms("/local/domain/1"));
+    private void run(Path dir, Consumer<HandshakeObserver.Step> json) throws Exception {
+        // The kernel logs already tell what the host's INFO lines would.
+        java.util.logging.Logger.getLogger("jxen.host").setLevel(java.util.logging.Level.WARNING);
+        diagram = new HandshakeDiagram(out);
+        drawing = false;
+        out.println("Starting a jxen host in " + dir + " (hypervisor, dom0 with the mydevice backend, xenstored).");
+        try (Host host = Host.start(dir, false)) {
+            host.dom0Kernel().log().addSink(line -> kernelLine(Column.BACKEND, "dom0", line));
+            for (String line : host.dom0Kernel().log().lines()) kernelLine(Column.BACKEND, "dom0", line);
 
-        LinkedBlockingQueue<String> events = new LinkedBlockingQueue<>();
-        dom0.watch("/local/domain/1/device", "fe", (path, token) -> events.add(path + " [" + token + "]"));
-        say("dom0", "watch /local/domain/1/device fe -> first event " + events.poll(5, TimeUnit.SECONDS));
+            Host.Guest guest = host.create(new GuestConfig("demo-guest", 16, 1, GuestConfig.MODULAR_KERNEL,
+                    java.util.List.of("mydevicefront"), false));
+            int domid = guest.domid();
+            ConsoleLog console = host.consoleLog(domid);
+            CountDownLatch connected = new CountDownLatch(1);
+            CountDownLatch message = new CountDownLatch(1);
+            CountDownLatch helloFront = new CountDownLatch(1);
+            Consumer<String> guestLine = line -> {
+                kernelLine(Column.FRONTEND, "dom" + domid, line);
+                if (line.equals("Hello World!")) helloFront.countDown();
+                if (line.equals("Other side says it is connected as well.")) connected.countDown();
+                if (line.contains("Hello world")) message.countDown();
+            };
+            for (String line : console.follow(new ConsoleLog.Follower(guestLine, () -> {}))) guestLine.accept(line);
+            out.println("Booted guest \"demo-guest\" as domain " + domid + " with the mydevice frontend loaded.");
+            await(helloFront, "the guest's mydevice frontend to load");
 
-        step("the guest works relative to its home and cannot read the backend's nodes");
-        guest.write("device/vbd/51712/state", "1");
-        say("dom1", "write device/vbd/51712/state 1 -> OK");
-        say("dom0", "event " + events.poll(5, TimeUnit.SECONDS));
-        say("dom1", "read name -> " + guest.readString("name"));
-        try {
-            guest.read("/local/domain/0/backend/vbd/1/51712/state");
-        } catch (XenStoreException e) {
-            say("dom1", "read /local/domain/0/backend/vbd/1/51712/state -> " + e.error());
-        }
-
-        step("transactions: the guest's commit conflicts with the toolstack's write and is retried");
-        int[] attempts = {0};
-        guest.transaction(tx -> {
-            String state = tx.readString("device/vbd/51712/state");
-            if (attempts[0]++ == 0) {
-                dom0.write("/local/domain/1/device/vbd/51712/state", "3");
-                say("dom0", "write .../state 3 (outside the guest's transaction)");
+            DeviceSpec device = new DeviceSpec("mydevice", 0, 0);
+            String front = DeviceManager.frontendPath(domid, device);
+            String back = DeviceManager.backendPath(domid, device);
+            out.println();
+            out.println("xl device-attach " + domid + " mydevice 0: libxl writes both directories in one transaction.");
+            out.println("  frontend " + front);
+            out.println("  backend  " + back);
+            out.println();
+            synchronized (this) {
+                diagram.header("dom0", "dom" + domid);
+                drawing = true;
             }
-            tx.write("device/vbd/51712/ring-ref", "8");
-            tx.write("device/vbd/51712/state", state.equals("3") ? "4" : "3");
-            return null;
-        });
-        say("dom1", "transaction committed after " + attempts[0] + " attempts (first: EAGAIN)");
-        say("dom1", "read device/vbd/51712/state -> " + guest.readString("device/vbd/51712/state"));
-        say("dom0", "events " + drain(events));
-    }
-
-    private void debianView(Path socket) throws IOException, InterruptedException {
-        Path ls = Path.of("/usr/bin/xenstore-ls");
-        if (!Files.isExecutable(ls)) {
-            step("(Debian's xenstore-utils not installed: skipping the xenstore-ls view)");
-            return;
+            HandshakeObserver observer = new HandshakeObserver(front, back, s -> {
+                json.accept(s);
+                draw(s);
+            });
+            host.xenstored().onLoop(e -> {
+                e.setTracer(observer);
+                return null;
+            });
+            Duration wait = step ? Duration.ofDays(1) : Duration.ofSeconds(10);
+            DeviceManager devices = new DeviceManager(host.xenstore(), Map.of(), Map.of(),
+                    new DeviceManager.Timeouts(wait, wait, wait), w -> out.println("warning: " + w));
+            devices.add(domid, device);
+            await(connected, "both ends to reach Connected");
+            await(message, "the ring message");
+            synchronized (this) {
+                diagram.banner("The frontend's request went over the shared ring; the backend's answer came back: "
+                        + "\"Hello world\". Now an orderly closedown (xl device-detach):");
+            }
+            devices.remove(domid, device);
+            host.xenstored().onLoop(e -> {
+                e.setTracer(null);
+                return null;
+            });
+            synchronized (this) {
+                drawing = false;
+                out.println();
+                out.println("Shutting the guest down (xl shutdown " + domid + ").");
+            }
+            host.requestShutdown(domid, "poweroff");
+            awaitGone(host, domid);
         }
-        step("Debian's own xenstore-ls -f -p against our socket");
-        ProcessBuilder pb = new ProcessBuilder(ls.toString(), "-f", "-p").redirectErrorStream(true);
-        pb.environment().put("XENSTORED_PATH", socket.toString());
-        Process p = pb.start();
-        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        p.waitFor();
-        text.lines().forEach(l -> out.println("   " + l));
+        out.println("Done: the host is down and its files are gone.");
     }
 
-    private static String drain(LinkedBlockingQueue<String> q) throws InterruptedException {
-        StringBuilder sb = new StringBuilder();
-        String e;
-        while ((e = q.poll(200, TimeUnit.MILLISECONDS)) != null) sb.append(sb.isEmpty() ? "" : ", ").append(e);
-        return sb.toString();
+    private synchronized void draw(HandshakeObserver.Step s) {
+        String state = s.stateName();
+        Column other = s.column() == Column.FRONTEND ? Column.BACKEND : Column.FRONTEND;
+        if (s.value() == null) {
+            diagram.note(s.column(), s.key().isEmpty() ? "directory removed" : "rm " + s.key());
+        } else if (state != null) {
+            diagram.event(s.column(), state, state.equals("Initialising") ? null : other);
+        } else {
+            diagram.note(s.column(), "write " + (s.key().isEmpty() ? "." : s.key()) + "=" + s.value());
+        }
+        pause();
     }
 
-    private void step(String what) {
-        out.println("\n== " + what);
+    /** Kernel log lines: plain before the diagram starts, then as notes in their domain's column. */
+    private synchronized void kernelLine(Column column, String domain, String line) {
+        if (!drawing) out.println("  [" + domain + "] " + line);
+        else diagram.note(column, domain + ": " + line);
     }
 
-    private void say(String who, String what) {
-        out.println("  " + who + "$ " + what);
+    private boolean drawing;
+
+    private void pause() {
+        if (!step) return;
+        out.print("   [Enter] ");
+        out.flush();
+        try {
+            if (in.readLine() == null) step = false;
+        } catch (java.io.IOException e) {
+            step = false;
+        }
+    }
+
+    /** The guest powers off, the toolstack destroys it and the hypervisor forgets it. */
+    private static void awaitGone(Host host, int domid) throws Exception {
+        for (int i = 0; i < 600; i++) {
+            if (host.domains().stream().noneMatch(d -> d.domid() == domid)) return;
+            Thread.sleep(50);
+        }
+        throw new IllegalStateException("domain " + domid + " did not go away");
+    }
+
+    private static void await(CountDownLatch latch, String what) throws InterruptedException {
+        if (!latch.await(60, TimeUnit.SECONDS)) throw new IllegalStateException("timed out waiting for " + what);
+    }
+
+    private static void deleteTree(Path dir) throws java.io.IOException {
+        if (!Files.exists(dir)) return;
+        try (Stream<Path> all = Files.walk(dir)) {
+            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
     }
 }

@@ -23,6 +23,10 @@ public final class JxenCommand implements Runnable {
     }
 
     public static void main(String[] args) {
+        // One line per log record ("WARNING jxen.host: ..."), not java.util.logging's two-line default.
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s %3$s: %5$s%6$s%n");
+        }
         System.exit(commandLine().execute(args));
     }
 }

@@ -62,7 +62,7 @@ public final class HandshakeDiagram {
     private static java.util.List<String> wrap(String text, int width) {
         java.util.List<String> lines = new java.util.ArrayList<>();
         StringBuilder cur = new StringBuilder();
-        for (String word : text.split(" ")) {
+        for (String word : splitLong(text.split(" "), width)) {
             if (!cur.isEmpty() && cur.length() + 1 + word.length() > width) {
                 lines.add(cur.toString());
                 cur.setLength(0);
@@ -79,6 +79,21 @@ public final class HandshakeDiagram {
         out.println();
         out.println(text);
         out.println();
+    }
+
+    /** Words longer than a line (store paths) are cut after a '/' or '=' so they still fit the column. */
+    private static java.util.List<String> splitLong(String[] words, int width) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (String w : words) {
+            while (w.length() > width) {
+                int cut = Math.max(w.lastIndexOf('/', width - 1), w.lastIndexOf('=', width - 1)) + 1;
+                if (cut <= 0) cut = width;
+                out.add(w.substring(0, cut));
+                w = w.substring(cut);
+            }
+            out.add(w);
+        }
+        return out;
     }
 
     private static char[] blank(boolean pipes) {

@@ -53,6 +53,8 @@ public final class Host implements AutoCloseable {
     private final Xenconsoled consoled;
     private final ControlServer control;
     private final Map<Integer, Guest> guests = new HashMap<>();
+    /** Set once close() starts: dom0's VIRQ handler then leaves the teardown to close(). */
+    private volatile boolean closing;
 
     /** A booted guest: its domain id, name, and the thread or process running its kernel. */
     public record Guest(int domid, String name, Thread thread, Process process) {}
@@ -283,6 +285,16 @@ public final class Host implements AutoCloseable {
      * domains shut down or are gone; and, as xl's default on_poweroff/on_crash=destroy, destroy shut-down guests.
      */
     private void domainsChanged() {
+        if (closing) return;
+        try {
+            reapDomains();
+        } catch (IllegalStateException e) {
+            // xenstored stopped under us: only possible while the host is closing, which tears down the rest.
+            if (!closing) throw e;
+        }
+    }
+
+    private void reapDomains() {
         List<Integer> introduced = xenstored.onLoop(e -> e.introducedDomains());
         for (int domid : introduced) {
             DomainInfo info;
@@ -374,10 +386,16 @@ public final class Host implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
+    public void close() {
+        // Not under the host's lock: dom0's event thread may be waiting for it in domainsChanged, and closing
+        // dom0 joins that thread.
+        synchronized (this) {
+            if (closing) return;
+            closing = true;
+        }
         control.close();
         dom0Kernel.unloadAll();
-        for (Guest g : new ArrayList<>(guests.values())) {
+        for (Guest g : guests()) {
             if (g.process() != null) g.process().destroyForcibly();
             destroyQuietly(g.domid());
         }

@@ -80,7 +80,14 @@ public final class EventLoop implements Executor, AutoCloseable {
             }
         });
         try {
-            return f.get();
+            // A loop that stops never runs the task: don't wait for it forever.
+            while (true) {
+                try {
+                    return f.get(100, java.util.concurrent.TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    if (!running) throw new IllegalStateException("the event loop has stopped");
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
