@@ -134,6 +134,23 @@ class DeviceManagerTest {
     }
 
     @Test
+    void aHotplugScriptThatNeverReportsTimesOutAndLeavesNothing() throws Exception {
+        Path script = dir.resolve("silent.sh");
+        Files.writeString(script, "#!/bin/sh\nexit 0\n");
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+        DeviceSpec d = new DeviceSpec("hotdev", 4, 0);
+        DeviceManager m = new DeviceManager(xs, Map.of("hotdev", script), Map.of(),
+                new DeviceManager.Timeouts(Duration.ofSeconds(10), SHORT, SHORT), warnings::add);
+        try (TestBackend b = new TestBackend(xs, "hotdev", true)) {
+            assertThatThrownBy(() -> m.add(domid, d))
+                    .isInstanceOf(DeviceException.class)
+                    .hasMessageContaining("did not write hotplug-status within");
+        }
+        assertThat(exists(DeviceManager.frontendPath(domid, d))).isFalse();
+        assertThat(exists(DeviceManager.backendPath(domid, d))).isFalse();
+    }
+
+    @Test
     void aHotplugScriptRunsForAddAndRemove() throws Exception {
         Path script = script("ok.sh", "\"$XENBUS_PATH/hotplug-status\" connected");
         DeviceSpec d = new DeviceSpec("hotdev", 2, 0);
