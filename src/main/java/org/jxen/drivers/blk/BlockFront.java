@@ -240,6 +240,13 @@ public final class BlockFront {
         return r.done.thenApplyAsync(v -> v, completions);
     }
 
+    /** Tests: queue {@code q}'s request producer jumps far ahead (a broken or malicious frontend), then a notify. */
+    synchronized void breakRingForTest(int q) throws HypercallException {
+        FQueue fq = queues.get(q);
+        fq.ring.layout().setReqProd(fq.ring.layout().rspProd() + 1000);
+        dev.notify(fq.port);
+    }
+
     // ---------------------------------------------------------------- connection (bus worker)
 
     /** talk_to_blkback: rings, channels and the buffer pool set up and published, in one transaction. */
