@@ -269,4 +269,26 @@ class BlkWireTest {
         assertThat(db.read(10, 16).get(WAIT, TimeUnit.SECONDS)).isEqualTo(data);
         assertThat(slice(Files.readAllBytes(b), 10 * 512, 8192)).isEqualTo(data);
     }
+
+    @Test
+    void guestProcessKilledMidWriteLeavesNothingBehindInTheBackend() throws Exception {
+        Path img = BlkWireHarness.image(dir, "disk.img", 4 * MIB, 8);
+        Host.Guest g = h.guest("writer", true, BlkWriterKernel.class.getName());
+        h.attach(g.domid(), "vdev=xvda, target=" + img);
+        assertThat(h.awaitValue("/local/domain/" + g.domid() + "/data/blkwriter", "running"::equals, WAIT)).isTrue();
+        assertThat(BlkWireHarness.openInThisJvm(img)).isTrue();
+
+        g.process().destroyForcibly().waitFor();
+
+        BlkWireHarness.awaitTrue("dom0 releasing the vbd",
+                () -> h.host.dom0Kernel().xenbusResources().snapshot().isEmpty());
+        BlkWireHarness.awaitTrue("the image closed", () -> !BlkWireHarness.openInThisJvm(img));
+        BlkWireHarness.awaitTrue("the backend directory removed", () -> {
+            try {
+                return !h.xs.exists(be(g.domid(), 51712));
+            } catch (java.io.IOException e) {
+                return false;
+            }
+        });
+    }
 }
