@@ -168,6 +168,7 @@ final class BlkbackDevice implements BackendStates.Hooks {
     private void writeDetails() throws IOException {
         DiskImage d = disk;
         dev.transaction(tx -> {
+            if (!tx.exists(dev.nodename() + "/state")) return null; // removed: never re-create it
             dev.printf(tx, "sectors", "%d", d.sectors());
             dev.printf(tx, "sector-size", "%d", Blkif.SECTOR_SIZE);
             dev.printf(tx, "physical-sector-size", "%d", Blkif.SECTOR_SIZE);

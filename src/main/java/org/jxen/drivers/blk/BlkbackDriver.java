@@ -34,6 +34,7 @@ public final class BlkbackDriver implements XenbusDriver {
         BlkbackDevice be = new BlkbackDevice(dev, params);
         dev.setData(KEY, be);
         dev.transaction(tx -> {
+            if (!tx.exists(dev.nodename() + "/state")) return null; // removed: never re-create it
             dev.printf(tx, "feature-max-indirect-segments", "%d", params.maxIndirectSegments());
             dev.printf(tx, "max-ring-page-order", "%d", params.maxRingPageOrder());
             dev.printf(tx, "multi-queue-max-queues", "%d", params.maxQueues());

@@ -284,6 +284,8 @@ public final class BlockFront {
         }
         List<FQueue> qs = List.copyOf(queues);
         dev.transaction(tx -> {
+            // A directory the toolstack removed meanwhile must not be re-created by our writes.
+            if (!tx.exists(dev.nodename() + "/state")) return null;
             if (order > 0) dev.printf(tx, "ring-page-order", "%d", order);
             if (qs.size() > 1) dev.printf(tx, "multi-queue-num-queues", "%d", qs.size());
             for (FQueue q : qs) {
