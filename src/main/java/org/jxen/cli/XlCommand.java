@@ -28,7 +28,8 @@ import picocli.CommandLine.Spec;
         description = "Manage the domains of a running `jxen host` (xl's commands, jxen-sized).",
         subcommands = {XlCommand.Create.class, XlCommand.ListDomains.class, XlCommand.Destroy.class,
                 XlCommand.Shutdown.class, XlCommand.Dmesg.class, XlCommand.Console.class, XlDeviceCommands.Attach.class,
-                XlDeviceCommands.Detach.class})
+                XlDeviceCommands.Detach.class, XlBlockCommands.Attach.class, XlBlockCommands.Detach.class,
+                XlBlockCommands.ListBlocks.class})
 public final class XlCommand implements Runnable {
     static final String HEADER = "Name                                        ID   Mem VCPUs\tState\tTime(s)";
 

@@ -4,6 +4,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Supplier;
+import org.jxen.drivers.blk.BlkBack;
+import org.jxen.drivers.blk.BlkFront;
 import org.jxen.drivers.mydevice.MyDeviceBack;
 import org.jxen.drivers.mydevice.MyDeviceFront;
 import org.jxen.xenbus.KernelModule;
@@ -12,11 +14,13 @@ import org.jxen.xenbus.KernelModule;
 public final class DriverModules {
     private static final Map<String, Supplier<KernelModule>> MODULES = new TreeMap<>();
     /** Backends the host loads into dom0 at boot. */
-    private static final List<String> DOM0_BACKENDS = List.of(MyDeviceBack.NAME);
+    private static final List<String> DOM0_BACKENDS = List.of(MyDeviceBack.NAME, BlkBack.NAME);
 
     static {
         MODULES.put(MyDeviceFront.NAME, MyDeviceFront::new);
         MODULES.put(MyDeviceBack.NAME, MyDeviceBack::new);
+        MODULES.put(BlkFront.NAME, BlkFront::new);
+        MODULES.put(BlkBack.NAME, BlkBack::new);
     }
 
     private DriverModules() {}

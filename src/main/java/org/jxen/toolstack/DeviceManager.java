@@ -88,6 +88,8 @@ public final class DeviceManager {
             tx.write(be + "/frontend", fe);
             tx.write(be + "/frontend-id", Integer.toString(domid));
             tx.write(be + "/online", "1");
+            for (var e : new java.util.TreeMap<>(d.frontendNodes()).entrySet()) tx.write(fe + "/" + e.getKey(), e.getValue());
+            for (var e : new java.util.TreeMap<>(d.backendNodes()).entrySet()) tx.write(be + "/" + e.getKey(), e.getValue());
             tx.write(be + "/state", Integer.toString(STATE_INITIALISING));
             return true;
         });

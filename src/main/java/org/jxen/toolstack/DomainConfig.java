@@ -16,9 +16,9 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices) {
     /** Device classes whose lists xl.cfg may carry. */
     public static final Set<String> DEVICE_LISTS = Set.of("mydevice");
     /** xl.cfg device lists jxen has no devices for yet. */
-    private static final Set<String> UNSUPPORTED = Set.of("disk", "vif", "vfb", "vkb", "pci", "channel", "usbdev",
+    private static final Set<String> UNSUPPORTED = Set.of("vif", "vfb", "vkb", "pci", "channel", "usbdev",
             "p9", "vtpm", "vdispl", "vsnd", "dtdev", "usbctrl", "pvcalls", "virtio");
-    private static final Set<String> KNOWN = Set.of("name", "memory", "vcpus", "drivers", "inproc");
+    private static final Set<String> KNOWN = Set.of("name", "memory", "vcpus", "drivers", "inproc", "disk");
 
     public DomainConfig {
         devices = List.copyOf(devices);
@@ -56,6 +56,13 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices) {
                 } catch (IllegalArgumentException e) {
                     throw new XlCfgException(s.get(kind).line(), e.getMessage());
                 }
+            }
+        }
+        for (String spec : strings(s, "disk")) {
+            try {
+                devices.add(DiskSpec.parse(spec).device());
+            } catch (IllegalArgumentException e) {
+                throw new XlCfgException(s.get("disk").line(), "disk: " + e.getMessage());
             }
         }
         GuestConfig guest = new GuestConfig(name, memory, vcpus, GuestConfig.MODULAR_KERNEL, drivers, !inproc);

@@ -251,9 +251,10 @@ public final class Host implements AutoCloseable {
         return g;
     }
 
-    /** libxl's device add/remove over dom0's connection; no device class of the host has a hotplug script yet. */
+    /** libxl's device add/remove over dom0's connection; vbd runs scripts/hotplug/block. */
     public DeviceManager deviceManager() {
-        return new DeviceManager(xs, Map.of(), Map.of("XENSTORED_PATH", xenstoredSocket().toString()),
+        Path block = DiskSpec.blockScript();
+        return new DeviceManager(xs, block == null ? Map.of() : Map.of("vbd", block), Map.of("XENSTORED_PATH", xenstoredSocket().toString()),
                 DeviceManager.Timeouts.LIBXL, w -> LOG.log(Level.WARNING, w));
     }
 

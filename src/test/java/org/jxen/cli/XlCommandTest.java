@@ -96,8 +96,8 @@ class XlCommandTest {
         assertThat(bad.code()).isEqualTo(1);
         assertThat(bad.err()).contains("Failed to parse config: " + dir.resolve("bad.cfg") + ":2: list is not closed");
 
-        Result disk = xl("create", cfg("disk.cfg", "name = 'b'\ndisk = ['phy:/dev/sda,xvda,w']\n").toString());
-        assertThat(disk.err()).contains("disk.cfg:2: disk devices are not supported yet");
+        Result disk = xl("create", cfg("disk.cfg", "name = 'b'\nvif = ['bridge=xenbr0']\n").toString());
+        assertThat(disk.err()).contains("disk.cfg:2: vif devices are not supported yet");
 
         assertThat(xl("create", dir.resolve("missing.cfg").toString()).err()).contains("No such file or directory");
 

@@ -104,7 +104,7 @@ class XlCfgTest {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
             memory = 64                                  | 0 | no name = "..." given
-            name = 'g'\\ndisk = ['phy:/dev/sda,xvda,w']  | 2 | disk devices are not supported yet
+            name = 'g'\\ndisk = ['/a.img,qcow2,xvda,w']   | 2 | disk: disk format qcow2 is not supported
             name = 'g'\\nvif = ['bridge=xenbr0']         | 2 | vif devices are not supported yet
             name = 'g'\\nbogus = 1                       | 2 | unknown setting bogus
             name = 3                                     | 1 | name must be a string

@@ -1,0 +1,59 @@
+package org.jxen.drivers.blk;
+
+import org.jxen.xenbus.Kernel;
+import org.jxen.xenbus.KernelModule;
+import org.jxen.xenbus.Xenbus;
+
+/**
+ * xen-blkback.ko: the backend driver for device class {@code vbd}. dom0 loads it at boot
+ * ({@code DriverModules.dom0Backends()}). Its parameters are Linux blkback's module parameters.
+ */
+public final class BlkBack implements KernelModule {
+    public static final String NAME = "blkback";
+
+    /**
+     * @param maxIndirectSegments feature-max-indirect-segments (Linux: 256; at most 4096)
+     * @param maxRingPageOrder max-ring-page-order (Linux: 4; here 3, i.e. 8 pages, 256 slots)
+     * @param maxQueues multi-queue-max-queues (Linux: the number of CPUs)
+     */
+    public record Params(int maxIndirectSegments, int maxRingPageOrder, int maxQueues) {
+        public static final Params DEFAULT = new Params(256, 3, 4);
+
+        public Params {
+            if (maxIndirectSegments < 0 || maxIndirectSegments > Blkif.MAX_INDIRECT_SEGMENTS) {
+                throw new IllegalArgumentException("maxIndirectSegments " + maxIndirectSegments);
+            }
+            if (maxRingPageOrder < 0 || maxRingPageOrder > 4) throw new IllegalArgumentException("maxRingPageOrder");
+            if (maxQueues < 1 || maxQueues > 64) throw new IllegalArgumentException("maxQueues");
+        }
+    }
+
+    private final BlkbackDriver driver;
+
+    public BlkBack() {
+        this(Params.DEFAULT);
+    }
+
+    public BlkBack(Params params) {
+        this.driver = new BlkbackDriver(params);
+    }
+
+    public BlkbackDriver driver() {
+        return driver;
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public void init(Kernel kernel) throws Exception {
+        Xenbus.backend(kernel).register(driver);
+    }
+
+    @Override
+    public void exit(Kernel kernel) {
+        Xenbus.backend(kernel).unregister(driver);
+    }
+}

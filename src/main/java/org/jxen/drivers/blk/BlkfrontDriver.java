@@ -1,0 +1,142 @@
+package org.jxen.drivers.blk;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import org.jxen.xenbus.XenbusDevice;
+import org.jxen.xenbus.XenbusDriver;
+import org.jxen.xenbus.XenbusState;
+
+/**
+ * blkfront's state machine (blkback_changed in drivers/block/xen-blkfront.c): on the backend's InitWait (while
+ * we are Initialising, or Closed after a disconnect) read its features, set up the rings and go Initialised;
+ * on its Connected read the disk's details and go Connected; on its Closing/Closed drain and close. When the
+ * backend reaches Closed but stays {@code online}, the frontend restarts at Initialising, the backend answers
+ * with InitWait ("prepare for reconnect"), and the requests that were in flight are sent again.
+ */
+final class BlkfrontDriver implements XenbusDriver {
+    private static final String KEY = "blkfront";
+
+    private final BlkFront module;
+    private final BlkFront.Params params;
+
+    BlkfrontDriver(BlkFront module, BlkFront.Params params) {
+        this.module = module;
+        this.params = params;
+    }
+
+    @Override
+    public List<String> ids() {
+        return List.of("vbd");
+    }
+
+    @Override
+    public void probe(XenbusDevice dev) throws IOException {
+        String node = dev.nodename();
+        int devid;
+        String vd = dev.readOrNull("virtual-device");
+        try {
+            devid = Integer.parseInt((vd != null ? vd : node.substring(node.lastIndexOf('/') + 1)).strip());
+        } catch (NumberFormatException e) {
+            dev.devFatal(22, "reading virtual-device");
+            throw new IOException("bad virtual-device " + vd);
+        }
+        BlockFront d = new BlockFront(dev, Vdev.name(devid), devid, params);
+        dev.setData(KEY, d);
+        module.added(d);
+    }
+
+    private static BlockFront of(XenbusDevice dev) {
+        return dev.data(KEY);
+    }
+
+    @Override
+    public void otherendChanged(XenbusDevice dev, XenbusState backend) {
+        BlockFront d = of(dev);
+        switch (backend) {
+            case INIT_WAIT -> {
+                if (dev.state() != XenbusState.INITIALISING && dev.state() != XenbusState.CLOSED) return;
+                talkToBlkback(dev, d);
+            }
+            case CONNECTED -> {
+                if (dev.state() != XenbusState.INITIALISED) return; // Connected already: nothing to resize here
+                Map<String, String> details;
+                try {
+                    details = dev.kernel().xenstore().transaction(tx -> {
+                        Map<String, String> m = new java.util.HashMap<>();
+                        for (String k : List.of("sectors", "sector-size", "info", "feature-flush-cache",
+                                "feature-discard", "feature-max-indirect-segments")) {
+                            String p = dev.otherendPath() + "/" + k;
+                            if (tx.exists(p)) m.put(k, tx.readString(p));
+                        }
+                        return m;
+                    });
+                    if (!details.containsKey("sectors")) throw new IOException("no sectors");
+                    Long.parseLong(details.get("sectors").strip());
+                } catch (IOException | NumberFormatException e) {
+                    dev.devFatal(22, "reading backend fields at " + dev.otherendPath() + ": " + e.getMessage());
+                    return;
+                }
+                d.connect(details);
+                dev.switchState(XenbusState.CONNECTED);
+            }
+            case CLOSING, CLOSED -> {
+                if (backend == XenbusState.CLOSED && dev.state() == XenbusState.INITIALISING) return;
+                boolean online = backendOnline(dev);
+                if (dev.state() != XenbusState.CLOSED) {
+                    d.disconnect(online);
+                    dev.switchState(XenbusState.CLOSED);
+                }
+                if (backend == XenbusState.CLOSED && online) {
+                    // The backend stays: start again, it will answer with InitWait.
+                    dev.kernel().printk("blkfront: " + d.name() + ": backend closed but online, reconnecting");
+                    dev.switchState(XenbusState.INITIALISING);
+                }
+            }
+            default -> {
+                // Initialising, Initialised, Unknown, Reconfiguring/ed: nothing to do.
+            }
+        }
+    }
+
+    private static boolean backendOnline(XenbusDevice dev) {
+        try {
+            String v = dev.readOtherend("online");
+            return v != null && v.strip().equals("1");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private void talkToBlkback(XenbusDevice dev, BlockFront d) {
+        int maxQueues = feature(dev, "multi-queue-max-queues", 1);
+        int maxOrder = feature(dev, "max-ring-page-order", 0);
+        int queues = Math.max(1, Math.min(maxQueues, params.maxQueues()));
+        int order = Math.max(0, Math.min(maxOrder, params.maxRingPageOrder()));
+        try {
+            d.setUp(queues, order);
+        } catch (Exception e) {
+            dev.devFatal(e instanceof org.jxen.hypervisor.HypercallException h ? h.errno().code : 5,
+                    "setting up the rings: " + e.getMessage());
+            d.disconnect(false);
+            return;
+        }
+        dev.switchState(XenbusState.INITIALISED);
+    }
+
+    private static int feature(XenbusDevice dev, String key, int dflt) {
+        try {
+            return Integer.parseInt(dev.readOtherend(key).strip());
+        } catch (IOException | NumberFormatException e) {
+            return dflt;
+        }
+    }
+
+    @Override
+    public void remove(XenbusDevice dev) {
+        BlockFront d = of(dev);
+        if (d == null) return;
+        d.remove();
+        module.removed(d);
+    }
+}

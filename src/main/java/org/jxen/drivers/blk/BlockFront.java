@@ -1,0 +1,601 @@
+package org.jxen.drivers.blk;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.jxen.hypervisor.HypercallException;
+import org.jxen.ring.FrontRing;
+import org.jxen.ring.RingOverflowException;
+import org.jxen.ring.SharedRingLayout;
+import org.jxen.xenbus.XenbusDevice;
+
+/**
+ * A virtual block device as guest code sees it (Linux's xen-blkfront gendisk): asynchronous {@link #read},
+ * {@link #write}, {@link #flush} and {@link #discard} returning CompletableFutures, plus the disk's size,
+ * sector size and read-only flag. Sectors are 512 bytes.
+ *
+ * <p>Requests wait in a software queue and go onto the rings (one per queue, round robin) while a ring has a
+ * free slot and enough pages of the granted buffer pool are free; {@link #queueDepth()} is how many can be on
+ * the rings at once. The data is copied into pages of a pool granted to the backend at connect (no
+ * feature-persistent: the backend still maps each grant per request), so no guest page outside the pool is
+ * ever shared. A request longer than 11 segments goes as an indirect request when the backend offers
+ * feature-max-indirect-segments, and a request longer than what one ring request can carry is split.
+ *
+ * <p>Responses are validated: an id that is not in flight is ignored with a log line; an operation that does
+ * not match fails that request. On a backend disconnect, requests in flight are requeued when the backend
+ * stays online (they are sent again after the reconnect) and failed otherwise; none is dropped silently.
+ * Futures complete on this device's own completion thread, never on the event thread.
+ */
+public final class BlockFront {
+    private static final String PROTOCOL = "x86_64-abi";
+    private static final long CLOSE_GRACE_MS = 5000;
+
+    private final XenbusDevice dev;
+    private final String name;
+    private final int devid;
+    private final BlkFront.Params params;
+    private final ExecutorService completions;
+    private final CompletableFuture<BlockFront> connected = new CompletableFuture<>();
+
+    private enum Phase { IDLE, CONNECTING, CONNECTED, CLOSING, REMOVED }
+
+    // Everything below is guarded by this.
+    private Phase phase = Phase.IDLE;
+    private final List<FQueue> queues = new ArrayList<>();
+    private final Deque<Req> pending = new ArrayDeque<>();
+    private final Deque<Page> pool = new ArrayDeque<>();
+    private final List<Page> poolAll = new ArrayList<>();
+    private int inflight;
+    private int nextQueue;
+    private long sectors;
+    private int sectorSize = Blkif.SECTOR_SIZE;
+    private boolean readOnly;
+    private boolean flushSupported;
+    private boolean discardSupported;
+    private int segmentsPerRequest = Blkif.MAX_SEGMENTS_PER_REQUEST;
+    private long submitted;
+    private long ignoredResponses;
+
+    private record Page(MemorySegment seg, int ref) {}
+
+    /** A request: read/write of nsect sectors to/from buf[off..], flush, or discard of nsect sectors. */
+    private static final class Req {
+        final int op;
+        final long sector;
+        final long nsect;
+        final byte[] buf;
+        final int off;
+        final CompletableFuture<Void> done;
+
+        Req(int op, long sector, long nsect, byte[] buf, int off, CompletableFuture<Void> done) {
+            this.op = op;
+            this.sector = sector;
+            this.nsect = nsect;
+            this.buf = buf;
+            this.off = off;
+            this.done = done;
+        }
+    }
+
+    private record Shadow(Req req, Page[] pages, int nData) {}
+
+    private final class FQueue {
+        final int index;
+        final MemorySegment[] ringPages;
+        int[] ringRefs = new int[0];
+        FrontRing ring;
+        int port = -1;
+        Shadow[] shadows;
+        final ArrayDeque<Integer> freeIds = new ArrayDeque<>();
+        final MemorySegment rsp = Arena.ofAuto().allocate(Blkif.ENTRY_SIZE, 8);
+        boolean broken;
+
+        FQueue(int index, int pages) {
+            this.index = index;
+            this.ringPages = new MemorySegment[pages];
+        }
+    }
+
+    BlockFront(XenbusDevice dev, String name, int devid, BlkFront.Params params) {
+        this.dev = dev;
+        this.name = name;
+        this.devid = devid;
+        this.params = params;
+        this.completions = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "blkfront-" + name + "-" + dev.kernel().domid());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    // ---------------------------------------------------------------- the block-device API
+
+    public String name() {
+        return name;
+    }
+
+    public int devid() {
+        return devid;
+    }
+
+    /** Completes when the device is first Connected. */
+    public CompletableFuture<BlockFront> whenConnected() {
+        return connected;
+    }
+
+    public synchronized boolean isConnected() {
+        return phase == Phase.CONNECTED;
+    }
+
+    /** Size in 512-byte sectors. */
+    public synchronized long sectors() {
+        return sectors;
+    }
+
+    public synchronized long sizeBytes() {
+        return sectors * Blkif.SECTOR_SIZE;
+    }
+
+    /** The backend's sector-size (the unit of the disk; the protocol's unit is always 512). */
+    public synchronized int sectorSize() {
+        return sectorSize;
+    }
+
+    public synchronized boolean readOnly() {
+        return readOnly;
+    }
+
+    public synchronized boolean flushSupported() {
+        return flushSupported;
+    }
+
+    public synchronized boolean discardSupported() {
+        return discardSupported;
+    }
+
+    public synchronized int queues() {
+        return queues.size();
+    }
+
+    /** Requests the rings hold at once (all queues); more wait in the software queue. */
+    public synchronized int queueDepth() {
+        int n = 0;
+        for (FQueue q : queues) n += q.ring.size();
+        return n;
+    }
+
+    /** Segments one ring request carries: 11, or the negotiated indirect maximum. */
+    public synchronized int segmentsPerRequest() {
+        return segmentsPerRequest;
+    }
+
+    /** Ring requests sent so far (a split request counts once per part). */
+    public synchronized long requestsSubmitted() {
+        return submitted;
+    }
+
+    /** Responses ignored because their id was not in flight. */
+    public synchronized long ignoredResponses() {
+        return ignoredResponses;
+    }
+
+    /** Reads {@code count} sectors from {@code sector}. */
+    public CompletableFuture<byte[]> read(long sector, int count) {
+        if (count <= 0) return CompletableFuture.failedFuture(new IllegalArgumentException("count " + count));
+        byte[] buf = new byte[Math.multiplyExact(count, Blkif.SECTOR_SIZE)];
+        return read(sector, buf, 0, buf.length).thenApply(v -> buf);
+    }
+
+    /** Reads {@code len} bytes (whole sectors) from {@code sector} into {@code buf[off..]}. */
+    public CompletableFuture<Void> read(long sector, byte[] buf, int off, int len) {
+        return submitRw(Blkif.OP_READ, sector, buf, off, len);
+    }
+
+    /** Writes {@code data} (whole sectors) at {@code sector}. */
+    public CompletableFuture<Void> write(long sector, byte[] data) {
+        return write(sector, data, 0, data.length);
+    }
+
+    public CompletableFuture<Void> write(long sector, byte[] buf, int off, int len) {
+        return submitRw(Blkif.OP_WRITE, sector, buf, off, len);
+    }
+
+    /** BLKIF_OP_FLUSH_DISKCACHE: everything completed before it is durable once it completes. */
+    public CompletableFuture<Void> flush() {
+        return submit(new Req(Blkif.OP_FLUSH_DISKCACHE, 0, 0, null, 0, new CompletableFuture<>()));
+    }
+
+    /** BLKIF_OP_DISCARD of {@code count} sectors (the backend punches a hole). */
+    public CompletableFuture<Void> discard(long sector, long count) {
+        if (count <= 0) return CompletableFuture.failedFuture(new IllegalArgumentException("count " + count));
+        return submit(new Req(Blkif.OP_DISCARD, sector, count, null, 0, new CompletableFuture<>()));
+    }
+
+    private CompletableFuture<Void> submitRw(int op, long sector, byte[] buf, int off, int len) {
+        if (len <= 0 || len % Blkif.SECTOR_SIZE != 0 || off < 0 || off + len > buf.length) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException(
+                    "length " + len + " at " + off + " is not whole sectors within the buffer"));
+        }
+        return submit(new Req(op, sector, len / Blkif.SECTOR_SIZE, buf, off, new CompletableFuture<>()));
+    }
+
+    private CompletableFuture<Void> submit(Req r) {
+        synchronized (this) {
+            if (phase == Phase.REMOVED) {
+                return CompletableFuture.failedFuture(new BlockIOException((short) 0, name + " is gone"));
+            }
+            pending.add(r);
+            kick();
+        }
+        // Callers' continuations run on our completion thread, never under our lock or on the event thread.
+        return r.done.thenApplyAsync(v -> v, completions);
+    }
+
+    /** Tests: queue {@code q}'s request producer jumps far ahead (a broken or malicious frontend), then a notify. */
+    synchronized void breakRingForTest(int q) throws HypercallException {
+        FQueue fq = queues.get(q);
+        fq.ring.layout().setReqProd(fq.ring.layout().rspProd() + 1000);
+        dev.notify(fq.port);
+    }
+
+    // ---------------------------------------------------------------- connection (bus worker)
+
+    /** talk_to_blkback: rings, channels and the buffer pool set up and published, in one transaction. */
+    synchronized void setUp(int numQueues, int order) throws IOException, HypercallException {
+        teardownQueues(); // a failed earlier attempt
+        if (poolAll.isEmpty()) {
+            int n = params.poolPages();
+            MemorySegment[] segs = new MemorySegment[n];
+            for (int i = 0; i < n; i++) segs[i] = dev.kernel().allocPage();
+            int[] refs;
+            try {
+                refs = dev.grantRing(segs);
+            } catch (HypercallException e) {
+                for (MemorySegment s : segs) dev.kernel().freePage(s);
+                throw e;
+            }
+            for (int i = 0; i < n; i++) {
+                Page p = new Page(segs[i], refs[i]);
+                poolAll.add(p);
+                pool.add(p);
+            }
+        }
+        int pages = 1 << order;
+        for (int qi = 0; qi < numQueues; qi++) {
+            FQueue q = new FQueue(qi, pages);
+            queues.add(q);
+            for (int i = 0; i < pages; i++) q.ringPages[i] = dev.kernel().allocPage();
+            SharedRingLayout layout = pages == 1 ? new SharedRingLayout(q.ringPages[0], Blkif.ENTRY_SIZE)
+                    : new SharedRingLayout(List.of(q.ringPages), Blkif.ENTRY_SIZE);
+            q.ring = new FrontRing(layout).init();
+            q.shadows = new Shadow[q.ring.size()];
+            for (int id = 0; id < q.shadows.length; id++) q.freeIds.add(id);
+            q.ringRefs = dev.grantRing(q.ringPages);
+            q.port = dev.allocEvtchn(p -> onEvent(q));
+        }
+        List<FQueue> qs = List.copyOf(queues);
+        dev.transaction(tx -> {
+            // A directory the toolstack removed meanwhile must not be re-created by our writes.
+            if (!tx.exists(dev.nodename() + "/state")) return null;
+            if (order > 0) dev.printf(tx, "ring-page-order", "%d", order);
+            if (qs.size() > 1) dev.printf(tx, "multi-queue-num-queues", "%d", qs.size());
+            for (FQueue q : qs) {
+                String dir = qs.size() > 1 ? "queue-" + q.index + "/" : "";
+                if (order == 0) {
+                    dev.printf(tx, dir + "ring-ref", "%d", q.ringRefs[0]);
+                } else {
+                    for (int i = 0; i < q.ringRefs.length; i++) dev.printf(tx, dir + "ring-ref" + i, "%d", q.ringRefs[i]);
+                }
+                dev.printf(tx, dir + "event-channel", "%d", q.port);
+            }
+            dev.printf(tx, "protocol", "%s", PROTOCOL);
+            dev.printf(tx, "feature-persistent", "%d", 0);
+            return null;
+        });
+        phase = Phase.CONNECTING;
+    }
+
+    /** blkfront_connect: the backend's details; requests queued meanwhile (or requeued) go out now. */
+    void connect(Map<String, String> details) {
+        synchronized (this) {
+            sectors = Long.parseLong(details.get("sectors").strip());
+            sectorSize = number(details.get("sector-size"), Blkif.SECTOR_SIZE);
+            int info = number(details.get("info"), 0);
+            readOnly = (info & Blkif.VDISK_READONLY) != 0;
+            flushSupported = number(details.get("feature-flush-cache"), 0) == 1;
+            discardSupported = number(details.get("feature-discard"), 0) == 1;
+            int indirect = number(details.get("feature-max-indirect-segments"), 0);
+            int cap = Math.min(params.maxIndirectSegments(), params.poolPages() - Blkif.MAX_INDIRECT_PAGES_PER_REQUEST);
+            segmentsPerRequest = indirect > Blkif.MAX_SEGMENTS_PER_REQUEST
+                    ? Math.max(Blkif.MAX_SEGMENTS_PER_REQUEST, Math.min(Math.min(indirect, Blkif.MAX_INDIRECT_SEGMENTS), cap))
+                    : Blkif.MAX_SEGMENTS_PER_REQUEST;
+            phase = Phase.CONNECTED;
+            dev.kernel().printk("blkfront: " + name + ": " + sectors + " sectors, " + queues.size() + " queue(s) of "
+                    + queues.get(0).ring.size() + " slots, " + segmentsPerRequest + " segments per request"
+                    + (readOnly ? ", read-only" : ""));
+            kick();
+        }
+        connected.complete(this);
+    }
+
+    private static int number(String v, int dflt) {
+        if (v == null) return dflt;
+        try {
+            return Integer.parseInt(v.strip());
+        } catch (NumberFormatException e) {
+            return dflt;
+        }
+    }
+
+    /**
+     * The backend is closing: stop sending, give requests in flight up to 5 s to complete (the backend keeps
+     * serving until we close), then tear the rings down. What is still in flight is requeued when
+     * {@code requeue} (the backend stays online and will reconnect) and failed otherwise.
+     */
+    synchronized void disconnect(boolean requeue) {
+        if (phase == Phase.REMOVED) return;
+        if (phase == Phase.CONNECTED) {
+            phase = Phase.CLOSING;
+            long deadline = System.nanoTime() + CLOSE_GRACE_MS * 1_000_000L;
+            while (inflight > 0) {
+                long left = (deadline - System.nanoTime()) / 1_000_000L;
+                if (left <= 0) break;
+                try {
+                    wait(left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        phase = Phase.CLOSING;
+        for (FQueue q : queues) drain(q);
+        List<Req> stranded = new ArrayList<>();
+        for (FQueue q : queues) {
+            for (int id = 0; id < q.shadows.length; id++) {
+                Shadow s = q.shadows[id];
+                if (s == null) continue;
+                q.shadows[id] = null;
+                inflight--;
+                stranded.add(s.req);
+            }
+        }
+        teardownQueues();
+        // The pool's grants end with the connection (the backend may still map pages of a request it is
+        // finishing: the grant and the page are released once it unmaps).
+        for (Page p : poolAll) dev.endAccessAndFree(p.ref, p.seg);
+        poolAll.clear();
+        pool.clear();
+        if (requeue) {
+            for (int i = stranded.size() - 1; i >= 0; i--) pending.addFirst(stranded.get(i));
+            if (!stranded.isEmpty()) {
+                dev.kernel().printk("blkfront: " + name + ": " + stranded.size() + " request(s) requeued for the reconnect");
+            }
+            phase = Phase.IDLE;
+        } else {
+            BlockIOException e = new BlockIOException((short) 0, name + ": device closed by the backend");
+            for (Req r : stranded) r.done.completeExceptionally(e);
+            for (Req r : pending) r.done.completeExceptionally(e);
+            pending.clear();
+            phase = Phase.IDLE;
+        }
+        notifyAll();
+    }
+
+    /** The device is gone (removed, or the driver unloads): fail whatever is left. */
+    void remove() {
+        synchronized (this) {
+            if (phase == Phase.REMOVED) return;
+            disconnect(false);
+            phase = Phase.REMOVED;
+            BlockIOException e = new BlockIOException((short) 0, name + " removed");
+            for (Req r : pending) r.done.completeExceptionally(e);
+            pending.clear();
+        }
+        connected.completeExceptionally(new BlockIOException((short) 0, name + " removed"));
+        completions.shutdown();
+    }
+
+    private void teardownQueues() {
+        for (FQueue q : queues) {
+            if (q.port >= 0) dev.freeEvtchn(q.port);
+            q.port = -1;
+            for (int i = 0; i < q.ringPages.length; i++) {
+                if (q.ringPages[i] == null) continue;
+                if (i < q.ringRefs.length) dev.endAccessAndFree(q.ringRefs[i], q.ringPages[i]);
+                else dev.kernel().freePage(q.ringPages[i]);
+                q.ringPages[i] = null;
+            }
+        }
+        queues.clear();
+    }
+
+    // ---------------------------------------------------------------- data path
+
+    private void onEvent(FQueue q) {
+        synchronized (this) {
+            if (!queues.contains(q)) return;
+            drain(q);
+            kick();
+        }
+    }
+
+    /** Takes every response off {@code q}'s ring. */
+    private void drain(FQueue q) {
+        if (q.broken) return;
+        try {
+            do {
+                while (q.ring.copyNextResponse(q.rsp)) complete(q, q.rsp);
+            } while (q.ring.finalCheckForResponses());
+        } catch (RingOverflowException e) {
+            q.broken = true;
+            dev.kernel().printk("blkfront: " + name + ": bogus response producer on queue " + q.index);
+            dev.runOnBus(() -> dev.devFatal(71, "bogus response producer from the backend: " + e.getMessage()));
+        }
+    }
+
+    private void complete(FQueue q, MemorySegment copy) {
+        BlkifResponse rsp = new BlkifResponse().wrap(copy);
+        long id = rsp.id();
+        Shadow s = id >= 0 && id < q.shadows.length ? q.shadows[(int) id] : null;
+        if (s == null) {
+            ignoredResponses++;
+            dev.kernel().printk("blkfront: " + name + ": response for unknown id " + Long.toUnsignedString(id)
+                    + " on queue " + q.index + " ignored");
+            return;
+        }
+        q.shadows[(int) id] = null;
+        q.freeIds.add((int) id);
+        inflight--;
+        Req r = s.req;
+        short status = rsp.status();
+        if (rsp.operation() != r.op) {
+            dev.kernel().printk("blkfront: " + name + ": response to " + Blkif.opName(r.op) + " id " + id
+                    + " has operation " + rsp.operation());
+            r.done.completeExceptionally(new BlockIOException(Blkif.RSP_ERROR, "bad response operation "
+                    + rsp.operation() + " for " + Blkif.opName(r.op)));
+        } else if (status == Blkif.RSP_OKAY) {
+            if (r.op == Blkif.OP_READ) {
+                long left = r.nsect * Blkif.SECTOR_SIZE;
+                for (int i = 0; i < s.nData; i++) {
+                    int n = (int) Math.min(Blkif.PAGE_SIZE, left);
+                    MemorySegment.copy(s.pages[i].seg, ValueLayout.JAVA_BYTE, 0, r.buf, r.off + i * Blkif.PAGE_SIZE, n);
+                    left -= n;
+                }
+            }
+            r.done.complete(null);
+        } else {
+            if (status == Blkif.RSP_EOPNOTSUPP) {
+                if (r.op == Blkif.OP_DISCARD) discardSupported = false;
+                if (r.op == Blkif.OP_FLUSH_DISKCACHE) flushSupported = false;
+            }
+            r.done.completeExceptionally(new BlockIOException(status, name + ": " + Blkif.opName(r.op) + " of "
+                    + r.nsect + " sectors at " + r.sector + " failed with status " + status));
+        }
+        for (Page p : s.pages) pool.add(p);
+        if (inflight == 0) notifyAll();
+    }
+
+    /** Moves pending requests onto the rings while there is room; one notification per ring. */
+    private void kick() {
+        if (phase != Phase.CONNECTED || queues.isEmpty()) return;
+        boolean[] touched = new boolean[queues.size()];
+        while (!pending.isEmpty()) {
+            Req r = pending.peek();
+            if (r.op == Blkif.OP_FLUSH_DISKCACHE && !flushSupported) {
+                pending.poll();
+                r.done.completeExceptionally(new BlockIOException(Blkif.RSP_EOPNOTSUPP, name + ": no flush support"));
+                continue;
+            }
+            if (r.op == Blkif.OP_DISCARD && !discardSupported) {
+                pending.poll();
+                r.done.completeExceptionally(new BlockIOException(Blkif.RSP_EOPNOTSUPP, name + ": no discard support"));
+                continue;
+            }
+            FQueue q = freeQueue();
+            if (q == null) break;
+            long maxSect = (long) segmentsPerRequest * Blkif.SECTORS_PER_PAGE;
+            boolean rw = r.op == Blkif.OP_READ || r.op == Blkif.OP_WRITE;
+            if (rw && r.nsect > maxSect) {
+                pending.poll();
+                split(r, maxSect);
+                continue;
+            }
+            int nData = rw ? (int) ((r.nsect + Blkif.SECTORS_PER_PAGE - 1) / Blkif.SECTORS_PER_PAGE) : 0;
+            int nInd = nData > Blkif.MAX_SEGMENTS_PER_REQUEST ? BlkifRequestIndirect.pagesFor(nData) : 0;
+            if (pool.size() < nData + nInd) break;
+            pending.poll();
+            issue(q, r, nData, nInd);
+            touched[queues.indexOf(q)] = true;
+        }
+        for (int i = 0; i < touched.length; i++) {
+            if (!touched[i]) continue;
+            FQueue q = queues.get(i);
+            if (q.ring.pushRequestsAndCheckNotify()) {
+                try {
+                    dev.notify(q.port);
+                } catch (HypercallException e) {
+                    dev.kernel().printk("blkfront: " + name + ": notify: " + e.getMessage());
+                }
+            }
+        }
+    }
+
+    private FQueue freeQueue() {
+        for (int i = 0; i < queues.size(); i++) {
+            FQueue q = queues.get((nextQueue + i) % queues.size());
+            if (!q.broken && !q.ring.isFull() && !q.freeIds.isEmpty()) {
+                nextQueue = (nextQueue + i + 1) % queues.size();
+                return q;
+            }
+        }
+        return null;
+    }
+
+    /** Replaces {@code r} at the head of the queue by parts of at most {@code maxSect} sectors. */
+    private void split(Req r, long maxSect) {
+        List<Req> parts = new ArrayList<>();
+        for (long done = 0; done < r.nsect; done += maxSect) {
+            long n = Math.min(maxSect, r.nsect - done);
+            parts.add(new Req(r.op, r.sector + done, n, r.buf, (int) (r.off + done * Blkif.SECTOR_SIZE), new CompletableFuture<>()));
+        }
+        CompletableFuture.allOf(parts.stream().map(p -> p.done).toArray(CompletableFuture[]::new))
+                .whenComplete((v, e) -> {
+                    if (e != null) r.done.completeExceptionally(e instanceof java.util.concurrent.CompletionException c && c.getCause() != null ? c.getCause() : e);
+                    else r.done.complete(null);
+                });
+        for (int i = parts.size() - 1; i >= 0; i--) pending.addFirst(parts.get(i));
+    }
+
+    private void issue(FQueue q, Req r, int nData, int nInd) {
+        int id = q.freeIds.poll();
+        Page[] pages = new Page[nData + nInd];
+        for (int i = 0; i < pages.length; i++) pages[i] = pool.poll();
+        MemorySegment slot = q.ring.nextRequest();
+        int handle = devid & 0xffff;
+        switch (r.op) {
+            case Blkif.OP_FLUSH_DISKCACHE -> new BlkifRequest().wrap(slot).set(r.op, 0, handle, id, 0);
+            case Blkif.OP_DISCARD -> new BlkifRequestDiscard().wrap(slot).set(0, handle, id, r.sector, r.nsect);
+            default -> {
+                long left = r.nsect;
+                int[] last = new int[nData];
+                for (int i = 0; i < nData; i++) {
+                    int n = (int) Math.min(Blkif.SECTORS_PER_PAGE, left);
+                    last[i] = n - 1;
+                    left -= n;
+                    if (r.op == Blkif.OP_WRITE) {
+                        MemorySegment.copy(r.buf, r.off + i * Blkif.PAGE_SIZE, pages[i].seg, ValueLayout.JAVA_BYTE, 0,
+                                n * Blkif.SECTOR_SIZE);
+                    }
+                }
+                if (nInd == 0) {
+                    BlkifRequest req = new BlkifRequest().wrap(slot).set(r.op, nData, handle, id, r.sector);
+                    for (int i = 0; i < nData; i++) req.setSegment(i, pages[i].ref, 0, last[i]);
+                } else {
+                    BlkifRequestIndirect req = new BlkifRequestIndirect().wrap(slot).set(r.op, nData, id, r.sector, handle);
+                    for (int p = 0; p < nInd; p++) {
+                        Page ind = pages[nData + p];
+                        req.setIndirectGref(p, ind.ref);
+                        int from = p * Blkif.SEGMENTS_PER_INDIRECT_PAGE;
+                        int to = Math.min(nData, from + Blkif.SEGMENTS_PER_INDIRECT_PAGE);
+                        for (int i = from; i < to; i++) {
+                            BlkifSegment.set(ind.seg, (long) (i - from) * BlkifSegment.SIZE, pages[i].ref, 0, last[i]);
+                        }
+                    }
+                }
+            }
+        }
+        q.shadows[id] = new Shadow(r, pages, nData);
+        inflight++;
+        submitted++;
+    }
+}

@@ -1,0 +1,86 @@
+package org.jxen.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.jxen.toolstack.Host;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** xl block-attach, block-list and block-detach against a host with blkback and a guest with blkfront. */
+@Timeout(180)
+class XlBlockCommandsTest {
+    @TempDir
+    Path dir;
+    private Host host;
+    private Path run;
+
+    record Result(int code, String out, String err) {}
+
+    @BeforeEach
+    void start() throws Exception {
+        run = dir.resolve("host");
+        host = Host.start(run, false);
+    }
+
+    @AfterEach
+    void stop() {
+        host.close();
+    }
+
+    private Result xl(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        var cl = JxenCommand.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        List<String> all = new ArrayList<>(List.of("xl", "-H", run.toString()));
+        all.addAll(List.of(args));
+        return new Result(cl.execute(all.toArray(String[]::new)), out.toString(), err.toString());
+    }
+
+    @Test
+    void attachListDetach() throws Exception {
+        Path img = dir.resolve("d.img");
+        Files.write(img, new byte[1 << 20]);
+        Path cfg = dir.resolve("g.cfg");
+        Files.writeString(cfg, "name = 'g1'\ndrivers = ['blkfront']\ninproc = 1\n");
+        assertThat(xl("create", cfg.toString()).code()).isZero();
+        int domid = host.guests().get(0).domid();
+
+        Result a = xl("block-attach", "g1", "format=raw,", "vdev=xvda,", "access=rw,", "target=" + img);
+        assertThat(a.code()).as(a.err()).isZero();
+        Result l = xl("block-list", "g1");
+        assertThat(l.code()).isZero();
+        List<String> lines = l.out().lines().toList();
+        assertThat(lines.get(0)).isEqualTo("Vdev  BE  handle state evt-ch ring-ref BE-path                       ");
+        assertThat(lines).hasSize(2);
+        String[] f = lines.get(1).trim().split(" +");
+        assertThat(f[0]).isEqualTo("51712");
+        assertThat(f[1]).isEqualTo("0");
+        assertThat(f[2]).isEqualTo(Integer.toString(domid));
+        assertThat(f[3]).isIn("3", "4");
+        assertThat(Integer.parseInt(f[4])).isPositive();
+        assertThat(Integer.parseInt(f[5])).isPositive();
+        assertThat(f[6]).isEqualTo("/local/domain/0/backend/vbd/" + domid + "/51712");
+
+        Result bad = xl("block-attach", "g1", "/nonexistent.img,raw,xvdb,w");
+        assertThat(bad.code()).isEqualTo(1);
+        assertThat(bad.err()).contains("/nonexistent.img does not exist");
+
+        Result d = xl("block-detach", "g1", "xvda");
+        assertThat(d.code()).as(d.err()).isZero();
+        assertThat(xl("block-list", "g1").out().lines().toList()).hasSize(1);
+        Result again = xl("block-detach", "g1", "xvda");
+        assertThat(again.code()).isEqualTo(1);
+        assertThat(again.err()).contains("Error: Device xvda not connected.");
+    }
+}

@@ -1,0 +1,294 @@
+package org.jxen.drivers.blk;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.jxen.drivers.blk.BlkWireHarness.WAIT;
+import static org.jxen.drivers.blk.BlkWireHarness.be;
+import static org.jxen.drivers.blk.BlkWireHarness.fe;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.jxen.hypervisor.GrantMapping;
+import org.jxen.toolstack.Host;
+import org.jxen.xenbus.Kernel;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** blkfront and blkback end to end on a real host: the data in the guest and in the image file agree. */
+@Timeout(240)
+class BlkWireTest {
+    static final int MIB = 1 << 20;
+    @TempDir
+    Path dir;
+    BlkWireHarness h;
+
+    @BeforeEach
+    void start() throws Exception {
+        h = new BlkWireHarness(dir);
+    }
+
+    @AfterEach
+    void stop() {
+        h.close();
+    }
+
+    static byte[] slice(byte[] b, long off, int len) {
+        return Arrays.copyOfRange(b, (int) off, (int) off + len);
+    }
+
+    @Test
+    void guestWritesAndReadsMatchTheImageFileAcrossSizesAndQueues() throws Exception {
+        Path img = BlkWireHarness.image(dir, "disk.img", 16 * MIB, 1);
+        Host.Guest g = h.guest("g1");
+        h.attach(g.domid(), "format=raw, vdev=xvda, access=rw, target=" + img);
+        BlockFront d = h.disk(g.domid(), "xvda");
+
+        assertThat(d.sectors()).isEqualTo(16L * MIB / 512);
+        assertThat(d.sectorSize()).isEqualTo(512);
+        assertThat(d.readOnly()).isFalse();
+        assertThat(d.queues()).isEqualTo(4);
+        assertThat(d.segmentsPerRequest()).isEqualTo(256);
+        String fe = fe(g.domid(), 51712);
+        assertThat(h.readOrNull(fe + "/multi-queue-num-queues")).isEqualTo("4");
+        assertThat(h.readOrNull(fe + "/ring-page-order")).isEqualTo("2");
+        assertThat(h.readOrNull(fe + "/queue-3/ring-ref3")).isNotNull();
+        assertThat(h.readOrNull(fe + "/protocol")).isEqualTo("x86_64-abi");
+        String be = be(g.domid(), 51712);
+        assertThat(h.readOrNull(be + "/info")).isEqualTo("0");
+        assertThat(h.readOrNull(be + "/sectors")).isEqualTo(Long.toString(16L * MIB / 512));
+        assertThat(h.readOrNull(be + "/params")).isEqualTo(img.toString());
+        assertThat(h.readOrNull(be + "/mode")).isEqualTo("w");
+        assertThat(h.readOrNull(be + "/type")).isEqualTo("file");
+        assertThat(h.readOrNull(be + "/dev")).isEqualTo("xvda");
+
+        // The guest reads what the file holds.
+        byte[] file = Files.readAllBytes(img);
+        assertThat(d.read(0, 2048).get(WAIT, TimeUnit.SECONDS)).isEqualTo(slice(file, 0, 2048 * 512));
+
+        // One sector up to the largest indirect request (256 segments = 2048 sectors), and beyond (split).
+        int[] sizes = {1, 7, 8, 9, 88, 89, 96, 512, 2047, 2048, 2049, 5000};
+        Random rnd = new Random(7);
+        long sector = 0;
+        List<CompletableFuture<Void>> writes = new ArrayList<>();
+        List<long[]> regions = new ArrayList<>();
+        List<byte[]> datas = new ArrayList<>();
+        for (int n : sizes) {
+            byte[] data = new byte[n * 512];
+            rnd.nextBytes(data);
+            writes.add(d.write(sector, data));
+            regions.add(new long[] {sector, n});
+            datas.add(data);
+            sector += n + 3;
+        }
+        CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).get(WAIT, TimeUnit.SECONDS);
+        file = Files.readAllBytes(img);
+        for (int i = 0; i < sizes.length; i++) {
+            long[] r = regions.get(i);
+            assertThat(slice(file, r[0] * 512, (int) r[1] * 512)).as("file at %d, %d sectors", r[0], r[1]).isEqualTo(datas.get(i));
+            assertThat(d.read(r[0], (int) r[1]).get(WAIT, TimeUnit.SECONDS)).as("read back %d sectors", r[1]).isEqualTo(datas.get(i));
+        }
+
+        // Many small requests in flight at once over all queues.
+        byte[] expect = Files.readAllBytes(img);
+        List<CompletableFuture<Void>> many = new ArrayList<>();
+        for (int i = 0; i < 400; i++) {
+            byte[] data = new byte[8 * 512];
+            rnd.nextBytes(data);
+            long s = 20_000 + (long) i * 8; // disjoint, so completion order does not matter
+            System.arraycopy(data, 0, expect, (int) (s * 512), data.length);
+            many.add(d.write(s, data));
+        }
+        CompletableFuture.allOf(many.toArray(CompletableFuture[]::new)).get(WAIT, TimeUnit.SECONDS);
+        assertThat(Files.readAllBytes(img)).isEqualTo(expect);
+        List<CompletableFuture<byte[]>> reads = new ArrayList<>();
+        for (int i = 0; i < 400; i++) reads.add(d.read(20_000 + (long) i * 8, 8));
+        for (int i = 0; i < 400; i++) {
+            assertThat(reads.get(i).get(WAIT, TimeUnit.SECONDS)).isEqualTo(slice(expect, (20_000 + (long) i * 8) * 512, 4096));
+        }
+
+        // The other way: the host changes the file, the guest reads it.
+        byte[] hostData = new byte[3 * MIB];
+        rnd.nextBytes(hostData);
+        try (var ch = java.nio.channels.FileChannel.open(img, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(hostData), 5L * MIB);
+        }
+        assertThat(d.read(5L * MIB / 512, hostData.length / 512).get(WAIT, TimeUnit.SECONDS)).isEqualTo(hostData);
+
+        // Flush, then discard punches a hole (reads give zeros, the file keeps its size).
+        d.flush().get(WAIT, TimeUnit.SECONDS);
+        assertThat(d.discardSupported()).isTrue();
+        long blocksBefore = blocks(img);
+        d.discard(8L * MIB / 512, 4L * MIB / 512).get(WAIT, TimeUnit.SECONDS);
+        assertThat(d.read(8L * MIB / 512, 2048).get(WAIT, TimeUnit.SECONDS)).isEqualTo(new byte[MIB]);
+        assertThat(Files.size(img)).isEqualTo(16L * MIB);
+        assertThat(blocks(img)).isLessThan(blocksBefore);
+
+        // Outside the disk: errors, nothing else breaks.
+        long end = d.sectors();
+        assertStatus(d.read(end, 1), Blkif.RSP_ERROR);
+        assertStatus(d.read(end - 1, 2), Blkif.RSP_ERROR);
+        assertStatus(d.write(end, new byte[512]), Blkif.RSP_ERROR);
+        assertStatus(d.discard(end - 8, 16), Blkif.RSP_ERROR);
+        assertThat(d.read(end - 1, 1).get(WAIT, TimeUnit.SECONDS)).isEqualTo(slice(Files.readAllBytes(img), (end - 1) * 512, 512));
+
+        // Detach: the backend closes the image, both ends release everything.
+        h.detach(g.domid(), "xvda");
+        Kernel guest = h.kernel(g.domid());
+        BlkWireHarness.awaitTrue("dom0 releasing the vbd", () -> h.host.dom0Kernel().xenbusResources().snapshot().isEmpty());
+        BlkWireHarness.awaitTrue("guest releasing the vbd", () -> guest.xenbusResources().snapshot().isEmpty());
+        assertThat(BlkWireHarness.openInThisJvm(img)).isFalse();
+        assertStatus(d.read(0, 1), (short) 0);
+    }
+
+    static long blocks(Path p) throws Exception {
+        Process pr = new ProcessBuilder("stat", "-c", "%b", p.toString()).start();
+        String out = new String(pr.getInputStream().readAllBytes()).strip();
+        pr.waitFor();
+        return Long.parseLong(out);
+    }
+
+    static void assertStatus(CompletableFuture<?> f, short status) {
+        assertThatThrownBy(() -> f.get(WAIT, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                .cause().isInstanceOf(BlockIOException.class)
+                .satisfies(e -> assertThat(((BlockIOException) e).status()).isEqualTo(status));
+    }
+
+    @Test
+    void readOnlyDiskRefusesWritesAndSaysSo() throws Exception {
+        Path img = BlkWireHarness.image(dir, "ro.img", 2 * MIB, 2);
+        byte[] before = Files.readAllBytes(img);
+        Host.Guest g = h.guest("g1");
+        h.attach(g.domid(), img + ",raw,xvdb,r");
+        BlockFront d = h.disk(g.domid(), "xvdb");
+        assertThat(d.readOnly()).isTrue();
+        assertThat(h.readOrNull(be(g.domid(), Vdev.devid("xvdb")) + "/info")).isEqualTo("4");
+        assertThat(h.readOrNull(be(g.domid(), Vdev.devid("xvdb")) + "/mode")).isEqualTo("r");
+        assertThat(d.read(100, 64).get(WAIT, TimeUnit.SECONDS)).isEqualTo(slice(before, 100 * 512, 64 * 512));
+        assertStatus(d.write(0, new byte[4096]), Blkif.RSP_ERROR);
+        assertStatus(d.write(0, new byte[512 * 200]), Blkif.RSP_ERROR); // indirect
+        assertThat(Files.readAllBytes(img)).isEqualTo(before);
+    }
+
+    @Test
+    void backendReconnectRequeuesRequestsInFlightAndNoneIsLost() throws Exception {
+        Path img = BlkWireHarness.image(dir, "disk.img", 8 * MIB, 3);
+        Host.Guest g = h.guest("g1");
+        h.attach(g.domid(), "vdev=xvda, target=" + img);
+        BlockFront d = h.disk(g.domid(), "xvda");
+        byte[] expect = Files.readAllBytes(img);
+        Random rnd = new Random(3);
+        List<CompletableFuture<Void>> fs = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            byte[] data = new byte[16 * 512];
+            rnd.nextBytes(data);
+            long s = (long) i * 16;
+            System.arraycopy(data, 0, expect, (int) (s * 512), data.length);
+            fs.add(d.write(s, data));
+            if (i == 100) {
+                // The toolstack closes the backend but keeps it online: the pair reconnects.
+                h.xs.write(be(g.domid(), 51712) + "/state", "5");
+            }
+        }
+        CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new)).get(WAIT, TimeUnit.SECONDS);
+        assertThat(h.awaitValue(be(g.domid(), 51712) + "/state", "4"::equals, WAIT)).isTrue();
+        assertThat(Files.readAllBytes(img)).isEqualTo(expect);
+        assertThat(d.read(0, 300 * 16).get(WAIT, TimeUnit.SECONDS)).isEqualTo(slice(expect, 0, 300 * 16 * 512));
+    }
+
+    @Test
+    void detachWhileIoIsInFlightCompletesOrFailsEveryRequestAndReattachKeepsTheData() throws Exception {
+        Path img = BlkWireHarness.image(dir, "disk.img", 8 * MIB, 4);
+        Host.Guest g = h.guest("g1");
+        h.attach(g.domid(), "vdev=xvda, target=" + img);
+        BlockFront d = h.disk(g.domid(), "xvda");
+        byte[] orig = Files.readAllBytes(img);
+        Random rnd = new Random(4);
+        List<CompletableFuture<Void>> fs = new ArrayList<>();
+        List<byte[]> datas = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            byte[] data = new byte[64 * 512];
+            rnd.nextBytes(data);
+            datas.add(data);
+            fs.add(d.write((long) i * 64, data));
+        }
+        h.detach(g.domid(), "xvda");
+        for (CompletableFuture<Void> f : fs) {
+            try {
+                f.get(WAIT, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                assertThat(e.getCause()).isInstanceOf(BlockIOException.class);
+            }
+        }
+        assertThat(BlkWireHarness.openInThisJvm(img)).isFalse();
+        h.attach(g.domid(), "vdev=xvda, target=" + img);
+        BlockFront d2 = h.disk(g.domid(), "xvda");
+        assertThat(d2).isNotSameAs(d);
+        byte[] now = d2.read(0, 200 * 64).get(WAIT, TimeUnit.SECONDS);
+        byte[] file = Files.readAllBytes(img);
+        for (int i = 0; i < 200; i++) {
+            byte[] got = slice(now, (long) i * 64 * 512, 64 * 512);
+            assertThat(got).isEqualTo(slice(file, (long) i * 64 * 512, 64 * 512));
+            if (!fs.get(i).isCompletedExceptionally()) {
+                assertThat(got).as("completed write %d", i).isEqualTo(datas.get(i));
+            } else {
+                // A failed write may or may not have reached the disk, but nothing else is there.
+                byte[] mine = datas.get(i);
+                byte[] old = slice(orig, (long) i * 64 * 512, 64 * 512);
+                assertThat(Arrays.equals(got, mine) || Arrays.equals(got, old)).as("failed write %d", i).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void aFrontendBreakingItsRingClosesOnlyItsOwnDevice() throws Exception {
+        Path a = BlkWireHarness.image(dir, "a.img", MIB, 5);
+        Path b = BlkWireHarness.image(dir, "b.img", MIB, 6);
+        Host.Guest g = h.guest("g1");
+        h.attach(g.domid(), "vdev=xvda, target=" + a);
+        h.attach(g.domid(), "vdev=xvdb, target=" + b);
+        BlockFront da = h.disk(g.domid(), "xvda");
+        BlockFront db = h.disk(g.domid(), "xvdb");
+        da.read(0, 8).get(WAIT, TimeUnit.SECONDS);
+        da.breakRingForTest(0);
+        String err = "/local/domain/0/error/backend/vbd/" + g.domid() + "/51712/error";
+        assertThat(h.awaitValue(err, v -> v.startsWith("71 "), WAIT)).as("error node").isTrue();
+        assertThat(h.awaitValue(be(g.domid(), 51712) + "/state", v -> !v.equals("4"), WAIT)).isTrue();
+        byte[] data = new byte[8192];
+        new Random(9).nextBytes(data);
+        db.write(10, data).get(WAIT, TimeUnit.SECONDS);
+        assertThat(db.read(10, 16).get(WAIT, TimeUnit.SECONDS)).isEqualTo(data);
+        assertThat(slice(Files.readAllBytes(b), 10 * 512, 8192)).isEqualTo(data);
+    }
+
+    @Test
+    void guestProcessKilledMidWriteLeavesNothingBehindInTheBackend() throws Exception {
+        Path img = BlkWireHarness.image(dir, "disk.img", 4 * MIB, 8);
+        Host.Guest g = h.guest("writer", true, BlkWriterKernel.class.getName());
+        h.attach(g.domid(), "vdev=xvda, target=" + img);
+        assertThat(h.awaitValue("/local/domain/" + g.domid() + "/data/blkwriter", "running"::equals, WAIT)).isTrue();
+        assertThat(BlkWireHarness.openInThisJvm(img)).isTrue();
+
+        g.process().destroyForcibly().waitFor();
+
+        BlkWireHarness.awaitTrue("dom0 releasing the vbd",
+                () -> h.host.dom0Kernel().xenbusResources().snapshot().isEmpty());
+        BlkWireHarness.awaitTrue("the image closed", () -> !BlkWireHarness.openInThisJvm(img));
+        BlkWireHarness.awaitTrue("the backend directory removed", () -> {
+            try {
+                return !h.xs.exists(be(g.domid(), 51712));
+            } catch (java.io.IOException e) {
+                return false;
+            }
+        });
+    }
+}
