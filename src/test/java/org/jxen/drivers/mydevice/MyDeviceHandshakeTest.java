@@ -83,6 +83,9 @@ class MyDeviceHandshakeTest {
         SplitDriverHarness.awaitTrue("backend device unregistered",
                 () -> Xenbus.backend(h.dom0()).devices().isEmpty());
         assertThat(h.readOrNull(be(g.domid(), 0) + "/state")).isIn(null, "6");
+        // The driver's remove (unmap, unbind) finishes on the bus worker just after the device leaves the list.
+        SplitDriverHarness.awaitTrue("dom0 released the ring and the port",
+                () -> h.dom0().xenbusResources().snapshot().isEmpty());
         assertThat(h.dom0().xenbusResources().snapshot().isEmpty()).as("dom0 resources %s",
                 h.dom0().xenbusResources().snapshot()).isTrue();
     }
