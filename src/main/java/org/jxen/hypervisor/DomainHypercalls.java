@@ -223,11 +223,37 @@ public final class DomainHypercalls implements Hypercalls {
             l = loop;
         }
         if (l != null) l.stop();
-        mappings.values().forEach(Arena::close);
+        mappings.values().forEach(DomainHypercalls::closeWhenReleased);
         mappings.clear();
         control.close();
         synchronized (this) {
-            arena.close();
+            closeWhenReleased(arena);
+        }
+    }
+
+    /**
+     * Closes an arena, giving threads still inside a short access (a futex wake on a page of it, a copy) time to
+     * leave: a shared arena cannot close while acquired. One that stays busy is left open and reported; its
+     * files are already unlinked, so the memory goes when the process exits.
+     */
+    private static void closeWhenReleased(Arena a) {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                a.close();
+                return;
+            } catch (IllegalStateException busy) {
+                if (attempt == 200) {
+                    System.getLogger("jxen.hypervisor").log(System.Logger.Level.WARNING,
+                            "a domain mapping is still in use at close; leaving it mapped: " + busy.getMessage());
+                    return;
+                }
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
         }
     }
 }

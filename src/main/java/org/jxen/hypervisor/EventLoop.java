@@ -76,6 +76,13 @@ final class EventLoop implements Runnable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+            if (thread.isAlive()) {
+                // A handler that does not return blocks teardown; say where it is stuck.
+                StringBuilder where = new StringBuilder();
+                for (StackTraceElement f : thread.getStackTrace()) where.append("\n\tat ").append(f);
+                System.getLogger("jxen.hypervisor").log(System.Logger.Level.WARNING,
+                        thread.getName() + " did not stop within 5 s:" + where);
+            }
         }
     }
 }
