@@ -20,7 +20,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code jxen bench}: benchmarks, one subcommand per component. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
-        subcommands = {BenchCommand.XenStore.class, BenchCommand.HypervisorBenchCommand.class})
+        subcommands = {BenchCommand.XenStore.class, BenchCommand.HypervisorBenchCommand.class, BenchCommand.Block.class})
 public final class BenchCommand implements Runnable {
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -161,6 +161,44 @@ public final class BenchCommand implements Runnable {
                 Files.writeString(json, lines, StandardCharsets.UTF_8);
             }
             return rows.stream().anyMatch(r -> r.errors() > 0) ? 1 : 0;
+        }
+    }
+
+    @Command(name = "block", mixinStandardHelpOptions = true,
+            description = {"Virtual block device: 4 KiB random-read IOPS (qd 32) and 1 MiB sequential read/write MB/s "
+                    + "(qd 8) measured by blkbench inside guests (in this JVM and in their own process, 1 and 2 queues), "
+                    + "over a null disk (null:1G) and a 128 MiB image in the page cache; plus the floor, the same reads done "
+                    + "directly on the image in this process. Prints a Markdown table and the issue's targets. Exit status 1 "
+                    + "if any run failed.",
+                    "--only takes any of: randread-4k, seqread-1m, seqwrite-1m, inproc, xproc, floor, null, file, q1, q2 "
+                    + "(within a category, the named values; categories not named are not restricted)."})
+    static final class Block implements Callable<Integer> {
+        @Option(names = "--seconds", defaultValue = "5", paramLabel = "S",
+                description = "Measured seconds per run (default: ${DEFAULT-VALUE}).")
+        double seconds;
+
+        @Option(names = "--warmup", defaultValue = "1", paramLabel = "S",
+                description = "Unmeasured warm-up seconds before each run (default: ${DEFAULT-VALUE}).")
+        double warmup;
+
+        @Option(names = "--only", split = ",", paramLabel = "NAME", description = "Restrict the runs (default: all).")
+        List<String> only = List.of();
+
+        @Option(names = "--json", paramLabel = "FILE", description = "Also write the rows as JSON lines to FILE.")
+        Path json;
+
+        @Override
+        public Integer call() throws Exception {
+            List<org.jxen.bench.BlockBench.Row> rows = new org.jxen.bench.BlockBench(
+                    new org.jxen.bench.BlockBench.Config(seconds, warmup, only), System.err).run();
+            System.out.println(org.jxen.bench.BlockBench.markdown(rows));
+            System.out.print(org.jxen.bench.BlockBench.targets(rows));
+            if (json != null) {
+                StringBuilder lines = new StringBuilder();
+                for (var r : rows) lines.append(r.toJson()).append('\n');
+                Files.writeString(json, lines, StandardCharsets.UTF_8);
+            }
+            return rows.stream().anyMatch(r -> r.error() != null) ? 1 : 0;
         }
     }
 }

@@ -6,6 +6,7 @@ import java.util.TreeMap;
 import java.util.function.Supplier;
 import org.jxen.drivers.blk.BlkBack;
 import org.jxen.drivers.blk.BlkFront;
+import org.jxen.drivers.exec.GuestExec;
 import org.jxen.drivers.mydevice.MyDeviceBack;
 import org.jxen.drivers.mydevice.MyDeviceFront;
 import org.jxen.xenbus.KernelModule;
@@ -21,14 +22,37 @@ public final class DriverModules {
         MODULES.put(MyDeviceBack.NAME, MyDeviceBack::new);
         MODULES.put(BlkFront.NAME, BlkFront::new);
         MODULES.put(BlkBack.NAME, BlkBack::new);
+        MODULES.put(GuestExec.NAME, GuestExec::new);
     }
 
     private DriverModules() {}
 
-    public static KernelModule create(String name) {
+    /**
+     * The module {@code name}, or {@code name:key=value,...} with parameters: only blkfront has one,
+     * {@code blkfront:queues=N} (the queues it asks for, default 4).
+     */
+    public static KernelModule create(String spec) {
+        int colon = spec.indexOf(':');
+        String name = colon < 0 ? spec : spec.substring(0, colon);
+        if (colon >= 0) {
+            if (!name.equals(BlkFront.NAME)) throw new IllegalArgumentException("module " + name + " takes no parameters");
+            BlkFront.Params p = BlkFront.Params.DEFAULT;
+            for (String kv : spec.substring(colon + 1).split(",")) {
+                String[] f = kv.split("=", 2);
+                if (f.length != 2 || !f[0].equals("queues")) throw new IllegalArgumentException("unknown blkfront parameter " + kv);
+                p = new BlkFront.Params(Integer.parseInt(f[1]), p.maxRingPageOrder(), p.maxIndirectSegments(), p.poolPages());
+            }
+            return new BlkFront(p);
+        }
         Supplier<KernelModule> s = MODULES.get(name);
         if (s == null) throw new IllegalArgumentException("no such module: " + name + " (known: " + MODULES.keySet() + ")");
         return s.get();
+    }
+
+    /** Whether {@code spec} names a module (parameters are checked when it is created). */
+    public static boolean known(String spec) {
+        int colon = spec.indexOf(':');
+        return MODULES.containsKey(colon < 0 ? spec : spec.substring(0, colon));
     }
 
     public static List<String> names() {

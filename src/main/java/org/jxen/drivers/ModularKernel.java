@@ -1,6 +1,7 @@
 package org.jxen.drivers;
 
 import org.jxen.drivers.console.ConsoleFront;
+import org.jxen.drivers.exec.GuestExec;
 import org.jxen.hypervisor.Hypercalls;
 import org.jxen.xenbus.Kernel;
 import org.jxen.xenbus.KernelLog;
@@ -8,7 +9,7 @@ import org.jxen.xenbus.StandardKernel;
 
 /**
  * The guest kernel xl boots: the standard kernel with its log on the Xen console ring (hvc_xen), plus the
- * driver modules named in its arguments (xl.cfg's drivers).
+ * driver modules named in its arguments (xl.cfg's drivers), and always the {@code exec} module (xl exec).
  */
 public final class ModularKernel extends StandardKernel {
     /** How long shutdown waits for xenconsoled to take the last lines (it may not be running). */
@@ -34,9 +35,13 @@ public final class ModularKernel extends StandardKernel {
 
     @Override
     protected void run(Kernel kernel, String[] modules) throws Exception {
+        boolean exec = false;
         for (String name : modules) {
             kernel.printk("modprobe " + name);
             kernel.load(DriverModules.create(name));
+            exec |= name.equals(GuestExec.NAME);
         }
+        // Always on: xl exec's channel (data/exec), which runs dd, sha256sum and blkbench on the guest's disks.
+        if (!exec) kernel.load(new GuestExec());
     }
 }

@@ -43,7 +43,7 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices) {
         boolean inproc = positive(s, "inproc", 0, 0) != 0;
         List<String> drivers = strings(s, "drivers");
         for (String d : drivers) {
-            if (!DriverModules.names().contains(d)) {
+            if (!DriverModules.known(d)) {
                 throw new XlCfgException(s.get("drivers").line(), "no driver module " + d + " (known: " + DriverModules.names() + ")");
             }
         }

@@ -35,7 +35,7 @@ final class BlkbackDevice implements BackendStates.Hooks {
     private final BlkBack.Params params;
     BackendStates states;
     volatile XenbusState frontendState = XenbusState.UNKNOWN;
-    private DiskImage disk;
+    private BlockDevice disk;
     private final List<Queue> queues = new ArrayList<>();
 
     BlkbackDevice(XenbusDevice dev, BlkBack.Params params) {
@@ -91,7 +91,7 @@ final class BlkbackDevice implements BackendStates.Hooks {
         if (path == null) throw new IOException(dev.nodename() + "/physical-device-path missing (hotplug script)");
         String mode = dev.readOrNull("mode");
         boolean readOnly = mode == null || !mode.strip().startsWith("w");
-        disk = DiskImage.open(Path.of(path.strip()), readOnly);
+        disk = openTarget(path.strip(), readOnly);
     }
 
     void closeDisk() {
@@ -101,8 +101,23 @@ final class BlkbackDevice implements BackendStates.Hooks {
         }
     }
 
-    /** For tests: the open image, or null. */
-    DiskImage disk() {
+    /**
+     * The disk behind {@code physical-device-path}: an image file or block device, or (jxen's extension for tests
+     * and benchmarks) {@code null:SIZE}, a {@link NullDisk} of SIZE bytes (suffix K, M, G, T: powers of 1024).
+     */
+    static BlockDevice openTarget(String path, boolean readOnly) throws IOException {
+        if (path.startsWith(NullDisk.PREFIX)) {
+            try {
+                return NullDisk.parse(path);
+            } catch (IllegalArgumentException e) {
+                throw new IOException(e.getMessage());
+            }
+        }
+        return DiskImage.open(Path.of(path), readOnly);
+    }
+
+    /** For tests: the open disk, or null. */
+    BlockDevice disk() {
         return disk;
     }
 
@@ -166,7 +181,7 @@ final class BlkbackDevice implements BackendStates.Hooks {
     }
 
     private void writeDetails() throws IOException {
-        DiskImage d = disk;
+        BlockDevice d = disk;
         dev.transaction(tx -> {
             if (!tx.exists(dev.nodename() + "/state")) return null; // removed: never re-create it
             dev.printf(tx, "sectors", "%d", d.sectors());

@@ -7,7 +7,40 @@ import java.lang.foreign.MemorySegment;
  * the ring and grant path without storage, as Linux's null_blk is used for blkback benchmarks.
  */
 public final class NullDisk implements BlockDevice {
+    /** The target prefix of a null disk: {@code null:SIZE} (jxen's extension, see {@link #parse}). */
+    public static final String PREFIX = "null:";
+
     private final long sectors;
+
+    /**
+     * {@code null:SIZE}: SIZE in bytes with an optional K, M, G or T suffix (powers of 1024), a positive multiple
+     * of 512.
+     */
+    public static NullDisk parse(String target) {
+        if (!target.startsWith(PREFIX)) throw new IllegalArgumentException("not a null disk: " + target);
+        long bytes = parseSize(target.substring(PREFIX.length()));
+        if (bytes <= 0 || bytes % Blkif.SECTOR_SIZE != 0) {
+            throw new IllegalArgumentException("null disk size must be a positive multiple of 512: " + target);
+        }
+        return new NullDisk(bytes / Blkif.SECTOR_SIZE);
+    }
+
+    static long parseSize(String s) {
+        if (s.isEmpty()) throw new IllegalArgumentException("empty size");
+        long mult = switch (Character.toUpperCase(s.charAt(s.length() - 1))) {
+            case 'K' -> 1L << 10;
+            case 'M' -> 1L << 20;
+            case 'G' -> 1L << 30;
+            case 'T' -> 1L << 40;
+            default -> 1;
+        };
+        String num = mult == 1 ? s : s.substring(0, s.length() - 1);
+        try {
+            return Math.multiplyExact(Long.parseLong(num), mult);
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new IllegalArgumentException("bad size '" + s + "'");
+        }
+    }
 
     public NullDisk(long sectors) {
         this.sectors = sectors;

@@ -1,0 +1,117 @@
+package org.jxen.drivers.exec;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.jxen.xenbus.Kernel;
+import org.jxen.xenbus.KernelModule;
+
+/**
+ * The guest side of {@code xl exec} (module {@code exec}, always loaded by {@code ModularKernel}): the
+ * toolstack writes {@code data/exec/<n>/cmd} (argv, NUL- or newline-separated) in the guest's XenStore home;
+ * this module runs the named utility ({@link Utilities}: dd, sha256sum, blkbench) against the guest's
+ * {@code BlockFront} disks, writes its standard output and standard error as chunks
+ * {@code data/exec/<n>/output/<i>} and {@code data/exec/<n>/error/<i>} ({@value #CHUNK} bytes each), then
+ * {@code data/exec/<n>/status} (the exit status, decimal). The toolstack removes {@code <n>} once it has read
+ * the result. {@code data/exec/next} is the toolstack's counter of command numbers and is ignored here.
+ */
+public final class GuestExec implements KernelModule {
+    public static final String NAME = "exec";
+    public static final String DIR = "data/exec";
+    public static final int CHUNK = 2048;
+
+    private final Set<String> started = new HashSet<>();
+    private ExecutorService scanner;
+    private Kernel kernel;
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public void init(Kernel kernel) throws Exception {
+        this.kernel = kernel;
+        scanner = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon().name("exec-scan").unstarted(r));
+        // The watch callback only schedules a scan: XenStore requests are not made on the watch thread.
+        kernel.xenstore().watch(DIR, "exec", (path, token) -> {
+            try {
+                scanner.execute(this::scan);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // unloading
+            }
+        });
+    }
+
+    @Override
+    public void exit(Kernel kernel) {
+        try {
+            kernel.xenstore().unwatch(DIR, "exec");
+        } catch (IOException e) {
+            // the connection is going away
+        }
+        scanner.shutdownNow();
+    }
+
+    private void scan() {
+        var xs = kernel.xenstore();
+        try {
+            if (!xs.exists(DIR)) return;
+            for (String n : xs.directory(DIR)) {
+                if (!n.matches("[0-9]+") || started.contains(n)) continue;
+                String base = DIR + "/" + n;
+                if (!xs.exists(base + "/cmd") || xs.exists(base + "/status")) continue;
+                started.add(n);
+                byte[] cmd = xs.read(base + "/cmd");
+                Thread.ofPlatform().daemon().name("exec-" + n).start(() -> run(base, cmd));
+            }
+        } catch (IOException e) {
+            kernel.printk("exec: scanning " + DIR + ": " + e.getMessage());
+        }
+    }
+
+    /** argv from the cmd node: NUL- or newline-separated, empty fields dropped. */
+    static List<String> argv(byte[] cmd) {
+        List<String> out = new ArrayList<>();
+        for (String s : new String(cmd, StandardCharsets.UTF_8).split("[\\x00\\n]")) if (!s.isEmpty()) out.add(s);
+        return out;
+    }
+
+    private void run(String base, byte[] cmd) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status;
+        try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+                PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+            try {
+                status = Utilities.run(kernel, argv(cmd), o, e);
+            } catch (RuntimeException ex) {
+                e.println("exec: " + ex);
+                status = 1;
+            }
+        }
+        var xs = kernel.xenstore();
+        try {
+            writeChunks(base + "/output", out.toByteArray());
+            writeChunks(base + "/error", err.toByteArray());
+            xs.write(base + "/status", Integer.toString(status));
+        } catch (IOException ex) {
+            kernel.printk("exec: writing the result of " + base + ": " + ex.getMessage());
+        }
+    }
+
+    private void writeChunks(String dir, byte[] data) throws IOException {
+        var xs = kernel.xenstore();
+        for (int i = 0, off = 0; off < data.length; i++, off += CHUNK) {
+            byte[] c = java.util.Arrays.copyOfRange(data, off, Math.min(data.length, off + CHUNK));
+            xs.write(dir + "/" + i, c);
+        }
+    }
+}

@@ -1,0 +1,223 @@
+package org.jxen.drivers.exec;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayDeque;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import org.jxen.drivers.blk.BlockFront;
+import org.jxen.xenbus.Kernel;
+
+/** The utilities {@code xl exec} runs inside a guest: dd, sha256sum, blkbench. Each returns an exit status. */
+public final class Utilities {
+    private Utilities() {}
+
+    public static int run(Kernel kernel, List<String> argv, PrintStream out, PrintStream err) {
+        if (argv.isEmpty()) {
+            err.println("exec: no command");
+            return 127;
+        }
+        List<String> args = argv.subList(1, argv.size());
+        return switch (argv.get(0)) {
+            case "dd" -> dd(kernel, args, err);
+            case "sha256sum" -> sha256sum(kernel, args, out, err);
+            case "blkbench" -> BlkBench.run(kernel, args, out, err);
+            default -> {
+                err.println("exec: " + argv.get(0) + ": command not found (known: dd, sha256sum, blkbench)");
+                yield 127;
+            }
+        };
+    }
+
+    /** dd's sizes: a number with c (1), w (2), b (512), K/k/KiB (1024), M/MiB, G/GiB, T/TiB or kB/MB/GB/TB. */
+    static long size(String s) {
+        String[][] suffixes = {{"KiB", "1024"}, {"MiB", "1048576"}, {"GiB", "1073741824"}, {"TiB", "1099511627776"},
+            {"kB", "1000"}, {"KB", "1000"}, {"MB", "1000000"}, {"GB", "1000000000"}, {"TB", "1000000000000"},
+            {"K", "1024"}, {"k", "1024"}, {"M", "1048576"}, {"G", "1073741824"}, {"T", "1099511627776"},
+            {"c", "1"}, {"w", "2"}, {"b", "512"}};
+        long mult = 1;
+        for (String[] x : suffixes) {
+            if (s.endsWith(x[0]) && s.length() > x[0].length()) {
+                mult = Long.parseLong(x[1]);
+                s = s.substring(0, s.length() - x[0].length());
+                break;
+            }
+        }
+        long v = Long.parseLong(s);
+        if (v < 0) throw new NumberFormatException();
+        return Math.multiplyExact(v, mult);
+    }
+
+    /** dd if= of= [bs= ibs= obs= count= skip= seek= conv=notrunc,fsync,fdatasync status=none|noxfer|progress]. */
+    static int dd(Kernel kernel, List<String> args, PrintStream err) {
+        String in = null, outName = null;
+        long ibs = 512, obs = 512, count = -1, skip = 0, seek = 0;
+        boolean notrunc = false, fsync = false, quiet = false;
+        for (String a : args) {
+            int eq = a.indexOf('=');
+            if (eq <= 0) {
+                err.println("dd: unrecognized operand '" + a + "'");
+                return 1;
+            }
+            String k = a.substring(0, eq), v = a.substring(eq + 1);
+            try {
+                switch (k) {
+                    case "if" -> in = v;
+                    case "of" -> outName = v;
+                    case "bs" -> ibs = obs = size(v);
+                    case "ibs" -> ibs = size(v);
+                    case "obs" -> obs = size(v);
+                    case "count" -> count = size(v);
+                    case "skip" -> skip = size(v);
+                    case "seek" -> seek = size(v);
+                    case "conv" -> {
+                        for (String c : v.split(",")) {
+                            switch (c) {
+                                case "notrunc" -> notrunc = true;
+                                case "fsync", "fdatasync" -> fsync = true;
+                                default -> {
+                                    err.println("dd: invalid conversion: '" + c + "'");
+                                    return 1;
+                                }
+                            }
+                        }
+                    }
+                    case "status" -> quiet = v.equals("none");
+                    default -> {
+                        err.println("dd: unrecognized operand '" + a + "'");
+                        return 1;
+                    }
+                }
+            } catch (NumberFormatException | ArithmeticException e) {
+                err.println("dd: invalid number: '" + v + "'");
+                return 1;
+            }
+        }
+        if (ibs <= 0 || obs <= 0 || ibs > (1 << 30) || obs > (1 << 30)) {
+            err.println("dd: invalid block size (1 byte .. 1 GiB)");
+            return 1;
+        }
+        if (in == null || outName == null) {
+            err.println("dd: " + (in == null ? "if=" : "of=") + " is required (a guest has no standard input or output here)");
+            return 1;
+        }
+        long t0 = System.nanoTime();
+        long fullIn = 0, partIn = 0, fullOut = 0, partOut = 0, bytes = 0;
+        int status = 0;
+        try (Dev src = openOr(kernel, in, false, err); Dev dst = src == null ? null : openOr(kernel, outName, true, err)) {
+            if (src == null || dst == null) return 1;
+            long ipos = Math.multiplyExact(skip, ibs);
+            long opos = Math.multiplyExact(seek, obs);
+            if (!Dev.isDisk(outName) && !notrunc) dst.truncate(opos);
+            if (ipos > src.size()) {
+                err.println("dd: '" + in + "': cannot skip to specified offset");
+                status = 1;
+            } else {
+                // Records of ibs bytes in; written out as they come (obs only sets seek's unit).
+                byte[] buf = new byte[(int) ibs];
+                while (count < 0 || fullIn + partIn < count) {
+                    int n;
+                    try {
+                        n = src.readAt(ipos, buf, 0, buf.length);
+                    } catch (IOException e) {
+                        err.println("dd: error reading '" + in + "': " + e.getMessage());
+                        status = 1;
+                        break;
+                    }
+                    if (n == 0) break;
+                    if (n == ibs) fullIn++; else partIn++;
+                    ipos += n;
+                    try {
+                        dst.writeAt(opos, buf, 0, n);
+                    } catch (IOException e) {
+                        err.println("dd: error writing '" + outName + "': " + e.getMessage());
+                        status = 1;
+                        break;
+                    }
+                    opos += n;
+                    bytes += n;
+                    if (n == obs) fullOut++; else partOut += (n + obs - 1) / obs;
+                    if (n < ibs) break;
+                }
+            }
+            if (fsync && status == 0) dst.sync();
+        } catch (IOException | ArithmeticException e) {
+            err.println("dd: " + e.getMessage());
+            status = 1;
+        }
+        if (!quiet) {
+            double s = (System.nanoTime() - t0) / 1e9;
+            err.println(fullIn + "+" + partIn + " records in");
+            err.println(fullOut + "+" + partOut + " records out");
+            err.println(String.format(Locale.ROOT, "%d bytes copied, %.4f s, %.1f MB/s", bytes, s, bytes / 1e6 / Math.max(s, 1e-9)));
+        }
+        return status;
+    }
+
+    private static Dev openOr(Kernel kernel, String name, boolean write, PrintStream err) {
+        try {
+            return Dev.open(kernel, name, write);
+        } catch (IOException e) {
+            err.println("dd: failed to open '" + name + "': " + e.getMessage());
+            return null;
+        }
+    }
+
+    /** sha256sum FILE...: {@code <hex>  FILE} per argument; disks read 1 MiB at a time, 4 reads in flight. */
+    static int sha256sum(Kernel kernel, List<String> args, PrintStream out, PrintStream err) {
+        if (args.isEmpty()) {
+            err.println("sha256sum: a file or /dev/xvdX is required (a guest has no standard input here)");
+            return 1;
+        }
+        int status = 0;
+        for (String name : args) {
+            try (Dev d = Dev.open(kernel, name, false)) {
+                out.println(HexFormat.of().formatHex(digest(d)) + "  " + name);
+            } catch (IOException e) {
+                err.println("sha256sum: " + name + ": " + e.getMessage());
+                status = 1;
+            }
+        }
+        return status;
+    }
+
+    static byte[] digest(Dev d) throws IOException {
+        MessageDigest md;
+        try {
+            md = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        final int chunk = 1 << 20;
+        long size = d.size();
+        if (d instanceof Dev.Disk disk && chunk % disk.ss == 0) {
+            BlockFront bf = disk.bf;
+            ArrayDeque<Object[]> inflight = new ArrayDeque<>();
+            long next = 0;
+            while (next < size || !inflight.isEmpty()) {
+                while (next < size && inflight.size() < 4) {
+                    int len = (int) Math.min(chunk, size - next);
+                    byte[] b = new byte[len];
+                    inflight.add(new Object[] {b, bf.read(next / disk.ss, b, 0, len)});
+                    next += len;
+                }
+                Object[] head = inflight.poll();
+                Dev.await((CompletableFuture<?>) head[1]);
+                md.update((byte[]) head[0]);
+            }
+        } else {
+            byte[] b = new byte[chunk];
+            long pos = 0;
+            int n;
+            while ((n = d.readAt(pos, b, 0, b.length)) > 0) {
+                md.update(b, 0, n);
+                pos += n;
+            }
+        }
+        return md.digest();
+    }
+}
