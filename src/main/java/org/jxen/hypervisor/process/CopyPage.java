@@ -99,7 +99,7 @@ final class CopyPage {
                 Thread.onSpinWait();
             }
         }
-        return get(word) != old;
+        return get(CLOSED) == 0 && get(word) != old;
     }
 
     private void sleep(long word, int old, long sleepingFlag) {
@@ -128,9 +128,15 @@ final class CopyPage {
         MemorySegment.copy(page, ValueLayout.JAVA_INT, STATUS_OFFSET, into, at, count);
     }
 
-    /** Ends the session's page: both sides' waits return, no new batch is served. */
+    /**
+     * Ends the session's page: both sides' waits return, no new batch is served. The futex words themselves
+     * change too: a waiter that checked CLOSED just before it was set then finds its FUTEX_WAIT's expected
+     * value stale and returns, instead of sleeping through the wake.
+     */
     void close() {
         set(CLOSED, 1);
+        INT.getAndAdd(page, REQUEST, 1);
+        INT.getAndAdd(page, DONE, 1);
         Futex.wake(requestWord, Integer.MAX_VALUE);
         Futex.wake(doneWord, Integer.MAX_VALUE);
     }
