@@ -48,7 +48,8 @@ public final class XsClient implements AutoCloseable {
 
     private final XsChannel channel;
     private final Map<Integer, CompletableFuture<XsMessage>> pending = new ConcurrentHashMap<>();
-    private final List<Watch> watches = new CopyOnWriteArrayList<>();
+    /** Watches by token: an event names its token, so dispatch looks at that token's watches only. */
+    private final Map<String, List<Watch>> watches = new ConcurrentHashMap<>();
     private final AtomicInteger nextReqId = new AtomicInteger(1);
     private final ExecutorService dispatcher;
     private final Thread reader;
@@ -279,18 +280,25 @@ public final class XsClient implements AutoCloseable {
     public void watch(String path, String token, XsWatchCallback callback) throws IOException {
         Watch w = new Watch(path, token, callback);
         // Registered before the request: the daemon sends the initial event right after its OK.
-        watches.add(w);
+        watches.computeIfAbsent(token, t -> new CopyOnWriteArrayList<>()).add(w);
         try {
             call(XsType.WATCH, NO_TX, Payloads.strings(path, token));
         } catch (IOException e) {
-            watches.remove(w);
+            forget(token, x -> x == w);
             throw e;
         }
     }
 
     public void unwatch(String path, String token) throws IOException {
         call(XsType.UNWATCH, NO_TX, Payloads.strings(path, token));
-        watches.removeIf(w -> w.path.equals(path) && w.token.equals(token));
+        forget(token, w -> w.path.equals(path));
+    }
+
+    private void forget(String token, java.util.function.Predicate<Watch> which) {
+        watches.computeIfPresent(token, (t, list) -> {
+            list.removeIf(which);
+            return list.isEmpty() ? null : list;
+        });
     }
 
     /** Drops all of this connection's watches at the daemon (RESET_WATCHES) and here. */
@@ -504,15 +512,14 @@ public final class XsClient implements AutoCloseable {
         if (parts.size() < 2) return;
         String path = parts.get(0);
         String token = parts.get(1);
+        List<Watch> withToken = watches.getOrDefault(token, List.of());
         List<Watch> targets = new ArrayList<>();
-        for (Watch w : watches) {
-            if (w.token.equals(token) && isSubpath(w.path, path)) targets.add(w);
+        for (Watch w : withToken) {
+            if (isSubpath(w.path, path)) targets.add(w);
         }
         // A daemon may report a path we cannot relate to the watched one (e.g. relative vs absolute):
         // the token alone still identifies the watch, so such an event is not lost.
-        if (targets.isEmpty()) {
-            for (Watch w : watches) if (w.token.equals(token)) targets.add(w);
-        }
+        if (targets.isEmpty()) targets.addAll(withToken);
         for (Watch w : targets) {
             try {
                 dispatcher.execute(() -> w.callback.onEvent(path, token));
