@@ -356,12 +356,12 @@ public final class XsClient implements AutoCloseable {
 
     /**
      * Before re-running a conflicted transaction: a random pause below a ceiling that doubles with each
-     * attempt (100 us, 200 us, ... at most 205 ms). Without it, many writers adding children to one parent
+     * attempt (100 us, 200 us, ... at most 12.8 ms). Without it, many writers adding children to one parent
      * (every device add writes its backend directory under {@code backend/<class>}) re-run in lock step and
      * conflict again every time, until they give up.
      */
     private static void backOff(int attempt) throws InterruptedIOException {
-        long ceiling = TimeUnit.MICROSECONDS.toNanos(100) << Math.min(attempt - 1, 11);
+        long ceiling = TimeUnit.MICROSECONDS.toNanos(100) << Math.min(attempt - 1, 7);
         long pause = ThreadLocalRandom.current().nextLong(ceiling);
         try {
             TimeUnit.NANOSECONDS.sleep(pause);
