@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.jxen.bench.BenchResult;
+import org.jxen.bench.HandshakeBench;
 import org.jxen.bench.HvRow;
 import org.jxen.bench.HypervisorBench;
 import org.jxen.bench.NodeMemory;
@@ -20,7 +21,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code jxen bench}: benchmarks, one subcommand per component. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
-        subcommands = {BenchCommand.XenStore.class, BenchCommand.HypervisorBenchCommand.class, BenchCommand.Block.class})
+        subcommands = {BenchCommand.XenStore.class, BenchCommand.HypervisorBenchCommand.class,
+                BenchCommand.Handshake.class, BenchCommand.Block.class})
 public final class BenchCommand implements Runnable {
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -199,6 +201,54 @@ public final class BenchCommand implements Runnable {
                 Files.writeString(json, lines, StandardCharsets.UTF_8);
             }
             return rows.stream().anyMatch(r -> r.error() != null) ? 1 : 0;
+        }
+    }
+
+    @Command(name = "handshake", mixinStandardHelpOptions = true,
+            description = {"Device handshake at scale: starts a host in a temporary directory, boots N in-process guests "
+                    + "with mydevicefront (boot timed separately), attaches K mydevice devices to each through the "
+                    + "toolstack's DeviceManager (a pool of --workers concurrent attaches) and times each from the attach "
+                    + "request to both ends' XenStore state reading Connected (4), seen by a dom0 watch; then detaches "
+                    + "them all. Prints a Markdown table with one row per guest count (the scaling table). Exit status 1 "
+                    + "if any device failed to connect or detach, or the limit was exceeded."})
+    static final class Handshake implements Callable<Integer> {
+        @Option(names = "--guests", split = ",", defaultValue = "10,100,1000", paramLabel = "N",
+                description = "Guest counts, one fresh host each (default: ${DEFAULT-VALUE}).")
+        List<Integer> guests;
+
+        @Option(names = "--devices", defaultValue = "3", paramLabel = "K",
+                description = "mydevice devices per guest (default: ${DEFAULT-VALUE}).")
+        int devices;
+
+        @Option(names = "--seconds-limit", defaultValue = "60", paramLabel = "S",
+                description = "Give up waiting for Connected after S seconds from the first attach (default: ${DEFAULT-VALUE}).")
+        double secondsLimit;
+
+        @Option(names = "--workers", defaultValue = "64", paramLabel = "W",
+                description = "Concurrent attach/detach calls (default: ${DEFAULT-VALUE}).")
+        int workers;
+
+        @Option(names = "--memory", defaultValue = "1", paramLabel = "MiB",
+                description = "Memory of each guest (default: ${DEFAULT-VALUE}).")
+        int memory;
+
+        @Option(names = "--json", paramLabel = "FILE", description = "Also write the rows as JSON lines to FILE.")
+        Path json;
+
+        @Override
+        public Integer call() throws Exception {
+            List<HandshakeBench.Row> rows = new HandshakeBench(
+                    new HandshakeBench.Config(guests, devices, secondsLimit, workers, memory), System.err).run();
+            System.out.println(HandshakeBench.Row.markdown(rows));
+            for (HandshakeBench.Row r : rows) {
+                for (String e : r.errors()) System.out.println("N=" + r.guests() + ": " + e);
+            }
+            if (json != null) {
+                StringBuilder lines = new StringBuilder();
+                for (HandshakeBench.Row r : rows) lines.append(r.toJson()).append('\n');
+                Files.writeString(json, lines, StandardCharsets.UTF_8);
+            }
+            return rows.stream().allMatch(HandshakeBench.Row::ok) ? 0 : 1;
         }
     }
 }

@@ -13,13 +13,13 @@ import java.lang.invoke.VarHandle;
  * <pre>
  * 0    int  sleeping   futex word: 1 while the event thread is (about to be) blocked in FUTEX_WAIT
  * 4    int  runstate   0 running, 1 paused, 2 dead: written by the hypervisor, the event thread delivers only at 0
- * 64   long pending[16]  1024 ports, bit (port % 64) of word (port / 64)
- * 192  long mask[16]
+ * 64   long pending[128]  8192 ports, bit (port % 64) of word (port / 64)
+ * 1088 long mask[128]
  * </pre>
- * Pages 1 and 2 of the file hold the port table ({@link PortTable}).
+ * Pages 1 to 16 of the file hold the port table ({@link PortTable}).
  */
 public final class EventPage {
-    public static final int MAX_PORTS = 1024;
+    public static final int MAX_PORTS = 8192;
     public static final int SIZE = 4096;
     static final long SLEEPING_OFFSET = 0;
     static final long RUNSTATE_OFFSET = 4;

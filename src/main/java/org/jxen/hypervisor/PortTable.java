@@ -5,7 +5,7 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 
 /**
- * Flyweight over the port table in pages 1-2 of a domain's event file: one long per port, written only by the
+ * Flyweight over the port table in pages 1-16 of a domain's event file: one long per port, written only by the
  * hypervisor (guests map it read-only). It lets a guest send without a round trip: the sender looks up its own
  * port's peer here and sets the peer's pending bit itself. One long per entry so readers never see a torn one.
  *

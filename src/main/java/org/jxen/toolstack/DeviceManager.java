@@ -76,6 +76,12 @@ public final class DeviceManager {
         }
         XsPerms feperms = XsPerms.of(new XsPerm(domid, false, false), new XsPerm(d.backendDomid(), true, false));
         XsPerms beperms = XsPerms.of(new XsPerm(d.backendDomid(), false, false), new XsPerm(domid, true, false));
+        // The backend's per-guest directory (backend/K/U) is made first, outside the transaction: creating it
+        // inside would add a child to backend/K, which every concurrent add for another guest also changes, so
+        // all of them would conflict with each other (EAGAIN) and re-run one at a time. MKDIR of an existing
+        // node changes nothing; the node is the same as the transaction would have made (same connection, same
+        // parent), and the transaction still creates it should a concurrent remove have taken it meanwhile.
+        xs.mkdir(be.substring(0, be.lastIndexOf('/')));
         boolean written = xs.transaction(tx -> {
             if (tx.exists(fe) || tx.exists(be)) return false;
             tx.mkdir(fe);
@@ -175,7 +181,12 @@ public final class DeviceManager {
         removePaths(fe, be);
     }
 
-    /** libxl__device_destroy: frontend then backend, in one transaction, and the backend's empty parent. */
+    /**
+     * libxl__device_destroy: frontend then backend, in one transaction, and the backend's empty parent in a
+     * second, short one. Removing the parent changes backend/K, which every other guest's cleanup changes too:
+     * those conflict with each other, so they are kept as small as possible (four requests), and the removal of
+     * the device itself, which only conflicts with the same guest's devices, is not re-run with them.
+     */
     private void removePaths(String fe, String be) throws IOException {
         xs.transaction(tx -> {
             if (tx.exists(fe)) tx.rm(fe);

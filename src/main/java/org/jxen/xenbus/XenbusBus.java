@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -27,9 +28,13 @@ import org.jxen.xenstore.client.XsClient;
  * probes it, follows the other end's state, and removes the device when its nodes go.
  *
  * <p>Threading: XenStore watch callbacks arrive on the XsClient's dispatcher thread, which must never block;
- * they only queue work on this bus's single worker thread. All device lifecycle work and every driver
- * callback runs there, in event order. Waiting for the other end (frontend close) is done by the thread
- * that unregisters a driver, never by the worker.
+ * they only queue work on this bus's worker. The worker is a set of lanes: one per device directory (its
+ * discovery, probe, remove, every driver callback for it and its {@link XenbusDevice#runOnBus} work, in event
+ * order) and one for the bus itself (scans of the directories above the devices). Each lane runs its tasks
+ * one at a time, in order, on virtual threads; different devices' lanes run concurrently, so one kernel
+ * serving thousands of devices (dom0's backends) is not limited to one XenStore round trip at a time. A scan
+ * hands each device it finds to that device's lane and waits for it. Waiting for the other end (frontend
+ * close) is done by the thread that unregisters a driver, never by the worker.
  */
 public final class XenbusBus {
     /** Where each bus looks: {@code device/C/N} (two levels) or {@code backend/C/U/N} (three). */
@@ -60,8 +65,14 @@ public final class XenbusBus {
     private final List<XenbusDriver> drivers = new CopyOnWriteArrayList<>();
     /** Mutated on the worker only; concurrent so other threads may take snapshots. */
     private final Map<String, XenbusDevice> devices = new ConcurrentHashMap<>();
-    private ExecutorService worker;
-    private volatile Thread workerThread;
+    /** The bus's own lane: scans above the device level. */
+    private static final String BUS_LANE = "";
+
+    private volatile ExecutorService worker;
+    /** Each lane's last queued task; a lane's next task starts when that one is done. */
+    private final Map<String, CompletableFuture<Void>> lanes = new ConcurrentHashMap<>();
+    /** True on a thread running one of this bus's tasks (work asked for from there runs inline). */
+    private final ThreadLocal<Boolean> onWorkerThread = ThreadLocal.withInitial(() -> false);
     private XenbusWatch rootWatch;
 
     XenbusBus(Kernel kernel, Kind kind) {
@@ -118,7 +129,7 @@ public final class XenbusBus {
             for (XenbusDevice dev : mine) closeFrontend(dev);
         }
         for (XenbusDevice dev : mine) {
-            onWorker(() -> {
+            onWorker(dev.nodename(), () -> {
                 removeDevice(dev, "driver unloaded");
                 return null;
             });
@@ -128,11 +139,11 @@ public final class XenbusBus {
     }
 
     private void closeFrontend(XenbusDevice dev) {
-        Boolean asked = onWorker(() -> {
+        Boolean asked = onWorker(dev.nodename(), () -> {
             if (dev.isGone() || dev.state() != XenbusState.CONNECTED) return false;
             return dev.switchState(XenbusState.CLOSING);
         });
-        if (!Boolean.TRUE.equals(asked) || Thread.currentThread() == workerThread) return;
+        if (!Boolean.TRUE.equals(asked) || onWorkerThread.get()) return;
         try {
             if (!dev.awaitState(XenbusState.CLOSED, CLOSE_TIMEOUT_SECONDS, TimeUnit.SECONDS) && !dev.isGone()) {
                 kernel.printk("xenbus: " + dev.nodename() + " timeout closing device");
@@ -143,12 +154,8 @@ public final class XenbusBus {
     }
 
     private void start() throws IOException {
-        worker = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "xenbus-" + kind.dir + "-d" + kernel.domid());
-            t.setDaemon(true);
-            workerThread = t;
-            return t;
-        });
+        worker = Executors.newThreadPerTaskExecutor(
+                Thread.ofVirtual().name("xenbus-" + kind.dir + "-d" + kernel.domid() + "-", 0).factory());
         rootWatch = watch(null, root, this::onRootEvent);
     }
 
@@ -168,25 +175,61 @@ public final class XenbusBus {
 
     // ---- the worker ----
 
-    /** Runs on the worker and waits for it (inline when already there). */
+    /** Runs on the bus's own lane and waits for it (inline when already on the worker). */
     private <T> T onWorker(Callable<T> task) {
-        if (Thread.currentThread() == workerThread) return call(task);
-        ExecutorService w = worker;
-        if (w == null) throw new IllegalStateException("xenbus " + kind.dir + " bus is stopped");
-        Future<T> f;
-        try {
-            f = w.submit(() -> call(task));
-        } catch (RejectedExecutionException e) {
-            throw new IllegalStateException("xenbus " + kind.dir + " bus is stopped", e);
-        }
+        return onWorker(BUS_LANE, task);
+    }
+
+    /** Runs on a lane and waits for it (inline when already on the worker). */
+    private <T> T onWorker(String lane, Callable<T> task) {
+        if (onWorkerThread.get()) return call(task);
+        if (worker == null) throw new IllegalStateException("xenbus " + kind.dir + " bus is stopped");
+        Future<T> f = submit(lane, () -> call(task));
         try {
             return f.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof RejectedExecutionException r) {
+                throw new IllegalStateException("xenbus " + kind.dir + " bus is stopped", r);
+            }
             throw new IllegalStateException(e.getCause());
         }
+    }
+
+    /**
+     * Queues a task on a lane: it starts once the lane's previous task is done. Fails (the future, with
+     * RejectedExecutionException) when the bus has stopped; the lane carries on with its next task regardless.
+     */
+    private <T> CompletableFuture<T> submit(String lane, Callable<T> task) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        CompletableFuture<Void> previous = lanes.put(lane, done);
+        done.whenComplete((x, e) -> lanes.remove(lane, done));
+        Runnable start = () -> {
+            ExecutorService w = worker;
+            try {
+                if (w == null) throw new RejectedExecutionException("stopped");
+                w.execute(() -> {
+                    onWorkerThread.set(true);
+                    try {
+                        result.complete(task.call());
+                    } catch (Throwable t) {
+                        result.completeExceptionally(t);
+                    } finally {
+                        onWorkerThread.set(false);
+                        done.complete(null);
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                result.completeExceptionally(e);
+                done.complete(null);
+            }
+        };
+        if (previous == null) start.run();
+        else previous.whenComplete((x, e) -> start.run());
+        return result;
     }
 
     private <T> T call(Callable<T> task) {
@@ -198,21 +241,26 @@ public final class XenbusBus {
         }
     }
 
-    /** Queues work from a watch callback; after the bus stopped, events are dropped. */
-    void post(Runnable r) {
-        ExecutorService w = worker;
-        if (w == null) return;
-        try {
-            w.execute(() -> {
-                try {
-                    r.run();
-                } catch (RuntimeException e) {
-                    kernel.printk("xenbus: " + kind.dir + " bus: " + e);
-                }
-            });
-        } catch (RejectedExecutionException e) {
-            // Stopping: nobody is left to handle it.
-        }
+    /** Queues work on a lane (a device's nodename) from a watch callback; after the bus stopped, events are dropped. */
+    void post(String lane, Runnable r) {
+        if (worker == null) return;
+        // Stopping: a rejected task completes its future exceptionally, and nobody is left to handle it.
+        submit(lane, () -> {
+            try {
+                r.run();
+            } catch (RuntimeException e) {
+                kernel.printk("xenbus: " + kind.dir + " bus: " + e);
+            }
+            return null;
+        });
+    }
+
+    /** The lane of an event under the bus's root: the device directory it is in, else the bus's own. */
+    private String laneOf(String path) {
+        if (!path.startsWith(root + "/")) return BUS_LANE;
+        String[] parts = path.substring(root.length() + 1).split("/");
+        if (parts.length < kind.levels) return BUS_LANE;
+        return root + "/" + String.join("/", Arrays.copyOf(parts, kind.levels));
     }
 
     /**
@@ -222,7 +270,7 @@ public final class XenbusBus {
     XenbusWatch watch(XenbusDevice dev, String path, Consumer<String> callback) throws IOException {
         String token = "xenbus/" + kind.dir + "/" + TOKENS.incrementAndGet();
         XsClient xs = kernel.xenstore();
-        xs.watch(path, token, (p, t) -> post(() -> {
+        xs.watch(path, token, (p, t) -> post(dev != null ? dev.nodename() : laneOf(p), () -> {
             if (dev == null || devices.get(dev.nodename()) == dev) callback.accept(p);
         }));
         return new XenbusWatch(xs, path, token);
@@ -235,7 +283,14 @@ public final class XenbusBus {
         String rest = path.length() > root.length() ? path.substring(root.length() + 1) : "";
         String[] parts = rest.isEmpty() ? new String[0] : rest.split("/");
         if (parts.length >= kind.levels) {
-            check(root + "/" + String.join("/", Arrays.copyOf(parts, kind.levels)), false);
+            String nodename = root + "/" + String.join("/", Arrays.copyOf(parts, kind.levels));
+            // A write to another key of a known device (ring-ref, online, ...) can neither remove it nor change
+            // its state: removal and re-creation fire on the directory itself, and a state change on "state".
+            // Skipping those saves dom0 two round trips per write for every device it serves.
+            boolean otherKey = parts.length > kind.levels && !(parts.length == kind.levels + 1
+                    && parts[kind.levels].equals("state"));
+            if (otherKey && devices.containsKey(nodename)) return;
+            check(nodename, false);
         } else {
             scan(path, false);
         }
@@ -249,7 +304,25 @@ public final class XenbusBus {
         for (String n : devices.keySet()) {
             if (n.startsWith(under + "/")) nodenames.add(n);
         }
-        for (String n : nodenames) check(n, rebind);
+        if (under.equals(root) || !laneOf(under).equals(under)) {
+            // Above the device level (the bus's lane): each device is checked on its own lane.
+            List<CompletableFuture<Object>> checks = new ArrayList<>();
+            for (String n : nodenames) {
+                checks.add(submit(n, () -> {
+                    check(n, rebind);
+                    return null;
+                }));
+            }
+            for (CompletableFuture<Object> c : checks) {
+                try {
+                    c.join();
+                } catch (RuntimeException e) {
+                    // Stopped meanwhile, or the check failed (it reports itself).
+                }
+            }
+        } else {
+            for (String n : nodenames) check(n, rebind);
+        }
     }
 
     private void list(String dir, int levelsLeft, Set<String> out) {
@@ -419,7 +492,7 @@ public final class XenbusBus {
 
     /** Unregisters a device from a driver callback (netback's device_unregister) or from outside. */
     void unregister(XenbusDevice dev, String why) {
-        onWorker(() -> {
+        onWorker(dev.nodename(), () -> {
             removeDevice(dev, why);
             return null;
         });

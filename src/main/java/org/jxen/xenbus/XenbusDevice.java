@@ -94,12 +94,12 @@ public final class XenbusDevice {
     }
 
     /**
-     * Runs {@code work} on the bus worker. Event-channel handlers must use this for anything that talks to
+     * Runs {@code work} on the bus worker, in this device's lane (after its pending callbacks). Event-channel handlers must use this for anything that talks to
      * XenStore: in a guest the event thread also delivers the xenstore ring's notifications, so a XenStore
      * call made on it would wait for itself (Linux forbids xenbus calls from interrupt context likewise).
      */
     public void runOnBus(Runnable work) {
-        bus.post(work);
+        bus.post(nodename(), work);
     }
 
     /** device_unregister: removes this device now (netback does so when the frontend closed with online=0). */

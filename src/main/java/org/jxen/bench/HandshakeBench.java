@@ -1,0 +1,288 @@
+package org.jxen.bench;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.jxen.drivers.mydevice.MyDeviceFront;
+import org.jxen.toolstack.ConsoleLog;
+import org.jxen.toolstack.DeviceManager;
+import org.jxen.toolstack.DeviceSpec;
+import org.jxen.toolstack.GuestConfig;
+import org.jxen.toolstack.Host;
+import org.jxen.xenstore.Payloads;
+import org.jxen.xenstore.XsMessage;
+import org.jxen.xenstore.XsType;
+import org.jxen.xenstore.client.XsClient;
+
+/**
+ * {@code jxen bench handshake}: N in-process guests with {@code mydevicefront}, K mydevice devices each attached
+ * through the toolstack's {@link DeviceManager} by a bounded pool of workers, timed from the attach request to
+ * both ends' {@code state} reading Connected (4) in XenStore, as seen by a dom0 observer (its own privileged
+ * connection, one watch on {@code /local/domain}, a READ of every changed mydevice {@code state} node; the time is
+ * taken when the READ answers 4). Then every device is detached ({@code DeviceManager.remove}: Closing, wait for
+ * Closed, remove both directories), timed per call. Guest boot (until each guest's console shows the frontend
+ * module loaded) is reported separately and not counted.
+ */
+public final class HandshakeBench {
+    public static final String KIND = "mydevice";
+
+    /** @param guests the guest counts to run, one fresh host each; @param workers concurrent attaches/detaches */
+    public record Config(List<Integer> guests, int devices, double secondsLimit, int workers, int memoryMiB) {
+        public Config {
+            guests = List.copyOf(guests);
+            if (guests.isEmpty() || guests.stream().anyMatch(n -> n <= 0)) throw new IllegalArgumentException("--guests must be positive");
+            if (devices <= 0) throw new IllegalArgumentException("--devices must be positive");
+            if (workers <= 0) throw new IllegalArgumentException("--workers must be positive");
+        }
+    }
+
+    /** One run: N guests x K devices. Times in nanoseconds; counts of devices that connected and detached. */
+    public record Row(int guests, int devices, long bootNanos, long attachP50, long attachP99, long attachTotal,
+            long detachP50, long detachP99, long detachTotal, int connected, int detached, List<String> errors) {
+        public int expected() {
+            return guests * devices;
+        }
+
+        public boolean ok() {
+            return errors.isEmpty() && connected == expected() && detached == expected();
+        }
+
+        public String toJson() {
+            StringBuilder e = new StringBuilder("[");
+            for (int i = 0; i < errors.size(); i++) e.append(i > 0 ? "," : "").append(Json.string(errors.get(i)));
+            e.append(']');
+            return String.format(Locale.ROOT, "{\"bench\":\"handshake\",\"guests\":%d,\"devices_per_guest\":%d,"
+                    + "\"devices\":%d,\"boot_s\":%.3f,\"attach_p50_ms\":%.3f,\"attach_p99_ms\":%.3f,"
+                    + "\"attach_total_s\":%.3f,\"detach_p50_ms\":%.3f,\"detach_p99_ms\":%.3f,\"detach_total_s\":%.3f,"
+                    + "\"connected\":%d,\"detached\":%d,\"errors\":%s}", guests, devices, expected(), s(bootNanos),
+                    ms(attachP50), ms(attachP99), s(attachTotal), ms(detachP50), ms(detachP99), s(detachTotal),
+                    connected, detached, e);
+        }
+
+        public static String markdown(List<Row> rows) {
+            StringBuilder sb = new StringBuilder("| guests | devices | boot s | attach p50 ms | attach p99 ms | attach total s "
+                    + "| per-device p50 / N=first | detach p50 ms | detach p99 ms | detach total s | connected | detached |\n"
+                    + "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+            double base = rows.isEmpty() ? 1 : Math.max(1, rows.get(0).attachP50);
+            for (Row r : rows) {
+                sb.append(String.format(Locale.ROOT, "| %d | %d | %.2f | %.2f | %.2f | %.3f | %.2fx | %.2f | %.2f | %.3f | %d/%d | %d/%d |%n",
+                        r.guests, r.expected(), s(r.bootNanos), ms(r.attachP50), ms(r.attachP99), s(r.attachTotal),
+                        r.attachP50 / base, ms(r.detachP50), ms(r.detachP99), s(r.detachTotal), r.connected, r.expected(),
+                        r.detached, r.expected()));
+            }
+            return sb.toString();
+        }
+    }
+
+    private static double ms(long nanos) {
+        return nanos / 1e6;
+    }
+
+    private static double s(long nanos) {
+        return nanos / 1e9;
+    }
+
+    private final Config config;
+    private final PrintStream log;
+
+    public HandshakeBench(Config config, PrintStream log) {
+        this.config = config;
+        this.log = log;
+    }
+
+    public List<Row> run() throws Exception {
+        List<Row> rows = new ArrayList<>();
+        for (int n : config.guests()) rows.add(runOnce(n));
+        return rows;
+    }
+
+    /** A device's timeline: attach requested, each end first read Connected. */
+    private static final class Times {
+        final long requested;
+        volatile long frontConnected;
+        volatile long backConnected;
+        final AtomicInteger done = new AtomicInteger();
+
+        Times(long requested) {
+            this.requested = requested;
+        }
+    }
+
+    private static final Pattern FRONT = Pattern.compile("/local/domain/(\\d+)/device/" + KIND + "/(\\d+)/state");
+    private static final Pattern BACK = Pattern.compile("/local/domain/0/backend/" + KIND + "/(\\d+)/(\\d+)/state");
+
+    private Row runOnce(int n) throws Exception {
+        int k = config.devices();
+        long limitNanos = (long) (config.secondsLimit() * 1e9);
+        List<String> errors = new ArrayList<>();
+        Path dir = Files.createTempDirectory("jxen-bench-handshake");
+        log.printf("bench handshake: %d guests x %d devices in %s%n", n, k, dir);
+        try (Host host = Host.start(dir, false)) {
+            // ---- boot: not part of the attach time ----
+            long bootStart = System.nanoTime();
+            List<Integer> domids = new ArrayList<>();
+            CountDownLatch ready = new CountDownLatch(n);
+            for (int i = 0; i < n; i++) {
+                Host.Guest g = host.create(new GuestConfig("hs" + i, config.memoryMiB(), 1, GuestConfig.MODULAR_KERNEL,
+                        List.of(MyDeviceFront.NAME), false));
+                domids.add(g.domid());
+                whenLine(host.consoleLog(g.domid()), "Hello World!", ready::countDown);
+            }
+            if (!ready.await(Math.max(60, 2 * (long) config.secondsLimit()), TimeUnit.SECONDS)) {
+                errors.add((ready.getCount()) + " guests did not load " + MyDeviceFront.NAME);
+            }
+            long bootNanos = System.nanoTime() - bootStart;
+            log.printf("bench handshake: booted %d guests in %.2f s%n", n, s(bootNanos));
+
+            // ---- the observer: dom0's own connection, one watch, a READ per changed state node ----
+            Map<String, Times> devices = new ConcurrentHashMap<>();
+            CountDownLatch allConnected = new CountDownLatch(n * k);
+            AtomicLong lastConnected = new AtomicLong();
+            try (XsClient observer = new XsClient(host.xenstored().connectInProcess(0))) {
+                observer.watch("/local/domain", "handshake-bench", (path, token) -> {
+                    Matcher f = FRONT.matcher(path);
+                    Matcher b = f.matches() ? null : BACK.matcher(path);
+                    if (!f.matches() && (b == null || !b.matches())) return;
+                    String key = f.matches() ? f.group(1) + "/" + f.group(2) : b.group(1) + "/" + b.group(2);
+                    boolean front = f.matches();
+                    observer.request(XsMessage.of(XsType.READ, 0, XsClient.NO_TX, Payloads.strings(path)))
+                            .thenAccept(reply -> {
+                                if (reply.type() != XsType.READ.code) return;
+                                if (!"4".equals(new String(reply.payload(), StandardCharsets.UTF_8).strip())) return;
+                                long now = System.nanoTime();
+                                Times t = devices.get(key);
+                                if (t == null) return;
+                                if (front && t.frontConnected == 0) t.frontConnected = now;
+                                else if (!front && t.backConnected == 0) t.backConnected = now;
+                                else return;
+                                if (t.done.incrementAndGet() == 2) {
+                                    lastConnected.accumulateAndGet(now, Math::max);
+                                    allConnected.countDown();
+                                }
+                            });
+                });
+
+                // ---- attach ----
+                DeviceManager dm = host.deviceManager();
+                long attachStart = System.nanoTime();
+                List<Future<?>> adds = new ArrayList<>();
+                try (ExecutorService pool = Executors.newFixedThreadPool(config.workers(),
+                        Thread.ofVirtual().name("bench-attach-", 0).factory())) {
+                    for (int dev = 0; dev < k; dev++) {
+                        for (int domid : domids) {
+                            DeviceSpec spec = new DeviceSpec(KIND, dev, 0);
+                            String key = domid + "/" + dev;
+                            adds.add(pool.submit(() -> {
+                                devices.put(key, new Times(System.nanoTime()));
+                                dm.add(domid, spec);
+                                return null;
+                            }));
+                        }
+                    }
+                    collect(adds, "attach", errors);
+                    if (!allConnected.await(Math.max(1, limitNanos - (System.nanoTime() - attachStart)),
+                            TimeUnit.NANOSECONDS)) {
+                        errors.add(allConnected.getCount() + " devices not Connected within " + config.secondsLimit() + " s");
+                    }
+                }
+                LatencyHistogram attach = new LatencyHistogram();
+                int connected = 0;
+                for (Times t : devices.values()) {
+                    if (t.done.get() < 2) continue;
+                    connected++;
+                    attach.record(Math.max(t.frontConnected, t.backConnected) - t.requested);
+                }
+                long attachTotal = connected > 0 ? lastConnected.get() - attachStart : 0;
+                log.printf("bench handshake: %d/%d devices Connected in %.3f s%n", connected, n * k, s(attachTotal));
+                observer.unwatch("/local/domain", "handshake-bench");
+
+                // ---- detach ----
+                LatencyHistogram detach = new LatencyHistogram();
+                AtomicInteger detached = new AtomicInteger();
+                List<Future<?>> removes = new ArrayList<>();
+                long detachStart = System.nanoTime();
+                try (ExecutorService pool = Executors.newFixedThreadPool(config.workers(),
+                        Thread.ofVirtual().name("bench-detach-", 0).factory())) {
+                    for (int dev = 0; dev < k; dev++) {
+                        for (int domid : domids) {
+                            DeviceSpec spec = new DeviceSpec(KIND, dev, 0);
+                            removes.add(pool.submit(() -> {
+                                long t0 = System.nanoTime();
+                                dm.remove(domid, spec);
+                                long took = System.nanoTime() - t0;
+                                synchronized (detach) {
+                                    detach.record(took);
+                                }
+                                if (!observer.exists(DeviceManager.frontendPath(domid, spec))
+                                        && !observer.exists(DeviceManager.backendPath(domid, spec))) {
+                                    detached.incrementAndGet();
+                                }
+                                return null;
+                            }));
+                        }
+                    }
+                    collect(removes, "detach", errors);
+                }
+                long detachTotal = System.nanoTime() - detachStart;
+                log.printf("bench handshake: %d/%d devices detached in %.3f s%n", detached.get(), n * k, s(detachTotal));
+                return new Row(n, k, bootNanos, attach.percentile(50), attach.percentile(99), attachTotal,
+                        detach.percentile(50), detach.percentile(99), detachTotal, connected, detached.get(),
+                        List.copyOf(errors));
+            }
+        } finally {
+            deleteTree(dir);
+        }
+    }
+
+    /** Runs {@code action} once the console log has shown a line containing {@code text}. */
+    private static void whenLine(ConsoleLog console, String text, Runnable action) {
+        if (console == null) return;
+        AtomicInteger once = new AtomicInteger();
+        ConsoleLog.Follower[] self = new ConsoleLog.Follower[1];
+        self[0] = new ConsoleLog.Follower(line -> {
+            if (line.contains(text) && once.getAndIncrement() == 0) action.run();
+        }, () -> {});
+        for (String line : console.follow(self[0])) {
+            if (line.contains(text) && once.getAndIncrement() == 0) action.run();
+        }
+    }
+
+    private static void collect(List<Future<?>> futures, String what, List<String> errors) throws InterruptedException {
+        int failed = 0;
+        String first = null;
+        for (Future<?> f : futures) {
+            try {
+                f.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                failed++;
+                if (first == null) first = String.valueOf(e.getCause());
+            }
+        }
+        if (failed > 0) errors.add(failed + " " + what + " calls failed, first: " + first);
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+}
