@@ -6,6 +6,8 @@ import org.jxen.hypervisor.Delivery;
 import org.jxen.hypervisor.Hypercalls;
 import org.jxen.hypervisor.ShutdownReason;
 import org.jxen.hypervisor.process.GuestKernel;
+import org.jxen.xenstore.XenStoreException;
+import org.jxen.xenstore.XsError;
 import org.jxen.xenstore.client.XsClient;
 
 /**
@@ -69,6 +71,11 @@ public class StandardKernel implements GuestKernel {
             log.printk("xenbus: shutdown requested: " + new String(v));
             reason.set(r);
             stop.countDown();
+        } catch (XenStoreException e) {
+            // The toolstack removed our home while destroying us: nothing left to obey.
+            if (e.error() != XsError.ENOENT && e.error() != XsError.EACCES) {
+                System.getLogger("jxen.xenbus").log(System.Logger.Level.WARNING, "control/shutdown: " + e);
+            }
         } catch (java.io.IOException e) {
             System.getLogger("jxen.xenbus").log(System.Logger.Level.WARNING, "control/shutdown: " + e);
         }
