@@ -9,6 +9,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.jxen.xenstore.XsPerm;
 import org.jxen.xenstore.XsPerms;
+import org.jxen.xenstore.XenStoreException;
+import org.jxen.xenstore.XsError;
 import org.jxen.xenstore.client.XsClient;
 
 /**
@@ -196,12 +198,22 @@ public final class DeviceManager {
         removeEmptyParent(be);
     }
 
+    /**
+     * Best effort, as libxl__xs_path_cleanup: the device is gone already, and an empty directory left behind is
+     * harmless (the next add reuses it, the next removal retries). With a thousand guests detaching at once
+     * these cleanups all conflict on backend/K; running out of retries must not fail the detach.
+     */
     private void removeEmptyParent(String be) throws IOException {
         String parent = be.substring(0, be.lastIndexOf('/'));
-        xs.transaction(tx -> {
-            if (tx.exists(parent) && tx.directory(parent).isEmpty()) tx.rm(parent);
-            return null;
-        });
+        try {
+            xs.transaction(tx -> {
+                if (tx.exists(parent) && tx.directory(parent).isEmpty()) tx.rm(parent);
+                return null;
+            });
+        } catch (XenStoreException e) {
+            if (e.error() != XsError.EAGAIN) throw e;
+            warnings.accept("left empty " + parent + " behind: its removal kept conflicting (" + e.getMessage() + ")");
+        }
     }
 
     private static int stateOf(String v) {
