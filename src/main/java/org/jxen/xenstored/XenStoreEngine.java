@@ -15,7 +15,6 @@ import org.jxen.xenstore.XenStoreException;
 import org.jxen.xenstore.XsError;
 import org.jxen.xenstore.XsMessage;
 import org.jxen.xenstore.XsPaths;
-import org.jxen.xenstore.XsPerm;
 import org.jxen.xenstore.XsPerms;
 import org.jxen.xenstore.XsType;
 import org.jxen.xenstore.XsWire;

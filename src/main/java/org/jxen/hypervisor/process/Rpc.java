@@ -6,8 +6,6 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import org.jxen.hypervisor.ChannelState;
 import org.jxen.hypervisor.ChannelStatus;
 import org.jxen.hypervisor.DomainInfo;
