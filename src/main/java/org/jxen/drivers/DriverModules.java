@@ -29,7 +29,8 @@ public final class DriverModules {
 
     /**
      * The module {@code name}, or {@code name:key=value,...} with parameters: only blkfront has one,
-     * {@code blkfront:queues=N} (the queues it asks for, default 4).
+     * {@code blkfront:queues=N} (the queues it asks for, default 4) and {@code persistent=0|1} (feature-persistent,
+     * default 1).
      */
     public static KernelModule create(String spec) {
         int colon = spec.indexOf(':');
@@ -39,8 +40,18 @@ public final class DriverModules {
             BlkFront.Params p = BlkFront.Params.DEFAULT;
             for (String kv : spec.substring(colon + 1).split(",")) {
                 String[] f = kv.split("=", 2);
-                if (f.length != 2 || !f[0].equals("queues")) throw new IllegalArgumentException("unknown blkfront parameter " + kv);
-                p = new BlkFront.Params(Integer.parseInt(f[1]), p.maxRingPageOrder(), p.maxIndirectSegments(), p.poolPages());
+                if (f.length != 2) throw new IllegalArgumentException("unknown blkfront parameter " + kv);
+                p = switch (f[0]) {
+                    case "queues" -> new BlkFront.Params(Integer.parseInt(f[1]), p.maxRingPageOrder(),
+                            p.maxIndirectSegments(), p.poolPages(), p.featurePersistent());
+                    case "persistent" -> new BlkFront.Params(p.maxQueues(), p.maxRingPageOrder(),
+                            p.maxIndirectSegments(), p.poolPages(), switch (f[1]) {
+                                case "1" -> true;
+                                case "0" -> false;
+                                default -> throw new IllegalArgumentException("blkfront persistent=" + f[1] + ": 0 or 1");
+                            });
+                    default -> throw new IllegalArgumentException("unknown blkfront parameter " + kv);
+                };
             }
             return new BlkFront(p);
         }

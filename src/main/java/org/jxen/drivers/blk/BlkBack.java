@@ -15,9 +15,17 @@ public final class BlkBack implements KernelModule {
      * @param maxIndirectSegments feature-max-indirect-segments (Linux: 256; at most 4096)
      * @param maxRingPageOrder max-ring-page-order (Linux: 4; here 3, i.e. 8 pages, 256 slots)
      * @param maxQueues multi-queue-max-queues (Linux: the number of CPUs)
+     * @param featurePersistent whether to advertise feature-persistent (Linux's feature_persistent, true)
+     * @param maxPersistentGrants grant refs kept mapped per ring when persistent grants are in use (Linux's
+     *     max_persistent_grants, 1056); refs beyond it are mapped and unmapped per request
      */
-    public record Params(int maxIndirectSegments, int maxRingPageOrder, int maxQueues) {
-        public static final Params DEFAULT = new Params(256, 3, 4);
+    public record Params(int maxIndirectSegments, int maxRingPageOrder, int maxQueues, boolean featurePersistent,
+            int maxPersistentGrants) {
+        public static final Params DEFAULT = new Params(256, 3, 4, true, PersistentGrants.DEFAULT_MAX);
+
+        public Params(int maxIndirectSegments, int maxRingPageOrder, int maxQueues) {
+            this(maxIndirectSegments, maxRingPageOrder, maxQueues, true, PersistentGrants.DEFAULT_MAX);
+        }
 
         public Params {
             if (maxIndirectSegments < 0 || maxIndirectSegments > Blkif.MAX_INDIRECT_SEGMENTS) {
@@ -25,6 +33,12 @@ public final class BlkBack implements KernelModule {
             }
             if (maxRingPageOrder < 0 || maxRingPageOrder > 4) throw new IllegalArgumentException("maxRingPageOrder");
             if (maxQueues < 1 || maxQueues > 64) throw new IllegalArgumentException("maxQueues");
+            if (maxPersistentGrants < 0) throw new IllegalArgumentException("maxPersistentGrants");
+        }
+
+        /** The same parameters with feature-persistent on or off. */
+        public Params withFeaturePersistent(boolean on) {
+            return new Params(maxIndirectSegments, maxRingPageOrder, maxQueues, on, maxPersistentGrants);
         }
     }
 

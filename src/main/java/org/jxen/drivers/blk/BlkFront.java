@@ -24,9 +24,16 @@ public final class BlkFront implements KernelModule {
      * @param maxIndirectSegments segments per indirect request it uses (Linux's max_indirect_segments, 32 by
      *     default; here 256 to match blkback)
      * @param poolPages pages granted to the backend for request data and indirect descriptors
+     * @param featurePersistent whether to write feature-persistent = 1 (Linux's feature_persistent, true); the
+     *     pool is granted once either way, the backend keeps its pages mapped only when both ends offer it
      */
-    public record Params(int maxQueues, int maxRingPageOrder, int maxIndirectSegments, int poolPages) {
-        public static final Params DEFAULT = new Params(4, 2, 256, 544);
+    public record Params(int maxQueues, int maxRingPageOrder, int maxIndirectSegments, int poolPages,
+            boolean featurePersistent) {
+        public static final Params DEFAULT = new Params(4, 2, 256, 544, true);
+
+        public Params(int maxQueues, int maxRingPageOrder, int maxIndirectSegments, int poolPages) {
+            this(maxQueues, maxRingPageOrder, maxIndirectSegments, poolPages, true);
+        }
 
         public Params {
             if (maxQueues < 1 || maxRingPageOrder < 0 || maxIndirectSegments < 0) throw new IllegalArgumentException();

@@ -37,6 +37,7 @@ final class BlkbackDevice implements BackendStates.Hooks {
     volatile XenbusState frontendState = XenbusState.UNKNOWN;
     private BlockDevice disk;
     private final List<Queue> queues = new ArrayList<>();
+    private volatile boolean persistent;
 
     BlkbackDevice(XenbusDevice dev, BlkBack.Params params) {
         this.dev = dev;
@@ -80,7 +81,8 @@ final class BlkbackDevice implements BackendStates.Hooks {
             return false;
         }
         dev.kernel().printk("blkback " + dev.nodename() + ": connected " + queues.size() + " queue(s), "
-                + disk.sectors() + " sectors" + (disk.readOnly() ? " (read-only)" : ""));
+                + disk.sectors() + " sectors" + (persistent ? ", persistent grants" : "")
+                + (disk.readOnly() ? " (read-only)" : ""));
         for (Queue q : queues) q.kick();
         return true;
     }
@@ -147,6 +149,10 @@ final class BlkbackDevice implements BackendStates.Hooks {
                     + params.maxRingPageOrder());
         }
         GrantMapper grants = GrantMapper.of(dev.kernel().hypercalls(), dev.otherendId());
+        // feature-persistent: used only when we advertise it and the frontend wrote 1 (xenbus_read_unsigned,
+        // anything else is 0).
+        String fp = optional(fe, "feature-persistent");
+        persistent = params.featurePersistent() && fp != null && fp.strip().equals("1");
         for (int q = 0; q < nq; q++) {
             String dir = nq == 1 ? fe : fe + "/queue-" + q;
             int pages = 1 << order;
@@ -161,6 +167,7 @@ final class BlkbackDevice implements BackendStates.Hooks {
             if (remotePort < 0) throw new SetupException(22, "reading " + dir + "/event-channel");
             Queue queue = new Queue(q);
             queues.add(queue);
+            if (persistent) queue.persistentGrants = new PersistentGrants(grants, params.maxPersistentGrants());
             try {
                 queue.mapping = dev.mapRing(refs);
             } catch (GrantException e) {
@@ -169,7 +176,8 @@ final class BlkbackDevice implements BackendStates.Hooks {
             List<MemorySegment> segs = queue.mapping.stream().map(GrantMapping::page).toList();
             SharedRingLayout layout = segs.size() == 1 ? new SharedRingLayout(segs.get(0), Blkif.ENTRY_SIZE)
                     : new SharedRingLayout(segs, Blkif.ENTRY_SIZE);
-            queue.processor = new BlkbackRequestProcessor(new BackRing(layout), disk, grants,
+            queue.processor = new BlkbackRequestProcessor(new BackRing(layout), disk,
+                    queue.persistentGrants != null ? queue.persistentGrants : grants,
                     params.maxIndirectSegments(), queue::notifyFrontend);
             try {
                 queue.port = dev.bindEvtchn(remotePort, p -> queue.kick());
@@ -223,11 +231,15 @@ final class BlkbackDevice implements BackendStates.Hooks {
         }
     }
 
-    /** Stops every queue's worker (a request being served finishes first), closes the ports, unmaps the rings. */
+    /**
+     * Stops every queue's worker (a request being served finishes first), unmaps its persistent grants, closes
+     * the ports, unmaps the rings.
+     */
     @Override
     public void disconnect(XenbusDevice d) {
         for (Queue q : queues) q.stop();
         for (Queue q : queues) {
+            if (q.persistentGrants != null) q.persistentGrants.releaseAll();
             if (q.port >= 0) dev.freeEvtchn(q.port);
             q.port = -1;
             dev.unmapRing(q.mapping);
@@ -252,6 +264,7 @@ final class BlkbackDevice implements BackendStates.Hooks {
         List<GrantMapping> mapping = List.of();
         volatile int port = -1;
         BlkbackRequestProcessor processor;
+        PersistentGrants persistentGrants;
         private final ExecutorService worker;
         private final AtomicBoolean scheduled = new AtomicBoolean();
         private volatile boolean stopped;

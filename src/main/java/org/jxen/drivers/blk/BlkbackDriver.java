@@ -38,7 +38,7 @@ public final class BlkbackDriver implements XenbusDriver {
             dev.printf(tx, "feature-max-indirect-segments", "%d", params.maxIndirectSegments());
             dev.printf(tx, "max-ring-page-order", "%d", params.maxRingPageOrder());
             dev.printf(tx, "multi-queue-max-queues", "%d", params.maxQueues());
-            dev.printf(tx, "feature-persistent", "%d", 0);
+            dev.printf(tx, "feature-persistent", "%d", params.featurePersistent() ? 1 : 0);
             dev.printf(tx, "feature-flush-cache", "%d", 1);
             return null;
         });

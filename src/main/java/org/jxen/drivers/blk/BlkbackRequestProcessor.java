@@ -21,8 +21,11 @@ import org.jxen.ring.RingOverflowException;
  * index (RingOverflowException) does: the ring is halted and this processor reports {@link #failure()}, so
  * the owner can put the device into an error state while its thread carries on serving other devices.
  *
- * <p>Requests are done synchronously in ring order, all segments of one request in one vectored call.
- * Grants are mapped per request (no persistent grants). Not thread-safe: one event thread drives it.
+ * <p>Requests are done synchronously in ring order, all segments of one request in one vectored call; every
+ * request pending at a wake-up is served before the responses are pushed (one push and at most one
+ * notification per batch). Grants are mapped per request through {@code grants}, or kept mapped when it is a
+ * {@link PersistentGrants} (feature-persistent): its unmap of a kept mapping does nothing. Not thread-safe: one
+ * event thread drives it.
  */
 public final class BlkbackRequestProcessor {
     private final BackRing ring;

@@ -65,7 +65,7 @@ final class BlkfrontDriver implements XenbusDriver {
                     details = dev.kernel().xenstore().transaction(tx -> {
                         Map<String, String> m = new java.util.HashMap<>();
                         for (String k : List.of("sectors", "sector-size", "info", "feature-flush-cache",
-                                "feature-discard", "feature-max-indirect-segments")) {
+                                "feature-discard", "feature-max-indirect-segments", "feature-persistent")) {
                             String p = dev.otherendPath() + "/" + k;
                             if (tx.exists(p)) m.put(k, tx.readString(p));
                         }

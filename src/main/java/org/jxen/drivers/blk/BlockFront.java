@@ -25,9 +25,9 @@ import org.jxen.xenbus.XenbusDevice;
  *
  * <p>Requests wait in a software queue and go onto the rings (one per queue, round robin) while a ring has a
  * free slot and enough pages of the granted buffer pool are free; {@link #queueDepth()} is how many can be on
- * the rings at once. The data is copied into pages of a pool granted to the backend at connect (no
- * feature-persistent: the backend still maps each grant per request), so no guest page outside the pool is
- * ever shared. A request longer than 11 segments goes as an indirect request when the backend offers
+ * the rings at once. The data is copied into pages of a pool granted to the backend at connect, so no guest
+ * page outside the pool is ever shared; with feature-persistent (both ends offer it) the backend keeps those
+ * pages mapped instead of mapping each grant per request. A request longer than 11 segments goes as an indirect request when the backend offers
  * feature-max-indirect-segments, and a request longer than what one ring request can carry is split.
  *
  * <p>Responses are validated: an id that is not in flight is ignored with a log line; an operation that does
@@ -61,6 +61,7 @@ public final class BlockFront {
     private boolean readOnly;
     private boolean flushSupported;
     private boolean discardSupported;
+    private boolean persistent;
     private int segmentsPerRequest = Blkif.MAX_SEGMENTS_PER_REQUEST;
     private long submitted;
     private long ignoredResponses;
@@ -171,6 +172,11 @@ public final class BlockFront {
         int n = 0;
         for (FQueue q : queues) n += q.ring.size();
         return n;
+    }
+
+    /** Whether both ends offered feature-persistent: the backend keeps the pool's grants mapped. */
+    public synchronized boolean persistentGrants() {
+        return persistent;
     }
 
     /** Segments one ring request carries: 11, or the negotiated indirect maximum. */
@@ -298,7 +304,7 @@ public final class BlockFront {
                 dev.printf(tx, dir + "event-channel", "%d", q.port);
             }
             dev.printf(tx, "protocol", "%s", PROTOCOL);
-            dev.printf(tx, "feature-persistent", "%d", 0);
+            dev.printf(tx, "feature-persistent", "%d", params.featurePersistent() ? 1 : 0);
             return null;
         });
         phase = Phase.CONNECTING;
@@ -313,6 +319,7 @@ public final class BlockFront {
             readOnly = (info & Blkif.VDISK_READONLY) != 0;
             flushSupported = number(details.get("feature-flush-cache"), 0) == 1;
             discardSupported = number(details.get("feature-discard"), 0) == 1;
+            persistent = params.featurePersistent() && number(details.get("feature-persistent"), 0) == 1;
             int indirect = number(details.get("feature-max-indirect-segments"), 0);
             int cap = Math.min(params.maxIndirectSegments(), params.poolPages() - Blkif.MAX_INDIRECT_PAGES_PER_REQUEST);
             segmentsPerRequest = indirect > Blkif.MAX_SEGMENTS_PER_REQUEST
@@ -321,7 +328,7 @@ public final class BlockFront {
             phase = Phase.CONNECTED;
             dev.kernel().printk("blkfront: " + name + ": " + sectors + " sectors, " + queues.size() + " queue(s) of "
                     + queues.get(0).ring.size() + " slots, " + segmentsPerRequest + " segments per request"
-                    + (readOnly ? ", read-only" : ""));
+                    + (persistent ? ", persistent grants" : "") + (readOnly ? ", read-only" : ""));
             kick();
         }
         connected.complete(this);

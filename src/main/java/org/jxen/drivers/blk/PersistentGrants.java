@@ -1,0 +1,92 @@
+package org.jxen.drivers.blk;
+
+import java.util.HashMap;
+import java.util.Map;
+import org.jxen.hypervisor.GrantException;
+import org.jxen.hypervisor.GrantMapping;
+
+/**
+ * Linux blkback's persistent grants (struct persistent_gnt, one cache per ring), used when both ends wrote
+ * {@code feature-persistent = 1}: the first time a grant ref is seen it is mapped and kept; every later request
+ * naming that ref reuses the mapping, and {@link #unmap} of a kept mapping does nothing. The page stays the
+ * frontend's page: the backend reads and writes it in place, so a frontend reusing a ref with new content is
+ * seen as it is at the time of the I/O.
+ *
+ * <p>Kept mappings are always writable (Linux maps persistent grants without GNTMAP_readonly, since the same
+ * ref may serve reads and writes); a ref granted read-only fails that map, and a request that only reads the
+ * page (disk write, indirect descriptors) then falls back to a read-only map and unmap for that request. At
+ * most {@code max} refs are kept (Linux's max_persistent_grants, 1056); beyond that, new refs are mapped and
+ * unmapped per request as without the feature (no eviction: jxen's blkfront reuses one pool of at most 544
+ * pages, so the cache never fills with it). {@link #releaseAll} unmaps everything on disconnect.
+ *
+ * <p>One ring's worker uses it; {@code releaseAll} runs on the bus worker after that worker stopped. The
+ * methods are synchronized so a late request can never race the release.
+ */
+public final class PersistentGrants implements GrantMapper {
+    /**
+     * Linux's default max_persistent_grants: 1056 = 96 requests of 11 segments (three 32-slot rings' worth of
+     * full direct requests), per ring.
+     */
+    public static final int DEFAULT_MAX = 1056;
+
+    private final GrantMapper real;
+    private final int max;
+    private final Map<Integer, GrantMapping> kept = new HashMap<>();
+    private long hits;
+    private long transientMaps;
+
+    public PersistentGrants(GrantMapper real, int max) {
+        if (max < 0) throw new IllegalArgumentException("max " + max);
+        this.real = real;
+        this.max = max;
+    }
+
+    @Override
+    public synchronized GrantMapping map(int ref, boolean readonly) throws GrantException {
+        GrantMapping m = kept.get(ref);
+        if (m != null) {
+            hits++;
+            return m;
+        }
+        if (kept.size() >= max) {
+            transientMaps++;
+            return real.map(ref, readonly);
+        }
+        try {
+            m = real.map(ref, false);
+        } catch (GrantException e) {
+            if (!readonly) throw e;
+            transientMaps++;
+            return real.map(ref, true); // granted read-only: fine for this request, never kept
+        }
+        kept.put(ref, m);
+        return m;
+    }
+
+    @Override
+    public synchronized void unmap(GrantMapping mapping) {
+        if (kept.get(mapping.ref()) == mapping) return; // kept until releaseAll
+        real.unmap(mapping);
+    }
+
+    /** Unmaps every kept mapping (disconnect); the cache is empty and usable again afterwards. */
+    public synchronized void releaseAll() {
+        for (GrantMapping m : kept.values()) real.unmap(m);
+        kept.clear();
+    }
+
+    /** Refs currently kept mapped. */
+    public synchronized int size() {
+        return kept.size();
+    }
+
+    /** Maps served from the cache. */
+    public synchronized long hits() {
+        return hits;
+    }
+
+    /** Maps done per request because the cache was full or the ref was read-only. */
+    public synchronized long transientMaps() {
+        return transientMaps;
+    }
+}
