@@ -5,14 +5,12 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import org.jxen.drivers.blk.Vdev;
 import org.jxen.toolstack.DeviceException;
 import org.jxen.toolstack.DeviceManager;
 import org.jxen.toolstack.DeviceSpec;
 import org.jxen.toolstack.DiskSpec;
-import org.jxen.xenstore.client.UnixSocketChannel;
 import org.jxen.xenstore.client.XsClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -30,16 +28,10 @@ final class XlBlockCommands {
 
     private XlBlockCommands() {}
 
-    private static XsClient open(XlCommand xl) throws IOException {
-        return new XsClient(UnixSocketChannel.connect(xl.runDir().resolve("xenstored/socket")));
-    }
-
     private static DeviceManager manager(XsClient xs, XlCommand xl, CommandSpec spec) throws DeviceException {
         Path script = DiskSpec.blockScript();
         if (script == null) throw new DeviceException("cannot find scripts/hotplug/block (set JXEN_HOME)");
-        return new DeviceManager(xs, Map.of("vbd", script),
-                Map.of("XENSTORED_PATH", xl.runDir().resolve("xenstored/socket").toString()),
-                DeviceManager.Timeouts.LIBXL, w -> XlCommand.fail(spec, "libxl: warning: " + w));
+        return XlDeviceCommands.manager(xs, xl, spec, "vbd", script);
     }
 
     @Command(name = "block-attach", description = "Create a new virtual block device (xl disk spec).")
@@ -55,17 +47,12 @@ final class XlBlockCommands {
 
         @Override
         public Integer call() {
-            try (XsClient xs = open(xl)) {
+            return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
                 int domid = XlDeviceCommands.resolve(xs, dom);
                 DiskSpec disk = DiskSpec.parse(String.join(",", parts));
                 manager(xs, xl, spec).add(domid, disk.device());
                 return 0;
-            } catch (DeviceException | IOException | IllegalArgumentException e) {
-                return XlCommand.fail(spec, "libxl: error: " + e.getMessage());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return 1;
-            }
+            });
         }
     }
 
@@ -82,7 +69,7 @@ final class XlBlockCommands {
 
         @Override
         public Integer call() {
-            try (XsClient xs = open(xl)) {
+            return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
                 int domid = XlDeviceCommands.resolve(xs, dom);
                 int devid;
                 try {
@@ -98,12 +85,7 @@ final class XlBlockCommands {
                 }
                 manager(xs, xl, spec).remove(domid, new DeviceSpec("vbd", devid, backend));
                 return 0;
-            } catch (DeviceException | IOException e) {
-                return XlCommand.fail(spec, "libxl: error: " + e.getMessage());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return 1;
-            }
+            });
         }
     }
 
@@ -123,15 +105,13 @@ final class XlBlockCommands {
 
         @Override
         public Integer call() {
-            try (XsClient xs = open(xl)) {
+            return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
                 int domid = XlDeviceCommands.resolve(xs, dom);
                 PrintWriter out = spec.commandLine().getOut();
                 for (String line : list(xs, domid)) out.println(line);
                 out.flush();
                 return 0;
-            } catch (DeviceException | IOException e) {
-                return XlCommand.fail(spec, "libxl: error: " + e.getMessage());
-            }
+            });
         }
     }
 

@@ -25,8 +25,24 @@ final class XlDeviceCommands {
     private XlDeviceCommands() {}
 
     /** Opens the host's xenstored and resolves DOM (id or name) the way xl does, through /local/domain/*&#47;name. */
-    private static XsClient open(XlCommand xl) throws IOException {
-        return new XsClient(UnixSocketChannel.connect(xl.runDir().resolve("xenstored/socket")));
+    /** What an xl command does once connected to the host's xenstored; returns the exit status. */
+    interface WithXenstore {
+        int run(XsClient xs) throws DeviceException, IOException, InterruptedException;
+    }
+
+    /**
+     * Connects to the host's xenstored directly, as libxl does, runs {@code body}, and reports a failure on
+     * stderr after {@code prefix}, as xl does, with exit status 1.
+     */
+    static int withXenstore(XlCommand xl, CommandSpec spec, String prefix, WithXenstore body) {
+        try (XsClient xs = new XsClient(UnixSocketChannel.connect(xl.runDir().resolve("xenstored/socket")))) {
+            return body.run(xs);
+        } catch (DeviceException | IOException | IllegalArgumentException e) {
+            return XlCommand.fail(spec, prefix + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
+        }
     }
 
     static int resolve(XsClient xs, String dom) throws IOException, DeviceException {
@@ -41,7 +57,7 @@ final class XlDeviceCommands {
         throw new DeviceException(dom + " is an invalid domain identifier");
     }
 
-    private static DeviceManager manager(XsClient xs, XlCommand xl, CommandSpec spec, String kind, Path script) {
+    static DeviceManager manager(XsClient xs, XlCommand xl, CommandSpec spec, String kind, Path script) {
         return new DeviceManager(xs, script == null ? Map.of() : Map.of(kind, script),
                 Map.of("XENSTORED_PATH", xl.runDir().resolve("xenstored/socket").toString()),
                 DeviceManager.Timeouts.LIBXL, w -> XlCommand.fail(spec, "libxl: warning: " + w));
@@ -66,17 +82,12 @@ final class XlDeviceCommands {
 
         @Override
         public Integer call() {
-            try (XsClient xs = open(xl)) {
+            return withXenstore(xl, spec, "libxl: error: ", xs -> {
                 int domid = resolve(xs, dom);
                 int id = devid != null ? devid : nextFree(xs, domid);
                 manager(xs, xl, spec, kind, script).add(domid, new DeviceSpec(kind, id, backend));
                 return 0;
-            } catch (DeviceException | IOException | IllegalArgumentException e) {
-                return XlCommand.fail(spec, "libxl: error: " + e.getMessage());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return 1;
-            }
+            });
         }
 
         /** libxl__device_nextid: one more than the highest id in the domain's device/CLASS directory. */
@@ -110,7 +121,7 @@ final class XlDeviceCommands {
 
         @Override
         public Integer call() {
-            try (XsClient xs = open(xl)) {
+            return withXenstore(xl, spec, "xl exec: ", xs -> {
                 int domid = resolve(xs, dom);
                 var r = org.jxen.toolstack.GuestExecClient.run(xs, domid, hostPaths(argv), (long) (timeout * 1000));
                 spec.commandLine().getOut().print(r.out());
@@ -118,12 +129,7 @@ final class XlDeviceCommands {
                 spec.commandLine().getErr().print(r.err());
                 spec.commandLine().getErr().flush();
                 return r.status();
-            } catch (DeviceException | IOException | IllegalArgumentException e) {
-                return XlCommand.fail(spec, "xl exec: " + e.getMessage());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return 1;
-            }
+            });
         }
 
         /** Host paths relative to xl's directory made absolute (the guest has another working directory). */
@@ -168,16 +174,11 @@ final class XlDeviceCommands {
 
         @Override
         public Integer call() {
-            try (XsClient xs = open(xl)) {
+            return withXenstore(xl, spec, "libxl: error: ", xs -> {
                 int domid = resolve(xs, dom);
                 manager(xs, xl, spec, kind, script).remove(domid, new DeviceSpec(kind, devid, backend));
                 return 0;
-            } catch (DeviceException | IOException | IllegalArgumentException e) {
-                return XlCommand.fail(spec, "libxl: error: " + e.getMessage());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return 1;
-            }
+            });
         }
     }
 }
