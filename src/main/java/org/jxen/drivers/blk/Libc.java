@@ -87,39 +87,37 @@ final class Libc {
 
     /** Returns bytes transferred, or -errno. */
     static long pread(int fd, MemorySegment buf, long len, long off) {
-        try {
-            MemorySegment st = state();
-            long r = (long) PREAD.invokeExact(st, fd, buf, len, off);
-            return r < 0 ? -errno(st) : r;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
+        return transfer(PREAD, fd, buf, len, off);
     }
 
     static long pwrite(int fd, MemorySegment buf, long len, long off) {
-        try {
-            MemorySegment st = state();
-            long r = (long) PWRITE.invokeExact(st, fd, buf, len, off);
-            return r < 0 ? -errno(st) : r;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
+        return transfer(PWRITE, fd, buf, len, off);
     }
 
     static long preadv(int fd, MemorySegment iov, int iovcnt, long off) {
+        return vector(PREADV, fd, iov, iovcnt, off);
+    }
+
+    static long pwritev(int fd, MemorySegment iov, int iovcnt, long off) {
+        return vector(PWRITEV, fd, iov, iovcnt, off);
+    }
+
+    /** pread/pwrite: ssize_t f(int, void *, size_t, off_t); bytes transferred or -errno. */
+    private static long transfer(MethodHandle call, int fd, MemorySegment buf, long len, long off) {
         try {
             MemorySegment st = state();
-            long r = (long) PREADV.invokeExact(st, fd, iov, iovcnt, off);
+            long r = (long) call.invokeExact(st, fd, buf, len, off);
             return r < 0 ? -errno(st) : r;
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
     }
 
-    static long pwritev(int fd, MemorySegment iov, int iovcnt, long off) {
+    /** preadv/pwritev: ssize_t f(int, const struct iovec *, int, off_t); bytes transferred or -errno. */
+    private static long vector(MethodHandle call, int fd, MemorySegment iov, int iovcnt, long off) {
         try {
             MemorySegment st = state();
-            long r = (long) PWRITEV.invokeExact(st, fd, iov, iovcnt, off);
+            long r = (long) call.invokeExact(st, fd, iov, iovcnt, off);
             return r < 0 ? -errno(st) : r;
         } catch (Throwable t) {
             throw new AssertionError(t);
