@@ -1,15 +1,13 @@
 package org.jxen.drivers.blk;
 
-import static org.assertj.core.api.Assertions.assertThat;
+import org.jxen.xenstore.testing.Await;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 import org.jxen.drivers.mydevice.TestGuestKernel;
@@ -22,7 +20,6 @@ import org.jxen.xenstore.client.XsClient;
 /** A host (dom0 loads blkback at boot), guests running blkfront, disks added through libxl's DeviceManager. */
 final class BlkWireHarness implements AutoCloseable {
     static final long WAIT = 60;
-    private static final AtomicLong TOKENS = new AtomicLong();
     final Host host;
     final XsClient xs;
 
@@ -73,32 +70,15 @@ final class BlkWireHarness implements AutoCloseable {
     }
 
     String readOrNull(String path) throws IOException {
-        return xs.exists(path) ? xs.readString(path) : null;
+        return Await.readOrNull(xs, path);
     }
 
     boolean awaitValue(String path, Predicate<String> ok, long seconds) throws Exception {
-        LinkedBlockingQueue<String> q = new LinkedBlockingQueue<>();
-        String token = "blk-await-" + TOKENS.incrementAndGet();
-        xs.watch(path, token, (p, t) -> q.add(p));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        try {
-            while (true) {
-                String v = readOrNull(path);
-                if (v != null && ok.test(v)) return true;
-                long left = deadline - System.nanoTime();
-                if (left <= 0 || q.poll(left, TimeUnit.NANOSECONDS) == null) return false;
-            }
-        } finally {
-            xs.unwatch(path, token);
-        }
+        return Await.value(xs, path, ok, seconds);
     }
 
     static void awaitTrue(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT);
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime() < deadline).as("waiting for %s", what).isTrue();
-            Thread.sleep(20);
-        }
+        Await.until(what, condition, WAIT);
     }
 
     /** Whether this JVM has a descriptor open on {@code file} (blkback's image). */

@@ -1,5 +1,7 @@
 package org.jxen.drivers.mydevice;
 
+import org.jxen.xenstore.testing.Await;
+import org.jxen.xenbus.LogAwait;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -121,25 +123,12 @@ final class SplitDriverHarness implements AutoCloseable {
     }
 
     String readOrNull(String path) throws IOException {
-        return xs.exists(path) ? xs.readString(path) : null;
+        return Await.readOrNull(xs, path);
     }
 
     /** Waits, on a watch, until the node exists with a value {@code ok} accepts. */
     boolean awaitValue(String path, Predicate<String> ok, long seconds) throws Exception {
-        LinkedBlockingQueue<String> q = new LinkedBlockingQueue<>();
-        String token = "await-" + TOKENS.incrementAndGet();
-        xs.watch(path, token, (p, t) -> q.add(p));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        try {
-            while (true) {
-                String v = readOrNull(path);
-                if (v != null && ok.test(v)) return true;
-                long left = deadline - System.nanoTime();
-                if (left <= 0 || q.poll(left, TimeUnit.NANOSECONDS) == null) return false;
-            }
-        } finally {
-            xs.unwatch(path, token);
-        }
+        return Await.value(xs, path, ok, seconds);
     }
 
     void awaitGone(String path) throws Exception {
@@ -155,23 +144,9 @@ final class SplitDriverHarness implements AutoCloseable {
         }
     }
 
-    /** Waits for a kernel log line, through a sink (lines printed before the call count too). */
+    /** Waits for a kernel log line (lines printed before the call count too). */
     static void awaitLine(KernelLog log, String line) throws Exception {
-        LinkedBlockingQueue<String> q = new LinkedBlockingQueue<>();
-        Consumer<String> sink = q::add;
-        log.addSink(sink);
-        try {
-            if (log.lines().contains(line)) return;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
-            while (true) {
-                long left = deadline - System.nanoTime();
-                String l = left > 0 ? q.poll(left, TimeUnit.NANOSECONDS) : null;
-                assertThat(l).as("waiting for log line \"%s\"; log: %s", line, log.lines()).isNotNull();
-                if (l.equals(line)) return;
-            }
-        } finally {
-            log.removeSink(sink);
-        }
+        LogAwait.line(log, line);
     }
 
     /** Waits until {@code line} was printed {@code times} times (sink, then re-count). */
@@ -200,11 +175,7 @@ final class SplitDriverHarness implements AutoCloseable {
 
     /** For conditions no watch or log line announces (resource counters): re-checked until true. */
     static void awaitTrue(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_SECONDS);
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime() < deadline).as("waiting for %s", what).isTrue();
-            Thread.sleep(20);
-        }
+        Await.until(what, condition, WAIT_SECONDS);
     }
 
     /** The lines of {@code log} that are in {@code expected}, in log order. */
