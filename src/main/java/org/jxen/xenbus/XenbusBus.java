@@ -6,11 +6,13 @@ import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -20,6 +22,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 import org.jxen.xenstore.client.XsClient;
 
 /**
@@ -63,8 +66,11 @@ public final class XenbusBus {
     private final Kind kind;
     private final String root;
     private final List<XenbusDriver> drivers = new CopyOnWriteArrayList<>();
-    /** Mutated on the worker only; concurrent so other threads may take snapshots. */
-    private final Map<String, XenbusDevice> devices = new ConcurrentHashMap<>();
+    /**
+     * Mutated on the worker only; concurrent so other threads may take snapshots; sorted so a scan finds the
+     * devices under a directory without walking all of them (dom0 serves thousands).
+     */
+    private final NavigableMap<String, XenbusDevice> devices = new ConcurrentSkipListMap<>();
     /** The bus's own lane: scans above the device level. */
     private static final String BUS_LANE = "";
 
@@ -156,7 +162,7 @@ public final class XenbusBus {
     private void start() throws IOException {
         worker = Executors.newThreadPerTaskExecutor(
                 Thread.ofVirtual().name("xenbus-" + kind.dir + "-d" + kernel.domid() + "-", 0).factory());
-        rootWatch = watch(null, root, this::onRootEvent);
+        rootWatch = watch(null, root, this::rootEventKey, this::onRootEvent);
     }
 
     private void stop() {
@@ -268,32 +274,57 @@ public final class XenbusBus {
      * under its nodename (a removed or replaced device hears nothing more).
      */
     XenbusWatch watch(XenbusDevice dev, String path, Consumer<String> callback) throws IOException {
+        return watch(dev, path, p -> p, callback);
+    }
+
+    /**
+     * As {@link #watch(XenbusDevice, String, Consumer)}, with events coalesced: {@code keyOf} maps an event's
+     * path to what the callback gets (null: nothing to do), and an event whose key is already queued on the
+     * lane, not yet started, is dropped. Every callback re-reads the store when it runs, so a second queued
+     * copy could only repeat the same reads; an event that arrives once the queued one has started is kept.
+     * Linux queues every event; a device creation (one toolstack transaction) fires six events at dom0, and
+     * this is what keeps a thousand concurrent handshakes from repeating their reads six times.
+     */
+    private XenbusWatch watch(XenbusDevice dev, String path, UnaryOperator<String> keyOf, Consumer<String> callback)
+            throws IOException {
         String token = "xenbus/" + kind.dir + "/" + TOKENS.incrementAndGet();
+        Set<String> queued = ConcurrentHashMap.newKeySet();
         XsClient xs = kernel.xenstore();
-        xs.watch(path, token, (p, t) -> post(dev != null ? dev.nodename() : laneOf(p), () -> {
-            if (dev == null || devices.get(dev.nodename()) == dev) callback.accept(p);
-        }));
+        // Direct: the callback only queues work on a lane, so it can run on the thread that delivered the event.
+        xs.watchDirect(path, token, (p, t) -> {
+            String key = keyOf.apply(p);
+            if (key == null || !queued.add(key)) return;
+            post(dev != null ? dev.nodename() : laneOf(key), () -> {
+                queued.remove(key);
+                if (dev == null || devices.get(dev.nodename()) == dev) callback.accept(key);
+            });
+        });
         return new XenbusWatch(xs, path, token);
     }
 
     // ---- device discovery (worker) ----
 
-    private void onRootEvent(String path) {
-        if (!path.equals(root) && !path.startsWith(root + "/")) return;
+    /**
+     * What an event under the root asks for: a device's nodename (check that device) or a directory above the
+     * devices (scan it); null when there is nothing to do. Runs on the dispatcher thread.
+     */
+    private String rootEventKey(String path) {
+        if (!path.equals(root) && !path.startsWith(root + "/")) return null;
         String rest = path.length() > root.length() ? path.substring(root.length() + 1) : "";
         String[] parts = rest.isEmpty() ? new String[0] : rest.split("/");
-        if (parts.length >= kind.levels) {
-            String nodename = root + "/" + String.join("/", Arrays.copyOf(parts, kind.levels));
-            // A write to another key of a known device (ring-ref, online, ...) can neither remove it nor change
-            // its state: removal and re-creation fire on the directory itself, and a state change on "state".
-            // Skipping those saves dom0 two round trips per write for every device it serves.
-            boolean otherKey = parts.length > kind.levels && !(parts.length == kind.levels + 1
-                    && parts[kind.levels].equals("state"));
-            if (otherKey && devices.containsKey(nodename)) return;
-            check(nodename, false);
-        } else {
-            scan(path, false);
-        }
+        if (parts.length < kind.levels) return path;
+        String nodename = root + "/" + String.join("/", Arrays.copyOf(parts, kind.levels));
+        // A write to another key of a known device (ring-ref, online, ...) can neither remove it nor change
+        // its state: removal and re-creation fire on the directory itself, and a state change on "state".
+        // Skipping those saves dom0 two round trips per write for every device it serves.
+        boolean otherKey = parts.length > kind.levels && !(parts.length == kind.levels + 1
+                && parts[kind.levels].equals("state"));
+        return otherKey && devices.containsKey(nodename) ? null : nodename;
+    }
+
+    private void onRootEvent(String key) {
+        if (laneOf(key).equals(key)) check(key, false);
+        else scan(key, false);
     }
 
     /** Every device directory at or under {@code under}, present in the store or known to us. */
@@ -301,9 +332,8 @@ public final class XenbusBus {
         Set<String> nodenames = new LinkedHashSet<>();
         int depth = under.equals(root) ? 0 : under.substring(root.length() + 1).split("/").length;
         list(under, kind.levels - depth, nodenames);
-        for (String n : devices.keySet()) {
-            if (n.startsWith(under + "/")) nodenames.add(n);
-        }
+        // Keys from "under/" up to "under0" ('0' follows '/') are exactly those starting with "under/".
+        nodenames.addAll(devices.subMap(under + "/", true, under + "0", false).keySet());
         if (under.equals(root) || !laneOf(under).equals(under)) {
             // Above the device level (the bus's lane): each device is checked on its own lane.
             List<CompletableFuture<Object>> checks = new ArrayList<>();
@@ -353,8 +383,10 @@ public final class XenbusBus {
             XenbusState stored;
             Verdict v;
             synchronized (dev) {
-                stored = readState(kernel.xenstore(), nodename + "/state");
-                boolean exists = exists(nodename);
+                String raw = readOrNull(nodename + "/state");
+                stored = XenbusState.parse(raw);
+                // A node's parent always exists: only a missing state needs the second round trip.
+                boolean exists = raw != null || exists(nodename);
                 XenbusState cached = dev.state();
                 if (!exists) v = Verdict.REMOVED;
                 else if (stored == cached || stored == XenbusState.UNKNOWN) v = Verdict.SAME;
@@ -388,6 +420,15 @@ public final class XenbusBus {
             }
         }
         probe(nodename, rebind);
+    }
+
+    /** The node's value, or null when it is missing or unreadable. */
+    private String readOrNull(String path) {
+        try {
+            return kernel.xenstore().readString(path);
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     private boolean exists(String path) {

@@ -152,10 +152,11 @@ public final class XenbusDevice {
         try {
             XenbusState cached = state;
             xs().transaction(tx -> {
-                if (!tx.exists(nodename + "/state")) return false;
+                String raw = tx.readOrNull(nodename + "/state");
+                if (raw == null) return false;
                 // Initialising that we did not write: the toolstack removed and re-created the directory since
                 // we last looked. It belongs to the new device (the bus probes it); writing would clobber it.
-                XenbusState now = XenbusState.parse(tx.readString(nodename + "/state"));
+                XenbusState now = XenbusState.parse(raw);
                 if (now == XenbusState.INITIALISING && cached != XenbusState.INITIALISING) return false;
                 tx.write(nodename + "/state", next.format());
                 return true;
@@ -249,13 +250,22 @@ public final class XenbusDevice {
         xs().write(nodename + "/" + key, value);
     }
 
-    /** xenbus_gather: several keys of {@code dir} read in one transaction; any missing one is ENOENT. */
+    /**
+     * xenbus_gather(XBT_NIL, ...): several keys of {@code dir}, read one by one outside any transaction, as
+     * Linux's read_otherend_details and the backends' ring-ref reads do (the other end wrote them in one
+     * transaction); any missing one is ENOENT.
+     */
     public Map<String, String> gather(String dir, String... keys) throws IOException {
-        return xs().transaction(tx -> {
-            Map<String, String> values = new LinkedHashMap<>();
-            for (String k : keys) values.put(k, tx.readString(dir + "/" + k));
-            return values;
-        });
+        Map<String, String> values = new LinkedHashMap<>();
+        for (String k : keys) values.put(k, xs().readString(dir + "/" + k));
+        return values;
+    }
+
+    /** xenbus_gather inside the caller's transaction. */
+    public Map<String, String> gather(XsClient.Tx tx, String dir, String... keys) throws IOException {
+        Map<String, String> values = new LinkedHashMap<>();
+        for (String k : keys) values.put(k, tx.readString(dir + "/" + k));
+        return values;
     }
 
     /** xenbus_printf inside a transaction: writes {@code String.format(fmt, args)} to our node {@code key}. */

@@ -28,8 +28,9 @@ import org.jxen.xenstore.XsType;
 
 /**
  * A XenStore client over one connection (libxenstore's role). Unlike libxenstore, which keeps one request in
- * flight with req_id 0, many threads may have requests outstanding at once: each gets its own req_id and a
- * reader thread matches replies to requests, so the daemon may answer in any order. Watch events go to the
+ * flight with req_id 0, many threads may have requests outstanding at once: each gets its own req_id and
+ * replies are matched to requests, so the daemon may answer in any order. Replies are matched by a reader
+ * thread, or, on a channel that pushes (a guest's ring), by the channel's event handler. Watch events go to the
  * registered callbacks on a separate dispatcher thread, in arrival order.
  */
 public final class XsClient implements AutoCloseable {
@@ -44,7 +45,8 @@ public final class XsClient implements AutoCloseable {
         T run(Tx tx) throws IOException;
     }
 
-    private record Watch(String path, String token, XsWatchCallback callback) {}
+    /** {@code direct}: the callback runs on the delivering thread instead of the dispatcher (see watchDirect). */
+    private record Watch(String path, String token, XsWatchCallback callback, boolean direct) {}
 
     private final XsChannel channel;
     private final Map<Integer, CompletableFuture<XsMessage>> pending = new ConcurrentHashMap<>();
@@ -52,14 +54,23 @@ public final class XsClient implements AutoCloseable {
     private final Map<String, List<Watch>> watches = new ConcurrentHashMap<>();
     private final AtomicInteger nextReqId = new AtomicInteger(1);
     private final ExecutorService dispatcher;
-    private final Thread reader;
     private volatile IOException closedCause;
 
     public XsClient(XsChannel channel) {
         this.channel = channel;
         this.dispatcher = Executors.newSingleThreadExecutor(r -> daemonThread(r, "xs-client-watches"));
-        this.reader = daemonThread(this::readLoop, "xs-client-reader");
-        reader.start();
+        boolean pushed = channel.push(new XsChannel.Receiver() {
+            @Override
+            public void onMessage(XsMessage message) {
+                handle(message);
+            }
+
+            @Override
+            public void onClosed(IOException cause) {
+                ended(cause);
+            }
+        });
+        if (!pushed) daemonThread(this::readLoop, "xs-client-reader").start();
     }
 
     /** Connects to the daemon's Unix socket found by {@link XsLocator}. */
@@ -81,7 +92,8 @@ public final class XsClient implements AutoCloseable {
 
     /**
      * Sends a request with a fresh req_id (the message's own is ignored) and completes with the daemon's reply
-     * as it came, ERROR replies included. Fails with an IOException when the connection ends first.
+     * as it came, ERROR replies included. Fails with an IOException when the connection ends first. Actions
+     * chained on the future may run on the thread that delivers replies, so they must not block.
      */
     public CompletableFuture<XsMessage> request(XsMessage message) {
         CompletableFuture<XsMessage> reply = new CompletableFuture<>();
@@ -156,6 +168,16 @@ public final class XsClient implements AutoCloseable {
 
     public String readString(int tx, String path) throws IOException {
         return new String(read(tx, path), StandardCharsets.UTF_8);
+    }
+
+    /** The node's value, or null if it is missing (one READ). Other errors (EACCES...) are thrown. */
+    public String readOrNull(int tx, String path) throws IOException {
+        try {
+            return readString(tx, path);
+        } catch (XenStoreException e) {
+            if (e.error() == XsError.ENOENT) return null;
+            throw e;
+        }
     }
 
     /** True if the node can be read; false if it is missing. Other errors (EACCES...) are thrown. */
@@ -278,7 +300,22 @@ public final class XsClient implements AutoCloseable {
      * path or below it, including the one the daemon fires at registration.
      */
     public void watch(String path, String token, XsWatchCallback callback) throws IOException {
-        Watch w = new Watch(path, token, callback);
+        watch(new Watch(path, token, callback, false));
+    }
+
+    /**
+     * A watch whose callback runs on the thread that delivers the event (the reader, or a guest ring's event
+     * handler), in arrival order, without the hand-off to the dispatcher thread. For callbacks that only queue
+     * work: it must not block, and must not wait for a reply from this client (that reply would be delivered
+     * by the very thread it holds up).
+     */
+    public void watchDirect(String path, String token, XsWatchCallback callback) throws IOException {
+        watch(new Watch(path, token, callback, true));
+    }
+
+    private void watch(Watch w) throws IOException {
+        String token = w.token;
+        String path = w.path;
         // Registered before the request: the daemon sends the initial event right after its OK.
         watches.computeIfAbsent(token, t -> new CopyOnWriteArrayList<>()).add(w);
         try {
@@ -399,6 +436,10 @@ public final class XsClient implements AutoCloseable {
             return XsClient.this.readString(id, path);
         }
 
+        public String readOrNull(String path) throws IOException {
+            return XsClient.this.readOrNull(id, path);
+        }
+
         public boolean exists(String path) throws IOException {
             return XsClient.this.exists(id, path);
         }
@@ -486,25 +527,27 @@ public final class XsClient implements AutoCloseable {
     // ---- connection ----
 
     private void readLoop() {
-        IOException cause;
         try {
-            while (true) {
-                XsMessage m = channel.receive();
-                if (m.type() == XsType.WATCH_EVENT.code && m.reqId() == 0) {
-                    dispatch(m);
-                    continue;
-                }
-                CompletableFuture<XsMessage> reply = pending.remove(m.reqId());
-                if (reply != null) reply.complete(m);
-            }
-        } catch (EOFException e) {
-            cause = e;
+            while (true) handle(channel.receive());
         } catch (IOException e) {
-            cause = closedCause != null ? closedCause : e;
+            ended(e);
         } catch (RuntimeException e) {
-            cause = new IOException("xenstore reader failed", e);
+            failAll(new IOException("xenstore reader failed", e));
         }
-        failAll(cause);
+    }
+
+    private void handle(XsMessage m) {
+        if (m.type() == XsType.WATCH_EVENT.code && m.reqId() == 0) {
+            dispatch(m);
+            return;
+        }
+        CompletableFuture<XsMessage> reply = pending.remove(m.reqId());
+        if (reply != null) reply.complete(m);
+    }
+
+    /** The channel ended: after our own close() report why we closed, otherwise what the channel said. */
+    private void ended(IOException cause) {
+        failAll(cause instanceof EOFException || closedCause == null ? cause : closedCause);
     }
 
     private void dispatch(XsMessage event) {
@@ -521,6 +564,16 @@ public final class XsClient implements AutoCloseable {
         // the token alone still identifies the watch, so such an event is not lost.
         if (targets.isEmpty()) targets.addAll(withToken);
         for (Watch w : targets) {
+            if (w.direct) {
+                try {
+                    w.callback.onEvent(path, token);
+                } catch (RuntimeException e) {
+                    // The delivering thread serves every reply of this connection: a faulty callback must not stop it.
+                    System.getLogger("jxen.xenstore").log(System.Logger.Level.WARNING,
+                            "watch callback for " + path + " (" + token + ") failed", e);
+                }
+                continue;
+            }
             try {
                 dispatcher.execute(() -> w.callback.onEvent(path, token));
             } catch (RejectedExecutionException closing) {
