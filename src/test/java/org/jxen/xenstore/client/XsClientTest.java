@@ -146,6 +146,23 @@ class XsClientTest {
     }
 
     @Test
+    void directWatchRunsOnTheDeliveringThreadBeforeLaterRepliesAndSurvivesAFaultyCallback() throws Exception {
+        XsClient c = connect(new MiniStore());
+        List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        c.watchDirect("/d", "direct", (path, token) -> {
+            seen.add(path + " on " + Thread.currentThread().getName());
+            if (path.equals("/d/boom")) throw new IllegalStateException("faulty callback");
+        });
+        // Events precede the replies that follow them in the stream, and a direct callback runs as its event is
+        // delivered: once the READ has answered, every earlier event has been handled, with no waiting.
+        c.write("/d/boom", "1");
+        c.write("/d/x", "2");
+        assertThat(c.readString("/d/x")).isEqualTo("2");
+        assertThat(seen).containsExactly("/d on xs-client-reader", "/d/boom on xs-client-reader",
+                "/d/x on xs-client-reader");
+    }
+
+    @Test
     void eventsAreRoutedByToken() throws Exception {
         XsClient c = connect(new MiniStore());
         BlockingQueue<String> a = new LinkedBlockingQueue<>();
