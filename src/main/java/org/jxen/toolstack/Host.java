@@ -209,7 +209,9 @@ public final class Host implements AutoCloseable {
         }
         Hypercalls hc = hv.connect(domid);
         String[] args = cfg.kernelArgs().toArray(String[]::new);
-        Thread t = Thread.ofPlatform().name("d" + domid + "-kernel").daemon().start(() -> {
+        // Virtual: a host may run a thousand in-process guests, and each platform thread makes every JVM-wide
+        // handshake (a shared arena's close, as each grant unmap does) walk one more stack.
+        Thread t = Thread.ofVirtual().name("d" + domid + "-kernel").start(() -> {
             // The same contract as a guest process (GuestMain): return powers off, an exception crashes.
             ShutdownReason reason = ShutdownReason.POWEROFF;
             try {

@@ -42,7 +42,8 @@ public final class ConsoleFront implements AutoCloseable {
         this.log = log;
         this.port = hc.layout().consolePort();
         this.out = new ConsoleRingLayout(hc.frame(DomainLayout.CONSOLE_FRAME)).out();
-        this.writer = Thread.ofPlatform().name("d" + hc.domid() + "-hvc0").daemon().unstarted(this::writeLoop);
+        // Virtual: it only waits for lines and ring space, and in-process guests are many.
+        this.writer = Thread.ofVirtual().name("d" + hc.domid() + "-hvc0").unstarted(this::writeLoop);
     }
 
     /** Starts carrying {@code log}'s lines, those already printed first. */

@@ -39,7 +39,7 @@ public final class GuestExec implements KernelModule {
     @Override
     public void init(Kernel kernel) throws Exception {
         this.kernel = kernel;
-        scanner = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon().name("exec-scan").unstarted(r));
+        scanner = Executors.newSingleThreadExecutor(Thread.ofVirtual().name("exec-scan").factory());
         // The watch callback only schedules a scan: XenStore requests are not made on the watch thread.
         kernel.xenstore().watch(DIR, "exec", (path, token) -> {
             try {

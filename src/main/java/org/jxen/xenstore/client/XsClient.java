@@ -58,7 +58,8 @@ public final class XsClient implements AutoCloseable {
 
     public XsClient(XsChannel channel) {
         this.channel = channel;
-        this.dispatcher = Executors.newSingleThreadExecutor(r -> daemonThread(r, "xs-client-watches"));
+        // A virtual thread: callbacks may block on this client, and a host holds one client per in-process guest.
+        this.dispatcher = Executors.newSingleThreadExecutor(Thread.ofVirtual().name("xs-client-watches").factory());
         boolean pushed = channel.push(new XsChannel.Receiver() {
             @Override
             public void onMessage(XsMessage message) {
