@@ -46,11 +46,8 @@ final class GuestOps {
             CopyBatch batch = all[next[0]];
             next[0] = (next[0] + 1) % batches;
             hc.grantCopy(batch);
-            long failed = 0;
-            for (int i = 0; i < batch.count(); i++) {
-                if (batch.status(i) != 0) failed++;
-            }
-            return failed;
+            // Every op's status, in one loop: the guest JVM runs C1 only, where a call per op costs ~0.2 us a batch.
+            return batch.failures();
         };
     }
 }

@@ -68,6 +68,15 @@ public final class CopyBatch {
         return status[i];
     }
 
+    /** How many ops of the last hypercall did not report OKAY: one loop here, not a call per op. */
+    public int failures() {
+        int failed = 0;
+        for (int i = 0; i < count; i++) {
+            if (status[i] != GrantStatus.OKAY.code) failed++;
+        }
+        return failed;
+    }
+
     /** The statuses of the last hypercall, one per op. */
     public int[] statuses() {
         return java.util.Arrays.copyOf(status, count);

@@ -75,11 +75,11 @@ public final class GrantEntry {
         return INT.compareAndSet(table, offset(ref) + FLAGS_DOMID_OFFSET, expected, update);
     }
 
-    /** Clears in-use bits; only ever done by the hypervisor, so a plain CAS loop against granter writes suffices. */
+    /**
+     * Clears in-use bits (Xen's gnttab_clear_flags): an atomic AND, so a granter's concurrent write of the other
+     * bits is never lost.
+     */
     static void clearFlags(MemorySegment table, int ref, int bits) {
-        while (true) {
-            int v = flagsAndDomid(table, ref);
-            if (compareAndSet(table, ref, v, v & ~bits)) return;
-        }
+        INT.getAndBitwiseAnd(table, offset(ref) + FLAGS_DOMID_OFFSET, ~bits);
     }
 }

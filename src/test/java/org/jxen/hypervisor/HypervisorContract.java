@@ -345,17 +345,20 @@ abstract class HypervisorContract {
                 .add(new GrantCopy(new GrantCopy.Ref(a.domid(), ref, 0), new GrantCopy.Frame(4, 4), -1));
         b.grantCopy(batch);
         assertThat(batch.statuses()).containsExactly(0, GrantStatus.BAD_COPY_ARG.code);
+        assertThat(batch.failures()).isEqualTo(1);
         assertThat(b.frame(4).get(ValueLayout.JAVA_INT, 0)).isEqualTo(41);
         assertThat(a.grantTable().endAccess(ref)).isTrue();
         a.frame(2).set(ValueLayout.JAVA_INT, 0, 42);
         b.grantCopy(batch);
         assertThat(batch.statuses()).as("the grant has ended")
                 .containsExactly(GrantStatus.GENERAL_ERROR.code, GrantStatus.BAD_COPY_ARG.code);
+        assertThat(batch.failures()).isEqualTo(2);
         assertThat(b.frame(4).get(ValueLayout.JAVA_INT, 0)).isEqualTo(41);
         batch.clear();
         assertThat(batch.count()).isZero();
         b.grantCopy(batch);
         assertThat(batch.statuses()).isEmpty();
+        assertThat(batch.failures()).isZero();
     }
 
     @Test

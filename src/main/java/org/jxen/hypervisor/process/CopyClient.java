@@ -36,7 +36,7 @@ final class CopyClient implements AutoCloseable {
         for (int from = 0; from < count; from += CopyPage.MAX_OPS) {
             int n = Math.min(CopyPage.MAX_OPS, count - from);
             page.writeOps(ops, from, n);
-            page.set(CopyPage.COUNT, n);
+            page.setBeforePublish(CopyPage.COUNT, n);
             int previous = sequence++;
             page.publish(CopyPage.REQUEST, sequence, CopyPage.HOST_SLEEPING);
             if (!page.awaitChange(CopyPage.DONE, previous, CopyPage.GUEST_SLEEPING)) {

@@ -70,6 +70,14 @@ final class CopyPage {
         INT.setVolatile(page, offset, value);
     }
 
+    /**
+     * Writes a word that a later {@link #publish} makes visible (count before request, result before done):
+     * no fence of its own, where a volatile store would drain the ops or statuses just written.
+     */
+    void setBeforePublish(long offset, int value) {
+        INT.setRelease(page, offset, value);
+    }
+
     /** Publishes {@code value} in the futex word at {@code word}, waking its waiter if it announced sleep. */
     void publish(long word, int value, long sleepingFlag) {
         set(word, value);
@@ -120,8 +128,21 @@ final class CopyPage {
         MemorySegment.copy(page, ValueLayout.JAVA_INT, OPS_OFFSET, into, 0, count * CopyBatch.INTS);
     }
 
+    /**
+     * The host's statuses, written from the first one that differs from what the page holds: host and guest
+     * run on different cores, and a store of an unchanged value still takes the cache line from the guest,
+     * which must then fetch it back; statuses that repeat (all OKAY, typically) stay shared and the guest reads
+     * them from its own cache. Only the host does this: it is C2-compiled, where the compare is a vectorised
+     * intrinsic, while guests run C1 only (HypervisorService.launch), where comparing a batch's ops costs more
+     * than rewriting them.
+     */
     void writeStatus(int[] status, int count) {
-        MemorySegment.copy(status, 0, page, ValueLayout.JAVA_INT, STATUS_OFFSET, count);
+        MemorySegment src = MemorySegment.ofArray(status);
+        long bytes = (long) count * Integer.BYTES;
+        long first = MemorySegment.mismatch(src, 0, bytes, page, STATUS_OFFSET, STATUS_OFFSET + bytes);
+        if (first < 0) return;
+        first &= ~(Integer.BYTES - 1L);
+        MemorySegment.copy(src, first, page, STATUS_OFFSET + first, bytes - first);
     }
 
     void readStatus(int[] into, int at, int count) {

@@ -59,7 +59,7 @@ final class CopyServer implements AutoCloseable {
         int seen = 0;
         while (page.awaitChange(CopyPage.REQUEST, seen, CopyPage.HOST_SLEEPING)) {
             seen = page.get(CopyPage.REQUEST);
-            page.set(CopyPage.RESULT, execute());
+            page.setBeforePublish(CopyPage.RESULT, execute());
             page.publish(CopyPage.DONE, seen, CopyPage.GUEST_SLEEPING);
         }
     }
