@@ -121,7 +121,14 @@ class GuestProcessTest {
         assertThat(a.waitFor()).isZero();
         assertThat(b.waitFor()).isEqualTo(1);
         assertThat(take()).isEqualTo(virqPort);
-        assertThat(take()).isEqualTo(virqPort);
+        // Two deaths close together may share one VIRQ_DOM_EXC (one pending bit), as on Xen, where dom0 then
+        // looks at every domain: wait for both reasons, accepting a second event if it comes.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while ((ctl.info(ok).shutdownReason() == null || ctl.info(panic).shutdownReason() == null)
+                && System.nanoTime() < deadline) {
+            Integer more = events.poll(50, TimeUnit.MILLISECONDS);
+            if (more != null) assertThat(more).isEqualTo(virqPort);
+        }
         assertThat(ctl.info(ok).shutdownReason()).isEqualTo(ShutdownReason.POWEROFF);
         assertThat(ctl.info(panic).shutdownReason()).isEqualTo(ShutdownReason.CRASH);
     }
