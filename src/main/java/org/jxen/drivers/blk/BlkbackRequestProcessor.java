@@ -2,6 +2,7 @@ package org.jxen.drivers.blk;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import org.jxen.hypervisor.GrantException;
 import org.jxen.hypervisor.GrantMapping;
 import org.jxen.ring.BackRing;
@@ -23,9 +24,9 @@ import org.jxen.ring.RingOverflowException;
  *
  * <p>Requests are done synchronously in ring order, all segments of one request in one vectored call; every
  * request pending at a wake-up is served before the responses are pushed (one push and at most one
- * notification per batch). Grants are mapped per request through {@code grants}, or kept mapped when it is a
- * {@link PersistentGrants} (feature-persistent): its unmap of a kept mapping does nothing. Not thread-safe: one
- * event thread drives it.
+ * notification per batch). A request's grants are mapped and unmapped together ({@link GrantMapper#mapAll}), per request, or kept mapped
+ * when {@code grants} is a {@link PersistentGrants} (feature-persistent): its unmap of a kept mapping does
+ * nothing. The per-segment work allocates nothing. Not thread-safe: one event thread drives it.
  */
 public final class BlkbackRequestProcessor {
     private final BackRing ring;
@@ -188,11 +189,11 @@ public final class BlkbackRequestProcessor {
                 int from = p * Blkif.SEGMENTS_PER_INDIRECT_PAGE;
                 int to = Math.min(nseg, from + Blkif.SEGMENTS_PER_INDIRECT_PAGE);
                 MemorySegment m = page.page();
-                for (int i = from; i < to; i++) { // each descriptor field is read exactly once
-                    long at = (long) (i - from) * BlkifSegment.SIZE;
-                    grefs[i] = BlkifSegment.gref(m, at);
-                    firsts[i] = BlkifSegment.firstSect(m, at);
-                    lasts[i] = BlkifSegment.lastSect(m, at);
+                for (int i = from; i < to; i++) { // each descriptor is read exactly once, whole
+                    long d = BlkifSegment.word(m, (long) (i - from) * BlkifSegment.SIZE);
+                    grefs[i] = BlkifSegment.gref(d);
+                    firsts[i] = BlkifSegment.firstSect(d);
+                    lasts[i] = BlkifSegment.lastSect(d);
                 }
             } finally {
                 grants.unmap(page);
@@ -218,28 +219,28 @@ public final class BlkbackRequestProcessor {
         }
         if (!disk.inRange(sector, sectors)) return Blkif.RSP_ERROR;
         if (write && disk.readOnly()) return Blkif.RSP_ERROR;
-        int mapped = 0;
         try {
-            for (int i = 0; i < nseg; i++) {
-                // Disk writes read guest pages (map read-only); disk reads fill them (map writable).
-                maps[i] = grants.map(grefs[i], write);
-                mapped++;
-                bufs[i] = maps[i].page().asSlice((long) firsts[i] << Blkif.SECTOR_SHIFT,
-                        (long) (lasts[i] - firsts[i] + 1) << Blkif.SECTOR_SHIFT);
-            }
+            // Disk writes read guest pages (map read-only); disk reads fill them (map writable).
+            grants.mapAll(grefs, nseg, write, maps);
+        } catch (GrantException e) {
+            return Blkif.RSP_ERROR; // mapAll unmapped whatever it had mapped
+        }
+        try {
+            for (int i = 0; i < nseg; i++) bufs[i] = buffer(maps[i].page(), firsts[i], lasts[i]);
             if (write) disk.write(sector, bufs, nseg);
             else disk.read(sector, bufs, nseg);
             return Blkif.RSP_OKAY;
-        } catch (GrantException e) {
-            return Blkif.RSP_ERROR;
         } catch (DiskException e) {
             return e.blkifStatus();
         } finally {
-            for (int i = 0; i < mapped; i++) {
-                grants.unmap(maps[i]);
-                maps[i] = null;
-                bufs[i] = null;
-            }
+            grants.unmapAll(maps, nseg);
+            Arrays.fill(bufs, 0, nseg, null);
         }
+    }
+
+    /** The sectors first..last of a mapped page; a whole page is used as it is (no slice allocated per segment). */
+    private static MemorySegment buffer(MemorySegment page, int first, int last) {
+        if (first == 0 && last == Blkif.SECTORS_PER_PAGE - 1 && page.byteSize() == Blkif.PAGE_SIZE) return page;
+        return page.asSlice((long) first << Blkif.SECTOR_SHIFT, (long) (last - first + 1) << Blkif.SECTOR_SHIFT);
     }
 }
