@@ -54,6 +54,8 @@ public final class BlockFront {
     private final List<FQueue> queues = new ArrayList<>();
     private final Deque<Req> pending = new ArrayDeque<>();
     private PagePool pool; // granted at the first setUp, ended at disconnect
+    /** Scratch for one indirect page's segment descriptors. */
+    private final long[] descriptors = new long[Blkif.SEGMENTS_PER_INDIRECT_PAGE];
     private int inflight;
     private int nextQueue;
     private long sectors;
@@ -583,12 +585,15 @@ public final class BlockFront {
                     for (int p = 0; p < nInd; p++) {
                         PagePool.Page ind = pages[nData + p];
                         req.setIndirectGref(p, ind.ref());
+                        // Descriptors are assembled in an array and stored with one bulk copy: 512 separate
+                        // segment stores cost ~5% of a cross-process guest's event thread (C1 code).
                         int from = p * Blkif.SEGMENTS_PER_INDIRECT_PAGE;
                         int to = Math.min(nData, from + Blkif.SEGMENTS_PER_INDIRECT_PAGE);
                         for (int i = from; i < to; i++) {
-                            BlkifSegment.set(ind.seg(), (long) (i - from) * BlkifSegment.SIZE, pages[i].ref(), 0,
+                            descriptors[i - from] = BlkifSegment.word(pages[i].ref(), 0,
                                     i == nData - 1 ? lastOfLast : Blkif.SECTORS_PER_PAGE - 1);
                         }
+                        MemorySegment.copy(descriptors, 0, ind.seg(), Blkif.U64, 0, to - from);
                     }
                 }
             }
