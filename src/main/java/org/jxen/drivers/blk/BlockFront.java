@@ -24,10 +24,12 @@ import org.jxen.xenbus.XenbusDevice;
  *
  * <p>Requests wait in a software queue and go onto the rings (one per queue, round robin) while a ring has a
  * free slot and enough pages of the granted buffer pool are free; {@link #queueDepth()} is how many can be on
- * the rings at once. The data is copied into pages of a pool granted to the backend at connect, so no guest
- * page outside the pool is ever shared; with feature-persistent (both ends offer it) the backend keeps those
- * pages mapped instead of mapping each grant per request. A request longer than 11 segments goes as an indirect request when the backend offers
- * feature-max-indirect-segments, and a request longer than what one ring request can carry is split.
+ * the rings at once. The data is copied into pages of a pool ({@link PagePool}) granted to the backend at
+ * connect, so no guest page outside the pool is ever shared; with feature-persistent (both ends offer it) the
+ * backend keeps those pages mapped instead of mapping each grant per request. A request longer than 11
+ * segments goes as an indirect request when the backend offers feature-max-indirect-segments, and a request
+ * longer than what one ring request can carry is split. A large read's completion refills the rings at once,
+ * so the backend reads the next request while the completed ones are copied out.
  *
  * <p>Responses are validated: an id that is not in flight is ignored with a log line; an operation that does
  * not match fails that request. On a backend disconnect, requests in flight are requeued when the backend
