@@ -23,13 +23,16 @@ public final class BlkFront implements KernelModule {
      * @param maxRingPageOrder ring pages (log2) it asks for, at most what the backend offers
      * @param maxIndirectSegments segments per indirect request it uses (Linux's max_indirect_segments, 32 by
      *     default; here 256 to match blkback)
-     * @param poolPages pages granted to the backend for request data and indirect descriptors
+     * @param poolPages pages granted to the backend for request data and indirect descriptors (default 1056,
+     *     blkback's default max_persistent_grants, so with feature-persistent every pool page stays mapped on
+     *     every ring; four 1 MiB requests of 257 pages fit, so the backend reads one while blkfront copies
+     *     another out)
      * @param featurePersistent whether to write feature-persistent = 1 (Linux's feature_persistent, true); the
      *     pool is granted once either way, the backend keeps its pages mapped only when both ends offer it
      */
     public record Params(int maxQueues, int maxRingPageOrder, int maxIndirectSegments, int poolPages,
             boolean featurePersistent) {
-        public static final Params DEFAULT = new Params(4, 2, 256, 544, true);
+        public static final Params DEFAULT = new Params(4, 2, 256, PersistentGrants.DEFAULT_MAX, true);
 
         public Params(int maxQueues, int maxRingPageOrder, int maxIndirectSegments, int poolPages) {
             this(maxQueues, maxRingPageOrder, maxIndirectSegments, poolPages, true);

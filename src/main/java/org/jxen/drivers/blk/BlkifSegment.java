@@ -1,6 +1,7 @@
 package org.jxen.drivers.blk;
 
 import static org.jxen.drivers.blk.Blkif.U32;
+import static org.jxen.drivers.blk.Blkif.U64;
 import static org.jxen.drivers.blk.Blkif.U8;
 
 import java.lang.foreign.MemorySegment;
@@ -31,12 +32,37 @@ public final class BlkifSegment {
         return Byte.toUnsignedInt(s.get(U8, at + LAST_SECT_OFFSET));
     }
 
-    /** Writes a whole descriptor, padding zeroed. */
+    /**
+     * Writes a whole descriptor, padding zeroed, as one little-endian 8-byte store (blkfront writes 256 of them
+     * per 1 MiB request; four field stores each cost more, notably in a guest JVM running C1 code only).
+     */
     public static void set(MemorySegment s, long at, int gref, int firstSect, int lastSect) {
-        s.set(U32, at + GREF_OFFSET, gref);
-        s.set(U8, at + FIRST_SECT_OFFSET, (byte) firstSect);
-        s.set(U8, at + LAST_SECT_OFFSET, (byte) lastSect);
-        s.set(Blkif.U16, at + PAD_OFFSET, (short) 0);
+        s.set(U64, at, word(gref, firstSect, lastSect));
+    }
+
+    /** The descriptor as the 8 bytes {@link #set} writes (gref, first_sect, last_sect, zero padding). */
+    public static long word(int gref, int firstSect, int lastSect) {
+        return (gref & 0xffff_ffffL) | (long) (firstSect & 0xff) << 32 | (long) (lastSect & 0xff) << 40;
+    }
+
+    /**
+     * The whole descriptor in one load, for a backend reading shared memory: decode it with {@link #gref(long)},
+     * {@link #firstSect(long)} and {@link #lastSect(long)}, so each field comes from the same single fetch.
+     */
+    public static long word(MemorySegment s, long at) {
+        return s.get(U64, at);
+    }
+
+    public static int gref(long word) {
+        return (int) word;
+    }
+
+    public static int firstSect(long word) {
+        return (int) (word >>> 32) & 0xff;
+    }
+
+    public static int lastSect(long word) {
+        return (int) (word >>> 40) & 0xff;
     }
 
     /** The rule every backend applies: first_sect &lt;= last_sect &lt;= 7, i.e. within one 4 KiB page. */

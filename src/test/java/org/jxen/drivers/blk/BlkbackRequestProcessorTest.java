@@ -265,6 +265,40 @@ class BlkbackRequestProcessorTest {
     }
 
     @Test
+    void largeResponsesArePushedAtOnceSmallOnesAtTheEndOfTheBatch() throws Exception {
+        // Three 64 KiB indirect reads, then three 4 KiB reads, all pending at one wake-up. Each request maps
+        // ref 0 first: record the rsp_prod the frontend can see at that moment.
+        List<Integer> published = new ArrayList<>();
+        BlkRig[] holder = new BlkRig[1];
+        try (BlkRig rig = new BlkRig(dir, MiB, false, 24, 32, real -> new GrantMapper() {
+            @Override
+            public GrantMapping map(int ref, boolean ro) throws GrantException {
+                if (ref == holder[0].ref(0)) published.add(holder[0].front.layout().rspProd());
+                return real.map(ref, ro);
+            }
+
+            @Override
+            public void unmap(GrantMapping m) {
+                real.unmap(m);
+            }
+        })) {
+            holder[0] = rig;
+            int nseg = (int) (BlkbackRequestProcessor.PUSH_AT_ONCE_BYTES / Blkif.PAGE_SIZE);
+            for (int i = 0; i < 3; i++) submitIndirect(rig, Blkif.OP_READ, i, i * 128L, nseg, null);
+            for (int i = 3; i < 6; i++) submit(rig, Blkif.OP_READ, i, i * 8L, 8, 0, null);
+            List<Rsp> r = rig.run();
+            assertThat(r).extracting(Rsp::status).containsOnly(Blkif.RSP_OKAY);
+            assertThat(r).extracting(Rsp::id).containsExactly(0L, 1L, 2L, 3L, 4L, 5L);
+            // Each large read's response was published before the next request started; the small ones only
+            // after the batch.
+            assertThat(published).containsExactly(0, 1, 2, 3, 3, 3);
+            assertThat(rig.front.layout().rspProd()).isEqualTo(6);
+            // rsp_event stayed at 1 (the frontend consumed nothing meanwhile): a single event for six responses.
+            assertThat(rig.notifications).isEqualTo(1);
+        }
+    }
+
+    @Test
     void overflowedIndicesHaltTheRingWithoutThrowing() throws Exception {
         try (BlkRig rig = new BlkRig(dir, MiB, false, 2, 0)) {
             rig.nextRequest().set(Blkif.OP_READ, 1, 0, 1, 0).setSegment(0, rig.ref(0), 0, 7);

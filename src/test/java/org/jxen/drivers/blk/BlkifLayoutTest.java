@@ -37,6 +37,25 @@ class BlkifLayoutTest {
     }
 
     @Test
+    void segmentDescriptorIsOneEightByteWordWithZeroPadding() {
+        MemorySegment s = MemorySegment.ofArray(new byte[16]).fill((byte) 0xEE);
+        BlkifSegment.set(s, 8, 0x89ABCDEF, 2, 6);
+        assertThat(HEX.formatHex(bytes(s, 16))).isEqualTo("eeeeeeeeeeeeeeee" + "efcdab89" + "02" + "06" + "0000");
+        long w = BlkifSegment.word(s, 8);
+        assertThat(w).isEqualTo(BlkifSegment.word(0x89ABCDEF, 2, 6));
+        assertThat(BlkifSegment.gref(w)).isEqualTo(0x89ABCDEF);
+        assertThat(BlkifSegment.firstSect(w)).isEqualTo(2);
+        assertThat(BlkifSegment.lastSect(w)).isEqualTo(6);
+        // Whatever a frontend put into the padding or the high bits of a byte field, the fields decode alone.
+        s.fill((byte) 0xFF);
+        w = BlkifSegment.word(s, 0);
+        assertThat(BlkifSegment.gref(w)).isEqualTo(-1);
+        assertThat(BlkifSegment.firstSect(w)).isEqualTo(255);
+        assertThat(BlkifSegment.lastSect(w)).isEqualTo(255);
+        assertThat(BlkifSegment.firstSect(w)).isEqualTo(BlkifSegment.firstSect(s, 0));
+    }
+
+    @Test
     void unsignedFieldsStayUnsigned() {
         MemorySegment s = MemorySegment.ofArray(new byte[BlkifRequest.SIZE]);
         BlkifRequest r = new BlkifRequest().wrap(s).set(0xFF, 0xFF, 0xFFFF, -1, -1).setSegment(0, -1, 0xFF, 0xFF);

@@ -166,6 +166,44 @@ class PersistentGrantsTest {
         }
     }
 
+    @Test
+    void aRequestWhoseLastGrantFailsKeepsTheCachedOnesAndUnmapsTheTransientOnes() throws Exception {
+        // Limit 2: refs 0 and 1 are kept, ref 2 is mapped per request, the fourth segment names a bad ref.
+        try (BlkRig rig = new BlkRig(dir, MiB, false, 3, 0, persistent(2))) {
+            rig.nextRequest().set(Blkif.OP_READ, 4, 0, 1, 0).setSegment(0, rig.ref(0), 0, 7)
+                    .setSegment(1, rig.ref(1), 0, 7).setSegment(2, rig.ref(2), 0, 7).setSegment(3, 4000, 0, 7);
+            assertThat(rig.runOne()).isEqualTo(new Rsp(1, Blkif.OP_READ, Blkif.RSP_ERROR));
+            assertThat(pg.size()).isEqualTo(2);
+            assertThat(live).as("the kept two only").hasValue(2);
+            assertThat(pg.transientMaps()).isEqualTo(1);
+            // The same refs then serve a good request from the cache.
+            byte[] data = random(3 * 4096);
+            submit(rig, Blkif.OP_WRITE, 2, 0, 24, 0, data);
+            assertThat(rig.runOne()).isEqualTo(new Rsp(2, Blkif.OP_WRITE, Blkif.RSP_OKAY));
+            assertThat(fileBytes(rig.image, 0, 24)).isEqualTo(data);
+            assertThat(maps).hasValue(2 + 2); // ref 2 mapped once per request
+            pg.releaseAll();
+            assertThat(live).hasValue(0);
+        }
+    }
+
+    @Test
+    void mapAllFillsTheArrayAndUnmapAllClearsIt() throws Exception {
+        try (BlkRig rig = new BlkRig(dir, MiB, false, 3, 0, persistent(PersistentGrants.DEFAULT_MAX))) {
+            GrantMapping[] out = new GrantMapping[4];
+            int[] refs = {rig.ref(0), rig.ref(1), rig.ref(2), rig.ref(0)};
+            pg.mapAll(refs, 4, false, out);
+            assertThat(out).extracting(GrantMapping::ref).containsExactly(rig.ref(0), rig.ref(1), rig.ref(2), rig.ref(0));
+            assertThat(out[3]).isSameAs(out[0]); // one mapping per ref
+            assertThat(maps).hasValue(3);
+            pg.unmapAll(out, 4);
+            assertThat(out).containsOnlyNulls();
+            assertThat(live).as("kept until releaseAll").hasValue(3);
+            pg.releaseAll();
+            assertThat(live).hasValue(0);
+        }
+    }
+
     private byte[] random(int n) {
         byte[] b = new byte[n];
         rnd.nextBytes(b);
