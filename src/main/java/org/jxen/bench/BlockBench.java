@@ -81,6 +81,9 @@ public final class BlockBench {
             writeImage(image);
             floor(image, rows);
             try (Host host = Host.start(dir.resolve("run"), false)) {
+                // The guest process runs the full tiered JIT, as a guest whose data path runs for long would
+                // (guests boot C1-only by default); the floor and the in-process guest run in this JVM's.
+                host.setGuestJvmOptions(List.of("-Xshare:auto"));
                 for (String guest : List.of("inproc", "xproc")) {
                     for (int q : new int[] {1, 2}) {
                         if (!wanted(guest, "q" + q)) continue;

@@ -179,7 +179,7 @@ public final class BenchCommand implements Runnable {
                 description = "Measured seconds per run (default: ${DEFAULT-VALUE}).")
         double seconds;
 
-        @Option(names = "--warmup", defaultValue = "1", paramLabel = "S",
+        @Option(names = "--warmup", defaultValue = "3", paramLabel = "S",
                 description = "Unmeasured warm-up seconds before each run (default: ${DEFAULT-VALUE}).")
         double warmup;
 

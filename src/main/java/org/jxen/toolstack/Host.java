@@ -90,6 +90,11 @@ public final class Host implements AutoCloseable {
         }
     }
 
+    /** JVM options for guest processes started from now on (see HypervisorService.setGuestJvmOptions). */
+    public void setGuestJvmOptions(List<String> options) {
+        service.setGuestJvmOptions(options);
+    }
+
     public static Host start(Path runDir, boolean trace) throws IOException, HypercallException {
         return new Host(runDir, trace);
     }

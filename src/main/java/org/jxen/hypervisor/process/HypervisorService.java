@@ -28,6 +28,8 @@ import org.jxen.hypervisor.Hypervisor;
  * dom0 hears of it on VIRQ_DOM_EXC.
  */
 public final class HypervisorService implements AutoCloseable {
+    public static final List<String> DEFAULT_GUEST_JVM_OPTIONS = List.of("-Xshare:auto", "-XX:TieredStopAtLevel=1");
+    private volatile List<String> guestJvmOptions = DEFAULT_GUEST_JVM_OPTIONS;
     public static final String TOKEN_ENV = "JXEN_GUEST_TOKEN";
 
     private final Hypervisor hv;
@@ -110,6 +112,15 @@ public final class HypervisorService implements AutoCloseable {
      * Starts {@code java -cp <our class path> GuestMain <socket> <domid> <kernelClass> <args...>} for an existing
      * domain, with its token in the environment. The process's exit is reported as {@link #sessionEnded} would.
      */
+    /**
+     * JVM options of guest processes launched from now on. By default C1 only: a guest boots in a fraction of the
+     * CPU time, which matters with hundreds of them; a long-running data path (the block benchmark's guest)
+     * wants the full tiered JIT instead.
+     */
+    public void setGuestJvmOptions(List<String> options) {
+        guestJvmOptions = List.copyOf(options);
+    }
+
     public Process launch(int domid, String kernelClass, String... args) throws IOException, HypercallException {
         String token = issueToken(domid);
         int serial = hv.serial(domid);
@@ -117,8 +128,7 @@ public final class HypervisorService implements AutoCloseable {
         cmd.add(ProcessHandle.current().info().command().orElse(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.add("-Xshare:auto");
-        cmd.add("-XX:TieredStopAtLevel=1");
+        cmd.addAll(guestJvmOptions);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(GuestMain.class.getName());
