@@ -1,5 +1,8 @@
 // The machine's floor for `jxen bench hypervisor`'s "notify half-RTT, cross-process, receiver blocked":
-// the same ping-pong with nothing but two futex words. Build and run: gcc -O2 -o /tmp/pp tools/futex-pingpong.c && /tmp/pp
+// the same ping-pong with nothing but two futex words. gcc -O2 -o /tmp/pp tools/futex-pingpong.c, then
+//   CHILD_CPU=1 taskset -c 0 /tmp/pp    the two processes on different CPUs (a wake-up crosses CPUs)
+//   CHILD_CPU=0 taskset -c 0 /tmp/pp    both on one CPU
+//   /tmp/pp                             wherever the scheduler puts them
 // Two processes (fork), two futex words in a MAP_SHARED page; each waits for its word and wakes the other's.
 #define _GNU_SOURCE
 #include <linux/futex.h>
@@ -12,6 +15,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <sched.h>
 static long fx(atomic_int *w, int op, int v) { return syscall(SYS_futex, w, op, v, NULL, NULL, 0); }
 static uint64_t now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1000000000ull + t.tv_nsec; }
 static int cmp(const void *a, const void *b) { uint64_t x = *(uint64_t *)a, y = *(uint64_t *)b; return x < y ? -1 : x > y; }
@@ -20,6 +24,7 @@ int main(int argc, char **argv) {
     atomic_int *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     // w[0]: ping flag (child waits), w[1]: pong flag (parent waits)
     if (fork() == 0) {
+        if (getenv("CHILD_CPU")) { cpu_set_t s; CPU_ZERO(&s); CPU_SET(atoi(getenv("CHILD_CPU")), &s); sched_setaffinity(0, sizeof s, &s); }
         for (int i = 0; i < n; i++) {
             while (atomic_load(&w[0]) == 0) fx(&w[0], FUTEX_WAIT, 0);
             atomic_store(&w[0], 0);
@@ -35,6 +40,7 @@ int main(int argc, char **argv) {
         while (atomic_load(&w[1]) == 0) fx(&w[1], FUTEX_WAIT, 0);
         atomic_store(&w[1], 0);
         rtt[i] = now() - t0;
+        usleep(50);   // let the other side block before the next ping
     }
     wait(NULL);
     qsort(rtt, n, sizeof *rtt, cmp);
