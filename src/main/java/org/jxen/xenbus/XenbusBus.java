@@ -306,7 +306,7 @@ public final class XenbusBus {
 
     /**
      * What an event under the root asks for: a device's nodename (check that device) or a directory above the
-     * devices (scan it); null when there is nothing to do. Runs on the dispatcher thread.
+     * devices (scan it); null when there is nothing to do. Runs on the thread that delivered the event.
      */
     private String rootEventKey(String path) {
         if (!path.equals(root) && !path.startsWith(root + "/")) return null;

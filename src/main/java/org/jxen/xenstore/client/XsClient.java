@@ -31,7 +31,8 @@ import org.jxen.xenstore.XsType;
  * flight with req_id 0, many threads may have requests outstanding at once: each gets its own req_id and
  * replies are matched to requests, so the daemon may answer in any order. Replies are matched by a reader
  * thread, or, on a channel that pushes (a guest's ring), by the channel's event handler. Watch events go to the
- * registered callbacks on a separate dispatcher thread, in arrival order.
+ * registered callbacks on a separate dispatcher thread, in arrival order, or, for {@link #watchDirect}, to the
+ * callback on the delivering thread itself.
  */
 public final class XsClient implements AutoCloseable {
     /** tx_id of requests outside a transaction (XBT_NULL). */
@@ -183,13 +184,7 @@ public final class XsClient implements AutoCloseable {
 
     /** True if the node can be read; false if it is missing. Other errors (EACCES...) are thrown. */
     public boolean exists(int tx, String path) throws IOException {
-        try {
-            read(tx, path);
-            return true;
-        } catch (XenStoreException e) {
-            if (e.error() == XsError.ENOENT) return false;
-            throw e;
-        }
+        return readOrNull(tx, path) != null;
     }
 
     public boolean exists(String path) throws IOException {
