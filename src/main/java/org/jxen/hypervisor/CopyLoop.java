@@ -153,9 +153,13 @@ final class CopyLoop {
         return offset < 0 || offset > PAGE - len;
     }
 
-    /** Whether a side's claim (heldKind, heldKey, heldRef) is the page a pointer names: gnttab_copy_buf_valid. */
+    /**
+     * Whether a side's claim (heldKind, heldKey, heldRef) is the page a pointer names: gnttab_copy_buf_valid.
+     * Nothing held matches nothing, whatever kind a guest wrote into its hypercall page (NONE is -1, a value a
+     * guest can write too).
+     */
     private static boolean holds(int heldKind, int heldKey, int heldRef, int kind, int key, int ref) {
-        return kind == heldKind && key == heldKey && (kind == CopyBatch.FRAME || ref == heldRef);
+        return heldKind != NONE && kind == heldKind && key == heldKey && (kind == CopyBatch.FRAME || ref == heldRef);
     }
 
     /** A frame pointer's frame, in the caller's own memory; or a GNTST code. */

@@ -74,6 +74,27 @@ class CopyLoopTest {
     }
 
     @Test
+    void aPointerKindThatIsNeitherRefNorFrameIsABadCopyArgEvenWhereNothingIsHeld() {
+        int a = grant(x, 10, 2, true);
+        x.memory.segment().set(ValueLayout.JAVA_LONG, 2L * 4096, 77L);
+        CopyBatch batch = new CopyBatch(3)
+                .add(new GrantCopy(new GrantCopy.Frame(0, 0), new GrantCopy.Frame(1, 0), 8))
+                .add(ref(x, a, caller, 0, 8))
+                .add(new GrantCopy(new GrantCopy.Frame(0, 0), new GrantCopy.Frame(1, 0), 8));
+        // What a guest may write into its hypercall page: kind -1 (the loop's own "nothing held") and kind 7,
+        // with the key and ref of what an earlier op held.
+        batch.ops[CopyBatch.SRC + CopyBatch.KIND] = -1;
+        batch.ops[CopyBatch.INTS + CopyBatch.DST + CopyBatch.KIND] = -1;
+        batch.ops[CopyBatch.INTS + CopyBatch.DST + CopyBatch.DOM_OR_FRAME] = 0;
+        batch.ops[2 * CopyBatch.INTS + CopyBatch.SRC + CopyBatch.KIND] = 7;
+        assertThat(copy(batch, domains::get)).containsExactly(GrantStatus.BAD_COPY_ARG.code,
+                GrantStatus.BAD_COPY_ARG.code, GrantStatus.BAD_COPY_ARG.code);
+        assertThat(caller.memory.segment().get(ValueLayout.JAVA_LONG, 4096L)).as("nothing copied").isZero();
+        assertThat(inUse(x, a)).as("nothing left pinned").isZero();
+        assertThat(x.readers[a]).isZero();
+    }
+
+    @Test
     void aChangeOfGranterDropsBothSidesBeforeTheLookUp() {
         int a = grant(x, 10, 2, true);
         int c = grant(x, 11, 3, false);

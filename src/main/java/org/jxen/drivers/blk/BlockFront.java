@@ -28,8 +28,9 @@ import org.jxen.xenbus.XenbusDevice;
  * connect, so no guest page outside the pool is ever shared; with feature-persistent (both ends offer it) the
  * backend keeps those pages mapped instead of mapping each grant per request. A request longer than 11
  * segments goes as an indirect request when the backend offers feature-max-indirect-segments, and a request
- * longer than what one ring request can carry is split. A large read's completion refills the rings at once,
- * so the backend reads the next request while the completed ones are copied out.
+ * longer than what one ring request can carry is split. A large request's completion (a read, a write or a
+ * failure: its pool pages are free again) refills the rings at once, so the backend reads the next request
+ * while the completed ones are copied out.
  *
  * <p>Responses are validated: an id that is not in flight is ignored with a log line; an operation that does
  * not match fails that request. On a backend disconnect, requests in flight are requeued when the backend
@@ -265,12 +266,14 @@ public final class BlockFront {
         if (pool == null) {
             int n = params.poolPages();
             MemorySegment[] segs = new MemorySegment[n];
-            for (int i = 0; i < n; i++) segs[i] = dev.kernel().allocPage();
+            int allocated = 0;
             int[] refs;
             try {
+                // A guest too small for the pool runs out of frames part way: give back what was taken.
+                for (; allocated < n; allocated++) segs[allocated] = dev.kernel().allocPage();
                 refs = dev.grantRing(segs);
-            } catch (HypercallException e) {
-                for (MemorySegment s : segs) dev.kernel().freePage(s);
+            } catch (HypercallException | RuntimeException e) {
+                for (int i = 0; i < allocated; i++) dev.kernel().freePage(segs[i]);
                 throw e;
             }
             pool = new PagePool(dev.kernel().hypercalls().memory(), segs, refs);
@@ -443,8 +446,8 @@ public final class BlockFront {
         try {
             do {
                 while (q.ring.copyNextResponse(q.rsp)) {
-                    // The pages of a large read are free again as soon as its data is copied out: refill the
-                    // ring at once, so the backend reads the next request while we copy the ones behind it.
+                    // A large request's pool pages are free again once it completed (a read's data copied out):
+                    // refill the ring at once, so the backend reads the next request while we copy the ones behind it.
                     if (complete(q, q.rsp) >= REFILL_AT_ONCE_BYTES) kick();
                 }
             } while (q.ring.finalCheckForResponses());

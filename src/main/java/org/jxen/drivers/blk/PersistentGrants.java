@@ -41,32 +41,6 @@ public final class PersistentGrants implements GrantMapper {
 
     @Override
     public synchronized GrantMapping map(int ref, boolean readonly) throws GrantException {
-        return mapLocked(ref, readonly);
-    }
-
-    @Override
-    public synchronized void unmap(GrantMapping mapping) {
-        unmapLocked(mapping);
-    }
-
-    /** A whole request's segments under one lock (256 of them for a 1 MiB read). */
-    @Override
-    public synchronized void mapAll(int[] refs, int n, boolean readonly, GrantMapping[] out) throws GrantException {
-        int mapped = 0;
-        try {
-            for (; mapped < n; mapped++) out[mapped] = mapLocked(refs[mapped], readonly);
-        } catch (GrantException | RuntimeException e) {
-            unmapAllLocked(out, mapped);
-            throw e;
-        }
-    }
-
-    @Override
-    public synchronized void unmapAll(GrantMapping[] maps, int n) {
-        unmapAllLocked(maps, n);
-    }
-
-    private GrantMapping mapLocked(int ref, boolean readonly) throws GrantException {
         GrantMapping m = kept.get(ref);
         if (m != null) {
             hits++;
@@ -89,17 +63,24 @@ public final class PersistentGrants implements GrantMapper {
         return m;
     }
 
-    private void unmapLocked(GrantMapping mapping) {
+    @Override
+    public synchronized void unmap(GrantMapping mapping) {
         if (kept.get(mapping.ref()) == mapping) return; // kept until releaseAll
         real.unmap(mapping);
     }
 
-    private void unmapAllLocked(GrantMapping[] maps, int n) {
-        for (int i = 0; i < n; i++) {
-            GrantMapping m = maps[i];
-            maps[i] = null;
-            unmapLocked(m);
-        }
+    /**
+     * A whole request's segments under one lock (256 of them for a 1 MiB read); the per-segment calls re-enter
+     * the monitor this thread already holds, which costs next to nothing.
+     */
+    @Override
+    public synchronized void mapAll(int[] refs, int n, boolean readonly, GrantMapping[] out) throws GrantException {
+        GrantMapper.super.mapAll(refs, n, readonly, out);
+    }
+
+    @Override
+    public synchronized void unmapAll(GrantMapping[] maps, int n) {
+        GrantMapper.super.unmapAll(maps, n);
     }
 
     /** Unmaps every kept mapping (disconnect); the cache is empty and usable again afterwards. */

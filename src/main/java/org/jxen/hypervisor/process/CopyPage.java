@@ -133,8 +133,8 @@ final class CopyPage {
      * run on different cores, and a store of an unchanged value still takes the cache line from the guest,
      * which must then fetch it back; statuses that repeat (all OKAY, typically) stay shared and the guest reads
      * them from its own cache. Only the host does this: it is C2-compiled, where the compare is a vectorised
-     * intrinsic, while guests run C1 only (HypervisorService.launch), where comparing a batch's ops costs more
-     * than rewriting them.
+     * intrinsic, while guests run C1 only by default (HypervisorService.DEFAULT_GUEST_JVM_OPTIONS), where comparing
+     * a batch's ops costs more than rewriting them.
      */
     void writeStatus(int[] status, int count) {
         MemorySegment src = MemorySegment.ofArray(status);

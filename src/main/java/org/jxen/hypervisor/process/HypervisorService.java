@@ -109,10 +109,6 @@ public final class HypervisorService implements AutoCloseable {
     }
 
     /**
-     * Starts {@code java -cp <our class path> GuestMain <socket> <domid> <kernelClass> <args...>} for an existing
-     * domain, with its token in the environment. The process's exit is reported as {@link #sessionEnded} would.
-     */
-    /**
      * JVM options of guest processes launched from now on. By default C1 only: a guest boots in a fraction of the
      * CPU time, which matters with hundreds of them; a long-running data path (the block benchmark's guest)
      * wants the full tiered JIT instead.
@@ -121,6 +117,10 @@ public final class HypervisorService implements AutoCloseable {
         guestJvmOptions = List.copyOf(options);
     }
 
+    /**
+     * Starts {@code java -cp <our class path> GuestMain <socket> <domid> <kernelClass> <args...>} for an existing
+     * domain, with its token in the environment. The process's exit is reported as {@link #sessionEnded} would.
+     */
     public Process launch(int domid, String kernelClass, String... args) throws IOException, HypercallException {
         String token = issueToken(domid);
         int serial = hv.serial(domid);
