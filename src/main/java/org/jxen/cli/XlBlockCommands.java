@@ -91,7 +91,8 @@ final class XlBlockCommands {
 
     private static String beBackend(XsClient xs, int domid, int devid) throws IOException {
         String p = "/local/domain/" + domid + "/device/vbd/" + devid + "/backend-id";
-        return xs.exists(p) ? xs.readString(p).strip() : null;
+        String v = xs.readOrNull(p);
+        return v == null ? null : v.strip();
     }
 
     @Command(name = "block-list", description = "List virtual block devices for a domain.")
@@ -138,7 +139,8 @@ final class XlBlockCommands {
     }
 
     private static String read(XsClient xs, String path, String dflt) throws IOException {
-        return xs.exists(path) ? xs.readString(path) : dflt;
+        String v = xs.readOrNull(path);
+        return v == null ? dflt : v;
     }
 
     private static int num(String v) {

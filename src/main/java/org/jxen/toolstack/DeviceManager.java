@@ -133,7 +133,7 @@ public final class DeviceManager {
                     p.onExit().thenCompose(q -> q.exitValue() != 0
                             ? CompletableFuture.completedFuture(null) : new CompletableFuture<Void>()));
             if ("connected".equals(status)) return;
-            String error = xs.exists(be + "/hotplug-error") ? xs.readString(be + "/hotplug-error") : null;
+            String error = xs.readOrNull(be + "/hotplug-error");
             if ("error".equals(status)) {
                 throw new DeviceException("hotplug script " + script + " add failed for " + what + ": "
                         + (error != null ? error : "no hotplug-error given"));
@@ -159,7 +159,8 @@ public final class DeviceManager {
             if (!beExists && !tx.exists(fe)) return false;
             if (beExists) {
                 tx.write(be + "/online", "0");
-                String s = tx.exists(be + "/state") ? tx.readString(be + "/state") : "";
+                String s = tx.readOrNull(be + "/state");
+                if (s == null) s = "";
                 if (stateOf(s) != STATE_CLOSED) tx.write(be + "/state", Integer.toString(STATE_CLOSING));
             }
             return true;

@@ -273,7 +273,8 @@ public final class Host implements AutoCloseable {
         }
         try {
             String path = "/local/domain/" + domid + "/name";
-            return xs.exists(path) ? xs.readString(path) : "(null)";
+            String v = xs.readOrNull(path);
+            return v == null ? "(null)" : v;
         } catch (IOException e) {
             return "(null)";
         }

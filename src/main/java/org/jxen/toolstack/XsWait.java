@@ -42,14 +42,14 @@ final class XsWait {
         xs.watch(path, token, (p, t) -> events.add(p));
         try {
             while (true) {
-                String v = xs.exists(path) ? xs.readString(path) : null;
+                String v = xs.readOrNull(path);
                 if (done.test(v)) return v;
                 synchronized (stopped) {
                     if (stopped[0]) return null;
                 }
                 long left = deadline - System.nanoTime();
                 if (left <= 0 || events.poll(left, TimeUnit.NANOSECONDS) == null) {
-                    String last = xs.exists(path) ? xs.readString(path) : null;
+                    String last = xs.readOrNull(path);
                     return done.test(last) ? last : null;
                 }
             }

@@ -173,6 +173,11 @@ public final class XsClient implements AutoCloseable {
     }
 
     /** The node's value, or null if it is missing (one READ). Other errors (EACCES...) are thrown. */
+    public String readOrNull(String path) throws IOException {
+        return readOrNull(NO_TX, path);
+    }
+
+    /** As {@link #readOrNull(String)}, inside transaction {@code tx}. */
     public String readOrNull(int tx, String path) throws IOException {
         try {
             return readString(tx, path);
