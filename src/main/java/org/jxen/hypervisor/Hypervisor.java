@@ -22,6 +22,7 @@ public final class Hypervisor implements AutoCloseable {
     public static final int MAX_VCPUS = 128;
     private static final int MAX_PAUSE_COUNT = 255;
 
+    private final Path dir;
     private final RunDir runDir;
     private final TreeMap<Integer, Domain> domains = new TreeMap<>();
     private int rover;
@@ -34,7 +35,8 @@ public final class Hypervisor implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        this.runDir = new RunDir(dir);
+        this.dir = dir;
+        this.runDir = new RunDir(SharedMemoryDir.create(dir));
         Domain dom0 = new Domain(runDir, 0, nextSerial++, dom0Pages, 1);
         dom0.state = DomainState.RUNNING;
         dom0.pauseCount = 0;
@@ -42,8 +44,14 @@ public final class Hypervisor implements AutoCloseable {
         domains.put(0, dom0);
     }
 
+    /** Names of the domains' shared files (memory, grant table, events), which live on tmpfs. */
     public RunDir runDir() {
         return runDir;
+    }
+
+    /** The run directory this hypervisor was started in (its service socket goes there). */
+    public Path directory() {
+        return dir;
     }
 
     /** The in-process view of a domain: its kernel's hypercalls as direct calls. */
@@ -280,5 +288,7 @@ public final class Hypervisor implements AutoCloseable {
         if (closed) return;
         closed = true;
         for (Domain d : new ArrayList<>(domains.descendingMap().values())) kill(d);
+        // Files a process still maps stay valid for it after the unlink, as on any file system.
+        SharedMemoryDir.delete(dir, runDir.dir());
     }
 }

@@ -3,7 +3,9 @@ package org.jxen.hypervisor;
 import java.nio.file.Path;
 
 /**
- * Names of the files in a hypervisor's run directory. A domain's files carry its serial (unique per hypervisor
+ * Names of a hypervisor's shared files, in its shared-memory directory ({@code SharedMemoryDir}: tmpfs, the
+ * run directory's {@code shm} symlink), and of its service socket ({@link #SOCKET}, in the run directory
+ * itself). A domain's files carry its serial (unique per hypervisor
  * instance) as well as its domid, so a destroyed domain's files that mappers still hold never collide with
  * those of a new domain that got the same domid.
  */
@@ -25,9 +27,5 @@ public record RunDir(Path dir) {
     /** A guest session's grant-copy hypercall page; unlinked as soon as the guest has mapped it. */
     public Path hypercallPage(int domid, int serial) {
         return dir.resolve("d" + domid + "." + serial + ".hcall");
-    }
-
-    public Path socket() {
-        return dir.resolve(SOCKET);
     }
 }

@@ -41,11 +41,14 @@ abstract class HypervisorContract {
 
     @AfterEach
     void stop() throws Exception {
+        Path shared = dir.resolve(SharedMemoryDir.LINK).toRealPath();
+        assertThat(shared.getParent()).as("domain files live on tmpfs").isEqualTo(SharedMemoryDir.TMPFS);
         fx.close();
         try (var files = Files.list(dir)) {
             assertThat(files.filter(p -> !p.getFileName().toString().equals(RunDir.SOCKET)).toList())
-                    .as("every domain file is deleted once the hypervisor is closed").isEmpty();
+                    .as("the shm link is gone once the hypervisor is closed").isEmpty();
         }
+        assertThat(shared).as("and so is the shared directory with every domain file").doesNotExist();
     }
 
     Hypercalls guest() throws Exception {
@@ -404,7 +407,7 @@ abstract class HypervisorContract {
     }
 
     long countFiles(String prefix) throws Exception {
-        try (var files = Files.list(dir)) {
+        try (var files = Files.list(dir.resolve(SharedMemoryDir.LINK))) {
             return files.filter(p -> p.getFileName().toString().startsWith(prefix)).count();
         }
     }

@@ -158,7 +158,7 @@ class HostTest {
     }
 
     private List<Path> domainFiles(int domid) throws Exception {
-        try (Stream<Path> s = Files.list(dir.resolve("hv"))) {
+        try (Stream<Path> s = Files.list(dir.resolve("hv/shm"))) {
             return s.filter(p -> p.getFileName().toString().startsWith("d" + domid + ".")).toList();
         }
     }

@@ -5,9 +5,13 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.Collections;
 import java.util.Deque;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -36,6 +40,11 @@ import org.jxen.xenbus.XenbusDevice;
  * not match fails that request. On a backend disconnect, requests in flight are requeued when the backend
  * stays online (they are sent again after the reconnect) and failed otherwise; none is dropped silently.
  * Futures complete on this device's own completion thread, never on the event thread.
+ *
+ * <p>{@link #readShared} is the zero-copy read: instead of copying the pool pages into an array it lends them
+ * to the caller where the backend put the data (Linux blkfront without persistent grants gets the same single
+ * copy by granting the bio's own pages; jxen's blkfront always reads into its persistent pool, so the pool
+ * page is the only place the data lands). The pages return to the pool when the reader returns.
  */
 public final class BlockFront {
     private static final String PROTOCOL = "x86_64-abi";
@@ -57,6 +66,8 @@ public final class BlockFront {
     private final List<FQueue> queues = new ArrayList<>();
     private final Deque<Req> pending = new ArrayDeque<>();
     private PagePool pool; // granted at the first setUp, ended at disconnect
+    /** Pool pages a shared read's reader is using: neither free nor in flight ({@link #lend}). */
+    private final Set<PagePool.Page[]> lentOut = Collections.newSetFromMap(new IdentityHashMap<>());
     /** Scratch for one indirect page's segment descriptors. */
     private final long[] descriptors = new long[Blkif.SEGMENTS_PER_INDIRECT_PAGE];
     private int inflight;
@@ -71,20 +82,42 @@ public final class BlockFront {
     private long submitted;
     private long ignoredResponses;
 
-    /** A request: read/write of nsect sectors to/from buf[off..], flush, or discard of nsect sectors. */
+    /**
+     * Receives the data of a {@link #readShared}: called once per run of consecutive guest frames with the run's
+     * byte offset within the read and a read-only view of the pool pages that hold it. The runs of one ring
+     * request come in disk order; a read longer than one request ({@link #segmentsPerRequest()} pages) is split
+     * and its parts may arrive in any order. The view is valid only during the call (the pages go back to the
+     * pool afterwards). Calls come from the device's completion thread, one at a time; an exception fails the
+     * read with it.
+     */
+    @FunctionalInterface
+    public interface SectorReader {
+        void accept(long offset, MemorySegment data);
+    }
+
+    /**
+     * A request: read/write of nsect sectors to/from buf[off..] (or, a shared read, lent to reader with the data
+     * at byte off of the whole read), flush, or discard of nsect sectors.
+     */
     private static final class Req {
         final int op;
         final long sector;
         final long nsect;
         final byte[] buf;
-        final int off;
+        final SectorReader reader;
+        final long off;
         final CompletableFuture<Void> done;
 
         Req(int op, long sector, long nsect, byte[] buf, int off, CompletableFuture<Void> done) {
+            this(op, sector, nsect, buf, null, off, done);
+        }
+
+        Req(int op, long sector, long nsect, byte[] buf, SectorReader reader, long off, CompletableFuture<Void> done) {
             this.op = op;
             this.sector = sector;
             this.nsect = nsect;
             this.buf = buf;
+            this.reader = reader;
             this.off = off;
             this.done = done;
         }
@@ -211,6 +244,16 @@ public final class BlockFront {
         return submitRw(Blkif.OP_READ, sector, buf, off, len);
     }
 
+    /**
+     * Reads {@code count} sectors from {@code sector} without copying them out of the shared pages: the data is
+     * handed to {@code reader} (see {@link SectorReader}) and the future completes after the reader returned.
+     */
+    public CompletableFuture<Void> readShared(long sector, int count, SectorReader reader) {
+        if (count <= 0) return CompletableFuture.failedFuture(new IllegalArgumentException("count " + count));
+        if (reader == null) throw new NullPointerException("reader");
+        return submit(new Req(Blkif.OP_READ, sector, count, null, reader, 0, new CompletableFuture<>()));
+    }
+
     /** Writes {@code data} (whole sectors) at {@code sector}. */
     public CompletableFuture<Void> write(long sector, byte[] data) {
         return write(sector, data, 0, data.length);
@@ -248,7 +291,19 @@ public final class BlockFront {
             kick();
         }
         // Callers' continuations run on our completion thread, never under our lock or on the event thread.
-        return r.done.thenApplyAsync(v -> v, completions);
+        return r.done.thenApplyAsync(v -> v, this::onCompletionThread);
+    }
+
+    /**
+     * Runs a caller's continuation on the completion thread; once the device is removed (the thread is shutting
+     * down) a shared read's reader may still finish, and its continuation then runs on the reader's thread.
+     */
+    private void onCompletionThread(Runnable task) {
+        try {
+            completions.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            task.run();
+        }
     }
 
     /** Tests: queue {@code q}'s request producer jumps far ahead (a broken or malicious frontend), then a notify. */
@@ -383,7 +438,12 @@ public final class BlockFront {
         // The pool's grants end with the connection (the backend may still map pages of a request it is
         // finishing: the grant and the page are released once it unmaps).
         if (pool != null) {
-            for (PagePool.Page p : pool.all()) dev.endAccessAndFree(p.ref(), p.seg());
+            // Pages lent to a shared read's reader are still being read: lend() frees them when it returns.
+            BitSet lent = new BitSet();
+            for (PagePool.Page[] pages : lentOut) for (PagePool.Page p : pages) lent.set(p.index());
+            for (PagePool.Page p : pool.all()) {
+                if (!lent.get(p.index())) dev.endAccessAndFree(p.ref(), p.seg());
+            }
             pool = null;
         }
         if (requeue) {
@@ -408,12 +468,35 @@ public final class BlockFront {
             if (phase == Phase.REMOVED) return;
             disconnect(false);
             phase = Phase.REMOVED;
+            awaitLentPages();
             BlockIOException e = new BlockIOException((short) 0, name + " removed");
             for (Req r : pending) r.done.completeExceptionally(e);
             pending.clear();
         }
         connected.completeExceptionally(new BlockIOException((short) 0, name + " removed"));
         completions.shutdown();
+    }
+
+    /**
+     * Before the device goes (and xenbus ends whatever grants it still holds, without their pages), gives
+     * shared reads' readers up to 5 s to return their pages, which lend() then ends and frees.
+     */
+    private void awaitLentPages() {
+        long deadline = System.nanoTime() + CLOSE_GRACE_MS * 1_000_000L;
+        while (!lentOut.isEmpty()) {
+            long left = (deadline - System.nanoTime()) / 1_000_000L;
+            if (left <= 0) {
+                dev.kernel().printk("blkfront: " + name + ": " + lentOut.size()
+                        + " shared read(s) still hold pool pages at removal; their pages are not freed");
+                return;
+            }
+            try {
+                wait(left);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     private void teardownQueues() {
@@ -479,8 +562,12 @@ public final class BlockFront {
                     + " has operation " + rsp.operation());
             r.done.completeExceptionally(new BlockIOException(Blkif.RSP_ERROR, "bad response operation "
                     + rsp.operation() + " for " + Blkif.opName(r.op)));
+        } else if (status == Blkif.RSP_OKAY && r.reader != null) {
+            lend(r, s);
+            if (inflight == 0) notifyAll();
+            return 0; // its pages are free only once the reader returns
         } else if (status == Blkif.RSP_OKAY) {
-            if (r.op == Blkif.OP_READ) pool.copyOut(s.pages, r.nsect * Blkif.SECTOR_SIZE, r.buf, r.off);
+            if (r.op == Blkif.OP_READ) pool.copyOut(s.pages, r.nsect * Blkif.SECTOR_SIZE, r.buf, (int) r.off);
             r.done.complete(null);
         } else {
             if (status == Blkif.RSP_EOPNOTSUPP) {
@@ -493,6 +580,37 @@ public final class BlockFront {
         pool.give(s.pages);
         if (inflight == 0) notifyAll();
         return (long) s.nData * Blkif.PAGE_SIZE;
+    }
+
+    /**
+     * Runs a shared read's reader on the completion thread over the pages the backend filled, then returns them
+     * to the pool and refills the rings. If the connection went away meanwhile, the pages belong to no pool any
+     * more: {@link #disconnect} left them to us, and we end their grants and free them.
+     */
+    private void lend(Req r, Shadow s) {
+        PagePool from = pool;
+        lentOut.add(s.pages);
+        completions.execute(() -> {
+            Throwable failure = null;
+            try {
+                from.lend(s.pages, r.nsect * Blkif.SECTOR_SIZE, r.off, r.reader);
+            } catch (Throwable e) { // the caller's code: whatever it throws fails its read, never our thread
+                failure = e;
+            } finally {
+                synchronized (this) {
+                    lentOut.remove(s.pages);
+                    notifyAll(); // remove() may be waiting for the pages
+                    if (pool == from) {
+                        pool.give(s.pages);
+                        kick();
+                    } else {
+                        for (PagePool.Page p : s.pages) dev.endAccessAndFree(p.ref(), p.seg());
+                    }
+                }
+            }
+            if (failure == null) r.done.complete(null);
+            else r.done.completeExceptionally(failure);
+        });
     }
 
     /** Moves pending requests onto the rings while there is room; one notification per ring. */
@@ -558,7 +676,8 @@ public final class BlockFront {
         List<Req> parts = new ArrayList<>();
         for (long done = 0; done < r.nsect; done += maxSect) {
             long n = Math.min(maxSect, r.nsect - done);
-            parts.add(new Req(r.op, r.sector + done, n, r.buf, (int) (r.off + done * Blkif.SECTOR_SIZE), new CompletableFuture<>()));
+            parts.add(new Req(r.op, r.sector + done, n, r.buf, r.reader, r.off + done * Blkif.SECTOR_SIZE,
+                    new CompletableFuture<>()));
         }
         CompletableFuture.allOf(parts.stream().map(p -> p.done).toArray(CompletableFuture[]::new))
                 .whenComplete((v, e) -> {
@@ -577,7 +696,7 @@ public final class BlockFront {
             case Blkif.OP_FLUSH_DISKCACHE -> new BlkifRequest().wrap(slot).set(r.op, 0, handle, id, 0);
             case Blkif.OP_DISCARD -> new BlkifRequestDiscard().wrap(slot).set(0, handle, id, r.sector, r.nsect);
             default -> {
-                if (r.op == Blkif.OP_WRITE) pool.copyIn(r.buf, r.off, r.nsect * Blkif.SECTOR_SIZE, pages);
+                if (r.op == Blkif.OP_WRITE) pool.copyIn(r.buf, (int) r.off, r.nsect * Blkif.SECTOR_SIZE, pages);
                 // Every data page is full but the last, which holds the remaining 1..8 sectors.
                 int lastOfLast = (int) ((r.nsect - 1) % Blkif.SECTORS_PER_PAGE);
                 if (nInd == 0) {

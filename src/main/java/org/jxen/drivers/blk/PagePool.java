@@ -90,6 +90,22 @@ final class PagePool {
         available += taken.length;
     }
 
+    /**
+     * Hands {@code len} bytes of {@code src} (full pages, the last one partly) to {@code reader} without copying
+     * them: one read-only view per run of consecutive frames, in order, the first at byte {@code at} of the read.
+     */
+    void lend(Page[] src, long len, long at, BlockFront.SectorReader reader) {
+        int i = 0;
+        while (len > 0) {
+            int run = runLength(src, i);
+            int n = (int) Math.min((long) run * Blkif.PAGE_SIZE, len);
+            reader.accept(at, memory.asSlice(src[i].offset, n).asReadOnly());
+            at += n;
+            len -= n;
+            i += run;
+        }
+    }
+
     /** Copies {@code len} bytes from {@code src[0..]} (full pages, the last one partly) into {@code dst[off..]}. */
     void copyOut(Page[] src, long len, byte[] dst, int off) {
         int i = 0;

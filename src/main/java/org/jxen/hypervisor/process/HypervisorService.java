@@ -19,6 +19,7 @@ import org.jxen.hypervisor.ControlPlane;
 import org.jxen.hypervisor.Errno;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.hypervisor.Hypervisor;
+import org.jxen.hypervisor.RunDir;
 
 /**
  * Serves hypercalls to guest processes on {@code <runDir>/hv.sock} ({@link Rpc} documents the protocol) and
@@ -44,7 +45,7 @@ public final class HypervisorService implements AutoCloseable {
 
     private HypervisorService(Hypervisor hv) throws IOException {
         this.hv = hv;
-        this.socketPath = hv.runDir().socket();
+        this.socketPath = hv.directory().resolve(RunDir.SOCKET);
         Files.deleteIfExists(socketPath);
         this.server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socketPath));

@@ -163,6 +163,108 @@ class BlkWireTest {
                 .satisfies(e -> assertThat(((BlockIOException) e).status()).isEqualTo(status));
     }
 
+    /** Collects a shared read's runs into one array, checking that no byte comes twice. */
+    static final class Collect implements BlockFront.SectorReader {
+        final byte[] got;
+        final java.util.BitSet seen = new java.util.BitSet();
+        long next;
+
+        Collect(int bytes) {
+            got = new byte[bytes];
+        }
+
+        @Override
+        public void accept(long offset, java.lang.foreign.MemorySegment data) {
+            assertThat(data.isReadOnly()).isTrue();
+            int from = (int) offset, to = (int) (offset + data.byteSize());
+            assertThat(seen.get(from, to).isEmpty()).as("bytes %d..%d handed over twice", from, to).isTrue();
+            seen.set(from, to);
+            java.lang.foreign.MemorySegment.copy(data, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, got, from,
+                    to - from);
+            next += data.byteSize();
+        }
+    }
+
+    @Test
+    void sharedReadsHandOverTheImagesBytesAndGiveThePagesBack() throws Exception {
+        Path img = BlkWireHarness.image(dir, "disk.img", 16 * MIB, 6);
+        Host.Guest g = h.guest("g1");
+        h.attach(g.domid(), "vdev=xvda, target=" + img);
+        BlockFront d = h.disk(g.domid(), "xvda");
+        byte[] file = Files.readAllBytes(img);
+        Random rnd = new Random(6);
+        // One sector, a page and a bit, the largest indirect request, one beyond it (split in two), 5000 sectors.
+        int[] sizes = {1, 7, 8, 9, 88, 2048, 2049, 5000};
+        for (int round = 0; round < 3; round++) {
+            List<CompletableFuture<Void>> fs = new ArrayList<>();
+            List<Collect> cs = new ArrayList<>();
+            List<Long> at = new ArrayList<>();
+            for (int n : sizes) {
+                long s = rnd.nextLong(16L * MIB / 512 - n);
+                Collect c = new Collect(n * 512);
+                cs.add(c);
+                at.add(s);
+                fs.add(d.readShared(s, n, c));
+            }
+            CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new)).get(WAIT, TimeUnit.SECONDS);
+            for (int i = 0; i < sizes.length; i++) {
+                assertThat(cs.get(i).next).isEqualTo(sizes[i] * 512L);
+                assertThat(cs.get(i).got).as("%d sectors at %d", sizes[i], at.get(i))
+                        .isEqualTo(slice(file, at.get(i) * 512, sizes[i] * 512));
+            }
+        }
+        // A reader that throws fails its read with what it threw; its pages still go back to the pool.
+        IllegalStateException boom = new IllegalStateException("reader failed");
+        assertThatThrownBy(() -> d.readShared(0, 2048, (o, data) -> { throw boom; }).get(WAIT, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class).cause().isSameAs(boom);
+        // 40 MiB through a 1056-page pool: every page lent out came back, or this would stall.
+        List<CompletableFuture<Void>> all = new ArrayList<>();
+        for (int i = 0; i < 40; i++) all.add(d.readShared((i % 16) * 2048L, 2048, (o, data) -> { }));
+        CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).get(WAIT, TimeUnit.SECONDS);
+        assertThatThrownBy(() -> d.readShared(0, 0, (o, data) -> { }).get(WAIT, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                .cause().isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void detachWhileAReaderHoldsSharedPagesFreesThemWhenItReturns() throws Exception {
+        Path img = BlkWireHarness.image(dir, "disk.img", 8 * MIB, 7);
+        Host.Guest g = h.guest("g1");
+        h.attach(g.domid(), "vdev=xvda, target=" + img);
+        BlockFront d = h.disk(g.domid(), "xvda");
+        byte[] file = Files.readAllBytes(img);
+        java.util.concurrent.CountDownLatch inside = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        byte[] seen = new byte[2048 * 512];
+        CompletableFuture<Void> f = d.readShared(0, 2048, (o, data) -> {
+            inside.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            // The pages must still hold the data: the detach did not free them under us.
+            java.lang.foreign.MemorySegment.copy(data, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, seen, (int) o,
+                    (int) data.byteSize());
+        });
+        assertThat(inside.await(WAIT, TimeUnit.SECONDS)).isTrue();
+        Kernel guest = h.kernel(g.domid());
+        CompletableFuture<Void> detached = CompletableFuture.runAsync(() -> {
+            try {
+                h.detach(g.domid(), "xvda");
+            } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        });
+        // The connection is torn down (its rings and the rest of the pool released) while the reader still reads.
+        BlkWireHarness.awaitTrue("blkfront disconnected", () -> !d.isConnected());
+        release.countDown();
+        detached.get(WAIT, TimeUnit.SECONDS);
+        BlkWireHarness.awaitTrue("dom0 releasing the vbd", () -> h.host.dom0Kernel().xenbusResources().snapshot().isEmpty());
+        f.get(WAIT, TimeUnit.SECONDS);
+        assertThat(seen).isEqualTo(slice(file, 0, seen.length));
+        BlkWireHarness.awaitTrue("guest ending the lent pages' grants", () -> guest.xenbusResources().snapshot().isEmpty());
+    }
+
     @Test
     void readOnlyDiskRefusesWritesAndSaysSo() throws Exception {
         Path img = BlkWireHarness.image(dir, "ro.img", 2 * MIB, 2);
