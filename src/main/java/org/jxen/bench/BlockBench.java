@@ -30,8 +30,8 @@ import org.jxen.toolstack.Host;
  * image with {@link DiskImage} (pread into native memory), one thread, in this process.
  */
 public final class BlockBench {
-    public static final List<String> WORKLOADS = List.of("randread-4k", "seqread-1m", "seqread-1m-copy", "seqwrite-1m");
-    public static final List<String> NAMES = List.of("randread-4k", "seqread-1m", "seqread-1m-copy", "seqwrite-1m", "inproc", "xproc",
+    public static final List<String> WORKLOADS = List.of("randread-4k", "seqread-1m", "seqread-1m-zc", "seqwrite-1m");
+    public static final List<String> NAMES = List.of("randread-4k", "seqread-1m", "seqread-1m-zc", "seqwrite-1m", "inproc", "xproc",
             "null", "file", "q1", "q2", "floor");
     static final long IMAGE_BYTES = 128L << 20;
 
@@ -121,7 +121,7 @@ public final class BlockBench {
             for (String backend : List.of("null", "file")) {
                 for (String w : WORKLOADS) {
                     if (!wanted(w, guest, backend, "q" + queues)) continue;
-                    if (w.equals("seqread-1m-copy") && backend.equals("null")) continue; // the copy matters next to the file's
+                    if (w.equals("seqread-1m-zc") && backend.equals("null")) continue; // the copy matters next to the file's
                     rows.add(blkbench(host, g.domid(), w, guest, backend, queues));
                 }
             }
@@ -138,7 +138,7 @@ public final class BlockBench {
         List<String> argv = List.of("blkbench", dev, "--rw", small ? "randread" : w.startsWith("seqread") ? "read" : "write",
                 "--bs", small ? "4k" : "1M", "--qd", small ? "32" : "8", "--seconds", Double.toString(cfg.seconds()),
                 "--warmup", Double.toString(cfg.warmup()));
-        if (w.endsWith("-copy")) argv = java.util.stream.Stream.concat(argv.stream(), Stream.of("--copy")).toList();
+        if (w.endsWith("-zc")) argv = Stream.concat(argv.stream(), Stream.of("--zero-copy")).toList();
         log.println("bench: " + guest + " q" + queues + " " + backend + " " + w);
         GuestExecClient.Result r = GuestExecClient.run(host.xenstore(), domid, argv, (long) ((cfg.seconds() + cfg.warmup()) * 1000) + 120_000);
         String q = Integer.toString(queues);
@@ -157,8 +157,8 @@ public final class BlockBench {
     /** The same reads done directly on the image, one thread, synchronous pread into native memory. */
     private void floor(Path image, List<Row> rows) throws IOException {
         for (String w : List.of("randread-4k", "seqread-1m")) {
-            boolean forCopy = w.equals("seqread-1m") && wanted("seqread-1m-copy", "floor", "file");
-            if (!wanted(w, "floor", "file") && !forCopy) continue;
+            boolean forZc = w.equals("seqread-1m") && wanted("seqread-1m-zc", "floor", "file");
+            if (!wanted(w, "floor", "file") && !forZc) continue;
             log.println("bench: floor " + w);
             boolean small = w.equals("randread-4k");
             int bs = small ? 4096 : 1 << 20;
@@ -225,9 +225,9 @@ public final class BlockBench {
             }
         }
         for (String g : List.of("inproc", "xproc")) {
-            double v = best(rows, "seqread-1m-copy", g, "file");
+            double v = best(rows, "seqread-1m-zc", g, "file");
             if (v > 0 && floor > 0) {
-                b.append(String.format(Locale.ROOT, "- (no target) the same reads copied out into arrays, %s: %.0f MB/s = %.0f%% of direct%n",
+                b.append(String.format(Locale.ROOT, "- (no target) the same reads zero-copy (readShared), %s: %.0f MB/s = %.0f%% of direct%n",
                         g, v, 100 * v / floor));
             }
         }

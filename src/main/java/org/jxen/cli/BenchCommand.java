@@ -170,10 +170,10 @@ public final class BenchCommand implements Runnable {
             description = {"Virtual block device: 4 KiB random-read IOPS (qd 32) and 1 MiB sequential read/write MB/s "
                     + "(qd 8) measured by blkbench inside guests (in this JVM and in their own process, 1 and 2 queues), "
                     + "over a null disk (null:1G) and a 128 MiB image in the page cache; plus the floor, the same reads done "
-                    + "directly on the image in this process. Reads are zero-copy (blkfront lends the pages blkback read "
-                    + "into); seqread-1m-copy copies them out into arrays (file backend only). Prints a Markdown table and "
-                    + "the issue's targets. Exit status 1 if any run failed.",
-                    "--only takes any of: randread-4k, seqread-1m, seqread-1m-copy, seqwrite-1m, inproc, xproc, floor, null, file, q1, q2 "
+                    + "directly on the image in this process. Reads are copied out into arrays; seqread-1m-zc reads "
+                    + "zero-copy (blkfront lends the pages blkback read into; file backend only). Prints a Markdown table "
+                    + "and the issue's targets. Exit status 1 if any run failed.",
+                    "--only takes any of: randread-4k, seqread-1m, seqread-1m-zc, seqwrite-1m, inproc, xproc, floor, null, file, q1, q2 "
                     + "(within a category, the named values; categories not named are not restricted)."})
     static final class Block implements Callable<Integer> {
         @Option(names = "--seconds", defaultValue = "5", paramLabel = "S",

@@ -15,17 +15,16 @@ import org.jxen.drivers.blk.BlockFront;
 import org.jxen.xenbus.Kernel;
 
 /**
- * {@code blkbench /dev/xvdX --rw randread|randwrite|read|write --bs 4k --qd 32 --seconds N [--warmup S] [--copy]}: keeps
+ * {@code blkbench /dev/xvdX --rw randread|randwrite|read|write --bs 4k --qd 32 --seconds N [--warmup S] [--zero-copy]}: keeps
  * qd requests of bs bytes in flight on the disk (each completion submits the next one), first for the warm-up,
  * then for the measured window. Random offsets are bs-aligned over the whole disk; sequential ones wrap around.
  * Prints one line of key=value pairs (what {@code jxen bench block} parses):
  * {@code blkbench: /dev/xvda rw=randread bs=4096 qd=32 queues=2 seconds=2.000 ops=N iops=N mbps=N p50_us=N p99_us=N errors=N}.
  * Latency is submit to completion, in a log-linear histogram (about 3% precision).
  *
- * <p>Reads are zero-copy by default ({@link BlockFront#readShared}: the data stays in the pool pages blkback read
- * it into, as fio's O_DIRECT reads land in the bio pages of a Linux blkfront without persistent grants); with
- * {@code --copy} every read is copied out into a byte array ({@link BlockFront#read(long, byte[], int, int)}).
- * The line then says {@code copy=1}.
+ * <p>Reads are copied out into byte arrays ({@link BlockFront#read(long, byte[], int, int)}); with
+ * {@code --zero-copy} they use {@link BlockFront#readShared} instead and leave the data in the pool pages blkback
+ * read it into, as the floor leaves its buffer. The line then says {@code zero_copy=1}.
  */
 final class BlkBench {
     private BlkBench() {}
@@ -35,7 +34,7 @@ final class BlkBench {
         long bs = 4096;
         int qd = 32;
         double seconds = 5, warmup = 1;
-        boolean copy = false;
+        boolean zeroCopy = false;
         try {
             for (int i = 0; i < args.size(); i++) {
                 String a = args.get(i);
@@ -44,8 +43,8 @@ final class BlkBench {
                     dev = a;
                     continue;
                 }
-                if (a.equals("--copy")) {
-                    copy = true;
+                if (a.equals("--zero-copy")) {
+                    zeroCopy = true;
                     continue;
                 }
                 if (i + 1 >= args.size()) throw new IllegalArgumentException(a + " needs a value");
@@ -71,7 +70,7 @@ final class BlkBench {
             return 2;
         } catch (IllegalArgumentException e) {
             err.println("blkbench: " + e.getMessage());
-            err.println("usage: blkbench /dev/xvdX --rw randread|randwrite|read|write --bs 4k --qd 32 --seconds N [--warmup S] [--copy]");
+            err.println("usage: blkbench /dev/xvdX --rw randread|randwrite|read|write --bs 4k --qd 32 --seconds N [--warmup S] [--zero-copy]");
             return 2;
         }
         BlockFront bf;
@@ -91,7 +90,7 @@ final class BlkBench {
             err.println("blkbench: " + dev + " is smaller than --bs");
             return 1;
         }
-        Run r = new Run(bf, rw.startsWith("rand"), write, copy, (int) bs, qd, blocks);
+        Run r = new Run(bf, rw.startsWith("rand"), write, zeroCopy && !write, (int) bs, qd, blocks);
         try {
             r.go(warmup, seconds);
         } catch (InterruptedException e) {
@@ -101,8 +100,8 @@ final class BlkBench {
         double s = r.elapsedNs / 1e9;
         long ops = r.ops.sum();
         out.println(String.format(Locale.ROOT,
-                "blkbench: %s rw=%s bs=%d qd=%d queues=%d copy=%d seconds=%.3f ops=%d iops=%.0f mbps=%.1f p50_us=%.1f p99_us=%.1f errors=%d",
-                dev, rw, bs, qd, bf.queues(), copy || write ? 1 : 0, s, ops, ops / s, ops * bs / 1e6 / s, r.hist.percentile(0.50) / 1e3,
+                "blkbench: %s rw=%s bs=%d qd=%d queues=%d zero_copy=%d seconds=%.3f ops=%d iops=%.0f mbps=%.1f p50_us=%.1f p99_us=%.1f errors=%d",
+                dev, rw, bs, qd, bf.queues(), zeroCopy && !write ? 1 : 0, s, ops, ops / s, ops * bs / 1e6 / s, r.hist.percentile(0.50) / 1e3,
                 r.hist.percentile(0.99) / 1e3, r.errors.sum()));
         if (r.firstError != null) err.println("blkbench: first error: " + r.firstError);
         return r.errors.sum() == 0 ? 0 : 1;
@@ -110,7 +109,7 @@ final class BlkBench {
 
     private static final class Run {
         final BlockFront bf;
-        final boolean random, write, copy;
+        final boolean random, write, zeroCopy;
         final int bs, qd, ss;
         final long blocks;
         final AtomicLong cursor = new AtomicLong();
@@ -125,16 +124,16 @@ final class BlkBench {
         CountDownLatch idle;
         long elapsedNs;
 
-        Run(BlockFront bf, boolean random, boolean write, boolean copy, int bs, int qd, long blocks) {
+        Run(BlockFront bf, boolean random, boolean write, boolean zeroCopy, int bs, int qd, long blocks) {
             this.bf = bf;
             this.random = random;
             this.write = write;
-            this.copy = copy;
+            this.zeroCopy = zeroCopy;
             this.bs = bs;
             this.qd = qd;
             this.blocks = blocks;
             this.ss = bf.sectorSize();
-            bufs = write || copy ? new byte[qd][bs] : null;
+            bufs = zeroCopy ? null : new byte[qd][bs];
             if (write) for (byte[] b : bufs) ThreadLocalRandom.current().nextBytes(b);
         }
 
@@ -159,8 +158,8 @@ final class BlkBench {
             long sector = block * bs / ss;
             long t0 = System.nanoTime();
             var f = write ? bf.write(sector, bufs[slot], 0, bs)
-                    : copy ? bf.read(sector, bufs[slot], 0, bs)
-                    : bf.readShared(sector, bs / ss, (offset, data) -> { }); // left where it landed, as the floor's buffer
+                    : zeroCopy ? bf.readShared(sector, bs / ss, (offset, data) -> { }) // left where it landed
+                    : bf.read(sector, bufs[slot], 0, bs);
             f.whenComplete((v, e) -> done(slot, t0, e));
         }
 

@@ -116,8 +116,15 @@ class GuestExecTest {
             GuestExecClient.Result r = exec("blkbench", "/dev/xvdb", "--rw", rw, "--bs", "4k", "--qd", "8",
                     "--seconds", "0.2", "--warmup", "0");
             assertThat(r.status()).as(r.err()).isZero();
-            assertThat(r.out()).startsWith("blkbench: /dev/xvdb rw=" + rw + " bs=4096 qd=8 queues=2")
+            assertThat(r.out()).startsWith("blkbench: /dev/xvdb rw=" + rw + " bs=4096 qd=8 queues=2 zero_copy=0")
                     .containsPattern("iops=[0-9]+ mbps=[0-9.]+ p50_us=[0-9.]+ p99_us=[0-9.]+ errors=0");
+        }
+        for (String rw : List.of("randread", "read")) {
+            GuestExecClient.Result r = exec("blkbench", "/dev/xvdb", "--rw", rw, "--bs", "64k", "--qd", "4",
+                    "--seconds", "0.2", "--warmup", "0", "--zero-copy");
+            assertThat(r.status()).as(r.err()).isZero();
+            assertThat(r.out()).startsWith("blkbench: /dev/xvdb rw=" + rw + " bs=65536 qd=4 queues=2 zero_copy=1")
+                    .containsPattern("ops=[1-9][0-9]* iops=[0-9]+ .* errors=0");
         }
     }
 }
