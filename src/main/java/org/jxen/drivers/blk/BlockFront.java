@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.ring.FrontRing;
 import org.jxen.ring.RingOverflowException;
@@ -301,7 +302,7 @@ public final class BlockFront {
     private void onCompletionThread(Runnable task) {
         try {
             completions.execute(task);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             task.run();
         }
     }
