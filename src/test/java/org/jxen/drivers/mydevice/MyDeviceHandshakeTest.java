@@ -116,9 +116,14 @@ class MyDeviceHandshakeTest {
             }
         });
 
-        assertThat(h.libxlRemove(domid, 0, SplitDriverHarness.WAIT_SECONDS)).as("backend reached Closed").isTrue();
+        assertThat(h.libxlClose(domid, 0, SplitDriverHarness.WAIT_SECONDS)).as("backend reached Closed").isTrue();
+        // The watch fires on the client's event thread; the nodes must outlive its read of them.
+        SplitDriverHarness.awaitTrue("the order watch saw the backend Closed",
+                () -> !frontendWhenBackendClosed.isEmpty());
+        h.xs.unwatch(be(domid, 0) + "/state", "order");
+        h.libxlRemoveNodes(domid, 0);
 
-        assertThat(frontendWhenBackendClosed).isNotEmpty().allMatch(v -> v == null || v.equals("6"));
+        assertThat(frontendWhenBackendClosed).containsOnly("6");
         SplitDriverHarness.awaitTrue("devices unregistered", () -> Xenbus.backend(h.dom0()).devices().isEmpty()
                 && Xenbus.frontend(guest).devices().isEmpty());
         SplitDriverHarness.awaitTrue("resources released", () -> h.dom0().xenbusResources().snapshot().isEmpty()

@@ -105,16 +105,26 @@ final class SplitDriverHarness implements AutoCloseable {
      * backend reached Closed in time.
      */
     boolean libxlRemove(int domid, int dev, long waitSeconds) throws Exception {
+        boolean closed = libxlClose(domid, dev, waitSeconds);
+        libxlRemoveNodes(domid, dev);
+        return closed;
+    }
+
+    /** The first half of libxl's remove: online=0, backend Closing, then wait for the backend's Closed. */
+    boolean libxlClose(int domid, int dev, long waitSeconds) throws Exception {
         String be = be(domid, dev);
         xs.transaction(tx -> {
             tx.write(be + "/online", "0");
             if (!"6".equals(tx.readString(be + "/state"))) tx.write(be + "/state", "5");
             return null;
         });
-        boolean closed = awaitValue(be + "/state", "6"::equals, waitSeconds);
+        return awaitValue(be + "/state", "6"::equals, waitSeconds);
+    }
+
+    /** The second half: both device directories go. */
+    void libxlRemoveNodes(int domid, int dev) throws IOException {
         xs.rm(fe(domid, dev));
-        xs.rm(be);
-        return closed;
+        xs.rm(be(domid, dev));
     }
 
     void awaitState(String dir, XenbusState want) throws Exception {
