@@ -40,7 +40,8 @@ final class NotifyBench {
             // A dom0 view of its own, because a view's delivery mode is fixed when its event thread starts; closed
             // before the flood so that a polling dom0 thread does not take a core from the sender and receiver.
             try (Hypercalls dom0 = ctx.hv().connect(0)) {
-                PingPong pp = new PingPong(dom0, port);
+                PingPong pp = delivery == Delivery.BLOCKING ? PingPong.toBlockedReceiver(dom0, port, guest.domid)
+                        : PingPong.backToBack(dom0, port);
                 dom0.setEventHandler(pp, delivery);
                 latency = pingPong(pp, mode, crossProcess, delivery);
             }

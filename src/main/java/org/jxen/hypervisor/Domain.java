@@ -66,7 +66,7 @@ final class Domain {
 
     DomainInfo info() {
         return new DomainInfo(id, state, state == DomainState.SHUTDOWN ? shutdownReason : null, pages, vcpus,
-                privileged, xenstorePort, consolePort);
+                privileged, xenstorePort, consolePort, state == DomainState.RUNNING && events.sleeping());
     }
 
     int grantEntries() {

@@ -5,9 +5,11 @@ package org.jxen.hypervisor;
  * ({@code introduce}'s port): both are unbound ports of the domain offered to dom0.
  *
  * @param shutdownReason null unless {@code state} is SHUTDOWN
+ * @param blocked XEN_DOMINF_blocked: the domain runs and its vCPU (the event thread) waits for an event in
+ *     FUTEX_WAIT, or is about to; a snapshot, stale as soon as it is read, as in Xen
  */
 public record DomainInfo(int domid, DomainState state, ShutdownReason shutdownReason, int memoryPages,
-        int vcpus, boolean privileged, int xenstorePort, int consolePort) {
+        int vcpus, boolean privileged, int xenstorePort, int consolePort, boolean blocked) {
 
     public boolean crashed() {
         return state == DomainState.SHUTDOWN && shutdownReason == ShutdownReason.CRASH;

@@ -113,6 +113,10 @@ public final class EventPage {
         wakeIfSleeping();
     }
 
+    boolean sleeping() {
+        return (int) INT.getVolatile(page, SLEEPING_OFFSET) == 1;
+    }
+
     void setSleeping(boolean sleeping) {
         INT.setVolatile(page, SLEEPING_OFFSET, sleeping ? 1 : 0);
     }

@@ -5,7 +5,7 @@ import org.jxen.hypervisor.ShutdownReason;
 
 /**
  * xl list's State column: six flags r(unning) b(locked) p(aused) s(hutdown) c(rashed) d(ying), '-' when unset.
- * jxen's hypervisor does not tell a running vCPU from a blocked one, so a live domain shows as running.
+ * A jxen domain has one vCPU, its event thread, so a running domain shows exactly one of r and b.
  */
 public final class XlState {
     private XlState() {}
@@ -13,7 +13,7 @@ public final class XlState {
     public static String flags(DomainInfo d) {
         char[] f = "------".toCharArray();
         switch (d.state()) {
-            case RUNNING -> f[0] = 'r';
+            case RUNNING -> f[d.blocked() ? 1 : 0] = d.blocked() ? 'b' : 'r';
             case PAUSED -> f[2] = 'p';
             case SHUTDOWN -> {
                 f[3] = 's';

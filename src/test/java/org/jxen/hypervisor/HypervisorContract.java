@@ -500,6 +500,44 @@ abstract class HypervisorContract {
     }
 
     @Test
+    void getdomaininfoSaysBlockedWhileTheEventThreadWaitsAndNotWhileAHandlerRuns() throws Exception {
+        Hypercalls g = guest();
+        int id = g.domid();
+        int p0 = dom0.allocUnbound(id);
+        int pg = g.bindInterdomain(0, p0);
+        assertThat(ctl.info(id).blocked()).as("no event thread yet: the vCPU is not waiting").isFalse();
+        CountDownLatch release = new CountDownLatch(1);
+        BlockingQueue<Boolean> blockedInHandler = new LinkedBlockingQueue<>();
+        g.setEventHandler(port -> {
+            try {
+                blockedInHandler.add(ctl.info(id).blocked());
+                release.await();
+            } catch (HypercallException | InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        }, Delivery.BLOCKING);
+        // The bind left pg pending: the first upcall runs at once and holds the thread.
+        assertThat(blockedInHandler.poll(20, TimeUnit.SECONDS)).isFalse();
+        assertThat(ctl.info(id).blocked()).isFalse();
+        release.countDown();
+        awaitBlocked(id, true);
+        ctl.pause(id);
+        assertThat(ctl.info(id).blocked()).as("paused, not blocked").isFalse();
+        ctl.unpause(id);
+        awaitBlocked(id, true);
+        dom0.send(p0);
+        assertThat(blockedInHandler.poll(20, TimeUnit.SECONDS)).isFalse();
+        awaitBlocked(id, true);
+        assertThat(pg).isPositive();
+    }
+
+    private void awaitBlocked(int id, boolean want) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (ctl.info(id).blocked() != want && System.nanoTime() < deadline) Thread.sleep(1);
+        assertThat(ctl.info(id).blocked()).as("domain %d blocked", id).isEqualTo(want);
+    }
+
+    @Test
     void pollingDeliveryWorksToo() throws Exception {
         Hypercalls g = guest();
         int p0 = dom0.allocUnbound(g.domid());

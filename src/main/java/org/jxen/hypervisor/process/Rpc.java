@@ -46,7 +46,8 @@ import org.jxen.hypervisor.ShutdownReason;
  * 18 MAP_FOREIGN     i32 domid, frame                      i32 handle, string file, i32 frame
  * 19 HYPERCALL_PAGE  -                                     string file: a new CopyPage served for this session
  * 20 HYPERCALL_PAGE_MAPPED  -                              -   (the host unlinks the file)
- * info = i32 domid, u8 state ordinal, i32 reason or -1, i32 pages, vcpus, u8 privileged, i32 xsPort, conPort
+ * info = i32 domid, u8 state ordinal, i32 reason or -1, i32 pages, vcpus, u8 privileged, i32 xsPort, conPort,
+ *        u8 blocked
  * </pre>
  * The first request must be HELLO with the token the host gave the process; any failure closes the connection.
  */
@@ -152,7 +153,7 @@ final class Rpc {
     static void info(Out out, DomainInfo i) throws IOException {
         out.i32(i.domid()).u8(i.state().ordinal()).i32(i.shutdownReason() == null ? -1 : i.shutdownReason().code)
                 .i32(i.memoryPages()).i32(i.vcpus()).u8(i.privileged() ? 1 : 0).i32(i.xenstorePort())
-                .i32(i.consolePort());
+                .i32(i.consolePort()).u8(i.blocked() ? 1 : 0);
     }
 
     static DomainInfo info(DataInputStream in) throws IOException {
@@ -160,6 +161,6 @@ final class Rpc {
         DomainState state = DomainState.values()[in.readUnsignedByte()];
         int reason = in.readInt();
         return new DomainInfo(domid, state, reason < 0 ? null : ShutdownReason.of(reason), in.readInt(),
-                in.readInt(), in.readByte() != 0, in.readInt(), in.readInt());
+                in.readInt(), in.readByte() != 0, in.readInt(), in.readInt(), in.readByte() != 0);
     }
 }
