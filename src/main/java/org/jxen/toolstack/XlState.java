@@ -13,7 +13,10 @@ public final class XlState {
     public static String flags(DomainInfo d) {
         char[] f = "------".toCharArray();
         switch (d.state()) {
-            case RUNNING -> f[d.blocked() ? 1 : 0] = d.blocked() ? 'b' : 'r';
+            case RUNNING -> {
+                if (d.blocked()) f[1] = 'b';
+                else f[0] = 'r';
+            }
             case PAUSED -> f[2] = 'p';
             case SHUTDOWN -> {
                 f[3] = 's';
