@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.jxen.toolstack.Host;
+import org.jxen.toolstack.XlListing;
 import org.jxen.xenstore.client.XsClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -68,8 +69,8 @@ class XlCommandTest {
         assertThat(list.code()).isZero();
         String[] rows = list.out().split("\n");
         assertThat(rows[0]).isEqualTo("Name                                        ID   Mem VCPUs\tState\tTime(s)");
-        assertThat(runningOrBlocked(rows[1])).isEqualTo("Domain-0                                     0     1     1     r-----       0.0");
-        assertThat(runningOrBlocked(rows[2])).isEqualTo("g1                                           1    32     1     r-----       0.0");
+        assertThat(XlListing.runningOrBlocked(rows[1])).isEqualTo("Domain-0                                     0     1     1     r-----       0.0");
+        assertThat(XlListing.runningOrBlocked(rows[2])).isEqualTo("g1                                           1    32     1     r-----       0.0");
 
         awaitConsoleLine("g1", "Booting jxen kernel on domain 1 (ModularKernel)");
         assertThat(xl("dmesg").out()).contains("toolstack: created domain 1 (g1, in-process)");
@@ -146,7 +147,7 @@ class XlCommandTest {
         assertThat(c.code()).as(c.err()).isZero();
         awaitConsoleLine("p1", "Booting jxen kernel on domain 1 (ModularKernel)");
         Result list = process("list");
-        assertThat(runningOrBlocked(list.out())).contains("p1                                           1    16     1     r-----       0.0");
+        assertThat(XlListing.runningOrBlocked(list.out())).contains("p1                                           1    16     1     r-----       0.0");
         assertThat(host.guests()).singleElement().satisfies(g -> assertThat(g.process()).isNotNull());
         Result dmesg = process("dmesg", "p1");
         assertThat(dmesg.out()).startsWith("Booting jxen kernel on domain 1 (ModularKernel)\n");
@@ -205,10 +206,5 @@ class XlCommandTest {
             all.addAll(List.of(args));
             return new Result(cl.execute(all.toArray(String[]::new)), out.toString(), err.toString());
         }
-    }
-
-    /** A running domain shows r or b, whichever its event thread was doing: both are right. */
-    static String runningOrBlocked(String listing) {
-        return listing.replace("-b----", "r-----");
     }
 }

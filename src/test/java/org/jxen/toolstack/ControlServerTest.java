@@ -50,14 +50,14 @@ class ControlServerTest {
 
     @Test
     void listOnTheWire() throws Exception {
-        assertThat(runningOrBlocked(raw("list\n"))).isEqualTo("|Domain-0\t0\t1\t1\tr-----\t0.0\nOK\n");
+        assertThat(XlListing.runningOrBlocked(raw("list\n"))).isEqualTo("|Domain-0\t0\t1\t1\tr-----\t0.0\nOK\n");
     }
 
     @Test
     void createSendsTheConfigAfterItsLength() throws Exception {
         String cfg = "name = 'w1'\ninproc = 1\n";
         assertThat(raw("create " + cfg.length() + "\n" + cfg)).isEqualTo("|1 w1\nOK\n");
-        assertThat(client.call("list").stream().map(ControlServerTest::runningOrBlocked)).contains("w1\t1\t16\t1\tr-----\t0.0");
+        assertThat(client.call("list").stream().map(XlListing::runningOrBlocked)).contains("w1\t1\t16\t1\tr-----\t0.0");
         assertThat(raw("destroy w1\n")).isEqualTo("OK\n");
         assertThat(client.call("list")).hasSize(1);
     }
@@ -110,10 +110,5 @@ class ControlServerTest {
     private static void awaitFollowers(ConsoleLog log, int n) throws InterruptedException {
         for (int i = 0; i < 1200 && log.followers() != n; i++) Thread.sleep(25);
         assertThat(log.followers()).isEqualTo(n);
-    }
-
-    /** A running domain shows r or b, whichever its event thread was doing: both are right. */
-    static String runningOrBlocked(String listing) {
-        return listing.replace("-b----", "r-----");
     }
 }
