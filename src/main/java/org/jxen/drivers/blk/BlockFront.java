@@ -40,7 +40,11 @@ import org.jxen.xenbus.XenbusDevice;
  * <p>Responses are validated: an id that is not in flight is ignored with a log line; an operation that does
  * not match fails that request. On a backend disconnect, requests in flight are requeued when the backend
  * stays online (they are sent again after the reconnect) and failed otherwise; none is dropped silently.
- * Futures complete on this device's own completion thread, never on the event thread.
+ * Futures complete on this device's own completion thread, never on the event thread. The {@link EndIo}
+ * variants of read and write are Linux's bio end_io instead: the callback runs where the request ends, normally
+ * on the event thread right after the data is copied out and the request's pool pages are free (Linux's
+ * blkif_interrupt completes requests in the interrupt handler the same way). It saves the hand-off to the
+ * completion thread, two thread wake-ups per request, for callers that only record the result and submit more.
  *
  * <p>{@link #readShared} is the zero-copy read: instead of copying the pool pages into an array it lends them
  * to the caller where the backend put the data (Linux blkfront without persistent grants gets the same single
@@ -94,6 +98,20 @@ public final class BlockFront {
     @FunctionalInterface
     public interface SectorReader {
         void accept(long offset, MemorySegment data);
+    }
+
+    /**
+     * Called once when a read or write submitted with it ends: {@code failure} is null on success, else the
+     * {@link BlockIOException} (or IllegalArgumentException for a bad request) it failed with. It runs on the
+     * thread that ends the request — the device's event thread for a backend response, with the device's lock
+     * held, like an interrupt handler; the thread that disconnects or removes the device for requests failed
+     * then; the caller's own thread for a request refused at once. So it must not block or wait for other
+     * requests; it may submit new ones (they go onto the ring in the same pass). What it throws is logged and
+     * dropped.
+     */
+    @FunctionalInterface
+    public interface EndIo {
+        void ended(Throwable failure);
     }
 
     /**
@@ -242,7 +260,7 @@ public final class BlockFront {
 
     /** Reads {@code len} bytes (whole sectors) from {@code sector} into {@code buf[off..]}. */
     public CompletableFuture<Void> read(long sector, byte[] buf, int off, int len) {
-        return submitRw(Blkif.OP_READ, sector, buf, off, len);
+        return submitRw(Blkif.OP_READ, sector, buf, off, len, true);
     }
 
     /**
@@ -255,13 +273,23 @@ public final class BlockFront {
         return submit(new Req(Blkif.OP_READ, sector, count, null, reader, 0, new CompletableFuture<>()));
     }
 
+    /** {@link #read(long, byte[], int, int)} that ends with {@code endIo} (see {@link EndIo}) instead of a future. */
+    public void read(long sector, byte[] buf, int off, int len, EndIo endIo) {
+        endIo(submitRw(Blkif.OP_READ, sector, buf, off, len, false), endIo);
+    }
+
+    /** {@link #write(long, byte[], int, int)} that ends with {@code endIo} (see {@link EndIo}) instead of a future. */
+    public void write(long sector, byte[] buf, int off, int len, EndIo endIo) {
+        endIo(submitRw(Blkif.OP_WRITE, sector, buf, off, len, false), endIo);
+    }
+
     /** Writes {@code data} (whole sectors) at {@code sector}. */
     public CompletableFuture<Void> write(long sector, byte[] data) {
         return write(sector, data, 0, data.length);
     }
 
     public CompletableFuture<Void> write(long sector, byte[] buf, int off, int len) {
-        return submitRw(Blkif.OP_WRITE, sector, buf, off, len);
+        return submitRw(Blkif.OP_WRITE, sector, buf, off, len, true);
     }
 
     /** BLKIF_OP_FLUSH_DISKCACHE: everything completed before it is durable once it completes. */
@@ -275,15 +303,39 @@ public final class BlockFront {
         return submit(new Req(Blkif.OP_DISCARD, sector, count, null, 0, new CompletableFuture<>()));
     }
 
-    private CompletableFuture<Void> submitRw(int op, long sector, byte[] buf, int off, int len) {
+    /**
+     * {@code onCompletionThread}: the caller's future, whose continuations run on the completion thread; else
+     * the request's own future, completed on the thread that ends the request (for {@link EndIo}).
+     */
+    private CompletableFuture<Void> submitRw(int op, long sector, byte[] buf, int off, int len, boolean onCompletionThread) {
         if (len <= 0 || len % Blkif.SECTOR_SIZE != 0 || off < 0 || off + len > buf.length) {
             return CompletableFuture.failedFuture(new IllegalArgumentException(
                     "length " + len + " at " + off + " is not whole sectors within the buffer"));
         }
-        return submit(new Req(op, sector, len / Blkif.SECTOR_SIZE, buf, off, new CompletableFuture<>()));
+        Req r = new Req(op, sector, len / Blkif.SECTOR_SIZE, buf, off, new CompletableFuture<>());
+        return onCompletionThread ? submit(r) : submitDirect(r);
+    }
+
+    /** Attaches {@code endIo} to a request's own future; it runs on whichever thread completes the future. */
+    private void endIo(CompletableFuture<Void> done, EndIo endIo) {
+        if (endIo == null) throw new NullPointerException("endIo");
+        done.whenComplete((v, e) -> {
+            try {
+                endIo.ended(e instanceof java.util.concurrent.CompletionException c && c.getCause() != null ? c.getCause() : e);
+            } catch (Throwable t) { // the caller's code: it must not take the event thread down with it
+                dev.kernel().printk("blkfront: " + name + ": end_io callback threw " + t);
+            }
+        });
     }
 
     private CompletableFuture<Void> submit(Req r) {
+        CompletableFuture<Void> done = submitDirect(r);
+        // Callers' continuations run on our completion thread, never under our lock or on the event thread.
+        return done.thenApplyAsync(v -> v, this::onCompletionThread);
+    }
+
+    /** Queues {@code r} and returns its own future, which completes on the thread that ends the request. */
+    private CompletableFuture<Void> submitDirect(Req r) {
         synchronized (this) {
             if (phase == Phase.REMOVED) {
                 return CompletableFuture.failedFuture(new BlockIOException((short) 0, name + " is gone"));
@@ -291,8 +343,7 @@ public final class BlockFront {
             pending.add(r);
             kick();
         }
-        // Callers' continuations run on our completion thread, never under our lock or on the event thread.
-        return r.done.thenApplyAsync(v -> v, this::onCompletionThread);
+        return r.done;
     }
 
     /**
@@ -558,28 +609,31 @@ public final class BlockFront {
         inflight--;
         Req r = s.req;
         short status = rsp.status();
+        Throwable failure = null;
         if (rsp.operation() != r.op) {
             dev.kernel().printk("blkfront: " + name + ": response to " + Blkif.opName(r.op) + " id " + id
                     + " has operation " + rsp.operation());
-            r.done.completeExceptionally(new BlockIOException(Blkif.RSP_ERROR, "bad response operation "
-                    + rsp.operation() + " for " + Blkif.opName(r.op)));
+            failure = new BlockIOException(Blkif.RSP_ERROR, "bad response operation " + rsp.operation() + " for "
+                    + Blkif.opName(r.op));
         } else if (status == Blkif.RSP_OKAY && r.reader != null) {
             lend(r, s);
             if (inflight == 0) notifyAll();
             return 0; // its pages are free only once the reader returns
         } else if (status == Blkif.RSP_OKAY) {
             if (r.op == Blkif.OP_READ) pool.copyOut(s.pages, r.nsect * Blkif.SECTOR_SIZE, r.buf, (int) r.off);
-            r.done.complete(null);
         } else {
             if (status == Blkif.RSP_EOPNOTSUPP) {
                 if (r.op == Blkif.OP_DISCARD) discardSupported = false;
                 if (r.op == Blkif.OP_FLUSH_DISKCACHE) flushSupported = false;
             }
-            r.done.completeExceptionally(new BlockIOException(status, name + ": " + Blkif.opName(r.op) + " of "
-                    + r.nsect + " sectors at " + r.sector + " failed with status " + status));
+            failure = new BlockIOException(status, name + ": " + Blkif.opName(r.op) + " of " + r.nsect
+                    + " sectors at " + r.sector + " failed with status " + status);
         }
+        // The pages go back before the request ends: an end_io callback that submits the next request finds them.
         pool.give(s.pages);
         if (inflight == 0) notifyAll();
+        if (failure == null) r.done.complete(null);
+        else r.done.completeExceptionally(failure);
         return (long) s.nData * Blkif.PAGE_SIZE;
     }
 

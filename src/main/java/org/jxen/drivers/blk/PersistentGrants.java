@@ -1,7 +1,9 @@
 package org.jxen.drivers.blk;
 
+import java.util.Arrays;
 import org.jxen.hypervisor.GrantException;
 import org.jxen.hypervisor.GrantMapping;
+import org.jxen.hypervisor.GrantTable;
 
 /**
  * Linux blkback's persistent grants (struct persistent_gnt, one cache per ring), used when both ends wrote
@@ -14,8 +16,14 @@ import org.jxen.hypervisor.GrantMapping;
  * ref may serve reads and writes); a ref granted read-only fails that map, and a request that only reads the
  * page (disk write, indirect descriptors) then falls back to a read-only map and unmap for that request. At
  * most {@code max} refs are kept (Linux's max_persistent_grants, 1056); beyond that, new refs are mapped and
- * unmapped per request as without the feature (no eviction: jxen's blkfront reuses one pool of at most 544
+ * unmapped per request as without the feature (no eviction: jxen's blkfront reuses one pool of at most 1056
  * pages, so the cache never fills with it). {@link #releaseAll} unmaps everything on disconnect.
+ *
+ * <p>Kept mappings are found by indexing an array with the ref: a grant table never has more than
+ * {@link GrantTable#MAX_ENTRIES} refs, and a granter hands them out from the bottom, so the array stays small
+ * (8 KiB for a frontend's first 2048 refs). A 1 MiB request looks up 256 refs twice (map, unmap) right after
+ * the kernel's copy of the previous request has evicted them from L1; consecutive refs share cache lines here,
+ * where a hash table scattered them. A ref outside the table's range is never kept (the map fails anyway).
  *
  * <p>One ring's worker uses it; {@code releaseAll} runs on the bus worker after that worker stopped. The
  * methods are synchronized so a late request can never race the release.
@@ -29,7 +37,9 @@ public final class PersistentGrants implements GrantMapper {
 
     private final GrantMapper real;
     private final int max;
-    private final RefMap<GrantMapping> kept = new RefMap<>();
+    /** Kept mappings by ref; null where none. Grown on demand, never beyond {@link GrantTable#MAX_ENTRIES}. */
+    private GrantMapping[] kept = new GrantMapping[64];
+    private int size;
     private long hits;
     private long transientMaps;
 
@@ -41,12 +51,12 @@ public final class PersistentGrants implements GrantMapper {
 
     @Override
     public synchronized GrantMapping map(int ref, boolean readonly) throws GrantException {
-        GrantMapping m = kept.get(ref);
+        GrantMapping m = kept(ref);
         if (m != null) {
             hits++;
             return m;
         }
-        if (kept.size() >= max) {
+        if (size >= max || ref < 0 || ref >= GrantTable.MAX_ENTRIES) {
             m = real.map(ref, readonly);
             transientMaps++;
             return m;
@@ -59,13 +69,19 @@ public final class PersistentGrants implements GrantMapper {
             transientMaps++;
             return m;
         }
-        kept.put(ref, m);
+        if (ref >= kept.length) kept = Arrays.copyOf(kept, Math.min(GrantTable.MAX_ENTRIES, Math.max(ref + 1, 2 * kept.length)));
+        kept[ref] = m;
+        size++;
         return m;
+    }
+
+    private GrantMapping kept(int ref) {
+        return ref >= 0 && ref < kept.length ? kept[ref] : null;
     }
 
     @Override
     public synchronized void unmap(GrantMapping mapping) {
-        if (kept.get(mapping.ref()) == mapping) return; // kept until releaseAll
+        if (kept(mapping.ref()) == mapping) return; // kept until releaseAll
         real.unmap(mapping);
     }
 
@@ -85,13 +101,16 @@ public final class PersistentGrants implements GrantMapper {
 
     /** Unmaps every kept mapping (disconnect); the cache is empty and usable again afterwards. */
     public synchronized void releaseAll() {
-        kept.forEachValue(real::unmap);
-        kept.clear();
+        for (GrantMapping m : kept) {
+            if (m != null) real.unmap(m);
+        }
+        Arrays.fill(kept, null);
+        size = 0;
     }
 
     /** Refs currently kept mapped. */
     public synchronized int size() {
-        return kept.size();
+        return size;
     }
 
     /** Maps served from the cache. */

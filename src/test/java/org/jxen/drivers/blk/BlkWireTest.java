@@ -225,6 +225,93 @@ class BlkWireTest {
                 .cause().isInstanceOf(IllegalArgumentException.class);
     }
 
+    /**
+     * EndIo (bio end_io): each read's callback runs on the guest's event thread and submits the next read from
+     * there, four chains at once, 1 sector to 2 MiB; the bytes are the image's. Writes end the same way and
+     * reach the file. Failures come through the callback: an out-of-range read with the backend's RSP_ERROR, a
+     * bad length with IllegalArgumentException on the caller's own thread. A callback that throws is logged
+     * and the device keeps working.
+     */
+    @Test
+    void endIoCallbacksRunOnTheEventThreadChainRequestsAndCarryFailures() throws Exception {
+        Path img = BlkWireHarness.image(dir, "disk.img", 8 * MIB, 12);
+        Host.Guest g = h.guest("g1");
+        h.attach(g.domid(), "vdev=xvda, target=" + img);
+        BlockFront d = h.disk(g.domid(), "xvda");
+        byte[] file = Files.readAllBytes(img);
+        Random rnd = new Random(12);
+        int chains = 4, perChain = 40;
+        int[] sizes = new int[chains * perChain];
+        long[] at = new long[sizes.length];
+        for (int i = 0; i < sizes.length; i++) {
+            sizes[i] = i % 10 == 0 ? 4096 : 1 + rnd.nextInt(600);
+            at[i] = rnd.nextInt(8 * MIB / 512 - sizes[i]);
+        }
+        byte[][] got = new byte[sizes.length][];
+        List<String> threads = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.CountDownLatch finished = new java.util.concurrent.CountDownLatch(chains);
+        for (int c = 0; c < chains; c++) {
+            int chain = c;
+            BlockFront.EndIo[] next = new BlockFront.EndIo[1];
+            int[] k = {0};
+            next[0] = e -> {
+                threads.add(Thread.currentThread().getName());
+                if (e != null) failures.add(e);
+                if (++k[0] == perChain) {
+                    finished.countDown();
+                    return;
+                }
+                int i = chain * perChain + k[0];
+                got[i] = new byte[sizes[i] * 512];
+                d.read(at[i], got[i], 0, got[i].length, next[0]);
+            };
+            int i = chain * perChain;
+            got[i] = new byte[sizes[i] * 512];
+            d.read(at[i], got[i], 0, got[i].length, e -> {
+                threads.add(Thread.currentThread().getName());
+                if (e != null) failures.add(e);
+                int j = chain * perChain + (k[0] = 1);
+                got[j] = new byte[sizes[j] * 512];
+                d.read(at[j], got[j], 0, got[j].length, next[0]);
+            });
+        }
+        assertThat(finished.await(WAIT, TimeUnit.SECONDS)).isTrue();
+        assertThat(failures).isEmpty();
+        for (int i = 0; i < sizes.length; i++) {
+            assertThat(got[i]).as("read %d: %d sectors at %d", i, sizes[i], at[i]).isEqualTo(slice(file, at[i] * 512, sizes[i] * 512));
+        }
+        assertThat(threads).hasSize(sizes.length).containsOnly("dom" + g.domid() + "-events");
+
+        byte[] data = new byte[300 * 512];
+        rnd.nextBytes(data);
+        CompletableFuture<Throwable> wrote = new CompletableFuture<>();
+        d.write(1000, data, 0, data.length, wrote::complete);
+        assertThat(wrote.get(WAIT, TimeUnit.SECONDS)).isNull();
+        assertThat(slice(Files.readAllBytes(img), 1000 * 512, data.length)).isEqualTo(data);
+
+        CompletableFuture<Throwable> outside = new CompletableFuture<>();
+        d.read(8 * MIB / 512 - 1, new byte[1024], 0, 1024, outside::complete);
+        assertThat(outside.get(WAIT, TimeUnit.SECONDS)).isInstanceOf(BlockIOException.class)
+                .extracting(t -> ((BlockIOException) t).status()).isEqualTo(Blkif.RSP_ERROR);
+        String[] badOn = new String[1];
+        CompletableFuture<Throwable> bad = new CompletableFuture<>();
+        d.read(0, new byte[1000], 0, 1000, e -> {
+            badOn[0] = Thread.currentThread().getName();
+            bad.complete(e);
+        });
+        assertThat(bad.get(WAIT, TimeUnit.SECONDS)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(badOn[0]).isEqualTo(Thread.currentThread().getName());
+
+        CompletableFuture<Void> threw = new CompletableFuture<>();
+        d.read(0, new byte[512], 0, 512, e -> {
+            threw.complete(null);
+            throw new IllegalStateException("callback bug");
+        });
+        threw.get(WAIT, TimeUnit.SECONDS);
+        assertThat(d.read(5, 3).get(WAIT, TimeUnit.SECONDS)).isEqualTo(slice(file, 5 * 512, 3 * 512));
+    }
+
     @Test
     void detachWhileAReaderHoldsSharedPagesFreesThemWhenItReturns() throws Exception {
         Path img = BlkWireHarness.image(dir, "disk.img", 8 * MIB, 7);

@@ -1,16 +1,26 @@
 package org.jxen.drivers.blk;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 import org.jxen.drivers.blk.BlkRig.Rsp;
 import org.jxen.hypervisor.GrantException;
 import org.jxen.hypervisor.GrantMapping;
+import org.jxen.hypervisor.GrantStatus;
+import org.jxen.hypervisor.GrantTable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -202,6 +212,65 @@ class PersistentGrantsTest {
             pg.releaseAll();
             assertThat(live).hasValue(0);
         }
+    }
+
+    /**
+     * Refs anywhere in a grant table's range are kept, each mapped once, wherever the ref lies; refs outside it
+     * (negative, at or above GrantTable.MAX_ENTRIES) are never kept and reach the mapper every time, which
+     * refuses them as the hypervisor does. Checked against a model over seeded random refs.
+     */
+    @Test
+    void refsAcrossTheWholeTableAreKeptOnceAndRefsOutsideItNever() throws Exception {
+        Map<Integer, Integer> mapsPerRef = new HashMap<>();
+        Set<Integer> unmapped = new HashSet<>();
+        GrantMapper fake = new GrantMapper() {
+            @Override
+            public GrantMapping map(int ref, boolean ro) throws GrantException {
+                mapsPerRef.merge(ref, 1, Integer::sum);
+                if (ref < 0 || ref >= GrantTable.MAX_ENTRIES) {
+                    throw new GrantException(GrantStatus.BAD_GNTREF, "ref " + ref);
+                }
+                return new GrantMapping(ref + 1000, 7, ref, ro, MemorySegment.NULL);
+            }
+
+            @Override
+            public void unmap(GrantMapping m) {
+                assertThat(unmapped.add(m.ref())).as("unmapped twice: %d", m.ref()).isTrue();
+            }
+        };
+        int maxEntries = GrantTable.MAX_ENTRIES;
+        PersistentGrants cache = new PersistentGrants(fake, maxEntries);
+        List<Integer> refs = new ArrayList<>(List.of(0, 1, 63, 64, 65, 2047, 2048,
+                maxEntries - 1, maxEntries, maxEntries + 1, -1, Integer.MIN_VALUE, Integer.MAX_VALUE));
+        for (int i = 0; i < 3000; i++) refs.add(rnd.nextInt(maxEntries + 100) - 50);
+        Set<Integer> valid = new TreeSet<>();
+        for (int round = 0; round < 2; round++) {
+            for (int ref : refs) {
+                boolean inRange = ref >= 0 && ref < maxEntries;
+                if (inRange) {
+                    GrantMapping m = cache.map(ref, false);
+                    assertThat(m.ref()).isEqualTo(ref);
+                    assertThat(cache.map(ref, true)).isSameAs(m);
+                    cache.unmap(m); // kept: does nothing
+                    valid.add(ref);
+                } else {
+                    int r = ref;
+                    assertThatThrownBy(() -> cache.map(r, false))
+                            .isInstanceOf(GrantException.class);
+                }
+            }
+        }
+        assertThat(cache.size()).isEqualTo(valid.size());
+        for (int ref : valid) assertThat(mapsPerRef.get(ref)).as("ref %d", ref).isEqualTo(1);
+        for (int ref : refs) {
+            if (ref < 0 || ref >= maxEntries) assertThat(mapsPerRef.get(ref)).as("ref %d", ref).isGreaterThanOrEqualTo(2);
+        }
+        assertThat(unmapped).isEmpty();
+        cache.releaseAll();
+        assertThat(unmapped).containsExactlyInAnyOrderElementsOf(valid);
+        assertThat(cache.size()).isZero();
+        assertThat(cache.map(5, false)).isNotNull(); // usable again
+        assertThat(mapsPerRef.get(5)).isEqualTo(valid.contains(5) ? 2 : 1);
     }
 
     private byte[] random(int n) {
