@@ -506,10 +506,8 @@ public final class BlockFront {
             phase = Phase.IDLE;
         } else {
             BlockIOException e = new BlockIOException((short) 0, name + ": device closed by the backend");
-            for (Req r : stranded) r.done.completeExceptionally(e);
-            for (Req r : pending) r.done.completeExceptionally(e);
-            pending.clear();
             phase = Phase.IDLE;
+            failAll(stranded, e);
         }
         notifyAll();
     }
@@ -521,12 +519,21 @@ public final class BlockFront {
             disconnect(false);
             phase = Phase.REMOVED;
             awaitLentPages();
-            BlockIOException e = new BlockIOException((short) 0, name + " removed");
-            for (Req r : pending) r.done.completeExceptionally(e);
-            pending.clear();
+            failAll(new ArrayList<>(), new BlockIOException((short) 0, name + " removed"));
         }
         connected.completeExceptionally(new BlockIOException((short) 0, name + " removed"));
         completions.shutdown();
+    }
+
+    /**
+     * Fails {@code reqs} and then every pending request. The queue is emptied first: an {@link EndIo} callback
+     * runs inside completeExceptionally, on this thread, and may submit again (to the queue, for the next
+     * connection, or refused once the device is removed).
+     */
+    private void failAll(List<Req> reqs, BlockIOException e) {
+        reqs.addAll(pending);
+        pending.clear();
+        for (Req r : reqs) r.done.completeExceptionally(e);
     }
 
     /**

@@ -312,6 +312,54 @@ class BlkWireTest {
         assertThat(d.read(5, 3).get(WAIT, TimeUnit.SECONDS)).isEqualTo(slice(file, 5 * 512, 3 * 512));
     }
 
+    /**
+     * A detach fails the requests still queued, and their EndIo callbacks run inside that failing, on the
+     * detaching thread. Each failed write is submitted again from its callback (once). Every callback, first
+     * submissions and resubmissions alike, still runs exactly once, with the data written or a
+     * BlockIOException.
+     */
+    @Test
+    void endIoCallbacksThatResubmitWhileADetachFailsTheQueueAllRunOnce() throws Exception {
+        Path img = BlkWireHarness.image(dir, "disk.img", 8 * MIB, 5);
+        Host.Guest g = h.guest("g1");
+        h.attach(g.domid(), "vdev=xvda, target=" + img);
+        BlockFront d = h.disk(g.domid(), "xvda");
+        int n = 2000;
+        java.util.concurrent.atomic.AtomicIntegerArray calls = new java.util.concurrent.atomic.AtomicIntegerArray(2 * n);
+        java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger resubmitted = new java.util.concurrent.atomic.AtomicInteger();
+        List<Throwable> odd = java.util.Collections.synchronizedList(new ArrayList<>());
+        byte[] data = new byte[64 * 512];
+        for (int i = 0; i < n; i++) {
+            int slot = i;
+            long sector = (long) (i % 256) * 64;
+            d.write(sector, data, 0, data.length, e -> {
+                calls.incrementAndGet(slot);
+                if (e == null) return;
+                if (!(e instanceof BlockIOException)) odd.add(e);
+                failed.incrementAndGet();
+                resubmitted.incrementAndGet();
+                d.write(sector, data, 0, data.length, e2 -> {
+                    calls.incrementAndGet(n + slot);
+                    if (e2 != null && !(e2 instanceof BlockIOException)) odd.add(e2);
+                });
+            });
+        }
+        h.detach(g.domid(), "xvda");
+        BlkWireHarness.awaitTrue("every first callback", () -> {
+            for (int i = 0; i < n; i++) if (calls.get(i) == 0) return false;
+            return true;
+        });
+        assertThat(failed.get()).as("requests still queued at the detach").isPositive();
+        BlkWireHarness.awaitTrue("every resubmission's callback", () -> {
+            int seen = 0;
+            for (int i = n; i < 2 * n; i++) seen += calls.get(i);
+            return seen == resubmitted.get();
+        });
+        for (int i = 0; i < 2 * n; i++) assertThat(calls.get(i)).as("callback %d", i).isLessThanOrEqualTo(1);
+        assertThat(odd).isEmpty();
+    }
+
     @Test
     void detachWhileAReaderHoldsSharedPagesFreesThemWhenItReturns() throws Exception {
         Path img = BlkWireHarness.image(dir, "disk.img", 8 * MIB, 7);
