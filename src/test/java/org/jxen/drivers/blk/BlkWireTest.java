@@ -42,6 +42,19 @@ class BlkWireTest {
         h.close();
     }
 
+    /** Set by {@link #attachXvda}: the image, its guest and the guest's connected xvda. */
+    Path img;
+    Host.Guest g;
+    BlockFront d;
+
+    /** A guest g1 with a random image of {@code bytes} (from {@code seed}) attached as xvda, connected. */
+    void attachXvda(int bytes, long seed) throws Exception {
+        img = BlkWireHarness.image(dir, "disk.img", bytes, seed);
+        g = h.guest("g1");
+        h.attach(g.domid(), "vdev=xvda, target=" + img);
+        d = h.disk(g.domid(), "xvda");
+    }
+
     static byte[] slice(byte[] b, long off, int len) {
         return Arrays.copyOfRange(b, (int) off, (int) off + len);
     }
@@ -187,10 +200,7 @@ class BlkWireTest {
 
     @Test
     void sharedReadsHandOverTheImagesBytesAndGiveThePagesBack() throws Exception {
-        Path img = BlkWireHarness.image(dir, "disk.img", 16 * MIB, 6);
-        Host.Guest g = h.guest("g1");
-        h.attach(g.domid(), "vdev=xvda, target=" + img);
-        BlockFront d = h.disk(g.domid(), "xvda");
+        attachXvda(16 * MIB, 6);
         byte[] file = Files.readAllBytes(img);
         Random rnd = new Random(6);
         // One sector, a page and a bit, the largest indirect request, one beyond it (split in two), 5000 sectors.
@@ -234,10 +244,7 @@ class BlkWireTest {
      */
     @Test
     void endIoCallbacksRunOnTheEventThreadChainRequestsAndCarryFailures() throws Exception {
-        Path img = BlkWireHarness.image(dir, "disk.img", 8 * MIB, 12);
-        Host.Guest g = h.guest("g1");
-        h.attach(g.domid(), "vdev=xvda, target=" + img);
-        BlockFront d = h.disk(g.domid(), "xvda");
+        attachXvda(8 * MIB, 12);
         byte[] file = Files.readAllBytes(img);
         Random rnd = new Random(12);
         int chains = 4, perChain = 40;
@@ -320,10 +327,7 @@ class BlkWireTest {
      */
     @Test
     void endIoCallbacksThatResubmitWhileADetachFailsTheQueueAllRunOnce() throws Exception {
-        Path img = BlkWireHarness.image(dir, "disk.img", 8 * MIB, 5);
-        Host.Guest g = h.guest("g1");
-        h.attach(g.domid(), "vdev=xvda, target=" + img);
-        BlockFront d = h.disk(g.domid(), "xvda");
+        attachXvda(8 * MIB, 5);
         int n = 2000;
         java.util.concurrent.atomic.AtomicIntegerArray calls = new java.util.concurrent.atomic.AtomicIntegerArray(2 * n);
         java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
@@ -362,10 +366,7 @@ class BlkWireTest {
 
     @Test
     void detachWhileAReaderHoldsSharedPagesFreesThemWhenItReturns() throws Exception {
-        Path img = BlkWireHarness.image(dir, "disk.img", 8 * MIB, 7);
-        Host.Guest g = h.guest("g1");
-        h.attach(g.domid(), "vdev=xvda, target=" + img);
-        BlockFront d = h.disk(g.domid(), "xvda");
+        attachXvda(8 * MIB, 7);
         byte[] file = Files.readAllBytes(img);
         java.util.concurrent.CountDownLatch inside = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
@@ -418,10 +419,7 @@ class BlkWireTest {
 
     @Test
     void backendReconnectRequeuesRequestsInFlightAndNoneIsLost() throws Exception {
-        Path img = BlkWireHarness.image(dir, "disk.img", 8 * MIB, 3);
-        Host.Guest g = h.guest("g1");
-        h.attach(g.domid(), "vdev=xvda, target=" + img);
-        BlockFront d = h.disk(g.domid(), "xvda");
+        attachXvda(8 * MIB, 3);
         byte[] expect = Files.readAllBytes(img);
         Random rnd = new Random(3);
         List<CompletableFuture<Void>> fs = new ArrayList<>();
@@ -444,10 +442,7 @@ class BlkWireTest {
 
     @Test
     void detachWhileIoIsInFlightCompletesOrFailsEveryRequestAndReattachKeepsTheData() throws Exception {
-        Path img = BlkWireHarness.image(dir, "disk.img", 8 * MIB, 4);
-        Host.Guest g = h.guest("g1");
-        h.attach(g.domid(), "vdev=xvda, target=" + img);
-        BlockFront d = h.disk(g.domid(), "xvda");
+        attachXvda(8 * MIB, 4);
         byte[] orig = Files.readAllBytes(img);
         Random rnd = new Random(4);
         List<CompletableFuture<Void>> fs = new ArrayList<>();
