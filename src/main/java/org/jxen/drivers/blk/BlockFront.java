@@ -321,11 +321,16 @@ public final class BlockFront {
         if (endIo == null) throw new NullPointerException("endIo");
         done.whenComplete((v, e) -> {
             try {
-                endIo.ended(e instanceof java.util.concurrent.CompletionException c && c.getCause() != null ? c.getCause() : e);
+                endIo.ended(cause(e));
             } catch (Throwable t) { // the caller's code: it must not take the event thread down with it
                 dev.kernel().printk("blkfront: " + name + ": end_io callback threw " + t);
             }
         });
+    }
+
+    /** What a request failed with, without the CompletionException that dependent futures wrap it in. */
+    private static Throwable cause(Throwable e) {
+        return e instanceof java.util.concurrent.CompletionException c && c.getCause() != null ? c.getCause() : e;
     }
 
     private CompletableFuture<Void> submit(Req r) {
@@ -743,7 +748,7 @@ public final class BlockFront {
         }
         CompletableFuture.allOf(parts.stream().map(p -> p.done).toArray(CompletableFuture[]::new))
                 .whenComplete((v, e) -> {
-                    if (e != null) r.done.completeExceptionally(e instanceof java.util.concurrent.CompletionException c && c.getCause() != null ? c.getCause() : e);
+                    if (e != null) r.done.completeExceptionally(cause(e));
                     else r.done.complete(null);
                 });
         for (int i = parts.size() - 1; i >= 0; i--) pending.addFirst(parts.get(i));
