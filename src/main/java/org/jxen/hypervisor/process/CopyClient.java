@@ -39,7 +39,7 @@ final class CopyClient implements AutoCloseable {
             page.setBeforePublish(CopyPage.COUNT, n);
             int previous = sequence++;
             page.publish(CopyPage.REQUEST, sequence, CopyPage.HOST_SLEEPING);
-            if (!page.awaitChange(CopyPage.DONE, previous, CopyPage.GUEST_SLEEPING)) {
+            if (!page.awaitChange(CopyPage.DONE, previous, CopyPage.GUEST_SLEEPING, CopyPage.TAKEN, sequence)) {
                 throw new UncheckedIOException(new java.io.IOException("hypervisor connection lost"));
             }
             int result = page.get(CopyPage.RESULT);

@@ -59,6 +59,7 @@ final class CopyServer implements AutoCloseable {
         int seen = 0;
         while (page.awaitChange(CopyPage.REQUEST, seen, CopyPage.HOST_SLEEPING)) {
             seen = page.get(CopyPage.REQUEST);
+            page.mark(CopyPage.TAKEN, seen); // the guest may spin on: we are running
             page.setBeforePublish(CopyPage.RESULT, execute());
             page.publish(CopyPage.DONE, seen, CopyPage.GUEST_SLEEPING);
         }

@@ -3,11 +3,54 @@ package org.jxen.hypervisor.process;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.foreign.Arena;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.jxen.hypervisor.GrantStatus;
 import org.junit.jupiter.api.Test;
 
-/** The host writes statuses only from the first one that changed; the guest must still read exactly them. */
+/**
+ * The host writes statuses only from the first one that changed; the guest must still read exactly them. The
+ * guest's wait for {@code done} spins on while the host has taken its batch, but not for ever.
+ */
 class CopyPageTest {
+    /**
+     * The host took batch 7 and then stalls (as if preempted): the guest, spinning because the batch is taken,
+     * still goes to sleep after SPIN_NANOS and raises guest_sleeping; publishing done wakes it with true.
+     * Closing the page releases a waiter with false.
+     */
+    /** A bound for liveness, not a speed: a waiter that never sleeps fails here instead of hanging the build. */
+    private static void awaitSleeping(CopyPage page) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (page.get(CopyPage.GUEST_SLEEPING) == 0) {
+            assertThat(System.nanoTime() - deadline).as("the waiter never went to sleep").isNegative();
+            Thread.onSpinWait();
+        }
+    }
+
+    @Test
+    void aWaiterWhoseBatchIsTakenStillSleepsAndWakesOnDoneOrClose() throws Exception {
+        try (Arena arena = Arena.ofShared()) {
+            CopyPage page = new CopyPage(arena.allocate(CopyPage.SIZE, 64));
+            page.set(CopyPage.DONE, 6);
+            page.mark(CopyPage.TAKEN, 7);
+            CompletableFuture<Boolean> waiter = CompletableFuture.supplyAsync(
+                    () -> page.awaitChange(CopyPage.DONE, 6, CopyPage.GUEST_SLEEPING, CopyPage.TAKEN, 7));
+            awaitSleeping(page);
+            assertThat(waiter).isNotDone();
+            page.publish(CopyPage.DONE, 7, CopyPage.GUEST_SLEEPING);
+            assertThat(waiter.get(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(page.get(CopyPage.GUEST_SLEEPING)).isZero();
+
+            page.mark(CopyPage.TAKEN, 8);
+            CompletableFuture<Boolean> second = CompletableFuture.supplyAsync(
+                    () -> page.awaitChange(CopyPage.DONE, 7, CopyPage.GUEST_SLEEPING, CopyPage.TAKEN, 8));
+            awaitSleeping(page);
+            page.set(CopyPage.CLOSED, 1);
+            page.publish(CopyPage.DONE, 7, CopyPage.GUEST_SLEEPING); // unchanged value: only wakes the sleeper
+            assertThat(second.get(30, TimeUnit.SECONDS)).isFalse();
+        }
+    }
+
     @Test
     void statusesReadBackAsWrittenWhateverThePageHeld() {
         try (Arena arena = Arena.ofConfined()) {
