@@ -228,21 +228,12 @@ class BlkbackRequestProcessorTest {
         // A frontend that rewrites its slot after the copy must not influence the request being served.
         List<Integer> seen = new ArrayList<>();
         BlkRig[] holder = new BlkRig[1];
-        try (BlkRig rig = new BlkRig(dir, MiB, false, 2, 0, real -> new GrantMapper() {
-            @Override
-            public GrantMapping map(int ref, boolean ro) throws GrantException {
-                seen.add(ref);
-                // Hostile: rewrite the shared slot (segment count and gref) while the backend works on it.
-                new BlkifRequest().wrap(holder[0].front.requestSlot(0)).set(Blkif.OP_READ, 11, 0, 1, 0)
-                        .setSegment(0, 4000, 0, 7);
-                return real.map(ref, ro);
-            }
-
-            @Override
-            public void unmap(GrantMapping m) {
-                real.unmap(m);
-            }
-        })) {
+        try (BlkRig rig = new BlkRig(dir, MiB, false, 2, 0, real -> beforeEachMap(real, ref -> {
+            seen.add(ref);
+            // Hostile: rewrite the shared slot (segment count and gref) while the backend works on it.
+            new BlkifRequest().wrap(holder[0].front.requestSlot(0)).set(Blkif.OP_READ, 11, 0, 1, 0)
+                    .setSegment(0, 4000, 0, 7);
+        }))) {
             holder[0] = rig;
             rig.nextRequest().set(Blkif.OP_READ, 2, 0, 1, 0).setSegment(0, rig.ref(0), 0, 7).setSegment(1, rig.ref(1), 0, 7);
             assertThat(rig.runOne()).isEqualTo(new Rsp(1, 0, Blkif.RSP_OKAY));
@@ -270,18 +261,9 @@ class BlkbackRequestProcessorTest {
         // ref 0 first: record the rsp_prod the frontend can see at that moment.
         List<Integer> published = new ArrayList<>();
         BlkRig[] holder = new BlkRig[1];
-        try (BlkRig rig = new BlkRig(dir, MiB, false, 24, 32, real -> new GrantMapper() {
-            @Override
-            public GrantMapping map(int ref, boolean ro) throws GrantException {
-                if (ref == holder[0].ref(0)) published.add(holder[0].front.layout().rspProd());
-                return real.map(ref, ro);
-            }
-
-            @Override
-            public void unmap(GrantMapping m) {
-                real.unmap(m);
-            }
-        })) {
+        try (BlkRig rig = new BlkRig(dir, MiB, false, 24, 32, real -> beforeEachMap(real, ref -> {
+            if (ref == holder[0].ref(0)) published.add(holder[0].front.layout().rspProd());
+        }))) {
             holder[0] = rig;
             int nseg = (int) (BlkbackRequestProcessor.PUSH_AT_ONCE_BYTES / Blkif.PAGE_SIZE);
             for (int i = 0; i < 3; i++) submitIndirect(rig, Blkif.OP_READ, i, i * 128L, nseg, null);
@@ -322,6 +304,22 @@ class BlkbackRequestProcessorTest {
     }
 
     /** A direct request of {@code sectors} (<= 88) over pages first.., 8 sectors a page; data goes to the pages. */
+    /** {@code real}, with {@code hook} run on each ref just before it is mapped. */
+    private static GrantMapper beforeEachMap(GrantMapper real, java.util.function.IntConsumer hook) {
+        return new GrantMapper() {
+            @Override
+            public GrantMapping map(int ref, boolean ro) throws GrantException {
+                hook.accept(ref);
+                return real.map(ref, ro);
+            }
+
+            @Override
+            public void unmap(GrantMapping m) {
+                real.unmap(m);
+            }
+        };
+    }
+
     private static void submit(BlkRig rig, int op, long id, long sector, int sectors, int firstPage, byte[] data) {
         int nseg = (sectors + 7) / 8;
         BlkifRequest r = rig.nextRequest().set(op, nseg, 0, id, sector);
