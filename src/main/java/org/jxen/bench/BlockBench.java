@@ -53,6 +53,7 @@ public final class BlockBench {
 
     private final Config cfg;
     private final PrintStream log;
+    private CacheLineRoundTrip.Placement placement;
 
     public BlockBench(Config cfg, PrintStream log) {
         this.cfg = cfg;
@@ -75,6 +76,7 @@ public final class BlockBench {
     public List<Row> run() throws Exception {
         for (String o : cfg.only()) if (!NAMES.contains(o)) throw new IllegalArgumentException("--only: unknown " + o + " (known: " + NAMES + ")");
         List<Row> rows = new ArrayList<>();
+        double startNs = CacheLineRoundTrip.measure();
         Path dir = Files.createTempDirectory("jxen-bench-block");
         Path image = dir.resolve("disk.img");
         try {
@@ -96,7 +98,13 @@ public final class BlockBench {
                 s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
+        placement = new CacheLineRoundTrip.Placement(startNs, CacheLineRoundTrip.measure());
         return rows;
+    }
+
+    /** Where the machine put two busy threads before and after {@link #run}, for reading its figures. */
+    public CacheLineRoundTrip.Placement placement() {
+        return placement;
     }
 
     private static void writeImage(Path image) throws IOException {

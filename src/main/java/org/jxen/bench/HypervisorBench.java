@@ -40,6 +40,7 @@ public final class HypervisorBench {
 
     private final Config config;
     private final PrintStream progress;
+    private CacheLineRoundTrip.Placement placement;
 
     public HypervisorBench(Config config, PrintStream progress) {
         this.config = config;
@@ -49,6 +50,7 @@ public final class HypervisorBench {
     public List<HvRow> run() throws Exception {
         Path dir = Files.createTempDirectory("jxen-bench-hv");
         List<HvRow> rows = new ArrayList<>();
+        double startNs = CacheLineRoundTrip.measure();
         try (Hypervisor hv = new Hypervisor(dir, DOM0_PAGES);
              HypervisorService service = HypervisorService.start(hv);
              Hypercalls dom0 = hv.connect(0)) {
@@ -61,7 +63,13 @@ public final class HypervisorBench {
         } finally {
             deleteTree(dir);
         }
+        placement = new CacheLineRoundTrip.Placement(startNs, CacheLineRoundTrip.measure());
         return rows;
+    }
+
+    /** Where the machine put two busy threads before and after {@link #run}, for reading its figures. */
+    public CacheLineRoundTrip.Placement placement() {
+        return placement;
     }
 
     private static List<HvRow> measure(HvBenchContext ctx, String m) throws Exception {

@@ -155,8 +155,10 @@ public final class BenchCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            List<HvRow> rows = new HypervisorBench(new HypervisorBench.Config(seconds, warmup, only), System.err).run();
+            HypervisorBench bench = new HypervisorBench(new HypervisorBench.Config(seconds, warmup, only), System.err);
+            List<HvRow> rows = bench.run();
             System.out.println(HvRow.markdown(rows));
+            System.out.print(bench.placement().lines());
             if (json != null) {
                 StringBuilder lines = new StringBuilder();
                 for (HvRow r : rows) lines.append(r.toJson()).append('\n');
@@ -192,10 +194,11 @@ public final class BenchCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            List<org.jxen.bench.BlockBench.Row> rows = new org.jxen.bench.BlockBench(
-                    new org.jxen.bench.BlockBench.Config(seconds, warmup, only), System.err).run();
+            var bench = new org.jxen.bench.BlockBench(new org.jxen.bench.BlockBench.Config(seconds, warmup, only), System.err);
+            List<org.jxen.bench.BlockBench.Row> rows = bench.run();
             System.out.println(org.jxen.bench.BlockBench.markdown(rows));
             System.out.print(org.jxen.bench.BlockBench.targets(rows));
+            System.out.print(bench.placement().lines());
             if (json != null) {
                 StringBuilder lines = new StringBuilder();
                 for (var r : rows) lines.append(r.toJson()).append('\n');

@@ -14,7 +14,8 @@ class HypervisorBenchTest {
         List<String> only = List.of("notify-inproc-blocking", "notify-inproc-polling", "map-inproc", "copy-inproc",
                 "copy-inproc-cold", "notify-xproc-blocking");
         PrintStream progress = new PrintStream(new ByteArrayOutputStream());
-        List<HvRow> rows = new HypervisorBench(new HypervisorBench.Config(0.2, 0.05, only), progress).run();
+        HypervisorBench bench = new HypervisorBench(new HypervisorBench.Config(0.2, 0.05, only), progress);
+        List<HvRow> rows = bench.run();
 
         assertThat(rows).extracting(r -> r.measurement() + " / " + r.mode()).containsExactly(
                 "notify half-RTT / in-process, receiver blocked",
@@ -41,6 +42,7 @@ class HypervisorBenchTest {
         String table = HvRow.markdown(rows);
         assertThat(table).startsWith("| measurement | mode | value | unit | p50 us | p99 us |").contains("Targets:");
         assertThat(rows.get(0).toJson()).startsWith("{\"measurement\":\"notify half-RTT\"");
+        assertThat(bench.placement().lines()).startsWith("- cpu placement at start: ").contains("\n- cpu placement at end: ");
     }
 
     @Test
