@@ -102,7 +102,7 @@ public final class BlockBench {
         return rows;
     }
 
-    /** Where the machine put two busy threads before and after {@link #run}, for reading its figures. */
+    /** Where the machine put two busy threads before and after {@link #run}, for reading its figures; null before it. */
     public CacheLineRoundTrip.Placement placement() {
         return placement;
     }
