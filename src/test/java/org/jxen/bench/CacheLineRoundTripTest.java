@@ -11,7 +11,7 @@ class CacheLineRoundTripTest {
 
         if (Runtime.getRuntime().availableProcessors() < 2) {
             assertThat(ns).isNaN();
-        } else if (!Double.isNaN(ns)) { // NaN only when another load held the peer off for two seconds
+        } else { // the 2 s deadline is far beyond any scheduling delay, so a NaN here is a broken probe
             assertThat(ns).isPositive().isLessThan(2e9 / 20_000);
         }
         assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.getName().equals("round-trip-peer"));
