@@ -1,0 +1,206 @@
+package org.jxen.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.jxen.toolstack.Host;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code xl exec DOM -- COMMAND...} as a user runs it: through the jxen command line (picocli in-process with
+ * captured output, and a real xl process), against a host whose guest was created with a 4 MiB disk as xvda.
+ */
+@Timeout(240)
+class XlExecCommandTest {
+    @TempDir
+    static Path dir;
+    static Host host;
+    static Path run;
+    static Path image;
+    static byte[] data;
+
+    record Result(int code, String out, String err) {}
+
+    @BeforeAll
+    static void boot() throws Exception {
+        data = new byte[4 << 20];
+        new Random(11).nextBytes(data);
+        image = Files.write(dir.resolve("disk.img"), data);
+        run = dir.resolve("host");
+        host = Host.start(run, false);
+        Path cfg = Files.writeString(dir.resolve("g.cfg"), "name = 'g'\nmemory = 32\ndrivers = ['blkfront']\ninproc = 1\n"
+                + "disk = ['format=raw, vdev=xvda, access=rw, target=" + image + "']\n");
+        Result c = xl("create", cfg.toString());
+        assertThat(c.code()).as(c.err()).isZero();
+    }
+
+    @AfterAll
+    static void down() {
+        if (host != null) host.close();
+    }
+
+    static Result xl(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        var cl = JxenCommand.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        List<String> all = new ArrayList<>(List.of("xl", "-H", run.toString()));
+        all.addAll(List.of(args));
+        return new Result(cl.execute(all.toArray(String[]::new)), out.toString(), err.toString());
+    }
+
+    static String sha256(byte[] b) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+    }
+
+    /** The file holds exactly {@code want} (reported as the first differing offset, not two dumps). */
+    static void assertSameBytes(Path file, byte[] want) throws Exception {
+        byte[] have = Files.readAllBytes(file);
+        assertThat(Arrays.mismatch(have, want)).as("first offset where %s differs (%d bytes, want %d)", file,
+                have.length, want.length).isEqualTo(-1);
+    }
+
+    @Test
+    void sha256sumPrintsTheImagesDigest() throws Exception {
+        Result r = xl("exec", "g", "--", "sha256sum", "/dev/xvda");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).isEqualTo(sha256(data) + "  /dev/xvda\n");
+        assertThat(r.err()).isEmpty();
+        // By domain id too, with xl exec's own option before the "--".
+        int domid = host.guests().getFirst().domid();
+        r = xl("exec", "--timeout", "120", Integer.toString(domid), "--", "sha256sum", "/dev/xvda");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).isEqualTo(sha256(data) + "  /dev/xvda\n");
+    }
+
+    @Test
+    void ddCopiesTheDisksFirstBlocksToAHostFile() throws Exception {
+        Path out = dir.resolve("head.bin");
+        Result r = xl("exec", "g", "--", "dd", "if=/dev/xvda", "of=" + out, "bs=4k", "count=37");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).isEmpty();
+        assertThat(r.err()).contains("37+0 records in\n37+0 records out\n151552 bytes copied");
+        assertSameBytes(out, Arrays.copyOf(data, 37 * 4096));
+    }
+
+    @Test
+    void aRelativeHostPathIsXlsWorkingDirectorysNotTheGuests() throws Exception {
+        // The guest runs in the host's JVM, whose working directory is not the xl process's.
+        Path cwd = Files.createDirectories(dir.resolve("xl-cwd"));
+        assertThat(Path.of("").toAbsolutePath()).isNotEqualTo(cwd);
+        String name = "xl-exec-" + UUID.randomUUID() + ".bin";
+        try {
+            Result r = process(cwd, "exec", "g", "--", "dd", "if=/dev/xvda", "of=" + name, "bs=4k", "count=2", "skip=5");
+            assertThat(r.code()).as(r.err()).isZero();
+            assertThat(Path.of(name)).doesNotExist();
+            assertSameBytes(cwd.resolve(name), Arrays.copyOfRange(data, 5 * 4096, 7 * 4096));
+        } finally {
+            Files.deleteIfExists(Path.of(name)); // where a regression would have put it
+        }
+    }
+
+    @Test
+    void failuresGiveTheUtilitysStatusAndMessage() throws Exception {
+        // Past the end of the 4 MiB (1024 x 4 KiB) disk.
+        Path out = dir.resolve("past.bin");
+        Result r = xl("exec", "g", "--", "dd", "if=/dev/xvda", "of=" + out, "bs=4k", "skip=2000", "count=1");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.out()).isEmpty();
+        assertThat(r.err()).startsWith("dd: '/dev/xvda': cannot skip to specified offset\n0+0 records in\n");
+
+        r = xl("exec", "g", "--", "fsck", "/dev/xvda");
+        assertThat(r.code()).isEqualTo(127);
+        assertThat(r.out()).isEmpty();
+        assertThat(r.err()).isEqualTo("exec: fsck: command not found (known: dd, sha256sum, blkbench)\n");
+
+        r = xl("exec", "g", "--", "blkbench", "/dev/xvda", "--rw", "sideways");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith("blkbench: --rw must be randread, randwrite, read or write\nusage: blkbench ");
+
+        // Output and error both come through when one of several files fails; a relative name is made absolute.
+        r = xl("exec", "g", "--", "sha256sum", "/dev/xvda", "no-such-file");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.out()).isEqualTo(sha256(data) + "  /dev/xvda\n");
+        assertThat(r.err()).isEqualTo("sha256sum: " + Path.of("no-such-file").toAbsolutePath()
+                + ": No such file or directory\n");
+    }
+
+    @Test
+    void xlsOwnErrors() {
+        Result r = xl("exec", "nosuch", "--", "sha256sum", "/dev/xvda");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.out()).isEmpty();
+        assertThat(r.err()).isEqualTo("xl exec: nosuch is an invalid domain identifier\n");
+
+        r = xl("exec", "g");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("Missing required parameter: 'COMMAND'");
+
+        // Without "--" the utility's options are taken for xl exec's.
+        r = xl("exec", "g", "blkbench", "/dev/xvda", "--rw", "read");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("Unknown option: '--rw'");
+    }
+
+    @Test
+    void blkbenchPrintsItsReport() {
+        Result r = xl("exec", "g", "--", "blkbench", "/dev/xvda", "--rw", "randread", "--bs", "4k", "--qd", "32",
+                "--seconds", "1");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).isEmpty();
+        Matcher m = Pattern.compile("blkbench: /dev/xvda rw=randread bs=4096 qd=32 queues=[1-9][0-9]* zero_copy=0"
+                + " seconds=[0-9.]+ ops=([0-9]+) iops=([0-9]+) mbps=[0-9.]+ p50_us=[0-9.]+ p99_us=[0-9.]+ errors=0\n")
+                .matcher(r.out());
+        assertThat(m.matches()).as(r.out()).isTrue();
+        assertThat(Long.parseLong(m.group(1))).isPositive();
+        assertThat(Long.parseLong(m.group(2))).isPositive();
+    }
+
+    @Test
+    void aRealXlProcessExitsWithTheGuestCommandsStatus() throws Exception {
+        Result ok = process(dir, "exec", "g", "--", "sha256sum", "/dev/xvda");
+        assertThat(ok.code()).as(ok.err()).isZero();
+        assertThat(ok.out()).isEqualTo(sha256(data) + "  /dev/xvda\n");
+        Result missing = process(dir, "exec", "g", "--", "fsck");
+        assertThat(missing.code()).isEqualTo(127);
+        assertThat(missing.out()).isEmpty();
+        assertThat(missing.err()).isEqualTo("exec: fsck: command not found (known: dd, sha256sum, blkbench)\n");
+    }
+
+    /** Runs {@code java ... JxenCommand xl -H RUN args} in {@code cwd} as its own process, as XlCommandTest does. */
+    private static Result process(Path cwd, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
+                JxenCommand.class.getName(), "xl", "-H", run.toString()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).directory(cwd.toFile()).start();
+        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+            } catch (java.io.IOException e) {
+                return e.toString();
+            }
+        });
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        return new Result(p.waitFor(), out, err.get());
+    }
+}
