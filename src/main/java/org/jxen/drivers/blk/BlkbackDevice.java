@@ -249,6 +249,23 @@ final class BlkbackDevice implements BackendStates.Hooks {
         // The image stays open across a frontend reconnect; remove and a final Closed close it.
     }
 
+    /**
+     * Tests: every queue's worker runs {@code stall} before anything it is given later (a disk that hangs); returns
+     * once all of them are inside it, so no request the frontend puts on a ring from then on is served until
+     * {@code stall} returns.
+     */
+    void stallQueuesForTest(Runnable stall) throws InterruptedException {
+        List<Queue> qs = List.copyOf(queues);
+        java.util.concurrent.CountDownLatch inside = new java.util.concurrent.CountDownLatch(qs.size());
+        for (Queue q : qs) {
+            q.worker.execute(() -> {
+                inside.countDown();
+                stall.run();
+            });
+        }
+        inside.await();
+    }
+
     /** A queue whose ring broke: report it on the device and close the device (this device only). */
     private void failed(Queue q, String why) {
         dev.runOnBus(() -> {

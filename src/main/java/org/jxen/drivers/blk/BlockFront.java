@@ -86,6 +86,7 @@ public final class BlockFront {
     private int segmentsPerRequest = Blkif.MAX_SEGMENTS_PER_REQUEST;
     private long submitted;
     private long ignoredResponses;
+    private long requeued;
 
     /**
      * Receives the data of a {@link #readShared}: called once per run of consecutive guest frames with the run's
@@ -249,6 +250,14 @@ public final class BlockFront {
     /** Responses ignored because their id was not in flight. */
     public synchronized long ignoredResponses() {
         return ignoredResponses;
+    }
+
+    /**
+     * Ring requests that were still in flight when the backend went away while staying online, and were put
+     * back in the queue to be sent again after the reconnect (a split request counts once per part).
+     */
+    public synchronized long requeuedRequests() {
+        return requeued;
     }
 
     /** Reads {@code count} sectors from {@code sector}. */
@@ -505,6 +514,7 @@ public final class BlockFront {
         }
         if (requeue) {
             for (int i = stranded.size() - 1; i >= 0; i--) pending.addFirst(stranded.get(i));
+            requeued += stranded.size();
             if (!stranded.isEmpty()) {
                 dev.kernel().printk("blkfront: " + name + ": " + stranded.size() + " request(s) requeued for the reconnect");
             }
