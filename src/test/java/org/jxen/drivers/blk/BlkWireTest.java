@@ -479,12 +479,14 @@ class BlkWireTest {
     void detachWhileIoIsInFlightCompletesOrFailsEveryRequestAndReattachKeepsTheData() throws Exception {
         attachXvda(8 * MIB, 4);
         byte[] orig = Files.readAllBytes(img);
-        Random rnd = new Random(4);
+        // Not the image's seed (4): with it every write would put back the bytes already there.
+        Random rnd = new Random(104);
         List<CompletableFuture<Void>> fs = new ArrayList<>();
         List<byte[]> datas = new ArrayList<>();
         for (int i = 0; i < 200; i++) {
             byte[] data = new byte[64 * 512];
             rnd.nextBytes(data);
+            assertThat(data).isNotEqualTo(slice(orig, (long) i * 64 * 512, 64 * 512));
             datas.add(data);
             fs.add(d.write((long) i * 64, data));
         }
