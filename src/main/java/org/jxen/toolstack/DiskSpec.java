@@ -11,15 +11,18 @@ import org.jxen.drivers.blk.Vdev;
  * Keys {@code format=}, {@code vdev=}, {@code access=}, {@code devtype=}, {@code backend=},
  * {@code backendtype=}, {@code script=}, {@code target=} (last: it takes the rest of the spec, commas included);
  * positional parameters in the order target, format, vdev, access, where a deprecated {@code phy:}/{@code file:}
- * prefix on the target stands for the format; an empty positional parameter keeps the default.
+ * prefix on the target stands for the format; an empty positional parameter keeps the default. Flags
+ * {@code discard} / {@code no-discard} (libxl's discard_enable, default on for a writable disk);
+ * {@code direct-io-safe} is accepted and ignored.
  *
  * <p>{@link #device(int)} turns it into what libxl writes: backend {@code params} (the target), {@code mode}
  * ({@code r}/{@code w}), {@code type} ({@code phy} for a block device, {@code file} otherwise),
- * {@code device-type = disk}, {@code dev} (the vdev), {@code removable = 0}, {@code bootable = 1}; frontend
+ * {@code device-type = disk}, {@code dev} (the vdev), {@code removable = 0}, {@code bootable = 1},
+ * {@code discard-enable} ({@code 1}/{@code 0}: blkback offers feature-discard only if 1); frontend
  * {@code virtual-device} (the device number) and {@code device-type}.
  */
 public record DiskSpec(String target, String format, String vdev, boolean readOnly, int backendDomid,
-        String backendType, String devtype) {
+        String backendType, String devtype, boolean discard) {
 
     public int devid() {
         return Vdev.devid(vdev);
@@ -33,6 +36,7 @@ public record DiskSpec(String target, String format, String vdev, boolean readOn
         String devtype = "disk";
         String backendType = null;
         int backend = 0;
+        Boolean discard = null;
         int positional = 0;
         String rest = spec;
         while (rest != null) {
@@ -66,7 +70,9 @@ public record DiskSpec(String target, String format, String vdev, boolean readOn
             }
             switch (tok) {
                 case "cdrom" -> { devtype = "cdrom"; continue; }
-                case "discard", "no-discard", "direct-io-safe" -> { continue; }
+                case "discard" -> { discard = true; continue; }
+                case "no-discard" -> { discard = false; continue; }
+                case "direct-io-safe" -> { continue; }
                 default -> { }
             }
             switch (positional++) {
@@ -99,7 +105,8 @@ public record DiskSpec(String target, String format, String vdev, boolean readOn
         if (vdev == null) throw new IllegalArgumentException("disk spec '" + spec + "' has no vdev");
         if (target == null || target.isEmpty()) throw new IllegalArgumentException("disk spec '" + spec + "' has no target");
         Vdev.devid(vdev); // validates
-        return new DiskSpec(target, format, vdev, ro, backend, "phy", devtype);
+        // libxl__device_disk_setdefault: discard_enable defaults to the disk being writable.
+        return new DiskSpec(target, format, vdev, ro, backend, "phy", devtype, discard != null ? discard : !ro);
     }
 
     private static int domid(String v) {
@@ -120,6 +127,7 @@ public record DiskSpec(String target, String format, String vdev, boolean readOn
         be.put("dev", vdev);
         be.put("removable", "0");
         be.put("bootable", "1");
+        be.put("discard-enable", discard ? "1" : "0");
         Map<String, String> fe = new LinkedHashMap<>();
         fe.put("virtual-device", Integer.toString(devid()));
         fe.put("device-type", devtype);

@@ -67,6 +67,21 @@ class DiskSpecTest {
         assertThat(d.frontendNodes()).containsEntry("virtual-device", "51712").containsEntry("device-type", "disk");
     }
 
+    /** libxl's discard_enable: the flags set it, otherwise it follows access (blkback reads discard-enable). */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "/a.img,raw,xvda,w                  | 1",
+        "/a.img,raw,xvda,r                  | 0",
+        "no-discard, vdev=xvda, target=/a.img | 0",
+        "/a.img,raw,xvda,w,no-discard       | 0",
+        "discard, vdev=xvda, access=ro, target=/a.img | 1",
+    })
+    void discardFlagsBecomeDiscardEnable(String spec, String enable) {
+        DiskSpec d = DiskSpec.parse(spec);
+        assertThat(d.discard()).isEqualTo(enable.equals("1"));
+        assertThat(d.device().backendNodes()).containsEntry("discard-enable", enable);
+    }
+
     @Test
     void xlCfgDiskListBecomesVbdDevices() throws Exception {
         DomainConfig c = DomainConfig.parse("name = \"g\"\ndisk = ['format=raw, vdev=xvda, access=rw, target=/a.img',\n"

@@ -18,13 +18,16 @@ public final class BlkBack implements KernelModule {
      * @param featurePersistent whether to advertise feature-persistent (Linux's feature_persistent, true)
      * @param maxPersistentGrants grant refs kept mapped per ring when persistent grants are in use (Linux's
      *     max_persistent_grants, 1056); refs beyond it are mapped and unmapped per request
+     * @param featureFlushCache whether to advertise feature-flush-cache (true). Linux blkback offers it when the
+     *     device has a volatile write cache (bdev_write_cache), as a loop device over an image file has; an image
+     *     here always sits behind the page cache, so false stands for a device without one
      */
     public record Params(int maxIndirectSegments, int maxRingPageOrder, int maxQueues, boolean featurePersistent,
-            int maxPersistentGrants) {
-        public static final Params DEFAULT = new Params(256, 3, 4, true, PersistentGrants.DEFAULT_MAX);
+            int maxPersistentGrants, boolean featureFlushCache) {
+        public static final Params DEFAULT = new Params(256, 3, 4, true, PersistentGrants.DEFAULT_MAX, true);
 
         public Params(int maxIndirectSegments, int maxRingPageOrder, int maxQueues) {
-            this(maxIndirectSegments, maxRingPageOrder, maxQueues, true, PersistentGrants.DEFAULT_MAX);
+            this(maxIndirectSegments, maxRingPageOrder, maxQueues, true, PersistentGrants.DEFAULT_MAX, true);
         }
 
         public Params {
@@ -38,7 +41,14 @@ public final class BlkBack implements KernelModule {
 
         /** The same parameters with feature-persistent on or off. */
         public Params withFeaturePersistent(boolean on) {
-            return new Params(maxIndirectSegments, maxRingPageOrder, maxQueues, on, maxPersistentGrants);
+            return new Params(maxIndirectSegments, maxRingPageOrder, maxQueues, on, maxPersistentGrants,
+                    featureFlushCache);
+        }
+
+        /** The same parameters with feature-flush-cache on or off. */
+        public Params withFeatureFlushCache(boolean on) {
+            return new Params(maxIndirectSegments, maxRingPageOrder, maxQueues, featurePersistent,
+                    maxPersistentGrants, on);
         }
     }
 

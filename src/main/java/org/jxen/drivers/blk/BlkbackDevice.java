@@ -196,17 +196,30 @@ final class BlkbackDevice implements BackendStates.Hooks {
             dev.printf(tx, "sector-size", "%d", Blkif.SECTOR_SIZE);
             dev.printf(tx, "physical-sector-size", "%d", Blkif.SECTOR_SIZE);
             dev.printf(tx, "info", "%d", d.readOnly() ? Blkif.VDISK_READONLY : 0);
-            dev.printf(tx, "feature-flush-cache", "%d", 1);
+            dev.printf(tx, "feature-flush-cache", "%d", params.featureFlushCache() ? 1 : 0);
             dev.printf(tx, "feature-barrier", "%d", 0);
-            boolean discard = d.discardSupported();
-            dev.printf(tx, "feature-discard", "%d", discard ? 1 : 0);
-            if (discard) {
-                dev.printf(tx, "discard-granularity", "%d", Blkif.PAGE_SIZE);
-                dev.printf(tx, "discard-alignment", "%d", 0);
-                dev.printf(tx, "discard-secure", "%d", 0);
+            // xen_blkbk_discard: the toolstack's discard-enable = 0 (xl's no-discard) leaves every discard key out.
+            if (unsigned(tx.readOrNull(dev.nodename() + "/discard-enable"), 1) != 0) {
+                boolean discard = d.discardSupported();
+                dev.printf(tx, "feature-discard", "%d", discard ? 1 : 0);
+                if (discard) {
+                    dev.printf(tx, "discard-granularity", "%d", Blkif.PAGE_SIZE);
+                    dev.printf(tx, "discard-alignment", "%d", 0);
+                    dev.printf(tx, "discard-secure", "%d", 0);
+                }
             }
             return null;
         });
+    }
+
+    /** xenbus_read_unsigned's parse: the number, or {@code dflt} if the node is missing or not a number. */
+    private static long unsigned(String v, long dflt) {
+        if (v == null) return dflt;
+        try {
+            return Long.parseUnsignedLong(v.strip());
+        } catch (NumberFormatException e) {
+            return dflt;
+        }
     }
 
     private String optional(String dir, String key) throws SetupException {

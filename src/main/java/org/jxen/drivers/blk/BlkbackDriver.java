@@ -39,7 +39,7 @@ public final class BlkbackDriver implements XenbusDriver {
             dev.printf(tx, "max-ring-page-order", "%d", params.maxRingPageOrder());
             dev.printf(tx, "multi-queue-max-queues", "%d", params.maxQueues());
             dev.printf(tx, "feature-persistent", "%d", params.featurePersistent() ? 1 : 0);
-            dev.printf(tx, "feature-flush-cache", "%d", 1);
+            dev.printf(tx, "feature-flush-cache", "%d", params.featureFlushCache() ? 1 : 0);
             return null;
         });
         BackendStates states = new BackendStates(dev, be);

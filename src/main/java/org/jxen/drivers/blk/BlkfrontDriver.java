@@ -11,8 +11,9 @@ import org.jxen.xenbus.XenbusState;
  * blkfront's state machine (blkback_changed in drivers/block/xen-blkfront.c): on the backend's InitWait (while
  * we are Initialising, or Closed after a disconnect) read its features, set up the rings and go Initialised;
  * on its Connected read the disk's details and go Connected; on its Closing/Closed drain and close. When the
- * backend reaches Closed but stays {@code online}, the frontend restarts at Initialising, the backend answers
- * with InitWait ("prepare for reconnect"), and the requests that were in flight are sent again.
+ * backend closes a connection that worked and stays {@code online}, the frontend restarts at Initialising once
+ * it is Closed, the backend answers with InitWait ("prepare for reconnect"), and the requests that were in
+ * flight are sent again.
  */
 final class BlkfrontDriver implements XenbusDriver {
     private static final String KEY = "blkfront";
@@ -82,12 +83,16 @@ final class BlkfrontDriver implements XenbusDriver {
             }
             case CLOSING, CLOSED -> {
                 if (backend == XenbusState.CLOSED && dev.state() == XenbusState.INITIALISING) return;
-                boolean online = backendOnline(dev);
+                // Only a connection that worked is made again. Rings the backend closed before they ever connected
+                // were refused (blkback's connect_ring failed, or we could not set up): asking again would be
+                // refused again, hundreds of times a second. Then we stay Closed, as Linux blkfront does, and
+                // fail what was queued.
+                boolean reconnect = backendOnline(dev) && d.connectedSinceSetUp();
                 if (dev.state() != XenbusState.CLOSED) {
-                    d.disconnect(online);
+                    d.disconnect(reconnect);
                     dev.switchState(XenbusState.CLOSED);
                 }
-                if (backend == XenbusState.CLOSED && online) {
+                if (backend == XenbusState.CLOSED && reconnect) {
                     // The backend stays: start again, it will answer with InitWait.
                     dev.kernel().printk("blkfront: " + d.name() + ": backend closed but online, reconnecting");
                     dev.switchState(XenbusState.INITIALISING);

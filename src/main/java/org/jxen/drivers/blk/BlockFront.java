@@ -87,6 +87,8 @@ public final class BlockFront {
     private long submitted;
     private long ignoredResponses;
     private long requeued;
+    /** The rings of the last {@link #setUp} reached Connected. */
+    private boolean connectedSinceSetUp;
 
     /**
      * Receives the data of a {@link #readShared}: called once per run of consecutive guest frames with the run's
@@ -301,12 +303,18 @@ public final class BlockFront {
         return submitRw(Blkif.OP_WRITE, sector, buf, off, len, true);
     }
 
-    /** BLKIF_OP_FLUSH_DISKCACHE: everything completed before it is durable once it completes. */
+    /**
+     * BLKIF_OP_FLUSH_DISKCACHE: everything completed before it is durable once it completes. Without the backend's
+     * feature-flush-cache it fails at once with EOPNOTSUPP and nothing is sent.
+     */
     public CompletableFuture<Void> flush() {
         return submit(new Req(Blkif.OP_FLUSH_DISKCACHE, 0, 0, null, 0, new CompletableFuture<>()));
     }
 
-    /** BLKIF_OP_DISCARD of {@code count} sectors (the backend punches a hole). */
+    /**
+     * BLKIF_OP_DISCARD of {@code count} sectors (the backend punches a hole). Without the backend's feature-discard
+     * it fails at once with EOPNOTSUPP and nothing is sent.
+     */
     public CompletableFuture<Void> discard(long sector, long count) {
         if (count <= 0) return CompletableFuture.failedFuture(new IllegalArgumentException("count " + count));
         return submit(new Req(Blkif.OP_DISCARD, sector, count, null, 0, new CompletableFuture<>()));
@@ -384,6 +392,7 @@ public final class BlockFront {
     /** talk_to_blkback: rings, channels and the buffer pool set up and published, in one transaction. */
     synchronized void setUp(int numQueues, int order) throws IOException, HypercallException {
         teardownQueues(); // a failed earlier attempt
+        connectedSinceSetUp = false;
         if (pool == null) {
             int n = params.poolPages();
             MemorySegment[] segs = new MemorySegment[n];
@@ -450,12 +459,18 @@ public final class BlockFront {
                     ? Math.max(Blkif.MAX_SEGMENTS_PER_REQUEST, Math.min(Math.min(indirect, Blkif.MAX_INDIRECT_SEGMENTS), cap))
                     : Blkif.MAX_SEGMENTS_PER_REQUEST;
             phase = Phase.CONNECTED;
+            connectedSinceSetUp = true;
             dev.kernel().printk("blkfront: " + name + ": " + sectors + " sectors, " + queues.size() + " queue(s) of "
                     + queues.get(0).ring.size() + " slots, " + segmentsPerRequest + " segments per request"
                     + (persistent ? ", persistent grants" : "") + (readOnly ? ", read-only" : ""));
             kick();
         }
         connected.complete(this);
+    }
+
+    /** Whether the rings of the last set-up reached Connected: a backend that closes them may be reconnected. */
+    synchronized boolean connectedSinceSetUp() {
+        return connectedSinceSetUp;
     }
 
     private static int number(String v, int dflt) {
