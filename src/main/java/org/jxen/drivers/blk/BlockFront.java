@@ -305,7 +305,9 @@ public final class BlockFront {
 
     /**
      * BLKIF_OP_FLUSH_DISKCACHE: everything completed before it is durable once it completes. Without the backend's
-     * feature-flush-cache it fails at once with EOPNOTSUPP and nothing is sent.
+     * feature-flush-cache it completes at once and nothing is sent: as in Linux, a device without a write cache
+     * has nothing to flush. A flush the backend answers with EOPNOTSUPP (or, being empty, with ERROR) turns
+     * flushing off and completes normally, as Linux blkfront's completion does.
      */
     public CompletableFuture<Void> flush() {
         return submit(new Req(Blkif.OP_FLUSH_DISKCACHE, 0, 0, null, 0, new CompletableFuture<>()));
@@ -658,11 +660,14 @@ public final class BlockFront {
             return 0; // its pages are free only once the reader returns
         } else if (status == Blkif.RSP_OKAY) {
             if (r.op == Blkif.OP_READ) pool.copyOut(s.pages, r.nsect * Blkif.SECTOR_SIZE, r.buf, (int) r.off);
+        } else if (r.op == Blkif.OP_FLUSH_DISKCACHE && (status == Blkif.RSP_EOPNOTSUPP || status == Blkif.RSP_ERROR)) {
+            // Linux's blkif_completion: an empty flush the backend cannot do is BLK_STS_NOTSUPP, which it turns
+            // into success after switching flushes off (xlvbd_flush); later flushes complete without a request.
+            flushSupported = false;
+            dev.kernel().printk("blkfront: " + name + ": empty flush diskcache op failed (status " + status
+                    + "); disabling flushes");
         } else {
-            if (status == Blkif.RSP_EOPNOTSUPP) {
-                if (r.op == Blkif.OP_DISCARD) discardSupported = false;
-                if (r.op == Blkif.OP_FLUSH_DISKCACHE) flushSupported = false;
-            }
+            if (status == Blkif.RSP_EOPNOTSUPP && r.op == Blkif.OP_DISCARD) discardSupported = false;
             failure = new BlockIOException(status, name + ": " + Blkif.opName(r.op) + " of " + r.nsect
                     + " sectors at " + r.sector + " failed with status " + status);
         }
@@ -713,7 +718,7 @@ public final class BlockFront {
             Req r = pending.peek();
             if (r.op == Blkif.OP_FLUSH_DISKCACHE && !flushSupported) {
                 pending.poll();
-                r.done.completeExceptionally(new BlockIOException(Blkif.RSP_EOPNOTSUPP, name + ": no flush support"));
+                r.done.complete(null);
                 continue;
             }
             if (r.op == Blkif.OP_DISCARD && !discardSupported) {

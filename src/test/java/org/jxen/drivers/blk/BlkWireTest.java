@@ -414,6 +414,14 @@ class BlkWireTest {
         assertThat(d.read(100, 64).get(WAIT, TimeUnit.SECONDS)).isEqualTo(slice(before, 100 * 512, 64 * 512));
         assertStatus(d.write(0, new byte[4096]), Blkif.RSP_ERROR);
         assertStatus(d.write(0, new byte[512 * 200]), Blkif.RSP_ERROR); // indirect
+        // blkback offers flush but refuses it on a read-only disk (a flush is a write): as Linux blkfront, the
+        // frontend takes the failed empty flush as "not supported", completes it and sends no more flushes.
+        assertThat(d.flushSupported()).isTrue();
+        long sent = d.requestsSubmitted();
+        assertThat(d.flush().get(WAIT, TimeUnit.SECONDS)).isNull();
+        assertThat(d.flushSupported()).isFalse();
+        assertThat(d.flush().get(WAIT, TimeUnit.SECONDS)).isNull();
+        assertThat(d.requestsSubmitted() - sent).isEqualTo(1);
         assertThat(Files.readAllBytes(img)).isEqualTo(before);
     }
 
