@@ -41,6 +41,14 @@ import org.jxen.xenbus.KernelLog;
 public final class Host implements AutoCloseable {
     private static final Logger LOG = System.getLogger("jxen.host");
     private static final int DOM0_PAGES = 256;
+    /**
+     * libxl's rwperm nodes of a PV guest's home (libxl__domain_make): the guest's own. One deviation: libxl makes
+     * {@code device} dom0's (readable by the guest); here it is the guest's, so that a frontend directory written
+     * node by node from dom0 without a chmod (the seed's activate.sh, see xenbus.md) is the guest's as well.
+     */
+    private static final List<String> GUEST_OWNED = List.of("control/shutdown", "control/feature-poweroff",
+            "control/feature-reboot", "control/feature-suspend", "control/sysrq", "device",
+            "device/suspend/event-channel", "data", "drivers", "feature", "attr", "error");
 
     private final Path runDir;
     private final Hypervisor hv;
@@ -166,8 +174,10 @@ public final class Host implements AutoCloseable {
 
     private void writeDomainNodes(int domid, GuestConfig cfg, DomainInfo info) throws IOException {
         String home = "/local/domain/" + domid;
-        String vm = "/vm/" + UUID.nameUUIDFromBytes((cfg.name() + "/" + domid).getBytes());
-        // libxl: the home is dom0's, readable by the guest; the guest's own areas belong to the guest.
+        UUID uuid = UUID.nameUUIDFromBytes((cfg.name() + "/" + domid).getBytes());
+        String vm = "/vm/" + uuid;
+        // libxl__domain_make: the home, the vm path, cpu, memory and control are dom0's, readable by the guest
+        // (what is written under them inherits that); the guest's own areas belong to the guest.
         XsPerms readOnly = XsPerms.of(new XsPerm(0, false, false), new XsPerm(domid, true, false));
         XsPerms guestOwned = XsPerms.of(new XsPerm(domid, false, false));
         xs.transaction(tx -> {
@@ -175,10 +185,12 @@ public final class Host implements AutoCloseable {
             tx.setPerms(home, readOnly);
             tx.mkdir(vm);
             tx.setPerms(vm, readOnly);
+            tx.write(vm + "/uuid", uuid.toString());
             tx.write(vm + "/name", cfg.name());
             tx.write(home + "/vm", vm);
             tx.write(home + "/name", cfg.name());
             tx.write(home + "/domid", Integer.toString(domid));
+            for (String dir : new String[] {"cpu", "memory", "control"}) tx.mkdir(home + "/" + dir);
             tx.write(home + "/memory/static-max", Integer.toString(cfg.memoryMiB() * 1024));
             tx.write(home + "/memory/target", Integer.toString(cfg.memoryMiB() * 1024));
             tx.write(home + "/cpu/0/availability", "online");
@@ -186,16 +198,15 @@ public final class Host implements AutoCloseable {
             tx.write(home + "/store/ring-ref", Integer.toString(DomainLayout.XENSTORE_FRAME));
             tx.write(home + "/console/port", Integer.toString(info.consolePort()));
             tx.write(home + "/console/ring-ref", Integer.toString(DomainLayout.CONSOLE_FRAME));
-            tx.mkdir(home + "/control");
-            for (String dir : new String[] {"device", "data", "drivers", "error", "attr", "feature",
-                    "control/shutdown"}) {
+            // The guest answers control/shutdown and announces what it supports in control/feature-*
+            // (Linux's drivers/xen/manage.c writes feature-poweroff, -reboot, -suspend).
+            for (String dir : GUEST_OWNED) {
                 tx.mkdir(home + "/" + dir);
                 tx.setPerms(home + "/" + dir, guestOwned);
             }
-            for (String f : new String[] {"feature-poweroff", "feature-reboot", "feature-suspend"}) {
-                tx.mkdir(home + "/control/platform-" + f);
-                tx.setPerms(home + "/control/platform-" + f, guestOwned);
-            }
+            // What the toolstack offers the guest: dom0's, as the rest of control.
+            tx.write(home + "/control/platform-feature-multiprocessor-suspend", "1");
+            tx.write(home + "/control/platform-feature-xs_reset_watches", "1");
             return null;
         });
     }
@@ -321,8 +332,10 @@ public final class Host implements AutoCloseable {
                     e.domainShutdown(domid);
                     return null;
                 });
-                LOG.log(Level.INFO, "d{0} shut down ({1}){2}", domid, info.shutdownReason(),
-                        info.crashed() ? ": crashed" : "");
+                // xl's line for a domain's death, in dom0's log (xl dmesg): the domain is destroyed next, so
+                // this is what remains of how it ended.
+                dom0Kernel.printk("toolstack: domain " + domid + " (" + nameOf(domid) + ") has shut down, reason code "
+                        + info.shutdownReason().code + (info.crashed() ? " (crashed)" : ""));
                 destroyQuietly(domid);
             }
         }

@@ -27,8 +27,9 @@ public class StandardKernel implements GuestKernel {
         try (XsClient xs = XenbusComms.open(hc)) {
             log.printk("Booting jxen kernel on domain " + hc.domid() + " (" + getClass().getSimpleName() + ")");
             Kernel kernel = new Kernel(hc, xs, log);
+            // As Linux's setup_shutdown_watcher: the toolstack made these nodes ours (libxl's rwperm).
             for (String f : new String[] {"feature-poweroff", "feature-reboot", "feature-suspend"}) {
-                xs.write("control/platform-" + f, "1");
+                xs.write("control/" + f, "1");
             }
             xs.watch("control/shutdown", "shutdown", (path, token) -> onShutdownRequest(xs));
             run(kernel, args);

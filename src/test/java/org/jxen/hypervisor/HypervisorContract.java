@@ -2,6 +2,7 @@ package org.jxen.hypervisor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
+import static org.assertj.core.api.Assertions.tuple;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -18,6 +19,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The behaviour both implementations must share. Dom0 is always the host's in-process view; guests use the
@@ -642,5 +645,69 @@ abstract class HypervisorContract {
         assertErrno(Errno.ENOSPC, () -> g.allocUnbound(0));
         g.closePort(500);
         assertThat(g.allocUnbound(0)).isEqualTo(500);
+    }
+
+    // ---- shutdown reasons (SCHEDOP_shutdown, SCHEDOP_remote_shutdown)
+
+    /** Binds VIRQ_DOM_EXC and sends dom0's events to {@code events}; returns the VIRQ's port. */
+    int bindDomExc(BlockingQueue<Integer> events) throws Exception {
+        int port = dom0.bindVirq(Hypercalls.VIRQ_DOM_EXC);
+        dom0.setEventHandler(events::add, Delivery.BLOCKING);
+        return port;
+    }
+
+    /** What getdomaininfo says of a shut-down domain: shut down with that reason, crashed only for CRASH. */
+    void assertShutDown(int id, ShutdownReason reason) throws Exception {
+        DomainInfo info = ctl.info(id);
+        assertThat(info.state()).isEqualTo(DomainState.SHUTDOWN);
+        assertThat(info.shutdownReason()).isEqualTo(reason);
+        assertThat(info.crashed()).as("xl list's c flag").isEqualTo(reason == ShutdownReason.CRASH);
+        assertThat(ctl.list()).filteredOn(i -> i.domid() == id)
+                .extracting(DomainInfo::state, DomainInfo::shutdownReason)
+                .containsExactly(tuple(DomainState.SHUTDOWN, reason));
+    }
+
+    @ParameterizedTest
+    @EnumSource(ShutdownReason.class)
+    void aGuestsOwnShutdownRecordsItsReasonAndDom0IsTold(ShutdownReason reason) throws Exception {
+        BlockingQueue<Integer> events = new LinkedBlockingQueue<>();
+        int virqPort = bindDomExc(events);
+        Hypercalls g = guest();
+        Hypercalls bystander = guest();
+        g.shutdown(reason);
+        assertThat(take(events)).isEqualTo(virqPort);
+        assertShutDown(g.domid(), reason);
+        DomainInfo other = ctl.info(bystander.domid());
+        assertThat(other.state()).isEqualTo(DomainState.RUNNING);
+        assertThat(other.shutdownReason()).isNull();
+    }
+
+    @ParameterizedTest
+    @EnumSource(ShutdownReason.class)
+    void dom0ShutsAGuestDownWithAnyReason(ShutdownReason reason) throws Exception {
+        BlockingQueue<Integer> events = new LinkedBlockingQueue<>();
+        int virqPort = bindDomExc(events);
+        Hypercalls g = guest();
+        ctl.shutdown(g.domid(), reason);
+        assertThat(take(events)).isEqualTo(virqPort);
+        assertShutDown(g.domid(), reason);
+    }
+
+    @Test
+    void aSuspendedDomainStaysSuspendedForThereIsNoResume() throws Exception {
+        BlockingQueue<Integer> events = new LinkedBlockingQueue<>();
+        int virqPort = bindDomExc(events);
+        Hypercalls g = guest();
+        g.shutdown(ShutdownReason.SUSPEND);
+        assertThat(take(events)).isEqualTo(virqPort);
+        assertShutDown(g.domid(), ShutdownReason.SUSPEND);
+        // Xen keeps the first reason until XEN_DOMCTL_resumedomain, which this hypervisor does not offer: a later
+        // shutdown, the guest's or dom0's, changes nothing, and unpausing does not resume it either.
+        g.shutdown(ShutdownReason.POWEROFF);
+        ctl.shutdown(g.domid(), ShutdownReason.CRASH);
+        assertErrno(Errno.EINVAL, () -> ctl.unpause(g.domid()));
+        assertShutDown(g.domid(), ShutdownReason.SUSPEND);
+        ctl.destroy(g.domid());
+        assertErrno(Errno.ESRCH, () -> ctl.info(g.domid()));
     }
 }

@@ -5,10 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.jxen.hypervisor.DomainInfo;
+import org.jxen.hypervisor.ExitKernel;
 import org.jxen.hypervisor.HypercallException;
+import org.jxen.xenbus.LogAwait;
 import org.jxen.xenstore.XenStoreException;
 import org.jxen.xenstore.XsError;
 import org.jxen.xenstore.client.XsClient;
@@ -66,7 +70,7 @@ class HostTest {
         assertThat(result(home, "write-home")).isEqualTo("EACCES");
         assertThat(result(home, "introduce")).isEqualTo("EACCES");
         assertThat(result(home, "flood")).isEqualTo("ENOSPC");
-        assertThat(xs.readString(home + "/control/platform-feature-poweroff")).isEqualTo("1");
+        assertThat(xs.readString(home + "/control/feature-poweroff")).isEqualTo("1");
         assertThat(xs.getPerms(home + "/data/result-flood").owner()).isEqualTo(g.domid());
     }
 
@@ -75,7 +79,7 @@ class HostTest {
     void shutdownRequestPowersTheGuestOffAndTheToolstackCleansUp(boolean ownProcess) throws Exception {
         Host.Guest g = host.create(GuestConfig.of("quitter", ownProcess));
         String home = "/local/domain/" + g.domid();
-        awaitNode(home + "/control/platform-feature-poweroff");
+        awaitValue(home + "/control/feature-suspend", "1");
         LinkedBlockingQueue<String> released = watchReleases();
 
         host.requestShutdown(g.domid(), "poweroff");
@@ -90,7 +94,7 @@ class HostTest {
     void killedGuestProcessCrashesAndIsReleased() throws Exception {
         Host.Guest g = host.create(GuestConfig.of("victim", true));
         String home = "/local/domain/" + g.domid();
-        awaitNode(home + "/control/platform-feature-poweroff");
+        awaitValue(home + "/control/feature-suspend", "1");
         xs.write(home + "/data/marker", "guest-owned now");
         xs.setPerms(home + "/data/marker", org.jxen.xenstore.XsPerms.of(new org.jxen.xenstore.XsPerm(g.domid(), false, false)));
         LinkedBlockingQueue<String> released = watchReleases();
@@ -133,6 +137,20 @@ class HostTest {
         }
     }
 
+    /** Waits for a node to hold a value (the guest writes its control/feature-* once its kernel is up). */
+    private void awaitValue(String path, String value) throws Exception {
+        LinkedBlockingQueue<String> q = new LinkedBlockingQueue<>();
+        String token = "value-" + path;
+        xs.watch(path, token, (p, t) -> q.add(p));
+        try {
+            while (!value.equals(xs.readOrNull(path))) {
+                assertThat(q.poll(60, TimeUnit.SECONDS)).as("waiting for %s = %s", path, value).isNotNull();
+            }
+        } finally {
+            xs.unwatch(path, token);
+        }
+    }
+
     private void awaitGone(String path) throws Exception {
         LinkedBlockingQueue<String> q = new LinkedBlockingQueue<>();
         String token = "gone-" + path;
@@ -168,5 +186,78 @@ class HostTest {
         XenStoreException e = org.junit.jupiter.api.Assertions.assertThrows(XenStoreException.class,
                 () -> xs.introduce(77, 1, 1));
         assertThat(e.error()).isEqualTo(XsError.EINVAL);
+    }
+
+    @ParameterizedTest(name = "own process: {0}")
+    @ValueSource(booleans = {false, true})
+    void aGuestsHomeHoldsLibxlsNodesWithLibxlsPermissions(boolean ownProcess) throws Exception {
+        Host.Guest g = host.create(GuestConfig.of("nodes", ownProcess));
+        int id = g.domid();
+        String home = "/local/domain/" + id;
+        awaitValue(home + "/control/feature-suspend", "1");
+        DomainInfo info = host.dom0().domainControl().info(id);
+        String vm = xs.readString(home + "/vm");
+        String uuid = UUID.fromString(vm.substring("/vm/".length())).toString();
+        assertThat(vm).isEqualTo("/vm/" + uuid);
+        String dom0Only = "n0 r" + id;
+        String guests = "n" + id;
+        String[][] expected = {
+            // path, value, permissions (libxl__domain_make and libxl__build_post for a PV guest)
+            {home, "", dom0Only},
+            {home + "/vm", vm, dom0Only},
+            {home + "/name", "nodes", dom0Only},
+            {home + "/domid", Integer.toString(id), dom0Only},
+            {home + "/memory", "", dom0Only},
+            {home + "/memory/static-max", "16384", dom0Only},
+            {home + "/memory/target", "16384", dom0Only},
+            {home + "/cpu", "", dom0Only},
+            {home + "/cpu/0/availability", "online", dom0Only},
+            {home + "/store/port", Integer.toString(info.xenstorePort()), dom0Only},
+            {home + "/store/ring-ref", "1", dom0Only},
+            {home + "/console/port", Integer.toString(info.consolePort()), dom0Only},
+            {home + "/console/ring-ref", "0", dom0Only},
+            {home + "/device", "", guests}, // libxl: dom0Only; see Host.GUEST_OWNED
+            {home + "/device/suspend", "", guests},
+            {home + "/device/suspend/event-channel", "", guests},
+            {home + "/control", "", dom0Only},
+            {home + "/control/shutdown", "", guests},
+            {home + "/control/feature-poweroff", "1", guests},
+            {home + "/control/feature-reboot", "1", guests},
+            {home + "/control/feature-suspend", "1", guests},
+            {home + "/control/sysrq", "", guests},
+            {home + "/control/platform-feature-multiprocessor-suspend", "1", dom0Only},
+            {home + "/control/platform-feature-xs_reset_watches", "1", dom0Only},
+            {home + "/data", "", guests},
+            {home + "/drivers", "", guests},
+            {home + "/feature", "", guests},
+            {home + "/attr", "", guests},
+            {home + "/error", "", guests},
+            {vm, "", dom0Only},
+            {vm + "/uuid", uuid, dom0Only},
+            {vm + "/name", "nodes", dom0Only},
+        };
+        for (String[] node : expected) {
+            assertThat(xs.readString(node[0])).as("value of %s", node[0]).isEqualTo(node[1]);
+            assertThat(xs.getPerms(node[0])).as("permissions of %s", node[0]).hasToString(node[2]);
+        }
+        assertThat(xs.directory(home)).containsExactlyInAnyOrder("vm", "name", "domid", "memory", "cpu", "store",
+                "console", "device", "control", "data", "drivers", "feature", "attr", "error");
+        assertThat(xs.directory(home + "/control")).containsExactlyInAnyOrder("shutdown", "feature-poweroff",
+                "feature-reboot", "feature-suspend", "sysrq", "platform-feature-multiprocessor-suspend",
+                "platform-feature-xs_reset_watches");
+    }
+
+    @Test
+    void anInProcessKernelThatReturnsPowersOffAndOneThatThrowsCrashes() throws Exception {
+        Host.Guest ok = host.create(new GuestConfig("returns", 16, 1, ExitKernel.class.getName(), List.of("ok"), false));
+        Host.Guest panic = host.create(new GuestConfig("panics", 16, 1, ExitKernel.class.getName(), List.of("panic"),
+                false));
+        LogAwait.line(host.dom0Kernel().log(), "toolstack: domain " + ok.domid()
+                + " (returns) has shut down, reason code 0");
+        LogAwait.line(host.dom0Kernel().log(), "toolstack: domain " + panic.domid()
+                + " (panics) has shut down, reason code 3 (crashed)");
+        awaitDomainGone(ok.domid());
+        awaitDomainGone(panic.domid());
+        assertThat(host.guests()).isEmpty();
     }
 }
