@@ -2,11 +2,8 @@ package org.jxen.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.jxen.toolstack.Host;
 import org.junit.jupiter.api.AfterEach;
@@ -23,8 +20,6 @@ class XlBlockCommandsTest {
     private Host host;
     private Path run;
 
-    record Result(int code, String out, String err) {}
-
     @BeforeEach
     void start() throws Exception {
         run = dir.resolve("host");
@@ -36,15 +31,8 @@ class XlBlockCommandsTest {
         host.close();
     }
 
-    private Result xl(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        var cl = JxenCommand.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        List<String> all = new ArrayList<>(List.of("xl", "-H", run.toString()));
-        all.addAll(List.of(args));
-        return new Result(cl.execute(all.toArray(String[]::new)), out.toString(), err.toString());
+    private XlResult xl(String... args) {
+        return XlResult.run(run, args);
     }
 
     @Test
@@ -56,9 +44,9 @@ class XlBlockCommandsTest {
         assertThat(xl("create", cfg.toString()).code()).isZero();
         int domid = host.guests().get(0).domid();
 
-        Result a = xl("block-attach", "g1", "format=raw,", "vdev=xvda,", "access=rw,", "target=" + img);
+        XlResult a = xl("block-attach", "g1", "format=raw,", "vdev=xvda,", "access=rw,", "target=" + img);
         assertThat(a.code()).as(a.err()).isZero();
-        Result l = xl("block-list", "g1");
+        XlResult l = xl("block-list", "g1");
         assertThat(l.code()).isZero();
         List<String> lines = l.out().lines().toList();
         assertThat(lines.get(0)).isEqualTo("Vdev  BE  handle state evt-ch ring-ref BE-path                       ");
@@ -72,14 +60,14 @@ class XlBlockCommandsTest {
         assertThat(Integer.parseInt(f[5])).isPositive();
         assertThat(f[6]).isEqualTo("/local/domain/0/backend/vbd/" + domid + "/51712");
 
-        Result bad = xl("block-attach", "g1", "/nonexistent.img,raw,xvdb,w");
+        XlResult bad = xl("block-attach", "g1", "/nonexistent.img,raw,xvdb,w");
         assertThat(bad.code()).isEqualTo(1);
         assertThat(bad.err()).contains("/nonexistent.img does not exist");
 
-        Result d = xl("block-detach", "g1", "xvda");
+        XlResult d = xl("block-detach", "g1", "xvda");
         assertThat(d.code()).as(d.err()).isZero();
         assertThat(xl("block-list", "g1").out().lines().toList()).hasSize(1);
-        Result again = xl("block-detach", "g1", "xvda");
+        XlResult again = xl("block-detach", "g1", "xvda");
         assertThat(again.code()).isEqualTo(1);
         assertThat(again.err()).contains("Error: Device xvda not connected.");
     }

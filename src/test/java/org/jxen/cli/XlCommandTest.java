@@ -2,13 +2,8 @@ package org.jxen.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.jxen.toolstack.Host;
@@ -28,8 +23,6 @@ class XlCommandTest {
     private Host host;
     private Path run;
 
-    record Result(int code, String out, String err) {}
-
     @BeforeEach
     void start() throws Exception {
         run = dir.resolve("host");
@@ -41,16 +34,8 @@ class XlCommandTest {
         host.close();
     }
 
-    private Result xl(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        var cl = JxenCommand.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        List<String> all = new ArrayList<>(List.of("xl", "-H", run.toString()));
-        all.addAll(List.of(args));
-        int code = cl.execute(all.toArray(String[]::new));
-        return new Result(code, out.toString(), err.toString());
+    private XlResult xl(String... args) {
+        return XlResult.run(run, args);
     }
 
     private Path cfg(String name, String text) throws Exception {
@@ -61,11 +46,11 @@ class XlCommandTest {
 
     @Test
     void createListDmesgConsoleShutdownOfAnInProcessGuest() throws Exception {
-        Result c = xl("create", cfg("g1.cfg", "# test guest\nname = \"g1\"\nmemory = 32\nvcpus = 1\ninproc = 1\n").toString());
+        XlResult c = xl("create", cfg("g1.cfg", "# test guest\nname = \"g1\"\nmemory = 32\nvcpus = 1\ninproc = 1\n").toString());
         assertThat(c.code()).as(c.err()).isZero();
         assertThat(c.err()).startsWith("Parsing config from ");
 
-        Result list = xl("list");
+        XlResult list = xl("list");
         assertThat(list.code()).isZero();
         String[] rows = list.out().split("\n");
         assertThat(rows[0]).isEqualTo("Name                                        ID   Mem VCPUs\tState\tTime(s)");
@@ -75,10 +60,10 @@ class XlCommandTest {
         awaitConsoleLine("g1", "Booting jxen kernel on domain 1 (ModularKernel)");
         assertThat(xl("dmesg").out()).contains("toolstack: created domain 1 (g1, in-process)");
 
-        CompletableFuture<Result> console = CompletableFuture.supplyAsync(() -> xl("console", "g1"));
+        CompletableFuture<XlResult> console = CompletableFuture.supplyAsync(() -> xl("console", "g1"));
         awaitFollower();
         assertThat(xl("shutdown", "g1").code()).isZero();
-        Result followed = console.get(60, TimeUnit.SECONDS);
+        XlResult followed = console.get(60, TimeUnit.SECONDS);
         assertThat(followed.code()).as(followed.err()).isZero();
         assertThat(followed.out()).contains("Booting jxen kernel", "xenbus: shutdown requested: poweroff",
                 "reboot: Power down");
@@ -89,20 +74,20 @@ class XlCommandTest {
     void destroyByIdAndErrorsAreXlLike() throws Exception {
         assertThat(xl("create", cfg("a.cfg", "name = 'a'\ninproc = 1").toString()).code()).isZero();
 
-        Result dup = xl("create", cfg("a2.cfg", "name = 'a'\ninproc = 1").toString());
+        XlResult dup = xl("create", cfg("a2.cfg", "name = 'a'\ninproc = 1").toString());
         assertThat(dup.code()).isEqualTo(1);
         assertThat(dup.err()).contains("domain with name a already exists");
 
-        Result bad = xl("create", cfg("bad.cfg", "name = 'b'\nmemory = [1, 2\n").toString());
+        XlResult bad = xl("create", cfg("bad.cfg", "name = 'b'\nmemory = [1, 2\n").toString());
         assertThat(bad.code()).isEqualTo(1);
         assertThat(bad.err()).contains("Failed to parse config: " + dir.resolve("bad.cfg") + ":2: list is not closed");
 
-        Result disk = xl("create", cfg("disk.cfg", "name = 'b'\nvif = ['bridge=xenbr0']\n").toString());
+        XlResult disk = xl("create", cfg("disk.cfg", "name = 'b'\nvif = ['bridge=xenbr0']\n").toString());
         assertThat(disk.err()).contains("disk.cfg:2: vif devices are not supported yet");
 
         assertThat(xl("create", dir.resolve("missing.cfg").toString()).err()).contains("No such file or directory");
 
-        Result nosuch = xl("destroy", "nosuch");
+        XlResult nosuch = xl("destroy", "nosuch");
         assertThat(nosuch.code()).isEqualTo(1);
         assertThat(nosuch.err()).isEqualTo("nosuch is an invalid domain identifier\n");
         assertThat(xl("destroy", "0").err()).contains("cannot destroy privileged domain 0");
@@ -114,7 +99,7 @@ class XlCommandTest {
 
     @Test
     void withoutAHostXlSaysWhereItLooked() {
-        Result r = JxenResult.of(dir.resolve("nohost"), "list");
+        XlResult r = XlResult.run(dir.resolve("nohost"), "list");
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.err()).contains("cannot reach the jxen host at " + dir.resolve("nohost/toolstack.sock"));
     }
@@ -125,7 +110,7 @@ class XlCommandTest {
         XsClient xs = host.xenstore();
         String fe = "/local/domain/1/device/testdev/0";
         try (AutoBackend b = new AutoBackend(xs, "testdev")) {
-            Result a = xl("device-attach", "d", "testdev");
+            XlResult a = xl("device-attach", "d", "testdev");
             assertThat(a.code()).as(a.err()).isZero();
             assertThat(xs.readString(fe + "/backend")).isEqualTo("/local/domain/0/backend/testdev/1/0");
             assertThat(xs.readString("/local/domain/0/backend/testdev/1/0/state")).isEqualTo("2");
@@ -135,7 +120,7 @@ class XlCommandTest {
             assertThat(xl("device-detach", "d", "testdev", "0").code()).isZero();
             assertThat(xs.exists(fe)).isFalse();
         }
-        Result none = xl("device-detach", "1", "testdev", "0");
+        XlResult none = xl("device-detach", "1", "testdev", "0");
         assertThat(none.code()).isEqualTo(1);
         assertThat(none.err()).contains("no testdev 0 of domain 1");
         assertThat(xl("device-attach", "zz", "testdev").err()).contains("zz is an invalid domain identifier");
@@ -143,37 +128,24 @@ class XlCommandTest {
 
     @Test
     void realXlProcessesCreateAnOwnProcessGuestAndReadItsConsole() throws Exception {
-        Result c = process("create", cfg("p.cfg", "name = \"p1\"\nmemory = 16\n").toString());
+        XlResult c = process("create", cfg("p.cfg", "name = \"p1\"\nmemory = 16\n").toString());
         assertThat(c.code()).as(c.err()).isZero();
         awaitConsoleLine("p1", "Booting jxen kernel on domain 1 (ModularKernel)");
-        Result list = process("list");
+        XlResult list = process("list");
         assertThat(XlListing.runningOrBlocked(list.out())).contains("p1                                           1    16     1     r-----       0.0");
         assertThat(host.guests()).singleElement().satisfies(g -> assertThat(g.process()).isNotNull());
-        Result dmesg = process("dmesg", "p1");
+        XlResult dmesg = process("dmesg", "p1");
         assertThat(dmesg.out()).startsWith("Booting jxen kernel on domain 1 (ModularKernel)\n");
-        Result destroy = process("destroy", "p1");
+        XlResult destroy = process("destroy", "p1");
         assertThat(destroy.code()).isZero();
-        Result gone = process("destroy", "p1");
+        XlResult gone = process("destroy", "p1");
         assertThat(gone.code()).isEqualTo(1);
         assertThat(gone.err()).contains("p1 is an invalid domain identifier");
     }
 
-    /** Runs {@code java ... JxenCommand xl -H RUN args} as its own process. */
-    private Result process(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-                JxenCommand.class.getName(), "xl", "-H", run.toString()));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).start();
-        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> {
-            try {
-                return new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-            } catch (java.io.IOException e) {
-                return e.toString();
-            }
-        });
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        return new Result(p.waitFor(), out, err.get());
+    /** xl as its own process. */
+    private XlResult process(String... args) throws Exception {
+        return XlResult.process(run, dir, args);
     }
 
     private void awaitConsoleLine(String name, String line) throws Exception {
@@ -192,19 +164,5 @@ class XlCommandTest {
         var log = host.consoleLog(host.guests().getFirst().domid());
         for (int i = 0; i < 600 && log.followers() == 0; i++) Thread.sleep(50);
         assertThat(log.followers()).isEqualTo(1);
-    }
-
-    /** xl against a run dir without a host. */
-    private static final class JxenResult {
-        static Result of(Path runDir, String... args) {
-            StringWriter out = new StringWriter();
-            StringWriter err = new StringWriter();
-            var cl = JxenCommand.commandLine();
-            cl.setOut(new PrintWriter(out, true));
-            cl.setErr(new PrintWriter(err, true));
-            List<String> all = new ArrayList<>(List.of("xl", "-H", runDir.toString()));
-            all.addAll(List.of(args));
-            return new Result(cl.execute(all.toArray(String[]::new)), out.toString(), err.toString());
-        }
     }
 }

@@ -2,12 +2,9 @@ package org.jxen.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
@@ -35,8 +32,6 @@ class XlCreateWithDisksTest {
     private Host host;
     private Path run;
 
-    record Result(int code, String out, String err) {}
-
     @BeforeEach
     void start() throws Exception {
         run = dir.resolve("host");
@@ -48,15 +43,8 @@ class XlCreateWithDisksTest {
         host.close();
     }
 
-    private Result xl(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        var cl = JxenCommand.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        List<String> all = new ArrayList<>(List.of("xl", "-H", run.toString()));
-        all.addAll(List.of(args));
-        return new Result(cl.execute(all.toArray(String[]::new)), out.toString(), err.toString());
+    private XlResult xl(String... args) {
+        return XlResult.run(run, args);
     }
 
     private GuestExecClient.Result exec(int domid, String... argv) throws Exception {
@@ -92,7 +80,7 @@ class XlCreateWithDisksTest {
         Files.writeString(cfg, "name = 'g'\nmemory = 32\ndrivers = ['blkfront']\n" + (inproc ? "inproc = 1\n" : "")
                 + "disk = [ 'format=raw, vdev=xvda, access=rw, target=" + rwImg + "',\n"
                 + "         'format=raw, vdev=xvdb, access=ro, target=" + roImg + "' ]\n");
-        Result c = xl("create", cfg.toString());
+        XlResult c = xl("create", cfg.toString());
         assertThat(c.code()).as(c.err()).isZero();
         Host.Guest g = host.guests().getFirst();
         assertThat(g.process() == null).isEqualTo(inproc);
@@ -161,7 +149,7 @@ class XlCreateWithDisksTest {
     /** The guest's first console line starting with {@code prefix} (xl dmesg DOM), waited for. */
     private String awaitConsoleLine(int domid, String prefix) throws Exception {
         for (int i = 0; i < 600; i++) {
-            Result d = xl("dmesg", Integer.toString(domid));
+            XlResult d = xl("dmesg", Integer.toString(domid));
             assertThat(d.code()).as(d.err()).isZero();
             var line = d.out().lines().filter(l -> l.startsWith(prefix)).findFirst();
             if (line.isPresent()) return line.get();

@@ -2,19 +2,13 @@ package org.jxen.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
-import java.util.List;
 import java.util.Random;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.jxen.toolstack.Host;
@@ -37,8 +31,6 @@ class XlExecCommandTest {
     static Path image;
     static byte[] data;
 
-    record Result(int code, String out, String err) {}
-
     @BeforeAll
     static void boot() throws Exception {
         data = new byte[4 << 20];
@@ -48,7 +40,7 @@ class XlExecCommandTest {
         host = Host.start(run, false);
         Path cfg = Files.writeString(dir.resolve("g.cfg"), "name = 'g'\nmemory = 32\ndrivers = ['blkfront']\ninproc = 1\n"
                 + "disk = ['format=raw, vdev=xvda, access=rw, target=" + image + "']\n");
-        Result c = xl("create", cfg.toString());
+        XlResult c = xl("create", cfg.toString());
         assertThat(c.code()).as(c.err()).isZero();
     }
 
@@ -57,15 +49,8 @@ class XlExecCommandTest {
         if (host != null) host.close();
     }
 
-    static Result xl(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        var cl = JxenCommand.commandLine();
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        List<String> all = new ArrayList<>(List.of("xl", "-H", run.toString()));
-        all.addAll(List.of(args));
-        return new Result(cl.execute(all.toArray(String[]::new)), out.toString(), err.toString());
+    static XlResult xl(String... args) {
+        return XlResult.run(run, args);
     }
 
     static String sha256(byte[] b) throws Exception {
@@ -81,7 +66,7 @@ class XlExecCommandTest {
 
     @Test
     void sha256sumPrintsTheImagesDigest() throws Exception {
-        Result r = xl("exec", "g", "--", "sha256sum", "/dev/xvda");
+        XlResult r = xl("exec", "g", "--", "sha256sum", "/dev/xvda");
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).isEqualTo(sha256(data) + "  /dev/xvda\n");
         assertThat(r.err()).isEmpty();
@@ -95,7 +80,7 @@ class XlExecCommandTest {
     @Test
     void ddCopiesTheDisksFirstBlocksToAHostFile() throws Exception {
         Path out = dir.resolve("head.bin");
-        Result r = xl("exec", "g", "--", "dd", "if=/dev/xvda", "of=" + out, "bs=4k", "count=37");
+        XlResult r = xl("exec", "g", "--", "dd", "if=/dev/xvda", "of=" + out, "bs=4k", "count=37");
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).isEmpty();
         assertThat(r.err()).contains("37+0 records in\n37+0 records out\n151552 bytes copied");
@@ -109,7 +94,7 @@ class XlExecCommandTest {
         assertThat(Path.of("").toAbsolutePath()).isNotEqualTo(cwd);
         String name = "xl-exec-" + UUID.randomUUID() + ".bin";
         try {
-            Result r = process(cwd, "exec", "g", "--", "dd", "if=/dev/xvda", "of=" + name, "bs=4k", "count=2", "skip=5");
+            XlResult r = process(cwd, "exec", "g", "--", "dd", "if=/dev/xvda", "of=" + name, "bs=4k", "count=2", "skip=5");
             assertThat(r.code()).as(r.err()).isZero();
             assertThat(Path.of(name)).doesNotExist();
             assertSameBytes(cwd.resolve(name), Arrays.copyOfRange(data, 5 * 4096, 7 * 4096));
@@ -122,7 +107,7 @@ class XlExecCommandTest {
     void failuresGiveTheUtilitysStatusAndMessage() throws Exception {
         // Past the end of the 4 MiB (1024 x 4 KiB) disk.
         Path out = dir.resolve("past.bin");
-        Result r = xl("exec", "g", "--", "dd", "if=/dev/xvda", "of=" + out, "bs=4k", "skip=2000", "count=1");
+        XlResult r = xl("exec", "g", "--", "dd", "if=/dev/xvda", "of=" + out, "bs=4k", "skip=2000", "count=1");
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.out()).isEmpty();
         assertThat(r.err()).startsWith("dd: '/dev/xvda': cannot skip to specified offset\n0+0 records in\n");
@@ -146,7 +131,7 @@ class XlExecCommandTest {
 
     @Test
     void xlsOwnErrors() {
-        Result r = xl("exec", "nosuch", "--", "sha256sum", "/dev/xvda");
+        XlResult r = xl("exec", "nosuch", "--", "sha256sum", "/dev/xvda");
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.out()).isEmpty();
         assertThat(r.err()).isEqualTo("xl exec: nosuch is an invalid domain identifier\n");
@@ -163,7 +148,7 @@ class XlExecCommandTest {
 
     @Test
     void blkbenchPrintsItsReport() {
-        Result r = xl("exec", "g", "--", "blkbench", "/dev/xvda", "--rw", "randread", "--bs", "4k", "--qd", "32",
+        XlResult r = xl("exec", "g", "--", "blkbench", "/dev/xvda", "--rw", "randread", "--bs", "4k", "--qd", "32",
                 "--seconds", "1");
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.err()).isEmpty();
@@ -177,30 +162,17 @@ class XlExecCommandTest {
 
     @Test
     void aRealXlProcessExitsWithTheGuestCommandsStatus() throws Exception {
-        Result ok = process(dir, "exec", "g", "--", "sha256sum", "/dev/xvda");
+        XlResult ok = process(dir, "exec", "g", "--", "sha256sum", "/dev/xvda");
         assertThat(ok.code()).as(ok.err()).isZero();
         assertThat(ok.out()).isEqualTo(sha256(data) + "  /dev/xvda\n");
-        Result missing = process(dir, "exec", "g", "--", "fsck");
+        XlResult missing = process(dir, "exec", "g", "--", "fsck");
         assertThat(missing.code()).isEqualTo(127);
         assertThat(missing.out()).isEmpty();
         assertThat(missing.err()).isEqualTo("exec: fsck: command not found (known: dd, sha256sum, blkbench)\n");
     }
 
-    /** Runs {@code java ... JxenCommand xl -H RUN args} in {@code cwd} as its own process, as XlCommandTest does. */
-    private static Result process(Path cwd, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-                JxenCommand.class.getName(), "xl", "-H", run.toString()));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).directory(cwd.toFile()).start();
-        CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> {
-            try {
-                return new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-            } catch (java.io.IOException e) {
-                return e.toString();
-            }
-        });
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        return new Result(p.waitFor(), out, err.get());
+    /** xl in {@code cwd} as its own process. */
+    private static XlResult process(Path cwd, String... args) throws Exception {
+        return XlResult.process(run, cwd, args);
     }
 }
