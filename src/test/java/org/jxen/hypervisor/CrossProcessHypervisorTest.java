@@ -2,6 +2,7 @@ package org.jxen.hypervisor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import org.jxen.hypervisor.process.GuestConnection;
 import org.junit.jupiter.api.Test;
@@ -41,6 +42,45 @@ class CrossProcessHypervisorTest extends HypervisorContract {
         DomainInfo info = awaitShutdown(id);
         assertThat(info.crashed()).isTrue();
         assertThat(dom0.grantTable().endAccess(ref)).isTrue();
+    }
+
+    @Test
+    void aKilledGranterGuestsPageStaysValidInAGuestMapperUntilItUnmaps() throws Exception {
+        Hypercalls a = guest();
+        Hypercalls b = guest();
+        int aid = a.domid();
+        int ref = a.grantTable().grantAccess(b.domid(), 2, false);
+        GrantMapping m = b.mapGrant(aid, ref, false);
+        a.frame(2).set(ValueLayout.JAVA_LONG, 0, 0x0A11CEL);
+        a.close();
+        assertThat(awaitShutdown(aid).crashed()).isTrue();
+        assertThat(m.page().get(ValueLayout.JAVA_LONG, 0)).isEqualTo(0x0A11CEL);
+        // The toolstack reaps the crashed domain; b's mmap of a's memory file must survive that too.
+        ctl.destroy(aid);
+        assertThat(m.page().get(ValueLayout.JAVA_LONG, 0)).isEqualTo(0x0A11CEL);
+        m.page().set(ValueLayout.JAVA_LONG, 8, 0xB0BL);
+        assertThat(m.page().get(ValueLayout.JAVA_LONG, 8)).isEqualTo(0xB0BL);
+        assertThat(countFiles("d" + aid + ".")).isEqualTo(2);
+        b.unmapGrant(m.handle());
+        assertThat(countFiles("d" + aid + ".")).isZero();
+    }
+
+    @Test
+    void aKilledMapperGuestsPinIsClearedInTheGranterGuestsOwnEntry() throws Exception {
+        Hypercalls a = guest();
+        Hypercalls b = guest();
+        int bid = b.domid();
+        int ref = a.grantTable().grantAccess(bid, 2, false);
+        b.mapGrant(a.domid(), ref, false);
+        assertThat(GrantEntry.flags(a.grantTable().flagsAndDomid(ref)))
+                .isEqualTo(GrantEntry.GTF_PERMIT_ACCESS | GrantEntry.GTF_READING | GrantEntry.GTF_WRITING);
+        b.close();
+        assertThat(awaitShutdown(bid).crashed()).isTrue();
+        assertThat(GrantEntry.flags(a.grantTable().flagsAndDomid(ref)))
+                .as("seen through the granter's own mapping of its table").isEqualTo(GrantEntry.GTF_PERMIT_ACCESS);
+        assertThat(a.grantTable().endAccess(ref)).isTrue();
+        ctl.destroy(bid);
+        assertThat(countFiles("d" + bid + ".")).isZero();
     }
 
     @Test

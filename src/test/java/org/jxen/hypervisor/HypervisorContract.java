@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
@@ -409,6 +410,32 @@ abstract class HypervisorContract {
         assertThat(granter.grantTable().endAccess(ref)).isTrue();
     }
 
+    @Test
+    void aGuestsMappingOutlivesTheGranterGuestUntilItUnmaps() throws Exception {
+        Hypercalls a = guest();
+        Hypercalls b = guest();
+        int aid = a.domid();
+        int bid = b.domid();
+        int ref = a.grantTable().grantAccess(bid, 2, false);
+        GrantMapping m = b.mapGrant(aid, ref, false);
+        // The granter's last write before it dies, through its own mapping of its memory.
+        a.frame(2).set(ValueLayout.JAVA_LONG, 16, 0x0DEAD_BEEFL);
+        ctl.destroy(aid);
+        assertErrno(Errno.ESRCH, () -> ctl.info(aid));
+        assertThat(m.page().get(ValueLayout.JAVA_LONG, 16)).as("the last content the granter wrote")
+                .isEqualTo(0x0DEAD_BEEFL);
+        m.page().set(ValueLayout.JAVA_LONG, 24, 0x5EL);
+        assertThat(m.page().get(ValueLayout.JAVA_LONG, 24)).as("a rw grant stays writable").isEqualTo(0x5EL);
+        assertThat(countFiles("d" + aid + ".")).as("memory and grant files kept for the mapper").isEqualTo(2);
+        assertGntst(GrantStatus.BAD_DOMAIN, () -> b.mapGrant(aid, ref, false));
+        b.unmapGrant(m.handle());
+        assertThat(countFiles("d" + aid + ".")).as("the unmap drops the dead granter's files").isZero();
+        assertGntst(GrantStatus.BAD_HANDLE, () -> b.unmapGrant(m.handle()));
+        ctl.destroy(bid);
+        assertThat(countFiles("d" + bid + ".")).isZero();
+        assertThat(ctl.list()).extracting(DomainInfo::domid).containsExactly(0);
+    }
+
     long countFiles(String prefix) throws Exception {
         try (var files = Files.list(dir.resolve(SharedMemoryDir.LINK))) {
             return files.filter(p -> p.getFileName().toString().startsWith(prefix)).count();
@@ -578,6 +605,48 @@ abstract class HypervisorContract {
         assertThat(take(got)).isEqualTo(pg);
         assertThat(got).as("bind + three sends while masked coalesced into one delivery").isEmpty();
         assertThat(started.getCount()).isZero();
+    }
+
+    @Test
+    void sendsWhileTheHandlerRunsCoalesceIntoOneMoreUpcallAndALaterSendWakesTheBlockedDomain() throws Exception {
+        Hypercalls g = guest();
+        int id = g.domid();
+        int p0 = dom0.allocUnbound(id);
+        int pg = g.bindInterdomain(0, p0);
+        BlockingQueue<Integer> entered = new LinkedBlockingQueue<>();
+        Semaphore leave = new Semaphore(0);
+        AtomicInteger upcalls = new AtomicInteger();
+        g.setEventHandler(port -> {
+            upcalls.incrementAndGet();
+            entered.add(port);
+            try {
+                if (!leave.tryAcquire(20, TimeUnit.SECONDS)) throw new IllegalStateException("never released");
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        }, Delivery.BLOCKING);
+        // The bind left pg pending: the first upcall runs at once and is held inside the handler.
+        assertThat(take(entered)).isEqualTo(pg);
+        dom0.send(p0);
+        dom0.send(p0);
+        dom0.send(p0);
+        assertThat(g.isPending(pg)).as("pending was cleared before the upcall, so a send during it re-pends")
+                .isTrue();
+        leave.release();
+        assertThat(take(entered)).as("one more upcall for the sends during the first").isEqualTo(pg);
+        assertThat(g.isPending(pg)).as("that upcall consumed all three sends").isFalse();
+        leave.release();
+        awaitBlocked(id, true);
+        assertThat(upcalls.get()).as("bind + three coalesced sends: two upcalls").isEqualTo(2);
+        assertThat(entered).isEmpty();
+        // The event thread sleeps in FUTEX_WAIT now; a send must wake it.
+        dom0.send(p0);
+        assertThat(take(entered)).isEqualTo(pg);
+        leave.release();
+        awaitBlocked(id, true);
+        assertThat(upcalls.get()).isEqualTo(3);
+        assertThat(entered).isEmpty();
+        assertThat(g.isPending(pg)).isFalse();
     }
 
     @Test
