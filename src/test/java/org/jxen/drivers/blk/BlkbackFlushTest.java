@@ -52,7 +52,11 @@ class BlkbackFlushTest {
         try (BlkRig rig = new BlkRig(dir, MiB, false, 2 * PAGES, 0)) {
             submit(rig, Blkif.OP_WRITE, 1, 0, 0, random(64 * 512));
             assertThat(rig.runOne()).isEqualTo(new Rsp(1, Blkif.OP_WRITE, Blkif.RSP_OKAY));
-            assertThat(cachestat(rig.image).dirty()).isEqualTo(PAGES); // written, not yet on the disk
+            // Written, not yet on the disk. The kernel's flusher could clean them first (it should not within
+            // 30 s, but under memory pressure it may): then this run shows nothing, and says so.
+            long dirty = cachestat(rig.image).dirty();
+            assertThat(dirty).isBetween(0L, (long) PAGES);
+            Assumptions.assumeTrue(dirty == PAGES, "background writeback cleaned " + (PAGES - dirty) + " pages first");
 
             // A write and a flush in one batch: the fsync must come after the write's pwritev.
             submit(rig, Blkif.OP_WRITE, 2, 512, 0, random(64 * 512));
