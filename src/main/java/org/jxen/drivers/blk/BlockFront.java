@@ -389,6 +389,20 @@ public final class BlockFront {
         dev.notify(fq.port);
     }
 
+    /** Tests: a ring and event channel taken over by test code acting as a hostile guest kernel. */
+    record RawQueue(FrontRing ring, int port) {}
+
+    /**
+     * Tests: takes idle queue {@code q} away from this driver (marked broken, so it neither puts requests on it
+     * nor takes responses off it) and hands its ring and port to the caller, who writes requests by hand.
+     */
+    synchronized RawQueue takeQueueForTest(int q) {
+        FQueue fq = queues.get(q);
+        for (Shadow s : fq.shadows) if (s != null) throw new IllegalStateException("queue " + q + " is busy");
+        fq.broken = true;
+        return new RawQueue(fq.ring, fq.port);
+    }
+
     // ---------------------------------------------------------------- connection (bus worker)
 
     /** talk_to_blkback: rings, channels and the buffer pool set up and published, in one transaction. */
