@@ -24,6 +24,7 @@ final class FrontConnection {
     private int ref = -1;
     private int port = -1;
     private boolean closed;
+    private boolean greeted;
 
     private FrontConnection(XenbusDevice dev) {
         this.dev = dev;
@@ -72,6 +73,16 @@ final class FrontConnection {
     }
 
     /** The request of chapter 4: one character. */
+    /**
+     * True the first time it is asked on this connection. otherend_changed reads the backend's state when it runs,
+     * not when the watch fired, so two queued events can both find the backend Connected.
+     */
+    synchronized boolean firstTimeConnected() {
+        if (greeted) return false;
+        greeted = true;
+        return true;
+    }
+
     synchronized void sayHello() {
         if (closed || ring.isFull()) return;
         ring.nextRequest().set(ValueLayout.JAVA_BYTE, 0, MyDeviceProtocol.HELLO_REQUEST);

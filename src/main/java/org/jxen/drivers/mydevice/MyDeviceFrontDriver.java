@@ -35,7 +35,7 @@ public final class MyDeviceFrontDriver implements XenbusDriver {
                 dev.switchState(XenbusState.CONNECTED);
             }
             case CONNECTED -> {
-                if (dev.state() != XenbusState.CONNECTED) return;
+                if (dev.state() != XenbusState.CONNECTED || !FrontConnection.of(dev).firstTimeConnected()) return;
                 dev.kernel().printk("Other side says it is connected as well.");
                 FrontConnection.of(dev).sayHello();
             }
