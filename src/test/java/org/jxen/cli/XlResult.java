@@ -28,14 +28,16 @@ record XlResult(int code, String out, String err) {
                 System.getProperty("java.class.path"), JxenCommand.class.getName()));
         cmd.addAll(argv(runDir, args));
         Process p = new ProcessBuilder(cmd).directory(cwd.toFile()).start();
-        // Both pipes drained at once: a child blocked on a full stderr pipe would never finish its stdout.
+        // Both pipes drained at once: a child blocked on a full stderr pipe would never finish its stdout. On a
+        // thread of its own, not the common pool, which on a 2-CPU machine has one worker that another test
+        // may be holding.
         CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> {
             try {
                 return new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
             } catch (java.io.IOException e) {
                 return e.toString();
             }
-        });
+        }, task -> Thread.ofPlatform().daemon().name("xl-stderr").start(task));
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         return new XlResult(p.waitFor(), out, err.get());
     }

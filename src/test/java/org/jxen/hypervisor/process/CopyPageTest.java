@@ -45,8 +45,10 @@ class CopyPageTest {
             CompletableFuture<Boolean> second = CompletableFuture.supplyAsync(
                     () -> page.awaitChange(CopyPage.DONE, 7, CopyPage.GUEST_SLEEPING, CopyPage.TAKEN, 8));
             awaitSleeping(page);
-            page.set(CopyPage.CLOSED, 1);
-            page.publish(CopyPage.DONE, 7, CopyPage.GUEST_SLEEPING); // unchanged value: only wakes the sleeper
+            // The host's close, not a bare CLOSED flag and a wake: a waiter that read CLOSED just before it was
+            // set would sleep through that wake, as FUTEX_WAIT still finds the word unchanged (this test hung so,
+            // about one run in three). close() changes the futex words as well.
+            page.close();
             assertThat(second.get(30, TimeUnit.SECONDS)).isFalse();
         }
     }
