@@ -27,9 +27,14 @@ public class StandardKernel implements GuestKernel {
         try (XsClient xs = XenbusComms.open(hc)) {
             log.printk("Booting jxen kernel on domain " + hc.domid() + " (" + getClass().getSimpleName() + ")");
             Kernel kernel = new Kernel(hc, xs, log);
-            // As Linux's setup_shutdown_watcher: the toolstack made these nodes ours (libxl's rwperm).
+            // As Linux's setup_shutdown_watcher: the toolstack made these nodes ours (libxl's rwperm); one we may
+            // not write is logged, not fatal (Linux's pr_err), the toolstack then just does not see the feature.
             for (String f : new String[] {"feature-poweroff", "feature-reboot", "feature-suspend"}) {
-                xs.write("control/" + f, "1");
+                try {
+                    xs.write("control/" + f, "1");
+                } catch (XenStoreException e) {
+                    log.printk("xenbus: error writing control/" + f + ": " + e.getMessage());
+                }
             }
             xs.watch("control/shutdown", "shutdown", (path, token) -> onShutdownRequest(xs));
             run(kernel, args);

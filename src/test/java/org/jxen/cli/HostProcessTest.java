@@ -64,7 +64,9 @@ class HostProcessTest {
         Path shm;
         try {
             // The guest inherited the host's output: the pipe ends once neither of them is left.
-            eof = CompletableFuture.runAsync(() -> drain(host.out(), host.output()));
+            // On a thread of its own: the common pool has one worker on a 2-CPU machine, and this read blocks.
+            eof = CompletableFuture.runAsync(() -> drain(host.out(), host.output()),
+                    task -> Thread.ofPlatform().daemon().name("host-output").start(task));
             children = p.descendants().toList();
             assertThat(children).as("the guest's JVM").isNotEmpty();
             shm = dir.resolve("hv/shm").toRealPath();

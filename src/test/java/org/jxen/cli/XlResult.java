@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /** What one {@code xl -H RUN ...} did: its exit status and its output, run in this JVM or as its own process. */
 record XlResult(int code, String out, String err) {
@@ -38,8 +39,16 @@ record XlResult(int code, String out, String err) {
                 return e.toString();
             }
         }, task -> Thread.ofPlatform().daemon().name("xl-stderr").start(task));
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        return new XlResult(p.waitFor(), out, err.get());
+        // A child that hangs is killed after two minutes, which ends the reads below (the test then fails on
+        // its output) instead of hanging the build.
+        CompletableFuture<Void> watchdog = CompletableFuture.runAsync(() -> { },
+                CompletableFuture.delayedExecutor(2, TimeUnit.MINUTES)).thenRun(p::destroyForcibly);
+        try {
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            return new XlResult(p.waitFor(), out, err.get(2, TimeUnit.MINUTES));
+        } finally {
+            watchdog.cancel(false);
+        }
     }
 
     private static List<String> argv(Path runDir, String... args) {

@@ -276,7 +276,9 @@ final class BlkbackDevice implements BackendStates.Hooks {
                 stall.run();
             });
         }
-        inside.await();
+        if (!inside.await(60, java.util.concurrent.TimeUnit.SECONDS)) {
+            throw new IllegalStateException("queue workers did not stall within 60 s");
+        }
     }
 
     /** A queue whose ring broke: report it on the device and close the device (this device only). */

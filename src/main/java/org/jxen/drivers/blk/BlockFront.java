@@ -89,6 +89,8 @@ public final class BlockFront {
     private long requeued;
     /** The rings of the last {@link #setUp} reached Connected. */
     private boolean connectedSinceSetUp;
+    /** The backend closed us and we will not reconnect: requests fail at once until a new {@link #setUp}. */
+    private boolean closedByBackend;
 
     /**
      * Receives the data of a {@link #readShared}: called once per run of consecutive guest frames with the run's
@@ -306,8 +308,10 @@ public final class BlockFront {
     /**
      * BLKIF_OP_FLUSH_DISKCACHE: everything completed before it is durable once it completes. Without the backend's
      * feature-flush-cache it completes at once and nothing is sent: as in Linux, a device without a write cache
-     * has nothing to flush. A flush the backend answers with EOPNOTSUPP (or, being empty, with ERROR) turns
-     * flushing off and completes normally, as Linux blkfront's completion does.
+     * has nothing to flush. A flush the backend answers with EOPNOTSUPP, or with ERROR, turns flushing off and
+     * completes normally, as Linux blkfront's completion does: an empty flush that failed counts as "not
+     * supported". So an I/O error of the backend's fsync is reported as success (and logged), as it is to a
+     * Linux guest; {@link #flushSupported()} then reads false.
      */
     public CompletableFuture<Void> flush() {
         return submit(new Req(Blkif.OP_FLUSH_DISKCACHE, 0, 0, null, 0, new CompletableFuture<>()));
@@ -364,6 +368,9 @@ public final class BlockFront {
             if (phase == Phase.REMOVED) {
                 return CompletableFuture.failedFuture(new BlockIOException((short) 0, name + " is gone"));
             }
+            if (closedByBackend) {
+                return CompletableFuture.failedFuture(new BlockIOException((short) 0, name + ": device closed by the backend"));
+            }
             pending.add(r);
             kick();
         }
@@ -394,7 +401,8 @@ public final class BlockFront {
 
     /**
      * Tests: takes idle queue {@code q} away from this driver (marked broken, so it neither puts requests on it
-     * nor takes responses off it) and hands its ring and port to the caller, who writes requests by hand.
+     * nor takes responses off it) and hands its ring and port to the caller, who writes requests by hand. Valid
+     * until the next disconnect, which frees the ring's page.
      */
     synchronized RawQueue takeQueueForTest(int q) {
         FQueue fq = queues.get(q);
@@ -409,6 +417,7 @@ public final class BlockFront {
     synchronized void setUp(int numQueues, int order) throws IOException, HypercallException {
         teardownQueues(); // a failed earlier attempt
         connectedSinceSetUp = false;
+        closedByBackend = false;
         if (pool == null) {
             int n = params.poolPages();
             MemorySegment[] segs = new MemorySegment[n];
@@ -551,8 +560,11 @@ public final class BlockFront {
             }
             phase = Phase.IDLE;
         } else {
+            // No reconnect follows: what was on the rings or waits to go on them fails now (failAll), and so does
+            // whatever is submitted before a new set-up, instead of waiting for rings that will not come.
             BlockIOException e = new BlockIOException((short) 0, name + ": device closed by the backend");
             phase = Phase.IDLE;
+            closedByBackend = true;
             failAll(stranded, e);
         }
         notifyAll();

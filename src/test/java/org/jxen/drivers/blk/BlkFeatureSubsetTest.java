@@ -284,6 +284,37 @@ class BlkFeatureSubsetTest {
                 });
     }
 
+    /**
+     * A connection that worked is made again when the toolstack closes the backend but keeps it online. If blkback
+     * refuses the new rings (here the offer the frontend reads now asks for more queues than blkback allows),
+     * blkfront stays Closed, and a request then fails at once instead of waiting for rings that will not come.
+     */
+    @Test
+    void requestsFailAtOnceAfterARefusedReconnect() throws Exception {
+        reloadBlkback(new BlkBack.Params(256, 3, 2));
+        Path img = BlkWireHarness.image(dir, "disk.img", 4 * MIB, 23);
+        Host.Guest g = h.guest("g1", false, TestGuestKernel.class.getName());
+        h.attach(g.domid(), "vdev=xvda, target=" + img);
+        h.kernel(g.domid()).load(new BlkFront());
+        BlockFront d = h.disk(g.domid(), "xvda");
+        assertThat(d.queues()).isEqualTo(2);
+        byte[] data = new byte[4096];
+        new Random(23).nextBytes(data);
+        d.write(8, data).get(WAIT, TimeUnit.SECONDS);
+
+        String be = be(g.domid(), DEVID);
+        h.xs.write(be + "/multi-queue-max-queues", "4");
+        h.xs.write(be + "/state", "5");
+        String err = "/local/domain/0/error/backend/vbd/" + g.domid() + "/" + DEVID + "/error";
+        assertThat(h.awaitValue(err, "22 guest requested 4 queues, exceeding the maximum of 2"::equals, WAIT))
+                .as("error node %s", h.readOrNull(err)).isTrue();
+        assertThat(h.awaitValue(fe(g.domid(), DEVID) + "/state", "6"::equals, WAIT)).as("frontend Closed").isTrue();
+        assertThatThrownBy(() -> d.write(16, data).get(WAIT, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                .cause().isInstanceOf(BlockIOException.class).hasMessageContaining("device closed by the backend");
+        assertThat(slice(Files.readAllBytes(img), 8, 8)).isEqualTo(data);
+        assertThat(slice(Files.readAllBytes(img), 16, 8)).isNotEqualTo(data);
+    }
+
     interface ErrorText {
         String of(int domid);
     }
