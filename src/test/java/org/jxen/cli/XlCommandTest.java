@@ -60,7 +60,8 @@ class XlCommandTest {
         awaitConsoleLine("g1", "Booting jxen kernel on domain 1 (ModularKernel)");
         assertThat(xl("dmesg").out()).contains("toolstack: created domain 1 (g1, in-process)");
 
-        CompletableFuture<XlResult> console = CompletableFuture.supplyAsync(() -> xl("console", "g1"));
+        CompletableFuture<XlResult> console = CompletableFuture.supplyAsync(() -> xl("console", "g1"),
+                task -> Thread.ofPlatform().daemon().start(task));
         awaitFollower();
         assertThat(xl("shutdown", "g1").code()).isZero();
         XlResult followed = console.get(60, TimeUnit.SECONDS);

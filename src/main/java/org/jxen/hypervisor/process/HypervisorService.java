@@ -143,7 +143,19 @@ public final class HypervisorService implements AutoCloseable {
         synchronized (this) {
             processes.add(p);
         }
-        p.onExit().thenRun(() -> hv.processGone(domid, serial));
+        // A thread of its own, not p.onExit(): that future completes on the common pool, which has a single worker
+        // on a 2-CPU machine, so any task blocked there would hold up the report of the guest's death.
+        Thread.ofPlatform().daemon().name("d" + domid + "-exit").start(() -> {
+            while (true) {
+                try {
+                    p.waitFor();
+                    break;
+                } catch (InterruptedException e) {
+                    // Nobody interrupts this thread; keep waiting for the process, whose death must be reported.
+                }
+            }
+            hv.processGone(domid, serial);
+        });
         return p;
     }
 

@@ -174,11 +174,12 @@ class DebianToolsInteropTest {
                 } catch (Exception e) {
                     throw new RuntimeException(e);
                 }
-            });
+            }, task -> Thread.ofPlatform().daemon().start(task));
         } else {
             PrintStream ps = new PrintStream(out, true, StandardCharsets.UTF_8);
             status = CompletableFuture.supplyAsync(() -> XenstoreClientTool.run("xenstore-watch",
-                    List.of("-n", "3", "/a", "/d"), Map.of("XENSTORED_PATH", socket.toString()), ps, ps));
+                    List.of("-n", "3", "/a", "/d"), Map.of("XENSTORED_PATH", socket.toString()), ps, ps),
+                            task -> Thread.ofPlatform().daemon().start(task));
         }
         try {
             assertThat(out.lines.tryAcquire(2, 60, TimeUnit.SECONDS)).as("initial watch events").isTrue();

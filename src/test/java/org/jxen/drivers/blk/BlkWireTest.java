@@ -390,7 +390,7 @@ class BlkWireTest {
             } catch (Exception e) {
                 throw new java.util.concurrent.CompletionException(e);
             }
-        });
+        }, task -> Thread.ofPlatform().daemon().start(task));
         // The connection is torn down (its rings and the rest of the pool released) while the reader still reads.
         BlkWireHarness.awaitTrue("blkfront disconnected", () -> !d.isConnected());
         release.countDown();

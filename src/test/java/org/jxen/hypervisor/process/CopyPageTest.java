@@ -34,7 +34,8 @@ class CopyPageTest {
             page.set(CopyPage.DONE, 6);
             page.mark(CopyPage.TAKEN, 7);
             CompletableFuture<Boolean> waiter = CompletableFuture.supplyAsync(
-                    () -> page.awaitChange(CopyPage.DONE, 6, CopyPage.GUEST_SLEEPING, CopyPage.TAKEN, 7));
+                    () -> page.awaitChange(CopyPage.DONE, 6, CopyPage.GUEST_SLEEPING, CopyPage.TAKEN, 7),
+                            task -> Thread.ofPlatform().daemon().start(task));
             awaitSleeping(page);
             assertThat(waiter).isNotDone();
             page.publish(CopyPage.DONE, 7, CopyPage.GUEST_SLEEPING);
@@ -43,7 +44,8 @@ class CopyPageTest {
 
             page.mark(CopyPage.TAKEN, 8);
             CompletableFuture<Boolean> second = CompletableFuture.supplyAsync(
-                    () -> page.awaitChange(CopyPage.DONE, 7, CopyPage.GUEST_SLEEPING, CopyPage.TAKEN, 8));
+                    () -> page.awaitChange(CopyPage.DONE, 7, CopyPage.GUEST_SLEEPING, CopyPage.TAKEN, 8),
+                            task -> Thread.ofPlatform().daemon().start(task));
             awaitSleeping(page);
             // The host's close, not a bare CLOSED flag and a wake: a waiter that read CLOSED just before it was
             // set would sleep through that wake, as FUTEX_WAIT still finds the word unchanged (this test hung so,

@@ -71,7 +71,7 @@ class XsClientTest {
                 } catch (IOException e) {
                     throw new RuntimeException(e);
                 }
-            }));
+            }, task -> Thread.ofPlatform().daemon().start(task)));
         }
         assertThat(results.get(0).get()).isEqualTo("value of /a");
         assertThat(results.get(1).get()).isEqualTo("value of /b");
