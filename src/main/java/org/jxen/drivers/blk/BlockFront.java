@@ -273,7 +273,7 @@ public final class BlockFront {
 
     /** Reads {@code len} bytes (whole sectors) from {@code sector} into {@code buf[off..]}. */
     public CompletableFuture<Void> read(long sector, byte[] buf, int off, int len) {
-        return submitRw(Blkif.OP_READ, sector, buf, off, len, true);
+        return submitRw(Blkif.OP_READ, sector, buf, off, len);
     }
 
     /**
@@ -288,12 +288,12 @@ public final class BlockFront {
 
     /** {@link #read(long, byte[], int, int)} that ends with {@code endIo} (see {@link EndIo}) instead of a future. */
     public void read(long sector, byte[] buf, int off, int len, EndIo endIo) {
-        endIo(submitRw(Blkif.OP_READ, sector, buf, off, len, false), endIo);
+        submitRw(Blkif.OP_READ, sector, buf, off, len, endIo);
     }
 
     /** {@link #write(long, byte[], int, int)} that ends with {@code endIo} (see {@link EndIo}) instead of a future. */
     public void write(long sector, byte[] buf, int off, int len, EndIo endIo) {
-        endIo(submitRw(Blkif.OP_WRITE, sector, buf, off, len, false), endIo);
+        submitRw(Blkif.OP_WRITE, sector, buf, off, len, endIo);
     }
 
     /** Writes {@code data} (whole sectors) at {@code sector}. */
@@ -302,7 +302,7 @@ public final class BlockFront {
     }
 
     public CompletableFuture<Void> write(long sector, byte[] buf, int off, int len) {
-        return submitRw(Blkif.OP_WRITE, sector, buf, off, len, true);
+        return submitRw(Blkif.OP_WRITE, sector, buf, off, len);
     }
 
     /**
@@ -326,22 +326,37 @@ public final class BlockFront {
         return submit(new Req(Blkif.OP_DISCARD, sector, count, null, 0, new CompletableFuture<>()));
     }
 
+    /** A read or write whose future's continuations run on the completion thread. */
+    private CompletableFuture<Void> submitRw(int op, long sector, byte[] buf, int off, int len) {
+        CompletableFuture<Void> bad = badLength(buf, off, len);
+        return bad != null ? bad : submit(new Req(op, sector, len / Blkif.SECTOR_SIZE, buf, off, new CompletableFuture<>()));
+    }
+
     /**
-     * {@code onCompletionThread}: the caller's future, whose continuations run on the completion thread; else
-     * the request's own future, completed on the thread that ends the request (for {@link EndIo}).
+     * A read or write that ends with {@code endIo}, on the thread that ends the request. The callback is attached
+     * before the request can reach a ring: attached after, it ran on the caller's thread whenever the answer
+     * came back first.
      */
-    private CompletableFuture<Void> submitRw(int op, long sector, byte[] buf, int off, int len, boolean onCompletionThread) {
-        if (len <= 0 || len % Blkif.SECTOR_SIZE != 0 || off < 0 || off + len > buf.length) {
-            return CompletableFuture.failedFuture(new IllegalArgumentException(
-                    "length " + len + " at " + off + " is not whole sectors within the buffer"));
+    private void submitRw(int op, long sector, byte[] buf, int off, int len, EndIo endIo) {
+        if (endIo == null) throw new NullPointerException("endIo");
+        CompletableFuture<Void> bad = badLength(buf, off, len);
+        if (bad != null) {
+            endIo(bad, endIo);
+            return;
         }
         Req r = new Req(op, sector, len / Blkif.SECTOR_SIZE, buf, off, new CompletableFuture<>());
-        return onCompletionThread ? submit(r) : submitDirect(r);
+        endIo(r.done, endIo);
+        submitDirect(r);
+    }
+
+    private static CompletableFuture<Void> badLength(byte[] buf, int off, int len) {
+        if (len > 0 && len % Blkif.SECTOR_SIZE == 0 && off >= 0 && off + len <= buf.length) return null;
+        return CompletableFuture.failedFuture(new IllegalArgumentException(
+                "length " + len + " at " + off + " is not whole sectors within the buffer"));
     }
 
     /** Attaches {@code endIo} to a request's own future; it runs on whichever thread completes the future. */
     private void endIo(CompletableFuture<Void> done, EndIo endIo) {
-        if (endIo == null) throw new NullPointerException("endIo");
         done.whenComplete((v, e) -> {
             try {
                 endIo.ended(cause(e));
@@ -365,11 +380,14 @@ public final class BlockFront {
     /** Queues {@code r} and returns its own future, which completes on the thread that ends the request. */
     private CompletableFuture<Void> submitDirect(Req r) {
         synchronized (this) {
+            // Failed through the request's own future, which an EndIo may already be attached to.
             if (phase == Phase.REMOVED) {
-                return CompletableFuture.failedFuture(new BlockIOException((short) 0, name + " is gone"));
+                r.done.completeExceptionally(new BlockIOException((short) 0, name + " is gone"));
+                return r.done;
             }
             if (closedByBackend) {
-                return CompletableFuture.failedFuture(new BlockIOException((short) 0, name + ": device closed by the backend"));
+                r.done.completeExceptionally(new BlockIOException((short) 0, name + ": device closed by the backend"));
+                return r.done;
             }
             pending.add(r);
             kick();
