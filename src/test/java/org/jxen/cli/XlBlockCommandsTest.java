@@ -5,35 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.jxen.toolstack.Host;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** xl block-attach, block-list and block-detach against a host with blkback and a guest with blkfront. */
 @Timeout(180)
-class XlBlockCommandsTest {
-    @TempDir
-    Path dir;
-    private Host host;
-    private Path run;
-
-    @BeforeEach
-    void start() throws Exception {
-        run = dir.resolve("host");
-        host = Host.start(run, false);
-    }
-
-    @AfterEach
-    void stop() {
-        host.close();
-    }
-
-    private XlResult xl(String... args) {
-        return XlResult.run(run, args);
-    }
+class XlBlockCommandsTest extends XlHostFixture {
 
     @Test
     void attachListDetach() throws Exception {

@@ -6,37 +6,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.jxen.toolstack.Host;
 import org.jxen.toolstack.XlListing;
 import org.jxen.xenstore.client.XsClient;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** {@code jxen xl} against a host started here: in-process picocli runs with captured output, and real processes. */
 @Timeout(180)
-class XlCommandTest {
-    @TempDir
-    Path dir;
-    private Host host;
-    private Path run;
-
-    @BeforeEach
-    void start() throws Exception {
-        run = dir.resolve("host");
-        host = Host.start(run, false);
-    }
-
-    @AfterEach
-    void stop() {
-        host.close();
-    }
-
-    private XlResult xl(String... args) {
-        return XlResult.run(run, args);
-    }
+class XlCommandTest extends XlHostFixture {
 
     private Path cfg(String name, String text) throws Exception {
         Path p = dir.resolve(name);

@@ -12,10 +12,7 @@ import java.util.Random;
 import org.jxen.toolstack.GuestExecClient;
 import org.jxen.toolstack.Host;
 import org.jxen.xenstore.client.XsClient;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -25,27 +22,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * and in its own process.
  */
 @Timeout(240)
-class XlCreateWithDisksTest {
+class XlCreateWithDisksTest extends XlHostFixture {
     static final int SECTOR = 512;
-    @TempDir
-    Path dir;
-    private Host host;
-    private Path run;
-
-    @BeforeEach
-    void start() throws Exception {
-        run = dir.resolve("host");
-        host = Host.start(run, false);
-    }
-
-    @AfterEach
-    void stop() {
-        host.close();
-    }
-
-    private XlResult xl(String... args) {
-        return XlResult.run(run, args);
-    }
 
     private GuestExecClient.Result exec(int domid, String... argv) throws Exception {
         return GuestExecClient.run(host.xenstore(), domid, List.of(argv), 120_000);

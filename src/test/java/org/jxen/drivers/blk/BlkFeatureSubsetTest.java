@@ -24,11 +24,8 @@ import org.jxen.hypervisor.GrantEntry;
 import org.jxen.hypervisor.GrantTable;
 import org.jxen.toolstack.Host;
 import org.jxen.xenbus.Kernel;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -39,25 +36,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  * maximum (queues, ring order) is refused as Linux blkback's connect_ring refuses it.
  */
 @Timeout(300)
-class BlkFeatureSubsetTest {
+class BlkFeatureSubsetTest extends BlkWireFixture {
     static final int MIB = 1 << 20;
     static final int DEVID = 51712;
     /** One sector, 4 KiB, 12 pages (one more than a direct request's 11 segments), 1 MiB. */
     static final int[] SIZES = {1, 8, 96, 2048};
-
-    @TempDir
-    Path dir;
-    BlkWireHarness h;
-
-    @BeforeEach
-    void start() throws Exception {
-        h = new BlkWireHarness(dir);
-    }
-
-    @AfterEach
-    void stop() {
-        h.close();
-    }
 
     /**
      * A backend configuration (blkback's parameters, and xl's {@code no-discard} on the disk) and what blkfront

@@ -27,11 +27,8 @@ import org.jxen.ring.FrontRing;
 import org.jxen.toolstack.Host;
 import org.jxen.xenbus.Kernel;
 import org.jxen.xenbus.XenbusResources;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A malicious frontend on a real host: guest B's disk is connected by blkfront, then the test, acting as B's
@@ -43,22 +40,9 @@ import org.junit.jupiter.api.io.TempDir;
  * from it.
  */
 @Timeout(240)
-class BlkMaliciousFrontendTest {
+class BlkMaliciousFrontendTest extends BlkWireFixture {
     static final int MIB = 1 << 20;
     static final int DEVID = 51712; // xvda
-    @TempDir
-    Path dir;
-    BlkWireHarness h;
-
-    @BeforeEach
-    void start() throws Exception {
-        h = new BlkWireHarness(dir);
-    }
-
-    @AfterEach
-    void stop() {
-        h.close();
-    }
 
     /** B's queue as a hostile kernel drives it: requests written by hand, responses read by hand. */
     static final class Hostile {

@@ -15,29 +15,13 @@ import org.jxen.hypervisor.GrantEntry;
 import org.jxen.hypervisor.GrantTable;
 import org.jxen.toolstack.Host;
 import org.jxen.xenbus.Kernel;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** feature-persistent end to end: negotiated as Xen does, used only when both ends offer it, released on detach. */
 @Timeout(240)
-class BlkPersistentWireTest {
+class BlkPersistentWireTest extends BlkWireFixture {
     static final int MIB = 1 << 20;
-    @TempDir
-    Path dir;
-    BlkWireHarness h;
-
-    @BeforeEach
-    void start() throws Exception {
-        h = new BlkWireHarness(dir);
-    }
-
-    @AfterEach
-    void stop() {
-        h.close();
-    }
 
     @Test
     void bothOfferItSoItIsUsedAndDetachReleasesEveryMapping() throws Exception {

@@ -18,29 +18,13 @@ import java.util.concurrent.TimeUnit;
 import org.jxen.hypervisor.GrantMapping;
 import org.jxen.toolstack.Host;
 import org.jxen.xenbus.Kernel;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /** blkfront and blkback end to end on a real host: the data in the guest and in the image file agree. */
 @Timeout(240)
-class BlkWireTest {
+class BlkWireTest extends BlkWireFixture {
     static final int MIB = 1 << 20;
-    @TempDir
-    Path dir;
-    BlkWireHarness h;
-
-    @BeforeEach
-    void start() throws Exception {
-        h = new BlkWireHarness(dir);
-    }
-
-    @AfterEach
-    void stop() {
-        h.close();
-    }
 
     /** Set by {@link #attachXvda}: the image, its guest and the guest's connected xvda. */
     Path img;
