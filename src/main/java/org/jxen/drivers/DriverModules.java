@@ -9,7 +9,7 @@ import org.jxen.drivers.blk.BlkFront;
 import org.jxen.drivers.exec.GuestExec;
 import org.jxen.drivers.mydevice.MyDeviceBack;
 import org.jxen.drivers.mydevice.MyDeviceFront;
-import org.jxen.xenbus.KernelModule;
+import org.jxen.kernel.KernelModule;
 
 /** The modules a jxen kernel can load by name (what modprobe finds), and which of them dom0 loads at boot. */
 public final class DriverModules {

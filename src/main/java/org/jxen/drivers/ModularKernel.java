@@ -3,9 +3,9 @@ package org.jxen.drivers;
 import org.jxen.drivers.console.ConsoleFront;
 import org.jxen.drivers.exec.GuestExec;
 import org.jxen.hypervisor.Hypercalls;
-import org.jxen.xenbus.Kernel;
-import org.jxen.xenbus.KernelLog;
-import org.jxen.xenbus.StandardKernel;
+import org.jxen.kernel.Kernel;
+import org.jxen.kernel.KernelLog;
+import org.jxen.kernel.StandardKernel;
 
 /**
  * The guest kernel xl boots: the standard kernel with its log on the Xen console ring (hvc_xen), plus the

@@ -1,5 +1,6 @@
 package org.jxen.hypervisor;
 
+import org.jxen.libc.Futex;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;

@@ -8,7 +8,7 @@ import java.util.List;
  */
 public record GuestConfig(String name, int memoryMiB, int vcpus, String kernel, List<String> kernelArgs,
         boolean ownProcess) {
-    public static final String STANDARD_KERNEL = "org.jxen.xenbus.StandardKernel";
+    public static final String STANDARD_KERNEL = "org.jxen.kernel.StandardKernel";
     /** The standard kernel plus the driver modules named in {@code kernelArgs}. */
     public static final String MODULAR_KERNEL = "org.jxen.drivers.ModularKernel";
 

@@ -26,8 +26,8 @@ import org.jxen.xenstore.XsPerms;
 import org.jxen.xenstore.client.XsClient;
 import org.jxen.xenstored.XenStoredServer;
 import org.jxen.drivers.DriverModules;
-import org.jxen.xenbus.Kernel;
-import org.jxen.xenbus.KernelLog;
+import org.jxen.kernel.Kernel;
+import org.jxen.kernel.KernelLog;
 
 /**
  * A jxen host: the hypervisor (with its service for guest processes), dom0, and xenstored in dom0 serving

@@ -11,7 +11,9 @@ import org.jxen.hypervisor.GrantException;
 import org.jxen.hypervisor.GrantMapping;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.hypervisor.Hypercalls;
+import org.jxen.ring.ByteRing;
 import org.jxen.ring.ConsoleRingLayout;
+import org.jxen.ring.RingIndexException;
 
 /**
  * dom0's console daemon (xenconsoled): for each guest, map its console page through the reserved grant
@@ -29,7 +31,7 @@ final class Xenconsoled {
     private final class Console {
         final int domid;
         final GrantMapping page;
-        final ConsoleRingLayout.ByteRing out;
+        final ByteRing out;
         final ConsoleLog log;
         final byte[] buf = new byte[ConsoleRingLayout.OUT_SIZE];
         int localPort = -1;
@@ -46,9 +48,14 @@ final class Xenconsoled {
             if (closed) return;
             int n;
             boolean any = false;
-            while ((n = out.read(buf, 0, buf.length)) > 0) {
-                log.append(buf, 0, n);
-                any = true;
+            try {
+                while ((n = out.read(buf, 0, buf.length)) > 0) {
+                    log.append(buf, 0, n);
+                    any = true;
+                }
+            } catch (RingIndexException e) {
+                // xenconsoled's buffer_append: a producer index more than a ring ahead is ignored, nothing read.
+                LOG.log(Level.DEBUG, "d{0} console: {1}", domid, e.getMessage());
             }
             if (any && localPort >= 0) {
                 try {

@@ -92,7 +92,7 @@ public final class BackendStates {
     private void switchTo(XenbusState next) {
         state = next;
         if (next == XenbusState.CONNECTED && dev.driver().waitsForHotplug() && !hotplugConnected()) {
-            dev.kernel().printk("xenbus " + dev.nodename() + ": Connected deferred until the hotplug script reports");
+            dev.xenbus().printk("xenbus " + dev.nodename() + ": Connected deferred until the hotplug script reports");
             return;
         }
         dev.switchState(next);

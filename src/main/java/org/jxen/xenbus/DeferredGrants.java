@@ -17,20 +17,20 @@ final class DeferredGrants {
 
     private record Entry(int ref, MemorySegment page) {}
 
-    private final Kernel kernel;
+    private final Xenbus xenbus;
     private final List<Entry> pending = new ArrayList<>();
     private ScheduledExecutorService timer;
 
-    DeferredGrants(Kernel kernel) {
-        this.kernel = kernel;
+    DeferredGrants(Xenbus xenbus) {
+        this.xenbus = xenbus;
     }
 
     synchronized void add(int ref, MemorySegment page) {
-        kernel.printk("xenbus: deferring end of grant " + ref + " (still mapped)");
+        xenbus.printk("xenbus: deferring end of grant " + ref + " (still mapped)");
         pending.add(new Entry(ref, page));
         if (timer == null) {
             timer = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "xenbus-deferred-grants-d" + kernel.domid());
+                Thread t = new Thread(r, "xenbus-deferred-grants-d" + xenbus.domid());
                 t.setDaemon(true);
                 return t;
             });
@@ -40,9 +40,9 @@ final class DeferredGrants {
 
     private synchronized void retry() {
         pending.removeIf(e -> {
-            if (!kernel.hypercalls().grantTable().endAccess(e.ref())) return false;
-            kernel.xenbusResources().grants.decrementAndGet();
-            if (e.page() != null) kernel.freePage(e.page());
+            if (!xenbus.hypercalls().grantTable().endAccess(e.ref())) return false;
+            xenbus.resources().grants.decrementAndGet();
+            if (e.page() != null) xenbus.freePage(e.page());
             return true;
         });
         if (pending.isEmpty()) {

@@ -62,7 +62,7 @@ public final class XenbusBus {
 
     private static final AtomicLong TOKENS = new AtomicLong();
 
-    private final Kernel kernel;
+    private final Xenbus xenbus;
     private final Kind kind;
     private final String root;
     private final List<XenbusDriver> drivers = new CopyOnWriteArrayList<>();
@@ -81,14 +81,14 @@ public final class XenbusBus {
     private final ThreadLocal<Boolean> onWorkerThread = ThreadLocal.withInitial(() -> false);
     private XenbusWatch rootWatch;
 
-    XenbusBus(Kernel kernel, Kind kind) {
-        this.kernel = kernel;
+    XenbusBus(Xenbus xenbus, Kind kind) {
+        this.xenbus = xenbus;
         this.kind = kind;
-        this.root = "/local/domain/" + kernel.domid() + "/" + kind.dir;
+        this.root = "/local/domain/" + xenbus.domid() + "/" + kind.dir;
     }
 
-    public Kernel kernel() {
-        return kernel;
+    public Xenbus xenbus() {
+        return xenbus;
     }
 
     public Kind kind() {
@@ -152,7 +152,7 @@ public final class XenbusBus {
         if (!Boolean.TRUE.equals(asked) || onWorkerThread.get()) return;
         try {
             if (!dev.awaitState(XenbusState.CLOSED, CLOSE_TIMEOUT_SECONDS, TimeUnit.SECONDS) && !dev.isGone()) {
-                kernel.printk("xenbus: " + dev.nodename() + " timeout closing device");
+                xenbus.printk("xenbus: " + dev.nodename() + " timeout closing device");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -161,7 +161,7 @@ public final class XenbusBus {
 
     private void start() throws IOException {
         worker = Executors.newThreadPerTaskExecutor(
-                Thread.ofVirtual().name("xenbus-" + kind.dir + "-d" + kernel.domid() + "-", 0).factory());
+                Thread.ofVirtual().name("xenbus-" + kind.dir + "-d" + xenbus.domid() + "-", 0).factory());
         rootWatch = watch(null, root, this::rootEventKey, this::onRootEvent);
     }
 
@@ -242,7 +242,7 @@ public final class XenbusBus {
         try {
             return task.call();
         } catch (Exception e) {
-            kernel.printk("xenbus: " + kind.dir + " bus: " + e);
+            xenbus.printk("xenbus: " + kind.dir + " bus: " + e);
             return null;
         }
     }
@@ -255,7 +255,7 @@ public final class XenbusBus {
             try {
                 r.run();
             } catch (RuntimeException e) {
-                kernel.printk("xenbus: " + kind.dir + " bus: " + e);
+                xenbus.printk("xenbus: " + kind.dir + " bus: " + e);
             }
             return null;
         });
@@ -289,7 +289,7 @@ public final class XenbusBus {
             throws IOException {
         String token = "xenbus/" + kind.dir + "/" + TOKENS.incrementAndGet();
         Set<String> queued = ConcurrentHashMap.newKeySet();
-        XsClient xs = kernel.xenstore();
+        XsClient xs = xenbus.xenstore();
         // Direct: the callback only queues work on a lane, so it can run on the thread that delivered the event.
         xs.watchDirect(path, token, (p, t) -> {
             String key = keyOf.apply(p);
@@ -362,7 +362,7 @@ public final class XenbusBus {
         }
         List<String> children;
         try {
-            children = kernel.xenstore().directory(dir);
+            children = xenbus.xenstore().directory(dir);
         } catch (IOException e) {
             return; // missing or not ours to read: nothing to probe there
         }
@@ -404,13 +404,13 @@ public final class XenbusBus {
                     return;
                 }
                 case RECREATED -> {
-                    kernel.printk("xenbus: " + nodename + " was removed and re-created; probing it afresh");
+                    xenbus.printk("xenbus: " + nodename + " was removed and re-created; probing it afresh");
                     // The old device's teardown must not write Closed into the new device's directory.
                     dev.detach();
                     removeDevice(dev, "re-created");
                 }
                 case ADOPT -> {
-                    kernel.printk("xenbus: " + nodename + " state set to " + stored + " by the toolstack");
+                    xenbus.printk("xenbus: " + nodename + " state set to " + stored + " by the toolstack");
                     return;
                 }
                 case HIJACKED -> {
@@ -425,7 +425,7 @@ public final class XenbusBus {
     /** The node's value, or null when it is missing or unreadable. */
     private String readOrNull(String path) {
         try {
-            return kernel.xenstore().readString(path);
+            return xenbus.xenstore().readString(path);
         } catch (IOException e) {
             return null;
         }
@@ -433,7 +433,7 @@ public final class XenbusBus {
 
     private boolean exists(String path) {
         try {
-            return kernel.xenstore().exists(path);
+            return xenbus.xenstore().exists(path);
         } catch (IOException e) {
             return false;
         }
@@ -451,7 +451,7 @@ public final class XenbusBus {
     // ---- probe and remove (worker) ----
 
     private void probe(String nodename, boolean rebind) {
-        XenbusState stored = readState(kernel.xenstore(), nodename + "/state");
+        XenbusState stored = readState(xenbus.xenstore(), nodename + "/state");
         boolean rebinding = rebind && stored == XenbusState.CLOSED;
         if (stored != XenbusState.INITIALISING && !rebinding) return;
         String devicetype = nodename.substring(root.length() + 1).split("/")[0];
@@ -460,7 +460,7 @@ public final class XenbusBus {
         XenbusDevice dev = new XenbusDevice(this, driver, nodename, devicetype);
         if (rebinding) dev.adoptState(XenbusState.CLOSED);
         if (!talkToOtherend(dev)) {
-            kernel.printk("xenbus: probe of " + nodename + " failed");
+            xenbus.printk("xenbus: probe of " + nodename + " failed");
             return;
         }
         // A device left Closed by an earlier driver starts over, so the other end sees a new handshake.
@@ -473,7 +473,7 @@ public final class XenbusBus {
         } catch (Exception e) {
             devices.remove(nodename, dev);
             for (XenbusWatch w : dev.takeWatches()) w.close();
-            kernel.printk("xenbus: probe of " + nodename + " failed");
+            xenbus.printk("xenbus: probe of " + nodename + " failed");
             dev.releaseLeftovers();
             dev.devFatal(XenbusDevice.errnoOf(e), "probe failed: " + e.getMessage());
             dev.markGone();
@@ -513,7 +513,7 @@ public final class XenbusBus {
         // Our own directory first: if it was removed or re-created, the old device must not react (and write).
         check(dev.nodename(), false);
         if (devices.get(dev.nodename()) != dev) return;
-        XenbusState state = readState(kernel.xenstore(), dev.otherendPath() + "/state");
+        XenbusState state = readState(xenbus.xenstore(), dev.otherendPath() + "/state");
         try {
             dev.driver().otherendChanged(dev, state);
         } catch (IllegalXenbusTransition e) {
@@ -546,7 +546,7 @@ public final class XenbusBus {
         try {
             dev.driver().remove(dev);
         } catch (RuntimeException e) {
-            kernel.printk("xenbus: remove of " + dev.nodename() + " failed: " + e);
+            xenbus.printk("xenbus: remove of " + dev.nodename() + " failed: " + e);
         }
         dev.releaseLeftovers();
         dev.switchState(XenbusState.CLOSED);

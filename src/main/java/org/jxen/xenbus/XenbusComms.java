@@ -5,7 +5,7 @@ import org.jxen.hypervisor.DomainLayout;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.hypervisor.Hypercalls;
 import org.jxen.xenstore.client.XsClient;
-import org.jxen.xenstore.client.XsRingChannel;
+import org.jxen.xenbus.XsRingChannel;
 
 /**
  * A guest kernel's XenStore connection (Linux's xenbus_comms): the xenstore page the toolstack set up at

@@ -51,11 +51,11 @@ public final class XenbusDevice {
         this.driver = driver;
         this.nodename = nodename;
         this.devicetype = devicetype;
-        this.home = "/local/domain/" + bus.kernel().domid();
+        this.home = "/local/domain/" + bus.xenbus().domid();
     }
 
-    public Kernel kernel() {
-        return bus.kernel();
+    public Xenbus xenbus() {
+        return bus.xenbus();
     }
 
     public XenbusDriver driver() {
@@ -200,12 +200,12 @@ public final class XenbusDevice {
      */
     public void devError(int errno, String message) {
         String text = errno + " " + message;
-        kernel().printk("xenbus " + nodename + ": " + text);
+        xenbus().printk("xenbus " + nodename + ": " + text);
         String rel = nodename.startsWith(home + "/") ? nodename.substring(home.length() + 1) : nodename.substring(1);
         try {
             xs().write(home + "/error/" + rel + "/error", text);
         } catch (IOException e) {
-            kernel().printk("xenbus: failed to write error node for " + nodename + ": " + e.getMessage());
+            xenbus().printk("xenbus: failed to write error node for " + nodename + ": " + e.getMessage());
         }
     }
 
@@ -224,7 +224,7 @@ public final class XenbusDevice {
     // ---- store helpers (keys relative to a directory, as xenbus_read/xenbus_gather take them) ----
 
     XsClient xs() {
-        return kernel().xenstore();
+        return xenbus().xenstore();
     }
 
     /** Our node {@code key}; ENOENT as a {@link XenStoreException}. */
@@ -311,7 +311,7 @@ public final class XenbusDevice {
     // ---- grants, event channels and mappings, all through the kernel's hypercalls ----
 
     private Hypercalls hc() {
-        return kernel().hypercalls();
+        return xenbus().hypercalls();
     }
 
     /** xenbus_grant_ring: grants the other end write access to each page; the refs in page order. */
@@ -320,9 +320,9 @@ public final class XenbusDevice {
         int done = 0;
         try {
             for (; done < pages.length; done++) {
-                refs[done] = hc().grantTable().grantAccess(otherendId, kernel().frames().frameOf(pages[done]), false);
+                refs[done] = hc().grantTable().grantAccess(otherendId, xenbus().frameOf(pages[done]), false);
                 grants.add(refs[done]);
-                kernel().xenbusResources().grants.incrementAndGet();
+                xenbus().resources().grants.incrementAndGet();
             }
             return refs;
         } catch (HypercallException e) {
@@ -339,10 +339,10 @@ public final class XenbusDevice {
     public void endAccessAndFree(int ref, MemorySegment page) {
         if (!grants.remove(ref)) return;
         if (hc().grantTable().endAccess(ref)) {
-            kernel().xenbusResources().grants.decrementAndGet();
-            if (page != null) kernel().freePage(page);
+            xenbus().resources().grants.decrementAndGet();
+            if (page != null) xenbus().freePage(page);
         } else {
-            kernel().deferredGrants().add(ref, page);
+            xenbus().deferredGrants().add(ref, page);
         }
     }
 
@@ -362,19 +362,19 @@ public final class XenbusDevice {
 
     private void ownPort(int port, EventHandler handler) {
         ports.add(port);
-        kernel().xenbusResources().ports.incrementAndGet();
+        xenbus().resources().ports.incrementAndGet();
         if (handler != null) hc().onEvent(port, handler);
     }
 
     /** xenbus_free_evtchn: drops the handler and closes the port. */
     public void freeEvtchn(int port) {
         if (!ports.remove(port)) return;
-        kernel().xenbusResources().ports.decrementAndGet();
+        xenbus().resources().ports.decrementAndGet();
         hc().onEvent(port, null);
         try {
             hc().closePort(port);
         } catch (HypercallException e) {
-            kernel().printk("xenbus " + nodename + ": closing port " + port + ": " + e.getMessage());
+            xenbus().printk("xenbus " + nodename + ": closing port " + port + ": " + e.getMessage());
         }
     }
 
@@ -390,7 +390,7 @@ public final class XenbusDevice {
             try {
                 GrantMapping m = hc().mapGrant(otherendId, ref, false);
                 mappings.put(m.handle(), m);
-                kernel().xenbusResources().mappings.incrementAndGet();
+                xenbus().resources().mappings.incrementAndGet();
                 done.add(m);
             } catch (GrantException e) {
                 unmapRing(done);
@@ -405,11 +405,11 @@ public final class XenbusDevice {
     public void unmapRing(List<GrantMapping> ring) {
         for (GrantMapping m : ring) {
             if (mappings.remove(m.handle()) == null) continue;
-            kernel().xenbusResources().mappings.decrementAndGet();
+            xenbus().resources().mappings.decrementAndGet();
             try {
                 hc().unmapGrant(m.handle());
             } catch (GrantException e) {
-                kernel().printk("xenbus " + nodename + ": unmapping grant " + m.ref() + ": " + e.getMessage());
+                xenbus().printk("xenbus " + nodename + ": unmapping grant " + m.ref() + ": " + e.getMessage());
             }
         }
     }
@@ -418,7 +418,7 @@ public final class XenbusDevice {
     void releaseLeftovers() {
         int leaked = grants.size() + ports.size() + mappings.size();
         if (leaked == 0) return;
-        kernel().printk("xenbus " + nodename + ": driver " + driver.getClass().getSimpleName() + " left "
+        xenbus().printk("xenbus " + nodename + ": driver " + driver.getClass().getSimpleName() + " left "
                 + mappings.size() + " mappings, " + ports.size() + " ports, " + grants.size() + " grants behind");
         unmapRing(new ArrayList<>(mappings.values()));
         for (int port : List.copyOf(ports)) freeEvtchn(port);

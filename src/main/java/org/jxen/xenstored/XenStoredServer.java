@@ -5,7 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.function.Function;
 import org.jxen.xenstore.XsChannel;
-import org.jxen.xenstore.ring.RingNotifier;
+import org.jxen.ring.RingNotifier;
 import org.jxen.xenstored.transport.EventLoop;
 import org.jxen.xenstored.transport.InProcessConnection;
 import org.jxen.xenstored.transport.RingConnection;

@@ -1,47 +1,64 @@
 package org.jxen.arch;
 
-import static org.assertj.core.api.Assertions.assertThat;
+import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.stream.Stream;
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The layers of the brief, lowest first: a package may use its own layer and lower ones, never higher ones.
- * Checked on the sources' imports and fully qualified references, so a violation fails the build.
+ * The layers of the brief as a dependency graph, checked on main and test classes alike: a package may use
+ * its own layer and the layers below it, never one above; {@code ring}, {@code xenstore} and
+ * {@code hypervisor} are leaves that know nothing of each other (only of {@code libc}, the FFM bindings);
+ * and no two packages, at any depth, depend on each other in a cycle.
  */
 class LayeringTest {
-    private static final Map<String, Integer> RANK = Map.of(
-            "xenstore", 1, "xenstored", 2, "hypervisor", 3, "ring", 4, "xenbus", 5,
-            "drivers", 6, "toolstack", 7, "bench", 8, "cli", 9);
-    private static final Pattern REF = Pattern.compile("\\borg\\.jxen\\.([a-z]+)\\b");
+    private static JavaClasses classes;
+
+    @BeforeAll
+    static void importClasses() {
+        classes = new ClassFileImporter().importPackages("org.jxen");
+    }
 
     @Test
-    void lowerLayersKnowNothingOfHigherOnes() throws IOException {
-        Path root = Path.of("src/main/java/org/jxen");
-        List<String> violations = new ArrayList<>();
-        List<Path> files;
-        try (Stream<Path> s = Files.walk(root)) {
-            files = s.filter(p -> p.toString().endsWith(".java")).toList();
-        }
-        assertThat(files).isNotEmpty();
-        for (Path f : files) {
-            String layer = root.relativize(f).getName(0).toString();
-            Integer own = RANK.get(layer);
-            assertThat(own).as("package org.jxen.%s of %s has a layer", layer, f).isNotNull();
-            Matcher m = REF.matcher(Files.readString(f));
-            while (m.find()) {
-                Integer used = RANK.get(m.group(1));
-                if (used != null && used > own) violations.add(f + " uses org.jxen." + m.group(1));
-            }
-        }
-        assertThat(violations).isEmpty();
+    void lowerLayersKnowNothingOfHigherOnes() {
+        layeredArchitecture().consideringOnlyDependenciesInLayers()
+                .layer("libc").definedBy("org.jxen.libc..")
+                .layer("ring").definedBy("org.jxen.ring..")
+                .layer("xenstore").definedBy("org.jxen.xenstore..")
+                .layer("hypervisor").definedBy("org.jxen.hypervisor..")
+                .layer("xenstored").definedBy("org.jxen.xenstored..")
+                .layer("xenbus").definedBy("org.jxen.xenbus..")
+                .layer("kernel").definedBy("org.jxen.kernel..")
+                .layer("drivers").definedBy("org.jxen.drivers..")
+                .layer("toolstack").definedBy("org.jxen.toolstack..")
+                .layer("bench").definedBy("org.jxen.bench..")
+                .layer("cli").definedBy("org.jxen.cli..")
+                .layer("docs").definedBy("org.jxen.docs..")
+                .layer("arch").definedBy("org.jxen.arch..")
+                .whereLayer("libc").mayOnlyAccessLayers()
+                .whereLayer("ring").mayOnlyAccessLayers("libc")
+                .whereLayer("xenstore").mayOnlyAccessLayers("libc")
+                .whereLayer("hypervisor").mayOnlyAccessLayers("libc")
+                .whereLayer("xenstored").mayOnlyAccessLayers("libc", "ring", "xenstore")
+                .whereLayer("xenbus").mayOnlyAccessLayers("libc", "ring", "xenstore", "hypervisor")
+                .whereLayer("kernel").mayOnlyAccessLayers("libc", "ring", "xenstore", "hypervisor", "xenbus")
+                .whereLayer("drivers").mayOnlyAccessLayers("libc", "ring", "xenstore", "hypervisor", "xenbus", "kernel")
+                .whereLayer("toolstack").mayOnlyAccessLayers("libc", "ring", "xenstore", "hypervisor", "xenstored",
+                        "xenbus", "kernel", "drivers")
+                .whereLayer("bench").mayOnlyAccessLayers("libc", "ring", "xenstore", "hypervisor", "xenstored",
+                        "xenbus", "kernel", "drivers", "toolstack")
+                .whereLayer("cli").mayOnlyAccessLayers("libc", "ring", "xenstore", "hypervisor", "xenstored",
+                        "xenbus", "kernel", "drivers", "toolstack", "bench")
+                .whereLayer("arch").mayNotBeAccessedByAnyLayer()
+                .whereLayer("docs").mayNotBeAccessedByAnyLayer()
+                .check(classes);
+    }
+
+    @Test
+    void packagesFormNoCycles() {
+        slices().matching("org.jxen.(**)").should().beFreeOfCycles().check(classes);
     }
 }

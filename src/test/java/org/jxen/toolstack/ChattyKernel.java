@@ -2,9 +2,9 @@ package org.jxen.toolstack;
 
 import org.jxen.drivers.console.ConsoleFront;
 import org.jxen.hypervisor.Hypercalls;
-import org.jxen.xenbus.Kernel;
-import org.jxen.xenbus.KernelLog;
-import org.jxen.xenbus.StandardKernel;
+import org.jxen.kernel.Kernel;
+import org.jxen.kernel.KernelLog;
+import org.jxen.kernel.StandardKernel;
 
 /** A guest that prints {@code args[0]} numbered lines: several rings' worth, so the console front must wait for room. */
 public final class ChattyKernel extends StandardKernel {

@@ -2,7 +2,7 @@ package org.jxen.toolstack;
 
 import java.io.IOException;
 import org.jxen.hypervisor.Hypercalls;
-import org.jxen.xenbus.StandardKernel;
+import org.jxen.kernel.StandardKernel;
 import org.jxen.xenstore.XenStoreException;
 import org.jxen.xenstore.client.XsClient;
 
@@ -13,7 +13,7 @@ import org.jxen.xenstore.client.XsClient;
  */
 public final class ProbeKernel extends StandardKernel {
     @Override
-    protected void run(org.jxen.xenbus.Kernel kernel, String[] args) throws Exception {
+    protected void run(org.jxen.kernel.Kernel kernel, String[] args) throws Exception {
         Hypercalls hc = kernel.hypercalls();
         XsClient xs = kernel.xenstore();
         String other = args.length > 0 ? args[0] : "0";

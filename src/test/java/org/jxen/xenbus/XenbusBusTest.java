@@ -7,6 +7,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
+import org.jxen.kernel.Kernel;
+import org.jxen.kernel.KernelModule;
 import org.jxen.toolstack.Host;
 import org.jxen.xenstore.client.XsClient;
 import org.junit.jupiter.api.AfterEach;
@@ -57,12 +59,12 @@ class XenbusBusTest {
 
             @Override
             public void init(Kernel k) throws Exception {
-                Xenbus.backend(k).register(driver);
+                k.xenbus().backend().register(driver);
             }
 
             @Override
             public void exit(Kernel k) {
-                Xenbus.backend(k).unregister(driver);
+                k.xenbus().backend().unregister(driver);
             }
         });
     }
@@ -158,7 +160,7 @@ class XenbusBusTest {
         assertThat(xs.readString("/local/domain/0/error/backend/testdev/0/0/error"))
                 .startsWith("2 reading other end details from " + be(0));
         LogAwait.line(dom0.log(), "xenbus: probe of " + be(0) + " failed");
-        assertThat(Xenbus.backend(dom0).devices()).isEmpty();
+        assertThat(dom0.xenbus().backend().devices()).isEmpty();
     }
 
     @Test
@@ -178,15 +180,15 @@ class XenbusBusTest {
             @Override
             public void otherendChanged(XenbusDevice dev, XenbusState state) {}
         };
-        Xenbus.backend(dom0).register(failing);
+        dom0.xenbus().backend().register(failing);
         add(0, "1");
 
         awaitState(be(0), XenbusState.CLOSING);
         assertThat(xs.readString("/local/domain/0/error/backend/testdev/0/0/error"))
                 .isEqualTo("5 probe failed: no such hardware");
         LogAwait.line(dom0.log(), "xenbus: probe of " + be(0) + " failed");
-        assertThat(Xenbus.backend(dom0).devices()).isEmpty();
-        Xenbus.backend(dom0).unregister(failing);
+        assertThat(dom0.xenbus().backend().devices()).isEmpty();
+        dom0.xenbus().backend().unregister(failing);
     }
 
     @Test
@@ -203,7 +205,7 @@ class XenbusBusTest {
         add(1, "1");
         awaitState(be(1), XenbusState.INIT_WAIT);
 
-        assertThat(Xenbus.backend(dom0).states()).containsOnlyKeys(be(1));
+        assertThat(dom0.xenbus().backend().states()).containsOnlyKeys(be(1));
         assertThat(xs.readString(be(0) + "/state")).isEqualTo("4");
     }
 }

@@ -1,7 +1,7 @@
 package org.jxen.drivers.blk;
 
-import org.jxen.xenbus.Kernel;
-import org.jxen.xenbus.KernelModule;
+import org.jxen.kernel.Kernel;
+import org.jxen.kernel.KernelModule;
 import org.jxen.xenbus.Xenbus;
 
 /**
@@ -73,11 +73,11 @@ public final class BlkBack implements KernelModule {
 
     @Override
     public void init(Kernel kernel) throws Exception {
-        Xenbus.backend(kernel).register(driver);
+        kernel.xenbus().backend().register(driver);
     }
 
     @Override
     public void exit(Kernel kernel) {
-        Xenbus.backend(kernel).unregister(driver);
+        kernel.xenbus().backend().unregister(driver);
     }
 }

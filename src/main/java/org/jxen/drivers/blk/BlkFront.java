@@ -6,8 +6,8 @@ import java.util.Map;
 import java.util.WeakHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import org.jxen.xenbus.Kernel;
-import org.jxen.xenbus.KernelModule;
+import org.jxen.kernel.Kernel;
+import org.jxen.kernel.KernelModule;
 import org.jxen.xenbus.Xenbus;
 
 /**
@@ -98,12 +98,12 @@ public final class BlkFront implements KernelModule {
     public void init(Kernel kernel) throws Exception {
         this.kernel = kernel;
         LOADED.put(kernel, this);
-        Xenbus.frontend(kernel).register(driver);
+        kernel.xenbus().frontend().register(driver);
     }
 
     @Override
     public void exit(Kernel kernel) {
-        Xenbus.frontend(kernel).unregister(driver);
+        kernel.xenbus().frontend().unregister(driver);
         LOADED.remove(kernel);
     }
 

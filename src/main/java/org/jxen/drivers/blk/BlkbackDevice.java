@@ -80,7 +80,7 @@ final class BlkbackDevice implements BackendStates.Hooks {
             disconnect(dev);
             return false;
         }
-        dev.kernel().printk("blkback " + dev.nodename() + ": connected " + queues.size() + " queue(s), "
+        dev.xenbus().printk("blkback " + dev.nodename() + ": connected " + queues.size() + " queue(s), "
                 + disk.sectors() + " sectors" + (persistent ? ", persistent grants" : "")
                 + (disk.readOnly() ? " (read-only)" : ""));
         for (Queue q : queues) q.kick();
@@ -148,7 +148,7 @@ final class BlkbackDevice implements BackendStates.Hooks {
             throw new SetupException(22, fe + "/ring-page-order " + order + " exceeds the maximum "
                     + params.maxRingPageOrder());
         }
-        GrantMapper grants = GrantMapper.of(dev.kernel().hypercalls(), dev.otherendId());
+        GrantMapper grants = GrantMapper.of(dev.xenbus().hypercalls(), dev.otherendId());
         // feature-persistent: used only when we advertise it and the frontend wrote 1 (xenbus_read_unsigned,
         // anything else is 0).
         String fp = optional(fe, "feature-persistent");
@@ -224,8 +224,8 @@ final class BlkbackDevice implements BackendStates.Hooks {
 
     private String optional(String dir, String key) throws SetupException {
         try {
-            return dev.kernel().xenstore().exists(dir + "/" + key)
-                    ? dev.kernel().xenstore().readString(dir + "/" + key) : null;
+            return dev.xenbus().xenstore().exists(dir + "/" + key)
+                    ? dev.xenbus().xenstore().readString(dir + "/" + key) : null;
         } catch (IOException e) {
             throw new SetupException(5, "reading " + dir + "/" + key + ": " + e.getMessage());
         }
@@ -349,7 +349,7 @@ final class BlkbackDevice implements BackendStates.Hooks {
             try {
                 dev.notify(p);
             } catch (HypercallException e) {
-                dev.kernel().printk("blkback " + dev.nodename() + ": notify on port " + p + ": " + e.getMessage());
+                dev.xenbus().printk("blkback " + dev.nodename() + ": notify on port " + p + ": " + e.getMessage());
             }
         }
 
@@ -358,7 +358,7 @@ final class BlkbackDevice implements BackendStates.Hooks {
             worker.shutdown();
             try {
                 if (!worker.awaitTermination(STOP_WAIT_SECONDS, TimeUnit.SECONDS)) {
-                    dev.kernel().printk("blkback " + dev.nodename() + ": queue " + index + " still busy after "
+                    dev.xenbus().printk("blkback " + dev.nodename() + ": queue " + index + " still busy after "
                             + STOP_WAIT_SECONDS + " s");
                 }
             } catch (InterruptedException e) {

@@ -61,7 +61,7 @@ public final class BlkbackDriver implements XenbusDriver {
         switch (frontendState) {
             case INITIALISING -> {
                 if (dev.state() == XenbusState.CLOSED) {
-                    dev.kernel().printk(dev.nodename() + ": prepare for reconnect");
+                    dev.xenbus().printk(dev.nodename() + ": prepare for reconnect");
                     states.set(XenbusState.INIT_WAIT);
                 }
             }
@@ -91,7 +91,7 @@ public final class BlkbackDriver implements XenbusDriver {
             try {
                 be.states.set(XenbusState.CLOSED);
             } catch (RuntimeException e) {
-                dev.kernel().printk(dev.nodename() + ": closing on remove: " + e.getMessage());
+                dev.xenbus().printk(dev.nodename() + ": closing on remove: " + e.getMessage());
             }
         }
         be.disconnect(dev);

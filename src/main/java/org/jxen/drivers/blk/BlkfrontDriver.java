@@ -63,7 +63,7 @@ final class BlkfrontDriver implements XenbusDriver {
                 if (dev.state() != XenbusState.INITIALISED) return; // Connected already: nothing to resize here
                 Map<String, String> details;
                 try {
-                    details = dev.kernel().xenstore().transaction(tx -> {
+                    details = dev.xenbus().xenstore().transaction(tx -> {
                         Map<String, String> m = new java.util.HashMap<>();
                         for (String k : List.of("sectors", "sector-size", "info", "feature-flush-cache",
                                 "feature-discard", "feature-max-indirect-segments", "feature-persistent")) {
@@ -94,7 +94,7 @@ final class BlkfrontDriver implements XenbusDriver {
                 }
                 if (backend == XenbusState.CLOSED && reconnect) {
                     // The backend stays: start again, it will answer with InitWait.
-                    dev.kernel().printk("blkfront: " + d.name() + ": backend closed but online, reconnecting");
+                    dev.xenbus().printk("blkfront: " + d.name() + ": backend closed but online, reconnecting");
                     dev.switchState(XenbusState.INITIALISING);
                 }
             }

@@ -174,7 +174,7 @@ public final class BlockFront {
         this.devid = devid;
         this.params = params;
         this.completions = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "blkfront-" + name + "-" + dev.kernel().domid());
+            Thread t = new Thread(r, "blkfront-" + name + "-" + dev.xenbus().domid());
             t.setDaemon(true);
             return t;
         });
@@ -361,7 +361,7 @@ public final class BlockFront {
             try {
                 endIo.ended(cause(e));
             } catch (Throwable t) { // the caller's code: it must not take the event thread down with it
-                dev.kernel().printk("blkfront: " + name + ": end_io callback threw " + t);
+                dev.xenbus().printk("blkfront: " + name + ": end_io callback threw " + t);
             }
         });
     }
@@ -443,19 +443,19 @@ public final class BlockFront {
             int[] refs;
             try {
                 // A guest too small for the pool runs out of frames part way: give back what was taken.
-                for (; allocated < n; allocated++) segs[allocated] = dev.kernel().allocPage();
+                for (; allocated < n; allocated++) segs[allocated] = dev.xenbus().allocPage();
                 refs = dev.grantRing(segs);
             } catch (HypercallException | RuntimeException e) {
-                for (int i = 0; i < allocated; i++) dev.kernel().freePage(segs[i]);
+                for (int i = 0; i < allocated; i++) dev.xenbus().freePage(segs[i]);
                 throw e;
             }
-            pool = new PagePool(dev.kernel().hypercalls().memory(), segs, refs);
+            pool = new PagePool(dev.xenbus().hypercalls().memory(), segs, refs);
         }
         int pages = 1 << order;
         for (int qi = 0; qi < numQueues; qi++) {
             FQueue q = new FQueue(qi, pages);
             queues.add(q);
-            for (int i = 0; i < pages; i++) q.ringPages[i] = dev.kernel().allocPage();
+            for (int i = 0; i < pages; i++) q.ringPages[i] = dev.xenbus().allocPage();
             SharedRingLayout layout = pages == 1 ? new SharedRingLayout(q.ringPages[0], Blkif.ENTRY_SIZE)
                     : new SharedRingLayout(List.of(q.ringPages), Blkif.ENTRY_SIZE);
             q.ring = new FrontRing(layout).init();
@@ -503,7 +503,7 @@ public final class BlockFront {
                     : Blkif.MAX_SEGMENTS_PER_REQUEST;
             phase = Phase.CONNECTED;
             connectedSinceSetUp = true;
-            dev.kernel().printk("blkfront: " + name + ": " + sectors + " sectors, " + queues.size() + " queue(s) of "
+            dev.xenbus().printk("blkfront: " + name + ": " + sectors + " sectors, " + queues.size() + " queue(s) of "
                     + queues.get(0).ring.size() + " slots, " + segmentsPerRequest + " segments per request"
                     + (persistent ? ", persistent grants" : "") + (readOnly ? ", read-only" : ""));
             kick();
@@ -574,7 +574,7 @@ public final class BlockFront {
             for (int i = stranded.size() - 1; i >= 0; i--) pending.addFirst(stranded.get(i));
             requeued += stranded.size();
             if (!stranded.isEmpty()) {
-                dev.kernel().printk("blkfront: " + name + ": " + stranded.size() + " request(s) requeued for the reconnect");
+                dev.xenbus().printk("blkfront: " + name + ": " + stranded.size() + " request(s) requeued for the reconnect");
             }
             phase = Phase.IDLE;
         } else {
@@ -621,7 +621,7 @@ public final class BlockFront {
         while (!lentOut.isEmpty()) {
             long left = (deadline - System.nanoTime()) / 1_000_000L;
             if (left <= 0) {
-                dev.kernel().printk("blkfront: " + name + ": " + lentOut.size()
+                dev.xenbus().printk("blkfront: " + name + ": " + lentOut.size()
                         + " shared read(s) still hold pool pages at removal; their pages are not freed");
                 return;
             }
@@ -641,7 +641,7 @@ public final class BlockFront {
             for (int i = 0; i < q.ringPages.length; i++) {
                 if (q.ringPages[i] == null) continue;
                 if (i < q.ringRefs.length) dev.endAccessAndFree(q.ringRefs[i], q.ringPages[i]);
-                else dev.kernel().freePage(q.ringPages[i]);
+                else dev.xenbus().freePage(q.ringPages[i]);
                 q.ringPages[i] = null;
             }
         }
@@ -671,7 +671,7 @@ public final class BlockFront {
             } while (q.ring.finalCheckForResponses());
         } catch (RingOverflowException e) {
             q.broken = true;
-            dev.kernel().printk("blkfront: " + name + ": bogus response producer on queue " + q.index);
+            dev.xenbus().printk("blkfront: " + name + ": bogus response producer on queue " + q.index);
             dev.runOnBus(() -> dev.devFatal(71, "bogus response producer from the backend: " + e.getMessage()));
         }
     }
@@ -683,7 +683,7 @@ public final class BlockFront {
         Shadow s = id >= 0 && id < q.shadows.length ? q.shadows[(int) id] : null;
         if (s == null) {
             ignoredResponses++;
-            dev.kernel().printk("blkfront: " + name + ": response for unknown id " + Long.toUnsignedString(id)
+            dev.xenbus().printk("blkfront: " + name + ": response for unknown id " + Long.toUnsignedString(id)
                     + " on queue " + q.index + " ignored");
             return 0;
         }
@@ -694,7 +694,7 @@ public final class BlockFront {
         short status = rsp.status();
         Throwable failure = null;
         if (rsp.operation() != r.op) {
-            dev.kernel().printk("blkfront: " + name + ": response to " + Blkif.opName(r.op) + " id " + id
+            dev.xenbus().printk("blkfront: " + name + ": response to " + Blkif.opName(r.op) + " id " + id
                     + " has operation " + rsp.operation());
             failure = new BlockIOException(Blkif.RSP_ERROR, "bad response operation " + rsp.operation() + " for "
                     + Blkif.opName(r.op));
@@ -708,7 +708,7 @@ public final class BlockFront {
             // Linux's blkif_completion: an empty flush the backend cannot do is BLK_STS_NOTSUPP, which it turns
             // into success after switching flushes off (xlvbd_flush); later flushes complete without a request.
             flushSupported = false;
-            dev.kernel().printk("blkfront: " + name + ": empty flush diskcache op failed (status " + status
+            dev.xenbus().printk("blkfront: " + name + ": empty flush diskcache op failed (status " + status
                     + "); disabling flushes");
         } else {
             if (status == Blkif.RSP_EOPNOTSUPP && r.op == Blkif.OP_DISCARD) discardSupported = false;
@@ -795,7 +795,7 @@ public final class BlockFront {
                 try {
                     dev.notify(q.port);
                 } catch (HypercallException e) {
-                    dev.kernel().printk("blkfront: " + name + ": notify: " + e.getMessage());
+                    dev.xenbus().printk("blkfront: " + name + ": notify: " + e.getMessage());
                 }
             }
         }

@@ -1,5 +1,6 @@
 package org.jxen.drivers.blk;
 
+import org.jxen.libc.Libc;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -33,12 +34,13 @@ public final class DiskImage implements BlockDevice {
     /** Opens an existing image; {@code readOnly} opens it O_RDONLY, so even a bug here cannot write it. */
     public static DiskImage open(Path path, boolean readOnly) throws DiskException {
         int fd = Libc.open(path.toString(), (readOnly ? Libc.O_RDONLY : Libc.O_RDWR) | Libc.O_CLOEXEC);
-        try {
-            return new DiskImage(path, fd, readOnly, Libc.size(fd) >>> Blkif.SECTOR_SHIFT);
-        } catch (DiskException e) {
+        if (fd < 0) throw new DiskException(-fd, "open " + path);
+        long size = Libc.size(fd);
+        if (size < 0) {
             Libc.close(fd);
-            throw e;
+            throw new DiskException((int) -size, "lseek");
         }
+        return new DiskImage(path, fd, readOnly, size >>> Blkif.SECTOR_SHIFT);
     }
 
     public Path path() {

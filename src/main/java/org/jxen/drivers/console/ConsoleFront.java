@@ -9,8 +9,10 @@ import java.util.function.Consumer;
 import org.jxen.hypervisor.DomainLayout;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.hypervisor.Hypercalls;
+import org.jxen.ring.ByteRing;
 import org.jxen.ring.ConsoleRingLayout;
-import org.jxen.xenbus.KernelLog;
+import org.jxen.ring.RingIndexException;
+import org.jxen.kernel.KernelLog;
 
 /**
  * The guest's console (Linux's hvc_xen): every kernel log line, plus '\n', goes to the {@code out} ring of the
@@ -25,7 +27,7 @@ public final class ConsoleFront implements AutoCloseable {
 
     private final Hypercalls hc;
     private final int port;
-    private final ConsoleRingLayout.ByteRing out;
+    private final ByteRing out;
     private final LinkedBlockingQueue<byte[]> queue = new LinkedBlockingQueue<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition kicked = lock.newCondition();
@@ -98,7 +100,7 @@ public final class ConsoleFront implements AutoCloseable {
         int off = 0;
         while (off < bytes.length) {
             long seen = generation();
-            int n = out.write(bytes, off, bytes.length - off);
+            int n = writeSome(bytes, off);
             if (n > 0) {
                 off += n;
                 notifyBackend();
@@ -112,6 +114,23 @@ public final class ConsoleFront implements AutoCloseable {
             } finally {
                 lock.unlock();
             }
+        }
+    }
+
+    /** What fits now; indices the back end left inconsistent count as a full ring, as hvc_xen's do. */
+    private int writeSome(byte[] bytes, int off) {
+        try {
+            return out.write(bytes, off, bytes.length - off);
+        } catch (RingIndexException e) {
+            return 0;
+        }
+    }
+
+    private boolean ringDrained() {
+        try {
+            return out.used() == 0;
+        } catch (RingIndexException e) {
+            return true; // nothing the back end could still consume
         }
     }
 
@@ -141,7 +160,7 @@ public final class ConsoleFront implements AutoCloseable {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         lock.lock();
         try {
-            while (written < queued || out.used() != 0) {
+            while (written < queued || !ringDrained()) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0) return false;
                 kicked.awaitNanos(left);

@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import org.jxen.drivers.blk.BlockFront;
-import org.jxen.xenbus.Kernel;
+import org.jxen.kernel.Kernel;
 
 /**
  * {@code blkbench /dev/xvdX --rw randread|randwrite|read|write --bs 4k --qd 32 --seconds N [--warmup S] [--zero-copy]}: keeps

@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.jxen.drivers.blk.BlkFront;
 import org.jxen.drivers.blk.BlockFront;
-import org.jxen.xenbus.Kernel;
+import org.jxen.kernel.Kernel;
 
 /**
  * What a guest utility reads or writes, byte-addressed: a guest disk ({@code /dev/xvdX}, through

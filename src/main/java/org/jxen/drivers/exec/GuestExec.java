@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import org.jxen.xenbus.Kernel;
-import org.jxen.xenbus.KernelModule;
+import org.jxen.kernel.Kernel;
+import org.jxen.kernel.KernelModule;
 
 /**
  * The guest side of {@code xl exec} (module {@code exec}, always loaded by {@code ModularKernel}): the

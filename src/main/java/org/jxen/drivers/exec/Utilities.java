@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import org.jxen.drivers.blk.BlockFront;
-import org.jxen.xenbus.Kernel;
+import org.jxen.kernel.Kernel;
 
 /** The utilities {@code xl exec} runs inside a guest: dd, sha256sum, blkbench. Each returns an exit status. */
 public final class Utilities {

@@ -37,7 +37,7 @@ final class BackConnection {
     static final class Hooks implements BackendStates.Hooks {
         @Override
         public boolean connect(XenbusDevice dev) {
-            dev.kernel().printk("Connecting the backend now.");
+            dev.xenbus().printk("Connecting the backend now.");
             BackConnection c = new BackConnection(dev);
             dev.setData(KEY, c);
             return c.setUp();

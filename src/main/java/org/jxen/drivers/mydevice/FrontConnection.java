@@ -49,7 +49,7 @@ final class FrontConnection {
     }
 
     private synchronized void setUp() throws Exception {
-        page = dev.kernel().allocPage();
+        page = dev.xenbus().allocPage();
         ring = new FrontRing(new SharedRingLayout(page, MyDeviceProtocol.ENTRY_SIZE)).init();
         ref = dev.grantRing(page)[0];
         port = dev.allocEvtchn(p -> onEvent());
@@ -98,7 +98,7 @@ final class FrontConnection {
         try {
             do {
                 while (ring.copyNextResponse(response)) {
-                    dev.kernel().printk("Backend says: " + MyDeviceProtocol.readMessage(response));
+                    dev.xenbus().printk("Backend says: " + MyDeviceProtocol.readMessage(response));
                 }
             } while (ring.finalCheckForResponses());
         } catch (RingOverflowException e) {
@@ -116,7 +116,7 @@ final class FrontConnection {
             c.closed = true;
             if (c.port >= 0) dev.freeEvtchn(c.port);
             if (c.ref >= 0) dev.endAccessAndFree(c.ref, c.page);
-            else if (c.page != null) dev.kernel().freePage(c.page);
+            else if (c.page != null) dev.xenbus().freePage(c.page);
         }
     }
 }

@@ -1,7 +1,7 @@
 package org.jxen.drivers.mydevice;
 
-import org.jxen.xenbus.Kernel;
-import org.jxen.xenbus.KernelModule;
+import org.jxen.kernel.Kernel;
+import org.jxen.kernel.KernelModule;
 import org.jxen.xenbus.Xenbus;
 
 /**
@@ -38,12 +38,12 @@ public final class MyDeviceBack implements KernelModule {
     @Override
     public void init(Kernel kernel) throws Exception {
         kernel.printk("Hello World!");
-        Xenbus.backend(kernel).register(driver);
+        kernel.xenbus().backend().register(driver);
     }
 
     @Override
     public void exit(Kernel kernel) {
-        Xenbus.backend(kernel).unregister(driver);
+        kernel.xenbus().backend().unregister(driver);
         kernel.printk("Goodbye world.");
     }
 }

@@ -32,7 +32,7 @@ public final class MyDeviceBackDriver implements XenbusDriver {
 
     @Override
     public void probe(XenbusDevice dev) throws IOException {
-        dev.kernel().printk("Probe called. We are good to go.");
+        dev.xenbus().printk("Probe called. We are good to go.");
         BackendStates states = new BackendStates(dev, new BackConnection.Hooks());
         dev.setData(STATES, states);
         states.set(XenbusState.INIT_WAIT);
@@ -48,7 +48,7 @@ public final class MyDeviceBackDriver implements XenbusDriver {
         switch (frontendState) {
             case INITIALISING -> {
                 if (dev.state() == XenbusState.CLOSED) {
-                    dev.kernel().printk(dev.nodename() + ": prepare for reconnect");
+                    dev.xenbus().printk(dev.nodename() + ": prepare for reconnect");
                     states.set(XenbusState.INIT_WAIT);
                 }
             }
@@ -79,7 +79,7 @@ public final class MyDeviceBackDriver implements XenbusDriver {
             try {
                 states.set(XenbusState.CLOSED);
             } catch (RuntimeException e) {
-                dev.kernel().printk(dev.nodename() + ": closing on remove: " + e.getMessage());
+                dev.xenbus().printk(dev.nodename() + ": closing on remove: " + e.getMessage());
             }
         }
         BackConnection.disconnect(dev);

@@ -1,7 +1,7 @@
 package org.jxen.drivers.mydevice;
 
-import org.jxen.xenbus.Kernel;
-import org.jxen.xenbus.KernelModule;
+import org.jxen.kernel.Kernel;
+import org.jxen.kernel.KernelModule;
 import org.jxen.xenbus.Xenbus;
 
 /** mydevicefront.ko of the xen-split-driver-example: registers the frontend driver for "mydevice". */
@@ -22,12 +22,12 @@ public final class MyDeviceFront implements KernelModule {
     @Override
     public void init(Kernel kernel) throws Exception {
         kernel.printk("Hello World!");
-        Xenbus.frontend(kernel).register(driver);
+        kernel.xenbus().frontend().register(driver);
     }
 
     @Override
     public void exit(Kernel kernel) {
-        Xenbus.frontend(kernel).unregister(driver);
+        kernel.xenbus().frontend().unregister(driver);
         kernel.printk("Goodbye world.");
     }
 }

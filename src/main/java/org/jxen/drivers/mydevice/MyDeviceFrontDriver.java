@@ -22,7 +22,7 @@ public final class MyDeviceFrontDriver implements XenbusDriver {
 
     @Override
     public void probe(XenbusDevice dev) {
-        dev.kernel().printk("Probe called. We are good to go.");
+        dev.xenbus().printk("Probe called. We are good to go.");
     }
 
     @Override
@@ -30,13 +30,13 @@ public final class MyDeviceFrontDriver implements XenbusDriver {
         switch (backendState) {
             case INIT_WAIT -> {
                 if (dev.state() != XenbusState.INITIALISING) return;
-                dev.kernel().printk("Connecting the frontend now.");
+                dev.xenbus().printk("Connecting the frontend now.");
                 if (!FrontConnection.connect(dev)) return;
                 dev.switchState(XenbusState.CONNECTED);
             }
             case CONNECTED -> {
                 if (dev.state() != XenbusState.CONNECTED || !FrontConnection.of(dev).firstTimeConnected()) return;
-                dev.kernel().printk("Other side says it is connected as well.");
+                dev.xenbus().printk("Other side says it is connected as well.");
                 FrontConnection.of(dev).sayHello();
             }
             case CLOSED, CLOSING -> {

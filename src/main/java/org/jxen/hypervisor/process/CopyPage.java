@@ -4,7 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import org.jxen.hypervisor.CopyBatch;
-import org.jxen.hypervisor.Futex;
+import org.jxen.libc.Futex;
 
 /**
  * Flyweight over a guest's hypercall page for GNTTABOP_copy: a file the host creates, both processes map and

@@ -25,7 +25,7 @@ import org.jxen.hypervisor.GrantTable;
 import org.jxen.hypervisor.Hypercalls;
 import org.jxen.ring.FrontRing;
 import org.jxen.toolstack.Host;
-import org.jxen.xenbus.Kernel;
+import org.jxen.kernel.Kernel;
 import org.jxen.xenbus.XenbusResources;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

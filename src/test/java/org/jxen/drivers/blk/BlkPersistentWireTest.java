@@ -14,7 +14,7 @@ import org.jxen.drivers.mydevice.TestGuestKernel;
 import org.jxen.hypervisor.GrantEntry;
 import org.jxen.hypervisor.GrantTable;
 import org.jxen.toolstack.Host;
-import org.jxen.xenbus.Kernel;
+import org.jxen.kernel.Kernel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 

@@ -14,7 +14,7 @@ import org.jxen.drivers.mydevice.TestGuestKernel;
 import org.jxen.toolstack.DiskSpec;
 import org.jxen.toolstack.GuestConfig;
 import org.jxen.toolstack.Host;
-import org.jxen.xenbus.Kernel;
+import org.jxen.kernel.Kernel;
 import org.jxen.xenstore.client.XsClient;
 
 /** A host (dom0 loads blkback at boot), guests running blkfront, disks added through libxl's DeviceManager. */

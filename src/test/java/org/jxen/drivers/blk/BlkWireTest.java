@@ -17,7 +17,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.jxen.hypervisor.GrantMapping;
 import org.jxen.toolstack.Host;
-import org.jxen.xenbus.Kernel;
+import org.jxen.kernel.Kernel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -430,7 +430,7 @@ class BlkWireTest extends BlkWireFixture {
                 if (i == 100) {
                     CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new)).get(WAIT, TimeUnit.SECONDS);
                     stalled = expect.clone();
-                    BlkbackDevice backend = org.jxen.xenbus.Xenbus.backend(h.host.dom0Kernel())
+                    BlkbackDevice backend = h.host.dom0Kernel().xenbus().backend()
                             .device(be(g.domid(), 51712)).data(BlkbackDriver.KEY);
                     backend.stallQueuesForTest(() -> {
                         try {

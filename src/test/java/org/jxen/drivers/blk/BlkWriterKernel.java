@@ -8,8 +8,8 @@ import java.util.Arrays;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.jxen.xenbus.Kernel;
-import org.jxen.xenbus.StandardKernel;
+import org.jxen.kernel.Kernel;
+import org.jxen.kernel.StandardKernel;
 
 /**
  * A guest that loads blkfront and writes to xvda until it is killed. The disk is cut into {@link #BLOCK}-byte

@@ -1,5 +1,6 @@
 package org.jxen.drivers.blk;
 
+import org.jxen.libc.Libc;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;

@@ -1,8 +1,8 @@
 package org.jxen.drivers.mydevice;
 
 import java.util.List;
-import org.jxen.xenbus.Kernel;
-import org.jxen.xenbus.KernelModule;
+import org.jxen.kernel.Kernel;
+import org.jxen.kernel.KernelModule;
 import org.jxen.xenbus.Xenbus;
 import org.jxen.xenbus.XenbusDevice;
 import org.jxen.xenbus.XenbusDriver;
@@ -41,11 +41,11 @@ final class DeafFront implements KernelModule {
 
     @Override
     public void init(Kernel kernel) throws Exception {
-        Xenbus.frontend(kernel).register(driver);
+        kernel.xenbus().frontend().register(driver);
     }
 
     @Override
     public void exit(Kernel kernel) {
-        Xenbus.frontend(kernel).unregister(driver);
+        kernel.xenbus().frontend().unregister(driver);
     }
 }

@@ -10,7 +10,7 @@ import static org.jxen.drivers.mydevice.SplitDriverHarness.fe;
 import java.nio.file.Path;
 import org.jxen.drivers.DriverModules;
 import org.jxen.toolstack.Host;
-import org.jxen.xenbus.Kernel;
+import org.jxen.kernel.Kernel;
 import org.jxen.xenbus.Xenbus;
 import org.jxen.xenbus.XenbusState;
 import org.jxen.xenstore.XsPerm;
@@ -115,8 +115,8 @@ class MyDeviceFailureTest {
 
         assertThat(closed).as("backend reached Closed although the frontend never answered").isFalse();
         awaitLine(h.dom0().log(), "xenbus: " + be(g.domid(), 0) + " state set to Closing by the toolstack");
-        awaitTrue("devices gone", () -> Xenbus.backend(h.dom0()).devices().isEmpty()
-                && Xenbus.frontend(guest).devices().isEmpty());
+        awaitTrue("devices gone", () -> h.dom0().xenbus().backend().devices().isEmpty()
+                && guest.xenbus().frontend().devices().isEmpty());
         nothingLeaks(guest);
     }
 
@@ -198,7 +198,7 @@ class MyDeviceFailureTest {
         // The test is the frontend here: it skips everything and closes.
         h.xs.write(fe(u, 0) + "/state", "6");
         h.awaitState(be(u, 0), XenbusState.CLOSED);
-        assertThat(Xenbus.backend(h.dom0()).states()).containsKey(be(u, 0)); // online=1: kept for a reconnect
+        assertThat(h.dom0().xenbus().backend().states()).containsKey(be(u, 0)); // online=1: kept for a reconnect
 
         h.xs.write(fe(u, 0) + "/state", "1");
         h.awaitState(be(u, 0), XenbusState.INIT_WAIT);
@@ -207,7 +207,7 @@ class MyDeviceFailureTest {
         h.xs.write(fe(u, 0) + "/state", "6");
         h.awaitState(be(u, 0), XenbusState.CLOSED);
         assertThat(h.libxlRemove(u, 0, SplitDriverHarness.WAIT_SECONDS)).isTrue();
-        awaitTrue("backend device gone", () -> Xenbus.backend(h.dom0()).devices().isEmpty());
+        awaitTrue("backend device gone", () -> h.dom0().xenbus().backend().devices().isEmpty());
     }
 
     @Test
@@ -252,7 +252,7 @@ class MyDeviceFailureTest {
         Host.Guest g = h.guest("front", false, MyDeviceFront.NAME);
         Kernel guest = connectedGuest(g);
         int u = g.domid();
-        FrontConnection front = FrontConnection.of(Xenbus.frontend(guest).devices().get(0));
+        FrontConnection front = FrontConnection.of(guest.xenbus().frontend().devices().get(0));
 
         // A malicious producer: req_prod (offset 0) far beyond what the ring can hold, then a kick.
         front.ringPage().set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN),

@@ -11,7 +11,7 @@ import org.jxen.hypervisor.ChannelState;
 import org.jxen.toolstack.DeviceSpec;
 import org.jxen.toolstack.GuestConfig;
 import org.jxen.toolstack.Host;
-import org.jxen.xenbus.Kernel;
+import org.jxen.kernel.Kernel;
 import org.jxen.xenbus.Xenbus;
 import org.jxen.xenbus.XenbusState;
 import org.junit.jupiter.api.AfterEach;
@@ -81,7 +81,7 @@ class MyDeviceHandshakeTest {
         // The frontend's directory goes with its domain (and the toolstack removes the backend's): the backend
         // sees Unknown or its own removal, disconnects and unregisters.
         SplitDriverHarness.awaitTrue("backend device unregistered",
-                () -> Xenbus.backend(h.dom0()).devices().isEmpty());
+                () -> h.dom0().xenbus().backend().devices().isEmpty());
         assertThat(h.readOrNull(be(g.domid(), 0) + "/state")).isIn(null, "6");
         // The driver's remove (unmap, unbind) finishes on the bus worker just after the device leaves the list.
         SplitDriverHarness.awaitTrue("dom0 released the ring and the port",
@@ -124,8 +124,8 @@ class MyDeviceHandshakeTest {
         h.libxlRemoveNodes(domid, 0);
 
         assertThat(frontendWhenBackendClosed).containsOnly("6");
-        SplitDriverHarness.awaitTrue("devices unregistered", () -> Xenbus.backend(h.dom0()).devices().isEmpty()
-                && Xenbus.frontend(guest).devices().isEmpty());
+        SplitDriverHarness.awaitTrue("devices unregistered", () -> h.dom0().xenbus().backend().devices().isEmpty()
+                && guest.xenbus().frontend().devices().isEmpty());
         SplitDriverHarness.awaitTrue("resources released", () -> h.dom0().xenbusResources().snapshot().isEmpty()
                 && guest.xenbusResources().snapshot().isEmpty());
         // What the hypervisor says: the grant entry is free (no mapping pins it) and the port is closed.
@@ -146,7 +146,7 @@ class MyDeviceHandshakeTest {
         SplitDriverHarness.awaitLine(guest.log(), "Goodbye world.");
         assertThat(guest.log().lines()).doesNotContain("xenbus: " + fe(g.domid(), 0) + " timeout closing device");
         SplitDriverHarness.awaitTrue("backend device gone with its domain",
-                () -> Xenbus.backend(h.dom0()).devices().isEmpty());
+                () -> h.dom0().xenbus().backend().devices().isEmpty());
         assertThat(h.dom0().xenbusResources().snapshot().isEmpty()).isTrue();
     }
 
@@ -163,7 +163,7 @@ class MyDeviceHandshakeTest {
         assertThat(h.readOrNull(fe(g.domid(), 0))).isNull();
         assertThat(h.readOrNull(be(g.domid(), 0))).isNull();
         SplitDriverHarness.awaitTrue("devices gone and resources released",
-                () -> Xenbus.backend(h.dom0()).devices().isEmpty() && Xenbus.frontend(guest).devices().isEmpty()
+                () -> h.dom0().xenbus().backend().devices().isEmpty() && guest.xenbus().frontend().devices().isEmpty()
                         && h.dom0().xenbusResources().snapshot().isEmpty()
                         && guest.xenbusResources().snapshot().isEmpty());
         assertThat(h.dom0().log().lines()).noneMatch(l -> l.contains("forced"));

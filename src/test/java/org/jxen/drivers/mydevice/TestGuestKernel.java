@@ -7,8 +7,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jxen.drivers.DriverModules;
-import org.jxen.xenbus.Kernel;
-import org.jxen.xenbus.StandardKernel;
+import org.jxen.kernel.Kernel;
+import org.jxen.kernel.StandardKernel;
 import org.jxen.xenstore.client.XsClient;
 
 /**

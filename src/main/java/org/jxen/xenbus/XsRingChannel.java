@@ -1,4 +1,4 @@
-package org.jxen.xenstore.client;
+package org.jxen.xenbus;
 
 import java.io.EOFException;
 import java.io.IOException;
@@ -12,8 +12,8 @@ import org.jxen.xenstore.XsChannel;
 import org.jxen.xenstore.XsFrameDecoder;
 import org.jxen.xenstore.XsMessage;
 import org.jxen.xenstore.XsWire;
-import org.jxen.xenstore.ring.RingNotifier;
-import org.jxen.xenstore.ring.XenStoreRingLayout;
+import org.jxen.ring.RingNotifier;
+import org.jxen.ring.XenStoreRingLayout;
 
 /**
  * A guest's xenstore connection over its shared page (what Linux's xenbus does): requests go into the

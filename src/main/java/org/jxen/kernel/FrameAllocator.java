@@ -1,16 +1,17 @@
-package org.jxen.xenbus;
+package org.jxen.kernel;
 
 import java.lang.foreign.MemorySegment;
 import java.util.BitSet;
 import org.jxen.hypervisor.DomainLayout;
 import org.jxen.hypervisor.GrantEntry;
 import org.jxen.hypervisor.Hypercalls;
+import org.jxen.xenbus.PageAllocator;
 
 /**
  * The kernel's page allocator, as far as drivers need one: whole 4 KiB frames of the domain's memory for
  * shared rings. Frames 0 and 1 (console and xenstore pages, granted by the toolstack) are never handed out.
  */
-final class FrameAllocator {
+final class FrameAllocator implements PageAllocator {
     private static final int FIRST_FREE = Math.max(DomainLayout.CONSOLE_FRAME, DomainLayout.XENSTORE_FRAME) + 1;
 
     private final Hypercalls hc;
@@ -21,7 +22,8 @@ final class FrameAllocator {
     }
 
     /** A zeroed page; ENOMEM as an IllegalStateException when the domain's memory is exhausted. */
-    synchronized MemorySegment alloc() {
+    @Override
+    public synchronized MemorySegment alloc() {
         int frame = used.nextClearBit(FIRST_FREE);
         if (frame >= hc.layout().memoryPages()) throw new IllegalStateException("out of memory (ENOMEM)");
         used.set(frame);
@@ -30,14 +32,16 @@ final class FrameAllocator {
         return page;
     }
 
-    synchronized void free(MemorySegment page) {
+    @Override
+    public synchronized void free(MemorySegment page) {
         int frame = frameOf(page);
         if (!used.get(frame)) throw new IllegalArgumentException("frame " + frame + " is not allocated");
         used.clear(frame);
     }
 
     /** The frame number of a page of this domain's memory (what a grant entry names). */
-    int frameOf(MemorySegment page) {
+    @Override
+    public int frameOf(MemorySegment page) {
         long offset = page.address() - hc.memory().address();
         if (offset < 0 || offset % GrantEntry.PAGE_SIZE != 0 || offset >= hc.memory().byteSize()) {
             throw new IllegalArgumentException("not a page of this domain's memory");

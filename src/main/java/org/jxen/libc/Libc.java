@@ -1,4 +1,4 @@
-package org.jxen.drivers.blk;
+package org.jxen.libc;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -14,22 +14,22 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 
 /**
- * The few libc calls a disk image needs, as FFM downcalls that capture errno: open/close, pread/pwrite and the
+ * jxen's libc bindings for files: the few calls a disk image needs, as FFM downcalls that capture errno: open/close, pread/pwrite and the
  * vectored preadv/pwritev (so a request's segments go to the kernel in one call, straight from the mapped
  * grant pages), fsync, fallocate (hole punching has no JDK API) and lseek for the size. Linux x86_64/aarch64
  * constants.
  */
-final class Libc {
-    static final int O_RDONLY = 0;
-    static final int O_RDWR = 2;
-    static final int O_CLOEXEC = 0x80000;
-    static final int SEEK_END = 2;
-    static final int FALLOC_FL_KEEP_SIZE = 1;
-    static final int FALLOC_FL_PUNCH_HOLE = 2;
-    static final int EINTR = 4;
+public final class Libc {
+    public static final int O_RDONLY = 0;
+    public static final int O_RDWR = 2;
+    public static final int O_CLOEXEC = 0x80000;
+    public static final int SEEK_END = 2;
+    public static final int FALLOC_FL_KEEP_SIZE = 1;
+    public static final int FALLOC_FL_PUNCH_HOLE = 2;
+    public static final int EINTR = 4;
     /** IOV_MAX on Linux: the most iovecs one preadv/pwritev takes. */
-    static final int IOV_MAX = 1024;
-    static final long IOVEC_SIZE = 16;
+    public static final int IOV_MAX = 1024;
+    public static final long IOVEC_SIZE = 16;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout STATE = Linker.Option.captureStateLayout();
@@ -56,28 +56,26 @@ final class Libc {
     private static final ThreadLocal<MemorySegment> STATE_BUF =
             ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(STATE));
 
-    static MemorySegment state() {
+    public static MemorySegment state() {
         return STATE_BUF.get();
     }
 
-    static int errno(MemorySegment state) {
+    public static int errno(MemorySegment state) {
         return (int) ERRNO.get(state, 0L);
     }
 
-    static int open(String path, int flags) throws DiskException {
+    /** The new descriptor, or -errno. */
+    public static int open(String path, int flags) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = state();
             int fd = (int) OPEN.invokeExact(st, a.allocateFrom(path), flags);
-            if (fd < 0) throw new DiskException(errno(st), "open " + path);
-            return fd;
-        } catch (DiskException e) {
-            throw e;
+            return fd < 0 ? -errno(st) : fd;
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
     }
 
-    static void close(int fd) {
+    public static void close(int fd) {
         try {
             int r = (int) CLOSE.invokeExact(state(), fd);
         } catch (Throwable t) {
@@ -86,19 +84,19 @@ final class Libc {
     }
 
     /** Returns bytes transferred, or -errno. */
-    static long pread(int fd, MemorySegment buf, long len, long off) {
+    public static long pread(int fd, MemorySegment buf, long len, long off) {
         return transfer(PREAD, fd, buf, len, off);
     }
 
-    static long pwrite(int fd, MemorySegment buf, long len, long off) {
+    public static long pwrite(int fd, MemorySegment buf, long len, long off) {
         return transfer(PWRITE, fd, buf, len, off);
     }
 
-    static long preadv(int fd, MemorySegment iov, int iovcnt, long off) {
+    public static long preadv(int fd, MemorySegment iov, int iovcnt, long off) {
         return vector(PREADV, fd, iov, iovcnt, off);
     }
 
-    static long pwritev(int fd, MemorySegment iov, int iovcnt, long off) {
+    public static long pwritev(int fd, MemorySegment iov, int iovcnt, long off) {
         return vector(PWRITEV, fd, iov, iovcnt, off);
     }
 
@@ -125,7 +123,7 @@ final class Libc {
     }
 
     /** 0 or errno. */
-    static int fsync(int fd) {
+    public static int fsync(int fd) {
         try {
             MemorySegment st = state();
             int r = (int) FSYNC.invokeExact(st, fd);
@@ -136,7 +134,7 @@ final class Libc {
     }
 
     /** 0 or errno. */
-    static int fallocate(int fd, int mode, long off, long len) {
+    public static int fallocate(int fd, int mode, long off, long len) {
         try {
             MemorySegment st = state();
             int r = (int) FALLOCATE.invokeExact(st, fd, mode, off, len);
@@ -146,14 +144,12 @@ final class Libc {
         }
     }
 
-    static long size(int fd) throws DiskException {
+    /** The file's size in bytes, or -errno. */
+    public static long size(int fd) {
         try {
             MemorySegment st = state();
             long r = (long) LSEEK.invokeExact(st, fd, 0L, SEEK_END);
-            if (r < 0) throw new DiskException(errno(st), "lseek");
-            return r;
-        } catch (DiskException e) {
-            throw e;
+            return r < 0 ? -errno(st) : r;
         } catch (Throwable t) {
             throw new AssertionError(t);
         }

@@ -1,4 +1,4 @@
-package org.jxen.xenstore.ring;
+package org.jxen.ring;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -49,16 +49,16 @@ public final class XenStoreRingLayout {
     private static final VarHandle U32 = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
 
     private final MemorySegment page;
-    private final RingBuffer requests;
-    private final RingBuffer responses;
+    private final ByteRing requests;
+    private final ByteRing responses;
 
     /** The page must be at least 4096 bytes and 4-byte aligned (atomic access needs aligned fields). */
     public XenStoreRingLayout(MemorySegment page) {
         if (page.byteSize() < PAGE_SIZE) throw new IllegalArgumentException("xenstore page is " + page.byteSize() + " bytes");
         if (page.address() % 4 != 0) throw new IllegalArgumentException("xenstore page is not 4-byte aligned");
         this.page = page;
-        this.requests = new RingBuffer(this, "request", REQ_OFFSET, REQ_CONS_OFFSET, REQ_PROD_OFFSET);
-        this.responses = new RingBuffer(this, "response", RSP_OFFSET, RSP_CONS_OFFSET, RSP_PROD_OFFSET);
+        this.requests = new ByteRing(page, "request", REQ_OFFSET, XENSTORE_RING_SIZE, REQ_CONS_OFFSET, REQ_PROD_OFFSET);
+        this.responses = new ByteRing(page, "response", RSP_OFFSET, XENSTORE_RING_SIZE, RSP_CONS_OFFSET, RSP_PROD_OFFSET);
     }
 
     public MemorySegment page() {
@@ -66,20 +66,20 @@ public final class XenStoreRingLayout {
     }
 
     /** Guest to server: the guest produces, the server consumes. */
-    public RingBuffer requests() {
+    public ByteRing requests() {
         return requests;
     }
 
     /** Server to guest: the server produces, the guest consumes. */
-    public RingBuffer responses() {
+    public ByteRing responses() {
         return responses;
     }
 
-    int load(long offset) {
+    private int load(long offset) {
         return (int) U32.getAcquire(page, offset);
     }
 
-    void store(long offset, int value) {
+    private void store(long offset, int value) {
         U32.setRelease(page, offset, value);
     }
 

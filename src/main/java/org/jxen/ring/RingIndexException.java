@@ -1,4 +1,4 @@
-package org.jxen.xenstore.ring;
+package org.jxen.ring;
 
 import java.io.IOException;
 

@@ -1,4 +1,4 @@
-package org.jxen.xenbus;
+package org.jxen.kernel;
 
 /** A loadable kernel module (insmod/rmmod): a driver registers with a bus in init and unregisters in exit. */
 public interface KernelModule {

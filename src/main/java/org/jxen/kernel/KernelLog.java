@@ -1,4 +1,4 @@
-package org.jxen.xenbus;
+package org.jxen.kernel;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package org.jxen.xenstore.ring;
+package org.jxen.ring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package org.jxen.hypervisor;
+package org.jxen.libc;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;

@@ -1,4 +1,4 @@
-package org.jxen.xenstore.ring;
+package org.jxen.ring;
 
 /**
  * The event-channel side of a xenstore ring: "kick the other end". Both ends signal after producing or

@@ -1,4 +1,4 @@
-package org.jxen.xenbus;
+package org.jxen.kernel;
 
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
@@ -6,6 +6,7 @@ import org.jxen.hypervisor.Delivery;
 import org.jxen.hypervisor.Hypercalls;
 import org.jxen.hypervisor.ShutdownReason;
 import org.jxen.hypervisor.process.GuestKernel;
+import org.jxen.xenbus.XenbusComms;
 import org.jxen.xenstore.XenStoreException;
 import org.jxen.xenstore.XsError;
 import org.jxen.xenstore.client.XsClient;

@@ -1,4 +1,4 @@
-package org.jxen.xenbus;
+package org.jxen.kernel;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -6,6 +6,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.jxen.hypervisor.Hypercalls;
+import org.jxen.xenbus.Xenbus;
+import org.jxen.xenbus.XenbusResources;
 import org.jxen.xenstore.client.XsClient;
 
 /**
@@ -17,18 +19,15 @@ public final class Kernel {
     private final XsClient xs;
     private final KernelLog log;
     private final Map<String, KernelModule> modules = new LinkedHashMap<>();
-    private final XenbusResources resources = new XenbusResources();
-    private final Object busLock = new Object();
     private final FrameAllocator frames;
-    private final DeferredGrants deferredGrants = new DeferredGrants(this);
-    private XenbusBus frontendBus;
-    private XenbusBus backendBus;
+    private final Xenbus xenbus;
 
     public Kernel(Hypercalls hc, XsClient xs, KernelLog log) {
         this.hc = hc;
         this.xs = xs;
         this.log = log;
         this.frames = new FrameAllocator(hc);
+        this.xenbus = new Xenbus(hc, xs, frames, log::printk);
     }
 
     public int domid() {
@@ -51,41 +50,23 @@ public final class Kernel {
         log.printk(line);
     }
 
+    /** This domain's xenbus: the buses its drivers register with. */
+    public Xenbus xenbus() {
+        return xenbus;
+    }
+
     /** The grants, ports, mappings and pages this kernel's xenbus devices hold. */
     public XenbusResources xenbusResources() {
-        return resources;
+        return xenbus.resources();
     }
 
     /** A zeroed page of this domain's memory for a shared ring (Linux's alloc_page). */
     public MemorySegment allocPage() {
-        MemorySegment page = frames().alloc();
-        resources.pages.incrementAndGet();
-        return page;
+        return xenbus.allocPage();
     }
 
     public void freePage(MemorySegment page) {
-        frames().free(page);
-        resources.pages.decrementAndGet();
-    }
-
-    DeferredGrants deferredGrants() {
-        return deferredGrants;
-    }
-
-    FrameAllocator frames() {
-        return frames;
-    }
-
-    /** This kernel's frontend or backend bus, created (and watching XenStore) on first use. */
-    XenbusBus bus(XenbusBus.Kind kind) {
-        synchronized (busLock) {
-            if (kind == XenbusBus.Kind.FRONTEND) {
-                if (frontendBus == null) frontendBus = new XenbusBus(this, kind);
-                return frontendBus;
-            }
-            if (backendBus == null) backendBus = new XenbusBus(this, kind);
-            return backendBus;
-        }
+        xenbus.freePage(page);
     }
 
     /** insmod: runs the module's init; a module name can be loaded once. */
