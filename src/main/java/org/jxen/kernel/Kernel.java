@@ -21,6 +21,7 @@ public final class Kernel {
     private final Map<String, KernelModule> modules = new LinkedHashMap<>();
     private final FrameAllocator frames;
     private final Xenbus xenbus;
+    private final Disks disks = new Disks();
 
     public Kernel(Hypercalls hc, XsClient xs, KernelLog log) {
         this.hc = hc;
@@ -53,6 +54,11 @@ public final class Kernel {
     /** This domain's xenbus: the buses its drivers register with. */
     public Xenbus xenbus() {
         return xenbus;
+    }
+
+    /** The block layer: the disks drivers registered, by name. */
+    public Disks disks() {
+        return disks;
     }
 
     /** The grants, ports, mappings and pages this kernel's xenbus devices hold. */
