@@ -37,6 +37,7 @@ class LayeringTest {
                 .layer("bench").definedBy("org.jxen.bench..")
                 .layer("cli").definedBy("org.jxen.cli..")
                 .layer("docs").definedBy("org.jxen.docs..")
+                .layer("system").definedBy("org.jxen.system..")
                 .layer("arch").definedBy("org.jxen.arch..")
                 .whereLayer("libc").mayOnlyAccessLayers()
                 .whereLayer("ring").mayOnlyAccessLayers("libc")
@@ -54,6 +55,7 @@ class LayeringTest {
                         "xenbus", "kernel", "drivers", "toolstack", "bench")
                 .whereLayer("arch").mayNotBeAccessedByAnyLayer()
                 .whereLayer("docs").mayNotBeAccessedByAnyLayer()
+                .whereLayer("system").mayNotBeAccessedByAnyLayer()
                 .check(classes);
     }
 

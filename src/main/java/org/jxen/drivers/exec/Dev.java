@@ -10,13 +10,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.jxen.drivers.blk.BlkFront;
-import org.jxen.drivers.blk.BlockFront;
 import org.jxen.kernel.Kernel;
 
 /**
- * What a guest utility reads or writes, byte-addressed: a guest disk ({@code /dev/xvdX}, through
- * {@link BlockFront}; unaligned ranges are read whole sectors and, for writes, read-modify-written) or a host
+ * What a guest utility reads or writes, byte-addressed: a guest disk ({@code /dev/xvdX}, a
+ * {@link org.jxen.kernel.Disk} of the kernel's block layer; unaligned ranges are read whole sectors and, for writes, read-modify-written) or a host
  * file. Host files are opened by the guest kernel directly: in jxen a guest is a thread or a process on the
  * same host and can open host paths (a jxen convenience; a real guest would need a shared file system).
  */
@@ -52,14 +50,12 @@ abstract class Dev implements AutoCloseable {
         }
     }
 
-    static BlockFront disk(Kernel kernel, String diskName) throws IOException {
-        BlkFront bf = BlkFront.of(kernel);
-        if (bf == null) throw new IOException("No such device (blkfront is not loaded)");
-        CompletableFuture<BlockFront> f = bf.disk(diskName);
+    static org.jxen.kernel.Disk disk(Kernel kernel, String diskName) throws IOException {
+        CompletableFuture<org.jxen.kernel.Disk> f = kernel.disks().await(diskName);
         try {
             return f.get(DISK_WAIT_S, TimeUnit.SECONDS);
         } catch (TimeoutException e) {
-            throw new IOException("No such device (known: " + bf.diskNames() + ")");
+            throw new IOException("No such device (known: " + kernel.disks().names() + ")");
         } catch (ExecutionException e) {
             throw new IOException(e.getCause().getMessage());
         } catch (InterruptedException e) {
@@ -97,10 +93,10 @@ abstract class Dev implements AutoCloseable {
     public void close() throws IOException {}
 
     static final class Disk extends Dev {
-        final BlockFront bf;
+        final org.jxen.kernel.Disk bf;
         final int ss;
 
-        Disk(String name, BlockFront bf) {
+        Disk(String name, org.jxen.kernel.Disk bf) {
             super(name);
             this.bf = bf;
             this.ss = bf.sectorSize();
@@ -108,7 +104,7 @@ abstract class Dev implements AutoCloseable {
 
         @Override
         long size() {
-            return bf.sizeBytes();
+            return bf.sectors() * 512;
         }
 
         @Override

@@ -17,7 +17,7 @@ import org.jxen.kernel.KernelModule;
  * The guest side of {@code xl exec} (module {@code exec}, always loaded by {@code ModularKernel}): the
  * toolstack writes {@code data/exec/<n>/cmd} (argv, NUL- or newline-separated) in the guest's XenStore home;
  * this module runs the named utility ({@link Utilities}: dd, sha256sum, blkbench) against the guest's
- * {@code BlockFront} disks, writes its standard output and standard error as chunks
+ * disks (the kernel's {@code disks()}), writes its standard output and standard error as chunks
  * {@code data/exec/<n>/output/<i>} and {@code data/exec/<n>/error/<i>} ({@value #CHUNK} bytes each), then
  * {@code data/exec/<n>/status} (the exit status, decimal). The toolstack removes {@code <n>} once it has read
  * the result. {@code data/exec/next} is the toolstack's counter of command numbers and is ignored here.

@@ -9,7 +9,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
-import org.jxen.drivers.blk.BlockFront;
 import org.jxen.kernel.Kernel;
 
 /** The utilities {@code xl exec} runs inside a guest: dd, sha256sum, blkbench. Each returns an exit status. */
@@ -195,7 +194,7 @@ public final class Utilities {
         final int chunk = 1 << 20;
         long size = d.size();
         if (d instanceof Dev.Disk disk && chunk % disk.ss == 0) {
-            BlockFront bf = disk.bf;
+            org.jxen.kernel.Disk bf = disk.bf;
             ArrayDeque<Object[]> inflight = new ArrayDeque<>();
             long next = 0;
             while (next < size || !inflight.isEmpty()) {
