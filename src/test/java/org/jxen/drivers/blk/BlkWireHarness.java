@@ -101,4 +101,9 @@ final class BlkWireHarness implements AutoCloseable {
     public void close() {
         host.close();
     }
+
+    /** dom0's blkback driver, to look at one of its devices. */
+    BlkbackDriver blkback() {
+        return ((BlkBack) host.dom0Kernel().module(BlkBack.NAME).orElseThrow()).driver();
+    }
 }

@@ -74,7 +74,7 @@ class MyDeviceHandshakeTest {
         h.awaitState(fe(g.domid(), 0), XenbusState.CONNECTED);
         h.awaitState(be(g.domid(), 0), XenbusState.CONNECTED);
         for (String line : FRONT_LINES) h.awaitDmesg(g.domid(), line);
-        h.awaitDmesg(g.domid(), MyDeviceFrontDriver.helloLine());
+        h.awaitDmesg(g.domid(), MyDeviceFront.HELLO_LINE);
 
         g.process().destroyForcibly().waitFor();
 
@@ -98,7 +98,7 @@ class MyDeviceHandshakeTest {
         SplitDriverHarness.awaitLine(h.dom0().log(), "Connecting the backend now.");
         assertThat(SplitDriverHarness.linesAmong(h.dom0().log(), BACK_LINES)).containsExactlyElementsOf(BACK_LINES);
         assertThat(SplitDriverHarness.linesAmong(guest.log(), FRONT_LINES)).containsExactlyElementsOf(FRONT_LINES);
-        SplitDriverHarness.awaitLine(guest.log(), MyDeviceFrontDriver.helloLine());
+        SplitDriverHarness.awaitLine(guest.log(), MyDeviceFront.HELLO_LINE);
     }
 
     /** libxl's remove: backend Closing -> frontend Closed -> backend Closed; then nothing is left behind. */
