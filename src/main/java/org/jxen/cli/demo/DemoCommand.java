@@ -1,4 +1,4 @@
-package org.jxen.cli;
+package org.jxen.cli.demo;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -15,13 +15,11 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
+import org.jxen.cli.demo.HandshakeDiagram.Column;
 import org.jxen.toolstack.ConsoleLog;
 import org.jxen.toolstack.DevicePaths;
 import org.jxen.toolstack.DeviceSpec;
 import org.jxen.toolstack.GuestConfig;
-import org.jxen.toolstack.HandshakeDiagram;
-import org.jxen.toolstack.HandshakeDiagram.Column;
-import org.jxen.toolstack.HandshakeObserver;
 import org.jxen.toolstack.Host;
 import org.jxen.toolstack.Libxl;
 import picocli.CommandLine.Command;
