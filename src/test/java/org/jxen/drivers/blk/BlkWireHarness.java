@@ -42,11 +42,11 @@ final class BlkWireHarness implements AutoCloseable {
     }
 
     void attach(int domid, String spec) throws Exception {
-        host.deviceManager().add(domid, DiskSpec.parse(spec).device());
+        host.libxl().addDevice(domid, DiskSpec.parse(spec).device());
     }
 
     void detach(int domid, String vdev) throws Exception {
-        host.deviceManager().remove(domid, new org.jxen.toolstack.DeviceSpec("vbd", Vdev.devid(vdev), 0));
+        host.libxl().removeDevice(domid, new org.jxen.toolstack.DeviceSpec("vbd", Vdev.devid(vdev), 0));
     }
 
     BlockFront disk(int domid, String name) throws Exception {

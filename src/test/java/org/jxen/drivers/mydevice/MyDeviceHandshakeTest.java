@@ -140,7 +140,7 @@ class MyDeviceHandshakeTest {
         h.libxlAdd(g.domid(), 0);
         connected(g.domid(), guest);
 
-        h.host.requestShutdown(g.domid(), "poweroff");
+        h.host.libxl().requestShutdown(g.domid(), "poweroff");
 
         // The kernel unloads its modules: Connected -> Closing, the backend closes, the frontend answers Closed.
         SplitDriverHarness.awaitLine(guest.log(), "Goodbye world.");
@@ -156,9 +156,9 @@ class MyDeviceHandshakeTest {
         Kernel guest = h.kernel(g.domid());
         DeviceSpec spec = new DeviceSpec("mydevice", 0, 0);
 
-        h.host.deviceManager().add(g.domid(), spec);
+        h.host.libxl().addDevice(g.domid(), spec);
         connected(g.domid(), guest);
-        h.host.deviceManager().remove(g.domid(), spec);
+        h.host.libxl().removeDevice(g.domid(), spec);
 
         assertThat(h.readOrNull(fe(g.domid(), 0))).isNull();
         assertThat(h.readOrNull(be(g.domid(), 0))).isNull();
