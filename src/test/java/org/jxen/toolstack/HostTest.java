@@ -12,7 +12,7 @@ import java.util.stream.Stream;
 import org.jxen.hypervisor.DomainInfo;
 import org.jxen.hypervisor.ExitKernel;
 import org.jxen.hypervisor.HypercallException;
-import org.jxen.xenbus.LogAwait;
+import org.jxen.kernel.LogAwait;
 import org.jxen.xenstore.XenStoreException;
 import org.jxen.xenstore.XsError;
 import org.jxen.xenstore.client.XsClient;

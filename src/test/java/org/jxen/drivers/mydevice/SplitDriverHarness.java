@@ -1,7 +1,7 @@
 package org.jxen.drivers.mydevice;
 
 import org.jxen.xenstore.testing.Await;
-import org.jxen.xenbus.LogAwait;
+import org.jxen.kernel.LogAwait;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
