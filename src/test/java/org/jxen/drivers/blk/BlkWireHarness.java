@@ -10,7 +10,7 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
-import org.jxen.drivers.mydevice.TestGuestKernel;
+import org.jxen.system.TestGuestKernel;
 import org.jxen.toolstack.DiskSpec;
 import org.jxen.toolstack.GuestConfig;
 import org.jxen.toolstack.Host;

@@ -1,8 +1,9 @@
-package org.jxen.drivers.mydevice;
+package org.jxen.system.mydevice;
 
+import org.jxen.drivers.mydevice.MyDeviceFront;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.jxen.drivers.mydevice.SplitDriverHarness.be;
-import static org.jxen.drivers.mydevice.SplitDriverHarness.fe;
+import static org.jxen.system.mydevice.SplitDriverHarness.be;
+import static org.jxen.system.mydevice.SplitDriverHarness.fe;
 
 import java.nio.file.Path;
 import java.util.List;

@@ -1,11 +1,13 @@
-package org.jxen.drivers.mydevice;
+package org.jxen.system.mydevice;
 
+import org.jxen.drivers.mydevice.MyDeviceFront;
+import org.jxen.drivers.mydevice.MyDeviceBack;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.jxen.drivers.mydevice.SplitDriverHarness.awaitCount;
-import static org.jxen.drivers.mydevice.SplitDriverHarness.awaitLine;
-import static org.jxen.drivers.mydevice.SplitDriverHarness.awaitTrue;
-import static org.jxen.drivers.mydevice.SplitDriverHarness.be;
-import static org.jxen.drivers.mydevice.SplitDriverHarness.fe;
+import static org.jxen.system.mydevice.SplitDriverHarness.awaitCount;
+import static org.jxen.system.mydevice.SplitDriverHarness.awaitLine;
+import static org.jxen.system.mydevice.SplitDriverHarness.awaitTrue;
+import static org.jxen.system.mydevice.SplitDriverHarness.be;
+import static org.jxen.system.mydevice.SplitDriverHarness.fe;
 
 import java.nio.file.Path;
 import org.jxen.drivers.DriverModules;

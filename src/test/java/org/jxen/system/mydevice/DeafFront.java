@@ -1,5 +1,6 @@
-package org.jxen.drivers.mydevice;
+package org.jxen.system.mydevice;
 
+import org.jxen.drivers.mydevice.MyDeviceFront;
 import java.util.List;
 import org.jxen.kernel.Kernel;
 import org.jxen.kernel.KernelModule;
