@@ -51,6 +51,46 @@ final class Dom0Xenbus implements AutoCloseable {
         });
     }
 
+    /** A running guest domain of {@code pages} pages with its own xenbus (its store connection in-process). */
+    Xenbus guest(int pages) throws Exception {
+        int id = xenbus.hypercalls().domainControl().createDomain(pages, 1);
+        xenbus.hypercalls().domainControl().unpause(id);
+        Hypercalls hc = hv.connect(id);
+        hc.setEventHandler(port -> {}, Delivery.BLOCKING);
+        // The toolstack gives the domain its home, as libxl does before the guest boots.
+        xs.mkdir("/local/domain/" + id);
+        xs.setPerms("/local/domain/" + id, org.jxen.xenstore.XsPerms.parse(java.util.List.of("n" + id, "r0")));
+        return new Xenbus(hc, new XsClient(xenstored.connectInProcess(id)), new GuestPages(hc), line -> {});
+    }
+
+    /** Frames from 2 up (0 and 1 are the console and xenstore pages), never given back twice. */
+    private static final class GuestPages implements PageAllocator {
+        private final Hypercalls hc;
+        private final java.util.BitSet used = new java.util.BitSet();
+
+        GuestPages(Hypercalls hc) {
+            this.hc = hc;
+        }
+
+        @Override
+        public synchronized MemorySegment alloc() {
+            int frame = used.nextClearBit(2);
+            if (frame >= hc.layout().memoryPages()) throw new IllegalStateException("out of memory (ENOMEM)");
+            used.set(frame);
+            return hc.frame(frame).fill((byte) 0);
+        }
+
+        @Override
+        public synchronized void free(MemorySegment page) {
+            used.clear(frameOf(page));
+        }
+
+        @Override
+        public int frameOf(MemorySegment page) {
+            return (int) ((page.address() - hc.memory().address()) / 4096);
+        }
+    }
+
     /** Waits for dom0's xenbus to print {@code line}. */
     void awaitLine(String line) throws InterruptedException {
         if (log.contains(line)) return;
