@@ -9,6 +9,8 @@ import java.util.Map;
 import org.jxen.hypervisor.Errno;
 import org.jxen.hypervisor.GrantMapping;
 import org.jxen.hypervisor.HypercallException;
+import org.jxen.ring.BackRing;
+import org.jxen.ring.SharedRingLayout;
 import org.jxen.xenstore.XenStoreException;
 import org.jxen.xenstore.XsError;
 
@@ -38,6 +40,11 @@ public final class BackRings implements AutoCloseable {
         /** The mapped pages of {@code ring}, in order. */
         public List<MemorySegment> pages(String ring) {
             return mappings.get(ring).stream().map(GrantMapping::page).toList();
+        }
+
+        /** An io/ring.h back ring of {@code entrySize}-byte entries over {@code ring}'s mapped pages. */
+        public BackRing backRing(String ring, int entrySize) {
+            return new BackRing(new SharedRingLayout(pages(ring), entrySize));
         }
 
         /** The bound local port of the channel ({@code ""}, or {@code "tx"}/{@code "rx"} when split). */

@@ -7,6 +7,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.jxen.hypervisor.HypercallException;
+import org.jxen.ring.FrontRing;
+import org.jxen.ring.SharedRingLayout;
 import org.jxen.xenstore.client.XsClient;
 
 /**
@@ -41,6 +43,11 @@ public final class FrontRings implements AutoCloseable {
         /** The pages of {@code ring}, in order. */
         public List<MemorySegment> pages(String ring) {
             return List.of(pages.get(ring));
+        }
+
+        /** An initialised io/ring.h front ring of {@code entrySize}-byte entries over {@code ring}'s pages. */
+        public FrontRing frontRing(String ring, int entrySize) {
+            return new FrontRing(new SharedRingLayout(pages(ring), entrySize)).init();
         }
 
         public int[] refs(String ring) {

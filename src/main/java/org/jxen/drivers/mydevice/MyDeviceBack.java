@@ -1,27 +1,17 @@
 package org.jxen.drivers.mydevice;
 
-import static org.jxen.drivers.mydevice.MyDeviceProtocol.ENTRY_SIZE;
-
-import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import org.jxen.hypervisor.Errno;
-import org.jxen.hypervisor.HypercallException;
+import java.util.concurrent.atomic.AtomicReference;
 import org.jxen.kernel.Kernel;
 import org.jxen.kernel.KernelModule;
-import org.jxen.ring.BackRing;
-import org.jxen.ring.RingOverflowException;
-import org.jxen.ring.SharedRingLayout;
-import org.jxen.xenbus.BackRings;
+import org.jxen.xenbus.BackConnection;
 import org.jxen.xenbus.BackendDriver;
 import org.jxen.xenbus.XenbusDevice;
 
 /**
- * mydeviceback.ko of the xen-split-driver-example (chapters 3-4): connects once the frontend is Connected,
- * maps its ring and answers every request with "Hello world". The state walk is the framework's (netback's).
- * The frontend is untrusted: requests are copied before use, and a bogus producer index closes the device.
+ * mydeviceback.ko of the xen-split-driver-example (chapters 3-4): connects once the frontend is Connected and
+ * answers every request on its ring with "Hello world". The state walk is the framework's (netback's).
  */
-public final class MyDeviceBack extends BackendDriver<MyDeviceBack.Connection> implements KernelModule {
+public final class MyDeviceBack extends BackendDriver<AtomicReference<BackConnection>> implements KernelModule {
     public static final String NAME = "mydeviceback";
 
     public MyDeviceBack() {
@@ -55,65 +45,20 @@ public final class MyDeviceBack extends BackendDriver<MyDeviceBack.Connection> i
     }
 
     @Override
-    protected Connection create(XenbusDevice dev) {
+    protected AtomicReference<BackConnection> create(XenbusDevice dev) {
         dev.xenbus().printk("Probe called. We are good to go.");
-        return new Connection(dev);
+        return new AtomicReference<>();
     }
 
     @Override
-    protected void connect(XenbusDevice dev, Connection c) throws IOException {
+    protected void connect(XenbusDevice dev, AtomicReference<BackConnection> c) throws Exception {
         dev.xenbus().printk("Connecting the backend now.");
-        c.connect();
+        c.set(BackConnection.map(dev, MyDeviceProtocol.KEYS, MyDeviceProtocol.RING, MyDeviceProtocol.ENTRY_SIZE,
+                (request, response) -> MyDeviceProtocol.writeMessage(response, MyDeviceProtocol.HELLO_RESPONSE)));
     }
 
     @Override
-    protected void disconnect(XenbusDevice dev, Connection c) {
-        c.close();
-    }
-
-    /** One connection; the event thread and the bus worker both use it, hence the lock. */
-    static final class Connection {
-        private final XenbusDevice dev;
-        private final MemorySegment request = Arena.ofAuto().allocate(ENTRY_SIZE);
-        private BackRings rings;
-        private BackRing ring;
-        private int port;
-
-        private Connection(XenbusDevice dev) {
-            this.dev = dev;
-        }
-
-        void connect() throws IOException {
-            BackRings r = BackRings.map(dev, MyDeviceProtocol.KEYS, 1, 0, (q, channel) -> p -> onEvent());
-            synchronized (this) {
-                rings = r;
-                ring = new BackRing(new SharedRingLayout(r.queues().get(0).pages(MyDeviceProtocol.RING), ENTRY_SIZE));
-                port = r.queues().get(0).port("");
-            }
-            onEvent(); // requests may have been pushed before the channel was bound
-        }
-
-        private synchronized void onEvent() {
-            if (ring == null) return;
-            try {
-                do {
-                    while (ring.copyNextRequest(request)) {
-                        MyDeviceProtocol.writeMessage(ring.nextResponse(), MyDeviceProtocol.HELLO_RESPONSE);
-                    }
-                    if (ring.pushResponsesAndCheckNotify()) dev.notify(port);
-                } while (ring.finalCheckForRequests());
-            } catch (RingOverflowException e) {
-                ring = null;
-                dev.runOnBus(() -> dev.devFatal(Errno.EPROTO, "frontend overflowed the ring: " + e.getMessage()));
-            } catch (HypercallException e) {
-                dev.runOnBus(() -> dev.devError(e.errno(), "notifying the frontend"));
-            }
-        }
-
-        synchronized void close() {
-            ring = null;
-            if (rings != null) rings.close();
-            rings = null;
-        }
+    protected void disconnect(XenbusDevice dev, AtomicReference<BackConnection> c) {
+        java.util.Optional.ofNullable(c.getAndSet(null)).ifPresent(BackConnection::close);
     }
 }

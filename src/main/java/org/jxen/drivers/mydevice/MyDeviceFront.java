@@ -1,19 +1,10 @@
 package org.jxen.drivers.mydevice;
 
-import static org.jxen.drivers.mydevice.MyDeviceProtocol.ENTRY_SIZE;
-
-import java.io.IOException;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import org.jxen.hypervisor.Errno;
-import org.jxen.hypervisor.HypercallException;
+import java.util.concurrent.atomic.AtomicReference;
 import org.jxen.kernel.Kernel;
 import org.jxen.kernel.KernelModule;
-import org.jxen.ring.FrontRing;
-import org.jxen.ring.RingOverflowException;
-import org.jxen.ring.SharedRingLayout;
-import org.jxen.xenbus.FrontRings;
+import org.jxen.xenbus.FrontConnection;
 import org.jxen.xenbus.FrontendDriver;
 import org.jxen.xenbus.XenbusDevice;
 import org.jxen.xenbus.XenbusState;
@@ -21,9 +12,9 @@ import org.jxen.xenbus.XenbusState;
 /**
  * mydevicefront.ko of the xen-split-driver-example (chapters 3-4): on the backend's InitWait it publishes a
  * ring and goes Connected (netfront's walk, the framework's); once the backend is Connected too it sends its
- * one-character request and prints the answer from the event handler.
+ * one-character request, and prints the answer when it comes.
  */
-public final class MyDeviceFront extends FrontendDriver<MyDeviceFront.Connection> implements KernelModule {
+public final class MyDeviceFront extends FrontendDriver<AtomicReference<FrontConnection>> implements KernelModule {
     public static final String NAME = "mydevicefront";
     /** What the frontend prints when the backend's answer arrives. */
     public static final String HELLO_LINE = "Backend says: " + MyDeviceProtocol.HELLO_RESPONSE;
@@ -50,79 +41,26 @@ public final class MyDeviceFront extends FrontendDriver<MyDeviceFront.Connection
     }
 
     @Override
-    protected Connection create(XenbusDevice dev) {
+    protected AtomicReference<FrontConnection> create(XenbusDevice dev) {
         dev.xenbus().printk("Probe called. We are good to go.");
-        return new Connection(dev);
+        return new AtomicReference<>();
     }
 
     @Override
-    protected void connect(XenbusDevice dev, Connection c) throws IOException, HypercallException {
+    protected void connect(XenbusDevice dev, AtomicReference<FrontConnection> c) throws Exception {
         dev.xenbus().printk("Connecting the frontend now.");
-        c.connect();
+        c.set(FrontConnection.setUp(dev, MyDeviceProtocol.KEYS, MyDeviceProtocol.RING, MyDeviceProtocol.ENTRY_SIZE,
+                response -> dev.xenbus().printk("Backend says: " + MyDeviceProtocol.readMessage(response))));
     }
 
     @Override
-    protected void connected(XenbusDevice dev, Connection c) {
+    protected void connected(XenbusDevice dev, AtomicReference<FrontConnection> c) {
         dev.xenbus().printk("Other side says it is connected as well.");
-        c.sayHello();
+        c.get().send(request -> request.set(ValueLayout.JAVA_BYTE, 0, MyDeviceProtocol.HELLO_REQUEST));
     }
 
     @Override
-    protected void disconnect(XenbusDevice dev, Connection c) {
-        c.close();
-    }
-
-    /** One connection; the event thread and the bus worker both use it, hence the lock. */
-    static final class Connection {
-        private final XenbusDevice dev;
-        private final MemorySegment response = Arena.ofAuto().allocate(ENTRY_SIZE);
-        private FrontRings rings;
-        private FrontRing ring;
-        private int port;
-
-        private Connection(XenbusDevice dev) {
-            this.dev = dev;
-        }
-
-        void connect() throws IOException, HypercallException {
-            FrontRings r = FrontRings.setUp(dev, MyDeviceProtocol.KEYS, 1, 0, (q, channel) -> p -> onEvent(), null);
-            // The backend maps the page only after our Connected, so initialising it now is in time.
-            synchronized (this) {
-                rings = r;
-                ring = new FrontRing(new SharedRingLayout(r.queues().get(0).pages(MyDeviceProtocol.RING), ENTRY_SIZE)).init();
-                port = r.queues().get(0).port("");
-            }
-        }
-
-        /** The request of chapter 4: one character. */
-        synchronized void sayHello() {
-            if (ring == null || ring.isFull()) return;
-            ring.nextRequest().set(ValueLayout.JAVA_BYTE, 0, MyDeviceProtocol.HELLO_REQUEST);
-            try {
-                if (ring.pushRequestsAndCheckNotify()) dev.notify(port);
-            } catch (HypercallException e) {
-                dev.devError(e.errno(), "notifying the backend: " + e.getMessage());
-            }
-        }
-
-        private synchronized void onEvent() {
-            if (ring == null) return;
-            try {
-                do {
-                    while (ring.copyNextResponse(response)) {
-                        dev.xenbus().printk("Backend says: " + MyDeviceProtocol.readMessage(response));
-                    }
-                } while (ring.finalCheckForResponses());
-            } catch (RingOverflowException e) {
-                ring = null;
-                dev.runOnBus(() -> dev.devFatal(Errno.EPROTO, "bogus response producer from the backend: " + e.getMessage()));
-            }
-        }
-
-        synchronized void close() {
-            ring = null;
-            if (rings != null) rings.close();
-            rings = null;
-        }
+    protected void disconnect(XenbusDevice dev, AtomicReference<FrontConnection> c) {
+        java.util.Optional.ofNullable(c.getAndSet(null)).ifPresent(FrontConnection::close);
     }
 }

@@ -10,14 +10,12 @@ import org.jxen.xenbus.RingKeys;
  * 32-character, NUL-padded message; a ring entry is the union of the two. The frontend publishes one one-page
  * ring as {@code rx-ring-ref} and its channel as {@code event-channel}.
  */
-final class MyDeviceProtocol {
-    static final int ENTRY_SIZE = 32;
-    static final RingKeys KEYS = RingKeys.single("rx");
-    static final String RING = "rx";
-    static final byte HELLO_REQUEST = 'h';
-    static final String HELLO_RESPONSE = "Hello world";
-
-    private MyDeviceProtocol() {}
+interface MyDeviceProtocol {
+    int ENTRY_SIZE = 32;
+    String RING = "rx";
+    RingKeys KEYS = RingKeys.single(RING);
+    byte HELLO_REQUEST = 'h';
+    String HELLO_RESPONSE = "Hello world";
 
     static void writeMessage(MemorySegment entry, String text) {
         byte[] b = text.getBytes(StandardCharsets.US_ASCII);
@@ -27,9 +25,7 @@ final class MyDeviceProtocol {
 
     /** The message up to its NUL (or all 32 bytes), from a private copy of the entry. */
     static String readMessage(MemorySegment entry) {
-        byte[] b = entry.asSlice(0, ENTRY_SIZE).toArray(ValueLayout.JAVA_BYTE);
-        int n = 0;
-        while (n < b.length && b[n] != 0) n++;
-        return new String(b, 0, n, StandardCharsets.US_ASCII);
+        String s = new String(entry.asSlice(0, ENTRY_SIZE).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII);
+        return s.indexOf(0) < 0 ? s : s.substring(0, s.indexOf(0));
     }
 }
