@@ -90,6 +90,11 @@ public final class Kernel {
         modules.remove(name);
     }
 
+    /** The loaded module called {@code name}. */
+    public synchronized java.util.Optional<KernelModule> module(String name) {
+        return java.util.Optional.ofNullable(modules.get(name));
+    }
+
     public synchronized List<String> modules() {
         return new ArrayList<>(modules.keySet());
     }

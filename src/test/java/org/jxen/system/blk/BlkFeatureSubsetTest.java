@@ -28,10 +28,10 @@ import org.jxen.drivers.blk.back.BlkBack;
 import org.jxen.drivers.blk.front.BlkFront;
 import org.jxen.drivers.blk.front.BlockFront;
 import org.jxen.drivers.blk.front.BlockIOException;
-import org.jxen.drivers.mydevice.TestGuestKernel;
 import org.jxen.hypervisor.GrantEntry;
 import org.jxen.hypervisor.GrantTable;
 import org.jxen.kernel.Kernel;
+import org.jxen.system.TestGuestKernel;
 import org.jxen.toolstack.Host;
 
 /**

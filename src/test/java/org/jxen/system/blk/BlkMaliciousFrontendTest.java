@@ -24,7 +24,6 @@ import org.jxen.drivers.blk.BlkifResponse;
 import org.jxen.drivers.blk.BlkifSegment;
 import org.jxen.drivers.blk.front.BlkFront;
 import org.jxen.drivers.blk.front.BlockFront;
-import org.jxen.drivers.mydevice.TestGuestKernel;
 import org.jxen.hypervisor.ChannelState;
 import org.jxen.hypervisor.ChannelStatus;
 import org.jxen.hypervisor.Errno;
@@ -33,6 +32,7 @@ import org.jxen.hypervisor.GrantEntry;
 import org.jxen.hypervisor.GrantTable;
 import org.jxen.hypervisor.Hypercalls;
 import org.jxen.kernel.Kernel;
+import org.jxen.system.TestGuestKernel;
 import org.jxen.toolstack.Host;
 import org.jxen.xenbus.XenbusResources;
 

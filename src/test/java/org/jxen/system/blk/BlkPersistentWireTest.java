@@ -15,10 +15,10 @@ import org.junit.jupiter.api.Timeout;
 import org.jxen.drivers.blk.back.BlkBack;
 import org.jxen.drivers.blk.front.BlkFront;
 import org.jxen.drivers.blk.front.BlockFront;
-import org.jxen.drivers.mydevice.TestGuestKernel;
 import org.jxen.hypervisor.GrantEntry;
 import org.jxen.hypervisor.GrantTable;
 import org.jxen.kernel.Kernel;
+import org.jxen.system.TestGuestKernel;
 import org.jxen.toolstack.Host;
 
 /** feature-persistent end to end: negotiated as Xen does, used only when both ends offer it, released on detach. */

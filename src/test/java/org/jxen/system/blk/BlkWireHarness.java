@@ -12,8 +12,8 @@ import org.jxen.drivers.blk.Vdev;
 import org.jxen.drivers.blk.back.BlkBack;
 import org.jxen.drivers.blk.front.BlkFront;
 import org.jxen.drivers.blk.front.BlockFront;
-import org.jxen.drivers.mydevice.TestGuestKernel;
 import org.jxen.kernel.Kernel;
+import org.jxen.system.TestGuestKernel;
 import org.jxen.toolstack.DiskSpec;
 import org.jxen.toolstack.GuestConfig;
 import org.jxen.toolstack.Host;
@@ -49,11 +49,11 @@ final class BlkWireHarness implements AutoCloseable {
     }
 
     void attach(int domid, String spec) throws Exception {
-        host.deviceManager().add(domid, DiskSpec.parse(spec).device());
+        host.libxl().addDevice(domid, DiskSpec.parse(spec).device());
     }
 
     void detach(int domid, String vdev) throws Exception {
-        host.deviceManager().remove(domid, new org.jxen.toolstack.DeviceSpec("vbd", Vdev.devid(vdev), 0));
+        host.libxl().removeDevice(domid, new org.jxen.toolstack.DeviceSpec("vbd", Vdev.devid(vdev), 0));
     }
 
     /** The guest's disk {@code name} once blkfront has connected it (and added it to the kernel's disks). */

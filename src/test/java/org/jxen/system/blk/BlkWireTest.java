@@ -22,9 +22,9 @@ import org.jxen.drivers.blk.Vdev;
 import org.jxen.drivers.blk.back.BlkBack;
 import org.jxen.drivers.blk.front.BlockFront;
 import org.jxen.drivers.blk.front.BlockIOException;
-import org.jxen.drivers.mydevice.TestGuestKernel;
 import org.jxen.kernel.Disk;
 import org.jxen.kernel.Kernel;
+import org.jxen.system.TestGuestKernel;
 import org.jxen.toolstack.Host;
 
 /** blkfront and blkback end to end on a real host: the data in the guest and in the image file agree. */

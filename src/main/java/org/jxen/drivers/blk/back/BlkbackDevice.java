@@ -61,21 +61,21 @@ final class BlkbackDevice implements BackendStates.Hooks {
         try {
             openDisk();
         } catch (IOException e) {
-            int errno = e instanceof DiskException de && de.errno() != 0 ? de.errno() : Errno.EIO.code;
+            Errno errno = e instanceof DiskException de && de.errno() != 0 ? Errno.of(de.errno()) : Errno.EIO;
             dev.devFatal(errno, "opening the disk: " + e.getMessage());
             return false;
         }
         try {
             connectRings();
         } catch (SetupException e) {
-            dev.devFatal(e.errno.code, e.getMessage());
+            dev.devFatal(e.errno, e.getMessage());
             disconnect(dev);
             return false;
         }
         try {
             writeDetails();
         } catch (IOException e) {
-            dev.devFatal(Errno.EIO.code, "writing the disk's details: " + e.getMessage());
+            dev.devFatal(Errno.EIO, "writing the disk's details: " + e.getMessage());
             disconnect(dev);
             return false;
         }
@@ -245,7 +245,7 @@ final class BlkbackDevice implements BackendStates.Hooks {
     private void failed(Queue q, String why) {
         dev.runOnBus(() -> {
             if (!queues.contains(q)) return; // already disconnected
-            dev.devError(Errno.EPROTO.code, "queue " + q.index + ": " + why);
+            dev.devError(Errno.EPROTO, "queue " + q.index + ": " + why);
             states.set(XenbusState.CLOSING);
         });
     }

@@ -78,7 +78,7 @@ final class BlkbackDriver implements XenbusDriver {
                 be.closeDisk();
                 dev.unregister();
             }
-            default -> dev.devFatal(Errno.EINVAL.code, "saw state " + frontendState.value + " at frontend");
+            default -> dev.devFatal(Errno.EINVAL, "saw state " + frontendState.value + " at frontend");
         }
     }
 

@@ -48,7 +48,7 @@ final class BlkfrontDriver implements XenbusDriver {
         try {
             devid = Integer.parseInt((vd != null ? vd : node.substring(node.lastIndexOf('/') + 1)).strip());
         } catch (NumberFormatException e) {
-            dev.devFatal(Errno.EINVAL.code, "reading virtual-device");
+            dev.devFatal(Errno.EINVAL, "reading virtual-device");
             throw new IOException("bad virtual-device " + vd);
         }
         devices.put(dev, new BlockFront(dev, Vdev.name(devid), devid, params));
@@ -68,7 +68,7 @@ final class BlkfrontDriver implements XenbusDriver {
                 try {
                     features = Negotiation.features(dev, params);
                 } catch (IOException e) {
-                    dev.devFatal(Errno.EINVAL.code, "reading backend fields at " + dev.otherendPath() + ": " + e.getMessage());
+                    dev.devFatal(Errno.EINVAL, "reading backend fields at " + dev.otherendPath() + ": " + e.getMessage());
                     return;
                 }
                 d.connect(features);
@@ -102,7 +102,7 @@ final class BlkfrontDriver implements XenbusDriver {
         try {
             d.setUp(Negotiation.rings(dev, params));
         } catch (IOException | HypercallException | RuntimeException e) {
-            dev.devFatal(e instanceof HypercallException h ? h.errno().code : Errno.EIO.code,
+            dev.devFatal(e instanceof HypercallException h ? h.errno() : Errno.EIO,
                     "setting up the rings: " + e.getMessage());
             d.disconnect(false);
             return;

@@ -239,7 +239,7 @@ final class RequestQueue {
             }
         } catch (RingOverflowException e) {
             log("bogus response producer on queue " + q.index);
-            dev.runOnBus(() -> dev.devFatal(Errno.EPROTO.code, "bogus response producer from the backend: " + e.getMessage()));
+            dev.runOnBus(() -> dev.devFatal(Errno.EPROTO, "bogus response producer from the backend: " + e.getMessage()));
         }
     }
 

@@ -1,8 +1,9 @@
-package org.jxen.drivers.mydevice;
+package org.jxen.system.mydevice;
 
+import org.jxen.drivers.mydevice.MyDeviceFront;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.jxen.drivers.mydevice.SplitDriverHarness.be;
-import static org.jxen.drivers.mydevice.SplitDriverHarness.fe;
+import static org.jxen.system.mydevice.SplitDriverHarness.be;
+import static org.jxen.system.mydevice.SplitDriverHarness.fe;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -74,7 +75,7 @@ class MyDeviceHandshakeTest {
         h.awaitState(fe(g.domid(), 0), XenbusState.CONNECTED);
         h.awaitState(be(g.domid(), 0), XenbusState.CONNECTED);
         for (String line : FRONT_LINES) h.awaitDmesg(g.domid(), line);
-        h.awaitDmesg(g.domid(), MyDeviceFrontDriver.helloLine());
+        h.awaitDmesg(g.domid(), MyDeviceFront.HELLO_LINE);
 
         g.process().destroyForcibly().waitFor();
 
@@ -98,7 +99,7 @@ class MyDeviceHandshakeTest {
         SplitDriverHarness.awaitLine(h.dom0().log(), "Connecting the backend now.");
         assertThat(SplitDriverHarness.linesAmong(h.dom0().log(), BACK_LINES)).containsExactlyElementsOf(BACK_LINES);
         assertThat(SplitDriverHarness.linesAmong(guest.log(), FRONT_LINES)).containsExactlyElementsOf(FRONT_LINES);
-        SplitDriverHarness.awaitLine(guest.log(), MyDeviceFrontDriver.helloLine());
+        SplitDriverHarness.awaitLine(guest.log(), MyDeviceFront.HELLO_LINE);
     }
 
     /** libxl's remove: backend Closing -> frontend Closed -> backend Closed; then nothing is left behind. */
@@ -140,7 +141,7 @@ class MyDeviceHandshakeTest {
         h.libxlAdd(g.domid(), 0);
         connected(g.domid(), guest);
 
-        h.host.requestShutdown(g.domid(), "poweroff");
+        h.host.libxl().requestShutdown(g.domid(), "poweroff");
 
         // The kernel unloads its modules: Connected -> Closing, the backend closes, the frontend answers Closed.
         SplitDriverHarness.awaitLine(guest.log(), "Goodbye world.");
@@ -156,9 +157,9 @@ class MyDeviceHandshakeTest {
         Kernel guest = h.kernel(g.domid());
         DeviceSpec spec = new DeviceSpec("mydevice", 0, 0);
 
-        h.host.deviceManager().add(g.domid(), spec);
+        h.host.libxl().addDevice(g.domid(), spec);
         connected(g.domid(), guest);
-        h.host.deviceManager().remove(g.domid(), spec);
+        h.host.libxl().removeDevice(g.domid(), spec);
 
         assertThat(h.readOrNull(fe(g.domid(), 0))).isNull();
         assertThat(h.readOrNull(be(g.domid(), 0))).isNull();

@@ -1,4 +1,4 @@
-package org.jxen.drivers.mydevice;
+package org.jxen.system;
 
 import java.io.IOException;
 import java.util.Map;

@@ -1,7 +1,8 @@
-package org.jxen.drivers.mydevice;
+package org.jxen.system.mydevice;
 
+import org.jxen.system.TestGuestKernel;
 import org.jxen.xenstore.testing.Await;
-import org.jxen.xenbus.LogAwait;
+import org.jxen.kernel.LogAwait;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;

@@ -1,11 +1,13 @@
-package org.jxen.drivers.mydevice;
+package org.jxen.system.mydevice;
 
+import org.jxen.drivers.mydevice.MyDeviceFront;
+import org.jxen.drivers.mydevice.MyDeviceBack;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.jxen.drivers.mydevice.SplitDriverHarness.awaitCount;
-import static org.jxen.drivers.mydevice.SplitDriverHarness.awaitLine;
-import static org.jxen.drivers.mydevice.SplitDriverHarness.awaitTrue;
-import static org.jxen.drivers.mydevice.SplitDriverHarness.be;
-import static org.jxen.drivers.mydevice.SplitDriverHarness.fe;
+import static org.jxen.system.mydevice.SplitDriverHarness.awaitCount;
+import static org.jxen.system.mydevice.SplitDriverHarness.awaitLine;
+import static org.jxen.system.mydevice.SplitDriverHarness.awaitTrue;
+import static org.jxen.system.mydevice.SplitDriverHarness.be;
+import static org.jxen.system.mydevice.SplitDriverHarness.fe;
 
 import java.nio.file.Path;
 import org.jxen.drivers.DriverModules;
@@ -27,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(180)
 class MyDeviceFailureTest {
-    private static final String HELLO = MyDeviceFrontDriver.helloLine();
+    private static final String HELLO = MyDeviceFront.HELLO_LINE;
 
     @TempDir
     Path dir;
@@ -252,12 +254,15 @@ class MyDeviceFailureTest {
         Host.Guest g = h.guest("front", false, MyDeviceFront.NAME);
         Kernel guest = connectedGuest(g);
         int u = g.domid();
-        FrontConnection front = FrontConnection.of(guest.xenbus().frontend().devices().get(0));
-
-        // A malicious producer: req_prod (offset 0) far beyond what the ring can hold, then a kick.
-        front.ringPage().set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN),
+        // A malicious producer: req_prod (offset 0) of the ring the guest granted, far beyond what the ring can
+        // hold, then a kick on the guest's channel. dom0 reaches the page through the grant, as any peer could.
+        int ref = Integer.parseInt(h.xs.readString(fe(u, 0) + "/rx-ring-ref"));
+        int port = Integer.parseInt(h.xs.readString(fe(u, 0) + "/event-channel"));
+        var page = h.dom0().hypercalls().mapGrant(u, ref, false);
+        page.page().set(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN),
                 0, 1000);
-        guest.hypercalls().send(front.port());
+        h.dom0().hypercalls().unmapGrant(page.handle());
+        guest.hypercalls().send(port);
 
         h.awaitState(be(u, 0), XenbusState.CLOSED);
         h.awaitState(fe(u, 0), XenbusState.CLOSED);

@@ -1,4 +1,4 @@
-package org.jxen.cli;
+package org.jxen.cli.demo;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -15,14 +15,13 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
+import org.jxen.cli.demo.HandshakeDiagram.Column;
 import org.jxen.toolstack.ConsoleLog;
-import org.jxen.toolstack.DeviceManager;
+import org.jxen.toolstack.DevicePaths;
 import org.jxen.toolstack.DeviceSpec;
 import org.jxen.toolstack.GuestConfig;
-import org.jxen.toolstack.HandshakeDiagram;
-import org.jxen.toolstack.HandshakeDiagram.Column;
-import org.jxen.toolstack.HandshakeObserver;
 import org.jxen.toolstack.Host;
+import org.jxen.toolstack.Libxl;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -86,8 +85,9 @@ public final class DemoCommand implements Callable<Integer> {
             await(helloFront, "the guest's mydevice frontend to load");
 
             DeviceSpec device = new DeviceSpec("mydevice", 0, 0);
-            String front = DeviceManager.frontendPath(domid, device);
-            String back = DeviceManager.backendPath(domid, device);
+            DevicePaths paths = DevicePaths.of(domid, device);
+            String front = paths.frontend();
+            String back = paths.backend();
             out.println();
             out.println("xl device-attach " + domid + " mydevice 0: libxl writes both directories in one transaction.");
             out.println("  frontend " + front);
@@ -106,16 +106,16 @@ public final class DemoCommand implements Callable<Integer> {
                 return null;
             });
             Duration wait = step ? Duration.ofDays(1) : Duration.ofSeconds(10);
-            DeviceManager devices = new DeviceManager(host.xenstore(), Map.of(), Map.of(),
-                    new DeviceManager.Timeouts(wait, wait, wait), w -> out.println("warning: " + w));
-            devices.add(domid, device);
+            Libxl libxl = new Libxl(host.xenstore(), Map.of(), Map.of(), new Libxl.Timeouts(wait, wait, wait),
+                    w -> out.println("warning: " + w));
+            libxl.addDevice(domid, device);
             await(connected, "both ends to reach Connected");
             await(message, "the ring message");
             synchronized (this) {
                 diagram.banner("The frontend's request went over the shared ring; the backend's answer came back: "
                         + "\"Hello world\". Now an orderly closedown (xl device-detach):");
             }
-            devices.remove(domid, device);
+            libxl.removeDevice(domid, device);
             host.xenstored().onLoop(e -> {
                 e.setTracer(null);
                 return null;
@@ -125,7 +125,7 @@ public final class DemoCommand implements Callable<Integer> {
                 out.println();
                 out.println("Shutting the guest down (xl shutdown " + domid + ").");
             }
-            host.requestShutdown(domid, "poweroff");
+            libxl.requestShutdown(domid, "poweroff");
             awaitGone(host, domid);
         }
         out.println("Done: the host is down and its files are gone.");

@@ -1,16 +1,16 @@
-package org.jxen.drivers.mydevice;
+package org.jxen.system.mydevice;
 
+import org.jxen.drivers.mydevice.MyDeviceFront;
 import java.util.List;
 import org.jxen.kernel.Kernel;
 import org.jxen.kernel.KernelModule;
-import org.jxen.xenbus.Xenbus;
 import org.jxen.xenbus.XenbusDevice;
 import org.jxen.xenbus.XenbusDriver;
 import org.jxen.xenbus.XenbusState;
 
 /** A mydevice frontend that connects like the real one but never answers the backend's Closing. */
 final class DeafFront implements KernelModule {
-    private final MyDeviceFrontDriver real = new MyDeviceFrontDriver();
+    private final MyDeviceFront real = new MyDeviceFront();
     private final XenbusDriver driver = new XenbusDriver() {
         @Override
         public List<String> ids() {
@@ -18,7 +18,7 @@ final class DeafFront implements KernelModule {
         }
 
         @Override
-        public void probe(XenbusDevice dev) {
+        public void probe(XenbusDevice dev) throws Exception {
             real.probe(dev);
         }
 

@@ -1,11 +1,10 @@
-package org.jxen.xenbus;
+package org.jxen.kernel;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import org.jxen.kernel.KernelLog;
 
 /** Waiting for a kernel log line that another thread prints (bus workers log after they change state). */
 public final class LogAwait {

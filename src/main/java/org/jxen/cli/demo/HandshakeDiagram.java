@@ -1,4 +1,4 @@
-package org.jxen.toolstack;
+package org.jxen.cli.demo;
 
 import java.io.PrintStream;
 import java.util.Arrays;
@@ -8,7 +8,7 @@ import java.util.Arrays;
  * does: a column each for the hotplug scripts, the backend and the frontend, a line per event, and an arrow
  * from whoever changed state to the side that reacts to it.
  */
-public final class HandshakeDiagram {
+final class HandshakeDiagram {
     /** The three actors of the mail's diagrams. */
     public enum Column {
         HOTPLUG(6), BACKEND(30), FRONTEND(62);

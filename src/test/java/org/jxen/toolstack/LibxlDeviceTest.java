@@ -19,9 +19,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** libxl's device add/remove against a real host, with a test backend driven through XenStore. */
+/** Libxl's device add/remove against a real host, with a test backend driven through XenStore. */
 @Timeout(120)
-class DeviceManagerTest {
+class LibxlDeviceTest {
     private static final Duration SHORT = Duration.ofMillis(500);
 
     @TempDir
@@ -43,16 +43,16 @@ class DeviceManagerTest {
         host.close();
     }
 
-    private DeviceManager manager(Map<String, Path> scripts, Duration initWait, Duration close) {
-        return new DeviceManager(xs, scripts, Map.of("XENSTORED_PATH", host.xenstoredSocket().toString()),
-                new DeviceManager.Timeouts(initWait, Duration.ofSeconds(40), close), warnings::add);
+    private Libxl libxl(Map<String, Path> scripts, Duration initWait, Duration close) {
+        return new Libxl(xs, scripts, Map.of("XENSTORED_PATH", host.xenstoredSocket().toString()),
+                new Libxl.Timeouts(initWait, Duration.ofSeconds(40), close), warnings::add);
     }
 
     @Test
     void addWritesBothDirectoriesAndReturnsAtInitWait() throws Exception {
         DeviceSpec d = new DeviceSpec("testdev", 0, 0);
         try (TestBackend b = new TestBackend(xs, "testdev", true)) {
-            manager(Map.of(), Duration.ofSeconds(10), Duration.ofSeconds(10)).add(domid, d);
+            libxl(Map.of(), Duration.ofSeconds(10), Duration.ofSeconds(10)).addDevice(domid, d);
         }
         String fe = "/local/domain/" + domid + "/device/testdev/0";
         String be = "/local/domain/0/backend/testdev/" + domid + "/0";
@@ -71,12 +71,12 @@ class DeviceManagerTest {
     @Test
     void removeClosesTheBackendAndDeletesBothDirectories() throws Exception {
         DeviceSpec d = new DeviceSpec("testdev", 1, 0);
-        DeviceManager m = manager(Map.of(), Duration.ofSeconds(10), Duration.ofSeconds(10));
+        Libxl m = libxl(Map.of(), Duration.ofSeconds(10), Duration.ofSeconds(10));
         try (TestBackend b = new TestBackend(xs, "testdev", true)) {
-            m.add(domid, d);
-            m.remove(domid, d);
+            m.addDevice(domid, d);
+            m.removeDevice(domid, d);
         }
-        assertThat(xs.exists(DeviceManager.frontendPath(domid, d))).isFalse();
+        assertThat(xs.exists(DevicePaths.of(domid, d).frontend())).isFalse();
         assertThat(xs.exists("/local/domain/0/backend/testdev/" + domid)).isFalse();
         assertThat(warnings).isEmpty();
     }
@@ -84,24 +84,24 @@ class DeviceManagerTest {
     @Test
     void aBackendThatNeverReachesInitWaitFailsTheAddAndLeavesNothing() throws Exception {
         DeviceSpec d = new DeviceSpec("nobackend", 0, 0);
-        assertThatThrownBy(() -> manager(Map.of(), SHORT, SHORT).add(domid, d))
+        assertThatThrownBy(() -> libxl(Map.of(), SHORT, SHORT).addDevice(domid, d))
                 .isInstanceOf(DeviceException.class)
                 .hasMessageContaining("did not reach InitWait within 500 ms");
-        assertThat(exists(DeviceManager.frontendPath(domid, d))).isFalse();
-        assertThat(exists(DeviceManager.backendPath(domid, d))).isFalse();
+        assertThat(exists(DevicePaths.of(domid, d).frontend())).isFalse();
+        assertThat(exists(DevicePaths.of(domid, d).backend())).isFalse();
     }
 
     @Test
     void aFrontendThatNeverClosesIsRemovedByForceWithAWarning() throws Exception {
         DeviceSpec d = new DeviceSpec("stuckdev", 0, 0);
-        DeviceManager m = manager(Map.of(), Duration.ofSeconds(10), SHORT);
+        Libxl m = libxl(Map.of(), Duration.ofSeconds(10), SHORT);
         try (TestBackend b = new TestBackend(xs, "stuckdev", false)) {
-            m.add(domid, d);
-            m.remove(domid, d);
+            m.addDevice(domid, d);
+            m.removeDevice(domid, d);
         }
         assertThat(warnings).singleElement().asString().contains("did not close within 500 ms", "forcing removal");
-        assertThat(xs.exists(DeviceManager.frontendPath(domid, d))).isFalse();
-        assertThat(xs.exists(DeviceManager.backendPath(domid, d))).isFalse();
+        assertThat(xs.exists(DevicePaths.of(domid, d).frontend())).isFalse();
+        assertThat(xs.exists(DevicePaths.of(domid, d).backend())).isFalse();
     }
 
     @Test
@@ -109,14 +109,14 @@ class DeviceManagerTest {
         Path script = script("fail.sh", "\"$XENBUS_PATH/hotplug-error\" 'bridge xenbr9 not found' \"$XENBUS_PATH/hotplug-status\" error");
         DeviceSpec d = new DeviceSpec("hotdev", 0, 0);
         try (TestBackend b = new TestBackend(xs, "hotdev", true)) {
-            assertThatThrownBy(() -> manager(Map.of("hotdev", script), Duration.ofSeconds(10), SHORT).add(domid, d))
+            assertThatThrownBy(() -> libxl(Map.of("hotdev", script), Duration.ofSeconds(10), SHORT).addDevice(domid, d))
                     .isInstanceOf(DeviceException.class)
                     .hasMessageContaining("add failed")
                     .hasMessageContaining("bridge xenbr9 not found");
         }
-        assertThat(exists(DeviceManager.frontendPath(domid, d))).isFalse();
+        assertThat(exists(DevicePaths.of(domid, d).frontend())).isFalse();
         assertThat(Files.readAllLines(dir.resolve("fail.sh.log")))
-                .containsExactly("add " + DeviceManager.backendPath(domid, d));
+                .containsExactly("add " + DevicePaths.of(domid, d).backend());
     }
 
     @Test
@@ -126,11 +126,11 @@ class DeviceManagerTest {
         Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
         DeviceSpec d = new DeviceSpec("hotdev", 3, 0);
         try (TestBackend b = new TestBackend(xs, "hotdev", true)) {
-            assertThatThrownBy(() -> manager(Map.of("hotdev", script), Duration.ofSeconds(10), SHORT).add(domid, d))
+            assertThatThrownBy(() -> libxl(Map.of("hotdev", script), Duration.ofSeconds(10), SHORT).addDevice(domid, d))
                     .isInstanceOf(DeviceException.class)
                     .hasMessageContaining("add failed for hotdev 3 of domain " + domid + " (exit 3)");
         }
-        assertThat(exists(DeviceManager.backendPath(domid, d))).isFalse();
+        assertThat(exists(DevicePaths.of(domid, d).backend())).isFalse();
     }
 
     @Test
@@ -139,49 +139,49 @@ class DeviceManagerTest {
         Files.writeString(script, "#!/bin/sh\nexit 0\n");
         Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
         DeviceSpec d = new DeviceSpec("hotdev", 4, 0);
-        DeviceManager m = new DeviceManager(xs, Map.of("hotdev", script), Map.of(),
-                new DeviceManager.Timeouts(Duration.ofSeconds(10), SHORT, SHORT), warnings::add);
+        Libxl m = new Libxl(xs, Map.of("hotdev", script), Map.of(),
+                new Libxl.Timeouts(Duration.ofSeconds(10), SHORT, SHORT), warnings::add);
         try (TestBackend b = new TestBackend(xs, "hotdev", true)) {
-            assertThatThrownBy(() -> m.add(domid, d))
+            assertThatThrownBy(() -> m.addDevice(domid, d))
                     .isInstanceOf(DeviceException.class)
                     .hasMessageContaining("did not write hotplug-status within");
         }
-        assertThat(exists(DeviceManager.frontendPath(domid, d))).isFalse();
-        assertThat(exists(DeviceManager.backendPath(domid, d))).isFalse();
+        assertThat(exists(DevicePaths.of(domid, d).frontend())).isFalse();
+        assertThat(exists(DevicePaths.of(domid, d).backend())).isFalse();
     }
 
     @Test
     void aHotplugScriptRunsForAddAndRemove() throws Exception {
         Path script = script("ok.sh", "\"$XENBUS_PATH/hotplug-status\" connected");
         DeviceSpec d = new DeviceSpec("hotdev", 2, 0);
-        DeviceManager m = manager(Map.of("hotdev", script), Duration.ofSeconds(10), Duration.ofSeconds(10));
+        Libxl m = libxl(Map.of("hotdev", script), Duration.ofSeconds(10), Duration.ofSeconds(10));
         try (TestBackend b = new TestBackend(xs, "hotdev", true)) {
-            m.add(domid, d);
-            assertThat(xs.readString(DeviceManager.backendPath(domid, d) + "/hotplug-status")).isEqualTo("connected");
-            m.remove(domid, d);
+            m.addDevice(domid, d);
+            assertThat(xs.readString(DevicePaths.of(domid, d).backend() + "/hotplug-status")).isEqualTo("connected");
+            m.removeDevice(domid, d);
         }
-        String be = DeviceManager.backendPath(domid, d);
+        String be = DevicePaths.of(domid, d).backend();
         assertThat(Files.readAllLines(dir.resolve("ok.sh.log"))).containsExactly("add " + be, "remove " + be);
     }
 
     @Test
     void addingTwiceOrRemovingWhatIsNotThereIsAClearError() throws Exception {
         DeviceSpec d = new DeviceSpec("testdev", 5, 0);
-        DeviceManager m = manager(Map.of(), Duration.ofSeconds(10), Duration.ofSeconds(10));
+        Libxl m = libxl(Map.of(), Duration.ofSeconds(10), Duration.ofSeconds(10));
         try (TestBackend b = new TestBackend(xs, "testdev", true)) {
-            m.add(domid, d);
-            assertThatThrownBy(() -> m.add(domid, d)).hasMessage("testdev 5 of domain " + domid + " already exists");
+            m.addDevice(domid, d);
+            assertThatThrownBy(() -> m.addDevice(domid, d)).hasMessage("testdev 5 of domain " + domid + " already exists");
         }
-        assertThatThrownBy(() -> m.remove(domid, new DeviceSpec("testdev", 9, 0)))
+        assertThatThrownBy(() -> m.removeDevice(domid, new DeviceSpec("testdev", 9, 0)))
                 .hasMessage("no testdev 9 of domain " + domid);
-        assertThatThrownBy(() -> m.add(42, d)).hasMessage("domain 42 does not exist");
+        assertThatThrownBy(() -> m.addDevice(42, d)).hasMessage("domain 42 does not exist");
     }
 
     @Test
     void destroyingTheDomainRemovesItsBackendDirectories() throws Exception {
         DeviceSpec d = new DeviceSpec("testdev", 0, 0);
         try (TestBackend b = new TestBackend(xs, "testdev", true)) {
-            manager(Map.of(), Duration.ofSeconds(10), Duration.ofSeconds(10)).add(domid, d);
+            libxl(Map.of(), Duration.ofSeconds(10), Duration.ofSeconds(10)).addDevice(domid, d);
         }
         host.destroy(domid);
         assertThat(xs.exists("/local/domain/0/backend/testdev/" + domid)).isFalse();

@@ -1,4 +1,4 @@
-package org.jxen.toolstack;
+package org.jxen.cli.demo;
 
 import java.io.IOException;
 import java.io.Writer;
@@ -18,7 +18,7 @@ import org.jxen.xenstored.Tracer;
  * frontend and backend directories becomes a {@link Step}, in the daemon's own order. Writes made inside a
  * transaction are held back until it commits (and dropped if it fails), as watchers would see them.
  */
-public final class HandshakeObserver implements Tracer {
+final class HandshakeObserver implements Tracer {
     /** One change to a device node: who it belongs to, the key below the device directory, and its new value. */
     public record Step(int seq, long nanos, HandshakeDiagram.Column column, String key, String value) {
         /** The value read as a xenbus state name when {@code key} is {@code state}, else null. */
