@@ -257,7 +257,7 @@ class BlkFeatureSubsetTest extends BlkWireFixture {
     @Test
     void theBackendRefusesMoreQueuesThanItsMaximum() throws Exception {
         refusedThenReattached(new BlkBack.Params(256, 3, 2), "multi-queue-max-queues", "multi-queue-num-queues", "4",
-                domid -> "22 guest requested 4 queues, exceeding the maximum of 2", d -> {
+                domid -> "22 guest requested 4 queues, exceeding the maximum of 2.", d -> {
                     assertThat(d.queues()).isEqualTo(2);
                     assertThat(d.queueDepth()).isEqualTo(2 * 128);
                 });
@@ -294,7 +294,7 @@ class BlkFeatureSubsetTest extends BlkWireFixture {
         h.xs.write(be + "/multi-queue-max-queues", "4");
         h.xs.write(be + "/state", "5");
         String err = "/local/domain/0/error/backend/vbd/" + g.domid() + "/" + DEVID + "/error";
-        assertThat(h.awaitValue(err, "22 guest requested 4 queues, exceeding the maximum of 2"::equals, WAIT))
+        assertThat(h.awaitValue(err, "22 guest requested 4 queues, exceeding the maximum of 2."::equals, WAIT))
                 .as("error node %s", h.readOrNull(err)).isTrue();
         assertThat(h.awaitValue(fe(g.domid(), DEVID) + "/state", "6"::equals, WAIT)).as("frontend Closed").isTrue();
         assertThatThrownBy(() -> d.write(16, data).get(WAIT, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)

@@ -18,15 +18,16 @@ import org.jxen.hypervisor.HypercallException;
 import org.jxen.kernel.Kernel;
 import org.jxen.kernel.KernelModule;
 import org.jxen.ring.FrontRing;
-import org.jxen.ring.SharedRingLayout;
+import org.jxen.xenbus.FrontRings;
+import org.jxen.xenbus.RingKeys;
 import org.jxen.xenbus.XenbusDevice;
 import org.jxen.xenbus.XenbusDriver;
 import org.jxen.xenbus.XenbusState;
 
 /**
  * A hostile blkfront, as a guest kernel module a malicious guest could load in its place: a real xenbus
- * frontend driver for {@code vbd} devices that connects as blkfront does (talk_to_blkback: as many queues as the
- * backend offers, up to 4, one ring page each, with its event channel, published in one transaction), and then
+ * frontend driver for {@code vbd} devices that connects as blkfront does (talk_to_blkback with xenbus's
+ * {@link FrontRings}: as many queues as the backend offers, up to 4, one ring page each), and then
  * leaves each ring to the test, which writes requests onto it with the blkif flyweights, one at a time, and reads
  * the answers: well-formed ones ({@link Queue#read}, {@link Queue#write}) or whatever it likes ({@link
  * Queue#send}, {@link Queue#breakRing}). Responses are polled; the rings' events are not handled.
@@ -62,6 +63,7 @@ final class HostileBlkfront implements KernelModule {
     static final class Vbd {
         private final XenbusDevice dev;
         private final List<Queue> queues = new ArrayList<>();
+        private FrontRings rings;
         private long sectors;
 
         Vbd(XenbusDevice dev) {
@@ -84,19 +86,15 @@ final class HostileBlkfront implements KernelModule {
     /** One ring as the hostile kernel drives it: requests written by hand, responses read by hand. */
     static final class Queue {
         private final XenbusDevice dev;
-        private final MemorySegment page;
-        private final int ref;
         private final FrontRing ring;
         private final int port;
         private final MemorySegment rsp = Arena.ofAuto().allocate(Blkif.ENTRY_SIZE, 8);
         private long nextId = 0x1000;
 
-        Queue(XenbusDevice dev, MemorySegment page, int ref, int port) {
+        Queue(XenbusDevice dev, FrontRings.Queue q) {
             this.dev = dev;
-            this.page = page;
-            this.ref = ref;
-            this.ring = new FrontRing(new SharedRingLayout(page, Blkif.ENTRY_SIZE)).init();
-            this.port = port;
+            this.ring = q.frontRing("", Blkif.ENTRY_SIZE);
+            this.port = q.port("");
         }
 
         FrontRing ring() {
@@ -179,10 +177,6 @@ final class HostileBlkfront implements KernelModule {
             notifyBackend();
         }
 
-        void close() {
-            dev.freeEvtchn(port);
-            dev.endAccessAndFree(ref, page);
-        }
     }
 
     private final class Driver implements XenbusDriver {
@@ -229,21 +223,10 @@ final class HostileBlkfront implements KernelModule {
                 offered = 1;
             }
             int n = Math.max(1, Math.min(offered, MAX_QUEUES));
-            for (int q = 0; q < n; q++) {
-                MemorySegment page = dev.xenbus().allocPage();
-                int ref = dev.grantRing(page)[0];
-                v.queues.add(new Queue(dev, page, ref, dev.allocEvtchn(null)));
-            }
-            dev.transaction(tx -> {
-                if (n > 1) dev.printf(tx, "multi-queue-num-queues", "%d", n);
-                for (int q = 0; q < n; q++) {
-                    String dir = n > 1 ? "queue-" + q + "/" : "";
-                    dev.printf(tx, dir + "ring-ref", "%d", v.queues.get(q).ref);
-                    dev.printf(tx, dir + "event-channel", "%d", v.queues.get(q).port);
-                }
-                dev.printf(tx, "protocol", "%s", Blkif.PROTOCOL_X86_64);
-                return null;
-            });
+            // No event handlers: the test polls for responses.
+            v.rings = FrontRings.setUp(dev, RingKeys.single(""), n, 0, (q, channel) -> null,
+                    tx -> dev.printf(tx, "protocol", "%s", Blkif.PROTOCOL_X86_64));
+            for (FrontRings.Queue q : v.rings.queues()) v.queues.add(new Queue(dev, q));
             dev.switchState(XenbusState.INITIALISED);
         }
 
@@ -251,7 +234,7 @@ final class HostileBlkfront implements KernelModule {
         public void remove(XenbusDevice dev) {
             Vbd v = devices.remove(dev);
             if (v == null) return;
-            for (Queue q : v.queues) q.close();
+            if (v.rings != null) v.rings.close();
             vbds.remove(name(dev));
         }
 

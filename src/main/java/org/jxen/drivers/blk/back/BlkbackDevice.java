@@ -1,7 +1,6 @@
 package org.jxen.drivers.blk.back;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -9,161 +8,101 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.jxen.drivers.blk.Blkif;
 import org.jxen.hypervisor.Errno;
-import org.jxen.hypervisor.GrantException;
-import org.jxen.hypervisor.GrantMapping;
 import org.jxen.hypervisor.HypercallException;
-import org.jxen.ring.BackRing;
-import org.jxen.ring.SharedRingLayout;
-import org.jxen.xenbus.BackendStates;
+import org.jxen.xenbus.BackRings;
+import org.jxen.xenbus.RingKeys;
 import org.jxen.xenbus.XenbusDevice;
+import org.jxen.xenbus.XenbusException;
 import org.jxen.xenbus.XenbusState;
 
 /**
- * One vbd in blkback (struct xen_blkif with its rings): the opened image and, while Connected, one
- * {@link Queue} per ring. Callbacks run on the backend bus's worker; the data path runs on one worker thread
- * per queue (Linux's xen_blkif_schedule kthread): the event handler only wakes it, so dom0's event thread never
- * waits for disk I/O, and a slow or broken device never delays another's events.
+ * One vbd in blkback (struct xen_blkif with its rings): the opened disk and, while Connected, one {@link Queue}
+ * per ring. Connecting and disconnecting run on the backend bus's worker; the data path runs on one worker
+ * thread per queue (Linux's xen_blkif_schedule kthread): the event handler only wakes it, so dom0's event thread
+ * never waits for disk I/O, and a slow or broken device never delays another's events.
  */
-final class BlkbackDevice implements BackendStates.Hooks {
+final class BlkbackDevice {
+    /** blkif: one ring per queue, named by {@code ring-ref}/{@code ring-refN}, one event channel. */
+    private static final RingKeys BLKIF = RingKeys.single("");
     private static final long STOP_WAIT_SECONDS = 30;
 
     private final XenbusDevice dev;
     private final BlkBack.Params params;
     private final BlockDevice.Opener storage;
-    BackendStates states;
     private BlockDevice disk;
+    private BackRings rings;
     private final List<Queue> queues = new ArrayList<>();
+    /** The queues by index for the event handlers, which may run before {@link #connect} has made them. */
+    private final AtomicReferenceArray<Queue> byIndex;
     private volatile boolean persistent;
 
     BlkbackDevice(XenbusDevice dev, BlkBack.Params params, BlockDevice.Opener storage) {
         this.dev = dev;
         this.params = params;
         this.storage = storage;
+        this.byIndex = new AtomicReferenceArray<>(params.maxQueues());
     }
 
-    /** Connect when the frontend has published its rings and the hotplug script has found the image. */
-    void maybeConnect() {
-        if (states == null || states.state() != XenbusState.INIT_WAIT) return;
-        XenbusState fe = dev.readOtherendState();
-        if (fe != XenbusState.INITIALISED && fe != XenbusState.CONNECTED) return;
-        try {
-            if (!"connected".equals(dev.readOrNull("hotplug-status"))) return;
-        } catch (IOException e) {
-            return;
+    /**
+     * connect_ring and xen_blkbk_connect: opens the disk, maps the frontend's rings and binds their channels,
+     * starts a worker per queue and writes the disk's details. Throws, for the driver to report and close the
+     * device, with the errno Linux blkback reports.
+     */
+    void connect() throws IOException {
+        openDisk();
+        String protocol = dev.xenbus().xenstore().readOrNull(dev.otherendPath() + "/protocol");
+        if (protocol != null && !protocol.strip().equals(Blkif.PROTOCOL_X86_64)) {
+            throw new XenbusException(Errno.ENOSYS, "unknown fe protocol " + protocol.strip()); // as Linux
         }
-        states.set(XenbusState.CONNECTED);
-    }
-
-    @Override
-    public boolean connect(XenbusDevice d) {
-        try {
-            openDisk();
-        } catch (IOException e) {
-            Errno errno = e instanceof DiskException de && de.errno() != 0 ? Errno.of(de.errno()) : Errno.EIO;
-            dev.devFatal(errno, "opening the disk: " + e.getMessage());
-            return false;
-        }
-        try {
-            connectRings();
-        } catch (SetupException e) {
-            dev.devFatal(e.errno, e.getMessage());
-            disconnect(dev);
-            return false;
+        // feature-persistent: used only when we advertise it and the frontend wrote 1 (xenbus_read_unsigned,
+        // anything else is 0).
+        String fp = dev.xenbus().xenstore().readOrNull(dev.otherendPath() + "/feature-persistent");
+        persistent = params.featurePersistent() && fp != null && fp.strip().equals("1");
+        rings = BackRings.map(dev, BLKIF, params.maxQueues(), params.maxRingPageOrder(), (q, channel) -> port -> {
+            Queue queue = byIndex.get(q);
+            if (queue != null) queue.kick();
+        });
+        GrantMapper grants = GrantMapper.of(dev.xenbus().hypercalls(), dev.otherendId());
+        for (BackRings.Queue r : rings.queues()) {
+            PersistentGrants kept = persistent ? new PersistentGrants(grants, params.maxPersistentGrants()) : null;
+            Queue q = new Queue(r.index(), r.port(""), kept);
+            q.processor = new BlkbackRequestProcessor(r.backRing("", Blkif.ENTRY_SIZE), disk,
+                    kept != null ? kept : grants, params.maxIndirectSegments(), q::notifyFrontend);
+            queues.add(q);
+            byIndex.set(q.index, q);
         }
         try {
             writeDetails();
         } catch (IOException e) {
-            dev.devFatal(Errno.EIO, "writing the disk's details: " + e.getMessage());
-            disconnect(dev);
-            return false;
+            throw new XenbusException(Errno.EIO, "writing the disk's details: " + e.getMessage(), e);
         }
         dev.xenbus().printk("blkback " + dev.nodename() + ": connected " + queues.size() + " queue(s), "
                 + disk.sectors() + " sectors" + (persistent ? ", persistent grants" : "")
                 + (disk.readOnly() ? " (read-only)" : ""));
-        for (Queue q : queues) q.kick();
-        return true;
+        for (Queue q : queues) q.kick(); // requests pushed before the channels were bound
     }
 
     private void openDisk() throws IOException {
         if (disk != null) return;
-        String path = dev.readOrNull("physical-device-path");
-        if (path == null) throw new IOException(dev.nodename() + "/physical-device-path missing (hotplug script)");
-        String mode = dev.readOrNull("mode");
-        boolean readOnly = mode == null || !mode.strip().startsWith("w");
-        disk = storage.open(path.strip(), readOnly);
+        try {
+            String path = dev.readOrNull("physical-device-path");
+            if (path == null) throw new IOException(dev.nodename() + "/physical-device-path missing (hotplug script)");
+            String mode = dev.readOrNull("mode");
+            boolean readOnly = mode == null || !mode.strip().startsWith("w");
+            disk = storage.open(path.strip(), readOnly);
+        } catch (IOException e) {
+            Errno errno = e instanceof DiskException de && de.errno() != 0 ? Errno.of(de.errno()) : Errno.EIO;
+            throw new XenbusException(errno, "opening the disk: " + e.getMessage(), e);
+        }
     }
 
     void closeDisk() {
         if (disk != null) {
             disk.close();
             disk = null;
-        }
-    }
-
-    private static final class SetupException extends Exception {
-        final Errno errno;
-
-        SetupException(Errno errno, String message) {
-            super(message);
-            this.errno = errno;
-        }
-    }
-
-    private void connectRings() throws SetupException {
-        String fe = dev.otherendPath();
-        String protocol = optional(fe, "protocol");
-        if (protocol != null && !protocol.strip().equals(Blkif.PROTOCOL_X86_64)) {
-            throw new SetupException(Errno.ENOSYS, "unknown fe protocol " + protocol.strip()); // as Linux
-        }
-        int nq = number(fe, "multi-queue-num-queues", 1);
-        if (nq < 1 || nq > params.maxQueues()) {
-            throw new SetupException(Errno.EINVAL, "guest requested " + nq + " queues, exceeding the maximum of "
-                    + params.maxQueues());
-        }
-        int order = number(fe, "ring-page-order", 0);
-        if (order < 0 || order > params.maxRingPageOrder()) {
-            throw new SetupException(Errno.EINVAL, fe + "/ring-page-order " + order + " exceeds the maximum "
-                    + params.maxRingPageOrder());
-        }
-        GrantMapper grants = GrantMapper.of(dev.xenbus().hypercalls(), dev.otherendId());
-        // feature-persistent: used only when we advertise it and the frontend wrote 1 (xenbus_read_unsigned,
-        // anything else is 0).
-        String fp = optional(fe, "feature-persistent");
-        persistent = params.featurePersistent() && fp != null && fp.strip().equals("1");
-        for (int q = 0; q < nq; q++) {
-            String dir = nq == 1 ? fe : fe + "/queue-" + q;
-            int pages = 1 << order;
-            int[] refs = new int[pages];
-            if (order == 0 && optional(dir, "ring-ref") != null) {
-                refs[0] = number(dir, "ring-ref", -1);
-            } else {
-                for (int i = 0; i < pages; i++) refs[i] = number(dir, "ring-ref" + i, -1);
-            }
-            int remotePort = number(dir, "event-channel", -1);
-            for (int r : refs) if (r < 0) throw new SetupException(Errno.EINVAL, "reading " + dir + "/ring-ref");
-            if (remotePort < 0) throw new SetupException(Errno.EINVAL, "reading " + dir + "/event-channel");
-            Queue queue = new Queue(q);
-            queues.add(queue);
-            if (persistent) queue.persistentGrants = new PersistentGrants(grants, params.maxPersistentGrants());
-            try {
-                queue.mapping = dev.mapRing(refs);
-            } catch (GrantException e) {
-                throw new SetupException(Errno.EFAULT, "mapping ring of queue " + q + ": " + e.getMessage());
-            }
-            List<MemorySegment> segs = queue.mapping.stream().map(GrantMapping::page).toList();
-            SharedRingLayout layout = segs.size() == 1 ? new SharedRingLayout(segs.get(0), Blkif.ENTRY_SIZE)
-                    : new SharedRingLayout(segs, Blkif.ENTRY_SIZE);
-            queue.processor = new BlkbackRequestProcessor(new BackRing(layout), disk,
-                    queue.persistentGrants != null ? queue.persistentGrants : grants,
-                    params.maxIndirectSegments(), queue::notifyFrontend);
-            try {
-                queue.port = dev.bindEvtchn(remotePort, p -> queue.kick());
-            } catch (HypercallException e) {
-                throw new SetupException(e.errno(), "binding event channel " + remotePort + " of domain "
-                        + dev.otherendId());
-            }
         }
     }
 
@@ -201,69 +140,50 @@ final class BlkbackDevice implements BackendStates.Hooks {
         }
     }
 
-    private String optional(String dir, String key) throws SetupException {
-        try {
-            return dev.xenbus().xenstore().exists(dir + "/" + key)
-                    ? dev.xenbus().xenstore().readString(dir + "/" + key) : null;
-        } catch (IOException e) {
-            throw new SetupException(Errno.EIO, "reading " + dir + "/" + key + ": " + e.getMessage());
-        }
-    }
-
-    private int number(String dir, String key, int dflt) throws SetupException {
-        String v = optional(dir, key);
-        if (v == null) {
-            if (dflt >= 0) return dflt;
-            throw new SetupException(Errno.EINVAL, "reading " + dir + "/" + key);
-        }
-        try {
-            return Integer.parseInt(v.strip());
-        } catch (NumberFormatException e) {
-            throw new SetupException(Errno.EINVAL, dir + "/" + key + " is not a number: " + v);
-        }
-    }
-
     /**
-     * Stops every queue's worker (a request being served finishes first), unmaps its persistent grants, closes
-     * the ports, unmaps the rings.
+     * Stops every queue's worker (a request being served finishes first), unmaps its persistent grants, then
+     * unbinds the channels and unmaps the rings. Idempotent. The disk stays open across a frontend reconnect;
+     * removal closes it.
      */
-    @Override
-    public void disconnect(XenbusDevice d) {
+    void disconnect() {
         for (Queue q : queues) q.stop();
         for (Queue q : queues) {
             if (q.persistentGrants != null) q.persistentGrants.releaseAll();
-            if (q.port >= 0) dev.freeEvtchn(q.port);
-            q.port = -1;
-            dev.unmapRing(q.mapping);
-            q.mapping = List.of();
+            byIndex.set(q.index, null);
         }
         queues.clear();
-        // The image stays open across a frontend reconnect; remove and a final Closed close it.
+        if (rings != null) rings.close();
+        rings = null;
     }
 
-    /** A queue whose ring broke: report it on the device and close the device (this device only). */
+    /**
+     * A queue whose ring broke: report it on the device and close the device (this vbd only): its rings go at
+     * once, the frontend's close follows.
+     */
     private void failed(Queue q, String why) {
         dev.runOnBus(() -> {
             if (!queues.contains(q)) return; // already disconnected
             dev.devError(Errno.EPROTO, "queue " + q.index + ": " + why);
-            states.set(XenbusState.CLOSING);
+            disconnect();
+            dev.switchState(XenbusState.CLOSING);
         });
     }
 
-    /** One ring: its mapping, port, processor and worker thread. */
+    /** One ring: its port, processor and worker thread. */
     private final class Queue implements Runnable {
         final int index;
-        List<GrantMapping> mapping = List.of();
-        volatile int port = -1;
+        private final int port;
+        final PersistentGrants persistentGrants;
         BlkbackRequestProcessor processor;
-        PersistentGrants persistentGrants;
         private final ExecutorService worker;
         private final AtomicBoolean scheduled = new AtomicBoolean();
         private volatile boolean stopped;
         private boolean reported;
 
-        Queue(int index) {
+        Queue(int index, int port, PersistentGrants persistentGrants) {
             this.index = index;
+            this.port = port;
+            this.persistentGrants = persistentGrants;
             String name = "blkback." + dev.otherendId() + "." + dev.nodename().substring(dev.nodename().lastIndexOf('/') + 1)
                     + "-q" + index;
             this.worker = Executors.newSingleThreadExecutor(r -> {
@@ -304,12 +224,10 @@ final class BlkbackDevice implements BackendStates.Hooks {
         }
 
         void notifyFrontend() {
-            int p = port;
-            if (p < 0) return;
             try {
-                dev.notify(p);
+                dev.notify(port);
             } catch (HypercallException e) {
-                dev.xenbus().printk("blkback " + dev.nodename() + ": notify on port " + p + ": " + e.getMessage());
+                dev.xenbus().printk("blkback " + dev.nodename() + ": notify on port " + port + ": " + e.getMessage());
             }
         }
 

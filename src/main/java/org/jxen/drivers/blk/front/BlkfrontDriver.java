@@ -84,7 +84,7 @@ final class BlkfrontDriver implements XenbusDriver {
                 boolean reconnect = Negotiation.backendOnline(dev) && d.connectedSinceSetUp();
                 if (dev.state() != XenbusState.CLOSED) {
                     d.disconnect(reconnect);
-                    dev.switchState(XenbusState.CLOSED);
+                    dev.frontendClosed();
                 }
                 if (backend == XenbusState.CLOSED && reconnect) {
                     // The backend stays: start again, it will answer with InitWait.

@@ -5,7 +5,6 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Consumer;
 import org.jxen.drivers.blk.Blkif;
 import org.jxen.drivers.blk.BlkifRequest;
 import org.jxen.drivers.blk.BlkifRequestDiscard;
@@ -15,13 +14,13 @@ import org.jxen.drivers.blk.BlkifSegment;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.ring.FrontRing;
 import org.jxen.ring.RingOverflowException;
-import org.jxen.ring.SharedRingLayout;
 import org.jxen.xenbus.XenbusDevice;
 
 /**
- * One hardware queue of blkfront (Linux's blkfront_ring_info): a shared blkif ring and its event channel, the
- * shadow of every request on it by id, and the encoding of requests into ring slots and of responses out of
- * them with the blkif flyweights. Not thread-safe: its {@link RequestQueue} holds the lock.
+ * One hardware queue of blkfront (Linux's blkfront_ring_info): a shared blkif ring and its event channel (set up
+ * by xenbus's FrontRings, see {@link RingSet}), the shadow of every request on it by id, and the encoding of
+ * requests into ring slots and of responses out of them with the blkif flyweights. Not thread-safe: its
+ * {@link RequestQueue} holds the lock.
  */
 final class FrontQueue {
     /** What sits on the ring under an id: the request and the pool pages it uses (data pages first). */
@@ -29,10 +28,8 @@ final class FrontQueue {
 
     final int index;
     private final int handle;
-    private final MemorySegment[] ringPages;
-    private final int[] ringRefs;
     private final FrontRing ring;
-    private int port = -1;
+    private final int port;
     private final Shadow[] shadows;
     private final ArrayDeque<Integer> freeIds = new ArrayDeque<>();
     private final MemorySegment copy = Arena.ofAuto().allocate(Blkif.ENTRY_SIZE, 8);
@@ -47,61 +44,18 @@ final class FrontQueue {
     /** Requests were put on the ring since the last push (one push per ring per pass). */
     private boolean touched;
 
-    private FrontQueue(int index, int handle, MemorySegment[] ringPages, int[] ringRefs) {
+    /**
+     * @param ring the queue's initialised front ring
+     * @param port its event channel
+     * @param devid the device number, whose low 16 bits are every request's handle
+     */
+    FrontQueue(int index, FrontRing ring, int port, int devid) {
         this.index = index;
-        this.handle = handle;
-        this.ringPages = ringPages;
-        this.ringRefs = ringRefs;
-        SharedRingLayout layout = ringPages.length == 1 ? new SharedRingLayout(ringPages[0], Blkif.ENTRY_SIZE)
-                : new SharedRingLayout(List.of(ringPages), Blkif.ENTRY_SIZE);
-        this.ring = new FrontRing(layout).init();
+        this.handle = devid & 0xffff;
+        this.ring = ring;
+        this.port = port;
         this.shadows = new Shadow[ring.size()];
         for (int id = 0; id < shadows.length; id++) freeIds.add(id);
-    }
-
-    /**
-     * setup_blkring: allocates and grants {@code 2^order} ring pages and an event channel whose events go to
-     * {@code onEvent}. On failure whatever was taken is given back.
-     */
-    static FrontQueue open(XenbusDevice dev, int index, int order, int devid, Consumer<FrontQueue> onEvent)
-            throws HypercallException {
-        MemorySegment[] pages = new MemorySegment[1 << order];
-        int allocated = 0;
-        int[] refs;
-        try {
-            for (; allocated < pages.length; allocated++) pages[allocated] = dev.xenbus().allocPage();
-            refs = dev.grantRing(pages);
-        } catch (HypercallException | RuntimeException e) {
-            for (int i = 0; i < allocated; i++) dev.xenbus().freePage(pages[i]);
-            throw e;
-        }
-        FrontQueue q = new FrontQueue(index, devid & 0xffff, pages, refs);
-        try {
-            q.port = dev.allocEvtchn(p -> onEvent.accept(q));
-        } catch (HypercallException | RuntimeException e) {
-            q.close(dev);
-            throw e;
-        }
-        return q;
-    }
-
-    /** Frees the event channel and ends the ring pages' grants (deferred while the backend still maps them). */
-    void close(XenbusDevice dev) {
-        if (port >= 0) dev.freeEvtchn(port);
-        port = -1;
-        for (int i = 0; i < ringPages.length; i++) {
-            if (ringPages[i] != null) dev.endAccessAndFree(ringRefs[i], ringPages[i]);
-            ringPages[i] = null;
-        }
-    }
-
-    int port() {
-        return port;
-    }
-
-    /** The grant refs of the ring pages, in order. */
-    int[] ringRefs() {
-        return ringRefs.clone();
     }
 
     /** Requests the ring holds at once. */

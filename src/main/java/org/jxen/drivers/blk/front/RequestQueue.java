@@ -221,10 +221,11 @@ final class RequestQueue {
 
     // ---------------------------------------------------------------- responses (event thread)
 
-    private void onEvent(FrontQueue q) {
+    /** An event on queue {@code q} of {@code set}: ignored unless {@code set} is the connection's rings. */
+    private void onEvent(RingSet set, int q) {
         synchronized (this) {
-            if (rings == null || !rings.queues.contains(q)) return;
-            drain(q);
+            if (rings != set) return;
+            drain(set.queues.get(q));
             kick();
         }
     }
@@ -324,8 +325,8 @@ final class RequestQueue {
         closeRings(); // a failed earlier attempt
         connectedSinceSetUp = false;
         closedByBackend = false;
-        rings = RingSet.open(dev, devid, params.poolPages(), choice.queues(), choice.order(), this::onEvent);
-        rings.publish(dev, tx -> Negotiation.writeFrontendKeys(dev, tx, params));
+        rings = RingSet.open(dev, devid, params.poolPages(), choice, this::onEvent,
+                tx -> Negotiation.writeFrontendKeys(dev, tx, params));
         phase = Phase.CONNECTING;
     }
 

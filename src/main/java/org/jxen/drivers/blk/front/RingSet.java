@@ -5,75 +5,60 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import java.util.Set;
-import java.util.function.Consumer;
+import org.jxen.drivers.blk.Blkif;
 import org.jxen.hypervisor.HypercallException;
+import org.jxen.xenbus.FrontRings;
+import org.jxen.xenbus.RingKeys;
 import org.jxen.xenbus.XenbusDevice;
-import org.jxen.xenstore.client.XsClient;
 
 /**
- * What one connection to blkback shares with it (talk_to_blkback's half of xen-blkfront.c): the queues' rings
- * and event channels and the granted buffer pool, set up together, published in one transaction, and torn down
- * together at disconnect.
+ * What one connection to blkback shares with it: the queues' rings and event channels (xenbus's
+ * {@link FrontRings}: set up, published with the frontend's own keys in one transaction, torn down) and the
+ * buffer pool granted next to them.
  */
 final class RingSet {
-    /** Writes the frontend's own keys into the set-up transaction, next to the rings'. */
+    /** blkif: one ring per queue, named by {@code ring-ref}/{@code ring-refN}, one event channel. */
+    private static final RingKeys BLKIF = RingKeys.single("");
+
+    /** Where a queue's events go: the ring set and the queue's index in it. */
     @FunctionalInterface
-    interface FrontendKeys {
-        void write(XsClient.Tx tx) throws IOException;
+    interface Events {
+        void event(RingSet rings, int queue);
     }
 
     final PagePool pool;
-    final List<FrontQueue> queues;
-    private final int order;
+    private FrontRings rings;
+    /**
+     * The queues, set by {@link #open} once the rings are up. Read under the {@link RequestQueue}'s lock, which
+     * adopts the set only after open returned (an event that comes earlier finds the set not adopted yet).
+     */
+    List<FrontQueue> queues = List.of();
 
-    private RingSet(PagePool pool, List<FrontQueue> queues, int order) {
+    private RingSet(PagePool pool) {
         this.pool = pool;
-        this.queues = List.copyOf(queues);
-        this.order = order;
     }
 
     /**
-     * Grants a pool of {@code poolPages} and sets up {@code numQueues} rings of {@code 2^order} pages each, whose
-     * events go to {@code onEvent}. On failure whatever was taken is given back.
+     * talk_to_blkback: grants a pool of {@code poolPages}, sets up and publishes {@code choice}'s rings with
+     * {@code keys}, and wraps each as a {@link FrontQueue} whose events go to {@code events}. On failure whatever
+     * was taken is given back.
      */
-    static RingSet open(XenbusDevice dev, int devid, int poolPages, int numQueues, int order,
-            Consumer<FrontQueue> onEvent) throws HypercallException {
-        PagePool pool = PagePool.grant(dev, poolPages);
-        List<FrontQueue> queues = new ArrayList<>();
+    static RingSet open(XenbusDevice dev, int devid, int poolPages, Negotiation.Rings choice, Events events,
+            FrontRings.ExtraKeys keys) throws IOException, HypercallException {
+        RingSet set = new RingSet(PagePool.grant(dev, poolPages));
         try {
-            for (int i = 0; i < numQueues; i++) queues.add(FrontQueue.open(dev, i, order, devid, onEvent));
-        } catch (HypercallException | RuntimeException e) {
-            for (FrontQueue q : queues) q.close(dev);
-            PagePool.release(dev, pool.all());
+            set.rings = FrontRings.setUp(dev, BLKIF, choice.queues(), choice.order(),
+                    (q, channel) -> port -> events.event(set, q), keys);
+        } catch (IOException | HypercallException | RuntimeException e) {
+            PagePool.release(dev, set.pool.all());
             throw e;
         }
-        return new RingSet(pool, queues, order);
-    }
-
-    /**
-     * Publishes the rings in one transaction (retried on EAGAIN): ring-page-order above 0, then ring-ref0.. and
-     * else a single ring-ref; multi-queue-num-queues and queue-N/ only with more than one queue; event-channel
-     * per queue; and {@code keys}. Nothing is written if the toolstack removed our directory meanwhile.
-     */
-    void publish(XenbusDevice dev, FrontendKeys keys) throws IOException {
-        dev.transaction(tx -> {
-            // A directory the toolstack removed meanwhile must not be re-created by our writes.
-            if (!tx.exists(dev.nodename() + "/state")) return null;
-            if (order > 0) dev.printf(tx, "ring-page-order", "%d", order);
-            if (queues.size() > 1) dev.printf(tx, "multi-queue-num-queues", "%d", queues.size());
-            for (FrontQueue q : queues) {
-                String dir = queues.size() > 1 ? "queue-" + q.index + "/" : "";
-                int[] refs = q.ringRefs();
-                if (order == 0) {
-                    dev.printf(tx, dir + "ring-ref", "%d", refs[0]);
-                } else {
-                    for (int i = 0; i < refs.length; i++) dev.printf(tx, dir + "ring-ref" + i, "%d", refs[i]);
-                }
-                dev.printf(tx, dir + "event-channel", "%d", q.port());
-            }
-            keys.write(tx);
-            return null;
-        });
+        List<FrontQueue> queues = new ArrayList<>();
+        for (FrontRings.Queue q : set.rings.queues()) {
+            queues.add(new FrontQueue(q.index(), q.frontRing("", Blkif.ENTRY_SIZE), q.port(""), devid));
+        }
+        set.queues = List.copyOf(queues);
+        return set;
     }
 
     /**
@@ -82,7 +67,7 @@ final class RingSet {
      * shared read's reader is still reading: whoever gets them back releases them ({@link PagePool#release}).
      */
     void close(XenbusDevice dev, Set<PagePool.Page[]> lent) {
-        for (FrontQueue q : queues) q.close(dev);
+        rings.close();
         BitSet lentPages = new BitSet();
         for (PagePool.Page[] pages : lent) for (PagePool.Page p : pages) lentPages.set(p.index());
         for (PagePool.Page p : pool.all()) {
