@@ -68,10 +68,6 @@ final class FrontQueue {
         return !broken && !ring.isFull() && !freeIds.isEmpty();
     }
 
-    boolean isBroken() {
-        return broken;
-    }
-
     /**
      * Puts {@code r} on the ring under a free id (the write data must be in its pages already): its segments name
      * the data pages, or, beyond 11 segments, an indirect request names {@code nInd} indirect pages (after the data
