@@ -182,8 +182,8 @@ final class ShellSession implements AutoCloseable {
                 if (problem != null) throw new AssertionError(problem);
                 String reason = parseOnly != null ? parseOnly : notRunReason(l);
                 if (reason != null) {
-                    report.add(l.where() + " parsed only" + (l.isJxen() ? "" : " (not jxen: not parsed either)")
-                            + ": `" + l.text() + "`: " + reason);
+                    report.add(l.where() + (l.isJxen() ? " parsed only" : " not run") + ": `" + l.text() + "`: "
+                            + reason);
                     continue;
                 }
                 line(l);
@@ -214,6 +214,7 @@ final class ShellSession implements AutoCloseable {
             return;
         }
         if (l.simple() && l.command().equals("cd")) {
+            if (l.words().size() != 2) throw new AssertionError(l.where() + ": `" + l.text() + "`: cd takes a directory");
             cwd = cwd.resolve(subst(l.words().get(1)));
             report.add(l.where() + " changed directory: `" + l.text() + "`");
             return;
