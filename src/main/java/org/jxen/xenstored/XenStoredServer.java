@@ -2,6 +2,7 @@ package org.jxen.xenstored;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.Function;
 import org.jxen.xenstore.XsChannel;
@@ -16,7 +17,7 @@ import org.jxen.xenstored.transport.UnixSocketListener;
  * on request. {@link #close} stops the loop and removes the socket.
  */
 public final class XenStoredServer implements AutoCloseable {
-    /** Where to listen, and where to trace (null: no trace). */
+    /** Where to listen, and where to trace (null: no trace); the directories of both are made if missing. */
     public record Options(Path socket, Path trace) {}
 
     private final XenStoreEngine engine = new XenStoreEngine();
@@ -26,7 +27,12 @@ public final class XenStoredServer implements AutoCloseable {
 
     private XenStoredServer(Options options) throws IOException {
         loop = new EventLoop("xenstored");
-        if (options.trace() != null) traceTo(options.trace());
+        if (options.trace() != null) {
+            // As for the socket: `jxen xenstored --socket /tmp/xs/socket --trace /tmp/xs/trace` on a fresh machine.
+            Path dir = options.trace().toAbsolutePath().getParent();
+            if (dir != null) Files.createDirectories(dir);
+            traceTo(options.trace());
+        }
         loop.onIdle(() -> engine.tracer().flush());
         engine.control().setLogSwitch(new Control.LogSwitch() {
             @Override
