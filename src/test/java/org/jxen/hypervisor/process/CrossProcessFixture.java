@@ -1,10 +1,11 @@
-package org.jxen.hypervisor;
+package org.jxen.hypervisor.process;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.jxen.hypervisor.process.GuestConnection;
-import org.jxen.hypervisor.process.HypervisorService;
+import org.jxen.hypervisor.HvFixture;
+import org.jxen.hypervisor.Hypercalls;
+import org.jxen.hypervisor.Hypervisor;
 
 /**
  * Guests connect to the service's socket exactly as GuestMain does (token, RPC control plane, own mappings of

@@ -1,15 +1,23 @@
-package org.jxen.hypervisor;
+package org.jxen.hypervisor.process;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
-import org.jxen.hypervisor.process.GuestConnection;
+import org.jxen.hypervisor.DomainInfo;
+import org.jxen.hypervisor.DomainState;
+import org.jxen.hypervisor.Errno;
+import org.jxen.hypervisor.GrantCopy;
+import org.jxen.hypervisor.GrantEntry;
+import org.jxen.hypervisor.GrantMapping;
+import org.jxen.hypervisor.HvFixture;
+import org.jxen.hypervisor.Hypercalls;
+import org.jxen.hypervisor.HypervisorContract;
 import org.junit.jupiter.api.Test;
 
 class CrossProcessHypervisorTest extends HypervisorContract {
     @Override
-    HvFixture fixture(Path dir) throws Exception {
+    protected HvFixture fixture(Path dir) throws Exception {
         return new CrossProcessFixture(dir);
     }
 

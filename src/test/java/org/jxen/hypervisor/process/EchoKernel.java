@@ -1,10 +1,13 @@
-package org.jxen.hypervisor;
+package org.jxen.hypervisor.process;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CountDownLatch;
-import org.jxen.hypervisor.process.GuestKernel;
+import org.jxen.hypervisor.Delivery;
+import org.jxen.hypervisor.DomainLayout;
+import org.jxen.hypervisor.HypercallException;
+import org.jxen.hypervisor.Hypercalls;
 
 /**
  * Binds to the dom0 port named in args[0], grants dom0 a read-only page saying hello, publishes ref and port in

@@ -1,6 +1,7 @@
-package org.jxen.hypervisor;
+package org.jxen.hypervisor.process;
 
-import org.jxen.hypervisor.process.GuestKernel;
+
+import org.jxen.hypervisor.Hypercalls;
 
 /** Returns (a clean poweroff) or panics, as args[0] says. */
 public final class ExitKernel implements GuestKernel {

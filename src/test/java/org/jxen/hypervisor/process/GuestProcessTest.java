@@ -1,4 +1,4 @@
-package org.jxen.hypervisor;
+package org.jxen.hypervisor.process;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -10,7 +10,19 @@ import java.nio.file.Path;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.jxen.hypervisor.process.HypervisorService;
+import org.jxen.hypervisor.ChannelState;
+import org.jxen.hypervisor.ChannelStatus;
+import org.jxen.hypervisor.Delivery;
+import org.jxen.hypervisor.DomainControl;
+import org.jxen.hypervisor.DomainLayout;
+import org.jxen.hypervisor.Errno;
+import org.jxen.hypervisor.GrantException;
+import org.jxen.hypervisor.GrantMapping;
+import org.jxen.hypervisor.GrantStatus;
+import org.jxen.hypervisor.HypercallException;
+import org.jxen.hypervisor.Hypercalls;
+import org.jxen.hypervisor.Hypervisor;
+import org.jxen.hypervisor.ShutdownReason;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -102,7 +114,7 @@ class GuestProcessTest {
         assertThat(text(hello.page(), expected.length())).isEqualTo(expected);
         dom0.unmapGrant(hello.handle());
         dom0.unmapGrant(xs.handle());
-        try (var files = Files.list(dir.resolve(SharedMemoryDir.LINK))) {
+        try (var files = Files.list(hv.runDir().dir())) {
             assertThat(files.filter(p -> p.getFileName().toString().startsWith("d" + id + ".")).toList())
                     .as("the dead domain's files go with the last unmap").isEmpty();
         }

@@ -1,8 +1,11 @@
-package org.jxen.hypervisor;
+package org.jxen.hypervisor.process;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import org.jxen.hypervisor.process.GuestKernel;
+import org.jxen.hypervisor.DomainLayout;
+import org.jxen.hypervisor.GrantException;
+import org.jxen.hypervisor.HypercallException;
+import org.jxen.hypervisor.Hypercalls;
 
 /**
  * Tries what a guest must not do, from its own process, and writes the error codes it got into its xenstore page
