@@ -1,4 +1,4 @@
-package org.jxen.xenstore.client;
+package org.jxen.xenstored;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -7,7 +7,8 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.jxen.xenstored.XenStoredServer;
+import org.jxen.xenstore.client.UnixSocketChannel;
+import org.jxen.xenstore.client.XsClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;

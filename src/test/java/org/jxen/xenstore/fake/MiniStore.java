@@ -1,4 +1,4 @@
-package org.jxen.xenstore.testing;
+package org.jxen.xenstore.fake;
 
 import java.io.IOException;
 import java.util.ArrayList;
