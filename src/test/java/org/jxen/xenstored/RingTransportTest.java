@@ -20,6 +20,8 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
+import org.jxen.ring.XenStoreRingLayout;
+import org.jxen.xenbus.XsRingChannel;
 import org.jxen.xenstore.Payloads;
 import org.jxen.xenstore.XenStoreException;
 import org.jxen.xenstore.XsError;
@@ -29,8 +31,9 @@ import org.jxen.xenstore.XsPerms;
 import org.jxen.xenstore.XsType;
 import org.jxen.xenstore.client.UnixSocketChannel;
 import org.jxen.xenstore.client.XsClient;
-import org.jxen.xenbus.XsRingChannel;
-import org.jxen.ring.XenStoreRingLayout;
+import org.jxen.xenstored.engine.Connection;
+import org.jxen.xenstored.engine.DomainHooks;
+import org.jxen.xenstored.engine.Quota;
 import org.jxen.xenstored.transport.RingConnection;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -142,7 +145,7 @@ class RingTransportTest {
     }
 
     private int queuedReplies(RingConnection ring) {
-        return server.onLoop(e -> ring.connection().queuedReplies);
+        return server.onLoop(e -> ring.connection().queuedReplies());
     }
 
     private static void await(BooleanSupplier condition) throws InterruptedException {

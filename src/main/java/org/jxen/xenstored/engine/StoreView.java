@@ -1,4 +1,4 @@
-package org.jxen.xenstored;
+package org.jxen.xenstored.engine;
 
 import org.jxen.xenstore.XenStoreException;
 

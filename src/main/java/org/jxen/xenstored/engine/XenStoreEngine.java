@@ -1,4 +1,4 @@
-package org.jxen.xenstored;
+package org.jxen.xenstored.engine;
 
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
@@ -44,7 +44,7 @@ public final class XenStoreEngine {
     static final long EVENT_QUEUE_LIMIT_UNPRIVILEGED = 512 * 1024;
     static final long EVENT_QUEUE_LIMIT_PRIVILEGED = 16 * 1024 * 1024;
     /** Queued replies after which a privileged connection's input is paused until it reads. */
-    static final int PRIVILEGED_REPLY_BACKLOG = 1024;
+    public static final int PRIVILEGED_REPLY_BACKLOG = 1024;
 
     private final DataTree tree = new DataTree();
     private final Domains domains = new Domains();
@@ -93,6 +93,11 @@ public final class XenStoreEngine {
 
     Control control() {
         return control;
+    }
+
+    /** Where CONTROL {@code log} and {@code logfile} switch and move the trace. */
+    public void setLogSwitch(LogSwitch s) {
+        control.setLogSwitch(s);
     }
 
     // ---- connection lifecycle ------------------------------------------------------------------------
@@ -672,7 +677,7 @@ public final class XenStoreEngine {
     }
 
     /** Current use of a quota by a domain, for {@code xenstore-control quota <domid>}. */
-    long usage(int domid, Quota q) {
+    public long usage(int domid, Quota q) {
         Domain d = domains.get(domid);
         if (d == null) return 0;
         return switch (q) {

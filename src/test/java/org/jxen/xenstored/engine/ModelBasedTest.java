@@ -1,4 +1,4 @@
-package org.jxen.xenstored;
+package org.jxen.xenstored.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

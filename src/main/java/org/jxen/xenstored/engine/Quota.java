@@ -1,4 +1,4 @@
-package org.jxen.xenstored;
+package org.jxen.xenstored.engine;
 
 /**
  * The nine quotas of C xenstored (tools/xenstored/domain.c quota_adm) with their defaults. Only unprivileged

@@ -1,4 +1,4 @@
-package org.jxen.xenstored;
+package org.jxen.xenstored.engine;
 
 import java.util.ArrayDeque;
 import java.util.HashMap;
@@ -55,6 +55,16 @@ public final class Connection {
 
     public int transactionCount() {
         return transactions.size();
+    }
+
+    /** Replies queued and not yet taken by the transport. */
+    public int queuedReplies() {
+        return queuedReplies;
+    }
+
+    /** Messages (replies and watch events) queued and not yet taken by the transport. */
+    public int queuedOutput() {
+        return output.size();
     }
 
     public long droppedEvents() {

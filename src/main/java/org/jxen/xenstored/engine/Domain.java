@@ -1,4 +1,4 @@
-package org.jxen.xenstored;
+package org.jxen.xenstored.engine;
 
 /**
  * What the daemon knows of one domain: whether it was introduced (and where its ring is), its device-model

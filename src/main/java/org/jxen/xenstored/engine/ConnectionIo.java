@@ -1,4 +1,4 @@
-package org.jxen.xenstored;
+package org.jxen.xenstored.engine;
 
 /**
  * The transport side of a connection (Unix socket, in-process pipe, guest ring), as the engine sees it. Both

@@ -1,4 +1,4 @@
-package org.jxen.xenstored;
+package org.jxen.xenstored.engine;
 
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -1,4 +1,4 @@
-package org.jxen.xenstored;
+package org.jxen.xenstored.engine;
 
 import java.io.IOException;
 import java.lang.System.Logger;
@@ -31,17 +31,6 @@ final class Control {
 
     private final XenStoreEngine engine;
     private LogSwitch logSwitch = LogSwitch.NONE;
-
-    /** Where {@code log on|off} and {@code logfile} act: the daemon's trace. */
-    interface LogSwitch {
-        LogSwitch NONE = new LogSwitch() {};
-
-        default void enable(boolean on) throws IOException {}
-
-        default void setFile(Path file) throws IOException {
-            throw new IOException("no trace support");
-        }
-    }
 
     Control(XenStoreEngine engine) {
         this.engine = engine;

@@ -1,4 +1,4 @@
-package org.jxen.xenstored;
+package org.jxen.xenstored.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -16,7 +16,7 @@ import org.jxen.xenstore.XsType;
  * keeping watch events (in order) for {@link #events}. Payloads are written as Java strings with {@code \0}
  * for NUL and compared byte for byte.
  */
-final class EngineHarness {
+public final class EngineHarness {
     final XenStoreEngine engine = new XenStoreEngine();
 
     /** A recording {@link ConnectionIo}: the engine's view of one peer plus what the peer has received. */
@@ -63,7 +63,7 @@ final class EngineHarness {
 
     // ---- raw requests ----------------------------------------------------------------------------------
 
-    static byte[] bytes(String s) {
+    public static byte[] bytes(String s) {
         return s.getBytes(StandardCharsets.ISO_8859_1);
     }
 
@@ -125,13 +125,13 @@ final class EngineHarness {
     // ---- assertions ------------------------------------------------------------------------------------
 
     /** Asserts a reply of the request's type with exactly these payload bytes. */
-    static void assertReply(XsMessage reply, XsType type, String payload) {
+    public static void assertReply(XsMessage reply, XsType type, String payload) {
         assertThat(XsType.name(reply.type()) + " " + reply.payloadText())
                 .isEqualTo(type.name() + " " + Payloads.printable(bytes(payload)));
         assertThat(reply.payload()).isEqualTo(bytes(payload));
     }
 
-    static void assertError(XsMessage reply, XsError error) {
+    public static void assertError(XsMessage reply, XsError error) {
         assertReply(reply, XsType.ERROR, error.name() + "\0");
     }
 
@@ -232,7 +232,7 @@ final class EngineHarness {
         assertThat(engine.check()).isEmpty();
     }
 
-    static String repeat(char ch, int n) {
+    public static String repeat(char ch, int n) {
         return String.valueOf(ch).repeat(n);
     }
 }

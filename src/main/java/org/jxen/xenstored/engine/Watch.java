@@ -1,4 +1,4 @@
-package org.jxen.xenstored;
+package org.jxen.xenstored.engine;
 
 /**
  * A registered watch. {@code path} is absolute (or special); {@code relative} remembers that the client gave a

@@ -1,16 +1,16 @@
-package org.jxen.xenstored;
+package org.jxen.xenstored.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.jxen.xenstored.EngineHarness.assertError;
-import static org.jxen.xenstored.EngineHarness.assertReply;
-import static org.jxen.xenstored.EngineHarness.repeat;
+import static org.jxen.xenstored.engine.EngineHarness.assertError;
+import static org.jxen.xenstored.engine.EngineHarness.assertReply;
+import static org.jxen.xenstored.engine.EngineHarness.repeat;
 
 import java.util.List;
 import java.util.stream.Stream;
 import org.jxen.xenstore.XsError;
 import org.jxen.xenstore.XsMessage;
 import org.jxen.xenstore.XsType;
-import org.jxen.xenstored.EngineHarness.Client;
+import org.jxen.xenstored.engine.EngineHarness.Client;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
