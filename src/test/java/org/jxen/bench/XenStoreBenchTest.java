@@ -29,7 +29,7 @@ class XenStoreBenchTest {
     @Test
     void everyWorkloadRunsWithoutErrorsAgainstAnAlwaysOkDaemon() throws IOException {
         fake = new FakeXenStored(dir.resolve("socket"), null);
-        var config = new XenStoreBench.Config(fake.socket, List.of(1, 2), 2, 0.2, 0.05, XenStoreBench.WORKLOADS);
+        var config = new XenStoreBench.Config(fake.socket, List.of(1, 2), 2, 0.5, 0.05, XenStoreBench.WORKLOADS);
         List<BenchResult> results = new XenStoreBench(config, new PrintStream(new ByteArrayOutputStream())).run();
 
         assertThat(results).extracting(r -> r.workload() + "/" + r.conns()).containsExactly(
