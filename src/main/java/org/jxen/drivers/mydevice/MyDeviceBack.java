@@ -2,11 +2,13 @@ package org.jxen.drivers.mydevice;
 
 import org.jxen.kernel.Kernel;
 import org.jxen.kernel.KernelModule;
+import org.jxen.kernel.KernelRole;
 import org.jxen.xenbus.Xenbus;
 
 /**
- * mydeviceback.ko of the xen-split-driver-example: registers the backend driver for "mydevice". The host
- * loads it into dom0 at boot; {@link #withHotplug()} makes a variant that waits for a hotplug script.
+ * mydeviceback.ko of the xen-split-driver-example: registers the backend driver for "mydevice". Built into
+ * dom0's kernel, so a mydevice written to the store is served at once; {@link #withHotplug()} makes a variant
+ * that waits for a hotplug script.
  */
 public final class MyDeviceBack implements KernelModule {
     public static final String NAME = "mydeviceback";
@@ -24,6 +26,11 @@ public final class MyDeviceBack implements KernelModule {
     /** A backend whose Connected waits for {@code hotplug-status = connected}, as netback does. */
     public static MyDeviceBack withHotplug() {
         return new MyDeviceBack(true);
+    }
+
+    @Override
+    public boolean builtInto(KernelRole role) {
+        return role == KernelRole.DOM0;
     }
 
     @Override
