@@ -21,8 +21,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * xl exec's channel end to end: a host, a ModularKernel guest (its own process, blkfront built in, asked for two
- * queues on its command line) with a file disk and a null disk; the guest userland's dd, sha256sum and blkbench.
+ * xl exec's channel end to end: a host, an in-process ModularKernel guest (blkfront built in, asked for two queues
+ * on its command line) with a file disk and a null disk; the guest userland's dd, sha256sum and blkbench.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class GuestExecTest {

@@ -55,15 +55,19 @@ class KmodTest extends SystemFixture {
     }
 
     @Test
-    void aModuleLoadedAtRunTimeDrivesItsDevice() throws Exception {
+    void aModuleLoadedAtRunTimeDrivesTheDeviceAttachedBeforeIt() throws Exception {
+        // The README's order: the device first (dom0's built-in backend waits in InitWait), then the blog's insmod.
         int domid = create("g");
-        ok(xl("exec", "g", "--", "insmod", "mydevicefront"), "");
         XlResult a = xl("device-attach", "g", "mydevice");
         assertThat(a.code()).as(a.err()).isZero();
+        ok(xl("exec", "g", "--", "insmod", "mydevicefront"), "");
         String front = "/local/domain/" + domid + "/device/mydevice/0/state";
         for (int i = 0; i < 1200 && !"4".equals(host.xenstore().readOrNull(front)); i++) Thread.sleep(50);
         assertThat(host.xenstore().readString(front)).as("the frontend is Connected").isEqualTo("4");
-        dmesgUntil("g", l -> l.equals("Probe called. We are good to go."));
+        List<String> log = dmesgUntil("g", l -> l.equals("Backend says: Hello world"));
+        assertThat(log).containsSubsequence("Hello World!", "Probe called. We are good to go.", "Backend says: Hello world");
+        ok(xl("exec", "g", "--", "rmmod", "mydevicefront"), "");
+        assertThat(dmesgUntil("g", l -> l.equals("Goodbye world."))).endsWith("Goodbye world.");
     }
 
     @Test
