@@ -124,8 +124,8 @@ public final class BlockBench {
         Host.Guest g = host.create(new GuestConfig(name, 64, 1, GuestConfig.MODULAR_KERNEL,
                 List.of("blkfront.max_queues=" + queues), guest.equals("xproc")));
         try {
-            host.deviceManager().add(g.domid(), DiskSpec.parse("vdev=xvda, access=rw, target=null:1G").device());
-            host.deviceManager().add(g.domid(), DiskSpec.parse("vdev=xvdb, access=rw, target=" + image).device());
+            host.libxl().addDevice(g.domid(), DiskSpec.parse("vdev=xvda, access=rw, target=null:1G").device());
+            host.libxl().addDevice(g.domid(), DiskSpec.parse("vdev=xvdb, access=rw, target=" + image).device());
             for (String backend : List.of("null", "file")) {
                 for (String w : WORKLOADS) {
                     if (!wanted(w, guest, backend, "q" + queues)) continue;

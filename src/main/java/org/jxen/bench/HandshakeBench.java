@@ -24,10 +24,11 @@ import java.util.stream.Stream;
 import org.jxen.drivers.mydevice.MyDeviceFront;
 import org.jxen.kernel.CommandLine;
 import org.jxen.toolstack.ConsoleLog;
-import org.jxen.toolstack.DeviceManager;
+import org.jxen.toolstack.DevicePaths;
 import org.jxen.toolstack.DeviceSpec;
 import org.jxen.toolstack.GuestConfig;
 import org.jxen.toolstack.Host;
+import org.jxen.toolstack.Libxl;
 import org.jxen.xenstore.Payloads;
 import org.jxen.xenstore.XsMessage;
 import org.jxen.xenstore.XsType;
@@ -35,10 +36,10 @@ import org.jxen.xenstore.client.XsClient;
 
 /**
  * {@code jxen bench handshake}: N in-process guests with {@code mydevicefront}, K mydevice devices each attached
- * through the toolstack's {@link DeviceManager} by a bounded pool of workers, timed from the attach request to
+ * through the toolstack's {@link Libxl} by a bounded pool of workers, timed from the attach request to
  * both ends' {@code state} reading Connected (4) in XenStore, as seen by a dom0 observer (its own privileged
  * connection, one watch on {@code /local/domain}, a READ of every changed mydevice {@code state} node; the time is
- * taken when the READ answers 4). Then every device is detached ({@code DeviceManager.remove}: Closing, wait for
+ * taken when the READ answers 4). Then every device is detached ({@code Libxl.removeDevice}: Closing, wait for
  * Closed, remove both directories), timed per call. Guest boot (until each guest's console shows the frontend
  * module loaded) is reported separately and not counted.
  */
@@ -183,7 +184,7 @@ public final class HandshakeBench {
                 });
 
                 // ---- attach ----
-                DeviceManager dm = host.deviceManager();
+                Libxl dm = host.libxl();
                 long attachStart = System.nanoTime();
                 long attachCpuStart = processCpuNanos();
                 List<Future<?>> adds = new ArrayList<>();
@@ -195,7 +196,7 @@ public final class HandshakeBench {
                             String key = domid + "/" + dev;
                             adds.add(pool.submit(() -> {
                                 devices.put(key, new Times(System.nanoTime()));
-                                dm.add(domid, spec);
+                                dm.addDevice(domid, spec);
                                 return null;
                             }));
                         }
@@ -230,13 +231,13 @@ public final class HandshakeBench {
                             DeviceSpec spec = new DeviceSpec(KIND, dev, 0);
                             removes.add(pool.submit(() -> {
                                 long t0 = System.nanoTime();
-                                dm.remove(domid, spec);
+                                dm.removeDevice(domid, spec);
                                 long took = System.nanoTime() - t0;
                                 synchronized (detach) {
                                     detach.record(took);
                                 }
-                                if (!observer.exists(DeviceManager.frontendPath(domid, spec))
-                                        && !observer.exists(DeviceManager.backendPath(domid, spec))) {
+                                DevicePaths paths = DevicePaths.of(domid, spec);
+                                if (!observer.exists(paths.frontend()) && !observer.exists(paths.backend())) {
                                     detached.incrementAndGet();
                                 }
                                 return null;

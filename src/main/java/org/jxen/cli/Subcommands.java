@@ -1,5 +1,6 @@
 package org.jxen.cli;
 
+import org.jxen.cli.demo.DemoCommand;
 import org.jxen.cli.xenstore.XenstoreTools;
 import picocli.CommandLine;
 

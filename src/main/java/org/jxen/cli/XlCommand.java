@@ -11,6 +11,7 @@ import java.util.concurrent.Callable;
 import org.jxen.toolstack.ControlClient;
 import org.jxen.toolstack.ControlException;
 import org.jxen.toolstack.DomainConfig;
+import org.jxen.toolstack.Host;
 import org.jxen.toolstack.XlCfgException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -22,7 +23,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code jxen xl}: the toolstack's command line. Lifecycle requests go to the running host's control socket
- * ({@code <run-dir>/toolstack.sock}); device-attach/-detach talk to the host's xenstored directly, as libxl does.
+ * ({@code <run-dir>/toolstack.sock}); the device commands run libxl ({@code Libxl}) here, over the host's xenstored
+ * socket, as xl does.
  */
 @Command(name = "xl", mixinStandardHelpOptions = true,
         description = "Manage the domains of a running `jxen host` (xl's commands, jxen-sized).",
@@ -55,6 +57,11 @@ public final class XlCommand implements Runnable {
 
     ControlClient control() {
         return ControlClient.forRunDir(runDir());
+    }
+
+    /** Where the host's xenstored listens for tools. */
+    Path xenstoredSocket() {
+        return runDir().resolve(Host.XENSTORED_SOCKET);
     }
 
     /** Prints an error as xl does (to stderr) and gives its exit code. */

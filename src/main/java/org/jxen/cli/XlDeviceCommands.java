@@ -5,8 +5,8 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.jxen.toolstack.DeviceException;
-import org.jxen.toolstack.DeviceManager;
 import org.jxen.toolstack.DeviceSpec;
+import org.jxen.toolstack.Libxl;
 import org.jxen.xenstore.client.UnixSocketChannel;
 import org.jxen.xenstore.client.XsClient;
 import picocli.CommandLine.Command;
@@ -18,13 +18,13 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code xl device-attach/-detach}: jxen's generic form of xl's per-class commands (block-attach,
- * network-attach, ...). Like libxl they run in the xl process and talk to xenstored directly, over the host's
- * {@code xenstored/socket} (a privileged, dom0 connection), with {@link DeviceManager}'s add/remove sequences.
+ * network-attach, ...). As xl links libxl, they run {@link Libxl} in the xl process, over a connection of its
+ * own to the host's {@code xenstored/socket} (a privileged, dom0 connection): the same code the host runs for a
+ * config's devices.
  */
 final class XlDeviceCommands {
     private XlDeviceCommands() {}
 
-    /** Opens the host's xenstored and resolves DOM (id or name) the way xl does, through /local/domain/*&#47;name. */
     /** What an xl command does once connected to the host's xenstored; returns the exit status. */
     interface WithXenstore {
         int run(XsClient xs) throws DeviceException, IOException, InterruptedException;
@@ -35,7 +35,7 @@ final class XlDeviceCommands {
      * stderr after {@code prefix}, as xl does, with exit status 1.
      */
     static int withXenstore(XlCommand xl, CommandSpec spec, String prefix, WithXenstore body) {
-        try (XsClient xs = new XsClient(UnixSocketChannel.connect(xl.runDir().resolve("xenstored/socket")))) {
+        try (XsClient xs = new XsClient(UnixSocketChannel.connect(xl.xenstoredSocket()))) {
             return body.run(xs);
         } catch (DeviceException | IOException | IllegalArgumentException e) {
             return XlCommand.fail(spec, prefix + e.getMessage());
@@ -45,22 +45,14 @@ final class XlDeviceCommands {
         }
     }
 
-    static int resolve(XsClient xs, String dom) throws IOException, DeviceException {
-        if (dom.matches("[0-9]+")) {
-            if (xs.exists("/local/domain/" + dom)) return Integer.parseInt(dom);
-        } else {
-            for (String id : xs.directory("/local/domain")) {
-                String p = "/local/domain/" + id + "/name";
-                if (xs.exists(p) && xs.readString(p).equals(dom)) return Integer.parseInt(id);
-            }
-        }
-        throw new DeviceException(dom + " is an invalid domain identifier");
+    /** libxl over xl's connection, with these hotplug scripts per device class; warnings go to stderr. */
+    static Libxl libxl(XsClient xs, XlCommand xl, CommandSpec spec, Map<String, Path> scripts) {
+        return Libxl.forXenstored(xs, xl.xenstoredSocket(), scripts, w -> XlCommand.fail(spec, "libxl: warning: " + w));
     }
 
-    static DeviceManager manager(XsClient xs, XlCommand xl, CommandSpec spec, String kind, Path script) {
-        return new DeviceManager(xs, script == null ? Map.of() : Map.of(kind, script),
-                Map.of("XENSTORED_PATH", xl.runDir().resolve("xenstored/socket").toString()),
-                DeviceManager.Timeouts.LIBXL, w -> XlCommand.fail(spec, "libxl: warning: " + w));
+    /** {@code --hotplug-script}, if given, for device class {@code kind}. */
+    private static Map<String, Path> scripts(String kind, Path script) {
+        return script == null ? Map.of() : Map.of(kind, script);
     }
 
     @Command(name = "device-attach", description = "Attach a device of CLASS (e.g. mydevice) to a domain.")
@@ -83,22 +75,12 @@ final class XlDeviceCommands {
         @Override
         public Integer call() {
             return withXenstore(xl, spec, "libxl: error: ", xs -> {
-                int domid = resolve(xs, dom);
-                int id = devid != null ? devid : nextFree(xs, domid);
-                manager(xs, xl, spec, kind, script).add(domid, new DeviceSpec(kind, id, backend));
+                Libxl libxl = libxl(xs, xl, spec, scripts(kind, script));
+                int domid = libxl.domid(dom);
+                int id = devid != null ? devid : libxl.nextDeviceId(domid, kind);
+                libxl.addDevice(domid, new DeviceSpec(kind, id, backend));
                 return 0;
             });
-        }
-
-        /** libxl__device_nextid: one more than the highest id in the domain's device/CLASS directory. */
-        private int nextFree(XsClient xs, int domid) throws IOException {
-            String dir = "/local/domain/" + domid + "/device/" + kind;
-            if (!xs.exists(dir)) return 0;
-            int next = 0;
-            for (String n : xs.directory(dir)) {
-                if (n.matches("[0-9]+")) next = Math.max(next, Integer.parseInt(n) + 1);
-            }
-            return next;
         }
     }
 
@@ -124,7 +106,7 @@ final class XlDeviceCommands {
         public Integer call() {
             return withXenstore(xl, spec, "xl exec: ", xs -> {
                 // dom0 has no exec agent: the host runs the command in dom0's kernel (its control socket).
-                int domid = resolve(xs, dom);
+                int domid = libxl(xs, xl, spec, Map.of()).domid(dom);
                 org.jxen.toolstack.GuestExecClient.Result r;
                 try {
                     r = domid == 0 ? xl.control().execInDom0(hostPaths(argv))
@@ -183,8 +165,8 @@ final class XlDeviceCommands {
         @Override
         public Integer call() {
             return withXenstore(xl, spec, "libxl: error: ", xs -> {
-                int domid = resolve(xs, dom);
-                manager(xs, xl, spec, kind, script).remove(domid, new DeviceSpec(kind, devid, backend));
+                Libxl libxl = libxl(xs, xl, spec, scripts(kind, script));
+                libxl.removeDevice(libxl.domid(dom), new DeviceSpec(kind, devid, backend));
                 return 0;
             });
         }

@@ -174,6 +174,29 @@ public final class BackRing {
         return unconsumedRequests() != 0;
     }
 
+    /** Answers one request: {@code request} is a private copy, {@code response} the slot to fill. */
+    @FunctionalInterface
+    public interface Responder {
+        void respond(MemorySegment request, MemorySegment response);
+    }
+
+    /**
+     * A backend's whole pass over the ring, the loop every synchronous backend writes around
+     * RING_FINAL_CHECK_FOR_REQUESTS: each pending request is copied into {@code scratch} and answered at once,
+     * responses are pushed, and the final check catches requests that raced with it. Returns whether the
+     * frontend must be sent an event.
+     *
+     * @throws RingOverflowException if the frontend published a bogus req_prod; the ring halts
+     */
+    public boolean answerAll(MemorySegment scratch, Responder responder) {
+        boolean notify = false;
+        do {
+            while (copyNextRequest(scratch)) responder.respond(scratch, nextResponse());
+            notify |= pushResponsesAndCheckNotify();
+        } while (finalCheckForRequests());
+        return notify;
+    }
+
     private void live() {
         if (halted != null) throw halted;
     }

@@ -176,6 +176,19 @@ public final class FrontRing {
         return unconsumedResponses() != 0;
     }
 
+    /**
+     * A frontend's whole pass over the responses, the loop around RING_FINAL_CHECK_FOR_RESPONSES: each pending
+     * response is copied into {@code scratch} (a private copy, see {@link #copyNextResponse}) and handed to
+     * {@code each}, until the final check finds none and has asked for an event on the next.
+     *
+     * @throws RingOverflowException if the backend published a bogus rsp_prod; the ring halts
+     */
+    public void takeAllResponses(MemorySegment scratch, java.util.function.Consumer<MemorySegment> each) {
+        do {
+            while (copyNextResponse(scratch)) each.accept(scratch);
+        } while (finalCheckForResponses());
+    }
+
     private boolean responsePending() {
         live();
         return seenResponses != 0 || unconsumedResponses() != 0;

@@ -114,7 +114,7 @@ public final class ControlServer implements AutoCloseable {
                 int domid = guest(args(req, 1)[0], "destroy");
                 host.destroy(domid);
             }
-            case "shutdown" -> host.requestShutdown(guest(args(req, 1)[0], "shut down"), "poweroff");
+            case "shutdown" -> host.libxl().requestShutdown(guest(args(req, 1)[0], "shut down"), "poweroff");
             case "dmesg" -> {
                 String[] a = req.length == 1 ? new String[0] : args(req, 1);
                 int domid = a.length == 0 ? 0 : resolve(a[0]);

@@ -41,7 +41,7 @@ public final class GuestExecClient {
             if (a.indexOf('\n') >= 0 || a.indexOf('\0') >= 0) throw new IllegalArgumentException("argument with a newline or NUL: " + a);
         }
         if (argv.isEmpty()) throw new IllegalArgumentException("no command");
-        String home = "/local/domain/" + domid;
+        String home = Libxl.home(domid);
         if (!xs.exists(home)) throw new IOException("domain " + domid + " does not exist");
         String dir = home + "/data/exec";
         String cmd = String.join("\n", argv);

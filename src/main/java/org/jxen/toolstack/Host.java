@@ -9,11 +9,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import org.jxen.hypervisor.Delivery;
 import org.jxen.hypervisor.DomainControl;
 import org.jxen.hypervisor.DomainInfo;
-import org.jxen.hypervisor.DomainLayout;
 import org.jxen.hypervisor.DomainState;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.hypervisor.Hypercalls;
@@ -21,8 +19,6 @@ import org.jxen.hypervisor.Hypervisor;
 import org.jxen.hypervisor.ShutdownReason;
 import org.jxen.hypervisor.process.GuestKernel;
 import org.jxen.hypervisor.process.HypervisorService;
-import org.jxen.xenstore.XsPerm;
-import org.jxen.xenstore.XsPerms;
 import org.jxen.xenstore.client.XsClient;
 import org.jxen.xenstored.XenStoredServer;
 import org.jxen.kernel.CommandLine;
@@ -43,14 +39,8 @@ import org.jxen.kernel.ModuleDirectory;
 public final class Host implements AutoCloseable {
     private static final Logger LOG = System.getLogger("jxen.host");
     private static final int DOM0_PAGES = 256;
-    /**
-     * libxl's rwperm nodes of a PV guest's home (libxl__domain_make): the guest's own. One deviation: libxl makes
-     * {@code device} dom0's (readable by the guest); here it is the guest's, so that a frontend directory written
-     * node by node from dom0 without a chmod (the seed's activate.sh, see xenbus.md) is the guest's as well.
-     */
-    private static final List<String> GUEST_OWNED = List.of("control/shutdown", "control/feature-poweroff",
-            "control/feature-reboot", "control/feature-suspend", "control/sysrq", "device",
-            "device/suspend/event-channel", "data", "drivers", "feature", "attr", "error");
+    /** Where in the run dir xenstored listens for tools. */
+    public static final String XENSTORED_SOCKET = "xenstored/socket";
 
     private final Path runDir;
     private final Hypervisor hv;
@@ -59,6 +49,7 @@ public final class Host implements AutoCloseable {
     private final HypervisorService service;
     private final XenStoredServer xenstored;
     private final XsClient xs;
+    private final Libxl libxl;
     private final Kernel dom0Kernel;
     private final Xenconsoled consoled;
     private final ControlServer control;
@@ -82,11 +73,15 @@ public final class Host implements AutoCloseable {
         ctl = dom0.domainControl();
         dom0.setEventHandler(port -> {}, Delivery.BLOCKING);
         service = HypervisorService.start(hv);
-        xenstored = XenStoredServer.start(new XenStoredServer.Options(runDir.resolve("xenstored/socket"),
+        xenstored = XenStoredServer.start(new XenStoredServer.Options(runDir.resolve(XENSTORED_SOCKET),
                 trace ? runDir.resolve("xenstored/trace") : null));
         xenstored.setDomainHooks(new XenstoredRings(dom0, xenstored));
         xs = new XsClient(xenstored.connectInProcess(0));
-        writeBootLayout();
+        // vbd runs scripts/hotplug/block when the installation has it.
+        Path block = DiskSpec.blockScript();
+        libxl = Libxl.forXenstored(xs, xenstored.socketPath(), block == null ? Map.of() : Map.of("vbd", block),
+                w -> LOG.log(Level.WARNING, w));
+        libxl.writeHostNodes();
         int virq = dom0.bindVirq(Hypercalls.VIRQ_DOM_EXC);
         dom0.onEvent(virq, p -> domainsChanged());
         consoled = new Xenconsoled(dom0, runDir.resolve("console"));
@@ -156,27 +151,20 @@ public final class Host implements AutoCloseable {
         return xs;
     }
 
-    /** What a Xen host's store holds once dom0 is up. */
-    private void writeBootLayout() throws IOException {
-        xs.transaction(tx -> {
-            tx.write("/local/domain/0/name", "Domain-0");
-            tx.write("/local/domain/0/domid", "0");
-            tx.mkdir("/tool");
-            tx.mkdir("/vm");
-            return null;
-        });
+    /** libxl over dom0's connection, as the host uses it: libxl's timeouts, warnings to the host's log. */
+    public Libxl libxl() {
+        return libxl;
     }
 
     /**
-     * Builds and boots a guest as xl does: create the (paused) domain, write its XenStore home with libxl's
-     * permissions, introduce it to xenstored, unpause it and start its kernel.
+     * Builds and boots a guest as xl does: create the (paused) domain, have libxl write its XenStore home and
+     * introduce it to xenstored, unpause it and start its kernel.
      */
     public synchronized Guest create(GuestConfig cfg) throws IOException, HypercallException {
         int domid = ctl.createDomain(cfg.memoryPages(), cfg.vcpus());
         try {
             DomainInfo info = ctl.info(domid);
-            writeDomainNodes(domid, cfg, info);
-            xs.introduce(domid, DomainLayout.XENSTORE_FRAME, info.xenstorePort());
+            libxl.buildDomain(domid, cfg, info);
             // As xenconsoled does on seeing the new domain: serve its console before it can print.
             consoled.attach(domid, cfg.name(), info.consolePort());
             ctl.unpause(domid);
@@ -189,45 +177,6 @@ public final class Host implements AutoCloseable {
             destroyQuietly(domid);
             throw e;
         }
-    }
-
-    private void writeDomainNodes(int domid, GuestConfig cfg, DomainInfo info) throws IOException {
-        String home = "/local/domain/" + domid;
-        UUID uuid = UUID.nameUUIDFromBytes((cfg.name() + "/" + domid).getBytes());
-        String vm = "/vm/" + uuid;
-        // libxl__domain_make: the home, the vm path, cpu, memory and control are dom0's, readable by the guest
-        // (what is written under them inherits that); the guest's own areas belong to the guest.
-        XsPerms readOnly = XsPerms.of(new XsPerm(0, false, false), new XsPerm(domid, true, false));
-        XsPerms guestOwned = XsPerms.of(new XsPerm(domid, false, false));
-        xs.transaction(tx -> {
-            tx.mkdir(home);
-            tx.setPerms(home, readOnly);
-            tx.mkdir(vm);
-            tx.setPerms(vm, readOnly);
-            tx.write(vm + "/uuid", uuid.toString());
-            tx.write(vm + "/name", cfg.name());
-            tx.write(home + "/vm", vm);
-            tx.write(home + "/name", cfg.name());
-            tx.write(home + "/domid", Integer.toString(domid));
-            for (String dir : new String[] {"cpu", "memory", "control"}) tx.mkdir(home + "/" + dir);
-            tx.write(home + "/memory/static-max", Integer.toString(cfg.memoryMiB() * 1024));
-            tx.write(home + "/memory/target", Integer.toString(cfg.memoryMiB() * 1024));
-            tx.write(home + "/cpu/0/availability", "online");
-            tx.write(home + "/store/port", Integer.toString(info.xenstorePort()));
-            tx.write(home + "/store/ring-ref", Integer.toString(DomainLayout.XENSTORE_FRAME));
-            tx.write(home + "/console/port", Integer.toString(info.consolePort()));
-            tx.write(home + "/console/ring-ref", Integer.toString(DomainLayout.CONSOLE_FRAME));
-            // The guest answers control/shutdown and announces what it supports in control/feature-*
-            // (Linux's drivers/xen/manage.c writes feature-poweroff, -reboot, -suspend).
-            for (String dir : GUEST_OWNED) {
-                tx.mkdir(home + "/" + dir);
-                tx.setPerms(home + "/" + dir, guestOwned);
-            }
-            // What the toolstack offers the guest: dom0's, as the rest of control.
-            tx.write(home + "/control/platform-feature-multiprocessor-suspend", "1");
-            tx.write(home + "/control/platform-feature-xs_reset_watches", "1");
-            return null;
-        });
     }
 
     /** The jars of a guest's kernel image: its config's {@code kernel}, else the host's module path. */
@@ -305,20 +254,12 @@ public final class Host implements AutoCloseable {
         }
         Guest g = create(cfg.guest());
         try {
-            DeviceManager devices = deviceManager();
-            for (DeviceSpec d : cfg.devices()) devices.add(g.domid(), d);
+            for (DeviceSpec d : cfg.devices()) libxl.addDevice(g.domid(), d);
         } catch (IOException | DeviceException | InterruptedException | RuntimeException e) {
             destroyQuietly(g.domid());
             throw e;
         }
         return g;
-    }
-
-    /** libxl's device add/remove over dom0's connection; vbd runs scripts/hotplug/block. */
-    public DeviceManager deviceManager() {
-        Path block = DiskSpec.blockScript();
-        return new DeviceManager(xs, block == null ? Map.of() : Map.of("vbd", block), Map.of("XENSTORED_PATH", xenstoredSocket().toString()),
-                DeviceManager.Timeouts.LIBXL, w -> LOG.log(Level.WARNING, w));
     }
 
     /** The name a guest was created with, else what its XenStore home says, else xl's "(null)". */
@@ -328,8 +269,7 @@ public final class Host implements AutoCloseable {
             if (g != null) return g.name();
         }
         try {
-            String path = "/local/domain/" + domid + "/name";
-            String v = xs.readOrNull(path);
+            String v = libxl.domainName(domid);
             return v == null ? "(null)" : v;
         } catch (IOException e) {
             return "(null)";
@@ -338,11 +278,6 @@ public final class Host implements AutoCloseable {
 
     public Path controlSocket() {
         return control.socketPath();
-    }
-
-    /** Asks a guest to shut down through XenStore, as {@code xl shutdown} does. */
-    public void requestShutdown(int domid, String how) throws IOException {
-        xs.write("/local/domain/" + domid + "/control/shutdown", how);
     }
 
     /**
@@ -388,8 +323,8 @@ public final class Host implements AutoCloseable {
 
     /**
      * xl destroy, in libxl's order: remove the domain's XenStore home and vm paths (dom0 owns them, so
-     * xenstored would keep them), then destroy the domain; xenstored hears of that through VIRQ_DOM_EXC and
-     * removes whatever the guest owned.
+     * xenstored would keep them) and its devices' backend directories, then destroy the domain; xenstored hears
+     * of that through VIRQ_DOM_EXC and removes whatever the guest owned.
      */
     public synchronized void destroy(int domid) throws HypercallException {
         Guest g = guests.remove(domid);
@@ -401,34 +336,11 @@ public final class Host implements AutoCloseable {
     }
 
     private void removeDomainNodes(int domid) {
-        String home = "/local/domain/" + domid;
         try {
-            xs.transaction(tx -> {
-                if (tx.exists(home + "/vm")) tx.rm(tx.readString(home + "/vm"));
-                // As libxl__devices_destroy: the backend directories live in the backends' homes, not ours.
-                for (String be : backendPaths(tx, home)) {
-                    if (tx.exists(be)) tx.rm(be);
-                    String parent = be.substring(0, be.lastIndexOf('/'));
-                    if (tx.exists(parent) && tx.directory(parent).isEmpty()) tx.rm(parent);
-                }
-                tx.rm(home);
-                return null;
-            });
+            libxl.destroyDomainNodes(domid);
         } catch (IOException e) {
-            LOG.log(Level.WARNING, "removing {0}: {1}", home, e.toString());
+            LOG.log(Level.WARNING, "removing the store nodes of domain {0}: {1}", domid, e.toString());
         }
-    }
-
-    private static List<String> backendPaths(XsClient.Tx tx, String home) throws IOException {
-        List<String> out = new ArrayList<>();
-        if (!tx.exists(home + "/device")) return out;
-        for (String kind : tx.directory(home + "/device")) {
-            for (String dev : tx.directory(home + "/device/" + kind)) {
-                String link = home + "/device/" + kind + "/" + dev + "/backend";
-                if (tx.exists(link)) out.add(tx.readString(link));
-            }
-        }
-        return out;
     }
 
     private void destroyQuietly(int domid) {

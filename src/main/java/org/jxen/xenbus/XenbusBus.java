@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
+import org.jxen.hypervisor.Errno;
 import org.jxen.xenstore.client.XsClient;
 
 /**
@@ -414,7 +415,7 @@ public final class XenbusBus {
                     return;
                 }
                 case HIJACKED -> {
-                    dev.devFatal(22, "state changed behind our back to " + stored);
+                    dev.devFatal(Errno.EINVAL, "state changed behind our back to " + stored);
                     return;
                 }
             }
@@ -495,12 +496,12 @@ public final class XenbusBus {
             id = Integer.parseInt(m.get(kind.otherend + "-id").strip());
             path = m.get(kind.otherend);
         } catch (IOException | NumberFormatException e) {
-            dev.devFatal(e instanceof IOException io ? XenbusDevice.errnoOf(io) : 22,
+            dev.devFatal(e instanceof IOException io ? XenbusDevice.errnoOf(io) : Errno.EINVAL,
                     "reading other end details from " + dev.nodename());
             return false;
         }
         if (path.isEmpty() || !exists(path)) {
-            dev.devFatal(2, "unable to read other end from " + dev.nodename() + ".  missing or inaccessible.");
+            dev.devFatal(Errno.ENOENT, "unable to read other end from " + dev.nodename() + ".  missing or inaccessible.");
             return false;
         }
         dev.setOtherend(path, id);
@@ -517,9 +518,9 @@ public final class XenbusBus {
         try {
             dev.driver().otherendChanged(dev, state);
         } catch (IllegalXenbusTransition e) {
-            dev.devFatal(22, e.getMessage());
+            dev.devFatal(Errno.EINVAL, e.getMessage());
         } catch (RuntimeException e) {
-            dev.devFatal(5, "handling other end state " + state + ": " + e);
+            dev.devFatal(Errno.EIO, "handling other end state " + state + ": " + e);
         }
     }
 

@@ -3,7 +3,6 @@ package org.jxen.xenbus;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.jxen.hypervisor.Errno;
 import org.jxen.hypervisor.EventHandler;
 import org.jxen.hypervisor.GrantException;
 import org.jxen.hypervisor.GrantMapping;
@@ -44,7 +44,6 @@ public final class XenbusDevice {
     private final Set<Integer> ports = ConcurrentHashMap.newKeySet();
     private final Map<Integer, GrantMapping> mappings = new ConcurrentHashMap<>();
     private final List<XenbusWatch> watches = new ArrayList<>();
-    private final Map<String, Object> driverData = new HashMap<>();
 
     XenbusDevice(XenbusBus bus, XenbusDriver driver, String nodename, String devicetype) {
         this.bus = bus;
@@ -124,17 +123,6 @@ public final class XenbusDevice {
         }
     }
 
-    /** Per-device driver state (Linux's dev_set_drvdata), keyed by the driver's choice of name. */
-    @SuppressWarnings("unchecked")
-    public synchronized <T> T data(String key) {
-        return (T) driverData.get(key);
-    }
-
-    public synchronized void setData(String key, Object value) {
-        if (value == null) driverData.remove(key);
-        else driverData.put(key, value);
-    }
-
     // ---- state ----
 
     /**
@@ -170,6 +158,14 @@ public final class XenbusDevice {
         return true;
     }
 
+    /**
+     * xenbus_frontend_closed: the frontend has torn its connection down and answers the backend's close with
+     * Closed (the backend then closes too and, with {@code online = 0}, goes away).
+     */
+    public void frontendClosed() {
+        switchState(XenbusState.CLOSED);
+    }
+
     /** Used by the bus when it adopts a state the toolstack wrote into our node. */
     synchronized void adoptState(XenbusState s) {
         state = s;
@@ -198,8 +194,8 @@ public final class XenbusDevice {
      * xenbus_dev_error: logs and writes {@code "<errno> <message>"} to
      * {@code /local/domain/<self>/error/<nodename relative to our home>/error} for the toolstack to report.
      */
-    public void devError(int errno, String message) {
-        String text = errno + " " + message;
+    public void devError(Errno errno, String message) {
+        String text = errno.code + " " + message;
         xenbus().printk("xenbus " + nodename + ": " + text);
         String rel = nodename.startsWith(home + "/") ? nodename.substring(home.length() + 1) : nodename.substring(1);
         try {
@@ -210,15 +206,17 @@ public final class XenbusDevice {
     }
 
     /** xenbus_dev_fatal: {@link #devError} and switch to Closing. */
-    public void devFatal(int errno, String message) {
+    public void devFatal(Errno errno, String message) {
         devError(errno, message);
         switchState(XenbusState.CLOSING);
     }
 
-    static int errnoOf(Exception e) {
-        if (e instanceof XenStoreException x) return x.error().errno;
-        if (e instanceof HypercallException h) return h.errno().code;
-        return 5; // EIO
+    /** The errno a failure is reported with: the store's or the hypervisor's own, else EIO. */
+    public static Errno errnoOf(Exception e) {
+        if (e instanceof XenbusException x) return x.errno();
+        if (e instanceof XenStoreException x) return Errno.of(x.error().errno);
+        if (e instanceof HypercallException h) return h.errno();
+        return Errno.EIO;
     }
 
     // ---- store helpers (keys relative to a directory, as xenbus_read/xenbus_gather take them) ----
@@ -316,6 +314,16 @@ public final class XenbusDevice {
 
     /** xenbus_grant_ring: grants the other end write access to each page; the refs in page order. */
     public int[] grantRing(MemorySegment... pages) throws HypercallException {
+        try {
+            return grantAll(pages);
+        } catch (HypercallException e) {
+            devFatal(e.errno(), "granting access to ring page");
+            throw e;
+        }
+    }
+
+    /** As {@link #grantRing}, leaving the report to the caller; on failure nothing stays granted. */
+    int[] grantAll(MemorySegment... pages) throws HypercallException {
         int[] refs = new int[pages.length];
         int done = 0;
         try {
@@ -327,7 +335,6 @@ public final class XenbusDevice {
             return refs;
         } catch (HypercallException e) {
             for (int i = 0; i < done; i++) endAccessAndFree(refs[i], null);
-            devFatal(e.errno().code, "granting access to ring page");
             throw e;
         }
     }
@@ -385,6 +392,16 @@ public final class XenbusDevice {
 
     /** xenbus_map_ring_valloc: maps the other end's granted pages; on failure nothing stays mapped (fatal). */
     public List<GrantMapping> mapRing(int... refs) throws GrantException {
+        try {
+            return mapAll(refs);
+        } catch (XenbusException e) {
+            devFatal(e.errno(), e.getMessage());
+            throw (GrantException) e.getCause();
+        }
+    }
+
+    /** As {@link #mapRing}, leaving the report to the caller: EFAULT, caused by the GrantException. */
+    List<GrantMapping> mapAll(int... refs) throws XenbusException {
         List<GrantMapping> done = new ArrayList<>();
         for (int ref : refs) {
             try {
@@ -394,8 +411,8 @@ public final class XenbusDevice {
                 done.add(m);
             } catch (GrantException e) {
                 unmapRing(done);
-                devFatal(14, "mapping in shared page " + ref + " from domain " + otherendId + ": " + e.getMessage());
-                throw e;
+                throw new XenbusException(Errno.EFAULT,
+                        "mapping in shared page " + ref + " from domain " + otherendId + ": " + e.getMessage(), e);
             }
         }
         return done;

@@ -2,10 +2,15 @@ package org.jxen.xenstored;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.Function;
-import org.jxen.xenstore.XsChannel;
 import org.jxen.ring.RingNotifier;
+import org.jxen.xenstore.XsChannel;
+import org.jxen.xenstored.engine.DomainHooks;
+import org.jxen.xenstored.engine.FileTracer;
+import org.jxen.xenstored.engine.LogSwitch;
+import org.jxen.xenstored.engine.XenStoreEngine;
 import org.jxen.xenstored.transport.EventLoop;
 import org.jxen.xenstored.transport.InProcessConnection;
 import org.jxen.xenstored.transport.RingConnection;
@@ -16,7 +21,7 @@ import org.jxen.xenstored.transport.UnixSocketListener;
  * on request. {@link #close} stops the loop and removes the socket.
  */
 public final class XenStoredServer implements AutoCloseable {
-    /** Where to listen, and where to trace (null: no trace). */
+    /** Where to listen, and where to trace (null: no trace); the directories of both are made if missing. */
     public record Options(Path socket, Path trace) {}
 
     private final XenStoreEngine engine = new XenStoreEngine();
@@ -26,9 +31,14 @@ public final class XenStoredServer implements AutoCloseable {
 
     private XenStoredServer(Options options) throws IOException {
         loop = new EventLoop("xenstored");
-        if (options.trace() != null) traceTo(options.trace());
+        if (options.trace() != null) {
+            // As for the socket: `jxen xenstored --socket /tmp/xs/socket --trace /tmp/xs/trace` on a fresh machine.
+            Path dir = options.trace().toAbsolutePath().getParent();
+            if (dir != null) Files.createDirectories(dir);
+            traceTo(options.trace());
+        }
         loop.onIdle(() -> engine.tracer().flush());
-        engine.control().setLogSwitch(new Control.LogSwitch() {
+        engine.setLogSwitch(new LogSwitch() {
             @Override
             public void enable(boolean on) {
                 if (tracer != null) tracer.setEnabled(on);

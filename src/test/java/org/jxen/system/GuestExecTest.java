@@ -41,8 +41,8 @@ class GuestExecTest {
         Files.write(image, data);
         host = Host.start(dir.resolve("run"), false);
         domid = host.create(new GuestConfig("g", 32, 1, GuestConfig.MODULAR_KERNEL, List.of("blkfront.max_queues=2"), false)).domid();
-        host.deviceManager().add(domid, DiskSpec.parse("vdev=xvda, access=rw, target=" + image).device());
-        host.deviceManager().add(domid, DiskSpec.parse("vdev=xvdb, access=rw, target=null:8M").device());
+        host.libxl().addDevice(domid, DiskSpec.parse("vdev=xvda, access=rw, target=" + image).device());
+        host.libxl().addDevice(domid, DiskSpec.parse("vdev=xvdb, access=rw, target=null:8M").device());
     }
 
     @AfterAll

@@ -47,7 +47,7 @@ class ConsoleTest {
         seen.addAll(before);
         awaitLine(seen, "chatty done");
 
-        host.requestShutdown(g.domid(), "poweroff");
+        host.libxl().requestShutdown(g.domid(), "poweroff");
         ended.get(60, TimeUnit.SECONDS);
 
         List<String> lines = log.lines();

@@ -10,9 +10,9 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.jxen.hypervisor.DomainInfo;
-import org.jxen.hypervisor.ExitKernel;
+import org.jxen.hypervisor.process.ExitKernel;
 import org.jxen.hypervisor.HypercallException;
-import org.jxen.xenbus.LogAwait;
+import org.jxen.kernel.LogAwait;
 import org.jxen.xenstore.XenStoreException;
 import org.jxen.xenstore.XsError;
 import org.jxen.xenstore.client.XsClient;
@@ -82,7 +82,7 @@ class HostTest {
         awaitValue(home + "/control/feature-suspend", "1");
         LinkedBlockingQueue<String> released = watchReleases();
 
-        host.requestShutdown(g.domid(), "poweroff");
+        host.libxl().requestShutdown(g.domid(), "poweroff");
 
         assertThat(released.poll(30, TimeUnit.SECONDS)).isEqualTo("@releaseDomain");
         awaitGone(home);
@@ -216,7 +216,7 @@ class HostTest {
             {home + "/store/ring-ref", "1", dom0Only},
             {home + "/console/port", Integer.toString(info.consolePort()), dom0Only},
             {home + "/console/ring-ref", "0", dom0Only},
-            {home + "/device", "", guests}, // libxl: dom0Only; see Host.GUEST_OWNED
+            {home + "/device", "", guests}, // libxl: dom0Only; see Libxl.GUEST_OWNED
             {home + "/device/suspend", "", guests},
             {home + "/device/suspend/event-channel", "", guests},
             {home + "/control", "", dom0Only},

@@ -12,6 +12,7 @@ import java.util.concurrent.LinkedBlockingQueue;
  * first callback until released (so events pile up behind it), and walks its state with {@link BackendStates}.
  */
 final class RecordingBackendDriver implements XenbusDriver {
+    private final java.util.Map<XenbusDevice, BackendStates> states = new java.util.concurrent.ConcurrentHashMap<>();
     final List<XenbusState> seen = new CopyOnWriteArrayList<>();
     final LinkedBlockingQueue<XenbusState> events = new LinkedBlockingQueue<>();
     final CompletableFuture<XenbusDevice> probed = new CompletableFuture<>();
@@ -38,7 +39,7 @@ final class RecordingBackendDriver implements XenbusDriver {
             @Override
             public void disconnect(XenbusDevice d) {}
         });
-        dev.setData("states", states);
+        this.states.put(dev, states);
         states.set(XenbusState.INIT_WAIT);
         probed.complete(dev);
     }
@@ -53,7 +54,7 @@ final class RecordingBackendDriver implements XenbusDriver {
         }
         seen.add(state);
         events.add(state);
-        BackendStates states = dev.data("states");
+        BackendStates states = this.states.get(dev);
         // Reconfiguring has no path in netback's walk: that is the illegal transition under test.
         if (state == XenbusState.CONNECTED || state == XenbusState.RECONFIGURING) states.set(state);
     }

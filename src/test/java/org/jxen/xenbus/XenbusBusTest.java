@@ -7,9 +7,6 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
-import org.jxen.kernel.Kernel;
-import org.jxen.kernel.KernelModule;
-import org.jxen.toolstack.Host;
 import org.jxen.xenstore.client.XsClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -26,20 +23,18 @@ class XenbusBusTest {
     private static final AtomicLong TOKENS = new AtomicLong();
     @TempDir
     Path dir;
-    private Host host;
+    private Dom0Xenbus dom0;
     private XsClient xs;
-    private Kernel dom0;
 
     @BeforeEach
     void start() throws Exception {
-        host = Host.start(dir, false);
-        xs = host.xenstore();
-        dom0 = host.dom0Kernel();
+        dom0 = new Dom0Xenbus(dir);
+        xs = dom0.xs;
     }
 
     @AfterEach
-    void stop() {
-        host.close();
+    void stop() throws Exception {
+        dom0.close();
     }
 
     private static String fake(int n) {
@@ -51,22 +46,7 @@ class XenbusBusTest {
     }
 
     private void load(RecordingBackendDriver driver) throws Exception {
-        dom0.load(new KernelModule() {
-            @Override
-            public String name() {
-                return "testdevback";
-            }
-
-            @Override
-            public void init(Kernel k) throws Exception {
-                k.xenbus().backend().register(driver);
-            }
-
-            @Override
-            public void exit(Kernel k) {
-                k.xenbus().backend().unregister(driver);
-            }
-        });
+        dom0.xenbus.backend().register(driver);
     }
 
     private void add(int n, String frontendState) throws Exception {
@@ -125,7 +105,7 @@ class XenbusBusTest {
         xs.write(fake(0) + "/state", "3");
         xs.write(fake(0) + "/state", "4");
         // A round trip on dom0's own connection: the events were delivered (and queued) before its reply.
-        dom0.xenstore().exists("/local/domain/0");
+        dom0.xs.exists("/local/domain/0");
         driver.release.countDown();
 
         awaitState(be(0), XenbusState.CONNECTED);
@@ -159,8 +139,8 @@ class XenbusBusTest {
         awaitState(be(0), XenbusState.CLOSING);
         assertThat(xs.readString("/local/domain/0/error/backend/testdev/0/0/error"))
                 .startsWith("2 reading other end details from " + be(0));
-        LogAwait.line(dom0.log(), "xenbus: probe of " + be(0) + " failed");
-        assertThat(dom0.xenbus().backend().devices()).isEmpty();
+        dom0.awaitLine("xenbus: probe of " + be(0) + " failed");
+        assertThat(dom0.xenbus.backend().devices()).isEmpty();
     }
 
     @Test
@@ -180,15 +160,15 @@ class XenbusBusTest {
             @Override
             public void otherendChanged(XenbusDevice dev, XenbusState state) {}
         };
-        dom0.xenbus().backend().register(failing);
+        dom0.xenbus.backend().register(failing);
         add(0, "1");
 
         awaitState(be(0), XenbusState.CLOSING);
         assertThat(xs.readString("/local/domain/0/error/backend/testdev/0/0/error"))
                 .isEqualTo("5 probe failed: no such hardware");
-        LogAwait.line(dom0.log(), "xenbus: probe of " + be(0) + " failed");
-        assertThat(dom0.xenbus().backend().devices()).isEmpty();
-        dom0.xenbus().backend().unregister(failing);
+        dom0.awaitLine("xenbus: probe of " + be(0) + " failed");
+        assertThat(dom0.xenbus.backend().devices()).isEmpty();
+        dom0.xenbus.backend().unregister(failing);
     }
 
     @Test
@@ -205,7 +185,7 @@ class XenbusBusTest {
         add(1, "1");
         awaitState(be(1), XenbusState.INIT_WAIT);
 
-        assertThat(dom0.xenbus().backend().states()).containsOnlyKeys(be(1));
+        assertThat(dom0.xenbus.backend().states()).containsOnlyKeys(be(1));
         assertThat(xs.readString(be(0) + "/state")).isEqualTo("4");
     }
 }

@@ -1,5 +1,6 @@
 package org.jxen.drivers.blk;
 
+import org.jxen.hypervisor.Errno;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -27,8 +28,6 @@ import org.jxen.xenbus.XenbusState;
  */
 final class BlkbackDevice implements BackendStates.Hooks {
     static final String PROTOCOL_X86_64 = "x86_64-abi";
-    /** EPROTO: what a queue whose frontend broke the ring protocol reports. */
-    static final int EPROTO = 71;
     private static final long STOP_WAIT_SECONDS = 30;
 
     private final XenbusDevice dev;
@@ -63,20 +62,20 @@ final class BlkbackDevice implements BackendStates.Hooks {
             openDisk();
         } catch (IOException e) {
             int errno = e instanceof DiskException de && de.errno() != 0 ? de.errno() : 5;
-            dev.devFatal(errno, "opening the disk: " + e.getMessage());
+            dev.devFatal(Errno.of(errno), "opening the disk: " + e.getMessage());
             return false;
         }
         try {
             connectRings();
         } catch (SetupException e) {
-            dev.devFatal(e.errno, e.getMessage());
+            dev.devFatal(Errno.of(e.errno), e.getMessage());
             disconnect(dev);
             return false;
         }
         try {
             writeDetails();
         } catch (IOException e) {
-            dev.devFatal(5, "writing the disk's details: " + e.getMessage());
+            dev.devFatal(Errno.EIO, "writing the disk's details: " + e.getMessage());
             disconnect(dev);
             return false;
         }
@@ -285,7 +284,7 @@ final class BlkbackDevice implements BackendStates.Hooks {
     private void failed(Queue q, String why) {
         dev.runOnBus(() -> {
             if (!queues.contains(q)) return; // already disconnected
-            dev.devError(EPROTO, "queue " + q.index + ": " + why);
+            dev.devError(Errno.EPROTO, "queue " + q.index + ": " + why);
             states.set(XenbusState.CLOSING);
         });
     }

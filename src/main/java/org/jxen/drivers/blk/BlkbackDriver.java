@@ -1,5 +1,6 @@
 package org.jxen.drivers.blk;
 
+import org.jxen.hypervisor.Errno;
 import java.io.IOException;
 import java.util.List;
 import org.jxen.xenbus.BackendStates;
@@ -19,6 +20,7 @@ public final class BlkbackDriver implements XenbusDriver {
     static final String KEY = "blkback";
 
     private final BlkBack.Params params;
+    private final java.util.Map<XenbusDevice, BlkbackDevice> devices = new java.util.concurrent.ConcurrentHashMap<>();
 
     BlkbackDriver(BlkBack.Params params) {
         this.params = params;
@@ -32,7 +34,7 @@ public final class BlkbackDriver implements XenbusDriver {
     @Override
     public void probe(XenbusDevice dev) throws IOException {
         BlkbackDevice be = new BlkbackDevice(dev, params);
-        dev.setData(KEY, be);
+        devices.put(dev, be);
         dev.transaction(tx -> {
             if (!tx.exists(dev.nodename() + "/state")) return null; // removed: never re-create it
             dev.printf(tx, "feature-max-indirect-segments", "%d", params.maxIndirectSegments());
@@ -49,8 +51,8 @@ public final class BlkbackDriver implements XenbusDriver {
         dev.watchPath(dev.nodename() + "/hotplug-status", p -> be.maybeConnect());
     }
 
-    private static BlkbackDevice of(XenbusDevice dev) {
-        return dev.data(KEY);
+    BlkbackDevice of(XenbusDevice dev) {
+        return devices.get(dev);
     }
 
     @Override
@@ -79,13 +81,13 @@ public final class BlkbackDriver implements XenbusDriver {
                 be.closeDisk();
                 dev.unregister();
             }
-            default -> dev.devFatal(22, "saw state " + frontendState.value + " at frontend");
+            default -> dev.devFatal(Errno.EINVAL, "saw state " + frontendState.value + " at frontend");
         }
     }
 
     @Override
     public void remove(XenbusDevice dev) {
-        BlkbackDevice be = of(dev);
+        BlkbackDevice be = devices.remove(dev);
         if (be == null) return;
         if (be.states != null && be.states.state() != XenbusState.CLOSED) {
             try {

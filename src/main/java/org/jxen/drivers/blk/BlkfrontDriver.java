@@ -1,5 +1,6 @@
 package org.jxen.drivers.blk;
 
+import org.jxen.hypervisor.Errno;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
@@ -16,10 +17,10 @@ import org.jxen.xenbus.XenbusState;
  * flight are sent again.
  */
 final class BlkfrontDriver implements XenbusDriver {
-    private static final String KEY = "blkfront";
 
     private final BlkFront module;
     private final BlkFront.Params params;
+    private final java.util.Map<XenbusDevice, BlockFront> devices = new java.util.concurrent.ConcurrentHashMap<>();
 
     BlkfrontDriver(BlkFront module, BlkFront.Params params) {
         this.module = module;
@@ -39,16 +40,16 @@ final class BlkfrontDriver implements XenbusDriver {
         try {
             devid = Integer.parseInt((vd != null ? vd : node.substring(node.lastIndexOf('/') + 1)).strip());
         } catch (NumberFormatException e) {
-            dev.devFatal(22, "reading virtual-device");
+            dev.devFatal(Errno.EINVAL, "reading virtual-device");
             throw new IOException("bad virtual-device " + vd);
         }
         BlockFront d = new BlockFront(dev, Vdev.name(devid), devid, params);
-        dev.setData(KEY, d);
+        devices.put(dev, d);
         module.added(d);
     }
 
-    private static BlockFront of(XenbusDevice dev) {
-        return dev.data(KEY);
+    private BlockFront of(XenbusDevice dev) {
+        return devices.get(dev);
     }
 
     @Override
@@ -75,7 +76,7 @@ final class BlkfrontDriver implements XenbusDriver {
                     if (!details.containsKey("sectors")) throw new IOException("no sectors");
                     Long.parseLong(details.get("sectors").strip());
                 } catch (IOException | NumberFormatException e) {
-                    dev.devFatal(22, "reading backend fields at " + dev.otherendPath() + ": " + e.getMessage());
+                    dev.devFatal(Errno.EINVAL, "reading backend fields at " + dev.otherendPath() + ": " + e.getMessage());
                     return;
                 }
                 d.connect(details);
@@ -121,7 +122,7 @@ final class BlkfrontDriver implements XenbusDriver {
         try {
             d.setUp(queues, order);
         } catch (Exception e) {
-            dev.devFatal(e instanceof org.jxen.hypervisor.HypercallException h ? h.errno().code : 5,
+            dev.devFatal(e instanceof org.jxen.hypervisor.HypercallException h ? h.errno() : Errno.EIO,
                     "setting up the rings: " + e.getMessage());
             d.disconnect(false);
             return;
@@ -139,7 +140,7 @@ final class BlkfrontDriver implements XenbusDriver {
 
     @Override
     public void remove(XenbusDevice dev) {
-        BlockFront d = of(dev);
+        BlockFront d = devices.remove(dev);
         if (d == null) return;
         d.remove();
         module.removed(d);

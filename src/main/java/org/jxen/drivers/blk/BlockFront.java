@@ -1,5 +1,6 @@
 package org.jxen.drivers.blk;
 
+import org.jxen.hypervisor.Errno;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -672,7 +673,7 @@ public final class BlockFront {
         } catch (RingOverflowException e) {
             q.broken = true;
             dev.xenbus().printk("blkfront: " + name + ": bogus response producer on queue " + q.index);
-            dev.runOnBus(() -> dev.devFatal(71, "bogus response producer from the backend: " + e.getMessage()));
+            dev.runOnBus(() -> dev.devFatal(Errno.EPROTO, "bogus response producer from the backend: " + e.getMessage()));
         }
     }
 

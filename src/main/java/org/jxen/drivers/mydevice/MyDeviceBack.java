@@ -1,31 +1,37 @@
 package org.jxen.drivers.mydevice;
 
+import java.util.concurrent.atomic.AtomicReference;
 import org.jxen.kernel.Kernel;
 import org.jxen.kernel.KernelModule;
 import org.jxen.kernel.KernelRole;
-import org.jxen.xenbus.Xenbus;
+import org.jxen.xenbus.BackConnection;
+import org.jxen.xenbus.BackendDriver;
+import org.jxen.xenbus.XenbusDevice;
 
 /**
- * mydeviceback.ko of the xen-split-driver-example: registers the backend driver for "mydevice". Built into
- * dom0's kernel, so a mydevice written to the store is served at once; {@link #withHotplug()} makes a variant
- * that waits for a hotplug script.
+ * mydeviceback.ko of the xen-split-driver-example (chapters 3-4): connects once the frontend is Connected and
+ * answers every request on its ring with "Hello world". The state walk is the framework's (netback's). Built into
+ * dom0's kernel, so a mydevice written to the store is served at once.
  */
-public final class MyDeviceBack implements KernelModule {
+public final class MyDeviceBack extends BackendDriver<AtomicReference<BackConnection>> implements KernelModule {
     public static final String NAME = "mydeviceback";
 
-    private final MyDeviceBackDriver driver;
-
     public MyDeviceBack() {
-        this(false);
+        this(Hotplug.NONE);
     }
 
-    private MyDeviceBack(boolean hotplug) {
-        this.driver = new MyDeviceBackDriver(hotplug);
+    private MyDeviceBack(Hotplug hotplug) {
+        super("mydevice", ConnectOn.FRONTEND_CONNECTED, hotplug);
     }
 
-    /** A backend whose Connected waits for {@code hotplug-status = connected}, as netback does. */
+    /** A backend whose Connected waits for {@code hotplug-status = connected}, as netback's does. */
     public static MyDeviceBack withHotplug() {
-        return new MyDeviceBack(true);
+        return new MyDeviceBack(Hotplug.DEFER_CONNECTED);
+    }
+
+    @Override
+    public String name() {
+        return NAME;
     }
 
     @Override
@@ -34,23 +40,32 @@ public final class MyDeviceBack implements KernelModule {
     }
 
     @Override
-    public String name() {
-        return NAME;
-    }
-
-    public MyDeviceBackDriver driver() {
-        return driver;
-    }
-
-    @Override
     public void init(Kernel kernel) throws Exception {
         kernel.printk("Hello World!");
-        kernel.xenbus().backend().register(driver);
+        kernel.xenbus().backend().register(this);
     }
 
     @Override
     public void exit(Kernel kernel) {
-        kernel.xenbus().backend().unregister(driver);
+        kernel.xenbus().backend().unregister(this);
         kernel.printk("Goodbye world.");
+    }
+
+    @Override
+    protected AtomicReference<BackConnection> create(XenbusDevice dev) {
+        dev.xenbus().printk("Probe called. We are good to go.");
+        return new AtomicReference<>();
+    }
+
+    @Override
+    protected void connect(XenbusDevice dev, AtomicReference<BackConnection> c) throws Exception {
+        dev.xenbus().printk("Connecting the backend now.");
+        c.set(BackConnection.map(dev, MyDeviceProtocol.KEYS, MyDeviceProtocol.RING, MyDeviceProtocol.ENTRY_SIZE,
+                (request, response) -> MyDeviceProtocol.writeMessage(response, MyDeviceProtocol.HELLO_RESPONSE)));
+    }
+
+    @Override
+    protected void disconnect(XenbusDevice dev, AtomicReference<BackConnection> c) {
+        java.util.Optional.ofNullable(c.getAndSet(null)).ifPresent(BackConnection::close);
     }
 }

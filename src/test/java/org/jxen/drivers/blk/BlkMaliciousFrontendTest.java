@@ -251,7 +251,7 @@ class BlkMaliciousFrontendTest extends BlkWireFixture {
             hb.ring.layout().setReqProd(cons + hb.ring.size() + 1);
             hb.hc.send(hb.port);
             String err = "/local/domain/0/error/backend/vbd/" + b.domid() + "/" + DEVID + "/error";
-            assertThat(h.awaitValue(err, v -> v.startsWith(BlkbackDevice.EPROTO + " "), WAIT)).as("error node").isTrue();
+            assertThat(h.awaitValue(err, v -> v.startsWith(org.jxen.hypervisor.Errno.EPROTO.code + " "), WAIT)).as("error node").isTrue();
             assertThat(h.awaitValue(be(b.domid(), DEVID) + "/state", v -> v.equals("5") || v.equals("6"), WAIT))
                     .as("B's backend Closing or Closed").isTrue();
             assertThat(h.readOrNull(be(a.domid(), DEVID) + "/state")).isEqualTo("4");

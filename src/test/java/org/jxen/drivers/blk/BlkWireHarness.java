@@ -10,7 +10,7 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
-import org.jxen.drivers.mydevice.TestGuestKernel;
+import org.jxen.system.TestGuestKernel;
 import org.jxen.toolstack.DiskSpec;
 import org.jxen.toolstack.GuestConfig;
 import org.jxen.toolstack.Host;
@@ -42,11 +42,11 @@ final class BlkWireHarness implements AutoCloseable {
     }
 
     void attach(int domid, String spec) throws Exception {
-        host.deviceManager().add(domid, DiskSpec.parse(spec).device());
+        host.libxl().addDevice(domid, DiskSpec.parse(spec).device());
     }
 
     void detach(int domid, String vdev) throws Exception {
-        host.deviceManager().remove(domid, new org.jxen.toolstack.DeviceSpec("vbd", Vdev.devid(vdev), 0));
+        host.libxl().removeDevice(domid, new org.jxen.toolstack.DeviceSpec("vbd", Vdev.devid(vdev), 0));
     }
 
     BlockFront disk(int domid, String name) throws Exception {
@@ -100,5 +100,10 @@ final class BlkWireHarness implements AutoCloseable {
     @Override
     public void close() {
         host.close();
+    }
+
+    /** dom0's blkback driver, to look at one of its devices. */
+    BlkbackDriver blkback() {
+        return ((BlkBack) host.dom0Kernel().module(BlkBack.NAME).orElseThrow()).driver();
     }
 }

@@ -430,8 +430,8 @@ class BlkWireTest extends BlkWireFixture {
                 if (i == 100) {
                     CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new)).get(WAIT, TimeUnit.SECONDS);
                     stalled = expect.clone();
-                    BlkbackDevice backend = h.host.dom0Kernel().xenbus().backend()
-                            .device(be(g.domid(), 51712)).data(BlkbackDriver.KEY);
+                    BlkbackDevice backend = h.blkback().of(h.host.dom0Kernel().xenbus().backend()
+                            .device(be(g.domid(), 51712)));
                     backend.stallQueuesForTest(() -> {
                         try {
                             release.await(WAIT, TimeUnit.SECONDS);

@@ -1,0 +1,443 @@
+package org.jxen.toolstack;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.jxen.hypervisor.DomainInfo;
+import org.jxen.hypervisor.DomainLayout;
+import org.jxen.xenstore.XenStoreException;
+import org.jxen.xenstore.XsError;
+import org.jxen.xenstore.XsPerm;
+import org.jxen.xenstore.XsPerms;
+import org.jxen.xenstore.client.XsClient;
+
+/**
+ * libxl: the toolstack's XenStore side in one place, over any privileged XenStore connection (the host's own, or
+ * an xl process's connection to the host's xenstored socket). The host and {@code jxen xl} both call it; nothing
+ * else computes where a domain's or a device's nodes are.
+ *
+ * <p>Domains (libxl_create.c, libxl_dom.c, libxl_domain.c): what a host's store holds once dom0 is up; a new
+ * domain's home {@code /local/domain/U} and {@code /vm/<uuid>} with libxl's permissions, then INTRODUCE; the
+ * shutdown request; on destroy the home, the vm path and the backend directories of the domain's devices; xl's
+ * lookups of a domain by name or id.
+ *
+ * <p>Device add (libxl_device.c), for every class ({@link DevicePaths} says where): one transaction writes the
+ * frontend directory ({@code backend}, {@code backend-id}, {@code state=1}; owned by U, readable by the backend
+ * domain B) and the backend directory ({@code frontend}, {@code frontend-id}, {@code online=1}, {@code state=1};
+ * owned by B, readable by U), with the class's own nodes; then wait for the backend to reach InitWait; then run
+ * the class's hotplug script, if it has one, and wait for {@code hotplug-status}. A failed add is cleaned up.
+ *
+ * <p>Device remove: one transaction writes {@code online=0} and backend {@code state=5} (unless already 6); wait
+ * for state 6; run the script's remove; delete the frontend then the backend directory. A backend that never
+ * reaches Closed is removed by force (frontend first), with a warning.
+ */
+public final class Libxl {
+    static final int STATE_INITIALISING = 1;
+    static final int STATE_INIT_WAIT = 2;
+    static final int STATE_CONNECTED = 4;
+    static final int STATE_CLOSING = 5;
+    static final int STATE_CLOSED = 6;
+
+    /**
+     * libxl's rwperm nodes of a PV guest's home (libxl__domain_make): the guest's own. One deviation: libxl makes
+     * {@code device} dom0's (readable by the guest); here it is the guest's, so that a frontend directory written
+     * node by node from dom0 without a chmod (the seed's activate.sh, see xenbus.md) is the guest's as well.
+     */
+    static final List<String> GUEST_OWNED = List.of("control/shutdown", "control/feature-poweroff",
+            "control/feature-reboot", "control/feature-suspend", "control/sysrq", "device",
+            "device/suspend/event-channel", "data", "drivers", "feature", "attr", "error");
+
+    /** libxl's LIBXL_INIT_TIMEOUT, LIBXL_HOTPLUG_TIMEOUT and LIBXL_DESTROY_TIMEOUT. */
+    public record Timeouts(Duration initWait, Duration hotplug, Duration close) {
+        public static final Timeouts LIBXL = new Timeouts(Duration.ofSeconds(10), Duration.ofSeconds(40),
+                Duration.ofSeconds(10));
+    }
+
+    private final XsClient xs;
+    private final Map<String, Path> scripts;
+    private final Map<String, String> scriptEnv;
+    private final Timeouts timeouts;
+    private final Consumer<String> warnings;
+
+    /**
+     * @param scripts hotplug script per device class (classes without one need none, as mydevice)
+     * @param scriptEnv extra environment for the scripts
+     * @param warnings where forced removals and the like are reported (xl: stderr; the host: its log)
+     */
+    public Libxl(XsClient xs, Map<String, Path> scripts, Map<String, String> scriptEnv, Timeouts timeouts,
+            Consumer<String> warnings) {
+        this.xs = xs;
+        this.scripts = Map.copyOf(scripts);
+        this.scriptEnv = Map.copyOf(scriptEnv);
+        this.timeouts = timeouts;
+        this.warnings = warnings;
+    }
+
+    /**
+     * libxl with libxl's timeouts over a connection to the xenstored listening on {@code xenstoredSocket}: the
+     * hotplug scripts get {@code XENSTORED_PATH}, so that their xenstore-write finds the same xenstored.
+     */
+    public static Libxl forXenstored(XsClient xs, Path xenstoredSocket, Map<String, Path> scripts,
+            Consumer<String> warnings) {
+        return new Libxl(xs, scripts, Map.of("XENSTORED_PATH", xenstoredSocket.toString()), Timeouts.LIBXL, warnings);
+    }
+
+    private static final String DOMAINS = "/local/domain";
+
+    /** A domain's home, {@code /local/domain/U}. */
+    public static String home(int domid) {
+        return DOMAINS + "/" + domid;
+    }
+
+    /** Where a domain's devices of class {@code kind} have their frontend directories. */
+    static String deviceDir(int domid, String kind) {
+        return home(domid) + "/device/" + kind;
+    }
+
+    // ---- domains ----
+
+    /** What a Xen host's store holds once dom0 is up. */
+    public void writeHostNodes() throws IOException {
+        xs.transaction(tx -> {
+            tx.write(home(0) + "/name", "Domain-0");
+            tx.write(home(0) + "/domid", "0");
+            tx.mkdir("/tool");
+            tx.mkdir("/vm");
+            return null;
+        });
+    }
+
+    /**
+     * Domain build's store side (libxl__domain_make, libxl__build_post): the domain's home and vm path with
+     * libxl's permissions, then INTRODUCE, after which xenstored serves the guest's ring.
+     */
+    public void buildDomain(int domid, GuestConfig cfg, DomainInfo info) throws IOException {
+        writeDomainNodes(domid, cfg, info);
+        xs.introduce(domid, DomainLayout.XENSTORE_FRAME, info.xenstorePort());
+    }
+
+    private void writeDomainNodes(int domid, GuestConfig cfg, DomainInfo info) throws IOException {
+        String home = home(domid);
+        UUID uuid = UUID.nameUUIDFromBytes((cfg.name() + "/" + domid).getBytes());
+        String vm = "/vm/" + uuid;
+        // libxl__domain_make: the home, the vm path, cpu, memory and control are dom0's, readable by the guest
+        // (what is written under them inherits that); the guest's own areas belong to the guest.
+        XsPerms readOnly = XsPerms.of(new XsPerm(0, false, false), new XsPerm(domid, true, false));
+        XsPerms guestOwned = XsPerms.of(new XsPerm(domid, false, false));
+        xs.transaction(tx -> {
+            tx.mkdir(home);
+            tx.setPerms(home, readOnly);
+            tx.mkdir(vm);
+            tx.setPerms(vm, readOnly);
+            tx.write(vm + "/uuid", uuid.toString());
+            tx.write(vm + "/name", cfg.name());
+            tx.write(home + "/vm", vm);
+            tx.write(home + "/name", cfg.name());
+            tx.write(home + "/domid", Integer.toString(domid));
+            for (String dir : new String[] {"cpu", "memory", "control"}) tx.mkdir(home + "/" + dir);
+            tx.write(home + "/memory/static-max", Integer.toString(cfg.memoryMiB() * 1024));
+            tx.write(home + "/memory/target", Integer.toString(cfg.memoryMiB() * 1024));
+            tx.write(home + "/cpu/0/availability", "online");
+            tx.write(home + "/store/port", Integer.toString(info.xenstorePort()));
+            tx.write(home + "/store/ring-ref", Integer.toString(DomainLayout.XENSTORE_FRAME));
+            tx.write(home + "/console/port", Integer.toString(info.consolePort()));
+            tx.write(home + "/console/ring-ref", Integer.toString(DomainLayout.CONSOLE_FRAME));
+            // The guest answers control/shutdown and announces what it supports in control/feature-*
+            // (Linux's drivers/xen/manage.c writes feature-poweroff, -reboot, -suspend).
+            for (String dir : GUEST_OWNED) {
+                tx.mkdir(home + "/" + dir);
+                tx.setPerms(home + "/" + dir, guestOwned);
+            }
+            // What the toolstack offers the guest: dom0's, as the rest of control.
+            tx.write(home + "/control/platform-feature-multiprocessor-suspend", "1");
+            tx.write(home + "/control/platform-feature-xs_reset_watches", "1");
+            return null;
+        });
+    }
+
+    /**
+     * Destroy's store side, before the domain itself is destroyed: the home and the vm path (dom0 owns them, so
+     * xenstored would keep them) and, as libxl__devices_destroy, the backend directories of the domain's
+     * devices, which live in the backends' homes, with their per-guest parents once empty.
+     */
+    public void destroyDomainNodes(int domid) throws IOException {
+        String home = home(domid);
+        xs.transaction(tx -> {
+            if (tx.exists(home + "/vm")) tx.rm(tx.readString(home + "/vm"));
+            for (String be : backendPaths(tx, domid)) {
+                if (tx.exists(be)) tx.rm(be);
+                String parent = DevicePaths.parentOf(be);
+                if (tx.exists(parent) && tx.directory(parent).isEmpty()) tx.rm(parent);
+            }
+            tx.rm(home);
+            return null;
+        });
+    }
+
+    private static List<String> backendPaths(XsClient.Tx tx, int domid) throws IOException {
+        List<String> out = new ArrayList<>();
+        String devices = home(domid) + "/device";
+        if (!tx.exists(devices)) return out;
+        for (String kind : tx.directory(devices)) {
+            for (String dev : tx.directory(devices + "/" + kind)) {
+                String link = devices + "/" + kind + "/" + dev + "/backend";
+                if (tx.exists(link)) out.add(tx.readString(link));
+            }
+        }
+        return out;
+    }
+
+    /** Asks a guest to shut down ({@code poweroff}, {@code reboot}, ...), as libxl_domain_shutdown does. */
+    public void requestShutdown(int domid, String how) throws IOException {
+        xs.write(home(domid) + "/control/shutdown", how);
+    }
+
+    /** The name in a domain's home, or null (libxl_domid_to_name). */
+    public String domainName(int domid) throws IOException {
+        return xs.readOrNull(home(domid) + "/name");
+    }
+
+    /**
+     * xl's DOM argument as a domain id: a number with a home in the store, or the name in some domain's home
+     * (libxl_name_to_domid).
+     */
+    public int domid(String dom) throws IOException {
+        if (dom.matches("[0-9]+")) {
+            // Compared as written: "01" or an id beyond int names no domain.
+            if (xs.exists(DOMAINS + "/" + dom)) return Integer.parseInt(dom);
+        } else {
+            for (String id : xs.directory(DOMAINS)) {
+                if (dom.equals(xs.readOrNull(DOMAINS + "/" + id + "/name"))) return Integer.parseInt(id);
+            }
+        }
+        throw new IllegalArgumentException(dom + " is an invalid domain identifier");
+    }
+
+    // ---- devices ----
+
+    public void addDevice(int domid, DeviceSpec d) throws IOException, DeviceException, InterruptedException {
+        DevicePaths paths = DevicePaths.of(domid, d);
+        String fe = paths.frontend();
+        String be = paths.backend();
+        String what = d.kind() + " " + d.devid() + " of domain " + domid;
+        if (!xs.exists(home(domid))) throw new DeviceException("domain " + domid + " does not exist");
+        if (!xs.exists(home(d.backendDomid()))) {
+            throw new DeviceException("backend domain " + d.backendDomid() + " does not exist");
+        }
+        XsPerms feperms = XsPerms.of(new XsPerm(domid, false, false), new XsPerm(d.backendDomid(), true, false));
+        XsPerms beperms = XsPerms.of(new XsPerm(d.backendDomid(), false, false), new XsPerm(domid, true, false));
+        // The backend's per-guest directory (backend/K/U) is made first, outside the transaction: creating it
+        // inside would add a child to backend/K, which every concurrent add for another guest also changes, so
+        // all of them would conflict with each other (EAGAIN) and re-run one at a time. MKDIR of an existing
+        // node changes nothing; the node is the same as the transaction would have made (same connection, same
+        // parent), and the transaction still creates it should a concurrent remove have taken it meanwhile.
+        xs.mkdir(paths.backendParent());
+        boolean written = xs.transaction(tx -> {
+            if (tx.exists(fe) || tx.exists(be)) return false;
+            tx.mkdir(fe);
+            tx.setPerms(fe, feperms);
+            tx.write(fe + "/backend", be);
+            tx.write(fe + "/backend-id", Integer.toString(d.backendDomid()));
+            tx.write(fe + "/state", Integer.toString(STATE_INITIALISING));
+            tx.mkdir(be);
+            tx.setPerms(be, beperms);
+            tx.write(be + "/frontend", fe);
+            tx.write(be + "/frontend-id", Integer.toString(domid));
+            tx.write(be + "/online", "1");
+            for (var e : new TreeMap<>(d.frontendNodes()).entrySet()) tx.write(fe + "/" + e.getKey(), e.getValue());
+            for (var e : new TreeMap<>(d.backendNodes()).entrySet()) tx.write(be + "/" + e.getKey(), e.getValue());
+            tx.write(be + "/state", Integer.toString(STATE_INITIALISING));
+            return true;
+        });
+        if (!written) throw new DeviceException(what + " already exists");
+        try {
+            awaitInitWait(be, what);
+            hotplugAdd(d.kind(), be, what);
+        } catch (DeviceException | IOException | InterruptedException e) {
+            removePaths(paths);
+            throw e;
+        }
+    }
+
+    private void awaitInitWait(String be, String what) throws IOException, DeviceException, InterruptedException {
+        String state = XsWait.until(xs, be + "/state", timeouts.initWait(),
+                v -> v == null || stateOf(v) >= STATE_INIT_WAIT);
+        if (state == null) {
+            throw new DeviceException("backend " + be + " of " + what + " did not reach InitWait within "
+                    + seconds(timeouts.initWait()) + " (is its backend driver loaded?)");
+        }
+        int s = stateOf(state);
+        if (s > STATE_CONNECTED) throw new DeviceException("backend " + be + " of " + what + " went to state " + s);
+    }
+
+    private void hotplugAdd(String kind, String be, String what) throws IOException, DeviceException, InterruptedException {
+        Path script = scripts.get(kind);
+        if (script == null) return;
+        Process p = new HotplugScript(script, scriptEnv).start("add", be);
+        try {
+            // A script that fails before writing hotplug-status ends the wait early (libxl checks its exit too).
+            String status = XsWait.until(xs, be + "/hotplug-status", timeouts.hotplug(),
+                    v -> "connected".equals(v) || "error".equals(v),
+                    p.onExit().thenCompose(q -> q.exitValue() != 0
+                            ? CompletableFuture.completedFuture(null) : new CompletableFuture<Void>()));
+            if ("connected".equals(status)) return;
+            String error = xs.readOrNull(be + "/hotplug-error");
+            if ("error".equals(status)) {
+                throw new DeviceException("hotplug script " + script + " add failed for " + what + ": "
+                        + (error != null ? error : "no hotplug-error given"));
+            }
+            if (!p.isAlive() && p.exitValue() != 0) {
+                throw new DeviceException("hotplug script " + script + " add failed for " + what + " (exit "
+                        + p.exitValue() + ")" + (error != null ? ": " + error : ""));
+            }
+            throw new DeviceException("hotplug script " + script + " add for " + what + " did not write hotplug-status"
+                    + " within " + seconds(timeouts.hotplug()));
+        } finally {
+            // libxl kills a script that outlives its timeout; one that reported already is left to finish.
+            if (!p.waitFor(1, TimeUnit.SECONDS)) p.destroyForcibly();
+        }
+    }
+
+    public void removeDevice(int domid, DeviceSpec d) throws IOException, DeviceException, InterruptedException {
+        DevicePaths paths = DevicePaths.of(domid, d);
+        String fe = paths.frontend();
+        String be = paths.backend();
+        String what = d.kind() + " " + d.devid() + " of domain " + domid;
+        boolean present = xs.transaction(tx -> {
+            boolean beExists = tx.exists(be);
+            if (!beExists && !tx.exists(fe)) return false;
+            if (beExists) {
+                tx.write(be + "/online", "0");
+                String s = tx.readOrNull(be + "/state");
+                if (s == null) s = "";
+                if (stateOf(s) != STATE_CLOSED) tx.write(be + "/state", Integer.toString(STATE_CLOSING));
+            }
+            return true;
+        });
+        if (!present) throw new DeviceException("no " + what);
+        String state = XsWait.until(xs, be + "/state", timeouts.close(),
+                v -> v == null || stateOf(v) == STATE_CLOSED);
+        Path script = scripts.get(d.kind());
+        if (script != null) {
+            int rc = new HotplugScript(script, scriptEnv).run("remove", be, timeouts.hotplug().toMillis());
+            if (rc != 0) warnings.accept("hotplug script " + script + " remove for " + what + " failed (exit " + rc + ")");
+        }
+        if (state == null) {
+            warnings.accept("backend " + be + " of " + what + " did not close within " + seconds(timeouts.close())
+                    + "; forcing removal (frontend first)");
+            xs.rm(fe);
+            xs.rm(be);
+            removeEmptyParent(paths);
+            return;
+        }
+        removePaths(paths);
+    }
+
+    /**
+     * libxl__device_destroy: frontend then backend, in one transaction, and the backend's empty parent in a
+     * second, short one. Removing the parent changes backend/K, which every other guest's cleanup changes too:
+     * those conflict with each other, so they are kept as small as possible (four requests), and the removal of
+     * the device itself, which only conflicts with the same guest's devices, is not re-run with them.
+     */
+    private void removePaths(DevicePaths paths) throws IOException {
+        xs.transaction(tx -> {
+            if (tx.exists(paths.frontend())) tx.rm(paths.frontend());
+            if (tx.exists(paths.backend())) tx.rm(paths.backend());
+            return null;
+        });
+        removeEmptyParent(paths);
+    }
+
+    /**
+     * Best effort, as libxl__xs_path_cleanup: the device is gone already, and an empty directory left behind is
+     * harmless (the next add reuses it, the next removal retries). With a thousand guests detaching at once
+     * these cleanups all conflict on backend/K; running out of retries must not fail the detach.
+     */
+    private void removeEmptyParent(DevicePaths paths) throws IOException {
+        String parent = paths.backendParent();
+        try {
+            xs.transaction(tx -> {
+                if (tx.exists(parent) && tx.directory(parent).isEmpty()) tx.rm(parent);
+                return null;
+            });
+        } catch (XenStoreException e) {
+            if (e.error() != XsError.EAGAIN) throw e;
+            warnings.accept("left empty " + parent + " behind: its removal kept conflicting (" + e.getMessage() + ")");
+        }
+    }
+
+    /** libxl__device_nextid: one more than the highest id among the domain's devices of class {@code kind}. */
+    public int nextDeviceId(int domid, String kind) throws IOException {
+        int next = 0;
+        for (int id : deviceIds(domid, kind)) next = Math.max(next, id + 1);
+        return next;
+    }
+
+    /**
+     * The device of class {@code kind} with id {@code devid}, its backend domain read from the frontend's
+     * {@code backend-id} (dom0 when the frontend does not say), or null when neither directory exists.
+     */
+    public DeviceSpec device(int domid, String kind, int devid) throws IOException {
+        String beId = xs.readOrNull(deviceDir(domid, kind) + "/" + devid + "/backend-id");
+        DeviceSpec d = new DeviceSpec(kind, devid, beId == null ? 0 : Integer.parseInt(beId.strip()));
+        DevicePaths paths = DevicePaths.of(domid, d);
+        return xs.exists(paths.frontend()) || xs.exists(paths.backend()) ? d : null;
+    }
+
+    /** The domain's devices of class {@code kind} by id, as their frontend directories describe them. */
+    public List<DeviceInfo> listDevices(int domid, String kind) throws IOException {
+        List<DeviceInfo> out = new ArrayList<>();
+        for (int id : deviceIds(domid, kind)) {
+            String fe = deviceDir(domid, kind) + "/" + id;
+            String evt = read(fe + "/event-channel", read(fe + "/queue-0/event-channel", "-1"));
+            String ref = read(fe + "/ring-ref", read(fe + "/ring-ref0",
+                    read(fe + "/queue-0/ring-ref", read(fe + "/queue-0/ring-ref0", "-1"))));
+            out.add(new DeviceInfo(id, number(read(fe + "/backend-id", "-1")), domid, number(read(fe + "/state", "-1")),
+                    number(evt), number(ref), read(fe + "/backend", "")));
+        }
+        return out;
+    }
+
+    /** The numeric entries of the domain's device/K directory, in order. */
+    private List<Integer> deviceIds(int domid, String kind) throws IOException {
+        String dir = deviceDir(domid, kind);
+        List<Integer> ids = new ArrayList<>();
+        if (!xs.exists(dir)) return ids;
+        for (String n : xs.directory(dir)) if (n.matches("[0-9]+")) ids.add(Integer.parseInt(n));
+        ids.sort(null);
+        return ids;
+    }
+
+    private String read(String path, String dflt) throws IOException {
+        String v = xs.readOrNull(path);
+        return v == null ? dflt : v;
+    }
+
+    private static int number(String v) {
+        try {
+            return Integer.parseInt(v.strip());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private static int stateOf(String v) {
+        try {
+            return Integer.parseInt(v.strip());
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    private static String seconds(Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+    }
+}

@@ -1,0 +1,126 @@
+package org.jxen.xenbus;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A frontend driver whose xenbus side is the framework's, netfront's and blkfront's backend_changed: on the
+ * backend's InitWait set up and publish the rings, then go Connected (netfront) or Initialised (blkfront, which
+ * waits for the backend's details); once both ends are Connected the driver hears it once per connection; on the
+ * backend's Closing or Closed tear down and answer Closed ({@link XenbusDevice#frontendClosed}). A driver
+ * supplies only its per-device object {@code D} and what connecting and disconnecting mean.
+ *
+ * <p>Every callback runs on the bus worker, one at a time per device.
+ */
+public abstract class FrontendDriver<D> implements XenbusDriver {
+    private final class Bound {
+        final D data;
+        /** Whether {@link #connected} ran for the current connection (events coalesce and repeat). */
+        boolean announced;
+
+        Bound(D data) {
+            this.data = data;
+        }
+    }
+
+    private final List<String> ids;
+    private final XenbusState afterSetUp;
+    private final Map<XenbusDevice, Bound> devices = new ConcurrentHashMap<>();
+
+    /**
+     * @param afterSetUp the state published with the rings: Connected (netfront) or Initialised (blkfront)
+     */
+    protected FrontendDriver(String devicetype, XenbusState afterSetUp) {
+        if (afterSetUp != XenbusState.CONNECTED && afterSetUp != XenbusState.INITIALISED) {
+            throw new IllegalArgumentException("after set-up: " + afterSetUp);
+        }
+        this.ids = List.of(devicetype);
+        this.afterSetUp = afterSetUp;
+    }
+
+    /** probe: the per-device object. */
+    protected abstract D create(XenbusDevice dev) throws Exception;
+
+    /** The backend waits for us: set up and publish the rings; throwing fails the device. */
+    protected abstract void connect(XenbusDevice dev, D data) throws Exception;
+
+    /**
+     * Both ends are Connected, once per connection (an Initialised frontend switches to Connected after this
+     * returns; blkfront reads the disk's details here). Throwing fails the device.
+     */
+    protected void connected(XenbusDevice dev, D data) throws Exception {}
+
+    /** Take the connection down; called also after a failed connect, so it must be idempotent. */
+    protected abstract void disconnect(XenbusDevice dev, D data);
+
+    /** The device is going away for good, after its last disconnect. */
+    protected void removed(XenbusDevice dev, D data) {}
+
+    /** The driver's object for {@code dev} (Linux's dev_get_drvdata), or null if it is not ours or gone. */
+    public final D data(XenbusDevice dev) {
+        Bound b = devices.get(dev);
+        return b == null ? null : b.data;
+    }
+
+    @Override
+    public final List<String> ids() {
+        return ids;
+    }
+
+    @Override
+    public final void probe(XenbusDevice dev) throws Exception {
+        devices.put(dev, new Bound(create(dev)));
+    }
+
+    @Override
+    public final void otherendChanged(XenbusDevice dev, XenbusState backend) {
+        Bound b = devices.get(dev);
+        if (b == null) return;
+        switch (backend) {
+            case INIT_WAIT -> {
+                if (dev.state() != XenbusState.INITIALISING) return;
+                b.announced = false;
+                try {
+                    connect(dev, b.data);
+                } catch (Exception e) {
+                    dev.devFatal(XenbusDevice.errnoOf(e), "setting up the rings: " + e.getMessage());
+                    disconnect(dev, b.data);
+                    return;
+                }
+                dev.switchState(afterSetUp);
+            }
+            case CONNECTED -> {
+                XenbusState ours = dev.state();
+                if (b.announced || ours != XenbusState.CONNECTED && ours != XenbusState.INITIALISED) return;
+                b.announced = true;
+                try {
+                    connected(dev, b.data);
+                } catch (Exception e) {
+                    dev.devFatal(XenbusDevice.errnoOf(e), e.getMessage());
+                    return;
+                }
+                dev.switchState(XenbusState.CONNECTED);
+            }
+            case CLOSING, CLOSED -> {
+                // A backend still Closed while we (re)start has not seen our Initialising yet: it will answer
+                // with InitWait ("prepare for reconnect"), so wait for that rather than close again.
+                if (backend == XenbusState.CLOSED && dev.state() == XenbusState.INITIALISING) return;
+                if (dev.state() == XenbusState.CLOSED) return;
+                disconnect(dev, b.data);
+                dev.frontendClosed();
+            }
+            default -> {
+                // Initialising, Initialised, Unknown, Reconfiguring/ed: nothing to do (netfront).
+            }
+        }
+    }
+
+    @Override
+    public final void remove(XenbusDevice dev) {
+        Bound b = devices.remove(dev);
+        if (b == null) return;
+        disconnect(dev, b.data);
+        removed(dev, b.data);
+    }
+}

@@ -1,0 +1,24 @@
+package org.jxen.xenbus;
+
+import java.io.IOException;
+import org.jxen.hypervisor.Errno;
+
+/** A xenbus operation failed with {@code errno}; the message says what was being done, as xenbus_dev_fatal's does. */
+public final class XenbusException extends IOException {
+    private static final long serialVersionUID = 1L;
+    private final transient Errno errno;
+
+    public XenbusException(Errno errno, String message) {
+        super(message);
+        this.errno = errno;
+    }
+
+    public XenbusException(Errno errno, String message, Throwable cause) {
+        super(message, cause);
+        this.errno = errno;
+    }
+
+    public Errno errno() {
+        return errno;
+    }
+}
