@@ -68,7 +68,7 @@ public final class DemoCommand implements Callable<Integer> {
             for (String line : host.dom0Kernel().log().lines()) kernelLine(Column.BACKEND, "dom0", line);
 
             Host.Guest guest = host.create(new GuestConfig("demo-guest", 16, 1, GuestConfig.MODULAR_KERNEL,
-                    java.util.List.of("mydevicefront"), false));
+                    java.util.List.of(org.jxen.kernel.CommandLine.MODULES_LOAD + "mydevicefront"), false));
             int domid = guest.domid();
             ConsoleLog console = host.consoleLog(domid);
             CountDownLatch connected = new CountDownLatch(1);

@@ -3,11 +3,14 @@ package org.jxen.drivers.blk.back;
 import org.jxen.drivers.blk.Blkif;
 import org.jxen.kernel.Kernel;
 import org.jxen.kernel.KernelModule;
+import org.jxen.kernel.KernelRole;
+import org.jxen.kernel.ModuleParameters;
+import org.jxen.kernel.UnknownParameterException;
 
 /**
- * xen-blkback.ko: the backend driver for device class {@code vbd}. dom0 loads it at boot
- * ({@code DriverModules.dom0Backends()}). Its parameters are Linux blkback's module parameters; the storage
- * behind each vbd is opened by a {@link BlockDevice.Opener} ({@link BlockDevice#open} unless given another).
+ * xen-blkback.ko: the backend driver for device class {@code vbd}, built into dom0's kernel. Its parameters are
+ * Linux blkback's module parameters; the storage behind each vbd is opened by a {@link BlockDevice.Opener}
+ * ({@link BlockDevice#open} unless given another).
  */
 public final class BlkBack implements KernelModule {
     public static final String NAME = "blkback";
@@ -53,7 +56,9 @@ public final class BlkBack implements KernelModule {
         }
     }
 
-    private final BlkbackDriver driver;
+    private final BlockDevice.Opener storage;
+    private Params params;
+    private BlkbackDriver driver;
 
     public BlkBack() {
         this(Params.DEFAULT);
@@ -65,7 +70,41 @@ public final class BlkBack implements KernelModule {
 
     /** blkback whose vbds' storage {@code storage} opens. */
     public BlkBack(Params params, BlockDevice.Opener storage) {
-        this.driver = new BlkbackDriver(params, storage);
+        this.params = params;
+        this.storage = storage;
+    }
+
+    /** Built into dom0's kernel, as xen-blkback is into a distribution's (CONFIG_XEN_BLKDEV_BACKEND=y). */
+    @Override
+    public boolean builtInto(KernelRole role) {
+        return role == KernelRole.DOM0;
+    }
+
+    /**
+     * xen-blkback's module parameters: {@code max_indirect_segments}, {@code max_ring_page_order},
+     * {@code max_queues}, {@code max_persistent_grants} (unsigned, in the ranges {@link Params} takes) and
+     * {@code feature_persistent} (boolean).
+     */
+    @Override
+    public void parameter(String key, String value) {
+        Params p = params;
+        params = switch (key) {
+            case "max_indirect_segments" -> new Params(ModuleParameters.uint(value), p.maxRingPageOrder(), p.maxQueues(),
+                    p.featurePersistent(), p.maxPersistentGrants(), p.featureFlushCache());
+            case "max_ring_page_order" -> new Params(p.maxIndirectSegments(), ModuleParameters.uint(value), p.maxQueues(),
+                    p.featurePersistent(), p.maxPersistentGrants(), p.featureFlushCache());
+            case "max_queues" -> new Params(p.maxIndirectSegments(), p.maxRingPageOrder(), ModuleParameters.uint(value),
+                    p.featurePersistent(), p.maxPersistentGrants(), p.featureFlushCache());
+            case "max_persistent_grants" -> new Params(p.maxIndirectSegments(), p.maxRingPageOrder(), p.maxQueues(),
+                    p.featurePersistent(), ModuleParameters.uint(value), p.featureFlushCache());
+            case "feature_persistent" -> p.withFeaturePersistent(ModuleParameters.bool(value));
+            default -> throw new UnknownParameterException(key);
+        };
+    }
+
+    /** The parameters the module was given (the defaults, changed by {@link #parameter}). */
+    public Params params() {
+        return params;
     }
 
     @Override
@@ -75,6 +114,7 @@ public final class BlkBack implements KernelModule {
 
     @Override
     public void init(Kernel kernel) throws Exception {
+        driver = new BlkbackDriver(params, storage);
         kernel.xenbus().backend().register(driver);
     }
 

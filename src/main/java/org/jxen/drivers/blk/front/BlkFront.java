@@ -3,11 +3,15 @@ package org.jxen.drivers.blk.front;
 import org.jxen.drivers.blk.Blkif;
 import org.jxen.kernel.Kernel;
 import org.jxen.kernel.KernelModule;
+import org.jxen.kernel.KernelRole;
+import org.jxen.kernel.ModuleParameters;
+import org.jxen.kernel.UnknownParameterException;
 import org.jxen.xenbus.XenbusDevice;
 
 /**
- * xen-blkfront.ko: the frontend driver for {@code vbd} devices. Each disk it connects is added to the kernel's
- * block layer ({@link Kernel#disks()}) under its name ({@code xvda}, ...), where guest code finds it.
+ * xen-blkfront.ko: the frontend driver for {@code vbd} devices, built into a guest kernel. Each disk it connects
+ * is added to the kernel's block layer ({@link Kernel#disks()}) under its name ({@code xvda}, ...), where guest
+ * code finds it.
  */
 public final class BlkFront implements KernelModule {
     public static final String NAME = "blkfront";
@@ -44,7 +48,7 @@ public final class BlkFront implements KernelModule {
         }
     }
 
-    private final Params params;
+    private Params params;
     private volatile BlkfrontDriver driver;
 
     public BlkFront() {
@@ -53,6 +57,37 @@ public final class BlkFront implements KernelModule {
 
     public BlkFront(Params params) {
         this.params = params;
+    }
+
+    /** Built into a guest kernel, as xen-blkfront is into a distribution's (CONFIG_XEN_BLKDEV_FRONTEND=y). */
+    @Override
+    public boolean builtInto(KernelRole role) {
+        return role == KernelRole.GUEST;
+    }
+
+    /**
+     * xen-blkfront's module parameters: {@code max_queues}, {@code max_ring_page_order},
+     * {@code max_indirect_segments} (unsigned) and {@code feature_persistent} (boolean).
+     */
+    @Override
+    public void parameter(String key, String value) {
+        Params p = params;
+        params = switch (key) {
+            case "max_queues" -> new Params(ModuleParameters.uint(value), p.maxRingPageOrder(), p.maxIndirectSegments(),
+                    p.poolPages(), p.featurePersistent());
+            case "max_ring_page_order" -> new Params(p.maxQueues(), ModuleParameters.uint(value), p.maxIndirectSegments(),
+                    p.poolPages(), p.featurePersistent());
+            case "max_indirect_segments" -> new Params(p.maxQueues(), p.maxRingPageOrder(), ModuleParameters.uint(value),
+                    p.poolPages(), p.featurePersistent());
+            case "feature_persistent" -> new Params(p.maxQueues(), p.maxRingPageOrder(), p.maxIndirectSegments(),
+                    p.poolPages(), ModuleParameters.bool(value));
+            default -> throw new UnknownParameterException(key);
+        };
+    }
+
+    /** The parameters the module was given (the defaults, changed by {@link #parameter}). */
+    public Params params() {
+        return params;
     }
 
     @Override

@@ -1,4 +1,4 @@
-package org.jxen.drivers.exec;
+package org.jxen.kernel.userland;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -10,11 +10,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.jxen.kernel.Disk;
 import org.jxen.kernel.Kernel;
 
 /**
- * What a guest utility reads or writes, byte-addressed: a guest disk ({@code /dev/xvdX}, a
- * {@link org.jxen.kernel.Disk} of the kernel's block layer; unaligned ranges are read whole sectors and, for writes, read-modify-written) or a host
+ * What a guest utility reads or writes, byte-addressed: a guest disk ({@code /dev/xvdX}, a {@link Disk} of the
+ * kernel's block layer; unaligned ranges are read whole sectors and, for writes, read-modify-written) or a host
  * file. Host files are opened by the guest kernel directly: in jxen a guest is a thread or a process on the
  * same host and can open host paths (a jxen convenience; a real guest would need a shared file system).
  */
@@ -35,7 +36,7 @@ abstract class Dev implements AutoCloseable {
 
     /** Opens {@code name}; a host file opened for writing is created. Errors are IOExceptions with a short reason. */
     static Dev open(Kernel kernel, String name, boolean write) throws IOException {
-        if (isDisk(name)) return new Disk(name, disk(kernel, name.substring(DEV_PREFIX.length())));
+        if (isDisk(name)) return new BlockDev(name, disk(kernel, name.substring(DEV_PREFIX.length())));
         try {
             FileChannel ch = write
                     ? FileChannel.open(Path.of(name), StandardOpenOption.WRITE, StandardOpenOption.CREATE)
@@ -50,8 +51,9 @@ abstract class Dev implements AutoCloseable {
         }
     }
 
-    static org.jxen.kernel.Disk disk(Kernel kernel, String diskName) throws IOException {
-        CompletableFuture<org.jxen.kernel.Disk> f = kernel.disks().await(diskName);
+    /** The block layer's disk {@code diskName}, waiting a while for one that is still being connected. */
+    static Disk disk(Kernel kernel, String diskName) throws IOException {
+        CompletableFuture<Disk> f = kernel.disks().await(diskName);
         try {
             return f.get(DISK_WAIT_S, TimeUnit.SECONDS);
         } catch (TimeoutException e) {
@@ -92,11 +94,11 @@ abstract class Dev implements AutoCloseable {
     @Override
     public void close() throws IOException {}
 
-    static final class Disk extends Dev {
-        final org.jxen.kernel.Disk bf;
+    static final class BlockDev extends Dev {
+        final Disk bf;
         final int ss;
 
-        Disk(String name, org.jxen.kernel.Disk bf) {
+        BlockDev(String name, Disk bf) {
             super(name);
             this.bf = bf;
             this.ss = bf.sectorSize();

@@ -1,4 +1,4 @@
-package org.jxen.drivers.exec;
+package org.jxen.kernel.userland;
 
 import java.io.IOException;
 import java.io.PrintStream;
