@@ -101,6 +101,9 @@ final class BlkfrontDriver implements XenbusDriver {
     private void talkToBlkback(XenbusDevice dev, BlockFront d) {
         try {
             d.setUp(Negotiation.rings(dev, params));
+        } catch (RingSet.DeviceGone e) {
+            dev.xenbus().printk("blkfront: " + d.name() + ": " + e.getMessage() + " while connecting");
+            return; // the bus removes the device
         } catch (IOException | HypercallException | RuntimeException e) {
             dev.devFatal(e instanceof HypercallException h ? h.errno() : Errno.EIO,
                     "setting up the rings: " + e.getMessage());
