@@ -55,6 +55,7 @@ public final class Reaper {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(hv, "d*" + HypervisorService.PID_SUFFIX)) {
             ds.forEach(pidFiles::add);
         }
+        pidFiles.sort(null);
         for (Path f : pidFiles) {
             String name = f.getFileName().toString();
             String domid = name.substring(1, name.length() - HypervisorService.PID_SUFFIX.length());
@@ -111,7 +112,8 @@ public final class Reaper {
                 long files = count(target);
                 long owner = Hypervisor.sharedMemoryOwner(target);
                 if (Hypervisor.deleteOrphanedSharedMemory(target)) {
-                    done.add("removed shared memory " + target + " (" + files + " files) of the previous host"
+                    done.add("removed shared memory " + target + " (" + files + " file" + (files == 1 ? "" : "s")
+                            + ") of the previous host"
                             + (owner >= 0 ? " (pid " + owner + ")" : ""));
                 }
             }
@@ -124,7 +126,8 @@ public final class Reaper {
             ds.forEach(domainFiles::add);
         }
         for (Path f : domainFiles) Files.deleteIfExists(f);
-        if (!domainFiles.isEmpty()) done.add("removed " + domainFiles.size() + " domain files from " + hv);
+        if (!domainFiles.isEmpty()) done.add("removed " + domainFiles.size() + " domain file" + (domainFiles.size() == 1 ? "" : "s")
+                + " from " + hv);
     }
 
     private static long count(Path dir) {
