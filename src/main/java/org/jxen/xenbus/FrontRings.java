@@ -73,7 +73,8 @@ public final class FrontRings implements AutoCloseable {
     /**
      * Sets up {@code queues} queues of {@code keys}' rings with 2^{@code pageOrder} pages each and publishes
      * them with {@code extra}. On failure everything done so far is taken down again and the failure is thrown
-     * for the caller to report (a {@link XenbusException} or a {@link HypercallException}).
+     * for the caller to report (a {@link XenbusException} or a {@link HypercallException}); if the device's
+     * directory is gone, nothing is written and {@link XenbusException.DeviceGone} is thrown.
      */
     public static FrontRings setUp(XenbusDevice dev, RingKeys keys, int queues, int pageOrder, QueueHandlers handlers,
             ExtraKeys extra) throws IOException, HypercallException {
@@ -82,6 +83,7 @@ public final class FrontRings implements AutoCloseable {
         try {
             for (int q = 0; q < queues; q++) r.allocate(keys, q, handlers);
             dev.transaction(tx -> {
+                if (!tx.exists(dev.nodename() + "/state")) throw new XenbusException.DeviceGone(dev.nodename());
                 r.writeKeys(tx, keys);
                 if (extra != null) extra.write(tx);
                 return null;

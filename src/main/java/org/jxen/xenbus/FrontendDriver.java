@@ -83,6 +83,10 @@ public abstract class FrontendDriver<D> implements XenbusDriver {
                 b.announced = false;
                 try {
                     connect(dev, b.data);
+                } catch (XenbusException.DeviceGone e) {
+                    dev.xenbus().printk("xenbus: " + e.getMessage() + " while connecting");
+                    disconnect(dev, b.data);
+                    return; // the bus removes the device
                 } catch (Exception e) {
                     dev.devFatal(XenbusDevice.errnoOf(e), "setting up the rings: " + e.getMessage());
                     disconnect(dev, b.data);

@@ -47,6 +47,7 @@ class RingPlumbingTest {
         String be = "/local/domain/0/backend/test/" + g + "/0";
         xs.transaction(tx -> {
             tx.write(fe + "/backend", be);
+            tx.write(fe + "/state", "1");
             tx.write(be + "/frontend", fe);
             return null;
         });
@@ -72,6 +73,7 @@ class RingPlumbingTest {
         Map<String, String> m = new TreeMap<>();
         list(front.nodename(), "", m);
         m.remove("backend");
+        m.remove("state");
         return m;
     }
 
@@ -216,6 +218,16 @@ class RingPlumbingTest {
                 }));
         assertThat(e).hasMessage("refused");
         assertThat(published()).isEmpty();
+        assertThat(guest.resources().snapshot().isEmpty()).isTrue();
+    }
+
+    @Test
+    void aDeviceWhoseDirectoryWasRemovedIsNotRecreated() throws Exception {
+        xs.rm(front.nodename());
+        XenbusException e = catchThrowableOfType(XenbusException.DeviceGone.class,
+                () -> FrontRings.setUp(front, RingKeys.single(""), 1, 0, recording("front"), null));
+        assertThat(e.errno()).isEqualTo(Errno.ENOENT);
+        assertThat(xs.exists(front.nodename())).isFalse();
         assertThat(guest.resources().snapshot().isEmpty()).isTrue();
     }
 

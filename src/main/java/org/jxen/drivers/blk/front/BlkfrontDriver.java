@@ -9,6 +9,7 @@ import org.jxen.hypervisor.Errno;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.kernel.Disks;
 import org.jxen.xenbus.XenbusDevice;
+import org.jxen.xenbus.XenbusException;
 import org.jxen.xenbus.XenbusDriver;
 import org.jxen.xenbus.XenbusState;
 
@@ -101,7 +102,7 @@ final class BlkfrontDriver implements XenbusDriver {
     private void talkToBlkback(XenbusDevice dev, BlockFront d) {
         try {
             d.setUp(Negotiation.rings(dev, params));
-        } catch (RingSet.DeviceGone e) {
+        } catch (XenbusException.DeviceGone e) {
             dev.xenbus().printk("blkfront: " + d.name() + ": " + e.getMessage() + " while connecting");
             return; // the bus removes the device
         } catch (IOException | HypercallException | RuntimeException e) {

@@ -8,6 +8,7 @@ import java.util.Set;
 import org.jxen.drivers.blk.Blkif;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.xenbus.FrontRings;
+import org.jxen.xenbus.XenbusException;
 import org.jxen.xenbus.RingKeys;
 import org.jxen.xenbus.XenbusDevice;
 
@@ -38,28 +39,17 @@ final class RingSet {
         this.pool = pool;
     }
 
-    /** The toolstack removed the device's directory while we were setting up: nothing was written. */
-    static final class DeviceGone extends IOException {
-        DeviceGone(String nodename) {
-            super(nodename + " was removed");
-        }
-    }
-
     /**
      * talk_to_blkback: grants a pool of {@code poolPages}, sets up and publishes {@code choice}'s rings with
      * {@code keys}, and wraps each as a {@link FrontQueue} whose events go to {@code events}. On failure whatever
-     * was taken is given back; if the device's directory is gone, the transaction is abandoned (our writes must
-     * not re-create a directory the toolstack removed) and {@link DeviceGone} thrown.
+     * was taken is given back (a device whose directory is gone: {@link XenbusException.DeviceGone}).
      */
     static RingSet open(XenbusDevice dev, int devid, int poolPages, Negotiation.Rings choice, Events events,
             FrontRings.ExtraKeys keys) throws IOException, HypercallException {
         RingSet set = new RingSet(PagePool.grant(dev, poolPages));
         try {
             set.rings = FrontRings.setUp(dev, BLKIF, choice.queues(), choice.order(),
-                    (q, channel) -> port -> events.event(set, q), tx -> {
-                        if (!tx.exists(dev.nodename() + "/state")) throw new DeviceGone(dev.nodename());
-                        keys.write(tx);
-                    });
+                    (q, channel) -> port -> events.event(set, q), keys);
         } catch (IOException | HypercallException | RuntimeException e) {
             PagePool.release(dev, set.pool.all());
             throw e;
