@@ -1,16 +1,11 @@
 package org.jxen.drivers.blk.back;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.invoke.MethodHandle;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -231,25 +226,13 @@ class BlkbackFlushTest {
     record Cachestat(long cached, long dirty, long writeback) {
     }
 
-    private static final int SYS_CACHESTAT = 451; // the same number on x86_64 and aarch64
-    private static final MethodHandle SYSCALL = Linker.nativeLinker().downcallHandle(
-            Linker.nativeLinker().defaultLookup().findOrThrow("syscall"),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG),
-            Linker.Option.firstVariadicArg(1));
-
     /** cachestat(2) over the whole of {@code file}, or null when the kernel has no such call. */
-    private static Cachestat cachestat(Path file) throws Exception {
+    private static Cachestat cachestat(Path file) {
         int fd = Libc.open(file.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC);
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment range = a.allocate(16, 8); // {off, len}; len 0: to the end of the file
-            MemorySegment st = a.allocate(5 * 8, 8); // nr_cache, nr_dirty, nr_writeback, nr_evicted, ...
-            long r = (long) SYSCALL.invokeExact((long) SYS_CACHESTAT, (long) fd, range, st, 0L);
-            if (r != 0) return null;
-            return new Cachestat(st.get(JAVA_LONG, 0), st.get(JAVA_LONG, 8), st.get(JAVA_LONG, 16));
-        } catch (Exception e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
+        assertThat(fd).as("open %s", file).isNotNegative();
+        try {
+            long[] c = Libc.cachestat(fd);
+            return c == null ? null : new Cachestat(c[0], c[1], c[2]);
         } finally {
             Libc.close(fd);
         }
