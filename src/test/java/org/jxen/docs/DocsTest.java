@@ -50,6 +50,8 @@ import org.junit.jupiter.api.io.TempDir;
  *       replaces.</li>
  *   <li>{@code <!-- docs-test: compile-only REASON -->} (java): compile, do not run.</li>
  *   <li>{@code <!-- docs-test: parse-only REASON -->} (shell): parse its jxen lines, run none of its lines.</li>
+ *   <li>{@code <!-- docs-test: file PATH -->} (any block but a shell block): the reader saves it as PATH, which
+ *       the text before it names; the shell session writes it there when it gets to it.</li>
  *   <li>{@code <!-- docs-test: on -->} anywhere in a {@code docs/*.md}: check this document too.</li>
  * </ul>
  * Blocks that are not code to run (output, config files) get a language such as {@code text}. A failure names
