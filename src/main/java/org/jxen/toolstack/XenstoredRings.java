@@ -11,7 +11,7 @@ import org.jxen.hypervisor.HypercallException;
 import org.jxen.hypervisor.Hypercalls;
 import org.jxen.xenstore.XenStoreException;
 import org.jxen.xenstore.XsError;
-import org.jxen.xenstored.DomainHooks;
+import org.jxen.xenstored.engine.DomainHooks;
 import org.jxen.xenstored.XenStoredServer;
 import org.jxen.xenstored.transport.RingConnection;
 

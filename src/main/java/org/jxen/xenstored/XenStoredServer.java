@@ -5,8 +5,12 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.Function;
-import org.jxen.xenstore.XsChannel;
 import org.jxen.ring.RingNotifier;
+import org.jxen.xenstore.XsChannel;
+import org.jxen.xenstored.engine.DomainHooks;
+import org.jxen.xenstored.engine.FileTracer;
+import org.jxen.xenstored.engine.LogSwitch;
+import org.jxen.xenstored.engine.XenStoreEngine;
 import org.jxen.xenstored.transport.EventLoop;
 import org.jxen.xenstored.transport.InProcessConnection;
 import org.jxen.xenstored.transport.RingConnection;
@@ -34,7 +38,7 @@ public final class XenStoredServer implements AutoCloseable {
             traceTo(options.trace());
         }
         loop.onIdle(() -> engine.tracer().flush());
-        engine.control().setLogSwitch(new Control.LogSwitch() {
+        engine.setLogSwitch(new LogSwitch() {
             @Override
             public void enable(boolean on) {
                 if (tracer != null) tracer.setEnabled(on);

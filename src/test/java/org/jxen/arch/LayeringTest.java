@@ -47,7 +47,11 @@ class LayeringTest {
         arch = arch.layer("arch").definedBy("org.jxen.arch..").whereLayer("arch").mayNotBeAccessedByAnyLayer();
         List<String> below = new ArrayList<>();
         for (List<String> level : LAYERS) {
-            for (String layer : level) arch = arch.whereLayer(layer).mayOnlyAccessLayers(below.toArray(String[]::new));
+            for (String layer : level) {
+                arch = below.isEmpty()
+                        ? arch.whereLayer(layer).mayNotAccessAnyLayer()
+                        : arch.whereLayer(layer).mayOnlyAccessLayers(below.toArray(String[]::new));
+            }
             below.addAll(level);
         }
         arch.check(classes);

@@ -1,7 +1,7 @@
 package org.jxen.hypervisor;
 
 /** One implementation of the hypercall interface under test: in-process or over the service's socket. */
-interface HvFixture extends AutoCloseable {
+public interface HvFixture extends AutoCloseable {
     Hypervisor hypervisor();
 
     /** Dom0's view: always in-process, dom0 lives in the host. */

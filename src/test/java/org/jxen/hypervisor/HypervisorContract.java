@@ -27,14 +27,14 @@ import org.junit.jupiter.params.provider.EnumSource;
  * The behaviour both implementations must share. Dom0 is always the host's in-process view; guests use the
  * implementation under test, so every guest-side hypercall crosses it.
  */
-abstract class HypervisorContract {
+public abstract class HypervisorContract {
     @TempDir
     Path dir;
-    HvFixture fx;
-    Hypercalls dom0;
-    DomainControl ctl;
+    protected HvFixture fx;
+    protected Hypercalls dom0;
+    protected DomainControl ctl;
 
-    abstract HvFixture fixture(Path dir) throws Exception;
+    protected abstract HvFixture fixture(Path dir) throws Exception;
 
     @BeforeEach
     void start() throws Exception {
@@ -55,13 +55,13 @@ abstract class HypervisorContract {
         assertThat(shared).as("and so is the shared directory with every domain file").doesNotExist();
     }
 
-    Hypercalls guest() throws Exception {
+    protected Hypercalls guest() throws Exception {
         int id = ctl.createDomain(16, 1);
         ctl.unpause(id);
         return fx.connect(id);
     }
 
-    static void assertErrno(Errno expected, ThrowingCallable call) {
+    protected static void assertErrno(Errno expected, ThrowingCallable call) {
         Throwable t = catchThrowable(call);
         assertThat(t).isInstanceOf(HypercallException.class);
         assertThat(((HypercallException) t).errno()).isEqualTo(expected);
@@ -436,7 +436,7 @@ abstract class HypervisorContract {
         assertThat(ctl.list()).extracting(DomainInfo::domid).containsExactly(0);
     }
 
-    long countFiles(String prefix) throws Exception {
+    protected long countFiles(String prefix) throws Exception {
         try (var files = Files.list(dir.resolve(SharedMemoryDir.LINK))) {
             return files.filter(p -> p.getFileName().toString().startsWith(prefix)).count();
         }

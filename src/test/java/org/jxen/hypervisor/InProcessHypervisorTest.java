@@ -4,7 +4,7 @@ import java.nio.file.Path;
 
 class InProcessHypervisorTest extends HypervisorContract {
     @Override
-    HvFixture fixture(Path dir) throws Exception {
+    protected HvFixture fixture(Path dir) throws Exception {
         return new InProcessFixture(dir);
     }
 }

@@ -10,7 +10,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.jxen.hypervisor.DomainInfo;
-import org.jxen.hypervisor.ExitKernel;
+import org.jxen.hypervisor.process.ExitKernel;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.kernel.LogAwait;
 import org.jxen.xenstore.XenStoreException;

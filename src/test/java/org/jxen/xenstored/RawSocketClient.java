@@ -11,6 +11,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import org.jxen.xenstore.XsMessage;
 import org.jxen.xenstore.XsType;
+import org.jxen.xenstored.engine.EngineHarness;
 
 /** A blocking client that writes and reads raw xs_wire bytes on a Unix socket, for transport tests. */
 final class RawSocketClient implements AutoCloseable {

@@ -2,8 +2,8 @@ package org.jxen.xenstored;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.jxen.xenstored.EngineHarness.assertError;
-import static org.jxen.xenstored.EngineHarness.assertReply;
+import static org.jxen.xenstored.engine.EngineHarness.assertError;
+import static org.jxen.xenstored.engine.EngineHarness.assertReply;
 import static org.jxen.xenstored.RawSocketClient.frame;
 import static org.jxen.xenstored.RawSocketClient.header;
 
@@ -18,6 +18,10 @@ import org.jxen.xenstore.XsChannel;
 import org.jxen.xenstore.XsError;
 import org.jxen.xenstore.XsMessage;
 import org.jxen.xenstore.XsType;
+import org.jxen.xenstored.engine.Connection;
+import org.jxen.xenstored.engine.EngineHarness;
+import org.jxen.xenstored.engine.Quota;
+import org.jxen.xenstored.engine.XenStoreEngine;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
@@ -153,10 +157,10 @@ class SocketTransportTest {
             }
         });
         try (RawSocketClient other = client()) {
-            awaitOnLoop(() -> maxOverConnections(c -> c.queuedReplies) >= XenStoreEngine.PRIVILEGED_REPLY_BACKLOG);
+            awaitOnLoop(() -> maxOverConnections(c -> c.queuedReplies()) >= XenStoreEngine.PRIVILEGED_REPLY_BACKLOG);
             assertServed(other, 1);
-            assertThat(maxOverConnections(c -> c.queuedReplies)).isEqualTo(XenStoreEngine.PRIVILEGED_REPLY_BACKLOG);
-            assertThat(maxOverConnections(c -> c.output.size())).isEqualTo(XenStoreEngine.PRIVILEGED_REPLY_BACKLOG);
+            assertThat(maxOverConnections(c -> c.queuedReplies())).isEqualTo(XenStoreEngine.PRIVILEGED_REPLY_BACKLOG);
+            assertThat(maxOverConnections(c -> c.queuedOutput())).isEqualTo(XenStoreEngine.PRIVILEGED_REPLY_BACKLOG);
             // Once the flooder reads, the daemon resumes and every reply arrives, in order.
             for (int i = 0; i < total; i++) {
                 XsMessage r = flooder.read();
@@ -165,7 +169,7 @@ class SocketTransportTest {
             }
             t.join();
             assertServed(flooder, total);
-            assertThat(maxOverConnections(c -> c.queuedReplies)).isZero();
+            assertThat(maxOverConnections(c -> c.queuedReplies())).isZero();
         } finally {
             flooder.close();
         }
@@ -196,7 +200,7 @@ class SocketTransportTest {
             assertReply(dom0.receive(), XsType.WRITE, "OK\0");
             assertThat(sent.get()).isLessThanOrEqualTo(bound);
             long outstanding = server.onLoop(e -> e.usage(5, Quota.OUTSTANDING));
-            int queued = server.onLoop(e -> e.connections().stream().filter(c -> c.domid == 5).mapToInt(c -> c.output.size()).sum());
+            int queued = server.onLoop(e -> e.connections().stream().filter(c -> c.domid == 5).mapToInt(c -> c.queuedOutput()).sum());
             assertThat(outstanding).isLessThanOrEqualTo(limit);
             assertThat(queued).isLessThanOrEqualTo(limit);
             // Reading resumes the flow: every request is answered, in order.

@@ -10,8 +10,8 @@ import java.util.function.Consumer;
 import org.jxen.xenstore.Payloads;
 import org.jxen.xenstore.XsMessage;
 import org.jxen.xenstore.XsType;
-import org.jxen.xenstored.Connection;
-import org.jxen.xenstored.Tracer;
+import org.jxen.xenstored.engine.Connection;
+import org.jxen.xenstored.engine.Tracer;
 
 /**
  * Watches one device's handshake from inside xenstored: every committed write or removal under the device's

@@ -9,9 +9,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.jxen.xenstore.XsChannel;
 import org.jxen.xenstore.XsMessage;
 import org.jxen.xenstore.XsWire;
-import org.jxen.xenstored.Connection;
-import org.jxen.xenstored.ConnectionIo;
-import org.jxen.xenstored.XenStoreEngine;
+import org.jxen.xenstored.engine.Connection;
+import org.jxen.xenstored.engine.ConnectionIo;
+import org.jxen.xenstored.engine.XenStoreEngine;
 
 /**
  * A connection made inside the daemon's JVM as any domain: the engine sees it like any other transport

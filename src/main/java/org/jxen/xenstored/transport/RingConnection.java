@@ -11,9 +11,9 @@ import org.jxen.xenstore.XsMessage;
 import org.jxen.ring.RingIndexException;
 import org.jxen.ring.RingNotifier;
 import org.jxen.ring.XenStoreRingLayout;
-import org.jxen.xenstored.Connection;
-import org.jxen.xenstored.ConnectionIo;
-import org.jxen.xenstored.XenStoreEngine;
+import org.jxen.xenstored.engine.Connection;
+import org.jxen.xenstored.engine.ConnectionIo;
+import org.jxen.xenstored.engine.XenStoreEngine;
 
 /**
  * The daemon's end of a guest's shared xenstore page (xenstore-ring.txt). The guest is unprivileged and

@@ -10,9 +10,9 @@ import java.util.ArrayDeque;
 import org.jxen.xenstore.XsFrameDecoder;
 import org.jxen.xenstore.XsMessage;
 import org.jxen.xenstore.XsWire;
-import org.jxen.xenstored.Connection;
-import org.jxen.xenstored.ConnectionIo;
-import org.jxen.xenstored.XenStoreEngine;
+import org.jxen.xenstored.engine.Connection;
+import org.jxen.xenstored.engine.ConnectionIo;
+import org.jxen.xenstored.engine.XenStoreEngine;
 
 /**
  * One Unix-socket client (privileged, domain 0, as in Xen). Reads whatever arrived, decodes whole frames,

@@ -10,7 +10,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.jxen.xenstored.XenStoreEngine;
+import org.jxen.xenstored.engine.XenStoreEngine;
 
 /** Accepts Unix-socket clients on the event loop. Removes the socket file when closed. */
 public final class UnixSocketListener implements EventLoop.Handler, AutoCloseable {

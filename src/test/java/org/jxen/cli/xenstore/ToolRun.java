@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** What one tool run produced: stdout and stderr bytes (as text) and the exit status. */
-record ToolRun(String out, String err, int status) {
+public record ToolRun(String out, String err, int status) {
 
     /** Runs our tool in-process, as argv[0] = {@code tool}, against the daemon at {@code socket}. */
     static ToolRun jxen(Path socket, String tool, String... args) {

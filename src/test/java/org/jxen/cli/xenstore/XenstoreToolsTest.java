@@ -2,18 +2,15 @@ package org.jxen.cli.xenstore;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import org.jxen.cli.JxenCommand;
 import org.jxen.xenstore.client.UnixSocketChannel;
 import org.jxen.xenstore.client.XsClient;
-import org.jxen.xenstore.testing.FakeXenstored;
-import org.jxen.xenstore.testing.MiniStore;
+import org.jxen.xenstore.fake.FakeXenstored;
+import org.jxen.xenstore.fake.MiniStore;
 import org.jxen.xenstored.XenStoredServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -174,41 +171,6 @@ class XenstoreToolsTest {
             assertThat(ToolRun.jxen(fake.socketPath(), "xenstore-read", "/a", "/b")).isEqualTo(new ToolRun("1\n2\n", "", 0));
             assertThat(store.commits.get() - before).isEqualTo(3);
         }
-    }
-
-    @Test
-    void jxenLeavesAtArgumentsAlone() throws IOException {
-        // Expanded as a picocli argument file, "@<file>" would become the key and value it holds, and the
-        // tool would go on to connect; kept as one argument, it is an odd operand count: usage.
-        Path file = Files.writeString(dir.resolve("argfile"), "/k\nv\n");
-        assertThat(jxenMain("xenstore-write", "@" + file)).isEqualTo(new ToolRun("",
-                "xenstore-write: Usage: xenstore-write [-h] [-s] [-R] key value [...]\n", 1));
-    }
-
-    /** Runs {@code jxen <args>} in-process through picocli with System.out/err captured. */
-    private static ToolRun jxenMain(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        int status;
-        try {
-            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            status = JxenCommand.commandLine().execute(args);
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-        return new ToolRun(out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), status);
-    }
-
-    @Test
-    void jxenDispatchesArgumentsUntouched() {
-        // "--" reaches our getopt, which ends option parsing there: "-h" becomes a key, so it is the odd
-        // operand count, not -h, that brings the usage text.
-        assertThat(jxenMain("xenstore-write", "--", "-h")).isEqualTo(new ToolRun("",
-                "xenstore-write: Usage: xenstore-write [-h] [-s] [-R] key value [...]\n", 1));
-        assertThat(jxenMain("xenstore", "ls", "-h")).isEqualTo(new ToolRun("",
-                "xenstore: Usage: xenstore ls [-h] [-f] [-p] [-s] [path]\n", 1));
     }
 
     @Test

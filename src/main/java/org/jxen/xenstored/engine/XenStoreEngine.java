@@ -1,0 +1,723 @@
+package org.jxen.xenstored.engine;
+
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.jxen.xenstore.Payloads;
+import org.jxen.xenstore.XenStoreException;
+import org.jxen.xenstore.XsError;
+import org.jxen.xenstore.XsMessage;
+import org.jxen.xenstore.XsPaths;
+import org.jxen.xenstore.XsPerms;
+import org.jxen.xenstore.XsType;
+import org.jxen.xenstore.XsWire;
+
+/**
+ * xenstored's request processing: one instance owns the store and every connection's state, and is driven
+ * by a single thread (the event loop), so there are no locks and there is one order of operations. It knows
+ * nothing of sockets or rings; transports hand it frames and drain its output (see {@link Connection}).
+ */
+public final class XenStoreEngine {
+    private static final Logger LOG = System.getLogger("jxen.xenstored");
+
+    /** Requests only privileged connections may make (C xenstored's XS_FLAG_PRIV). */
+    private static final Set<XsType> PRIVILEGED = EnumSet.of(XsType.INTRODUCE, XsType.RELEASE,
+            XsType.IS_DOMAIN_INTRODUCED, XsType.RESUME, XsType.SET_TARGET, XsType.CONTROL,
+            XsType.GET_FEATURE, XsType.SET_FEATURE, XsType.GET_QUOTA, XsType.SET_QUOTA);
+    /** Requests whose tx_id is ignored (XS_FLAG_NOTRANS); RESET_WATCHES is among them (XSA-484). */
+    private static final Set<XsType> NO_TRANSACTION = EnumSet.of(XsType.WATCH, XsType.UNWATCH,
+            XsType.INTRODUCE, XsType.RELEASE, XsType.GET_DOMAIN_PATH, XsType.IS_DOMAIN_INTRODUCED,
+            XsType.RESUME, XsType.SET_TARGET, XsType.RESET_WATCHES, XsType.CONTROL, XsType.GET_FEATURE,
+            XsType.SET_FEATURE, XsType.GET_QUOTA, XsType.SET_QUOTA);
+    /** DOMID_FIRST_RESERVED: ids from here on are special values, never domains. */
+    static final int DOMID_FIRST_RESERVED = 0x7FF0;
+    /** Server features a guest ring may use: reconnection (1) and the error field (2). */
+    public static final int SERVER_FEATURES = 3;
+    /** Queued watch-event bytes a connection may hold before further events to it are dropped. */
+    static final long EVENT_QUEUE_LIMIT_UNPRIVILEGED = 512 * 1024;
+    static final long EVENT_QUEUE_LIMIT_PRIVILEGED = 16 * 1024 * 1024;
+    /** Queued replies after which a privileged connection's input is paused until it reads. */
+    public static final int PRIVILEGED_REPLY_BACKLOG = 1024;
+
+    private final DataTree tree = new DataTree();
+    private final Domains domains = new Domains();
+    private final StoreOps ops = new StoreOps(domains);
+    private final Map<String, XsPerms> specialPerms = new HashMap<>();
+    private final LinkedHashSet<Connection> connections = new LinkedHashSet<>();
+    private final WatchIndex watchIndex = new WatchIndex();
+    private final Map<Integer, Integer> domainFeatures = new HashMap<>();
+    private final Control control = new Control(this);
+    private DomainHooks hooks = DomainHooks.NONE;
+    private Tracer tracer = Tracer.NONE;
+    private int nextConnectionId = 1;
+
+    public XenStoreEngine() {
+        specialPerms.put(XsPaths.INTRODUCE_DOMAIN, XsPerms.ROOT_DEFAULT);
+        specialPerms.put(XsPaths.RELEASE_DOMAIN, XsPerms.ROOT_DEFAULT);
+        domains.getOrCreate(0);
+        // DataTree makes the root by itself; charge it to its owner like every other node.
+        domains.charge(null, tree.get(XsPaths.ROOT));
+        Caller dom0 = new Caller(0, true, -1);
+        List<WatchEvent> none = new ArrayList<>();
+        try {
+            // What a fresh C xenstored holds (tools/xenstored/core.c setup_structure).
+            ops.write(new DirectView(tree, domains, none), dom0, "/tool/xenstored", new byte[0]);
+        } catch (XenStoreException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public void setTracer(Tracer tracer) {
+        this.tracer = tracer == null ? Tracer.NONE : tracer;
+    }
+
+    public Tracer tracer() {
+        return tracer;
+    }
+
+    /** Where introduced domains are connected (their rings) and dead domains reported; set by the host. */
+    public void setDomainHooks(DomainHooks hooks) {
+        this.hooks = hooks;
+    }
+
+    public DataTree tree() {
+        return tree;
+    }
+
+    Control control() {
+        return control;
+    }
+
+    /** Where CONTROL {@code log} and {@code logfile} switch and move the trace. */
+    public void setLogSwitch(LogSwitch s) {
+        control.setLogSwitch(s);
+    }
+
+    // ---- connection lifecycle ------------------------------------------------------------------------
+
+    public Connection connect(ConnectionIo io, int domid, boolean privileged, String label) {
+        Connection c = new Connection(nextConnectionId++, domid, privileged, label, io);
+        connections.add(c);
+        domains.getOrCreate(domid).connections++;
+        return c;
+    }
+
+    /** The peer went away: forget its watches and transactions. No @releaseDomain (XSA-325). */
+    public void disconnect(Connection c) {
+        if (c.closed) return;
+        c.closed = true;
+        connections.remove(c);
+        dropWatchesAndTransactions(c);
+        c.output.clear();
+        Domain d = domains.get(c.domid);
+        if (d != null) {
+            d.connections--;
+            domains.forgetIfUnused(d);
+        }
+    }
+
+    private void close(Connection c) {
+        if (c.closed) return;
+        disconnect(c);
+        c.io.close(c);
+    }
+
+    /**
+     * Whether the transport should hand this connection more requests now. An unprivileged domain may have
+     * at most its "outstanding" quota of unread replies; then its input waits (C xenstored stops reading).
+     */
+    public boolean canAcceptInput(Connection c) {
+        if (c.closed) return false;
+        int limit = c.privileged ? PRIVILEGED_REPLY_BACKLOG : domains.limit(c.domid, Quota.OUTSTANDING);
+        return c.queuedReplies < limit;
+    }
+
+    /** Next frame to send to the peer, or null when its queue is empty. */
+    public XsMessage nextOutput(Connection c) {
+        XsMessage m = c.output.poll();
+        if (m == null) return null;
+        if (c.isEvent(m)) c.queuedEventBytes -= m.frameSize();
+        else c.queuedReplies--;
+        return m;
+    }
+
+    public boolean hasOutput(Connection c) {
+        return !c.output.isEmpty();
+    }
+
+    public List<Connection> connections() {
+        return List.copyOf(connections);
+    }
+
+    // ---- requests ------------------------------------------------------------------------------------
+
+    /** Processes one request: queues its reply, then the watch events it caused. */
+    public void handle(Connection c, XsMessage request) {
+        if (c.closed) return;
+        tracer.trace(Tracer.Direction.IN, c, request);
+        List<WatchEvent> events = new ArrayList<>(2);
+        XsMessage reply;
+        try {
+            reply = request.reply(dispatch(c, request, events));
+        } catch (XenStoreException e) {
+            reply = XsMessage.error(request, e.error());
+            events.clear();
+        }
+        if (reply.length() > XsWire.PAYLOAD_MAX) reply = XsMessage.error(request, XsError.E2BIG);
+        queue(c, reply);
+        for (WatchEvent ev : events) fire(ev);
+        Runnable after = deferred;
+        deferred = null;
+        if (after != null) after.run();
+    }
+
+    /** Work that must follow the reply: a new watch's first event, a release that closes connections. */
+    private Runnable deferred;
+
+    private byte[] dispatch(Connection c, XsMessage m, List<WatchEvent> events) throws XenStoreException {
+        XsType type = XsType.of(m.type());
+        if (type == null || type == XsType.ERROR || type == XsType.WATCH_EVENT || type == XsType.RESTRICT) {
+            throw new XenStoreException(XsError.ENOSYS);
+        }
+        if (!c.privileged && PRIVILEGED.contains(type)) throw new XenStoreException(XsError.EACCES);
+        Transaction tx = null;
+        if (!NO_TRANSACTION.contains(type) && m.txId() != 0) {
+            tx = c.transactions.get(m.txId());
+            if (tx == null) throw new XenStoreException(XsError.ENOENT, "no transaction " + m.txId());
+        }
+        Caller caller = caller(c);
+        StoreView view = tx != null ? tx : new DirectView(tree, domains, events);
+        byte[] p = m.payload();
+        return switch (type) {
+            case READ -> ops.read(view, caller, path(caller, oneArg(p)));
+            case WRITE -> {
+                int nul = Payloads.firstNul(p);
+                if (nul < 0) throw new XenStoreException(XsError.EINVAL);
+                String path = path(caller, new String(p, 0, nul, StandardCharsets.UTF_8));
+                ops.write(view, caller, path, java.util.Arrays.copyOfRange(p, nul + 1, p.length));
+                yield Payloads.OK;
+            }
+            case MKDIR -> {
+                ops.mkdir(view, caller, path(caller, oneArg(p)));
+                yield Payloads.OK;
+            }
+            case RM -> {
+                ops.rm(view, caller, path(caller, oneArg(p)));
+                yield Payloads.OK;
+            }
+            case DIRECTORY -> ops.directory(view, caller, path(caller, oneArg(p)));
+            case DIRECTORY_PART -> {
+                if (Payloads.countNuls(p) != 2 || !Payloads.endsWithNul(p)) throw new XenStoreException(XsError.EINVAL);
+                List<String> a = Payloads.split(p);
+                yield ops.directoryPart(view, caller, path(caller, a.get(0)), atoi(a.get(1)));
+            }
+            case GET_PERMS -> getPerms(view, caller, oneArg(p));
+            case SET_PERMS -> setPerms(view, caller, p);
+            case WATCH -> watch(c, caller, p);
+            case UNWATCH -> unwatch(c, caller, p);
+            case TRANSACTION_START -> transactionStart(c, tx);
+            case TRANSACTION_END -> transactionEnd(c, tx, p, events);
+            case INTRODUCE -> introduce(p, events);
+            case RELEASE -> release(domainArg(oneArg(p)));
+            case RESUME -> {
+                requireIntroduced(domainArg(oneArg(p))).shutdownNotified = false;
+                yield Payloads.OK;
+            }
+            case SET_TARGET -> setTarget(p);
+            case IS_DOMAIN_INTRODUCED -> {
+                int domid = domidArg(oneArg(p));
+                Domain d = domains.get(domid);
+                yield Payloads.strings(domid == 0 || (d != null && d.introduced) ? "T" : "F");
+            }
+            case GET_DOMAIN_PATH -> Payloads.strings(XsPaths.domainPath(domidArg(oneArg(p))));
+            case RESET_WATCHES -> {
+                dropWatchesAndTransactions(c);
+                yield Payloads.OK;
+            }
+            case GET_FEATURE -> getFeature(p);
+            case SET_FEATURE -> setFeature(p);
+            case GET_QUOTA -> getQuota(p);
+            case SET_QUOTA -> setQuota(p);
+            case CONTROL -> control.run(c, p);
+            case ERROR, WATCH_EVENT, RESTRICT -> throw new XenStoreException(XsError.ENOSYS);
+        };
+    }
+
+    Caller caller(Connection c) {
+        Domain d = domains.get(c.domid);
+        return new Caller(c.domid, c.privileged, d == null ? -1 : d.target);
+    }
+
+    private String path(Caller caller, String raw) throws XenStoreException {
+        return ops.resolve(caller, raw);
+    }
+
+    /** A single-argument payload: exactly one NUL, at its end. */
+    static String oneArg(byte[] p) throws XenStoreException {
+        if (p.length == 0 || Payloads.firstNul(p) != p.length - 1) throw new XenStoreException(XsError.EINVAL);
+        return new String(p, 0, p.length - 1, StandardCharsets.UTF_8);
+    }
+
+    /** The first {@code n} NUL-terminated strings (C's get_strings); fewer is EINVAL. */
+    static List<String> args(byte[] p, int n) throws XenStoreException {
+        List<String> all = Payloads.split(p);
+        int terminated = Payloads.countNuls(p);
+        if (terminated < n) throw new XenStoreException(XsError.EINVAL);
+        return all.subList(0, n);
+    }
+
+    /** C's atoi: leading digits, 0 if none. */
+    static int atoi(String s) {
+        long v = 0;
+        int i = 0;
+        boolean neg = false;
+        if (i < s.length() && (s.charAt(i) == '-' || s.charAt(i) == '+')) neg = s.charAt(i++) == '-';
+        while (i < s.length() && Character.isDigit(s.charAt(i)) && v < Integer.MAX_VALUE) v = v * 10 + (s.charAt(i++) - '0');
+        return (int) (neg ? -v : Math.min(v, Integer.MAX_VALUE));
+    }
+
+    /** A decimal domain id 0..65535; anything else is EINVAL. */
+    static int domidArg(String s) throws XenStoreException {
+        if (s.isEmpty() || s.length() > 5) throw new XenStoreException(XsError.EINVAL, "bad domid " + s);
+        for (int i = 0; i < s.length(); i++) {
+            if (!Character.isDigit(s.charAt(i))) throw new XenStoreException(XsError.EINVAL, "bad domid " + s);
+        }
+        int v = Integer.parseInt(s);
+        if (v > 0xffff) throw new XenStoreException(XsError.EINVAL, "bad domid " + s);
+        return v;
+    }
+
+    /** A real guest domain id: not dom0, not a reserved DOMID_* value. */
+    private static int domainArg(String s) throws XenStoreException {
+        int domid = domidArg(s);
+        if (domid == 0 || domid >= DOMID_FIRST_RESERVED) throw new XenStoreException(XsError.EINVAL, "bad domid " + s);
+        return domid;
+    }
+
+    // ---- permissions -----------------------------------------------------------------------------------
+
+    private byte[] getPerms(StoreView view, Caller caller, String raw) throws XenStoreException {
+        if (XsPaths.isSpecial(raw)) {
+            XsPerms perms = specialPerms.get(raw);
+            if (perms == null) throw new XenStoreException(XsError.ENOENT);
+            if (!caller.canRead(perms)) throw new XenStoreException(XsError.EACCES);
+            return perms.toPayload();
+        }
+        return ops.getPerms(view, caller, path(caller, raw)).toPayload();
+    }
+
+    private byte[] setPerms(StoreView view, Caller caller, byte[] p) throws XenStoreException {
+        int n = Payloads.countNuls(p);
+        if (n < 2) throw new XenStoreException(XsError.EINVAL);
+        List<String> a = Payloads.split(p).subList(0, n);
+        XsPerms perms = XsPerms.parse(a.subList(1, n));
+        if (perms == null) throw new XenStoreException(XsError.EINVAL, "bad permissions");
+        String raw = a.getFirst();
+        if (XsPaths.isSpecial(raw)) {
+            XsPerms old = specialPerms.get(raw);
+            if (old == null) throw new XenStoreException(XsError.ENOENT);
+            int need = Caller.WRITE | Caller.OWNER;
+            if ((caller.permissions(old) & need) != need) throw new XenStoreException(XsError.EACCES);
+            specialPerms.put(raw, perms);
+            return Payloads.OK;
+        }
+        ops.setPerms(view, caller, path(caller, raw), perms);
+        return Payloads.OK;
+    }
+
+    // ---- watches ---------------------------------------------------------------------------------------
+
+    private String watchPath(Caller caller, String raw) throws XenStoreException {
+        if (XsPaths.isSpecial(raw)) {
+            if (raw.length() > XsWire.REL_PATH_MAX) throw new XenStoreException(XsError.EINVAL);
+            return raw;
+        }
+        return path(caller, raw);
+    }
+
+    private byte[] watch(Connection c, Caller caller, byte[] p) throws XenStoreException {
+        List<String> a = args(p, 2);
+        String raw = a.get(0), token = a.get(1);
+        String path = watchPath(caller, raw);
+        String key = Connection.watchKey(path, token);
+        if (c.watches.containsKey(key)) throw new XenStoreException(XsError.EEXIST);
+        Watch w = new Watch(path, token, XsPaths.isRelative(raw));
+        Domain d = domains.getOrCreate(c.domid);
+        if (!c.privileged) {
+            if (d.watches >= domains.limit(c.domid, Quota.WATCHES)) throw new XenStoreException(XsError.ENOSPC);
+            if (d.memory() + w.memorySize() > domains.limit(c.domid, Quota.MEMORY)) {
+                throw new XenStoreException(XsError.ENOSPC);
+            }
+        }
+        c.watches.put(key, w);
+        watchIndex.add(c, w);
+        d.watches++;
+        d.watchMemory += w.memorySize();
+        // The initial event goes out after the OK (xenstore.txt: "triggered once straight away").
+        deferred = () -> queueEvent(c, w, w.relative() ? raw : path);
+        return Payloads.OK;
+    }
+
+    private byte[] unwatch(Connection c, Caller caller, byte[] p) throws XenStoreException {
+        List<String> a = args(p, 2);
+        String path = watchPath(caller, a.get(0));
+        Watch w = c.watches.remove(Connection.watchKey(path, a.get(1)));
+        if (w == null) throw new XenStoreException(XsError.ENOENT);
+        forgetWatch(c, w);
+        return Payloads.OK;
+    }
+
+    private void forgetWatch(Connection c, Watch w) {
+        Domain d = domains.get(c.domid);
+        if (d != null) {
+            d.watches--;
+            d.watchMemory -= w.memorySize();
+        }
+        watchIndex.remove(c, w);
+    }
+
+    private void dropWatchesAndTransactions(Connection c) {
+        for (Watch w : List.copyOf(c.watches.values())) {
+            c.watches.remove(Connection.watchKey(w.path(), w.token()));
+            forgetWatch(c, w);
+        }
+        c.transactions.clear();
+    }
+
+    /** Sends the event to every watch it matches, as far as the watcher may read the node. */
+    void fire(WatchEvent ev) {
+        if (watchIndex.isEmpty()) return;
+        if (ev.perms() == null) {
+            deliver(watchIndex.on(ev.path()), ev, null);
+            return;
+        }
+        deliver(watchIndex.atOrAbove(ev.path()), ev, ev.path());
+        // A removal also ends what was watched below it; those watchers hear of their own path.
+        if (ev.recursive()) deliver(watchIndex.below(ev.path()), ev, null);
+    }
+
+    /** Queues the event for each entry; {@code path} null means "the watch's own path". */
+    private void deliver(List<WatchIndex.Entry> entries, WatchEvent ev, String path) {
+        for (WatchIndex.Entry e : entries) {
+            Connection c = e.connection();
+            Watch w = e.watch();
+            if (c.closed || !mayNotify(caller(c), ev)) continue;
+            String evPath = path != null ? path : w.path();
+            queueEvent(c, w, w.relative() ? XsPaths.relativize(evPath, c.domid) : evPath);
+        }
+    }
+
+    private boolean mayNotify(Caller caller, WatchEvent ev) {
+        if (caller.privileged()) return true;
+        if (ev.perms() == null) {
+            XsPerms perms = specialPerms.get(ev.path());
+            return perms != null && caller.canRead(perms);
+        }
+        return caller.canRead(ev.perms()) || (ev.alsoReadableVia() != null && caller.canRead(ev.alsoReadableVia()));
+    }
+
+    private void queueEvent(Connection c, Watch w, String path) {
+        byte[] payload = Payloads.strings(path, w.token());
+        XsMessage event = XsMessage.of(XsType.WATCH_EVENT, 0, 0, payload);
+        long limit = c.privileged ? EVENT_QUEUE_LIMIT_PRIVILEGED : EVENT_QUEUE_LIMIT_UNPRIVILEGED;
+        // Oversized events are never sent (XSA-324); a reader too slow to take its events loses new ones
+        // rather than making the daemon buffer without bound (XSA-326).
+        if (payload.length > XsWire.PAYLOAD_MAX || c.queuedEventBytes + event.frameSize() > limit) {
+            c.droppedEvents++;
+            tracer.trace(Tracer.Direction.DROP, c, event);
+            if (c.droppedEvents == 1 || Long.bitCount(c.droppedEvents) == 1) {
+                LOG.log(Level.WARNING, "{0}: dropped {1} watch event(s)", c, c.droppedEvents);
+            }
+            return;
+        }
+        c.queuedEventBytes += event.frameSize();
+        c.output.add(event);
+        tracer.trace(Tracer.Direction.EVENT, c, event);
+        c.io.outputReady(c);
+    }
+
+    private void queue(Connection c, XsMessage reply) {
+        c.queuedReplies++;
+        c.output.add(reply);
+        tracer.trace(Tracer.Direction.OUT, c, reply);
+        c.io.outputReady(c);
+    }
+
+    // ---- transactions ----------------------------------------------------------------------------------
+
+    private byte[] transactionStart(Connection c, Transaction current) throws XenStoreException {
+        if (current != null) throw new XenStoreException(XsError.EBUSY);
+        if (!c.privileged && c.transactions.size() >= domains.limit(c.domid, Quota.TRANSACTIONS)) {
+            throw new XenStoreException(XsError.ENOSPC);
+        }
+        int id;
+        do {
+            id = c.nextTransactionId++;
+        } while (id == 0 || c.transactions.containsKey(id));
+        int nodeLimit = c.privileged ? -1 : domains.limit(c.domid, Quota.TRANSACTION_NODES);
+        c.transactions.put(id, new Transaction(id, tree, domains, nodeLimit));
+        return Payloads.strings(Integer.toUnsignedString(id));
+    }
+
+    private byte[] transactionEnd(Connection c, Transaction tx, byte[] p, List<WatchEvent> events)
+            throws XenStoreException {
+        // The argument is checked first, as do_transaction_end does: "X" with tx_id 0 is EINVAL, not ENOENT.
+        // (An unknown non-zero tx_id was already ENOENT in dispatch.)
+        String arg = oneArg(p);
+        if (!arg.equals("T") && !arg.equals("F")) throw new XenStoreException(XsError.EINVAL);
+        if (tx == null) throw new XenStoreException(XsError.ENOENT);
+        c.transactions.remove(tx.id);
+        if (arg.equals("T")) events.addAll(tx.commit());
+        return Payloads.OK;
+    }
+
+    // ---- domains ---------------------------------------------------------------------------------------
+
+    private byte[] introduce(byte[] p, List<WatchEvent> events) throws XenStoreException {
+        List<String> a = args(p, 3);
+        int domid = domainArg(a.get(0));
+        long gfn = parseLong(a.get(1));
+        int port = (int) parseLong(a.get(2));
+        Domain d = domains.getOrCreate(domid);
+        if (!d.introduced) {
+            hooks.introduced(domid, gfn, port);
+            d.introduced = true;
+            d.gfn = gfn;
+            d.port = port;
+        } else if (d.gfn == gfn) {
+            // Re-introduction with the same page re-binds the event channel (xenstore.txt INTRODUCE).
+            d.port = port;
+            hooks.introduced(domid, gfn, port);
+        } else {
+            throw new XenStoreException(XsError.EINVAL, "domain " + domid + " already introduced");
+        }
+        events.add(WatchEvent.special(XsPaths.INTRODUCE_DOMAIN));
+        return Payloads.OK;
+    }
+
+    private static long parseLong(String s) throws XenStoreException {
+        try {
+            return Long.parseLong(s);
+        } catch (NumberFormatException e) {
+            throw new XenStoreException(XsError.EINVAL, "bad number " + s);
+        }
+    }
+
+    private Domain requireIntroduced(int domid) throws XenStoreException {
+        Domain d = domains.get(domid);
+        if (d == null || !d.introduced) throw new XenStoreException(XsError.ENOENT, "domain " + domid + " not introduced");
+        return d;
+    }
+
+    private byte[] release(int domid) throws XenStoreException {
+        requireIntroduced(domid);
+        deferred = () -> releaseDomain(domid);
+        return Payloads.OK;
+    }
+
+    /**
+     * A domain is gone (RELEASE, or the hypervisor reported its death): close its connections (dropping
+     * their watches first, so its own watches see nothing of the cleanup), remove every node it owns and
+     * every permission entry naming it, then fire @releaseDomain. Safe to call twice (XSA-425).
+     */
+    public void releaseDomain(int domid) {
+        Domain d = domains.get(domid);
+        if (d == null || domid == 0) return;
+        for (Connection c : List.copyOf(connections)) {
+            if (c.domid == domid && !c.privileged) close(c);
+        }
+        if (d.introduced) hooks.released(domid);
+        List<WatchEvent> events = new ArrayList<>();
+        DirectView view = new DirectView(tree, domains, events);
+        Caller dom0 = new Caller(0, true, -1);
+        List<String> owned = new ArrayList<>();
+        tree.walk(n -> {
+            if (n.perms.owner() == domid && !n.path.equals("/")) {
+                boolean underOwned = false;
+                for (String o : owned) if (XsPaths.isChildOf(n.path, o)) underOwned = true;
+                if (!underOwned) owned.add(n.path);
+            }
+        });
+        for (String path : owned) {
+            try {
+                ops.rm(view, dom0, path);
+            } catch (XenStoreException e) {
+                LOG.log(Level.ERROR, "removing orphaned node {0}: {1}", path, e.error());
+            }
+        }
+        StoreOps.dropPermsNaming(tree, domains, domid);
+        specialPerms.replaceAll((name, perms) -> {
+            XsPerms without = perms.without(domid);
+            return without == null ? perms : without;
+        });
+        for (Domain other : domains.all()) if (other.target == domid) other.target = -1;
+        domains.remove(domid);
+        domainFeatures.remove(domid);
+        for (WatchEvent ev : events) fire(ev);
+        fire(WatchEvent.special(XsPaths.RELEASE_DOMAIN));
+    }
+
+    /**
+     * The hypervisor says an introduced domain has shut down but is not gone yet (VIRQ_DOM_EXC): watchers of
+     * @releaseDomain hear of it once, until RESUME, as C xenstored's domain_cleanup does.
+     */
+    public void domainShutdown(int domid) {
+        Domain d = domains.get(domid);
+        if (d == null || !d.introduced || d.shutdownNotified) return;
+        d.shutdownNotified = true;
+        fire(WatchEvent.special(XsPaths.RELEASE_DOMAIN));
+    }
+
+    /** Introduced guest domains, for the host's periodic or VIRQ-driven check of which ones died. */
+    public List<Integer> introducedDomains() {
+        return domains.all().stream().filter(d -> d.introduced).map(d -> d.domid).toList();
+    }
+
+    private byte[] setTarget(byte[] p) throws XenStoreException {
+        List<String> a = args(p, 2);
+        int domid = domainArg(a.get(0));
+        int target = domainArg(a.get(1));
+        Domain d = knownDomain(domid);
+        knownDomain(target);
+        d.target = target;
+        return Payloads.OK;
+    }
+
+    /** A domain that was introduced or has a connection. */
+    private Domain knownDomain(int domid) throws XenStoreException {
+        Domain d = domains.get(domid);
+        if (d == null || !(d.introduced || d.connections > 0)) throw new XenStoreException(XsError.ENOENT);
+        return d;
+    }
+
+    private byte[] getFeature(byte[] p) throws XenStoreException {
+        List<String> a = Payloads.split(p);
+        if (Payloads.countNuls(p) == 0 || a.isEmpty() || a.getFirst().isEmpty()) {
+            return Payloads.strings(Integer.toString(SERVER_FEATURES));
+        }
+        int domid = domidArg(a.getFirst());
+        knownDomain(domid);
+        return Payloads.strings(Integer.toString(domainFeatures.getOrDefault(domid, SERVER_FEATURES)));
+    }
+
+    private byte[] setFeature(byte[] p) throws XenStoreException {
+        List<String> a = args(p, 2);
+        int domid = domidArg(a.get(0));
+        knownDomain(domid);
+        domainFeatures.put(domid, atoi(a.get(1)) & SERVER_FEATURES);
+        return Payloads.OK;
+    }
+
+    /** Features a domain's ring may use. */
+    public int featuresOf(int domid) {
+        return domainFeatures.getOrDefault(domid, SERVER_FEATURES);
+    }
+
+    private byte[] getQuota(byte[] p) throws XenStoreException {
+        List<String> a = Payloads.split(p).subList(0, Payloads.countNuls(p));
+        if (a.size() > 2) throw new XenStoreException(XsError.EINVAL);
+        if (a.isEmpty()) {
+            StringBuilder names = new StringBuilder();
+            for (Quota q : Quota.values()) {
+                if (!names.isEmpty()) names.append(' ');
+                names.append(q.wireName);
+                if (q == Quota.MEMORY) names.append(' ').append(Quota.SOFT_PREFIX).append(q.wireName);
+            }
+            return Payloads.strings(names.toString());
+        }
+        Integer v;
+        if (a.size() == 1) {
+            v = domains.global.get(a.getFirst());
+        } else {
+            int domid = domidArg(a.get(0));
+            knownDomain(domid);
+            String name = a.get(1);
+            Integer own = domains.getOrCreate(domid).overrides.get(name);
+            v = own == null ? null : own != QuotaSettings.UNSET ? own : domains.global.get(name);
+        }
+        if (v == null) throw new XenStoreException(XsError.EINVAL, "unknown quota");
+        return Payloads.strings(Integer.toUnsignedString(v));
+    }
+
+    private byte[] setQuota(byte[] p) throws XenStoreException {
+        List<String> a = Payloads.split(p).subList(0, Payloads.countNuls(p));
+        if (a.size() < 2 || a.size() > 3) throw new XenStoreException(XsError.EINVAL);
+        QuotaSettings target;
+        String name, value;
+        if (a.size() == 2) {
+            target = domains.global;
+            name = a.get(0);
+            value = a.get(1);
+        } else {
+            int domid = domidArg(a.get(0));
+            knownDomain(domid);
+            target = domains.getOrCreate(domid).overrides;
+            name = a.get(1);
+            value = a.get(2);
+        }
+        if (!target.set(name, atoi(value))) throw new XenStoreException(XsError.EINVAL, "unknown quota");
+        return Payloads.OK;
+    }
+
+    // ---- facts for CONTROL, tests and tools -------------------------------------------------------------
+
+    Domains domains() {
+        return domains;
+    }
+
+    Map<String, XsPerms> specialPerms() {
+        return specialPerms;
+    }
+
+    /** Current use of a quota by a domain, for {@code xenstore-control quota <domid>}. */
+    public long usage(int domid, Quota q) {
+        Domain d = domains.get(domid);
+        if (d == null) return 0;
+        return switch (q) {
+            case NODES -> d.nodes;
+            case WATCHES -> d.watches;
+            case MEMORY -> d.memory();
+            case OUTSTANDING -> connections.stream().filter(c -> c.domid == domid).mapToLong(c -> c.queuedReplies).sum();
+            case TRANSACTIONS -> connections.stream().filter(c -> c.domid == domid).mapToLong(c -> c.transactions.size()).sum();
+            default -> 0;
+        };
+    }
+
+    /**
+     * Tree and accounting consistency (CONTROL check): every child listed exists, every node is listed by its
+     * parent, and per-domain node counts match the tree. Returns the problems found (empty when sound).
+     */
+    public List<String> check() {
+        List<String> problems = new ArrayList<>();
+        Map<Integer, long[]> counted = new HashMap<>();
+        for (Node n : tree.view().values()) {
+            for (String child : n.children) {
+                if (tree.get(n.childPath(child)) == null) problems.add(n.path + " lists missing child " + child);
+            }
+            String parent = XsPaths.parent(n.path);
+            if (parent != null) {
+                Node pn = tree.get(parent);
+                if (pn == null || !pn.hasChild(XsPaths.basename(n.path))) problems.add(n.path + " is not listed by its parent");
+            }
+            long[] c = counted.computeIfAbsent(n.perms.owner(), k -> new long[2]);
+            c[0]++;
+            c[1] += n.memorySize();
+        }
+        for (Domain d : domains.all()) {
+            long[] c = counted.getOrDefault(d.domid, new long[2]);
+            if (c[0] != d.nodes) problems.add("domain " + d.domid + " charged " + d.nodes + " nodes, owns " + c[0]);
+            if (c[1] != d.nodeMemory) problems.add("domain " + d.domid + " charged " + d.nodeMemory + " bytes, owns " + c[1]);
+        }
+        for (Map.Entry<Integer, long[]> e : counted.entrySet()) {
+            if (domains.get(e.getKey()) == null) problems.add("domain " + e.getKey() + " owns nodes but has no record");
+        }
+        return problems;
+    }
+}

@@ -1,0 +1,58 @@
+package org.jxen.xenstored;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jxen.xenstore.client.UnixSocketChannel;
+import org.jxen.xenstore.client.XsClient;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** XsClient against jxen's xenstored: real conflict detection and real watch semantics. */
+@Timeout(30)
+class XsClientAgainstXenstoredTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void conflictingOutsideWriteMakesTheTransactionHelperRunTheBodyAgain() throws Exception {
+        try (XenStoredServer server = XenStoredServer.start(new XenStoredServer.Options(dir.resolve("socket"), null));
+             XsClient a = new XsClient(UnixSocketChannel.connect(server.socketPath()));
+             XsClient b = new XsClient(server.connectInProcess(0))) {
+            a.write("/counter", "1");
+            AtomicInteger runs = new AtomicInteger();
+            int result = a.transaction(tx -> {
+                int v = Integer.parseInt(tx.readString("/counter"));
+                // Only during the first run, another connection changes what the body has read.
+                if (runs.incrementAndGet() == 1) b.write("/counter", "10");
+                tx.write("/counter", Integer.toString(v + 1));
+                return v + 1;
+            });
+            assertThat(runs).hasValue(2);
+            assertThat(result).isEqualTo(11);
+            assertThat(a.readString("/counter")).isEqualTo("11");
+        }
+    }
+
+    @Test
+    void watchSeesCommittedChangesOfOtherConnections() throws Exception {
+        try (XenStoredServer server = XenStoredServer.start(new XenStoredServer.Options(dir.resolve("socket"), null));
+             XsClient a = new XsClient(UnixSocketChannel.connect(server.socketPath()));
+             XsClient b = new XsClient(UnixSocketChannel.connect(server.socketPath()))) {
+            BlockingQueue<String> events = new LinkedBlockingQueue<>();
+            a.watch("/vm", "t", (path, token) -> events.add(path));
+            assertThat(events.poll(10, TimeUnit.SECONDS)).isEqualTo("/vm");
+            b.transaction(tx -> {
+                tx.write("/vm/1", "x");
+                return null;
+            });
+            assertThat(events.poll(10, TimeUnit.SECONDS)).isEqualTo("/vm/1");
+            assertThat(a.directory("/vm")).containsExactly("1");
+        }
+    }
+}
