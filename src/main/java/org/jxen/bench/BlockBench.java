@@ -122,7 +122,7 @@ public final class BlockBench {
         String name = "bench-" + guest + "-q" + queues;
         log.println("bench: " + name + ": booting");
         Host.Guest g = host.create(new GuestConfig(name, 64, 1, GuestConfig.MODULAR_KERNEL,
-                List.of("blkfront:queues=" + queues), guest.equals("xproc")));
+                List.of("blkfront.max_queues=" + queues), guest.equals("xproc")));
         try {
             host.libxl().addDevice(g.domid(), DiskSpec.parse("vdev=xvda, access=rw, target=null:1G").device());
             host.libxl().addDevice(g.domid(), DiskSpec.parse("vdev=xvdb, access=rw, target=" + image).device());

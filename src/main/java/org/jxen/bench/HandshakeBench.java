@@ -22,6 +22,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.jxen.drivers.mydevice.MyDeviceFront;
+import org.jxen.kernel.CommandLine;
 import org.jxen.toolstack.ConsoleLog;
 import org.jxen.toolstack.DevicePaths;
 import org.jxen.toolstack.DeviceSpec;
@@ -144,7 +145,7 @@ public final class HandshakeBench {
             CountDownLatch ready = new CountDownLatch(n);
             for (int i = 0; i < n; i++) {
                 Host.Guest g = host.create(new GuestConfig("hs" + i, config.memoryMiB(), 1, GuestConfig.MODULAR_KERNEL,
-                        List.of(MyDeviceFront.NAME), false));
+                        List.of(CommandLine.MODULES_LOAD + MyDeviceFront.NAME), false));
                 domids.add(g.domid());
                 whenLine(host.consoleLog(g.domid()), "Hello World!", ready::countDown);
             }

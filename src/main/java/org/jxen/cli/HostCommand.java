@@ -20,13 +20,20 @@ public final class HostCommand implements Callable<Integer> {
     @Option(names = "--trace", description = "Trace xenstored to <run-dir>/xenstored/trace.")
     boolean trace;
 
+    @Option(names = "--module-path", paramLabel = "JAR[:JAR...]", split = ":",
+            description = "Jars of kernel modules (ServiceLoader's META-INF/services/org.jxen.kernel.KernelModule): "
+                    + "dom0's, and the kernel image of guests whose config has no kernel = \"JAR\".")
+    List<Path> modulePath = new ArrayList<>();
+
     @Option(names = "--guest", paramLabel = "NAME[:inproc]",
             description = "Boot a guest running the standard kernel at start (own process unless :inproc).")
     List<String> guests = new ArrayList<>();
 
     @Override
     public Integer call() throws Exception {
-        Host host = Host.start(runDir, trace);
+        List<Path> jars = new ArrayList<>();
+        for (Path jar : modulePath) jars.add(jar.toAbsolutePath().normalize());
+        Host host = Host.start(runDir, trace, jars);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             host.close();

@@ -84,10 +84,11 @@ final class XlDeviceCommands {
         }
     }
 
-    @Command(name = "exec", description = {"Run a guest utility inside DOM: dd, sha256sum or blkbench, e.g.",
+    @Command(name = "exec", description = {"Run a guest utility inside DOM: dd, sha256sum, blkbench, insmod, rmmod or lsmod, e.g.",
             "xl exec DOM -- dd if=/dev/xvda of=/tmp/out bs=1M count=4",
             "xl exec DOM -- sha256sum /dev/xvda",
             "xl exec DOM -- blkbench /dev/xvda --rw randread --bs 4k --qd 32 --seconds 5",
+            "xl exec DOM -- insmod mydevicefront   (rmmod NAME, lsmod; DOM 0 or Domain-0: in dom0, run by the host)",
             "Host paths are resolved against this directory and opened by the guest kernel itself (jxen: a guest runs on this host)."})
     static final class Exec implements Callable<Integer> {
         @ParentCommand
@@ -104,8 +105,15 @@ final class XlDeviceCommands {
         @Override
         public Integer call() {
             return withXenstore(xl, spec, "xl exec: ", xs -> {
+                // dom0 has no exec agent: the host runs the command in dom0's kernel (its control socket).
                 int domid = libxl(xs, xl, spec, Map.of()).domid(dom);
-                var r = org.jxen.toolstack.GuestExecClient.run(xs, domid, hostPaths(argv), (long) (timeout * 1000));
+                org.jxen.toolstack.GuestExecClient.Result r;
+                try {
+                    r = domid == 0 ? xl.control().execInDom0(hostPaths(argv))
+                            : org.jxen.toolstack.GuestExecClient.run(xs, domid, hostPaths(argv), (long) (timeout * 1000));
+                } catch (org.jxen.toolstack.ControlException e) {
+                    throw new IOException(e.getMessage(), e);
+                }
                 spec.commandLine().getOut().print(r.out());
                 spec.commandLine().getOut().flush();
                 spec.commandLine().getErr().print(r.err());

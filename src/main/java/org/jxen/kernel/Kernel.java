@@ -11,24 +11,43 @@ import org.jxen.xenbus.XenbusResources;
 import org.jxen.xenstore.client.XsClient;
 
 /**
- * One domain's kernel as drivers see it: its hypercalls, its XenStore connection, its log, and the modules
- * loaded into it. dom0's kernel lives in the host; a guest's in its own thread or process.
+ * One domain's kernel as drivers see it: its hypercalls, its XenStore connection, its log, its block layer, and
+ * the modules loaded into it (built in at {@link #boot}, or loaded with {@link #insmod}), which it alone keeps.
+ * dom0's kernel lives in the host; a guest's in its own thread or process.
  */
 public final class Kernel {
     private final Hypercalls hc;
     private final XsClient xs;
     private final KernelLog log;
-    private final Map<String, KernelModule> modules = new LinkedHashMap<>();
+    private final Map<String, Loaded> modules = new LinkedHashMap<>();
+    private final ModuleDirectory directory;
     private final FrameAllocator frames;
     private final Xenbus xenbus;
     private final Disks disks = new Disks();
 
+    /** A loaded module, and whether it was built in. */
+    private record Loaded(KernelModule module, boolean builtin) {}
+
+    /**
+     * A kernel whose modules are those the calling thread's context class loader sees (a guest's kernel image:
+     * the class path, with the jar of its {@code kernel =} when the host set one).
+     */
     public Kernel(Hypercalls hc, XsClient xs, KernelLog log) {
+        this(hc, xs, log, ModuleDirectory.of(contextLoader()));
+    }
+
+    public Kernel(Hypercalls hc, XsClient xs, KernelLog log, ModuleDirectory directory) {
+        this.directory = directory;
         this.hc = hc;
         this.xs = xs;
         this.log = log;
         this.frames = new FrameAllocator(hc);
         this.xenbus = new Xenbus(hc, xs, frames, log::printk);
+    }
+
+    private static ClassLoader contextLoader() {
+        ClassLoader l = Thread.currentThread().getContextClassLoader();
+        return l != null ? l : Kernel.class.getClassLoader();
     }
 
     public int domid() {
@@ -75,28 +94,157 @@ public final class Kernel {
         xenbus.freePage(page);
     }
 
-    /** insmod: runs the module's init; a module name can be loaded once. */
+    /** Where this kernel finds modules by name (insmod, boot). */
+    public ModuleDirectory moduleDirectory() {
+        return directory;
+    }
+
+    /**
+     * Loads {@code m} as a loadable module, its parameters already set: runs its init. A module name can be
+     * loaded once. What {@link #insmod} does once it has the module; tests and boot code call it directly.
+     */
     public synchronized void load(KernelModule m) throws Exception {
         if (modules.containsKey(m.name())) throw new IllegalStateException("module " + m.name() + " is already loaded");
         m.init(this);
-        modules.put(m.name(), m);
+        modules.put(m.name(), new Loaded(m, false));
     }
 
-    /** rmmod: runs the module's exit. */
+    /** Runs the module's exit and forgets it, built in or not (rmmod, without rmmod's refusals). */
     public synchronized void unload(String name) throws Exception {
-        KernelModule m = modules.get(name);
-        if (m == null) throw new IllegalStateException("module " + name + " is not loaded");
-        m.exit(this);
-        modules.remove(name);
+        Loaded l = modules.get(name);
+        if (l == null) throw new IllegalStateException("module " + name + " is not loaded");
+        try {
+            l.module().exit(this);
+        } finally {
+            modules.remove(name);
+        }
     }
 
-    /** The loaded module called {@code name}. */
+    /** The loaded module called {@code name}, built in or not. */
     public synchronized java.util.Optional<KernelModule> module(String name) {
-        return java.util.Optional.ofNullable(modules.get(name));
+        return java.util.Optional.ofNullable(modules.get(name)).map(Loaded::module);
     }
 
+    /** The modules loaded now, built-in ones included, in the order they were loaded. */
     public synchronized List<String> modules() {
         return new ArrayList<>(modules.keySet());
+    }
+
+    /** Whether {@code name} is loaded and was built in (initialised at boot, not removable). */
+    public synchronized boolean isBuiltin(String name) {
+        Loaded l = modules.get(name);
+        return l != null && l.builtin();
+    }
+
+    /** What lsmod lists: the loadable modules loaded now, the last loaded first (as /proc/modules). */
+    public synchronized List<String> lsmod() {
+        List<String> out = new ArrayList<>();
+        for (Loaded l : modules.values()) if (!l.builtin()) out.addFirst(l.module().name());
+        return out;
+    }
+
+    /**
+     * insmod NAME [KEY=VALUE ...]: a fresh instance of the module from the module directory, given
+     * {@code args} as parameters (a bare KEY is a boolean set to true), then its init. Nothing is loaded when
+     * any step fails; an unknown parameter or a refused value is also logged as Linux's parse_args logs it
+     * ({@code NAME: Unknown parameter `KEY'}, {@code NAME: `VALUE' invalid for parameter `KEY'}).
+     */
+    public synchronized void insmod(String name, List<String> args) throws ModuleException {
+        if (modules.containsKey(name)) throw new ModuleException(ModuleException.Reason.EXISTS, name, "File exists");
+        KernelModule m;
+        try {
+            m = directory.find(name).orElse(null);
+        } catch (IllegalStateException e) {
+            throw new ModuleException(ModuleException.Reason.INVALID_FORMAT, name,
+                    "Invalid module format (" + e.getMessage() + ")", e);
+        }
+        if (m == null) throw new ModuleException(ModuleException.Reason.NOT_FOUND, name, "No such file or directory");
+        for (String arg : args) {
+            int eq = arg.indexOf('=');
+            String key = eq < 0 ? arg : arg.substring(0, eq);
+            String value = eq < 0 ? null : arg.substring(eq + 1);
+            try {
+                m.parameter(key, value);
+            } catch (UnknownParameterException e) {
+                printk(name + ": Unknown parameter `" + key + "'");
+                throw new ModuleException(ModuleException.Reason.UNKNOWN_PARAMETER, name, e.getMessage(), e);
+            } catch (IllegalArgumentException e) {
+                printk(name + ": `" + (value == null ? "" : value) + "' invalid for parameter `" + key + "'");
+                throw new ModuleException(ModuleException.Reason.INVALID_PARAMETERS, name, "Invalid parameters", e);
+            }
+        }
+        try {
+            m.init(this);
+        } catch (Exception e) {
+            throw new ModuleException(ModuleException.Reason.INIT_FAILED, name, String.valueOf(e.getMessage()), e);
+        }
+        modules.put(name, new Loaded(m, false));
+    }
+
+    /**
+     * rmmod NAME: runs a loadable module's exit and forgets it. A built-in module or one not loaded is refused
+     * with kmod's words ({@code Module NAME is builtin.}, {@code Module NAME is not currently loaded}); an exit
+     * that fails still removes the module.
+     */
+    public synchronized void rmmod(String name) throws ModuleException {
+        Loaded l = modules.get(name);
+        if (l == null) {
+            throw new ModuleException(ModuleException.Reason.NOT_LOADED, name, "Module " + name + " is not currently loaded");
+        }
+        if (l.builtin()) throw new ModuleException(ModuleException.Reason.BUILTIN, name, "Module " + name + " is builtin.");
+        try {
+            unload(name);
+        } catch (Exception e) {
+            throw new ModuleException(ModuleException.Reason.EXIT_FAILED, name, "could not remove module " + name + ": " + e, e);
+        }
+    }
+
+    /**
+     * Boot: initialises the modules built into a kernel of {@code role} with their parameters from
+     * {@code cmdline}, reports the command line's words that are not the kernel's, then loads the modules of
+     * {@code modules_load=} as modprobe does (with their command-line parameters; a built-in one is already
+     * there). On the command line an unknown parameter or a refused value is logged and ignored, as Linux does
+     * ({@code NAME: unknown parameter 'KEY' ignored}); a module that is missing or whose init fails is logged and
+     * skipped. A built-in module whose init fails is a kernel panic: this exception.
+     */
+    public synchronized void boot(KernelRole role, CommandLine cmdline) throws Exception {
+        for (KernelModule m : directory.builtIn(role)) {
+            if (modules.containsKey(m.name())) continue;
+            bootParameters(m, cmdline);
+            m.init(this);
+            modules.put(m.name(), new Loaded(m, true));
+        }
+        if (!cmdline.unknown().isEmpty()) {
+            printk("Unknown kernel command line parameters \"" + String.join(" ", cmdline.unknown())
+                    + "\", will be passed to user space.");
+        }
+        for (String name : cmdline.modulesLoad()) {
+            if (modules.containsKey(name)) continue;
+            printk("modprobe " + name);
+            KernelModule m = directory.find(name).orElse(null);
+            if (m == null) {
+                printk("modprobe: FATAL: Module " + name + " not found.");
+                continue;
+            }
+            bootParameters(m, cmdline);
+            try {
+                load(m);
+            } catch (Exception e) {
+                printk("modprobe: ERROR: could not insert '" + name + "': " + e.getMessage());
+            }
+        }
+    }
+
+    private void bootParameters(KernelModule m, CommandLine cmdline) {
+        for (CommandLine.Parameter p : cmdline.parametersOf(m.name())) {
+            try {
+                m.parameter(p.key(), p.value());
+            } catch (UnknownParameterException e) {
+                printk(m.name() + ": unknown parameter '" + p.key() + "' ignored");
+            } catch (IllegalArgumentException e) {
+                printk(m.name() + ": `" + (p.value() == null ? "" : p.value()) + "' invalid for parameter `" + p.key() + "'");
+            }
+        }
     }
 
     /** Unloads every module, last loaded first (kernel shutdown); failures are logged, not thrown. */
@@ -107,7 +255,6 @@ public final class Kernel {
                 unload(names.get(i));
             } catch (Exception e) {
                 log.printk("rmmod " + names.get(i) + " failed: " + e);
-                modules.remove(names.get(i));
             }
         }
     }

@@ -27,7 +27,7 @@ public class StandardKernel implements GuestKernel {
         attachConsole(hc, log);
         try (XsClient xs = XenbusComms.open(hc)) {
             log.printk("Booting jxen kernel on domain " + hc.domid() + " (" + getClass().getSimpleName() + ")");
-            Kernel kernel = new Kernel(hc, xs, log);
+            Kernel kernel = newKernel(hc, xs, log);
             // As Linux's setup_shutdown_watcher: the toolstack made these nodes ours (libxl's rwperm); one we may
             // not write is logged, not fatal (Linux's pr_err), the toolstack then just does not see the feature.
             for (String f : new String[] {"feature-poweroff", "feature-reboot", "feature-suspend"}) {
@@ -57,6 +57,11 @@ public class StandardKernel implements GuestKernel {
 
     /** Called as the kernel stops (shutdown or panic): a console driver flushes what is still queued. */
     protected void detachConsole() {}
+
+    /** The kernel object drivers see; by default its modules are those of the booting thread's class loader. */
+    protected Kernel newKernel(Hypercalls hc, XsClient xs, KernelLog log) {
+        return new Kernel(hc, xs, log);
+    }
 
     /** The guest's own work (loading modules), after XenStore is up; returns while the guest keeps running. */
     protected void run(Kernel kernel, String[] args) throws Exception {}

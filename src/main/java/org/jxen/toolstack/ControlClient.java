@@ -31,6 +31,30 @@ public final class ControlClient {
     }
 
     /**
+     * xl exec in dom0: the host runs {@code argv} in dom0's kernel (ControlServer's {@code exec}) and answers
+     * with its output and exit status.
+     */
+    public GuestExecClient.Result execInDom0(List<String> argv) throws IOException, ControlException {
+        if (argv.isEmpty()) throw new IllegalArgumentException("no command");
+        StringBuilder b = new StringBuilder();
+        for (String a : argv) {
+            if (a.indexOf('\0') >= 0 || a.indexOf('\n') >= 0) throw new IllegalArgumentException("argument with a newline or NUL: " + a);
+            b.append(a).append('\0');
+        }
+        byte[] payload = b.toString().getBytes(StandardCharsets.UTF_8);
+        byte[][] streams = new byte[2][];
+        int[] status = {255};
+        call("exec 0 " + payload.length, payload, l -> {
+            java.util.Base64.Decoder d = java.util.Base64.getDecoder();
+            if (l.startsWith("stdout ")) streams[0] = d.decode(l.substring(7));
+            else if (l.startsWith("stderr ")) streams[1] = d.decode(l.substring(7));
+            else if (l.startsWith("status ")) status[0] = Integer.parseInt(l.substring(7));
+        });
+        return new GuestExecClient.Result(status[0], streams[0] == null ? new byte[0] : streams[0],
+                streams[1] == null ? new byte[0] : streams[1]);
+    }
+
+    /**
      * Sends {@code request} (and {@code payload}, whose length the request line must carry) and passes each data
      * line to {@code onLine} as it arrives, until the final OK; an ERROR reply throws.
      */

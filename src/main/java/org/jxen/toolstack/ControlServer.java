@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import org.jxen.hypervisor.DomainInfo;
 import org.jxen.hypervisor.HypercallException;
+import org.jxen.kernel.userland.Utilities;
 
 /**
  * The host's control socket ({@code <run-dir>/toolstack.sock}), through which {@code jxen xl} asks for the
@@ -22,6 +23,7 @@ import org.jxen.hypervisor.HypercallException;
  * <pre>
  * request:  VERB [ARG ...] '\n'           (one line, UTF-8, arguments separated by single spaces)
  *           create LEN '\n' CONFIG        (LEN bytes of xl.cfg text follow the line)
+ *           exec DOM LEN '\n' ARGV         (LEN bytes: the arguments, each ended by a NUL; DOM is dom0)
  *           list | destroy DOM | shutdown DOM | dmesg [DOM] | console DOM
  * reply:    ('|' TEXT '\n')*  then  'OK' '\n'  or  'ERROR ' MESSAGE '\n'
  * </pre>
@@ -29,7 +31,9 @@ import org.jxen.hypervisor.HypercallException;
  * DOM is a domain name or id. {@code create} answers {@code |ID NAME}; {@code list} one {@code |} line per domain
  * with tab-separated name, id, MiB, vCPUs, state flags (xl's rbpscd) and CPU seconds; {@code dmesg} the log
  * lines (dom0's kernel log without DOM or for 0); {@code console} the log lines so far, then each new one until
- * the domain dies (then OK), or until the client hangs up.
+ * the domain dies (then OK), or until the client hangs up. {@code exec} runs a command of the guest userland
+ * (insmod, rmmod, lsmod, ...) in dom0's kernel, here in the host (a guest's xl exec goes through its XenStore
+ * {@code data/exec} instead); it answers {@code |stdout BASE64}, {@code |stderr BASE64} and {@code |status N}.
  */
 public final class ControlServer implements AutoCloseable {
     public static final String SOCKET_NAME = "toolstack.sock";
@@ -104,6 +108,7 @@ public final class ControlServer implements AutoCloseable {
             InterruptedException, ClientGone {
         switch (req[0]) {
             case "create" -> create(c, req);
+            case "exec" -> exec(c, req);
             case "list" -> list(c, args(req, 0));
             case "destroy" -> {
                 int domid = guest(args(req, 1)[0], "destroy");
@@ -135,9 +140,38 @@ public final class ControlServer implements AutoCloseable {
         }
         if (len < 0 || len > MAX_CONFIG) throw new ControlException("config of " + len + " bytes is too large");
         String text = new String(c.readExactly(len), StandardCharsets.UTF_8);
-        DomainConfig cfg = DomainConfig.parse(text);
+        DomainConfig cfg = DomainConfig.parse(text, host.modulePath());
         Host.Guest g = host.create(cfg);
         data(c, g.domid() + " " + g.name());
+    }
+
+    /** exec 0 LEN + NUL-ended argv: the command runs in dom0's kernel (Utilities), its output comes back whole. */
+    private void exec(LineChannel c, String[] req) throws IOException, ControlException {
+        String[] a = args(req, 2);
+        if (resolve(a[0]) != 0) {
+            throw new ControlException("exec here is for dom0; a guest runs xl exec through its data/exec in XenStore");
+        }
+        int len;
+        try {
+            len = Integer.parseInt(a[1]);
+        } catch (NumberFormatException e) {
+            throw new ControlException("exec needs the length of its arguments");
+        }
+        if (len <= 0 || len > MAX_CONFIG) throw new ControlException("exec arguments of " + len + " bytes");
+        String all = new String(c.readExactly(len), StandardCharsets.UTF_8);
+        if (!all.endsWith("\0")) throw new ControlException("exec arguments must each end with a NUL");
+        List<String> argv = List.of(all.substring(0, all.length() - 1).split("\0", -1));
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        int status;
+        try (java.io.PrintStream o = new java.io.PrintStream(out, true, StandardCharsets.UTF_8);
+                java.io.PrintStream e = new java.io.PrintStream(err, true, StandardCharsets.UTF_8)) {
+            status = Utilities.run(host.dom0Kernel(), argv, o, e);
+        }
+        java.util.Base64.Encoder b64 = java.util.Base64.getEncoder();
+        data(c, "stdout " + b64.encodeToString(out.toByteArray()));
+        data(c, "stderr " + b64.encodeToString(err.toByteArray()));
+        data(c, "status " + status);
     }
 
     private void list(LineChannel c, String[] unused) throws IOException, HypercallException {

@@ -1,16 +1,25 @@
 package org.jxen.toolstack;
 
+import java.io.IOException;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.jxen.drivers.DriverModules;
+import java.util.jar.JarFile;
+import org.jxen.kernel.CommandLine;
+import org.jxen.kernel.ModuleDirectory;
 
 /**
  * What an xl.cfg means to jxen: {@code name} (required), {@code memory} (MiB, default 16), {@code vcpus}
- * (default 1), {@code drivers} (the modules the guest kernel loads: jxen's stand-in for a kernel and its
- * modules), {@code inproc = 1} (jxen: run the guest inside the host's JVM), and device lists
- * ({@code mydevice = ['0']}) attached after boot. xl's other device lists are recognised and refused.
+ * (default 1), {@code kernel} (a jar of modules, the guest's kernel image; default: the host's
+ * {@code --module-path}), {@code extra} (the kernel command line: {@code blkfront.max_queues=2 ...}),
+ * {@code drivers} (extra modules the guest loads at boot, as {@code modules_load=} on its command line; the
+ * standard frontends are built in), {@code inproc = 1} (jxen: run the guest inside the host's JVM), and device
+ * lists ({@code mydevice = ['0']}, {@code disk = [...]}) attached after boot. xl's other device lists are
+ * recognised and refused.
  */
 public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices) {
     /** Device classes whose lists xl.cfg may carry. */
@@ -18,13 +27,26 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices) {
     /** xl.cfg device lists jxen has no devices for yet. */
     private static final Set<String> UNSUPPORTED = Set.of("vif", "vfb", "vkb", "pci", "channel", "usbdev",
             "p9", "vtpm", "vdispl", "vsnd", "dtdev", "usbctrl", "pvcalls", "virtio");
-    private static final Set<String> KNOWN = Set.of("name", "memory", "vcpus", "drivers", "inproc", "disk");
+    private static final Set<String> KNOWN = Set.of("name", "memory", "vcpus", "drivers", "inproc", "disk", "kernel",
+            "extra");
 
     public DomainConfig {
         devices = List.copyOf(devices);
     }
 
+    /**
+     * The config's meaning, without asking which modules exist (xl's own check before it sends the config to
+     * the host, which does not know the host's module path).
+     */
     public static DomainConfig parse(String text) throws XlCfgException {
+        return parse(text, null);
+    }
+
+    /**
+     * The config's meaning, each {@code drivers} entry checked against the modules the guest's kernel image has:
+     * the jar of {@code kernel}, else {@code hostModulePath}, in front of the class path. Null skips the check.
+     */
+    public static DomainConfig parse(String text, List<Path> hostModulePath) throws XlCfgException {
         Map<String, XlCfg.Value> s = XlCfg.parse(text).settings();
         for (var e : s.entrySet()) {
             String key = e.getKey();
@@ -41,11 +63,17 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices) {
         int memory = positive(s, "memory", 16);
         int vcpus = positive(s, "vcpus", 1);
         boolean inproc = positive(s, "inproc", 0, 0) != 0;
+        List<Path> kernel = List.of();
+        if (s.containsKey("kernel")) kernel = List.of(kernelJar(s));
+        List<String> cmdline = new ArrayList<>();
+        if (s.containsKey("extra")) cmdline.add(string(s, "extra"));
         List<String> drivers = strings(s, "drivers");
         for (String d : drivers) {
-            if (!DriverModules.known(d)) {
-                throw new XlCfgException(s.get("drivers").line(), "no driver module " + d + " (known: " + DriverModules.names() + ")");
-            }
+            if (!d.matches("[A-Za-z0-9_-]+")) throw new XlCfgException(s.get("drivers").line(), "bad module name '" + d + "'");
+        }
+        if (!drivers.isEmpty()) {
+            if (hostModulePath != null) checkModules(drivers, kernel.isEmpty() ? hostModulePath : kernel, s.get("drivers").line());
+            cmdline.add(CommandLine.MODULES_LOAD + String.join(",", drivers));
         }
         List<DeviceSpec> devices = new ArrayList<>();
         for (String kind : s.keySet()) {
@@ -65,8 +93,39 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices) {
                 throw new XlCfgException(s.get("disk").line(), "disk: " + e.getMessage());
             }
         }
-        GuestConfig guest = new GuestConfig(name, memory, vcpus, GuestConfig.MODULAR_KERNEL, drivers, !inproc);
+        GuestConfig guest = new GuestConfig(name, memory, vcpus, GuestConfig.MODULAR_KERNEL,
+                CommandLine.of(cmdline).words(), !inproc, kernel);
         return new DomainConfig(guest, devices);
+    }
+
+    /** kernel = "/path/to/modules.jar": an absolute path (the host opens it) to a jar. */
+    private static Path kernelJar(Map<String, XlCfg.Value> s) throws XlCfgException {
+        int line = s.get("kernel").line();
+        String v = string(s, "kernel");
+        Path p = Path.of(v);
+        if (!p.isAbsolute()) throw new XlCfgException(line, "kernel must be an absolute path to a jar of modules, not '" + v + "'");
+        if (!Files.isRegularFile(p)) throw new XlCfgException(line, "kernel: " + v + ": No such file or directory");
+        try (JarFile _ = new JarFile(p.toFile())) {
+            return p;
+        } catch (IOException e) {
+            throw new XlCfgException(line, "kernel: " + v + " is not a jar of modules (" + e.getMessage() + ")");
+        }
+    }
+
+    private static void checkModules(List<String> drivers, List<Path> jars, int line) throws XlCfgException {
+        List<String> known;
+        if (jars.isEmpty()) {
+            known = ModuleDirectory.classPath().names();
+        } else {
+            try (URLClassLoader loader = ModuleDirectory.jarLoader(jars)) {
+                known = ModuleDirectory.of(loader).names();
+            } catch (IOException | IllegalStateException e) {
+                throw new XlCfgException(line, "reading the modules of " + jars + ": " + e.getMessage());
+            }
+        }
+        for (String d : drivers) {
+            if (!known.contains(d)) throw new XlCfgException(line, "no driver module " + d + " (known: " + known + ")");
+        }
     }
 
     private static String string(Map<String, XlCfg.Value> s, String key) throws XlCfgException {

@@ -21,9 +21,11 @@ import org.jxen.hypervisor.process.GuestKernel;
 import org.jxen.hypervisor.process.HypervisorService;
 import org.jxen.xenstore.client.XsClient;
 import org.jxen.xenstored.XenStoredServer;
-import org.jxen.drivers.DriverModules;
+import org.jxen.kernel.CommandLine;
 import org.jxen.kernel.Kernel;
 import org.jxen.kernel.KernelLog;
+import org.jxen.kernel.KernelRole;
+import org.jxen.kernel.ModuleDirectory;
 
 /**
  * A jxen host: the hypervisor (with its service for guest processes), dom0, and xenstored in dom0 serving
@@ -51,6 +53,9 @@ public final class Host implements AutoCloseable {
     private final Kernel dom0Kernel;
     private final Xenconsoled consoled;
     private final ControlServer control;
+    /** --module-path: jars of modules for dom0 and, by default, for guests; and dom0's loader over them. */
+    private final List<Path> modulePath;
+    private final java.net.URLClassLoader dom0Modules;
     private final Map<Integer, Guest> guests = new HashMap<>();
     /** Set once close() starts: dom0's VIRQ handler then leaves the teardown to close(). */
     private volatile boolean closing;
@@ -58,8 +63,10 @@ public final class Host implements AutoCloseable {
     /** A booted guest: its domain id, name, and the thread or process running its kernel. */
     public record Guest(int domid, String name, Thread thread, Process process) {}
 
-    private Host(Path runDir, boolean trace) throws IOException, HypercallException {
+    private Host(Path runDir, boolean trace, List<Path> modulePath) throws IOException, HypercallException {
         this.runDir = runDir;
+        this.modulePath = List.copyOf(modulePath);
+        this.dom0Modules = modulePath.isEmpty() ? null : ModuleDirectory.jarLoader(this.modulePath);
         Files.createDirectories(runDir.resolve("xenstored"));
         hv = new Hypervisor(runDir.resolve("hv"), DOM0_PAGES);
         dom0 = hv.connect(0);
@@ -78,18 +85,17 @@ public final class Host implements AutoCloseable {
         int virq = dom0.bindVirq(Hypercalls.VIRQ_DOM_EXC);
         dom0.onEvent(virq, p -> domainsChanged());
         consoled = new Xenconsoled(dom0, runDir.resolve("console"));
-        dom0Kernel = new Kernel(dom0, xs, new KernelLog());
+        dom0Kernel = new Kernel(dom0, xs, new KernelLog(),
+                dom0Modules == null ? ModuleDirectory.classPath() : ModuleDirectory.of(dom0Modules));
         control = ControlServer.start(this, runDir.resolve(ControlServer.SOCKET_NAME));
         dom0Kernel.printk("jxen host: dom0 up; xenstored on " + xenstored.socketPath() + ", toolstack on "
                 + control.socketPath());
-        // As modprobe after boot: the backend drivers print their own lines after the host's.
-        for (String backend : DriverModules.dom0Backends()) {
-            try {
-                dom0Kernel.load(DriverModules.create(backend));
-            } catch (Exception e) {
-                control.close();
-                throw new IOException("loading " + backend + " into dom0: " + e.getMessage(), e);
-            }
+        // dom0's built-in modules (the standard backends) print their own lines after the host's.
+        try {
+            dom0Kernel.boot(KernelRole.DOM0, CommandLine.EMPTY);
+        } catch (Exception e) {
+            control.close();
+            throw new IOException("dom0's built-in modules: " + e.getMessage(), e);
         }
     }
 
@@ -99,7 +105,20 @@ public final class Host implements AutoCloseable {
     }
 
     public static Host start(Path runDir, boolean trace) throws IOException, HypercallException {
-        return new Host(runDir, trace);
+        return new Host(runDir, trace, List.of());
+    }
+
+    /**
+     * A host whose dom0 also has the modules of {@code modulePath} (jars; {@code jxen host --module-path}), which
+     * are as well the kernel image of every guest whose config names no {@code kernel}.
+     */
+    public static Host start(Path runDir, boolean trace, List<Path> modulePath) throws IOException, HypercallException {
+        return new Host(runDir, trace, modulePath);
+    }
+
+    /** The jars of {@code --module-path}. */
+    public List<Path> modulePath() {
+        return modulePath;
     }
 
     public Path runDir() {
@@ -160,23 +179,37 @@ public final class Host implements AutoCloseable {
         }
     }
 
+    /** The jars of a guest's kernel image: its config's {@code kernel}, else the host's module path. */
+    private List<Path> kernelImage(GuestConfig cfg) {
+        return cfg.modulePath().isEmpty() ? modulePath : cfg.modulePath();
+    }
+
+    /** A guest process has its kernel image's jars on its class path. */
     private Guest startProcess(int domid, GuestConfig cfg) throws IOException, HypercallException {
-        Process p = service.launch(domid, cfg.kernel(), cfg.kernelArgs().toArray(String[]::new));
+        Process p = service.launch(domid, kernelImage(cfg), cfg.kernel(), cfg.kernelArgs().toArray(String[]::new));
         return new Guest(domid, cfg.name(), null, p);
     }
 
-    private Guest startThread(int domid, GuestConfig cfg) throws HypercallException {
+    /**
+     * An in-process guest's kernel thread has a class loader over its kernel image's jars (parent: the host's
+     * loader) as its context class loader, where its kernel finds modules; closed when the kernel returns.
+     */
+    private Guest startThread(int domid, GuestConfig cfg) throws IOException, HypercallException {
+        List<Path> jars = kernelImage(cfg);
+        java.net.URLClassLoader image = jars.isEmpty() ? null : ModuleDirectory.jarLoader(jars);
+        ClassLoader loader = image != null ? image : Host.class.getClassLoader();
         GuestKernel kernel;
         try {
-            kernel = (GuestKernel) Class.forName(cfg.kernel()).getConstructor().newInstance();
+            kernel = (GuestKernel) Class.forName(cfg.kernel(), true, loader).getConstructor().newInstance();
         } catch (ReflectiveOperationException | ClassCastException e) {
+            closeQuietly(image);
             throw new IllegalArgumentException("no guest kernel class " + cfg.kernel(), e);
         }
         Hypercalls hc = hv.connect(domid);
         String[] args = cfg.kernelArgs().toArray(String[]::new);
         // Virtual: a host may run a thousand in-process guests, and each platform thread makes every JVM-wide
         // handshake (a shared arena's close, as each grant unmap does) walk one more stack.
-        Thread t = Thread.ofVirtual().name("d" + domid + "-kernel").start(() -> {
+        Thread t = Thread.ofVirtual().name("d" + domid + "-kernel").unstarted(() -> {
             // The same contract as a guest process (GuestMain): return powers off, an exception crashes.
             ShutdownReason reason = ShutdownReason.POWEROFF;
             try {
@@ -191,8 +224,20 @@ public final class Host implements AutoCloseable {
                 LOG.log(Level.DEBUG, "d{0} shutdown: {1}", domid, e.getMessage());
             }
             hc.close();
+            closeQuietly(image);
         });
+        t.setContextClassLoader(loader);
+        t.start();
         return new Guest(domid, cfg.name(), t, null);
+    }
+
+    private static void closeQuietly(java.net.URLClassLoader loader) {
+        if (loader == null) return;
+        try {
+            loader.close();
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "closing a kernel image''s loader: {0}", e.toString());
+        }
     }
 
     /**
@@ -343,5 +388,6 @@ public final class Host implements AutoCloseable {
         service.close();
         dom0.close();
         hv.close();
+        closeQuietly(dom0Modules);
     }
 }

@@ -17,6 +17,7 @@ class XlBlockCommandsTest extends XlHostFixture {
         Path img = dir.resolve("d.img");
         Files.write(img, new byte[1 << 20]);
         Path cfg = dir.resolve("g.cfg");
+        // An old config's drivers = ['blkfront'] still boots: blkfront is built in, modprobe of it does nothing.
         Files.writeString(cfg, "name = 'g1'\ndrivers = ['blkfront']\ninproc = 1\n");
         assertThat(xl("create", cfg.toString()).code()).isZero();
         int domid = host.guests().get(0).domid();

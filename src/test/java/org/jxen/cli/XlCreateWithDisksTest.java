@@ -55,7 +55,7 @@ class XlCreateWithDisksTest extends XlHostFixture {
         Path rwImg = Files.write(dir.resolve("rw.img"), rw);
         Path roImg = Files.write(dir.resolve("ro.img"), ro);
         Path cfg = dir.resolve("g.cfg");
-        Files.writeString(cfg, "name = 'g'\nmemory = 32\ndrivers = ['blkfront']\n" + (inproc ? "inproc = 1\n" : "")
+        Files.writeString(cfg, "name = 'g'\nmemory = 32\n" + (inproc ? "inproc = 1\n" : "")
                 + "disk = [ 'format=raw, vdev=xvda, access=rw, target=" + rwImg + "',\n"
                 + "         'format=raw, vdev=xvdb, access=ro, target=" + roImg + "' ]\n");
         XlResult c = xl("create", cfg.toString());

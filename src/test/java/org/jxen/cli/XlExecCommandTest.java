@@ -38,7 +38,7 @@ class XlExecCommandTest {
         image = Files.write(dir.resolve("disk.img"), data);
         run = dir.resolve("host");
         host = Host.start(run, false);
-        Path cfg = Files.writeString(dir.resolve("g.cfg"), "name = 'g'\nmemory = 32\ndrivers = ['blkfront']\ninproc = 1\n"
+        Path cfg = Files.writeString(dir.resolve("g.cfg"), "name = 'g'\nmemory = 32\ninproc = 1\n"
                 + "disk = ['format=raw, vdev=xvda, access=rw, target=" + image + "']\n");
         XlResult c = xl("create", cfg.toString());
         assertThat(c.code()).as(c.err()).isZero();
@@ -115,7 +115,7 @@ class XlExecCommandTest {
         r = xl("exec", "g", "--", "fsck", "/dev/xvda");
         assertThat(r.code()).isEqualTo(127);
         assertThat(r.out()).isEmpty();
-        assertThat(r.err()).isEqualTo("exec: fsck: command not found (known: dd, sha256sum, blkbench)\n");
+        assertThat(r.err()).isEqualTo("exec: fsck: command not found (known: dd, sha256sum, blkbench, insmod, rmmod, lsmod)\n");
 
         r = xl("exec", "g", "--", "blkbench", "/dev/xvda", "--rw", "sideways");
         assertThat(r.code()).isEqualTo(2);
@@ -168,7 +168,7 @@ class XlExecCommandTest {
         XlResult missing = process(dir, "exec", "g", "--", "fsck");
         assertThat(missing.code()).isEqualTo(127);
         assertThat(missing.out()).isEmpty();
-        assertThat(missing.err()).isEqualTo("exec: fsck: command not found (known: dd, sha256sum, blkbench)\n");
+        assertThat(missing.err()).isEqualTo("exec: fsck: command not found (known: dd, sha256sum, blkbench, insmod, rmmod, lsmod)\n");
     }
 
     /** xl in {@code cwd} as its own process. */

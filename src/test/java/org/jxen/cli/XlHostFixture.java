@@ -7,25 +7,25 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Each test gets its own host in a temporary directory, and runs xl against it ({@link #xl}). */
-abstract class XlHostFixture {
+public abstract class XlHostFixture {
     @TempDir
-    Path dir;
-    Host host;
-    Path run;
+    protected Path dir;
+    protected Host host;
+    protected Path run;
 
     @BeforeEach
-    void start() throws Exception {
+    protected void start() throws Exception {
         run = dir.resolve("host");
         host = Host.start(run, false);
     }
 
     @AfterEach
-    void stop() {
+    protected void stop() {
         host.close();
     }
 
     /** {@code xl -H RUN args} in this JVM. */
-    XlResult xl(String... args) {
+    protected XlResult xl(String... args) {
         return XlResult.run(run, args);
     }
 }

@@ -10,10 +10,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /** What one {@code xl -H RUN ...} did: its exit status and its output, run in this JVM or as its own process. */
-record XlResult(int code, String out, String err) {
+public record XlResult(int code, String out, String err) {
 
     /** Through picocli in this JVM, with stdout and stderr captured. */
-    static XlResult run(Path runDir, String... args) {
+    public static XlResult run(Path runDir, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         var cl = JxenCommand.commandLine();
@@ -23,7 +23,7 @@ record XlResult(int code, String out, String err) {
     }
 
     /** {@code java ... JxenCommand xl -H RUN args} as its own process, in {@code cwd}. */
-    static XlResult process(Path runDir, Path cwd, String... args) throws Exception {
+    public static XlResult process(Path runDir, Path cwd, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1", "-cp",
                 System.getProperty("java.class.path"), JxenCommand.class.getName()));

@@ -1,18 +1,19 @@
 package org.jxen.system;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ConcurrentHashMap;
-import org.jxen.drivers.DriverModules;
 import org.jxen.kernel.Kernel;
 import org.jxen.kernel.StandardKernel;
 import org.jxen.xenstore.client.XsClient;
 
 /**
- * A guest kernel for driver tests: loads the modules named in its arguments (as ModularKernel), publishes its
+ * A guest kernel for driver tests: loads the modules of its arguments, each {@code NAME [KEY=VALUE...]} as insmod
+ * takes them (no built-in modules, unlike ModularKernel), publishes its
  * {@link Kernel} for tests in the same JVM (insmod/rmmod at run time), and mirrors the tail of its kernel log
  * to {@code data/dmesg} so a test can wait for lines of a guest in its own process through a XenStore watch.
  */
@@ -45,7 +46,10 @@ public final class TestGuestKernel extends StandardKernel {
                 // The kernel is stopping; its log stays in memory.
             }
         }));
-        for (String name : modules) kernel.load(DriverModules.create(name));
+        for (String insmod : modules) {
+            List<String> words = List.of(insmod.split(" "));
+            kernel.insmod(words.getFirst(), words.subList(1, words.size()));
+        }
         kernelOf(kernel.domid()).complete(kernel);
     }
 }

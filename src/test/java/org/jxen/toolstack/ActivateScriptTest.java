@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import org.jxen.kernel.CommandLine;
 import org.jxen.xenstore.client.XsClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -60,7 +61,7 @@ class ActivateScriptTest {
         Files.writeString(file, script);
 
         Host.Guest g = host.create(new GuestConfig("domu", 16, 1, GuestConfig.MODULAR_KERNEL,
-                List.of("mydevicefront"), true));
+                List.of(CommandLine.MODULES_LOAD + "mydevicefront"), true));
         assertThat(g.domid()).isEqualTo(1);
         XsClient xs = host.xenstore();
         String front = "/local/domain/1/device/mydevice/0";

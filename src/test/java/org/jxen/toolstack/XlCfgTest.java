@@ -118,7 +118,7 @@ class XlCfgTest {
             name = 'g'\\nmydevice = ['colour=red']       | 2 | unknown mydevice parameter 'colour'
             """)
     void meaningErrorsNameTheLine(String text, int line, String message) {
-        assertThatThrownBy(() -> DomainConfig.parse(text.replace("\\n", "\n")))
+        assertThatThrownBy(() -> DomainConfig.parse(text.replace("\\n", "\n"), List.of()))
                 .isInstanceOfSatisfying(XlCfgException.class, e -> {
                     assertThat(e.line()).isEqualTo(line);
                     assertThat(e.getMessage()).contains(message);

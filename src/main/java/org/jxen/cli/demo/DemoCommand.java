@@ -16,7 +16,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.jxen.cli.demo.HandshakeDiagram.Column;
-import org.jxen.drivers.DriverModules;
 import org.jxen.toolstack.ConsoleLog;
 import org.jxen.toolstack.DevicePaths;
 import org.jxen.toolstack.DeviceSpec;
@@ -54,6 +53,10 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--run-dir", paramLabel = "DIR", description = "Where the host keeps its files (default: a temp dir).")
     Path runDir;
+
+    @Option(names = "--module-path", paramLabel = "JAR[:JAR...]", split = ":",
+            description = "Jars of kernel modules (yours: docs/tutorial.md) for dom0 and the guest, as jxen host's.")
+    java.util.List<Path> modulePath = new java.util.ArrayList<>();
 
     @Option(names = "--device", paramLabel = "CLASS", defaultValue = MYDEVICE,
             description = "The device class to attach (its XenStore directory name; default: ${DEFAULT-VALUE}).")
@@ -98,13 +101,15 @@ public final class DemoCommand implements Callable<Integer> {
         diagram = new HandshakeDiagram(out);
         drawing = false;
         out.println("Starting a jxen host in " + dir + " (hypervisor, dom0 with the " + device + " backend, xenstored).");
-        try (Host host = Host.start(dir, false)) {
+        java.util.List<Path> jars = modulePath.stream().map(p -> p.toAbsolutePath().normalize()).toList();
+        try (Host host = Host.start(dir, false, jars)) {
             host.dom0Kernel().log().addSink(line -> kernelLine(Column.BACKEND, "dom0", line));
             for (String line : host.dom0Kernel().log().lines()) kernelLine(Column.BACKEND, "dom0", line);
-            if (!DriverModules.dom0Backends().contains(back)) host.dom0Kernel().load(DriverModules.create(back));
+            // mydeviceback is built into dom0's kernel; another backend is loaded as insmod would.
+            if (!host.dom0Kernel().modules().contains(back)) host.dom0Kernel().insmod(back, java.util.List.of());
 
             Host.Guest guest = host.create(new GuestConfig("demo-guest", 16, 1, GuestConfig.MODULAR_KERNEL,
-                    java.util.List.of(front), false));
+                    java.util.List.of(org.jxen.kernel.CommandLine.MODULES_LOAD + front), false));
             int domid = guest.domid();
             ConsoleLog console = host.consoleLog(domid);
             CountDownLatch message = new CountDownLatch(answer == null ? 0 : 1);

@@ -2,11 +2,14 @@ package org.jxen.drivers.blk;
 
 import org.jxen.kernel.Kernel;
 import org.jxen.kernel.KernelModule;
+import org.jxen.kernel.KernelRole;
+import org.jxen.kernel.ModuleParameters;
+import org.jxen.kernel.UnknownParameterException;
 import org.jxen.xenbus.Xenbus;
 
 /**
- * xen-blkback.ko: the backend driver for device class {@code vbd}. dom0 loads it at boot
- * ({@code DriverModules.dom0Backends()}). Its parameters are Linux blkback's module parameters.
+ * xen-blkback.ko: the backend driver for device class {@code vbd}, built into dom0's kernel. Its parameters are
+ * Linux blkback's module parameters.
  */
 public final class BlkBack implements KernelModule {
     public static final String NAME = "blkback";
@@ -52,18 +55,53 @@ public final class BlkBack implements KernelModule {
         }
     }
 
-    private final BlkbackDriver driver;
+    private Params params;
+    private BlkbackDriver driver;
 
     public BlkBack() {
         this(Params.DEFAULT);
     }
 
     public BlkBack(Params params) {
-        this.driver = new BlkbackDriver(params);
+        this.params = params;
     }
 
+    /** The driver registered by init (null before). */
     public BlkbackDriver driver() {
         return driver;
+    }
+
+    /** Built into dom0's kernel, as xen-blkback is into a distribution's (CONFIG_XEN_BLKDEV_BACKEND=y). */
+    @Override
+    public boolean builtInto(KernelRole role) {
+        return role == KernelRole.DOM0;
+    }
+
+    /**
+     * xen-blkback's module parameters: {@code max_indirect_segments}, {@code max_ring_page_order},
+     * {@code max_queues}, {@code max_persistent_grants} (unsigned, in the ranges {@link Params} takes) and
+     * {@code feature_persistent} (boolean).
+     */
+    @Override
+    public void parameter(String key, String value) {
+        Params p = params;
+        params = switch (key) {
+            case "max_indirect_segments" -> new Params(ModuleParameters.uint(value), p.maxRingPageOrder(), p.maxQueues(),
+                    p.featurePersistent(), p.maxPersistentGrants(), p.featureFlushCache());
+            case "max_ring_page_order" -> new Params(p.maxIndirectSegments(), ModuleParameters.uint(value), p.maxQueues(),
+                    p.featurePersistent(), p.maxPersistentGrants(), p.featureFlushCache());
+            case "max_queues" -> new Params(p.maxIndirectSegments(), p.maxRingPageOrder(), ModuleParameters.uint(value),
+                    p.featurePersistent(), p.maxPersistentGrants(), p.featureFlushCache());
+            case "max_persistent_grants" -> new Params(p.maxIndirectSegments(), p.maxRingPageOrder(), p.maxQueues(),
+                    p.featurePersistent(), ModuleParameters.uint(value), p.featureFlushCache());
+            case "feature_persistent" -> p.withFeaturePersistent(ModuleParameters.bool(value));
+            default -> throw new UnknownParameterException(key);
+        };
+    }
+
+    /** The parameters the module was given (the defaults, changed by {@link #parameter}). */
+    public Params params() {
+        return params;
     }
 
     @Override
@@ -73,6 +111,7 @@ public final class BlkBack implements KernelModule {
 
     @Override
     public void init(Kernel kernel) throws Exception {
+        driver = new BlkbackDriver(params);
         kernel.xenbus().backend().register(driver);
     }
 

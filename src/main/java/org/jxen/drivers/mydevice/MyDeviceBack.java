@@ -3,13 +3,15 @@ package org.jxen.drivers.mydevice;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jxen.kernel.Kernel;
 import org.jxen.kernel.KernelModule;
+import org.jxen.kernel.KernelRole;
 import org.jxen.xenbus.BackConnection;
 import org.jxen.xenbus.BackendDriver;
 import org.jxen.xenbus.XenbusDevice;
 
 /**
  * mydeviceback.ko of the xen-split-driver-example (chapters 3-4): connects once the frontend is Connected and
- * answers every request on its ring with "Hello world". The state walk is the framework's (netback's).
+ * answers every request on its ring with "Hello world". The state walk is the framework's (netback's). Built into
+ * dom0's kernel, so a mydevice written to the store is served at once.
  */
 public final class MyDeviceBack extends BackendDriver<AtomicReference<BackConnection>> implements KernelModule {
     public static final String NAME = "mydeviceback";
@@ -30,6 +32,11 @@ public final class MyDeviceBack extends BackendDriver<AtomicReference<BackConnec
     @Override
     public String name() {
         return NAME;
+    }
+
+    @Override
+    public boolean builtInto(KernelRole role) {
+        return role == KernelRole.DOM0;
     }
 
     @Override

@@ -123,6 +123,15 @@ public final class HypervisorService implements AutoCloseable {
      * domain, with its token in the environment. The process's exit is reported as {@link #sessionEnded} would.
      */
     public Process launch(int domid, String kernelClass, String... args) throws IOException, HypercallException {
+        return launch(domid, List.of(), kernelClass, args);
+    }
+
+    /**
+     * As {@link #launch(int, String, String...)} with {@code extraClassPath} (jars of the guest's kernel image)
+     * in front of our class path.
+     */
+    public Process launch(int domid, List<Path> extraClassPath, String kernelClass, String... args)
+            throws IOException, HypercallException {
         String token = issueToken(domid);
         int serial = hv.serial(domid);
         List<String> cmd = new ArrayList<>();
@@ -131,7 +140,10 @@ public final class HypervisorService implements AutoCloseable {
         cmd.add("--enable-native-access=ALL-UNNAMED");
         cmd.addAll(guestJvmOptions);
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
+        List<String> classPath = new ArrayList<>();
+        for (Path p : extraClassPath) classPath.add(p.toAbsolutePath().toString());
+        classPath.add(System.getProperty("java.class.path"));
+        cmd.add(String.join(java.io.File.pathSeparator, classPath));
         cmd.add(GuestMain.class.getName());
         cmd.add(socketPath.toString());
         cmd.add(Integer.toString(domid));

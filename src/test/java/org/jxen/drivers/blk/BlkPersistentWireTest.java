@@ -38,7 +38,7 @@ class BlkPersistentWireTest extends BlkWireFixture {
 
     @Test
     void theFrontendDoesNotOfferItSoTheBackendMapsPerRequest() throws Exception {
-        Host.Guest g = h.guest("g1", false, TestGuestKernel.class.getName(), BlkFront.NAME + ":persistent=0");
+        Host.Guest g = h.guest("g1", false, TestGuestKernel.class.getName(), BlkFront.NAME + " feature_persistent=0");
         BlockFront d = attach(g);
         assertThat(h.readOrNull(be(g.domid(), 51712) + "/feature-persistent")).isEqualTo("1");
         assertThat(h.readOrNull(fe(g.domid(), 51712) + "/feature-persistent")).isEqualTo("0");

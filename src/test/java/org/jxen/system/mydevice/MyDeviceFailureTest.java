@@ -10,7 +10,6 @@ import static org.jxen.system.mydevice.SplitDriverHarness.be;
 import static org.jxen.system.mydevice.SplitDriverHarness.fe;
 
 import java.nio.file.Path;
-import org.jxen.drivers.DriverModules;
 import org.jxen.toolstack.Host;
 import org.jxen.kernel.Kernel;
 import org.jxen.xenbus.Xenbus;
@@ -241,7 +240,7 @@ class MyDeviceFailureTest {
         h.awaitState(be(u, 0), XenbusState.CLOSED);
         nothingLeaks(guest);
 
-        guest.load(DriverModules.create(MyDeviceFront.NAME));
+        guest.load(new MyDeviceFront());
 
         awaitCount(guest.log(), HELLO, 2);
         h.awaitState(fe(u, 0), XenbusState.CONNECTED);

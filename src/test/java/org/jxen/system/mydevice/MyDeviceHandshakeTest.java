@@ -12,6 +12,7 @@ import org.jxen.hypervisor.ChannelState;
 import org.jxen.toolstack.DeviceSpec;
 import org.jxen.toolstack.GuestConfig;
 import org.jxen.toolstack.Host;
+import org.jxen.kernel.CommandLine;
 import org.jxen.kernel.Kernel;
 import org.jxen.xenbus.Xenbus;
 import org.jxen.xenbus.XenbusState;
@@ -173,7 +174,7 @@ class MyDeviceHandshakeTest {
     @Test
     void theKernelXlBootsConnectsTheDevice() throws Exception {
         Host.Guest g = h.host.create(new GuestConfig("modular", 16, 1, GuestConfig.MODULAR_KERNEL,
-                List.of(MyDeviceFront.NAME), false));
+                List.of(CommandLine.MODULES_LOAD + MyDeviceFront.NAME), false));
 
         h.libxlAdd(g.domid(), 0);
 

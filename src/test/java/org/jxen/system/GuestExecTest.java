@@ -1,4 +1,4 @@
-package org.jxen.drivers.exec;
+package org.jxen.system;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -20,7 +20,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** xl exec's channel end to end: a host, an in-process ModularKernel guest with a file disk and a null disk. */
+/**
+ * xl exec's channel end to end: a host, an in-process ModularKernel guest (blkfront built in, asked for two queues
+ * on its command line) with a file disk and a null disk; the guest userland's dd, sha256sum and blkbench.
+ */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class GuestExecTest {
     @TempDir
@@ -37,7 +40,7 @@ class GuestExecTest {
         image = dir.resolve("disk.img");
         Files.write(image, data);
         host = Host.start(dir.resolve("run"), false);
-        domid = host.create(new GuestConfig("g", 32, 1, GuestConfig.MODULAR_KERNEL, List.of("blkfront:queues=2"), false)).domid();
+        domid = host.create(new GuestConfig("g", 32, 1, GuestConfig.MODULAR_KERNEL, List.of("blkfront.max_queues=2"), false)).domid();
         host.libxl().addDevice(domid, DiskSpec.parse("vdev=xvda, access=rw, target=" + image).device());
         host.libxl().addDevice(domid, DiskSpec.parse("vdev=xvdb, access=rw, target=null:8M").device());
     }

@@ -1,4 +1,4 @@
-package org.jxen.drivers.exec;
+package org.jxen.kernel.userland;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -10,13 +10,12 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.jxen.drivers.blk.BlkFront;
-import org.jxen.drivers.blk.BlockFront;
+import org.jxen.kernel.Disk;
 import org.jxen.kernel.Kernel;
 
 /**
- * What a guest utility reads or writes, byte-addressed: a guest disk ({@code /dev/xvdX}, through
- * {@link BlockFront}; unaligned ranges are read whole sectors and, for writes, read-modify-written) or a host
+ * What a guest utility reads or writes, byte-addressed: a guest disk ({@code /dev/xvdX}, a {@link Disk} of the
+ * kernel's block layer; unaligned ranges are read whole sectors and, for writes, read-modify-written) or a host
  * file. Host files are opened by the guest kernel directly: in jxen a guest is a thread or a process on the
  * same host and can open host paths (a jxen convenience; a real guest would need a shared file system).
  */
@@ -37,7 +36,7 @@ abstract class Dev implements AutoCloseable {
 
     /** Opens {@code name}; a host file opened for writing is created. Errors are IOExceptions with a short reason. */
     static Dev open(Kernel kernel, String name, boolean write) throws IOException {
-        if (isDisk(name)) return new Disk(name, disk(kernel, name.substring(DEV_PREFIX.length())));
+        if (isDisk(name)) return new BlockDev(name, disk(kernel, name.substring(DEV_PREFIX.length())));
         try {
             FileChannel ch = write
                     ? FileChannel.open(Path.of(name), StandardOpenOption.WRITE, StandardOpenOption.CREATE)
@@ -52,14 +51,13 @@ abstract class Dev implements AutoCloseable {
         }
     }
 
-    static BlockFront disk(Kernel kernel, String diskName) throws IOException {
-        BlkFront bf = BlkFront.of(kernel);
-        if (bf == null) throw new IOException("No such device (blkfront is not loaded)");
-        CompletableFuture<BlockFront> f = bf.disk(diskName);
+    /** The block layer's disk {@code diskName}, waiting a while for one that is still being connected. */
+    static Disk disk(Kernel kernel, String diskName) throws IOException {
+        CompletableFuture<Disk> f = kernel.disks().await(diskName);
         try {
             return f.get(DISK_WAIT_S, TimeUnit.SECONDS);
         } catch (TimeoutException e) {
-            throw new IOException("No such device (known: " + bf.diskNames() + ")");
+            throw new IOException("No such device (known: " + kernel.disks().names() + ")");
         } catch (ExecutionException e) {
             throw new IOException(e.getCause().getMessage());
         } catch (InterruptedException e) {
@@ -96,11 +94,11 @@ abstract class Dev implements AutoCloseable {
     @Override
     public void close() throws IOException {}
 
-    static final class Disk extends Dev {
-        final BlockFront bf;
+    static final class BlockDev extends Dev {
+        final Disk bf;
         final int ss;
 
-        Disk(String name, BlockFront bf) {
+        BlockDev(String name, Disk bf) {
             super(name);
             this.bf = bf;
             this.ss = bf.sectorSize();
@@ -108,7 +106,7 @@ abstract class Dev implements AutoCloseable {
 
         @Override
         long size() {
-            return bf.sizeBytes();
+            return bf.sectors() * 512;
         }
 
         @Override

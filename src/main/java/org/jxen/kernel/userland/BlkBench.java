@@ -1,4 +1,4 @@
-package org.jxen.drivers.exec;
+package org.jxen.kernel.userland;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -11,7 +11,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import org.jxen.drivers.blk.BlockFront;
+import org.jxen.kernel.Disk;
 import org.jxen.kernel.Kernel;
 
 /**
@@ -22,8 +22,8 @@ import org.jxen.kernel.Kernel;
  * {@code blkbench: /dev/xvda rw=randread bs=4096 qd=32 queues=2 seconds=2.000 ops=N iops=N mbps=N p50_us=N p99_us=N errors=N}.
  * Latency is submit to completion, in a log-linear histogram (about 3% precision).
  *
- * <p>Reads are copied out into byte arrays ({@link BlockFront#read(long, byte[], int, int)}); with
- * {@code --zero-copy} they use {@link BlockFront#readShared} instead and leave the data in the pool pages blkback
+ * <p>Reads are copied out into byte arrays ({@link Disk#read(long, byte[], int, int)}); with
+ * {@code --zero-copy} they use {@link Disk#readShared} instead and leave the data in the pool pages blkback
  * read it into, as the floor leaves its buffer. The line then says {@code zero_copy=1}.
  */
 final class BlkBench {
@@ -73,7 +73,7 @@ final class BlkBench {
             err.println("usage: blkbench /dev/xvdX --rw randread|randwrite|read|write --bs 4k --qd 32 --seconds N [--warmup S] [--zero-copy]");
             return 2;
         }
-        BlockFront bf;
+        Disk bf;
         try {
             bf = Dev.disk(kernel, dev.substring(Dev.DEV_PREFIX.length()));
         } catch (IOException e) {
@@ -85,7 +85,7 @@ final class BlkBench {
             err.println("blkbench: " + dev + ": read-only disk");
             return 1;
         }
-        long blocks = bf.sizeBytes() / bs;
+        long blocks = bf.sectors() * 512 / bs;
         if (blocks == 0) {
             err.println("blkbench: " + dev + " is smaller than --bs");
             return 1;
@@ -108,7 +108,7 @@ final class BlkBench {
     }
 
     private static final class Run {
-        final BlockFront bf;
+        final Disk bf;
         final boolean random, write, zeroCopy;
         final int bs, qd, ss;
         final long blocks;
@@ -124,7 +124,7 @@ final class BlkBench {
         CountDownLatch idle;
         long elapsedNs;
 
-        Run(BlockFront bf, boolean random, boolean write, boolean zeroCopy, int bs, int qd, long blocks) {
+        Run(Disk bf, boolean random, boolean write, boolean zeroCopy, int bs, int qd, long blocks) {
             this.bf = bf;
             this.random = random;
             this.write = write;

@@ -1,4 +1,4 @@
-package org.jxen.drivers.exec;
+package org.jxen.kernel.userland;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -12,12 +12,13 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.jxen.kernel.Kernel;
 import org.jxen.kernel.KernelModule;
+import org.jxen.kernel.KernelRole;
 
 /**
- * The guest side of {@code xl exec} (module {@code exec}, always loaded by {@code ModularKernel}): the
- * toolstack writes {@code data/exec/<n>/cmd} (argv, NUL- or newline-separated) in the guest's XenStore home;
- * this module runs the named utility ({@link Utilities}: dd, sha256sum, blkbench) against the guest's
- * {@code BlockFront} disks, writes its standard output and standard error as chunks
+ * The guest side of {@code xl exec} (module {@code exec}, built into a guest kernel): the toolstack writes
+ * {@code data/exec/<n>/cmd} (argv, NUL- or newline-separated) in the guest's XenStore home; this module runs the
+ * named utility of the guest's userland ({@link Utilities}: dd, sha256sum, blkbench on the guest's disks;
+ * insmod, rmmod, lsmod on its kernel), writes its standard output and standard error as chunks
  * {@code data/exec/<n>/output/<i>} and {@code data/exec/<n>/error/<i>} ({@value #CHUNK} bytes each), then
  * {@code data/exec/<n>/status} (the exit status, decimal). The toolstack removes {@code <n>} once it has read
  * the result. {@code data/exec/next} is the toolstack's counter of command numbers and is ignored here.
@@ -34,6 +35,12 @@ public final class GuestExec implements KernelModule {
     @Override
     public String name() {
         return NAME;
+    }
+
+    /** Built into a guest kernel: xl exec reaches every guest. dom0 runs its userland in the host instead. */
+    @Override
+    public boolean builtInto(KernelRole role) {
+        return role == KernelRole.GUEST;
     }
 
     @Override

@@ -1,4 +1,4 @@
-package org.jxen.drivers.exec;
+package org.jxen.kernel.userland;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -9,11 +9,19 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
-import org.jxen.drivers.blk.BlockFront;
+import org.jxen.kernel.Disk;
 import org.jxen.kernel.Kernel;
 
-/** The utilities {@code xl exec} runs inside a guest: dd, sha256sum, blkbench. Each returns an exit status. */
+/**
+ * The guest's userland, as {@code xl exec} runs it inside a domain: dd, sha256sum, blkbench, and kmod's insmod,
+ * rmmod and lsmod. Each returns an exit status. It uses only the kernel's own interfaces: the block layer's
+ * disks ({@link Kernel#disks()}) and the module calls ({@link Kernel#insmod}, {@link Kernel#rmmod},
+ * {@link Kernel#lsmod}).
+ */
 public final class Utilities {
+    /** The commands {@link #run} knows. */
+    public static final List<String> COMMANDS = List.of("dd", "sha256sum", "blkbench", "insmod", "rmmod", "lsmod");
+
     private Utilities() {}
 
     public static int run(Kernel kernel, List<String> argv, PrintStream out, PrintStream err) {
@@ -26,8 +34,11 @@ public final class Utilities {
             case "dd" -> dd(kernel, args, err);
             case "sha256sum" -> sha256sum(kernel, args, out, err);
             case "blkbench" -> BlkBench.run(kernel, args, out, err);
+            case "insmod" -> Kmod.insmod(kernel, args, err);
+            case "rmmod" -> Kmod.rmmod(kernel, args, err);
+            case "lsmod" -> Kmod.lsmod(kernel, args, out, err);
             default -> {
-                err.println("exec: " + argv.get(0) + ": command not found (known: dd, sha256sum, blkbench)");
+                err.println("exec: " + argv.get(0) + ": command not found (known: " + String.join(", ", COMMANDS) + ")");
                 yield 127;
             }
         };
@@ -194,8 +205,8 @@ public final class Utilities {
         }
         final int chunk = 1 << 20;
         long size = d.size();
-        if (d instanceof Dev.Disk disk && chunk % disk.ss == 0) {
-            BlockFront bf = disk.bf;
+        if (d instanceof Dev.BlockDev disk && chunk % disk.ss == 0) {
+            Disk bf = disk.bf;
             ArrayDeque<Object[]> inflight = new ArrayDeque<>();
             long next = 0;
             while (next < size || !inflight.isEmpty()) {

@@ -1,0 +1,99 @@
+package org.jxen.kernel;
+
+import java.io.IOException;
+import java.net.MalformedURLException;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
+import java.util.TreeSet;
+
+/**
+ * Where a kernel finds its modules (Linux's {@code /lib/modules/$(uname -r)}): the {@link KernelModule}
+ * services a class loader sees, through {@link ServiceLoader#load(Class, ClassLoader)}. The loader is the
+ * kernel image: the class path of the host (the project's own modules), with the jars of {@code jxen host
+ * --module-path} or of a guest's {@code kernel =} in front of it.
+ *
+ * <p>Each lookup asks ServiceLoader afresh and returns new instances: the directory lists what can be loaded,
+ * never what is; a {@link Kernel} keeps its own loaded modules.
+ */
+public final class ModuleDirectory {
+    private final ClassLoader loader;
+
+    private ModuleDirectory(ClassLoader loader) {
+        this.loader = loader;
+    }
+
+    /** The modules {@code loader} sees. */
+    public static ModuleDirectory of(ClassLoader loader) {
+        return new ModuleDirectory(loader);
+    }
+
+    /** The modules of this program's own class path. */
+    public static ModuleDirectory classPath() {
+        return new ModuleDirectory(ModuleDirectory.class.getClassLoader());
+    }
+
+    /**
+     * A class loader over {@code jars} whose parent is this program's (so their modules see jxen's classes and
+     * are found next to the project's own); the caller closes it when the kernel that uses it is gone. Each jar
+     * must exist: a missing one is an IOException naming it.
+     */
+    public static URLClassLoader jarLoader(List<Path> jars) throws IOException {
+        URL[] urls = new URL[jars.size()];
+        for (int i = 0; i < urls.length; i++) {
+            Path jar = jars.get(i);
+            if (!Files.isRegularFile(jar)) throw new IOException(jar + ": No such file or directory");
+            try {
+                urls[i] = jar.toUri().toURL();
+            } catch (MalformedURLException e) {
+                throw new IOException(jar + ": " + e.getMessage(), e);
+            }
+        }
+        return new URLClassLoader("jxen-modules", urls, ModuleDirectory.class.getClassLoader());
+    }
+
+    public ClassLoader loader() {
+        return loader;
+    }
+
+    /** Every module found, as fresh instances, in the order the service files list them. */
+    public List<KernelModule> all() {
+        return services(KernelModule.class);
+    }
+
+    /** The names of the modules found, sorted. */
+    public List<String> names() {
+        TreeSet<String> names = new TreeSet<>();
+        for (KernelModule m : all()) names.add(m.name());
+        return List.copyOf(names);
+    }
+
+    /** A fresh instance of the module called {@code name}, if there is one. */
+    public Optional<KernelModule> find(String name) {
+        for (KernelModule m : all()) if (m.name().equals(name)) return Optional.of(m);
+        return Optional.empty();
+    }
+
+    /** Fresh instances of the modules built into a kernel of {@code role}, in service-file order. */
+    public List<KernelModule> builtIn(KernelRole role) {
+        return all().stream().filter(m -> m.builtInto(role)).toList();
+    }
+
+    /**
+     * The {@code service} implementations this directory's loader sees, as fresh instances, in service-file order
+     * (modules, and kernel services that are not modules: the console). A service file naming a class that is
+     * missing or of the wrong type is an IllegalStateException.
+     */
+    public <S> List<S> services(Class<S> service) {
+        try {
+            return ServiceLoader.load(service, loader).stream().map(ServiceLoader.Provider::get).toList();
+        } catch (ServiceConfigurationError e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+    }
+}
