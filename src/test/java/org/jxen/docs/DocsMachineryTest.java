@@ -321,6 +321,11 @@ class DocsMachineryTest {
                 echo org.example.hi.Hi > /tmp/m/classes/META-INF/services/org.jxen.kernel.KernelModule
                 ./jxen jar cf /tmp/m/hi.jar -C /tmp/m/classes .
                 ```
+                and `/tmp/m/g.cfg`:
+                <!-- docs-test: file /tmp/m/g.cfg -->
+                ```text
+                kernel = "/tmp/m/hi.jar"
+                ```
                 """);
         assertThat(ShellSession.parseErrors(d)).isEmpty();
         try (ShellSession s = new ShellSession(dir, List.of(), List.of(), System.out)) {
@@ -331,8 +336,11 @@ class DocsMachineryTest {
                     "jar.md:17 ran: `mkdir -p /tmp/m/classes/META-INF/services` (exit 0)",
                     "jar.md:18 ran: `echo org.example.hi.Hi > /tmp/m/classes/META-INF/services/org.jxen.kernel.KernelModule`"
                             + " (exit 0)",
-                    "jar.md:19 ran: `./jxen jar cf /tmp/m/hi.jar -C /tmp/m/classes .` (exit 0)");
+                    "jar.md:19 ran: `./jxen jar cf /tmp/m/hi.jar -C /tmp/m/classes .` (exit 0)",
+                    "jar.md:23 saved as /tmp/m/g.cfg (the ```text block)");
         }
+        assertThat(dir.resolve("tmp/m/g.cfg")).as("/tmp/ in a saved file is the scratch's, as in commands")
+                .hasContent("kernel = \"" + dir.resolve("tmp/m/hi.jar") + "\"\n");
         try (var jar = new java.util.jar.JarFile(dir.resolve("tmp/m/hi.jar").toFile())) {
             assertThat(jar.getEntry("org/example/hi/Hi.class")).isNotNull();
             assertThat(new String(jar.getInputStream(jar.getEntry("META-INF/services/org.jxen.kernel.KernelModule"))

@@ -32,7 +32,7 @@ import picocli.CommandLine;
  * lines and blocks. How a line is run:
  * <ul>
  *   <li>A block with a {@code file PATH} directive (a class the reader types in, a config) is saved as PATH, where
- *       the session has got to in the document, as the reader would save it.</li>
+ *       the session has got to in the document, as the reader would save it ({@code /tmp/} in it moved too).</li>
  *   <li>{@code ./jxen javac} and {@code ./jxen jar} ({@link #LAUNCHER_TOOLS}) are the launcher's own: the JDK's
  *       tools, of the JDK the tests run on; they are not the CLI's, so they are not parsed with it.</li>
  *   <li>Every {@code ./jxen} line is first parsed by the CLI's own picocli model (with and without its
@@ -237,11 +237,14 @@ final class ShellSession implements AutoCloseable {
         finish();
     }
 
-    /** A block the reader saves as a file: its text, as written, at its path (made relative to the session's). */
+    /**
+     * A block the reader saves as a file: its text at its path (relative to the session's directory), with
+     * {@code /tmp/} paths in it moved to the scratch directory as in commands (a config naming a jar).
+     */
     private void save(DocBlocks.Block b) throws IOException {
         Path p = cwd.resolve(subst(b.file()));
         Files.createDirectories(p.toAbsolutePath().getParent());
-        Files.writeString(p, b.text());
+        Files.writeString(p, subst(b.text()));
         report.add(b.where() + " saved as " + b.file() + " (the ```" + b.lang() + " block)");
     }
 
