@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.jxen.cli.demo.HandshakeDiagram.Column;
+import org.jxen.kernel.ModuleDirectory;
 import org.jxen.toolstack.ConsoleLog;
 import org.jxen.toolstack.DevicePaths;
 import org.jxen.toolstack.DeviceSpec;
@@ -82,6 +83,11 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        String missing = missingModules();
+        if (missing != null) {
+            System.err.println("jxen demo: " + missing);
+            return 1;
+        }
         Path dir = runDir != null ? runDir : Files.createTempDirectory("jxen-demo");
         try (Writer json = trace == null ? Writer.nullWriter() : Files.newBufferedWriter(trace)) {
             run(dir, HandshakeObserver.jsonLines(json));
@@ -91,9 +97,41 @@ public final class DemoCommand implements Callable<Integer> {
         return 0;
     }
 
+    private String frontModule() {
+        return frontend != null ? frontend : device + "front";
+    }
+
+    private String backModule() {
+        return backend != null ? backend : device + "back";
+    }
+
+    private java.util.List<Path> jars() {
+        return modulePath.stream().map(p -> p.toAbsolutePath().normalize()).toList();
+    }
+
+    /** What is wrong when jxen and the module path do not have both modules (null: they have). */
+    private String missingModules() {
+        java.util.List<String> names;
+        if (modulePath.isEmpty()) {
+            names = ModuleDirectory.classPath().names();
+        } else {
+            try (java.net.URLClassLoader jars = ModuleDirectory.jarLoader(jars())) {
+                names = ModuleDirectory.of(jars).names();
+            } catch (java.io.IOException e) {
+                return "--module-path: " + e.getMessage();
+            }
+        }
+        java.util.List<String> missing = java.util.stream.Stream.of(frontModule(), backModule())
+                .filter(n -> !names.contains(n)).toList();
+        if (missing.isEmpty()) return null;
+        return "no kernel module " + String.join(" or ", missing) + " in jxen" + (modulePath.isEmpty() ? ""
+                : " or " + modulePath.stream().map(Path::toString).collect(java.util.stream.Collectors.joining(":")))
+                + " (modules: " + String.join(", ", names) + "; a jar of your own goes on --module-path)";
+    }
+
     private void run(Path dir, Consumer<HandshakeObserver.Step> json) throws Exception {
-        String front = frontend != null ? frontend : device + "front";
-        String back = backend != null ? backend : device + "back";
+        String front = frontModule();
+        String back = backModule();
         String answer = until != null ? until : device.equals(MYDEVICE) ? MYDEVICE_ANSWER : null;
         DeviceSpec spec = new DeviceSpec(device, 0, 0);
         // The kernel logs already tell what the host's INFO lines would.
@@ -101,8 +139,7 @@ public final class DemoCommand implements Callable<Integer> {
         diagram = new HandshakeDiagram(out);
         drawing = false;
         out.println("Starting a jxen host in " + dir + " (hypervisor, dom0 with the " + device + " backend, xenstored).");
-        java.util.List<Path> jars = modulePath.stream().map(p -> p.toAbsolutePath().normalize()).toList();
-        try (Host host = Host.start(dir, false, jars)) {
+        try (Host host = Host.start(dir, false, jars())) {
             host.dom0Kernel().log().addSink(line -> kernelLine(Column.BACKEND, "dom0", line));
             for (String line : host.dom0Kernel().log().lines()) kernelLine(Column.BACKEND, "dom0", line);
             // mydeviceback is built into dom0's kernel; another backend is loaded as insmod would.
