@@ -204,7 +204,7 @@ class DocsTest {
             tutorial("./jxen xl -H /tmp/h exec g1 -- lsmod", (r, s) -> assertThat(outputLines(r)).isEqualTo(shown(r))),
             // The reader's next line comes after the round trip (milliseconds); the test waits for it.
             tutorial("./jxen xl -H /tmp/h device-attach g1 echo",
-                    (r, s) -> awaitConsoleLine(s, "g1", "echofront: response 1: \"HELLO\"")),
+                    (r, s) -> awaitConsoleLine(s, "/tmp/h", "g1", "echofront: response 1: \"HELLO\"")),
             tutorial("./jxen xl -H /tmp/h dmesg g1", (r, s) -> assertThat(outputLines(r)).isEqualTo(shown(r))),
             tutorial("./jxen xl -H /tmp/h exec g1 -- rmmod echofront", (r, s) -> {
                 try (XsClient xs = s.xenstore("/tmp/h/xenstored/socket")) {
@@ -213,10 +213,10 @@ class DocsTest {
                         assertThat(xs.readString("/local/domain/0/backend/echo/1/0/state")).as("backend").isEqualTo("6");
                     });
                 }
-                awaitConsoleLine(s, "g1", "echofront: Goodbye world.");
+                awaitConsoleLine(s, "/tmp/h", "g1", "echofront: Goodbye world.");
             }),
             tutorial("./jxen xl -H /tmp/h exec g1 -- insmod echofront message=again",
-                    (r, s) -> awaitConsoleLine(s, "g1", "echofront: response 1: \"AGAIN\"")),
+                    (r, s) -> awaitConsoleLine(s, "/tmp/h", "g1", "echofront: response 1: \"AGAIN\"")),
             tutorial("./jxen xl -H /tmp/h dmesg", (r, s) -> assertThat(r.out().lines().toList()).containsSubsequence(
                     "echoback: Hello World!", "toolstack: created domain 1 (g1, own process)",
                     "echoback: request 1 from domain 1: \"hello\"", "/local/domain/0/backend/echo/1/0: prepare for reconnect",
@@ -248,6 +248,23 @@ class DocsTest {
                         .contains("dom0: echoback: request", "dom1: echofront: request");
             }));
 
+    /** docs/xenbus.md's module of your own, in a jar, loaded in dom0 and in a guest whose kernel image it is. */
+    private static final List<Expect> XENBUS = List.of(
+            new Expect("docs/xenbus.md", "./jxen host --run-dir /tmp/hm --module-path /tmp/hello/hello.jar &", 0, false,
+                    (r, s) -> assertThat(r.code()).as("exit status on SIGTERM").isEqualTo(143)),
+            new Expect("docs/xenbus.md", "./jxen xl -H /tmp/hm exec 0 -- insmod hellofront", 0, false,
+                    (r, s) -> assertThat(r.out() + r.err()).isEmpty()),
+            // xl exec returns once init has run; its line reaches the console log a moment later.
+            new Expect("docs/xenbus.md", "./jxen xl -H /tmp/hm exec g2 -- insmod hellofront", 0, false,
+                    (r, s) -> awaitConsoleLine(s, "/tmp/hm", "g2", "hellofront: Hello World!")),
+            new Expect("docs/xenbus.md", "./jxen xl -H /tmp/hm exec g2 -- lsmod", 0, false,
+                    (r, s) -> assertThat(r.out()).isEqualTo("""
+                            Module                  Size  Used by
+                            hellofront                 0  0
+                            """)),
+            new Expect("docs/xenbus.md", "./jxen xl -H /tmp/hm dmesg g2", 0, false,
+                    (r, s) -> assertThat(r.out().lines().toList()).contains("hellofront: Hello World!")));
+
     private static Expect tutorial(String line, ShellSession.Check check) {
         return new Expect(TUTORIAL, line, 0, false, check);
     }
@@ -278,9 +295,9 @@ class DocsTest {
         throw new AssertionError(r.line().where() + ": not in a shell block of " + doc.name());
     }
 
-    /** Waits until {@code guest}'s console log (xenconsoled's file in the run directory /tmp/h) has {@code line}. */
-    private static void awaitConsoleLine(ShellSession s, String guest, String line) throws Exception {
-        Path log = s.path("/tmp/h/console/guest-" + guest + ".log");
+    /** Waits until {@code guest}'s console log (xenconsoled's file in the host's run directory) has {@code line}. */
+    private static void awaitConsoleLine(ShellSession s, String runDir, String guest, String line) throws Exception {
+        Path log = s.path(runDir + "/console/guest-" + guest + ".log");
         JavaBlocks.eventually(60, () -> assertThat(Files.exists(log) ? Files.readAllLines(log) : List.of())
                 .as(guest + "'s console log").contains(line));
     }
@@ -336,7 +353,7 @@ class DocsTest {
 
     /** The tests of one document; also used by {@link DocsMachineryTest} on documents made for the purpose. */
     static DynamicContainer document(DocBlocks doc) {
-        return document(doc, scratch, JAVA, SHELL, NOT_RUN);
+        return document(doc, scratch, JAVA, Stream.concat(SHELL.stream(), XENBUS.stream()).toList(), NOT_RUN);
     }
 
     static DynamicContainer document(DocBlocks doc, Path scratchRoot, List<JavaExpect> javaExpects,
