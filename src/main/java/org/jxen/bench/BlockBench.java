@@ -16,7 +16,9 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.jxen.drivers.blk.DiskImage;
+import org.jxen.drivers.blk.back.DiskException;
+import org.jxen.drivers.blk.back.DiskImage;
+import org.jxen.drivers.blk.back.NullDisk;
 import org.jxen.toolstack.DiskSpec;
 import org.jxen.toolstack.GuestConfig;
 import org.jxen.toolstack.GuestExecClient;
@@ -202,7 +204,7 @@ public final class BlockBench {
                 double p50 = l.length == 0 ? 0 : l[l.length / 2] / 1e3, p99 = l.length == 0 ? 0 : l[(int) (l.length * 0.99)] / 1e3;
                 rows.add(new Row(w, "floor", "file", "-", small ? ops / secs : ops * (double) bs / 1e6 / secs,
                         small ? "IOPS" : "MB/s", p50, p99, ops, secs, null));
-            } catch (org.jxen.drivers.blk.DiskException e) {
+            } catch (DiskException e) {
                 rows.add(new Row(w, "floor", "file", "-", 0, small ? "IOPS" : "MB/s", 0, 0, 0, 0, e.getMessage()));
             }
         }

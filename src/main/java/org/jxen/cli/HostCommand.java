@@ -7,6 +7,8 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import org.jxen.toolstack.GuestConfig;
 import org.jxen.toolstack.Host;
+import org.jxen.toolstack.Reaper;
+import org.jxen.toolstack.RunDirLock;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -31,12 +33,28 @@ public final class HostCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // The run directory is this host's before anything in it is touched; released when the process ends.
+        RunDirLock lock;
+        try {
+            lock = RunDirLock.acquire(runDir);
+        } catch (RunDirLock.HeldException e) {
+            System.err.println("jxen host: " + e.getMessage());
+            return 1;
+        }
+        List<String> reaped = Reaper.reap(runDir);
+        for (String line : reaped) System.err.println("jxen host: " + line);
         List<Path> jars = new ArrayList<>();
         for (Path jar : modulePath) jars.add(jar.toAbsolutePath().normalize());
         Host host = Host.start(runDir, trace, jars);
+        for (String line : reaped) host.dom0Kernel().printk("jxen host: " + line);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             host.close();
+            try {
+                lock.close();
+            } catch (java.io.IOException e) {
+                // The process ends next, which drops the lock anyway.
+            }
             stopped.countDown();
         }, "host-shutdown"));
         System.err.println("jxen host: xenstored on " + host.xenstoredSocket() + ", hypervisor in " + runDir.resolve("hv")

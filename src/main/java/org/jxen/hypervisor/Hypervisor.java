@@ -49,6 +49,25 @@ public final class Hypervisor implements AutoCloseable {
         return runDir;
     }
 
+    /**
+     * Deletes a hypervisor's shared-memory directory (a {@link #runDir()}) with its files when it is on tmpfs and
+     * the hypervisor's process no longer runs; anything else is left alone. Files still mapped stay valid for
+     * their mappers. Returns whether it deleted the directory.
+     */
+    public static boolean deleteOrphanedSharedMemory(Path dir) {
+        return SharedMemoryDir.deleteOrphan(dir);
+    }
+
+    /**
+     * Whether {@code dir} is a hypervisor's directory on tmpfs, as named by a run directory's {@code shm} link;
+     * then the pid of the process that created it (which may have ended), else -1.
+     */
+    public static long sharedMemoryOwner(Path dir) {
+        Path name = dir.getFileName();
+        if (name == null || !SharedMemoryDir.TMPFS.equals(dir.getParent())) return -1;
+        return SharedMemoryDir.ownerPid(name.toString());
+    }
+
     /** The run directory this hypervisor was started in (its service socket goes there). */
     public Path directory() {
         return dir;

@@ -59,6 +59,35 @@ final class SharedMemoryDir {
         }
     }
 
+    /**
+     * Deletes {@code dir} with its files if it is a hypervisor's tmpfs directory whose owner no longer runs; what a
+     * guest process does when its host died. Returns whether it deleted it.
+     */
+    static boolean deleteOrphan(Path dir) {
+        Path name = dir.getFileName();
+        if (name == null || !TMPFS.equals(dir.getParent()) || !name.toString().startsWith(PREFIX)
+                || ownerRuns(name.toString())) {
+            return false;
+        }
+        try {
+            deleteTree(dir);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** The owner's pid in a directory name {@code jxen-<pid>-<start>-<n>}, or -1. */
+    static long ownerPid(String name) {
+        String[] f = name.split("-");
+        if (f.length != 4 || !name.startsWith(PREFIX)) return -1;
+        try {
+            return Long.parseLong(f[1]);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
     private static void sweepStale() {
         try (DirectoryStream<Path> all = Files.newDirectoryStream(TMPFS, PREFIX + "*")) {
             for (Path d : all) {

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
-import org.jxen.drivers.blk.BlkBack;
-import org.jxen.drivers.blk.BlkFront;
+import org.jxen.drivers.blk.back.BlkBack;
+import org.jxen.drivers.blk.front.BlkFront;
 import org.jxen.drivers.console.HvcConsole;
 import org.jxen.drivers.mydevice.MyDeviceBack;
 import org.jxen.drivers.mydevice.MyDeviceFront;

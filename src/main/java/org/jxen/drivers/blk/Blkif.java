@@ -9,6 +9,9 @@ import java.nio.ByteOrder;
  * anywhere; on x86 an unaligned access to an aligned address costs nothing.
  */
 public final class Blkif {
+    /** The "protocol" node's value for the x86_64 ABI of these layouts (XEN_IO_PROTO_ABI_X86_64). */
+    public static final String PROTOCOL_X86_64 = "x86_64-abi";
+
     public static final int OP_READ = 0;
     public static final int OP_WRITE = 1;
     public static final int OP_WRITE_BARRIER = 2;

@@ -46,6 +46,14 @@ public final class BlkifSegment {
     }
 
     /**
+     * Stores {@code n} descriptors built with {@link #word(int, int, int)} at the start of {@code page} (an indirect
+     * page) with one bulk copy: 512 separate stores cost ~5% of a cross-process guest's event thread (C1 code).
+     */
+    public static void setAll(MemorySegment page, long[] words, int n) {
+        MemorySegment.copy(words, 0, page, U64, 0, n);
+    }
+
+    /**
      * The whole descriptor in one load, for a backend reading shared memory: decode it with {@link #gref(long)},
      * {@link #firstSect(long)} and {@link #lastSect(long)}, so each field comes from the same single fetch.
      */

@@ -7,6 +7,7 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -32,6 +33,8 @@ public final class HypervisorService implements AutoCloseable {
     public static final List<String> DEFAULT_GUEST_JVM_OPTIONS = List.of("-Xshare:auto", "-XX:TieredStopAtLevel=1");
     private volatile List<String> guestJvmOptions = DEFAULT_GUEST_JVM_OPTIONS;
     public static final String TOKEN_ENV = "JXEN_GUEST_TOKEN";
+    /** The suffix of the files naming guest processes' pids in the hypervisor's directory. */
+    public static final String PID_SUFFIX = ".pid";
 
     private final Hypervisor hv;
     private final ServerSocketChannel server;
@@ -145,16 +148,23 @@ public final class HypervisorService implements AutoCloseable {
         classPath.add(System.getProperty("java.class.path"));
         cmd.add(String.join(java.io.File.pathSeparator, classPath));
         cmd.add(GuestMain.class.getName());
-        cmd.add(socketPath.toString());
+        // Absolute: a host started after a crash recognises a leftover guest by this path in its command line.
+        cmd.add(socketPath.toAbsolutePath().toString());
         cmd.add(Integer.toString(domid));
         cmd.add(kernelClass);
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
+        // stdin is the guest's lifeline: only this process holds the pipe's other end (a child closes every
+        // inherited descriptor above 2), so the guest reads EOF when the host is gone, however it ended.
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.PIPE)
+                .redirectOutput(ProcessBuilder.Redirect.INHERIT).redirectError(ProcessBuilder.Redirect.INHERIT);
         pb.environment().put(TOKEN_ENV, token);
+        pb.environment().put(HostWatch.LIFELINE_ENV, HostWatch.LIFELINE_STDIN);
         Process p = pb.start();
         synchronized (this) {
             processes.add(p);
         }
+        Path pidFile = pidFile(hv.directory(), domid);
+        writePidFile(pidFile, p.pid());
         // A thread of its own, not p.onExit(): that future completes on the common pool, which has a single worker
         // on a 2-CPU machine, so any task blocked there would hold up the report of the guest's death.
         Thread.ofPlatform().daemon().name("d" + domid + "-exit").start(() -> {
@@ -166,9 +176,35 @@ public final class HypervisorService implements AutoCloseable {
                     // Nobody interrupts this thread; keep waiting for the process, whose death must be reported.
                 }
             }
+            deletePidFile(pidFile, p.pid());
             hv.processGone(domid, serial);
         });
         return p;
+    }
+
+    /**
+     * Where the host records the pid of the process running {@code domid}, from launch until the process is seen
+     * to exit: {@code <hv dir>/d<domid>.pid}. A host started after a crash reaps the processes these name.
+     */
+    public static Path pidFile(Path hvDirectory, int domid) {
+        return hvDirectory.resolve("d" + domid + PID_SUFFIX);
+    }
+
+    private static void writePidFile(Path file, long pid) {
+        try {
+            Files.writeString(file, pid + "\n");
+        } catch (IOException e) {
+            System.err.println("hv-service: cannot write " + file + ": " + e.getMessage());
+        }
+    }
+
+    /** Deletes the pid file if it still names {@code pid} (a new process of the same domid may have replaced it). */
+    private static void deletePidFile(Path file, long pid) {
+        try {
+            if (Files.readString(file).strip().equals(Long.toString(pid))) Files.deleteIfExists(file);
+        } catch (IOException e) {
+            // Gone already.
+        }
     }
 
     @Override
@@ -193,6 +229,16 @@ public final class HypervisorService implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+        // The exit threads delete these too, but they are daemons: the JVM may end before they run.
+        try (DirectoryStream<Path> pids = Files.newDirectoryStream(hv.directory(), "d*" + PID_SUFFIX)) {
+            for (Path f : pids) {
+                for (Process p : all) {
+                    if (!p.isAlive()) deletePidFile(f, p.pid());
+                }
+            }
+        } catch (IOException e) {
+            System.err.println("hv-service: removing pid files: " + e.getMessage());
         }
     }
 }

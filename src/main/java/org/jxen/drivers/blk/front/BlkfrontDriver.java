@@ -1,0 +1,123 @@
+package org.jxen.drivers.blk.front;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jxen.drivers.blk.Vdev;
+import org.jxen.hypervisor.Errno;
+import org.jxen.hypervisor.HypercallException;
+import org.jxen.kernel.Disks;
+import org.jxen.xenbus.XenbusDevice;
+import org.jxen.xenbus.XenbusDriver;
+import org.jxen.xenbus.XenbusState;
+
+/**
+ * blkfront's state machine (blkback_changed in drivers/block/xen-blkfront.c): on the backend's InitWait (while
+ * we are Initialising, or Closed after a disconnect) read its features, set up the rings and go Initialised;
+ * on its Connected read the disk's details, go Connected and add the disk to the kernel's block layer; on its
+ * Closing/Closed drain and close. When the backend closes a connection that worked and stays {@code online},
+ * the frontend restarts at Initialising once it is Closed, the backend answers with InitWait ("prepare for
+ * reconnect"), and the requests that were in flight are sent again. Removal takes the disk out of the block
+ * layer (del_gendisk).
+ */
+final class BlkfrontDriver implements XenbusDriver {
+    private final BlkFront.Params params;
+    private final Disks disks;
+    private final Map<XenbusDevice, BlockFront> devices = new ConcurrentHashMap<>();
+
+    BlkfrontDriver(BlkFront.Params params, Disks disks) {
+        this.params = params;
+        this.disks = disks;
+    }
+
+    @Override
+    public List<String> ids() {
+        return List.of("vbd");
+    }
+
+    BlockFront disk(XenbusDevice dev) {
+        return devices.get(dev);
+    }
+
+    @Override
+    public void probe(XenbusDevice dev) throws IOException {
+        String node = dev.nodename();
+        int devid;
+        String vd = dev.readOrNull("virtual-device");
+        try {
+            devid = Integer.parseInt((vd != null ? vd : node.substring(node.lastIndexOf('/') + 1)).strip());
+        } catch (NumberFormatException e) {
+            dev.devFatal(Errno.EINVAL, "reading virtual-device");
+            throw new IOException("bad virtual-device " + vd);
+        }
+        devices.put(dev, new BlockFront(dev, Vdev.name(devid), devid, params));
+    }
+
+    @Override
+    public void otherendChanged(XenbusDevice dev, XenbusState backend) {
+        BlockFront d = devices.get(dev);
+        switch (backend) {
+            case INIT_WAIT -> {
+                if (dev.state() != XenbusState.INITIALISING && dev.state() != XenbusState.CLOSED) return;
+                talkToBlkback(dev, d);
+            }
+            case CONNECTED -> {
+                if (dev.state() != XenbusState.INITIALISED) return; // Connected already: nothing to resize here
+                Negotiation.Features features;
+                try {
+                    features = Negotiation.features(dev, params);
+                } catch (IOException e) {
+                    dev.devFatal(Errno.EINVAL, "reading backend fields at " + dev.otherendPath() + ": " + e.getMessage());
+                    return;
+                }
+                d.connect(features);
+                dev.switchState(XenbusState.CONNECTED);
+                disks.add(d);
+            }
+            case CLOSING, CLOSED -> {
+                if (backend == XenbusState.CLOSED && dev.state() == XenbusState.INITIALISING) return;
+                // Only a connection that worked is made again. Rings the backend closed before they ever connected
+                // were refused (blkback's connect_ring failed, or we could not set up): asking again would be
+                // refused again, hundreds of times a second. Then we stay Closed, as Linux blkfront does, and
+                // fail what was queued.
+                boolean reconnect = Negotiation.backendOnline(dev) && d.connectedSinceSetUp();
+                if (dev.state() != XenbusState.CLOSED) {
+                    d.disconnect(reconnect);
+                    dev.frontendClosed();
+                }
+                if (backend == XenbusState.CLOSED && reconnect) {
+                    // The backend stays: start again, it will answer with InitWait.
+                    dev.xenbus().printk("blkfront: " + d.name() + ": backend closed but online, reconnecting");
+                    dev.switchState(XenbusState.INITIALISING);
+                }
+            }
+            default -> {
+                // Initialising, Initialised, Unknown, Reconfiguring/ed: nothing to do.
+            }
+        }
+    }
+
+    private void talkToBlkback(XenbusDevice dev, BlockFront d) {
+        try {
+            d.setUp(Negotiation.rings(dev, params));
+        } catch (RingSet.DeviceGone e) {
+            dev.xenbus().printk("blkfront: " + d.name() + ": " + e.getMessage() + " while connecting");
+            return; // the bus removes the device
+        } catch (IOException | HypercallException | RuntimeException e) {
+            dev.devFatal(e instanceof HypercallException h ? h.errno() : Errno.EIO,
+                    "setting up the rings: " + e.getMessage());
+            d.disconnect(false);
+            return;
+        }
+        dev.switchState(XenbusState.INITIALISED);
+    }
+
+    @Override
+    public void remove(XenbusDevice dev) {
+        BlockFront d = devices.remove(dev);
+        if (d == null) return;
+        disks.remove(d);
+        d.remove();
+    }
+}

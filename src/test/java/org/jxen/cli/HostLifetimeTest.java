@@ -1,0 +1,239 @@
+package org.jxen.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.regex.Pattern;
+import org.jxen.xenstore.client.UnixSocketChannel;
+import org.jxen.xenstore.client.XsClient;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A host's run directory and guests live and die with it (docs/host.md): a second {@code jxen host} on a run
+ * directory in use exits 1 and leaves the first alone; a guest process outlives a SIGKILLed host by less than a
+ * bounded wait, and takes its host's shared memory with it; a host started after a crash reaps what was left.
+ * Every host and guest here is a real process.
+ */
+@Timeout(240)
+class HostLifetimeTest {
+    private static final String GUEST_MAIN = "org.jxen.hypervisor.process.GuestMain";
+    /** Bounded waits for processes to end: generous for a loaded 2-CPU machine, not timing assertions. */
+    private static final long WAIT_MILLIS = 60_000;
+
+    @TempDir
+    Path dir;
+    @TempDir
+    Path logs;
+
+    /** Every process this test started (hosts, guests found under them), killed after the test if still alive. */
+    private final List<ProcessHandle> started = new ArrayList<>();
+
+    /**
+     * A running {@code jxen host}: its process and the file its output goes to. A file, not a pipe: the guests
+     * inherit it, and Java closes a pipe it reads from a process once that process has exited, so a SIGKILLed
+     * host's guests' last words would be lost.
+     */
+    private record Running(Process process, Path log) {
+        List<String> output() {
+            try {
+                return Files.readAllLines(log);
+            } catch (IOException e) {
+                return List.of("(reading " + log + ": " + e + ")");
+            }
+        }
+
+        /** What the host printed before its line starting with {@code last}. */
+        List<String> before(String last) {
+            List<String> all = output();
+            for (int i = 0; i < all.size(); i++) {
+                if (all.get(i).startsWith(last)) return all.subList(0, i);
+            }
+            return all;
+        }
+    }
+
+    @AfterEach
+    void killLeftovers() {
+        for (ProcessHandle p : started) p.destroyForcibly();
+    }
+
+    private List<String> hostCommand(String... extra) {
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                JxenCommand.class.getName(), "host", "--run-dir", dir.toString()));
+        cmd.addAll(List.of(extra));
+        return cmd;
+    }
+
+    /** Starts {@code jxen host --run-dir <dir> <extra>} and waits for its line starting with {@code lastLine}. */
+    private Running startHost(String lastLine, String... extra) throws Exception {
+        Path log = Files.createTempFile(logs, "host", ".log");
+        Process p = new ProcessBuilder(hostCommand(extra)).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
+        started.add(p.toHandle());
+        Running host = new Running(p, log);
+        boolean up = waitFor(() -> !p.isAlive() || host.output().stream().anyMatch(l -> l.startsWith(lastLine)));
+        if (!up || !p.isAlive()) {
+            p.destroyForcibly();
+            throw new AssertionError("no \"" + lastLine + "\" from the host; output: " + host.output());
+        }
+        return host;
+    }
+
+    /** The host's guest processes: its descendants running GuestMain. */
+    private List<ProcessHandle> guestsOf(Process host) {
+        List<ProcessHandle> guests = host.descendants()
+                .filter(h -> Arrays.asList(h.info().arguments().orElse(new String[0])).contains(GUEST_MAIN)).toList();
+        started.addAll(guests);
+        return guests;
+    }
+
+    @Test
+    void guestsOfASigkilledHostExitAndTakeItsSharedMemoryWithThem() throws Exception {
+        Running host = startHost("jxen host: booted g1 as domain 1", "--guest", "g1");
+        List<ProcessHandle> guests = guestsOf(host.process());
+        assertThat(guests).as("g1's JVM").hasSize(1);
+        long guestPid = guests.get(0).pid();
+        assertThat(Files.readString(dir.resolve("hv/d1.pid")).strip()).as("the guest's pid file")
+                .isEqualTo(Long.toString(guestPid));
+        Path shm = dir.resolve("hv/shm").toRealPath();
+        assertThat(shm.getParent()).isEqualTo(Path.of("/dev/shm"));
+        assertThat(shm.resolve("d1.2.mem")).exists();
+
+        host.process().destroyForcibly(); // SIGKILL: no shutdown hook runs
+        assertThat(host.process().waitFor(WAIT_MILLIS, TimeUnit.MILLISECONDS)).isTrue();
+        assertThat(host.process().exitValue()).isEqualTo(137);
+
+        boolean guestGone = waitFor(() -> !guests.get(0).isAlive());
+        assertThat(guestGone).as("guest process %d ended by itself; output: %s", guestPid, host.output()).isTrue();
+        assertThat(waitFor(() -> !Files.exists(shm))).as("the dead host's tmpfs directory %s; output: %s", shm, host.output()).isTrue();
+        assertThat(ProcessHandle.allProcesses().filter(this::namesRunDir).map(ProcessHandle::pid).toList())
+                .as("processes naming %s", dir).isEmpty();
+        assertThat(waitFor(() -> host.output().stream().anyMatch(l -> l.startsWith("d1: host gone (")))).as("output: %s",
+                host.output()).isTrue();
+        assertThat(host.output()).filteredOn(l -> l.startsWith("d1: host gone ("))
+                .singleElement().asString().contains("guest process " + guestPid + " exits");
+    }
+
+    @Test
+    void aSecondHostOnARunDirectoryInUseExitsOneAndLeavesTheFirstAlone() throws Exception {
+        Running first = startHost("jxen host: xenstored on ");
+        List<String> paths = List.of("hv/hv.sock", "xenstored/socket", "toolstack.sock", "host.lock");
+        List<Object> before = fileKeys(paths);
+        Path shmTarget = Files.readSymbolicLink(dir.resolve("hv/shm"));
+
+        Process second = new ProcessBuilder(hostCommand()).redirectErrorStream(true).start();
+        started.add(second.toHandle());
+        String output = new String(second.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(second.waitFor(WAIT_MILLIS, TimeUnit.MILLISECONDS)).isTrue();
+        assertThat(second.exitValue()).as("output: %s", output).isEqualTo(1);
+        assertThat(output.lines().toList()).containsExactly(
+                "jxen host: " + dir + " is in use by the jxen host with pid " + first.process().pid());
+        assertThat(output).doesNotContain("Exception").doesNotContain("at org.");
+
+        assertThat(fileKeys(paths)).as("the first host's sockets and lock file, same files").isEqualTo(before);
+        assertThat(Files.readSymbolicLink(dir.resolve("hv/shm"))).isEqualTo(shmTarget);
+        assertThat(Files.readString(dir.resolve("host.lock")).strip()).isEqualTo(Long.toString(first.process().pid()));
+        assertThat(first.process().isAlive()).isTrue();
+        try (XsClient xs = new XsClient(UnixSocketChannel.connect(dir.resolve("xenstored/socket")))) {
+            assertThat(xs.readString("/local/domain/0/name")).isEqualTo("Domain-0");
+        }
+        XlResult list = XlResult.run(dir, "list");
+        assertThat(list.code()).as("xl list through the first host: %s", list.err()).isZero();
+        assertThat(list.out()).contains("Domain-0");
+
+        first.process().destroy();
+        assertThat(first.process().waitFor(WAIT_MILLIS, TimeUnit.MILLISECONDS)).isTrue();
+        assertThat(first.process().exitValue()).as("output: %s", first.output()).isEqualTo(143);
+    }
+
+    @Test
+    void aHostStartedAfterACrashReapsWhatTheCrashedOneLeft() throws Exception {
+        Running crashed = startHost("jxen host: booted g1 as domain 1", "--guest", "g1");
+        List<ProcessHandle> guests = guestsOf(crashed.process());
+        assertThat(guests).hasSize(1);
+        ProcessHandle guest = guests.get(0);
+        Path shm = dir.resolve("hv/shm").toRealPath();
+        // A guest that cannot notice its host's death (stopped), so that the new host finds it running.
+        signal("STOP", guest.pid());
+        crashed.process().destroyForcibly();
+        assertThat(crashed.process().waitFor(WAIT_MILLIS, TimeUnit.MILLISECONDS)).isTrue();
+        assertThat(guest.isAlive()).isTrue();
+        assertThat(shm.resolve("d1.2.mem")).exists();
+        for (String s : List.of("hv/hv.sock", "xenstored/socket", "toolstack.sock", "hv/d1.pid")) {
+            assertThat(dir.resolve(s)).as("left by the crashed host").exists();
+        }
+
+        Running next = startHost("jxen host: xenstored on ");
+        try {
+            List<String> reaped = new ArrayList<>(next.before("jxen host: xenstored on "));
+            // The tmpfs directory is the reaper's to remove, unless a hypervisor started meanwhile by anyone on this
+            // machine swept it first (each new hypervisor deletes those whose owner is gone). 6 domain files (dom0's
+            // and g1's memory, grant table, events), 7 if the guest was stopped while its hypercall page was linked.
+            String shmLine = "jxen host: removed shared memory " + shm + " (";
+            if (reaped.size() > 1 && reaped.get(1).startsWith(shmLine)) {
+                assertThat(reaped.remove(1)).matches(Pattern.quote(shmLine) + "[67]"
+                        + Pattern.quote(" files) of the previous host (pid " + crashed.process().pid() + ")"));
+            }
+            assertThat(reaped).containsExactly(
+                    "jxen host: killed guest process " + guest.pid() + " (domain 1) left running by the previous host",
+                    "jxen host: removed stale link " + dir.resolve("hv/shm") + " -> " + shm,
+                    "jxen host: removed stale socket " + dir.resolve("hv/hv.sock"),
+                    "jxen host: removed stale socket " + dir.resolve("xenstored/socket"),
+                    "jxen host: removed stale socket " + dir.resolve("toolstack.sock"));
+            assertThat(guest.isAlive()).isFalse();
+            assertThat(shm).doesNotExist();
+            assertThat(dir.resolve("hv/d1.pid")).doesNotExist();
+            assertThat(Files.readString(dir.resolve("host.lock")).strip()).isEqualTo(Long.toString(next.process().pid()));
+            XlResult dmesg = XlResult.run(dir, "dmesg");
+            assertThat(dmesg.code()).isZero();
+            assertThat(dmesg.out()).contains("jxen host: killed guest process " + guest.pid() + " (domain 1)");
+        } finally {
+            next.process().destroy();
+        }
+        assertThat(next.process().waitFor(WAIT_MILLIS, TimeUnit.MILLISECONDS)).isTrue();
+        assertThat(next.process().exitValue()).as("output: %s", next.output()).isEqualTo(143);
+    }
+
+    private boolean namesRunDir(ProcessHandle p) {
+        String socket = dir.resolve("hv/hv.sock").toAbsolutePath().toString();
+        return Arrays.asList(p.info().arguments().orElse(new String[0])).contains(socket);
+    }
+
+    private List<Object> fileKeys(List<String> paths) throws IOException {
+        List<Object> keys = new ArrayList<>();
+        for (String s : paths) {
+            keys.add(Files.readAttributes(dir.resolve(s), BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey());
+        }
+        return keys;
+    }
+
+    private static void signal(String sig, long pid) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).inheritIO().start();
+        assertThat(kill.waitFor(WAIT_MILLIS, TimeUnit.MILLISECONDS)).isTrue();
+        assertThat(kill.exitValue()).isZero();
+    }
+
+    /** Polls until the condition holds or the bounded wait is over; returns whether it holds. */
+    private static boolean waitFor(BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) return false;
+            Thread.sleep(50);
+        }
+        return true;
+    }
+}
