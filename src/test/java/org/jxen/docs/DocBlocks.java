@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
 record DocBlocks(String name, List<Block> blocks, Map<String, String> docLevel) {
 
     /** Directives that may stand before a block, and the one that stands anywhere else. */
-    static final Set<String> BLOCK_DIRECTIVES = Set.of("group", "compile-only", "parse-only");
+    static final Set<String> BLOCK_DIRECTIVES = Set.of("group", "compile-only", "parse-only", "file");
     static final Set<String> DOC_DIRECTIVES = Set.of("on");
     static final Set<String> SHELL_LANGS = Set.of("", "sh", "bash", "shell");
 
@@ -37,9 +37,11 @@ record DocBlocks(String name, List<Block> blocks, Map<String, String> docLevel) 
      * @param lang       the info string's first word ({@code java}, {@code sh}, or empty)
      * @param heading    the heading of the section it is in ("" before the first heading)
      * @param directives name to argument (the argument may be empty) of the directives written before it
+     * @param lead       the text between the previous block (or the start) and this one, which tells the reader
+     *                   what the block is
      */
     record Block(String doc, int fenceLine, String lang, String heading, List<String> lines,
-                 Map<String, String> directives) {
+                 Map<String, String> directives, String lead) {
         /** The document line of the block's {@code i}-th line (0-based). */
         int docLine(int i) {
             return fenceLine + 1 + i;
@@ -60,6 +62,11 @@ record DocBlocks(String name, List<Block> blocks, Map<String, String> docLevel) 
         String text() {
             return String.join("\n", lines) + "\n";
         }
+
+        /** The path the reader saves this block as ({@code file} directive), or null. */
+        String file() {
+            return directives.get("file");
+        }
     }
 
     static DocBlocks read(Path root, Path file) {
@@ -77,6 +84,7 @@ record DocBlocks(String name, List<Block> blocks, Map<String, String> docLevel) 
         Map<String, String> pending = new LinkedHashMap<>();
         int pendingLine = 0;
         String heading = "";
+        StringBuilder lead = new StringBuilder();
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i);
             Matcher d = DIRECTIVE.matcher(line);
@@ -109,11 +117,13 @@ record DocBlocks(String name, List<Block> blocks, Map<String, String> docLevel) 
                     throw new IllegalArgumentException(name + ":" + (open + 1) + ": code block is never closed");
                 }
                 blocks.add(new Block(name, open + 1, f.group(3).toLowerCase(java.util.Locale.ROOT), heading,
-                        List.copyOf(body), Map.copyOf(pending)));
+                        List.copyOf(body), Map.copyOf(pending), lead.toString()));
                 pending.clear();
+                lead.setLength(0);
                 continue;
             }
             if (line.isBlank()) continue;
+            lead.append(line).append('\n');
             if (!pending.isEmpty()) {
                 throw new IllegalArgumentException(name + ":" + pendingLine + ": docs-test directive " + pending.keySet()
                         + " is not followed by a code block (only blank lines may come between)");
@@ -130,6 +140,7 @@ record DocBlocks(String name, List<Block> blocks, Map<String, String> docLevel) 
                 boolean fits = switch (dname) {
                     case "group", "compile-only" -> b.isJava();
                     case "parse-only" -> b.isShell();
+                    case "file" -> !b.isShell();
                     default -> false;
                 };
                 if (!fits) {
@@ -138,8 +149,17 @@ record DocBlocks(String name, List<Block> blocks, Map<String, String> docLevel) 
                 }
                 if (b.directives().get(dname).isBlank()) {
                     throw new IllegalArgumentException(b.where() + ": docs-test directive '" + dname + "' needs "
-                            + (dname.equals("group") ? "a group name, e.g. <!-- docs-test: group first-try -->"
-                            : "a reason, e.g. <!-- docs-test: " + dname + " serves until stopped -->"));
+                            + switch (dname) {
+                                case "group" -> "a group name, e.g. <!-- docs-test: group first-try -->";
+                                case "file" -> "a path, e.g. <!-- docs-test: file /tmp/echo/src/Echo.java -->";
+                                default -> "a reason, e.g. <!-- docs-test: " + dname + " serves until stopped -->";
+                            });
+                }
+                // The reader is told where to save the block, in the text just before it: the same path.
+                if (dname.equals("file") && !b.lead().contains(b.file())) {
+                    throw new IllegalArgumentException(b.where() + ": the block is saved as " + b.file()
+                            + " (docs-test directive 'file'), but the text before it does not say so: write the path"
+                            + " there as the reader should type it");
                 }
             }
         }

@@ -278,6 +278,87 @@ class DocsMachineryTest {
     }
 
     @Test
+    void aBlockTheReaderSavesIsSavedWhereTheTextSays() {
+        DocBlocks d = doc("save.md", """
+                Save this as `/tmp/m/A.java`:
+                <!-- docs-test: file /tmp/m/A.java -->
+                ```java
+                class A {}
+                ```
+                """);
+        assertThat(d.java().getFirst().file()).isEqualTo("/tmp/m/A.java");
+        assertThat(d.java().getFirst().lead()).isEqualTo("Save this as `/tmp/m/A.java`:\n");
+        assertThatThrownBy(() -> doc("t.md", "Save it:\n<!-- docs-test: file /tmp/m/A.java -->\n```java\nclass A {}\n```\n"))
+                .hasMessageStartingWith("t.md:3: the block is saved as /tmp/m/A.java (docs-test directive 'file'), but"
+                        + " the text before it does not say so");
+        assertThatThrownBy(() -> doc("t.md", "`a.sh`\n<!-- docs-test: file a.sh -->\n```\nls\n```\n"))
+                .hasMessage("t.md:3: docs-test directive 'file' does not apply to a ``` block");
+        assertThatThrownBy(() -> doc("t.md", "x\n<!-- docs-test: file -->\n```text\nx\n```\n"))
+                .hasMessageStartingWith("t.md:3: docs-test directive 'file' needs a path");
+    }
+
+    /** What a tutorial does: a class typed in, built into a jar of modules with the launcher's javac and jar. */
+    @Test
+    void savedClassesAreBuiltWithTheLaunchersJdkAgainstTargetJxenJar() throws Exception {
+        DocBlocks d = doc("jar.md", """
+                In `/tmp/m/src/Hi.java`:
+                <!-- docs-test: file /tmp/m/src/Hi.java -->
+                ```java
+                package org.example.hi;
+
+                import org.jxen.kernel.Kernel;
+                import org.jxen.kernel.KernelModule;
+
+                public final class Hi implements KernelModule {
+                    public String name() { return "hi"; }
+                    public void init(Kernel k) { k.printk("hi"); }
+                    public void exit(Kernel k) {}
+                }
+                ```
+                ```
+                ./jxen javac -cp target/jxen.jar -d /tmp/m/classes /tmp/m/src/Hi.java
+                mkdir -p /tmp/m/classes/META-INF/services
+                echo org.example.hi.Hi > /tmp/m/classes/META-INF/services/org.jxen.kernel.KernelModule
+                ./jxen jar cf /tmp/m/hi.jar -C /tmp/m/classes .
+                ```
+                and `/tmp/m/g.cfg`:
+                <!-- docs-test: file /tmp/m/g.cfg -->
+                ```text
+                kernel = "/tmp/m/hi.jar"
+                ```
+                """);
+        assertThat(ShellSession.parseErrors(d)).isEmpty();
+        try (ShellSession s = new ShellSession(dir, List.of(), List.of(), System.out)) {
+            s.run(d);
+            assertThat(s.report()).containsExactly(
+                    "jar.md:3 saved as /tmp/m/src/Hi.java (the ```java block)",
+                    "jar.md:16 ran: `./jxen javac -cp target/jxen.jar -d /tmp/m/classes /tmp/m/src/Hi.java` (exit 0)",
+                    "jar.md:17 ran: `mkdir -p /tmp/m/classes/META-INF/services` (exit 0)",
+                    "jar.md:18 ran: `echo org.example.hi.Hi > /tmp/m/classes/META-INF/services/org.jxen.kernel.KernelModule`"
+                            + " (exit 0)",
+                    "jar.md:19 ran: `./jxen jar cf /tmp/m/hi.jar -C /tmp/m/classes .` (exit 0)",
+                    "jar.md:23 saved as /tmp/m/g.cfg (the ```text block)");
+        }
+        assertThat(dir.resolve("tmp/m/g.cfg")).as("/tmp/ in a saved file is the scratch's, as in commands")
+                .hasContent("kernel = \"" + dir.resolve("tmp/m/hi.jar") + "\"\n");
+        try (var jar = new java.util.jar.JarFile(dir.resolve("tmp/m/hi.jar").toFile())) {
+            assertThat(jar.getEntry("org/example/hi/Hi.class")).isNotNull();
+            assertThat(new String(jar.getInputStream(jar.getEntry("META-INF/services/org.jxen.kernel.KernelModule"))
+                    .readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("org.example.hi.Hi\n");
+        }
+    }
+
+    /** The stand-in's launcher tools are the real launcher's: a document may not use words the script lacks. */
+    @Test
+    void theLauncherScriptHasTheToolsOfTheStandIn() throws Exception {
+        String script = Files.readString(DocsTest.projectRoot().resolve("jxen"));
+        for (String tool : ShellSession.LAUNCHER_TOOLS) {
+            assertThat(script).as("the jxen script dispatches `./jxen " + tool + "` to its JDK's " + tool)
+                    .containsPattern("(?m)^\\s*(?:[\\w-]+\\|)*" + tool + "(?:\\|[\\w-]+)*\\)");
+        }
+    }
+
+    @Test
     void theReadmeTheTutorialAndTheDocsThatOptInAreChecked() throws Exception {
         Files.createDirectories(dir.resolve("docs"));
         Files.writeString(dir.resolve("README.md"), "# r\n");

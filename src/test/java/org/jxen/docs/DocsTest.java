@@ -50,6 +50,8 @@ import org.junit.jupiter.api.io.TempDir;
  *       replaces.</li>
  *   <li>{@code <!-- docs-test: compile-only REASON -->} (java): compile, do not run.</li>
  *   <li>{@code <!-- docs-test: parse-only REASON -->} (shell): parse its jxen lines, run none of its lines.</li>
+ *   <li>{@code <!-- docs-test: file PATH -->} (any block but a shell block): the reader saves it as PATH, which
+ *       the text before it names; the shell session writes it there when it gets to it.</li>
  *   <li>{@code <!-- docs-test: on -->} anywhere in a {@code docs/*.md}: check this document too.</li>
  * </ul>
  * Blocks that are not code to run (output, config files) get a language such as {@code text}. A failure names
@@ -80,6 +82,7 @@ class DocsTest {
                     + " boots up to 1000 guests) and its verdicts are timing targets; the benchmarks have their own"
                     + " tests in org.jxen.bench"));
 
+    private static final String TUTORIAL = "docs/tutorial.md";
     private static final String HOSTNAME_HASH_256M = "sha256 of /etc/hostname's first 512 bytes on 256 MiB of zeros";
 
     /** What particular shell lines must do beyond exiting 0, by document and the line as written. */
@@ -183,7 +186,121 @@ class DocsTest {
                 }
             }),
             line("./jxen xl -H /tmp/h dmesg", (r, s) -> assertThat(r.out())
-                    .contains("toolstack: created domain 1 (g1, own process)")));
+                    .contains("toolstack: created domain 1 (g1, own process)")),
+
+            // docs/tutorial.md: the reader's echo pair, built into a jar of their own and run on a host.
+            tutorial("./jxen jar cf /tmp/echo/echo.jar -C /tmp/echo/classes .", (r, s) -> {
+                try (var jar = new java.util.jar.JarFile(s.path("/tmp/echo/echo.jar").toFile())) {
+                    assertThat(jar.stream().map(java.util.jar.JarEntry::getName)).contains(
+                            "org/example/echo/EchoRing.class", "org/example/echo/EchoBack.class",
+                            "org/example/echo/EchoFront.class", "META-INF/services/org.jxen.kernel.KernelModule");
+                }
+            }),
+            new Expect(TUTORIAL, "./jxen host --run-dir /tmp/h --module-path /tmp/echo/echo.jar &", 0, false,
+                    (r, s) -> assertThat(r.code()).as("exit status on SIGTERM").isEqualTo(143)),
+            tutorial("./jxen xl -H /tmp/h exec 0 -- insmod echoback", (r, s) -> assertThat(r.out() + r.err()).isEmpty()),
+            tutorial("./jxen xl -H /tmp/h exec g1 -- insmod echofront message=hello",
+                    (r, s) -> assertThat(r.out() + r.err()).isEmpty()),
+            tutorial("./jxen xl -H /tmp/h exec g1 -- lsmod", (r, s) -> assertThat(outputLines(r)).isEqualTo(shown(r))),
+            // The reader's next line comes after the round trip (milliseconds); the test waits for it.
+            tutorial("./jxen xl -H /tmp/h device-attach g1 echo",
+                    (r, s) -> awaitConsoleLine(s, "/tmp/h", "g1", "echofront: response 1: \"HELLO\"")),
+            tutorial("./jxen xl -H /tmp/h dmesg g1", (r, s) -> assertThat(outputLines(r)).isEqualTo(shown(r))),
+            tutorial("./jxen xl -H /tmp/h exec g1 -- rmmod echofront", (r, s) -> {
+                try (XsClient xs = s.xenstore("/tmp/h/xenstored/socket")) {
+                    JavaBlocks.eventually(60, () -> {
+                        assertThat(xs.readString("/local/domain/1/device/echo/0/state")).as("frontend").isEqualTo("6");
+                        assertThat(xs.readString("/local/domain/0/backend/echo/1/0/state")).as("backend").isEqualTo("6");
+                    });
+                }
+                awaitConsoleLine(s, "/tmp/h", "g1", "echofront: Goodbye world.");
+            }),
+            tutorial("./jxen xl -H /tmp/h exec g1 -- insmod echofront message=again",
+                    (r, s) -> awaitConsoleLine(s, "/tmp/h", "g1", "echofront: response 1: \"AGAIN\"")),
+            tutorial("./jxen xl -H /tmp/h dmesg", (r, s) -> assertThat(r.out().lines().toList()).containsSubsequence(
+                    "echoback: Hello World!", "toolstack: created domain 1 (g1, own process)",
+                    "echoback: request 1 from domain 1: \"hello\"", "/local/domain/0/backend/echo/1/0: prepare for reconnect",
+                    "echoback: request 1 from domain 1: \"again\"")),
+            // The diagram's lines that do not depend on how the two kernels' logs interleave: in the document's
+            // drawing and in the demo's.
+            tutorial("./jxen demo --module-path /tmp/echo/echo.jar --device echo --frontend echofront --backend echoback"
+                    + " --until PING", (r, s) -> {
+                List<String> key = List.of(
+                        "xl device-attach 1 echo 0: libxl writes both directories in one transaction.",
+                        "  frontend /local/domain/1/device/echo/0",
+                        "  backend  /local/domain/0/backend/echo/1/0",
+                        "   Hotplug             Backend (dom0)                  Frontend (dom1)",
+                        "                          InitWait -------------------------->|",
+                        "                              |<--------------------------Connected",
+                        "                          Connected-------------------------->|",
+                        "                              |                      response 1: \"PING\"",
+                        "The frontend's request went over the shared ring; the backend's answer came back: \"PING\"."
+                                + " Now an orderly closedown (xl device-detach):",
+                        "                           Closing--------------------------->|",
+                        "                              |<---------------------------Closed",
+                        "  [dom1] echofront: Goodbye world.",
+                        "  [dom0] echoback: Goodbye world.",
+                        "Done: the host is down and its files are gone.");
+                assertThat(shown(r)).as("the drawing in the document").containsSubsequence(key);
+                assertThat(outputLines(r)).as("the demo's drawing").containsSubsequence(key);
+                assertThat(r.out()).containsPattern("(?m)^ +\\| +write ring-ref=\\d+$")
+                        .containsPattern("(?m)^ +\\| +write event-channel=\\d+$")
+                        .contains("dom0: echoback: request", "dom1: echofront: request");
+            }));
+
+    /** docs/xenbus.md's module of your own, in a jar, loaded in dom0 and in a guest whose kernel image it is. */
+    private static final List<Expect> XENBUS = List.of(
+            new Expect("docs/xenbus.md", "./jxen host --run-dir /tmp/hm --module-path /tmp/hello/hello.jar &", 0, false,
+                    (r, s) -> assertThat(r.code()).as("exit status on SIGTERM").isEqualTo(143)),
+            new Expect("docs/xenbus.md", "./jxen xl -H /tmp/hm exec 0 -- insmod hellofront", 0, false,
+                    (r, s) -> assertThat(r.out() + r.err()).isEmpty()),
+            // xl exec returns once init has run; its line reaches the console log a moment later.
+            new Expect("docs/xenbus.md", "./jxen xl -H /tmp/hm exec g2 -- insmod hellofront", 0, false,
+                    (r, s) -> awaitConsoleLine(s, "/tmp/hm", "g2", "hellofront: Hello World!")),
+            new Expect("docs/xenbus.md", "./jxen xl -H /tmp/hm exec g2 -- lsmod", 0, false,
+                    (r, s) -> assertThat(r.out()).isEqualTo("""
+                            Module                  Size  Used by
+                            hellofront                 0  0
+                            """)),
+            new Expect("docs/xenbus.md", "./jxen xl -H /tmp/hm dmesg g2", 0, false,
+                    (r, s) -> assertThat(r.out().lines().toList()).contains("hellofront: Hello World!")));
+
+    private static Expect tutorial(String line, ShellSession.Check check) {
+        return new Expect(TUTORIAL, line, 0, false, check);
+    }
+
+    /** What a command printed, line by line, without trailing blanks (which a document does not keep). */
+    private static List<String> outputLines(ShellSession.Run r) {
+        return r.out().lines().map(String::stripTrailing).toList();
+    }
+
+    /**
+     * The lines of the {@code ```text} block that follows the shell block of {@code r}'s line: the output the
+     * document shows for it, without trailing blanks.
+     */
+    static List<String> shown(ShellSession.Run r) {
+        Path root = projectRoot();
+        DocBlocks doc = DocBlocks.read(root, root.resolve(r.line().doc()));
+        List<DocBlocks.Block> blocks = doc.blocks();
+        for (int i = 0; i < blocks.size(); i++) {
+            DocBlocks.Block b = blocks.get(i);
+            if (!b.isShell() || r.line().line() <= b.fenceLine() || r.line().line() > b.fenceLine() + b.lines().size()) {
+                continue;
+            }
+            if (i + 1 == blocks.size() || !blocks.get(i + 1).lang().equals("text")) {
+                throw new AssertionError(r.line().where() + ": no ```text block follows its shell block to show its output");
+            }
+            return blocks.get(i + 1).lines().stream().map(String::stripTrailing).toList();
+        }
+        throw new AssertionError(r.line().where() + ": not in a shell block of " + doc.name());
+    }
+
+    /** Waits until {@code guest}'s console log (xenconsoled's file in the host's run directory) has {@code line}. */
+    private static void awaitConsoleLine(ShellSession s, String runDir, String guest, String line) throws Exception {
+        Path log = s.path(runDir + "/console/guest-" + guest + ".log");
+        JavaBlocks.eventually(60, () -> assertThat(Files.exists(log) ? Files.readAllLines(log) : List.of())
+                .as(guest + "'s console log").contains(line));
+    }
 
     private static Expect line(String line, ShellSession.Check check) {
         return new Expect("README.md", line, 0, false, check);
@@ -236,7 +353,7 @@ class DocsTest {
 
     /** The tests of one document; also used by {@link DocsMachineryTest} on documents made for the purpose. */
     static DynamicContainer document(DocBlocks doc) {
-        return document(doc, scratch, JAVA, SHELL, NOT_RUN);
+        return document(doc, scratch, JAVA, Stream.concat(SHELL.stream(), XENBUS.stream()).toList(), NOT_RUN);
     }
 
     static DynamicContainer document(DocBlocks doc, Path scratchRoot, List<JavaExpect> javaExpects,

@@ -13,6 +13,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
+import java.util.jar.Attributes;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
 import java.util.regex.Pattern;
 import org.jxen.cli.JxenCommand;
 import org.jxen.xenstore.client.UnixSocketChannel;
@@ -22,10 +25,16 @@ import picocli.CommandLine;
 /**
  * The shell blocks of one document run in order as one terminal session would run them, in a scratch
  * directory: {@code /tmp/NAME} in a command is {@code <scratch>/tmp/NAME}; the working directory is
- * {@code <scratch>/work}, where {@code ./jxen} is a two-line stand-in for the launcher script that runs
- * {@link JxenCommand} on the test class path (the real script would first build the jar). {@code export} and
- * {@code cd} carry over to later lines and blocks. How a line is run:
+ * {@code <scratch>/work}, where {@code ./jxen} is a stand-in for the launcher script that runs
+ * {@link JxenCommand} on the test class path (the real script would first build the jar), and
+ * {@code target/jxen.jar} a stand-in for the jar it builds (a manifest whose Class-Path is jxen's classes and
+ * libraries, which is what a module compiled against it needs). {@code export} and {@code cd} carry over to later
+ * lines and blocks. How a line is run:
  * <ul>
+ *   <li>A block with a {@code file PATH} directive (a class the reader types in, a config) is saved as PATH, where
+ *       the session has got to in the document, as the reader would save it ({@code /tmp/} in it moved too).</li>
+ *   <li>{@code ./jxen javac} and {@code ./jxen jar} ({@link #LAUNCHER_TOOLS}) are the launcher's own: the JDK's
+ *       tools, of the JDK the tests run on; they are not the CLI's, so they are not parsed with it.</li>
  *   <li>Every {@code ./jxen} line is first parsed by the CLI's own picocli model (with and without its
  *       {@code [optional]} words); a line that does not parse fails before anything runs.</li>
  *   <li>{@code ./jxen host} and {@code ./jxen xenstored} are daemons, in the foreground or with {@code &}: each
@@ -45,6 +54,13 @@ import picocli.CommandLine;
  * A failure names the document line and the command, with its exit status and the end of its output.
  */
 final class ShellSession implements AutoCloseable {
+
+    /**
+     * The launcher's words that are not the CLI's ({@code ./jxen javac ...}): the tools of the JDK jxen runs on,
+     * for building a jar of modules against {@code target/jxen.jar}. The stand-in does what the real script does
+     * (DocsMachineryTest checks that the script has them).
+     */
+    static final List<String> LAUNCHER_TOOLS = List.of("javac", "jar");
 
     /** Commands that wait for events until stopped, and why they are followers. */
     static final Map<String, String> FOLLOWERS = Map.of(
@@ -115,11 +131,35 @@ final class ShellSession implements AutoCloseable {
         for (String v : List.of("XENSTORED_PATH", "XENSTORED_RUNDIR", "JXEN_RUN_DIR", "JXEN_JAVA_OPTS")) env.remove(v);
         env.put("PATH", cwd + File.pathSeparator + env.getOrDefault("PATH", "/usr/bin:/bin"));
         Path shim = cwd.resolve("jxen");
-        Files.writeString(shim, "#!/bin/sh\n# The test's stand-in for ./jxen: the CLI on the test class path.\nexec "
-                + quote(Path.of(System.getProperty("java.home"), "bin", "java").toString())
+        Path bin = Path.of(System.getProperty("java.home"), "bin");
+        Files.writeString(shim, "#!/bin/sh\n# The test's stand-in for ./jxen: the CLI on the test class path.\n"
+                + "case \"${1:-}\" in\n  " + String.join("|", LAUNCHER_TOOLS) + ") tool=\"$1\"; shift; exec "
+                + quote(bin.toString()) + "/\"$tool\" \"$@\" ;;\nesac\nexec "
+                + quote(bin.resolve("java").toString())
                 + " --enable-native-access=ALL-UNNAMED $JXEN_JAVA_OPTS -cp " + quote(System.getProperty("java.class.path"))
                 + " " + JxenCommand.class.getName() + " \"$@\"\n");
         Files.setPosixFilePermissions(shim, PosixFilePermissions.fromString("rwxr-xr-x"));
+        standInJar(Files.createDirectories(cwd.resolve("target")).resolve("jxen.jar"));
+    }
+
+    /**
+     * target/jxen.jar as code compiled against it sees it: jxen's classes and its libraries, here by the manifest's
+     * Class-Path (javac follows it) naming the test class path without the tests' own classes.
+     */
+    private static void standInJar(Path jar) throws IOException {
+        Manifest m = new Manifest();
+        m.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        m.getMainAttributes().put(Attributes.Name.MAIN_CLASS, JxenCommand.class.getName());
+        List<String> entries = new ArrayList<>();
+        for (String e : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            Path p = Path.of(e).toAbsolutePath();
+            if (e.isEmpty() || p.endsWith("test-classes") || !Files.exists(p)) continue;
+            entries.add(p.toUri().getRawPath());
+        }
+        m.getMainAttributes().put(Attributes.Name.CLASS_PATH, String.join(" ", entries));
+        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar), m)) {
+            out.flush();
+        }
     }
 
     private static String quote(String s) {
@@ -163,7 +203,7 @@ final class ShellSession implements AutoCloseable {
     }
 
     private static String parseProblem(ShellLine l) {
-        if (!l.isJxen()) return null;
+        if (!l.isJxen() || isLauncherTool(l)) return null;
         if (!l.simple()) return null; // expansions: only a shell knows its words; such a line is run, not parsed
         String e = parseError(l.jxenArgs());
         if (e == null && !l.wordsWithoutOptional().equals(l.words())) {
@@ -175,7 +215,12 @@ final class ShellSession implements AutoCloseable {
 
     /** Runs the document's shell blocks; then stops what is still running and checks how it ended. */
     void run(DocBlocks doc) throws Exception {
-        for (DocBlocks.Block b : doc.shell()) {
+        for (DocBlocks.Block b : doc.blocks()) {
+            if (b.file() != null) {
+                save(b);
+                continue;
+            }
+            if (!b.isShell()) continue;
             String parseOnly = b.directives().get("parse-only");
             for (ShellLine l : ShellLine.of(b)) {
                 String problem = parseProblem(l);
@@ -190,6 +235,17 @@ final class ShellSession implements AutoCloseable {
             }
         }
         finish();
+    }
+
+    /**
+     * A block the reader saves as a file: its text at its path (relative to the session's directory), with
+     * {@code /tmp/} paths in it moved to the scratch directory as in commands (a config naming a jar).
+     */
+    private void save(DocBlocks.Block b) throws IOException {
+        Path p = cwd.resolve(subst(b.file()));
+        Files.createDirectories(p.toAbsolutePath().getParent());
+        Files.writeString(p, subst(b.text()));
+        report.add(b.where() + " saved as " + b.file() + " (the ```" + b.lang() + " block)");
     }
 
     private String notRunReason(ShellLine l) {
@@ -266,6 +322,11 @@ final class ShellSession implements AutoCloseable {
             return FOLLOWERS.get("xenstore-watch");
         }
         return null;
+    }
+
+    /** {@code ./jxen javac ...}: a tool of the launcher's JDK, not a command of the CLI. */
+    static boolean isLauncherTool(ShellLine l) {
+        return l.isJxen() && !l.jxenArgs().isEmpty() && LAUNCHER_TOOLS.contains(l.jxenArgs().getFirst());
     }
 
     static boolean isDaemon(ShellLine l) {

@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.jxen.cli.demo.HandshakeDiagram.Column;
+import org.jxen.kernel.ModuleDirectory;
 import org.jxen.toolstack.ConsoleLog;
 import org.jxen.toolstack.DevicePaths;
 import org.jxen.toolstack.DeviceSpec;
@@ -26,13 +27,25 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code jxen demo}: the seed's story in one command. A host starts in this JVM with the mydevice backend in
- * dom0, a guest boots with the mydevice frontend, the toolstack attaches the device, and the handshake is drawn
- * as it happens in the style of the 2005 mail, then the ring message and the orderly closedown.
+ * {@code jxen demo}: the seed's story in one command. A host starts in this JVM with a device class's backend in
+ * dom0, a guest boots with its frontend, the toolstack attaches the device, and the handshake is drawn as it
+ * happens in the style of the 2005 mail, then the ring message and the orderly closedown. The device is the
+ * seed's mydevice unless {@code --device} names another class, whose modules (by default CLASSfront and
+ * CLASSback) may come from jars of the reader's own ({@code --module-path}, docs/tutorial.md).
+ *
+ * <p>The demo attaches the device once the guest's frontend module has loaded: when the guest's log shows the
+ * line after {@code modprobe FRONTEND}, the module's own first line (the blog's {@code Hello World!}). It closes
+ * the device down once both ends are Connected and, with {@code --until TEXT}, the guest has logged a line
+ * containing TEXT (the answer over the ring; mydevice's is {@code Hello world}).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Boot a host and a guest, attach mydevice, and draw the xenbus handshake as it happens.")
+        description = "Boot a host and a guest, attach a device (mydevice unless --device), and draw the xenbus"
+                + " handshake as it happens.")
 public final class DemoCommand implements Callable<Integer> {
+    /** The seed's device, and the answer its frontend logs when it comes over the ring. */
+    static final String MYDEVICE = "mydevice";
+    static final String MYDEVICE_ANSWER = "Hello world";
+
     @Option(names = "--step", description = "Pause at each event until Enter is pressed.")
     boolean step;
 
@@ -42,12 +55,39 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--run-dir", paramLabel = "DIR", description = "Where the host keeps its files (default: a temp dir).")
     Path runDir;
 
+    @Option(names = "--module-path", paramLabel = "JAR[:JAR...]", split = ":",
+            description = "Jars of kernel modules (yours: docs/tutorial.md) for dom0 and the guest, as jxen host's.")
+    java.util.List<Path> modulePath = new java.util.ArrayList<>();
+
+    @Option(names = "--device", paramLabel = "CLASS", defaultValue = MYDEVICE,
+            description = "The device class to attach (its XenStore directory name; default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--frontend", paramLabel = "MODULE",
+            description = "The guest's frontend module (default: CLASS followed by front, e.g. mydevicefront).")
+    String frontend;
+
+    @Option(names = "--backend", paramLabel = "MODULE",
+            description = "dom0's backend module, loaded unless dom0 has it built in (default: CLASS followed by back).")
+    String backend;
+
+    @Option(names = "--until", paramLabel = "TEXT",
+            description = "Close down once the guest has logged a line containing TEXT, the answer over the ring"
+                    + " (default for mydevice: \"" + MYDEVICE_ANSWER + "\"; for other classes: once both ends are"
+                    + " Connected).")
+    String until;
+
     private final PrintStream out = System.out;
     private final BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     private HandshakeDiagram diagram;
 
     @Override
     public Integer call() throws Exception {
+        String missing = missingModules();
+        if (missing != null) {
+            System.err.println("jxen demo: " + missing);
+            return 1;
+        }
         Path dir = runDir != null ? runDir : Files.createTempDirectory("jxen-demo");
         try (Writer json = trace == null ? Writer.nullWriter() : Files.newBufferedWriter(trace)) {
             run(dir, HandshakeObserver.jsonLines(json));
@@ -57,47 +97,100 @@ public final class DemoCommand implements Callable<Integer> {
         return 0;
     }
 
+    private String frontModule() {
+        return frontend != null ? frontend : device + "front";
+    }
+
+    private String backModule() {
+        return backend != null ? backend : device + "back";
+    }
+
+    private java.util.List<Path> jars() {
+        return modulePath.stream().map(p -> p.toAbsolutePath().normalize()).toList();
+    }
+
+    /** What is wrong when jxen and the module path do not have both modules (null: they have). */
+    private String missingModules() {
+        java.util.List<String> names;
+        if (modulePath.isEmpty()) {
+            names = ModuleDirectory.classPath().names();
+        } else {
+            try (java.net.URLClassLoader jars = ModuleDirectory.jarLoader(jars())) {
+                names = ModuleDirectory.of(jars).names();
+            } catch (java.io.IOException e) {
+                return "--module-path: " + e.getMessage();
+            }
+        }
+        java.util.List<String> missing = java.util.stream.Stream.of(frontModule(), backModule())
+                .filter(n -> !names.contains(n)).toList();
+        if (missing.isEmpty()) return null;
+        return "no kernel module " + String.join(" or ", missing) + " in jxen" + (modulePath.isEmpty() ? ""
+                : " or " + modulePath.stream().map(Path::toString).collect(java.util.stream.Collectors.joining(":")))
+                + " (modules: " + String.join(", ", names) + "; a jar of your own goes on --module-path)";
+    }
+
     private void run(Path dir, Consumer<HandshakeObserver.Step> json) throws Exception {
+        String front = frontModule();
+        String back = backModule();
+        String answer = until != null ? until : device.equals(MYDEVICE) ? MYDEVICE_ANSWER : null;
+        DeviceSpec spec = new DeviceSpec(device, 0, 0);
         // The kernel logs already tell what the host's INFO lines would.
         java.util.logging.Logger.getLogger("jxen.host").setLevel(java.util.logging.Level.WARNING);
         diagram = new HandshakeDiagram(out);
         drawing = false;
-        out.println("Starting a jxen host in " + dir + " (hypervisor, dom0 with the mydevice backend, xenstored).");
-        try (Host host = Host.start(dir, false)) {
+        out.println("Starting a jxen host in " + dir + " (hypervisor, dom0 with the " + device + " backend, xenstored).");
+        try (Host host = Host.start(dir, false, jars())) {
             host.dom0Kernel().log().addSink(line -> kernelLine(Column.BACKEND, "dom0", line));
             for (String line : host.dom0Kernel().log().lines()) kernelLine(Column.BACKEND, "dom0", line);
+            // mydeviceback is built into dom0's kernel; another backend is loaded as insmod would.
+            if (!host.dom0Kernel().modules().contains(back)) host.dom0Kernel().insmod(back, java.util.List.of());
 
             Host.Guest guest = host.create(new GuestConfig("demo-guest", 16, 1, GuestConfig.MODULAR_KERNEL,
-                    java.util.List.of(org.jxen.kernel.CommandLine.MODULES_LOAD + "mydevicefront"), false));
+                    java.util.List.of(org.jxen.kernel.CommandLine.MODULES_LOAD + front), false));
             int domid = guest.domid();
             ConsoleLog console = host.consoleLog(domid);
-            CountDownLatch connected = new CountDownLatch(1);
-            CountDownLatch message = new CountDownLatch(1);
-            CountDownLatch helloFront = new CountDownLatch(1);
+            CountDownLatch message = new CountDownLatch(answer == null ? 0 : 1);
+            CountDownLatch loaded = new CountDownLatch(1);
+            String modprobe = "modprobe " + front;
+            boolean[] afterModprobe = {false};
             Consumer<String> guestLine = line -> {
                 kernelLine(Column.FRONTEND, "dom" + domid, line);
-                if (line.equals("Hello World!")) helloFront.countDown();
-                if (line.equals("Other side says it is connected as well.")) connected.countDown();
-                if (line.contains("Hello world")) message.countDown();
+                // The frontend's init has run once the line after its modprobe line is in: its own first line.
+                if (afterModprobe[0]) loaded.countDown();
+                if (line.equals(modprobe)) afterModprobe[0] = true;
+                if (answer != null && line.contains(answer)) message.countDown();
             };
-            for (String line : console.follow(new ConsoleLog.Follower(guestLine, () -> {}))) guestLine.accept(line);
-            out.println("Booted guest \"demo-guest\" as domain " + domid + " with the mydevice frontend loaded.");
-            await(helloFront, "the guest's mydevice frontend to load");
+            // The lines so far, then the new ones, each once and in order (a new one may come while the old
+            // ones are gone through).
+            Object order = new Object();
+            java.util.List<String> early = new java.util.ArrayList<>();
+            boolean[] caughtUp = {false};
+            java.util.List<String> before = console.follow(new ConsoleLog.Follower(line -> {
+                synchronized (order) {
+                    if (caughtUp[0]) guestLine.accept(line);
+                    else early.add(line);
+                }
+            }, () -> {}));
+            synchronized (order) {
+                before.forEach(guestLine);
+                early.forEach(guestLine);
+                caughtUp[0] = true;
+            }
+            out.println("Booted guest \"demo-guest\" as domain " + domid + " with the " + device + " frontend loaded.");
+            await(loaded, "the guest's " + front + " to load (the line it logs after `" + modprobe + "`)");
 
-            DeviceSpec device = new DeviceSpec("mydevice", 0, 0);
-            DevicePaths paths = DevicePaths.of(domid, device);
-            String front = paths.frontend();
-            String back = paths.backend();
+            DevicePaths paths = DevicePaths.of(domid, spec);
             out.println();
-            out.println("xl device-attach " + domid + " mydevice 0: libxl writes both directories in one transaction.");
-            out.println("  frontend " + front);
-            out.println("  backend  " + back);
+            out.println("xl device-attach " + domid + " " + device + " 0: libxl writes both directories in one transaction.");
+            out.println("  frontend " + paths.frontend());
+            out.println("  backend  " + paths.backend());
             out.println();
             synchronized (this) {
                 diagram.header("dom0", "dom" + domid);
                 drawing = true;
             }
-            HandshakeObserver observer = new HandshakeObserver(front, back, s -> {
+            connected = new CountDownLatch(2);
+            HandshakeObserver observer = new HandshakeObserver(paths.frontend(), paths.backend(), s -> {
                 json.accept(s);
                 draw(s);
             });
@@ -108,14 +201,15 @@ public final class DemoCommand implements Callable<Integer> {
             Duration wait = step ? Duration.ofDays(1) : Duration.ofSeconds(10);
             Libxl libxl = new Libxl(host.xenstore(), Map.of(), Map.of(), new Libxl.Timeouts(wait, wait, wait),
                     w -> out.println("warning: " + w));
-            libxl.addDevice(domid, device);
+            libxl.addDevice(domid, spec);
             await(connected, "both ends to reach Connected");
-            await(message, "the ring message");
+            await(message, "the answer over the ring (a line of the guest's log containing \"" + answer + "\")");
             synchronized (this) {
-                diagram.banner("The frontend's request went over the shared ring; the backend's answer came back: "
-                        + "\"Hello world\". Now an orderly closedown (xl device-detach):");
+                diagram.banner((answer == null ? "Both ends are Connected."
+                        : "The frontend's request went over the shared ring; the backend's answer came back: \""
+                                + answer + "\".") + " Now an orderly closedown (xl device-detach):");
             }
-            libxl.removeDevice(domid, device);
+            libxl.removeDevice(domid, spec);
             host.xenstored().onLoop(e -> {
                 e.setTracer(null);
                 return null;
@@ -131,8 +225,19 @@ public final class DemoCommand implements Callable<Integer> {
         out.println("Done: the host is down and its files are gone.");
     }
 
+    /** Counts each end's first Connected (set before the device is attached). */
+    private CountDownLatch connected;
+    private boolean frontConnected;
+    private boolean backConnected;
+
     private synchronized void draw(HandshakeObserver.Step s) {
         String state = s.stateName();
+        if ("Connected".equals(state)) {
+            boolean first = s.column() == Column.FRONTEND ? !frontConnected : !backConnected;
+            if (s.column() == Column.FRONTEND) frontConnected = true;
+            else backConnected = true;
+            if (first) connected.countDown();
+        }
         Column other = s.column() == Column.FRONTEND ? Column.BACKEND : Column.FRONTEND;
         if (s.value() == null) {
             diagram.note(s.column(), s.key().isEmpty() ? "directory removed" : "rm " + s.key());
