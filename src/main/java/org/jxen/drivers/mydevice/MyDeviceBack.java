@@ -20,13 +20,9 @@ public final class MyDeviceBack extends BackendDriver<AtomicReference<BackConnec
         this(Hotplug.NONE);
     }
 
-    private MyDeviceBack(Hotplug hotplug) {
+    /** With {@code Hotplug.DEFER_CONNECTED}, Connected waits for {@code hotplug-status = connected}, as netback's does. */
+    public MyDeviceBack(Hotplug hotplug) {
         super("mydevice", ConnectOn.FRONTEND_CONNECTED, hotplug);
-    }
-
-    /** A backend whose Connected waits for {@code hotplug-status = connected}, as netback's does. */
-    public static MyDeviceBack withHotplug() {
-        return new MyDeviceBack(Hotplug.DEFER_CONNECTED);
     }
 
     @Override

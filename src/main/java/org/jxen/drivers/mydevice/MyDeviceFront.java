@@ -16,8 +16,6 @@ import org.jxen.xenbus.XenbusState;
  */
 public final class MyDeviceFront extends FrontendDriver<AtomicReference<FrontConnection>> implements KernelModule {
     public static final String NAME = "mydevicefront";
-    /** What the frontend prints when the backend's answer arrives. */
-    public static final String HELLO_LINE = "Backend says: " + MyDeviceProtocol.HELLO_RESPONSE;
 
     public MyDeviceFront() {
         super("mydevice", XenbusState.CONNECTED);

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(180)
 class MyDeviceFailureTest {
-    private static final String HELLO = MyDeviceFront.HELLO_LINE;
+    private static final String HELLO = MyDeviceHandshakeTest.HELLO_LINE;
 
     @TempDir
     Path dir;
@@ -274,7 +274,7 @@ class MyDeviceFailureTest {
     @Test
     void backendWaitingForHotplugConnectsOnlyWhenTheScriptReports() throws Exception {
         h.dom0().unload(MyDeviceBack.NAME);
-        h.dom0().load(MyDeviceBack.withHotplug());
+        h.dom0().load(new MyDeviceBack(org.jxen.xenbus.BackendDriver.Hotplug.DEFER_CONNECTED));
         Host.Guest g = h.guest("front", false, MyDeviceFront.NAME);
         Kernel guest = h.kernel(g.domid());
         int u = g.domid();

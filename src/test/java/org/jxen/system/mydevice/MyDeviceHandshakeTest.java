@@ -25,6 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
 /** The seed's mydevice pair on a real host: both ways of adding the device, closedown, and a killed guest. */
 @Timeout(180)
 class MyDeviceHandshakeTest {
+    /** What the frontend prints when the backend's answer arrives (the seed's chapter 4). */
+    static final String HELLO_LINE = "Backend says: Hello world";
     static final List<String> BACK_LINES = List.of("Hello World!", "Probe called. We are good to go.",
             "Connecting the backend now.");
     static final List<String> FRONT_LINES = List.of("Hello World!", "Probe called. We are good to go.",
@@ -76,7 +78,7 @@ class MyDeviceHandshakeTest {
         h.awaitState(fe(g.domid(), 0), XenbusState.CONNECTED);
         h.awaitState(be(g.domid(), 0), XenbusState.CONNECTED);
         for (String line : FRONT_LINES) h.awaitDmesg(g.domid(), line);
-        h.awaitDmesg(g.domid(), MyDeviceFront.HELLO_LINE);
+        h.awaitDmesg(g.domid(), HELLO_LINE);
 
         g.process().destroyForcibly().waitFor();
 
@@ -100,7 +102,7 @@ class MyDeviceHandshakeTest {
         SplitDriverHarness.awaitLine(h.dom0().log(), "Connecting the backend now.");
         assertThat(SplitDriverHarness.linesAmong(h.dom0().log(), BACK_LINES)).containsExactlyElementsOf(BACK_LINES);
         assertThat(SplitDriverHarness.linesAmong(guest.log(), FRONT_LINES)).containsExactlyElementsOf(FRONT_LINES);
-        SplitDriverHarness.awaitLine(guest.log(), MyDeviceFront.HELLO_LINE);
+        SplitDriverHarness.awaitLine(guest.log(), HELLO_LINE);
     }
 
     /** libxl's remove: backend Closing -> frontend Closed -> backend Closed; then nothing is left behind. */
