@@ -6,13 +6,12 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.jxen.hypervisor.Errno;
 import org.jxen.hypervisor.GrantMapping;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.ring.BackRing;
 import org.jxen.ring.SharedRingLayout;
-import org.jxen.xenstore.XenStoreException;
-import org.jxen.xenstore.XsError;
 
 /**
  * A backend's view of the frontend's shared rings, read, mapped and bound in one call as blkback's
@@ -74,19 +73,24 @@ public final class BackRings implements AutoCloseable {
     public static BackRings map(XenbusDevice dev, RingKeys keys, int maxQueues, int maxPageOrder,
             QueueHandlers handlers) throws IOException {
         String fe = dev.otherendPath();
-        int queues = number(dev, fe, "multi-queue-num-queues", 1);
+        // One listing tells which optional keys the frontend wrote; only those are read (a missing key would
+        // cost a round trip to learn ENOENT, per device, in the domain that serves them all).
+        Keys top = Keys.of(dev, fe);
+        int queues = top.number("multi-queue-num-queues", 1);
         if (queues < 1 || queues > maxQueues) {
             throw new XenbusException(Errno.EINVAL, "guest requested " + queues + " queues, exceeding the maximum of "
                     + maxQueues + ".");
         }
-        int order = number(dev, fe, "ring-page-order", 0);
+        int order = top.number("ring-page-order", 0);
         if (order < 0 || order > maxPageOrder) {
             throw new XenbusException(Errno.EINVAL, fe + "/ring-page-order " + order + " exceeds the maximum "
                     + maxPageOrder);
         }
         BackRings r = new BackRings(dev, order);
         try {
-            for (int q = 0; q < queues; q++) r.connect(keys, q, RingKeys.queueDir(fe, q, queues), handlers);
+            for (int q = 0; q < queues; q++) {
+                r.connect(keys, q, queues == 1 ? top : Keys.of(dev, RingKeys.queueDir(fe, q, queues)), handlers);
+            }
             return r;
         } catch (IOException | RuntimeException e) {
             r.close();
@@ -94,7 +98,7 @@ public final class BackRings implements AutoCloseable {
         }
     }
 
-    private void connect(RingKeys keys, int index, String dir, QueueHandlers handlers) throws IOException {
+    private void connect(RingKeys keys, int index, Keys dir, QueueHandlers handlers) throws IOException {
         Queue q = new Queue(index);
         queues.add(q);
         int n = 1 << pageOrder;
@@ -102,19 +106,19 @@ public final class BackRings implements AutoCloseable {
         for (String ring : keys.rings()) {
             int[] r = new int[n];
             // A one-page ring may also be published as <ring>-ring-ref0, as some frontends do.
-            boolean flat = n == 1 && optional(dev, dir, RingKeys.refKey(ring, 0, 1)) != null;
-            for (int i = 0; i < n; i++) r[i] = number(dev, dir, flat ? RingKeys.refKey(ring, 0, 1) : RingKeys.refKey(ring, i, 2), -1);
+            boolean flat = n == 1 && dir.has(RingKeys.refKey(ring, 0, 1));
+            for (int i = 0; i < n; i++) r[i] = dir.number(flat ? RingKeys.refKey(ring, 0, 1) : RingKeys.refKey(ring, i, 2), -1);
             for (int ref : r) {
-                if (ref < 0) throw new XenbusException(Errno.EINVAL, "reading " + dir + "/" + RingKeys.refKey(ring, 0, n));
+                if (ref < 0) throw new XenbusException(Errno.EINVAL, "reading " + dir.path + "/" + RingKeys.refKey(ring, 0, n));
             }
             refs.put(ring, r);
         }
         Map<String, Integer> remote = new LinkedHashMap<>();
-        boolean split = keys.splitChannels() && optional(dev, dir, RingKeys.channelKey("tx")) != null;
+        boolean split = keys.splitChannels() && dir.has(RingKeys.channelKey("tx"));
         for (String channel : keys.channels()) {
             String key = RingKeys.channelKey(split ? channel : "");
-            int port = number(dev, dir, key, -1);
-            if (port < 0) throw new XenbusException(Errno.EINVAL, "reading " + dir + "/" + key);
+            int port = dir.number(key, -1);
+            if (port < 0) throw new XenbusException(Errno.EINVAL, "reading " + dir.path + "/" + key);
             remote.put(channel, port);
         }
         for (Map.Entry<String, int[]> e : refs.entrySet()) q.mappings.put(e.getKey(), dev.mapAll(e.getValue()));
@@ -133,22 +137,25 @@ public final class BackRings implements AutoCloseable {
         }
     }
 
-    private static String optional(XenbusDevice dev, String dir, String key) throws IOException {
-        try {
-            return dev.xenbus().xenstore().readString(dir + "/" + key);
-        } catch (XenStoreException e) {
-            if (e.error() == XsError.ENOENT) return null;
-            throw e;
+    /** A directory of the frontend's: which keys it has (one listing), and their values read on demand. */
+    private record Keys(XenbusDevice dev, String path, Set<String> names) {
+        static Keys of(XenbusDevice dev, String path) throws IOException {
+            return new Keys(dev, path, Set.copyOf(dev.xenbus().xenstore().directory(path)));
         }
-    }
 
-    private static int number(XenbusDevice dev, String dir, String key, int dflt) throws IOException {
-        String v = optional(dev, dir, key);
-        if (v == null) return dflt;
-        try {
-            return Integer.parseInt(v.strip());
-        } catch (NumberFormatException e) {
-            throw new XenbusException(Errno.EINVAL, "reading " + dir + "/" + key + ": " + v);
+        boolean has(String key) {
+            return names.contains(key);
+        }
+
+        /** The key's decimal value, {@code dflt} if the frontend did not write it; EINVAL if it is not a number. */
+        int number(String key, int dflt) throws IOException {
+            if (!has(key)) return dflt;
+            String v = dev.xenbus().xenstore().readString(path + "/" + key);
+            try {
+                return Integer.parseInt(v.strip());
+            } catch (NumberFormatException e) {
+                throw new XenbusException(Errno.EINVAL, "reading " + path + "/" + key + ": " + v);
+            }
         }
     }
 

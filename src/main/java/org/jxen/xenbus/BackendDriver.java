@@ -108,7 +108,9 @@ public abstract class BackendDriver<D> implements XenbusDriver {
             b.states = new BackendStates(dev, b);
             b.states.set(XenbusState.INIT_WAIT);
             // The script runs once libxl saw InitWait; its last write is hotplug-status.
-            if (hotplug == Hotplug.BEFORE_CONNECT) dev.watchPath(dev.nodename() + "/hotplug-status", p -> maybeConnect(dev, b));
+            if (hotplug == Hotplug.BEFORE_CONNECT) {
+                dev.watchPath(dev.nodename() + "/hotplug-status", p -> maybeConnect(dev, b, dev.readOtherendState()));
+            }
         } catch (IOException | RuntimeException e) {
             devices.remove(dev);
             removed(dev, b.data);
@@ -128,9 +130,9 @@ public abstract class BackendDriver<D> implements XenbusDriver {
                 }
             }
             case INITIALISED -> {
-                if (connectOn == ConnectOn.FRONTEND_INITIALISED) maybeConnect(dev, b);
+                if (connectOn == ConnectOn.FRONTEND_INITIALISED) maybeConnect(dev, b, frontend);
             }
-            case CONNECTED -> maybeConnect(dev, b);
+            case CONNECTED -> maybeConnect(dev, b, frontend);
             case CLOSING -> b.states.set(XenbusState.CLOSING);
             case CLOSED -> {
                 b.states.set(XenbusState.CLOSED);
@@ -146,15 +148,15 @@ public abstract class BackendDriver<D> implements XenbusDriver {
     }
 
     /**
-     * Connected once the frontend is ready and the script (if we wait for it) reported. A backend that connects
+     * Connected once the frontend is ready ({@code fe}: its state as the bus just read it, or as re-read after
+     * the script's event) and the script (if we wait for it) reported. A backend that connects
      * on the frontend's Connected walks there from any state, as netback does; one that connects on Initialised
      * does so only from InitWait, so a frontend that is still Initialised after a close first starts again.
      */
-    private void maybeConnect(XenbusDevice dev, Bound b) {
+    private void maybeConnect(XenbusDevice dev, Bound b, XenbusState fe) {
         XenbusState ours = b.states.state();
         if (ours == XenbusState.CONNECTED) return;
         if (connectOn == ConnectOn.FRONTEND_INITIALISED && ours != XenbusState.INIT_WAIT) return;
-        XenbusState fe = dev.readOtherendState();
         boolean ready = fe == XenbusState.CONNECTED
                 || fe == XenbusState.INITIALISED && connectOn == ConnectOn.FRONTEND_INITIALISED;
         if (!ready) return;
