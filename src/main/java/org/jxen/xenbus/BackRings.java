@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.jxen.hypervisor.Errno;
 import org.jxen.hypervisor.GrantMapping;
 import org.jxen.hypervisor.HypercallException;
@@ -73,9 +72,9 @@ public final class BackRings implements AutoCloseable {
     public static BackRings map(XenbusDevice dev, RingKeys keys, int maxQueues, int maxPageOrder,
             QueueHandlers handlers) throws IOException {
         String fe = dev.otherendPath();
-        // One listing tells which optional keys the frontend wrote; only those are read (a missing key would
-        // cost a round trip to learn ENOENT, per device, in the domain that serves them all).
-        Keys top = Keys.of(dev, fe);
+        // The layout keys and a one-queue, one-page frontend's ring keys in one pipelined batch: the common
+        // device costs dom0, which serves them all, one round trip here; other shapes read their queues after.
+        Keys top = Keys.of(dev, fe, layoutKeys(keys));
         int queues = top.number("multi-queue-num-queues", 1);
         if (queues < 1 || queues > maxQueues) {
             throw new XenbusException(Errno.EINVAL, "guest requested " + queues + " queues, exceeding the maximum of "
@@ -89,7 +88,8 @@ public final class BackRings implements AutoCloseable {
         BackRings r = new BackRings(dev, order);
         try {
             for (int q = 0; q < queues; q++) {
-                r.connect(keys, q, queues == 1 ? top : Keys.of(dev, RingKeys.queueDir(fe, q, queues)), handlers);
+                r.connect(keys, q, queues == 1 && order == 0 ? top
+                        : Keys.of(dev, RingKeys.queueDir(fe, q, queues), queueKeys(keys, 1 << order)), handlers);
             }
             return r;
         } catch (IOException | RuntimeException e) {
@@ -137,20 +137,44 @@ public final class BackRings implements AutoCloseable {
         }
     }
 
-    /** A directory of the frontend's: which keys it has (one listing), and their values read on demand. */
-    private record Keys(XenbusDevice dev, String path, Set<String> names) {
-        static Keys of(XenbusDevice dev, String path) throws IOException {
-            return new Keys(dev, path, Set.copyOf(dev.xenbus().xenstore().directory(path)));
+    /** The top-level keys read first: the layout, and what a one-queue, one-page frontend writes beside it. */
+    private static List<String> layoutKeys(RingKeys keys) {
+        List<String> k = new ArrayList<>(List.of("multi-queue-num-queues", "ring-page-order"));
+        k.addAll(queueKeys(keys, 1));
+        return k;
+    }
+
+    /** The keys one queue's rings and channels may be published under, with {@code pages} pages a ring. */
+    private static List<String> queueKeys(RingKeys keys, int pages) {
+        List<String> k = new ArrayList<>();
+        for (String ring : keys.rings()) {
+            if (pages == 1) k.add(RingKeys.refKey(ring, 0, 1));
+            for (int i = 0; i < pages; i++) k.add(RingKeys.refKey(ring, i, 2));
+        }
+        k.add(RingKeys.channelKey(""));
+        if (keys.splitChannels()) for (String c : RingKeys.SPLIT) k.add(RingKeys.channelKey(c));
+        return k;
+    }
+
+    /** Keys of a frontend directory, read together ({@link org.jxen.xenstore.client.XsClient#readAll}); null: missing. */
+    private record Keys(String path, Map<String, String> values) {
+        static Keys of(XenbusDevice dev, String path, List<String> names) throws IOException {
+            List<String> paths = new ArrayList<>(names.size());
+            for (String n : names) paths.add(path + "/" + n);
+            List<String> read = dev.xenbus().xenstore().readAll(paths);
+            Map<String, String> values = new java.util.HashMap<>();
+            for (int i = 0; i < names.size(); i++) values.put(names.get(i), read.get(i));
+            return new Keys(path, values);
         }
 
         boolean has(String key) {
-            return names.contains(key);
+            return values.get(key) != null;
         }
 
         /** The key's decimal value, {@code dflt} if the frontend did not write it; EINVAL if it is not a number. */
-        int number(String key, int dflt) throws IOException {
-            if (!has(key)) return dflt;
-            String v = dev.xenbus().xenstore().readString(path + "/" + key);
+        int number(String key, int dflt) throws XenbusException {
+            String v = values.get(key);
+            if (v == null) return dflt;
             try {
                 return Integer.parseInt(v.strip());
             } catch (NumberFormatException e) {

@@ -126,15 +126,7 @@ public final class XsClient implements AutoCloseable {
 
     /** Sends a request and waits; an ERROR reply becomes a {@link XenStoreException}. */
     public byte[] call(XsType type, int txId, byte[] payload) throws IOException {
-        XsMessage reply = await(request(XsMessage.of(type, 0, txId, payload)));
-        if (reply.type() == XsType.ERROR.code) {
-            XsError error = XsError.fromPayload(reply.payload());
-            throw new XenStoreException(error, type + ": " + error.name());
-        }
-        if (reply.type() != type.code) {
-            throw new IOException("reply type " + XsType.name(reply.type()) + " to a " + type + " request");
-        }
-        return reply.payload();
+        return payloadOf(type, request(XsMessage.of(type, 0, txId, payload)));
     }
 
     private static XsMessage await(CompletableFuture<XsMessage> future) throws IOException {
@@ -147,6 +139,44 @@ public final class XsClient implements AutoCloseable {
             if (e.getCause() instanceof IOException io) throw io;
             throw new IOException(e.getCause());
         }
+    }
+
+    /** Waits for a reply to {@code type}: its payload, an ERROR reply as a {@link XenStoreException}. */
+    private static byte[] payloadOf(XsType type, CompletableFuture<XsMessage> pending) throws IOException {
+        XsMessage reply = await(pending);
+        if (reply.type() == XsType.ERROR.code) {
+            XsError error = XsError.fromPayload(reply.payload());
+            throw new XenStoreException(error, type + ": " + error.name());
+        }
+        if (reply.type() != type.code) {
+            throw new IOException("reply type " + XsType.name(reply.type()) + " to a " + type + " request");
+        }
+        return reply.payload();
+    }
+
+    /**
+     * Several READs outside a transaction, sent at once and waited for together (pipelined on the connection,
+     * so the wait is one round trip, not one per node): what xenbus_gather reads, for a caller that needs
+     * several keys before it can go on. A missing node gives null; any other error is thrown.
+     */
+    public List<String> readAll(List<String> paths) throws IOException {
+        List<CompletableFuture<XsMessage>> replies = new ArrayList<>(paths.size());
+        for (String p : paths) replies.add(request(XsMessage.of(XsType.READ, 0, NO_TX, Payloads.strings(p))));
+        List<String> values = new ArrayList<>(paths.size());
+        IOException failure = null;
+        for (CompletableFuture<XsMessage> r : replies) {
+            try {
+                values.add(new String(payloadOf(XsType.READ, r), StandardCharsets.UTF_8));
+            } catch (XenStoreException e) {
+                if (e.error() != XsError.ENOENT && failure == null) failure = e;
+                values.add(null);
+            } catch (IOException e) {
+                if (failure == null) failure = e;
+                values.add(null);
+            }
+        }
+        if (failure != null) throw failure;
+        return values;
     }
 
     private byte[] single(XsType type, int txId, String arg) throws IOException {
