@@ -426,7 +426,7 @@ public final class XenbusBus {
     /** The node's value, or null when it is missing or unreadable. */
     private String readOrNull(String path) {
         try {
-            return xenbus.xenstore().readString(path);
+            return xenbus.xenstore().readOrNull(path);
         } catch (IOException e) {
             return null;
         }

@@ -17,7 +17,6 @@ import org.jxen.hypervisor.GrantMapping;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.hypervisor.Hypercalls;
 import org.jxen.xenstore.XenStoreException;
-import org.jxen.xenstore.XsError;
 import org.jxen.xenstore.client.XsClient;
 
 /**
@@ -232,12 +231,7 @@ public final class XenbusDevice {
 
     /** Our node {@code key}, or null if it is missing. */
     public String readOrNull(String key) throws IOException {
-        try {
-            return read(key);
-        } catch (XenStoreException e) {
-            if (e.error() == XsError.ENOENT) return null;
-            throw e;
-        }
+        return xs().readOrNull(nodename + "/" + key);
     }
 
     public String readOtherend(String key) throws IOException {

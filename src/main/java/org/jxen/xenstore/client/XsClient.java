@@ -166,10 +166,7 @@ public final class XsClient implements AutoCloseable {
         IOException failure = null;
         for (CompletableFuture<XsMessage> r : replies) {
             try {
-                values.add(new String(payloadOf(XsType.READ, r), StandardCharsets.UTF_8));
-            } catch (XenStoreException e) {
-                if (e.error() != XsError.ENOENT && failure == null) failure = e;
-                values.add(null);
+                values.add(valueOrNull(await(r)));
             } catch (IOException e) {
                 if (failure == null) failure = e;
                 values.add(null);
@@ -209,12 +206,16 @@ public final class XsClient implements AutoCloseable {
 
     /** As {@link #readOrNull(String)}, inside transaction {@code tx}. */
     public String readOrNull(int tx, String path) throws IOException {
-        try {
-            return readString(tx, path);
-        } catch (XenStoreException e) {
-            if (e.error() == XsError.ENOENT) return null;
-            throw e;
-        }
+        return valueOrNull(await(request(XsMessage.of(XsType.READ, 0, tx, Payloads.strings(path)))));
+    }
+
+    /**
+     * A READ's reply as a value, or null for ENOENT. A missing node is an answer here, not a failure, so no
+     * exception is made for it: dom0 asks this for keys most devices leave out, for every device it serves.
+     */
+    private static String valueOrNull(XsMessage reply) throws IOException {
+        if (reply.type() == XsType.ERROR.code && XsError.fromPayload(reply.payload()) == XsError.ENOENT) return null;
+        return new String(payloadOf(XsType.READ, CompletableFuture.completedFuture(reply)), StandardCharsets.UTF_8);
     }
 
     /** True if the node can be read; false if it is missing. Other errors (EACCES...) are thrown. */
