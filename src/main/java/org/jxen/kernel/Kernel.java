@@ -120,11 +120,6 @@ public final class Kernel {
         }
     }
 
-    /** The loaded module called {@code name}, built in or not. */
-    public synchronized java.util.Optional<KernelModule> module(String name) {
-        return java.util.Optional.ofNullable(modules.get(name)).map(Loaded::module);
-    }
-
     /** The modules loaded now, built-in ones included, in the order they were loaded. */
     public synchronized List<String> modules() {
         return new ArrayList<>(modules.keySet());

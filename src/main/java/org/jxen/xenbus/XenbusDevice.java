@@ -384,17 +384,10 @@ public final class XenbusDevice {
         hc().send(port);
     }
 
-    /** xenbus_map_ring_valloc: maps the other end's granted pages; on failure nothing stays mapped (fatal). */
-    public List<GrantMapping> mapRing(int... refs) throws GrantException {
-        try {
-            return mapAll(refs);
-        } catch (XenbusException e) {
-            devFatal(e.errno(), e.getMessage());
-            throw (GrantException) e.getCause();
-        }
-    }
-
-    /** As {@link #mapRing}, leaving the report to the caller: EFAULT, caused by the GrantException. */
+    /**
+     * xenbus_map_ring_valloc: maps the other end's granted pages; on failure nothing stays mapped and EFAULT is
+     * thrown (caused by the GrantException) for the caller to report. {@link BackRings} maps through it.
+     */
     List<GrantMapping> mapAll(int... refs) throws XenbusException {
         List<GrantMapping> done = new ArrayList<>();
         for (int ref : refs) {
