@@ -42,16 +42,22 @@ final class EventLoop implements Runnable {
         }
     }
 
+    /** Linux's 2-level upcall: take the selector, then only the pending words it names. */
     private boolean deliverAll() {
         boolean any = false;
-        for (int w = 0; w < EventPage.WORDS; w++) {
-            long bits = page.deliverable(w);
-            while (bits != 0) {
-                int port = w * 64 + Long.numberOfTrailingZeros(bits);
-                bits &= bits - 1;
-                if (page.takePending(port)) {
-                    any = true;
-                    deliver(port);
+        for (int s = 0; s < EventPage.SELECTOR_WORDS; s++) {
+            long words = page.takeSelector(s);
+            while (words != 0) {
+                int w = s * 64 + Long.numberOfTrailingZeros(words);
+                words &= words - 1;
+                long bits = page.deliverable(w);
+                while (bits != 0) {
+                    int port = w * 64 + Long.numberOfTrailingZeros(bits);
+                    bits &= bits - 1;
+                    if (page.takePending(port)) {
+                        any = true;
+                        deliver(port);
+                    }
                 }
             }
         }

@@ -14,6 +14,7 @@ import java.lang.invoke.VarHandle;
  * <pre>
  * 0    int  sleeping   futex word: 1 while the event thread is (about to be) blocked in FUTEX_WAIT
  * 4    int  runstate   0 running, 1 paused, 2 dead: written by the hypervisor, the event thread delivers only at 0
+ * 8    long pending_sel[2]  bit w set when word w of pending gained an unmasked port (vcpu_info's evtchn_pending_sel)
  * 64   long pending[128]  8192 ports, bit (port % 64) of word (port / 64)
  * 1088 long mask[128]
  * </pre>
@@ -24,9 +25,11 @@ public final class EventPage {
     public static final int SIZE = 4096;
     static final long SLEEPING_OFFSET = 0;
     static final long RUNSTATE_OFFSET = 4;
+    static final long SELECTOR_OFFSET = 8;
     static final long PENDING_OFFSET = 64;
     static final long MASK_OFFSET = PENDING_OFFSET + MAX_PORTS / 8;
     static final int WORDS = MAX_PORTS / 64;
+    static final int SELECTOR_WORDS = WORDS / 64;
 
     public static final int RUNNING = 0;
     public static final int PAUSED = 1;
@@ -58,25 +61,38 @@ public final class EventPage {
     }
 
     /**
-     * evtchn_set_pending: returns true if this call made the port deliverable (it was not already pending and is
-     * not masked), in which case a sleeping receiver has been woken.
+     * evtchn_2l_set_pending: returns true if this call made the port deliverable (it was not already pending and
+     * is not masked), in which case its word is marked in the selector and a sleeping receiver has been woken.
      */
     public boolean raise(int port) {
         long bit = 1L << port;
         long was = (long) LONG.getAndBitwiseOr(page, bitWord(PENDING_OFFSET, port), bit);
         if ((was & bit) != 0 || isMasked(port)) return false;
+        select(port);
         wakeIfSleeping();
         return true;
+    }
+
+    /**
+     * Marks the port's pending word in the selector, so the receiver reads that word and not all 128 of them
+     * (a scan of the whole bitmap on every wake-up cost a guest's event thread more than its deliveries).
+     */
+    private void select(int port) {
+        int w = port >>> 6;
+        long unused = (long) LONG.getAndBitwiseOr(page, SELECTOR_OFFSET + (long) (w >>> 6) * 8, 1L << w);
     }
 
     public void mask(int port) {
         long unused = (long) LONG.getAndBitwiseOr(page, bitWord(MASK_OFFSET, port), 1L << port);
     }
 
-    /** Clearing the mask of a pending port delivers it, as EVTCHNOP_unmask does. */
+    /** Clearing the mask of a pending port delivers it, as EVTCHNOP_unmask does (selector bit, then wake). */
     public void unmask(int port) {
         long unused = (long) LONG.getAndBitwiseAnd(page, bitWord(MASK_OFFSET, port), ~(1L << port));
-        if (isPending(port)) wakeIfSleeping();
+        if (isPending(port)) {
+            select(port);
+            wakeIfSleeping();
+        }
     }
 
     /** Resets a port for a new binding: not pending, not masked (Linux unmasks a port once it is bound). */
@@ -92,9 +108,18 @@ public final class EventPage {
         return pending & ~(long) LONG.getVolatile(page, MASK_OFFSET + w * 8L);
     }
 
+    /**
+     * Takes selector word {@code s} (Linux's xchg of evtchn_pending_sel): the pending words marked since the last
+     * take. A port raised after this still finds its bit set or sets it again, so nothing is missed.
+     */
+    long takeSelector(int s) {
+        return (long) LONG.getAndSet(page, SELECTOR_OFFSET + s * 8L, 0L);
+    }
+
+    /** Whether a port was marked deliverable since the selector was last taken: the sleeper's re-check. */
     boolean anyDeliverable() {
-        for (int w = 0; w < WORDS; w++) {
-            if (deliverable(w) != 0) return true;
+        for (int s = 0; s < SELECTOR_WORDS; s++) {
+            if ((long) LONG.getVolatile(page, SELECTOR_OFFSET + s * 8L) != 0) return true;
         }
         return false;
     }

@@ -9,6 +9,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -579,6 +580,38 @@ public abstract class HypervisorContract {
             dom0.send(p0);
             assertThat(take(got)).isEqualTo(pg);
         }
+        g.close();
+    }
+
+    @Test
+    void portsInEveryPendingWordAndBothSelectorWordsAreDeliveredOncePerSend() throws Exception {
+        Hypercalls g = guest();
+        // Bind enough ports that some land in pending word 64 and up (selector word 1), then send on one port of
+        // each of a spread of words: the 2-level selector must name each word, and each send is one upcall.
+        List<Integer> dom0Ports = new java.util.ArrayList<>();
+        Map<Integer, Integer> guestToDom0 = new java.util.HashMap<>();
+        int last = 0;
+        while (last < 64 * 64 + 70) {
+            int p0 = dom0.allocUnbound(g.domid());
+            last = g.bindInterdomain(0, p0);
+            dom0Ports.add(p0);
+            guestToDom0.put(last, p0);
+        }
+        BlockingQueue<Integer> got = new LinkedBlockingQueue<>();
+        g.setEventHandler(got::add, Delivery.BLOCKING);
+        java.util.Set<Integer> bound = new java.util.HashSet<>(guestToDom0.keySet());
+        java.util.Set<Integer> initial = new java.util.HashSet<>();
+        while (initial.size() < bound.size()) initial.add(take(got)); // every bind left its port pending
+        assertThat(initial).isEqualTo(bound);
+        int[] chosen = {guestToDom0.keySet().stream().min(Integer::compare).orElseThrow(), 63, 64, 127, 2048, 4095,
+                4096, 4100, last};
+        for (int gp : chosen) {
+            if (!guestToDom0.containsKey(gp)) continue;
+            dom0.send(guestToDom0.get(gp));
+            assertThat(take(got)).as("a send on guest port %d", gp).isEqualTo(gp);
+        }
+        assertThat(got.poll(200, TimeUnit.MILLISECONDS)).as("no extra upcall").isNull();
+        for (int p0 : dom0Ports) dom0.closePort(p0);
         g.close();
     }
 
