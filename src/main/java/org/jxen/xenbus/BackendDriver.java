@@ -84,6 +84,22 @@ public abstract class BackendDriver<D> implements XenbusDriver {
     /** The device is going away for good, after its last disconnect (release what create acquired). */
     protected void removed(XenbusDevice dev, D data) {}
 
+    /**
+     * Whether this backend takes part in reconfiguration (the frontend in Reconfiguring). Without it a frontend
+     * in Reconfiguring is an error on the device ("saw state 7 at frontend"), as with a backend that predates it.
+     */
+    protected boolean reconfigurable() {
+        return false;
+    }
+
+    /**
+     * The frontend asked for a reconfiguration (it is Reconfiguring): apply what changed in the store while the
+     * connection stays up, as pciback's xen_pcibk_reconfigure (after the toolstack set us Reconfiguring) and
+     * netback's XDP headroom change (while Connected) do. Returning switches us to Reconfigured; the frontend then
+     * completes and goes Connected, and so do we. Throwing fails the device.
+     */
+    protected void reconfigure(XenbusDevice dev, D data) throws Exception {}
+
     /** The driver's object for {@code dev} (Linux's dev_get_drvdata), or null if it is not ours or gone. */
     public final D data(XenbusDevice dev) {
         Bound b = devices.get(dev);
@@ -132,7 +148,18 @@ public abstract class BackendDriver<D> implements XenbusDriver {
             case INITIALISED -> {
                 if (connectOn == ConnectOn.FRONTEND_INITIALISED) maybeConnect(dev, b, frontend);
             }
-            case CONNECTED -> maybeConnect(dev, b, frontend);
+            case CONNECTED -> {
+                XenbusState ours = b.states.state();
+                // The frontend completed a reconfiguration: back to Connected, the connection was never down.
+                if (ours == XenbusState.RECONFIGURED || ours == XenbusState.RECONFIGURING) {
+                    b.states.set(XenbusState.CONNECTED);
+                } else {
+                    maybeConnect(dev, b, frontend);
+                }
+            }
+            case RECONFIGURING -> reconfigure(dev, b);
+            // Only a backend says Reconfigured: a frontend that does is confused (netback's default).
+            case RECONFIGURED -> dev.devFatal(Errno.EINVAL, "saw state " + frontend.value + " at frontend");
             case CLOSING -> b.states.set(XenbusState.CLOSING);
             case CLOSED -> {
                 b.states.set(XenbusState.CLOSED);
@@ -145,6 +172,27 @@ public abstract class BackendDriver<D> implements XenbusDriver {
             }
             default -> dev.devFatal(Errno.EINVAL, "saw state " + frontend.value + " at frontend");
         }
+    }
+
+    /**
+     * The frontend is Reconfiguring. We act when the connection is up: Connected (a frontend-initiated change,
+     * netback's XDP) or Reconfiguring as the toolstack set us (pciback: libxl wrote our state 7 with the new
+     * device keys, the frontend answered Reconfiguring). Anything else is a frontend ahead of the handshake.
+     */
+    private void reconfigure(XenbusDevice dev, Bound b) {
+        if (!reconfigurable()) {
+            dev.devFatal(Errno.EINVAL, "saw state " + XenbusState.RECONFIGURING.value + " at frontend");
+            return;
+        }
+        XenbusState ours = dev.state() == XenbusState.RECONFIGURING ? XenbusState.RECONFIGURING : b.states.state();
+        if (ours != XenbusState.CONNECTED && ours != XenbusState.RECONFIGURING) return;
+        try {
+            reconfigure(dev, b.data);
+        } catch (Exception e) {
+            dev.devFatal(XenbusDevice.errnoOf(e), "reconfiguring: " + e.getMessage());
+            return;
+        }
+        b.states.set(XenbusState.RECONFIGURED);
     }
 
     /**

@@ -5,7 +5,8 @@ import java.io.IOException;
 /**
  * netback's {@code set_backend_state}: a backend asks for a target state and is walked along the shortest
  * legal path over Initialising -> InitWait -> Connected -> Closing <-> Closed (Closed -> InitWait for a
- * reconnect), connecting and disconnecting on the way. A target with no path throws
+ * reconnect), connecting and disconnecting on the way; Connected -> Reconfigured -> Connected keeps the
+ * connection (pciback's and netback's reconfiguration), as does Reconfiguring (set by the toolstack) -> Reconfigured. A target with no path throws
  * {@link IllegalXenbusTransition} (netback's BUG()), which the bus reports on the device.
  *
  * <p>For a driver that {@link XenbusDriver#waitsForHotplug() waits for hotplug}, the write of Connected is
@@ -69,6 +70,19 @@ public final class BackendStates {
                 }
                 case CONNECTED -> {
                     switch (target) {
+                        case INIT_WAIT, CLOSING, CLOSED -> {
+                            hooks.disconnect(dev);
+                            switchTo(XenbusState.CLOSING);
+                        }
+                        // A reconfiguration keeps the connection: the rings stay mapped throughout.
+                        case RECONFIGURED -> switchTo(XenbusState.RECONFIGURED);
+                        default -> throw new IllegalXenbusTransition(state, target);
+                    }
+                }
+                case RECONFIGURING, RECONFIGURED -> {
+                    switch (target) {
+                        case CONNECTED -> switchTo(XenbusState.CONNECTED);
+                        case RECONFIGURED -> switchTo(XenbusState.RECONFIGURED);
                         case INIT_WAIT, CLOSING, CLOSED -> {
                             hooks.disconnect(dev);
                             switchTo(XenbusState.CLOSING);

@@ -8,8 +8,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * A frontend driver whose xenbus side is the framework's, netfront's and blkfront's backend_changed: on the
  * backend's InitWait set up and publish the rings, then go Connected (netfront) or Initialised (blkfront, which
  * waits for the backend's details); once both ends are Connected the driver hears it once per connection; on the
- * backend's Closing or Closed tear down and answer Closed ({@link XenbusDevice#frontendClosed}). A driver
- * supplies only its per-device object {@code D} and what connecting and disconnecting mean.
+ * backend's Closing or Closed tear down and answer Closed ({@link XenbusDevice#frontendClosed}); a
+ * reconfiguration (pcifront's, netfront's XDP) goes Connected -> Reconfiguring -> Connected with the connection up.
+ * A driver supplies only its per-device object {@code D} and what connecting and disconnecting mean.
  *
  * <p>Every callback runs on the bus worker, one at a time per device.
  */
@@ -56,6 +57,29 @@ public abstract class FrontendDriver<D> implements XenbusDriver {
 
     /** The device is going away for good, after its last disconnect. */
     protected void removed(XenbusDevice dev, D data) {}
+
+    /**
+     * The backend is Reconfiguring while we are Connected (the toolstack changed the device, as libxl does for
+     * PCI hot-plug): let go of what is going away (pcifront_detach_devices); we then say Reconfiguring and the
+     * backend does the work. Throwing fails the device.
+     */
+    protected void reconfiguring(XenbusDevice dev, D data) throws Exception {}
+
+    /**
+     * The backend is Reconfigured: take up what it published (pcifront_attach_devices, netfront's XDP switch);
+     * we then go Connected again. Throwing fails the device.
+     */
+    protected void reconfigured(XenbusDevice dev, D data) throws Exception {}
+
+    /**
+     * A frontend-initiated reconfiguration (netfront's xennet_xdp_set): the driver has written what it wants
+     * changed; we go Reconfiguring, the backend applies it and says Reconfigured, {@link #reconfigured} runs and
+     * we are Connected again. Only from Connected; false otherwise.
+     */
+    public final boolean requestReconfiguration(XenbusDevice dev) {
+        if (dev.state() != XenbusState.CONNECTED) return false;
+        return dev.switchState(XenbusState.RECONFIGURING);
+    }
 
     /** The driver's object for {@code dev} (Linux's dev_get_drvdata), or null if it is not ours or gone. */
     public final D data(XenbusDevice dev) {
@@ -114,8 +138,28 @@ public abstract class FrontendDriver<D> implements XenbusDriver {
                 disconnect(dev, b.data);
                 dev.frontendClosed();
             }
+            case RECONFIGURING -> {
+                if (dev.state() != XenbusState.CONNECTED) return;
+                try {
+                    reconfiguring(dev, b.data);
+                } catch (Exception e) {
+                    dev.devFatal(XenbusDevice.errnoOf(e), "reconfiguring: " + e.getMessage());
+                    return;
+                }
+                dev.switchState(XenbusState.RECONFIGURING);
+            }
+            case RECONFIGURED -> {
+                if (dev.state() != XenbusState.RECONFIGURING) return;
+                try {
+                    reconfigured(dev, b.data);
+                } catch (Exception e) {
+                    dev.devFatal(XenbusDevice.errnoOf(e), "reconfigured: " + e.getMessage());
+                    return;
+                }
+                dev.switchState(XenbusState.CONNECTED);
+            }
             default -> {
-                // Initialising, Initialised, Unknown, Reconfiguring/ed: nothing to do (netfront).
+                // Initialising, Initialised, Unknown: nothing to do (netfront).
             }
         }
     }
