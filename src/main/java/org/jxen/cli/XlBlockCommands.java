@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.jxen.drivers.blk.Vdev;
+import org.jxen.toolstack.ControlException;
 import org.jxen.toolstack.DeviceException;
 import org.jxen.toolstack.DeviceInfo;
 import org.jxen.toolstack.DeviceSpec;
@@ -89,6 +90,58 @@ final class XlBlockCommands {
                 DeviceSpec disk = lookup.device(domid, VBD, devid);
                 if (disk == null) return XlCommand.fail(spec, "Error: Device " + vdev + " not connected.");
                 libxl(xs, xl, spec).removeDevice(domid, disk);
+                return 0;
+            });
+        }
+    }
+
+    @Command(name = "block-resize", description = {"Grow a domain's disk image to SIZE while the disk stays attached",
+            "(bytes, or with K, M, G or T; a multiple of 512); the guest sees the new size at once.",
+            "Shrinking loses what lies past SIZE and needs --shrink."})
+    static final class Resize implements Callable<Integer> {
+        @ParentCommand
+        XlCommand xl;
+        @Spec
+        CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "DOM")
+        String dom;
+        @Parameters(index = "1", paramLabel = "VDEV")
+        String vdev;
+        @Parameters(index = "2", paramLabel = "SIZE")
+        String size;
+        @picocli.CommandLine.Option(names = "--shrink", description = "Allow SIZE below the image's size.")
+        boolean shrink;
+
+        @Override
+        public Integer call() {
+            long bytes;
+            try {
+                bytes = DiskSize.parse(size);
+            } catch (IllegalArgumentException e) {
+                return XlCommand.fail(spec, "Error: " + e.getMessage());
+            }
+            return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
+                Libxl lookup = lookup(xs, xl, spec);
+                int domid = lookup.domid(dom);
+                int devid;
+                try {
+                    devid = Vdev.devid(vdev);
+                } catch (IllegalArgumentException e) {
+                    return XlCommand.fail(spec, "Error: Device " + vdev + " not connected.");
+                }
+                DeviceInfo disk = lookup.listDevices(domid, VBD).stream().filter(d -> d.devid() == devid).findFirst()
+                        .orElse(null);
+                if (disk == null) return XlCommand.fail(spec, "Error: Device " + vdev + " not connected.");
+                String params = xs.readOrNull(disk.backendPath() + "/params");
+                if (params == null) return XlCommand.fail(spec, "Error: Device " + vdev + " has no image (params).");
+                // The storage is resized first (as an admin runs lvresize), then blkback is told (xen_vbd_resize).
+                String refused = DiskSize.resizeImage(Path.of(params.strip()), bytes, shrink);
+                if (refused != null) return XlCommand.fail(spec, "Error: " + refused);
+                try {
+                    xl.control().call("block-resize " + domid + " " + devid, null, line -> {});
+                } catch (ControlException e) {
+                    return XlCommand.fail(spec, "libxl: error: " + e.getMessage());
+                }
                 return 0;
             });
         }

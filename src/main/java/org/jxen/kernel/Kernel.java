@@ -125,6 +125,17 @@ public final class Kernel {
         return new ArrayList<>(modules.keySet());
     }
 
+    /**
+     * The loaded module of class {@code type}, or null: how the toolstack reaches a dom0 driver it must poke, as a
+     * Linux admin reaches blkback through sysfs (resize after the storage grew).
+     */
+    public synchronized <T extends KernelModule> T module(Class<T> type) {
+        for (Loaded l : modules.values()) {
+            if (type.isInstance(l.module())) return type.cast(l.module());
+        }
+        return null;
+    }
+
     /** Whether {@code name} is loaded and was built in (initialised at boot, not removable). */
     public synchronized boolean isBuiltin(String name) {
         Loaded l = modules.get(name);

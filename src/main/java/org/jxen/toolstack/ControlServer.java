@@ -121,6 +121,17 @@ public final class ControlServer implements AutoCloseable {
                 for (String l : domid == 0 ? host.dom0Kernel().log().lines() : consoleOf(domid).lines()) data(c, l);
             }
             case "console" -> follow(c, consoleOf(guest(args(req, 1)[0], "attach to the console of")));
+            case "block-resize" -> {
+                String[] a = args(req, 2);
+                int domid = guest(a[0], "resize a disk of");
+                int devid;
+                try {
+                    devid = Integer.parseInt(a[1]);
+                } catch (NumberFormatException e) {
+                    throw new ControlException("block-resize needs a device number, not " + a[1]);
+                }
+                data(c, "sectors " + host.resizeDisk(domid, devid));
+            }
             default -> throw new ControlException("unknown request " + req[0]);
         }
     }

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.jxen.drivers.blk.back.BlkBack;
 import org.jxen.hypervisor.Delivery;
 import org.jxen.hypervisor.DomainControl;
 import org.jxen.hypervisor.DomainInfo;
@@ -142,6 +143,20 @@ public final class Host implements AutoCloseable {
     }
 
     /** dom0's kernel: its log and the backend modules loaded into it. */
+    /**
+     * Tells dom0's blkback that the storage of vbd {@code devid} of {@code domid} was resized (the image file
+     * grew): it writes the new size for the frontend (xen_vbd_resize). The new size in sectors.
+     */
+    public long resizeDisk(int domid, int devid) throws ControlException {
+        BlkBack blkback = dom0Kernel.module(BlkBack.class);
+        if (blkback == null) throw new ControlException("blkback is not loaded in dom0");
+        try {
+            return blkback.resize(domid, devid);
+        } catch (IOException e) {
+            throw new ControlException(e.getMessage());
+        }
+    }
+
     public Kernel dom0Kernel() {
         return dom0Kernel;
     }

@@ -49,4 +49,66 @@ class XlBlockCommandsTest extends XlHostFixture {
         assertThat(again.code()).isEqualTo(1);
         assertThat(again.err()).contains("Error: Device xvda not connected.");
     }
+
+    @Test
+    void resizeGrowsTheDiskWhileBothEndsStayConnected() throws Exception {
+        Path img = dir.resolve("r.img");
+        Files.write(img, new byte[1 << 20]);
+        Path cfg = dir.resolve("r.cfg");
+        Files.writeString(cfg, "name = 'r1'\ninproc = 1\ndisk = ['format=raw, vdev=xvda, access=rw, target=" + img + "']\n");
+        assertThat(xl("create", cfg.toString()).code()).isZero();
+        int domid = host.guests().get(0).domid();
+        String be = "/local/domain/0/backend/vbd/" + domid + "/51712";
+        String fe = "/local/domain/" + domid + "/device/vbd/51712";
+        try (org.jxen.xenstore.client.XsClient xs = new org.jxen.xenstore.client.XsClient(
+                org.jxen.xenstore.client.UnixSocketChannel.connect(run.resolve(org.jxen.toolstack.Host.XENSTORED_SOCKET)))) {
+            until(() -> "4".equals(xs.readOrNull(fe + "/state")) && "4".equals(xs.readOrNull(be + "/state")));
+            assertThat(xs.readString(be + "/sectors")).isEqualTo("2048");
+            Path block = dir.resolve("block");
+            byte[] pattern = new byte[512];
+            java.util.Arrays.fill(pattern, (byte) 0x5a);
+            Files.write(block, pattern);
+            XlResult past = xl("exec", "r1", "--", "dd", "if=" + block, "of=/dev/xvda", "bs=512", "seek=3000", "conv=notrunc");
+            assertThat(past.code()).as("writing past the 1 MiB disk").isNotZero();
+            assertThat(past.err()).contains("No space left on device");
+
+            XlResult r = xl("block-resize", "r1", "xvda", "2M");
+            assertThat(r.code()).as(r.err()).isZero();
+            assertThat(Files.size(img)).isEqualTo(2L << 20);
+            assertThat(xs.readString(be + "/sectors")).isEqualTo("4096");
+            assertThat(xs.readString(be + "/state")).isEqualTo("4");
+            assertThat(xs.readString(fe + "/state")).isEqualTo("4");
+            until(() -> xl("dmesg", "r1").out().contains("blkfront: xvda: Setting capacity to 4096"));
+            XlResult wrote = xl("exec", "r1", "--", "dd", "if=" + block, "of=/dev/xvda", "bs=512", "seek=3000", "conv=notrunc,fsync");
+            assertThat(wrote.code()).as(wrote.err()).isZero();
+            byte[] back = new byte[512];
+            try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(img.toFile(), "r")) {
+                f.seek(3000L * 512);
+                f.readFully(back);
+            }
+            assertThat(back).isEqualTo(pattern);
+            assertThat(host.dom0Kernel().log().lines()).contains("VBD Resize: new size 4096");
+        }
+
+        XlResult smaller = xl("block-resize", "r1", "xvda", "1M");
+        assertThat(smaller.code()).isEqualTo(1);
+        assertThat(smaller.err().strip()).isEqualTo("Error: shrinking " + img + " from 2097152 to 1048576 bytes loses what"
+                + " lies past it; add --shrink to do so");
+        assertThat(Files.size(img)).isEqualTo(2L << 20);
+        XlResult odd = xl("block-resize", "r1", "xvda", "1000");
+        assertThat(odd.code()).isEqualTo(1);
+        assertThat(odd.err().strip()).isEqualTo("Error: size 1000 is not a multiple of 512 bytes");
+        XlResult none = xl("block-resize", "r1", "xvdz", "4M");
+        assertThat(none.code()).isEqualTo(1);
+        assertThat(none.err().strip()).isEqualTo("Error: Device xvdz not connected.");
+    }
+
+    /** Polls {@code done} until it holds, failing after a minute. */
+    private static void until(java.util.concurrent.Callable<Boolean> done) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        while (!done.call()) {
+            assertThat(System.nanoTime()).as("condition not met within 60 s").isLessThan(deadline);
+            Thread.sleep(50);
+        }
+    }
 }

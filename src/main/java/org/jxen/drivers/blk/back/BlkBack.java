@@ -1,11 +1,16 @@
 package org.jxen.drivers.blk.back;
 
+import java.io.IOException;
 import org.jxen.drivers.blk.Blkif;
+import org.jxen.hypervisor.Errno;
 import org.jxen.kernel.Kernel;
 import org.jxen.kernel.KernelModule;
 import org.jxen.kernel.KernelRole;
 import org.jxen.kernel.ModuleParameters;
 import org.jxen.kernel.UnknownParameterException;
+import org.jxen.xenbus.XenbusBus;
+import org.jxen.xenbus.XenbusDevice;
+import org.jxen.xenbus.XenbusException;
 
 /**
  * xen-blkback.ko: the backend driver for device class {@code vbd}, built into dom0's kernel. Its parameters are
@@ -59,6 +64,7 @@ public final class BlkBack implements KernelModule {
     private final BlockDevice.Opener storage;
     private Params params;
     private BlkbackDriver driver;
+    private XenbusBus backend;
 
     public BlkBack() {
         this(Params.DEFAULT);
@@ -115,7 +121,20 @@ public final class BlkBack implements KernelModule {
     @Override
     public void init(Kernel kernel) throws Exception {
         driver = new BlkbackDriver(params, storage);
-        kernel.xenbus().backend().register(driver);
+        backend = kernel.xenbus().backend();
+        backend.register(driver);
+    }
+
+    /**
+     * The storage of vbd {@code devid} of domain {@code domid} was resized: blkback re-reads its size and, if it
+     * changed, tells the frontend online (xen_vbd_resize). The new size in sectors; ENODEV if there is no such
+     * connected vbd.
+     */
+    public long resize(int domid, int devid) throws IOException {
+        String nodename = "/local/domain/" + backend.xenbus().domid() + "/backend/vbd/" + domid + "/" + devid;
+        XenbusDevice dev = backend.device(nodename);
+        if (dev == null) throw new XenbusException(Errno.ENODEV, "no vbd " + devid + " of domain " + domid + " in blkback");
+        return driver.resize(dev);
     }
 
     @Override

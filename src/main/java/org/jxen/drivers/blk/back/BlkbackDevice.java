@@ -99,6 +99,28 @@ final class BlkbackDevice {
         }
     }
 
+    /**
+     * xen_vbd_resize: the storage was resized; if its size changed, write the new {@code sectors} and our current
+     * {@code state} again in one transaction, so a Connected frontend re-reads the size online. The new size in
+     * sectors; ENODEV before the disk was opened (the device never connected).
+     */
+    long resize() throws IOException {
+        BlockDevice d = disk;
+        if (d == null) throw new XenbusException(Errno.ENODEV, dev.nodename() + ": no disk open yet");
+        long before = d.sectors();
+        long now = d.refreshSectors();
+        if (now == before) return now;
+        dev.xenbus().printk("VBD Resize: Domid: " + dev.otherendId() + ", Device: " + dev.nodename());
+        dev.xenbus().printk("VBD Resize: new size " + now);
+        dev.transaction(tx -> {
+            if (!tx.exists(dev.nodename() + "/state")) return null; // removed: never re-create it
+            dev.printf(tx, "sectors", "%d", now);
+            dev.printf(tx, "state", "%d", dev.state().value);
+            return null;
+        });
+        return now;
+    }
+
     void closeDisk() {
         if (disk != null) {
             disk.close();

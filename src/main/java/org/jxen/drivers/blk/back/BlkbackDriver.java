@@ -1,8 +1,10 @@
 package org.jxen.drivers.blk.back;
 
 import java.io.IOException;
+import org.jxen.hypervisor.Errno;
 import org.jxen.xenbus.BackendDriver;
 import org.jxen.xenbus.XenbusDevice;
+import org.jxen.xenbus.XenbusException;
 
 /**
  * blkback's xenbus side (drivers/block/xen-blkback/xenbus.c) on the framework's frontend_changed switch: probe
@@ -43,6 +45,13 @@ final class BlkbackDriver extends BackendDriver<BlkbackDevice> {
     @Override
     protected void disconnect(XenbusDevice dev, BlkbackDevice be) {
         be.disconnect();
+    }
+
+    /** The vbd at {@code nodename} re-reads its storage's size (xen_vbd_resize); ENODEV if there is none. */
+    long resize(XenbusDevice dev) throws IOException {
+        BlkbackDevice be = data(dev);
+        if (be == null) throw new XenbusException(Errno.ENODEV, dev.nodename() + " is not a vbd of blkback");
+        return be.resize();
     }
 
     @Override

@@ -68,6 +68,11 @@ public interface BlockDevice extends AutoCloseable {
     }
 
     /** True if [sector, sector + count) lies inside the disk, with unsigned 64-bit blkif sector numbers. */
+    /** Re-reads the size after the storage was resized; storage of a fixed size returns {@link #sectors()}. */
+    default long refreshSectors() throws DiskException {
+        return sectors();
+    }
+
     default boolean inRange(long sector, long count) {
         long size = sectors();
         return Long.compareUnsigned(sector, size) <= 0 && Long.compareUnsigned(count, size - sector) <= 0;

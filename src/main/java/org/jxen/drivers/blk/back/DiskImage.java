@@ -11,8 +11,9 @@ import org.jxen.libc.Libc;
 /**
  * A raw disk-image file as blkback's physical device. All I/O is libc on a descriptor we opened ourselves
  * (see {@link Libc}): the JDK has no hole punching, and preadv/pwritev let one system call move a whole
- * request between the file and the mapped grant pages without a bounce copy. The image's size is fixed at
- * open; a trailing partial sector is not part of the disk.
+ * request between the file and the mapped grant pages without a bounce copy. The image's size is read at
+ * open and again when the toolstack resized it ({@link #refreshSectors}); a trailing partial sector is not part
+ * of the disk.
  *
  * <p>Thread-safe: positional I/O has no shared file offset, and the per-thread iovec buffer is private.
  */
@@ -23,7 +24,7 @@ public final class DiskImage implements BlockDevice {
     private final Path path;
     private final int fd;
     private final boolean readOnly;
-    private final long sectors;
+    private volatile long sectors;
     private volatile boolean closed;
 
     private DiskImage(Path path, int fd, boolean readOnly, long sectors) {
@@ -51,6 +52,15 @@ public final class DiskImage implements BlockDevice {
 
     @Override
     public long sectors() {
+        return sectors;
+    }
+
+    /** The image's size now (blkback's vbd_sz after the file grew or shrank). */
+    @Override
+    public long refreshSectors() throws DiskException {
+        long size = Libc.size(fd);
+        if (size < 0) throw new DiskException((int) -size, "lseek " + path);
+        sectors = size >>> Blkif.SECTOR_SHIFT;
         return sectors;
     }
 

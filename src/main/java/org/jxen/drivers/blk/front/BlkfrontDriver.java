@@ -55,6 +55,28 @@ final class BlkfrontDriver implements XenbusDriver {
         devices.put(dev, new BlockFront(dev, Vdev.name(devid), devid, params));
     }
 
+    /** blkfront_connect's BLKIF_STATE_CONNECTED case: the new capacity, "Setting capacity to N" when it changed. */
+    private void resized(XenbusDevice dev, BlockFront d) {
+        String raw;
+        try {
+            raw = dev.xenbus().xenstore().readOrNull(dev.otherendPath() + "/sectors");
+        } catch (IOException e) {
+            dev.devError(XenbusDevice.errnoOf(e), "reading the backend's sectors: " + e.getMessage());
+            return;
+        }
+        long sectors;
+        try {
+            sectors = raw == null ? -1 : Long.parseUnsignedLong(raw.strip());
+        } catch (NumberFormatException e) {
+            sectors = -1;
+        }
+        if (sectors < 0) {
+            dev.devError(Errno.EINVAL, "reading the backend's sectors: " + raw);
+            return;
+        }
+        if (d.resize(sectors)) dev.xenbus().printk("blkfront: " + d.name() + ": Setting capacity to " + sectors);
+    }
+
     @Override
     public void otherendChanged(XenbusDevice dev, XenbusState backend) {
         BlockFront d = devices.get(dev);
@@ -64,7 +86,12 @@ final class BlkfrontDriver implements XenbusDriver {
                 talkToBlkback(dev, d);
             }
             case CONNECTED -> {
-                if (dev.state() != XenbusState.INITIALISED) return; // Connected already: nothing to resize here
+                if (dev.state() == XenbusState.CONNECTED) {
+                    // blkfront_connect while Connected: blkback rewrote sectors and its state (xen_vbd_resize).
+                    resized(dev, d);
+                    return;
+                }
+                if (dev.state() != XenbusState.INITIALISED) return;
                 Negotiation.Features features;
                 try {
                     features = Negotiation.features(dev, params);

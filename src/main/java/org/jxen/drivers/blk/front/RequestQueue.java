@@ -330,6 +330,15 @@ final class RequestQueue {
         phase = Phase.CONNECTING;
     }
 
+    /** The disk's new size (the backend resized it while connected); true if it changed. */
+    synchronized boolean resize(long sectors) {
+        if (features.sectors() == sectors) return false;
+        Negotiation.Features f = features;
+        features = new Negotiation.Features(sectors, f.sectorSize(), f.readOnly(), f.flush(), f.discard(),
+                f.persistent(), f.segmentsPerRequest());
+        return true;
+    }
+
     /** blkfront_connect: the backend's details; requests queued meanwhile (or requeued) go out now. */
     synchronized void connect(Negotiation.Features f) {
         features = f;
