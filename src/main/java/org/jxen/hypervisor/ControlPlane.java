@@ -39,6 +39,9 @@ public interface ControlPlane extends AutoCloseable {
 
     void shutdown(int domid, ShutdownReason reason) throws HypercallException;
 
+    /** XEN_DOMCTL_resumedomain: a suspended domain runs again; its suspend returns 1 if {@code fast}, else 0. */
+    void resume(int domid, boolean fast) throws HypercallException;
+
     void destroy(int domid) throws HypercallException;
 
     DomainInfo info(int domid) throws HypercallException;

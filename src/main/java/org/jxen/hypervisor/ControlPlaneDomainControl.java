@@ -20,6 +20,11 @@ final class ControlPlaneDomainControl implements DomainControl {
     }
 
     @Override
+    public void resume(int domid, boolean fast) throws HypercallException {
+        control.resume(domid, fast);
+    }
+
+    @Override
     public void pause(int domid) throws HypercallException {
         control.pause(domid);
     }

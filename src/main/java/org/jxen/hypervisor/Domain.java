@@ -78,7 +78,9 @@ final class Domain {
         events.setRunstate(switch (state) {
             case RUNNING -> EventPage.RUNNING;
             case PAUSED -> EventPage.PAUSED;
-            case SHUTDOWN, DYING -> EventPage.DEAD;
+            // A domain suspended waits in its suspend hypercall for the toolstack's resume; any other shutdown is final.
+            case SHUTDOWN -> shutdownReason == ShutdownReason.SUSPEND ? EventPage.SUSPENDED : EventPage.DEAD;
+            case DYING -> EventPage.DEAD;
         });
     }
 }

@@ -17,6 +17,13 @@ public interface DomainControl {
 
     void shutdown(int domid, ShutdownReason reason) throws HypercallException;
 
+    /**
+     * XEN_DOMCTL_resumedomain (xc_domain_resume): a domain shut down for suspend runs again; its suspend hypercall
+     * returns 1 if {@code fast} (suspend cancelled: drivers keep their connections) or 0 (resumed as in a new
+     * domain: drivers reconnect). EINVAL if it is not suspended.
+     */
+    void resume(int domid, boolean fast) throws HypercallException;
+
     void destroy(int domid) throws HypercallException;
 
     DomainInfo info(int domid) throws HypercallException;

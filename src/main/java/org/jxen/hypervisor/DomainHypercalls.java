@@ -204,6 +204,18 @@ public final class DomainHypercalls implements Hypercalls {
     }
 
     @Override
+    public int suspend() throws HypercallException {
+        control.shutdownSelf(ShutdownReason.SUSPEND);
+        // The hypervisor published SUSPENDED before the call returned; wait on our own event page for the resume.
+        while (true) {
+            int rs = events.runstate();
+            if (rs == EventPage.DEAD) throw new HypercallException(Errno.ESRCH, "domain destroyed while suspended");
+            if (rs != EventPage.SUSPENDED) return events.suspendResult();
+            events.awaitRunstateChange(rs);
+        }
+    }
+
+    @Override
     public DomainControl domainControl() {
         return domainControl;
     }

@@ -13,8 +13,10 @@ import java.lang.invoke.VarHandle;
  *
  * <pre>
  * 0    int  sleeping   futex word: 1 while the event thread is (about to be) blocked in FUTEX_WAIT
- * 4    int  runstate   0 running, 1 paused, 2 dead: written by the hypervisor, the event thread delivers only at 0
+ * 4    int  runstate   0 running, 1 paused, 2 dead, 3 suspended: written by the hypervisor (which wakes its
+ *                        futex waiters), the event thread delivers only at 0
  * 8    long pending_sel[2]  bit w set when word w of pending gained an unmasked port (vcpu_info's evtchn_pending_sel)
+ * 24   int  suspend_result  what SCHEDOP_shutdown(suspend) returns once resumed: 1 cancelled, 0 in a new domain
  * 64   long pending[128]  8192 ports, bit (port % 64) of word (port / 64)
  * 1088 long mask[128]
  * </pre>
@@ -26,6 +28,7 @@ public final class EventPage {
     static final long SLEEPING_OFFSET = 0;
     static final long RUNSTATE_OFFSET = 4;
     static final long SELECTOR_OFFSET = 8;
+    static final long SUSPEND_RESULT_OFFSET = 24;
     static final long PENDING_OFFSET = 64;
     static final long MASK_OFFSET = PENDING_OFFSET + MAX_PORTS / 8;
     static final int WORDS = MAX_PORTS / 64;
@@ -34,6 +37,8 @@ public final class EventPage {
     public static final int RUNNING = 0;
     public static final int PAUSED = 1;
     public static final int DEAD = 2;
+    /** Shut down for suspend: events are held, and the suspend hypercall waits, until resumed or destroyed. */
+    public static final int SUSPENDED = 3;
 
     private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
@@ -137,6 +142,20 @@ public final class EventPage {
     void setRunstate(int state) {
         INT.setVolatile(page, RUNSTATE_OFFSET, state);
         wakeIfSleeping();
+        Futex.wake(runstateWord, Integer.MAX_VALUE); // a suspend hypercall waiting for its resume
+    }
+
+    /** Blocks while the runstate is still {@code seen} (or returns at once if it already changed). */
+    void awaitRunstateChange(int seen) {
+        Futex.await(runstateWord, seen);
+    }
+
+    int suspendResult() {
+        return (int) INT.getVolatile(page, SUSPEND_RESULT_OFFSET);
+    }
+
+    void setSuspendResult(int result) {
+        INT.setVolatile(page, SUSPEND_RESULT_OFFSET, result);
     }
 
     boolean sleeping() {

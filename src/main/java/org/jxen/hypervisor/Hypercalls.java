@@ -77,6 +77,14 @@ public interface Hypercalls extends AutoCloseable {
     /** SCHEDOP_shutdown for this domain. */
     void shutdown(ShutdownReason reason) throws HypercallException;
 
+    /**
+     * SCHEDOP_shutdown(SHUTDOWN_suspend) as Linux's xen_suspend makes it: the domain shuts down for suspend (the
+     * toolstack sees reason suspend) and this call returns only when the toolstack resumes it: 1 when the suspend
+     * was cancelled (checkpoint, failed save or migration: keep every connection), 0 when the domain resumed as a
+     * new one (reconnect everything). ESRCH if the domain is destroyed meanwhile (saved, migrated away).
+     */
+    int suspend() throws HypercallException;
+
     DomainControl domainControl();
 
     /** Stops the event thread and unmaps everything this view mapped (not the grants: unmap those first). */

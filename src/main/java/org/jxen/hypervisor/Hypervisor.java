@@ -230,6 +230,22 @@ public final class Hypervisor implements AutoCloseable {
         d.publishRunstate();
     }
 
+    /**
+     * XEN_DOMCTL_resumedomain after a suspend: the domain runs again and its suspend hypercall returns 1 when
+     * {@code fast} (xc_domain_resume's cooperative resume: "suspend cancelled", connections kept) or 0 (resumed as
+     * in a new domain). EINVAL unless the domain is shut down for suspend.
+     */
+    synchronized void resume(int caller, int domid, boolean fast) throws HypercallException {
+        Domain d = controlled(caller, domid);
+        if (d.state != DomainState.SHUTDOWN || d.shutdownReason != ShutdownReason.SUSPEND) {
+            throw new HypercallException(Errno.EINVAL, "d" + domid + " is not suspended");
+        }
+        d.shutdownReason = null;
+        d.state = d.pauseCount > 0 ? DomainState.PAUSED : DomainState.RUNNING;
+        d.events.setSuspendResult(fast ? 1 : 0);
+        d.publishRunstate();
+    }
+
     synchronized void shutdown(int caller, int domid, ShutdownReason reason) throws HypercallException {
         domainShutdown(controlled(caller, domid), reason);
     }

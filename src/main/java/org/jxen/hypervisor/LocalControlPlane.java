@@ -75,6 +75,11 @@ final class LocalControlPlane implements ControlPlane {
     }
 
     @Override
+    public void resume(int domid, boolean fast) throws HypercallException {
+        hv.resume(caller, domid, fast);
+    }
+
+    @Override
     public void pause(int domid) throws HypercallException {
         hv.pause(caller, domid);
     }

@@ -3,6 +3,7 @@ package org.jxen.kernel;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jxen.hypervisor.Delivery;
+import org.jxen.hypervisor.HypercallException;
 import org.jxen.hypervisor.Hypercalls;
 import org.jxen.hypervisor.ShutdownReason;
 import org.jxen.hypervisor.process.GuestKernel;
@@ -13,13 +14,16 @@ import org.jxen.xenstore.client.XsClient;
 
 /**
  * The part of a Linux guest every jxen guest runs: connect to XenStore, announce the control features, and
- * act on {@code control/shutdown} (drivers/xen/manage.c): "poweroff", "halt", "reboot", "suspend" and "crash"
- * shut the domain down with the matching reason. Subclasses add drivers in {@link #run}.
+ * act on {@code control/shutdown} (drivers/xen/manage.c): "poweroff", "halt", "reboot" and "crash" shut the
+ * domain down with the matching reason; "suspend" runs do_suspend (see {@link #doSuspend}). Subclasses add
+ * drivers in {@link #run}.
  */
 public class StandardKernel implements GuestKernel {
     private final CountDownLatch stop = new CountDownLatch(1);
     private final AtomicReference<ShutdownReason> reason = new AtomicReference<>();
     private final KernelLog log = new KernelLog();
+    private volatile Hypercalls hc;
+    private volatile Kernel kernel;
 
     @Override
     public final void boot(Hypercalls hc, String[] args) throws Exception {
@@ -28,6 +32,8 @@ public class StandardKernel implements GuestKernel {
         try (XsClient xs = XenbusComms.open(hc)) {
             log.printk("Booting jxen kernel on domain " + hc.domid() + " (" + getClass().getSimpleName() + ")");
             Kernel kernel = newKernel(hc, xs, log);
+            this.hc = hc;
+            this.kernel = kernel;
             // As Linux's setup_shutdown_watcher: the toolstack made these nodes ours (libxl's rwperm); one we may
             // not write is logged, not fatal (Linux's pr_err), the toolstack then just does not see the feature.
             for (String f : new String[] {"feature-poweroff", "feature-reboot", "feature-suspend"}) {
@@ -50,6 +56,34 @@ public class StandardKernel implements GuestKernel {
         }
         ShutdownReason r = reason.get();
         if (r != ShutdownReason.POWEROFF) hc.shutdown(r);
+    }
+
+    /**
+     * do_suspend (drivers/xen/manage.c): the frontends' suspend callbacks, store events held (xs_suspend), then
+     * the suspend hypercall. It returns 1 when the toolstack cancelled the suspend (a checkpoint, a failed save
+     * or migration): the drivers keep their connections and held events run (xenbus_dev_cancel,
+     * xs_suspend_cancel). It returns 0 when the domain resumed as a new one: every frontend reads its backend
+     * again and reconnects (xenbus_dev_resume). A domain destroyed while suspended (saved, migrated away) never
+     * returns here.
+     */
+    private void doSuspend() {
+        Kernel k = kernel;
+        log.printk("xen:manage: suspending xenbus devices");
+        k.xenbus().frontend().suspend();
+        int cancelled;
+        try {
+            cancelled = hc.suspend();
+        } catch (HypercallException e) {
+            log.printk("xen:manage: suspend: " + e.getMessage());
+            return;
+        }
+        if (cancelled != 0) {
+            k.xenbus().frontend().suspendCancelled();
+            log.printk("xen:manage: suspend cancelled, devices kept");
+        } else {
+            k.xenbus().frontend().resume();
+            log.printk("xen:manage: resumed in a new domain, devices reconnecting");
+        }
     }
 
     /** Where the kernel log goes besides memory: a console driver overrides this to write the console ring. */
@@ -81,6 +115,11 @@ public class StandardKernel implements GuestKernel {
             // Acknowledge as Linux does, by clearing the request.
             xs.write("control/shutdown", "");
             log.printk("xenbus: shutdown requested: " + new String(v));
+            if (r == ShutdownReason.SUSPEND) {
+                // do_suspend runs in a thread of its own, as Linux's in a kthread: resuming needs store events.
+                Thread.ofVirtual().name("d" + hc.domid() + "-suspend").start(this::doSuspend);
+                return;
+            }
             reason.set(r);
             stop.countDown();
         } catch (XenStoreException e) {

@@ -144,6 +144,39 @@ public final class Host implements AutoCloseable {
 
     /** dom0's kernel: its log and the backend modules loaded into it. */
     /**
+     * Suspends a guest as libxl's domain_suspend does before a save: asks it ({@code control/shutdown = suspend},
+     * an acknowledgement within {@code ackTimeout}), then waits up to 60 s for it to shut down with reason
+     * suspend. The guest is then stopped in its suspend hypercall until {@link #resume} or destroy.
+     */
+    public void suspend(int domid, java.time.Duration ackTimeout)
+            throws IOException, DeviceException, InterruptedException, HypercallException {
+        libxl.requestSuspend(domid, ackTimeout);
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            DomainInfo info = ctl.info(domid);
+            if (info.state() == DomainState.SHUTDOWN) {
+                if (info.shutdownReason() == ShutdownReason.SUSPEND) return;
+                throw new DeviceException("guest shut down with reason " + info.shutdownReason().code
+                        + " instead of suspending");
+            }
+            if (System.nanoTime() > deadline) throw new DeviceException("guest did not suspend within 60 s");
+            Thread.sleep(5);
+        }
+    }
+
+    /**
+     * xc_domain_resume then xs_resume_domain: the suspended guest runs again. {@code fast}: its suspend returns
+     * "cancelled" and every driver keeps its connection (what a checkpoint or a failed save or migration does);
+     * otherwise it resumes as in a new domain and its frontends reconnect.
+     */
+    public void resume(int domid, boolean fast) throws IOException, HypercallException {
+        ctl.resume(domid, fast);
+        xs.resume(domid);
+        dom0Kernel.printk("toolstack: domain " + domid + " (" + nameOf(domid) + ") resumed"
+                + (fast ? " (suspend cancelled)" : ""));
+    }
+
+    /**
      * Tells dom0's blkback that the storage of vbd {@code devid} of {@code domid} was resized (the image file
      * grew): it writes the new size for the frontend (xen_vbd_resize). The new size in sectors.
      */
@@ -322,6 +355,13 @@ public final class Host implements AutoCloseable {
             if (info.state() == DomainState.DYING) {
                 consoled.detach(domid);
                 xenstored.domainDied(domid);
+            } else if (info.state() == DomainState.SHUTDOWN && info.shutdownReason() == ShutdownReason.SUSPEND) {
+                // Its toolstack asked for this (a save, a migration) and decides what comes next: resume or destroy.
+                xenstored.onLoop(e -> {
+                    e.domainShutdown(domid);
+                    return null;
+                });
+                dom0Kernel.printk("toolstack: domain " + domid + " (" + nameOf(domid) + ") has suspended");
             } else if (info.state() == DomainState.SHUTDOWN) {
                 xenstored.onLoop(e -> {
                     e.domainShutdown(domid);

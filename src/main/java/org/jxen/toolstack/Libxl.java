@@ -200,6 +200,24 @@ public final class Libxl {
         xs.write(home(domid) + "/control/shutdown", how);
     }
 
+    /**
+     * libxl__domain_pvcontrol for a suspend: writes {@code control/shutdown = suspend} and waits for the guest's
+     * acknowledgement (any other value, or the node gone). A guest that does not answer within {@code timeout}
+     * (libxl: 60 s) has the request taken back in a transaction, unless it answered meanwhile, and a
+     * DeviceException says so.
+     */
+    public void requestSuspend(int domid, Duration timeout) throws IOException, DeviceException, InterruptedException {
+        String node = home(domid) + "/control/shutdown";
+        xs.write(node, "suspend");
+        if (XsWait.until(xs, node, timeout, v -> !"suspend".equals(v)) != null || !xs.exists(node)) return;
+        boolean cancelled = xs.transaction(tx -> {
+            if (!"suspend".equals(tx.readOrNull(node))) return false;
+            tx.write(node, "");
+            return true;
+        });
+        if (cancelled) throw new DeviceException("guest didn't acknowledge suspend, cancelling request");
+    }
+
     /** The name in a domain's home, or null (libxl_domid_to_name). */
     public String domainName(int domid) throws IOException {
         return xs.readOrNull(home(domid) + "/name");

@@ -59,6 +59,33 @@ public abstract class FrontendDriver<D> implements XenbusDriver {
     protected void removed(XenbusDevice dev, D data) {}
 
     /**
+     * netfront_resume: the domain resumed as a new one (migrated, restored), the backend is new; take the old
+     * connection down (rings, grants, channels: they meant nothing to the new backend). The bus then watches the
+     * new backend and the device connects as at boot. A driver that must keep work across (blkfront's requeue)
+     * overrides this. Throwing fails the device.
+     */
+    protected void resume(XenbusDevice dev, D data) throws Exception {
+        disconnect(dev, data);
+    }
+
+    /** Before the suspend hypercall (PM freeze); netfront and blkfront have none. */
+    protected void suspend(XenbusDevice dev, D data) {}
+
+    @Override
+    public final void suspend(XenbusDevice dev) {
+        Bound b = devices.get(dev);
+        if (b != null) suspend(dev, b.data);
+    }
+
+    @Override
+    public final void resume(XenbusDevice dev) throws Exception {
+        Bound b = devices.get(dev);
+        if (b == null) return;
+        b.announced = false;
+        resume(dev, b.data);
+    }
+
+    /**
      * The backend is Reconfiguring while we are Connected (the toolstack changed the device, as libxl does for
      * PCI hot-plug): let go of what is going away (pcifront_detach_devices); we then say Reconfiguring and the
      * backend does the work. Throwing fails the device.

@@ -81,6 +81,9 @@ public final class XenbusBus {
     /** True on a thread running one of this bus's tasks (work asked for from there runs inline). */
     private final ThreadLocal<Boolean> onWorkerThread = ThreadLocal.withInitial(() -> false);
     private XenbusWatch rootWatch;
+    /** Watch events held while suspended (lane, work), in arrival order; guards {@link #frozen}. */
+    private final List<Map.Entry<String, Runnable>> held = new ArrayList<>();
+    private boolean frozen;
 
     XenbusBus(Xenbus xenbus, Kind kind) {
         this.xenbus = xenbus;
@@ -295,7 +298,7 @@ public final class XenbusBus {
         xs.watchDirect(path, token, (p, t) -> {
             String key = keyOf.apply(p);
             if (key == null || !queued.add(key)) return;
-            post(dev != null ? dev.nodename() : laneOf(key), () -> {
+            deliver(dev != null ? dev.nodename() : laneOf(key), () -> {
                 queued.remove(key);
                 if (dev == null || devices.get(dev.nodename()) == dev) callback.accept(key);
             });
@@ -480,11 +483,102 @@ public final class XenbusBus {
             dev.markGone();
             return;
         }
+        watchOtherend(dev);
+    }
+
+    /** watch_otherend: the other end's state; the watch fires once at once, so the driver sees where it is. */
+    private void watchOtherend(XenbusDevice dev) {
         try {
-            dev.watchPath(dev.otherendPath() + "/state", path -> otherendChanged(dev, path));
+            dev.setOtherendWatch(dev.watchPath(dev.otherendPath() + "/state", path -> otherendChanged(dev, path)));
         } catch (IOException e) {
             dev.devFatal(XenbusDevice.errnoOf(e), "watching " + dev.otherendPath() + "/state");
         }
+    }
+
+    // ---- suspend and resume (drivers/xen/xenbus/xenbus_probe.c) ----
+
+    /**
+     * xenbus_dev_suspend for every device (PM freeze, before the suspend hypercall): each driver's suspend, on
+     * the device's lane, waited for. Not on the bus worker.
+     */
+    public void suspend() {
+        forEachDevice(dev -> dev.driver().suspend(dev));
+        // xs_suspend: from here until the resume (or its cancel) store events wait, as a frozen kernel's would.
+        synchronized (held) {
+            frozen = true;
+        }
+    }
+
+    /** xenbus_dev_cancel (PM thaw after a cancelled suspend): the connections were kept; held events run now. */
+    public void suspendCancelled() {
+        thaw();
+    }
+
+    /** A watch event's work, or held while the bus is frozen for a suspend. */
+    private void deliver(String lane, Runnable work) {
+        synchronized (held) {
+            if (frozen) {
+                held.add(Map.entry(lane, work));
+                return;
+            }
+        }
+        post(lane, work);
+    }
+
+    private void thaw() {
+        List<Map.Entry<String, Runnable>> run;
+        synchronized (held) {
+            frozen = false;
+            run = new ArrayList<>(held);
+            held.clear();
+        }
+        for (Map.Entry<String, Runnable> e : run) post(e.getKey(), e.getValue());
+    }
+
+    /**
+     * xenbus_dev_resume for every device (PM restore: the domain resumed as a new one): drop the other-end watch,
+     * read {@code backend}/{@code backend-id} again (the backend may be another domain's, on another host), set
+     * the cached state to Initialising, run the driver's resume, and watch the new other end, which answers as at
+     * boot (InitWait, and the driver connects again). A device whose details are gone is reported and left.
+     */
+    public void resume() {
+        forEachDevice(dev -> {
+            XenbusWatch old = dev.takeOtherendWatch();
+            if (old != null) old.close();
+            if (!talkToOtherend(dev)) return;
+            dev.adoptState(XenbusState.INITIALISING);
+            try {
+                dev.driver().resume(dev);
+            } catch (Exception e) {
+                dev.devFatal(XenbusDevice.errnoOf(e), "resume failed");
+                return;
+            }
+            watchOtherend(dev);
+        });
+        // Events the toolstack's new device nodes fired meanwhile now find every device reset to Initialising.
+        thaw();
+    }
+
+    /** Runs {@code work} for each device on its lane, all in parallel, and waits for them. */
+    private void forEachDevice(DeviceWork work) {
+        List<CompletableFuture<Object>> runs = new ArrayList<>();
+        for (XenbusDevice dev : devices()) {
+            runs.add(submit(dev.nodename(), () -> {
+                if (devices.get(dev.nodename()) == dev) work.run(dev);
+                return null;
+            }));
+        }
+        for (CompletableFuture<Object> r : runs) {
+            try {
+                r.join();
+            } catch (RuntimeException e) {
+                // Stopped meanwhile, or the work failed (submit reports it).
+            }
+        }
+    }
+
+    private interface DeviceWork {
+        void run(XenbusDevice dev) throws Exception;
     }
 
     /** read_otherend_details: {@code backend}/{@code backend-id} or {@code frontend}/{@code frontend-id}. */

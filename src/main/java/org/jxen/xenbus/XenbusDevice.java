@@ -43,6 +43,7 @@ public final class XenbusDevice {
     private final Set<Integer> ports = ConcurrentHashMap.newKeySet();
     private final Map<Integer, GrantMapping> mappings = new ConcurrentHashMap<>();
     private final List<XenbusWatch> watches = new ArrayList<>();
+    private XenbusWatch otherendWatch;
 
     XenbusDevice(XenbusBus bus, XenbusDriver driver, String nodename, String devicetype) {
         this.bus = bus;
@@ -290,6 +291,23 @@ public final class XenbusDevice {
             watches.add(w);
         }
         return w;
+    }
+
+    /** The watch on the other end's state, which a resume replaces (watch_otherend / free_otherend_watch). */
+    void setOtherendWatch(XenbusWatch w) {
+        synchronized (watches) {
+            otherendWatch = w;
+        }
+    }
+
+    /** The other-end watch, forgotten here and in the device's watches; null if there is none. */
+    XenbusWatch takeOtherendWatch() {
+        synchronized (watches) {
+            XenbusWatch w = otherendWatch;
+            otherendWatch = null;
+            if (w != null) watches.remove(w);
+            return w;
+        }
     }
 
     List<XenbusWatch> takeWatches() {

@@ -584,6 +584,58 @@ public abstract class HypervisorContract {
     }
 
     @Test
+    void suspendWaitsForTheResumeHoldsEventsMeanwhileAndReturnsCancelledOrNew() throws Exception {
+        Hypercalls g = guest();
+        int id = g.domid();
+        int p0 = dom0.allocUnbound(id);
+        int pg = g.bindInterdomain(0, p0);
+        BlockingQueue<Integer> got = new LinkedBlockingQueue<>();
+        g.setEventHandler(got::add, Delivery.BLOCKING);
+        assertThat(take(got)).isEqualTo(pg); // the bind left it pending
+        assertErrno(Errno.EINVAL, () -> ctl.resume(id, true)); // running, not suspended
+
+        for (boolean fast : new boolean[] {true, false}) {
+            java.util.concurrent.CompletableFuture<Integer> returned = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return g.suspend();
+                } catch (HypercallException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            awaitShutdown(id);
+            assertThat(ctl.info(id).shutdownReason()).isEqualTo(ShutdownReason.SUSPEND);
+            dom0.send(p0);
+            assertThat(got.poll(200, TimeUnit.MILLISECONDS)).as("a suspended domain gets no events").isNull();
+            assertThat(returned).isNotDone();
+            ctl.resume(id, fast);
+            assertThat(returned.get(30, TimeUnit.SECONDS)).as("suspend's return, fast=%s", fast).isEqualTo(fast ? 1 : 0);
+            assertThat(take(got)).as("the held event, delivered on resume").isEqualTo(pg);
+            assertThat(ctl.info(id).state()).isEqualTo(DomainState.RUNNING);
+        }
+
+        // Destroyed while suspended (saved, migrated away): the hypercall ends with ESRCH.
+        java.util.concurrent.CompletableFuture<Errno> gone = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                g.suspend();
+                return null;
+            } catch (HypercallException e) {
+                return e.errno();
+            }
+        });
+        awaitShutdown(id);
+        ctl.destroy(id);
+        assertThat(gone.get(30, TimeUnit.SECONDS)).isEqualTo(Errno.ESRCH);
+    }
+
+    private void awaitShutdown(int id) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (ctl.info(id).state() != DomainState.SHUTDOWN) {
+            assertThat(System.nanoTime()).as("d%d shut down", id).isLessThan(deadline);
+            Thread.sleep(5);
+        }
+    }
+
+    @Test
     void portsInEveryPendingWordAndBothSelectorWordsAreDeliveredOncePerSend() throws Exception {
         Hypercalls g = guest();
         // Bind enough ports that some land in pending word 64 and up (selector word 1), then send on one port of

@@ -185,6 +185,11 @@ final class RemoteControlPlane implements ControlPlane {
     }
 
     @Override
+    public void resume(int domid, boolean fast) throws HypercallException {
+        call(op(Rpc.RESUME, domid, fast ? 1 : 0));
+    }
+
+    @Override
     public void pause(int domid) throws HypercallException {
         call(op(Rpc.PAUSE, domid));
     }

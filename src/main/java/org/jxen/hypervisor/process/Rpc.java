@@ -46,6 +46,7 @@ import org.jxen.hypervisor.ShutdownReason;
  * 18 MAP_FOREIGN     i32 domid, frame                      i32 handle, string file, i32 frame
  * 19 HYPERCALL_PAGE  -                                     string file: a new CopyPage served for this session
  * 20 HYPERCALL_PAGE_MAPPED  -                              -   (the host unlinks the file)
+ * 21 RESUME          i32 domid, fast (1 or 0)              -
  * info = i32 domid, u8 state ordinal, i32 reason or -1, i32 pages, vcpus, u8 privileged, i32 xsPort, conPort,
  *        u8 blocked
  * </pre>
@@ -73,6 +74,7 @@ final class Rpc {
     static final int MAP_FOREIGN = 18;
     static final int HYPERCALL_PAGE = 19;
     static final int HYPERCALL_PAGE_MAPPED = 20;
+    static final int RESUME = 21;
 
     private Rpc() {
     }

@@ -24,10 +24,12 @@ import org.junit.jupiter.api.io.TempDir;
  * hot-plug: new {@code dev-N}/{@code state-N} keys and the backend's state 7 in one transaction), the frontend
  * lets go and says Reconfiguring, the backend exports ({@code vdev-N}, {@code state-N} 3) and says Reconfigured,
  * the frontend takes them up and both are Connected again, the connection never down. And a frontend-initiated
- * change (netfront's XDP headroom), and a backend that does not reconfigure refusing it.
+ * change (netfront's XDP headroom), and a backend that does not reconfigure refusing it. Then the bus's suspend:
+ * cancelled (connections kept, held events run after) and resumed as a new domain (the new backend read, the
+ * device connected again).
  */
 @Timeout(60)
-class ReconfigurationTest {
+class ReconfigureAndResumeTest {
     private static final AtomicInteger TOKENS = new AtomicInteger();
 
     @TempDir
@@ -95,6 +97,8 @@ class ReconfigurationTest {
     /** pcifront-like: the slots it has attached; detaches Closing ones first, attaches exported ones after. */
     static final class SlotFront extends FrontendDriver<List<String>> {
         final AtomicInteger connects = new AtomicInteger();
+        final AtomicInteger disconnects = new AtomicInteger();
+        final AtomicInteger suspends = new AtomicInteger();
         final List<String> steps = new CopyOnWriteArrayList<>();
 
         SlotFront() {
@@ -112,7 +116,14 @@ class ReconfigurationTest {
         }
 
         @Override
-        protected void disconnect(XenbusDevice dev, List<String> data) {}
+        protected void disconnect(XenbusDevice dev, List<String> data) {
+            disconnects.incrementAndGet();
+        }
+
+        @Override
+        protected void suspend(XenbusDevice dev, List<String> data) {
+            suspends.incrementAndGet();
+        }
 
         @Override
         protected void reconfiguring(XenbusDevice dev, List<String> attached) throws IOException {
@@ -330,5 +341,49 @@ class ReconfigurationTest {
 
     private void awaitState(String devdir, XenbusState s) throws Exception {
         awaitValue(devdir + "/state", v -> XenbusState.parse(v) == s);
+    }
+
+    @Test
+    void aCancelledSuspendKeepsTheConnectionAndHeldEventsRunAfter() throws Exception {
+        connectDevice(true);
+        guest.frontend().suspend();
+        assertThat(front.suspends).hasValue(1);
+        // While frozen, a backend change waits; the cancel lets it through (here: the backend closes).
+        xs.write(be + "/state", "5");
+        assertThat(xs.readString(fe + "/state")).as("frozen: nothing reacted yet").isEqualTo("4");
+        guest.frontend().suspendCancelled();
+        awaitState(fe, XenbusState.CLOSED);
+        assertThat(front.connects).hasValue(1);
+    }
+
+    @Test
+    void aResumeInANewDomainReadsTheNewBackendAndReconnects() throws Exception {
+        connectDevice(true);
+        guest.frontend().suspend();
+        int g = guest.domid();
+        // What libxl does for a migrated guest: the source's backend is gone, the target's devices are created as
+        // at boot (frontend Initialising, backend pointing at the new backend).
+        String be1 = "/local/domain/0/backend/slots/" + g + "/5";
+        xs.rm(be);
+        xs.transaction(tx -> {
+            tx.mkdir(be1);
+            tx.setPerms(be1, XsPerms.parse(List.of("n0", "r" + g)));
+            tx.write(fe + "/backend", be1);
+            tx.write(fe + "/state", "1");
+            tx.write(be1 + "/frontend", fe);
+            tx.write(be1 + "/frontend-id", Integer.toString(g));
+            tx.write(be1 + "/online", "1");
+            tx.write(be1 + "/state", "1");
+            return null;
+        });
+        guest.frontend().resume();
+        be = be1;
+        awaitState(be1, XenbusState.CONNECTED);
+        awaitState(fe, XenbusState.CONNECTED);
+        XenbusDevice dev = frontDevice();
+        assertThat(dev.otherendPath()).isEqualTo(be1);
+        assertThat(front.connects).as("set up again for the new backend").hasValue(2);
+        assertThat(front.disconnects).as("the old connection taken down by the resume").hasValue(1);
+        assertThat(xs.exists("/local/domain/" + g + "/error")).isFalse();
     }
 }
