@@ -55,6 +55,17 @@ final class BlkfrontDriver implements XenbusDriver {
         devices.put(dev, new BlockFront(dev, Vdev.name(devid), devid, params));
     }
 
+    /**
+     * blkfront_resume: the domain resumed as a new one. The old rings and grants go; what was in flight is kept
+     * at the head of the queue. The bus then reads the new backend and watches it; its InitWait sets the rings
+     * up again and its Connected sends the kept requests first (blkif_recover).
+     */
+    @Override
+    public void resume(XenbusDevice dev) {
+        BlockFront d = devices.get(dev);
+        if (d != null) d.resumeInNewDomain();
+    }
+
     /** blkfront_connect's BLKIF_STATE_CONNECTED case: the new capacity, "Setting capacity to N" when it changed. */
     private void resized(XenbusDevice dev, BlockFront d) {
         String raw;

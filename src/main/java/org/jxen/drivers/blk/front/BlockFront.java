@@ -296,6 +296,11 @@ public final class BlockFront implements Disk {
         connected.complete(this);
     }
 
+    /** blkfront_resume: the rings go, requests in flight wait for the new backend (see RequestQueue#suspend). */
+    void resumeInNewDomain() {
+        requests.suspend();
+    }
+
     /** set_capacity after a resize: requests are checked against the new size from now on; true if it changed. */
     boolean resize(long sectors) {
         return requests.resize(sectors);

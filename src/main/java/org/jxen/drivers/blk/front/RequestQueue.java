@@ -359,7 +359,24 @@ final class RequestQueue {
      */
     synchronized void disconnect(boolean requeue) {
         if (phase == Phase.REMOVED) return;
-        if (phase == Phase.CONNECTED) {
+        takeDown(requeue, true);
+    }
+
+    /**
+     * blkfront_resume, blkif_free(info, 1): the domain resumed as a new one and the old backend is gone, so
+     * nothing in flight will be answered on the old rings, and there is nothing to wait for. Answers already there
+     * are taken; every other request in flight goes back to the head of the queue, to be sent to the new backend
+     * once it is Connected (blkif_recover). Nothing is lost or failed.
+     */
+    synchronized void suspend() {
+        if (phase == Phase.REMOVED) return;
+        int before = pending.size();
+        takeDown(true, false);
+        if (pending.size() > before) log((pending.size() - before) + " request(s) requeued for the resume");
+    }
+
+    private void takeDown(boolean requeue, boolean grace) {
+        if (grace && phase == Phase.CONNECTED) {
             phase = Phase.CLOSING;
             long deadline = System.nanoTime() + CLOSE_GRACE_MS * 1_000_000L;
             while (inflight > 0) {
@@ -384,7 +401,7 @@ final class RequestQueue {
         if (requeue) {
             for (int i = stranded.size() - 1; i >= 0; i--) pending.addFirst(stranded.get(i));
             requeued += stranded.size();
-            if (!stranded.isEmpty()) log(stranded.size() + " request(s) requeued for the reconnect");
+            if (!stranded.isEmpty() && grace) log(stranded.size() + " request(s) requeued for the reconnect");
             phase = Phase.IDLE;
         } else {
             // No reconnect follows: what was on the rings or waits to go on them fails now (failAll), and so does
