@@ -10,6 +10,7 @@ import org.jxen.drivers.blk.Vdev;
 import org.jxen.toolstack.ControlException;
 import org.jxen.toolstack.DeviceException;
 import org.jxen.toolstack.DeviceInfo;
+import org.jxen.toolstack.DevicePaths;
 import org.jxen.toolstack.DeviceSpec;
 import org.jxen.toolstack.DiskSpec;
 import org.jxen.toolstack.Libxl;
@@ -41,6 +42,22 @@ final class XlBlockCommands {
     /** libxl for look-ups only: no script runs. */
     private static Libxl lookup(XsClient xs, XlCommand xl, CommandSpec spec) {
         return XlDeviceCommands.libxl(xs, xl, spec, Map.of());
+    }
+
+    /** The domain's disk VDEV (a name or a number), or null if it has none such. */
+    private static DeviceSpec attached(Libxl lookup, int domid, String vdev) throws java.io.IOException {
+        int devid;
+        try {
+            devid = Vdev.devid(vdev);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        return lookup.device(domid, VBD, devid);
+    }
+
+    /** xl's answer for a VDEV the domain does not have. */
+    private static int notConnected(CommandSpec spec, String vdev) {
+        return XlCommand.fail(spec, "Error: Device " + vdev + " not connected.");
     }
 
     @Command(name = "block-attach", description = "Create a new virtual block device (xl disk spec).")
@@ -81,14 +98,8 @@ final class XlBlockCommands {
             return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
                 Libxl lookup = lookup(xs, xl, spec);
                 int domid = lookup.domid(dom);
-                int devid;
-                try {
-                    devid = Vdev.devid(vdev);
-                } catch (IllegalArgumentException e) {
-                    return XlCommand.fail(spec, "Error: Device " + vdev + " not connected.");
-                }
-                DeviceSpec disk = lookup.device(domid, VBD, devid);
-                if (disk == null) return XlCommand.fail(spec, "Error: Device " + vdev + " not connected.");
+                DeviceSpec disk = attached(lookup, domid, vdev);
+                if (disk == null) return notConnected(spec, vdev);
                 libxl(xs, xl, spec).removeDevice(domid, disk);
                 return 0;
             });
@@ -123,22 +134,15 @@ final class XlBlockCommands {
             return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
                 Libxl lookup = lookup(xs, xl, spec);
                 int domid = lookup.domid(dom);
-                int devid;
-                try {
-                    devid = Vdev.devid(vdev);
-                } catch (IllegalArgumentException e) {
-                    return XlCommand.fail(spec, "Error: Device " + vdev + " not connected.");
-                }
-                DeviceInfo disk = lookup.listDevices(domid, VBD).stream().filter(d -> d.devid() == devid).findFirst()
-                        .orElse(null);
-                if (disk == null) return XlCommand.fail(spec, "Error: Device " + vdev + " not connected.");
-                String params = xs.readOrNull(disk.backendPath() + "/params");
+                DeviceSpec disk = attached(lookup, domid, vdev);
+                if (disk == null) return notConnected(spec, vdev);
+                String params = xs.readOrNull(DevicePaths.of(domid, disk).backend() + "/params");
                 if (params == null) return XlCommand.fail(spec, "Error: Device " + vdev + " has no image (params).");
                 // The storage is resized first (as an admin runs lvresize), then blkback is told (xen_vbd_resize).
                 String refused = DiskSize.resizeImage(Path.of(params.strip()), bytes, shrink);
                 if (refused != null) return XlCommand.fail(spec, "Error: " + refused);
                 try {
-                    xl.control().call("block-resize " + domid + " " + devid, null, line -> {});
+                    xl.control().call("block-resize " + domid + " " + disk.devid(), null, line -> {});
                 } catch (ControlException e) {
                     return XlCommand.fail(spec, "libxl: error: " + e.getMessage());
                 }

@@ -12,11 +12,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.jxen.drivers.blk.front.BlockFront;
 import org.jxen.toolstack.Host;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * blkfront across a resume in a new domain (blkfront_resume, blkif_recover): a guest writing hard is
@@ -25,22 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the image holds each one; what was in flight was requeued to the new backend.
  */
 @Timeout(180)
-class BlkResumeTest {
+class BlkResumeTest extends BlkWireFixture {
     private static final int MIB = 1 << 20;
-
-    @TempDir
-    Path dir;
-    private BlkWireHarness h;
-
-    @BeforeEach
-    void start() throws Exception {
-        h = new BlkWireHarness(dir);
-    }
-
-    @AfterEach
-    void stop() {
-        h.close();
-    }
 
     @Test
     void writesInFlightAtASuspendAreSentToTheNewBackendAndNoneIsLost() throws Exception {
