@@ -29,9 +29,14 @@ public final class CacheLineRoundTrip {
      * did not keep up (another load took the CPU for long); never blocks for more than about two seconds.
      */
     public static double measure() {
+        return measure(CHUNKS, TRIPS_PER_CHUNK, DEADLINE_NS);
+    }
+
+    /** As {@link #measure()}, with {@code chunks} chunks of {@code trips} round trips and a deadline of its own. */
+    static double measure(int chunks, int trips, long deadlineNs) {
         if (Runtime.getRuntime().availableProcessors() < 2) return Double.NaN;
         AtomicLong word = new AtomicLong();
-        long deadline = System.nanoTime() + DEADLINE_NS;
+        long deadline = System.nanoTime() + deadlineNs;
         Thread peer = Thread.ofPlatform().daemon().name("round-trip-peer").start(() -> {
             for (long v = 1; ; v += 2) {
                 for (long w, spins = 0; (w = word.getAcquire()) != v; ) {
@@ -42,21 +47,21 @@ public final class CacheLineRoundTrip {
             }
         });
         try {
-            double[] chunkNs = new double[CHUNKS];
+            double[] chunkNs = new double[chunks];
             long v = 0;
-            for (int c = -1; c < CHUNKS; c++) { // chunk -1 warms up
+            for (int c = -1; c < chunks; c++) { // chunk -1 warms up
                 long t0 = System.nanoTime();
-                for (int i = 0; i < TRIPS_PER_CHUNK; i++, v += 2) {
+                for (int i = 0; i < trips; i++, v += 2) {
                     word.setRelease(v + 1);
                     for (long spins = 0; word.getAcquire() != v + 2; ) {
                         if (pastDeadline(++spins, deadline)) return Double.NaN;
                         Thread.onSpinWait();
                     }
                 }
-                if (c >= 0) chunkNs[c] = (System.nanoTime() - t0) / (double) TRIPS_PER_CHUNK;
+                if (c >= 0) chunkNs[c] = (System.nanoTime() - t0) / (double) trips;
             }
             Arrays.sort(chunkNs);
-            return chunkNs[CHUNKS / 2];
+            return chunkNs[chunks / 2];
         } finally {
             word.set(-1); // tells the peer to leave
             try {
