@@ -161,6 +161,9 @@ public final class XlCfg {
             }
             if (c == '\\') throw continuation();
             if (c == 0 || c == '\n' || c == ';') throw error("missing value");
+            if (c == '-' && Character.isDigit(peekAt(pos + 1))) {
+                throw error("a negative number is not xl.cfg syntax (quoted, '-1' is read as one)");
+            }
             if (c == '-' || c == '+' || c == '(' || c == ')' || c == '.' || c == ':' || Character.isLetter(c)) {
                 throw error("unexpected " + describe(c) + ": values are numbers, quoted strings or [lists]"
                         + " (xl.cfg is not Python)");
@@ -276,7 +279,11 @@ public final class XlCfg {
         }
 
         private char peek() {
-            return pos < s.length() ? s.charAt(pos) : 0;
+            return peekAt(pos);
+        }
+
+        private char peekAt(int i) {
+            return i < s.length() ? s.charAt(i) : 0;
         }
 
         private XlCfgException continuation() {

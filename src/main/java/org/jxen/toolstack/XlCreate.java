@@ -52,7 +52,7 @@ public final class XlCreate {
         try {
             cfg = DomainConfig.parse(text, null, cwd);
         } catch (XlCfgException e) {
-            return fail(err, "Failed to parse config: " + where(e, config, file));
+            return fail(err, "Failed to parse config: " + where(e, config, file, overrides));
         }
         if (cfg.warningLine() != null) {
             err.println(config + ": " + cfg.warningLine());
@@ -77,11 +77,15 @@ public final class XlCreate {
         }
     }
 
-    /** FILE:LINE: ..., or "command line" for an error in a KEY=VALUE argument (after the file's lines). */
-    private static String where(XlCfgException e, String config, String file) {
+    /** FILE:LINE: ..., or the KEY=VALUE argument at fault (its lines follow the file's). */
+    private static String where(XlCfgException e, String config, String file, List<String> overrides) {
         long fileLines = file.chars().filter(c -> c == '\n').count() + 1;
-        if (e.line() > fileLines) return e.forFile("<command line>").replaceFirst(":\\d+: ", ": ");
-        return e.forFile(config);
+        int i = (int) (e.line() - fileLines - 1);
+        if (e.line() <= fileLines || i < 0 || i >= overrides.size()) return e.forFile(config);
+        String detail = e.getMessage().replaceFirst("^line \\d+: ", "");
+        // A shell ate the quotes: xl.cfg strings need them on the command line too.
+        String hint = detail.matches("unexpected '[A-Za-z]'.*") ? " (on the command line too, strings are quoted: 'KEY=\"VALUE\"')" : "";
+        return "command line argument '" + overrides.get(i) + "': " + detail + hint;
     }
 
     private static int fail(PrintWriter err, String message) {

@@ -73,7 +73,7 @@ class XlCfgTest {
             memory = 3\\nmemory += [3]            | 2 | can't add [list] to "string" or vice versa (memory +=)
             Name = 'g'                            | 1 | setting names are lower case: Name
             extra = "a" \\\\n  "b"                | 1 | '\\' does not continue a line in xl.cfg: a [list] may span lines, a string may not
-            memory = -1                           | 1 | unexpected '-': values are numbers, quoted strings or [lists] (xl.cfg is not Python)
+            memory = -1                           | 1 | a negative number is not xl.cfg syntax (quoted, '-1' is read as one)
             name = "a\\x4"                        | 1 | invalid digit after backslash hex numerical character escape in quoted string
             """)
     void syntaxErrorsNameTheLine(String text, int line, String message) {

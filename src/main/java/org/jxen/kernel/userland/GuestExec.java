@@ -29,6 +29,12 @@ public final class GuestExec implements KernelModule {
     public static final int CHUNK = 2048;
 
     private final Set<String> started = new HashSet<>();
+    /** Commands still running, by number: what a {@code kill} node interrupts. */
+    private final java.util.Map<String, Thread> running = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Commands the toolstack killed: they answer 137 (128 + SIGKILL) and nothing else. */
+    private final Set<String> killed = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** The status of a killed command, as a shell reports a command killed by SIGKILL. */
+    public static final int KILLED = 137;
     private ExecutorService scanner;
     private Kernel kernel;
 
@@ -72,12 +78,24 @@ public final class GuestExec implements KernelModule {
         try {
             if (!xs.exists(DIR)) return;
             for (String n : xs.directory(DIR)) {
-                if (!n.matches("[0-9]+") || started.contains(n)) continue;
+                if (!n.matches("[0-9]+")) continue;
                 String base = DIR + "/" + n;
+                if (started.contains(n)) {
+                    // xl exec --timeout ran out: the toolstack asks for the command's end with data/exec/<n>/kill.
+                    Thread t = running.get(n);
+                    if (t != null && !killed.contains(n) && xs.exists(base + "/kill")) {
+                        killed.add(n);
+                        kernel.printk("exec: killing command " + n + " (" + xs.readString(base + "/kill") + ")");
+                        t.interrupt();
+                    }
+                    continue;
+                }
                 if (!xs.exists(base + "/cmd") || xs.exists(base + "/status")) continue;
                 started.add(n);
                 byte[] cmd = xs.read(base + "/cmd");
-                Thread.ofPlatform().daemon().name("exec-" + n).start(() -> run(base, cmd));
+                Thread t = Thread.ofPlatform().daemon().name("exec-" + n).unstarted(() -> run(n, base, cmd));
+                running.put(n, t);
+                t.start();
             }
         } catch (IOException e) {
             kernel.printk("exec: scanning " + DIR + ": " + e.getMessage());
@@ -91,7 +109,7 @@ public final class GuestExec implements KernelModule {
         return out;
     }
 
-    private void run(String base, byte[] cmd) {
+    private void run(String n, String base, byte[] cmd) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int status;
@@ -104,8 +122,14 @@ public final class GuestExec implements KernelModule {
                 status = 1;
             }
         }
+        running.remove(n);
         var xs = kernel.xenstore();
         try {
+            if (killed.remove(n)) {
+                // The toolstack gave up on the output; the status tells it the command is gone.
+                xs.write(base + "/status", Integer.toString(KILLED));
+                return;
+            }
             writeChunks(base + "/output", out.toByteArray());
             writeChunks(base + "/error", err.toByteArray());
             xs.write(base + "/status", Integer.toString(status));

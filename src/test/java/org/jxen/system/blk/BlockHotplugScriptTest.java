@@ -65,6 +65,7 @@ class BlockHotplugScriptTest {
             env.put("XENSTORE_READ", cmd + "xenstore-read");
             env.put("XENSTORE_WRITE", cmd + "xenstore-write");
             env.put("XENSTORE_RM", cmd + "xenstore-rm");
+            env.put("XENSTORE_LIST", cmd + "xenstore-list");
         }
         pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
