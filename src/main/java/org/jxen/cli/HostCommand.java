@@ -49,7 +49,8 @@ public final class HostCommand implements Callable<Integer> {
         }
         try {
             return run();
-        } catch (IOException | HypercallException | IllegalArgumentException e) {
+        } catch (IOException | java.io.UncheckedIOException | HypercallException | IllegalArgumentException
+                | IllegalStateException e) {
             System.err.println("jxen host: cannot start in " + runDir + ": " + UserErrors.oneLine(e));
             return 1;
         }
@@ -92,7 +93,12 @@ public final class HostCommand implements Callable<Integer> {
         for (String line : reaped) host.dom0Kernel().printk("jxen host: " + line);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            host.close();
+            try {
+                host.close();
+            } catch (RuntimeException | Error e) {
+                // Stopping must not end in a trace either (a domain file on a full tmpfs, say).
+                System.err.println("jxen host: while stopping: " + UserErrors.oneLine(e));
+            }
             try {
                 lock.close();
             } catch (java.io.IOException e) {

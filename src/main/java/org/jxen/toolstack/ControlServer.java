@@ -94,6 +94,10 @@ public final class ControlServer implements AutoCloseable {
             } catch (ControlException | XlCfgException | DeviceException | HypercallException
                     | IllegalArgumentException | IllegalStateException e) {
                 c.writeLine(ERROR + oneLine(e.getMessage()));
+            } catch (RuntimeException e) {
+                // A failure nobody foresaw still answers xl in one line; the trace stays in the host's debug log.
+                LOG.log(Level.DEBUG, "control request " + request, e);
+                c.writeLine(ERROR + oneLine(UserErrors.oneLine(e)));
             } catch (ClientGone e) {
                 // xl console's user pressed Ctrl-C: nothing to answer.
             } catch (IOException e) {

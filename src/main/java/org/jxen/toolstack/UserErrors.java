@@ -25,6 +25,10 @@ public final class UserErrors {
         }
         String m = e.getMessage();
         if (m == null || m.isBlank()) m = e.getClass().getSimpleName();
+        // An UncheckedIOException's message repeats its cause's class name: keep what the file system said.
+        if (e instanceof java.io.UncheckedIOException u && u.getCause() != null && m.endsWith(": " + u.getCause())) {
+            m = m.substring(0, m.length() - u.getCause().toString().length()) + u.getCause().getMessage();
+        }
         if (m.contains("No space left on device")) return m.replaceAll("^[a-zA-Z.]+Exception: ", "");
         return m.replace('\n', ' ');
     }
