@@ -325,7 +325,8 @@ public final class Libxl {
     private void hotplugAdd(String kind, String be, String what) throws IOException, DeviceException, InterruptedException {
         Path script = scripts.get(kind);
         if (script == null) return;
-        Process p = new HotplugScript(script, scriptEnv).start("add", be);
+        HotplugScript.Running run = new HotplugScript(script, scriptEnv).start("add", be);
+        Process p = run.process();
         try {
             // A script that fails before writing hotplug-status ends the wait early (libxl checks its exit too).
             String status = XsWait.until(xs, be + "/hotplug-status", timeouts.hotplug(),
@@ -334,19 +335,20 @@ public final class Libxl {
                             ? CompletableFuture.completedFuture(null) : new CompletableFuture<Void>()));
             if ("connected".equals(status)) return;
             String error = xs.readOrNull(be + "/hotplug-error");
-            if ("error".equals(status)) {
-                throw new DeviceException("hotplug script " + script + " add failed for " + what + ": "
-                        + (error != null ? error : "no hotplug-error given"));
-            }
-            if (!p.isAlive() && p.exitValue() != 0) {
-                throw new DeviceException("hotplug script " + script + " add failed for " + what + " (exit "
-                        + p.exitValue() + ")" + (error != null ? ": " + error : ""));
+            boolean failed = !p.isAlive() && p.exitValue() != 0;
+            if ("error".equals(status) || failed) {
+                // One report, the same whichever the toolstack saw first: the script's hotplug-error, else its
+                // last line of output, else its exit code.
+                if (error == null && !p.isAlive()) error = run.lastLine();
+                throw new DeviceException("hotplug script " + script + " add failed for " + what
+                        + (error != null ? ": " + error : failed ? " (exit " + p.exitValue() + ")" : ": no hotplug-error given"));
             }
             throw new DeviceException("hotplug script " + script + " add for " + what + " did not write hotplug-status"
                     + " within " + seconds(timeouts.hotplug()));
         } finally {
             // libxl kills a script that outlives its timeout; one that reported already is left to finish.
             if (!p.waitFor(1, TimeUnit.SECONDS)) p.destroyForcibly();
+            run.close();
         }
     }
 

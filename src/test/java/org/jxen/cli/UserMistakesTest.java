@@ -89,6 +89,15 @@ class UserMistakesTest extends XlHostFixture {
                         "jxen host: --guest a:inproc: domain with name a already exists", 1),
                 new Mistake("host: bad module path", "$JXEN host --run-dir h4 --module-path /nonexistent.jar",
                         "jxen host: cannot start in h4: /nonexistent.jar: No such file or directory", 1),
+                new Mistake("xenstored: socket path over 107 bytes", "$JXEN xenstored --socket " + longDir + "/socket",
+                        "xenstored: the socket path " + longDir + "/socket is " + (longDir.length() + 7) + " bytes, over the"
+                                + " 107-byte limit of Unix socket paths; use a shorter --socket (e.g. /tmp/jxen)", 1),
+                new Mistake("xl: host directory is a file", "$JXEN xl -H afile list",
+                        "cannot reach the jxen host at afile/toolstack.sock (is `jxen host` running?): Not a directory", 1),
+                new Mistake("xl: attach a missing image", "$JXEN xl -H $RUN block-attach g /nonexistent.img,raw,xvda,w",
+                        "add failed for vbd 51712 of domain 1: /nonexistent.img does not exist", 1),
+                new Mistake("xl: a disk spec without vdev", "$JXEN xl -H $RUN block-attach g garbage",
+                        "libxl: error: disk spec 'garbage' has no vdev", 1),
                 new Mistake("xl: dead host", "$JXEN xl -H " + deadHost + " list", "cannot reach the jxen host at "
                         + deadHost.resolve("toolstack.sock") + " (is `jxen host` running?): Connection refused", 1),
                 new Mistake("xl: dead host's xenstored", "$JXEN xl -H " + deadHost + " block-list g",
