@@ -43,6 +43,8 @@ public final class XlCfg {
     }
 
     public static XlCfg parse(String text) throws XlCfgException {
+        // A file saved by an editor that marks UTF-8 with a byte-order mark is still the same config.
+        if (text.startsWith("\uFEFF")) text = text.substring(1);
         return new XlCfg(new Parser(text).file());
     }
 

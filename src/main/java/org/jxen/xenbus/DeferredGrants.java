@@ -13,8 +13,9 @@ import java.util.concurrent.TimeUnit;
  * domain dies and the hypervisor drops the mapping); then the page goes back to the allocator.
  *
  * <p>A device's teardown ends all its grants at once (a block device's persistent grants are hundreds): the
- * grants deferred in one burst are reported in one line, once a retry tick finds no new one added since the
- * last, instead of one line per grant.
+ * grants deferred during a teardown ({@link #batch()}, which the frontend's close and a device's removal open)
+ * are reported in one line when it ends, instead of one line per grant; grants deferred outside a teardown in
+ * one line per burst, once a retry tick finds no new one added since the last.
  */
 final class DeferredGrants {
     private static final long RETRY_MS = 50;
@@ -26,6 +27,8 @@ final class DeferredGrants {
     /** Refs deferred since the last report, and whether one was added since the last tick. */
     private final List<Integer> unreported = new ArrayList<>();
     private boolean addedSinceTick;
+    /** Teardowns in progress: while any is, the report waits for the last to end. */
+    private int batches;
     private ScheduledExecutorService timer;
 
     DeferredGrants(Xenbus xenbus) {
@@ -46,8 +49,23 @@ final class DeferredGrants {
         }
     }
 
+    /** A teardown: the grants it defers are reported in one line when the last open batch closes. */
+    interface Batch extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    synchronized Batch batch() {
+        batches++;
+        return () -> {
+            synchronized (DeferredGrants.this) {
+                if (--batches == 0) report();
+            }
+        };
+    }
+
     private synchronized void retry() {
-        if (!addedSinceTick) report();
+        if (!addedSinceTick && batches == 0) report();
         addedSinceTick = false;
         pending.removeIf(e -> {
             if (!xenbus.hypercalls().grantTable().endAccess(e.ref())) return false;
@@ -56,7 +74,7 @@ final class DeferredGrants {
             return true;
         });
         if (pending.isEmpty()) {
-            report();
+            if (batches == 0) report();
             timer.shutdown();
             timer = null;
         }

@@ -206,6 +206,14 @@ class XlCfgTest {
     }
 
     @Test
+    void windowsLineEndsAndAByteOrderMarkAreTheSameConfig() throws Exception {
+        XlCfg cfg = XlCfg.parse("\uFEFFname = 'w'\r\nmemory = 32\r\ndisk = [ 'a.img,raw,xvda,rw',\r\n ]\r\n");
+        assertThat(XlCfg.atom(cfg.settings().get("name"))).isEqualTo("w");
+        assertThat(XlCfg.atom(cfg.settings().get("memory"))).isEqualTo("32");
+        assertThat(((XlCfg.Lst) cfg.settings().get("disk")).items()).hasSize(1);
+    }
+
+    @Test
     void settingsKeepTheirOrderOfAppearance() throws Exception {
         assertThat(List.copyOf(XlCfg.parse("b = 1\na = 2").settings().keySet())).containsExactly("b", "a");
     }
