@@ -21,7 +21,9 @@ import org.jxen.kernel.KernelRole;
  * insmod, rmmod, lsmod on its kernel), writes its standard output and standard error as chunks
  * {@code data/exec/<n>/output/<i>} and {@code data/exec/<n>/error/<i>} ({@value #CHUNK} bytes each), then
  * {@code data/exec/<n>/status} (the exit status, decimal). The toolstack removes {@code <n>} once it has read
- * the result. {@code data/exec/next} is the toolstack's counter of command numbers and is ignored here.
+ * the result. {@code data/exec/next} is the toolstack's counter of command numbers and is ignored here. A
+ * {@code data/exec/<n>/kill} node (xl exec's {@code --timeout} ran out) interrupts the running command, which then
+ * answers only {@code status} {@value #KILLED}, for the toolstack to see it gone before it removes {@code <n>}.
  */
 public final class GuestExec implements KernelModule {
     public static final String NAME = "exec";
