@@ -1,6 +1,15 @@
 package org.jxen.cli;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
+import org.jxen.hypervisor.HypercallException;
+import org.jxen.toolstack.ControlServer;
+import org.jxen.toolstack.DomainConfig;
+import org.jxen.toolstack.UserErrors;
+import org.jxen.toolstack.XlCfgException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -33,6 +42,41 @@ public final class HostCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        String problem = check();
+        if (problem != null) {
+            System.err.println("jxen host: " + problem);
+            return 1;
+        }
+        try {
+            return run();
+        } catch (IOException | java.io.UncheckedIOException | HypercallException | IllegalArgumentException
+                | IllegalStateException e) {
+            System.err.println("jxen host: cannot start in " + runDir + ": " + UserErrors.oneLine(e));
+            return 1;
+        }
+    }
+
+    /** What can be refused before anything is touched: paths too long for a socket, bad or repeated --guest names. */
+    private String check() {
+        for (String sock : List.of(Host.XENSTORED_SOCKET, "hv/hv.sock", ControlServer.SOCKET_NAME)) {
+            String p = UserErrors.socketPathProblem(runDir.resolve(sock), "--run-dir");
+            if (p != null) return p;
+        }
+        if (Files.exists(runDir) && !Files.isDirectory(runDir)) return runDir + " exists and is not a directory";
+        Set<String> names = new HashSet<>();
+        for (String spec : guests) {
+            String name = spec.endsWith(":inproc") ? spec.substring(0, spec.length() - ":inproc".length()) : spec;
+            try {
+                DomainConfig.parse("name = \"" + name.replace("\\", "\\\\").replace("\"", "\\\"") + "\"");
+            } catch (XlCfgException e) {
+                return "--guest " + spec + ": " + e.getMessage().replaceFirst("^line 1: ", "");
+            }
+            if (!names.add(name)) return "--guest " + spec + ": domain with name " + name + " already exists";
+        }
+        return null;
+    }
+
+    private int run() throws Exception {
         // The run directory is this host's before anything in it is touched; released when the process ends.
         RunDirLock lock;
         try {
@@ -49,7 +93,12 @@ public final class HostCommand implements Callable<Integer> {
         for (String line : reaped) host.dom0Kernel().printk("jxen host: " + line);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            host.close();
+            try {
+                host.close();
+            } catch (RuntimeException | Error e) {
+                // Stopping must not end in a trace either (a domain file on a full tmpfs, say).
+                System.err.println("jxen host: while stopping: " + UserErrors.oneLine(e));
+            }
             try {
                 lock.close();
             } catch (java.io.IOException e) {

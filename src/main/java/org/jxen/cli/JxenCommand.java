@@ -19,6 +19,14 @@ public final class JxenCommand implements Runnable {
         // XenStore paths such as @introduceDomain start with '@': never read them as picocli argument files.
         cl.setExpandAtFiles(false);
         Subcommands.register(cl);
+        // The last resort: whatever a command did not catch is still one line for the user, not a stack trace
+        // (JXEN_DEBUG=1 prints the trace, for a bug report).
+        cl.setExecutionExceptionHandler((e, line, parse) -> {
+            line.getErr().println(line.getCommandName() + ": " + org.jxen.toolstack.UserErrors.oneLine(e));
+            if (System.getenv("JXEN_DEBUG") != null) e.printStackTrace(new java.io.PrintWriter(line.getErr(), true));
+            line.getErr().flush();
+            return 1;
+        });
         return cl;
     }
 

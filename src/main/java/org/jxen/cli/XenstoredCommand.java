@@ -36,6 +36,11 @@ public final class XenstoredCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path path = defaultSocket(socket, runDir);
+        String tooLong = org.jxen.toolstack.UserErrors.socketPathProblem(path, socket != null ? "--socket" : "--run-dir");
+        if (tooLong != null) {
+            System.err.println("xenstored: " + tooLong);
+            return 1;
+        }
         XenStoredServer server = XenStoredServer.start(new XenStoredServer.Options(path, trace));
         CountDownLatch stopped = new CountDownLatch(1);
         // SIGTERM and SIGINT run shutdown hooks: close the loop and remove the socket before exiting.

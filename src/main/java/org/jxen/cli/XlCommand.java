@@ -10,9 +10,8 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.jxen.toolstack.ControlClient;
 import org.jxen.toolstack.ControlException;
-import org.jxen.toolstack.DomainConfig;
 import org.jxen.toolstack.Host;
-import org.jxen.toolstack.XlCfgException;
+import org.jxen.toolstack.XlCreate;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -86,39 +85,32 @@ public final class XlCommand implements Runnable {
         }
     }
 
-    @Command(name = "create", description = "Create a domain from an xl.cfg file.")
+    @Command(name = "create", description = "Create a domain from an xl.cfg file; KEY=VALUE arguments override its settings.")
     static final class Create implements Callable<Integer> {
         @ParentCommand
         XlCommand xl;
         @Spec
         CommandSpec spec;
-        @Parameters(paramLabel = "CONFIG")
-        Path config;
+        @Parameters(paramLabel = "CONFIG|KEY=VALUE", arity = "1..*",
+                description = "The config file (the first argument without '='), then settings that override it.")
+        List<String> args;
 
         @Override
         public Integer call() {
-            byte[] text;
-            try {
-                text = Files.readAllBytes(config);
-            } catch (NoSuchFileException e) {
-                return fail(spec, "Failed to read config file: " + config + ": No such file or directory");
-            } catch (IOException e) {
-                return fail(spec, "Failed to read config file: " + config + ": " + e.getMessage());
+            // As xl's main_create: arguments with '=' are settings, the one without is the file.
+            String config = null;
+            List<String> overrides = new java.util.ArrayList<>();
+            for (String a : args) {
+                if (a.indexOf('=') >= 0) {
+                    overrides.add(a);
+                } else if (config == null) {
+                    config = a;
+                } else {
+                    return fail(spec, "xl create: more than one config file: " + config + ", " + a);
+                }
             }
-            spec.commandLine().getErr().println("Parsing config from " + config);
-            spec.commandLine().getErr().flush();
-            try {
-                DomainConfig.parse(new String(text, StandardCharsets.UTF_8));
-            } catch (XlCfgException e) {
-                return fail(spec, "Failed to parse config: " + e.forFile(config.toString()));
-            }
-            try {
-                // xl says nothing more on success; the new domain shows in xl list.
-                xl.control().call("create " + text.length, text, l -> {});
-                return 0;
-            } catch (ControlException | IOException e) {
-                return fail(spec, "libxl: error: " + e.getMessage());
-            }
+            if (config == null) config = "/dev/null";
+            return XlCreate.run(xl.control(), config, overrides, spec.commandLine().getOut(), spec.commandLine().getErr());
         }
     }
 

@@ -35,7 +35,16 @@ final class XlDeviceCommands {
      * stderr after {@code prefix}, as xl does, with exit status 1.
      */
     static int withXenstore(XlCommand xl, CommandSpec spec, String prefix, WithXenstore body) {
-        try (XsClient xs = new XsClient(UnixSocketChannel.connect(xl.xenstoredSocket()))) {
+        String tooLong = org.jxen.toolstack.UserErrors.socketPathProblem(xl.xenstoredSocket(), "host directory (-H)");
+        if (tooLong != null) return XlCommand.fail(spec, prefix + "cannot reach the jxen host's xenstored: " + tooLong);
+        UnixSocketChannel channel;
+        try {
+            channel = UnixSocketChannel.connect(xl.xenstoredSocket());
+        } catch (IOException e) {
+            return XlCommand.fail(spec, prefix + "cannot reach the jxen host's xenstored at " + xl.xenstoredSocket()
+                    + " (is `jxen host` running?): " + e.getMessage());
+        }
+        try (XsClient xs = new XsClient(channel)) {
             return body.run(xs);
         } catch (DeviceException | IOException | IllegalArgumentException e) {
             return XlCommand.fail(spec, prefix + e.getMessage());

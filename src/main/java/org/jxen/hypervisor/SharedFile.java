@@ -17,6 +17,8 @@ import java.nio.file.StandardOpenOption;
  */
 final class SharedFile {
     private final Path path;
+    /** Files up to this size are written out in full when made. */
+    static final long PREALLOCATE_MAX = 1 << 20;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment segment;
     private int references = 1;
@@ -26,11 +28,19 @@ final class SharedFile {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                 StandardOpenOption.WRITE)) {
             ch.truncate(size);
-            ch.write(java.nio.ByteBuffer.allocate(1), size - 1);
+            // Small files (event page, grant table) are allocated whole: on a tmpfs that fills up later, touching
+            // a page never written would be a SIGBUS. Memory stays sparse (a guest's pages cost only once used).
+            if (size <= PREALLOCATE_MAX) {
+                java.nio.ByteBuffer zeros = java.nio.ByteBuffer.allocate((int) size);
+                while (zeros.hasRemaining()) ch.write(zeros, zeros.position());
+            } else {
+                ch.write(java.nio.ByteBuffer.allocate(1), size - 1);
+            }
             segment = ch.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
         } catch (IOException e) {
             arena.close();
-            throw new UncheckedIOException(e);
+            // The path in the message: a full /dev/shm is the user's to see, and to fix.
+            throw new UncheckedIOException(path + ": " + e.getMessage(), e);
         }
     }
 

@@ -34,8 +34,12 @@ public class StandardKernel implements GuestKernel {
             Kernel kernel = newKernel(hc, xs, log);
             this.hc = hc;
             this.kernel = kernel;
-            // As Linux's setup_shutdown_watcher: the toolstack made these nodes ours (libxl's rwperm); one we may
-            // not write is logged, not fatal (Linux's pr_err), the toolstack then just does not see the feature.
+            xs.watch("control/shutdown", "shutdown", (path, token) -> onShutdownRequest(xs));
+            run(kernel, args);
+            // As Linux's setup_shutdown_watcher, once the boot's modules are in: the toolstack made these nodes
+            // ours (libxl's rwperm), and takes feature-poweroff as the end of boot (xl create waits for it), so a
+            // kernel that panics loading its modules never announces it. One we may not write is logged, not
+            // fatal (Linux's pr_err); the toolstack then just does not see the feature.
             for (String f : new String[] {"feature-poweroff", "feature-reboot", "feature-suspend"}) {
                 try {
                     xs.write("control/" + f, "1");
@@ -43,13 +47,12 @@ public class StandardKernel implements GuestKernel {
                     log.printk("xenbus: error writing control/" + f + ": " + e.getMessage());
                 }
             }
-            xs.watch("control/shutdown", "shutdown", (path, token) -> onShutdownRequest(xs));
-            run(kernel, args);
             stop.await();
             kernel.unloadAll();
             log.printk("reboot: " + (reason.get() == ShutdownReason.POWEROFF ? "Power down" : reason.get()));
         } catch (Exception e) {
-            log.printk("Kernel panic - " + e);
+            // Linux's line; the message, not a Java class name: xl create shows it to the user.
+            log.printk("Kernel panic - not syncing: " + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()));
             throw e;
         } finally {
             detachConsole();

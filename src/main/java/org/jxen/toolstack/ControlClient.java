@@ -59,6 +59,8 @@ public final class ControlClient {
      * line to {@code onLine} as it arrives, until the final OK; an ERROR reply throws.
      */
     public void call(String request, byte[] payload, Consumer<String> onLine) throws IOException, ControlException {
+        String tooLong = UserErrors.socketPathProblem(socket, "host directory (-H)");
+        if (tooLong != null) throw new IOException("cannot reach the jxen host: " + tooLong);
         SocketChannel ch;
         try {
             ch = SocketChannel.open(StandardProtocolFamily.UNIX);

@@ -22,7 +22,7 @@ import org.jxen.kernel.userland.Utilities;
  *
  * <pre>
  * request:  VERB [ARG ...] '\n'           (one line, UTF-8, arguments separated by single spaces)
- *           create LEN '\n' CONFIG        (LEN bytes of xl.cfg text follow the line)
+ *           create LEN [DIR] '\n' CONFIG  (LEN bytes of xl.cfg text follow the line; DIR: xl's directory)
  *           exec DOM LEN '\n' ARGV         (LEN bytes: the arguments, each ended by a NUL; DOM is dom0)
  *           list | destroy DOM | shutdown DOM | dmesg [DOM] | console DOM
  * reply:    ('|' TEXT '\n')*  then  'OK' '\n'  or  'ERROR ' MESSAGE '\n'
@@ -40,6 +40,8 @@ public final class ControlServer implements AutoCloseable {
     static final String DATA = "|";
     static final String OK = "OK";
     static final String ERROR = "ERROR ";
+    /** A data line of a failed create: one of the guest's last console lines. */
+    public static final String LOG_LINE = "log ";
     /** Largest config accepted by create. */
     static final int MAX_CONFIG = 1 << 20;
 
@@ -85,13 +87,21 @@ public final class ControlServer implements AutoCloseable {
             try {
                 handle(c, request.split(" "));
                 c.writeLine(OK);
+            } catch (BootFailedException e) {
+                // The guest's last console lines first, as data: xl prints them under its error line.
+                for (String l : e.lastLines()) data(c, LOG_LINE + l);
+                c.writeLine(ERROR + oneLine(e.getMessage()));
             } catch (ControlException | XlCfgException | DeviceException | HypercallException
                     | IllegalArgumentException | IllegalStateException e) {
                 c.writeLine(ERROR + oneLine(e.getMessage()));
+            } catch (RuntimeException e) {
+                // A failure nobody foresaw still answers xl in one line; the trace stays in the host's debug log.
+                LOG.log(Level.DEBUG, "control request " + request, e);
+                c.writeLine(ERROR + oneLine(UserErrors.oneLine(e)));
             } catch (ClientGone e) {
                 // xl console's user pressed Ctrl-C: nothing to answer.
             } catch (IOException e) {
-                c.writeLine(ERROR + oneLine(e.toString()));
+                c.writeLine(ERROR + oneLine(e.getMessage() != null ? e.getMessage() : e.toString()));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -105,7 +115,7 @@ public final class ControlServer implements AutoCloseable {
     }
 
     private void handle(LineChannel c, String[] req) throws IOException, ControlException, XlCfgException, DeviceException, HypercallException,
-            InterruptedException, ClientGone {
+            InterruptedException, ClientGone, BootFailedException {
         switch (req[0]) {
             case "create" -> create(c, req);
             case "exec" -> exec(c, req);
@@ -141,17 +151,23 @@ public final class ControlServer implements AutoCloseable {
         return java.util.Arrays.copyOfRange(req, 1, req.length);
     }
 
+    /** create LEN [DIR]: DIR is xl's working directory, against which the config's relative paths resolve. */
     private void create(LineChannel c, String[] req) throws IOException, ControlException, XlCfgException,
-            DeviceException, HypercallException, InterruptedException {
+            DeviceException, HypercallException, InterruptedException, BootFailedException {
+        if (req.length < 2) throw new ControlException("create needs the config length");
         int len;
         try {
-            len = Integer.parseInt(args(req, 1)[0]);
+            len = Integer.parseInt(req[1]);
         } catch (NumberFormatException e) {
             throw new ControlException("create needs the config length");
         }
         if (len < 0 || len > MAX_CONFIG) throw new ControlException("config of " + len + " bytes is too large");
+        Path base = req.length > 2 ? Path.of(String.join(" ", java.util.Arrays.copyOfRange(req, 2, req.length)))
+                : Path.of("").toAbsolutePath();
+        if (!base.isAbsolute()) throw new ControlException("create: the directory must be absolute: " + base);
         String text = new String(c.readExactly(len), StandardCharsets.UTF_8);
-        DomainConfig cfg = DomainConfig.parse(text, host.modulePath());
+        DomainConfig cfg = DomainConfig.parse(text, host.modulePath(), base);
+        if (cfg.warningLine() != null) host.dom0Kernel().printk("toolstack: " + cfg.guest().name() + ": " + cfg.warningLine());
         Host.Guest g = host.create(cfg);
         data(c, g.domid() + " " + g.name());
     }

@@ -22,7 +22,7 @@ import org.jxen.drivers.blk.Vdev;
  * {@code virtual-device} (the device number) and {@code device-type}.
  */
 public record DiskSpec(String target, String format, String vdev, boolean readOnly, int backendDomid,
-        String backendType, String devtype, boolean discard) {
+        String backendType, String devtype, boolean discard, boolean force) {
 
     public int devid() {
         return Vdev.devid(vdev);
@@ -99,14 +99,23 @@ public record DiskSpec(String target, String format, String vdev, boolean readOn
         }
         boolean ro = switch (access) {
             case "r", "ro" -> true;
-            case "w", "rw" -> false;
-            default -> throw new IllegalArgumentException("invalid access '" + access + "' (r, ro, w or rw)");
+            case "w", "rw", "w!", "rw!" -> false;
+            default -> throw new IllegalArgumentException("invalid access '" + access + "' (r, ro, w, rw, or w! to share it writable)");
         };
+        // xm's "w!" (Xen's block script canonicalise_mode): writable, and attached even if another domain has it.
+        boolean force = access.endsWith("!");
         if (vdev == null) throw new IllegalArgumentException("disk spec '" + spec + "' has no vdev");
         if (target == null || target.isEmpty()) throw new IllegalArgumentException("disk spec '" + spec + "' has no target");
         Vdev.devid(vdev); // validates
         // libxl__device_disk_setdefault: discard_enable defaults to the disk being writable.
-        return new DiskSpec(target, format, vdev, ro, backend, "phy", devtype, discard != null ? discard : !ro);
+        return new DiskSpec(target, format, vdev, ro, backend, "phy", devtype, discard != null ? discard : !ro, force);
+    }
+
+    /** The spec with a relative target taken from {@code base} (xl's directory; a null: disk has no path). */
+    public DiskSpec resolvedAgainst(Path base) {
+        if (target.startsWith("null:") || Path.of(target).isAbsolute()) return this;
+        return new DiskSpec(base.resolve(target).normalize().toString(), format, vdev, readOnly, backendDomid, backendType,
+                devtype, discard, force);
     }
 
     private static int domid(String v) {
@@ -121,7 +130,7 @@ public record DiskSpec(String target, String format, String vdev, boolean readOn
     public DeviceSpec device() {
         Map<String, String> be = new LinkedHashMap<>();
         be.put("params", target);
-        be.put("mode", readOnly ? "r" : "w");
+        be.put("mode", readOnly ? "r" : force ? "w!" : "w");
         be.put("type", Files.isRegularFile(Path.of(target)) || !Files.exists(Path.of(target)) ? "file" : "phy");
         be.put("device-type", devtype);
         be.put("dev", vdev);

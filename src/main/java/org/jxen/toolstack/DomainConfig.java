@@ -1,73 +1,112 @@
 package org.jxen.toolstack;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
 import java.util.jar.JarFile;
+import java.util.zip.ZipEntry;
+import org.jxen.hypervisor.Hypervisor;
+import org.jxen.hypervisor.process.GuestKernel;
 import org.jxen.kernel.CommandLine;
 import org.jxen.kernel.ModuleDirectory;
 
 /**
- * What an xl.cfg means to jxen: {@code name} (required), {@code memory} (MiB, default 16), {@code vcpus}
- * (default 1), {@code kernel} (a jar of modules, the guest's kernel image; default: the host's
- * {@code --module-path}), {@code extra} (the kernel command line: {@code blkfront.max_queues=2 ...}),
- * {@code drivers} (extra modules the guest loads at boot, as {@code modules_load=} on its command line; the
- * standard frontends are built in), {@code inproc = 1} (jxen: run the guest inside the host's JVM), and device
- * lists ({@code mydevice = ['0']}, {@code disk = [...]}) attached after boot. xl's other device lists are
- * recognised and refused.
+ * What an xl.cfg means to jxen. Every setting xl reads (xl_parse.c; the list is the resource
+ * {@code xl-cfg-keys.txt}) is accepted; jxen honours {@code name}, {@code uuid}, {@code memory}, {@code maxmem},
+ * {@code vcpus}, {@code maxvcpus}, {@code on_poweroff}/{@code on_reboot}/{@code on_crash}, {@code kernel},
+ * {@code cmdline}/{@code root}/{@code extra}, {@code disk}, and its own {@code drivers}, {@code inproc} and
+ * device lists ({@code mydevice}); settings for hardware or devices jxen does not have are ignored and named in
+ * one warning line ({@link #warnings()}); settings that would give the guest host hardware it will not get
+ * ({@link #PASSTHROUGH}) are refused, as running without them would mislead. See docs/xl-cfg.md.
  */
-public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices) {
-    /** Device classes whose lists xl.cfg may carry. */
+public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices, ShutdownAction.OnShutdown onShutdown,
+        List<String> warnings) {
+    /** Device classes whose lists xl.cfg may carry, besides disk. */
     public static final Set<String> DEVICE_LISTS = Set.of("mydevice");
-    /** xl.cfg device lists jxen has no devices for yet. */
-    private static final Set<String> UNSUPPORTED = Set.of("vif", "vfb", "vkb", "pci", "channel", "usbdev",
-            "p9", "vtpm", "vdispl", "vsnd", "dtdev", "usbctrl", "pvcalls", "virtio");
-    private static final Set<String> KNOWN = Set.of("name", "memory", "vcpus", "drivers", "inproc", "disk", "kernel",
-            "extra");
+    /** Host hardware handed to the guest: refused, since the guest would run without it. */
+    static final Set<String> PASSTHROUGH = new TreeSet<>(Set.of("pci", "dtdev", "iomem", "ioports", "irqs", "usbdev",
+            "gfx_passthru"));
+    /** Settings jxen honours (besides {@link #DEVICE_LISTS}); jxen's own are drivers and inproc. */
+    static final Set<String> HONOURED = Set.of("name", "uuid", "memory", "maxmem", "vcpus", "maxvcpus", "on_poweroff",
+            "on_reboot", "on_crash", "kernel", "cmdline", "root", "extra", "disk", "drivers", "inproc");
+    /** Every setting xl reads. */
+    static final Set<String> XL_KEYS = loadKeys();
+    /** jxen's default memory, in MiB. */
+    static final int DEFAULT_MEMORY = 16;
+    /** The most a domain may have: what the hypervisor gives a domain at most. */
+    public static final int MAX_MEMORY_MIB = Hypervisor.MAX_MEMORY_PAGES / 256;
 
     public DomainConfig {
         devices = List.copyOf(devices);
+        warnings = List.copyOf(warnings);
+    }
+
+    public DomainConfig(GuestConfig guest, List<DeviceSpec> devices) {
+        this(guest, devices, ShutdownAction.OnShutdown.XL_DEFAULTS, List.of());
     }
 
     /**
      * The config's meaning, without asking which modules exist (xl's own check before it sends the config to
-     * the host, which does not know the host's module path).
+     * the host, which does not know the host's module path); relative paths are taken from the working directory.
      */
     public static DomainConfig parse(String text) throws XlCfgException {
         return parse(text, null);
     }
 
+    public static DomainConfig parse(String text, List<Path> hostModulePath) throws XlCfgException {
+        return parse(text, hostModulePath, Path.of("").toAbsolutePath());
+    }
+
     /**
      * The config's meaning, each {@code drivers} entry checked against the modules the guest's kernel image has:
-     * the jar of {@code kernel}, else {@code hostModulePath}, in front of the class path. Null skips the check.
+     * the jar of {@code kernel}, else {@code hostModulePath}, in front of the class path (null skips the check).
+     * Relative paths ({@code kernel}, disk targets) are resolved against {@code base}, xl's working directory, as
+     * xl (which opens them itself) does.
      */
-    public static DomainConfig parse(String text, List<Path> hostModulePath) throws XlCfgException {
+    public static DomainConfig parse(String text, List<Path> hostModulePath, Path base) throws XlCfgException {
         Map<String, XlCfg.Value> s = XlCfg.parse(text).settings();
-        for (var e : s.entrySet()) {
-            String key = e.getKey();
-            if (UNSUPPORTED.contains(key)) {
-                throw new XlCfgException(e.getValue().line(), key + " devices are not supported yet");
-            }
-            if (!KNOWN.contains(key) && !DEVICE_LISTS.contains(key)) {
-                throw new XlCfgException(e.getValue().line(), "unknown setting " + key);
-            }
-        }
+        List<String> warnings = checkKeys(s);
+        Settings get = new Settings(s);
         if (!s.containsKey("name")) throw new XlCfgException(0, "no name = \"...\" given");
-        String name = string(s, "name");
-        if (!name.matches("[A-Za-z0-9_.-]+")) throw new XlCfgException(s.get("name").line(), "bad domain name '" + name + "'");
-        int memory = positive(s, "memory", 16);
-        int vcpus = positive(s, "vcpus", 1);
-        boolean inproc = positive(s, "inproc", 0, 0) != 0;
+        String name = get.string("name");
+        checkName(name, s.get("name").line());
+        String uuid = null;
+        if (s.containsKey("uuid")) uuid = uuid(get.string("uuid"), s.get("uuid").line());
+        int memory = (int) get.number("memory", DEFAULT_MEMORY, 1, MAX_MEMORY_MIB, "MiB");
+        int maxmem = (int) get.number("maxmem", memory, 1, MAX_MEMORY_MIB, "MiB");
+        if (maxmem < memory) {
+            throw new XlCfgException(s.get("maxmem").line(), "maxmem = " + maxmem + " is less than memory = " + memory);
+        }
+        int vcpus = (int) get.number("vcpus", 1, 1, Hypervisor.MAX_VCPUS, "vCPUs");
+        int maxvcpus = (int) get.number("maxvcpus", vcpus, 1, Hypervisor.MAX_VCPUS, "vCPUs");
+        if (maxvcpus < vcpus) {
+            throw new XlCfgException(s.get("maxvcpus").line(), "maxvcpus = " + maxvcpus + " is less than vcpus = " + vcpus);
+        }
+        boolean inproc = get.number("inproc", 0, 0, 1, "") != 0;
+        ShutdownAction.OnShutdown actions = new ShutdownAction.OnShutdown(action(get, "on_poweroff", ShutdownAction.DESTROY),
+                action(get, "on_reboot", ShutdownAction.RESTART), action(get, "on_crash", ShutdownAction.DESTROY));
         List<Path> kernel = List.of();
-        if (s.containsKey("kernel")) kernel = List.of(kernelJar(s));
+        String kernelClass = GuestConfig.MODULAR_KERNEL;
+        if (s.containsKey("kernel")) {
+            Path jar = kernelJar(get.string("kernel"), base, s.get("kernel").line());
+            kernel = List.of(jar);
+            String own = guestKernelOf(jar, s.get("kernel").line());
+            if (own != null) kernelClass = own;
+        }
         List<String> cmdline = new ArrayList<>();
-        if (s.containsKey("extra")) cmdline.add(string(s, "extra"));
-        List<String> drivers = strings(s, "drivers");
+        String line = commandLine(s, get, warnings);
+        if (line != null) cmdline.add(line);
+        List<String> drivers = get.strings("drivers");
         for (String d : drivers) {
             if (!d.matches("[A-Za-z0-9_-]+")) throw new XlCfgException(s.get("drivers").line(), "bad module name '" + d + "'");
         }
@@ -78,7 +117,7 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices) {
         List<DeviceSpec> devices = new ArrayList<>();
         for (String kind : s.keySet()) {
             if (!DEVICE_LISTS.contains(kind)) continue;
-            for (String spec : strings(s, kind)) {
+            for (String spec : get.strings(kind)) {
                 try {
                     devices.add(DeviceSpec.parse(kind, spec));
                 } catch (IllegalArgumentException e) {
@@ -86,29 +125,119 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices) {
                 }
             }
         }
-        for (String spec : strings(s, "disk")) {
+        for (String spec : get.strings("disk")) {
             try {
-                devices.add(DiskSpec.parse(spec).device());
+                devices.add(DiskSpec.parse(spec).resolvedAgainst(base).device());
             } catch (IllegalArgumentException e) {
                 throw new XlCfgException(s.get("disk").line(), "disk: " + e.getMessage());
             }
         }
-        GuestConfig guest = new GuestConfig(name, memory, vcpus, GuestConfig.MODULAR_KERNEL,
-                CommandLine.of(cmdline).words(), !inproc, kernel);
-        return new DomainConfig(guest, devices);
+        GuestConfig guest = new GuestConfig(name, memory, vcpus, kernelClass, CommandLine.of(cmdline).words(), !inproc,
+                kernel, uuid, maxmem, maxvcpus);
+        return new DomainConfig(guest, devices, actions, warnings);
     }
 
-    /** kernel = "/path/to/modules.jar": an absolute path (the host opens it) to a jar. */
-    private static Path kernelJar(Map<String, XlCfg.Value> s) throws XlCfgException {
-        int line = s.get("kernel").line();
-        String v = string(s, "kernel");
-        Path p = Path.of(v);
-        if (!p.isAbsolute()) throw new XlCfgException(line, "kernel must be an absolute path to a jar of modules, not '" + v + "'");
-        if (!Files.isRegularFile(p)) throw new XlCfgException(line, "kernel: " + v + ": No such file or directory");
+    /** The one warning line for ignored settings, or null when there is none to print. */
+    public String warningLine() {
+        return warnings.isEmpty() ? null : String.join("; ", warnings);
+    }
+
+    /**
+     * Refuses passthrough; collects the settings jxen ignores into (at most) one warning: those of xl it has no
+     * use for, then those xl itself does not know (xl ignores them silently, typos included).
+     */
+    private static List<String> checkKeys(Map<String, XlCfg.Value> s) throws XlCfgException {
+        Set<String> ignored = new LinkedHashSet<>();
+        Set<String> unknown = new LinkedHashSet<>();
+        for (var e : s.entrySet()) {
+            String key = e.getKey();
+            if (PASSTHROUGH.contains(key)) {
+                throw new XlCfgException(e.getValue().line(), key + ": jxen cannot pass host hardware through to a"
+                        + " guest, and the guest would run without it (remove " + key + " to boot it anyway)");
+            }
+            if (HONOURED.contains(key) || DEVICE_LISTS.contains(key)) continue;
+            if (XL_KEYS.contains(key)) {
+                ignored.add(key);
+            } else {
+                unknown.add(key);
+            }
+        }
+        List<String> parts = new ArrayList<>();
+        if (!ignored.isEmpty()) parts.add("ignoring settings jxen has no hardware or device for: " + String.join(", ", ignored));
+        if (!unknown.isEmpty()) parts.add((parts.isEmpty() ? "ignoring" : "and") + " settings xl does not know: " + String.join(", ", unknown));
+        return parts.isEmpty() ? new ArrayList<>() : new ArrayList<>(List.of("warning: " + String.join("; ", parts)));
+    }
+
+    /** xl_parse.c: cmdline wins over root and extra (with a warning); else "root=ROOT EXTRA". */
+    private static String commandLine(Map<String, XlCfg.Value> s, Settings get, List<String> warnings) throws XlCfgException {
+        String root = s.containsKey("root") ? get.string("root") : null;
+        String extra = s.containsKey("extra") ? get.string("extra") : null;
+        if (s.containsKey("cmdline")) {
+            if (root != null || extra != null) warnings.add("Warning: ignoring root= and extra= in favour of cmdline=");
+            return get.string("cmdline");
+        }
+        if (root != null) return extra != null ? "root=" + root + " " + extra : "root=" + root;
+        return extra;
+    }
+
+    /** libxl refuses names a domain id could be taken for, and jxen names that are no file name. */
+    static void checkName(String name, int line) throws XlCfgException {
+        if (name.matches("[0-9]+")) {
+            throw new XlCfgException(line, "domain name '" + name + "' is all digits: xl would take it for a domain id");
+        }
+        if (!name.matches("[A-Za-z0-9_.-]+") || name.equals(".") || name.equals("..")) {
+            throw new XlCfgException(line, "bad domain name '" + name + "' (letters, digits, '_', '.', '-')");
+        }
+        if (name.length() > 64) throw new XlCfgException(line, "domain name '" + name + "' is longer than 64 characters");
+    }
+
+    private static String uuid(String v, int line) throws XlCfgException {
+        if (!v.matches("\\p{XDigit}{8}-\\p{XDigit}{4}-\\p{XDigit}{4}-\\p{XDigit}{4}-\\p{XDigit}{12}")) {
+            throw new XlCfgException(line, "uuid = '" + v + "' is not a UUID (XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX)");
+        }
+        return UUID.fromString(v).toString();
+    }
+
+    private static ShutdownAction action(Settings get, String key, ShutdownAction dflt) throws XlCfgException {
+        if (!get.s.containsKey(key)) return dflt;
+        String v = get.string(key);
+        ShutdownAction a = ShutdownAction.of(v);
+        if (a != null) return a;
+        int line = get.s.get(key).line();
+        if (v.equals("coredump-destroy") || v.equals("coredump-restart") || v.equals("soft-reset")) {
+            throw new XlCfgException(line, key + " = \"" + v + "\": jxen has no core dumps or soft reset"
+                    + " (destroy, restart, rename-restart or preserve)");
+        }
+        throw new XlCfgException(line, "Unknown " + key + " action \"" + v + "\" (destroy, restart, rename-restart or preserve)");
+    }
+
+    /** kernel = "PATH": a jar (of modules, or with a guest kernel of its own); relative to xl's directory. */
+    private static Path kernelJar(String v, Path base, int line) throws XlCfgException {
+        Path p = base.resolve(v).normalize();
+        if (!Files.exists(p)) throw new XlCfgException(line, "kernel: " + p + ": No such file or directory");
+        if (!Files.isRegularFile(p)) throw new XlCfgException(line, "kernel: " + p + " is not a file");
         try (JarFile _ = new JarFile(p.toFile())) {
             return p;
         } catch (IOException e) {
-            throw new XlCfgException(line, "kernel: " + v + " is not a jar of modules (" + e.getMessage() + ")");
+            throw new XlCfgException(line, "kernel: " + p + " is not a jar: jxen boots Java guest kernels (a jar of"
+                    + " modules, or a jar with a GuestKernel), not a Linux image");
+        }
+    }
+
+    /** The GuestKernel a jar provides (META-INF/services/org.jxen.hypervisor.process.GuestKernel), or null. */
+    private static String guestKernelOf(Path jar, int line) throws XlCfgException {
+        try (JarFile j = new JarFile(jar.toFile())) {
+            ZipEntry e = j.getEntry("META-INF/services/" + GuestKernel.class.getName());
+            if (e == null) return null;
+            try (InputStream in = j.getInputStream(e)) {
+                for (String l : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                    String c = l.replaceAll("#.*", "").strip();
+                    if (!c.isEmpty()) return c;
+                }
+            }
+            return null;
+        } catch (IOException e) {
+            throw new XlCfgException(line, "kernel: reading " + jar + ": " + e.getMessage());
         }
     }
 
@@ -119,7 +248,7 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices) {
         } else {
             try (URLClassLoader loader = ModuleDirectory.jarLoader(jars)) {
                 known = ModuleDirectory.of(loader).names();
-            } catch (IOException | IllegalStateException e) {
+            } catch (IOException | RuntimeException | java.util.ServiceConfigurationError e) {
                 throw new XlCfgException(line, "reading the modules of " + jars + ": " + e.getMessage());
             }
         }
@@ -128,35 +257,60 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices) {
         }
     }
 
-    private static String string(Map<String, XlCfg.Value> s, String key) throws XlCfgException {
-        XlCfg.Value v = s.get(key);
-        if (v instanceof XlCfg.Str str) return str.value();
-        throw new XlCfgException(v.line(), key + " must be a string");
-    }
-
-    private static int positive(Map<String, XlCfg.Value> s, String key, int dflt) throws XlCfgException {
-        return positive(s, key, dflt, 1);
-    }
-
-    private static int positive(Map<String, XlCfg.Value> s, String key, int dflt, int min) throws XlCfgException {
-        XlCfg.Value v = s.get(key);
-        if (v == null) return dflt;
-        if (!(v instanceof XlCfg.Num n)) throw new XlCfgException(v.line(), key + " must be a number");
-        if (n.value() < min || n.value() > Integer.MAX_VALUE) {
-            throw new XlCfgException(v.line(), key + " must be " + (min == 0 ? "0 or more" : "positive") + ", not " + n.value());
+    private static Set<String> loadKeys() {
+        try (InputStream in = DomainConfig.class.getResourceAsStream("xl-cfg-keys.txt")) {
+            Set<String> keys = new TreeSet<>();
+            for (String l : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                if (!l.isBlank() && !l.startsWith("#")) keys.add(l.strip());
+            }
+            return Set.copyOf(keys);
+        } catch (IOException | NullPointerException e) {
+            throw new IllegalStateException("jxen's list of xl.cfg settings (xl-cfg-keys.txt) is missing", e);
         }
-        return (int) n.value();
     }
 
-    private static List<String> strings(Map<String, XlCfg.Value> s, String key) throws XlCfgException {
-        XlCfg.Value v = s.get(key);
-        if (v == null) return List.of();
-        if (!(v instanceof XlCfg.Lst list)) throw new XlCfgException(v.line(), key + " must be a list, e.g. " + key + " = ['...']");
-        List<String> out = new ArrayList<>();
-        for (XlCfg.Value item : list.items()) {
-            if (!(item instanceof XlCfg.Str str)) throw new XlCfgException(item.line(), key + " entries must be strings");
-            out.add(str.value());
+    /** Typed reads of settings, as libxlu's xlu_cfg_get_* (any atom is a string; a number is an atom that parses). */
+    private record Settings(Map<String, XlCfg.Value> s) {
+        String string(String key) throws XlCfgException {
+            XlCfg.Value v = s.get(key);
+            String a = XlCfg.atom(v);
+            if (a == null) throw new XlCfgException(v.line(), key + " is a list but should be a single value");
+            return a;
         }
-        return out;
+
+        long number(String key, long dflt, long min, long max, String unit) throws XlCfgException {
+            XlCfg.Value v = s.get(key);
+            if (v == null) return dflt;
+            String a = string(key);
+            long n;
+            try {
+                n = XlCfg.number(a);
+            } catch (NumberFormatException e) {
+                if (a.strip().matches("[-+]?([0-9]+|0[xX][0-9a-fA-F]+)")) throw outOfRange(v, key, a, min, max, unit);
+                String hint = a.strip().matches("-?[0-9]+\\s*[A-Za-z]+") ? " (" + key + " is a number of " + unit
+                        + ", without a unit)" : "";
+                throw new XlCfgException(v.line(), key + " = '" + a + "' is not a valid number" + hint);
+            }
+            if (n < min || n > max) throw outOfRange(v, key, a, min, max, unit);
+            return n;
+        }
+
+        /** The range stated, the value as written: nothing computed from it can overflow into the message. */
+        private static XlCfgException outOfRange(XlCfg.Value v, String key, String a, long min, long max, String unit) {
+            String u = unit.isEmpty() ? "" : " " + unit;
+            return new XlCfgException(v.line(), key + " = " + a.strip() + " is out of range: " + min + " to " + max + u
+                    + (max == MAX_MEMORY_MIB && "MiB".equals(unit) ? " (jxen's limit per domain)" : ""));
+        }
+
+        List<String> strings(String key) throws XlCfgException {
+            XlCfg.Value v = s.get(key);
+            if (v == null) return List.of();
+            if (!(v instanceof XlCfg.Lst list)) {
+                throw new XlCfgException(v.line(), key + " is a single value but should be a list, e.g. " + key + " = ['...']");
+            }
+            List<String> out = new ArrayList<>();
+            for (XlCfg.Value item : list.items()) out.add(XlCfg.atom(item));
+            return out;
+        }
     }
 }

@@ -34,7 +34,8 @@ public final class GuestExecClient {
 
     /**
      * Runs argv in domain {@code domid} and waits up to {@code timeoutMs} (0: forever) for its status; fails
-     * with an IOException if the domain goes away or the time runs out (the command is then left to the guest).
+     * with an IOException if the domain goes away or the time runs out (the guest then kills the command and
+     * its {@code data/exec/<n>} is removed).
      */
     public static Result run(XsClient xs, int domid, List<String> argv, long timeoutMs) throws IOException, InterruptedException {
         for (String a : argv) {
@@ -58,7 +59,7 @@ public final class GuestExecClient {
             long deadline = timeoutMs <= 0 ? Long.MAX_VALUE : System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
             while (!xs.exists(base + "/status")) {
                 if (!xs.exists(home)) throw new IOException("domain " + domid + " went away while running " + argv.get(0));
-                if (System.nanoTime() > deadline) throw new IOException("no answer from domain " + domid + " within " + timeoutMs + " ms (is the exec module loaded?)");
+                if (System.nanoTime() > deadline) throw timedOut(xs, domid, base, argv.get(0), timeoutMs, events);
                 events.poll(500, TimeUnit.MILLISECONDS); // also re-checks the domain now and then
             }
             int status;
@@ -73,6 +74,29 @@ public final class GuestExecClient {
         } finally {
             xs.unwatch(base + "/status", token);
         }
+    }
+
+    /** How long a timed-out command's guest has to confirm that it killed it. */
+    static final long KILL_GRACE_MS = 5000;
+
+    /**
+     * --timeout ran out: ask the guest to kill the command ({@code <n>/kill}), wait a little for its status (the
+     * guest's confirmation), and remove {@code <n>} either way, so nothing of it stays in the store.
+     */
+    private static IOException timedOut(XsClient xs, int domid, String base, String cmd, long timeoutMs,
+            LinkedBlockingQueue<String> events) throws IOException, InterruptedException {
+        xs.write(base + "/kill", "xl exec --timeout");
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(KILL_GRACE_MS);
+        boolean confirmed;
+        while (!(confirmed = xs.exists(base + "/status")) && System.nanoTime() < until && xs.exists(Libxl.home(domid))) {
+            events.poll(100, TimeUnit.MILLISECONDS);
+        }
+        xs.rm(base);
+        String after = timeoutMs % 1000 == 0 ? timeoutMs / 1000 + " s" : timeoutMs + " ms";
+        String node = base.substring(base.indexOf("/data/") + 1);
+        return new IOException(cmd + " timed out after " + after + (confirmed
+                ? "; killed it in domain " + domid + " and removed " + node
+                : "; domain " + domid + " did not confirm killing it (is its exec module loaded?); removed " + node));
     }
 
     private static byte[] chunks(XsClient xs, String dir) throws IOException {

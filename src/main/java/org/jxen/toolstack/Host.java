@@ -9,6 +9,10 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.HashSet;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import org.jxen.drivers.blk.back.BlkBack;
 import org.jxen.hypervisor.Delivery;
 import org.jxen.hypervisor.DomainControl;
@@ -58,6 +62,14 @@ public final class Host implements AutoCloseable {
     private final List<Path> modulePath;
     private final java.net.URLClassLoader dom0Modules;
     private final Map<Integer, Guest> guests = new HashMap<>();
+    /** What each guest does when it shuts down (xl.cfg's on_*), and its config for a restart. */
+    private final Map<Integer, DomainConfig> configs = new HashMap<>();
+    /** Completed when a domain shuts down or is destroyed: ends a wait for its boot. */
+    private final Map<Integer, CompletableFuture<Void>> ends = new HashMap<>();
+    /** Domains still booting for xl create (a death then is create's error, not a case for on_crash). */
+    private final Set<Integer> booting = new HashSet<>();
+    /** Shut-down domains kept as they are (on_* = preserve, or the old one of a rename-restart). */
+    private final Set<Integer> preserved = new HashSet<>();
     /** Set once close() starts: dom0's VIRQ handler then leaves the teardown to close(). */
     private volatile boolean closing;
 
@@ -208,8 +220,17 @@ public final class Host implements AutoCloseable {
      * Builds and boots a guest as xl does: create the (paused) domain, have libxl write its XenStore home and
      * introduce it to xenstored, unpause it and start its kernel.
      */
-    public synchronized Guest create(GuestConfig cfg) throws IOException, HypercallException {
-        int domid = ctl.createDomain(cfg.memoryPages(), cfg.vcpus());
+    public Guest create(GuestConfig cfg) throws IOException, HypercallException {
+        return boot(new DomainConfig(cfg, List.of(), ShutdownAction.OnShutdown.DESTROY_ALL, List.of()), false);
+    }
+
+    private synchronized Guest boot(DomainConfig dc, boolean awaitBoot) throws IOException, HypercallException {
+        GuestConfig cfg = dc.guest();
+        // xl refuses a second domain of a name: names are how users address domains.
+        for (Guest g : guests.values()) {
+            if (g.name().equals(cfg.name())) throw new IllegalArgumentException("domain with name " + cfg.name() + " already exists");
+        }
+        int domid = ctl.createDomain(cfg.memoryPages(), cfg.maxvcpus());
         try {
             DomainInfo info = ctl.info(domid);
             libxl.buildDomain(domid, cfg, info);
@@ -218,6 +239,9 @@ public final class Host implements AutoCloseable {
             ctl.unpause(domid);
             Guest g = cfg.ownProcess() ? startProcess(domid, cfg) : startThread(domid, cfg);
             guests.put(domid, g);
+            configs.put(domid, dc);
+            ends.put(domid, new CompletableFuture<>());
+            if (awaitBoot) booting.add(domid);
             dom0Kernel.printk("toolstack: created domain " + domid + " (" + cfg.name() + ", "
                     + (cfg.ownProcess() ? "own process" : "in-process") + ")");
             return g;
@@ -289,25 +313,67 @@ public final class Host implements AutoCloseable {
     }
 
     /**
-     * xl create: boot the guest, then add the config's devices as libxl does after the domain is built; a
-     * device that fails to attach destroys the domain, as libxl's domain creation does.
+     * xl create: boot the guest and wait until it has booted ({@link BootWatch}), then add the config's devices
+     * as libxl does after the domain is built; a guest that dies while booting, or a device that fails to
+     * attach, destroys the domain, as libxl's domain creation does.
      */
-    public Guest create(DomainConfig cfg) throws IOException, HypercallException, DeviceException, InterruptedException {
-        synchronized (this) {
-            for (Guest g : guests.values()) {
-                if (g.name().equals(cfg.guest().name())) {
-                    throw new IllegalArgumentException("domain with name " + cfg.guest().name() + " already exists");
-                }
-            }
-        }
-        Guest g = create(cfg.guest());
+    public Guest create(DomainConfig cfg) throws IOException, HypercallException, DeviceException, InterruptedException,
+            BootFailedException {
+        return create(cfg, true);
+    }
+
+    private Guest create(DomainConfig cfg, boolean awaitBoot) throws IOException, HypercallException, DeviceException,
+            InterruptedException, BootFailedException {
+        Guest g = boot(cfg, awaitBoot);
         try {
+            if (awaitBoot) awaitBoot(g);
             for (DeviceSpec d : cfg.devices()) libxl.addDevice(g.domid(), d);
-        } catch (IOException | DeviceException | InterruptedException | RuntimeException e) {
+        } catch (IOException | DeviceException | InterruptedException | BootFailedException | RuntimeException e) {
             destroyQuietly(g.domid());
             throw e;
         }
         return g;
+    }
+
+    /**
+     * Waits for the guest's boot; a guest that died or did not finish is destroyed (which drains its console
+     * ring into its log) and reported with its last console lines.
+     */
+    private void awaitBoot(Guest g) throws IOException, InterruptedException, BootFailedException {
+        CompletableFuture<Void> end;
+        synchronized (this) {
+            end = ends.getOrDefault(g.domid(), CompletableFuture.completedFuture(null));
+        }
+        ConsoleLog log = consoled.log(g.domid());
+        boolean booted = BootWatch.await(xs, g.domid(), BOOT_TIMEOUT, end);
+        synchronized (this) {
+            booting.remove(g.domid());
+        }
+        if (booted) return;
+        String how = deathOf(g.domid());
+        destroyQuietly(g.domid());
+        List<String> tail = BootWatch.tail(log);
+        String what = how.equals("is still running")
+                ? "did not finish booting within " + BOOT_TIMEOUT.toSeconds() + " s (no control/feature-poweroff); destroyed it"
+                : how + " while booting";
+        throw new BootFailedException("guest " + g.name() + " (domain " + g.domid() + ") " + what
+                + (tail.isEmpty() ? "; it printed nothing on its console" : "; its last console lines:"), tail);
+    }
+
+    /** How long xl create waits for a guest to finish booting. */
+    static final Duration BOOT_TIMEOUT = Duration.ofSeconds(60);
+
+    /** How a dead or dying domain ended, for a boot failure's message. */
+    private String deathOf(int domid) {
+        try {
+            DomainInfo info = ctl.info(domid);
+            if (info.state() == DomainState.SHUTDOWN) {
+                return info.crashed() ? "crashed" : "shut down (reason code " + info.shutdownReason().code + ")";
+            }
+            return info.state() == DomainState.DYING ? "died" : "is still running";
+        } catch (HypercallException e) {
+            return "died";
+        }
     }
 
     /** The name a guest was created with, else what its XenStore home says, else xl's "(null)". */
@@ -363,17 +429,106 @@ public final class Host implements AutoCloseable {
                 });
                 dom0Kernel.printk("toolstack: domain " + domid + " (" + nameOf(domid) + ") has suspended");
             } else if (info.state() == DomainState.SHUTDOWN) {
+                synchronized (this) {
+                    if (preserved.contains(domid)) continue;
+                }
                 xenstored.onLoop(e -> {
                     e.domainShutdown(domid);
                     return null;
                 });
-                // xl's line for a domain's death, in dom0's log (xl dmesg): the domain is destroyed next, so
-                // this is what remains of how it ended.
+                // xl's line for a domain's death, in dom0's log (xl dmesg): what remains of how it ended.
                 dom0Kernel.printk("toolstack: domain " + domid + " (" + nameOf(domid) + ") has shut down, reason code "
                         + info.shutdownReason().code + (info.crashed() ? " (crashed)" : ""));
-                destroyQuietly(domid);
+                onShutdown(domid, info.shutdownReason());
             }
         }
+    }
+
+    /**
+     * xl's handle_domain_death: the config's action for the reason. A guest still booting for xl create is
+     * left to it (create destroys it and reports it), so a guest that crashes while booting is not restarted
+     * over and over.
+     */
+    private void onShutdown(int domid, ShutdownReason reason) {
+        DomainConfig cfg;
+        CompletableFuture<Void> end;
+        synchronized (this) {
+            cfg = configs.get(domid);
+            end = ends.get(domid);
+            if (booting.contains(domid)) {
+                preserved.add(domid); // until create destroys it: not reported again
+                if (end != null) end.complete(null);
+                return;
+            }
+        }
+        if (end != null) end.complete(null);
+        ShutdownAction.OnShutdown on = cfg == null ? ShutdownAction.OnShutdown.DESTROY_ALL : cfg.onShutdown();
+        ShutdownAction action = switch (reason) {
+            case POWEROFF -> on.poweroff();
+            case REBOOT -> on.reboot();
+            case CRASH -> on.crash();
+            default -> ShutdownAction.DESTROY;
+        };
+        dom0Kernel.printk("toolstack: Action for shutdown reason code " + reason.code + " is " + action.xlName);
+        switch (action) {
+            case DESTROY -> {
+                dom0Kernel.printk("toolstack: Domain " + domid + " needs to be cleaned up: destroying the domain");
+                destroyQuietly(domid);
+            }
+            case PRESERVE -> {
+                synchronized (this) {
+                    preserved.add(domid);
+                }
+            }
+            case RESTART -> {
+                dom0Kernel.printk("toolstack: Domain " + domid + " needs to be cleaned up: destroying the domain");
+                destroyQuietly(domid);
+                restart(cfg);
+            }
+            case RENAME_RESTART -> {
+                preserveRenamed(domid);
+                restart(cfg);
+            }
+        }
+    }
+
+    /** xl's preserve_domain: the old domain keeps running shut down as NAME-YYYYMMDDTHHMMZ, with a new uuid. */
+    private void preserveRenamed(int domid) {
+        String suffix = java.time.format.DateTimeFormatter.ofPattern("-yyyyMMdd'T'HHmm'Z'")
+                .format(java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC));
+        synchronized (this) {
+            preserved.add(domid);
+            Guest g = guests.get(domid);
+            if (g == null) return;
+            String newName = g.name() + suffix;
+            for (int n = 2; nameTaken(newName); n++) newName = g.name() + suffix + "-" + n;
+            dom0Kernel.printk("toolstack: Preserving domain " + domid + " " + g.name() + " with suffix" + suffix);
+            try {
+                libxl.preserveDomain(domid, newName);
+            } catch (IOException e) {
+                LOG.log(Level.WARNING, "renaming domain {0}: {1}", domid, e.toString());
+            }
+            guests.put(domid, new Guest(domid, newName, g.thread(), g.process()));
+            DomainConfig c = configs.get(domid);
+            if (c != null) configs.put(domid, new DomainConfig(c.guest().renamed(newName), c.devices(), c.onShutdown(), c.warnings()));
+        }
+    }
+
+    private boolean nameTaken(String name) {
+        return guests.values().stream().anyMatch(g -> g.name().equals(name));
+    }
+
+    /** A new domain from the same config, on a thread of its own: dom0's event thread must not wait for a boot. */
+    private void restart(DomainConfig cfg) {
+        if (cfg == null || closing) return;
+        Thread.ofVirtual().name("toolstack-restart-" + cfg.guest().name()).start(() -> {
+            try {
+                Guest n = create(cfg, false);
+                dom0Kernel.printk("toolstack: Done. Rebooting now: " + cfg.guest().name() + " is domain " + n.domid());
+            } catch (Exception e) {
+                if (!closing) dom0Kernel.printk("toolstack: restarting " + cfg.guest().name() + " failed: " + e.getMessage());
+            }
+        });
     }
 
     /**
@@ -383,6 +538,10 @@ public final class Host implements AutoCloseable {
      */
     public synchronized void destroy(int domid) throws HypercallException {
         Guest g = guests.remove(domid);
+        configs.remove(domid);
+        preserved.remove(domid);
+        CompletableFuture<Void> end = ends.remove(domid);
+        if (end != null) end.complete(null);
         consoled.detach(domid);
         if (g != null) dom0Kernel.printk("toolstack: destroying domain " + domid + " (" + g.name() + ")");
         removeDomainNodes(domid);

@@ -126,7 +126,8 @@ public final class Libxl {
 
     private void writeDomainNodes(int domid, GuestConfig cfg, DomainInfo info) throws IOException {
         String home = home(domid);
-        UUID uuid = UUID.nameUUIDFromBytes((cfg.name() + "/" + domid).getBytes());
+        // xl.cfg's uuid, else one of the name and id (stable for tests; xl would generate a random one).
+        String uuid = cfg.uuid() != null ? cfg.uuid() : UUID.nameUUIDFromBytes((cfg.name() + "/" + domid).getBytes()).toString();
         String vm = "/vm/" + uuid;
         // libxl__domain_make: the home, the vm path, cpu, memory and control are dom0's, readable by the guest
         // (what is written under them inherits that); the guest's own areas belong to the guest.
@@ -137,15 +138,18 @@ public final class Libxl {
             tx.setPerms(home, readOnly);
             tx.mkdir(vm);
             tx.setPerms(vm, readOnly);
-            tx.write(vm + "/uuid", uuid.toString());
+            tx.write(vm + "/uuid", uuid);
             tx.write(vm + "/name", cfg.name());
             tx.write(home + "/vm", vm);
             tx.write(home + "/name", cfg.name());
             tx.write(home + "/domid", Integer.toString(domid));
             for (String dir : new String[] {"cpu", "memory", "control"}) tx.mkdir(home + "/" + dir);
-            tx.write(home + "/memory/static-max", Integer.toString(cfg.memoryMiB() * 1024));
-            tx.write(home + "/memory/target", Integer.toString(cfg.memoryMiB() * 1024));
-            tx.write(home + "/cpu/0/availability", "online");
+            // KiB, as libxl writes them: maxmem is the ceiling, memory the balloon target.
+            tx.write(home + "/memory/static-max", Long.toString(cfg.maxmemMiB() * 1024L));
+            tx.write(home + "/memory/target", Long.toString(cfg.memoryMiB() * 1024L));
+            for (int cpu = 0; cpu < cfg.maxvcpus(); cpu++) {
+                tx.write(home + "/cpu/" + cpu + "/availability", cpu < cfg.vcpus() ? "online" : "offline");
+            }
             tx.write(home + "/store/port", Integer.toString(info.xenstorePort()));
             tx.write(home + "/store/ring-ref", Integer.toString(DomainLayout.XENSTORE_FRAME));
             tx.write(home + "/console/port", Integer.toString(info.consolePort()));
@@ -193,6 +197,28 @@ public final class Libxl {
             }
         }
         return out;
+    }
+
+    /**
+     * libxl_domain_preserve: the shut-down domain is kept under {@code newName}, with a new uuid and vm path, so
+     * that a new domain of the old name and uuid can be built beside it.
+     */
+    public void preserveDomain(int domid, String newName) throws IOException {
+        String home = home(domid);
+        UUID uuid = UUID.randomUUID();
+        String vm = "/vm/" + uuid;
+        XsPerms readOnly = XsPerms.of(new XsPerm(0, false, false), new XsPerm(domid, true, false));
+        xs.transaction(tx -> {
+            String old = tx.readOrNull(home + "/vm");
+            if (old != null && tx.exists(old)) tx.rm(old);
+            tx.mkdir(vm);
+            tx.setPerms(vm, readOnly);
+            tx.write(vm + "/uuid", uuid.toString());
+            tx.write(vm + "/name", newName);
+            tx.write(home + "/vm", vm);
+            tx.write(home + "/name", newName);
+            return null;
+        });
     }
 
     /** Asks a guest to shut down ({@code poweroff}, {@code reboot}, ...), as libxl_domain_shutdown does. */
@@ -299,7 +325,8 @@ public final class Libxl {
     private void hotplugAdd(String kind, String be, String what) throws IOException, DeviceException, InterruptedException {
         Path script = scripts.get(kind);
         if (script == null) return;
-        Process p = new HotplugScript(script, scriptEnv).start("add", be);
+        HotplugScript.Running run = new HotplugScript(script, scriptEnv).start("add", be);
+        Process p = run.process();
         try {
             // A script that fails before writing hotplug-status ends the wait early (libxl checks its exit too).
             String status = XsWait.until(xs, be + "/hotplug-status", timeouts.hotplug(),
@@ -308,19 +335,20 @@ public final class Libxl {
                             ? CompletableFuture.completedFuture(null) : new CompletableFuture<Void>()));
             if ("connected".equals(status)) return;
             String error = xs.readOrNull(be + "/hotplug-error");
-            if ("error".equals(status)) {
-                throw new DeviceException("hotplug script " + script + " add failed for " + what + ": "
-                        + (error != null ? error : "no hotplug-error given"));
-            }
-            if (!p.isAlive() && p.exitValue() != 0) {
-                throw new DeviceException("hotplug script " + script + " add failed for " + what + " (exit "
-                        + p.exitValue() + ")" + (error != null ? ": " + error : ""));
+            boolean failed = !p.isAlive() && p.exitValue() != 0;
+            if ("error".equals(status) || failed) {
+                // One report, the same whichever the toolstack saw first: the script's hotplug-error, else its
+                // last line of output, else its exit code.
+                if (error == null && !p.isAlive()) error = run.lastLine();
+                throw new DeviceException("hotplug script " + script + " add failed for " + what
+                        + (error != null ? ": " + error : failed ? " (exit " + p.exitValue() + ")" : ": no hotplug-error given"));
             }
             throw new DeviceException("hotplug script " + script + " add for " + what + " did not write hotplug-status"
                     + " within " + seconds(timeouts.hotplug()));
         } finally {
             // libxl kills a script that outlives its timeout; one that reported already is left to finish.
             if (!p.waitFor(1, TimeUnit.SECONDS)) p.destroyForcibly();
+            run.close();
         }
     }
 

@@ -162,8 +162,11 @@ public abstract class FrontendDriver<D> implements XenbusDriver {
                 // with InitWait ("prepare for reconnect"), so wait for that rather than close again.
                 if (backend == XenbusState.CLOSED && dev.state() == XenbusState.INITIALISING) return;
                 if (dev.state() == XenbusState.CLOSED) return;
-                disconnect(dev, b.data);
-                dev.frontendClosed();
+                // One line for the grants whose end this teardown defers.
+                try (var batch = dev.xenbus().deferredGrants().batch()) {
+                    disconnect(dev, b.data);
+                    dev.frontendClosed();
+                }
             }
             case RECONFIGURING -> {
                 if (dev.state() != XenbusState.CONNECTED) return;
@@ -195,7 +198,9 @@ public abstract class FrontendDriver<D> implements XenbusDriver {
     public final void remove(XenbusDevice dev) {
         Bound b = devices.remove(dev);
         if (b == null) return;
-        disconnect(dev, b.data);
-        removed(dev, b.data);
+        try (var batch = dev.xenbus().deferredGrants().batch()) {
+            disconnect(dev, b.data);
+            removed(dev, b.data);
+        }
     }
 }

@@ -638,12 +638,14 @@ public final class XenbusBus {
     private void removeDevice(XenbusDevice dev, String why) {
         if (!devices.remove(dev.nodename(), dev)) return;
         for (XenbusWatch w : dev.takeWatches()) w.close();
-        try {
-            dev.driver().remove(dev);
-        } catch (RuntimeException e) {
-            xenbus.printk("xenbus: remove of " + dev.nodename() + " failed: " + e);
+        try (var batch = xenbus.deferredGrants().batch()) {
+            try {
+                dev.driver().remove(dev);
+            } catch (RuntimeException e) {
+                xenbus.printk("xenbus: remove of " + dev.nodename() + " failed: " + e);
+            }
+            dev.releaseLeftovers();
         }
-        dev.releaseLeftovers();
         dev.switchState(XenbusState.CLOSED);
         dev.markGone();
         System.getLogger("jxen.xenbus").log(System.Logger.Level.DEBUG, dev.nodename() + " removed: " + why);

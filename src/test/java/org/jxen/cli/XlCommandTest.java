@@ -60,8 +60,8 @@ class XlCommandTest extends XlHostFixture {
         assertThat(bad.code()).isEqualTo(1);
         assertThat(bad.err()).contains("Failed to parse config: " + dir.resolve("bad.cfg") + ":2: list is not closed");
 
-        XlResult disk = xl("create", cfg("disk.cfg", "name = 'b'\nvif = ['bridge=xenbr0']\n").toString());
-        assertThat(disk.err()).contains("disk.cfg:2: vif devices are not supported yet");
+        XlResult pci = xl("create", cfg("pci.cfg", "name = 'b'\npci = ['01:00.0']\n").toString());
+        assertThat(pci.err()).contains("pci.cfg:2: pci: jxen cannot pass host hardware through to a guest");
 
         assertThat(xl("create", dir.resolve("missing.cfg").toString()).err()).contains("No such file or directory");
 

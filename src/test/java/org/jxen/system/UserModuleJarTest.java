@@ -166,10 +166,10 @@ class UserModuleJarTest extends SystemFixture {
         XlResult c = xl("create", cfg.toString());
         assertThat(c.code()).isEqualTo(1);
         assertThat(c.err()).contains("libxl: error: line 2: no driver module hellomod (known: ");
-        // A kernel that is no jar, or a relative path, is a config error.
+        // A kernel that is no jar, or a relative path that names nothing in xl's directory, is a config error.
         Path notJar = Files.writeString(dir.resolve("vmlinuz"), "not a jar");
-        for (String[] k : List.of(new String[] {notJar.toString(), "is not a jar of modules"},
-                new String[] {"hellomod.jar", "kernel must be an absolute path to a jar of modules, not 'hellomod.jar'"},
+        for (String[] k : List.of(new String[] {notJar.toString(), "is not a jar: jxen boots Java guest kernels"},
+                new String[] {"hellomod.jar", "kernel: " + Path.of("hellomod.jar").toAbsolutePath() + ": No such file or directory"},
                 new String[] {dir.resolve("missing.jar").toString(), "No such file or directory"})) {
             Path bad = Files.writeString(dir.resolve("bad.cfg"), "name = 'bad'\nkernel = '" + k[0] + "'\n");
             c = xl("create", bad.toString());

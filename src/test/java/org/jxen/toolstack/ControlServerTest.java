@@ -66,7 +66,7 @@ class ControlServerTest {
     void errorsAreOneLine() throws Exception {
         assertThat(raw("frobnicate\n")).isEqualTo("ERROR unknown request frobnicate\n");
         assertThat(raw("destroy\n")).isEqualTo("ERROR destroy takes 1 argument\n");
-        assertThat(raw("create 12\nname = 3\n   ")).isEqualTo("ERROR line 1: name must be a string\n");
+        assertThat(raw("create 12\nname = 3\n   ")).isEqualTo("ERROR line 1: domain name '3' is all digits: xl would take it for a domain id\n");
         assertThat(raw("create x\n")).isEqualTo("ERROR create needs the config length\n");
         assertThat(raw("console 5\n")).isEqualTo("ERROR 5 is an invalid domain identifier\n");
     }

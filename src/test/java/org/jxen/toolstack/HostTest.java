@@ -70,7 +70,8 @@ class HostTest {
         assertThat(result(home, "write-home")).isEqualTo("EACCES");
         assertThat(result(home, "introduce")).isEqualTo("EACCES");
         assertThat(result(home, "flood")).isEqualTo("ENOSPC");
-        assertThat(xs.readString(home + "/control/feature-poweroff")).isEqualTo("1");
+        // Announced once the kernel's run() returned, just after the probe's last write.
+        awaitValue(home + "/control/feature-poweroff", "1");
         assertThat(xs.getPerms(home + "/data/result-flood").owner()).isEqualTo(g.domid());
     }
 

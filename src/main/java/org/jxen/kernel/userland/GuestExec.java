@@ -21,7 +21,9 @@ import org.jxen.kernel.KernelRole;
  * insmod, rmmod, lsmod on its kernel), writes its standard output and standard error as chunks
  * {@code data/exec/<n>/output/<i>} and {@code data/exec/<n>/error/<i>} ({@value #CHUNK} bytes each), then
  * {@code data/exec/<n>/status} (the exit status, decimal). The toolstack removes {@code <n>} once it has read
- * the result. {@code data/exec/next} is the toolstack's counter of command numbers and is ignored here.
+ * the result. {@code data/exec/next} is the toolstack's counter of command numbers and is ignored here. A
+ * {@code data/exec/<n>/kill} node (xl exec's {@code --timeout} ran out) interrupts the running command, which then
+ * answers only {@code status} {@value #KILLED}, for the toolstack to see it gone before it removes {@code <n>}.
  */
 public final class GuestExec implements KernelModule {
     public static final String NAME = "exec";
@@ -29,6 +31,12 @@ public final class GuestExec implements KernelModule {
     public static final int CHUNK = 2048;
 
     private final Set<String> started = new HashSet<>();
+    /** Commands still running, by number: what a {@code kill} node interrupts. */
+    private final java.util.Map<String, Thread> running = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Commands the toolstack killed: they answer 137 (128 + SIGKILL) and nothing else. */
+    private final Set<String> killed = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** The status of a killed command, as a shell reports a command killed by SIGKILL. */
+    public static final int KILLED = 137;
     private ExecutorService scanner;
     private Kernel kernel;
 
@@ -72,12 +80,24 @@ public final class GuestExec implements KernelModule {
         try {
             if (!xs.exists(DIR)) return;
             for (String n : xs.directory(DIR)) {
-                if (!n.matches("[0-9]+") || started.contains(n)) continue;
+                if (!n.matches("[0-9]+")) continue;
                 String base = DIR + "/" + n;
+                if (started.contains(n)) {
+                    // xl exec --timeout ran out: the toolstack asks for the command's end with data/exec/<n>/kill.
+                    Thread t = running.get(n);
+                    if (t != null && !killed.contains(n) && xs.exists(base + "/kill")) {
+                        killed.add(n);
+                        kernel.printk("exec: killing command " + n + " (" + xs.readString(base + "/kill") + ")");
+                        t.interrupt();
+                    }
+                    continue;
+                }
                 if (!xs.exists(base + "/cmd") || xs.exists(base + "/status")) continue;
                 started.add(n);
                 byte[] cmd = xs.read(base + "/cmd");
-                Thread.ofPlatform().daemon().name("exec-" + n).start(() -> run(base, cmd));
+                Thread t = Thread.ofPlatform().daemon().name("exec-" + n).unstarted(() -> run(n, base, cmd));
+                running.put(n, t);
+                t.start();
             }
         } catch (IOException e) {
             kernel.printk("exec: scanning " + DIR + ": " + e.getMessage());
@@ -91,7 +111,7 @@ public final class GuestExec implements KernelModule {
         return out;
     }
 
-    private void run(String base, byte[] cmd) {
+    private void run(String n, String base, byte[] cmd) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int status;
@@ -104,8 +124,14 @@ public final class GuestExec implements KernelModule {
                 status = 1;
             }
         }
+        running.remove(n);
         var xs = kernel.xenstore();
         try {
+            if (killed.remove(n)) {
+                // The toolstack gave up on the output; the status tells it the command is gone.
+                xs.write(base + "/status", Integer.toString(KILLED));
+                return;
+            }
             writeChunks(base + "/output", out.toByteArray());
             writeChunks(base + "/error", err.toByteArray());
             xs.write(base + "/status", Integer.toString(status));

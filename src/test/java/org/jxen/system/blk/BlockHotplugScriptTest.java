@@ -65,6 +65,7 @@ class BlockHotplugScriptTest {
             env.put("XENSTORE_READ", cmd + "xenstore-read");
             env.put("XENSTORE_WRITE", cmd + "xenstore-write");
             env.put("XENSTORE_RM", cmd + "xenstore-rm");
+            env.put("XENSTORE_LIST", cmd + "xenstore-list");
         }
         pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
@@ -132,7 +133,7 @@ class BlockHotplugScriptTest {
         xs.write(BE + "/params", Files.write(dir.resolve("ok.img"), new byte[512]).toString());
         xs.write(BE + "/mode", "x");
         assertThat(run(tools, "add")).isEqualTo(1);
-        assertThat(xs.readString(BE + "/hotplug-error")).isEqualTo("mode 'x' is neither r nor w");
+        assertThat(xs.readString(BE + "/hotplug-error")).isEqualTo("mode 'x' is neither r, w nor w!");
 
         xs.rm(BE + "/mode");
         assertThat(run(tools, "add")).isEqualTo(1);

@@ -1,0 +1,96 @@
+package org.jxen.toolstack;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code xl create [CONFIG] [KEY=VALUE ...]} on xl's side (xl_vmcontrol.c main_create/create_domain): read the
+ * file, append the {@code KEY=VALUE} arguments as lines after it (so they override what the file says, as the
+ * last setting of a key wins), parse it here to report errors and ignored settings before bothering the host,
+ * then send it with xl's working directory, against which the host resolves relative paths. The host answers
+ * once the guest has booted; a guest that dies booting is an error followed by its last console lines.
+ */
+public final class XlCreate {
+    private XlCreate() {}
+
+    /** The config text as xl builds it: the file, then "\n" + each override + "\n" (xl's extra_config). */
+    public static String withOverrides(String file, List<String> overrides) {
+        if (overrides.isEmpty()) return file;
+        StringBuilder b = new StringBuilder(file).append('\n');
+        for (String o : overrides) b.append(o).append('\n');
+        return b.toString();
+    }
+
+    /** Runs xl create; returns its exit status, having printed what xl prints. */
+    public static int run(ControlClient control, String config, List<String> overrides, PrintWriter out, PrintWriter err) {
+        String file;
+        try {
+            // xl: /dev/null stands for a config given entirely on the command line.
+            file = config.equals("/dev/null") ? "" : Files.readString(Path.of(config), StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            return fail(err, "Failed to read config file: " + config + ": No such file or directory");
+        } catch (AccessDeniedException e) {
+            return fail(err, "Failed to read config file: " + config + ": Permission denied");
+        } catch (java.nio.charset.MalformedInputException e) {
+            return fail(err, "Failed to read config file: " + config + ": not a text file (UTF-8)");
+        } catch (IOException e) {
+            String why = Files.isDirectory(Path.of(config)) ? "Is a directory" : String.valueOf(e.getMessage());
+            return fail(err, "Failed to read config file: " + config + ": " + why);
+        }
+        String text = withOverrides(file, overrides);
+        err.println("Parsing config from " + config);
+        err.flush();
+        Path cwd = Path.of("").toAbsolutePath();
+        DomainConfig cfg;
+        try {
+            cfg = DomainConfig.parse(text, null, cwd);
+        } catch (XlCfgException e) {
+            return fail(err, "Failed to parse config: " + where(e, config, file, overrides));
+        }
+        if (cfg.warningLine() != null) {
+            err.println(config + ": " + cfg.warningLine());
+            err.flush();
+        }
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        if (cwd.toString().indexOf('\n') >= 0) return fail(err, "xl create: the working directory's name has a newline");
+        List<String> log = new ArrayList<>();
+        try {
+            // xl says nothing more on success; the new domain shows in xl list.
+            control.call("create " + bytes.length + " " + cwd, bytes, l -> {
+                if (l.startsWith(ControlServer.LOG_LINE)) log.add(l.substring(ControlServer.LOG_LINE.length()));
+            });
+            return 0;
+        } catch (ControlException e) {
+            err.println("libxl: error: " + e.getMessage());
+            for (String l : log) err.println(l);
+            err.flush();
+            return 1;
+        } catch (IOException e) {
+            return fail(err, e.getMessage());
+        }
+    }
+
+    /** FILE:LINE: ..., or the KEY=VALUE argument at fault (its lines follow the file's). */
+    private static String where(XlCfgException e, String config, String file, List<String> overrides) {
+        long fileLines = file.chars().filter(c -> c == '\n').count() + 1;
+        int i = (int) (e.line() - fileLines - 1);
+        if (e.line() <= fileLines || i < 0 || i >= overrides.size()) return e.forFile(config);
+        String detail = e.getMessage().replaceFirst("^line \\d+: ", "");
+        // A shell ate the quotes: xl.cfg strings need them on the command line too.
+        String hint = detail.matches("unexpected '[A-Za-z]'.*") ? " (on the command line too, strings are quoted: 'KEY=\"VALUE\"')" : "";
+        return "command line argument '" + overrides.get(i) + "': " + detail + hint;
+    }
+
+    private static int fail(PrintWriter err, String message) {
+        err.println(message);
+        err.flush();
+        return 1;
+    }
+}
