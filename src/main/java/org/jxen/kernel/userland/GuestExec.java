@@ -77,7 +77,10 @@ public final class GuestExec implements KernelModule {
                 if (!xs.exists(base + "/cmd") || xs.exists(base + "/status")) continue;
                 started.add(n);
                 byte[] cmd = xs.read(base + "/cmd");
-                Thread.ofPlatform().daemon().name("exec-" + n).start(() -> run(base, cmd));
+                // On the domain's vCPU: xl list shows the domain running meanwhile, its CPU time counts, and a
+                // paused domain's command stops at its next hypercall.
+                Thread.ofPlatform().daemon().name("exec-" + n)
+                        .start(() -> kernel.hypercalls().runOnVcpu(() -> run(base, cmd)));
             }
         } catch (IOException e) {
             kernel.printk("exec: scanning " + DIR + ": " + e.getMessage());
