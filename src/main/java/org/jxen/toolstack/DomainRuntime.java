@@ -62,11 +62,6 @@ final class DomainRuntime {
         return configs.get(domid);
     }
 
-    void renamed(int domid, String name) {
-        configs.computeIfPresent(domid, (k, c) -> new GuestConfig(name, c.memoryMiB(), c.vcpus(), c.kernel(),
-                c.kernelArgs(), c.ownProcess(), c.modulePath()));
-    }
-
     /** When the guest was started; for dom0, when the host was. */
     Instant startTime(int domid) {
         return domid == 0 ? hostStart : started.getOrDefault(domid, hostStart);

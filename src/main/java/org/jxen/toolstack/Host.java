@@ -422,7 +422,6 @@ public final class Host implements AutoCloseable {
         }
         libxl.renameDomain(domid, name);
         guests.put(domid, new Guest(domid, name, g.thread(), g.process()));
-        runtime.renamed(domid, name);
         dom0Kernel.printk("toolstack: domain " + domid + " renamed from " + g.name() + " to " + name);
     }
 
@@ -438,7 +437,7 @@ public final class Host implements AutoCloseable {
         return runtime.startTime(domid);
     }
 
-    /** The config a guest was created with (renamed: with its new name), or null. */
+    /** The config a guest was created with (its name as created: nameOf gives the current one), or null. */
     public GuestConfig config(int domid) {
         return runtime.config(domid);
     }
