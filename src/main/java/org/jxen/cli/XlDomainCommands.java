@@ -135,6 +135,12 @@ final class XlDomainCommands {
         @Override
         public Integer call() {
             try {
+                // xl's find_domain first: an unknown DOM is its own error.
+                xl.control().call("list " + dom);
+            } catch (ControlException | IOException e) {
+                return XlCommand.fail(spec, e.getMessage());
+            }
+            try {
                 xl.control().call("rename " + dom + " " + name);
                 return 0;
             } catch (ControlException e) {
