@@ -171,7 +171,12 @@ final class XlDomainCommands {
             if (kib < 0) return XlCommand.fail(spec, "invalid memory size: " + size);
             return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
                 var libxl = XlDeviceCommands.libxl(xs, xl, spec, Map.of());
-                int domid = libxl.domid(dom);
+                int domid;
+                try {
+                    domid = libxl.domid(dom);
+                } catch (IllegalArgumentException e) {
+                    return XlCommand.fail(spec, e.getMessage()); // xl's find_domain: its own line
+                }
                 try {
                     libxl.setMemoryTarget(domid, kib);
                 } catch (IllegalArgumentException e) {

@@ -198,6 +198,7 @@ class XlDomainCommandsTest extends XlHostFixture {
                         + "cannot set domid " + id + " dynamic max memory to : 1g\n"));
         assertThat(xs.readString(target)).isEqualTo("20480");
         assertThat(xl("mem-set", "m", "12x")).isEqualTo(new XlResult(1, "", "invalid memory size: 12x\n"));
+        assertThat(xl("mem-set", "nosuch", "12")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier\n"));
         assertThat(XlDomainCommands.parseMemSizeKb("2t")).isEqualTo(2L << 30);
         assertThat(XlDomainCommands.parseMemSizeKb("4096b")).isEqualTo(4);
     }
