@@ -9,7 +9,8 @@ import java.util.Map;
  * xl's command table (tools/xl/xl_cmdtable.c of Xen 4.23-unstable, as built for x86): every subcommand Xen's xl has, with its
  * description, usage and options as {@code xl help} prints them, and xl's lookup of a command word
  * (cmdtable_lookup: an exact name, or a prefix of exactly one name). jxen implements some of them
- * ({@link #JXEN}: the entries {@code xl help} lists, with the options jxen has) and adds its own at the end;
+ * ({@link #JXEN}: the entries {@code xl help} lists, with the options jxen has) and adds its own at the end
+ * (block-resize, device-attach, device-detach, exec);
  * for the others xl answers "command not implemented".
  */
 final class XlCmdTable {
@@ -445,6 +446,11 @@ final class XlCmdTable {
         // Xen's order for Xen's commands.
         Map<String, Entry> ordered = new LinkedHashMap<>();
         for (Entry e : XEN) if (over.containsKey(e.name())) ordered.put(e.name(), over.get(e.name()));
+        ordered.put("block-resize", new Entry("block-resize", false, false,
+                "Grow a domain's disk image while the disk stays attached; the guest sees the new size at once (jxen)",
+                "[options] <Domain> <VirtualDevice> <Size>",
+                "--shrink                Allow a size below the image's (what lies past it is lost).\n"
+                + "<Size> is bytes, or with K, M, G or T; a multiple of 512."));
         ordered.put("device-attach", new Entry("device-attach", false, false,
                 "Attach a device of a class (mydevice, ...) to a domain (jxen)", "<Domain> <Class> [<DevId>]",
                 "--backend=DOMID         Backend domain (default 0).\n"

@@ -23,8 +23,10 @@ final class DomainRuntime {
     private final Map<Integer, GuestConfig> configs = new ConcurrentHashMap<>();
     private final Map<Integer, Hypercalls> inProcess = new ConcurrentHashMap<>();
     private final Map<Integer, CompletableFuture<Death>> deaths = new ConcurrentHashMap<>();
+    private final Map<Integer, ShutdownReason> reasons = new ConcurrentHashMap<>();
 
     void started(int domid, GuestConfig cfg) {
+        reasons.remove(domid);
         started.put(domid, Instant.now());
         configs.put(domid, cfg);
         deaths.put(domid, new CompletableFuture<>());
@@ -34,10 +36,20 @@ final class DomainRuntime {
         inProcess.put(domid, hc);
     }
 
-    /** The domain shut down: waiters learn the reason (the destroy that follows changes nothing for them). */
+    /**
+     * The domain shut down with {@code reason}; the host destroys it next, and waiters (xl shutdown -w) learn
+     * the reason once it is gone, so that an xl list after them no longer shows it. A toolstack that keeps a
+     * shut-down domain (on_poweroff = preserve) would call {@link #destroyed} never: it completes the wait with
+     * {@link #kept} instead.
+     */
     void shutDown(int domid, ShutdownReason reason) {
+        reasons.put(domid, reason);
+    }
+
+    /** A domain that shut down and stays (preserved): its waiters learn now how it ended. */
+    void kept(int domid) {
         CompletableFuture<Death> f = deaths.get(domid);
-        if (f != null) f.complete(new Death(domid, reason));
+        if (f != null) f.complete(new Death(domid, reasons.get(domid)));
     }
 
     /**
@@ -49,7 +61,7 @@ final class DomainRuntime {
         configs.remove(domid);
         inProcess.remove(domid);
         CompletableFuture<Death> f = deaths.get(domid);
-        if (f != null) f.complete(new Death(domid, null));
+        if (f != null) f.complete(new Death(domid, reasons.remove(domid)));
     }
 
     /** Completes when the domain shuts down or is destroyed; already complete for a domain never known here. */
