@@ -27,6 +27,7 @@ final class XlCli {
         jxen.addSubcommand(xl);
         xl.setHelpSectionKeys(List.of("xl"));
         xl.getHelpSectionMap().put("xl", help -> XlCmdTable.full());
+        XlCmdTable.register(xl);
         for (CommandLine sub : xl.getSubcommands().values()) xlHelp(sub);
         jxen.setParameterExceptionHandler(new Errors(jxen.getParameterExceptionHandler()));
     }

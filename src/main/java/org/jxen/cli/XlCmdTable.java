@@ -1,9 +1,12 @@
 package org.jxen.cli;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.PositionalParamSpec;
 
 /**
  * xl's command table (tools/xl/xl_cmdtable.c of Xen 4.23-unstable, as built for x86): every subcommand Xen's xl has, with its
@@ -465,6 +468,40 @@ final class XlCmdTable {
         return ordered;
     }
 
+    /**
+     * xl commands registered with picocli that {@link #JXEN} does not describe (one added without an entry
+     * here): Xen's texts if xl has the command, else what its picocli annotation says. Filled by {@link #register}.
+     */
+    private static final Map<String, Entry> OTHERS = Collections.synchronizedMap(new LinkedHashMap<>());
+
+    /** Makes every command of {@code xl} (picocli's) known to help, also those without an entry in {@link #JXEN}. */
+    static void register(CommandLine xl) {
+        for (var e : xl.getSubcommands().entrySet()) {
+            String n = e.getKey();
+            if (n.equals("help") || JXEN.containsKey(n)) continue;
+            Entry x = XEN.stream().filter(t -> t.name().equals(n)).findFirst().orElse(null);
+            OTHERS.putIfAbsent(n, x != null ? new Entry(n, x.modifies(), x.canDryrun(), x.desc(), x.usage(), null)
+                    : fromPicocli(n, e.getValue()));
+        }
+    }
+
+    private static Entry fromPicocli(String name, CommandLine cl) {
+        String desc = String.join(" ", cl.getCommandSpec().usageMessage().description()).strip();
+        if (desc.endsWith(".")) desc = desc.substring(0, desc.length() - 1);
+        StringBuilder usage = new StringBuilder(cl.getCommandSpec().options().size() > 1 ? "[options]" : "");
+        for (PositionalParamSpec p : cl.getCommandSpec().positionalParameters()) {
+            String label = "<" + p.paramLabel().replaceAll("^<|>$", "") + ">";
+            usage.append(usage.isEmpty() ? "" : " ").append(p.arity().min() == 0 ? "[" + label + "]" : label);
+        }
+        return new Entry(name, false, false, desc, usage.toString(), null);
+    }
+
+    /** The command's entry, or null when jxen has no such command. */
+    static Entry entry(String name) {
+        Entry e = JXEN.get(name);
+        return e != null ? e : OTHERS.get(name);
+    }
+
     /** Xen's entry with jxen's usage and options where given (null: Xen's usage, no options). */
     private static void put(Map<String, Entry> m, String name, String usage, String options) {
         Entry x = xen(name);
@@ -484,6 +521,9 @@ final class XlCmdTable {
         List<String> names = new ArrayList<>();
         for (Entry e : XEN) names.add(e.name());
         for (String n : JXEN.keySet()) if (!names.contains(n)) names.add(n);
+        synchronized (OTHERS) {
+            for (String n : OTHERS.keySet()) if (!names.contains(n)) names.add(n);
+        }
         String found = null;
         int count = 0;
         for (String n : names) {
@@ -500,7 +540,11 @@ final class XlCmdTable {
     static String full() {
         StringBuilder b = new StringBuilder("Usage xl [-H DIR] <subcommand> [args]\n\n");
         b.append("xl full list of subcommands:\n\n");
-        for (Entry e : JXEN.values()) {
+        List<Entry> all = new ArrayList<>(JXEN.values());
+        synchronized (OTHERS) {
+            all.addAll(OTHERS.values());
+        }
+        for (Entry e : all) {
             b.append(String.format(" %-19s ", e.name()));
             if (e.name().length() > 19) b.append(String.format("\n %-19s ", ""));
             b.append(e.desc()).append('\n');
@@ -510,7 +554,7 @@ final class XlCmdTable {
 
     /** xl help CMD (and xl CMD -h): its usage, description and options; a command jxen lacks, xl's line. */
     static String help(String name) {
-        Entry e = JXEN.get(name);
+        Entry e = entry(name);
         if (e == null) return "command \"" + name + "\" not implemented\n";
         StringBuilder b = new StringBuilder(String.format("Usage: xl [-H DIR] %s %s\n\n%s.\n\n", e.name(), e.usage(), e.desc()));
         if (e.options() != null) b.append("Options:\n\n").append(e.options()).append('\n');

@@ -22,7 +22,7 @@ final class XlHelpCommand implements Callable<Integer> {
         } else {
             // xl looks the word up as it looks up commands: a prefix of one command will do.
             String c = XlCmdTable.lookup(command);
-            out.print(c != null && XlCmdTable.JXEN.containsKey(c) ? XlCmdTable.help(c)
+            out.print(c != null && XlCmdTable.entry(c) != null ? XlCmdTable.help(c)
                     : "command \"" + command + "\" not implemented\n");
         }
         out.flush();

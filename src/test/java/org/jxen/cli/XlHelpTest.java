@@ -74,6 +74,27 @@ class XlHelpTest {
         }
     }
 
+    /** A command added to xl without an entry in the table (as a merge may bring one). */
+    @picocli.CommandLine.Command(name = "zz-frob", description = "Frob a domain.")
+    static final class Frob implements Runnable {
+        @picocli.CommandLine.Parameters(paramLabel = "DOM")
+        String dom;
+
+        @Override
+        public void run() {
+        }
+    }
+
+    @Test
+    void aCommandWithoutATableEntryStillHasXlsHelp() {
+        picocli.CommandLine xl = new picocli.CommandLine(new XlCommand());
+        xl.addSubcommand(new Frob());
+        XlCmdTable.register(xl);
+        assertThat(XlCmdTable.help("zz-frob")).isEqualTo("Usage: xl [-H DIR] zz-frob <DOM>\n\nFrob a domain.\n\n");
+        assertThat(XlCmdTable.full()).endsWith(" zz-frob             Frob a domain\n");
+        assertThat(XlCmdTable.lookup("zz-f")).isEqualTo("zz-frob");
+    }
+
     @Test
     void xlsCommandsThatJxenDoesNotHaveAreNotImplemented() {
         assertThat(xl("migrate-receive")).isEqualTo(new XlResult(1, "", "command not implemented\n"));
