@@ -12,7 +12,7 @@ final class Subcommands {
         cl.addSubcommand(new DemoCommand());
         cl.addSubcommand(new XenstoredCommand());
         cl.addSubcommand(new HostCommand());
-        cl.addSubcommand(new XlCommand());
+        XlCli.register(cl);
         XenstoreTools.client(cl, "xenstore");
         XenstoreTools.client(cl, "xenstore-read");
         XenstoreTools.client(cl, "xenstore-write");

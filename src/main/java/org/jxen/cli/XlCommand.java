@@ -27,12 +27,10 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "xl", mixinStandardHelpOptions = true,
         description = "Manage the domains of a running `jxen host` (xl's commands, jxen-sized).",
-        subcommands = {XlCommand.Create.class, XlCommand.ListDomains.class, XlCommand.Destroy.class,
-                XlCommand.Shutdown.class, XlCommand.Dmesg.class, XlCommand.Console.class, XlDeviceCommands.Attach.class,
+        subcommands = {XlCommand.Create.class, XlCommand.Console.class, XlDeviceCommands.Attach.class,
                 XlDeviceCommands.Detach.class, XlBlockCommands.Attach.class, XlBlockCommands.Detach.class,
                 XlBlockCommands.ListBlocks.class, XlBlockCommands.Resize.class, XlDeviceCommands.Exec.class})
-public final class XlCommand implements Runnable {
-    static final String HEADER = "Name                                        ID   Mem VCPUs\tState\tTime(s)";
+public final class XlCommand implements Callable<Integer> {
 
     @Option(names = {"-H", "--host-dir"}, paramLabel = "DIR", scope = CommandLine.ScopeType.INHERIT,
             description = "The host's run directory (default: $JXEN_RUN_DIR).")
@@ -41,9 +39,12 @@ public final class XlCommand implements Runnable {
     @Spec
     CommandSpec spec;
 
+    /** xl without a command: xl's help, and failure, as xl does. Commands jxen adds: XlCli. */
     @Override
-    public void run() {
-        spec.commandLine().usage(spec.commandLine().getOut());
+    public Integer call() {
+        spec.commandLine().getOut().print(XlCmdTable.full());
+        spec.commandLine().getOut().flush();
+        return 1;
     }
 
     Path runDir() {
@@ -111,78 +112,6 @@ public final class XlCommand implements Runnable {
             }
             if (config == null) config = "/dev/null";
             return XlCreate.run(xl.control(), config, overrides, spec.commandLine().getOut(), spec.commandLine().getErr());
-        }
-    }
-
-    @Command(name = "list", description = "List the host's domains.")
-    static final class ListDomains implements Callable<Integer> {
-        @ParentCommand
-        XlCommand xl;
-        @Spec
-        CommandSpec spec;
-
-        @Override
-        public Integer call() {
-            List<String> rows;
-            try {
-                rows = xl.control().call("list");
-            } catch (ControlException | IOException e) {
-                return fail(spec, e.getMessage());
-            }
-            PrintWriter out = spec.commandLine().getOut();
-            out.println(HEADER);
-            for (String row : rows) {
-                String[] f = row.split("\t");
-                out.println(String.format("%-40s %5d %5d %5d     %s  %8.1f", f[0], Integer.parseInt(f[1]),
-                        Integer.parseInt(f[2]), Integer.parseInt(f[3]), f[4], Double.parseDouble(f[5])));
-            }
-            out.flush();
-            return 0;
-        }
-    }
-
-    @Command(name = "destroy", description = "Destroy a domain at once.")
-    static final class Destroy implements Callable<Integer> {
-        @ParentCommand
-        XlCommand xl;
-        @Spec
-        CommandSpec spec;
-        @Parameters(paramLabel = "DOM")
-        String dom;
-
-        @Override
-        public Integer call() {
-            return request(xl, spec, "destroy " + dom);
-        }
-    }
-
-    @Command(name = "shutdown", description = "Ask a domain to power off (control/shutdown = poweroff).")
-    static final class Shutdown implements Callable<Integer> {
-        @ParentCommand
-        XlCommand xl;
-        @Spec
-        CommandSpec spec;
-        @Parameters(paramLabel = "DOM")
-        String dom;
-
-        @Override
-        public Integer call() {
-            return request(xl, spec, "shutdown " + dom);
-        }
-    }
-
-    @Command(name = "dmesg", description = "Print a domain's console log (dom0's kernel log without DOM).")
-    static final class Dmesg implements Callable<Integer> {
-        @ParentCommand
-        XlCommand xl;
-        @Spec
-        CommandSpec spec;
-        @Parameters(paramLabel = "DOM", arity = "0..1")
-        String dom;
-
-        @Override
-        public Integer call() {
-            return request(xl, spec, dom == null ? "dmesg" : "dmesg " + dom);
         }
     }
 

@@ -66,7 +66,8 @@ final class Domain {
 
     DomainInfo info() {
         return new DomainInfo(id, state, state == DomainState.SHUTDOWN ? shutdownReason : null, pages, vcpus,
-                privileged, xenstorePort, consolePort, state == DomainState.RUNNING && events.sleeping());
+                privileged, xenstorePort, consolePort,
+                state == DomainState.RUNNING && events.sleeping() && events.busy() == 0);
     }
 
     int grantEntries() {

@@ -11,6 +11,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * futex wake-ups, the event thread) works on the domain's files directly, the control plane goes through a
  * {@link ControlPlane}. It maps only its own files, the single pages the hypervisor approved, and the event page
  * (page 0 only) of peers its ports are bound to.
+ *
+ * <p>A paused domain runs no guest code: its event thread delivers nothing ({@link EventLoop}), and any of its
+ * threads that makes a hypercall is held at the entry until the domain is unpaused (or dies), as Xen holds a
+ * paused domain's vCPUs off the CPUs. Pending events stay pending and are delivered after the unpause.
  */
 public final class DomainHypercalls implements Hypercalls {
     private final ControlPlane control;
@@ -28,6 +32,7 @@ public final class DomainHypercalls implements Hypercalls {
     private volatile EventHandler defaultHandler;
     private EventLoop loop;
     private boolean closed;
+    private final VcpuClock clock = new VcpuClock();
 
     public DomainHypercalls(ControlPlane control, RunDir runDir) {
         this.control = control;
@@ -64,6 +69,7 @@ public final class DomainHypercalls implements Hypercalls {
 
     @Override
     public GrantMapping mapGrant(int granter, int ref, boolean readonly) throws GrantException {
+        enter();
         MapReply reply = control.mapGrant(granter, ref, readonly);
         Arena pageArena = Arena.ofShared();
         MemorySegment page = SharedFile.map(reply.file(), readonly ? MapMode.READ_ONLY : MapMode.READ_WRITE,
@@ -74,6 +80,7 @@ public final class DomainHypercalls implements Hypercalls {
 
     @Override
     public void unmapGrant(int handle) throws GrantException {
+        enter();
         control.unmapGrant(handle);
         Arena pageArena = mappings.remove(handle);
         if (pageArena != null) pageArena.close();
@@ -81,31 +88,37 @@ public final class DomainHypercalls implements Hypercalls {
 
     @Override
     public void grantCopy(CopyBatch batch) throws HypercallException {
+        enter();
         control.grantCopy(batch.ops, batch.count(), batch.status);
     }
 
     @Override
     public int allocUnbound(int remoteDom) throws HypercallException {
+        enter();
         return control.allocUnbound(DOMID_SELF, remoteDom);
     }
 
     @Override
     public int bindInterdomain(int remoteDom, int remotePort) throws HypercallException {
+        enter();
         return control.bindInterdomain(remoteDom, remotePort);
     }
 
     @Override
     public int bindVirq(int virq) throws HypercallException {
+        enter();
         return control.bindVirq(virq);
     }
 
     @Override
     public void closePort(int port) throws HypercallException {
+        enter();
         control.closePort(port);
     }
 
     @Override
     public void send(int port) throws HypercallException {
+        enter();
         if (port < 0 || port >= EventPage.MAX_PORTS) throw new HypercallException(Errno.EINVAL, "port " + port);
         long entry = ports.get(port);
         switch (PortTable.state(entry)) {
@@ -145,6 +158,7 @@ public final class DomainHypercalls implements Hypercalls {
 
     @Override
     public ChannelStatus status(int port) throws HypercallException {
+        enter();
         return control.status(DOMID_SELF, port);
     }
 
@@ -188,7 +202,7 @@ public final class DomainHypercalls implements Hypercalls {
 
     private void startLoop(Delivery delivery) {
         if (loop != null || closed) return;
-        loop = new EventLoop(events, this::dispatch, delivery, "dom" + layout.domid() + "-events");
+        loop = new EventLoop(events, this::dispatch, delivery, "dom" + layout.domid() + "-events", clock);
         loop.start();
     }
 
@@ -200,7 +214,31 @@ public final class DomainHypercalls implements Hypercalls {
 
     @Override
     public void shutdown(ShutdownReason reason) throws HypercallException {
+        enter();
         control.shutdownSelf(reason);
+    }
+
+    /** The entry of every hypercall: a thread of a paused domain waits here (see the class comment). */
+    private void enter() {
+        if (events.runstate() == EventPage.PAUSED) events.awaitNotPaused();
+    }
+
+    @Override
+    public void runOnVcpu(Runnable task) {
+        enter();
+        events.addBusy(1);
+        clock.enter();
+        try {
+            task.run();
+        } finally {
+            clock.leave();
+            events.addBusy(-1);
+        }
+    }
+
+    @Override
+    public long cpuNanos() {
+        return clock.nanos();
     }
 
     @Override

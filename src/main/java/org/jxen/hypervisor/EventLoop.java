@@ -11,8 +11,11 @@ final class EventLoop implements Runnable {
     private final Delivery delivery;
     private volatile boolean stopped;
     private final Thread thread;
+    private final VcpuClock clock;
 
-    EventLoop(EventPage page, EventHandler handler, Delivery delivery, String name) {
+    /** @param clock where the thread's CPU time is counted: all of it is the domain's (its vCPU) */
+    EventLoop(EventPage page, EventHandler handler, Delivery delivery, String name, VcpuClock clock) {
+        this.clock = clock;
         this.page = page;
         this.handler = handler;
         this.delivery = delivery;
@@ -25,6 +28,15 @@ final class EventLoop implements Runnable {
 
     @Override
     public void run() {
+        clock.enter();
+        try {
+            loop();
+        } finally {
+            clock.leave();
+        }
+    }
+
+    private void loop() {
         while (!stopped && page.runstate() != EventPage.DEAD) {
             if (page.runstate() == EventPage.RUNNING && deliverAll()) continue;
             if (delivery == Delivery.POLLING) {

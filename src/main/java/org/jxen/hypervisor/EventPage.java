@@ -14,9 +14,12 @@ import java.lang.invoke.VarHandle;
  * <pre>
  * 0    int  sleeping   futex word: 1 while the event thread is (about to be) blocked in FUTEX_WAIT
  * 4    int  runstate   0 running, 1 paused, 2 dead, 3 suspended: written by the hypervisor (which wakes its
- *                        futex waiters), the event thread delivers only at 0
+ *                        futex waiters), the event thread delivers only at 0; threads of a paused domain wait
+ *                        on it at their next hypercall
  * 8    long pending_sel[2]  bit w set when word w of pending gained an unmasked port (vcpu_info's evtchn_pending_sel)
  * 24   int  suspend_result  what SCHEDOP_shutdown(suspend) returns once resumed: 1 cancelled, 0 in a new domain
+ * 28   int  busy       how many of the domain's threads run guest code outside the event thread (xl exec's
+ *                        commands): the domain is blocked only if none does and the event thread sleeps
  * 64   long pending[128]  8192 ports, bit (port % 64) of word (port / 64)
  * 1088 long mask[128]
  * </pre>
@@ -29,6 +32,7 @@ public final class EventPage {
     static final long RUNSTATE_OFFSET = 4;
     static final long SELECTOR_OFFSET = 8;
     static final long SUSPEND_RESULT_OFFSET = 24;
+    static final long BUSY_OFFSET = 28;
     static final long PENDING_OFFSET = 64;
     static final long MASK_OFFSET = PENDING_OFFSET + MAX_PORTS / 8;
     static final int WORDS = MAX_PORTS / 64;
@@ -142,7 +146,7 @@ public final class EventPage {
     void setRunstate(int state) {
         INT.setVolatile(page, RUNSTATE_OFFSET, state);
         wakeIfSleeping();
-        Futex.wake(runstateWord, Integer.MAX_VALUE); // a suspend hypercall waiting for its resume
+        Futex.wake(runstateWord, Integer.MAX_VALUE); // a suspend hypercall waiting for its resume, paused threads
     }
 
     /** Blocks while the runstate is still {@code seen} (or returns at once if it already changed). */
@@ -156,6 +160,31 @@ public final class EventPage {
 
     void setSuspendResult(int result) {
         INT.setVolatile(page, SUSPEND_RESULT_OFFSET, result);
+    }
+
+    /**
+     * Holds the calling thread while the domain is paused, as Xen deschedules a paused domain's vCPUs: a
+     * platform thread sleeps on the runstate word until the hypervisor changes it; a virtual thread polls
+     * (parking), since a futex wait would pin its carrier, which the host's other virtual threads need.
+     */
+    void awaitNotPaused() {
+        boolean virtual = Thread.currentThread().isVirtual();
+        while (runstate() == PAUSED) {
+            if (virtual) {
+                java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
+            } else {
+                Futex.await(runstateWord, PAUSED);
+            }
+        }
+    }
+
+    /** A thread of the domain starts ({@code +1}) or stops ({@code -1}) running guest code. */
+    void addBusy(int delta) {
+        int unused = (int) INT.getAndAdd(page, BUSY_OFFSET, delta);
+    }
+
+    int busy() {
+        return (int) INT.getVolatile(page, BUSY_OFFSET);
     }
 
     boolean sleeping() {

@@ -87,6 +87,16 @@ public interface Hypercalls extends AutoCloseable {
 
     DomainControl domainControl();
 
+    /**
+     * Runs {@code task} on this thread as guest code of this domain outside its event thread (a command of xl
+     * exec): meanwhile the domain counts as running, not blocked, in xl list, and the thread's CPU time is the
+     * domain's ({@link #cpuNanos}).
+     */
+    void runOnVcpu(Runnable task);
+
+    /** The CPU time this domain's vCPU threads used in this process, in nanoseconds ({@link VcpuClock}). */
+    long cpuNanos();
+
     /** Stops the event thread and unmaps everything this view mapped (not the grants: unmap those first). */
     @Override
     void close();

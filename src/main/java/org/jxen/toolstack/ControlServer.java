@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
-import org.jxen.hypervisor.DomainInfo;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.kernel.userland.Utilities;
 
@@ -24,12 +23,13 @@ import org.jxen.kernel.userland.Utilities;
  * request:  VERB [ARG ...] '\n'           (one line, UTF-8, arguments separated by single spaces)
  *           create LEN [DIR] '\n' CONFIG  (LEN bytes of xl.cfg text follow the line; DIR: xl's directory)
  *           exec DOM LEN '\n' ARGV         (LEN bytes: the arguments, each ended by a NUL; DOM is dom0)
- *           list | destroy DOM | shutdown DOM | dmesg [DOM] | console DOM
+ *           destroy DOM | shutdown DOM | dmesg [DOM] | console DOM
+ *           list [DOM] | list-long [DOM] | info | uptime | vcpu-list | pause | unpause | reboot | rename | wait
+ *                                          (see {@link DomainRequests})
  * reply:    ('|' TEXT '\n')*  then  'OK' '\n'  or  'ERROR ' MESSAGE '\n'
  * </pre>
  *
- * DOM is a domain name or id. {@code create} answers {@code |ID NAME}; {@code list} one {@code |} line per domain
- * with tab-separated name, id, MiB, vCPUs, state flags (xl's rbpscd) and CPU seconds; {@code dmesg} the log
+ * DOM is a domain name or id. {@code create} answers {@code |ID NAME}; {@code dmesg} the log
  * lines (dom0's kernel log without DOM or for 0); {@code console} the log lines so far, then each new one until
  * the domain dies (then OK), or until the client hangs up. {@code exec} runs a command of the guest userland
  * (insmod, rmmod, lsmod, ...) in dom0's kernel, here in the host (a guest's xl exec goes through its XenStore
@@ -51,10 +51,12 @@ public final class ControlServer implements AutoCloseable {
     private final Path socket;
     private final ServerSocketChannel server;
     private final Thread acceptor;
+    private final DomainRequests domainRequests;
 
     private ControlServer(Host host, Path socket) throws IOException {
         this.host = host;
         this.socket = socket;
+        this.domainRequests = new DomainRequests(host, this::resolve);
         Files.deleteIfExists(socket);
         server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socket));
@@ -119,7 +121,6 @@ public final class ControlServer implements AutoCloseable {
         switch (req[0]) {
             case "create" -> create(c, req);
             case "exec" -> exec(c, req);
-            case "list" -> list(c, args(req, 0));
             case "destroy" -> {
                 int domid = guest(args(req, 1)[0], "destroy");
                 host.destroy(domid);
@@ -142,7 +143,9 @@ public final class ControlServer implements AutoCloseable {
                 }
                 data(c, "sectors " + host.resizeDisk(domid, devid));
             }
-            default -> throw new ControlException("unknown request " + req[0]);
+            default -> {
+                if (!domainRequests.handle(req, l -> data(c, l))) throw new ControlException("unknown request " + req[0]);
+            }
         }
     }
 
@@ -199,14 +202,6 @@ public final class ControlServer implements AutoCloseable {
         data(c, "stdout " + b64.encodeToString(out.toByteArray()));
         data(c, "stderr " + b64.encodeToString(err.toByteArray()));
         data(c, "status " + status);
-    }
-
-    private void list(LineChannel c, String[] unused) throws IOException, HypercallException {
-        for (DomainInfo d : host.domains()) {
-            String name = d.domid() == 0 ? "Domain-0" : host.nameOf(d.domid());
-            data(c, String.join("\t", name, Integer.toString(d.domid()), Integer.toString(d.memoryPages() / 256),
-                    Integer.toString(d.vcpus()), XlState.flags(d), "0.0"));
-        }
     }
 
     /** DOM as a domain id: a number, Domain-0, or a guest's name. */

@@ -70,6 +70,7 @@ public final class Host implements AutoCloseable {
     private final Set<Integer> booting = new HashSet<>();
     /** Shut-down domains kept as they are (on_* = preserve, or the old one of a rename-restart). */
     private final Set<Integer> preserved = new HashSet<>();
+    private final DomainRuntime runtime = new DomainRuntime();
     /** Set once close() starts: dom0's VIRQ handler then leaves the teardown to close(). */
     private volatile boolean closing;
 
@@ -237,6 +238,7 @@ public final class Host implements AutoCloseable {
             // As xenconsoled does on seeing the new domain: serve its console before it can print.
             consoled.attach(domid, cfg.name(), info.consolePort());
             ctl.unpause(domid);
+            runtime.started(domid, cfg);
             Guest g = cfg.ownProcess() ? startProcess(domid, cfg) : startThread(domid, cfg);
             guests.put(domid, g);
             configs.put(domid, dc);
@@ -278,6 +280,7 @@ public final class Host implements AutoCloseable {
             throw new IllegalArgumentException("no guest kernel class " + cfg.kernel(), e);
         }
         Hypercalls hc = hv.connect(domid);
+        runtime.inProcess(domid, hc);
         String[] args = cfg.kernelArgs().toArray(String[]::new);
         // Virtual: a host may run a thousand in-process guests, and each platform thread makes every JVM-wide
         // handshake (a shared arena's close, as each grant unmap does) walk one more stack.
@@ -439,6 +442,7 @@ public final class Host implements AutoCloseable {
                 // xl's line for a domain's death, in dom0's log (xl dmesg): what remains of how it ended.
                 dom0Kernel.printk("toolstack: domain " + domid + " (" + nameOf(domid) + ") has shut down, reason code "
                         + info.shutdownReason().code + (info.crashed() ? " (crashed)" : ""));
+                runtime.shutDown(domid, info.shutdownReason());
                 onShutdown(domid, info.shutdownReason());
             }
         }
@@ -479,6 +483,7 @@ public final class Host implements AutoCloseable {
                 synchronized (this) {
                     preserved.add(domid);
                 }
+                runtime.kept(domid); // xl shutdown -w learns how it ended: it stays, shut down
             }
             case RESTART -> {
                 dom0Kernel.printk("toolstack: Domain " + domid + " needs to be cleaned up: destroying the domain");
@@ -487,6 +492,7 @@ public final class Host implements AutoCloseable {
             }
             case RENAME_RESTART -> {
                 preserveRenamed(domid);
+                runtime.kept(domid);
                 restart(cfg);
             }
         }
@@ -545,8 +551,64 @@ public final class Host implements AutoCloseable {
         consoled.detach(domid);
         if (g != null) dom0Kernel.printk("toolstack: destroying domain " + domid + " (" + g.name() + ")");
         removeDomainNodes(domid);
-        ctl.destroy(domid);
+        try {
+            ctl.destroy(domid);
+        } finally {
+            runtime.destroyed(domid);
+        }
         if (g != null && g.process() != null) g.process().destroyForcibly();
+    }
+
+    /** xl pause: the hypervisor stops the domain (no events delivered, its threads held at their next hypercall). */
+    public void pause(int domid) throws HypercallException {
+        ctl.pause(domid);
+    }
+
+    public void unpause(int domid) throws HypercallException {
+        ctl.unpause(domid);
+    }
+
+    /**
+     * xl rename, as libxl_domain_rename: refused if another domain has the name; else the name in the domain's
+     * home and its vm path are rewritten in one transaction.
+     */
+    public synchronized void rename(int domid, String name) throws IOException {
+        Guest g = guests.get(domid);
+        if (g == null) throw new IllegalArgumentException("domain " + domid + " is not a guest of this host");
+        if (!name.matches("[A-Za-z0-9_.-]+") || name.matches("[0-9]+")) {
+            throw new IllegalArgumentException("invalid domain name \"" + name + "\"");
+        }
+        if (name.equals("Domain-0") || guests.values().stream().anyMatch(o -> o.domid() != domid && o.name().equals(name))) {
+            throw new IllegalArgumentException("domain with name \"" + name + "\" already exists.");
+        }
+        libxl.renameDomain(domid, name);
+        guests.put(domid, new Guest(domid, name, g.thread(), g.process()));
+        dom0Kernel.printk("toolstack: domain " + domid + " renamed from " + g.name() + " to " + name);
+    }
+
+    /** Time(s) of xl list: the CPU time the domain used (see DomainRuntime). */
+    public synchronized java.time.Duration cpuTime(int domid) {
+        if (domid == 0) return runtime.dom0CpuTime();
+        Guest g = guests.get(domid);
+        return runtime.cpuTime(domid, g == null ? null : g.process());
+    }
+
+    /** When the domain was started (dom0: the host). */
+    public java.time.Instant startTime(int domid) {
+        return runtime.startTime(domid);
+    }
+
+    /** The config a guest was created with (its name as created: nameOf gives the current one), or null. */
+    public GuestConfig config(int domid) {
+        return runtime.config(domid);
+    }
+
+    /**
+     * Completes when the domain shuts down (with its reason) or is destroyed (reason null); at once for a
+     * domain that is already gone.
+     */
+    public java.util.concurrent.CompletableFuture<ShutdownReason> death(int domid) {
+        return runtime.death(domid).thenApply(DomainRuntime.Death::reason);
     }
 
     private void removeDomainNodes(int domid) {

@@ -140,6 +140,9 @@ public final class Libxl {
             tx.setPerms(vm, readOnly);
             tx.write(vm + "/uuid", uuid);
             tx.write(vm + "/name", cfg.name());
+            // libxl's start time (libxl_vm_get_start_time, xl uptime): seconds and hundredths since the epoch.
+            long now = System.currentTimeMillis();
+            tx.write(vm + "/start_time", String.format("%d.%02d", now / 1000, now % 1000 / 10));
             tx.write(home + "/vm", vm);
             tx.write(home + "/name", cfg.name());
             tx.write(home + "/domid", Integer.toString(domid));
@@ -219,6 +222,31 @@ public final class Libxl {
             tx.write(home + "/name", newName);
             return null;
         });
+    }
+
+    /** libxl_domain_rename's store side: the name in the domain's home and in its vm path, in one transaction. */
+    public void renameDomain(int domid, String name) throws IOException {
+        String home = home(domid);
+        xs.transaction(tx -> {
+            tx.write(home + "/name", name);
+            String vm = tx.exists(home + "/vm") ? tx.readString(home + "/vm") : null;
+            if (vm != null && tx.exists(vm)) tx.write(vm + "/name", name);
+            return null;
+        });
+    }
+
+    /**
+     * libxl_set_memory_target's store side: the balloon driver's target, {@code memory/target} in KiB, refused
+     * above {@code memory/static-max} as libxl refuses it.
+     */
+    public void setMemoryTarget(int domid, long targetKiB) throws IOException {
+        String home = home(domid);
+        String max = xs.readOrNull(home + "/memory/static-max");
+        if (max == null) throw new IllegalArgumentException("Cannot get memory info from " + home + "/memory/static-max");
+        if (targetKiB > Long.parseLong(max)) {
+            throw new IllegalArgumentException("memory_dynamic_max must be less than or equal to memory_static_max");
+        }
+        xs.write(home + "/memory/target", Long.toString(targetKiB));
     }
 
     /** Asks a guest to shut down ({@code poweroff}, {@code reboot}, ...), as libxl_domain_shutdown does. */

@@ -4,10 +4,14 @@ import org.jxen.hypervisor.DomainInfo;
 import org.jxen.hypervisor.ShutdownReason;
 
 /**
- * xl list's State column: six flags r(unning) b(locked) p(aused) s(hutdown) c(rashed) d(ying), '-' when unset.
- * A jxen domain has one vCPU, its event thread, so a running domain shows exactly one of r and b.
+ * xl list's State column, as xl_info.c prints it: r(unning) b(locked) p(aused) s(hutdown), then the shutdown
+ * reason's letter ({@code -rscw} for poweroff, reboot, suspend, crash, watchdog: {@code c} for a crash), then
+ * d(ying); '-' when unset. r and b come from the domain's vCPU: r while it runs guest code (its event thread
+ * delivers, or a command runs on it), b while it waits for an event.
  */
 public final class XlState {
+    private static final String REASON_LETTERS = "-rscw";
+
     private XlState() {}
 
     public static String flags(DomainInfo d) {
@@ -20,7 +24,8 @@ public final class XlState {
             case PAUSED -> f[2] = 'p';
             case SHUTDOWN -> {
                 f[3] = 's';
-                if (d.shutdownReason() == ShutdownReason.CRASH) f[4] = 'c';
+                ShutdownReason r = d.shutdownReason();
+                if (r != null && r.code < REASON_LETTERS.length()) f[4] = REASON_LETTERS.charAt(r.code);
             }
             case DYING -> f[5] = 'd';
         }

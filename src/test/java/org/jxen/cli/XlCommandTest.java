@@ -6,7 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.jxen.toolstack.XlListing;
 import org.jxen.xenstore.client.XsClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -31,8 +30,14 @@ class XlCommandTest extends XlHostFixture {
         assertThat(list.code()).isZero();
         String[] rows = list.out().split("\n");
         assertThat(rows[0]).isEqualTo("Name                                        ID   Mem VCPUs\tState\tTime(s)");
-        assertThat(XlListing.runningOrBlocked(rows[1])).isEqualTo("Domain-0                                     0     1     1     r-----       0.0");
-        assertThat(XlListing.runningOrBlocked(rows[2])).isEqualTo("g1                                           1    32     1     r-----       0.0");
+        assertThat(XlRow.parse(rows[1])).satisfies(r -> {
+            assertThat(r).extracting(XlRow::name, XlRow::id, XlRow::vcpus).containsExactly("Domain-0", 0, 1);
+            assertThat(r.runningOrBlocked()).as(r.state()).isTrue();
+        });
+        assertThat(XlRow.parse(rows[2])).satisfies(r -> {
+            assertThat(r).extracting(XlRow::name, XlRow::id, XlRow::mem, XlRow::vcpus).containsExactly("g1", 1, 32L, 1);
+            assertThat(r.runningOrBlocked()).as(r.state()).isTrue();
+        });
 
         awaitConsoleLine("g1", "Booting jxen kernel on domain 1 (ModularKernel)");
         assertThat(xl("dmesg").out()).contains("toolstack: created domain 1 (g1, in-process)");
@@ -110,7 +115,7 @@ class XlCommandTest extends XlHostFixture {
         assertThat(c.code()).as(c.err()).isZero();
         awaitConsoleLine("p1", "Booting jxen kernel on domain 1 (ModularKernel)");
         XlResult list = process("list");
-        assertThat(XlListing.runningOrBlocked(list.out())).contains("p1                                           1    16     1     r-----       0.0");
+        assertThat(XlRow.of(list.out(), "p1")).extracting(XlRow::id, XlRow::mem, XlRow::vcpus).containsExactly(1, 16L, 1);
         assertThat(host.guests()).singleElement().satisfies(g -> assertThat(g.process()).isNotNull());
         XlResult dmesg = process("dmesg", "p1");
         assertThat(dmesg.out()).startsWith("Booting jxen kernel on domain 1 (ModularKernel)\n");

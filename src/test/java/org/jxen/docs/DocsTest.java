@@ -159,6 +159,19 @@ class DocsTest {
             new Expect("README.md", "./jxen xl -H /tmp/h console g1", 0, true, (r, s) -> assertThat(r.out())
                     .startsWith("Booting jxen kernel on domain 1")
                     .contains("blkfront: xvda:", "xenbus: shutdown requested: poweroff", "reboot: Power down")),
+            line("./jxen xl -H /tmp/h list -l g1", (r, s) -> assertThat(r.out())
+                    .startsWith("[\n    {\n        \"domid\": 1,\n        \"config\": {\n            \"c_info\": {\n")
+                    .contains("\"name\": \"g1\"", "\"max_memkb\": 65536,")),
+            line("./jxen xl -H /tmp/h pause g1", (r, s) -> assertThat(r.out() + r.err()).isEmpty()),
+            line("./jxen xl -H /tmp/h mem-set g1 48", (r, s) -> {
+                try (XsClient xs = s.xenstore("/tmp/h/xenstored/socket")) {
+                    assertThat(xs.readString("/local/domain/1/memory/target")).isEqualTo("49152");
+                }
+            }),
+            line("./jxen xl -H /tmp/h help", (r, s) -> assertThat(r.out())
+                    .startsWith("Usage xl [-H DIR] <subcommand> [args]\n\nxl full list of subcommands:\n\n")),
+            line("./jxen xl -H /tmp/h shutdown -w g1", (r, s) -> assertThat(r.err())
+                    .isEqualTo("Shutting down domain 1\nWaiting for 1 domains\nDomain 1 has been shut down, reason code 0\n")),
             line("./jxen xl -H /tmp/h device-attach g1 mydevice", (r, s) -> {
                 try (XsClient xs = s.xenstore("/tmp/h/xenstored/socket")) {
                     assertThat(xs.readString("/local/domain/1/device/mydevice/0/backend"))

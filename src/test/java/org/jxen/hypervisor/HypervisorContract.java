@@ -562,6 +562,75 @@ public abstract class HypervisorContract {
         assertThat(pg).isPositive();
     }
 
+    @Test
+    void aPausedDomainGetsNoEventsAndItsThreadsWaitAtTheirNextHypercallUntilUnpaused() throws Exception {
+        Hypercalls g = guest();
+        int id = g.domid();
+        int p0 = dom0.allocUnbound(id);
+        int pg = g.bindInterdomain(0, p0);
+        BlockingQueue<Integer> got = new LinkedBlockingQueue<>();
+        g.setEventHandler(got::add, Delivery.BLOCKING);
+        assertThat(take(got)).as("the bind left the port pending").isEqualTo(pg);
+        ctl.pause(id);
+        dom0.send(p0);
+        dom0.send(p0);
+        assertThat(g.isPending(pg)).as("held for the paused domain").isTrue();
+        // Guest code on a virtual thread (parks while held) and on a platform thread (sleeps on the runstate word).
+        java.util.concurrent.atomic.AtomicBoolean ran = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread code = Thread.ofVirtual().start(() -> g.runOnVcpu(() -> ran.set(true)));
+        Thread sender = Thread.ofPlatform().start(() -> {
+            try {
+                g.send(pg);
+            } catch (HypercallException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (code.getState() != Thread.State.TIMED_WAITING && System.nanoTime() < deadline) Thread.sleep(1);
+        assertThat(code.getState()).as("the guest's thread waits at its hypercall").isEqualTo(Thread.State.TIMED_WAITING);
+        assertThat(ran).isFalse();
+        assertThat(sender.isAlive()).isTrue();
+        assertThat(got).as("nothing delivered while paused").isEmpty();
+        assertThat(g.isPending(pg)).isTrue();
+
+        ctl.unpause(id);
+        assertThat(take(got)).as("the held sends, coalesced into one upcall").isEqualTo(pg);
+        code.join(20_000);
+        sender.join(20_000);
+        assertThat(ran).isTrue();
+        assertThat(dom0.isPending(p0)).as("the guest's send went out after the unpause").isTrue();
+    }
+
+    @Test
+    void guestCodeOnTheVcpuShowsTheDomainRunningAndCountsItsCpuTime() throws Exception {
+        Hypercalls g = guest();
+        int id = g.domid();
+        int p0 = dom0.allocUnbound(id);
+        g.bindInterdomain(0, p0);
+        BlockingQueue<Integer> got = new LinkedBlockingQueue<>();
+        g.setEventHandler(got::add, Delivery.BLOCKING);
+        take(got);
+        awaitBlocked(id, true);
+        long before = g.cpuNanos();
+        var mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        BlockingQueue<Boolean> blockedWhileRunning = new LinkedBlockingQueue<>();
+        g.runOnVcpu(() -> {
+            try {
+                blockedWhileRunning.add(ctl.info(id).blocked());
+            } catch (HypercallException e) {
+                throw new IllegalStateException(e);
+            }
+            // 50 ms of this thread's CPU, measured as the clock measures it.
+            long start = mx.getCurrentThreadCpuTime();
+            long x = 0;
+            while (mx.getCurrentThreadCpuTime() - start < 50_000_000L) x += x * 31 + 7;
+            assertThat(x).isNotNull();
+        });
+        assertThat(blockedWhileRunning.take()).as("a command runs on the vCPU: running, not blocked").isFalse();
+        assertThat(g.cpuNanos() - before).isGreaterThanOrEqualTo(50_000_000L);
+        awaitBlocked(id, true);
+    }
+
     private void awaitBlocked(int id, boolean want) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (ctl.info(id).blocked() != want && System.nanoTime() < deadline) Thread.sleep(1);
@@ -739,7 +808,10 @@ public abstract class HypervisorContract {
         int id = ctl.createDomain(8, 1);
         Hypercalls g = fx.connect(id);
         int p0 = dom0.allocUnbound(id);
+        // The guest binds while it runs (a paused domain makes no hypercalls: it would wait for the unpause).
+        ctl.unpause(id);
         int pg = g.bindInterdomain(0, p0);
+        ctl.pause(id);
         BlockingQueue<Integer> got = new LinkedBlockingQueue<>();
         g.setEventHandler(got::add, Delivery.BLOCKING);
         dom0.send(p0);

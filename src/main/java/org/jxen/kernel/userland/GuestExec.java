@@ -95,7 +95,10 @@ public final class GuestExec implements KernelModule {
                 if (!xs.exists(base + "/cmd") || xs.exists(base + "/status")) continue;
                 started.add(n);
                 byte[] cmd = xs.read(base + "/cmd");
-                Thread t = Thread.ofPlatform().daemon().name("exec-" + n).unstarted(() -> run(n, base, cmd));
+                // On the domain's vCPU: xl list shows the domain running meanwhile, its CPU time counts, and a
+                // paused domain's command stops at its next hypercall.
+                Thread t = Thread.ofPlatform().daemon().name("exec-" + n)
+                        .unstarted(() -> kernel.hypercalls().runOnVcpu(() -> run(n, base, cmd)));
                 running.put(n, t);
                 t.start();
             }

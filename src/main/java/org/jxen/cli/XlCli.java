@@ -1,0 +1,126 @@
+package org.jxen.cli;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
+
+/**
+ * {@code jxen xl} as xl behaves around its commands: {@code xl help [CMD]} and {@code xl CMD -h|--help} print
+ * xl's texts ({@link XlCmdTable}) with status 0; a command word is looked up as xl does (an unambiguous prefix
+ * will do); a word that names no command jxen has prints xl's "command not implemented" (status 1); a missing
+ * argument prints xl's "'xl CMD' requires at least N arguments." and the command's help (status 2); an unknown
+ * option, xl's "option `X' not supported." (status 2).
+ */
+final class XlCli {
+    private XlCli() {}
+
+    /** Adds {@code xl} with all its commands to {@code jxen}, and xl's answers to mistakes. */
+    static void register(CommandLine jxen) {
+        CommandLine xl = new CommandLine(new XlCommand());
+        xl.addSubcommand(new XlHelpCommand());
+        for (Object c : XlDomainCommands.all()) xl.addSubcommand(c);
+        for (Object c : XlInfoCommands.all()) xl.addSubcommand(c);
+        jxen.addSubcommand(xl);
+        xl.setHelpSectionKeys(List.of("xl"));
+        xl.getHelpSectionMap().put("xl", help -> XlCmdTable.full());
+        XlCmdTable.register(xl);
+        for (CommandLine sub : xl.getSubcommands().values()) xlHelp(sub);
+        jxen.setParameterExceptionHandler(new Errors(jxen.getParameterExceptionHandler()));
+    }
+
+    /** The command's -h and --help print xl's help text for it. */
+    private static void xlHelp(CommandLine sub) {
+        String name = sub.getCommandName();
+        CommandSpec spec = sub.getCommandSpec();
+        if (spec.findOption("-h") == null && spec.findOption("--help") == null) {
+            spec.addOption(OptionSpec.builder("-h", "--help").usageHelp(true).description("Print this help.").build());
+        }
+        sub.setHelpSectionKeys(List.of("xl"));
+        sub.getHelpSectionMap().put("xl", help -> XlCmdTable.help(name));
+    }
+
+    /** Whether {@code cl} is xl or one of its commands. */
+    private static boolean isXl(CommandLine cl) {
+        for (CommandLine c = cl; c != null; c = c.getParent()) if (c.getCommand() instanceof XlCommand) return true;
+        return false;
+    }
+
+    /** xl's messages for what picocli could not parse under xl; anything else goes to jxen's own handler. */
+    private record Errors(CommandLine.IParameterExceptionHandler next) implements CommandLine.IParameterExceptionHandler {
+        @Override
+        public int handleParseException(CommandLine.ParameterException ex, String[] args) throws Exception {
+            CommandLine cl = ex.getCommandLine();
+            if (cl == null || !isXl(cl)) return next.handleParseException(ex, args);
+            PrintWriter err = cl.getErr();
+            if (cl.getCommand() instanceof XlCommand) return atXl(cl, ex, args, err);
+            String name = cl.getCommandName();
+            if (ex instanceof CommandLine.UnmatchedArgumentException u && u.getUnmatched().getFirst().startsWith("-")
+                    && u.getUnmatched().getFirst().length() > 1) {
+                return unsupportedOption(err, u.getUnmatched().getFirst());
+            }
+            if (ex instanceof CommandLine.MissingParameterException) {
+                int n = required(cl.getCommandSpec());
+                err.printf("'xl %s' requires at least %d argument%s.%n%n", name, n, n > 1 ? "s" : "");
+                err.print(XlCmdTable.help(name));
+                err.flush();
+                return 2;
+            }
+            err.println("xl " + name + ": " + ex.getMessage());
+            err.flush();
+            return 2;
+        }
+
+        /** A word picocli did not take as one of xl's commands: xl's lookup, then "command not implemented". */
+        private static int atXl(CommandLine xl, CommandLine.ParameterException ex, String[] args, PrintWriter err)
+                throws Exception {
+            if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()) {
+                String word = u.getUnmatched().getFirst();
+                if (word.startsWith("-")) {
+                    err.println("unknown global option");
+                    err.flush();
+                    return 1;
+                }
+                String cmd = XlCmdTable.lookup(word);
+                if (cmd != null && !cmd.equals(word) && xl.getSubcommands().containsKey(cmd)) {
+                    return rerun(xl, args, word, cmd);
+                }
+            }
+            err.println("command not implemented");
+            err.flush();
+            return 1;
+        }
+
+        /** The same command line with the abbreviated command word spelt out, run again from the top. */
+        private static int rerun(CommandLine xl, String[] args, String word, String cmd) {
+            List<String> a = new ArrayList<>(List.of(args));
+            int xlAt = a.indexOf(xl.getCommandName());
+            for (int i = Math.max(0, xlAt + 1); i < a.size(); i++) {
+                if (a.get(i).equals(word)) {
+                    a.set(i, cmd);
+                    break;
+                }
+            }
+            CommandLine root = xl;
+            while (root.getParent() != null) root = root.getParent();
+            return root.execute(a.toArray(String[]::new));
+        }
+
+        private static int unsupportedOption(PrintWriter err, String opt) {
+            String o = opt.startsWith("--") ? opt.substring(2) : opt.substring(1, 2);
+            int eq = o.indexOf('=');
+            err.println("option `" + (eq >= 0 ? o.substring(0, eq) : o) + "' not supported.");
+            err.flush();
+            return 2;
+        }
+
+        private static int required(CommandSpec spec) {
+            int n = 0;
+            for (PositionalParamSpec p : spec.positionalParameters()) n += p.arity().min();
+            return Math.max(n, 1);
+        }
+    }
+}

@@ -1,0 +1,303 @@
+package org.jxen.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.LinkedBlockingQueue;
+import org.jxen.toolstack.ControlException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * xl's domain commands (xl_info.c's list, xl_vmcontrol.c's destroy, shutdown, reboot, pause, unpause,
+ * xl_misc.c's rename, xl_mem.c's mem-set), each printing what xl prints. The host does the work over its
+ * control socket ({@code DomainRequests}); mem-set writes the store itself, as libxl does.
+ */
+final class XlDomainCommands {
+    static final String HEADER = "Name                                        ID   Mem VCPUs\tState\tTime(s)";
+
+    private XlDomainCommands() {}
+
+    static List<Object> all() {
+        return List.of(new ListDomains(), new Destroy(), new Shutdown(), new Reboot(), new Pause(), new Unpause(),
+                new Rename(), new MemSet());
+    }
+
+    /** xl_info.c's row: name, id, MiB, vCPUs, the six state letters, CPU seconds. */
+    static String row(String line) {
+        String[] f = line.split("\t");
+        return String.format(Locale.ROOT, "%-40s %5d %5d %5d     %s  %8.1f", f[0], Integer.parseInt(f[1]),
+                Long.parseLong(f[2]), Integer.parseInt(f[3]), f[4], Double.parseDouble(f[5]));
+    }
+
+    @Command(name = "list")
+    static final class ListDomains implements Callable<Integer> {
+        @ParentCommand
+        XlCommand xl;
+        @Spec
+        CommandSpec spec;
+        @Option(names = {"-l", "--long"})
+        boolean details;
+        @Parameters(paramLabel = "DOM", arity = "0..*")
+        List<String> doms = new ArrayList<>();
+
+        @Override
+        public Integer call() {
+            if (doms.size() > 1) {
+                // xl list takes one domain: more prints its help, and fails.
+                spec.commandLine().getOut().print(XlCmdTable.help("list"));
+                spec.commandLine().getOut().flush();
+                return 1;
+            }
+            String request = (details ? "list-long" : "list") + (doms.isEmpty() ? "" : " " + doms.getFirst());
+            List<String> rows;
+            try {
+                rows = xl.control().call(request);
+            } catch (ControlException | IOException e) {
+                return XlCommand.fail(spec, e.getMessage());
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            if (details) {
+                rows.forEach(out::println);
+            } else {
+                out.println(HEADER);
+                for (String r : rows) out.println(row(r));
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "destroy")
+    static final class Destroy implements Callable<Integer> {
+        @ParentCommand
+        XlCommand xl;
+        @Spec
+        CommandSpec spec;
+        @Parameters(paramLabel = "DOM")
+        String dom;
+
+        @Override
+        public Integer call() {
+            return XlCommand.request(xl, spec, "destroy " + dom);
+        }
+    }
+
+    @Command(name = "pause")
+    static final class Pause implements Callable<Integer> {
+        @ParentCommand
+        XlCommand xl;
+        @Spec
+        CommandSpec spec;
+        @Parameters(paramLabel = "DOM")
+        String dom;
+
+        @Override
+        public Integer call() {
+            return XlCommand.request(xl, spec, "pause " + dom);
+        }
+    }
+
+    @Command(name = "unpause")
+    static final class Unpause implements Callable<Integer> {
+        @ParentCommand
+        XlCommand xl;
+        @Spec
+        CommandSpec spec;
+        @Parameters(paramLabel = "DOM")
+        String dom;
+
+        @Override
+        public Integer call() {
+            return XlCommand.request(xl, spec, "unpause " + dom);
+        }
+    }
+
+    @Command(name = "rename")
+    static final class Rename implements Callable<Integer> {
+        @ParentCommand
+        XlCommand xl;
+        @Spec
+        CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "DOM")
+        String dom;
+        @Parameters(index = "1", paramLabel = "NEWNAME")
+        String name;
+
+        @Override
+        public Integer call() {
+            try {
+                // xl's find_domain first: an unknown DOM is its own error.
+                xl.control().call("list " + dom);
+            } catch (ControlException | IOException e) {
+                return XlCommand.fail(spec, e.getMessage());
+            }
+            try {
+                xl.control().call("rename " + dom + " " + name);
+                return 0;
+            } catch (ControlException e) {
+                // libxl's reason, then xl's line.
+                XlCommand.fail(spec, "libxl: error: " + e.getMessage());
+                return XlCommand.fail(spec, "Can't rename domain '" + dom + "'.");
+            } catch (IOException e) {
+                return XlCommand.fail(spec, e.getMessage());
+            }
+        }
+    }
+
+    /** xl mem-set DOM SIZE: the balloon target, written to memory/target in KiB (libxl_set_memory_target). */
+    @Command(name = "mem-set")
+    static final class MemSet implements Callable<Integer> {
+        @ParentCommand
+        XlCommand xl;
+        @Spec
+        CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "DOM")
+        String dom;
+        @Parameters(index = "1", paramLabel = "SIZE")
+        String size;
+
+        @Override
+        public Integer call() {
+            long kib = parseMemSizeKb(size);
+            if (kib < 0) return XlCommand.fail(spec, "invalid memory size: " + size);
+            return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
+                var libxl = XlDeviceCommands.libxl(xs, xl, spec, Map.of());
+                int domid;
+                try {
+                    domid = libxl.domid(dom);
+                } catch (IllegalArgumentException e) {
+                    return XlCommand.fail(spec, e.getMessage()); // xl's find_domain: its own line
+                }
+                try {
+                    libxl.setMemoryTarget(domid, kib);
+                } catch (IllegalArgumentException e) {
+                    XlCommand.fail(spec, "libxl: error: Domain " + domid + ":" + e.getMessage());
+                    return XlCommand.fail(spec, "cannot set domid " + domid + " dynamic max memory to : " + size);
+                }
+                return 0;
+            });
+        }
+    }
+
+    /** xl_parse.c's parse_mem_size_kb: a number of MiB, or with a b, k, m, g or t suffix; -1 if malformed. */
+    static long parseMemSizeKb(String mem) {
+        var m = java.util.regex.Pattern.compile("([+-]?[0-9]+)([bBkKmMgGtT]?)").matcher(mem);
+        if (!m.matches()) return -1;
+        long n;
+        try {
+            n = Long.parseLong(m.group(1));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+        if (n < 0) return -1;
+        return switch (m.group(2).toLowerCase(Locale.ROOT)) {
+            case "t" -> n << 30;
+            case "g" -> n << 20;
+            case "", "m" -> n << 10;
+            case "k" -> n;
+            default -> n >> 10;
+        };
+    }
+
+    /** Shutdown and reboot: xl_vmcontrol.c's main_shutdown_or_reboot. */
+    abstract static class ShutdownOrReboot implements Callable<Integer> {
+        @ParentCommand
+        XlCommand xl;
+        @Spec
+        CommandSpec spec;
+        @Option(names = {"-a", "--all"})
+        boolean all;
+        @Option(names = {"-w", "--wait"})
+        boolean wait;
+        @Parameters(paramLabel = "DOM", arity = "0..1")
+        String dom;
+
+        abstract boolean reboot();
+
+        @Override
+        public Integer call() {
+            PrintWriter err = spec.commandLine().getErr();
+            if (dom == null && !all) return XlCommand.fail(spec, "You must specify -a or a domain id.\n");
+            try {
+                List<String> targets = new ArrayList<>();
+                if (all) {
+                    for (String r : xl.control().call("list")) {
+                        String id = r.split("\t")[1];
+                        if (!id.equals("0")) targets.add(id);
+                    }
+                } else {
+                    targets.add(dom);
+                }
+                // xl names the domain by id: resolve a name first (the host answers for an unknown one).
+                List<String> ids = new ArrayList<>();
+                for (String t : targets) ids.add(all ? t : domid(t));
+                for (String id : ids) {
+                    err.println((reboot() ? "Rebooting domain " : "Shutting down domain ") + id);
+                    err.flush();
+                    xl.control().call((reboot() ? "reboot " : "shutdown ") + id);
+                }
+                if (wait) awaitDeaths(ids, err);
+                return 0;
+            } catch (ControlException | IOException e) {
+                return XlCommand.fail(spec, e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return 1;
+            }
+        }
+
+        private String domid(String d) throws IOException, ControlException {
+            for (String r : xl.control().call("list " + d)) return r.split("\t")[1];
+            throw new ControlException(d + " is an invalid domain identifier");
+        }
+
+        /** xl's wait_for_domain_deaths: one line per domain as each shuts down or is destroyed, in that order. */
+        private void awaitDeaths(List<String> ids, PrintWriter err) throws InterruptedException {
+            err.println("Waiting for " + ids.size() + " domains");
+            err.flush();
+            LinkedBlockingQueue<String> events = new LinkedBlockingQueue<>();
+            for (String id : ids) {
+                Thread.ofVirtual().start(() -> {
+                    try {
+                        String how = xl.control().call("wait " + id).getFirst();
+                        events.add(how.startsWith("shutdown ")
+                                ? "Domain " + id + " has been shut down, reason code " + how.substring(9)
+                                : "Domain " + id + " has been destroyed");
+                    } catch (ControlException | IOException | RuntimeException e) {
+                        // Gone before the wait began: it was destroyed.
+                        events.add("Domain " + id + " has been destroyed");
+                    }
+                });
+            }
+            for (int i = 0; i < ids.size(); i++) {
+                err.println(events.take());
+                err.flush();
+            }
+        }
+    }
+
+    @Command(name = "shutdown")
+    static final class Shutdown extends ShutdownOrReboot {
+        @Override
+        boolean reboot() {
+            return false;
+        }
+    }
+
+    @Command(name = "reboot")
+    static final class Reboot extends ShutdownOrReboot {
+        @Override
+        boolean reboot() {
+            return true;
+        }
+    }
+}

@@ -1,0 +1,258 @@
+package org.jxen.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.jxen.xenstore.client.XsClient;
+import org.jxen.xenstore.testing.Await;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** xl's domain commands through the CLI against a host started here: list, pause, shutdown, reboot, ... */
+@Timeout(180)
+class XlDomainCommandsTest extends XlHostFixture {
+
+    private Path cfg(String name, String text) throws Exception {
+        Path p = dir.resolve(name + ".cfg");
+        Files.writeString(p, text);
+        return p;
+    }
+
+    /** Creates an in-process guest (or one in its own JVM) and returns its domain id. */
+    private int create(String name, String extra) throws Exception {
+        XlResult c = xl("create", cfg(name, "name = '" + name + "'\nmemory = 32\n" + extra).toString());
+        assertThat(c.code()).as(c.err()).isZero();
+        return host.guests().stream().filter(g -> g.name().equals(name)).findFirst().orElseThrow().domid();
+    }
+
+    private static CompletableFuture<XlResult> async(java.util.function.Supplier<XlResult> r) {
+        return CompletableFuture.supplyAsync(r, task -> Thread.ofPlatform().daemon().start(task));
+    }
+
+    @Test
+    void listPrintsEachDomainAsXlDoesAndOneWhenNamed() throws Exception {
+        int id = create("g1", "inproc = 1\n");
+        XlResult list = xl("list");
+        assertThat(list.code()).isZero();
+        String[] rows = list.out().split("\n");
+        assertThat(rows).hasSize(3);
+        assertThat(rows[0]).isEqualTo("Name                                        ID   Mem VCPUs\tState\tTime(s)");
+        XlRow dom0 = XlRow.parse(rows[1]);
+        assertThat(dom0.name()).isEqualTo("Domain-0");
+        assertThat(dom0.id()).isZero();
+        // dom0 is the host's JVM: its memory is what the process holds, its time what it used.
+        assertThat(dom0.mem()).isGreaterThan(16);
+        assertThat(dom0.time()).isGreaterThan(0.0);
+        assertThat(dom0.runningOrBlocked()).as(dom0.state()).isTrue();
+        XlRow g1 = XlRow.parse(rows[2]);
+        assertThat(g1).extracting(XlRow::name, XlRow::id, XlRow::mem, XlRow::vcpus).containsExactly("g1", id, 32L, 1);
+        assertThat(g1.runningOrBlocked()).as(g1.state()).isTrue();
+
+        for (String dom : List.of("g1", Integer.toString(id))) {
+            XlResult one = xl("list", dom);
+            assertThat(one.code()).isZero();
+            assertThat(one.out().split("\n")).hasSize(2);
+            assertThat(XlRow.of(one.out(), "g1").id()).isEqualTo(id);
+        }
+        XlResult two = xl("list", "g1", "Domain-0");
+        assertThat(two.code()).as("xl list takes one domain").isEqualTo(1);
+        assertThat(two.out()).isEqualTo(XlCmdTable.help("list"));
+        assertThat(xl("list", "nosuch")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier\n"));
+    }
+
+    @Test
+    void timeIsTheCpuTimeTheGuestUsedAndRWhileItsCodeRuns() throws Exception {
+        int id = create("busy", "inproc = 1\n");
+        Path big = dir.resolve("big.img");
+        try (RandomAccessFile f = new RandomAccessFile(big.toFile(), "rw")) {
+            f.setLength(1L << 30);
+        }
+        double before = XlRow.of(xl("list").out(), "busy").time();
+        CompletableFuture<XlResult> hash = async(() -> xl("exec", "busy", "--", "sha256sum", big.toString()));
+        Await.until("busy shown running while it hashes", () -> XlRow.of(xl("list", "busy").out(), "busy").state()
+                .equals("r-----") || hash.isDone(), 60);
+        assertThat(hash.isDone()).as("the hash was still running when xl list showed r").isFalse();
+        XlResult h = hash.get(120, TimeUnit.SECONDS);
+        assertThat(h.code()).as(h.err()).isZero();
+        double after = XlRow.of(xl("list").out(), "busy").time();
+        // Hashing 1 GiB takes far more than a tenth of a second of CPU, and it is the guest's.
+        assertThat(after - before).isGreaterThanOrEqualTo(0.1);
+        Await.until("busy blocked again", () -> XlRow.of(xl("list", Integer.toString(id)).out(), "busy").state()
+                .equals("-b----"), 60);
+    }
+
+    @Test
+    void aGuestInItsOwnJvmShowsItsProcesssCpuTime() throws Exception {
+        int id = create("proc", "");
+        Await.until("proc booted", () -> host.consoleLog(id).lines().stream()
+                .anyMatch(l -> l.startsWith("Booting jxen kernel on domain " + id)), 60);
+        XlRow row = XlRow.of(xl("list").out(), "proc");
+        assertThat(row.id()).isEqualTo(id);
+        Process p = host.guests().getFirst().process();
+        double measured = p.toHandle().info().totalCpuDuration().orElseThrow().toNanos() / 1e9;
+        // xl rounds to one decimal: at most half a tenth above what the process had used when listed.
+        assertThat(row.time()).isGreaterThan(0.0).isLessThanOrEqualTo(measured + 0.05 + 1e-9);
+    }
+
+    @Test
+    void aPausedDomainGetsNoEventsAndRunsNoCodeUntilUnpausedAndLosesNothing() throws Exception {
+        int inproc = create("pin", "inproc = 1\n");
+        int proc = create("pproc", "");
+        for (int id : new int[] {inproc, proc}) {
+            String name = id == inproc ? "pin" : "pproc";
+            assertThat(xl("pause", name)).isEqualTo(new XlResult(0, "", ""));
+            assertThat(XlRow.of(xl("list").out(), name).state()).isEqualTo("--p---");
+            // xl exec writes the command into the guest's store and the watch fires an event at the guest:
+            // held while it is paused.
+            CompletableFuture<XlResult> exec = async(() -> xl("exec", name, "--", "lsmod"));
+            XsClient xs = host.xenstore();
+            String base = "/local/domain/" + id + "/data/exec/0";
+            assertThat(Await.value(xs, base + "/cmd", v -> true, 60)).isTrue();
+            assertThat(xs.exists(base + "/status")).isFalse();
+            assertThat(exec.isDone()).isFalse();
+            assertThat(xl("unpause", Integer.toString(id))).isEqualTo(new XlResult(0, "", ""));
+            XlResult r = exec.get(60, TimeUnit.SECONDS);
+            assertThat(r.code()).as(r.err()).isZero();
+            assertThat(r.out()).startsWith("Module                  Size  Used by\n");
+            assertThat(XlRow.of(xl("list").out(), name).runningOrBlocked()).isTrue();
+        }
+        assertThat(xl("unpause", "pin")).isEqualTo(new XlResult(1, "",
+                "libxl: error: Domain " + inproc + ":Unpausing domain " + inproc + ": EINVAL: d" + inproc + " is not paused\n"));
+        assertThat(xl("pause", "0")).isEqualTo(new XlResult(1, "", "cannot pause privileged domain 0\n"));
+        assertThat(xl("pause", "nosuch")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier\n"));
+    }
+
+    @Test
+    void shutdownWaitsForOneOrAllDomains() throws Exception {
+        int a = create("a", "inproc = 1\n");
+        assertThat(xl("shutdown", "-w", "a")).isEqualTo(new XlResult(0, "",
+                "Shutting down domain " + a + "\nWaiting for 1 domains\nDomain " + a + " has been shut down, reason code 0\n"));
+        assertThat(xl("list").out()).doesNotContain("\na ");
+        int b = create("b", "inproc = 1\n");
+        int c = create("c", "inproc = 1\n");
+        XlResult all = xl("shutdown", "-a", "-w");
+        assertThat(all.code()).as(all.err()).isZero();
+        assertThat(all.err()).startsWith("Shutting down domain " + b + "\nShutting down domain " + c + "\nWaiting for 2 domains\n");
+        assertThat(all.err().lines().skip(3)).containsExactlyInAnyOrder(
+                "Domain " + b + " has been shut down, reason code 0", "Domain " + c + " has been shut down, reason code 0");
+        assertThat(xl("list").out().split("\n")).hasSize(2);
+        assertThat(xl("dmesg").out()).contains("toolstack: domain " + b + " (b) has shut down, reason code 0");
+        assertThat(xl("shutdown")).isEqualTo(new XlResult(1, "", "You must specify -a or a domain id.\n\n"));
+        assertThat(xl("shutdown", "--all")).isEqualTo(new XlResult(0, "", ""));
+    }
+
+    @Test
+    void rebootAsksTheGuestToRebootAndWaitsForIt() throws Exception {
+        int id = create("r", "inproc = 1\n");
+        assertThat(xl("reboot", "-w", "r")).isEqualTo(new XlResult(0, "",
+                "Rebooting domain " + id + "\nWaiting for 1 domains\nDomain " + id + " has been shut down, reason code 1\n"));
+        assertThat(Files.readString(run.resolve("console/guest-r.log"))).contains("xenbus: shutdown requested: reboot");
+        assertThat(xl("dmesg").out()).contains("toolstack: domain " + id + " (r) has shut down, reason code 1");
+        assertThat(xl("reboot", "0")).isEqualTo(new XlResult(1, "", "Rebooting domain 0\ncannot reboot privileged domain 0\n"));
+    }
+
+    @Test
+    void destroyEndsADomainAtOnce() throws Exception {
+        int id = create("d", "inproc = 1\n");
+        assertThat(xl("destroy", "d")).isEqualTo(new XlResult(0, "", ""));
+        assertThat(xl("list").out().split("\n")).hasSize(2);
+        assertThat(host.xenstore().exists("/local/domain/" + id)).isFalse();
+        assertThat(xl("destroy", "d")).isEqualTo(new XlResult(1, "", "d is an invalid domain identifier\n"));
+        assertThat(xl("destroy", "Domain-0")).isEqualTo(new XlResult(1, "", "cannot destroy privileged domain 0\n"));
+    }
+
+    @Test
+    void renameChangesTheNameEverywhereXlLooks() throws Exception {
+        int id = create("old", "inproc = 1\n");
+        create("other", "inproc = 1\n");
+        assertThat(xl("rename", "old", "new")).isEqualTo(new XlResult(0, "", ""));
+        XsClient xs = host.xenstore();
+        assertThat(xs.readString("/local/domain/" + id + "/name")).isEqualTo("new");
+        assertThat(xs.readString(xs.readString("/local/domain/" + id + "/vm") + "/name")).isEqualTo("new");
+        assertThat(XlRow.of(xl("list").out(), "new").id()).isEqualTo(id);
+        assertThat(xl("list", "new").code()).isZero();
+        assertThat(xl("rename", "new", "other")).isEqualTo(new XlResult(1, "",
+                "libxl: error: domain with name \"other\" already exists.\nCan't rename domain 'new'.\n"));
+        assertThat(xl("rename", "new", "123")).isEqualTo(new XlResult(1, "",
+                "libxl: error: invalid domain name \"123\"\nCan't rename domain 'new'.\n"));
+        assertThat(xl("rename", "old", "x")).isEqualTo(new XlResult(1, "", "old is an invalid domain identifier\n"));
+    }
+
+    @Test
+    void memSetWritesTheBalloonTargetInKib() throws Exception {
+        int id = create("m", "inproc = 1\n");
+        XsClient xs = host.xenstore();
+        String target = "/local/domain/" + id + "/memory/target";
+        assertThat(xs.readString(target)).isEqualTo("32768");
+        assertThat(xl("mem-set", "m", "16")).isEqualTo(new XlResult(0, "", ""));
+        assertThat(xs.readString(target)).isEqualTo("16384");
+        assertThat(xl("mem-set", "m", "20480k").code()).isZero();
+        assertThat(xs.readString(target)).isEqualTo("20480");
+        assertThat(xl("mem-set", Integer.toString(id), "1g")).isEqualTo(new XlResult(1, "",
+                "libxl: error: Domain " + id + ":memory_dynamic_max must be less than or equal to memory_static_max\n"
+                        + "cannot set domid " + id + " dynamic max memory to : 1g\n"));
+        assertThat(xs.readString(target)).isEqualTo("20480");
+        assertThat(xl("mem-set", "m", "12x")).isEqualTo(new XlResult(1, "", "invalid memory size: 12x\n"));
+        assertThat(xl("mem-set", "nosuch", "12")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier\n"));
+        assertThat(XlDomainCommands.parseMemSizeKb("2t")).isEqualTo(2L << 30);
+        assertThat(XlDomainCommands.parseMemSizeKb("4096b")).isEqualTo(4);
+    }
+
+    @Test
+    void listLongPrintsLibxlsDomainConfigJson() throws Exception {
+        Path img = dir.resolve("disk.img");
+        try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
+            f.setLength(8 << 20);
+        }
+        int id = create("j", "inproc = 1\nvcpus = 2\nextra = \"blkfront.max_queues=2\"\n"
+                + "disk = ['format=raw, vdev=xvda, access=rw, target=" + img + "']\n");
+        XsClient xs = host.xenstore();
+        String vm = xs.readString("/local/domain/" + id + "/vm");
+        String uuid = vm.substring("/vm/".length());
+        XlResult r = xl("list", "-l", "j");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).isEqualTo("""
+                [
+                    {
+                        "domid": %d,
+                        "config": {
+                            "c_info": {
+                                "type": "pv",
+                                "name": "j",
+                                "uuid": "%s"
+                            },
+                            "b_info": {
+                                "max_vcpus": 2,
+                                "avail_vcpus": [
+                                    0,
+                                    1
+                                ],
+                                "max_memkb": 32768,
+                                "target_memkb": 32768,
+                                "type.pv": {
+                                    "cmdline": "blkfront.max_queues=2"
+                                }
+                            },
+                            "disks": [
+                                {
+                                    "pdev_path": "%s",
+                                    "vdev": "xvda",
+                                    "backend": "phy",
+                                    "format": "raw",
+                                    "readwrite": 1
+                                }
+                            ]
+                        }
+                    }
+                ]
+                """.formatted(id, uuid, img));
+        // libxl reads the memory target back from the store: mem-set shows.
+        assertThat(xl("mem-set", "j", "16").code()).isZero();
+        assertThat(xl("list", "--long").out()).contains("\"target_memkb\": 16384,").startsWith("[\n    {\n        \"domid\": 0,");
+    }
+}
