@@ -261,7 +261,11 @@ class ReconfigureAndResumeTest {
     @Test
     void aBackendThatDoesNotReconfigureReportsTheStateAsAnError() throws Exception {
         connectDevice(false);
-        xs.write(fe + "/state", "7");
+        // The frontend asks (a write of its state node by anyone else would be a hijack it reports itself).
+        XenbusDevice dev = frontDevice();
+        LinkedBlockingQueue<Boolean> asked = new LinkedBlockingQueue<>();
+        dev.runOnBus(() -> asked.add(front.requestReconfiguration(dev)));
+        assertThat(asked.poll(30, TimeUnit.SECONDS)).isTrue();
         // xenbus_dev_fatal: the error under dom0's error/ tree, then the backend closes.
         String error = "/local/domain/0/error/backend/slots/" + guest.domid() + "/0/error";
         awaitValue(error, v -> !v.isEmpty());
