@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "xl", mixinStandardHelpOptions = true,
         description = "Manage the domains of a running `jxen host` (xl's commands, jxen-sized).",
         subcommands = {XlCommand.Create.class, XlCommand.ListDomains.class, XlCommand.Destroy.class,
-                XlCommand.Shutdown.class, XlCommand.Dmesg.class, XlCommand.Console.class, XlDeviceCommands.Attach.class,
+                XlCommand.Shutdown.class, XlCommand.Dmesg.class, XlConsole.class, XlDeviceCommands.Attach.class,
                 XlDeviceCommands.Detach.class, XlBlockCommands.Attach.class, XlBlockCommands.Detach.class,
                 XlBlockCommands.ListBlocks.class, XlBlockCommands.Resize.class, XlDeviceCommands.Exec.class})
 public final class XlCommand implements Runnable {
@@ -94,6 +94,8 @@ public final class XlCommand implements Runnable {
         CommandSpec spec;
         @Parameters(paramLabel = "CONFIG")
         Path config;
+        @Option(names = "-c", description = "Attach to the new domain's console (xl console) once it is created.")
+        boolean console;
 
         @Override
         public Integer call() {
@@ -113,9 +115,10 @@ public final class XlCommand implements Runnable {
                 return fail(spec, "Failed to parse config: " + e.forFile(config.toString()));
             }
             try {
-                // xl says nothing more on success; the new domain shows in xl list.
-                xl.control().call("create " + text.length, text, l -> {});
-                return 0;
+                // xl says nothing more on success; the new domain shows in xl list. The reply is "ID NAME".
+                String[] created = {null};
+                xl.control().call("create " + text.length, text, l -> created[0] = l.split(" ")[0]);
+                return console && created[0] != null ? XlConsole.attach(xl, spec, created[0]) : 0;
             } catch (ControlException | IOException e) {
                 return fail(spec, "libxl: error: " + e.getMessage());
             }
@@ -191,23 +194,6 @@ public final class XlCommand implements Runnable {
         @Override
         public Integer call() {
             return request(xl, spec, dom == null ? "dmesg" : "dmesg " + dom);
-        }
-    }
-
-    @Command(name = "console", description = "Print a domain's console and follow it until the domain dies (Ctrl-C to leave).")
-    static final class Console implements Callable<Integer> {
-        @ParentCommand
-        XlCommand xl;
-        @Spec
-        CommandSpec spec;
-        @Parameters(paramLabel = "DOM")
-        String dom;
-        @Option(names = "--no-follow", description = "Print what is there and exit (as dmesg DOM).")
-        boolean noFollow;
-
-        @Override
-        public Integer call() {
-            return request(xl, spec, (noFollow ? "dmesg " : "console ") + dom);
         }
     }
 }
