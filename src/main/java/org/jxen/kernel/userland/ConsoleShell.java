@@ -41,6 +41,8 @@ public final class ConsoleShell implements KernelModule {
         if (console == null) return;
         tty = new Tty(console);
         String host = hostname(kernel);
+        // Printed here, during boot, so that it stands at the same place in every boot's log.
+        tty.out().print(ASK + "\n");
         // Virtual: it waits for input nearly all the time, and a host may run many in-process guests.
         thread = Thread.ofVirtual().name("d" + kernel.domid() + "-sh").start(() -> run(kernel, host));
         tty.open();
@@ -69,10 +71,9 @@ public final class ConsoleShell implements KernelModule {
         PrintStream out = tty.out();
         try {
             while (true) {
+                if (tty.readLine() != null) session(kernel, host, out);
                 out.print("\n" + ASK + "\n");
                 out.flush();
-                if (tty.readLine() == null) continue;
-                session(kernel, host, out);
             }
         } catch (InterruptedException e) {
             // the kernel is stopping
