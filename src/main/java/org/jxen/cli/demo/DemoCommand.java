@@ -79,7 +79,8 @@ public final class DemoCommand implements Callable<Integer> {
                     + " Connected).")
     String until;
 
-    @Option(names = "--no-disk", description = "Leave out the second story: a disk attached with its block hotplug script.")
+    @Option(names = "--no-disk", description = "Leave out the second story, a disk attached with its block hotplug script"
+            + " (told after mydevice's, not after another --device's).")
     boolean noDisk;
 
     private final PrintStream out = System.out;
@@ -238,7 +239,7 @@ public final class DemoCommand implements Callable<Integer> {
             synchronized (this) {
                 drawing = false;
             }
-            if (!noDisk) {
+            if (!noDisk && device.equals(MYDEVICE)) {
                 if (block == null) {
                     out.println();
                     out.println("No block hotplug script (scripts/hotplug/block) beside jxen: the disk is left out.");
