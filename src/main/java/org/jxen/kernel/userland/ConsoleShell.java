@@ -11,12 +11,13 @@ import org.jxen.kernel.Tty;
 
 /**
  * A shell on the guest's console (module {@code console-shell}, built into a guest kernel), as a small
- * distribution's init starts one on hvc0 ({@code hvc0::askfirst:-/bin/sh}): it asks for Enter first, so the
- * console shows only the kernel log until someone attaches with {@code xl console} and presses it, then reads
+ * distribution's init starts one on hvc0 ({@code hvc0::askfirst:-/bin/sh}): it waits for Enter first, silently,
+ * so the console shows only the kernel log until someone attaches with {@code xl console} and presses it (a
+ * guest nobody talks to has the same console log as without a shell), then reads
  * command lines through the console's line discipline ({@link Tty}) and runs the guest's userland
  * ({@link Utilities}: the commands of {@code xl exec}) with its output on the console. {@code help} lists
- * them, {@code exit} (or ^D) ends the session, and the shell asks for Enter again. A kernel whose console takes
- * no input has no shell.
+ * them, {@code exit} (or ^D) ends the session, and the shell asks for Enter again ({@link #ASK}). A kernel
+ * whose console takes no input has no shell.
  */
 public final class ConsoleShell implements KernelModule {
     public static final String NAME = "console-shell";
@@ -41,8 +42,6 @@ public final class ConsoleShell implements KernelModule {
         if (console == null) return;
         tty = new Tty(console);
         String host = hostname(kernel);
-        // Printed here, during boot, so that it stands at the same place in every boot's log.
-        tty.out().print(ASK + "\n");
         // Virtual: it waits for input nearly all the time, and a host may run many in-process guests.
         thread = Thread.ofVirtual().name("d" + kernel.domid() + "-sh").start(() -> run(kernel, host));
         tty.open();
