@@ -25,14 +25,24 @@ final class ConsoleProcess implements AutoCloseable {
     private final List<Thread> drains;
 
     ConsoleProcess(Path runDir, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1", "-cp",
-                System.getProperty("java.class.path"), JxenCommand.class.getName(), "xl", "-H", runDir.toString()));
-        cmd.addAll(List.of(args));
+        this(xl(runDir, args));
+    }
+
+    /** Any command: a test that needs xl under another program (a terminal's) passes it here. */
+    ConsoleProcess(List<String> cmd) throws IOException {
         process = new ProcessBuilder(cmd).start();
         keys = process.getOutputStream();
         drains = List.of(drain(process.getInputStream(), out, "console-stdout"),
                 drain(process.getErrorStream(), err, "console-stderr"));
+    }
+
+    /** The command line of {@code jxen xl -H RUN ARGS} in a JVM of its own on this test's class path. */
+    static List<String> xl(Path runDir, String... args) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1", "-cp",
+                System.getProperty("java.class.path"), JxenCommand.class.getName(), "xl", "-H", runDir.toString()));
+        cmd.addAll(List.of(args));
+        return cmd;
     }
 
     private static Thread drain(InputStream in, ByteArrayOutputStream to, String name) {

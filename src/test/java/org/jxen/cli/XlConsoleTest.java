@@ -121,6 +121,33 @@ class XlConsoleTest extends XlHostFixture {
         }
     }
 
+    /**
+     * On a terminal (a pseudo-terminal of util-linux's script): xl puts it in raw mode, so the keys go to the
+     * guest unechoed and Enter arrives as CR, the guest's '\n' comes out as CR LF, and on Ctrl-] the terminal's
+     * settings are what they were before (stty -g before and after).
+     */
+    @Test
+    void onATerminalXlConsoleIsRawAndPutsTheTerminalBack() throws Exception {
+        assertThat(Path.of("/usr/bin/script")).as("util-linux's script, for a pseudo-terminal").isExecutable();
+        assertThat(xl("create", cfg("t1.cfg", "name = 't1'\ninproc = 1\n").toString()).code()).isZero();
+        StringBuilder xlLine = new StringBuilder();
+        for (String a : ConsoleProcess.xl(run, "console", "t1")) xlLine.append('\'').append(a.replace("'", "'\\''")).append("' ");
+        String shell = "stty -g; " + xlLine + "; echo rc=$?; stty -g";
+        try (ConsoleProcess term = new ConsoleProcess(java.util.List.of("/usr/bin/script", "-q", "-e", "-c", shell, "/dev/null"))) {
+            int at = term.awaitOutput(0, "Kernel command line: \r\n");
+            term.type("\r");
+            at = term.awaitOutput(at, "root@t1:~# ");
+            term.type("lsmod\r");
+            // Echoed once, by the guest: the terminal itself echoes nothing while xl runs.
+            at = term.awaitOutput(at, "lsmod\r\nModule                  Size  Used by\r\nroot@t1:~# ");
+            term.type(CTRL_RIGHT_BRACKET);
+            assertThat(term.awaitExit()).isZero();
+            String[] lines = term.out().split("\r\n");
+            assertThat(lines[lines.length - 2]).endsWith("rc=0");
+            assertThat(lines[lines.length - 1]).as("stty -g after").isEqualTo(lines[0]);
+        }
+    }
+
     @Test
     void consoleOfNoSuchDomainIsOneLineAndStatus1() throws Exception {
         try (ConsoleProcess xl = new ConsoleProcess(run, "console", "nosuch")) {
