@@ -84,6 +84,11 @@ class XlConsoleTest extends XlHostFixture {
             at = xl.awaitOutput(at, "cat /proc/partitions\nmajor minor  #blocks  name\n\nroot@p1:~# ");
             xl.type("ls /sys/bus/xen/devices\r");
             at = xl.awaitOutput(at, "ls /sys/bus/xen/devices\nroot@p1:~# ");
+            // Longer than the in ring (1 KiB): xenconsoled waits for the guest to read, nothing is lost.
+            String word = "x".repeat(3000);
+            xl.type(word + "\n");
+            at = xl.awaitOutput(at, word + "\nexec: " + word + ": command not found");
+            at = xl.awaitOutput(at, "root@p1:~# ");
             // ^C throws the line away, as a shell's line discipline does.
             xl.type("rmmod nosuch\u0003");
             at = xl.awaitOutput(at, "rmmod nosuch^C\nroot@p1:~# ");
