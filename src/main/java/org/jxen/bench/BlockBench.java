@@ -75,8 +75,48 @@ public final class BlockBench {
         return true;
     }
 
+    /** The runs in the order {@link #run} makes them: the floor's, then each guest's blkbench runs. */
+    List<Progress.Step> plan() {
+        List<Progress.Step> plan = new ArrayList<>();
+        for (String w : FLOOR_WORKLOADS) if (floorWanted(w)) plan.add(new Progress.Step(floorLabel(w), 1));
+        for (String guest : List.of("inproc", "xproc")) {
+            for (int q : new int[] {1, 2}) {
+                if (!wanted(guest, "q" + q)) continue;
+                for (String backend : List.of("null", "file")) {
+                    for (String w : WORKLOADS) {
+                        if (guestRunWanted(w, guest, backend, q)) plan.add(new Progress.Step(guestLabel(guest, q, backend, w), 1));
+                    }
+                }
+            }
+        }
+        return plan;
+    }
+
+    private static final List<String> FLOOR_WORKLOADS = List.of("randread-4k", "seqread-1m");
+
+    private boolean floorWanted(String w) {
+        boolean forZc = w.equals("seqread-1m") && wanted("seqread-1m-zc", "floor", "file");
+        return wanted(w, "floor", "file") || forZc;
+    }
+
+    private boolean guestRunWanted(String w, String guest, String backend, int queues) {
+        // Zero copy matters next to the file's reads, not the null disk's.
+        return wanted(w, guest, backend, "q" + queues) && !(w.equals("seqread-1m-zc") && backend.equals("null"));
+    }
+
+    private static String floorLabel(String w) {
+        return "floor " + w;
+    }
+
+    private static String guestLabel(String guest, int queues, String backend, String w) {
+        return guest + " q" + queues + " " + backend + " " + w;
+    }
+
+    private Progress steps;
+
     public List<Row> run() throws Exception {
         for (String o : cfg.only()) if (!NAMES.contains(o)) throw new IllegalArgumentException("--only: unknown " + o + " (known: " + NAMES + ")");
+        steps = new Progress(log, "block", plan(), cfg.warmup(), cfg.seconds());
         List<Row> rows = new ArrayList<>();
         double startNs = CacheLineRoundTrip.measure();
         Path dir = Files.createTempDirectory("jxen-bench-block");
@@ -101,6 +141,7 @@ public final class BlockBench {
             }
         }
         placement = new CacheLineRoundTrip.Placement(startNs, CacheLineRoundTrip.measure());
+        steps.done();
         return rows;
     }
 
@@ -130,8 +171,7 @@ public final class BlockBench {
             host.libxl().addDevice(g.domid(), DiskSpec.parse("vdev=xvdb, access=rw, target=" + image).device());
             for (String backend : List.of("null", "file")) {
                 for (String w : WORKLOADS) {
-                    if (!wanted(w, guest, backend, "q" + queues)) continue;
-                    if (w.equals("seqread-1m-zc") && backend.equals("null")) continue; // the copy matters next to the file's
+                    if (!guestRunWanted(w, guest, backend, queues)) continue;
                     rows.add(blkbench(host, g.domid(), w, guest, backend, queues));
                 }
             }
@@ -149,7 +189,7 @@ public final class BlockBench {
                 "--bs", small ? "4k" : "1M", "--qd", small ? "32" : "8", "--seconds", Double.toString(cfg.seconds()),
                 "--warmup", Double.toString(cfg.warmup()));
         if (w.endsWith("-zc")) argv = Stream.concat(argv.stream(), Stream.of("--zero-copy")).toList();
-        log.println("bench: " + guest + " q" + queues + " " + backend + " " + w);
+        steps.begin(guestLabel(guest, queues, backend, w));
         GuestExecClient.Result r = GuestExecClient.run(host.xenstore(), domid, argv, (long) ((cfg.seconds() + cfg.warmup()) * 1000) + 120_000);
         String q = Integer.toString(queues);
         if (r.status() != 0) {
@@ -166,10 +206,9 @@ public final class BlockBench {
 
     /** The same reads done directly on the image, one thread, synchronous pread into native memory. */
     private void floor(Path image, List<Row> rows) throws IOException {
-        for (String w : List.of("randread-4k", "seqread-1m")) {
-            boolean forZc = w.equals("seqread-1m") && wanted("seqread-1m-zc", "floor", "file");
-            if (!wanted(w, "floor", "file") && !forZc) continue;
-            log.println("bench: floor " + w);
+        for (String w : FLOOR_WORKLOADS) {
+            if (!floorWanted(w)) continue;
+            steps.begin(floorLabel(w));
             boolean small = w.equals("randread-4k");
             int bs = small ? 4096 : 1 << 20;
             long blocks = IMAGE_BYTES / bs;

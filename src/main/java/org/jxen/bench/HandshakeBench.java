@@ -111,9 +111,30 @@ public final class HandshakeBench {
         this.log = log;
     }
 
+    /**
+     * One run per guest count. Its progress on the log: the plan, then each run with the time left, reckoned
+     * from the pace of the runs before (seconds per guest; a run's work is not a fixed window, so the first run
+     * can only say it does not know yet), and the time it all took.
+     */
     public List<Row> run() throws Exception {
         List<Row> rows = new ArrayList<>();
-        for (int n : config.guests()) rows.add(runOnce(n));
+        List<Integer> counts = config.guests();
+        log.printf("bench handshake: %d run%s (%s guests, %d devices each); the time left is reckoned from the pace of"
+                + " the runs before%n", counts.size(), counts.size() == 1 ? "" : "s",
+                counts.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", ")), config.devices());
+        long start = System.nanoTime();
+        double secondsPerGuest = -1;
+        for (int i = 0; i < counts.size(); i++) {
+            int n = counts.get(i);
+            int guestsLeft = counts.subList(i, counts.size()).stream().mapToInt(Integer::intValue).sum();
+            log.printf("bench handshake: [%d/%d] %d guests x %d devices, %s%n", i + 1, counts.size(), n, config.devices(),
+                    secondsPerGuest < 0 ? "time left not known until a run is done"
+                            : "about " + Progress.duration(secondsPerGuest * guestsLeft) + " left");
+            long t0 = System.nanoTime();
+            rows.add(runOnce(n));
+            secondsPerGuest = s(System.nanoTime() - t0) / n;
+        }
+        log.printf("bench handshake: done in %s%n", Progress.duration(s(System.nanoTime() - start)));
         return rows;
     }
 

@@ -47,7 +47,17 @@ public final class HypervisorBench {
         this.progress = progress;
     }
 
+    /** One run per measurement: a notify run times a ping-pong and a flood, a copy run grant and plain copies. */
+    List<Progress.Step> plan() {
+        List<Progress.Step> plan = new ArrayList<>();
+        for (String m : MEASUREMENTS) {
+            if (config.only().contains(m)) plan.add(new Progress.Step(m, m.startsWith("map-") ? 1 : 2));
+        }
+        return plan;
+    }
+
     public List<HvRow> run() throws Exception {
+        Progress steps = new Progress(progress, "hypervisor", plan(), config.warmupSeconds(), config.seconds());
         Path dir = Files.createTempDirectory("jxen-bench-hv");
         List<HvRow> rows = new ArrayList<>();
         double startNs = CacheLineRoundTrip.measure();
@@ -57,13 +67,14 @@ public final class HypervisorBench {
             HvBenchContext ctx = new HvBenchContext(hv, service, dom0, config.seconds(), config.warmupSeconds());
             for (String m : MEASUREMENTS) {
                 if (!config.only().contains(m)) continue;
-                progress.println("bench: " + m);
+                steps.begin(m);
                 rows.addAll(measure(ctx, m));
             }
         } finally {
             deleteTree(dir);
         }
         placement = new CacheLineRoundTrip.Placement(startNs, CacheLineRoundTrip.measure());
+        steps.done();
         return rows;
     }
 

@@ -58,7 +58,28 @@ public final class XenStoreBench {
         this.progress = progress;
     }
 
+    /** The runs in order: one per workload and connection count (watch and echo-floor: one connection). */
+    List<Progress.Step> plan() {
+        List<Progress.Step> plan = new ArrayList<>();
+        for (String w : config.workloads()) {
+            switch (w) {
+                case "watch", "echo-floor" -> plan.add(new Progress.Step(label(w, 1, 1), 1));
+                default -> {
+                    for (int c : config.conns()) plan.add(new Progress.Step(label(w, c, config.pipeline()), 1));
+                }
+            }
+        }
+        return plan;
+    }
+
+    private static String label(String workload, int conns, int pipeline) {
+        return workload + " conns=" + conns + " pipeline=" + pipeline;
+    }
+
+    private Progress steps;
+
     public List<BenchResult> run() throws IOException {
+        steps = new Progress(progress, "xenstore", plan(), config.warmupSeconds(), config.seconds());
         List<BenchResult> results = new ArrayList<>();
         try (BenchConnection admin = BenchConnection.open(config.socket())) {
             removeBench(admin);
@@ -83,6 +104,7 @@ public final class XenStoreBench {
             }
             removeBench(admin);
         }
+        steps.done();
         return results;
     }
 
@@ -131,7 +153,7 @@ public final class XenStoreBench {
 
     private BenchResult runConnections(String label, Path socket, int conns, int pipeline, OperationFactory factory)
             throws IOException {
-        progress.printf("bench: %s conns=%d pipeline=%d%n", label, conns, pipeline);
+        steps.begin(label(label, conns, pipeline));
         List<BenchConnection> open = new ArrayList<>();
         try {
             for (int i = 0; i < conns; i++) open.add(BenchConnection.open(socket));
@@ -156,7 +178,7 @@ public final class XenStoreBench {
      * it is decoded and wakes the writer.
      */
     private BenchResult runWatch() throws IOException {
-        progress.println("bench: watch conns=1 pipeline=1");
+        steps.begin(label("watch", 1, 1));
         List<BenchConnection> open = new ArrayList<>();
         try {
             BenchConnection watcher = BenchConnection.open(config.socket());

@@ -27,7 +27,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "xl", mixinStandardHelpOptions = true,
         description = "Manage the domains of a running `jxen host` (xl's commands, jxen-sized).",
-        subcommands = {XlCommand.Create.class, XlCommand.Console.class, XlDeviceCommands.Attach.class,
+        subcommands = {XlCommand.Create.class, XlConsole.class, XlDeviceCommands.Attach.class,
                 XlDeviceCommands.Detach.class, XlBlockCommands.Attach.class, XlBlockCommands.Detach.class,
                 XlBlockCommands.ListBlocks.class, XlBlockCommands.Resize.class, XlDeviceCommands.Exec.class})
 public final class XlCommand implements Callable<Integer> {
@@ -95,6 +95,8 @@ public final class XlCommand implements Callable<Integer> {
         @Parameters(paramLabel = "CONFIG|KEY=VALUE", arity = "1..*",
                 description = "The config file (the first argument without '='), then settings that override it.")
         List<String> args;
+        @Option(names = "-c", description = "Attach to the new domain's console (xl console) once it is created.")
+        boolean console;
 
         @Override
         public Integer call() {
@@ -111,24 +113,10 @@ public final class XlCommand implements Callable<Integer> {
                 }
             }
             if (config == null) config = "/dev/null";
-            return XlCreate.run(xl.control(), config, overrides, spec.commandLine().getOut(), spec.commandLine().getErr());
-        }
-    }
-
-    @Command(name = "console", description = "Print a domain's console and follow it until the domain dies (Ctrl-C to leave).")
-    static final class Console implements Callable<Integer> {
-        @ParentCommand
-        XlCommand xl;
-        @Spec
-        CommandSpec spec;
-        @Parameters(paramLabel = "DOM")
-        String dom;
-        @Option(names = "--no-follow", description = "Print what is there and exit (as dmesg DOM).")
-        boolean noFollow;
-
-        @Override
-        public Integer call() {
-            return request(xl, spec, (noFollow ? "dmesg " : "console ") + dom);
+            String[] created = {null};
+            int rc = XlCreate.run(xl.control(), config, overrides, spec.commandLine().getOut(),
+                    spec.commandLine().getErr(), domid -> created[0] = domid);
+            return rc == 0 && console && created[0] != null ? XlConsole.attach(xl, spec, created[0]) : rc;
         }
     }
 }

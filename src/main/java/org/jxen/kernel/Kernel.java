@@ -24,6 +24,7 @@ public final class Kernel {
     private final FrameAllocator frames;
     private final Xenbus xenbus;
     private final Disks disks = new Disks();
+    private volatile Terminal console;
 
     /** A loaded module, and whether it was built in. */
     private record Loaded(KernelModule module, boolean builtin) {}
@@ -73,6 +74,16 @@ public final class Kernel {
     /** This domain's xenbus: the buses its drivers register with. */
     public Xenbus xenbus() {
         return xenbus;
+    }
+
+    /** The console terminal (/dev/console) the console shell runs on, or null when the console takes no input. */
+    public Terminal console() {
+        return console;
+    }
+
+    /** Set by the kernel at boot, before the built-in modules start. */
+    public void setConsole(Terminal console) {
+        this.console = console;
     }
 
     /** The block layer: the disks drivers registered, by name. */

@@ -17,4 +17,9 @@ public interface KernelConsole {
      * be taken by the other end (which may not be running), then stop.
      */
     void detach(long flushMillis) throws InterruptedException;
+
+    /** The console as a terminal that also takes input (hvc0 with its tty), or null for an output-only one. */
+    default Terminal terminal() {
+        return null;
+    }
 }

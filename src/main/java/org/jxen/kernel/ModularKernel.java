@@ -50,7 +50,15 @@ public final class ModularKernel extends StandardKernel {
 
     @Override
     protected Kernel newKernel(Hypercalls hc, XsClient xs, KernelLog log) {
-        return new Kernel(hc, xs, log, directory());
+        Kernel kernel = new Kernel(hc, xs, log, directory());
+        // The first console that takes input is the kernel's /dev/console, where the console shell runs.
+        for (KernelConsole c : consoles) {
+            if (c.terminal() != null) {
+                kernel.setConsole(c.terminal());
+                break;
+            }
+        }
+        return kernel;
     }
 
     @Override

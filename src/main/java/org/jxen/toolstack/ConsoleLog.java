@@ -25,9 +25,13 @@ public final class ConsoleLog {
     /** A follower of the log; {@code ended} runs once, when the domain's console goes away. */
     public record Follower(Consumer<String> line, Runnable ended) {}
 
+    /** A follower of the bytes as they come, partial lines (a prompt, an echoed key) included: xl console. */
+    public record ByteFollower(Consumer<byte[]> bytes, Runnable ended) {}
+
     private final ArrayDeque<String> lines = new ArrayDeque<>();
     private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
     private final List<Follower> followers = new ArrayList<>();
+    private final List<ByteFollower> byteFollowers = new ArrayList<>();
     private final OutputStream file;
     private boolean ended;
 
@@ -45,6 +49,10 @@ public final class ConsoleLog {
     public synchronized void append(byte[] bytes, int off, int len) {
         if (ended) return;
         writeFile(bytes, off, len);
+        if (!byteFollowers.isEmpty()) {
+            byte[] copy = java.util.Arrays.copyOfRange(bytes, off, off + len);
+            for (ByteFollower f : byteFollowers) f.bytes().accept(copy);
+        }
         for (int i = off; i < off + len; i++) {
             if (bytes[i] == '\n') {
                 completeLine();
@@ -95,9 +103,29 @@ public final class ConsoleLog {
         followers.remove(f);
     }
 
+    /**
+     * Registers a byte follower and returns, atomically with it, what the console showed so far: the lines held,
+     * each with its '\n', and the line not yet ended (a shell's prompt).
+     */
+    public synchronized byte[] follow(ByteFollower f) {
+        if (ended) {
+            f.ended().run();
+        } else {
+            byteFollowers.add(f);
+        }
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        for (String l : lines) b.writeBytes((l + "\n").getBytes(StandardCharsets.UTF_8));
+        b.writeBytes(partial.toByteArray());
+        return b.toByteArray();
+    }
+
+    public synchronized void unfollow(ByteFollower f) {
+        byteFollowers.remove(f);
+    }
+
     /** How many follow the log now (an {@code xl console} each). */
     public synchronized int followers() {
-        return followers.size();
+        return followers.size() + byteFollowers.size();
     }
 
     public synchronized boolean ended() {
@@ -111,6 +139,8 @@ public final class ConsoleLog {
         ended = true;
         for (Follower f : followers) f.ended().run();
         followers.clear();
+        for (ByteFollower f : byteFollowers) f.ended().run();
+        byteFollowers.clear();
         if (file != null) {
             try {
                 file.close();

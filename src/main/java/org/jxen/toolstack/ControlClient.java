@@ -54,21 +54,80 @@ public final class ControlClient {
                 streams[1] == null ? new byte[0] : streams[1]);
     }
 
+    /** An attached console: read the guest's output from {@link #output}, type with {@link #type}. */
+    public static final class ConsoleSession implements AutoCloseable {
+        private final LineChannel channel;
+
+        private ConsoleSession(LineChannel channel) {
+            this.channel = channel;
+        }
+
+        /** The console's bytes: what it showed so far, then the guest's output as it comes; ends when the domain dies. */
+        public java.io.InputStream output() {
+            return new java.io.InputStream() {
+                @Override
+                public int read() throws IOException {
+                    byte[] one = new byte[1];
+                    return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+                }
+
+                @Override
+                public int read(byte[] b, int off, int len) throws IOException {
+                    return len == 0 ? 0 : channel.readSome(b, off, len);
+                }
+            };
+        }
+
+        /** Keys typed on the console, for the guest's console ring's {@code in} buffer. */
+        public void type(byte[] bytes, int off, int len) throws IOException {
+            channel.write(java.util.Arrays.copyOfRange(bytes, off, off + len));
+        }
+
+        @Override
+        public void close() throws IOException {
+            channel.close();
+        }
+    }
+
+    /** xl console DOM: attaches to the guest's console (ControlServer's {@code console}). */
+    public ConsoleSession console(String dom) throws IOException, ControlException {
+        LineChannel c = new LineChannel(connect());
+        try {
+            c.write(("console " + dom + "\n").getBytes(StandardCharsets.UTF_8));
+            String line = c.readLine();
+            if (line == null) throw new IOException("the host closed the connection without a reply");
+            if (line.startsWith(ControlServer.ERROR)) throw new ControlException(line.substring(ControlServer.ERROR.length()));
+            if (!line.equals(ControlServer.OK)) throw new IOException("unexpected reply line from the host: " + line);
+            return new ConsoleSession(c);
+        } catch (IOException | ControlException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    private SocketChannel connect() throws IOException {
+        String tooLong = UserErrors.socketPathProblem(socket, "host directory (-H)");
+        if (tooLong != null) throw new IOException("cannot reach the jxen host: " + tooLong);
+        try {
+            SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                ch.connect(UnixDomainSocketAddress.of(socket));
+            } catch (IOException e) {
+                ch.close();
+                throw e;
+            }
+            return ch;
+        } catch (IOException e) {
+            throw new IOException("cannot reach the jxen host at " + socket + " (is `jxen host` running?): " + e.getMessage(), e);
+        }
+    }
+
     /**
      * Sends {@code request} (and {@code payload}, whose length the request line must carry) and passes each data
      * line to {@code onLine} as it arrives, until the final OK; an ERROR reply throws.
      */
     public void call(String request, byte[] payload, Consumer<String> onLine) throws IOException, ControlException {
-        String tooLong = UserErrors.socketPathProblem(socket, "host directory (-H)");
-        if (tooLong != null) throw new IOException("cannot reach the jxen host: " + tooLong);
-        SocketChannel ch;
-        try {
-            ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-            ch.connect(UnixDomainSocketAddress.of(socket));
-        } catch (IOException e) {
-            throw new IOException("cannot reach the jxen host at " + socket + " (is `jxen host` running?): " + e.getMessage(), e);
-        }
-        try (LineChannel c = new LineChannel(ch)) {
+        try (LineChannel c = new LineChannel(connect())) {
             c.write((request + "\n").getBytes(StandardCharsets.UTF_8));
             if (payload != null) c.write(payload);
             while (true) {

@@ -27,11 +27,15 @@ import org.jxen.kernel.userland.Utilities;
  *           list [DOM] | list-long [DOM] | info | uptime | vcpu-list | pause | unpause | reboot | rename | wait
  *                                          (see {@link DomainRequests})
  * reply:    ('|' TEXT '\n')*  then  'OK' '\n'  or  'ERROR ' MESSAGE '\n'
+ *           console: 'OK' '\n' first, then raw bytes both ways (below)
  * </pre>
  *
- * DOM is a domain name or id. {@code create} answers {@code |ID NAME}; {@code dmesg} the log
- * lines (dom0's kernel log without DOM or for 0); {@code console} the log lines so far, then each new one until
- * the domain dies (then OK), or until the client hangs up. {@code exec} runs a command of the guest userland
+ * DOM is a domain name or id. {@code create} answers {@code |ID NAME}; {@code list} one {@code |} line per domain
+ * with tab-separated name, id, MiB, vCPUs, state flags (xl's rbpscd) and CPU seconds; {@code dmesg} the log
+ * lines (dom0's kernel log without DOM or for 0). After {@code console}'s OK the connection is the guest's
+ * console, as xenconsoled's pty is: from the host what the console showed so far and then every byte the guest
+ * writes, to the host the bytes typed, which go into the console ring's {@code in} buffer; the host closes it
+ * when the domain dies, the client when its user leaves. {@code exec} runs a command of the guest userland
  * (insmod, rmmod, lsmod, ...) in dom0's kernel, here in the host (a guest's xl exec goes through its XenStore
  * {@code data/exec} instead); it answers {@code |stdout BASE64}, {@code |stderr BASE64} and {@code |status N}.
  */
@@ -87,8 +91,7 @@ public final class ControlServer implements AutoCloseable {
             String request = c.readLine();
             if (request == null) return;
             try {
-                handle(c, request.split(" "));
-                c.writeLine(OK);
+                if (handle(c, request.split(" "))) c.writeLine(OK);
             } catch (BootFailedException e) {
                 // The guest's last console lines first, as data: xl prints them under its error line.
                 for (String l : e.lastLines()) data(c, LOG_LINE + l);
@@ -100,8 +103,6 @@ public final class ControlServer implements AutoCloseable {
                 // A failure nobody foresaw still answers xl in one line; the trace stays in the host's debug log.
                 LOG.log(Level.DEBUG, "control request " + request, e);
                 c.writeLine(ERROR + oneLine(UserErrors.oneLine(e)));
-            } catch (ClientGone e) {
-                // xl console's user pressed Ctrl-C: nothing to answer.
             } catch (IOException e) {
                 c.writeLine(ERROR + oneLine(e.getMessage() != null ? e.getMessage() : e.toString()));
             } catch (InterruptedException e) {
@@ -116,8 +117,9 @@ public final class ControlServer implements AutoCloseable {
         return s == null ? "failed" : s.replace('\n', ' ');
     }
 
-    private void handle(LineChannel c, String[] req) throws IOException, ControlException, XlCfgException, DeviceException, HypercallException,
-            InterruptedException, ClientGone, BootFailedException {
+    /** Runs a request; false when it took over the connection (console), which then gets no OK at the end. */
+    private boolean handle(LineChannel c, String[] req) throws IOException, ControlException, XlCfgException, DeviceException, HypercallException,
+            InterruptedException, BootFailedException {
         switch (req[0]) {
             case "create" -> create(c, req);
             case "exec" -> exec(c, req);
@@ -131,7 +133,10 @@ public final class ControlServer implements AutoCloseable {
                 int domid = a.length == 0 ? 0 : resolve(a[0]);
                 for (String l : domid == 0 ? host.dom0Kernel().log().lines() : consoleOf(domid).lines()) data(c, l);
             }
-            case "console" -> follow(c, consoleOf(guest(args(req, 1)[0], "attach to the console of")));
+            case "console" -> {
+                console(c, guest(args(req, 1)[0], "attach to the console of"));
+                return false;
+            }
             case "block-resize" -> {
                 String[] a = args(req, 2);
                 int domid = guest(a[0], "resize a disk of");
@@ -147,6 +152,7 @@ public final class ControlServer implements AutoCloseable {
                 if (!domainRequests.handle(req, l -> data(c, l))) throw new ControlException("unknown request " + req[0]);
             }
         }
+        return true;
     }
 
     private static String[] args(String[] req, int n) throws ControlException {
@@ -228,39 +234,41 @@ public final class ControlServer implements AutoCloseable {
         return log;
     }
 
-    /** Thrown when the client of a following console went away. */
-    private static final class ClientGone extends Exception {}
-
-    private static final Object END = new Object();
-    private static final Object GONE = new Object();
+    private static final byte[] END = new byte[0];
+    private static final byte[] GONE = new byte[0];
 
     /**
-     * xl console: the lines so far, then new ones as they come. A reader thread watches for the client closing
-     * its end (the user's Ctrl-C), which the writer would otherwise only notice at the next line.
+     * xl console: OK, then what the console showed so far and its bytes as they come, while a reader thread
+     * types the client's bytes on the console (xenconsoled's pty, both ways); the connection is closed when the
+     * domain dies. A client that hangs up (xl's Ctrl-]) stops being followed.
      */
-    private void follow(LineChannel c, ConsoleLog log) throws IOException, InterruptedException, ClientGone {
-        LinkedBlockingQueue<Object> q = new LinkedBlockingQueue<>();
-        ConsoleLog.Follower f = new ConsoleLog.Follower(q::add, () -> q.add(END));
-        List<String> before = log.follow(f);
-        // Not interrupted when done: an interrupt would close the channel before OK is written. Closing the
-        // connection after the reply ends it.
-        Thread.ofVirtual().start(() -> {
-            try {
-                while (c.readLine() != null) {
-                    // The client sends nothing after its request; anything else is ignored.
-                }
-            } catch (IOException e) {
-                // A reset connection is a hangup too.
-            }
-            q.add(GONE);
-        });
+    private void console(LineChannel c, int domid) throws IOException, InterruptedException, ControlException {
+        ConsoleLog log = consoleOf(domid);
+        LinkedBlockingQueue<byte[]> q = new LinkedBlockingQueue<>();
+        ConsoleLog.ByteFollower f = new ConsoleLog.ByteFollower(q::add, () -> q.add(END));
+        byte[] before = log.follow(f);
         try {
-            for (String l : before) data(c, l);
+            c.writeLine(OK);
+            // Not interrupted when done: closing the connection ends its read.
+            Thread.ofVirtual().name("d" + domid + "-console-in").start(() -> {
+                byte[] buf = new byte[1024];
+                try {
+                    int n;
+                    while ((n = c.readSome(buf, 0, buf.length)) > 0) {
+                        if (!host.consoleInput(domid, java.util.Arrays.copyOf(buf, n))) break;
+                    }
+                } catch (IOException e) {
+                    // A reset connection is a hangup too.
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                q.add(GONE);
+            });
+            c.write(before);
             while (true) {
-                Object o = q.take();
-                if (o == END) return;
-                if (o == GONE) throw new ClientGone();
-                data(c, (String) o);
+                byte[] b = q.take();
+                if (b == END || b == GONE) return;
+                c.write(b);
             }
         } finally {
             log.unfollow(f);

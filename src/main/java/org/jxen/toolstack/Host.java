@@ -636,6 +636,14 @@ public final class Host implements AutoCloseable {
         return consoled.log(domid);
     }
 
+    /**
+     * Types {@code bytes} on a live guest's console (into its ring's {@code in} buffer, waiting for room while
+     * the guest reads); false when there is no such guest console.
+     */
+    public boolean consoleInput(int domid, byte[] bytes) throws InterruptedException {
+        return consoled.input(domid, bytes);
+    }
+
     public List<DomainInfo> domains() throws HypercallException {
         return ctl.list();
     }

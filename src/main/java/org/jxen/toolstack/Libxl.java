@@ -66,6 +66,8 @@ public final class Libxl {
     private final Map<String, String> scriptEnv;
     private final Timeouts timeouts;
     private final Consumer<String> warnings;
+    /** Told "SCRIPT ACTION" and the backend path as a hotplug script starts (jxen demo draws it). */
+    private volatile java.util.function.BiConsumer<String, String> hotplugListener = (what, be) -> { };
 
     /**
      * @param scripts hotplug script per device class (classes without one need none, as mydevice)
@@ -88,6 +90,11 @@ public final class Libxl {
     public static Libxl forXenstored(XsClient xs, Path xenstoredSocket, Map<String, Path> scripts,
             Consumer<String> warnings) {
         return new Libxl(xs, scripts, Map.of("XENSTORED_PATH", xenstoredSocket.toString()), Timeouts.LIBXL, warnings);
+    }
+
+    /** Who wants to know when a hotplug script starts: {@code listener} gets "SCRIPT ACTION" and the backend path. */
+    public void setHotplugListener(java.util.function.BiConsumer<String, String> listener) {
+        this.hotplugListener = listener;
     }
 
     private static final String DOMAINS = "/local/domain";
@@ -353,6 +360,7 @@ public final class Libxl {
     private void hotplugAdd(String kind, String be, String what) throws IOException, DeviceException, InterruptedException {
         Path script = scripts.get(kind);
         if (script == null) return;
+        hotplugListener.accept(script.getFileName() + " add", be);
         HotplugScript.Running run = new HotplugScript(script, scriptEnv).start("add", be);
         Process p = run.process();
         try {
@@ -401,6 +409,7 @@ public final class Libxl {
                 v -> v == null || stateOf(v) == STATE_CLOSED);
         Path script = scripts.get(d.kind());
         if (script != null) {
+            hotplugListener.accept(script.getFileName() + " remove", be);
             int rc = new HotplugScript(script, scriptEnv).run("remove", be, timeouts.hotplug().toMillis());
             if (rc != 0) warnings.accept("hotplug script " + script + " remove for " + what + " failed (exit " + rc + ")");
         }

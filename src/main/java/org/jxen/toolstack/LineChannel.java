@@ -52,6 +52,17 @@ final class LineChannel implements Closeable {
         return out;
     }
 
+    /**
+     * Some bytes, at most {@code len}: those buffered after the last line first, then what the socket has; -1 at
+     * end of stream. For a connection that carries raw bytes after its request line (xl console).
+     */
+    int readSome(byte[] dst, int off, int len) throws IOException {
+        if (!in.hasRemaining() && !fill()) return -1;
+        int k = Math.min(in.remaining(), len);
+        in.get(dst, off, k);
+        return k;
+    }
+
     private boolean fill() throws IOException {
         in.clear();
         int n = ch.read(in);

@@ -20,6 +20,8 @@ import org.jxen.ring.RingIndexException;
  * (GNTTAB_RESERVED_CONSOLE, ref 0), bind its console event channel, and on every notification move the
  * {@code out} ring into the guest's {@link ConsoleLog}, then notify the guest that there is room again. Reads
  * run on dom0's event thread; {@link #detach} may come from any thread, so each console is locked while read.
+ * Input ({@code xl console}'s keys) goes the other way, into the {@code in} ring, as xenconsoled's
+ * handle_tty_read does: what does not fit waits for the guest's notification that it read some.
  */
 final class Xenconsoled {
     private static final Logger LOG = System.getLogger("jxen.console");
@@ -32,6 +34,7 @@ final class Xenconsoled {
         final int domid;
         final GrantMapping page;
         final ByteRing out;
+        final ByteRing in;
         final ConsoleLog log;
         final byte[] buf = new byte[ConsoleRingLayout.OUT_SIZE];
         int localPort = -1;
@@ -40,7 +43,9 @@ final class Xenconsoled {
         Console(int domid, GrantMapping page, ConsoleLog log) {
             this.domid = domid;
             this.page = page;
-            this.out = new ConsoleRingLayout(page.page()).out();
+            ConsoleRingLayout layout = new ConsoleRingLayout(page.page());
+            this.out = layout.out();
+            this.in = layout.in();
             this.log = log;
         }
 
@@ -57,19 +62,48 @@ final class Xenconsoled {
                 // xenconsoled's buffer_append: a producer index more than a ring ahead is ignored, nothing read.
                 LOG.log(Level.DEBUG, "d{0} console: {1}", domid, e.getMessage());
             }
-            if (any && localPort >= 0) {
+            if (any) notifyGuest();
+            // Every notification may also say the guest read input: a writer waiting for room tries again.
+            notifyAll();
+        }
+
+        private void notifyGuest() {
+            if (localPort < 0) return;
+            try {
+                dom0.send(localPort);
+            } catch (HypercallException e) {
+                LOG.log(Level.DEBUG, "notify d{0} console: {1}", domid, e.getMessage());
+            }
+        }
+
+        /** Puts all of {@code bytes} into the in ring, waiting for room; false when the console went away. */
+        synchronized boolean input(byte[] bytes) throws InterruptedException {
+            int off = 0;
+            while (off < bytes.length) {
+                if (closed) return false;
+                int n;
                 try {
-                    dom0.send(localPort);
-                } catch (HypercallException e) {
-                    LOG.log(Level.DEBUG, "notify d{0} console: {1}", domid, e.getMessage());
+                    n = in.write(bytes, off, bytes.length - off);
+                } catch (RingIndexException e) {
+                    // The guest left the indices inconsistent: like xenconsoled, write nothing more.
+                    LOG.log(Level.DEBUG, "d{0} console in: {1}", domid, e.getMessage());
+                    return false;
+                }
+                if (n > 0) {
+                    off += n;
+                    notifyGuest();
+                } else {
+                    wait();
                 }
             }
+            return true;
         }
 
         synchronized void close() {
             if (closed) return;
             drain();
             closed = true;
+            notifyAll();
             if (localPort >= 0) {
                 try {
                     dom0.closePort(localPort);
@@ -124,6 +158,15 @@ final class Xenconsoled {
             throw e;
         }
         return c.log;
+    }
+
+    /** xl console's input for domain {@code domid}; false when it has no console (any more). */
+    boolean input(int domid, byte[] bytes) throws InterruptedException {
+        Console c;
+        synchronized (this) {
+            c = consoles.get(domid);
+        }
+        return c != null && c.input(bytes);
     }
 
     synchronized ConsoleLog log(int domid) {

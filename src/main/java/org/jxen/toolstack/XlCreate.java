@@ -30,6 +30,12 @@ public final class XlCreate {
 
     /** Runs xl create; returns its exit status, having printed what xl prints. */
     public static int run(ControlClient control, String config, List<String> overrides, PrintWriter out, PrintWriter err) {
+        return run(control, config, overrides, out, err, domid -> {});
+    }
+
+    /** As {@link #run(ControlClient, String, List, PrintWriter, PrintWriter)}; {@code created} gets the new domid. */
+    public static int run(ControlClient control, String config, List<String> overrides, PrintWriter out, PrintWriter err,
+            java.util.function.Consumer<String> created) {
         String file;
         try {
             // xl: /dev/null stands for a config given entirely on the command line.
@@ -65,6 +71,7 @@ public final class XlCreate {
             // xl says nothing more on success; the new domain shows in xl list.
             control.call("create " + bytes.length + " " + cwd, bytes, l -> {
                 if (l.startsWith(ControlServer.LOG_LINE)) log.add(l.substring(ControlServer.LOG_LINE.length()));
+                else created.accept(l.split(" ")[0]); // "ID NAME"
             });
             return 0;
         } catch (ControlException e) {

@@ -13,9 +13,19 @@ class HypervisorBenchTest {
     void everyRowIsPresentWithPositiveCountsAndNoErrors() throws Exception {
         List<String> only = List.of("notify-inproc-blocking", "notify-inproc-polling", "map-inproc", "copy-inproc",
                 "copy-inproc-cold", "notify-xproc-blocking");
-        PrintStream progress = new PrintStream(new ByteArrayOutputStream());
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        PrintStream progress = new PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8);
         HypervisorBench bench = new HypervisorBench(new HypervisorBench.Config(0.2, 0.05, only), progress);
         List<HvRow> rows = bench.run();
+        // Announced: 11 windows of 0.25 s (notify and copy runs time two windows each, map one); every run, in order.
+        assertThat(printed.toString(java.nio.charset.StandardCharsets.UTF_8).lines().toList()).startsWith(
+                "bench hypervisor: 6 runs, 2.75 s in all (each window 0.05 s warm-up + 0.2 s measured)",
+                "bench hypervisor: [1/6] notify-inproc-blocking (2 windows), 2.75 s left",
+                "bench hypervisor: [2/6] notify-inproc-polling (2 windows), 2.25 s left",
+                "bench hypervisor: [3/6] notify-xproc-blocking (2 windows), 1.75 s left",
+                "bench hypervisor: [4/6] map-inproc, 1.25 s left",
+                "bench hypervisor: [5/6] copy-inproc (2 windows), 1 s left",
+                "bench hypervisor: [6/6] copy-inproc-cold (2 windows), 0.5 s left");
 
         assertThat(rows).extracting(r -> r.measurement() + " / " + r.mode()).containsExactly(
                 "notify half-RTT / in-process, receiver blocked",

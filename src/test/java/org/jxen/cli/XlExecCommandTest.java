@@ -115,7 +115,7 @@ class XlExecCommandTest {
         r = xl("exec", "g", "--", "fsck", "/dev/xvda");
         assertThat(r.code()).isEqualTo(127);
         assertThat(r.out()).isEmpty();
-        assertThat(r.err()).isEqualTo("exec: fsck: command not found (known: dd, sha256sum, blkbench, insmod, rmmod, lsmod)\n");
+        assertThat(r.err()).isEqualTo("exec: fsck: command not found (known: dd, sha256sum, blkbench, insmod, rmmod, lsmod, cat, ls, dmesg)\n");
 
         r = xl("exec", "g", "--", "blkbench", "/dev/xvda", "--rw", "sideways");
         assertThat(r.code()).isEqualTo(2);
@@ -168,7 +168,7 @@ class XlExecCommandTest {
         XlResult missing = process(dir, "exec", "g", "--", "fsck");
         assertThat(missing.code()).isEqualTo(127);
         assertThat(missing.out()).isEmpty();
-        assertThat(missing.err()).isEqualTo("exec: fsck: command not found (known: dd, sha256sum, blkbench, insmod, rmmod, lsmod)\n");
+        assertThat(missing.err()).isEqualTo("exec: fsck: command not found (known: dd, sha256sum, blkbench, insmod, rmmod, lsmod, cat, ls, dmesg)\n");
     }
 
     /** xl in {@code cwd} as its own process. */

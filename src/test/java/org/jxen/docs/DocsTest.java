@@ -242,23 +242,25 @@ class DocsTest {
                         "xl device-attach 1 echo 0: libxl writes both directories in one transaction.",
                         "  frontend /local/domain/1/device/echo/0",
                         "  backend  /local/domain/0/backend/echo/1/0",
-                        "   Hotplug             Backend (dom0)                  Frontend (dom1)",
-                        "                          InitWait -------------------------->|",
-                        "                              |<--------------------------Connected",
-                        "                          Connected-------------------------->|",
-                        "                              |                      response 1: \"PING\"",
+                        "      Toolstack              Hotplug           Backend (dom0)                  Frontend (dom1)",
+                        "   fe/backend-id=0                                    |                               |",
+                        "  be/frontend-id=1                                    |                               |",
+                        "                                                  InitWait -------------------------->|",
+                        "                                                      |<--------------------------Connected",
+                        "                                                  Connected-------------------------->|",
+                        "                                                      |                      response 1: \"PING\"",
                         "The frontend's request went over the shared ring; the backend's answer came back: \"PING\"."
                                 + " Now an orderly closedown (xl device-detach):",
-                        "                           Closing--------------------------->|",
-                        "                              |<---------------------------Closed",
+                        "  write be/state=5                                    |                               |",
+                        "                                                      |<---------------------------Closed",
                         "  [dom1] echofront: Goodbye world.",
                         "  [dom0] echoback: Goodbye world.",
                         "Done: the host is down and its files are gone.");
                 assertThat(shown(r)).as("the drawing in the document").containsSubsequence(key);
                 assertThat(outputLines(r)).as("the demo's drawing").containsSubsequence(key);
                 assertThat(r.out()).containsPattern("(?m)^ +\\| +write ring-ref=\\d+$")
-                        .containsPattern("(?m)^ +\\| +write event-channel=\\d+$")
-                        .contains("dom0: echoback: request", "dom1: echofront: request");
+                        .containsPattern("(?m)^ +\\| +event-channel=\\d+$")
+                        .contains("dom0: echoback:", "request 1 from", "dom1: echofront:", "request 1: \"ping\"");
             }));
 
     /** docs/xenbus.md's module of your own, in a jar, loaded in dom0 and in a guest whose kernel image it is. */

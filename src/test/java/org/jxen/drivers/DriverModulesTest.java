@@ -14,6 +14,7 @@ import org.jxen.kernel.KernelModule;
 import org.jxen.kernel.KernelRole;
 import org.jxen.kernel.ModuleDirectory;
 import org.jxen.kernel.UnknownParameterException;
+import org.jxen.kernel.userland.ConsoleShell;
 import org.jxen.kernel.userland.GuestExec;
 import org.junit.jupiter.api.Test;
 
@@ -26,17 +27,17 @@ class DriverModulesTest {
 
     @Test
     void serviceLoaderFindsEveryModuleOfTheProject() {
-        assertThat(modules.names()).containsExactly(BlkBack.NAME, BlkFront.NAME, GuestExec.NAME, MyDeviceBack.NAME,
-                MyDeviceFront.NAME);
+        assertThat(modules.names()).containsExactly(BlkBack.NAME, BlkFront.NAME, ConsoleShell.NAME, GuestExec.NAME,
+                MyDeviceBack.NAME, MyDeviceFront.NAME);
         assertThat(modules.all().stream().map(m -> (Object) m.getClass()).toList()).containsExactly(BlkFront.class,
-                MyDeviceBack.class, BlkBack.class, MyDeviceFront.class, GuestExec.class);
+                MyDeviceBack.class, BlkBack.class, MyDeviceFront.class, GuestExec.class, ConsoleShell.class);
         assertThat(modules.find(MyDeviceFront.NAME)).get().isInstanceOf(MyDeviceFront.class);
     }
 
     @Test
     void aGuestKernelHasTheStandardFrontendsAndTheExecAgentBuiltInAndDom0TheBackends() {
         assertThat(modules.builtIn(KernelRole.GUEST)).extracting(KernelModule::name)
-                .containsExactly(BlkFront.NAME, GuestExec.NAME);
+                .containsExactly(BlkFront.NAME, GuestExec.NAME, ConsoleShell.NAME);
         assertThat(modules.builtIn(KernelRole.DOM0)).extracting(KernelModule::name)
                 .containsExactly(MyDeviceBack.NAME, BlkBack.NAME);
         // mydevicefront is the blog's loadable module everywhere.

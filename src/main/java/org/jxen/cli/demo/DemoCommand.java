@@ -23,6 +23,8 @@ import org.jxen.toolstack.DeviceSpec;
 import org.jxen.toolstack.GuestConfig;
 import org.jxen.toolstack.Host;
 import org.jxen.toolstack.Libxl;
+import org.jxen.xenstore.client.XsClient;
+import org.jxen.xenstored.engine.Connection;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -77,6 +79,10 @@ public final class DemoCommand implements Callable<Integer> {
                     + " Connected).")
     String until;
 
+    @Option(names = "--no-disk", description = "Leave out the second story, a disk attached with its block hotplug script"
+            + " (told after mydevice's, not after another --device's).")
+    boolean noDisk;
+
     private final PrintStream out = System.out;
     private final BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     private HandshakeDiagram diagram;
@@ -90,7 +96,8 @@ public final class DemoCommand implements Callable<Integer> {
         }
         Path dir = runDir != null ? runDir : Files.createTempDirectory("jxen-demo");
         try (Writer json = trace == null ? Writer.nullWriter() : Files.newBufferedWriter(trace)) {
-            run(dir, HandshakeObserver.jsonLines(json));
+            this.json = json;
+            run(dir);
         } finally {
             if (runDir == null) deleteTree(dir);
         }
@@ -129,7 +136,24 @@ public final class DemoCommand implements Callable<Integer> {
                 + " (modules: " + String.join(", ", names) + "; a jar of your own goes on --module-path)";
     }
 
-    private void run(Path dir, Consumer<HandshakeObserver.Step> json) throws Exception {
+    private Writer json = Writer.nullWriter();
+
+    /** One line of --trace: every event shown is one, in the order shown. */
+    private synchronized void traceLine(String line) {
+        try {
+            json.write(line);
+            json.write('\n');
+            json.flush();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static String jsonString(String s) {
+        return "\"" + HandshakeObserver.Step.esc(s) + "\"";
+    }
+
+    private void run(Path dir) throws Exception {
         String front = frontModule();
         String back = backModule();
         String answer = until != null ? until : device.equals(MYDEVICE) ? MYDEVICE_ANSWER : null;
@@ -139,14 +163,18 @@ public final class DemoCommand implements Callable<Integer> {
         diagram = new HandshakeDiagram(out);
         drawing = false;
         out.println("Starting a jxen host in " + dir + " (hypervisor, dom0 with the " + device + " backend, xenstored).");
-        try (Host host = Host.start(dir, false, jars())) {
+        try (Host host = Host.start(dir, false, jars());
+                XsClient toolstack = new XsClient(host.xenstored().connectInProcess(0))) {
+            java.util.function.Function<Connection, Column> writer = writers(host);
             host.dom0Kernel().log().addSink(line -> kernelLine(Column.BACKEND, "dom0", line));
             for (String line : host.dom0Kernel().log().lines()) kernelLine(Column.BACKEND, "dom0", line);
             // mydeviceback is built into dom0's kernel; another backend is loaded as insmod would.
             if (!host.dom0Kernel().modules().contains(back)) host.dom0Kernel().insmod(back, java.util.List.of());
 
             Host.Guest guest = host.create(new GuestConfig("demo-guest", 16, 1, GuestConfig.MODULAR_KERNEL,
-                    java.util.List.of(org.jxen.kernel.CommandLine.MODULES_LOAD + front), false));
+                    java.util.List.of(org.jxen.kernel.CommandLine.MODULES_LOAD + front,
+                            // One queue: the disk's handshake is drawn with one ring, not one per CPU.
+                            "blkfront.max_queues=1"), false));
             int domid = guest.domid();
             ConsoleLog console = host.consoleLog(domid);
             CountDownLatch message = new CountDownLatch(answer == null ? 0 : 1);
@@ -190,17 +218,14 @@ public final class DemoCommand implements Callable<Integer> {
                 drawing = true;
             }
             connected = new CountDownLatch(2);
-            HandshakeObserver observer = new HandshakeObserver(paths.frontend(), paths.backend(), s -> {
-                json.accept(s);
-                draw(s);
-            });
-            host.xenstored().onLoop(e -> {
-                e.setTracer(observer);
-                return null;
-            });
-            Duration wait = step ? Duration.ofDays(1) : Duration.ofSeconds(10);
-            Libxl libxl = new Libxl(host.xenstore(), Map.of(), Map.of(), new Libxl.Timeouts(wait, wait, wait),
+            observe(host, paths, writer);
+            Duration wait = step ? Duration.ofDays(1) : Duration.ofSeconds(40);
+            // The toolstack has a XenStore connection of its own, as xl has, so its writes are told from dom0's.
+            Path block = org.jxen.toolstack.DiskSpec.blockScript();
+            Libxl libxl = new Libxl(toolstack, block == null ? Map.of() : Map.of("vbd", block),
+                    Map.of("XENSTORED_PATH", host.xenstoredSocket().toString()), new Libxl.Timeouts(wait, wait, wait),
                     w -> out.println("warning: " + w));
+            libxl.setHotplugListener(this::hotplugStarted);
             libxl.addDevice(domid, spec);
             await(connected, "both ends to reach Connected");
             await(message, "the answer over the ring (a line of the guest's log containing \"" + answer + "\")");
@@ -210,12 +235,19 @@ public final class DemoCommand implements Callable<Integer> {
                                 + answer + "\".") + " Now an orderly closedown (xl device-detach):");
             }
             libxl.removeDevice(domid, spec);
-            host.xenstored().onLoop(e -> {
-                e.setTracer(null);
-                return null;
-            });
+            observe(host, null, writer);
             synchronized (this) {
                 drawing = false;
+            }
+            if (!noDisk && device.equals(MYDEVICE)) {
+                if (block == null) {
+                    out.println();
+                    out.println("No block hotplug script (scripts/hotplug/block) beside jxen: the disk is left out.");
+                } else {
+                    diskStory(host, domid, libxl, dir, writer);
+                }
+            }
+            synchronized (this) {
                 out.println();
                 out.println("Shutting the guest down (xl shutdown " + domid + ").");
             }
@@ -231,26 +263,113 @@ public final class DemoCommand implements Callable<Integer> {
     private boolean backConnected;
 
     private synchronized void draw(HandshakeObserver.Step s) {
+        traceLine(s.json());
         String state = s.stateName();
+        Column by = s.by();
+        if (by == Column.TOOLSTACK || by == Column.HOTPLUG) {
+            // The toolstack writes both directories: fe/ and be/ say which.
+            String dirTag = s.column() == Column.FRONTEND ? "fe" : "be";
+            String what = by == Column.TOOLSTACK ? dirTag + (s.key().isEmpty() ? "" : "/" + s.key()) : s.key();
+            diagram.note(by, s.value() == null ? "rm " + what
+                    : "write " + what + "=" + s.value() + (state != null ? " (" + state + ")" : ""));
+            pause();
+            return;
+        }
         if ("Connected".equals(state)) {
-            boolean first = s.column() == Column.FRONTEND ? !frontConnected : !backConnected;
-            if (s.column() == Column.FRONTEND) frontConnected = true;
+            boolean first = by == Column.FRONTEND ? !frontConnected : !backConnected;
+            if (by == Column.FRONTEND) frontConnected = true;
             else backConnected = true;
             if (first) connected.countDown();
         }
-        Column other = s.column() == Column.FRONTEND ? Column.BACKEND : Column.FRONTEND;
+        Column other = by == Column.FRONTEND ? Column.BACKEND : Column.FRONTEND;
         if (s.value() == null) {
-            diagram.note(s.column(), s.key().isEmpty() ? "directory removed" : "rm " + s.key());
+            diagram.note(by, s.key().isEmpty() ? "directory removed" : "rm " + s.key());
         } else if (state != null) {
-            diagram.event(s.column(), state, state.equals("Initialising") ? null : other);
+            diagram.event(by, state, state.equals("Initialising") ? null : other);
         } else {
-            diagram.note(s.column(), "write " + (s.key().isEmpty() ? "." : s.key()) + "=" + s.value());
+            diagram.note(by, "write " + (s.key().isEmpty() ? "." : s.key()) + "=" + s.value());
         }
         pause();
     }
 
+    /** libxl starts a hotplug script: shown in the hotplug column, before the script's own writes. */
+    private synchronized void hotplugStarted(String what, String backendPath) {
+        traceLine("{\"kind\":\"hotplug\",\"nanos\":" + System.nanoTime() + ",\"script\":" + jsonString(what)
+                + ",\"path\":" + jsonString(backendPath) + "}");
+        if (!drawing) return;
+        diagram.note(Column.HOTPLUG, "run " + what);
+        pause();
+    }
+
+    /**
+     * Who wrote, by the connection: the toolstack's own, a guest's ring (its kernel), a tool on the Unix socket
+     * (a hotplug script's xenstore-write; nothing else uses the socket in the demo), else dom0's kernel.
+     */
+    private static java.util.function.Function<Connection, Column> writers(Host host) {
+        // Called once the toolstack's connection exists: the newest in-process one of dom0 (dom0's kernel's is
+        // the host's first; guests come over rings).
+        int toolstack = host.xenstored().onLoop(e -> e.connections().stream()
+                .filter(c -> c.domid == 0 && c.label.equals("inproc")).mapToInt(c -> c.id).max().orElse(-1));
+        return c -> c.domid != 0 ? Column.FRONTEND
+                : c.label.equals("socket") ? Column.HOTPLUG
+                : c.id == toolstack ? Column.TOOLSTACK
+                : Column.BACKEND;
+    }
+
+    /** Traces one device's directories from now on (null paths: stop). */
+    private void observe(Host host, DevicePaths paths, java.util.function.Function<Connection, Column> writer) {
+        HandshakeObserver observer = paths == null ? null
+                : new HandshakeObserver(paths.frontend(), paths.backend(), writer, this::draw);
+        host.xenstored().onLoop(e -> {
+            e.setTracer(observer);
+            return null;
+        });
+    }
+
+    /**
+     * The hotplug column of the mail: a disk, whose backend waits for the block script's physical-device and
+     * hotplug-status before it opens the image and connects.
+     */
+    private void diskStory(Host host, int domid, Libxl libxl, Path dir, java.util.function.Function<Connection, Column> writer)
+            throws Exception {
+        Path image = dir.resolve("disk.img");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(image.toFile(), "rw")) {
+            f.setLength(16 << 20);
+        }
+        String target = "format=raw, vdev=xvda, access=rw, target=" + image;
+        DeviceSpec disk = org.jxen.toolstack.DiskSpec.parse(target).device();
+        DevicePaths paths = DevicePaths.of(domid, disk);
+        synchronized (this) {
+            out.println();
+            out.println("xl block-attach " + domid + " '" + target + "': libxl writes both directories, then runs the");
+            out.println("block hotplug script, which writes physical-device and hotplug-status; blkback opens the disk");
+            out.println("only then.");
+            out.println("  frontend " + paths.frontend());
+            out.println("  backend  " + paths.backend());
+            out.println();
+            diagram.header("dom0", "dom" + domid);
+            frontConnected = false;
+            backConnected = false;
+            connected = new CountDownLatch(2);
+            drawing = true;
+        }
+        observe(host, paths, writer);
+        libxl.addDevice(domid, disk);
+        await(connected, "both ends of the disk to reach Connected");
+        synchronized (this) {
+            diagram.banner("The disk is Connected (the guest has /dev/xvda). Now xl block-detach " + domid + " xvda:");
+        }
+        libxl.removeDevice(domid, disk);
+        observe(host, null, writer);
+        synchronized (this) {
+            drawing = false;
+        }
+    }
+
     /** Kernel log lines: plain before the diagram starts, then as notes in their domain's column. */
     private synchronized void kernelLine(Column column, String domain, String line) {
+        traceLine("{\"kind\":\"kernel\",\"nanos\":" + System.nanoTime() + ",\"domain\":" + jsonString(domain)
+                + ",\"line\":" + jsonString(line) + "}");
         if (!drawing) out.println("  [" + domain + "] " + line);
         else diagram.note(column, domain + ": " + line);
     }

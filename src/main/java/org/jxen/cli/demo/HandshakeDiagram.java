@@ -6,12 +6,13 @@ import java.util.Arrays;
 /**
  * Draws a split-driver handshake the way the 2005 xen-devel mail "Architecture for Split Drivers Within Xen"
  * does: a column each for the hotplug scripts, the backend and the frontend, a line per event, and an arrow
- * from whoever changed state to the side that reacts to it.
+ * from whoever changed state to the side that reacts to it; and, left of them, a column for the toolstack's own
+ * writes (xl/libxl), so that every line stands where its writer is.
  */
 final class HandshakeDiagram {
-    /** The three actors of the mail's diagrams. */
+    /** The toolstack, and the three actors of the mail's diagrams. */
     public enum Column {
-        HOTPLUG(6), BACKEND(30), FRONTEND(62);
+        TOOLSTACK(10), HOTPLUG(32), BACKEND(54), FRONTEND(86);
 
         final int at;
 
@@ -20,7 +21,7 @@ final class HandshakeDiagram {
         }
     }
 
-    static final int WIDTH = 76;
+    static final int WIDTH = 98;
     private final PrintStream out;
 
     public HandshakeDiagram(PrintStream out) {
@@ -28,9 +29,10 @@ final class HandshakeDiagram {
     }
 
     public void header(String backendDomain, String frontendDomain) {
-        out.println(line(new String[] {"", "Xenbus", "Xenbus"}));
-        out.println(line(new String[] {"Hotplug", "Backend (" + backendDomain + ")", "Frontend (" + frontendDomain + ")"}));
-        out.println(line(new String[] {"-------", "-------", "--------"}));
+        out.println(line(new String[] {"xl/libxl", "", "Xenbus", "Xenbus"}));
+        out.println(line(new String[] {"Toolstack", "Hotplug", "Backend (" + backendDomain + ")",
+            "Frontend (" + frontendDomain + ")"}));
+        out.println(line(new String[] {"---------", "-------", "-------", "--------"}));
     }
 
     private String line(String[] labels) {
@@ -57,7 +59,7 @@ final class HandshakeDiagram {
         }
     }
 
-    static final int NOTE_WIDTH = 24;
+    static final int NOTE_WIDTH = 20;
 
     private static java.util.List<String> wrap(String text, int width) {
         java.util.List<String> lines = new java.util.ArrayList<>();
@@ -99,7 +101,7 @@ final class HandshakeDiagram {
     private static char[] blank(boolean pipes) {
         char[] row = new char[WIDTH];
         Arrays.fill(row, ' ');
-        if (pipes) for (Column c : Column.values()) if (c != Column.HOTPLUG) row[c.at] = '|';
+        if (pipes) row[Column.BACKEND.at] = row[Column.FRONTEND.at] = '|';
         return row;
     }
 

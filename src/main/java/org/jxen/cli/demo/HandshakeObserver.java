@@ -15,12 +15,18 @@ import org.jxen.xenstored.engine.Tracer;
 
 /**
  * Watches one device's handshake from inside xenstored: every committed write or removal under the device's
- * frontend and backend directories becomes a {@link Step}, in the daemon's own order. Writes made inside a
- * transaction are held back until it commits (and dropped if it fails), as watchers would see them.
+ * frontend and backend directories becomes a {@link Step}, in the daemon's own order, with the directory it
+ * is in and who wrote it, told by the connection it came over ({@code writer}: the toolstack's, a hotplug
+ * script's, a kernel's). Writes made inside a transaction are held back until it commits (and dropped if it
+ * fails), as watchers would see them.
  */
 final class HandshakeObserver implements Tracer {
-    /** One change to a device node: who it belongs to, the key below the device directory, and its new value. */
-    public record Step(int seq, long nanos, HandshakeDiagram.Column column, String key, String value) {
+    /**
+     * One change to a device node: the directory it is in ({@code column}: FRONTEND or BACKEND), who wrote it
+     * ({@code by}), the key below the device directory, and its new value (null: removed).
+     */
+    public record Step(int seq, long nanos, HandshakeDiagram.Column column, HandshakeDiagram.Column by, String key,
+            String value) {
         /** The value read as a xenbus state name when {@code key} is {@code state}, else null. */
         public String stateName() {
             if (!key.equals("state")) return null;
@@ -36,11 +42,11 @@ final class HandshakeObserver implements Tracer {
 
         public String json() {
             return "{\"seq\":" + seq + ",\"nanos\":" + nanos + ",\"side\":\"" + column.name().toLowerCase()
-                    + "\",\"key\":\"" + esc(key) + "\",\"value\":" + (value == null ? "null" : "\"" + esc(value) + "\"")
+                    + "\",\"by\":\"" + by.name().toLowerCase() + "\",\"key\":\"" + esc(key) + "\",\"value\":" + (value == null ? "null" : "\"" + esc(value) + "\"")
                     + (stateName() != null ? ",\"state\":\"" + stateName() + "\"" : "") + "}";
         }
 
-        private static String esc(String s) {
+        static String esc(String s) {
             StringBuilder sb = new StringBuilder();
             for (char c : s.toCharArray()) {
                 if (c == '"' || c == '\\') sb.append('\\').append(c);
@@ -51,20 +57,23 @@ final class HandshakeObserver implements Tracer {
         }
     }
 
-    private record Pending(String path, String value) {}
+    private record Pending(String path, String value, HandshakeDiagram.Column by) {}
 
     private final String frontend;
     private final String backend;
     private final Consumer<Step> sink;
+    private final java.util.function.Function<Connection, HandshakeDiagram.Column> writer;
     private final Map<String, List<Pending>> inTransaction = new HashMap<>();
     private Pending lastRequest;
     private String lastKey;
     private XsType lastType;
     private int seq;
 
-    public HandshakeObserver(String frontendPath, String backendPath, Consumer<Step> sink) {
+    public HandshakeObserver(String frontendPath, String backendPath,
+            java.util.function.Function<Connection, HandshakeDiagram.Column> writer, Consumer<Step> sink) {
         this.frontend = frontendPath;
         this.backend = backendPath;
+        this.writer = writer;
         this.sink = sink;
     }
 
@@ -79,7 +88,8 @@ final class HandshakeObserver implements Tracer {
                 List<String> parts = Payloads.split(m.payload());
                 String path = parts.isEmpty() ? "" : parts.getFirst();
                 if (relevant(path)) {
-                    lastRequest = new Pending(path, lastType == XsType.RM ? null : Payloads.text(valueOf(m.payload())));
+                    lastRequest = new Pending(path, lastType == XsType.RM ? null : Payloads.text(valueOf(m.payload())),
+                            writer.apply(c));
                 }
             }
             return;
@@ -115,10 +125,7 @@ final class HandshakeObserver implements Tracer {
         String base = front ? frontend : backend;
         String key = p.path.length() > base.length() ? p.path.substring(base.length() + 1) : "";
         HandshakeDiagram.Column col = front ? HandshakeDiagram.Column.FRONTEND : HandshakeDiagram.Column.BACKEND;
-        if (!front && (key.equals("hotplug-status") || key.equals("physical-device") || key.equals("hotplug-error"))) {
-            col = HandshakeDiagram.Column.HOTPLUG;
-        }
-        sink.accept(new Step(++seq, System.nanoTime(), col, key, p.value));
+        sink.accept(new Step(++seq, System.nanoTime(), col, p.by, key, p.value));
     }
 
     /** Writes each step as a JSON line (the demo's --trace). */

@@ -13,6 +13,7 @@ import org.jxen.ring.ByteRing;
 import org.jxen.ring.ConsoleRingLayout;
 import org.jxen.ring.RingIndexException;
 import org.jxen.kernel.KernelLog;
+import org.jxen.kernel.Terminal;
 
 /**
  * The guest's console (Linux's hvc_xen): every kernel log line, plus '\n', goes to the {@code out} ring of the
@@ -21,13 +22,19 @@ import org.jxen.kernel.KernelLog;
  * writer thread of its own copies them: when the ring is full it sleeps until xenconsoled's notification that it
  * consumed some, which it could not do on the event thread that delivers that very notification. Nothing is
  * dropped.
+ *
+ * <p>It is a {@link Terminal} too: bytes written go out in order with the log lines, and on each notification
+ * the {@code in} ring (what xenconsoled wrote: the keys typed in {@code xl console}) is read, handed to the
+ * reader, and the back end is notified that there is room again, as hvc_xen's domU_read_console does.
  */
-public final class ConsoleFront implements AutoCloseable {
+public final class ConsoleFront implements AutoCloseable, Terminal {
     private static final byte[] STOP = new byte[0];
 
     private final Hypercalls hc;
     private final int port;
     private final ByteRing out;
+    private final ByteRing in;
+    private volatile Consumer<byte[]> input;
     private final LinkedBlockingQueue<byte[]> queue = new LinkedBlockingQueue<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition kicked = lock.newCondition();
@@ -43,7 +50,9 @@ public final class ConsoleFront implements AutoCloseable {
         this.hc = hc;
         this.log = log;
         this.port = hc.layout().consolePort();
-        this.out = new ConsoleRingLayout(hc.frame(DomainLayout.CONSOLE_FRAME)).out();
+        ConsoleRingLayout page = new ConsoleRingLayout(hc.frame(DomainLayout.CONSOLE_FRAME));
+        this.out = page.out();
+        this.in = page.in();
         // Virtual: it only waits for lines and ring space, and in-process guests are many.
         this.writer = Thread.ofVirtual().name("d" + hc.domid() + "-hvc0").unstarted(this::writeLoop);
     }
@@ -51,20 +60,56 @@ public final class ConsoleFront implements AutoCloseable {
     /** Starts carrying {@code log}'s lines, those already printed first. */
     public static ConsoleFront attach(Hypercalls hc, KernelLog log) {
         ConsoleFront c = new ConsoleFront(hc, log);
-        hc.onEvent(c.port, p -> c.kick());
+        hc.onEvent(c.port, p -> {
+            c.kick();
+            c.readInput();
+        });
         log.addSink(c.sink);
         c.writer.start();
         return c;
     }
 
     private void enqueue(String line) {
+        write((line + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public void write(byte[] bytes) {
         lock.lock();
         try {
             queued++;
         } finally {
             lock.unlock();
         }
-        queue.add((line + "\n").getBytes(StandardCharsets.UTF_8));
+        queue.add(bytes);
+    }
+
+    @Override
+    public void onInput(Consumer<byte[]> reader) {
+        this.input = reader;
+        // What was typed before anyone read is in the ring still.
+        if (reader != null) readInput();
+    }
+
+    /**
+     * Moves what is in the {@code in} ring to the reader. Runs on the event thread and from onInput, so it is
+     * serialised; with no reader the bytes wait in the ring (xenconsoled then holds the rest).
+     */
+    private synchronized void readInput() {
+        Consumer<byte[]> reader = input;
+        if (reader == null) return;
+        byte[] buf = new byte[ConsoleRingLayout.IN_SIZE];
+        boolean any = false;
+        try {
+            int n;
+            while ((n = in.read(buf, 0, buf.length)) > 0) {
+                reader.accept(java.util.Arrays.copyOf(buf, n));
+                any = true;
+            }
+        } catch (RingIndexException e) {
+            // Indices the back end left inconsistent: nothing to read, as hvc_xen's sanity check.
+        }
+        if (any) notifyBackend();
     }
 
     private void kick() {
@@ -174,6 +219,7 @@ public final class ConsoleFront implements AutoCloseable {
     @Override
     public void close() {
         log.removeSink(sink);
+        input = null;
         // After flush() whatever is still queued has no back end to go to; a full ring would block the writer.
         queue.add(STOP);
         writer.interrupt();

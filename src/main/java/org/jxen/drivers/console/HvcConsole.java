@@ -3,6 +3,7 @@ package org.jxen.drivers.console;
 import org.jxen.hypervisor.Hypercalls;
 import org.jxen.kernel.KernelConsole;
 import org.jxen.kernel.KernelLog;
+import org.jxen.kernel.Terminal;
 
 /**
  * hvc_xen as the kernel's console service ({@code META-INF/services/org.jxen.kernel.KernelConsole}): a guest's
@@ -14,6 +15,11 @@ public final class HvcConsole implements KernelConsole {
     @Override
     public void attach(Hypercalls hc, KernelLog log) {
         console = ConsoleFront.attach(hc, log);
+    }
+
+    @Override
+    public Terminal terminal() {
+        return console;
     }
 
     @Override

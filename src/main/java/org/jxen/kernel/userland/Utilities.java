@@ -13,14 +13,16 @@ import org.jxen.kernel.Disk;
 import org.jxen.kernel.Kernel;
 
 /**
- * The guest's userland, as {@code xl exec} runs it inside a domain: dd, sha256sum, blkbench, and kmod's insmod,
- * rmmod and lsmod. Each returns an exit status. It uses only the kernel's own interfaces: the block layer's
- * disks ({@link Kernel#disks()}) and the module calls ({@link Kernel#insmod}, {@link Kernel#rmmod},
- * {@link Kernel#lsmod}).
+ * The guest's userland, as {@code xl exec} and the console shell run it inside a domain: dd, sha256sum, blkbench,
+ * kmod's insmod, rmmod and lsmod, and cat, ls and dmesg to look at the kernel ({@link ProcFs}'s files, its log).
+ * Each returns an exit status. It uses only the kernel's own interfaces: the block layer's disks
+ * ({@link Kernel#disks()}), the module calls ({@link Kernel#insmod}, {@link Kernel#rmmod}, {@link Kernel#lsmod}),
+ * its buses and its log.
  */
 public final class Utilities {
     /** The commands {@link #run} knows. */
-    public static final List<String> COMMANDS = List.of("dd", "sha256sum", "blkbench", "insmod", "rmmod", "lsmod");
+    public static final List<String> COMMANDS = List.of("dd", "sha256sum", "blkbench", "insmod", "rmmod", "lsmod", "cat",
+            "ls", "dmesg");
 
     private Utilities() {}
 
@@ -37,11 +39,65 @@ public final class Utilities {
             case "insmod" -> Kmod.insmod(kernel, args, err);
             case "rmmod" -> Kmod.rmmod(kernel, args, err);
             case "lsmod" -> Kmod.lsmod(kernel, args, out, err);
+            case "cat" -> cat(kernel, args, out, err);
+            case "ls" -> ls(kernel, args, out, err);
+            case "dmesg" -> dmesg(kernel, args, out, err);
             default -> {
                 err.println("exec: " + argv.get(0) + ": command not found (known: " + String.join(", ", COMMANDS) + ")");
                 yield 127;
             }
         };
+    }
+
+    /** cat FILE...: the files of {@link ProcFs}, one after the other. */
+    static int cat(Kernel kernel, List<String> args, PrintStream out, PrintStream err) {
+        if (args.isEmpty()) {
+            err.println("cat: a file is required (a guest has no standard input here)");
+            return 1;
+        }
+        int status = 0;
+        for (String name : args) {
+            ProcFs.Node n = ProcFs.lookup(kernel, name);
+            if (n instanceof ProcFs.File f) {
+                out.print(f.text().get());
+            } else {
+                err.println("cat: " + name + ": " + (n == null ? "No such file or directory" : "Is a directory"));
+                status = 1;
+            }
+        }
+        out.flush();
+        return status;
+    }
+
+    /** ls [DIR...]: the entries of {@link ProcFs}'s directories, one a line (a file names itself); / by default. */
+    static int ls(Kernel kernel, List<String> args, PrintStream out, PrintStream err) {
+        int status = 0;
+        List<String> dirs = args.isEmpty() ? List.of("/") : args;
+        for (String name : dirs) {
+            ProcFs.Node n = ProcFs.lookup(kernel, name);
+            if (n == null) {
+                err.println("ls: cannot access '" + name + "': No such file or directory");
+                status = 2;
+                continue;
+            }
+            if (dirs.size() > 1 && n instanceof ProcFs.Dir) out.println(name + ":");
+            if (n instanceof ProcFs.Dir d) {
+                for (String e : d.entries().get().keySet()) out.println(e);
+            } else {
+                out.println(name);
+            }
+        }
+        return status;
+    }
+
+    /** dmesg: the kernel log held (the lines printed on the console since boot). */
+    static int dmesg(Kernel kernel, List<String> args, PrintStream out, PrintStream err) {
+        if (!args.isEmpty()) {
+            err.println("dmesg: no options are supported");
+            return 1;
+        }
+        for (String line : kernel.log().lines()) out.println(line);
+        return 0;
     }
 
     /** dd's sizes: a number with c (1), w (2), b (512), K/k/KiB (1024), M/MiB, G/GiB, T/TiB or kB/MB/GB/TB. */
