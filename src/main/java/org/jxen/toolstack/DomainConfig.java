@@ -102,7 +102,13 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices) {
     private static Path kernelJar(Map<String, XlCfg.Value> s) throws XlCfgException {
         int line = s.get("kernel").line();
         String v = string(s, "kernel");
-        Path p = Path.of(v);
+        Path p;
+        try {
+            p = Path.of(v);
+        } catch (java.nio.file.InvalidPathException e) {
+            // A NUL (a "\0" escape) is no file name: a message, not a stack trace (found by XlCfgFuzzTest).
+            throw new XlCfgException(line, "kernel: '" + v.replace("\0", "\\0") + "' is not a path (" + e.getReason() + ")");
+        }
         if (!p.isAbsolute()) throw new XlCfgException(line, "kernel must be an absolute path to a jar of modules, not '" + v + "'");
         if (!Files.isRegularFile(p)) throw new XlCfgException(line, "kernel: " + v + ": No such file or directory");
         try (JarFile _ = new JarFile(p.toFile())) {

@@ -45,7 +45,11 @@ public final class XenStoreEngine {
     public static final int SERVER_FEATURES = 3;
     /** Queued watch-event bytes a connection may hold before further events to it are dropped. */
     static final long EVENT_QUEUE_LIMIT_UNPRIVILEGED = 512 * 1024;
-    static final long EVENT_QUEUE_LIMIT_PRIVILEGED = 16 * 1024 * 1024;
+    /**
+     * 2 MiB: a dom0 client that stops reading must not be able to fill the daemon's 16 MB heap (jvm.options);
+     * one that reads at all is drained every loop round, and identical queued events are not repeated.
+     */
+    static final long EVENT_QUEUE_LIMIT_PRIVILEGED = 2 * 1024 * 1024;
     /** Queued replies after which a privileged connection's input is paused until it reads. */
     public static final int PRIVILEGED_REPLY_BACKLOG = 1024;
 
