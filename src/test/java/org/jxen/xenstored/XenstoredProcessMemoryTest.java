@@ -73,7 +73,8 @@ class XenstoredProcessMemoryTest {
             if (kv.contains("=")) pb.environment().put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
         }
         daemon = pb.start();
-        await().atMost(Duration.ofMinutes(2)).until(() -> Files.exists(socket) || !daemon.isAlive());
+        // The socket file appears at bind(), a moment before listen(): wait until a client gets in.
+        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(50)).until(() -> listening(socket) || !daemon.isAlive());
         assertThat(daemon.isAlive()).as("daemon started; log: %s", dir.resolve("daemon.log")).isTrue();
         return socket;
     }
@@ -87,6 +88,15 @@ class XenstoredProcessMemoryTest {
                 .filter(e -> e.endsWith("target/classes") || e.endsWith("target" + java.io.File.separator + "classes")
                         || Path.of(e).getFileName().toString().startsWith("picocli-"))
                 .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
+    }
+
+    private static boolean listening(Path socket) {
+        if (!Files.exists(socket)) return false;
+        try (RawSocketClient _ = new RawSocketClient(socket)) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     static long rssKb(long pid) throws IOException {
