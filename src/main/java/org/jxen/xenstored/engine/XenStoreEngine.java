@@ -46,7 +46,7 @@ public final class XenStoreEngine {
     /** Queued watch-event bytes a connection may hold before further events to it are dropped. */
     static final long EVENT_QUEUE_LIMIT_UNPRIVILEGED = 512 * 1024;
     /**
-     * 2 MiB: a dom0 client that stops reading must not be able to fill the daemon's 16 MB heap (jvm.options);
+     * 2 MiB: a dom0 client that stops reading must not be able to fill the daemon's 12 MB heap (jvm.options);
      * one that reads at all is drained every loop round, and identical queued events are not repeated.
      */
     static final long EVENT_QUEUE_LIMIT_PRIVILEGED = 2 * 1024 * 1024;
@@ -362,6 +362,12 @@ public final class XenStoreEngine {
         List<String> a = Payloads.splitRaw(p).subList(0, n);
         XsPerms perms = PermStrings.parse(a.subList(1, n));
         if (perms == null) throw new XenStoreException(XsError.EINVAL, "bad permissions");
+        // C marks entries naming a domain the hypervisor does not know XS_PERM_IGNORE and refuses an owner so
+        // marked with ENOENT. We have no hypervisor to ask, so any domid that could be a domain counts as
+        // existing; one that never can (a DOMID_* value or beyond, as a u32) is such an owner.
+        if (Integer.compareUnsigned(perms.owner(), DOMID_FIRST_RESERVED) >= 0) {
+            throw new XenStoreException(XsError.ENOENT, "owner " + perms.owner() + " is no domain");
+        }
         String raw = a.getFirst();
         if (XsPaths.isSpecial(raw)) {
             XsPerms old = specialPerms.get(raw);

@@ -84,13 +84,19 @@ class CDifferencesTest {
     }
 
     @Test
-    @DisplayName("SET_PERMS /t/a|r99999999999|: accepted on an existing node, ENOENT on a missing one")
+    @DisplayName("SET_PERMS /t/a|r99999999999|: no EINVAL; such an owner is no domain (ENOENT), such an entry is kept")
     void setPermsBigDomidAndOrderOfChecks() {
         h.err(d0, XsType.SET_PERMS, "/t/a\0r99999999999\0", XsError.ENOENT);
         h.write(d0, "/t/a", "v");
-        h.ok(d0, XsType.SET_PERMS, "/t/a\0r99999999999\0");
+        // As C on a hypervisor that knows no domain 1215752191 (and C 4.17.7 here): the owner is ignored, ENOENT.
+        h.err(d0, XsType.SET_PERMS, "/t/a\0r99999999999\0", XsError.ENOENT);
+        h.err(d0, XsType.SET_PERMS, "/t/a\0r-1\0", XsError.ENOENT);
+        h.err(d0, XsType.SET_PERMS, "/t/a\0r32752\0", XsError.ENOENT);
+        h.ok(d0, XsType.SET_PERMS, "/t/a\0r0\0r99999999999\0");
         // strtol's value cut to the 32-bit domid, printed back as C's %i.
-        assertThat(h.perms(d0, "/t/a")).isEqualTo("r1215752191\0");
+        assertThat(h.perms(d0, "/t/a")).isEqualTo("r0\0r1215752191\0");
+        // A domain that could exist is taken to exist (no hypervisor to ask; docs/xenstored.md).
+        h.ok(d0, XsType.SET_PERMS, "/t/a\0r32751\0");
         h.ok(d0, XsType.SET_PERMS, "/t/a\0n0\0r0x10\0b010\0w-1\0");
         assertThat(h.perms(d0, "/t/a")).isEqualTo("n0\0r16\0b8\0w-1\0");
         // The strings are checked before the node: a bad one is EINVAL even on a missing node.
