@@ -213,7 +213,13 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices, Shutdown
 
     /** kernel = "PATH": a jar (of modules, or with a guest kernel of its own); relative to xl's directory. */
     private static Path kernelJar(String v, Path base, int line) throws XlCfgException {
-        Path p = base.resolve(v).normalize();
+        Path p;
+        try {
+            p = base.resolve(v).normalize();
+        } catch (java.nio.file.InvalidPathException e) {
+            // A NUL (a "\0" escape) is no file name: a message, not a stack trace (found by XlCfgFuzzTest).
+            throw new XlCfgException(line, "kernel: '" + v.replace("\0", "\\0") + "' is not a path (" + e.getReason() + ")");
+        }
         if (!Files.exists(p)) throw new XlCfgException(line, "kernel: " + p + ": No such file or directory");
         if (!Files.isRegularFile(p)) throw new XlCfgException(line, "kernel: " + p + " is not a file");
         try (JarFile _ = new JarFile(p.toFile())) {

@@ -48,6 +48,37 @@ public final class Payloads {
         return parts;
     }
 
+    /**
+     * Splits like {@link #split}, but each byte becomes one char (ISO-8859-1), so that nothing is decoded:
+     * a token or argument that is not UTF-8 comes back byte for byte through {@link #raw}. The daemon
+     * keeps every payload this way, as C xenstored keeps C strings.
+     */
+    public static List<String> splitRaw(byte[] payload) {
+        List<String> parts = new ArrayList<>();
+        int start = 0;
+        for (int i = 0; i < payload.length; i++) {
+            if (payload[i] == 0) {
+                parts.add(new String(payload, start, i - start, StandardCharsets.ISO_8859_1));
+                start = i + 1;
+            }
+        }
+        if (start < payload.length) parts.add(new String(payload, start, payload.length - start, StandardCharsets.ISO_8859_1));
+        return parts;
+    }
+
+    /** Each byte-string ({@link #splitRaw}'s chars 0..255) followed by a NUL, with no encoding. */
+    public static byte[] raw(String... parts) {
+        int n = 0;
+        for (String p : parts) n += p.length() + 1;
+        byte[] out = new byte[n];
+        int at = 0;
+        for (String p : parts) {
+            for (int i = 0; i < p.length(); i++) out[at++] = (byte) p.charAt(i);
+            out[at++] = 0;
+        }
+        return out;
+    }
+
     public static boolean endsWithNul(byte[] payload) {
         return payload.length > 0 && payload[payload.length - 1] == 0;
     }

@@ -125,13 +125,13 @@ class DocsTest {
                     Quota settings:
                     nodes            :     1000 Nodes per domain
                     watches          :      128 Watches per domain
+                    transactions     :       10 Transactions per domain
                     outstanding      :       20 Outstanding requests per domain
-                    memory           :  2621440 Total Xenstore memory per domain
-                    transactions     :       10 Active transactions per domain
                     transaction-nodes:     1024 Max. number of accessed nodes per transaction
-                    node-permissions :        5 Max. number of permissions per node
-                    path-max         :     2048 Max. length of a node path
+                    memory           :  2621440 Total Xenstore memory per domain (error level)
                     node-size        :     2048 Max. size of a node
+                    path-max         :     2048 Max. length of a node path
+                    permissions      :        5 Max. number of permissions per node
 
                     """)),
             new Expect("README.md", "./jxen host --run-dir /tmp/h --guest g1 --guest g2:inproc", 0, false,

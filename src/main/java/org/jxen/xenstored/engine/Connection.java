@@ -2,6 +2,7 @@ package org.jxen.xenstored.engine;
 
 import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.jxen.xenstore.XsMessage;
@@ -28,6 +29,8 @@ public final class Connection {
     int nextTransactionId = 1;
 
     final ArrayDeque<XsMessage> output = new ArrayDeque<>();
+    /** Payloads (ISO-8859-1) of the non-special watch events in {@code output}, to drop duplicates. */
+    final HashSet<String> queuedEvents = new HashSet<>();
     int queuedReplies;
     long queuedEventBytes;
     long droppedEvents;

@@ -41,7 +41,7 @@ final class Control {
     }
 
     byte[] run(Connection c, byte[] payload) throws XenStoreException {
-        List<String> all = Payloads.split(payload);
+        List<String> all = Payloads.splitRaw(payload);
         int n = Payloads.countNuls(payload);
         if (n == 0 || all.isEmpty()) throw new XenStoreException(XsError.EINVAL);
         String cmd = all.getFirst();
@@ -95,7 +95,7 @@ final class Control {
     }
 
     private static byte[] text(String s) {
-        return Payloads.strings(s);
+        return Payloads.raw(s);
     }
 
     static String help() {
@@ -104,28 +104,46 @@ final class Control {
         return sb.toString();
     }
 
+    /** One row of C xenstored 4.17's quota tables (xenstored_control.c hard_quotas), in its order. */
+    private record QuotaRow(String name, Quota quota, String description) {}
+
+    private static final List<QuotaRow> HARD_QUOTAS = List.of(
+            new QuotaRow("nodes", Quota.NODES, "Nodes per domain"),
+            new QuotaRow("watches", Quota.WATCHES, "Watches per domain"),
+            new QuotaRow("transactions", Quota.TRANSACTIONS, "Transactions per domain"),
+            new QuotaRow("outstanding", Quota.OUTSTANDING, "Outstanding requests per domain"),
+            new QuotaRow("transaction-nodes", Quota.TRANSACTION_NODES, "Max. number of accessed nodes per transaction"),
+            new QuotaRow("memory", Quota.MEMORY, "Total Xenstore memory per domain (error level)"),
+            new QuotaRow("node-size", Quota.NODE_SIZE, "Max. size of a node"),
+            new QuotaRow("path-max", Quota.PATH_MAX, "Max. length of a node path"),
+            new QuotaRow("permissions", Quota.NODE_PERMISSIONS, "Max. number of permissions per node"));
+    private static final String SOFT_MEMORY_DESCRIPTION = "Total Xenstore memory per domain (warning level)";
+
+    /** {@code quota}, {@code quota set NAME VAL}, {@code quota DOMID}: C 4.17's texts, byte for byte. */
     private byte[] quota(List<String> args) throws XenStoreException {
         Domains domains = engine.domains();
         if (args.isEmpty()) {
             StringBuilder sb = new StringBuilder("Quota settings:\n");
-            for (Quota q : Quota.values()) {
-                sb.append(String.format("%-17s: %8d %s%n", q.wireName, domains.global.hard(q), q.description));
-            }
+            for (QuotaRow q : HARD_QUOTAS) sb.append(row(q.name(), domains.global.hard(q.quota()), q.description()));
             return text(sb.toString());
         }
         if (args.getFirst().equals("set")) {
-            if (args.size() != 3 || !domains.global.set(args.get(1), XenStoreEngine.atoi(args.get(2)))
-                    || args.get(1).startsWith(Quota.SOFT_PREFIX)) {
-                throw new XenStoreException(XsError.EINVAL);
+            int val = setValue(args);
+            for (QuotaRow q : HARD_QUOTAS) {
+                if (q.name().equals(args.get(1))) {
+                    domains.global.set(q.quota().wireName, val);
+                    return Payloads.OK;
+                }
             }
-            return Payloads.OK;
+            throw new XenStoreException(XsError.EINVAL);
         }
         if (args.size() != 1) throw new XenStoreException(XsError.EINVAL);
-        int domid = XenStoreEngine.domidArg(args.getFirst());
+        int domid = XenStoreEngine.cAtoi(args.getFirst());
         if (domains.get(domid) == null) throw new XenStoreException(XsError.ENOENT);
-        StringBuilder sb = new StringBuilder("Domain " + domid + ":\n");
+        // domain_get_quota: current use only, "%-16s: %8d" (one column narrower than the settings).
+        StringBuilder sb = new StringBuilder("Domain " + Integer.toUnsignedString(domid) + ":\n");
         for (Quota q : List.of(Quota.NODES, Quota.WATCHES, Quota.TRANSACTIONS, Quota.OUTSTANDING, Quota.MEMORY)) {
-            sb.append(String.format("%-17s: %8d (max %8d)%n", q.wireName, engine.usage(domid, q), domains.limit(domid, q)));
+            sb.append(String.format("%-16s: %8d\n", q.wireName, (int) engine.usage(domid, q)));
         }
         return text(sb.toString());
     }
@@ -133,14 +151,25 @@ final class Control {
     private byte[] quotaSoft(List<String> args) throws XenStoreException {
         Domains domains = engine.domains();
         if (args.isEmpty()) {
-            return text(String.format("Soft quota settings:\n%-17s: %8d %s%n", Quota.MEMORY.wireName,
-                    domains.global.softMemory(), Quota.MEMORY.description));
+            return text("Quota settings:\n" + row("memory", domains.global.softMemory(), SOFT_MEMORY_DESCRIPTION));
         }
-        if (args.size() != 3 || !args.getFirst().equals("set") || !args.get(1).equals(Quota.MEMORY.wireName)) {
-            throw new XenStoreException(XsError.EINVAL);
-        }
-        domains.global.set(Quota.SOFT_PREFIX + Quota.MEMORY.wireName, XenStoreEngine.atoi(args.get(2)));
+        if (!args.getFirst().equals("set")) throw new XenStoreException(XsError.EINVAL);
+        int val = setValue(args);
+        if (!args.get(1).equals("memory")) throw new XenStoreException(XsError.EINVAL);
+        domains.global.set(Quota.SOFT_PREFIX + Quota.MEMORY.wireName, val);
         return Payloads.OK;
+    }
+
+    /** quota_set's checks: exactly NAME VAL after {@code set}, VAL (atoi) at least 1. */
+    private static int setValue(List<String> args) throws XenStoreException {
+        if (args.size() != 3) throw new XenStoreException(XsError.EINVAL);
+        int val = XenStoreEngine.cAtoi(args.get(2));
+        if (val < 1) throw new XenStoreException(XsError.EINVAL);
+        return val;
+    }
+
+    private static String row(String name, int value, String description) {
+        return String.format("%-17s: %8d %s\n", name, value, description);
     }
 
     private String memReport() {

@@ -4,7 +4,9 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.jxen.xenstore.XenStoreException;
 import org.jxen.xenstore.XsError;
 import org.jxen.xenstore.XsPaths;
@@ -22,11 +24,16 @@ final class StoreOps {
         this.domains = domains;
     }
 
-    /** Canonical absolute path, or EINVAL (syntax, length, per-domain path-max quota). */
+    /**
+     * Canonical absolute path, or EINVAL (syntax, length, path-max). As C xenstored's canonicalize and
+     * is_valid_nodename: an {@code @name} is not made relative but refused (special names are only for
+     * watches and permissions), and path-max holds for every caller, dom0 included.
+     */
     String resolve(Caller c, String raw) throws XenStoreException {
+        if (XsPaths.isSpecial(raw)) throw new XenStoreException(XsError.EINVAL, "special name " + raw);
         String path = XsPaths.canonicalize(raw, c.domid());
         if (!XsPaths.isValidAbsolute(path)) throw new XenStoreException(XsError.EINVAL, "invalid path " + raw);
-        if (!c.privileged() && XsPaths.quotaLength(path) > domains.limit(c.domid(), Quota.PATH_MAX)) {
+        if (XsPaths.quotaLength(path) > domains.limit(c.domid(), Quota.PATH_MAX)) {
             throw new XenStoreException(XsError.EINVAL, "path too long");
         }
         return path;
@@ -167,10 +174,12 @@ final class StoreOps {
         // Iterative post-order walk: deep trees must not exhaust the stack (XSA-418).
         ArrayDeque<Node> todo = new ArrayDeque<>();
         List<String> doomed = new ArrayList<>();
+        Map<String, XsPerms> removedBelow = new HashMap<>();
         todo.push(n);
         while (!todo.isEmpty()) {
             Node x = todo.pop();
             doomed.add(x.path);
+            if (x != n) removedBelow.put(x.path, x.perms);
             for (String child : x.children) {
                 Node cn = v.read(x.childPath(child));
                 if (cn != null) todo.push(cn);
@@ -178,7 +187,7 @@ final class StoreOps {
         }
         for (int i = doomed.size() - 1; i >= 0; i--) v.delete(doomed.get(i));
         v.write(parent.withoutChild(XsPaths.basename(path)));
-        v.changed(new WatchEvent(path, true, n.perms, parent.perms));
+        v.changed(new WatchEvent(path, true, n.perms, parent.perms, removedBelow));
     }
 
     byte[] directory(StoreView v, Caller c, String path) throws XenStoreException {

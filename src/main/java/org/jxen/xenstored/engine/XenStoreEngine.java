@@ -31,18 +31,25 @@ public final class XenStoreEngine {
     private static final Set<XsType> PRIVILEGED = EnumSet.of(XsType.INTRODUCE, XsType.RELEASE,
             XsType.IS_DOMAIN_INTRODUCED, XsType.RESUME, XsType.SET_TARGET, XsType.CONTROL,
             XsType.GET_FEATURE, XsType.SET_FEATURE, XsType.GET_QUOTA, XsType.SET_QUOTA);
-    /** Requests whose tx_id is ignored (XS_FLAG_NOTRANS); RESET_WATCHES is among them (XSA-484). */
-    private static final Set<XsType> NO_TRANSACTION = EnumSet.of(XsType.WATCH, XsType.UNWATCH,
-            XsType.INTRODUCE, XsType.RELEASE, XsType.GET_DOMAIN_PATH, XsType.IS_DOMAIN_INTRODUCED,
-            XsType.RESUME, XsType.SET_TARGET, XsType.RESET_WATCHES, XsType.CONTROL, XsType.GET_FEATURE,
-            XsType.SET_FEATURE, XsType.GET_QUOTA, XsType.SET_QUOTA);
+    /**
+     * Requests whose tx_id is ignored (C's XS_FLAG_NOTID): only WATCH and UNWATCH. Every other request with
+     * an unknown tx_id is ENOENT before its arguments are looked at (process_message's transaction_lookup),
+     * also RESUME or INTRODUCE, which do nothing with the transaction.
+     */
+    private static final Set<XsType> NO_TRANSACTION = EnumSet.of(XsType.WATCH, XsType.UNWATCH);
+    /** DOMID_SELF: IS_DOMAIN_INTRODUCED of it is always T (the caller is there). */
+    static final int DOMID_SELF = 0x7FF0;
     /** DOMID_FIRST_RESERVED: ids from here on are special values, never domains. */
     static final int DOMID_FIRST_RESERVED = 0x7FF0;
     /** Server features a guest ring may use: reconnection (1) and the error field (2). */
     public static final int SERVER_FEATURES = 3;
     /** Queued watch-event bytes a connection may hold before further events to it are dropped. */
     static final long EVENT_QUEUE_LIMIT_UNPRIVILEGED = 512 * 1024;
-    static final long EVENT_QUEUE_LIMIT_PRIVILEGED = 16 * 1024 * 1024;
+    /**
+     * 2 MiB: a dom0 client that stops reading must not be able to fill the daemon's 12 MB heap (jvm.options);
+     * one that reads at all is drained every loop round, and identical queued events are not repeated.
+     */
+    static final long EVENT_QUEUE_LIMIT_PRIVILEGED = 2 * 1024 * 1024;
     /** Queued replies after which a privileged connection's input is paused until it reads. */
     public static final int PRIVILEGED_REPLY_BACKLOG = 1024;
 
@@ -116,6 +123,7 @@ public final class XenStoreEngine {
         connections.remove(c);
         dropWatchesAndTransactions(c);
         c.output.clear();
+        c.queuedEvents.clear();
         Domain d = domains.get(c.domid);
         if (d != null) {
             d.connections--;
@@ -143,7 +151,10 @@ public final class XenStoreEngine {
     public XsMessage nextOutput(Connection c) {
         XsMessage m = c.output.poll();
         if (m == null) return null;
-        if (c.isEvent(m)) c.queuedEventBytes -= m.frameSize();
+        if (c.isEvent(m)) {
+            c.queuedEventBytes -= m.frameSize();
+            if (!c.queuedEvents.isEmpty()) c.queuedEvents.remove(new String(m.payload(), StandardCharsets.ISO_8859_1));
+        }
         else c.queuedReplies--;
         return m;
     }
@@ -200,7 +211,7 @@ public final class XenStoreEngine {
             case WRITE -> {
                 int nul = Payloads.firstNul(p);
                 if (nul < 0) throw new XenStoreException(XsError.EINVAL);
-                String path = path(caller, new String(p, 0, nul, StandardCharsets.UTF_8));
+                String path = path(caller, new String(p, 0, nul, StandardCharsets.ISO_8859_1));
                 ops.write(view, caller, path, java.util.Arrays.copyOfRange(p, nul + 1, p.length));
                 yield Payloads.OK;
             }
@@ -215,7 +226,7 @@ public final class XenStoreEngine {
             case DIRECTORY -> ops.directory(view, caller, path(caller, oneArg(p)));
             case DIRECTORY_PART -> {
                 if (Payloads.countNuls(p) != 2 || !Payloads.endsWithNul(p)) throw new XenStoreException(XsError.EINVAL);
-                List<String> a = Payloads.split(p);
+                List<String> a = Payloads.splitRaw(p);
                 yield ops.directoryPart(view, caller, path(caller, a.get(0)), atoi(a.get(1)));
             }
             case GET_PERMS -> getPerms(view, caller, oneArg(p));
@@ -227,16 +238,20 @@ public final class XenStoreEngine {
             case INTRODUCE -> introduce(p, events);
             case RELEASE -> release(domainArg(oneArg(p)));
             case RESUME -> {
-                requireIntroduced(domainArg(oneArg(p))).shutdownNotified = false;
+                // onearg_domain: atoi, 0 is EINVAL, a domain not introduced ENOENT.
+                int domid = cAtoi(oneArg(p));
+                if (domid == 0) throw new XenStoreException(XsError.EINVAL);
+                requireIntroduced(domid).shutdownNotified = false;
                 yield Payloads.OK;
             }
             case SET_TARGET -> setTarget(p);
             case IS_DOMAIN_INTRODUCED -> {
-                int domid = domidArg(oneArg(p));
+                // C: atoi, so "x" is domain 0; DOMID_SELF is the caller itself, always there.
+                int domid = cAtoi(oneArg(p));
                 Domain d = domains.get(domid);
-                yield Payloads.strings(domid == 0 || (d != null && d.introduced) ? "T" : "F");
+                yield Payloads.raw(domid == 0 || domid == DOMID_SELF || (d != null && d.introduced) ? "T" : "F");
             }
-            case GET_DOMAIN_PATH -> Payloads.strings(XsPaths.domainPath(domidArg(oneArg(p))));
+            case GET_DOMAIN_PATH -> Payloads.raw(XsPaths.domainPath(domidArg(oneArg(p))));
             case RESET_WATCHES -> {
                 dropWatchesAndTransactions(c);
                 yield Payloads.OK;
@@ -262,12 +277,12 @@ public final class XenStoreEngine {
     /** A single-argument payload: exactly one NUL, at its end. */
     static String oneArg(byte[] p) throws XenStoreException {
         if (p.length == 0 || Payloads.firstNul(p) != p.length - 1) throw new XenStoreException(XsError.EINVAL);
-        return new String(p, 0, p.length - 1, StandardCharsets.UTF_8);
+        return new String(p, 0, p.length - 1, StandardCharsets.ISO_8859_1);
     }
 
     /** The first {@code n} NUL-terminated strings (C's get_strings); fewer is EINVAL. */
     static List<String> args(byte[] p, int n) throws XenStoreException {
-        List<String> all = Payloads.split(p);
+        List<String> all = Payloads.splitRaw(p);
         int terminated = Payloads.countNuls(p);
         if (terminated < n) throw new XenStoreException(XsError.EINVAL);
         return all.subList(0, n);
@@ -281,6 +296,27 @@ public final class XenStoreEngine {
         if (i < s.length() && (s.charAt(i) == '-' || s.charAt(i) == '+')) neg = s.charAt(i++) == '-';
         while (i < s.length() && Character.isDigit(s.charAt(i)) && v < Integer.MAX_VALUE) v = v * 10 + (s.charAt(i++) - '0');
         return (int) (neg ? -v : Math.min(v, Integer.MAX_VALUE));
+    }
+
+    /**
+     * glibc's atoi: optional blanks and sign, decimal digits while they last (0 if none), the long result
+     * cut to 32 bits as C's int conversion does.
+     */
+    static int cAtoi(String s) {
+        int i = 0, n = s.length();
+        while (i < n && (s.charAt(i) == ' ' || (s.charAt(i) >= '\t' && s.charAt(i) <= '\r'))) i++;
+        boolean neg = false;
+        if (i < n && (s.charAt(i) == '-' || s.charAt(i) == '+')) neg = s.charAt(i++) == '-';
+        long v = 0;
+        boolean overflow = false;
+        for (; i < n && s.charAt(i) >= '0' && s.charAt(i) <= '9'; i++) {
+            int digit = s.charAt(i) - '0';
+            if (v > (Long.MAX_VALUE - digit) / 10) overflow = true;
+            else v = v * 10 + digit;
+        }
+        // strtol saturates at LONG_MAX / LONG_MIN, which (int) truncates to -1 / 0.
+        if (overflow) return neg ? 0 : -1;
+        return (int) (neg ? -v : v);
     }
 
     /** A decimal domain id 0..65535; anything else is EINVAL. */
@@ -313,12 +349,25 @@ public final class XenStoreEngine {
         return ops.getPerms(view, caller, path(caller, raw)).toPayload();
     }
 
+    /**
+     * do_set_perms' order: at least a path and one permission (EINVAL); for an unprivileged caller no more
+     * entries than its permissions quota (ENOSPC); every string well-formed (EINVAL); then the node.
+     */
     private byte[] setPerms(StoreView view, Caller caller, byte[] p) throws XenStoreException {
         int n = Payloads.countNuls(p);
         if (n < 2) throw new XenStoreException(XsError.EINVAL);
-        List<String> a = Payloads.split(p).subList(0, n);
-        XsPerms perms = XsPerms.parse(a.subList(1, n));
+        if (!caller.privileged() && n - 1 > domains.limit(caller.domid(), Quota.NODE_PERMISSIONS)) {
+            throw new XenStoreException(XsError.ENOSPC, "permissions quota");
+        }
+        List<String> a = Payloads.splitRaw(p).subList(0, n);
+        XsPerms perms = PermStrings.parse(a.subList(1, n));
         if (perms == null) throw new XenStoreException(XsError.EINVAL, "bad permissions");
+        // C marks entries naming a domain the hypervisor does not know XS_PERM_IGNORE and refuses an owner so
+        // marked with ENOENT. We have no hypervisor to ask, so any domid that could be a domain counts as
+        // existing; one that never can (a DOMID_* value or beyond, as a u32) is such an owner.
+        if (Integer.compareUnsigned(perms.owner(), DOMID_FIRST_RESERVED) >= 0) {
+            throw new XenStoreException(XsError.ENOENT, "owner " + perms.owner() + " is no domain");
+        }
         String raw = a.getFirst();
         if (XsPaths.isSpecial(raw)) {
             XsPerms old = specialPerms.get(raw);
@@ -367,7 +416,9 @@ public final class XenStoreEngine {
 
     private byte[] unwatch(Connection c, Caller caller, byte[] p) throws XenStoreException {
         List<String> a = args(p, 2);
-        String path = watchPath(caller, a.get(0));
+        // C's do_unwatch only canonicalizes: a malformed path is no registered watch, so ENOENT, not EINVAL.
+        String raw = a.get(0);
+        String path = XsPaths.isSpecial(raw) ? raw : XsPaths.canonicalize(raw, caller.domid());
         Watch w = c.watches.remove(Connection.watchKey(path, a.get(1)));
         if (w == null) throw new XenStoreException(XsError.ENOENT);
         forgetWatch(c, w);
@@ -399,8 +450,23 @@ public final class XenStoreEngine {
             return;
         }
         deliver(watchIndex.atOrAbove(ev.path()), ev, ev.path());
-        // A removal also ends what was watched below it; those watchers hear of their own path.
-        if (ev.recursive()) deliver(watchIndex.below(ev.path()), ev, null);
+        if (ev.recursive() && !ev.removedBelow().isEmpty()) deliverRemovedBelow(ev);
+    }
+
+    /**
+     * A removal also ends what was watched below it: a watch on a node that was removed hears of its own
+     * path (as C's delnode_sub fires exactly on each removed node); one on a node that never existed hears
+     * nothing, since nothing there changed (xenstore.txt: events are for modified paths).
+     */
+    private void deliverRemovedBelow(WatchEvent ev) {
+        for (WatchIndex.Entry e : watchIndex.below(ev.path())) {
+            Watch w = e.watch();
+            XsPerms perms = ev.removedBelow().get(w.path());
+            if (perms == null) continue;
+            String parent = XsPaths.parent(w.path());
+            XsPerms parentPerms = parent.equals(ev.path()) ? ev.perms() : ev.removedBelow().get(parent);
+            deliver(List.of(e), new WatchEvent(w.path(), false, perms, parentPerms), null);
+        }
     }
 
     /** Queues the event for each entry; {@code path} null means "the watch's own path". */
@@ -424,11 +490,18 @@ public final class XenStoreEngine {
     }
 
     private void queueEvent(Connection c, Watch w, String path) {
-        byte[] payload = Payloads.strings(path, w.token());
+        byte[] payload = Payloads.raw(path, w.token());
         XsMessage event = XsMessage.of(XsType.WATCH_EVENT, 0, 0, payload);
         long limit = c.privileged ? EVENT_QUEUE_LIMIT_PRIVILEGED : EVENT_QUEUE_LIMIT_UNPRIVILEGED;
         // Oversized events are never sent (XSA-324); a reader too slow to take its events loses new ones
         // rather than making the daemon buffer without bound (XSA-326).
+        // C's send_event drops an event identical to one still queued for the connection (special events
+        // excepted): two watches with one token that match one change give one event, not two.
+        String key = path.startsWith("@") ? null : new String(payload, StandardCharsets.ISO_8859_1);
+        if (key != null && c.queuedEvents.contains(key)) {
+            tracer.trace(Tracer.Direction.DROP, c, event);
+            return;
+        }
         if (payload.length > XsWire.PAYLOAD_MAX || c.queuedEventBytes + event.frameSize() > limit) {
             c.droppedEvents++;
             tracer.trace(Tracer.Direction.DROP, c, event);
@@ -438,6 +511,7 @@ public final class XenStoreEngine {
             return;
         }
         c.queuedEventBytes += event.frameSize();
+        if (key != null) c.queuedEvents.add(key);
         c.output.add(event);
         tracer.trace(Tracer.Direction.EVENT, c, event);
         c.io.outputReady(c);
@@ -463,7 +537,7 @@ public final class XenStoreEngine {
         } while (id == 0 || c.transactions.containsKey(id));
         int nodeLimit = c.privileged ? -1 : domains.limit(c.domid, Quota.TRANSACTION_NODES);
         c.transactions.put(id, new Transaction(id, tree, domains, nodeLimit));
-        return Payloads.strings(Integer.toUnsignedString(id));
+        return Payloads.raw(Integer.toUnsignedString(id));
     }
 
     private byte[] transactionEnd(Connection c, Transaction tx, byte[] p, List<WatchEvent> events)
@@ -598,13 +672,13 @@ public final class XenStoreEngine {
     }
 
     private byte[] getFeature(byte[] p) throws XenStoreException {
-        List<String> a = Payloads.split(p);
+        List<String> a = Payloads.splitRaw(p);
         if (Payloads.countNuls(p) == 0 || a.isEmpty() || a.getFirst().isEmpty()) {
-            return Payloads.strings(Integer.toString(SERVER_FEATURES));
+            return Payloads.raw(Integer.toString(SERVER_FEATURES));
         }
         int domid = domidArg(a.getFirst());
         knownDomain(domid);
-        return Payloads.strings(Integer.toString(domainFeatures.getOrDefault(domid, SERVER_FEATURES)));
+        return Payloads.raw(Integer.toString(domainFeatures.getOrDefault(domid, SERVER_FEATURES)));
     }
 
     private byte[] setFeature(byte[] p) throws XenStoreException {
@@ -621,7 +695,7 @@ public final class XenStoreEngine {
     }
 
     private byte[] getQuota(byte[] p) throws XenStoreException {
-        List<String> a = Payloads.split(p).subList(0, Payloads.countNuls(p));
+        List<String> a = Payloads.splitRaw(p).subList(0, Payloads.countNuls(p));
         if (a.size() > 2) throw new XenStoreException(XsError.EINVAL);
         if (a.isEmpty()) {
             StringBuilder names = new StringBuilder();
@@ -630,7 +704,7 @@ public final class XenStoreEngine {
                 names.append(q.wireName);
                 if (q == Quota.MEMORY) names.append(' ').append(Quota.SOFT_PREFIX).append(q.wireName);
             }
-            return Payloads.strings(names.toString());
+            return Payloads.raw(names.toString());
         }
         Integer v;
         if (a.size() == 1) {
@@ -643,11 +717,11 @@ public final class XenStoreEngine {
             v = own == null ? null : own != QuotaSettings.UNSET ? own : domains.global.get(name);
         }
         if (v == null) throw new XenStoreException(XsError.EINVAL, "unknown quota");
-        return Payloads.strings(Integer.toUnsignedString(v));
+        return Payloads.raw(Integer.toUnsignedString(v));
     }
 
     private byte[] setQuota(byte[] p) throws XenStoreException {
-        List<String> a = Payloads.split(p).subList(0, Payloads.countNuls(p));
+        List<String> a = Payloads.splitRaw(p).subList(0, Payloads.countNuls(p));
         if (a.size() < 2 || a.size() > 3) throw new XenStoreException(XsError.EINVAL);
         QuotaSettings target;
         String name, value;

@@ -3,6 +3,7 @@ package org.jxen.xenstored.transport;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
 import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
@@ -44,6 +45,8 @@ public final class EventLoop implements Executor, AutoCloseable {
     private final LinkedHashSet<Flushable> dirty = new LinkedHashSet<>();
     private final List<Runnable> idleHooks = new ArrayList<>();
     private volatile boolean running = true;
+    /** Where socket connections read into, one after another on this thread (see SocketConnection). */
+    private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(64 * 1024);
 
     public EventLoop(String name) throws IOException {
         selector = Selector.open();
@@ -52,6 +55,11 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     public void start() {
         thread.start();
+    }
+
+    /** The loop's read buffer, empty between uses; loop thread only. */
+    public ByteBuffer readBuffer() {
+        return readBuffer;
     }
 
     public Selector selector() {

@@ -29,8 +29,13 @@ final class SocketConnection implements EventLoop.Handler, EventLoop.Flushable, 
     private final SelectionKey key;
     private final Connection conn;
     private final XsFrameDecoder decoder = new XsFrameDecoder();
-    private final ByteBuffer in = ByteBuffer.allocateDirect(BUFFER);
-    private final ByteBuffer out = ByteBuffer.allocateDirect(BUFFER);
+    /**
+     * Output not yet taken by the kernel. On the Java heap, not direct: a direct buffer per connection is
+     * native memory that only a GC gives back, and with clients coming and going (xenstore-utils connect per
+     * command) it piled up in malloc's arenas (the daemon's resident size grew without bound). The JDK copies
+     * a heap buffer through its per-thread cached direct buffer on write, one copy of what a syscall moves.
+     */
+    private final ByteBuffer out = ByteBuffer.allocate(BUFFER);
     /** Frames decoded while the engine would not take more; bounded by one read buffer's worth. */
     private final ArrayDeque<XsMessage> held = new ArrayDeque<>();
     private boolean closed;
@@ -52,8 +57,11 @@ final class SocketConnection implements EventLoop.Handler, EventLoop.Flushable, 
     }
 
     private void read() throws IOException {
+        // One read buffer for every connection: the loop is one thread and decodes all of it before returning.
+        ByteBuffer in = loop.readBuffer();
         int n = channel.read(in);
         if (n < 0) {
+            in.clear();
             shutdown();
             return;
         }
