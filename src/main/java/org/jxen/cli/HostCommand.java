@@ -31,6 +31,13 @@ public final class HostCommand implements Callable<Integer> {
             description = "Boot a guest running the standard kernel at start (own process unless :inproc).")
     List<String> guests = new ArrayList<>();
 
+    @Option(names = "--bridge", paramLabel = "NAME", defaultValue = "xenbr0",
+            description = "The default bridge for vifs, created if missing and removed at exit (\"none\": leave the network alone).")
+    String bridge;
+
+    @Option(names = "--uplink", paramLabel = "IFACE", description = "Make IFACE a port of the bridge (guests reach its network).")
+    String uplink;
+
     @Override
     public Integer call() throws Exception {
         // The run directory is this host's before anything in it is touched; released when the process ends.
@@ -47,9 +54,12 @@ public final class HostCommand implements Callable<Integer> {
         for (Path jar : modulePath) jars.add(jar.toAbsolutePath().normalize());
         Host host = Host.start(runDir, trace, jars);
         for (String line : reaped) host.dom0Kernel().printk("jxen host: " + line);
+        org.jxen.toolstack.HostBridge br = bridge.equals("none") ? null
+                : org.jxen.toolstack.HostBridge.ensure(bridge, uplink, l -> System.err.println("jxen host: " + l));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             host.close();
+            if (br != null) br.close();
             try {
                 lock.close();
             } catch (java.io.IOException e) {

@@ -25,10 +25,10 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices) {
     /** Device classes whose lists xl.cfg may carry. */
     public static final Set<String> DEVICE_LISTS = Set.of("mydevice");
     /** xl.cfg device lists jxen has no devices for yet. */
-    private static final Set<String> UNSUPPORTED = Set.of("vif", "vfb", "vkb", "pci", "channel", "usbdev",
+    private static final Set<String> UNSUPPORTED = Set.of("vfb", "vkb", "pci", "channel", "usbdev",
             "p9", "vtpm", "vdispl", "vsnd", "dtdev", "usbctrl", "pvcalls", "virtio");
     private static final Set<String> KNOWN = Set.of("name", "memory", "vcpus", "drivers", "inproc", "disk", "kernel",
-            "extra");
+            "extra", "vif");
 
     public DomainConfig {
         devices = List.copyOf(devices);
@@ -91,6 +91,14 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices) {
                 devices.add(DiskSpec.parse(spec).device());
             } catch (IllegalArgumentException e) {
                 throw new XlCfgException(s.get("disk").line(), "disk: " + e.getMessage());
+            }
+        }
+        List<String> vifs = strings(s, "vif");
+        for (int i = 0; i < vifs.size(); i++) {
+            try {
+                devices.add(VifSpec.parse(vifs.get(i), -1).device(i));
+            } catch (IllegalArgumentException e) {
+                throw new XlCfgException(s.get("vif").line(), "vif: " + e.getMessage());
             }
         }
         GuestConfig guest = new GuestConfig(name, memory, vcpus, GuestConfig.MODULAR_KERNEL,

@@ -21,8 +21,14 @@ final class HotplugScript {
     }
 
     Process start(String action, String backendPath) throws IOException {
+        return start(action, backendPath, Map.of());
+    }
+
+    /** With {@code more} in the environment as well (a vif's {@code vif} and {@code script}). */
+    Process start(String action, String backendPath, Map<String, String> more) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(script.toString(), action);
         pb.environment().putAll(env);
+        pb.environment().putAll(more);
         pb.environment().put("XENBUS_PATH", backendPath);
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         pb.redirectOutput(ProcessBuilder.Redirect.INHERIT);
@@ -32,7 +38,12 @@ final class HotplugScript {
 
     /** Runs {@code action} to completion; the exit code, or -1 when it was killed after {@code timeoutMs}. */
     int run(String action, String backendPath, long timeoutMs) throws IOException, InterruptedException {
-        Process p = start(action, backendPath);
+        return run(action, backendPath, Map.of(), timeoutMs);
+    }
+
+    int run(String action, String backendPath, Map<String, String> more, long timeoutMs)
+            throws IOException, InterruptedException {
+        Process p = start(action, backendPath, more);
         if (!p.waitFor(timeoutMs, TimeUnit.MILLISECONDS)) {
             p.destroyForcibly().waitFor();
             return -1;

@@ -38,6 +38,7 @@ public final class Utilities {
             case "rmmod" -> Kmod.rmmod(kernel, args, err);
             case "lsmod" -> Kmod.lsmod(kernel, args, out, err);
             default -> {
+                if (Programs.exists(argv.get(0))) yield Programs.run(kernel, argv, out, err);
                 err.println("exec: " + argv.get(0) + ": command not found (known: " + String.join(", ", COMMANDS) + ")");
                 yield 127;
             }

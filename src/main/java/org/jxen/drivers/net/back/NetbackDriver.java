@@ -50,7 +50,7 @@ final class NetbackDriver extends BackendDriver<Vif> {
         try {
             return new Vif(dev, links.open(name, Vif.VIF_MAC), params);
         } catch (IOException e) {
-            throw new XenbusException(Errno.EPERM, "creating interface " + name + ": " + e.getMessage(), e);
+            throw new XenbusException(Errno.EPERM, e.getMessage(), e);
         }
     }
 
