@@ -31,7 +31,8 @@ import picocli.CommandLine.Spec;
         subcommands = {XlCommand.Create.class, XlCommand.ListDomains.class, XlCommand.Destroy.class,
                 XlCommand.Shutdown.class, XlCommand.Dmesg.class, XlCommand.Console.class, XlDeviceCommands.Attach.class,
                 XlDeviceCommands.Detach.class, XlBlockCommands.Attach.class, XlBlockCommands.Detach.class,
-                XlBlockCommands.ListBlocks.class, XlDeviceCommands.Exec.class})
+                XlBlockCommands.ListBlocks.class, XlDeviceCommands.Exec.class, XlNetworkCommands.Attach.class,
+                XlNetworkCommands.Detach.class, XlNetworkCommands.ListNics.class})
 public final class XlCommand implements Runnable {
     static final String HEADER = "Name                                        ID   Mem VCPUs\tState\tTime(s)";
 
