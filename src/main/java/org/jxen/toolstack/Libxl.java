@@ -321,7 +321,13 @@ public final class Libxl {
     private void hotplugAdd(String kind, String be, String what) throws IOException, DeviceException, InterruptedException {
         Path script = scriptFor(kind, be);
         if (script == null) return;
-        Process p = new HotplugScript(script, scriptEnv).start(action(kind, true), be, hotplugEnv(kind, be, script));
+        Process p;
+        try {
+            p = new HotplugScript(script, scriptEnv).start(action(kind, true), be, hotplugEnv(kind, be, script));
+        } catch (IOException e) {
+            throw new DeviceException("hotplug script " + script + " for " + what + " cannot be run: "
+                    + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()));
+        }
         try {
             // A script that fails before writing hotplug-status ends the wait early (libxl checks its exit too).
             String status = XsWait.until(xs, be + "/hotplug-status", timeouts.hotplug(),
@@ -368,7 +374,12 @@ public final class Libxl {
         String state = XsWait.until(xs, be + "/state", timeouts.close(),
                 v -> v == null || stateOf(v) == STATE_CLOSED);
         if (script != null) {
-            int rc = new HotplugScript(script, scriptEnv).run(action(d.kind(), false), be, env, timeouts.hotplug().toMillis());
+            int rc;
+            try {
+                rc = new HotplugScript(script, scriptEnv).run(action(d.kind(), false), be, env, timeouts.hotplug().toMillis());
+            } catch (IOException e) {
+                rc = 127; // the script is gone: nothing to undo that it could have done
+            }
             if (rc != 0) warnings.accept("hotplug script " + script + " remove for " + what + " failed (exit " + rc + ")");
         }
         if (state == null) {

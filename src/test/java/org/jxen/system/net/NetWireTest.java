@@ -15,7 +15,8 @@ import org.jxen.drivers.net.back.NetBack;
 import org.jxen.drivers.net.front.NetFront;
 import org.jxen.kernel.Kernel;
 import org.jxen.system.TestGuestKernel;
-import org.jxen.toolstack.DeviceSpec;
+import org.jxen.xenstore.XsPerm;
+import org.jxen.xenstore.XsPerms;
 import org.jxen.toolstack.GuestConfig;
 import org.jxen.toolstack.Host;
 import org.jxen.xenstore.client.XsClient;
@@ -70,16 +71,51 @@ class NetWireTest {
         return BE.formatted(domid);
     }
 
+    /** libxl's add by hand (its keys, one transaction); the hotplug script's report written by the test. */
     private void attach() throws Exception {
-        Map<String, String> benodes = Map.of("script", "/etc/xen/scripts/vif-bridge", "mac", "00:16:3e:01:02:03",
-                "bridge", "xenbr0", "handle", "0", "type", "vif", "hotplug-status", "");
-        Map<String, String> fenodes = Map.of("handle", "0", "mac", "00:16:3e:01:02:03", "trusted", "1");
-        host.libxl().addDevice(domid, new DeviceSpec("vif", 0, 0, benodes, fenodes));
-        // The hotplug script's last word; netback writes Connected only after it.
-        Await.until("\"4\".equals(xs.readOrNull(fe() + \"/state\"))", () -> "4".equals(read(fe() + "/state")), 30);
+        String fe = fe();
+        String be = be();
+        int d = domid;
+        xs.transaction(tx -> {
+            tx.mkdir(fe);
+            tx.setPerms(fe, XsPerms.of(new XsPerm(d, false, false), new XsPerm(0, true, false)));
+            tx.mkdir(be);
+            tx.setPerms(be, XsPerms.of(new XsPerm(0, false, false), new XsPerm(d, true, false)));
+            tx.write(fe + "/backend", be);
+            tx.write(fe + "/backend-id", "0");
+            tx.write(fe + "/handle", "0");
+            tx.write(fe + "/mac", "00:16:3e:01:02:03");
+            tx.write(fe + "/trusted", "1");
+            tx.write(be + "/frontend", fe);
+            tx.write(be + "/frontend-id", Integer.toString(d));
+            tx.write(be + "/online", "1");
+            tx.write(be + "/script", "/etc/xen/scripts/vif-bridge");
+            tx.write(be + "/mac", "00:16:3e:01:02:03");
+            tx.write(be + "/bridge", "xenbr0");
+            tx.write(be + "/handle", "0");
+            tx.write(be + "/type", "vif");
+            tx.write(be + "/hotplug-status", "");
+            tx.write(fe + "/state", "1");
+            tx.write(be + "/state", "1");
+            return null;
+        });
+        // netback writes Connected only once the hotplug script reported; netfront is Connected before that.
+        Await.until("frontend Connected", () -> "4".equals(read(fe() + "/state")), 30);
         assertThat(xs.readOrNull(be() + "/state")).isEqualTo("2");
         xs.write(be() + "/hotplug-status", "connected");
-        Await.until("\"4\".equals(xs.readOrNull(be() + \"/state\"))", () -> "4".equals(read(be() + "/state")), 30);
+        Await.until("backend Connected", () -> "4".equals(read(be() + "/state")), 30);
+    }
+
+    /** libxl's remove by hand: online 0 and Closing, wait for Closed, both directories go. */
+    private void detach() throws Exception {
+        xs.transaction(tx -> {
+            tx.write(be() + "/online", "0");
+            tx.write(be() + "/state", "5");
+            return null;
+        });
+        Await.until("backend Closed", () -> "6".equals(read(be() + "/state")), 30);
+        xs.rm(fe());
+        xs.rm(be());
     }
 
     @Test
@@ -138,7 +174,7 @@ class NetWireTest {
     @Test
     void detachLeavesNothingBehind() throws Exception {
         attach();
-        host.libxl().removeDevice(domid, new DeviceSpec("vif", 0, 0));
+        detach();
         assertThat(xs.exists(fe())).isFalse();
         assertThat(back.links.get("vif" + domid + ".0").closed).isTrue();
         Await.until("front.links.get(\"eth0\").closed", () -> front.links.get("eth0").closed, 30);

@@ -88,7 +88,7 @@ final class NetbackRx {
     boolean deliver(MemorySegment frame) throws InterruptedException {
         int len = (int) Math.min(frame.byteSize(), staging.capacity());
         int needed = Math.max(1, (len + Netif.PAGE_SIZE - 1) / Netif.PAGE_SIZE);
-        if (!await(needed)) {
+        if (!staging.ensure(len) || !await(needed)) {
             dropped++;
             return false;
         }

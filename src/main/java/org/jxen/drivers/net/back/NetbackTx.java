@@ -125,7 +125,7 @@ final class NetbackTx {
         if ((firstFlags & Netif.TXF_MORE_DATA) != 0) {
             boolean more;
             do {
-                if (slots >= work) throw new Fatal("Asked for " + slots + " slots but exceeds this limit");
+                if (slots >= work) throw new Fatal("Asked for " + work + " slots but exceeds this limit");
                 if (slots >= FATAL_SKB_SLOTS) {
                     throw new Fatal("Malicious frontend using " + slots + " slots, threshold " + FATAL_SKB_SLOTS);
                 }
@@ -160,6 +160,12 @@ final class NetbackTx {
         }
         // The fragments are ours now: consume them.
         for (int i = 0; i < slots; i++) ring.copyNextRequest(scratch);
+        if (!staging.ensure(total)) { // dom0 out of memory: as a failed allocation in netback, the packet is lost
+            respond(firstId, extras, Netif.RSP_ERROR);
+            for (int i = 0; i < slots; i++) respond(fragId[i], 0, Netif.RSP_ERROR);
+            dropped++;
+            return;
+        }
         batch.clear();
         staging.fromGuest(batch, firstRef, firstOff, remaining, 0);
         int at = remaining;

@@ -10,7 +10,8 @@ import org.jxen.xenbus.Xenbus;
  * Pages of dom0's own memory that hold one packet while it is grant-copied to or from the guest: the copy
  * hypercall moves data between a grant and a frame of the caller's memory, within one page on each side, so a
  * packet is staged here (17 pages: a 64 KiB packet at any offset). The copy ops are split where either side
- * crosses a page.
+ * crosses a page. Pages are taken from dom0's memory as packets need them (a queue of 1500-byte frames holds one
+ * page a direction; a 64 KiB packet makes it 17), so a host with many vifs does not reserve 17 pages for each.
  */
 final class Staging implements AutoCloseable {
     static final int PAGES = 17;
@@ -19,19 +20,25 @@ final class Staging implements AutoCloseable {
     private final MemorySegment[] pages = new MemorySegment[PAGES];
     private final int[] frames = new int[PAGES];
     private final int guest;
+    private int held;
 
     Staging(Xenbus xenbus, int guest) {
         this.xenbus = xenbus;
         this.guest = guest;
+    }
+
+    /** Makes room for {@code bytes}; false if dom0 is out of memory (the packet is then dropped). */
+    boolean ensure(long bytes) {
+        int want = (int) Math.min(PAGES, Math.max(1, (bytes + Netif.PAGE_SIZE - 1) / Netif.PAGE_SIZE));
         long base = xenbus.hypercalls().memory().address();
         try {
-            for (int i = 0; i < PAGES; i++) {
-                pages[i] = xenbus.allocPage();
-                frames[i] = (int) ((pages[i].address() - base) / Netif.PAGE_SIZE);
+            for (; held < want; held++) {
+                pages[held] = xenbus.allocPage();
+                frames[held] = (int) ((pages[held].address() - base) / Netif.PAGE_SIZE);
             }
+            return true;
         } catch (RuntimeException e) {
-            close();
-            throw e;
+            return false;
         }
     }
 
@@ -92,9 +99,10 @@ final class Staging implements AutoCloseable {
 
     @Override
     public void close() {
-        for (int i = 0; i < PAGES; i++) {
-            if (pages[i] != null) xenbus.freePage(pages[i]);
+        for (int i = 0; i < held; i++) {
+            xenbus.freePage(pages[i]);
             pages[i] = null;
         }
+        held = 0;
     }
 }

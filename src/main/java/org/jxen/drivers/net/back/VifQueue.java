@@ -40,14 +40,7 @@ final class VifQueue {
         this.txPort = ring.port(keysSplit ? "tx" : "");
         this.rxPort = ring.port(keysSplit ? "rx" : "");
         this.txStaging = new Staging(dev.xenbus(), dev.otherendId());
-        Staging rs;
-        try {
-            rs = new Staging(dev.xenbus(), dev.otherendId());
-        } catch (RuntimeException e) {
-            txStaging.close();
-            throw e;
-        }
-        this.rxStaging = rs;
+        this.rxStaging = new Staging(dev.xenbus(), dev.otherendId());
         this.tx = new NetbackTx(ring.backRing("tx", Netif.TX_ENTRY_SIZE), dev.xenbus().hypercalls(), txStaging, link);
         this.rx = new NetbackRx(ring.backRing("rx", Netif.RX_ENTRY_SIZE), dev.xenbus().hypercalls(), rxStaging, rxNotify);
         this.txThread = Thread.ofPlatform().daemon().name(link.name() + "-q" + index + "-tx").unstarted(this::txLoop);
