@@ -188,6 +188,30 @@ class VifBridgeTest {
         assertThat(exec("g1", "ip", "-o", "link").out()).doesNotContain("eth1");
     }
 
+    @Test
+    @Order(7)
+    void tcpWithIperf3GuestToGuest() throws Exception {
+        CompletableFuture<XlResult> server = CompletableFuture.supplyAsync(() -> {
+            try {
+                return exec("g2", "iperf3", "-s", "-1", "-B", "10.0.0.2");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        XlResult[] client = new XlResult[1];
+        Await.until("iperf3 to connect", () -> {
+            try {
+                client[0] = exec("g1", "iperf3", "-c", "10.0.0.2", "-t", "2");
+                return client[0].code() == 0;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }, 120);
+        assertThat(client[0].out()).contains("sender").contains("receiver").contains("iperf Done.");
+        XlResult s = server.get();
+        assertThat(s.code()).as(s.err()).isZero();
+    }
+
     private static String sha256(byte[] b) throws Exception {
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
     }
