@@ -337,14 +337,14 @@ public final class Libxl {
             if ("connected".equals(status)) return;
             String error = xs.readOrNull(be + "/hotplug-error");
             if ("error".equals(status)) {
-                throw new DeviceException("hotplug script " + script + " add failed for " + what + ": "
+                throw new DeviceException("hotplug script " + script + " " + action(kind, true) + " failed for " + what + ": "
                         + (error != null ? error : "no hotplug-error given"));
             }
             if (!p.isAlive() && p.exitValue() != 0) {
-                throw new DeviceException("hotplug script " + script + " add failed for " + what + " (exit "
+                throw new DeviceException("hotplug script " + script + " " + action(kind, true) + " failed for " + what + " (exit "
                         + p.exitValue() + ")" + (error != null ? ": " + error : ""));
             }
-            throw new DeviceException("hotplug script " + script + " add for " + what + " did not write hotplug-status"
+            throw new DeviceException("hotplug script " + script + " " + action(kind, true) + " for " + what + " did not write hotplug-status"
                     + " within " + seconds(timeouts.hotplug()));
         } finally {
             // libxl kills a script that outlives its timeout; one that reported already is left to finish.

@@ -60,8 +60,8 @@ class XlCommandTest extends XlHostFixture {
         assertThat(bad.code()).isEqualTo(1);
         assertThat(bad.err()).contains("Failed to parse config: " + dir.resolve("bad.cfg") + ":2: list is not closed");
 
-        XlResult disk = xl("create", cfg("disk.cfg", "name = 'b'\nvif = ['bridge=xenbr0']\n").toString());
-        assertThat(disk.err()).contains("disk.cfg:2: vif devices are not supported yet");
+        XlResult disk = xl("create", cfg("disk.cfg", "name = 'b'\nvfb = ['vnc=1']\n").toString());
+        assertThat(disk.err()).contains("disk.cfg:2: vfb devices are not supported yet");
 
         assertThat(xl("create", dir.resolve("missing.cfg").toString()).err()).contains("No such file or directory");
 

@@ -105,7 +105,7 @@ class XlCfgTest {
     @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
             memory = 64                                  | 0 | no name = "..." given
             name = 'g'\\ndisk = ['/a.img,qcow2,xvda,w']   | 2 | disk: disk format qcow2 is not supported
-            name = 'g'\\nvif = ['bridge=xenbr0']         | 2 | vif devices are not supported yet
+            name = 'g'\\nvfb = ['vnc=1']               | 2 | vfb devices are not supported yet
             name = 'g'\\nbogus = 1                       | 2 | unknown setting bogus
             name = 3                                     | 1 | name must be a string
             name = 'a b'                                 | 1 | bad domain name 'a b'
