@@ -22,7 +22,7 @@ import picocli.CommandLine.Spec;
 /** {@code jxen bench}: benchmarks, one subcommand per component. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
         subcommands = {BenchCommand.XenStore.class, BenchCommand.HypervisorBenchCommand.class,
-                BenchCommand.Handshake.class, BenchCommand.Block.class})
+                BenchCommand.Handshake.class, BenchCommand.Block.class, BenchCommand.Net.class})
 public final class BenchCommand implements Runnable {
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -253,6 +253,26 @@ public final class BenchCommand implements Runnable {
                 Files.writeString(json, lines, StandardCharsets.UTF_8);
             }
             return rows.stream().allMatch(HandshakeBench.Row::ok) ? 0 : 1;
+        }
+    }
+
+    @Command(name = "net", mixinStandardHelpOptions = true,
+            description = {"Network: two guests with vifs on xenbr0, on a host inside a network namespace made for the "
+                    + "run; TCP throughput (iperf3) and ping round trips between them, beside the same over a plain veth "
+                    + "pair between two namespaces (what Linux alone does). Needs root, ip, iperf3 and ping. Reported, "
+                    + "not asserted."})
+    static final class Net implements Callable<Integer> {
+        @Option(names = "--seconds", defaultValue = "4", paramLabel = "S", description = "iperf3 run time (default: ${DEFAULT-VALUE}).")
+        int seconds;
+
+        @Override
+        public Integer call() throws Exception {
+            List<String> jxen = List.of(ProcessHandle.current().info().command().orElse("java"),
+                    "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                    JxenCommand.class.getName());
+            Path dir = Files.createTempDirectory("jxen-bench-net");
+            System.out.print(org.jxen.bench.NetBench.table(new org.jxen.bench.NetBench(jxen, seconds).run(dir)));
+            return 0;
         }
     }
 }

@@ -40,6 +40,13 @@ public final class HostCommand implements Callable<Integer> {
             description = "Boot a guest running the standard kernel at start (own process unless :inproc).")
     List<String> guests = new ArrayList<>();
 
+    @Option(names = "--bridge", paramLabel = "NAME", defaultValue = "xenbr0",
+            description = "The default bridge for vifs, created if missing and removed at exit (\"none\": leave the network alone).")
+    String bridge;
+
+    @Option(names = "--uplink", paramLabel = "IFACE", description = "Make IFACE a port of the bridge (guests reach its network).")
+    String uplink;
+
     @Override
     public Integer call() throws Exception {
         String problem = check();
@@ -91,6 +98,8 @@ public final class HostCommand implements Callable<Integer> {
         for (Path jar : modulePath) jars.add(jar.toAbsolutePath().normalize());
         Host host = Host.start(runDir, trace, jars);
         for (String line : reaped) host.dom0Kernel().printk("jxen host: " + line);
+        org.jxen.toolstack.HostBridge br = bridge.equals("none") ? null
+                : org.jxen.toolstack.HostBridge.ensure(bridge, uplink, l -> System.err.println("jxen host: " + l));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
@@ -99,6 +108,7 @@ public final class HostCommand implements Callable<Integer> {
                 // Stopping must not end in a trace either (a domain file on a full tmpfs, say).
                 System.err.println("jxen host: while stopping: " + UserErrors.oneLine(e));
             }
+            if (br != null) br.close();
             try {
                 lock.close();
             } catch (java.io.IOException e) {

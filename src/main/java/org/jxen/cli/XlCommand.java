@@ -29,7 +29,8 @@ import picocli.CommandLine.Spec;
         description = "Manage the domains of a running `jxen host` (xl's commands, jxen-sized).",
         subcommands = {XlCommand.Create.class, XlConsole.class, XlDeviceCommands.Attach.class,
                 XlDeviceCommands.Detach.class, XlBlockCommands.Attach.class, XlBlockCommands.Detach.class,
-                XlBlockCommands.ListBlocks.class, XlBlockCommands.Resize.class, XlDeviceCommands.Exec.class})
+                XlBlockCommands.ListBlocks.class, XlBlockCommands.Resize.class, XlDeviceCommands.Exec.class,
+                XlNetworkCommands.Attach.class, XlNetworkCommands.Detach.class, XlNetworkCommands.ListNics.class})
 public final class XlCommand implements Callable<Integer> {
 
     @Option(names = {"-H", "--host-dir"}, paramLabel = "DIR", scope = CommandLine.ScopeType.INHERIT,

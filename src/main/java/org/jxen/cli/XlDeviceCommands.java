@@ -98,6 +98,7 @@ final class XlDeviceCommands {
             "xl exec DOM -- sha256sum /dev/xvda",
             "xl exec DOM -- blkbench /dev/xvda --rw randread --bs 4k --qd 32 --seconds 5",
             "xl exec DOM -- insmod mydevicefront   (rmmod NAME, lsmod; DOM 0 or Domain-0: in dom0, run by the host)",
+            "xl exec DOM -- ping -c 3 10.0.0.2     (any other program: a real process in the guest's network namespace)",
             "Host paths are resolved against this directory and opened by the guest kernel itself (jxen: a guest runs on this host)."})
     static final class Exec implements Callable<Integer> {
         @ParentCommand

@@ -25,6 +25,7 @@ public final class Kernel {
     private final Xenbus xenbus;
     private final Disks disks = new Disks();
     private volatile Terminal console;
+    private final NetNamespace netns = new NetNamespace();
 
     /** A loaded module, and whether it was built in. */
     private record Loaded(KernelModule module, boolean builtin) {}
@@ -49,6 +50,11 @@ public final class Kernel {
     private static ClassLoader contextLoader() {
         ClassLoader l = Thread.currentThread().getContextClassLoader();
         return l != null ? l : Kernel.class.getClassLoader();
+    }
+
+    /** The guest's network stack (its namespace), made on first use; closed at shutdown. */
+    public NetNamespace netns() {
+        return netns;
     }
 
     public int domid() {
@@ -274,5 +280,6 @@ public final class Kernel {
                 log.printk("rmmod " + names.get(i) + " failed: " + e);
             }
         }
+        netns.close();
     }
 }

@@ -38,7 +38,7 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices, Shutdown
             "gfx_passthru"));
     /** Settings jxen honours (besides {@link #DEVICE_LISTS}); jxen's own are drivers and inproc. */
     static final Set<String> HONOURED = Set.of("name", "uuid", "memory", "maxmem", "vcpus", "maxvcpus", "on_poweroff",
-            "on_reboot", "on_crash", "kernel", "cmdline", "root", "extra", "disk", "drivers", "inproc");
+            "on_reboot", "on_crash", "kernel", "cmdline", "root", "extra", "disk", "vif", "drivers", "inproc");
     /** Every setting xl reads. */
     static final Set<String> XL_KEYS = loadKeys();
     /** jxen's default memory, in MiB. */
@@ -130,6 +130,14 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices, Shutdown
                 devices.add(DiskSpec.parse(spec).resolvedAgainst(base).device());
             } catch (IllegalArgumentException e) {
                 throw new XlCfgException(s.get("disk").line(), "disk: " + e.getMessage());
+            }
+        }
+        List<String> vifs = get.strings("vif");
+        for (int i = 0; i < vifs.size(); i++) {
+            try {
+                devices.add(VifSpec.parse(vifs.get(i), -1).device(i));
+            } catch (IllegalArgumentException e) {
+                throw new XlCfgException(s.get("vif").line(), "vif: " + e.getMessage());
             }
         }
         GuestConfig guest = new GuestConfig(name, memory, vcpus, kernelClass, CommandLine.of(cmdline).words(), !inproc,

@@ -50,8 +50,14 @@ final class HotplugScript {
     }
 
     Running start(String action, String backendPath) throws IOException {
+        return start(action, backendPath, Map.of());
+    }
+
+    /** With {@code more} in the environment as well (a vif's {@code vif} and {@code script}). */
+    Running start(String action, String backendPath, Map<String, String> more) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(script.toString(), action);
         pb.environment().putAll(env);
+        pb.environment().putAll(more);
         pb.environment().put("XENBUS_PATH", backendPath);
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         Path out = Files.createTempFile("jxen-hotplug-", ".log");
@@ -67,7 +73,12 @@ final class HotplugScript {
 
     /** Runs {@code action} to completion; the exit code, or -1 when it was killed after {@code timeoutMs}. */
     int run(String action, String backendPath, long timeoutMs) throws IOException, InterruptedException {
-        try (Running r = start(action, backendPath)) {
+        return run(action, backendPath, Map.of(), timeoutMs);
+    }
+
+    int run(String action, String backendPath, Map<String, String> more, long timeoutMs)
+            throws IOException, InterruptedException {
+        try (Running r = start(action, backendPath, more)) {
             Process p = r.process();
             if (!p.waitFor(timeoutMs, TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly().waitFor();

@@ -354,14 +354,60 @@ public final class Libxl {
                     + seconds(timeouts.initWait()) + " (is its backend driver loaded?)");
         }
         int s = stateOf(state);
-        if (s > STATE_CONNECTED) throw new DeviceException("backend " + be + " of " + what + " went to state " + s);
+        if (s > STATE_CONNECTED) {
+            String error = backendError(be);
+            throw new DeviceException("backend " + be + " of " + what + " went to state " + s
+                    + (error != null ? ": " + error : ""));
+        }
+    }
+
+    /**
+     * The device's hotplug script: the one configured for its class, else the backend's {@code script} node (what
+     * libxl runs for a vif); null if it has none.
+     */
+    private Path scriptFor(String kind, String be) throws IOException {
+        Path script = scripts.get(kind);
+        if (script != null) return script;
+        String node = xs.readOrNull(be + "/script");
+        return node == null || node.isBlank() ? null : Path.of(node.strip());
+    }
+
+    /**
+     * libxl__get_hotplug_script_info: a vif's script is run with {@code online}/{@code offline} and
+     * {@code vif=vif<domid>.<devid>} (or the backend's {@code vifname}) and {@code script} in its environment;
+     * others with {@code add}/{@code remove}.
+     */
+    private Map<String, String> hotplugEnv(String kind, String be, Path script) throws IOException {
+        if (!kind.equals("vif")) return Map.of();
+        String vifname = xs.readOrNull(be + "/vifname");
+        String[] parts = be.split("/");
+        String vif = vifname != null ? vifname.strip() : "vif" + parts[parts.length - 2] + "." + parts[parts.length - 1];
+        return Map.of("vif", vif, "script", script.toString(), "netdev", "");
+    }
+
+    private static String action(String kind, boolean add) {
+        return kind.equals("vif") ? (add ? "online" : "offline") : (add ? "add" : "remove");
+    }
+
+    /** What the backend reported on its error node (xenbus_dev_error: "<errno> <message>"), without the errno. */
+    private String backendError(String be) throws IOException {
+        int at = be.indexOf("/backend/");
+        if (at < 0) return null;
+        String v = xs.readOrNull(be.substring(0, at) + "/error" + be.substring(at) + "/error");
+        return v == null ? null : v.strip().replaceFirst("^[0-9]+ ", "");
     }
 
     private void hotplugAdd(String kind, String be, String what) throws IOException, DeviceException, InterruptedException {
-        Path script = scripts.get(kind);
+        Path script = scriptFor(kind, be);
         if (script == null) return;
-        hotplugListener.accept(script.getFileName() + " add", be);
-        HotplugScript.Running run = new HotplugScript(script, scriptEnv).start("add", be);
+        hotplugListener.accept(script.getFileName() + " " + action(kind, true), be);
+        HotplugScript.Running run;
+        try {
+            run = new HotplugScript(script, scriptEnv).start(action(kind, true), be, hotplugEnv(kind, be, script));
+        } catch (IOException e) {
+            throw new DeviceException("hotplug script " + script + " for " + what + " cannot be run: "
+                    + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()));
+        }
         Process p = run.process();
         try {
             // A script that fails before writing hotplug-status ends the wait early (libxl checks its exit too).
@@ -376,10 +422,10 @@ public final class Libxl {
                 // One report, the same whichever the toolstack saw first: the script's hotplug-error, else its
                 // last line of output, else its exit code.
                 if (error == null && !p.isAlive()) error = run.lastLine();
-                throw new DeviceException("hotplug script " + script + " add failed for " + what
+                throw new DeviceException("hotplug script " + script + " " + action(kind, true) + " failed for " + what
                         + (error != null ? ": " + error : failed ? " (exit " + p.exitValue() + ")" : ": no hotplug-error given"));
             }
-            throw new DeviceException("hotplug script " + script + " add for " + what + " did not write hotplug-status"
+            throw new DeviceException("hotplug script " + script + " " + action(kind, true) + " for " + what + " did not write hotplug-status"
                     + " within " + seconds(timeouts.hotplug()));
         } finally {
             // libxl kills a script that outlives its timeout; one that reported already is left to finish.
@@ -405,12 +451,18 @@ public final class Libxl {
             return true;
         });
         if (!present) throw new DeviceException("no " + what);
+        Path script = scriptFor(d.kind(), be);
+        Map<String, String> env = script == null ? Map.of() : hotplugEnv(d.kind(), be, script);
         String state = XsWait.until(xs, be + "/state", timeouts.close(),
                 v -> v == null || stateOf(v) == STATE_CLOSED);
-        Path script = scripts.get(d.kind());
         if (script != null) {
-            hotplugListener.accept(script.getFileName() + " remove", be);
-            int rc = new HotplugScript(script, scriptEnv).run("remove", be, timeouts.hotplug().toMillis());
+            hotplugListener.accept(script.getFileName() + " " + action(d.kind(), false), be);
+            int rc;
+            try {
+                rc = new HotplugScript(script, scriptEnv).run(action(d.kind(), false), be, env, timeouts.hotplug().toMillis());
+            } catch (IOException e) {
+                rc = 127; // the script is gone: nothing to undo that it could have done
+            }
             if (rc != 0) warnings.accept("hotplug script " + script + " remove for " + what + " failed (exit " + rc + ")");
         }
         if (state == null) {

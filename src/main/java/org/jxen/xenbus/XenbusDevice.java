@@ -336,11 +336,19 @@ public final class XenbusDevice {
 
     /** As {@link #grantRing}, leaving the report to the caller; on failure nothing stays granted. */
     int[] grantAll(MemorySegment... pages) throws HypercallException {
+        return grantPages(false, pages);
+    }
+
+    /**
+     * Grants the other end access to data pages (netfront's tx buffers read-only, its rx buffers writable), held
+     * and accounted as ring grants are: {@link #endAccessAndFree} ends each; on failure nothing stays granted.
+     */
+    public int[] grantPages(boolean readonly, MemorySegment... pages) throws HypercallException {
         int[] refs = new int[pages.length];
         int done = 0;
         try {
             for (; done < pages.length; done++) {
-                refs[done] = hc().grantTable().grantAccess(otherendId, xenbus().frameOf(pages[done]), false);
+                refs[done] = hc().grantTable().grantAccess(otherendId, xenbus().frameOf(pages[done]), readonly);
                 grants.add(refs[done]);
                 xenbus().resources().grants.incrementAndGet();
             }

@@ -112,10 +112,10 @@ class XlExecCommandTest {
         assertThat(r.out()).isEmpty();
         assertThat(r.err()).startsWith("dd: '/dev/xvda': cannot skip to specified offset\n0+0 records in\n");
 
-        r = xl("exec", "g", "--", "fsck", "/dev/xvda");
+        r = xl("exec", "g", "--", "no-such-tool", "/dev/xvda");
         assertThat(r.code()).isEqualTo(127);
         assertThat(r.out()).isEmpty();
-        assertThat(r.err()).isEqualTo("exec: fsck: command not found (known: dd, sha256sum, blkbench, insmod, rmmod, lsmod, cat, ls, dmesg)\n");
+        assertThat(r.err()).isEqualTo("exec: no-such-tool: command not found (known: dd, sha256sum, blkbench, insmod, rmmod, lsmod, cat, ls, dmesg)\n");
 
         r = xl("exec", "g", "--", "blkbench", "/dev/xvda", "--rw", "sideways");
         assertThat(r.code()).isEqualTo(2);
@@ -165,10 +165,10 @@ class XlExecCommandTest {
         XlResult ok = process(dir, "exec", "g", "--", "sha256sum", "/dev/xvda");
         assertThat(ok.code()).as(ok.err()).isZero();
         assertThat(ok.out()).isEqualTo(sha256(data) + "  /dev/xvda\n");
-        XlResult missing = process(dir, "exec", "g", "--", "fsck");
+        XlResult missing = process(dir, "exec", "g", "--", "no-such-tool");
         assertThat(missing.code()).isEqualTo(127);
         assertThat(missing.out()).isEmpty();
-        assertThat(missing.err()).isEqualTo("exec: fsck: command not found (known: dd, sha256sum, blkbench, insmod, rmmod, lsmod, cat, ls, dmesg)\n");
+        assertThat(missing.err()).isEqualTo("exec: no-such-tool: command not found (known: dd, sha256sum, blkbench, insmod, rmmod, lsmod, cat, ls, dmesg)\n");
     }
 
     /** xl in {@code cwd} as its own process. */

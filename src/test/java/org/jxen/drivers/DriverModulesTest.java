@@ -12,6 +12,8 @@ import org.jxen.drivers.mydevice.MyDeviceFront;
 import org.jxen.kernel.KernelConsole;
 import org.jxen.kernel.KernelModule;
 import org.jxen.kernel.KernelRole;
+import org.jxen.drivers.net.back.NetBack;
+import org.jxen.drivers.net.front.NetFront;
 import org.jxen.kernel.ModuleDirectory;
 import org.jxen.kernel.UnknownParameterException;
 import org.jxen.kernel.userland.ConsoleShell;
@@ -28,18 +30,19 @@ class DriverModulesTest {
     @Test
     void serviceLoaderFindsEveryModuleOfTheProject() {
         assertThat(modules.names()).containsExactly(BlkBack.NAME, BlkFront.NAME, ConsoleShell.NAME, GuestExec.NAME,
-                MyDeviceBack.NAME, MyDeviceFront.NAME);
+                MyDeviceBack.NAME, MyDeviceFront.NAME, NetBack.NAME, NetFront.NAME);
         assertThat(modules.all().stream().map(m -> (Object) m.getClass()).toList()).containsExactly(BlkFront.class,
-                MyDeviceBack.class, BlkBack.class, MyDeviceFront.class, GuestExec.class, ConsoleShell.class);
+                MyDeviceBack.class, BlkBack.class, MyDeviceFront.class, NetFront.class, NetBack.class, GuestExec.class,
+                ConsoleShell.class);
         assertThat(modules.find(MyDeviceFront.NAME)).get().isInstanceOf(MyDeviceFront.class);
     }
 
     @Test
     void aGuestKernelHasTheStandardFrontendsAndTheExecAgentBuiltInAndDom0TheBackends() {
         assertThat(modules.builtIn(KernelRole.GUEST)).extracting(KernelModule::name)
-                .containsExactly(BlkFront.NAME, GuestExec.NAME, ConsoleShell.NAME);
+                .containsExactly(BlkFront.NAME, NetFront.NAME, GuestExec.NAME, ConsoleShell.NAME);
         assertThat(modules.builtIn(KernelRole.DOM0)).extracting(KernelModule::name)
-                .containsExactly(MyDeviceBack.NAME, BlkBack.NAME);
+                .containsExactly(MyDeviceBack.NAME, BlkBack.NAME, NetBack.NAME);
         // mydevicefront is the blog's loadable module everywhere.
         assertThat(new MyDeviceFront().builtInto(KernelRole.GUEST)).isFalse();
         assertThat(new MyDeviceFront().builtInto(KernelRole.DOM0)).isFalse();

@@ -94,7 +94,7 @@ class KmodTest extends SystemFixture {
         List<String> lines = dmesg.out().lines().toList();
         assertThat(lines.subList(before, lines.size())).containsExactly("blkfront: `0' invalid for parameter `max_queues'",
                 "blkfront: Unknown parameter `colour'", "Hello World!", "Goodbye world.");
-        assertThat(host.dom0Kernel().modules()).containsExactly("mydeviceback", "blkback");
+        assertThat(host.dom0Kernel().modules()).containsExactly("mydeviceback", "blkback", "netback");
     }
 
     @Test
@@ -126,7 +126,7 @@ class KmodTest extends SystemFixture {
         XlResult c = xl("create", cfg.toString());
         assertThat(c.code()).isEqualTo(1);
         assertThat(c.err()).isEqualTo("Parsing config from " + cfg + "\nlibxl: error: line 2: no driver module nosuch (known: "
-                + "[blkback, blkfront, console-shell, exec, mydeviceback, mydevicefront])\n");
+                + "[blkback, blkfront, console-shell, exec, mydeviceback, mydevicefront, netback, netfront])\n");
         assertThat(host.guests()).isEmpty();
     }
 }

@@ -28,7 +28,8 @@ import org.jxen.kernel.KernelRole;
 public final class GuestExec implements KernelModule {
     public static final String NAME = "exec";
     public static final String DIR = "data/exec";
-    public static final int CHUNK = 2048;
+    /** Below xenstored's node-size quota (2048 bytes for data, path and permissions together). */
+    public static final int CHUNK = 1536;
 
     private final Set<String> started = new HashSet<>();
     /** Commands still running, by number: what a {@code kill} node interrupts. */

@@ -43,6 +43,7 @@ public final class Utilities {
             case "ls" -> ls(kernel, args, out, err);
             case "dmesg" -> dmesg(kernel, args, out, err);
             default -> {
+                if (Programs.exists(argv.get(0))) yield Programs.run(kernel, argv, out, err);
                 err.println("exec: " + argv.get(0) + ": command not found (known: " + String.join(", ", COMMANDS) + ")");
                 yield 127;
             }

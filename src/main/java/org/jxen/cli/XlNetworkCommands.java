@@ -1,0 +1,141 @@
+package org.jxen.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.jxen.toolstack.DeviceSpec;
+import org.jxen.toolstack.Libxl;
+import org.jxen.toolstack.VifSpec;
+import org.jxen.xenstore.client.XsClient;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * xl's network-attach, network-detach and network-list (xl_nic.c): {@link Libxl} over the host's xenstored socket;
+ * the vif's hotplug script is the one its backend's {@code script} node names (jxen's {@code vif-bridge} by
+ * default). Run xl in the host's network namespace: the script plugs the host's interface into the bridge.
+ */
+final class XlNetworkCommands {
+    static final String LIST_HEADER = String.format("%-3s %-2s %-17s %-6s %-5s %-6s %5s/%-5s %-30s", "Idx", "BE",
+            "Mac Addr.", "handle", "state", "evt-ch", "tx-", "rx-ring-ref", "BE-path");
+    private static final String VIF = "vif";
+
+    private XlNetworkCommands() {}
+
+    private static Libxl libxl(XsClient xs, XlCommand xl, CommandSpec spec) {
+        return XlDeviceCommands.libxl(xs, xl, spec, Map.of());
+    }
+
+    @Command(name = "network-attach", description = "Create a new virtual network device (xl network spec: mac=, bridge=, ip=, ...).")
+    static final class Attach implements Callable<Integer> {
+        @ParentCommand
+        XlCommand xl;
+        @Spec
+        CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "DOM")
+        String dom;
+        @Parameters(index = "1..*", arity = "0..*", paramLabel = "NIC-SPEC-COMPONENT")
+        List<String> parts = new ArrayList<>();
+
+        @Override
+        public Integer call() {
+            return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
+                Libxl libxl = libxl(xs, xl, spec);
+                int domid = libxl.domid(dom);
+                VifSpec vif = VifSpec.parse(String.join(",", parts), -1);
+                libxl.addDevice(domid, vif.device(libxl.nextDeviceId(domid, VIF)));
+                return 0;
+            });
+        }
+    }
+
+    @Command(name = "network-detach", description = "Destroy a domain's virtual network device (DEVID or MAC).")
+    static final class Detach implements Callable<Integer> {
+        @ParentCommand
+        XlCommand xl;
+        @Spec
+        CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "DOM")
+        String dom;
+        @Parameters(index = "1", paramLabel = "DEVID|MAC")
+        String which;
+
+        @Override
+        public Integer call() {
+            return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
+                Libxl libxl = libxl(xs, xl, spec);
+                int domid = libxl.domid(dom);
+                DeviceSpec nic = find(xs, libxl, domid, which);
+                if (nic == null) return XlCommand.fail(spec, "Unknown device " + which + ".");
+                libxl.removeDevice(domid, nic);
+                return 0;
+            });
+        }
+    }
+
+    /** libxl_devid_to_device_nic or, for an argument with a colon, libxl_mac_to_device_nic. */
+    private static DeviceSpec find(XsClient xs, Libxl libxl, int domid, String which) throws IOException {
+        if (!which.contains(":")) {
+            int devid;
+            try {
+                devid = Integer.parseInt(which.strip());
+            } catch (NumberFormatException e) {
+                return null;
+            }
+            return libxl.device(domid, VIF, devid);
+        }
+        for (var d : libxl.listDevices(domid, VIF)) {
+            String mac = xs.readOrNull(Libxl.home(domid) + "/device/vif/" + d.devid() + "/mac");
+            if (mac != null && mac.strip().equalsIgnoreCase(which.strip())) return libxl.device(domid, VIF, d.devid());
+        }
+        return null;
+    }
+
+    @Command(name = "network-list", description = "List virtual network interfaces for a domain.")
+    static final class ListNics implements Callable<Integer> {
+        @ParentCommand
+        XlCommand xl;
+        @Spec
+        CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "DOM")
+        String dom;
+
+        @Override
+        public Integer call() {
+            return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
+                Libxl libxl = libxl(xs, xl, spec);
+                int domid = libxl.domid(dom);
+                PrintWriter out = spec.commandLine().getOut();
+                out.println(LIST_HEADER);
+                for (var d : libxl.listDevices(domid, VIF)) {
+                    String fe = Libxl.home(domid) + "/device/vif/" + d.devid();
+                    out.printf("%-3d %-2d %s%6d %5d %6d %5d/%-11d %-30s%n", d.devid(), d.backendDomid(),
+                            read(xs, fe + "/mac", "00:00:00:00:00:00"), d.devid(), d.state(),
+                            number(read(xs, fe + "/event-channel", "-1")), number(read(xs, fe + "/tx-ring-ref", "-1")),
+                            number(read(xs, fe + "/rx-ring-ref", "-1")), d.backendPath());
+                }
+                out.flush();
+                return 0;
+            });
+        }
+    }
+
+    private static String read(XsClient xs, String path, String dflt) throws IOException {
+        String v = xs.readOrNull(path);
+        return v == null ? dflt : v.strip();
+    }
+
+    private static int number(String v) {
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+}

@@ -1,0 +1,40 @@
+package org.jxen.drivers.net;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The host side of a network device: what a Linux driver's net_device is to the stack. netback's is {@code vifD.N}
+ * in dom0, netfront's the guest's {@code eth0}; both are TAP devices ({@link TapLink}), or a test's pipe.
+ * Frames are whole Ethernet frames without any prefix.
+ */
+public interface NetLink extends AutoCloseable {
+    /** Receives the frames the stack sends through the device, one call per frame, on the link's own thread. */
+    @FunctionalInterface
+    interface FrameHandler {
+        /**
+         * {@code frame} is valid only during the call. The call may block (the ring is full): the link then stops
+         * reading, and the stack's own queue fills and drops, as a stopped netdev queue does in Linux.
+         */
+        void frame(MemorySegment frame);
+    }
+
+    /** Opens links by name ({@code vif5.0}, {@code eth0}). */
+    @FunctionalInterface
+    interface Factory {
+        /** The device, with Ethernet address {@code mac} (null: leave it), not yet reading. */
+        NetLink open(String name, byte[] mac) throws IOException;
+    }
+
+    String name();
+
+    /** Hands one frame to the stack (the device "receives" it). */
+    void transmit(MemorySegment frame) throws IOException;
+
+    /** Starts reading frames from the stack into {@code handler}; once. */
+    void start(FrameHandler handler);
+
+    /** Stops reading (waits for the reader) and removes the device. Idempotent. */
+    @Override
+    void close();
+}

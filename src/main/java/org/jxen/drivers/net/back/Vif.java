@@ -1,0 +1,160 @@
+package org.jxen.drivers.net.back;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.jxen.drivers.net.Flows;
+import org.jxen.drivers.net.Mac;
+import org.jxen.drivers.net.NetLink;
+import org.jxen.hypervisor.Errno;
+import org.jxen.xenbus.BackRings;
+import org.jxen.xenbus.RingKeys;
+import org.jxen.xenbus.XenbusDevice;
+import org.jxen.xenbus.XenbusException;
+
+/**
+ * One vif in netback (struct xenvif): the dom0 interface {@code vif<domid>.<handle>}, made at probe as
+ * backend_create_xenvif does, and while connected its queues. Frames the host's stack sends through the interface
+ * go to a queue by flow (xenvif_select_queue) and into the guest's rx ring; the frontend's tx packets come out of
+ * the interface. A fatal frontend error disables the vif (xenvif_fatal_tx_err): its rings are no longer served
+ * and frames for it are dropped; XenStore is not touched, as in Linux.
+ */
+final class Vif {
+    /** Linux netback gives every vif this address, so a bridge never takes a vif's as its own. */
+    static final byte[] VIF_MAC = {(byte) 0xfe, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff};
+
+    private final XenbusDevice dev;
+    private final NetLink link;
+    private final NetBack.Params params;
+    private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
+    private volatile VifQueue[] queues = new VifQueue[0];
+    private BackRings rings;
+    private volatile boolean disabled;
+
+    Vif(XenbusDevice dev, NetLink link, NetBack.Params params) {
+        this.dev = dev;
+        this.link = link;
+        this.params = params;
+        link.start(this::fromStack);
+    }
+
+    String name() {
+        return link.name();
+    }
+
+    boolean disabled() {
+        return disabled;
+    }
+
+    /**
+     * connect() of netback's xenbus.c: the frontend's flags (request-rx-copy required), the number of queues, the
+     * backend's mac, then each queue's rings and channels (connect_data_rings), and the queues start.
+     */
+    void connect() throws IOException {
+        String fe = dev.otherendPath();
+        var xs = dev.xenbus().xenstore();
+        if (unsigned(xs.readOrNull(fe + "/request-rx-copy"), 0) == 0) {
+            throw new XenbusException(Errno.EOPNOTSUPP, "frontend does not request rx-copy (" + fe + "/request-rx-copy)");
+        }
+        boolean rxNotify = unsigned(xs.readOrNull(fe + "/feature-rx-notify"), 0) != 0;
+        String mac = dev.readOrNull("mac");
+        try {
+            if (mac != null) Mac.parse(mac);
+        } catch (IllegalArgumentException e) {
+            throw new XenbusException(Errno.EINVAL, "parsing " + dev.nodename() + "/mac");
+        }
+        RingKeys keys = new RingKeys(java.util.List.of("tx", "rx"), params.separateTxRxIrq());
+        disabled = false;
+        VifQueue[] qs = new VifQueue[0];
+        VifQueue[][] holder = {qs};
+        rings = BackRings.map(dev, keys, params.maxQueues(), 0, (q, channel) -> port -> {
+            VifQueue[] now = holder[0];
+            if (q >= now.length || now[q] == null) return;
+            now[q].event(channel);
+        });
+        boolean split = params.separateTxRxIrq() && hasSplit(rings.queues().getFirst());
+        qs = new VifQueue[rings.queues().size()];
+        try {
+            for (BackRings.Queue r : rings.queues()) {
+                qs[r.index()] = new VifQueue(dev, r, link, rxNotify, params.separateTxRxIrq(), this::fatal);
+            }
+        } catch (RuntimeException e) {
+            for (VifQueue q : qs) if (q != null) q.release();
+            throw new XenbusException(Errno.ENOMEM, "allocating the queues: " + e.getMessage(), e);
+        }
+        holder[0] = qs;
+        queues = qs;
+        for (VifQueue q : qs) q.start();
+        for (VifQueue q : qs) {
+            q.txEvent(); // requests pushed before the channels were bound
+            q.rxEvent();
+        }
+        dev.xenbus().printk("netback " + dev.nodename() + ": " + name() + " connected, " + qs.length + " queue(s)"
+                + (split ? ", split event channels" : ""));
+    }
+
+    private static boolean hasSplit(BackRings.Queue q) {
+        return q.port("tx") != q.port("rx");
+    }
+
+    /** Frames from the host's stack (the interface transmits), on the link's reader thread. */
+    private void fromStack(MemorySegment frame) {
+        gate.readLock().lock();
+        try {
+            VifQueue[] qs = queues;
+            if (disabled || qs.length == 0) return;
+            qs[Flows.queueOf(frame, qs.length)].deliver(frame);
+        } finally {
+            gate.readLock().unlock();
+        }
+    }
+
+    /** xenvif_fatal_tx_err: the whole vif stops serving the frontend. */
+    private void fatal(VifQueue q, String why) {
+        dev.xenbus().printk("netback " + dev.nodename() + ": " + name() + ": " + why);
+        dev.xenbus().printk("netback " + dev.nodename() + ": " + name() + ": fatal error; disabling device");
+        disabled = true;
+        for (VifQueue other : queues) other.rx.stop();
+    }
+
+    /** xenvif_disconnect_data: queues stopped, rings unmapped, channels unbound. Idempotent. */
+    void disconnect() {
+        VifQueue[] qs = queues;
+        for (VifQueue q : qs) q.stop();
+        gate.writeLock().lock();
+        try {
+            queues = new VifQueue[0];
+        } finally {
+            gate.writeLock().unlock();
+        }
+        for (VifQueue q : qs) q.release();
+        if (rings != null) rings.close();
+        rings = null;
+    }
+
+    /** The interface goes (unregister_netdev). */
+    void close() {
+        disconnect();
+        link.close();
+    }
+
+    long[] counters() {
+        long txp = 0, txd = 0, rxp = 0, rxd = 0;
+        for (VifQueue q : queues) {
+            txp += q.tx.packets();
+            txd += q.tx.dropped();
+            rxp += q.rx.packets();
+            rxd += q.rx.dropped();
+        }
+        return new long[] {txp, txd, rxp, rxd};
+    }
+
+    static long unsigned(String v, long dflt) {
+        if (v == null) return dflt;
+        try {
+            return Long.parseUnsignedLong(v.strip());
+        } catch (NumberFormatException e) {
+            return dflt;
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package org.jxen.drivers.net.back;
+
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.locks.LockSupport;
+import org.jxen.drivers.net.NetLink;
+import org.jxen.drivers.net.Netif;
+import org.jxen.hypervisor.HypercallException;
+import org.jxen.ring.RingOverflowException;
+import org.jxen.xenbus.BackRings;
+import org.jxen.xenbus.XenbusDevice;
+
+/**
+ * One queue of a vif (struct xenvif_queue): its tx and rx rings, their ports, dom0 staging pages for each
+ * direction, and a tx thread (Linux's NAPI poll for this queue) that the tx event wakes. The rx side runs on the
+ * vif's reader thread. A queue that meets a fatal frontend error stops and reports it to the vif.
+ */
+final class VifQueue {
+    interface FatalHandler {
+        void fatal(VifQueue q, String why);
+    }
+
+    final int index;
+    private final XenbusDevice dev;
+    private final int txPort;
+    private final int rxPort;
+    private final Staging txStaging;
+    private final Staging rxStaging;
+    final NetbackTx tx;
+    final NetbackRx rx;
+    private final FatalHandler onFatal;
+    private final Thread txThread;
+    private volatile boolean stopped;
+    private volatile boolean txKicked = true;
+
+    /** @param keysSplit whether the rings were mapped with split channel keys (ports named "tx" and "rx") */
+    VifQueue(XenbusDevice dev, BackRings.Queue ring, NetLink link, boolean rxNotify, boolean keysSplit, FatalHandler onFatal) {
+        this.index = ring.index();
+        this.dev = dev;
+        this.onFatal = onFatal;
+        this.txPort = ring.port(keysSplit ? "tx" : "");
+        this.rxPort = ring.port(keysSplit ? "rx" : "");
+        this.txStaging = new Staging(dev.xenbus(), dev.otherendId());
+        this.rxStaging = new Staging(dev.xenbus(), dev.otherendId());
+        this.tx = new NetbackTx(ring.backRing("tx", Netif.TX_ENTRY_SIZE), dev.xenbus().hypercalls(), txStaging, link);
+        this.rx = new NetbackRx(ring.backRing("rx", Netif.RX_ENTRY_SIZE), dev.xenbus().hypercalls(), rxStaging, rxNotify);
+        this.txThread = Thread.ofPlatform().daemon().name(link.name() + "-q" + index + "-tx").unstarted(this::txLoop);
+    }
+
+    void start() {
+        txThread.start();
+    }
+
+    /** An event on {@code channel}; one channel for both directions wakes both. */
+    void event(String channel) {
+        boolean shared = txPort == rxPort;
+        if (shared || !channel.equals("rx")) txEvent();
+        if (shared || channel.equals("rx")) rxEvent();
+    }
+
+    /** The tx channel's event. */
+    void txEvent() {
+        txKicked = true;
+        LockSupport.unpark(txThread);
+    }
+
+    /** The rx channel's event. */
+    void rxEvent() {
+        rx.kick();
+    }
+
+    private void txLoop() {
+        while (!stopped) {
+            if (!txKicked) {
+                LockSupport.park(this);
+                continue;
+            }
+            txKicked = false;
+            try {
+                if (tx.process()) notifyFrontend(txPort);
+            } catch (NetbackTx.Fatal e) {
+                stopped = true;
+                onFatal.fatal(this, e.getMessage());
+                return;
+            } catch (RuntimeException e) {
+                stopped = true;
+                onFatal.fatal(this, "netback internal error: " + e);
+                return;
+            }
+        }
+    }
+
+    /** A frame for the guest, on the vif's reader thread. */
+    void deliver(MemorySegment frame) {
+        if (stopped) return;
+        try {
+            if (rx.deliver(frame)) notifyFrontend(rxPort);
+        } catch (RingOverflowException e) {
+            stopped = true;
+            onFatal.fatal(this, NetbackRx.describe(e));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void notifyFrontend(int port) {
+        try {
+            dev.notify(port);
+        } catch (HypercallException e) {
+            dev.xenbus().printk("netback " + dev.nodename() + ": notify on port " + port + ": " + e.getMessage());
+        }
+    }
+
+    /** Stops the tx thread (waits for it) and the rx side; the staging pages are freed. */
+    void stop() {
+        stopped = true;
+        rx.stop();
+        LockSupport.unpark(txThread);
+        if (txThread.isAlive() && txThread != Thread.currentThread()) {
+            try {
+                txThread.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** After {@link #stop} and once the reader no longer delivers here. */
+    void release() {
+        tx.close();
+        rx.close();
+        txStaging.close();
+        rxStaging.close();
+    }
+}

@@ -1,0 +1,140 @@
+package org.jxen.drivers.net.front;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.jxen.drivers.net.Flows;
+import org.jxen.drivers.net.Mac;
+import org.jxen.drivers.net.NetLink;
+import org.jxen.hypervisor.Errno;
+import org.jxen.hypervisor.HypercallException;
+import org.jxen.xenbus.FrontRings;
+import org.jxen.xenbus.RingKeys;
+import org.jxen.xenbus.XenbusDevice;
+import org.jxen.xenbus.XenbusException;
+
+/**
+ * One netfront device (struct netfront_info): the guest's interface, made at probe (xennet_create_dev), and
+ * while connected its queues. {@link #connect} is talk_to_netback: the backend's features decide the number of
+ * queues and whether the channels are split, and one transaction publishes every queue's ring refs and channels
+ * with the frontend's features.
+ */
+final class Netfront {
+    private final XenbusDevice dev;
+    private final NetLink link;
+    private final NetFront.Params params;
+    private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
+    private volatile NetfrontQueue[] queues = new NetfrontQueue[0];
+    private FrontRings rings;
+
+    Netfront(XenbusDevice dev, NetLink link, NetFront.Params params) {
+        this.dev = dev;
+        this.link = link;
+        this.params = params;
+        link.start(this::fromStack);
+    }
+
+    String name() {
+        return link.name();
+    }
+
+    /** The guest's own mac (xen_net_read_mac): fatal if missing or malformed. */
+    static byte[] readMac(XenbusDevice dev) throws IOException {
+        String mac = dev.readOrNull("mac");
+        try {
+            if (mac == null) throw new IllegalArgumentException("missing");
+            return Mac.parse(mac);
+        } catch (IllegalArgumentException e) {
+            throw new XenbusException(Errno.ENOENT, "parsing " + dev.nodename() + "/mac");
+        }
+    }
+
+    void connect() throws IOException, HypercallException {
+        String be = dev.otherendPath();
+        var xs = dev.xenbus().xenstore();
+        List<String> v = xs.readAll(List.of(be + "/feature-rx-copy", be + "/multi-queue-max-queues",
+                be + "/feature-split-event-channels"));
+        if (unsigned(v.get(0), 0) == 0) {
+            throw new XenbusException(Errno.ENODEV, "backend does not support copying receive path");
+        }
+        boolean advertised = v.get(1) != null;
+        int n = (int) Math.max(1, Math.min(unsigned(v.get(1), 1), params.maxQueues()));
+        boolean split = unsigned(v.get(2), 0) == 1;
+        RingKeys keys = new RingKeys(List.of("tx", "rx"), split);
+        NetfrontQueue[][] holder = {new NetfrontQueue[n]};
+        rings = FrontRings.setUp(dev, keys, n, 0, (q, channel) -> port -> {
+            NetfrontQueue queue = holder[0][q];
+            if (queue != null) queue.event(channel);
+        }, tx -> {
+            if (advertised && n == 1) dev.printf(tx, "multi-queue-num-queues", "%d", 1);
+            dev.printf(tx, "request-rx-copy", "%d", 1);
+            dev.printf(tx, "feature-rx-notify", "%d", 1);
+            dev.printf(tx, "feature-sg", "%d", 1);
+            dev.printf(tx, "feature-gso-tcpv4", "%d", 1);
+            dev.printf(tx, "feature-gso-tcpv6", "%d", 1);
+            dev.printf(tx, "feature-ipv6-csum-offload", "%d", 1);
+        });
+        NetfrontQueue[] qs = new NetfrontQueue[n];
+        try {
+            for (FrontRings.Queue q : rings.queues()) qs[q.index()] = new NetfrontQueue(dev, q, link, split);
+        } catch (HypercallException | RuntimeException e) {
+            for (NetfrontQueue q : qs) if (q != null) q.release();
+            rings.close();
+            rings = null;
+            throw e;
+        }
+        holder[0] = qs;
+        queues = qs;
+        for (NetfrontQueue q : qs) q.start();
+        dev.xenbus().printk("netfront " + dev.nodename() + ": " + name() + ": " + n + " queue(s)"
+                + (split ? ", split event channels" : ""));
+    }
+
+    /** Frames the guest's stack sends through its interface. */
+    private void fromStack(MemorySegment frame) {
+        gate.readLock().lock();
+        try {
+            NetfrontQueue[] qs = queues;
+            if (qs.length == 0) return; // no carrier
+            qs[Flows.queueOf(frame, qs.length)].transmit(frame);
+        } finally {
+            gate.readLock().unlock();
+        }
+    }
+
+    /** xennet_disconnect_backend: queues stopped, buffers' grants ended, rings and channels taken down. */
+    void disconnect() {
+        NetfrontQueue[] qs = queues;
+        for (NetfrontQueue q : qs) q.stop();
+        gate.writeLock().lock();
+        try {
+            queues = new NetfrontQueue[0];
+        } finally {
+            gate.writeLock().unlock();
+        }
+        for (NetfrontQueue q : qs) q.release();
+        if (rings != null) rings.close();
+        rings = null;
+    }
+
+    void close() {
+        disconnect();
+        link.close();
+    }
+
+    /** The first broken queue's reason, or null. */
+    String broken() {
+        for (NetfrontQueue q : queues) if (q.broken() != null) return q.broken();
+        return null;
+    }
+
+    static long unsigned(String v, long dflt) {
+        if (v == null) return dflt;
+        try {
+            return Long.parseUnsignedLong(v.strip());
+        } catch (NumberFormatException e) {
+            return dflt;
+        }
+    }
+}

@@ -1,0 +1,298 @@
+package org.jxen.drivers.net.front;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+import org.jxen.drivers.net.NetLink;
+import org.jxen.drivers.net.Netif;
+import org.jxen.drivers.net.NetifExtraInfo;
+import org.jxen.drivers.net.NetifRxRequest;
+import org.jxen.drivers.net.NetifRxResponse;
+import org.jxen.drivers.net.NetifTxRequest;
+import org.jxen.drivers.net.NetifTxResponse;
+import org.jxen.hypervisor.HypercallException;
+import org.jxen.ring.FrontRing;
+import org.jxen.ring.RingOverflowException;
+import org.jxen.xenbus.FrontRings;
+import org.jxen.xenbus.XenbusDevice;
+
+/**
+ * One netfront queue (struct netfront_queue): a tx and an rx ring, 256 tx buffer pages granted read-only and 256
+ * rx buffer pages granted writable to the backend. Transmit (xennet_start_xmit) copies a frame into free tx
+ * pages, one slot per 4 KiB, the first slot carrying the whole length, and waits for room when the ring is
+ * full; responses free the pages (xennet_tx_buf_gc). Receive (xennet_poll) runs on a thread of its own that the
+ * rx event wakes: each packet's responses are read by slot (the buffer of slot i is page i mod 256, as Linux
+ * indexes rx buffers), copied out and given to the guest's interface, and the buffers are posted again
+ * (xennet_alloc_rx_buffers). A response that names a buffer not in flight, or a bogus ring index, breaks the
+ * device ("Disabled for further use").
+ */
+final class NetfrontQueue {
+    private final int index;
+    private final XenbusDevice dev;
+    private final NetLink link;
+    private final FrontRing tx;
+    private final FrontRing rx;
+    private final int txPort;
+    private final int rxPort;
+    private final MemorySegment[] txPages = new MemorySegment[Netif.TX_RING_SIZE];
+    private final MemorySegment[] rxPages = new MemorySegment[Netif.RX_RING_SIZE];
+    private int[] txRefs;
+    private int[] rxRefs;
+    private final int[] freeIds = new int[Netif.TX_RING_SIZE];
+    private final boolean[] inFlight = new boolean[Netif.TX_RING_SIZE];
+    private int nfree;
+    private final ReentrantLock txLock = new ReentrantLock();
+    private final Condition txRoom = txLock.newCondition();
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment txScratch = arena.allocate(Netif.TX_ENTRY_SIZE);
+    private final MemorySegment rxScratch = arena.allocate(Netif.RX_ENTRY_SIZE);
+    private final MemorySegment frame = arena.allocate(17 * Netif.PAGE_SIZE, 64);
+    private final NetifTxRequest txReq = new NetifTxRequest();
+    private final NetifTxResponse txRsp = new NetifTxResponse();
+    private final NetifRxRequest rxReq = new NetifRxRequest();
+    private final NetifRxResponse rxRsp = new NetifRxResponse();
+    private final NetifExtraInfo extra = new NetifExtraInfo();
+    private final Thread rxThread;
+    private volatile boolean rxKicked = true;
+    private volatile boolean stopped;
+    private volatile String broken;
+    long txPackets;
+    long txErrors;
+    long rxPackets;
+    long rxErrors;
+
+    NetfrontQueue(XenbusDevice dev, FrontRings.Queue q, NetLink link, boolean split) throws HypercallException {
+        this.index = q.index();
+        this.dev = dev;
+        this.link = link;
+        this.tx = q.frontRing("tx", Netif.TX_ENTRY_SIZE);
+        this.rx = q.frontRing("rx", Netif.RX_ENTRY_SIZE);
+        this.txPort = q.port(split ? "tx" : "");
+        this.rxPort = q.port(split ? "rx" : "");
+        try {
+            for (int i = 0; i < txPages.length; i++) txPages[i] = dev.xenbus().allocPage();
+            for (int i = 0; i < rxPages.length; i++) rxPages[i] = dev.xenbus().allocPage();
+            txRefs = dev.grantPages(true, txPages);
+            rxRefs = dev.grantPages(false, rxPages);
+        } catch (HypercallException | RuntimeException e) {
+            release();
+            throw e;
+        }
+        for (int i = 0; i < freeIds.length; i++) freeIds[nfree++] = freeIds.length - 1 - i;
+        rxThread = Thread.ofPlatform().daemon().name(link.name() + "-q" + index + "-rx").unstarted(this::rxLoop);
+    }
+
+    /** Posts every rx buffer and starts receiving. */
+    void start() {
+        refill();
+        rxThread.start();
+    }
+
+    String broken() {
+        return broken;
+    }
+
+    /** An event on {@code channel} ({@code ""}: both directions). */
+    void event(String channel) {
+        boolean shared = txPort == rxPort;
+        if (shared || channel.equals("tx")) {
+            txLock.lock();
+            try {
+                txRoom.signalAll();
+            } finally {
+                txLock.unlock();
+            }
+        }
+        if (shared || channel.equals("rx")) {
+            rxKicked = true;
+            LockSupport.unpark(rxThread);
+        }
+    }
+
+    // ---- transmit ----
+
+    /** xennet_start_xmit for one frame; blocks while the ring has no room (the interface's queue is stopped). */
+    void transmit(MemorySegment f) {
+        int len = (int) f.byteSize();
+        if (len > Netif.MAX_TX_SIZE || len == 0) { // xennet_start_xmit drops what the size field cannot say
+            txErrors++;
+            return;
+        }
+        int slots = (len + Netif.PAGE_SIZE - 1) / Netif.PAGE_SIZE;
+        txLock.lock();
+        try {
+            while (true) {
+                if (stopped || broken != null) return;
+                collectTxResponses();
+                if (broken != null) return;
+                if (tx.freeRequests() >= slots && nfree >= slots) break;
+                if (tx.finalCheckForResponses()) continue;
+                txRoom.await(100, TimeUnit.MILLISECONDS);
+            }
+            for (int i = 0, at = 0; i < slots; i++) {
+                int id = freeIds[--nfree];
+                inFlight[id] = true;
+                int chunk = Math.min(Netif.PAGE_SIZE, len - at);
+                MemorySegment.copy(f, at, txPages[id], 0, chunk);
+                int flags = i < slots - 1 ? Netif.TXF_MORE_DATA : 0;
+                txReq.wrap(tx.nextRequest()).set(txRefs[id], 0, flags, id, i == 0 ? len : chunk);
+                at += chunk;
+            }
+            txPackets++;
+            if (tx.pushRequestsAndCheckNotify()) notifyBackend(txPort);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RingOverflowException e) {
+            broke("tx ring: " + e.getMessage());
+        } finally {
+            txLock.unlock();
+        }
+    }
+
+    /** xennet_tx_buf_gc: frees the pages of answered requests. Under txLock. */
+    private void collectTxResponses() {
+        while (tx.copyNextResponse(txScratch)) {
+            txRsp.wrap(txScratch);
+            int id = txRsp.id();
+            if (id >= inFlight.length || !inFlight[id]) {
+                broke("tx response id " + id + " is not in flight");
+                return;
+            }
+            if (txRsp.status() != Netif.RSP_OKAY) txErrors++;
+            inFlight[id] = false;
+            freeIds[nfree++] = id;
+        }
+    }
+
+    // ---- receive ----
+
+    private void rxLoop() {
+        while (!stopped && broken == null) {
+            if (!rxKicked) {
+                LockSupport.park(this);
+                continue;
+            }
+            rxKicked = false;
+            try {
+                do {
+                    while (rx.unconsumedResponses() > 0 && !stopped) receiveOne();
+                    refill();
+                } while (!stopped && rx.finalCheckForResponses());
+            } catch (RingOverflowException e) {
+                broke("rx ring: " + e.getMessage());
+            } catch (RuntimeException e) {
+                broke("rx: " + e);
+            }
+        }
+    }
+
+    /** xennet_get_responses for one packet: its slots copied out, then the frame handed to the interface. */
+    private void receiveOne() {
+        int len = 0;
+        boolean bad = false;
+        boolean more;
+        boolean first = true;
+        do {
+            if (!rx.copyNextResponse(rxScratch)) { // the backend published half a packet
+                bad = true;
+                break;
+            }
+            int id = (rx.rspCons() - 1) & (Netif.RX_RING_SIZE - 1);
+            rxRsp.wrap(rxScratch);
+            int status = rxRsp.status();
+            int off = rxRsp.offset();
+            int flags = rxRsp.flags();
+            if (status < 0 || off + status > Netif.PAGE_SIZE || len + status > frame.byteSize()) {
+                bad = true;
+            } else if (!bad) {
+                MemorySegment.copy(rxPages[id], off, frame, len, status);
+                len += status;
+            }
+            if (first && (flags & Netif.RXF_EXTRA_INFO) != 0) skipExtras();
+            first = false;
+            more = (flags & Netif.RXF_MORE_DATA) != 0;
+        } while (more);
+        if (bad || len == 0) {
+            rxErrors++;
+            return;
+        }
+        rxPackets++;
+        try {
+            link.transmit(frame.asSlice(0, len));
+        } catch (IOException e) {
+            rxErrors++;
+        }
+    }
+
+    /** xennet_get_extras: the extra-info slots after a packet's first response (GSO metadata: not needed here). */
+    private void skipExtras() {
+        int flags;
+        do {
+            if (!rx.copyNextResponse(rxScratch)) return;
+            extra.wrap(rxScratch);
+            flags = extra.flags();
+        } while ((flags & Netif.EXTRA_FLAG_MORE) != 0);
+    }
+
+    /** xennet_alloc_rx_buffers: every free slot gets its buffer again; the backend is notified if it asked. */
+    private void refill() {
+        int posted = 0;
+        while (rx.freeRequests() > 0) {
+            int id = rx.reqProdPvt() & (Netif.RX_RING_SIZE - 1);
+            rxReq.wrap(rx.nextRequest()).set(id, rxRefs[id]);
+            posted++;
+        }
+        if (posted > 0 && rx.pushRequestsAndCheckNotify()) notifyBackend(rxPort);
+    }
+
+    private void notifyBackend(int port) {
+        try {
+            dev.notify(port);
+        } catch (HypercallException e) {
+            dev.xenbus().printk("netfront " + dev.nodename() + ": notify on port " + port + ": " + e.getMessage());
+        }
+    }
+
+    private void broke(String why) {
+        if (broken != null) return;
+        broken = why;
+        dev.xenbus().printk("netfront " + dev.nodename() + ": " + why + "; Disabled for further use");
+    }
+
+    /** Stops receiving and transmitting (waits for the rx thread). */
+    void stop() {
+        stopped = true;
+        event("");
+        LockSupport.unpark(rxThread);
+        if (rxThread.isAlive() && rxThread != Thread.currentThread()) {
+            try {
+                rxThread.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        txLock.lock(); // a transmit in progress finishes first
+        txLock.unlock();
+    }
+
+    /** Ends the grants (deferred while the backend still uses a page) and frees the pages. After {@link #stop}. */
+    void release() {
+        for (int i = 0; i < txPages.length; i++) {
+            if (txPages[i] == null) continue;
+            if (txRefs != null) dev.endAccessAndFree(txRefs[i], txPages[i]);
+            else dev.xenbus().freePage(txPages[i]);
+            txPages[i] = null;
+        }
+        for (int i = 0; i < rxPages.length; i++) {
+            if (rxPages[i] == null) continue;
+            if (rxRefs != null) dev.endAccessAndFree(rxRefs[i], rxPages[i]);
+            else dev.xenbus().freePage(rxPages[i]);
+            rxPages[i] = null;
+        }
+        if (rxThread == null || !rxThread.isAlive()) arena.close();
+    }
+}
