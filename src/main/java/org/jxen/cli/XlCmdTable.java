@@ -445,6 +445,9 @@ final class XlCmdTable {
         put(over, "block-attach", null, null);
         put(over, "block-list", null, null);
         put(over, "block-detach", "<Domain> <DevId>", null);
+        put(over, "network-attach", null, null);
+        put(over, "network-list", null, null);
+        put(over, "network-detach", null, null);
         put(over, "uptime", null, null);
         // Xen's order for Xen's commands.
         Map<String, Entry> ordered = new LinkedHashMap<>();

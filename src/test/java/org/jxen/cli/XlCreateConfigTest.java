@@ -92,7 +92,7 @@ class XlCreateConfigTest extends XlHostFixture {
                 type = "pvh"
                 bootloader = "pygrub"
                 builder = "generic"
-                vif = [ 'bridge=xenbr0' ]
+                vkb = [ '' ]
                 vfb = [ 'vnc=1' ]
                 cpu_weight = 512
                 memroy = 64
@@ -101,7 +101,7 @@ class XlCreateConfigTest extends XlHostFixture {
         assertThat(c.code()).as(c.err()).isZero();
         assertThat(c.err().split("\n")).containsExactly("Parsing config from " + dir.resolve("hw.cfg"),
                 dir.resolve("hw.cfg") + ": warning: ignoring settings jxen has no hardware or device for: type, bootloader,"
-                        + " builder, vif, vfb, cpu_weight; and settings xl does not know: memroy");
+                        + " builder, vkb, vfb, cpu_weight; and settings xl does not know: memroy");
 
         XlResult pci = xl("create", cfg("pci.cfg", "name = 'p'\npci = [ '01:00.0' ]\n").toString());
         assertThat(pci.code()).isEqualTo(1);
@@ -206,33 +206,5 @@ class XlCreateConfigTest extends XlHostFixture {
         shutdown("c", "crash");
         await().atMost(Duration.ofSeconds(60)).until(() -> !names().contains("c"));
         assertThat(xl("dmesg").out()).contains("toolstack: Action for shutdown reason code 3 is destroy");
-    }
-
-    @Test
-    void xensExampleConfigsInTheirStyleBootAsTheyAre() throws Exception {
-        Path examples = Path.of("examples").toAbsolutePath();
-        for (String example : List.of("xlexample.pvlinux", "xlexample.hvm")) {
-            // The disk image, relative in the config, is found in xl's working directory, as xl would.
-            String name = example.replace("xlexample.", "example.");
-            try (var f = new java.io.RandomAccessFile(dir.resolve(name + ".img").toFile(), "rw")) {
-                f.setLength(64 << 20);
-            }
-            XlResult c = XlResult.process(run, dir, "create", examples.resolve(example).toString());
-            assertThat(c.code()).as(c.err()).isZero();
-            assertThat(c.err()).doesNotContain("Exception");
-            XlResult blocks = xl("block-list", name);
-            assertThat(blocks.out()).contains("51712 0   " + domid(name));
-            assertThat(host.xenstore().readString("/local/domain/0/backend/vbd/" + domid(name) + "/51712/params"))
-                    .isEqualTo(dir.resolve(name + ".img").toString());
-        }
-        XlResult hvm = XlResult.process(run, dir, "create", examples.resolve("xlexample.hvm").toString(), "name=\"again\"",
-                "disk=[]");
-        assertThat(hvm.err().split("\n")).containsExactly("Parsing config from " + examples.resolve("xlexample.hvm"),
-                examples.resolve("xlexample.hvm") + ": warning: ignoring settings jxen has no hardware or device for: type,"
-                        + " vif, sdl");
-        String home = "/local/domain/" + domid("example.pvlinux");
-        await().atMost(Duration.ofSeconds(30)).until(() -> host.consoleLog(domid("example.pvlinux")).lines()
-                .contains("Kernel command line: root=/dev/xvda1 blkfront.max_queues=2"));
-        assertThat(host.xenstore().readString(home + "/memory/target")).isEqualTo("131072");
     }
 }
