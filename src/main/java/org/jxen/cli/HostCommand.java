@@ -40,8 +40,9 @@ public final class HostCommand implements Callable<Integer> {
             description = "Boot a guest running the standard kernel at start (own process unless :inproc).")
     List<String> guests = new ArrayList<>();
 
-    @Option(names = "--bridge", paramLabel = "NAME", defaultValue = "xenbr0",
-            description = "The default bridge for vifs, created if missing and removed at exit (\"none\": leave the network alone).")
+    @Option(names = "--bridge", paramLabel = "NAME", defaultValue = "none",
+            description = "A bridge for vifs (xenbr0, what vif = [''] uses), created if missing and removed at exit. "
+                    + "Default: none; as on Xen, the machine's bridges are its administrator's, and the host leaves the network alone.")
     String bridge;
 
     @Option(names = "--uplink", paramLabel = "IFACE", description = "Make IFACE a port of the bridge (guests reach its network).")
