@@ -76,8 +76,9 @@ final class XlDomainCommands {
         }
     }
 
-    @Command(name = "destroy")
-    static final class Destroy implements Callable<Integer> {
+    /** An xl command that is one control request about one domain: {@code VERB DOM}, its answer printed. */
+    abstract static class OneDomainRequest implements Callable<Integer> {
+        private final String verb;
         @ParentCommand
         XlCommand xl;
         @Spec
@@ -85,39 +86,34 @@ final class XlDomainCommands {
         @Parameters(paramLabel = "DOM")
         String dom;
 
+        OneDomainRequest(String verb) {
+            this.verb = verb;
+        }
+
         @Override
         public Integer call() {
-            return XlCommand.request(xl, spec, "destroy " + dom);
+            return XlCommand.request(xl, spec, verb + " " + dom);
+        }
+    }
+
+    @Command(name = "destroy")
+    static final class Destroy extends OneDomainRequest {
+        Destroy() {
+            super("destroy");
         }
     }
 
     @Command(name = "pause")
-    static final class Pause implements Callable<Integer> {
-        @ParentCommand
-        XlCommand xl;
-        @Spec
-        CommandSpec spec;
-        @Parameters(paramLabel = "DOM")
-        String dom;
-
-        @Override
-        public Integer call() {
-            return XlCommand.request(xl, spec, "pause " + dom);
+    static final class Pause extends OneDomainRequest {
+        Pause() {
+            super("pause");
         }
     }
 
     @Command(name = "unpause")
-    static final class Unpause implements Callable<Integer> {
-        @ParentCommand
-        XlCommand xl;
-        @Spec
-        CommandSpec spec;
-        @Parameters(paramLabel = "DOM")
-        String dom;
-
-        @Override
-        public Integer call() {
-            return XlCommand.request(xl, spec, "unpause " + dom);
+    static final class Unpause extends OneDomainRequest {
+        Unpause() {
+            super("unpause");
         }
     }
 
