@@ -81,7 +81,8 @@ public interface Hypercalls extends AutoCloseable {
      * SCHEDOP_shutdown(SHUTDOWN_suspend) as Linux's xen_suspend makes it: the domain shuts down for suspend (the
      * toolstack sees reason suspend) and this call returns only when the toolstack resumes it: 1 when the suspend
      * was cancelled (checkpoint, failed save or migration: keep every connection), 0 when the domain resumed as a
-     * new one (reconnect everything). ESRCH if the domain is destroyed meanwhile (saved, migrated away).
+     * new one (reconnect everything). ESRCH if the domain is destroyed meanwhile (saved, migrated away). Call it
+     * on a platform thread: it waits in FUTEX_WAIT, which pins a virtual thread's carrier.
      */
     int suspend() throws HypercallException;
 

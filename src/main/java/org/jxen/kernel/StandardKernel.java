@@ -120,7 +120,9 @@ public class StandardKernel implements GuestKernel {
             log.printk("xenbus: shutdown requested: " + new String(v));
             if (r == ShutdownReason.SUSPEND) {
                 // do_suspend runs in a thread of its own, as Linux's in a kthread: resuming needs store events.
-                Thread.ofVirtual().name("d" + hc.domid() + "-suspend").start(this::doSuspend);
+                // A platform thread: the suspend hypercall waits in FUTEX_WAIT, which would pin a virtual thread's
+                // carrier for as long as the domain stays suspended.
+                Thread.ofPlatform().daemon().name("d" + hc.domid() + "-suspend").start(this::doSuspend);
                 return;
             }
             reason.set(r);
