@@ -70,6 +70,8 @@ public final class Host implements AutoCloseable {
     private final Set<Integer> booting = new HashSet<>();
     /** Shut-down domains kept as they are (on_* = preserve, or the old one of a rename-restart). */
     private final Set<Integer> preserved = new HashSet<>();
+    /** Domains seen shut down for suspend, until resumed (their "has suspended" line is printed once). */
+    private final Set<Integer> suspended = new HashSet<>();
     private final DomainRuntime runtime = new DomainRuntime();
     /** Set once close() starts: dom0's VIRQ handler then leaves the teardown to close(). */
     private volatile boolean closing;
@@ -184,6 +186,9 @@ public final class Host implements AutoCloseable {
      */
     public void resume(int domid, boolean fast) throws IOException, HypercallException {
         ctl.resume(domid, fast);
+        synchronized (this) {
+            suspended.remove(domid);
+        }
         xs.resume(domid);
         dom0Kernel.printk("toolstack: domain " + domid + " (" + nameOf(domid) + ") resumed"
                 + (fast ? " (suspend cancelled)" : ""));
@@ -426,6 +431,10 @@ public final class Host implements AutoCloseable {
                 xenstored.domainDied(domid);
             } else if (info.state() == DomainState.SHUTDOWN && info.shutdownReason() == ShutdownReason.SUSPEND) {
                 // Its toolstack asked for this (a save, a migration) and decides what comes next: resume or destroy.
+                // Said once: every other domain's change brings us here again while it stays suspended.
+                synchronized (this) {
+                    if (!suspended.add(domid)) continue;
+                }
                 xenstored.onLoop(e -> {
                     e.domainShutdown(domid);
                     return null;
@@ -546,6 +555,7 @@ public final class Host implements AutoCloseable {
         Guest g = guests.remove(domid);
         configs.remove(domid);
         preserved.remove(domid);
+        suspended.remove(domid);
         CompletableFuture<Void> end = ends.remove(domid);
         if (end != null) end.complete(null);
         consoled.detach(domid);

@@ -63,6 +63,12 @@ class SuspendCancelTest {
         assertThat(h.readOrNull("/local/domain/" + domid + "/control/shutdown")).as("acknowledged").isEmpty();
         SplitDriverHarness.awaitLine(h.host.dom0Kernel().log(), "toolstack: domain " + domid + " (front) has suspended");
         assertThat(h.host.guests()).as("a suspended guest is not destroyed").extracting(Host.Guest::domid).contains(domid);
+        // Another domain's life (VIRQ_DOM_EXC again) does not repeat the suspended domain's line.
+        Host.Guest other = h.guest("other", false);
+        h.host.destroy(other.domid());
+        SplitDriverHarness.awaitLine(h.host.dom0Kernel().log(), "toolstack: destroying domain " + other.domid() + " (other)");
+        assertThat(h.host.dom0Kernel().log().lines()).filteredOn(("toolstack: domain " + domid + " (front) has suspended")::equals)
+                .hasSize(1);
 
         h.host.resume(domid, true);
         // The guest's log reaches data/dmesg through its own store ring, which a suspended domain does not serve.
