@@ -2,10 +2,9 @@ package org.jxen.drivers.net.back;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
-import org.jxen.drivers.net.Flows;
 import org.jxen.drivers.net.Mac;
 import org.jxen.drivers.net.NetLink;
+import org.jxen.drivers.net.Queues;
 import org.jxen.hypervisor.Errno;
 import org.jxen.xenbus.BackRings;
 import org.jxen.xenbus.RingKeys;
@@ -26,8 +25,7 @@ final class Vif {
     private final XenbusDevice dev;
     private final NetLink link;
     private final NetBack.Params params;
-    private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
-    private volatile VifQueue[] queues = new VifQueue[0];
+    private final Queues<VifQueue> queues = new Queues<>();
     private BackRings rings;
     private volatile boolean disabled;
 
@@ -83,7 +81,7 @@ final class Vif {
             throw new XenbusException(Errno.ENOMEM, "allocating the queues: " + e.getMessage(), e);
         }
         holder[0] = qs;
-        queues = qs;
+        queues.publish(java.util.List.of(qs));
         for (VifQueue q : qs) q.start();
         for (VifQueue q : qs) {
             q.txEvent(); // requests pushed before the channels were bound
@@ -99,14 +97,7 @@ final class Vif {
 
     /** Frames from the host's stack (the interface transmits), on the link's reader thread. */
     private void fromStack(MemorySegment frame) {
-        gate.readLock().lock();
-        try {
-            VifQueue[] qs = queues;
-            if (disabled || qs.length == 0) return;
-            qs[Flows.queueOf(frame, qs.length)].deliver(frame);
-        } finally {
-            gate.readLock().unlock();
-        }
+        if (!disabled) queues.offer(frame, VifQueue::deliver);
     }
 
     /** xenvif_fatal_tx_err: the whole vif stops serving the frontend. */
@@ -114,20 +105,12 @@ final class Vif {
         dev.xenbus().printk("netback " + dev.nodename() + ": " + name() + ": " + why);
         dev.xenbus().printk("netback " + dev.nodename() + ": " + name() + ": fatal error; disabling device");
         disabled = true;
-        for (VifQueue other : queues) other.rx.stop();
+        for (VifQueue other : queues.current()) other.rx.stop();
     }
 
     /** xenvif_disconnect_data: queues stopped, rings unmapped, channels unbound. Idempotent. */
     void disconnect() {
-        VifQueue[] qs = queues;
-        for (VifQueue q : qs) q.stop();
-        gate.writeLock().lock();
-        try {
-            queues = new VifQueue[0];
-        } finally {
-            gate.writeLock().unlock();
-        }
-        for (VifQueue q : qs) q.release();
+        queues.retire(VifQueue::stop, VifQueue::release);
         if (rings != null) rings.close();
         rings = null;
     }
@@ -140,7 +123,7 @@ final class Vif {
 
     long[] counters() {
         long txp = 0, txd = 0, rxp = 0, rxd = 0;
-        for (VifQueue q : queues) {
+        for (VifQueue q : queues.current()) {
             txp += q.tx.packets();
             txd += q.tx.dropped();
             rxp += q.rx.packets();

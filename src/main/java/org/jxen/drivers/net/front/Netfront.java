@@ -3,10 +3,9 @@ package org.jxen.drivers.net.front;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
-import org.jxen.drivers.net.Flows;
 import org.jxen.drivers.net.Mac;
 import org.jxen.drivers.net.NetLink;
+import org.jxen.drivers.net.Queues;
 import org.jxen.hypervisor.Errno;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.xenbus.FrontRings;
@@ -24,8 +23,7 @@ final class Netfront {
     private final XenbusDevice dev;
     private final NetLink link;
     private final NetFront.Params params;
-    private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
-    private volatile NetfrontQueue[] queues = new NetfrontQueue[0];
+    private final Queues<NetfrontQueue> queues = new Queues<>();
     private FrontRings rings;
 
     Netfront(XenbusDevice dev, NetLink link, NetFront.Params params) {
@@ -85,7 +83,7 @@ final class Netfront {
             throw e;
         }
         holder[0] = qs;
-        queues = qs;
+        queues.publish(List.of(qs));
         for (NetfrontQueue q : qs) q.start();
         dev.xenbus().printk("netfront " + dev.nodename() + ": " + name() + ": " + n + " queue(s)"
                 + (split ? ", split event channels" : ""));
@@ -93,27 +91,12 @@ final class Netfront {
 
     /** Frames the guest's stack sends through its interface. */
     private void fromStack(MemorySegment frame) {
-        gate.readLock().lock();
-        try {
-            NetfrontQueue[] qs = queues;
-            if (qs.length == 0) return; // no carrier
-            qs[Flows.queueOf(frame, qs.length)].transmit(frame);
-        } finally {
-            gate.readLock().unlock();
-        }
+        queues.offer(frame, NetfrontQueue::transmit); // dropped while there is no carrier
     }
 
     /** xennet_disconnect_backend: queues stopped, buffers' grants ended, rings and channels taken down. */
     void disconnect() {
-        NetfrontQueue[] qs = queues;
-        for (NetfrontQueue q : qs) q.stop();
-        gate.writeLock().lock();
-        try {
-            queues = new NetfrontQueue[0];
-        } finally {
-            gate.writeLock().unlock();
-        }
-        for (NetfrontQueue q : qs) q.release();
+        queues.retire(NetfrontQueue::stop, NetfrontQueue::release);
         if (rings != null) rings.close();
         rings = null;
     }
@@ -125,7 +108,7 @@ final class Netfront {
 
     /** The first broken queue's reason, or null. */
     String broken() {
-        for (NetfrontQueue q : queues) if (q.broken() != null) return q.broken();
+        for (NetfrontQueue q : queues.current()) if (q.broken() != null) return q.broken();
         return null;
     }
 
