@@ -139,6 +139,27 @@ public final class Hypervisor implements AutoCloseable {
         return ChannelOps.status(target(caller, dom), port);
     }
 
+    synchronized int initControl(int caller, long gfn, int offset, int vcpu) throws HypercallException {
+        return FifoOps.initControl(live(caller), gfn, offset, vcpu);
+    }
+
+    synchronized void expandArray(int caller, long gfn) throws HypercallException {
+        FifoOps.expandArray(live(caller), gfn);
+    }
+
+    synchronized void setPriority(int caller, int port, int priority) throws HypercallException {
+        FifoOps.setPriority(live(caller), port, priority);
+    }
+
+    /** EVTCHNOP_reset: of the caller itself, or by dom0 of a domain it has paused (Xen's rule). */
+    synchronized void resetChannels(int caller, int dom) throws HypercallException {
+        Domain d = target(caller, dom);
+        if (d.id != caller && d.pauseCount == 0) {
+            throw new HypercallException(Errno.EINVAL, "d" + d.id + " must be paused for a reset");
+        }
+        FifoOps.reset(d, this::lookup);
+    }
+
     synchronized MapReply mapGrant(int caller, int granter, int ref, boolean readonly) throws GrantException {
         Domain mapper = domains.get(caller);
         if (mapper == null || !mapper.alive()) throw new GrantException(GrantStatus.GENERAL_ERROR, "caller gone");
@@ -261,7 +282,7 @@ public final class Hypervisor implements AutoCloseable {
 
     private void raiseDomExc() {
         Domain dom0 = domains.get(0);
-        if (dom0 != null && dom0.domExcPort != 0) dom0.events.raise(dom0.domExcPort);
+        if (dom0 != null && dom0.domExcPort != 0) dom0.raise(dom0.domExcPort);
     }
 
     synchronized void destroy(int caller, int domid) throws HypercallException {

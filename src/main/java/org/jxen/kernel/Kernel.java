@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jxen.hypervisor.HypercallException;
 import org.jxen.hypervisor.Hypercalls;
 import org.jxen.xenbus.Xenbus;
 import org.jxen.xenbus.XenbusResources;
@@ -44,7 +45,21 @@ public final class Kernel {
         this.xs = xs;
         this.log = log;
         this.frames = new FrameAllocator(hc);
+        if (hc != null) useFifoEvents(hc, frames, log);
         this.xenbus = new Xenbus(hc, xs, frames, log::printk);
+    }
+
+    /**
+     * xen_init_IRQ: the FIFO event-channel ABI when the hypervisor offers it (131072 ports, priorities), else the
+     * 2-level one, with Linux's lines. Its pages come from the kernel's own allocator.
+     */
+    private static void useFifoEvents(Hypercalls hc, FrameAllocator frames, KernelLog log) {
+        try {
+            hc.useFifo(() -> frames.frameOf(frames.alloc()));
+            log.printk("xen:events: Using FIFO-based ABI");
+        } catch (HypercallException | RuntimeException e) {
+            log.printk("xen:events: Using 2-level ABI (FIFO: " + e.getMessage() + ")");
+        }
     }
 
     private static ClassLoader contextLoader() {

@@ -47,6 +47,10 @@ import org.jxen.hypervisor.ShutdownReason;
  * 19 HYPERCALL_PAGE  -                                     string file: a new CopyPage served for this session
  * 20 HYPERCALL_PAGE_MAPPED  -                              -   (the host unlinks the file)
  * 21 RESUME          i32 domid, fast (1 or 0)              -
+ * 22 INIT_CONTROL    i64 control_gfn, i32 offset, vcpu     i32 link_bits
+ * 23 EXPAND_ARRAY    i64 array_gfn                         -
+ * 24 SET_PRIORITY    i32 port, priority                    -
+ * 25 RESET_CHANNELS  i32 dom                               -
  * info = i32 domid, u8 state ordinal, i32 reason or -1, i32 pages, vcpus, u8 privileged, i32 xsPort, conPort,
  *        u8 blocked
  * </pre>
@@ -75,6 +79,10 @@ final class Rpc {
     static final int HYPERCALL_PAGE = 19;
     static final int HYPERCALL_PAGE_MAPPED = 20;
     static final int RESUME = 21;
+    static final int INIT_CONTROL = 22;
+    static final int EXPAND_ARRAY = 23;
+    static final int SET_PRIORITY = 24;
+    static final int RESET_CHANNELS = 25;
 
     private Rpc() {
     }
@@ -86,6 +94,11 @@ final class Rpc {
 
         Out i32(int v) throws IOException {
             data.writeInt(v);
+            return this;
+        }
+
+        Out i64(long v) throws IOException {
+            data.writeLong(v);
             return this;
         }
 

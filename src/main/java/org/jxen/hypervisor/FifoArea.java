@@ -1,0 +1,167 @@
+package org.jxen.hypervisor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+
+/**
+ * Flyweight over what Xen keeps privately for a domain on the FIFO ABI (struct evtchn_fifo_domain, the
+ * per-queue tail and lock of struct evtchn_fifo_queue, each port's priority and last queue): in jxen every sender
+ * links events itself, from whatever process it runs in, so this state lives in the domain's event file, after
+ * page 0, where senders map it with the event page. Written by the hypervisor (descriptor, priorities) and, under
+ * the queue locks, by senders (tails, last queues); never seen by the domain's kernel code.
+ *
+ * <pre>
+ * 0       int  control_gfn + 1   vCPU 0's control block page (0: none yet)
+ * 4       int  control_offset
+ * 8       int  array_pages       event-array pages added so far (ports below array_pages * 1024 have a word)
+ * 12      int  memory_pages      the domain's page count: bounds every gfn a sender maps
+ * 64      long lock[16]          per-queue spin lock: 0 free, else the holder's pid
+ * 192     int  tail[16]          per-queue tail port (0: none)
+ * 512     int  array_gfn[128]
+ * 4096    u8   priority[131072]  per port, 0 (highest) .. 15
+ * 135168  u8   last_queue[131072] the queue the port was last linked on (Xen's fifo_lastq)
+ * 266240  long saved[2048]       pending while the port had no event word yet (Xen's evtchn->pending)
+ * </pre>
+ */
+public final class FifoArea {
+    static final long CONTROL_GFN = 0;
+    static final long CONTROL_OFFSET = 4;
+    static final long ARRAY_PAGES = 8;
+    static final long MEMORY_PAGES = 12;
+    static final long LOCKS = 64;
+    static final long TAILS = 192;
+    static final long ARRAY_GFNS = 512;
+    static final long PRIORITIES = 4096;
+    static final long LAST_QUEUES = PRIORITIES + EventWord.NR_CHANNELS;
+    static final long SAVED = LAST_QUEUES + EventWord.NR_CHANNELS;
+    public static final long SIZE = SAVED + EventWord.NR_CHANNELS / 8;
+
+    private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
+    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
+    private static final VarHandle BYTE = ValueLayout.JAVA_BYTE.varHandle();
+    private static final long PID = ProcessHandle.current().pid();
+    /** Spins between two checks whether a lock's holder process still exists. */
+    private static final int HOLDER_CHECK = 1 << 16;
+
+    private final MemorySegment area;
+
+    public FifoArea(MemorySegment area) {
+        this.area = area;
+    }
+
+    /** vCPU 0's control block page, or -1 before init_control named one. */
+    int controlGfn() {
+        return (int) INT.getVolatile(area, CONTROL_GFN) - 1;
+    }
+
+    int controlOffset() {
+        return (int) INT.getVolatile(area, CONTROL_OFFSET);
+    }
+
+    void setControl(int gfn, int offset) {
+        INT.setVolatile(area, CONTROL_OFFSET, offset);
+        INT.setVolatile(area, CONTROL_GFN, gfn + 1);
+    }
+
+    int arrayPages() {
+        return (int) INT.getVolatile(area, ARRAY_PAGES);
+    }
+
+    int memoryPages() {
+        return (int) INT.getVolatile(area, MEMORY_PAGES);
+    }
+
+    void setMemoryPages(int pages) {
+        INT.setVolatile(area, MEMORY_PAGES, pages);
+    }
+
+    int arrayGfn(int slot) {
+        return (int) INT.getVolatile(area, ARRAY_GFNS + 4L * slot);
+    }
+
+    /** Publishes one more page: its gfn first, then the count that makes its ports' words reachable. */
+    void addArrayPage(int gfn) {
+        int slot = arrayPages();
+        INT.setVolatile(area, ARRAY_GFNS + 4L * slot, gfn);
+        INT.setVolatile(area, ARRAY_PAGES, slot + 1);
+    }
+
+    /** Back to no FIFO state at all (EVTCHNOP_reset): no control block, no array, empty queues. */
+    void clear() {
+        INT.setVolatile(area, CONTROL_GFN, 0);
+        INT.setVolatile(area, ARRAY_PAGES, 0);
+        for (int q = 0; q < EventWord.QUEUES; q++) INT.setVolatile(area, TAILS + 4L * q, 0);
+    }
+
+    int tail(int q) {
+        return (int) INT.getVolatile(area, TAILS + 4L * q);
+    }
+
+    void setTail(int q, int port) {
+        INT.setVolatile(area, TAILS + 4L * q, port);
+    }
+
+    int priority(int port) {
+        return (byte) BYTE.getVolatile(area, PRIORITIES + port);
+    }
+
+    void setPriority(int port, int priority) {
+        BYTE.setVolatile(area, PRIORITIES + port, (byte) priority);
+    }
+
+    int lastQueue(int port) {
+        return (byte) BYTE.getVolatile(area, LAST_QUEUES + port);
+    }
+
+    void setLastQueue(int port, int q) {
+        BYTE.setVolatile(area, LAST_QUEUES + port, (byte) q);
+    }
+
+    /** Records a pending event for a port that has no event word yet. */
+    void save(int port) {
+        long unused = (long) LONG.getAndBitwiseOr(area, SAVED + (port >>> 6) * 8L, 1L << port);
+    }
+
+    /** Takes a saved event: true if it was there (whoever takes it links it). */
+    boolean takeSaved(int port) {
+        long bit = 1L << port;
+        return ((long) LONG.getAndBitwiseAnd(area, SAVED + (port >>> 6) * 8L, ~bit) & bit) != 0;
+    }
+
+    boolean saved(int port) {
+        return ((long) LONG.getVolatile(area, SAVED + (port >>> 6) * 8L) & (1L << port)) != 0;
+    }
+
+    /**
+     * Xen's queue spin lock, shared by every process that sends to the domain. The holder is a pid, so that a
+     * waiter can take over the lock of a process that died holding it (a guest killed mid-send): the queue may
+     * then have lost that one event, as Xen drops one it cannot link, but no sender waits forever.
+     */
+    void lock(int q) {
+        long off = LOCKS + 8L * q;
+        for (int spins = 1; ; spins++) {
+            long holder = (long) LONG.compareAndExchange(area, off, 0L, PID);
+            if (holder == 0) return;
+            if (spins % HOLDER_CHECK == 0 && holder != PID && !alive(holder)
+                    && LONG.compareAndSet(area, off, holder, PID)) {
+                System.getLogger("jxen.hypervisor").log(System.Logger.Level.WARNING,
+                        "event queue " + q + " was held by process " + holder + ", which is gone; taken over");
+                return;
+            }
+            if ((spins & 63) == 0) {
+                Thread.yield();
+            } else {
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    void unlock(int q) {
+        LONG.setVolatile(area, LOCKS + 8L * q, 0L);
+    }
+
+    private static boolean alive(long pid) {
+        return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+    }
+}
