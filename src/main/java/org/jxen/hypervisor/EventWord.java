@@ -124,6 +124,10 @@ public final class EventWord {
         return ((int) INT.getAndBitwiseOr(control, READY_OFFSET, 1 << q) & (1 << q)) != 0;
     }
 
+    static void markReadyBits(MemorySegment control, int bits) {
+        int unused = (int) INT.getAndBitwiseOr(control, READY_OFFSET, bits);
+    }
+
     static int head(MemorySegment control, int q) {
         return (int) INT.getVolatile(control, HEAD_OFFSET + 4L * q);
     }

@@ -58,6 +58,12 @@ final class FifoConsumer {
                 }
                 localHead[q] = next;
             }
+            if (self.events().runstate() != EventPage.RUNNING) {
+                // Paused (or dying) meanwhile: a descheduled vCPU runs no more of its upcall. The queues not
+                // finished go back into the ready word for the pass after the unpause.
+                if (ready != 0) EventWord.markReadyBits(control, ready);
+                break;
+            }
             ready |= EventWord.takeReady(control);
         }
         return any;
