@@ -46,7 +46,7 @@ public final class DomainHypercalls implements Hypercalls {
     private final Map<Integer, EventHandler> portHandlers = new ConcurrentHashMap<>();
     private volatile EventHandler defaultHandler;
     private EventLoop loop;
-    private boolean closed;
+    private volatile boolean closed;
     private final VcpuClock clock = new VcpuClock();
 
     public DomainHypercalls(ControlPlane control, RunDir runDir) {
@@ -298,14 +298,14 @@ public final class DomainHypercalls implements Hypercalls {
      * nothing new.
      */
     private MemorySegment mapPeerFrame(java.nio.file.Path file, int gfn) {
-        synchronized (this) {
-            if (closed) return null;
-            try {
-                return SharedFile.map(file, MapMode.READ_WRITE, (long) gfn * GrantEntry.PAGE_SIZE,
-                        GrantEntry.PAGE_SIZE, arena);
-            } catch (java.io.UncheckedIOException gone) {
-                return null;
-            }
+        // Called with a peer's queue lock held: takes no lock of this view's (a thread holding one may be
+        // waiting for that queue lock).
+        if (closed) return null;
+        try {
+            return SharedFile.map(file, MapMode.READ_WRITE, (long) gfn * GrantEntry.PAGE_SIZE, GrantEntry.PAGE_SIZE,
+                    arena);
+        } catch (java.io.UncheckedIOException | IllegalStateException goneOrClosed) {
+            return null;
         }
     }
 

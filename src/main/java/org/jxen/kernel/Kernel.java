@@ -51,12 +51,12 @@ public final class Kernel {
 
     /**
      * xen_init_IRQ: the FIFO event-channel ABI when the hypervisor offers it (131072 ports, priorities), else the
-     * 2-level one, with Linux's lines. Its pages come from the kernel's own allocator.
+     * 2-level one. Its pages come from the kernel's own allocator. Only the fallback is logged (Linux also logs
+     * "Using FIFO-based ABI", which would be the first line of every dmesg here).
      */
     private static void useFifoEvents(Hypercalls hc, FrameAllocator frames, KernelLog log) {
         try {
             hc.useFifo(() -> frames.frameOf(frames.alloc()));
-            log.printk("xen:events: Using FIFO-based ABI");
         } catch (HypercallException | RuntimeException e) {
             log.printk("xen:events: Using 2-level ABI (FIFO: " + e.getMessage() + ")");
         }
