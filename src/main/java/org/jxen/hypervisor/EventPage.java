@@ -20,7 +20,6 @@ import java.lang.invoke.VarHandle;
  * 24   int  suspend_result  what SCHEDOP_shutdown(suspend) returns once resumed: 1 cancelled, 0 in a new domain
  * 28   int  busy       how many of the domain's threads run guest code outside the event thread (xl exec's
  *                        commands): the domain is blocked only if none does and the event thread sleeps
- * 32   int  fifo       0 on the 2-level ABI; else the FIFO ABI, numbered by the init_control that switched to it
  * 64   long pending[128]  8192 ports, bit (port % 64) of word (port / 64)
  * 1088 long mask[128]
  * </pre>
@@ -34,7 +33,6 @@ public final class EventPage {
     static final long SELECTOR_OFFSET = 8;
     static final long SUSPEND_RESULT_OFFSET = 24;
     static final long BUSY_OFFSET = 28;
-    static final long FIFO_OFFSET = 32;
     static final long PENDING_OFFSET = 64;
     static final long MASK_OFFSET = PENDING_OFFSET + MAX_PORTS / 8;
     static final int WORDS = MAX_PORTS / 64;
@@ -154,15 +152,6 @@ public final class EventPage {
     /** Blocks while the runstate is still {@code seen} (or returns at once if it already changed). */
     void awaitRunstateChange(int seen) {
         Futex.await(runstateWord, seen);
-    }
-
-    /** Non-zero while the domain is on the FIFO ABI: which init_control switched it (senders key their maps on it). */
-    int fifoGeneration() {
-        return (int) INT.getVolatile(page, FIFO_OFFSET);
-    }
-
-    void setFifoGeneration(int generation) {
-        INT.setVolatile(page, FIFO_OFFSET, generation);
     }
 
     int suspendResult() {

@@ -16,6 +16,10 @@ import java.lang.invoke.VarHandle;
  * 4       int  control_offset
  * 8       int  array_pages       event-array pages added so far (ports below array_pages * 1024 have a word)
  * 12      int  memory_pages      the domain's page count: bounds every gfn a sender maps
+ * 16      int  generation        0 on the 2-level ABI; else the FIFO ABI, numbered by the init_control that
+ *                                switched to it. Every send reads it, so it shares its cache line only with
+ *                                these fields, which change at init and expand_array, not with the event page's
+ *                                words the receiver writes all the time
  * 64      long lock[16]          per-queue spin lock: 0 free, else the holder's pid
  * 192     int  tail[16]          per-queue tail port (0: none)
  * 512     int  array_gfn[128]
@@ -29,6 +33,7 @@ public final class FifoArea {
     static final long CONTROL_OFFSET = 4;
     static final long ARRAY_PAGES = 8;
     static final long MEMORY_PAGES = 12;
+    static final long GENERATION = 16;
     static final long LOCKS = 64;
     static final long TAILS = 192;
     static final long ARRAY_GFNS = 512;
@@ -62,6 +67,15 @@ public final class FifoArea {
     void setControl(int gfn, int offset) {
         INT.setVolatile(area, CONTROL_OFFSET, offset);
         INT.setVolatile(area, CONTROL_GFN, gfn + 1);
+    }
+
+    /** Non-zero while the domain is on the FIFO ABI: which init_control switched it (senders key their maps on it). */
+    int generation() {
+        return (int) INT.getVolatile(area, GENERATION);
+    }
+
+    void setGeneration(int generation) {
+        INT.setVolatile(area, GENERATION, generation);
     }
 
     int arrayPages() {

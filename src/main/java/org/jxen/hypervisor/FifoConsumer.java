@@ -28,7 +28,7 @@ final class FifoConsumer {
     boolean consume(EventHandler handler) {
         MemorySegment control = self.control();
         if (control == null) return false;
-        int g = self.events().fifoGeneration();
+        int g = self.area().generation();
         if (g != generation) {
             // A new control block (init_control after a reset): Linux's init_control_block clears the local heads.
             java.util.Arrays.fill(localHead, 0);

@@ -40,9 +40,9 @@ final class FifoOps {
         if (vcpu == 0) {
             // Only vCPU 0's queues are used: every port notifies vCPU 0, as Xen's default notify_vcpu_id.
             d.fifoArea.setControl((int) gfn, offset);
-            d.events.setFifoGeneration(++d.fifoGenerations);
+            d.fifoArea.setGeneration(++d.fifoGenerations);
         } else if (d.fifoArea.controlGfn() < 0) {
-            d.events.setFifoGeneration(++d.fifoGenerations);
+            d.fifoArea.setGeneration(++d.fifoGenerations);
         }
         return EventWord.LINK_BITS;
     }
@@ -79,7 +79,7 @@ final class FifoOps {
         ChannelOps.closeAll(d, lookup);
         if (d.controlGfns == null) return;
         d.controlGfns = null;
-        d.events.setFifoGeneration(0);
+        d.fifoArea.setGeneration(0);
         d.fifoArea.clear();
     }
 

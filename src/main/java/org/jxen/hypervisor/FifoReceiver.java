@@ -43,12 +43,12 @@ abstract class FifoReceiver {
 
     /** True while the receiver is on the FIFO ABI. */
     final boolean active() {
-        return events.fifoGeneration() != 0;
+        return area.generation() != 0;
     }
 
     /** The current generation's words, or null on the 2-level ABI. */
     private Words words() {
-        int generation = events.fifoGeneration();
+        int generation = area.generation();
         if (generation == 0) return null;
         Words w = words;
         if (w != null && w.generation == generation) return w;
@@ -121,6 +121,11 @@ abstract class FifoReceiver {
 
     private void link(Words w, MemorySegment page, int port) {
         long off = EventWord.offset(port);
+        // Already pending and linked: the consumer has yet to clear LINKED and then PENDING before it delivers,
+        // so this send is covered by that delivery, and Xen's set_pending would change nothing. Checked without
+        // the queue lock, which a flood of sends to one port would otherwise take on every send.
+        int now = EventWord.get(page, off);
+        if ((now & (EventWord.PENDING | EventWord.LINKED)) == (EventWord.PENDING | EventWord.LINKED)) return;
         int q = 0;
         int old = 0;
         boolean locked = false;
