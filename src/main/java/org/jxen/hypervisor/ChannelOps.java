@@ -21,6 +21,10 @@ final class ChannelOps {
         for (int p = Math.max(1, d.freeHint); p < max; p++) {
             if (PortTable.state(d.ports.get(p)) == ChannelState.CLOSED) {
                 d.freeHint = p + 1;
+                if (p >= d.portsEnd) {
+                    d.portsEnd = p + 1;
+                    d.fifoArea.setPortsEnd(p + 1);
+                }
                 return p;
             }
         }
@@ -94,7 +98,7 @@ final class ChannelOps {
     }
 
     static void closeAll(Domain d, IntFunction<Domain> lookup) {
-        for (int p = 1; p < d.maxPorts(); p++) {
+        for (int p = 1; p < d.portsEnd; p++) {
             if (PortTable.state(d.ports.get(p)) == ChannelState.CLOSED) continue;
             try {
                 close(d, p, lookup);

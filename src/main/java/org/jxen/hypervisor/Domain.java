@@ -25,6 +25,8 @@ final class Domain {
     int fifoGenerations;
     /** No port below this one is free (the free-port scan starts here). */
     int freeHint = 1;
+    /** No port at or above this one was ever handed out (closing them all scans below it only). */
+    int portsEnd = 1;
     DomainState state = DomainState.PAUSED;
     ShutdownReason shutdownReason;
     int pauseCount = 1;

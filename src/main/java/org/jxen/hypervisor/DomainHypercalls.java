@@ -227,11 +227,7 @@ public final class DomainHypercalls implements Hypercalls {
             }
             fifoInUse.add(gfn);
             // Words for the ports the domain had before the switch (its xenstore and console ports, at least).
-            int highest = 0;
-            for (int p = 1; p < EventPage.MAX_PORTS; p++) {
-                if (PortTable.state(ports.get(p)) != ChannelState.CLOSED) highest = p;
-            }
-            ensureWord(highest);
+            ensureWord(Math.max(0, self.fifo.area().portsEnd() - 1));
             return bits;
         }
     }

@@ -20,6 +20,7 @@ import java.lang.invoke.VarHandle;
  *                                switched to it. Every send reads it, so it shares its cache line only with
  *                                these fields, which change at init and expand_array, not with the event page's
  *                                words the receiver writes all the time
+ * 20      int  ports_end         no port at or above it was ever handed out (what init's expansion must cover)
  * 64      long lock[16]          per-queue spin lock: 0 free, else the holder's pid
  * 192     int  tail[16]          per-queue tail port (0: none)
  * 512     int  array_gfn[128]
@@ -34,6 +35,7 @@ public final class FifoArea {
     static final long ARRAY_PAGES = 8;
     static final long MEMORY_PAGES = 12;
     static final long GENERATION = 16;
+    static final long PORTS_END = 20;
     static final long LOCKS = 64;
     static final long TAILS = 192;
     static final long ARRAY_GFNS = 512;
@@ -76,6 +78,14 @@ public final class FifoArea {
 
     void setGeneration(int generation) {
         INT.setVolatile(area, GENERATION, generation);
+    }
+
+    int portsEnd() {
+        return (int) INT.getVolatile(area, PORTS_END);
+    }
+
+    void setPortsEnd(int end) {
+        INT.setVolatile(area, PORTS_END, end);
     }
 
     int arrayPages() {
