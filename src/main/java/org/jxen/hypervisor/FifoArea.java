@@ -164,16 +164,24 @@ public final class FifoArea {
      */
     void lock(int q) {
         long off = LOCKS + 8L * q;
+        if ((long) LONG.compareAndExchange(area, off, 0L, PID) == 0) return;
         for (int spins = 1; ; spins++) {
-            long holder = (long) LONG.compareAndExchange(area, off, 0L, PID);
-            if (holder == 0) return;
+            // Test, then test-and-set: waiters read the word (shared in their caches) rather than each taking
+            // the line exclusively with a failing compare-and-swap on every spin.
+            long holder = (long) LONG.getVolatile(area, off);
+            if (holder == 0) {
+                holder = (long) LONG.compareAndExchange(area, off, 0L, PID);
+                if (holder == 0) return;
+            }
             if (spins % HOLDER_CHECK == 0 && holder != PID && !alive(holder)
                     && LONG.compareAndSet(area, off, holder, PID)) {
                 System.getLogger("jxen.hypervisor").log(System.Logger.Level.WARNING,
                         "event queue " + q + " was held by process " + holder + ", which is gone; taken over");
                 return;
             }
-            if ((spins & 63) == 0) {
+            // A holder that is not running (the machine has more runnable threads than CPUs) is not helped by
+            // spinning: yield soon.
+            if ((spins & 15) == 0) {
                 Thread.yield();
             } else {
                 Thread.onSpinWait();

@@ -30,7 +30,7 @@ final class FifoOps {
             Arrays.fill(d.controlGfns, -1);
             // setup_ports: what is pending on the 2-level ABI is kept for the port's word (moved, not copied, as
             // the event thread also drains the 2-level bitmap for sends that raced with this switch).
-            for (int port = 1; port < EventPage.MAX_PORTS; port++) {
+            for (int port = 1; port < Math.min(d.portsEnd, EventPage.MAX_PORTS); port++) {
                 if (PortTable.state(d.ports.get(port)) == ChannelState.CLOSED) continue;
                 d.fifoArea.setPriority(port, EventWord.PRIORITY_DEFAULT);
                 if (d.events.takePending(port)) d.fifoArea.save(port);
