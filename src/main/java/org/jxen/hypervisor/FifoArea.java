@@ -3,6 +3,8 @@ package org.jxen.hypervisor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
+import java.util.concurrent.locks.LockSupport;
+import org.jxen.libc.Futex;
 
 /**
  * Flyweight over what Xen keeps privately for a domain on the FIFO ABI (struct evtchn_fifo_domain, the
@@ -21,7 +23,7 @@ import java.lang.invoke.VarHandle;
  *                                these fields, which change at init and expand_array, not with the event page's
  *                                words the receiver writes all the time
  * 20      int  ports_end         no port at or above it was ever handed out (what init's expansion must cover)
- * 64      long lock[16]          per-queue spin lock: 0 free, else the holder's pid
+ * 64      int  lock[16]          per-queue lock: 0 free, else the holder's pid, bit 30 set if a waiter may sleep
  * 192     int  tail[16]          per-queue tail port (0: none)
  * 512     int  array_gfn[128]
  * 4096    u8   priority[131072]  per port, 0 (highest) .. 15
@@ -47,14 +49,21 @@ public final class FifoArea {
     private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
     private static final VarHandle BYTE = ValueLayout.JAVA_BYTE.varHandle();
-    private static final long PID = ProcessHandle.current().pid();
-    /** Spins between two checks whether a lock's holder process still exists. */
-    private static final int HOLDER_CHECK = 1 << 16;
+    /** Linux's pid_max is at most 2^22, so a pid leaves bit 30 free. */
+    private static final int PID = (int) ProcessHandle.current().pid();
+    private static final int WAITERS = 1 << 30;
+    private static final int SPINS = 100;
+    private static final long SLEEP_NANOS = 10_000_000L;
+    private static final long VIRTUAL_PARK_NANOS = 100_000L;
+    /** Sleeps between two checks whether a lock's holder process still exists (about a second). */
+    private static final int HOLDER_CHECK = 100;
 
     private final MemorySegment area;
+    private final MemorySegment[] lockWords = new MemorySegment[EventWord.QUEUES];
 
     public FifoArea(MemorySegment area) {
         this.area = area;
+        for (int q = 0; q < EventWord.QUEUES; q++) lockWords[q] = area.asSlice(LOCKS + 4L * q, 4);
     }
 
     /** vCPU 0's control block page, or -1 before init_control named one. */
@@ -158,39 +167,47 @@ public final class FifoArea {
     }
 
     /**
-     * Xen's queue spin lock, shared by every process that sends to the domain. The holder is a pid, so that a
-     * waiter can take over the lock of a process that died holding it (a guest killed mid-send): the queue may
-     * then have lost that one event, as Xen drops one it cannot link, but no sender waits forever.
+     * Xen's queue lock, shared by every process that sends to the domain: a futex mutex (Drepper's, with the
+     * holder's pid as the locked value). Waiters spin briefly, since the critical section is a few atomics, then
+     * sleep: on a machine with more runnable threads than CPUs a descheduled holder is not helped by spinners,
+     * which only take the CPU it needs (a run of 2000 guests convoyed behind dom0's queue lock with spinning
+     * waiters). The pid lets a waiter take over the lock of a process that died holding it (a guest killed
+     * mid-send): the queue may then have lost that one event, as Xen drops one it cannot link, but no sender
+     * waits forever.
      */
     void lock(int q) {
-        long off = LOCKS + 8L * q;
-        if ((long) LONG.compareAndExchange(area, off, 0L, PID) == 0) return;
-        for (int spins = 1; ; spins++) {
-            // Test, then test-and-set: waiters read the word (shared in their caches) rather than each taking
-            // the line exclusively with a failing compare-and-swap on every spin.
-            long holder = (long) LONG.getVolatile(area, off);
-            if (holder == 0) {
-                holder = (long) LONG.compareAndExchange(area, off, 0L, PID);
-                if (holder == 0) return;
+        long off = LOCKS + 4L * q;
+        if (INT.compareAndSet(area, off, 0, PID)) return;
+        for (int spins = 0; spins < SPINS; spins++) {
+            Thread.onSpinWait();
+            if ((int) INT.getVolatile(area, off) == 0 && INT.compareAndSet(area, off, 0, PID)) return;
+        }
+        boolean virtual = Thread.currentThread().isVirtual();
+        for (int waits = 1; ; waits++) {
+            int v = (int) INT.getVolatile(area, off);
+            if (v == 0) {
+                // Taken with the waiters bit: others may still sleep, and our unlock must wake one.
+                if (INT.compareAndSet(area, off, 0, PID | WAITERS)) return;
+                continue;
             }
-            if (spins % HOLDER_CHECK == 0 && holder != PID && !alive(holder)
-                    && LONG.compareAndSet(area, off, holder, PID)) {
+            if ((v & WAITERS) == 0 && !INT.compareAndSet(area, off, v, v | WAITERS)) continue;
+            if (virtual) {
+                LockSupport.parkNanos(VIRTUAL_PARK_NANOS); // a futex wait would pin the carrier
+            } else {
+                Futex.await(lockWords[q], v | WAITERS, SLEEP_NANOS);
+            }
+            int holder = v & ~WAITERS;
+            if (waits % HOLDER_CHECK == 0 && holder != PID && !alive(holder)
+                    && INT.compareAndSet(area, off, v | WAITERS, PID | WAITERS)) {
                 System.getLogger("jxen.hypervisor").log(System.Logger.Level.WARNING,
                         "event queue " + q + " was held by process " + holder + ", which is gone; taken over");
                 return;
-            }
-            // A holder that is not running (the machine has more runnable threads than CPUs) is not helped by
-            // spinning: yield soon.
-            if ((spins & 15) == 0) {
-                Thread.yield();
-            } else {
-                Thread.onSpinWait();
             }
         }
     }
 
     void unlock(int q) {
-        LONG.setVolatile(area, LOCKS + 8L * q, 0L);
+        if (((int) INT.getAndSet(area, LOCKS + 4L * q, 0) & WAITERS) != 0) Futex.wake(lockWords[q], 1);
     }
 
     private static boolean alive(long pid) {
