@@ -112,6 +112,20 @@ public final class Hypervisor implements AutoCloseable {
         return live(dom);
     }
 
+    /**
+     * A domain's whole memory as the hypervisor maps it: what the toolstack, in the hypervisor's process, reads
+     * at a save and fills at a restore (Xen's toolstack maps the pages with privileged foreign maps). Valid until
+     * the domain is destroyed. ESRCH for a domain that does not exist.
+     */
+    public synchronized java.lang.foreign.MemorySegment domainMemory(int domid) throws HypercallException {
+        return live(domid).memory.segment();
+    }
+
+    /** The file of a domain's memory (tmpfs, sparse: pages never written are holes). */
+    public synchronized Path domainMemoryFile(int domid) throws HypercallException {
+        return live(domid).memory.path();
+    }
+
     synchronized DomainLayout layout(int domid) throws HypercallException {
         return live(domid).layout();
     }

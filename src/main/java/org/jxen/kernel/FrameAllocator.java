@@ -9,7 +9,8 @@ import org.jxen.xenbus.PageAllocator;
 
 /**
  * The kernel's page allocator, as far as drivers need one: whole 4 KiB frames of the domain's memory for
- * shared rings. Frames 0 and 1 (console and xenstore pages, granted by the toolstack) are never handed out.
+ * shared rings. Frames 0 and 1 (console and xenstore pages, granted by the toolstack) and the kernel record's
+ * area at the top ({@link KernelRecord#area}) are never handed out.
  */
 final class FrameAllocator implements PageAllocator {
     private static final int FIRST_FREE = Math.max(DomainLayout.CONSOLE_FRAME, DomainLayout.XENSTORE_FRAME) + 1;
@@ -25,7 +26,8 @@ final class FrameAllocator implements PageAllocator {
     @Override
     public synchronized MemorySegment alloc() {
         int frame = used.nextClearBit(FIRST_FREE);
-        if (frame >= hc.layout().memoryPages()) throw new IllegalStateException("out of memory (ENOMEM)");
+        // The top frames hold the kernel record at suspend (KernelRecord): never a ring's.
+        if (frame >= KernelRecord.areaFirstFrame(hc.layout().memoryPages())) throw new IllegalStateException("out of memory (ENOMEM)");
         used.set(frame);
         MemorySegment page = hc.frame(frame);
         page.fill((byte) 0);

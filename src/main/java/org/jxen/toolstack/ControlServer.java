@@ -56,11 +56,13 @@ public final class ControlServer implements AutoCloseable {
     private final ServerSocketChannel server;
     private final Thread acceptor;
     private final DomainRequests domainRequests;
+    private final org.jxen.toolstack.migration.MigrationRequests migrationRequests;
 
     private ControlServer(Host host, Path socket) throws IOException {
         this.host = host;
         this.socket = socket;
         this.domainRequests = new DomainRequests(host, this::resolve);
+        this.migrationRequests = new org.jxen.toolstack.migration.MigrationRequests(host, this::guest);
         Files.deleteIfExists(socket);
         server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socket));
@@ -149,7 +151,9 @@ public final class ControlServer implements AutoCloseable {
                 data(c, "sectors " + host.resizeDisk(domid, devid));
             }
             default -> {
-                if (!domainRequests.handle(req, l -> data(c, l))) throw new ControlException("unknown request " + req[0]);
+                if (!domainRequests.handle(req, l -> data(c, l)) && !migrationRequests.handle(req, l -> dataQuietly(c, l))) {
+                    throw new ControlException("unknown request " + req[0]);
+                }
             }
         }
         return true;
@@ -277,6 +281,15 @@ public final class ControlServer implements AutoCloseable {
 
     private static void data(LineChannel c, String line) throws IOException {
         c.writeLine(DATA + line);
+    }
+
+    /** A progress line of a long request (save, migrate): an xl that hung up does not stop the request. */
+    private static void dataQuietly(LineChannel c, String line) {
+        try {
+            data(c, line);
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "progress line not delivered: {0}", e.toString());
+        }
     }
 
     @Override

@@ -17,6 +17,7 @@ import org.jxen.drivers.blk.back.BlkBack;
 import org.jxen.hypervisor.Delivery;
 import org.jxen.hypervisor.DomainControl;
 import org.jxen.hypervisor.DomainInfo;
+import org.jxen.hypervisor.DomainLayout;
 import org.jxen.hypervisor.DomainState;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.hypervisor.Hypercalls;
@@ -256,6 +257,66 @@ public final class Host implements AutoCloseable {
             destroyQuietly(domid);
             throw e;
         }
+    }
+
+    /**
+     * A restore's two steps between the domain's creation and its start ({@link #restore}): {@code load} fills
+     * the paused domain's memory (the save stream's pages and kernel record); {@code ready} runs once its devices
+     * are built, before it is unpaused (a migration's handshake with the source). Either throwing abandons it.
+     */
+    public interface Incoming {
+        void load(int domid, java.lang.foreign.MemorySegment memory) throws IOException;
+
+        void ready(int domid) throws IOException;
+    }
+
+    /**
+     * xl restore / migrate-receive (libxl's domain_create_restore): the domain created paused with the config's
+     * name and uuid, its memory loaded ({@code incoming.load}), fresh console and xenstore rings, its store home,
+     * console and devices built as at boot (new backends), then unpaused with its kernel started, which finds
+     * the kernel record in its memory and resumes. Anything that fails destroys what was built.
+     */
+    public Guest restore(DomainConfig dc, Incoming incoming) throws IOException, HypercallException, DeviceException,
+            InterruptedException {
+        GuestConfig cfg = dc.guest();
+        int domid;
+        synchronized (this) {
+            if (nameTaken(cfg.name())) throw new IllegalArgumentException("domain with name " + cfg.name() + " already exists");
+            domid = ctl.createDomain(cfg.memoryPages(), cfg.maxvcpus());
+            // Holds the name while the stream comes; replaced by the started guest.
+            guests.put(domid, new Guest(domid, cfg.name(), null, null));
+        }
+        try {
+            java.lang.foreign.MemorySegment memory = hv.domainMemory(domid);
+            incoming.load(domid, memory);
+            // The rings start empty, as a new domain's: the guest's kernel reconnects to both (xs_resume).
+            memory.asSlice((long) DomainLayout.CONSOLE_FRAME * 4096, 4096).fill((byte) 0);
+            memory.asSlice((long) DomainLayout.XENSTORE_FRAME * 4096, 4096).fill((byte) 0);
+            DomainInfo info = ctl.info(domid);
+            libxl.buildDomain(domid, cfg, info);
+            consoled.attach(domid, cfg.name(), info.consolePort());
+            for (DeviceSpec d : dc.devices()) libxl.addDevice(domid, d);
+            incoming.ready(domid);
+            synchronized (this) {
+                ctl.unpause(domid);
+                runtime.started(domid, cfg);
+                Guest g = cfg.ownProcess() ? startProcess(domid, cfg) : startThread(domid, cfg);
+                guests.put(domid, g);
+                configs.put(domid, dc);
+                ends.put(domid, new CompletableFuture<>());
+                dom0Kernel.printk("toolstack: restored domain " + domid + " (" + cfg.name() + ", "
+                        + (cfg.ownProcess() ? "own process" : "in-process") + ")");
+                return g;
+            }
+        } catch (IOException | HypercallException | DeviceException | InterruptedException | RuntimeException e) {
+            destroyQuietly(domid);
+            throw e;
+        }
+    }
+
+    /** The config a guest was created or restored with (xl.cfg's meaning, its shutdown actions), or null. */
+    public synchronized DomainConfig domainConfig(int domid) {
+        return configs.get(domid);
     }
 
     /** The jars of a guest's kernel image: its config's {@code kernel}, else the host's module path. */
