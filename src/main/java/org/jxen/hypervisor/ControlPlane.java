@@ -50,6 +50,12 @@ public interface ControlPlane extends AutoCloseable {
 
     MapReply mapForeign(int domid, int frame) throws HypercallException;
 
+    /**
+     * This domain's kernel mapped its memory at {@code address} of its process; {@code tracked}: registered for
+     * asynchronous write protection, as log-dirty mode needs (LogDirty). Told once, after the mapping.
+     */
+    default void memoryMapped(long address, boolean tracked) throws HypercallException {}
+
     @Override
     void close();
 }

@@ -50,7 +50,21 @@ public final class DomainHypercalls implements Hypercalls {
         this.ports = new PortTable(SharedFile.map(runDir.events(id, serial), MapMode.READ_ONLY, PortTable.OFFSET,
                 PortTable.SIZE, arena));
         this.domainControl = new ControlPlaneDomainControl(control, this::mapPage);
+        // The MMU's part of log-dirty mode: the mapping the kernel writes through can be write-tracked
+        // (LogDirty); nothing is protected until the toolstack enables log-dirty mode for a live migration.
+        if (id != 0) {
+            int fd = org.jxen.libc.Uffd.registerWriteProtectAsync(memory);
+            trackFd = fd;
+            try {
+                control.memoryMapped(memory.address(), fd >= 0);
+            } catch (HypercallException e) {
+                System.getLogger("jxen.hypervisor").log(System.Logger.Level.DEBUG, "d" + id + " memoryMapped: " + e.getMessage());
+            }
+        }
     }
+
+    /** The userfaultfd tracking writes to {@link #memory}, or -errno when it could not be had. */
+    private int trackFd = -1;
 
     @Override
     public DomainLayout layout() {
@@ -278,6 +292,7 @@ public final class DomainHypercalls implements Hypercalls {
         synchronized (this) {
             closeWhenReleased(arena);
         }
+        if (trackFd >= 0) org.jxen.libc.Uffd.close(trackFd);
     }
 
     /**

@@ -126,6 +126,39 @@ public final class Hypervisor implements AutoCloseable {
         return live(domid).memory.path();
     }
 
+    /**
+     * The kernel of {@code domid} mapped its memory at {@code address} in process {@code pid}; {@code tracked}:
+     * it registered the mapping for asynchronous write protection (what {@link #enableLogDirty} needs).
+     */
+    public synchronized void memoryMapped(int domid, long pid, long address, boolean tracked) throws HypercallException {
+        Domain d = live(domid);
+        d.mapperPid = pid;
+        d.mapperAddress = address;
+        d.mapperTracked = tracked;
+    }
+
+    /** XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY for the toolstack (dom0, in the hypervisor's process). */
+    public synchronized void enableLogDirty(int domid) throws HypercallException, IOException {
+        Domain d = live(domid);
+        if (d.logDirty != null) throw new HypercallException(Errno.EBUSY, "domain " + domid + " is already in log-dirty mode");
+        d.logDirty = LogDirty.enable(d);
+    }
+
+    /** XEN_DOMCTL_SHADOW_OP_CLEAN: the frames written since the last call; tracking goes on. */
+    public synchronized java.util.BitSet cleanDirty(int domid) throws HypercallException, IOException {
+        Domain d = live(domid);
+        if (d.logDirty == null) throw new HypercallException(Errno.EINVAL, "domain " + domid + " is not in log-dirty mode");
+        return d.logDirty.clean();
+    }
+
+    /** XEN_DOMCTL_SHADOW_OP_OFF; nothing for a domain gone or not in log-dirty mode. */
+    public synchronized void disableLogDirty(int domid) {
+        Domain d = domains.get(domid);
+        if (d == null || d.logDirty == null) return;
+        d.logDirty.close();
+        d.logDirty = null;
+    }
+
     synchronized DomainLayout layout(int domid) throws HypercallException {
         return live(domid).layout();
     }
@@ -284,6 +317,10 @@ public final class Hypervisor implements AutoCloseable {
     }
 
     private void kill(Domain d) {
+        if (d.logDirty != null) {
+            d.logDirty.close();
+            d.logDirty = null;
+        }
         d.state = DomainState.DYING;
         d.publishRunstate();
         GrantOps.unmapAll(d);
@@ -312,6 +349,8 @@ public final class Hypervisor implements AutoCloseable {
         privileged(caller);
         Domain d = live(domid);
         if (frame < 0 || frame >= d.pages) throw new HypercallException(Errno.EINVAL, "frame " + frame);
+        // Writable and never unmapped as far as the hypervisor knows: dirty in every log-dirty look from now on.
+        d.writableMaps.putIfAbsent(frame, 1);
         return new MapReply(-1, d.memory.path(), frame);
     }
 

@@ -75,6 +75,11 @@ final class LocalControlPlane implements ControlPlane {
     }
 
     @Override
+    public void memoryMapped(long address, boolean tracked) throws HypercallException {
+        hv.memoryMapped(caller, ProcessHandle.current().pid(), address, tracked);
+    }
+
+    @Override
     public void resume(int domid, boolean fast) throws HypercallException {
         hv.resume(caller, domid, fast);
     }

@@ -17,7 +17,6 @@ import org.jxen.drivers.blk.back.BlkBack;
 import org.jxen.hypervisor.Delivery;
 import org.jxen.hypervisor.DomainControl;
 import org.jxen.hypervisor.DomainInfo;
-import org.jxen.hypervisor.DomainLayout;
 import org.jxen.hypervisor.DomainState;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.hypervisor.Hypercalls;
@@ -272,9 +271,10 @@ public final class Host implements AutoCloseable {
 
     /**
      * xl restore / migrate-receive (libxl's domain_create_restore): the domain created paused with the config's
-     * name and uuid, its memory loaded ({@code incoming.load}), fresh console and xenstore rings, its store home,
-     * console and devices built as at boot (new backends), then unpaused with its kernel started, which finds
-     * the kernel record in its memory and resumes. Anything that fails destroys what was built.
+     * name and uuid, its store home, console and devices built as at boot (new backends), its memory loaded
+     * ({@code incoming.load}; not frames 0 and 1, its fresh console and xenstore rings), then unpaused with its
+     * kernel started, which finds the kernel record in its memory and resumes. Anything that fails destroys
+     * what was built.
      */
     public Guest restore(DomainConfig dc, Incoming incoming) throws IOException, HypercallException, DeviceException,
             InterruptedException {
@@ -287,15 +287,15 @@ public final class Host implements AutoCloseable {
             guests.put(domid, new Guest(domid, cfg.name(), null, null));
         }
         try {
-            java.lang.foreign.MemorySegment memory = hv.domainMemory(domid);
-            incoming.load(domid, memory);
-            // The rings start empty, as a new domain's: the guest's kernel reconnects to both (xs_resume).
-            memory.asSlice((long) DomainLayout.CONSOLE_FRAME * 4096, 4096).fill((byte) 0);
-            memory.asSlice((long) DomainLayout.XENSTORE_FRAME * 4096, 4096).fill((byte) 0);
+            // The store home, console and devices first, while a live migration's source still runs: the
+            // backends wait in InitWait for a frontend that starts only at the unpause. The console and xenstore
+            // rings are this new domain's own, empty (the stream does not carry them): the guest's kernel
+            // reconnects to both (xs_resume).
             DomainInfo info = ctl.info(domid);
             libxl.buildDomain(domid, cfg, info);
             consoled.attach(domid, cfg.name(), info.consolePort());
             for (DeviceSpec d : dc.devices()) libxl.addDevice(domid, d);
+            incoming.load(domid, hv.domainMemory(domid));
             incoming.ready(domid);
             synchronized (this) {
                 ctl.unpause(domid);

@@ -64,6 +64,9 @@ final class DomainReceiver {
                         if (pfn >= recordFrame) {
                             throw new SaveImageException("page " + pfn + " is beyond the domain's " + recordFrame + " pages of memory");
                         }
+                        if (pfn < DomainSender.FIRST_SENT) {
+                            throw new SaveImageException("page " + pfn + " is a ring page, which a stream does not carry");
+                        }
                         MemorySegment.copy(p.data(), i * SaveFormat.PAGE_SIZE, memory.asSlice(pfn * SaveFormat.PAGE_SIZE),
                                 java.lang.foreign.ValueLayout.JAVA_BYTE, 0, SaveFormat.PAGE_SIZE);
                     }

@@ -35,6 +35,10 @@ final class DomainSender {
         }
     }
 
+    /** The first frame a stream carries: after the console and xenstore rings. */
+    static final int FIRST_SENT = Math.max(org.jxen.hypervisor.DomainLayout.CONSOLE_FRAME,
+            org.jxen.hypervisor.DomainLayout.XENSTORE_FRAME) + 1;
+
     private DomainSender() {}
 
     static Stats send(Host host, int domid, OutputStream raw, boolean live, Duration ackTimeout, Consumer<String> progress)
@@ -87,10 +91,14 @@ final class DomainSender {
         return new Stats(List.copyOf(rounds), stopped, out.count);
     }
 
-    /** Sends the frames of {@code frames} below the record's area; how many. */
+    /**
+     * Sends the frames of {@code frames} between the rings and the record's area; how many. The console and
+     * xenstore rings (frames 0 and 1) are not sent: the target's domain has fresh ones, which its toolstack serves
+     * before the pages arrive.
+     */
     private static long pages(SaveWriter w, MemorySegment memory, BitSet frames, int recordFrame) throws IOException {
         long n = 0;
-        for (int f = frames.nextSetBit(0); f >= 0 && f < recordFrame; f = frames.nextSetBit(f + 1)) {
+        for (int f = frames.nextSetBit(FIRST_SENT); f >= 0 && f < recordFrame; f = frames.nextSetBit(f + 1)) {
             w.page(f, memory.asSlice((long) f * SaveFormat.PAGE_SIZE, SaveFormat.PAGE_SIZE));
             n++;
         }
