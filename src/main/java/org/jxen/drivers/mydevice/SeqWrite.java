@@ -13,9 +13,10 @@ import org.jxen.kernel.UnknownParameterException;
 import org.jxen.kernel.Workload;
 
 /**
- * The test workload that survives migration ({@code insmod seqwrite disk=xvda greet=16}): it writes
+ * The test workload that survives migration ({@code insmod seqwrite disk=xvda greet=16 pause_ms=0}): it writes
  * self-describing numbered blocks to a disk, block {@code n} at sector {@code n}, each waited for (acknowledged)
- * before the next, and every {@code greet} blocks greets over mydevice ({@link MyDeviceFront#greet}). Its state
+ * before the next (then sleeps {@code pause_ms}), and every {@code greet} blocks greets over mydevice
+ * ({@link MyDeviceFront#greet}). Its state
  * is the next block's number and the greetings sent; after a save and restore or a migration it continues with
  * the next number, so the disk holds 0, 1, 2, ... without a gap or a repeat. A block (one sector, 512 bytes):
  *
@@ -33,6 +34,7 @@ public final class SeqWrite implements Workload {
 
     private String diskName = "xvda";
     private int greetEvery = 16;
+    private int pauseMs;
     private long next;
     private long greetings;
     private volatile Kernel kernel;
@@ -57,6 +59,7 @@ public final class SeqWrite implements Workload {
                 diskName = value;
             }
             case "greet" -> greetEvery = ModuleParameters.uint(value);
+            case "pause_ms" -> pauseMs = ModuleParameters.uint(value, 0, 10_000);
             default -> throw new UnknownParameterException(key);
         }
     }
@@ -116,6 +119,7 @@ public final class SeqWrite implements Workload {
                     MyDeviceFront front = k.module(MyDeviceFront.class);
                     if (front != null) greetings += front.greet();
                 }
+                if (pauseMs > 0) Thread.sleep(pauseMs);
             }
         } catch (InterruptedException e) {
             // exit or abandon
