@@ -77,8 +77,12 @@ public final class SeqWrite implements Workload {
             stopping = true;
             lock.notifyAll();
         }
-        thread.interrupt();
+        // The block in flight is let finish, so that what is reported acknowledged is exactly what is on the disk.
         thread.join(TimeUnit.SECONDS.toMillis(10));
+        if (thread.isAlive()) {
+            thread.interrupt();
+            thread.join(TimeUnit.SECONDS.toMillis(10));
+        }
         kernel.printk(NAME + ": stopped after " + next + " blocks acknowledged, " + greetings + " greetings");
     }
 

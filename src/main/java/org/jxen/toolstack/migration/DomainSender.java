@@ -41,8 +41,18 @@ final class DomainSender {
 
     private DomainSender() {}
 
+    /** Between page batches: throws when the stream should stop (the target sent its refusal). */
+    interface Check {
+        void check() throws IOException;
+    }
+
     static Stats send(Host host, int domid, OutputStream raw, boolean live, Duration ackTimeout, Consumer<String> progress)
             throws IOException, HypercallException, DeviceException, InterruptedException {
+        return send(host, domid, raw, live, ackTimeout, progress, () -> { });
+    }
+
+    static Stats send(Host host, int domid, OutputStream raw, boolean live, Duration ackTimeout, Consumer<String> progress,
+            Check check) throws IOException, HypercallException, DeviceException, InterruptedException {
         String config = SavedConfig.of(host, domid);
         MemorySegment memory = host.hypervisor().domainMemory(domid);
         Path file = host.hypervisor().domainMemoryFile(domid);
@@ -56,7 +66,7 @@ final class DomainSender {
             try (DirtyLog log = DirtyLog.enable(host, domid)) {
                 BitSet send = PopulatedFrames.of(file, pages);
                 for (int round = 1; ; round++) {
-                    rounds.add(pages(w, memory, send, recordFrame));
+                    rounds.add(pages(w, memory, send, recordFrame, check));
                     progress.accept("round " + round + ": " + rounds.getLast() + " pages while the guest runs");
                     send = log.dirty();
                     if (send.cardinality() < PRECOPY_DIRTY_THRESHOLD || round >= PRECOPY_MAX_ROUNDS) break;
@@ -66,18 +76,18 @@ final class DomainSender {
                 // What the guest wrote after the last round, up to its suspend (its record area included).
                 send.or(log.dirty());
                 last = send;
-                return finish(w, memory, last, recordFrame, rounds, stopped, out, progress);
+                return finish(w, memory, last, recordFrame, rounds, stopped, out, progress, check);
             }
         }
         host.suspend(domid, ackTimeout);
         long stopped = System.nanoTime();
         last = PopulatedFrames.of(file, pages);
-        return finish(w, memory, last, recordFrame, rounds, stopped, out, progress);
+        return finish(w, memory, last, recordFrame, rounds, stopped, out, progress, check);
     }
 
     private static Stats finish(SaveWriter w, MemorySegment memory, BitSet frames, int recordFrame, List<Long> rounds,
-            long stopped, CountingStream out, Consumer<String> progress) throws IOException {
-        rounds.add(pages(w, memory, frames, recordFrame));
+            long stopped, CountingStream out, Consumer<String> progress, Check check) throws IOException {
+        rounds.add(pages(w, memory, frames, recordFrame, check));
         progress.accept("stop-and-copy: " + rounds.getLast() + " pages with the guest suspended");
         MemorySegment area = memory.asSlice((long) recordFrame * SaveFormat.PAGE_SIZE);
         try {
@@ -96,11 +106,13 @@ final class DomainSender {
      * xenstore rings (frames 0 and 1) are not sent: the target's domain has fresh ones, which its toolstack serves
      * before the pages arrive.
      */
-    private static long pages(SaveWriter w, MemorySegment memory, BitSet frames, int recordFrame) throws IOException {
+    private static long pages(SaveWriter w, MemorySegment memory, BitSet frames, int recordFrame, Check check)
+            throws IOException {
         long n = 0;
+        check.check();
         for (int f = frames.nextSetBit(FIRST_SENT); f >= 0 && f < recordFrame; f = frames.nextSetBit(f + 1)) {
             w.page(f, memory.asSlice((long) f * SaveFormat.PAGE_SIZE, SaveFormat.PAGE_SIZE));
-            n++;
+            if (++n % SaveFormat.MAX_BATCH == 0) check.check();
         }
         return n;
     }

@@ -52,11 +52,15 @@ public final class Migration {
             MigrationProtocol.expect(in, MigrationProtocol.BANNER);
             DomainSender.Stats st;
             try {
-                st = DomainSender.send(host, domid, out, live, ackTimeout, progress);
+                // The target refuses as soon as it can (a device it cannot build): its ERROR line stops the stream.
+                st = DomainSender.send(host, domid, out, live, ackTimeout, progress, () -> {
+                    if (in.available() > 0) MigrationProtocol.expect(in, MigrationProtocol.READY);
+                });
                 out.flush();
                 MigrationProtocol.expect(in, MigrationProtocol.READY);
             } catch (IOException | HypercallException | DeviceException | RuntimeException e) {
                 String why = e.getMessage() != null ? e.getMessage() : e.toString();
+                if (e instanceof java.net.SocketException) why = targetsReason(s, in, why);
                 throw new IOException("migration of " + name + " failed: " + why + "; " + resumeHere(host, domid));
             }
             progress.accept("migration sender: Target has acknowledged transfer.");
@@ -113,6 +117,17 @@ public final class Migration {
         long now = System.nanoTime();
         return new Result(st.pagesPerRound(), st.bytes(), Duration.ofNanos(now - st.suspendedAtNanos()),
                 Duration.ofNanos(now - start));
+    }
+
+    /** After a write failed: the target's ERROR line if it sent one before it closed, else {@code why}. */
+    private static String targetsReason(Socket s, InputStream in, String why) {
+        try {
+            s.setSoTimeout(2000);
+            String l = MigrationProtocol.read(in);
+            return l.startsWith(MigrationProtocol.ERROR) ? "the target refused it: " + l.substring(MigrationProtocol.ERROR.length()) : why;
+        } catch (IOException e) {
+            return why;
+        }
     }
 
     /** After a failure: the guest resumes here with suspend cancelled if it had suspended; says where it runs. */

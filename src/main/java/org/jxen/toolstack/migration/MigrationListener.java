@@ -125,6 +125,7 @@ public final class MigrationListener implements AutoCloseable {
                         out.flush();
                     } else {
                         MigrationProtocol.send(out, MigrationProtocol.ERROR + why);
+                        drain(s, in);
                     }
                 } catch (IOException gone) {
                     // the source went away: it resumes its copy, or it is gone with its host
@@ -132,6 +133,24 @@ public final class MigrationListener implements AutoCloseable {
             }
         } catch (IOException e) {
             LOG.log(Level.DEBUG, "migration connection: {0}", e.toString());
+        }
+    }
+
+    /**
+     * After a refusal: what the source still sends is read and dropped until it hangs up (it stops at its next
+     * batch), so that closing does not reset the connection and lose the ERROR line in flight.
+     */
+    private static void drain(Socket s, InputStream in) {
+        try {
+            s.shutdownOutput();
+            s.setSoTimeout(10_000);
+            byte[] buf = new byte[1 << 16];
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+            while (in.read(buf) >= 0 && System.nanoTime() < deadline) {
+                // dropped
+            }
+        } catch (IOException e) {
+            // it went away
         }
     }
 

@@ -50,7 +50,8 @@ abstract class MigrationFixture {
         listener1 = MigrationListener.start(host1, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         host2 = Host.start(run2, false);
         listener2 = MigrationListener.start(host2, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-        disk = dir.resolve("disk.img");
+        // In a directory of its own: a host in another mount namespace can be made not to see it.
+        disk = Files.createDirectories(dir.resolve("disks")).resolve("disk.img");
         try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
             f.setLength(64L << 20);
         }
