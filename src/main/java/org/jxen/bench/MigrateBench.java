@@ -91,7 +91,7 @@ public final class MigrateBench {
             if (r.status() != 0) throw new IOException("insmod memdirty: " + r.err().strip());
             awaitLine(h1, g.domid(), MemDirty.NAME + ": filled ");
             double floor = floorGBps(h1.hypervisor().domainMemory(g.domid()), tmp);
-            Migration.Result m = Migration.migrate(h1, g.domid(), l2.address(), true, Duration.ofSeconds(60), l -> { });
+            Migration.Result m = Migration.migrate(h1, g.domid(), l2.address(), true, Duration.ofSeconds(60), l -> log.println("  " + l));
             double seconds = m.total().toNanos() / 1e9;
             Row row = new Row(mib, workload, m.pagesPerRound(), m.bytes(), m.downtime().toNanos() / 1e6,
                     m.total().toNanos() / 1e6, m.bytes() / seconds / 1e9, floor, null);

@@ -29,6 +29,8 @@ import org.jxen.toolstack.Host;
 public final class Migration {
     /** How long a step of the handshake may take (the target builds devices, runs hotplug scripts). */
     static final Duration STEP_TIMEOUT = Duration.ofSeconds(120);
+    /** Socket buffer of either end: what may be in flight when the guest stops, read by the target in its downtime. */
+    static final int SOCKET_BUFFER = 256 << 10;
 
     /** What a migration or save did: pages per round (the last is stop-and-copy), its downtime and total time. */
     public record Result(List<Long> pagesPerRound, long bytes, Duration downtime, Duration total) {
@@ -44,6 +46,8 @@ public final class Migration {
         long start = System.nanoTime();
         String name = host.nameOf(domid);
         try (Socket s = new Socket()) {
+            // A small send buffer: the stream's backlog, which the target reads after the guest stopped, stays small.
+            s.setSendBufferSize(SOCKET_BUFFER);
             s.connect(target, (int) Duration.ofSeconds(10).toMillis());
             s.setSoTimeout((int) STEP_TIMEOUT.toMillis());
             s.setTcpNoDelay(true);
@@ -57,7 +61,10 @@ public final class Migration {
                     if (in.available() > 0) MigrationProtocol.expect(in, MigrationProtocol.READY);
                 });
                 out.flush();
+                long sent = System.nanoTime();
                 MigrationProtocol.expect(in, MigrationProtocol.READY);
+                progress.accept(String.format(java.util.Locale.ROOT, "suspended to stream sent %.1f ms, to target ready %.1f ms",
+                        (sent - st.suspendedAtNanos()) / 1e6, (System.nanoTime() - st.suspendedAtNanos()) / 1e6));
             } catch (IOException | HypercallException | DeviceException | RuntimeException e) {
                 String why = e.getMessage() != null ? e.getMessage() : e.toString();
                 if (e instanceof java.net.SocketException) why = targetsReason(s, in, why);

@@ -36,6 +36,7 @@ public final class MigrationListener implements AutoCloseable {
         this.host = host;
         server = new ServerSocket();
         server.setReuseAddress(true);
+        server.setReceiveBufferSize(Migration.SOCKET_BUFFER);
         server.bind(bind);
         InetAddress a = server.getInetAddress();
         String shown = a.isAnyLocalAddress() ? InetAddress.getLoopbackAddress().getHostAddress() : a.getHostAddress();
