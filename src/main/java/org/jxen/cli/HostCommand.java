@@ -121,6 +121,7 @@ public final class HostCommand implements Callable<Integer> {
         for (String line : reaped) host.dom0Kernel().printk("jxen host: " + line);
         org.jxen.toolstack.HostBridge br = bridge.equals("none") ? null
                 : org.jxen.toolstack.HostBridge.ensure(bridge, uplink, l -> System.err.println("jxen host: " + l));
+        org.jxen.toolstack.migration.MigrationRequests.install(host);
         org.jxen.toolstack.migration.MigrationListener migration;
         try {
             migration = org.jxen.toolstack.migration.MigrationListener.start(host, migrateAddress());

@@ -56,13 +56,11 @@ public final class ControlServer implements AutoCloseable {
     private final ServerSocketChannel server;
     private final Thread acceptor;
     private final DomainRequests domainRequests;
-    private final org.jxen.toolstack.migration.MigrationRequests migrationRequests;
 
     private ControlServer(Host host, Path socket) throws IOException {
         this.host = host;
         this.socket = socket;
         this.domainRequests = new DomainRequests(host, this::resolve);
-        this.migrationRequests = new org.jxen.toolstack.migration.MigrationRequests(host, this::guest);
         Files.deleteIfExists(socket);
         server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socket));
@@ -151,7 +149,7 @@ public final class ControlServer implements AutoCloseable {
                 data(c, "sectors " + host.resizeDisk(domid, devid));
             }
             default -> {
-                if (!domainRequests.handle(req, l -> data(c, l)) && !migrationRequests.handle(req, l -> dataQuietly(c, l))) {
+                if (!domainRequests.handle(req, l -> data(c, l)) && !extraRequest(req, l -> dataQuietly(c, l))) {
                     throw new ControlException("unknown request " + req[0]);
                 }
             }
@@ -281,6 +279,13 @@ public final class ControlServer implements AutoCloseable {
 
     private static void data(LineChannel c, String line) throws IOException {
         c.writeLine(DATA + line);
+    }
+
+    /** A request of a part the host was given ({@link Host#addControlRequests}); false if none serves it. */
+    private boolean extraRequest(String[] req, java.util.function.Consumer<String> data)
+            throws ControlException, InterruptedException {
+        for (ControlRequests r : host.controlRequests()) if (r.handle(req, this::guest, data)) return true;
+        return false;
     }
 
     /** A progress line of a long request (save, migrate): an xl that hung up does not stop the request. */

@@ -115,6 +115,17 @@ public final class Host implements AutoCloseable {
         }
     }
 
+    private final List<ControlRequests> controlRequests = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** Adds requests the control socket serves besides its own (save, restore, migrate: MigrationRequests). */
+    public void addControlRequests(ControlRequests requests) {
+        controlRequests.add(requests);
+    }
+
+    List<ControlRequests> controlRequests() {
+        return controlRequests;
+    }
+
     /** JVM options for guest processes started from now on (see HypervisorService.setGuestJvmOptions). */
     public void setGuestJvmOptions(List<String> options) {
         service.setGuestJvmOptions(options);

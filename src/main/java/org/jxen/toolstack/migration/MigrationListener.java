@@ -31,6 +31,9 @@ public final class MigrationListener implements AutoCloseable {
     private final ServerSocket server;
     private final Path addressFile;
     private final Thread acceptor;
+    /** Incoming migrations at once: each holds a domain being built and its stream's buffers. */
+    static final int MAX_INCOMING = 4;
+    private final java.util.concurrent.Semaphore incoming = new java.util.concurrent.Semaphore(MAX_INCOMING);
 
     private MigrationListener(Host host, InetSocketAddress bind) throws IOException {
         this.host = host;
@@ -88,10 +91,30 @@ public final class MigrationListener implements AutoCloseable {
         while (!server.isClosed()) {
             try {
                 Socket s = server.accept();
-                Thread.ofVirtual().name("migrate-receive").start(() -> receive(s));
+                if (!incoming.tryAcquire()) {
+                    refuseBusy(s);
+                    continue;
+                }
+                Thread.ofVirtual().name("migrate-receive").start(() -> {
+                    try {
+                        receive(s);
+                    } finally {
+                        incoming.release();
+                    }
+                });
             } catch (IOException e) {
                 if (!server.isClosed()) LOG.log(Level.WARNING, "migration accept: {0}", e.toString());
             }
+        }
+    }
+
+    private static void refuseBusy(Socket s) {
+        try (s) {
+            OutputStream out = s.getOutputStream();
+            MigrationProtocol.send(out, MigrationProtocol.ERROR + "the target is receiving " + MAX_INCOMING
+                    + " migrations already; try again later");
+        } catch (IOException e) {
+            // it went away
         }
     }
 

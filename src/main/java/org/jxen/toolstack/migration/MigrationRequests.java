@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.function.Consumer;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.toolstack.ControlException;
+import org.jxen.toolstack.ControlRequests;
 import org.jxen.toolstack.DeviceException;
 import org.jxen.toolstack.Host;
 
@@ -27,27 +28,24 @@ import org.jxen.toolstack.Host;
  * </pre>
  * FILE is absolute and the rest of the line (it may hold spaces).
  */
-public final class MigrationRequests {
-    /** DOM (a name or id) to a guest's domain id, in the control socket's words when there is none. */
-    @FunctionalInterface
-    public interface Resolver {
-        int guest(String dom, String verb) throws ControlException;
-    }
-
+public final class MigrationRequests implements ControlRequests {
     private final Host host;
-    private final Resolver resolver;
 
-    public MigrationRequests(Host host, Resolver resolver) {
+    private MigrationRequests(Host host) {
         this.host = host;
-        this.resolver = resolver;
     }
 
-    /** Handles {@code req} if it is one of these; false otherwise. */
-    public boolean handle(String[] req, Consumer<String> data) throws ControlException, InterruptedException {
+    /** Gives {@code host}'s control socket these requests (what every {@code jxen host} does at start). */
+    public static void install(Host host) {
+        host.addControlRequests(new MigrationRequests(host));
+    }
+
+    @Override
+    public boolean handle(String[] req, Resolver resolver, Consumer<String> data) throws ControlException, InterruptedException {
         switch (req[0]) {
-            case "save" -> save(req, data);
+            case "save" -> save(req, resolver, data);
             case "restore" -> restore(req, data);
-            case "migrate" -> migrate(req, data);
+            case "migrate" -> migrate(req, resolver, data);
             default -> {
                 return false;
             }
@@ -55,7 +53,7 @@ public final class MigrationRequests {
         return true;
     }
 
-    private void save(String[] req, Consumer<String> data) throws ControlException, InterruptedException {
+    private void save(String[] req, Resolver resolver, Consumer<String> data) throws ControlException, InterruptedException {
         if (req.length < 5) throw new ControlException("save DOM CHECKPOINT ACK_MS FILE");
         int domid = resolver.guest(req[1], "save");
         boolean checkpoint = req[2].equals("1");
@@ -92,7 +90,7 @@ public final class MigrationRequests {
         }
     }
 
-    private void migrate(String[] req, Consumer<String> data) throws ControlException, InterruptedException {
+    private void migrate(String[] req, Resolver resolver, Consumer<String> data) throws ControlException, InterruptedException {
         if (req.length != 5) throw new ControlException("migrate DOM LIVE ACK_MS ADDRESS:PORT");
         int domid = resolver.guest(req[1], "migrate");
         boolean live = req[2].equals("1");

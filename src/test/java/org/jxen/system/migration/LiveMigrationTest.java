@@ -1,4 +1,4 @@
-package org.jxen.toolstack.migration;
+package org.jxen.system.migration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import org.jxen.cli.JxenCommand;
 import org.jxen.cli.XlResult;
 import org.jxen.toolstack.Host;
+import org.jxen.toolstack.migration.MigrationListener;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

@@ -1,4 +1,4 @@
-package org.jxen.toolstack.migration;
+package org.jxen.system.migration;
 
 import java.io.IOException;
 import java.io.InputStream;

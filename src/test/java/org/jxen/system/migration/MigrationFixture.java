@@ -1,4 +1,4 @@
-package org.jxen.toolstack.migration;
+package org.jxen.system.migration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -19,6 +19,9 @@ import org.jxen.hypervisor.DomainInfo;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.toolstack.ConsoleLog;
 import org.jxen.toolstack.Host;
+import org.jxen.toolstack.migration.MigrationListener;
+import org.jxen.toolstack.migration.MigrationRequests;
+import org.jxen.toolstack.migration.SaveReader;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,8 +50,10 @@ abstract class MigrationFixture {
         run1 = dir.resolve("h1");
         run2 = dir.resolve("h2");
         host1 = Host.start(run1, false);
+        MigrationRequests.install(host1);
         listener1 = MigrationListener.start(host1, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         host2 = Host.start(run2, false);
+        MigrationRequests.install(host2);
         listener2 = MigrationListener.start(host2, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         // In a directory of its own: a host in another mount namespace can be made not to see it.
         disk = Files.createDirectories(dir.resolve("disks")).resolve("disk.img");

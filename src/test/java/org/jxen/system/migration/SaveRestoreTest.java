@@ -1,4 +1,4 @@
-package org.jxen.toolstack.migration;
+package org.jxen.system.migration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import org.jxen.cli.XlResult;
+import org.jxen.toolstack.migration.SaveReader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
