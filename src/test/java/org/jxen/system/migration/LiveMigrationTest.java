@@ -80,7 +80,12 @@ class LiveMigrationTest extends MigrationFixture {
     void aTargetThatDiesMidStreamLeavesTheGuestRunningAtTheSource() throws Exception {
         int domid = createWriter("g");
         Path run3 = dir.resolve("h3");
-        Process target = hostProcess(run3, List.of());
+        int port;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = free.getLocalPort();
+        }
+        Process target = hostProcess(run3, List.of(), "--migrate-listen", "127.0.0.1:" + port);
+        assertThat(Files.readString(run3.resolve(MigrationListener.ADDRESS_FILE)).strip()).isEqualTo("127.0.0.1:" + port);
         try (CuttingProxy proxy = new CuttingProxy(MigrationListener.of(run3), 1 << 20, () -> kill(target))) {
             XlResult m = xl(run1, "migrate", "g", proxy.address());
             assertThat(m.code()).isEqualTo(1);
@@ -179,11 +184,12 @@ class LiveMigrationTest extends MigrationFixture {
         }
     }
 
-    /** {@code jxen host --run-dir RUN} as its own process (behind {@code prefix}), once it listens for migrations. */
-    private Process hostProcess(Path run, List<String> prefix) throws Exception {
+    /** {@code jxen host --run-dir RUN OPTIONS} as its own process (behind {@code prefix}), once it listens for migrations. */
+    private Process hostProcess(Path run, List<String> prefix, String... options) throws Exception {
         List<String> cmd = new ArrayList<>(prefix);
         cmd.addAll(List.of(ProcessHandle.current().info().command().orElseThrow(), "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"), JxenCommand.class.getName(), "host", "--run-dir", run.toString()));
+        cmd.addAll(List.of(options));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(run.getFileName() + ".log").toFile())
                 .start();
         processes.add(p);
