@@ -107,6 +107,11 @@ public final class ControlServer implements AutoCloseable {
                 c.writeLine(ERROR + oneLine(e.getMessage() != null ? e.getMessage() : e.toString()));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            } catch (LinkageError | OutOfMemoryError e) {
+                // The process ran out of something (a class that cannot be loaded without a free descriptor, a
+                // thread): this request fails in one line, the host goes on.
+                LOG.log(Level.WARNING, "control request " + request + ": " + e);
+                c.writeLine(ERROR + oneLine(UserErrors.oneLine(e)));
             }
         } catch (IOException e) {
             LOG.log(Level.DEBUG, "control connection: {0}", e.toString());

@@ -141,6 +141,14 @@ public final class Host implements AutoCloseable {
         return runDir;
     }
 
+    /**
+     * dom0's grant limits, as Xen's boot parameters {@code gnttab_max_frames} and {@code gnttab_max_maptrack_frames}
+     * set them: its backends map every guest's rings with its maptrack handles.
+     */
+    public void setDom0GrantLimits(int grantFrames, int maptrackFrames) throws HypercallException {
+        ctl.setGrantLimits(0, grantFrames, maptrackFrames);
+    }
+
     public Path xenstoredSocket() {
         return xenstored.socketPath();
     }
@@ -238,6 +246,9 @@ public final class Host implements AutoCloseable {
         }
         int domid = ctl.createDomain(cfg.memoryPages(), cfg.maxvcpus());
         try {
+            if (!dc.grantLimits().equals(DomainConfig.GrantLimits.DEFAULT)) {
+                ctl.setGrantLimits(domid, dc.grantLimits().grantFrames(), dc.grantLimits().maptrackFrames());
+            }
             DomainInfo info = ctl.info(domid);
             libxl.buildDomain(domid, cfg, info);
             // As xenconsoled does on seeing the new domain: serve its console before it can print.
@@ -525,7 +536,7 @@ public final class Host implements AutoCloseable {
             }
             guests.put(domid, new Guest(domid, newName, g.thread(), g.process()));
             DomainConfig c = configs.get(domid);
-            if (c != null) configs.put(domid, new DomainConfig(c.guest().renamed(newName), c.devices(), c.onShutdown(), c.warnings()));
+            if (c != null) configs.put(domid, new DomainConfig(c.guest().renamed(newName), c.devices(), c.onShutdown(), c.warnings(), c.grantLimits()));
         }
     }
 
