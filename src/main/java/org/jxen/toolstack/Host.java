@@ -263,7 +263,8 @@ public final class Host implements AutoCloseable {
             dom0Kernel.printk("toolstack: created domain " + domid + " (" + cfg.name() + ", "
                     + (cfg.ownProcess() ? "own process" : "in-process") + ")");
             return g;
-        } catch (IOException | HypercallException | RuntimeException e) {
+        } catch (IOException | HypercallException | RuntimeException | LinkageError | OutOfMemoryError e) {
+            // Out of descriptors or threads part way: the half-built domain goes, the host stays.
             destroyQuietly(domid);
             throw e;
         }

@@ -116,7 +116,10 @@ class ResourceLimitsTest extends SystemFixture {
             for (int id = 0; id < perGuest; id++) {
                 String be = "/local/domain/0/backend/mydevice/" + g + "/" + id;
                 String error = "/local/domain/0/error/backend/mydevice/" + g + "/" + id + "/error";
-                await().atMost(WAIT).until(() -> "4".equals(read(be + "/state")) || read(error) != null);
+                String frontError = "/local/domain/" + g + "/error/device/mydevice/" + id + "/error";
+                await().atMost(WAIT).until(() -> "4".equals(read(be + "/state")) || read(error) != null
+                        || read(frontError) != null);
+                assertThat(read(frontError)).as("the frontend of " + g + "/" + id).isNull();
                 if (read(error) != null) {
                     assertThat(read(error)).startsWith("28 ").contains("no maptrack handle left");
                     failed.add(g + "/" + id);
@@ -150,7 +153,7 @@ class ResourceLimitsTest extends SystemFixture {
         List<String> cmd = new ArrayList<>(prefix);
         cmd.addAll(List.of(ProcessHandle.current().info().command().orElseThrow(), "--enable-native-access=ALL-UNNAMED"));
         if (javaOpts != null) cmd.add(javaOpts);
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), JxenCommand.class.getName(), "host",
+        cmd.addAll(List.of("-cp", jarClassPath(), JxenCommand.class.getName(), "host",
                 "--run-dir", run.toString(), "--bridge", "none"));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         hosts.add(p);
@@ -169,6 +172,27 @@ class ResourceLimitsTest extends SystemFixture {
         byte[] out = p.getInputStream().readAllBytes();
         byte[] err = p.getErrorStream().readAllBytes();
         return new XlResult(p.waitFor(), new String(out), new String(err));
+    }
+
+    /**
+     * jxen's classes in one jar (what {@code ./jxen} runs) and the libraries: a host out of descriptors still
+     * loads classes from an open jar, where one class directory would need a descriptor per class file.
+     */
+    private String jarClassPath() throws IOException {
+        Path jar = dir.resolve("jxen-classes.jar");
+        Path classes = Path.of(JxenCommand.class.getProtectionDomain().getCodeSource().getLocation().getPath());
+        try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar)); var files = Files.walk(classes)) {
+            for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {
+                out.putNextEntry(new java.util.jar.JarEntry(classes.relativize(f).toString().replace('\\', '/')));
+                Files.copy(f, out);
+                out.closeEntry();
+            }
+        }
+        List<String> cp = new ArrayList<>(List.of(jar.toString()));
+        for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            if (e.endsWith(".jar")) cp.add(e);
+        }
+        return String.join(java.io.File.pathSeparator, cp);
     }
 
     /** Creates in-process guests g1, g2 ... on {@code run} until one fails; that one's xl output. */
@@ -190,6 +214,19 @@ class ResourceLimitsTest extends SystemFixture {
         assertThat(list.out()).contains("g1 ");
         XlResult exec = XlResult.run(run, "exec", "g1", "--", "lsmod");
         assertThat(exec.code()).as(exec.err()).isZero();
+    }
+
+    @Test
+    void aHostOutOfFileDescriptorsRefusesTheNextGuestInOneLineAndTheOthersRunOn() throws Exception {
+        Path run = startHost(List.of("prlimit", "--nofile=70:70"), null);
+        XlResult refused = createUntilRefused(run, 400);
+        assertThat(refused.err().lines().filter(l -> !l.startsWith("Parsing config")).toList())
+                .as(Files.readString(dir.resolve("limited.log")))
+                .singleElement().asString().startsWith("libxl: error: ")
+                // Where the descriptors run out decides the words: a file the hypervisor opens, or a class the JVM
+                // loads for the first time from the test's class directories.
+                .containsAnyOf("Too many open files", "(is the process out of file descriptors?)");
+        stillRuns(run);
     }
 
     @Test
