@@ -50,6 +50,10 @@ public final class HostCommand implements Callable<Integer> {
                     + "Without it the host listens on a free loopback port. Either way <run-dir>/migrate.addr says where.")
     String migrateListen;
 
+    @Option(names = "--gnttab-max-maptrack-frames", paramLabel = "N", defaultValue = "1024",
+            description = "dom0's grant-mapping limit in frames of 256 handles (Xen's boot parameter; default: ${DEFAULT-VALUE}).")
+    int maptrackFrames;
+
     @Option(names = "--uplink", paramLabel = "IFACE", description = "Make IFACE a port of the bridge (guests reach its network).")
     String uplink;
 
@@ -118,6 +122,9 @@ public final class HostCommand implements Callable<Integer> {
         List<Path> jars = new ArrayList<>();
         for (Path jar : modulePath) jars.add(jar.toAbsolutePath().normalize());
         Host host = Host.start(runDir, trace, jars);
+        if (maptrackFrames != org.jxen.hypervisor.GrantTable.DEFAULT_MAPTRACK_FRAMES) {
+            host.setDom0GrantLimits(org.jxen.hypervisor.GrantTable.MAX_FRAMES, maptrackFrames);
+        }
         for (String line : reaped) host.dom0Kernel().printk("jxen host: " + line);
         org.jxen.toolstack.HostBridge br = bridge.equals("none") ? null
                 : org.jxen.toolstack.HostBridge.ensure(bridge, uplink, l -> System.err.println("jxen host: " + l));
@@ -146,6 +153,10 @@ public final class HostCommand implements Callable<Integer> {
             }
             stopped.countDown();
         }, "host-shutdown"));
+        for (String line : org.jxen.toolstack.HostCapacity.measure(runDir, DomainConfig.DEFAULT_MEMORY, 1)
+                .lines(DomainConfig.DEFAULT_MEMORY, 1)) {
+            System.err.println("jxen host: " + line);
+        }
         System.err.println("jxen host: xenstored on " + host.xenstoredSocket() + ", hypervisor in " + runDir.resolve("hv")
                 + ", xl control on " + host.controlSocket() + " (jxen xl -H " + runDir + " list)");
         for (String spec : guests) {

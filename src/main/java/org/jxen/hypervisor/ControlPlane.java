@@ -44,6 +44,9 @@ public interface ControlPlane extends AutoCloseable {
 
     void destroy(int domid) throws HypercallException;
 
+    /** XEN_DOMCTL_set_gnttab_limits ({@link DomainControl#setGrantLimits}). */
+    void setGrantLimits(int domid, int grantFrames, int maptrackFrames) throws HypercallException;
+
     DomainInfo info(int domid) throws HypercallException;
 
     List<DomainInfo> list() throws HypercallException;

@@ -19,6 +19,8 @@ final class Domain {
     ShutdownReason shutdownReason;
     int pauseCount = 1;
     int grantFrames = GrantTable.DEFAULT_FRAMES;
+    int maxGrantFrames = GrantTable.MAX_FRAMES;
+    int maxMaptrackFrames = GrantTable.DEFAULT_MAPTRACK_FRAMES;
     int xenstorePort;
     int consolePort;
     int domExcPort;

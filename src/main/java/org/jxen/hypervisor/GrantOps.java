@@ -73,6 +73,11 @@ final class GrantOps {
     }
 
     static MapReply map(Domain mapper, Domain granter, int ref, boolean readonly) throws GrantException {
+        // get_maptrack_handle: a mapper out of handles fails before touching the grant (GNTST_no_space).
+        if ((long) mapper.maptrack.size() >= (long) mapper.maxMaptrackFrames * GrantTable.MAPTRACK_PER_FRAME) {
+            throw new GrantException(GrantStatus.NO_SPACE, "d" + mapper.id + " has no maptrack handle left ("
+                    + mapper.maptrack.size() + " mappings, max_maptrack_frames " + mapper.maxMaptrackFrames + ")");
+        }
         int frame = pin(granter, ref, mapper.id, readonly);
         if (frame < 0) {
             throw new GrantException(GrantStatus.of(frame), "ref " + ref + " of d"

@@ -20,6 +20,8 @@ public final class Hypervisor implements AutoCloseable {
     public static final int DOMID_FIRST_RESERVED = 0x7FF0;
     public static final int MAX_MEMORY_PAGES = 1 << 18;
     public static final int MAX_VCPUS = 128;
+    /** Event-channel ports of a domain, port 0 (never handed out) included. */
+    public static final int MAX_PORTS = EventPage.MAX_PORTS;
     private static final int MAX_PAUSE_COUNT = 255;
 
     private final Path dir;
@@ -211,6 +213,10 @@ public final class Hypervisor implements AutoCloseable {
         if (frames < 1 || frames > GrantTable.MAX_FRAMES) {
             throw new HypercallException(Errno.EINVAL, frames + " grant frames (max " + GrantTable.MAX_FRAMES + ")");
         }
+        if (frames > d.maxGrantFrames) {
+            throw new HypercallException(Errno.ENOSPC, "max_grant_frames reached: " + d.maxGrantFrames + " frames, "
+                    + d.maxGrantFrames * GrantEntry.ENTRIES_PER_FRAME + " entries");
+        }
         // Like GNTTABOP_setup_table, a table only grows.
         d.grantFrames = Math.max(d.grantFrames, frames);
         return d.grantFrames;
@@ -291,6 +297,22 @@ public final class Hypervisor implements AutoCloseable {
         d.state = d.pauseCount > 0 ? DomainState.PAUSED : DomainState.RUNNING;
         d.events.setSuspendResult(fast ? 1 : 0);
         d.publishRunstate();
+    }
+
+    synchronized void setGrantLimits(int caller, int domid, int grantFrames, int maptrackFrames) throws HypercallException {
+        privileged(caller);
+        Domain d = live(domid);
+        if (grantFrames < 1 || grantFrames > GrantTable.MAX_FRAMES || maptrackFrames < 0
+                || maptrackFrames > Integer.MAX_VALUE / GrantTable.MAPTRACK_PER_FRAME) {
+            throw new HypercallException(Errno.EINVAL, "grant limits " + grantFrames + "/" + maptrackFrames
+                    + " (grant frames 1.." + GrantTable.MAX_FRAMES + ")");
+        }
+        if (d.grantFrames > grantFrames || d.maptrack.size() > (long) maptrackFrames * GrantTable.MAPTRACK_PER_FRAME) {
+            throw new HypercallException(Errno.EBUSY, "d" + domid + " already uses more than " + grantFrames
+                    + " grant frames or " + maptrackFrames + " maptrack frames");
+        }
+        d.maxGrantFrames = grantFrames;
+        d.maxMaptrackFrames = maptrackFrames;
     }
 
     synchronized void shutdown(int caller, int domid, ShutdownReason reason) throws HypercallException {

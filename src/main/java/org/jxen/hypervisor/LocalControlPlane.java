@@ -85,6 +85,11 @@ final class LocalControlPlane implements ControlPlane {
     }
 
     @Override
+    public void setGrantLimits(int domid, int grantFrames, int maptrackFrames) throws HypercallException {
+        hv.setGrantLimits(caller, domid, grantFrames, maptrackFrames);
+    }
+
+    @Override
     public void pause(int domid) throws HypercallException {
         hv.pause(caller, domid);
     }

@@ -152,6 +152,14 @@ public final class Host implements AutoCloseable {
         return runDir;
     }
 
+    /**
+     * dom0's grant limits, as Xen's boot parameters {@code gnttab_max_frames} and {@code gnttab_max_maptrack_frames}
+     * set them: its backends map every guest's rings with its maptrack handles.
+     */
+    public void setDom0GrantLimits(int grantFrames, int maptrackFrames) throws HypercallException {
+        ctl.setGrantLimits(0, grantFrames, maptrackFrames);
+    }
+
     public Path xenstoredSocket() {
         return xenstored.socketPath();
     }
@@ -249,6 +257,9 @@ public final class Host implements AutoCloseable {
         }
         int domid = ctl.createDomain(cfg.memoryPages(), cfg.maxvcpus());
         try {
+            if (!dc.grantLimits().equals(DomainConfig.GrantLimits.DEFAULT)) {
+                ctl.setGrantLimits(domid, dc.grantLimits().grantFrames(), dc.grantLimits().maptrackFrames());
+            }
             DomainInfo info = ctl.info(domid);
             libxl.buildDomain(domid, cfg, info);
             // As xenconsoled does on seeing the new domain: serve its console before it can print.
@@ -263,7 +274,8 @@ public final class Host implements AutoCloseable {
             dom0Kernel.printk("toolstack: created domain " + domid + " (" + cfg.name() + ", "
                     + (cfg.ownProcess() ? "own process" : "in-process") + ")");
             return g;
-        } catch (IOException | HypercallException | RuntimeException e) {
+        } catch (IOException | HypercallException | RuntimeException | LinkageError | OutOfMemoryError e) {
+            // Out of descriptors or threads part way: the half-built domain goes, the host stays.
             destroyQuietly(domid);
             throw e;
         }
@@ -597,7 +609,7 @@ public final class Host implements AutoCloseable {
             }
             guests.put(domid, new Guest(domid, newName, g.thread(), g.process()));
             DomainConfig c = configs.get(domid);
-            if (c != null) configs.put(domid, new DomainConfig(c.guest().renamed(newName), c.devices(), c.onShutdown(), c.warnings()));
+            if (c != null) configs.put(domid, new DomainConfig(c.guest().renamed(newName), c.devices(), c.onShutdown(), c.warnings(), c.grantLimits()));
         }
     }
 

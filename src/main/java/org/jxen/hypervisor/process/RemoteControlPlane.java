@@ -195,6 +195,11 @@ final class RemoteControlPlane implements ControlPlane {
     }
 
     @Override
+    public void setGrantLimits(int domid, int grantFrames, int maptrackFrames) throws HypercallException {
+        call(op(Rpc.SET_GNTTAB_LIMITS, domid, grantFrames, maptrackFrames));
+    }
+
+    @Override
     public void pause(int domid) throws HypercallException {
         call(op(Rpc.PAUSE, domid));
     }
