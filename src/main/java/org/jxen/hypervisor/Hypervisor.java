@@ -20,8 +20,11 @@ public final class Hypervisor implements AutoCloseable {
     public static final int DOMID_FIRST_RESERVED = 0x7FF0;
     public static final int MAX_MEMORY_PAGES = 1 << 18;
     public static final int MAX_VCPUS = 128;
-    /** Event-channel ports of a domain, port 0 (never handed out) included. */
-    public static final int MAX_PORTS = EventPage.MAX_PORTS;
+    /**
+     * Event-channel ports of a domain on the FIFO ABI, which every jxen kernel and dom0 switch to at boot, port 0
+     * (never handed out) included; a domain on the 2-level ABI has {@link EventPage#MAX_PORTS}.
+     */
+    public static final int MAX_PORTS = EventWord.NR_CHANNELS;
     private static final int MAX_PAUSE_COUNT = 255;
 
     private final Path dir;

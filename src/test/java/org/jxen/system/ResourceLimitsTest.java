@@ -244,7 +244,7 @@ class ResourceLimitsTest extends SystemFixture {
         Path run = startHost(List.of("prlimit", "--nofile=512:4096"), null);
         String out = Files.readString(dir.resolve("limited.log"));
         assertThat(out).containsPattern("jxen host: room for about [0-9]+ in-process guests of 16 MiB with 1 device each "
-                + "\\(first limit: [a-z. _]+\\): dom0 ports 8191 -> 2730, memory [0-9]+ MiB -> [0-9]+, open files 4096 -> [0-9]+, "
+                + "\\(first limit: [a-z. _]+\\): dom0 ports 131071 -> 43690, memory [0-9]+ MiB -> [0-9]+, open files 4096 -> [0-9]+, "
                 + "vm.max_map_count [0-9]+ -> [0-9]+, threads [0-9]+ free -> [0-9]+\n");
         assertThat(run.resolve("xenstored/socket")).exists();
     }
