@@ -70,7 +70,7 @@ public final class NetBench {
         try {
             List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns));
             cmd.addAll(jxen);
-            cmd.addAll(List.of("host", "--run-dir", dir.resolve("run").toString()));
+            cmd.addAll(List.of("host", "--run-dir", dir.resolve("run").toString(), "--bridge", "xenbr0"));
             Path log = dir.resolve("host.log");
             host = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             for (int i = 0; i < 1200 && !Files.readString(log).contains("jxen host: xenstored on"); i++) {

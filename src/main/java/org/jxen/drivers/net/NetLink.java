@@ -6,7 +6,8 @@ import java.lang.foreign.MemorySegment;
 /**
  * The host side of a network device: what a Linux driver's net_device is to the stack. netback's is {@code vifD.N}
  * in dom0, netfront's the guest's {@code eth0}; both are TAP devices ({@link TapLink}), or a test's pipe.
- * Frames are whole Ethernet frames without any prefix.
+ * Frames are whole Ethernet frames without any prefix; each carries its {@link Offload} (checksum state, GSO
+ * request) beside it, as an skb does.
  */
 public interface NetLink extends AutoCloseable {
     /** Receives the frames the stack sends through the device, one call per frame, on the link's own thread. */
@@ -15,8 +16,9 @@ public interface NetLink extends AutoCloseable {
         /**
          * {@code frame} is valid only during the call. The call may block (the ring is full): the link then stops
          * reading, and the stack's own queue fills and drops, as a stopped netdev queue does in Linux.
+         * {@code offload} is what {@link #offloads} allowed the stack to leave undone ({@link Offload}).
          */
-        void frame(MemorySegment frame);
+        void frame(MemorySegment frame, int offload);
     }
 
     /** Opens links by name ({@code vif5.0}, {@code eth0}). */
@@ -28,8 +30,23 @@ public interface NetLink extends AutoCloseable {
 
     String name();
 
-    /** Hands one frame to the stack (the device "receives" it). */
-    void transmit(MemorySegment frame) throws IOException;
+    /**
+     * Hands one frame to the stack (the device "receives" it) with its {@link Offload}: a partial checksum is
+     * completed by the stack, a GSO frame is segmented by it if it must be.
+     */
+    void transmit(MemorySegment frame, int offload) throws IOException;
+
+    /** A frame with nothing left to do. */
+    default void transmit(MemorySegment frame) throws IOException {
+        transmit(frame, Offload.NONE);
+    }
+
+    /**
+     * What the handler can take from now on, as a net_device's features: partial checksums ({@code csum}) and TCP
+     * super-frames of up to 64 KiB ({@code tso4}, {@code tso6}; only with {@code csum}). Without them the stack
+     * finishes checksums and segments before the handler sees a frame. A link that cannot offload ignores this.
+     */
+    default void offloads(boolean csum, boolean tso4, boolean tso6) throws IOException {}
 
     /** Starts reading frames from the stack into {@code handler}; once. */
     void start(FrameHandler handler);

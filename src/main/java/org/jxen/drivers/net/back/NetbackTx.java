@@ -3,11 +3,13 @@ package org.jxen.drivers.net.back;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import org.jxen.drivers.net.Checksums;
 import org.jxen.drivers.net.NetLink;
 import org.jxen.drivers.net.Netif;
 import org.jxen.drivers.net.NetifExtraInfo;
 import org.jxen.drivers.net.NetifTxRequest;
 import org.jxen.drivers.net.NetifTxResponse;
+import org.jxen.drivers.net.Offload;
 import org.jxen.hypervisor.CopyBatch;
 import org.jxen.hypervisor.GrantStatus;
 import org.jxen.hypervisor.HypercallException;
@@ -101,6 +103,8 @@ final class NetbackTx {
         int firstOff = req.offset();
         int total = req.size();
         int extras = 0;
+        int gsoType = Netif.GSO_TYPE_NONE;
+        int gsoSize = 0;
         if ((firstFlags & Netif.TXF_EXTRA_INFO) != 0) {
             int flags;
             do {
@@ -113,7 +117,11 @@ final class NetbackTx {
                 if (type == Netif.EXTRA_TYPE_NONE || type >= Netif.EXTRA_TYPE_MAX) {
                     throw new Fatal("Invalid extra type: " + type);
                 }
-                if (type == Netif.EXTRA_TYPE_GSO) checkGso(extra.gsoSize(), extra.gsoType());
+                if (type == Netif.EXTRA_TYPE_GSO) {
+                    checkGso(extra.gsoSize(), extra.gsoType());
+                    gsoType = extra.gsoType();
+                    gsoSize = extra.gsoSize();
+                }
                 flags = extra.flags();
             } while ((flags & Netif.EXTRA_FLAG_MORE) != 0);
         }
@@ -181,12 +189,23 @@ final class NetbackTx {
             dropped++;
             return;
         }
-        packets++;
         staging.drain(frame, total);
+        MemorySegment f = frame.asSlice(0, total);
+        int offload = Offload.fromTx(firstFlags, gsoType, gsoSize);
+        // checksum_setup: a GSO packet must be CHECKSUM_PARTIAL; a frontend that did not say csum_blank gets the
+        // pseudo-header sum written for it (rx_gso_checksum_fixup).
+        if (Offload.gso(offload) && !Offload.partial(offload)) {
+            if (!Checksums.setPseudoHeader(f)) {
+                dropped++;
+                return;
+            }
+            offload |= Offload.PARTIAL;
+        }
         try {
-            link.transmit(frame.asSlice(0, total));
+            link.transmit(f, offload);
+            packets++;
         } catch (IOException e) {
-            dropped++;
+            dropped++; // "Can't setup checksum in net_tx_action", or the interface refused it
         }
     }
 

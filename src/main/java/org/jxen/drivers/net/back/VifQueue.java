@@ -33,7 +33,8 @@ final class VifQueue {
     private volatile boolean txKicked = true;
 
     /** @param keysSplit whether the rings were mapped with split channel keys (ports named "tx" and "rx") */
-    VifQueue(XenbusDevice dev, BackRings.Queue ring, NetLink link, boolean rxNotify, boolean keysSplit, FatalHandler onFatal) {
+    VifQueue(XenbusDevice dev, BackRings.Queue ring, NetLink link, NetbackRx.Features features, boolean keysSplit,
+            FatalHandler onFatal) {
         this.index = ring.index();
         this.dev = dev;
         this.onFatal = onFatal;
@@ -42,7 +43,7 @@ final class VifQueue {
         this.txStaging = new Staging(dev.xenbus(), dev.otherendId());
         this.rxStaging = new Staging(dev.xenbus(), dev.otherendId());
         this.tx = new NetbackTx(ring.backRing("tx", Netif.TX_ENTRY_SIZE), dev.xenbus().hypercalls(), txStaging, link);
-        this.rx = new NetbackRx(ring.backRing("rx", Netif.RX_ENTRY_SIZE), dev.xenbus().hypercalls(), rxStaging, rxNotify);
+        this.rx = new NetbackRx(ring.backRing("rx", Netif.RX_ENTRY_SIZE), dev.xenbus().hypercalls(), rxStaging, features);
         this.txThread = Thread.ofPlatform().daemon().name(link.name() + "-q" + index + "-tx").unstarted(this::txLoop);
     }
 
@@ -90,10 +91,10 @@ final class VifQueue {
     }
 
     /** A frame for the guest, on the vif's reader thread. */
-    void deliver(MemorySegment frame) {
+    void deliver(MemorySegment frame, int offload) {
         if (stopped) return;
         try {
-            if (rx.deliver(frame)) notifyFrontend(rxPort);
+            if (rx.deliver(frame, offload)) notifyFrontend(rxPort);
         } catch (RingOverflowException e) {
             stopped = true;
             onFatal.fatal(this, NetbackRx.describe(e));

@@ -7,6 +7,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import org.jxen.drivers.net.Checksums;
 import org.jxen.drivers.net.NetLink;
 import org.jxen.drivers.net.Netif;
 import org.jxen.drivers.net.NetifExtraInfo;
@@ -14,6 +15,7 @@ import org.jxen.drivers.net.NetifRxRequest;
 import org.jxen.drivers.net.NetifRxResponse;
 import org.jxen.drivers.net.NetifTxRequest;
 import org.jxen.drivers.net.NetifTxResponse;
+import org.jxen.drivers.net.Offload;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.ring.FrontRing;
 import org.jxen.ring.RingOverflowException;
@@ -38,6 +40,8 @@ final class NetfrontQueue {
     private final FrontRing rx;
     private final int txPort;
     private final int rxPort;
+    /** The backend takes IPv6 frames with csum_blank (feature-ipv6-csum-offload); else they are completed here. */
+    private final boolean ipv6Csum;
     private final MemorySegment[] txPages = new MemorySegment[Netif.TX_RING_SIZE];
     private final MemorySegment[] rxPages = new MemorySegment[Netif.RX_RING_SIZE];
     private int[] txRefs;
@@ -55,18 +59,24 @@ final class NetfrontQueue {
     private final NetifTxResponse txRsp = new NetifTxResponse();
     private final NetifRxRequest rxReq = new NetifRxRequest();
     private final NetifRxResponse rxRsp = new NetifRxResponse();
+    private final NetifExtraInfo txExtra = new NetifExtraInfo();
     private final NetifExtraInfo extra = new NetifExtraInfo();
     private final Thread rxThread;
     private volatile boolean rxKicked = true;
     private volatile boolean stopped;
     private volatile String broken;
+    // The GSO extra of the packet being received (rx thread only).
+    private int gsoType;
+    private int gsoSize;
     long txPackets;
     long txErrors;
     long rxPackets;
     long rxErrors;
 
-    NetfrontQueue(XenbusDevice dev, FrontRings.Queue q, NetLink link, boolean split) throws HypercallException {
+    NetfrontQueue(XenbusDevice dev, FrontRings.Queue q, NetLink link, boolean split, boolean ipv6Csum)
+            throws HypercallException {
         this.index = q.index();
+        this.ipv6Csum = ipv6Csum;
         this.dev = dev;
         this.link = link;
         this.tx = q.frontRing("tx", Netif.TX_ENTRY_SIZE);
@@ -115,21 +125,34 @@ final class NetfrontQueue {
 
     // ---- transmit ----
 
-    /** xennet_start_xmit for one frame; blocks while the ring has no room (the interface's queue is stopped). */
-    void transmit(MemorySegment f) {
+    /**
+     * xennet_start_xmit for one frame; blocks while the ring has no room (the interface's queue is stopped). The
+     * first slot carries the checksum flags and, for a GSO frame, NETTXF_extra_info with the GSO extra in the next
+     * slot; the data slots follow.
+     */
+    void transmit(MemorySegment f, int offload) {
         int len = (int) f.byteSize();
         if (len > Netif.MAX_TX_SIZE || len == 0) { // xennet_start_xmit drops what the size field cannot say
             txErrors++;
             return;
         }
+        if (Offload.partial(offload) && !ipv6Csum && Checksums.ipv6(f)) { // skb_checksum_help
+            if (!Checksums.complete(f)) {
+                txErrors++;
+                return;
+            }
+            offload = Offload.NONE;
+        }
+        boolean gso = Offload.gso(offload);
         int slots = (len + Netif.PAGE_SIZE - 1) / Netif.PAGE_SIZE;
+        int csumFlags = Offload.txFlags(offload);
         txLock.lock();
         try {
             while (true) {
                 if (stopped || broken != null) return;
                 collectTxResponses();
                 if (broken != null) return;
-                if (tx.freeRequests() >= slots && nfree >= slots) break;
+                if (tx.freeRequests() >= slots + (gso ? 1 : 0) && nfree >= slots) break;
                 if (tx.finalCheckForResponses()) continue;
                 txRoom.await(100, TimeUnit.MILLISECONDS);
             }
@@ -139,7 +162,11 @@ final class NetfrontQueue {
                 int chunk = Math.min(Netif.PAGE_SIZE, len - at);
                 MemorySegment.copy(f, at, txPages[id], 0, chunk);
                 int flags = i < slots - 1 ? Netif.TXF_MORE_DATA : 0;
+                if (i == 0) flags |= csumFlags | (gso ? Netif.TXF_EXTRA_INFO : 0);
                 txReq.wrap(tx.nextRequest()).set(txRefs[id], 0, flags, id, i == 0 ? len : chunk);
+                if (i == 0 && gso) {
+                    txExtra.wrap(tx.nextRequest()).setGso(0, Offload.gsoSize(offload), Offload.gsoType(offload), 0);
+                }
                 at += chunk;
             }
             txPackets++;
@@ -196,6 +223,9 @@ final class NetfrontQueue {
         boolean bad = false;
         boolean more;
         boolean first = true;
+        int csumFlags = 0;
+        gsoType = Netif.GSO_TYPE_NONE;
+        gsoSize = 0;
         do {
             if (!rx.copyNextResponse(rxScratch)) { // the backend published half a packet
                 bad = true;
@@ -212,7 +242,10 @@ final class NetfrontQueue {
                 MemorySegment.copy(rxPages[id], off, frame, len, status);
                 len += status;
             }
-            if (first && (flags & Netif.RXF_EXTRA_INFO) != 0) skipExtras();
+            if (first) {
+                csumFlags = flags;
+                if ((flags & Netif.RXF_EXTRA_INFO) != 0) readExtras();
+            }
             first = false;
             more = (flags & Netif.RXF_MORE_DATA) != 0;
         } while (more);
@@ -220,20 +253,38 @@ final class NetfrontQueue {
             rxErrors++;
             return;
         }
+        MemorySegment f = frame.asSlice(0, len);
+        int offload = Offload.fromRx(csumFlags, gsoType, gsoSize);
+        // checksum_setup: a GSO frame must be CHECKSUM_PARTIAL; a backend that forgot csum_blank gets it fixed up.
+        if (Offload.gso(offload) && !Offload.partial(offload)) {
+            if (!Checksums.setPseudoHeader(f)) {
+                rxErrors++;
+                return;
+            }
+            offload |= Offload.PARTIAL;
+        }
         rxPackets++;
         try {
-            link.transmit(frame.asSlice(0, len));
+            link.transmit(f, offload);
         } catch (IOException e) {
             rxErrors++;
         }
     }
 
-    /** xennet_get_extras: the extra-info slots after a packet's first response (GSO metadata: not needed here). */
-    private void skipExtras() {
+    /**
+     * xennet_get_extras: the extra-info slots after a packet's first response; a GSO one gives the frame its MSS
+     * and type (xennet_set_skb_gso), others are passed over.
+     */
+    private void readExtras() {
         int flags;
         do {
             if (!rx.copyNextResponse(rxScratch)) return;
             extra.wrap(rxScratch);
+            if (extra.type() == Netif.EXTRA_TYPE_GSO && extra.gsoSize() != 0
+                    && (extra.gsoType() == Netif.GSO_TYPE_TCPV4 || extra.gsoType() == Netif.GSO_TYPE_TCPV6)) {
+                gsoType = extra.gsoType();
+                gsoSize = extra.gsoSize();
+            }
             flags = extra.flags();
         } while ((flags & Netif.EXTRA_FLAG_MORE) != 0);
     }
