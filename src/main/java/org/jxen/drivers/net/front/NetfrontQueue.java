@@ -184,6 +184,7 @@ final class NetfrontQueue {
     private void collectTxResponses() {
         while (tx.copyNextResponse(txScratch)) {
             txRsp.wrap(txScratch);
+            if (txRsp.status() == Netif.RSP_NULL) continue; // an extra-info slot's: no id, no page
             int id = txRsp.id();
             if (id >= inFlight.length || !inFlight[id]) {
                 broke("tx response id " + id + " is not in flight");
