@@ -200,6 +200,9 @@ final class NetbackTx {
                 return;
             }
             offload |= Offload.PARTIAL;
+        } else if (Offload.partial(offload) && Checksums.locate(f) < 0) {
+            dropped++; // "Can't setup checksum in net_tx_action": not TCP or UDP over IP
+            return;
         }
         try {
             link.transmit(f, offload);

@@ -263,6 +263,9 @@ final class NetfrontQueue {
                 return;
             }
             offload |= Offload.PARTIAL;
+        } else if (Offload.partial(offload) && Checksums.locate(f) < 0) {
+            rxErrors++; // checksum_setup failed: xennet_poll drops it
+            return;
         }
         rxPackets++;
         try {
