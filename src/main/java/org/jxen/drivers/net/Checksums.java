@@ -63,11 +63,17 @@ public final class Checksums {
      * partial checksum holds; false if the frame is not TCP/UDP over IP.
      */
     public static boolean setPseudoHeader(MemorySegment f) {
+        return setPseudoHeader(f, f.byteSize());
+    }
+
+    /** As {@link #setPseudoHeader(MemorySegment)} with {@code head} the frame's first bytes, {@code frameLength} its size. */
+    public static boolean setPseudoHeader(MemorySegment head, long frameLength) {
+        MemorySegment f = head;
         int at = locate(f);
         if (at < 0) return false;
         int start = at >>> 16;
         int l3 = u16(f, 12) == 0x8100 ? Netif.ETH_HLEN + 4 : Netif.ETH_HLEN;
-        long len = f.byteSize() - start;
+        long len = frameLength - start;
         long sum;
         int proto;
         if ((f.get(U8, l3) & 0xF0) == 0x40) {

@@ -36,6 +36,19 @@ public interface NetLink extends AutoCloseable {
      */
     void transmit(MemorySegment frame, int offload) throws IOException;
 
+    /**
+     * As {@link #transmit(MemorySegment, int)} for a frame held in {@code n} pieces, in order (the pages a driver
+     * copied it into): a TAP device writes them with one writev, without gathering them first. The headers a partial
+     * checksum needs are in the first piece.
+     */
+    default void transmit(MemorySegment[] pieces, int n, int offload) throws IOException {
+        long len = 0;
+        for (int i = 0; i < n; i++) len += pieces[i].byteSize();
+        MemorySegment f = MemorySegment.ofArray(new byte[(int) len]);
+        for (int i = 0, at = 0; i < n; at += (int) pieces[i].byteSize(), i++) MemorySegment.copy(pieces[i], 0, f, at, pieces[i].byteSize());
+        transmit(f, offload);
+    }
+
     /** A frame with nothing left to do. */
     default void transmit(MemorySegment frame) throws IOException {
         transmit(frame, Offload.NONE);

@@ -28,6 +28,8 @@ public final class TapLink implements NetLink {
     /** The largest frame read: a 64 KiB packet and its Ethernet header (jumbo MTUs included). */
     static final int MAX_FRAME = 65536 + 64;
     private static final int HDR = Tun.VNET_HDR_LEN;
+    /** The most pieces one writev takes here: a 64 KiB frame in pages at any offset, and then some. */
+    private static final int MAX_PIECES = 20;
     private static final int F_NEEDS_CSUM = 1;
     private static final int F_DATA_VALID = 2;
     private static final int GSO_TCPV4 = 1;
@@ -41,7 +43,8 @@ public final class TapLink implements NetLink {
     private final MemorySegment buf = arena.allocate(HDR + MAX_FRAME, 64);
     // The header and the iovecs of a write (under writeLock).
     private final MemorySegment whdr = arena.allocate(HDR, 8);
-    private final MemorySegment iov = arena.allocate(2 * Libc.IOVEC_SIZE, 8);
+    private final MemorySegment iov = arena.allocate((1 + MAX_PIECES) * Libc.IOVEC_SIZE, 8);
+    private MemorySegment gather;
     private long unreadable;
     private final Object writeLock = new Object();
     private Thread reader;
@@ -99,17 +102,30 @@ public final class TapLink implements NetLink {
      */
     @Override
     public void transmit(MemorySegment frame, int offload) throws IOException {
+        transmit(new MemorySegment[] {frame}, 1, offload);
+    }
+
+    @Override
+    public void transmit(MemorySegment[] pieces, int n, int offload) throws IOException {
         int flags = 0;
         int start = 0;
         int off = 0;
         if (Offload.partial(offload)) {
-            int at = Checksums.locate(frame);
+            int at = Checksums.locate(pieces[0]);
+            if (at < 0 && n > 1) { // the headers straddle pieces: gather them first (not seen from netif drivers)
+                transmitGathered(pieces, n, offload);
+                return;
+            }
             if (at < 0) throw new IOException(name + ": a partial checksum in a frame that is not TCP or UDP over IP");
             flags = F_NEEDS_CSUM;
             start = at >>> 16;
             off = at & 0xFFFF;
         } else if (Offload.valid(offload)) {
             flags = F_DATA_VALID;
+        }
+        if (n > MAX_PIECES) {
+            transmitGathered(pieces, n, offload);
+            return;
         }
         int gso = switch (Offload.gsoType(offload)) {
             case Netif.GSO_TYPE_TCPV4 -> GSO_TCPV4;
@@ -126,10 +142,32 @@ public final class TapLink implements NetLink {
             whdr.set(LE16, 8, (short) off);
             iov.set(ValueLayout.ADDRESS, 0, whdr);
             iov.set(ValueLayout.JAVA_LONG, 8, HDR);
-            iov.set(ValueLayout.ADDRESS, 16, frame);
-            iov.set(ValueLayout.JAVA_LONG, 24, frame.byteSize());
-            long n = Tun.writev(fd, iov, 2);
-            if (n < 0 && -n != 5 && -n != Tun.EAGAIN) throw new IOException(name + ": write: " + Tun.strerror((int) -n));
+            for (int i = 0; i < n; i++) {
+                iov.set(ValueLayout.ADDRESS, (i + 1) * Libc.IOVEC_SIZE, pieces[i]);
+                iov.set(ValueLayout.JAVA_LONG, (i + 1) * Libc.IOVEC_SIZE + 8, pieces[i].byteSize());
+            }
+            long w = Tun.writev(fd, iov, n + 1);
+            if (w < 0 && -w != 5 && -w != Tun.EAGAIN) throw new IOException(name + ": write: " + Tun.strerror((int) -w));
+        }
+    }
+
+    private static long length(MemorySegment[] pieces, int n) {
+        long len = 0;
+        for (int i = 0; i < n; i++) len += pieces[i].byteSize();
+        return len;
+    }
+
+    /** Copies the pieces into one buffer (the link's, made the first time it is needed) and writes that. */
+    private void transmitGathered(MemorySegment[] pieces, int n, int offload) throws IOException {
+        long len = length(pieces, n);
+        if (len > MAX_FRAME) throw new IOException(name + ": a frame of " + len + " bytes");
+        synchronized (writeLock) { // the buffer is shared by the link's writers
+            if (closed) return;
+            if (gather == null) gather = arena.allocate(MAX_FRAME, 64);
+            for (int i = 0, at = 0; i < n; at += (int) pieces[i].byteSize(), i++) {
+                MemorySegment.copy(pieces[i], 0, gather, at, pieces[i].byteSize());
+            }
+            transmit(new MemorySegment[] {gather.asSlice(0, len)}, 1, offload);
         }
     }
 

@@ -46,7 +46,7 @@ final class NetbackTx {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment first = arena.allocate(Netif.TX_ENTRY_SIZE);
     private final MemorySegment scratch = arena.allocate(Netif.TX_ENTRY_SIZE);
-    private final MemorySegment frame = arena.allocate(Staging.PAGES * Netif.PAGE_SIZE, 64);
+    private final MemorySegment[] pieces = new MemorySegment[Staging.PAGES];
     private final NetifTxRequest req = new NetifTxRequest();
     private final NetifExtraInfo extra = new NetifExtraInfo();
     private final NetifTxResponse rsp = new NetifTxResponse();
@@ -189,23 +189,24 @@ final class NetbackTx {
             dropped++;
             return;
         }
-        staging.drain(frame, total);
-        MemorySegment f = frame.asSlice(0, total);
+        // The frame goes to the interface straight from the staging pages (one writev).
+        int n = staging.pieces(total, pieces);
+        MemorySegment head = pieces[0];
         int offload = Offload.fromTx(firstFlags, gsoType, gsoSize);
         // checksum_setup: a GSO packet must be CHECKSUM_PARTIAL; a frontend that did not say csum_blank gets the
         // pseudo-header sum written for it (rx_gso_checksum_fixup).
         if (Offload.gso(offload) && !Offload.partial(offload)) {
-            if (!Checksums.setPseudoHeader(f)) {
+            if (!Checksums.setPseudoHeader(head, total)) {
                 dropped++;
                 return;
             }
             offload |= Offload.PARTIAL;
-        } else if (Offload.partial(offload) && Checksums.locate(f) < 0) {
+        } else if (Offload.partial(offload) && Checksums.locate(head) < 0) {
             dropped++; // "Can't setup checksum in net_tx_action": not TCP or UDP over IP
             return;
         }
         try {
-            link.transmit(f, offload);
+            link.transmit(pieces, n, offload);
             packets++;
         } catch (IOException e) {
             dropped++; // "Can't setup checksum in net_tx_action", or the interface refused it

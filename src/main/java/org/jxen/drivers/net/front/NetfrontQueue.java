@@ -54,7 +54,10 @@ final class NetfrontQueue {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment txScratch = arena.allocate(Netif.TX_ENTRY_SIZE);
     private final MemorySegment rxScratch = arena.allocate(Netif.RX_ENTRY_SIZE);
-    private final MemorySegment frame = arena.allocate(17 * Netif.PAGE_SIZE, 64);
+    /** The rx buffers holding the packet being received (rx thread only). */
+    private final MemorySegment[] pieces = new MemorySegment[Netif.NR_SLOTS_MIN + 2];
+    /** The largest packet taken from the rx ring: 17 full pages, as Linux's 64 KiB plus headers. */
+    private static final int MAX_RX_FRAME = 17 * Netif.PAGE_SIZE;
     private final NetifTxRequest txReq = new NetifTxRequest();
     private final NetifTxResponse txRsp = new NetifTxResponse();
     private final NetifRxRequest rxReq = new NetifRxRequest();
@@ -225,6 +228,7 @@ final class NetfrontQueue {
         boolean more;
         boolean first = true;
         int csumFlags = 0;
+        int npieces = 0;
         gsoType = Netif.GSO_TYPE_NONE;
         gsoSize = 0;
         do {
@@ -237,10 +241,10 @@ final class NetfrontQueue {
             int status = rxRsp.status();
             int off = rxRsp.offset();
             int flags = rxRsp.flags();
-            if (status < 0 || off + status > Netif.PAGE_SIZE || len + status > frame.byteSize()) {
+            if (status < 0 || off + status > Netif.PAGE_SIZE || len + status > MAX_RX_FRAME || npieces == pieces.length) {
                 bad = true;
-            } else if (!bad) {
-                MemorySegment.copy(rxPages[id], off, frame, len, status);
+            } else if (!bad && status > 0) {
+                pieces[npieces++] = rxPages[id].asSlice(off, status);
                 len += status;
             }
             if (first) {
@@ -254,22 +258,23 @@ final class NetfrontQueue {
             rxErrors++;
             return;
         }
-        MemorySegment f = frame.asSlice(0, len);
+        // The frame goes to the interface straight from the rx buffers (one writev); they are posted again after.
+        MemorySegment head = pieces[0];
         int offload = Offload.fromRx(csumFlags, gsoType, gsoSize);
         // checksum_setup: a GSO frame must be CHECKSUM_PARTIAL; a backend that forgot csum_blank gets it fixed up.
         if (Offload.gso(offload) && !Offload.partial(offload)) {
-            if (!Checksums.setPseudoHeader(f)) {
+            if (!Checksums.setPseudoHeader(head, len)) {
                 rxErrors++;
                 return;
             }
             offload |= Offload.PARTIAL;
-        } else if (Offload.partial(offload) && Checksums.locate(f) < 0) {
+        } else if (Offload.partial(offload) && Checksums.locate(head) < 0) {
             rxErrors++; // checksum_setup failed: xennet_poll drops it
             return;
         }
         rxPackets++;
         try {
-            link.transmit(f, offload);
+            link.transmit(pieces, npieces, offload);
         } catch (IOException e) {
             rxErrors++;
         }
