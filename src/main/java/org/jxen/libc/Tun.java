@@ -24,6 +24,7 @@ public final class Tun {
     public static final int IFF_NO_PI = 0x1000;
     /** Every frame read or written is preceded by a struct virtio_net_hdr ({@link #VNET_HDR_LEN} bytes). */
     public static final int IFF_VNET_HDR = 0x4000;
+    public static final int O_NONBLOCK = 0x800;
     /** sizeof(struct virtio_net_hdr), the default TUNSETVNETHDRSZ. */
     public static final int VNET_HDR_LEN = 10;
     /** _IOW('T', 208, unsigned int): which offloads the reader of the device can take (TUN_F_*). */
@@ -84,7 +85,12 @@ public final class Tun {
 
     /** As {@link #openTap(String)}, with {@code extraFlags} (such as {@link #IFF_VNET_HDR}) in ifr_flags. */
     public static int openTap(String name, int extraFlags) {
-        int fd = Libc.open("/dev/net/tun", Libc.O_RDWR | Libc.O_CLOEXEC);
+        return openTap(name, extraFlags, false);
+    }
+
+    /** As {@link #openTap(String, int)}; {@code nonBlocking}: reads return EAGAIN instead of waiting. */
+    public static int openTap(String name, int extraFlags, boolean nonBlocking) {
+        int fd = Libc.open("/dev/net/tun", Libc.O_RDWR | Libc.O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0));
         if (fd < 0) return fd;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment r = ifreq(a, name);

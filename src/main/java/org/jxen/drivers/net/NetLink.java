@@ -10,7 +10,10 @@ import java.lang.foreign.MemorySegment;
  * request) beside it, as an skb does.
  */
 public interface NetLink extends AutoCloseable {
-    /** Receives the frames the stack sends through the device, one call per frame, on the link's own thread. */
+    /**
+     * Receives the frames the stack sends through the device, one call per frame, on the link's own thread, and
+     * {@link #idle} when none is waiting.
+     */
     @FunctionalInterface
     interface FrameHandler {
         /**
@@ -19,6 +22,13 @@ public interface NetLink extends AutoCloseable {
          * {@code offload} is what {@link #offloads} allowed the stack to leave undone ({@link Offload}).
          */
         void frame(MemorySegment frame, int offload);
+
+        /**
+         * No frame is waiting: the link is about to sleep. What a driver held back to do once per batch (push the
+         * ring, notify the other end) is done now, as Linux's drivers do at the end of a NAPI poll or an xmit_more
+         * run.
+         */
+        default void idle() {}
     }
 
     /** Opens links by name ({@code vif5.0}, {@code eth0}). */

@@ -43,6 +43,16 @@ public final class Queues<Q> {
         }
     }
 
+    /** Runs {@code each} on every queue now, under the read lock (none is released meanwhile). */
+    public void forEach(Consumer<Q> each) {
+        gate.readLock().lock();
+        try {
+            for (Q q : queues) each.accept(q);
+        } finally {
+            gate.readLock().unlock();
+        }
+    }
+
     /** Stops every queue, then (no frame in flight to them any more) forgets and releases them. Idempotent. */
     public void retire(Consumer<Q> stop, Consumer<Q> release) {
         List<Q> qs = queues;

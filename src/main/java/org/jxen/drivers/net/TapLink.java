@@ -62,12 +62,12 @@ public final class TapLink implements NetLink {
 
     /** TAP devices in the calling thread's network namespace (dom0's: the host's). */
     public static NetLink.Factory host() {
-        return (name, mac) -> create(name, mac, () -> Tun.openTap(name, Tun.IFF_VNET_HDR));
+        return (name, mac) -> create(name, mac, () -> Tun.openTap(name, Tun.IFF_VNET_HDR, true));
     }
 
     /** TAP devices in {@code ns} (a guest's). */
     public static NetLink.Factory in(NetNamespace ns) {
-        return (name, mac) -> create(name, mac, () -> ns.inside(() -> Tun.openTap(name, Tun.IFF_VNET_HDR)));
+        return (name, mac) -> create(name, mac, () -> ns.inside(() -> Tun.openTap(name, Tun.IFF_VNET_HDR, true)));
     }
 
     private interface Opener {
@@ -195,11 +195,16 @@ public final class TapLink implements NetLink {
     private void readLoop(FrameHandler handler) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment pollfds = a.allocate(16, 8);
-            while (true) {
-                int r = Tun.pollIn(fd, wake, pollfds);
-                if (r <= 0) return; // woken to stop, or poll failed
+            // The descriptor does not block: frames are read while there are any, then the handler hears that the
+            // batch is over, and only then does the thread sleep in poll.
+            while (!closed) {
                 long n = Tun.read(fd, buf, HDR + MAX_FRAME);
-                if (n == -Libc.EINTR || n == -Tun.EAGAIN) continue;
+                if (n == -Tun.EAGAIN) {
+                    handler.idle();
+                    if (Tun.pollIn(fd, wake, pollfds) <= 0) return; // woken to stop, or poll failed
+                    continue;
+                }
+                if (n == -Libc.EINTR) continue;
                 if (n <= 0) return;
                 if (n <= HDR) continue;
                 int offload = offloadOf(buf);

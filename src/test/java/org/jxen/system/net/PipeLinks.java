@@ -55,6 +55,7 @@ final class PipeLinks implements NetLink.Factory {
         /** As if the stack sent {@code frame} with {@code offload} left to do. */
         void inject(byte[] frame, int offload) {
             handler.frame(MemorySegment.ofArray(frame), offload);
+            handler.idle(); // a stack that sends one frame at a time
         }
 
         @Override

@@ -34,6 +34,8 @@ final class NetbackRx {
      */
     record Features(boolean rxNotify, boolean csum, boolean ipv6Csum, boolean tso4, boolean tso6) {}
 
+    /** RX_BATCH_SIZE: at most this many packets between two pushes of the responses. */
+    static final int BATCH = 64;
     /** rx_drain_timeout_msecs. */
     static final long DRAIN_TIMEOUT_MS = 10_000;
     /** Without feature-rx-notify the frontend never kicks us for buffers: look again this often. */
@@ -44,6 +46,9 @@ final class NetbackRx {
     private final Staging staging;
     private final boolean rxNotify;
     private final Features features;
+    private final Runnable notifyFrontend;
+    /** Responses written since the last push: pushed (and notified) once per batch. */
+    private int unpushed;
     private final NetifExtraInfo extra = new NetifExtraInfo();
     private final CopyBatch batch = new CopyBatch(Staging.PAGES * 2);
     private final Arena arena = Arena.ofShared();
@@ -61,7 +66,8 @@ final class NetbackRx {
     private long packets;
     private long dropped;
 
-    NetbackRx(BackRing ring, Hypercalls hc, Staging staging, Features features) {
+    NetbackRx(BackRing ring, Hypercalls hc, Staging staging, Features features, Runnable notifyFrontend) {
+        this.notifyFrontend = notifyFrontend;
         this.ring = ring;
         this.hc = hc;
         this.staging = staging;
@@ -94,22 +100,24 @@ final class NetbackRx {
     }
 
     /**
-     * Copies {@code frame} into the guest's buffers. Returns whether the frontend must be notified; throws
-     * RingOverflowException when the frontend's req_prod is bogus (the caller disables the vif).
+     * Copies {@code frame} into the guest's buffers and writes its responses; they are pushed (and the frontend
+     * notified if it asked) by {@link #flush}, at the end of the batch or after {@link #BATCH} packets, as
+     * xenvif_rx_action does. Throws RingOverflowException when the frontend's req_prod is bogus (the caller
+     * disables the vif).
      */
-    boolean deliver(MemorySegment frame, int offload) throws InterruptedException {
+    void deliver(MemorySegment frame, int offload) throws InterruptedException {
         int len = (int) Math.min(frame.byteSize(), staging.capacity());
         offload = fit(frame, offload);
         if (offload < 0) {
             dropped++;
-            return false;
+            return;
         }
         boolean gso = Offload.gso(offload);
         int pages = Math.max(1, (len + Netif.PAGE_SIZE - 1) / Netif.PAGE_SIZE);
         int needed = pages + (gso ? 1 : 0); // xenvif_rx_skb: one more slot for the GSO extra
         if (!staging.ensure(len) || !await(needed)) {
             dropped++;
-            return false;
+            return;
         }
         staging.fill(frame.asSlice(0, len));
         batch.clear();
@@ -140,7 +148,14 @@ final class NetbackRx {
             }
         }
         packets++;
-        return ring.pushResponsesAndCheckNotify();
+        if (++unpushed >= BATCH) flush();
+    }
+
+    /** RING_PUSH_RESPONSES_AND_CHECK_NOTIFY for what {@link #deliver} wrote since the last push. */
+    void flush() {
+        if (unpushed == 0) return;
+        unpushed = 0;
+        if (ring.pushResponsesAndCheckNotify()) notifyFrontend.run();
     }
 
     /**
@@ -166,6 +181,7 @@ final class NetbackRx {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DRAIN_TIMEOUT_MS);
         while (!stopped) {
             if (ring.unconsumedRequests() >= needed) return true;
+            flush(); // the frontend reposts buffers only for responses it can see
             // xenvif_rx_ring_slots_available: ask for an event on the very next request, then look again.
             ring.layout().setReqEvent(ring.layout().reqProd() + 1);
             VarHandle.fullFence();

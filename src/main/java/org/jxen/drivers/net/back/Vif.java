@@ -33,7 +33,17 @@ final class Vif {
         this.dev = dev;
         this.link = link;
         this.params = params;
-        link.start(this::fromStack);
+        link.start(new NetLink.FrameHandler() {
+            @Override
+            public void frame(MemorySegment frame, int offload) {
+                fromStack(frame, offload);
+            }
+
+            @Override
+            public void idle() {
+                queues.forEach(VifQueue::flushRx);
+            }
+        });
     }
 
     String name() {

@@ -43,7 +43,8 @@ final class VifQueue {
         this.txStaging = new Staging(dev.xenbus(), dev.otherendId());
         this.rxStaging = new Staging(dev.xenbus(), dev.otherendId());
         this.tx = new NetbackTx(ring.backRing("tx", Netif.TX_ENTRY_SIZE), dev.xenbus().hypercalls(), txStaging, link);
-        this.rx = new NetbackRx(ring.backRing("rx", Netif.RX_ENTRY_SIZE), dev.xenbus().hypercalls(), rxStaging, features);
+        this.rx = new NetbackRx(ring.backRing("rx", Netif.RX_ENTRY_SIZE), dev.xenbus().hypercalls(), rxStaging, features,
+                () -> notifyFrontend(rxPort));
         this.txThread = Thread.ofPlatform().daemon().name(link.name() + "-q" + index + "-tx").unstarted(this::txLoop);
     }
 
@@ -94,13 +95,18 @@ final class VifQueue {
     void deliver(MemorySegment frame, int offload) {
         if (stopped) return;
         try {
-            if (rx.deliver(frame, offload)) notifyFrontend(rxPort);
+            rx.deliver(frame, offload);
         } catch (RingOverflowException e) {
             stopped = true;
             onFatal.fatal(this, NetbackRx.describe(e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** The end of a batch of frames for the guest: the responses are pushed. On the vif's reader thread. */
+    void flushRx() {
+        if (!stopped) rx.flush();
     }
 
     private void notifyFrontend(int port) {

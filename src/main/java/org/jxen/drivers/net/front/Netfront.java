@@ -30,7 +30,17 @@ final class Netfront {
         this.dev = dev;
         this.link = link;
         this.params = params;
-        link.start(this::fromStack);
+        link.start(new NetLink.FrameHandler() {
+            @Override
+            public void frame(MemorySegment frame, int offload) {
+                fromStack(frame, offload);
+            }
+
+            @Override
+            public void idle() {
+                queues.forEach(NetfrontQueue::flushTx);
+            }
+        });
     }
 
     String name() {

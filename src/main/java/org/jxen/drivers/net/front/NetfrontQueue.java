@@ -68,6 +68,10 @@ final class NetfrontQueue {
     private volatile boolean rxKicked = true;
     private volatile boolean stopped;
     private volatile String broken;
+    /** At most this many packets between two pushes of the tx requests (netback's batch, RX_BATCH_SIZE). */
+    static final int BATCH = 64;
+    /** Requests written since the last push (under txLock). */
+    private int unpushedTx;
     // The GSO extra of the packet being received (rx thread only).
     private int gsoType;
     private int gsoSize;
@@ -156,6 +160,7 @@ final class NetfrontQueue {
                 collectTxResponses();
                 if (broken != null) return;
                 if (tx.freeRequests() >= slots + (gso ? 1 : 0) && nfree >= slots) break;
+                if (unpushedTx > 0) pushTx(); // the backend frees room only for requests it can see
                 if (tx.finalCheckForResponses()) continue;
                 txRoom.await(100, TimeUnit.MILLISECONDS);
             }
@@ -173,9 +178,30 @@ final class NetfrontQueue {
                 at += chunk;
             }
             txPackets++;
-            if (tx.pushRequestsAndCheckNotify()) notifyBackend(txPort);
+            if (++unpushedTx >= BATCH) pushTx();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        } catch (RingOverflowException e) {
+            broke("tx ring: " + e.getMessage());
+        } finally {
+            txLock.unlock();
+        }
+    }
+
+    /** RING_PUSH_REQUESTS_AND_CHECK_NOTIFY for the requests written since the last push. Under txLock. */
+    private void pushTx() {
+        unpushedTx = 0;
+        if (tx.pushRequestsAndCheckNotify()) notifyBackend(txPort);
+    }
+
+    /**
+     * The guest's stack has no more frames for now (Linux's xmit_more ran out): what {@link #transmit} wrote is
+     * pushed, and the backend notified if it asked.
+     */
+    void flushTx() {
+        txLock.lock();
+        try {
+            if (unpushedTx > 0 && !stopped && broken == null) pushTx();
         } catch (RingOverflowException e) {
             broke("tx ring: " + e.getMessage());
         } finally {
