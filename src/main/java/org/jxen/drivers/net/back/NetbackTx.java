@@ -57,6 +57,7 @@ final class NetbackTx {
     private final int[] fragId = new int[FATAL_SKB_SLOTS];
     private long packets;
     private long dropped;
+    private boolean drained;
 
     NetbackTx(BackRing ring, Hypercalls hc, Staging staging, NetLink link) {
         this.ring = ring;
@@ -73,20 +74,37 @@ final class NetbackTx {
         return dropped;
     }
 
+    /** Whether the last {@link #process(int)} emptied the ring and re-armed req_event. */
+    boolean drained() {
+        return drained;
+    }
+
     /**
      * Serves every packet on the ring, then re-arms req_event (RING_FINAL_CHECK_FOR_REQUESTS). Returns whether the
      * frontend must be notified of responses.
      */
     boolean process() throws Fatal {
+        return process(Integer.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #process()} for at most {@code budget} packets (NAPI's weight); {@link #drained} says whether the
+     * ring was emptied and re-armed.
+     */
+    boolean process(int budget) throws Fatal {
         boolean notify = false;
+        int n = 0;
+        drained = false;
         try {
             do {
                 int work;
                 while ((work = ring.unconsumedRequests()) > 0) {
                     onePacket(work);
                     notify |= ring.pushResponsesAndCheckNotify();
+                    if (++n >= budget) return notify;
                 }
             } while (ring.finalCheckForRequests());
+            drained = true;
         } catch (RingOverflowException e) {
             throw new Fatal("Impossible number of requests. req_prod " + e.getMessage());
         }

@@ -66,6 +66,10 @@ final class NetfrontQueue {
     private final NetifExtraInfo extra = new NetifExtraInfo();
     private final Thread rxThread;
     private volatile boolean rxKicked = true;
+    /** Held by whichever thread polls the rx ring: the rx thread, or the event's thread within its budget. */
+    private final ReentrantLock rxLock = new ReentrantLock();
+    /** NAPI's weight: the packets the event's thread takes before it hands the rest to the rx thread. */
+    static final int RX_BUDGET = 64;
     private volatile boolean stopped;
     private volatile String broken;
     /** At most this many packets between two pushes of the tx requests (netback's batch, RX_BATCH_SIZE). */
@@ -126,6 +130,18 @@ final class NetfrontQueue {
         }
         if (shared || channel.equals("rx")) {
             rxKicked = true;
+            // NAPI: the event's own thread takes up to a budget of packets (no hand-off, so a lone packet such
+            // as a ping reaches the interface one thread switch sooner); a longer burst goes on on the rx thread.
+            if (rxThread.isAlive() && rxLock.tryLock()) {
+                boolean done;
+                try {
+                    done = stopped || broken != null || pollRx(RX_BUDGET);
+                } finally {
+                    rxLock.unlock();
+                }
+                if (done) return;
+                rxKicked = true;
+            }
             LockSupport.unpark(rxThread);
         }
     }
@@ -233,18 +249,39 @@ final class NetfrontQueue {
                 LockSupport.park(this);
                 continue;
             }
-            rxKicked = false;
+            rxLock.lock();
             try {
-                do {
-                    while (rx.unconsumedResponses() > 0 && !stopped) receiveOne();
-                    refill();
-                } while (!stopped && rx.finalCheckForResponses());
-            } catch (RingOverflowException e) {
-                broke("rx ring: " + e.getMessage());
-            } catch (RuntimeException e) {
-                broke("rx: " + e);
+                pollRx(Integer.MAX_VALUE);
+            } finally {
+                rxLock.unlock();
             }
         }
+    }
+
+    /**
+     * xennet_poll: up to {@code budget} packets, the buffers posted again, and RING_FINAL_CHECK_FOR_RESPONSES;
+     * true when the ring is drained and re-armed, false when the budget ran out first. Under rxLock.
+     */
+    private boolean pollRx(int budget) {
+        rxKicked = false;
+        int n = 0;
+        try {
+            do {
+                while (rx.unconsumedResponses() > 0 && !stopped) {
+                    receiveOne();
+                    if (++n >= budget) {
+                        refill();
+                        return false;
+                    }
+                }
+                refill();
+            } while (!stopped && rx.finalCheckForResponses());
+        } catch (RingOverflowException e) {
+            broke("rx ring: " + e.getMessage());
+        } catch (RuntimeException e) {
+            broke("rx: " + e);
+        }
+        return true;
     }
 
     /** xennet_get_responses for one packet: its slots copied out, then the frame handed to the interface. */
@@ -363,6 +400,8 @@ final class NetfrontQueue {
         }
         txLock.lock(); // a transmit in progress finishes first
         txLock.unlock();
+        rxLock.lock(); // and a poll on the event's thread
+        rxLock.unlock();
     }
 
     /** Ends the grants (deferred while the backend still uses a page) and frees the pages. After {@link #stop}. */
