@@ -48,10 +48,18 @@ public final class NetBench {
     /** What one side measured. */
     private record Figures(double tcp, double tcpDom0, double pps, double cpuUsPerPacket, double p50, double p99) {}
 
+    /** Runs both sides; {@code dir} (the host's run directory, configs, its log) is removed after. */
     public List<Row> run(Path dir) throws Exception {
         String tag = "jxb" + ProcessHandle.current().pid() + "-" + ThreadLocalRandom.current().nextInt(1000);
         Figures floor = veth(tag);
-        Figures guests = guests(tag, dir);
+        Figures guests;
+        try {
+            guests = guests(tag, dir);
+        } finally {
+            try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
+                for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+            }
+        }
         String t = "(iperf3 " + seconds + " s)";
         return List.of(new Row("TCP guest-to-guest, Gb/s " + t, guests.tcp(), floor.tcp(), "Gb/s"),
                 new Row("TCP guest-to-dom0, Gb/s " + t, guests.tcpDom0(), floor.tcp(), "Gb/s"),
