@@ -96,9 +96,11 @@ class ResourceLimitsTest extends SystemFixture {
     void dom0OutOfMaptrackHandlesFailsTheDevicesPastItWithEnospcAndTheConnectedOnesWorkOn() throws Exception {
         // One maptrack frame: 256 grant mappings for dom0 (xenstored's and xenconsoled's two per guest included).
         host.setDom0GrantLimits(GrantTable.MAX_FRAMES, 1);
-        int[] guests = new int[3];
+        int[] guests = new int[4];
         for (int i = 0; i < guests.length; i++) guests[i] = create("m" + i, "inproc = 1", "drivers = ['mydevicefront']");
-        int perGuest = 100; // below xenstored's 128 watches per domain, each frontend watching its backend's state
+        // 280 devices in all; per guest well below xenstored's quotas (128 watches, each frontend watching its
+        // backend's state; 1000 nodes, about 8 a device)
+        int perGuest = 70;
         List<Future<?>> adds = new ArrayList<>();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             // One attach at a time per guest (they share its device directory), the guests in parallel.
