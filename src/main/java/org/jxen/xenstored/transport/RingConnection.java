@@ -53,6 +53,8 @@ public final class RingConnection implements ConnectionIo, EventLoop.Flushable {
     private int readIdx;
     /** Where the next frame the decoder completes ends. */
     private int decodedEnd;
+    /** What req_cons was last set to. */
+    private int released;
     private final AtomicBoolean servicePosted = new AtomicBoolean();
     private Connection conn;
     /** The reply being copied into the response ring, and how much of it is already there. */
@@ -81,6 +83,7 @@ public final class RingConnection implements ConnectionIo, EventLoop.Flushable {
         loop.call(() -> {
             rc.readIdx = rc.ring.reqCons();
             rc.decodedEnd = rc.readIdx;
+            rc.released = rc.readIdx;
             rc.conn = engine.connectGuestRing(rc, domid, rc.readIdx);
             rc.ring.setServerFeatures(engine.featuresOf(domid));
             // Replies a restarted daemon owes are written by the first flush; tell the guest to look.
@@ -180,13 +183,18 @@ public final class RingConnection implements ConnectionIo, EventLoop.Flushable {
                 }
             }
         }
-        if (anyAnswered) {
-            ring.requests().release(answered);
-            engine.published(conn, answered);
-        }
+        if (anyAnswered) releaseTo(answered);
         // Validate even when there was nothing to write: a bogus rsp_cons is an error whenever it appears.
         if (!produced) ring.responses().used();
         return produced;
+    }
+
+    /** Moves req_cons forward (never back) to {@code cons}. */
+    private void releaseTo(int cons) {
+        if (cons - released <= 0) return;
+        ring.requests().release(cons);
+        released = cons;
+        engine.published(conn, cons);
     }
 
     private boolean readRequests() throws RingIndexException, XsFrameDecoder.FrameTooLargeException {
@@ -204,6 +212,12 @@ public final class RingConnection implements ConnectionIo, EventLoop.Flushable {
             });
         }
         if (!consumed) ring.requests().used();
+        // A request longer than the free ring cannot wait for its reply to be freed: the guest needs the room
+        // to finish writing it. Such a request is the one thing a crash at that moment can lose.
+        if (decoder.partial() && ring.requests().free() == 0) {
+            releaseTo(readIdx);
+            consumed = true;
+        }
         return consumed;
     }
 
@@ -242,6 +256,7 @@ public final class RingConnection implements ConnectionIo, EventLoop.Flushable {
         ring.resetIndices();
         readIdx = 0;
         decodedEnd = 0;
+        released = 0;
         ring.setError(XenStoreRingLayout.ERROR_NONE);
         ring.setServerFeatures(engine.featuresOf(domid));
         // Last, with release semantics: the guest sees the reset indices once it sees CONNECTED.
