@@ -165,6 +165,21 @@ public final class XenStoredServer implements AutoCloseable {
         loop.execute(() -> engine.releaseDomain(domid));
     }
 
+    /** The engine, for code already on the loop thread. */
+    XenStoreEngine engineForLoop() {
+        return engine;
+    }
+
+    /** CONTROL live-update restarts this daemon under a supervisor that understands its exit status. */
+    public void enableLiveUpdate() {
+        if (options.stateDir() == null) throw new IllegalStateException("live update needs a state directory");
+        LiveUpdater l = new LiveUpdater(this, options.stateDir());
+        loop.call(() -> {
+            engine.setLiveUpdate(l);
+            return null;
+        });
+    }
+
     /** Runs {@code f} against the engine on the event-loop thread and returns its result. */
     public <T> T onLoop(Function<XenStoreEngine, T> f) {
         return loop.call(() -> f.apply(engine));

@@ -25,6 +25,7 @@ final class Control {
             new Command("logfile", "<file>"),
             new Command("memreport", "[<file>]"),
             new Command("print", "<string>"),
+            new Command("live-update", "[-c <cmdline>] [-F] [-t <timeout>] <file>|-a|-s"),
             new Command("quota", "[set <name> <val>|<domid>]"),
             new Command("quota-soft", "[set <name> <val>]"),
             new Command("help", ""));
@@ -76,6 +77,7 @@ final class Control {
                 else io(() -> Files.writeString(Path.of(args.getFirst()), report));
                 yield Payloads.OK;
             }
+            case "live-update" -> engine.liveUpdate().run(c, args);
             case "quota" -> quota(args);
             case "quota-soft" -> quotaSoft(args);
             default -> throw new XenStoreException(XsError.EINVAL, "unknown control command " + cmd);

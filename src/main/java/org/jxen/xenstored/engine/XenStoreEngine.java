@@ -298,6 +298,33 @@ public final class XenStoreEngine {
         }
     }
 
+    /**
+     * CONTROL {@code live-update}: the daemon's part (what to restart with, and when); the engine only checks
+     * who may ask. Without one set, the daemon cannot restart itself and says so.
+     */
+    public interface LiveUpdate {
+        LiveUpdate NONE = (c, args) -> Payloads.raw("live-update needs a supervisor (jxen host runs xenstored under one)");
+
+        byte[] run(Connection c, List<String> args) throws XenStoreException;
+    }
+
+    private LiveUpdate liveUpdate = LiveUpdate.NONE;
+
+    public void setLiveUpdate(LiveUpdate l) {
+        liveUpdate = l == null ? LiveUpdate.NONE : l;
+    }
+
+    LiveUpdate liveUpdate() {
+        return liveUpdate;
+    }
+
+    /** Open transactions on connections that do not survive a restart (sockets): live update's BUSY. */
+    public int volatileTransactions() {
+        int n = 0;
+        for (Connection c : connections) if (!c.durable) n += c.transactions.size();
+        return n;
+    }
+
     /** Marks the settings changed in the current batch. */
     private void settingsChanged() {
         if (state != null) state.settingsChanged();
