@@ -15,7 +15,8 @@ import org.jxen.xenstore.client.XsClient;
 
 /**
  * A guest that loads xenstored over its ring (in-process, so the test reads what it saw): writes
- * {@code data/load/<i>/a} and {@code .../b} in one transaction per i, records every i acknowledged; records its
+ * {@code data/load/<i % KEYS>/a} and {@code .../b} = i in one transaction per i (within the guest's node quota),
+ * records every i acknowledged; records its
  * {@code data/ping} watch's events; and on request holds a transaction open until told to commit it.
  */
 public final class XenstoreLoadKernel extends StandardKernel {
@@ -33,6 +34,8 @@ public final class XenstoreLoadKernel extends StandardKernel {
     }
 
     public static final Map<Integer, Seen> SEEN = new ConcurrentHashMap<>();
+    /** Keys the load cycles through: 3 nodes each, well inside the 1000-node quota of a guest. */
+    public static final int KEYS = 150;
 
     public static Seen of(int domid) {
         return SEEN.computeIfAbsent(domid, d -> new Seen());
@@ -57,8 +60,8 @@ public final class XenstoreLoadKernel extends StandardKernel {
                 int n = i;
                 try {
                     xs.transaction(tx -> {
-                        tx.write("data/load/" + n + "/a", Integer.toString(n));
-                        tx.write("data/load/" + n + "/b", Integer.toString(n));
+                        tx.write("data/load/" + n % KEYS + "/a", Integer.toString(n));
+                        tx.write("data/load/" + n % KEYS + "/b", Integer.toString(n));
                         return null;
                     });
                     seen.acked.add(n);
