@@ -107,7 +107,7 @@ public final class XenstoredProcess implements AutoCloseable {
     }
 
     /** The {@code xenstored:} line of jvm.options next to this installation (the launcher's), else the defaults. */
-    static List<String> jvmOptions() {
+    public static List<String> jvmOptions() {
         try {
             Path code = Path.of(XenstoredProcess.class.getProtectionDomain().getCodeSource().getLocation().toURI());
             for (Path dir = code.getParent(); dir != null; dir = dir.getParent()) {
