@@ -79,10 +79,25 @@ final class StateLog {
         settingsDirty = true;
     }
 
+    private static final Comparator<String> DEEPEST_FIRST = Comparator.comparingInt(StateLog::depthOf).reversed();
+    private static final Comparator<String> PARENTS_FIRST = Comparator.comparingInt(StateLog::depthOf);
+    private final List<String> removals = new ArrayList<>();
+    private final List<String> upserts = new ArrayList<>();
+
     private void writeNodes() {
         if (dirty.isEmpty()) return;
-        List<String> removals = new ArrayList<>();
-        List<String> upserts = new ArrayList<>();
+        if (dirty.size() == 1) {
+            // The common case, a WRITE to a node that exists: no lists, no sorting.
+            Map.Entry<String, Boolean> e = dirty.entrySet().iterator().next();
+            dirty.clear();
+            Node n = tree.get(e.getKey());
+            if (n == null || e.getValue()) w.node(e.getKey(), null, null);
+            if (n != null) w.node(n.path, n.perms, n.value);
+            records++;
+            return;
+        }
+        removals.clear();
+        upserts.clear();
         for (Map.Entry<String, Boolean> e : dirty.entrySet()) {
             boolean exists = tree.get(e.getKey()) != null;
             if (!exists || e.getValue()) removals.add(e.getKey());
@@ -90,8 +105,8 @@ final class StateLog {
         }
         dirty.clear();
         // Deepest removals first, then creations parents first: new children land in the order they came.
-        removals.sort(Comparator.comparingInt(StateLog::depthOf).reversed());
-        upserts.sort(Comparator.comparingInt(StateLog::depthOf));
+        removals.sort(DEEPEST_FIRST);
+        upserts.sort(PARENTS_FIRST);
         for (String p : removals) w.node(p, null, null);
         for (String p : upserts) {
             Node n = tree.get(p);

@@ -21,7 +21,8 @@ public final class RecordWriter {
     private int recordStart = -1;
 
     public RecordWriter(int capacity) {
-        buf = ByteBuffer.allocate(Math.max(64, capacity)).order(ByteOrder.LITTLE_ENDIAN);
+        // Direct: the journal hands it to write(2) as it is.
+        buf = ByteBuffer.allocateDirect(Math.max(64, capacity)).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /** The stream header: ident, version and flags, big-endian whatever the records' order. */
@@ -57,7 +58,7 @@ public final class RecordWriter {
 
     private void ensure(int n) {
         if (buf.remaining() >= n) return;
-        ByteBuffer bigger = ByteBuffer.allocate(Math.max(buf.capacity() * 2, buf.position() + n + 64))
+        ByteBuffer bigger = ByteBuffer.allocateDirect(Math.max(buf.capacity() * 2, buf.position() + n + 64))
                 .order(ByteOrder.LITTLE_ENDIAN);
         buf.flip();
         bigger.put(buf);
@@ -131,9 +132,15 @@ public final class RecordWriter {
     /** CRC32C of the bytes written in [from, to). */
     public int crc(int from, int to) {
         java.util.zip.CRC32C c = new java.util.zip.CRC32C();
-        c.update(buf.duplicate().limit(to).position(from));
+        update(c, from, to);
         return (int) c.getValue();
     }
+
+    /** Adds the bytes written in [from, to) to {@code c}. */
+    public void update(java.util.zip.Checksum c, int from, int to) {
+        c.update(buf.slice(from, to - from));
+    }
+
 
     /** Patches a u32 at an absolute position already written. */
     public void putU32At(int pos, int v) {

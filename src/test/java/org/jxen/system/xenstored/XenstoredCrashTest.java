@@ -157,4 +157,44 @@ class XenstoredCrashTest {
         for (var d : host.domains()) names.add(host.nameOf(d.domid()));
         assertThat(names).contains("load2", "after").doesNotContain("load1");
     }
+
+    @Test
+    void liveUpdateRestartsTheDaemonKeepingEveryGuestConnection() throws Exception {
+        host = Host.start(dir, false);
+        int g = guest("lu");
+        XenstoreLoadKernel.Seen s = XenstoreLoadKernel.of(g);
+        assertThat(s.txOpen.await(60, TimeUnit.SECONDS)).isTrue();
+        XsClient xs = host.xenstore();
+        xs.write("/kept", "before");
+        await().atMost(Duration.ofSeconds(60)).until(() -> s.acked.size() > 20);
+        long before = daemonPid();
+
+        // xenstore-control live-update's sequence: name the build, start.
+        assertThat(new String(xs.control("live-update", "-s"), java.nio.charset.StandardCharsets.ISO_8859_1))
+                .isEqualTo("No live-update binary set\0");
+        assertThat(xs.control("live-update", "-f", "-")).isEqualTo("OK\0".getBytes());
+        assertThat(xs.control("live-update", "-s")).isEqualTo("OK\0".getBytes());
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            try {
+                return daemonPid() != before;
+            } catch (IOException | NumberFormatException e) {
+                return false;
+            }
+        });
+        // The dump it restarted from is a xenstore-migration stream.
+        byte[] dump = Files.readAllBytes(dir.resolve("xenstored/state/snapshot"));
+        assertThat(new String(dump, 0, 8, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("xenstore");
+
+        int at = s.acked.size();
+        await().atMost(Duration.ofSeconds(60)).until(() -> s.acked.size() > at + 50);
+        assertThat(xs.readString("/kept")).isEqualTo("before");
+        assertThat(xs.isDomainIntroduced(g)).isTrue();
+        xs.write("/local/domain/" + g + "/data/ping", "after-live-update");
+        await().atMost(Duration.ofSeconds(30)).until(() -> s.pings.contains("after-live-update"));
+        s.txCommit.countDown();
+        assertThat(s.txFirst.get(60, TimeUnit.SECONDS)).isEqualTo("EAGAIN");
+        assertThat(s.txRetry.get(60, TimeUnit.SECONDS)).isEqualTo("retry OK");
+        assertThat(s.errors).isEmpty();
+        assertThat(Files.readString(dir.resolve("xenstored/log"))).contains("live update: state saved");
+    }
 }
