@@ -36,6 +36,8 @@ public final class Journal implements AutoCloseable {
     private final int fd;
     private final RecordWriter pending = new RecordWriter(64 * 1024);
     private final CRC32C crc = new CRC32C();
+    /** Native memory write(2) reads from: one copy per round of what the round journaled. */
+    private java.lang.foreign.MemorySegment out;
     private long seq;
     private long size;
     private int batchStart = -1;
@@ -210,11 +212,12 @@ public final class Journal implements AutoCloseable {
     /** Writes every sealed batch with one write(2) (and fsync in that mode). */
     public void flush() throws IOException {
         if (pending.isEmpty()) return;
-        java.lang.foreign.MemorySegment seg = java.lang.foreign.MemorySegment.ofBuffer(pending.view());
-        long n = pending.size();
+        int n = pending.size();
+        if (out == null || out.byteSize() < n) out = java.lang.foreign.Arena.ofAuto().allocate(Math.max(n, 64 * 1024));
+        java.lang.foreign.MemorySegment.copy(pending.array(), 0, out, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, n);
         long done = 0;
         while (done < n) {
-            long w = org.jxen.libc.Libc.pwrite(fd, seg.asSlice(done), n - done, size + done);
+            long w = org.jxen.libc.Libc.pwrite(fd, done == 0 ? out : out.asSlice(done), n - done, size + done);
             if (w < 0) throw new IOException("journal " + dir.resolve(JOURNAL) + ": write failed (errno " + -w + ")");
             done += w;
         }

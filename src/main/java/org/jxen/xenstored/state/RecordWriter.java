@@ -17,12 +17,13 @@ public final class RecordWriter {
     public static final int VERSION = 1;
     public static final int HEADER_SIZE = 16;
 
-    private ByteBuffer buf;
+    /** Little-endian bytes in a plain array: simple stores, which even C1 compiles well (the daemon runs C1 only). */
+    private byte[] buf;
+    private int pos;
     private int recordStart = -1;
 
     public RecordWriter(int capacity) {
-        // Direct: the journal hands it to write(2) as it is.
-        buf = ByteBuffer.allocateDirect(Math.max(64, capacity)).order(ByteOrder.LITTLE_ENDIAN);
+        buf = new byte[Math.max(64, capacity)];
     }
 
     /** The stream header: ident, version and flags, big-endian whatever the records' order. */
@@ -33,78 +34,77 @@ public final class RecordWriter {
     }
 
     public int size() {
-        return buf.position();
+        return pos;
     }
 
     public boolean isEmpty() {
-        return buf.position() == 0;
+        return pos == 0;
     }
 
     public void clear() {
-        buf.clear();
+        pos = 0;
         recordStart = -1;
     }
 
     /** The bytes written so far (a view: valid until the next write). */
     public ByteBuffer view() {
-        return buf.duplicate().flip();
+        return ByteBuffer.wrap(buf, 0, pos).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** The backing array: bytes [0, size()) are what was written. */
+    public byte[] array() {
+        return buf;
     }
 
     public byte[] toBytes() {
-        byte[] out = new byte[buf.position()];
-        buf.duplicate().flip().get(out);
-        return out;
+        return java.util.Arrays.copyOf(buf, pos);
     }
 
     private void ensure(int n) {
-        if (buf.remaining() >= n) return;
-        ByteBuffer bigger = ByteBuffer.allocateDirect(Math.max(buf.capacity() * 2, buf.position() + n + 64))
-                .order(ByteOrder.LITTLE_ENDIAN);
-        buf.flip();
-        bigger.put(buf);
-        buf = bigger;
+        if (buf.length - pos >= n) return;
+        buf = java.util.Arrays.copyOf(buf, Math.max(buf.length * 2, pos + n + 64));
     }
 
     public RecordWriter begin(int type) {
         if (recordStart >= 0) throw new IllegalStateException("record not ended");
-        ensure(8);
-        recordStart = buf.position();
-        buf.putInt(type).putInt(0);
+        recordStart = pos;
+        u32(type).u32(0);
         return this;
     }
 
     public RecordWriter end() {
-        int len = buf.position() - recordStart - 8;
-        buf.putInt(recordStart + 4, len);
+        int len = pos - recordStart - 8;
+        putU32At(recordStart + 4, len);
         int pad = (8 - (len & 7)) & 7;
         ensure(pad);
-        for (int i = 0; i < pad; i++) buf.put((byte) 0);
+        for (int i = 0; i < pad; i++) buf[pos++] = 0;
         recordStart = -1;
         return this;
     }
 
     public RecordWriter u8(int v) {
         ensure(1);
-        buf.put((byte) v);
+        buf[pos++] = (byte) v;
         return this;
     }
 
     public RecordWriter u16(int v) {
         ensure(2);
-        buf.putShort((short) v);
+        buf[pos++] = (byte) v;
+        buf[pos++] = (byte) (v >>> 8);
         return this;
     }
 
     public RecordWriter u32(int v) {
         ensure(4);
-        buf.putInt(v);
+        putU32At(pos, v);
+        pos += 4;
         return this;
     }
 
     public RecordWriter u64(long v) {
-        ensure(8);
-        buf.putLong(v);
-        return this;
+        u32((int) v);
+        return u32((int) (v >>> 32));
     }
 
     public RecordWriter bytes(byte[] b) {
@@ -113,19 +113,23 @@ public final class RecordWriter {
 
     public RecordWriter bytes(byte[] b, int off, int len) {
         ensure(len);
-        buf.put(b, off, len);
+        System.arraycopy(b, off, buf, pos, len);
+        pos += len;
         return this;
     }
 
-    public RecordWriter bytes(ByteBuffer b) {
-        ensure(b.remaining());
-        buf.put(b);
+    /** A string's bytes (one per char, ISO-8859-1 as the engine keeps them), then {@code nul} NULs. */
+    RecordWriter chars(String s, int nul) {
+        int n = s.length();
+        ensure(n + nul);
+        for (int i = 0; i < n; i++) buf[pos++] = (byte) s.charAt(i);
+        for (int i = 0; i < nul; i++) buf[pos++] = 0;
         return this;
     }
 
     /** Cuts what was written after {@code pos} (an abandoned batch). */
     public void truncate(int pos) {
-        buf.position(pos);
+        this.pos = pos;
         recordStart = -1;
     }
 
@@ -138,18 +142,22 @@ public final class RecordWriter {
 
     /** Adds the bytes written in [from, to) to {@code c}. */
     public void update(java.util.zip.Checksum c, int from, int to) {
-        c.update(buf.slice(from, to - from));
+        c.update(buf, from, to - from);
     }
 
-
     /** Patches a u32 at an absolute position already written. */
-    public void putU32At(int pos, int v) {
-        buf.putInt(pos, v);
+    public void putU32At(int at, int v) {
+        buf[at] = (byte) v;
+        buf[at + 1] = (byte) (v >>> 8);
+        buf[at + 2] = (byte) (v >>> 16);
+        buf[at + 3] = (byte) (v >>> 24);
     }
 
     // ---- the records ----------------------------------------------------------------------------------
 
     /** Strings in the store are byte strings kept one char per byte (ISO-8859-1), as the engine reads them. */
+    private static final byte[] EMPTY = {};
+
     static byte[] raw(String s) {
         return s.getBytes(StandardCharsets.ISO_8859_1);
     }
@@ -166,21 +174,30 @@ public final class RecordWriter {
      * pandoc's record of a deleted node (no permissions, no value).
      */
     public RecordWriter node(String path, XsPerms perms, byte[] value) {
-        boolean wide = false;
-        if (perms != null) for (XsPerm p : perms.entries()) if ((p.domid() & 0xFFFF0000) != 0) wide = true;
-        byte[] cpath = cstr(path);
-        byte[] v = value == null ? new byte[0] : value;
-        begin(wide ? RecordType.NODE_DATA_WIDE : RecordType.NODE_DATA);
-        u32(0).u32(0).u16(cpath.length).u16(v.length).u16(0);
         List<XsPerm> entries = perms == null ? List.of() : perms.entries();
-        u16(entries.size());
-        for (XsPerm p : entries) {
-            u8(p.letter());
-            if (wide) u8(0).u16(0).u32(p.domid());
-            else u8(0).u16(p.domid());
+        int count = entries.size();
+        boolean wide = false;
+        for (int i = 0; i < count; i++) if ((entries.get(i).domid() & 0xFFFF0000) != 0) wide = true;
+        byte[] v = value == null ? EMPTY : value;
+        int pl = path.length() + 1;
+        int bodyLen = 16 + count * (wide ? 8 : 4) + pl + v.length;
+        ensure(8 + bodyLen + 8);
+        u32(wide ? RecordType.NODE_DATA_WIDE : RecordType.NODE_DATA).u32(bodyLen);
+        u32(0).u32(0).u16(pl).u16(v.length).u16(0).u16(count);
+        for (int i = 0; i < count; i++) {
+            XsPerm p = entries.get(i);
+            buf[pos++] = (byte) p.letter();
+            buf[pos++] = 0;
+            if (wide) {
+                u16(0).u32(p.domid());
+            } else {
+                u16(p.domid());
+            }
         }
-        bytes(cpath).bytes(v);
-        return end();
+        chars(path, 1).bytes(v);
+        int pad = (8 - (bodyLen & 7)) & 7;
+        for (int i = 0; i < pad; i++) buf[pos++] = 0;
+        return this;
     }
 
     /** CONNECTION_DATA of a guest's shared ring: conn-id, type 0, flags 0, domid, tdomid, evtchn, no data. */
