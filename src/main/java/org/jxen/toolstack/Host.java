@@ -131,8 +131,8 @@ public final class Host implements AutoCloseable {
         dom0Kernel = new Kernel(dom0, xs, new KernelLog(),
                 dom0Modules == null ? ModuleDirectory.classPath() : ModuleDirectory.of(dom0Modules));
         control = ControlServer.start(this, runDir.resolve(ControlServer.SOCKET_NAME));
-        dom0Kernel.printk("jxen host: dom0 up; xenstored " + (xenstored != null ? "(pid " + xenstored.pid() + ") " : "(embedded) ")
-                + "on " + xenstoredSocket + ", toolstack on "
+        dom0Kernel.printk("jxen host: dom0 up; xenstored on " + xenstoredSocket
+                + (xenstored != null ? " (pid " + xenstored.pid() + ")" : " (embedded)") + ", toolstack on "
                 + control.socketPath());
         // dom0's built-in modules (the standard backends) print their own lines after the host's.
         try {
