@@ -31,7 +31,8 @@ public final class JournalComparison {
         List<Daemon> daemons = new ArrayList<>(List.of(
                 new Daemon("jxen, no journal", List.of(), null),
                 new Daemon("jxen, journal", List.of("--state-dir", "STATE"), null),
-                new Daemon("jxen, journal + fsync", List.of("--state-dir", "STATE", "--fsync"), null)));
+                new Daemon("jxen, journal + fsync", List.of("--state-dir", "STATE", "--fsync"), null),
+                new Daemon("jxen, journal (mmap)", List.of("--state-dir", "STATE", "--journal-io", "mmap"), null)));
         if (cSocket != null) daemons.add(new Daemon("C xenstored 4.17", List.of(), cSocket));
         Map<String, List<BenchResult>> out = new LinkedHashMap<>();
         for (Daemon d : daemons) {
@@ -97,8 +98,8 @@ public final class JournalComparison {
         List<String> names = new ArrayList<>(results.keySet());
         StringBuilder sb = new StringBuilder("| workload | conns |");
         for (String n : names) sb.append(' ').append(n).append(" |");
-        sb.append(" journal cost | journal + fsync cost |\n|---|---:|");
-        sb.append("---:|".repeat(names.size() + 2)).append('\n');
+        sb.append(" journal cost | journal + fsync cost | journal (mmap) cost |\n|---|---:|");
+        sb.append("---:|".repeat(names.size() + 3)).append('\n');
         List<BenchResult> base = results.get(names.getFirst());
         for (int i = 0; i < base.size(); i++) {
             BenchResult b = base.get(i);
@@ -107,7 +108,8 @@ public final class JournalComparison {
                 BenchResult r = results.get(n).size() > i ? results.get(n).get(i) : null;
                 sb.append(r == null ? " - |" : String.format(" %,.0f (%.1f) |", r.opsPerSecond(), r.p50Nanos() / 1000.0));
             }
-            sb.append(cost(b, results.get("jxen, journal"), i)).append(cost(b, results.get("jxen, journal + fsync"), i)).append('\n');
+            sb.append(cost(b, results.get("jxen, journal"), i)).append(cost(b, results.get("jxen, journal + fsync"), i))
+                    .append(cost(b, results.get("jxen, journal (mmap)"), i)).append('\n');
         }
         return sb.toString();
     }

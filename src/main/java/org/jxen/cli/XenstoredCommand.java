@@ -29,6 +29,11 @@ public final class XenstoredCommand implements Callable<Integer> {
     @Option(names = "--fsync", description = "With --state-dir: fsync the journal every loop round (survives a machine crash).")
     boolean fsync;
 
+    @Option(names = "--journal-io", paramLabel = "write|mmap", defaultValue = "write",
+            description = "With --state-dir: how each loop round's batches reach the kernel: one write(2) (default), or a "
+                    + "copy into a shared mapping of the journal (no system call; the same durability).")
+    String journalIo;
+
     @Option(names = "--snapshot-bytes", paramLabel = "N", defaultValue = "8388608",
             description = "With --state-dir: fold the journal into a snapshot once it holds N bytes (default ${DEFAULT-VALUE}).")
     long snapshotBytes;
@@ -63,9 +68,14 @@ public final class XenstoredCommand implements Callable<Integer> {
             System.err.println("xenstored: --supervised needs --state-dir (live update restarts from it)");
             return 1;
         }
+        if (!journalIo.equals("write") && !journalIo.equals("mmap")) {
+            System.err.println("xenstored: --journal-io is write or mmap, not " + journalIo);
+            return 1;
+        }
         XenStoredServer server;
         try {
-            server = XenStoredServer.start(new XenStoredServer.Options(path, trace, stateDir, fsync, snapshotBytes));
+            server = XenStoredServer.start(new XenStoredServer.Options(path, trace, stateDir, fsync, snapshotBytes,
+                    journalIo.equals("mmap")));
         } catch (java.io.IOException e) {
             System.err.println("xenstored: " + e.getMessage());
             return 1;

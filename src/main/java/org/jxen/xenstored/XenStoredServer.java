@@ -27,11 +27,15 @@ public final class XenStoredServer implements AutoCloseable {
      * Durability); {@code fsync} adds an fsync per loop round; a journal past {@code snapshotBytes} is folded into
      * a snapshot.
      */
-    public record Options(Path socket, Path trace, Path stateDir, boolean fsync, long snapshotBytes) {
+    public record Options(Path socket, Path trace, Path stateDir, boolean fsync, long snapshotBytes, boolean mmap) {
         public static final long DEFAULT_SNAPSHOT_BYTES = 8L << 20;
 
         public Options(Path socket, Path trace) {
-            this(socket, trace, null, false, DEFAULT_SNAPSHOT_BYTES);
+            this(socket, trace, null, false, DEFAULT_SNAPSHOT_BYTES, false);
+        }
+
+        public Options(Path socket, Path trace, Path stateDir, boolean fsync, long snapshotBytes) {
+            this(socket, trace, stateDir, fsync, snapshotBytes, false);
         }
     }
 
@@ -51,7 +55,7 @@ public final class XenStoredServer implements AutoCloseable {
         this.options = options;
         loop = new EventLoop("xenstored");
         if (options.stateDir() != null) {
-            recovered = engine.openState(options.stateDir(), options.fsync());
+            recovered = engine.openState(options.stateDir(), options.fsync(), options.mmap());
             loop.onOutputBarrier(() -> {
                 try {
                     engine.flushState();

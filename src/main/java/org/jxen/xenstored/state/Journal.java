@@ -44,6 +44,36 @@ public final class Journal implements AutoCloseable {
     private long batches;
     private long syncs;
 
+    /**
+     * How batches reach the kernel: {@code WRITE}, one pwrite(2) per loop round; {@code MMAP}, a copy into a
+     * shared mapping of the file (the page cache itself: a crash of the process loses nothing stored there, as
+     * with write(2), without the system call; fsync mode is msync).
+     */
+    public enum Io { WRITE, MMAP }
+
+    /** Mapped journals grow by this much at a time (sparse: unwritten parts take no disk). */
+    private static final long MAP_CHUNK = 16L << 20;
+    private Io io = Io.WRITE;
+    private java.lang.foreign.Arena mapArena;
+    private java.lang.foreign.MemorySegment map;
+
+    /** Switches to mapped writes (at open, before any batch). */
+    public void useMmap() throws IOException {
+        io = Io.MMAP;
+        remap(size + MAP_CHUNK);
+    }
+
+    private void remap(long capacity) throws IOException {
+        if (mapArena != null) mapArena.close();
+        if (channel.size() < capacity) channel.write(ByteBuffer.wrap(new byte[1]), capacity - 1);
+        mapArena = java.lang.foreign.Arena.ofShared();
+        map = channel.map(FileChannel.MapMode.READ_WRITE, 0, capacity, mapArena);
+    }
+
+    public Io io() {
+        return io;
+    }
+
     private Journal(Path dir, boolean fsync, FileChannel channel, long seq, long size) throws IOException {
         this.dir = dir;
         this.fsync = fsync;
@@ -75,6 +105,7 @@ public final class Journal implements AutoCloseable {
             }
             all.flip();
             long good;
+            boolean zeroTail = false;
             long last = snapSeq;
             int applied = 0;
             if (fileSize < RecordWriter.HEADER_SIZE || !RecordReader.header(all.duplicate())) {
@@ -91,6 +122,10 @@ public final class Journal implements AutoCloseable {
                 while (all.hasRemaining()) {
                     int at = all.position();
                     ByteBuffer b = all.slice(at, all.remaining()).order(ByteOrder.LITTLE_ENDIAN);
+                    if (zeroFrom(all, at)) { // the preallocated, never written end of a mapped journal
+                        zeroTail = true;
+                        break;
+                    }
                     if (b.remaining() < BATCH_HEADER) {
                         why = "a torn batch header";
                         break;
@@ -142,7 +177,7 @@ public final class Journal implements AutoCloseable {
                     ch.truncate(good);
                 }
             }
-            long cut = fileSize - good;
+            long cut = zeroTail ? 0 : fileSize - good;
             report.accept(new Recovered(snapSeq, last, applied, cut));
             ch.position(good);
             return new Journal(dir, fsync, ch, last, good);
@@ -150,6 +185,11 @@ public final class Journal implements AutoCloseable {
             ch.close();
             throw e;
         }
+    }
+
+    private static boolean zeroFrom(ByteBuffer all, int at) {
+        for (int i = at; i < all.limit(); i++) if (all.get(i) != 0) return false;
+        return true;
     }
 
     /** Applies the snapshot, if any; its sequence number (0 without one). */
@@ -213,6 +253,17 @@ public final class Journal implements AutoCloseable {
     public void flush() throws IOException {
         if (pending.isEmpty()) return;
         int n = pending.size();
+        if (io == Io.MMAP) {
+            if (size + n > map.byteSize()) remap(size + n + MAP_CHUNK);
+            java.lang.foreign.MemorySegment.copy(pending.array(), 0, map, java.lang.foreign.ValueLayout.JAVA_BYTE, size, n);
+            size += n;
+            pending.clear();
+            if (fsync) {
+                map.asSlice(size - n, n).force();
+                syncs++;
+            }
+            return;
+        }
         if (out == null || out.byteSize() < n) out = java.lang.foreign.Arena.ofAuto().allocate(Math.max(n, 64 * 1024));
         java.lang.foreign.MemorySegment.copy(pending.array(), 0, out, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, n);
         long done = 0;
@@ -259,10 +310,16 @@ public final class Journal implements AutoCloseable {
     public void snapshot(Consumer<RecordWriter> dump) throws IOException {
         flush();
         writeSnapshot(dir.resolve(SNAPSHOT), seq, dump);
+        if (mapArena != null) {
+            // A mapping past the file's end would fault: unmap before cutting the file.
+            mapArena.close();
+            mapArena = null;
+        }
         channel.truncate(RecordWriter.HEADER_SIZE);
         channel.position(RecordWriter.HEADER_SIZE);
         if (fsync) channel.force(true);
         size = RecordWriter.HEADER_SIZE;
+        if (io == Io.MMAP) remap(size + MAP_CHUNK);
     }
 
     /** A state stream of the whole state into {@code file}, atomically: aside, forced, renamed. */
@@ -300,6 +357,7 @@ public final class Journal implements AutoCloseable {
         try {
             flush();
         } finally {
+            if (mapArena != null) mapArena.close();
             org.jxen.libc.Libc.close(fd);
             channel.close();
         }

@@ -246,4 +246,31 @@ class StateJournalTest {
         assertThat(g2.got).extracting(m -> new String(m.payload(), StandardCharsets.ISO_8859_1))
                 .contains("watched/in-tx\0tok\0");
     }
+
+    @Test
+    void aMappedJournalComesBackAndItsUnwrittenTailIsNoDamage() throws IOException {
+        XenStoreEngine e = new XenStoreEngine();
+        e.openState(dir, false, true);
+        assertThat(e.journal().io()).isEqualTo(Journal.Io.MMAP);
+        Io d0 = dom0(e);
+        for (int i = 0; i < 30; i++) ok(e, d0, XsType.WRITE, 0, "/m/" + i + "\0" + "v" + i);
+        e.flushState();
+        e.snapshotState();
+        ok(e, d0, XsType.RM, 0, "/m/3\0");
+        ok(e, d0, XsType.WRITE, 0, "/m/after\0snapshot");
+        e.flushState();
+        String before = dump(e);
+        assertThat(Files.size(dir.resolve(Journal.JOURNAL))).as("preallocated").isGreaterThan(1 << 20);
+        XenStoreEngine again = new XenStoreEngine();
+        Journal.Recovered r = again.openState(dir, false, true);
+        assertThat(dump(again)).isEqualTo(before);
+        assertThat(r.bytesCut()).isZero();
+        assertThat(r.batchesApplied()).isEqualTo(2);
+        // Writing on after recovery goes where the last batch ended, and comes back too.
+        Io d1 = dom0(again);
+        ok(again, d1, XsType.WRITE, 0, "/m/third\0run");
+        again.flushState();
+        again.journal().close();
+        assertThat(dump(open(dir))).contains("/m/third");
+    }
 }
