@@ -22,10 +22,11 @@ final class Control {
     private static final List<Command> COMMANDS = List.of(
             new Command("check", ""),
             new Command("log", "[on|off]"),
+            // C 4.17's text and place (xenstored_control.c); -a, -f, -c and -s are the tool's sub-operations.
+            new Command("live-update", "[-c <cmdline>] [-F] [-t <timeout>] <file>\n    Default timeout is 60 seconds."),
             new Command("logfile", "<file>"),
             new Command("memreport", "[<file>]"),
             new Command("print", "<string>"),
-            new Command("live-update", "[-c <cmdline>] [-F] [-t <timeout>] <file>|-a|-s"),
             new Command("quota", "[set <name> <val>|<domid>]"),
             new Command("quota-soft", "[set <name> <val>]"),
             new Command("help", ""));
