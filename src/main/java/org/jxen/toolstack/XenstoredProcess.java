@@ -219,6 +219,8 @@ public final class XenstoredProcess implements AutoCloseable {
         try {
             Files.deleteIfExists(runDir.resolve(PID));
             Files.deleteIfExists(socket);
+            // The store of a stopped host describes domains that are gone: nothing to keep.
+            deleteTree(stateDir());
         } catch (IOException e) {
             LOG.log(Level.DEBUG, "xenstored files: {0}", e.toString());
         }
