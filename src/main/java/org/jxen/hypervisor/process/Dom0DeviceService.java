@@ -66,7 +66,7 @@ public final class Dom0DeviceService implements AutoCloseable {
 
     /** VIRQ_DOM_EXC reached dom0: tell every session that asked. */
     public void domainsChanged() {
-        for (Session s : sessions) if (s.wantsDomExc) s.send(out -> out.writeByte(Dom0Devices.DOM_EXC_EVENT));
+        for (Session s : sessions) if (s.wantsDomExc) s.event(-1);
     }
 
     private void accept() {
@@ -94,6 +94,33 @@ public final class Dom0DeviceService implements AutoCloseable {
         private final Set<Integer> ports = new HashSet<>();
         private final Set<Integer> handles = new HashSet<>();
         private volatile boolean wantsDomExc;
+        /**
+         * Events go out from a thread of the session's own, coalesced per port: dom0's event thread only queues,
+         * so a daemon that stops reading (stopped, hung) never holds up dom0's other events.
+         */
+        private final java.util.concurrent.ExecutorService sender =
+                java.util.concurrent.Executors.newSingleThreadExecutor(Thread.ofVirtual().name("dom0-devices-events").factory());
+        private final Set<Integer> queued = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+        /** {@code port} -1 is DOM_EXC. */
+        void event(int port) {
+            if (!queued.add(port)) return;
+            try {
+                sender.execute(() -> {
+                    queued.remove(port);
+                    send(out -> {
+                        if (port < 0) {
+                            out.writeByte(Dom0Devices.DOM_EXC_EVENT);
+                        } else {
+                            out.writeByte(Dom0Devices.EVENT);
+                            out.writeInt(port);
+                        }
+                    });
+                });
+            } catch (java.util.concurrent.RejectedExecutionException ended) {
+                queued.remove(port);
+            }
+        }
 
         Session(SocketChannel socket) {
             this.socket = socket;
@@ -195,10 +222,7 @@ public final class Dom0DeviceService implements AutoCloseable {
                     synchronized (this) {
                         ports.add(local);
                     }
-                    dom0.onEvent(local, p -> send(out -> {
-                        out.writeByte(Dom0Devices.EVENT);
-                        out.writeInt(p);
-                    }));
+                    dom0.onEvent(local, this::event);
                     r.writeInt(local);
                 }
                 case Dom0Devices.UNBIND -> {
@@ -227,6 +251,7 @@ public final class Dom0DeviceService implements AutoCloseable {
         /** As closing /dev/xen/evtchn and gntdev: every port closed, every mapping released. */
         private void end() {
             sessions.remove(this);
+            sender.shutdownNow();
             Set<Integer> p, h;
             synchronized (this) {
                 p = Set.copyOf(ports);
