@@ -195,6 +195,14 @@ public final class XenStoredServer implements AutoCloseable {
 
     @Override
     public void close() {
+        try {
+            loop.call(() -> {
+                engine.closeVolatileConnections();
+                return null;
+            });
+        } catch (IllegalStateException stopped) {
+            // The loop is gone already.
+        }
         if (options.stateDir() != null) {
             try {
                 loop.call(() -> {

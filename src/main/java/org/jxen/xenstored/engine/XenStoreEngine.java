@@ -337,6 +337,14 @@ public final class XenStoreEngine {
         if (state != null) state.settingsChanged();
     }
 
+    /**
+     * The daemon stops: closes every connection that does not outlive it (sockets, in-process), so their clients
+     * see the end at once. Guests' ring connections are left as the journal has them, for the next daemon.
+     */
+    public void closeVolatileConnections() {
+        for (Connection c : List.copyOf(connections)) if (!c.durable) close(c);
+    }
+
     /** The peer went away: forget its watches and transactions. No @releaseDomain (XSA-325). */
     public void disconnect(Connection c) {
         if (c.closed) return;
