@@ -33,7 +33,17 @@ final class Vif {
         this.dev = dev;
         this.link = link;
         this.params = params;
-        link.start(this::fromStack);
+        link.start(new NetLink.FrameHandler() {
+            @Override
+            public void frame(MemorySegment frame, int offload) {
+                fromStack(frame, offload);
+            }
+
+            @Override
+            public void idle() {
+                queues.forEach(VifQueue::flushRx);
+            }
+        });
     }
 
     String name() {
@@ -55,6 +65,15 @@ final class Vif {
             throw new XenbusException(Errno.EOPNOTSUPP, "frontend does not request rx-copy (" + fe + "/request-rx-copy)");
         }
         boolean rxNotify = unsigned(xs.readOrNull(fe + "/feature-rx-notify"), 0) != 0;
+        // read_xenbus_vif_flags and xenvif_fix_features: what the frontend takes decides the interface's features
+        // (TUNSETOFFLOAD), so the host's stack hands over only frames the guest can receive.
+        boolean sg = unsigned(xs.readOrNull(fe + "/feature-sg"), 0) != 0;
+        boolean csum = unsigned(xs.readOrNull(fe + "/feature-no-csum-offload"), 0) == 0;
+        boolean ipv6Csum = unsigned(xs.readOrNull(fe + "/feature-ipv6-csum-offload"), 0) != 0;
+        boolean tso4 = sg && unsigned(xs.readOrNull(fe + "/feature-gso-tcpv4"), 0) != 0;
+        boolean tso6 = sg && ipv6Csum && unsigned(xs.readOrNull(fe + "/feature-gso-tcpv6"), 0) != 0;
+        link.offloads(csum, csum && tso4, csum && tso6);
+        NetbackRx.Features features = new NetbackRx.Features(rxNotify, csum, ipv6Csum, tso4, tso6);
         String mac = dev.readOrNull("mac");
         try {
             if (mac != null) Mac.parse(mac);
@@ -74,7 +93,7 @@ final class Vif {
         qs = new VifQueue[rings.queues().size()];
         try {
             for (BackRings.Queue r : rings.queues()) {
-                qs[r.index()] = new VifQueue(dev, r, link, rxNotify, params.separateTxRxIrq(), this::fatal);
+                qs[r.index()] = new VifQueue(dev, r, link, features, params.separateTxRxIrq(), this::fatal);
             }
         } catch (RuntimeException e) {
             for (VifQueue q : qs) if (q != null) q.release();
@@ -88,7 +107,7 @@ final class Vif {
             q.rxEvent();
         }
         dev.xenbus().printk("netback " + dev.nodename() + ": " + name() + " connected, " + qs.length + " queue(s)"
-                + (split ? ", split event channels" : ""));
+                + (split ? ", split event channels" : "") + (tso4 || tso6 ? ", TSO" : ""));
     }
 
     private static boolean hasSplit(BackRings.Queue q) {
@@ -96,8 +115,8 @@ final class Vif {
     }
 
     /** Frames from the host's stack (the interface transmits), on the link's reader thread. */
-    private void fromStack(MemorySegment frame) {
-        if (!disabled) queues.offer(frame, VifQueue::deliver);
+    private void fromStack(MemorySegment frame, int offload) {
+        if (!disabled) queues.offer(frame, offload, VifQueue::deliver);
     }
 
     /** xenvif_fatal_tx_err: the whole vif stops serving the frontend. */
