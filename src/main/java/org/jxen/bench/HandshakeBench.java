@@ -159,7 +159,7 @@ public final class HandshakeBench {
         List<String> errors = new ArrayList<>();
         Path dir = Files.createTempDirectory("jxen-bench-handshake");
         log.printf("bench handshake: %d guests x %d devices in %s%n", n, k, dir);
-        try (Host host = Host.start(dir, false)) {
+        try (Host host = Host.startEmbedded(dir, false, java.util.List.of())) {
             // ---- boot: not part of the attach time ----
             long bootStart = System.nanoTime();
             List<Integer> domids = new ArrayList<>();

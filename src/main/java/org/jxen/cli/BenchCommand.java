@@ -77,6 +77,16 @@ public final class BenchCommand implements Runnable {
                         + "its heap bytes per stored node.")
         boolean inProcess;
 
+        @Option(names = "--journal",
+                description = "Run jxen's xenstored as its own process three times, without its journal, with it, and "
+                        + "with it fsynced (and C xenstored when --c-socket names it), and print them side by side with "
+                        + "the journal's cost.")
+        boolean journal;
+
+        @Option(names = "--c-socket", paramLabel = "PATH",
+                description = "With --journal: the socket of a C xenstored to run beside (tools/c-xenstored.sh).")
+        Path cSocket;
+
         @Option(names = "--node-memory", defaultValue = "100000", paramLabel = "N",
                 description = "With --in-process: nodes to store for the memory measurement (default: ${DEFAULT-VALUE}).")
         int nodeMemory;
@@ -85,6 +95,15 @@ public final class BenchCommand implements Runnable {
         public Integer call() throws IOException {
             if (inProcess && socket != null) throw new CommandLine.ParameterException(spec.commandLine(), "--socket and --in-process exclude each other");
             try {
+                if (journal) {
+                    if (socket != null || inProcess) {
+                        throw new CommandLine.ParameterException(spec.commandLine(), "--journal starts its own daemons: no --socket or --in-process");
+                    }
+                    var all = org.jxen.bench.JournalComparison.run(new XenStoreBench.Config(null, conns, pipeline, seconds,
+                            warmup, workloads), cSocket, System.err);
+                    System.out.println(org.jxen.bench.JournalComparison.markdown(all));
+                    return all.values().stream().flatMap(List::stream).anyMatch(r -> r.errors() > 0) ? 1 : 0;
+                }
                 return inProcess ? runInProcess() : report(runAgainst(socketPath()), null);
             } catch (IOException e) {
                 // An unreachable or misbehaving daemon: say what happened, without a stack trace.

@@ -31,6 +31,10 @@ public final class HostCommand implements Callable<Integer> {
     @Option(names = "--trace", description = "Trace xenstored to <run-dir>/xenstored/trace.")
     boolean trace;
 
+    @Option(names = "--xenstored-fsync", description = "xenstored fsyncs its journal every loop round (acknowledged "
+            + "writes survive a machine crash, not only a crash of the daemon).")
+    boolean xenstoredFsync;
+
     @Option(names = "--module-path", paramLabel = "JAR[:JAR...]", split = ":",
             description = "Jars of kernel modules (ServiceLoader's META-INF/services/org.jxen.kernel.KernelModule): "
                     + "dom0's, and the kernel image of guests whose config has no kernel = \"JAR\".")
@@ -121,7 +125,7 @@ public final class HostCommand implements Callable<Integer> {
         for (String line : reaped) System.err.println("jxen host: " + line);
         List<Path> jars = new ArrayList<>();
         for (Path jar : modulePath) jars.add(jar.toAbsolutePath().normalize());
-        Host host = Host.start(runDir, trace, jars);
+        Host host = Host.start(runDir, trace, jars, xenstoredFsync);
         if (maptrackFrames != org.jxen.hypervisor.GrantTable.DEFAULT_MAPTRACK_FRAMES) {
             host.setDom0GrantLimits(org.jxen.hypervisor.GrantTable.MAX_FRAMES, maptrackFrames);
         }

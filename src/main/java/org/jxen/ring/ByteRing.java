@@ -91,6 +91,26 @@ public final class ByteRing {
         return n;
     }
 
+    /**
+     * Consumer that frees later: copies up to {@code len} bytes from index {@code from} (between cons and prod)
+     * without freeing them, returns the count. A {@code from} outside that window is a ring-index error.
+     */
+    public int peek(int from, byte[] dst, int off, int len) throws RingIndexException {
+        int prod = prod();
+        int cons = (int) U32.get(page, consOffset);
+        int used = used(cons, prod);
+        int skipped = from - cons;
+        if (Integer.compareUnsigned(skipped, used) > 0) throw new RingIndexException(name, cons, prod);
+        int n = Math.min(len, used - skipped);
+        copy(dst, off, n, from, false);
+        return n;
+    }
+
+    /** Consumer: frees everything before index {@code cons} (after {@link #peek}). */
+    public void release(int cons) {
+        U32.setRelease(page, consOffset, cons);
+    }
+
     /** Copies {@code n} bytes between the array and the ring starting at index {@code idx}, across the wrap. */
     private void copy(byte[] array, int off, int n, int idx, boolean toRing) {
         int done = 0;

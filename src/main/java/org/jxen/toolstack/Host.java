@@ -25,6 +25,9 @@ import org.jxen.hypervisor.ShutdownReason;
 import org.jxen.hypervisor.process.GuestKernel;
 import org.jxen.hypervisor.process.HypervisorService;
 import org.jxen.xenstore.client.XsClient;
+import org.jxen.hypervisor.process.Dom0DeviceClient;
+import org.jxen.hypervisor.process.Dom0DeviceService;
+import org.jxen.xenstored.GuestRings;
 import org.jxen.xenstored.XenStoredServer;
 import org.jxen.kernel.CommandLine;
 import org.jxen.kernel.Kernel;
@@ -52,7 +55,12 @@ public final class Host implements AutoCloseable {
     private final Hypercalls dom0;
     private final DomainControl ctl;
     private final HypervisorService service;
-    private final XenStoredServer xenstored;
+    /** xenstored in its own process (jxen host), or null when it runs embedded in this JVM (the demo). */
+    private final XenstoredProcess xenstored;
+    private final XenStoredServer embedded;
+    /** gntdev and evtchn for dom0 processes: how xenstored, in its own process, reaches guests' rings. */
+    private final Dom0DeviceService devices;
+    private final Path xenstoredSocket;
     private final XsClient xs;
     private final Libxl libxl;
     private final Kernel dom0Kernel;
@@ -72,6 +80,11 @@ public final class Host implements AutoCloseable {
     private final Set<Integer> preserved = new HashSet<>();
     /** Domains seen shut down for suspend, until resumed (their "has suspended" line is printed once). */
     private final Set<Integer> suspended = new HashSet<>();
+    /**
+     * Domains whose shutdown was acted on. xenstored used to tell (its @releaseDomain fired once per shutdown);
+     * now that it runs apart, the host remembers itself, so every other domain's change does not act again.
+     */
+    private final Set<Integer> handledShutdown = new HashSet<>();
     private final DomainRuntime runtime = new DomainRuntime();
     /** Set once close() starts: dom0's VIRQ handler then leaves the teardown to close(). */
     private volatile boolean closing;
@@ -80,6 +93,11 @@ public final class Host implements AutoCloseable {
     public record Guest(int domid, String name, Thread thread, Process process) {}
 
     private Host(Path runDir, boolean trace, List<Path> modulePath) throws IOException, HypercallException {
+        this(runDir, trace, modulePath, false, false);
+    }
+
+    private Host(Path runDir, boolean trace, List<Path> modulePath, boolean xenstoredFsync, boolean embed)
+            throws IOException, HypercallException {
         this.runDir = runDir;
         this.modulePath = List.copyOf(modulePath);
         this.dom0Modules = modulePath.isEmpty() ? null : ModuleDirectory.jarLoader(this.modulePath);
@@ -89,13 +107,22 @@ public final class Host implements AutoCloseable {
         ctl = dom0.domainControl();
         dom0.setEventHandler(port -> {}, Delivery.BLOCKING);
         service = HypervisorService.start(hv);
-        xenstored = XenStoredServer.start(new XenStoredServer.Options(runDir.resolve(XENSTORED_SOCKET),
-                trace ? runDir.resolve("xenstored/trace") : null));
-        xenstored.setDomainHooks(new XenstoredRings(dom0, xenstored));
-        xs = new XsClient(xenstored.connectInProcess(0));
+        devices = Dom0DeviceService.start(dom0, hv.controlPlane(0), runDir.resolve(XenstoredProcess.DEVICES));
+        xenstoredSocket = runDir.resolve(XENSTORED_SOCKET);
+        if (embed) {
+            xenstored = null;
+            embedded = XenStoredServer.start(new XenStoredServer.Options(xenstoredSocket,
+                    trace ? runDir.resolve("xenstored/trace") : null));
+            GuestRings.start(embedded, Dom0DeviceClient.connect(devices.path()), () -> { });
+            xs = new XsClient(embedded.connectInProcess(0));
+        } else {
+            embedded = null;
+            xenstored = XenstoredProcess.start(runDir, xenstoredSocket, trace, xenstoredFsync, this::xenstoredRestarted);
+            xs = XsClient.reconnecting(xenstoredSocket);
+        }
         // vbd runs scripts/hotplug/block when the installation has it.
         Path block = DiskSpec.blockScript();
-        libxl = Libxl.forXenstored(xs, xenstored.socketPath(), block == null ? Map.of() : Map.of("vbd", block),
+        libxl = Libxl.forXenstored(xs, xenstoredSocket, block == null ? Map.of() : Map.of("vbd", block),
                 w -> LOG.log(Level.WARNING, w));
         libxl.writeHostNodes();
         int virq = dom0.bindVirq(Hypercalls.VIRQ_DOM_EXC);
@@ -104,7 +131,8 @@ public final class Host implements AutoCloseable {
         dom0Kernel = new Kernel(dom0, xs, new KernelLog(),
                 dom0Modules == null ? ModuleDirectory.classPath() : ModuleDirectory.of(dom0Modules));
         control = ControlServer.start(this, runDir.resolve(ControlServer.SOCKET_NAME));
-        dom0Kernel.printk("jxen host: dom0 up; xenstored on " + xenstored.socketPath() + ", toolstack on "
+        dom0Kernel.printk("jxen host: dom0 up; xenstored on " + xenstoredSocket
+                + (xenstored != null ? " (pid " + xenstored.pid() + ")" : " (embedded)") + ", toolstack on "
                 + control.socketPath());
         // dom0's built-in modules (the standard backends) print their own lines after the host's.
         try {
@@ -113,6 +141,31 @@ public final class Host implements AutoCloseable {
             control.close();
             throw new IOException("dom0's built-in modules: " + e.getMessage(), e);
         }
+    }
+
+    /** The supervisor's line when xenstored died and was started again (or live-updated). */
+    private void xenstoredRestarted(String line) {
+        LOG.log(Level.WARNING, line);
+        System.err.println("jxen host: " + line);
+        Kernel k = dom0Kernel;
+        if (k != null) k.printk("jxen host: " + line);
+    }
+
+    /**
+     * A host whose xenstored fsyncs its journal every loop round ({@code jxen host --xenstored-fsync}): what
+     * it acknowledged survives a machine crash, not only its own.
+     */
+    public static Host start(Path runDir, boolean trace, List<Path> modulePath, boolean xenstoredFsync)
+            throws IOException, HypercallException {
+        return new Host(runDir, trace, modulePath, xenstoredFsync, false);
+    }
+
+    /**
+     * A host whose xenstored runs inside this JVM (still reaching guests through the dom0 device socket), so a
+     * caller can watch its engine: the demo's handshake diagram, the handshake benchmark's thousand guests.
+     */
+    public static Host startEmbedded(Path runDir, boolean trace, List<Path> modulePath) throws IOException, HypercallException {
+        return new Host(runDir, trace, modulePath, false, true);
     }
 
     private final List<ControlRequests> controlRequests = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -161,7 +214,7 @@ public final class Host implements AutoCloseable {
     }
 
     public Path xenstoredSocket() {
-        return xenstored.socketPath();
+        return xenstoredSocket;
     }
 
     public Hypervisor hypervisor() {
@@ -172,8 +225,15 @@ public final class Host implements AutoCloseable {
         return dom0;
     }
 
-    public XenStoredServer xenstored() {
+    /** xenstored's process, under the host's supervision (null for an embedded one). */
+    public XenstoredProcess xenstoredProcess() {
         return xenstored;
+    }
+
+    /** The embedded xenstored ({@link #startEmbedded}); IllegalStateException when it runs in its own process. */
+    public XenStoredServer xenstored() {
+        if (embedded == null) throw new IllegalStateException("xenstored runs in its own process (pid " + xenstored.pid() + ")");
+        return embedded;
     }
 
     /** dom0's kernel: its log and the backend modules loaded into it. */
@@ -492,6 +552,8 @@ public final class Host implements AutoCloseable {
      */
     private void domainsChanged() {
         if (closing) return;
+        // xenstored (C's does so itself with VIRQ_DOM_EXC) releases dead domains and announces shut-down ones.
+        devices.domainsChanged();
         try {
             reapDomains();
         } catch (IllegalStateException e) {
@@ -501,37 +563,31 @@ public final class Host implements AutoCloseable {
     }
 
     private void reapDomains() {
-        List<Integer> introduced = xenstored.onLoop(e -> e.introducedDomains());
-        for (int domid : introduced) {
+        List<Integer> known;
+        synchronized (this) {
+            known = new ArrayList<>(guests.keySet());
+        }
+        for (int domid : known) {
             DomainInfo info;
             try {
                 info = ctl.info(domid);
             } catch (HypercallException e) {
-                xenstored.domainDied(domid);
                 continue;
             }
             if (info.state() == DomainState.DYING) {
                 consoled.detach(domid);
-                xenstored.domainDied(domid);
             } else if (info.state() == DomainState.SHUTDOWN && info.shutdownReason() == ShutdownReason.SUSPEND) {
                 // Its toolstack asked for this (a save, a migration) and decides what comes next: resume or destroy.
                 // Said once: every other domain's change brings us here again while it stays suspended.
                 synchronized (this) {
                     if (!suspended.add(domid)) continue;
                 }
-                xenstored.onLoop(e -> {
-                    e.domainShutdown(domid);
-                    return null;
-                });
                 dom0Kernel.printk("toolstack: domain " + domid + " (" + nameOf(domid) + ") has suspended");
             } else if (info.state() == DomainState.SHUTDOWN) {
                 synchronized (this) {
-                    if (preserved.contains(domid)) continue;
+                    if (preserved.contains(domid) || handledShutdown.contains(domid)) continue;
+                    handledShutdown.add(domid);
                 }
-                xenstored.onLoop(e -> {
-                    e.domainShutdown(domid);
-                    return null;
-                });
                 // xl's line for a domain's death, in dom0's log (xl dmesg): what remains of how it ended.
                 dom0Kernel.printk("toolstack: domain " + domid + " (" + nameOf(domid) + ") has shut down, reason code "
                         + info.shutdownReason().code + (info.crashed() ? " (crashed)" : ""));
@@ -762,7 +818,9 @@ public final class Host implements AutoCloseable {
         } catch (IOException e) {
             LOG.log(Level.DEBUG, "closing dom0 xenstore client: {0}", e.toString());
         }
-        xenstored.close();
+        if (xenstored != null) xenstored.close();
+        if (embedded != null) embedded.close();
+        devices.close();
         service.close();
         dom0.close();
         hv.close();

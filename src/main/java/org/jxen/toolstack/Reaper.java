@@ -27,7 +27,7 @@ public final class Reaper {
     private static final long KILL_WAIT_SECONDS = 10;
     /** The host's sockets, relative to the run directory. */
     private static final List<String> SOCKETS = List.of("hv/" + RunDir.SOCKET, Host.XENSTORED_SOCKET,
-            ControlServer.SOCKET_NAME);
+            XenstoredProcess.DEVICES, ControlServer.SOCKET_NAME);
 
     private Reaper() {
     }
@@ -40,6 +40,7 @@ public final class Reaper {
             reapGuests(hv, done);
             reapSharedMemory(hv, done);
         }
+        reapXenstored(runDir, done);
         for (String s : SOCKETS) {
             Path socket = runDir.resolve(s);
             if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(socket, LinkOption.NOFOLLOW_LINKS)) {
@@ -77,6 +78,30 @@ public final class Reaper {
             Files.deleteIfExists(f);
             if (guest.isEmpty()) done.add("removed stale pid file " + f);
         }
+    }
+
+    /** The xenstored process a crashed host left, if its command line names this directory's xenstored socket. */
+    private static void reapXenstored(Path runDir, List<String> done) throws IOException {
+        Path pidFile = runDir.resolve(XenstoredProcess.PID);
+        if (!Files.exists(pidFile)) return;
+        String ours = runDir.resolve(Host.XENSTORED_SOCKET).toAbsolutePath().toString();
+        Optional<ProcessHandle> daemon = readPid(pidFile).flatMap(ProcessHandle::of).filter(p -> p.isAlive()
+                && java.util.Arrays.asList(p.info().arguments().orElse(new String[0])).contains(ours));
+        if (daemon.isPresent()) {
+            ProcessHandle p = daemon.get();
+            p.destroyForcibly();
+            try {
+                p.onExit().get(KILL_WAIT_SECONDS, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while killing xenstored " + p.pid());
+            } catch (ExecutionException | TimeoutException e) {
+                throw new IOException("xenstored " + p.pid() + " left by the previous host does not die");
+            }
+            done.add("killed xenstored (pid " + p.pid() + ") left running by the previous host");
+        }
+        Files.deleteIfExists(pidFile);
+        if (daemon.isEmpty()) done.add("removed stale pid file " + pidFile);
     }
 
     private static Optional<Long> readPid(Path f) {

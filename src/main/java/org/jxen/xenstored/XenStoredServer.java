@@ -21,16 +21,58 @@ import org.jxen.xenstored.transport.UnixSocketListener;
  * on request. {@link #close} stops the loop and removes the socket.
  */
 public final class XenStoredServer implements AutoCloseable {
-    /** Where to listen, and where to trace (null: no trace); the directories of both are made if missing. */
-    public record Options(Path socket, Path trace) {}
+    /**
+     * Where to listen, and where to trace (null: no trace); the directories of both are made if missing. With a
+     * {@code stateDir}, the store is recovered from it at start and every change is journaled there (docs/xenstored.md,
+     * Durability); {@code fsync} adds an fsync per loop round; a journal past {@code snapshotBytes} is folded into
+     * a snapshot.
+     */
+    public record Options(Path socket, Path trace, Path stateDir, boolean fsync, long snapshotBytes, boolean mmap) {
+        public static final long DEFAULT_SNAPSHOT_BYTES = 8L << 20;
+
+        public Options(Path socket, Path trace) {
+            this(socket, trace, null, false, DEFAULT_SNAPSHOT_BYTES, false);
+        }
+
+        public Options(Path socket, Path trace, Path stateDir, boolean fsync, long snapshotBytes) {
+            this(socket, trace, stateDir, fsync, snapshotBytes, false);
+        }
+    }
+
+    private static final System.Logger LOG = System.getLogger("jxen.xenstored");
 
     private final XenStoreEngine engine = new XenStoreEngine();
     private final EventLoop loop;
     private final UnixSocketListener listener;
     private FileTracer tracer;
+    private final Options options;
+    private volatile org.jxen.xenstored.state.Journal.Recovered recovered;
+    /** What to do when the journal cannot be written: replies must not claim what is not durable. */
+    private volatile java.util.function.Consumer<IOException> journalFailed =
+            e -> LOG.log(System.Logger.Level.ERROR, "xenstored: journal write failed: " + e);
 
     private XenStoredServer(Options options) throws IOException {
+        this.options = options;
         loop = new EventLoop("xenstored");
+        if (options.stateDir() != null) {
+            recovered = engine.openState(options.stateDir(), options.fsync(), options.mmap());
+            loop.onOutputBarrier(() -> {
+                try {
+                    engine.flushState();
+                } catch (IOException e) {
+                    journalFailed.accept(e);
+                }
+            });
+            loop.onIdle(() -> {
+                var j = engine.journal();
+                if (j == null || j.size() < options.snapshotBytes()) return;
+                try {
+                    engine.snapshotState();
+                } catch (IOException e) {
+                    journalFailed.accept(e);
+                }
+            });
+        }
         if (options.trace() != null) {
             // As for the socket: `jxen xenstored --socket /tmp/xs/socket --trace /tmp/xs/trace` on a fresh machine.
             Path dir = options.trace().toAbsolutePath().getParent();
@@ -65,6 +107,31 @@ public final class XenStoredServer implements AutoCloseable {
 
     public static XenStoredServer start(Options options) throws IOException {
         return new XenStoredServer(options);
+    }
+
+    /** What recovery found in the state directory, or null without one. */
+    public org.jxen.xenstored.state.Journal.Recovered recovered() {
+        return recovered;
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    /** Where a failed journal write is reported (the daemon process exits, to be restarted and recover). */
+    public void onJournalFailure(java.util.function.Consumer<IOException> handler) {
+        journalFailed = handler;
+    }
+
+    /**
+     * After a restart: the domains the recovered state says were introduced get their rings attached again
+     * through the domain hooks (set them first); their recovered connections are adopted.
+     */
+    public void reattachIntroduced() {
+        loop.call(() -> {
+            engine.reattachIntroduced();
+            return null;
+        });
     }
 
     public Path socketPath() {
@@ -102,6 +169,21 @@ public final class XenStoredServer implements AutoCloseable {
         loop.execute(() -> engine.releaseDomain(domid));
     }
 
+    /** The engine, for code already on the loop thread. */
+    XenStoreEngine engineForLoop() {
+        return engine;
+    }
+
+    /** CONTROL live-update restarts this daemon under a supervisor that understands its exit status. */
+    public void enableLiveUpdate() {
+        if (options.stateDir() == null) throw new IllegalStateException("live update needs a state directory");
+        LiveUpdater l = new LiveUpdater(this, options.stateDir());
+        loop.call(() -> {
+            engine.setLiveUpdate(l);
+            return null;
+        });
+    }
+
     /** Runs {@code f} against the engine on the event-loop thread and returns its result. */
     public <T> T onLoop(Function<XenStoreEngine, T> f) {
         return loop.call(() -> f.apply(engine));
@@ -113,7 +195,37 @@ public final class XenStoredServer implements AutoCloseable {
 
     @Override
     public void close() {
+        try {
+            loop.call(() -> {
+                engine.closeVolatileConnections();
+                return null;
+            });
+        } catch (IllegalStateException stopped) {
+            // The loop is gone already.
+        }
+        if (options.stateDir() != null) {
+            try {
+                loop.call(() -> {
+                    try {
+                        engine.flushState();
+                    } catch (IOException e) {
+                        journalFailed.accept(e);
+                    }
+                    return null;
+                });
+            } catch (IllegalStateException stopped) {
+                // The loop is gone already; what it wrote is what there is.
+            }
+        }
         loop.close();
+        var j = engine.journal();
+        if (j != null) {
+            try {
+                j.close();
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "closing journal: " + e);
+            }
+        }
         if (listener != null) listener.close();
         if (tracer != null) {
             try {

@@ -96,8 +96,9 @@ class HostProcessTest {
         assertThat(shm).as("the domain files' tmpfs directory").doesNotExist();
         try (Stream<Path> left = Files.walk(dir)) {
             assertThat(left.filter(f -> !Files.isDirectory(f)).map(f -> dir.relativize(f).toString()).toList())
-                    .as("no socket, no shm link, no pid file; xenconsoled's log and the run directory's lock file are kept")
-                    .containsExactlyInAnyOrder("console/guest-g1.log", "host.lock");
+                    .as("no socket, no shm link, no pid file, no xenstored state; xenconsoled's and xenstored's logs "
+                            + "and the run directory's lock file are kept")
+                    .containsExactlyInAnyOrder("console/guest-g1.log", "xenstored/log", "host.lock");
         }
     }
 

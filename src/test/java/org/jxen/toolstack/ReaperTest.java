@@ -60,7 +60,8 @@ class ReaperTest {
         Files.writeString(hv.resolve("d4.pid"), ProcessHandle.current().pid() + "\n");
         Files.writeString(hv.resolve("d5.pid"), leftover.pid() + "\n");
         Files.writeString(hv.resolve("d9.1.mem"), "x");
-        for (String s : List.of("hv/hv.sock", "xenstored/socket", "toolstack.sock")) Files.createFile(dir.resolve(s));
+        Files.writeString(dir.resolve("xenstored/pid"), deadPid + "\n");
+        for (String s : List.of("hv/hv.sock", "xenstored/socket", "xenstored/dom0.sock", "toolstack.sock")) Files.createFile(dir.resolve(s));
         shm = Files.createDirectory(Path.of("/dev/shm/jxen-" + deadPid + "-" + deadStart + "-reapertest"));
         for (String f : List.of("d0.1.mem", "d0.1.gnt", "d0.1.evt")) Files.writeString(shm.resolve(f), "x");
         Files.createSymbolicLink(hv.resolve("shm"), shm);
@@ -74,8 +75,10 @@ class ReaperTest {
                 "removed shared memory " + shm + " (3 files) of the previous host (pid " + deadPid + ")",
                 "removed stale link " + hv.resolve("shm") + " -> " + shm,
                 "removed 1 domain file from " + hv,
+                "removed stale pid file " + dir.resolve("xenstored/pid"),
                 "removed stale socket " + dir.resolve("hv/hv.sock"),
                 "removed stale socket " + dir.resolve("xenstored/socket"),
+                "removed stale socket " + dir.resolve("xenstored/dom0.sock"),
                 "removed stale socket " + dir.resolve("toolstack.sock"));
         assertThat(leftover.isAlive()).isFalse();
         assertThat(ProcessHandle.current().isAlive()).isTrue();

@@ -163,7 +163,7 @@ public final class DemoCommand implements Callable<Integer> {
         diagram = new HandshakeDiagram(out);
         drawing = false;
         out.println("Starting a jxen host in " + dir + " (hypervisor, dom0 with the " + device + " backend, xenstored).");
-        try (Host host = Host.start(dir, false, jars());
+        try (Host host = Host.startEmbedded(dir, false, jars());
                 XsClient toolstack = new XsClient(host.xenstored().connectInProcess(0))) {
             java.util.function.Function<Connection, Column> writer = writers(host);
             host.dom0Kernel().log().addSink(line -> kernelLine(Column.BACKEND, "dom0", line));

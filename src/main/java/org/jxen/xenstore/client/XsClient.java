@@ -49,8 +49,26 @@ public final class XsClient implements AutoCloseable {
     /** {@code direct}: the callback runs on the delivering thread instead of the dispatcher (see watchDirect). */
     private record Watch(String path, String token, XsWatchCallback callback, boolean direct) {}
 
-    private final XsChannel channel;
+    /** A way to open the connection again after the daemon went away (null: the client ends with it). */
+    @FunctionalInterface
+    public interface Reconnector {
+        XsChannel open() throws IOException;
+    }
+
+    /** How long a reconnecting client keeps trying before it gives up and fails everything. */
+    static final long RECONNECT_WINDOW_MS = 60_000;
+
+    private volatile XsChannel channel;
+    private final Reconnector reconnector;
+    /** Requests sent and not answered: kept to replay (or fail cleanly) after a reconnection. */
     private final Map<Integer, CompletableFuture<XsMessage>> pending = new ConcurrentHashMap<>();
+    private final Map<Integer, XsMessage> sent = new ConcurrentHashMap<>();
+    /** Senders hold it shared; a reconnection holds it alone while it swaps the channel and replays. */
+    private final java.util.concurrent.locks.ReentrantReadWriteLock swap = new java.util.concurrent.locks.ReentrantReadWriteLock();
+    /** Transactions started on the current connection; those of a connection that died answer EAGAIN. */
+    private final java.util.Set<Integer> openTx = ConcurrentHashMap.newKeySet();
+    private final java.util.Set<Integer> staleTx = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger reconnections = new AtomicInteger();
     /** Watches by token: an event names its token, so dispatch looks at that token's watches only. */
     private final Map<String, List<Watch>> watches = new ConcurrentHashMap<>();
     private final AtomicInteger nextReqId = new AtomicInteger(1);
@@ -58,7 +76,25 @@ public final class XsClient implements AutoCloseable {
     private volatile IOException closedCause;
 
     public XsClient(XsChannel channel) {
+        this(channel, null);
+    }
+
+    /**
+     * A client that survives the daemon's restart: when the connection ends it opens a new one with
+     * {@code reconnector} (retrying for a minute), registers its watches again (each fires once, as at
+     * registration), and then each request that had no reply is sent again if doing so twice is harmless
+     * (reads, writes, mkdir, rm, set-perms, watch, domain and quota requests, transaction start), or fails:
+     * requests inside a transaction and commits with EAGAIN (the transaction is gone; {@link #transaction}
+     * runs it again), anything else (CONTROL, RELEASE) with an IOException saying it may or may not have
+     * happened. Nothing is silently lost.
+     */
+    public static XsClient reconnecting(java.nio.file.Path socket) throws IOException {
+        return new XsClient(UnixSocketChannel.connect(socket), () -> UnixSocketChannel.connect(socket));
+    }
+
+    public XsClient(XsChannel channel, Reconnector reconnector) {
         this.channel = channel;
+        this.reconnector = reconnector;
         // A virtual thread: callbacks may block on this client, and a host holds one client per in-process guest.
         this.dispatcher = Executors.newSingleThreadExecutor(Thread.ofVirtual().name("xs-client-watches").factory());
         boolean pushed = channel.push(new XsChannel.Receiver() {
@@ -99,21 +135,44 @@ public final class XsClient implements AutoCloseable {
      */
     public CompletableFuture<XsMessage> request(XsMessage message) {
         CompletableFuture<XsMessage> reply = new CompletableFuture<>();
-        int reqId = allocateReqId(reply);
-        IOException closed = closedCause;
-        if (closed != null) {
-            // The reader may have drained the table before we registered: fail here so nothing waits forever.
-            pending.remove(reqId);
-            reply.completeExceptionally(closed);
+        if (message.txId() != NO_TX && staleTx.contains(message.txId())) {
+            // A transaction of a connection that died with the daemon: gone, as after a live update.
+            boolean abort = message.type() == XsType.TRANSACTION_END.code && Payloads.cString(message.payload()).equals("F");
+            if (abort) staleTx.remove(message.txId());
+            reply.complete(abort ? message.reply(Payloads.OK)
+                    : XsMessage.error(message, XsError.EAGAIN));
             return reply;
         }
+        swap.readLock().lock();
         try {
-            channel.send(new XsMessage(message.type(), reqId, message.txId(), message.payload()));
-        } catch (IOException e) {
-            pending.remove(reqId);
-            reply.completeExceptionally(e);
+            int reqId = allocateReqId(reply);
+            IOException closed = closedCause;
+            if (closed != null) {
+                // The reader may have drained the table before we registered: fail here so nothing waits forever.
+                pending.remove(reqId);
+                reply.completeExceptionally(closed);
+                return reply;
+            }
+            XsMessage m = new XsMessage(message.type(), reqId, message.txId(), message.payload());
+            if (reconnector != null) sent.put(reqId, m);
+            try {
+                channel.send(m);
+            } catch (IOException e) {
+                // A reconnecting client replays or fails it once the connection is back (or given up on).
+                if (reconnector == null) {
+                    pending.remove(reqId);
+                    reply.completeExceptionally(e);
+                }
+            }
+        } finally {
+            swap.readLock().unlock();
         }
         return reply;
+    }
+
+    /** How often this client reconnected after its daemon went away. */
+    public int reconnections() {
+        return reconnections.get();
     }
 
     private int allocateReqId(CompletableFuture<XsMessage> reply) {
@@ -381,7 +440,10 @@ public final class XsClient implements AutoCloseable {
     public Tx transactionStart() throws IOException {
         String id = Payloads.cString(call(XsType.TRANSACTION_START, NO_TX, Payloads.strings("")));
         try {
-            return new Tx(Integer.parseUnsignedInt(id));
+            int tx = Integer.parseUnsignedInt(id);
+            staleTx.remove(tx);
+            if (reconnector != null) openTx.add(tx);
+            return new Tx(tx);
         } catch (NumberFormatException e) {
             throw new IOException("bad transaction id " + id, e);
         }
@@ -389,7 +451,11 @@ public final class XsClient implements AutoCloseable {
 
     /** Commits ({@code commit}) or aborts; a conflicting commit throws EAGAIN. */
     public void transactionEnd(int tx, boolean commit) throws IOException {
-        single(XsType.TRANSACTION_END, tx, commit ? "T" : "F");
+        try {
+            single(XsType.TRANSACTION_END, tx, commit ? "T" : "F");
+        } finally {
+            openTx.remove(tx);
+        }
     }
 
     /**
@@ -559,12 +625,125 @@ public final class XsClient implements AutoCloseable {
     // ---- connection ----
 
     private void readLoop() {
+        while (true) {
+            try {
+                XsChannel from = channel;
+                while (true) handle(from.receive());
+            } catch (IOException e) {
+                if (reconnector == null || closedCause != null || !reconnect(e)) {
+                    ended(e);
+                    return;
+                }
+            } catch (RuntimeException e) {
+                failAll(new IOException("xenstore reader failed", e));
+                return;
+            }
+        }
+    }
+
+    /**
+     * The daemon went away: a new connection, the watches again, then every unanswered request replayed or
+     * failed (see {@link #reconnecting}). False if no daemon answers within {@link #RECONNECT_WINDOW_MS}.
+     */
+    private boolean reconnect(IOException cause) {
+        long deadline = System.currentTimeMillis() + RECONNECT_WINDOW_MS;
+        XsChannel next = null;
+        while (next == null) {
+            if (closedCause != null) return false;
+            try {
+                next = reconnector.open();
+            } catch (IOException e) {
+                if (System.currentTimeMillis() > deadline) return false;
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        }
+        swap.writeLock().lock();
         try {
-            while (true) handle(channel.receive());
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // dead already
+            }
+            channel = next;
+            reconnections.incrementAndGet();
+            staleTx.addAll(openTx);
+            openTx.clear();
+            System.getLogger("jxen.xenstore").log(System.Logger.Level.INFO,
+                    "xenstored connection lost ({0}); reconnected, {1} watch(es) registered again, {2} request(s) in flight",
+                    cause.getMessage(), watches.values().stream().mapToInt(List::size).sum(), pending.size());
+            java.util.Set<String> again = new java.util.HashSet<>();
+            for (List<Watch> list : watches.values()) {
+                for (Watch w : list) {
+                    if (!again.add(w.path + '\0' + w.token)) continue;
+                    sendQuietly(next, XsMessage.of(XsType.WATCH, 0, NO_TX, Payloads.strings(w.path, w.token)));
+                }
+            }
+            for (Integer id : new java.util.TreeSet<>(pending.keySet())) {
+                XsMessage m = sent.get(id);
+                CompletableFuture<XsMessage> f = pending.get(id);
+                if (m == null || f == null) continue;
+                switch (replay(m)) {
+                    case SEND -> sendQuietly(next, m);
+                    case DONE -> {
+                        pending.remove(id);
+                        sent.remove(id);
+                        f.complete(m.reply(Payloads.OK));
+                    }
+                    case EAGAIN -> {
+                        pending.remove(id);
+                        sent.remove(id);
+                        f.complete(XsMessage.error(m, XsError.EAGAIN));
+                    }
+                    case UNKNOWN -> {
+                        pending.remove(id);
+                        sent.remove(id);
+                        f.completeExceptionally(new IOException("xenstored restarted before answering "
+                                + XsType.name(m.type()) + "; it may or may not have been done"));
+                    }
+                }
+            }
+        } finally {
+            swap.writeLock().unlock();
+        }
+        return true;
+    }
+
+    private enum Replay { SEND, DONE, EAGAIN, UNKNOWN }
+
+    /** What to do with a request the old connection never answered. */
+    private static Replay replay(XsMessage m) {
+        XsType t = XsType.of(m.type());
+        if (t == null) return Replay.UNKNOWN;
+        if (t == XsType.WATCH) return Replay.DONE; // registered again with the others
+        if (m.txId() != NO_TX) return Replay.EAGAIN; // the transaction died with the connection
+        return switch (t) {
+            case READ, DIRECTORY, DIRECTORY_PART, GET_PERMS, WRITE, MKDIR, RM, SET_PERMS, UNWATCH, TRANSACTION_START,
+                    GET_DOMAIN_PATH, IS_DOMAIN_INTRODUCED, INTRODUCE, RESUME, SET_TARGET, RESET_WATCHES, GET_FEATURE,
+                    SET_FEATURE, GET_QUOTA, SET_QUOTA -> Replay.SEND;
+            case TRANSACTION_END -> Replay.EAGAIN;
+            default -> Replay.UNKNOWN;
+        };
+    }
+
+    /** Internal requests (watches registered again) get req_ids nobody waits for: their replies are dropped. */
+    private void sendQuietly(XsChannel ch, XsMessage m) {
+        XsMessage out = m.reqId() != 0 ? m : new XsMessage(m.type(), internalReqId(), m.txId(), m.payload());
+        try {
+            ch.send(out);
         } catch (IOException e) {
-            ended(e);
-        } catch (RuntimeException e) {
-            failAll(new IOException("xenstore reader failed", e));
+            // The new connection died too: the reader finds out and reconnects again.
+        }
+    }
+
+    private int internalReqId() {
+        while (true) {
+            int id = nextReqId.getAndIncrement();
+            if (id != 0 && !pending.containsKey(id)) return id;
         }
     }
 
@@ -574,6 +753,7 @@ public final class XsClient implements AutoCloseable {
             return;
         }
         CompletableFuture<XsMessage> reply = pending.remove(m.reqId());
+        sent.remove(m.reqId());
         if (reply != null) reply.complete(m);
     }
 
@@ -623,6 +803,7 @@ public final class XsClient implements AutoCloseable {
     private void failAll(IOException cause) {
         if (closedCause == null) closedCause = cause;
         for (Integer id : pending.keySet()) {
+            sent.remove(id);
             CompletableFuture<XsMessage> f = pending.remove(id);
             if (f != null) f.completeExceptionally(closedCause);
         }

@@ -35,6 +35,18 @@ public final class Connection {
     long queuedEventBytes;
     long droppedEvents;
     boolean closed;
+    /** A guest's ring: its watches and transactions are journaled, and survive a restart of the daemon. */
+    boolean durable;
+    /**
+     * The ring position just past the request being handled ({@link #setRequestEnd}), and the replies of
+     * journaled requests the guest has not yet seen consumed: a daemon restarted before the ring's req_cons
+     * moved past them reads them again and answers from here instead of applying them twice.
+     */
+    int requestEnd;
+    boolean hasRequestEnd;
+    final java.util.LinkedHashMap<Integer, byte[]> unpublished = new java.util.LinkedHashMap<>();
+    /** Of {@link #unpublished}: those recovered from the journal (already applied). */
+    final java.util.HashSet<Integer> recovered = new java.util.HashSet<>();
 
     Connection(int id, int domid, boolean privileged, String label, ConnectionIo io) {
         this.id = id;
@@ -42,6 +54,12 @@ public final class Connection {
         this.privileged = privileged;
         this.label = label;
         this.io = io;
+    }
+
+    /** The transport says where in its ring the next request ends (a guest ring only). */
+    public void setRequestEnd(int end) {
+        requestEnd = end;
+        hasRequestEnd = true;
     }
 
     static String watchKey(String path, String token) {

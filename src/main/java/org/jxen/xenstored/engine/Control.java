@@ -22,6 +22,8 @@ final class Control {
     private static final List<Command> COMMANDS = List.of(
             new Command("check", ""),
             new Command("log", "[on|off]"),
+            // C 4.17's text and place (xenstored_control.c); -a, -f, -c and -s are the tool's sub-operations.
+            new Command("live-update", "[-c <cmdline>] [-F] [-t <timeout>] <file>\n    Default timeout is 60 seconds."),
             new Command("logfile", "<file>"),
             new Command("memreport", "[<file>]"),
             new Command("print", "<string>"),
@@ -76,6 +78,7 @@ final class Control {
                 else io(() -> Files.writeString(Path.of(args.getFirst()), report));
                 yield Payloads.OK;
             }
+            case "live-update" -> engine.liveUpdate().run(c, args);
             case "quota" -> quota(args);
             case "quota-soft" -> quotaSoft(args);
             default -> throw new XenStoreException(XsError.EINVAL, "unknown control command " + cmd);

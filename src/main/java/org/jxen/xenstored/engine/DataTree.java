@@ -12,6 +12,8 @@ import org.jxen.xenstore.XsPerms;
 public final class DataTree {
     private final HashMap<String, Node> nodes = new HashMap<>();
     private long generation;
+    /** Told of every committed change (the journal's dirty set); null when nothing persists. */
+    private StateLog changes;
 
     public DataTree() {
         nodes.put("/", new Node("/", new byte[0], XsPerms.ROOT_DEFAULT, new String[0], nextGeneration()));
@@ -33,11 +35,23 @@ public final class DataTree {
     Node put(Node node) {
         Node stamped = node.withGeneration(nextGeneration());
         nodes.put(stamped.path, stamped);
+        if (changes != null) changes.changed(stamped.path, false);
         return stamped;
     }
 
     void remove(String path) {
         nodes.remove(path);
+        if (changes != null) changes.changed(path, true);
+    }
+
+    void setChangeLog(StateLog log) {
+        this.changes = log;
+    }
+
+    /** Empties the tree down to a bare root (a snapshot is about to be restored into it). */
+    void clear() {
+        nodes.clear();
+        nodes.put("/", new Node("/", new byte[0], XsPerms.ROOT_DEFAULT, new String[0], nextGeneration()));
     }
 
     public int size() {

@@ -23,6 +23,24 @@ final class QuotaSettings {
         return s;
     }
 
+    /** Every value as {@code name=value}, by wire name, leaving out unset ones (for the state journal). */
+    void forEachSet(java.util.function.BiConsumer<String, Integer> f) {
+        for (Quota q : Quota.values()) if (hard[q.ordinal()] != UNSET) f.accept(q.wireName, hard[q.ordinal()]);
+        if (softMemory != UNSET) f.accept(Quota.SOFT_PREFIX + Quota.MEMORY.wireName, softMemory);
+    }
+
+    boolean anySet() {
+        if (softMemory != UNSET) return true;
+        for (int v : hard) if (v != UNSET) return true;
+        return false;
+    }
+
+    /** Takes every value of {@code other}. */
+    void copyFrom(QuotaSettings other) {
+        System.arraycopy(other.hard, 0, hard, 0, hard.length);
+        softMemory = other.softMemory;
+    }
+
     int hard(Quota q) {
         return hard[q.ordinal()];
     }

@@ -32,6 +32,11 @@ final class Transaction implements StoreView {
     private final HashMap<String, Node> firstRead = new HashMap<>();
     private final Accounting pending = new Accounting();
     private final List<WatchEvent> events = new ArrayList<>();
+    /** Paths this transaction removed (and may have made again): a commit removes them before it puts them. */
+    private final java.util.HashSet<String> removed = new java.util.HashSet<>();
+
+    /** Open when the daemon restarted: it can only end, and a commit is EAGAIN (as after a live update). */
+    boolean restored;
 
     Transaction(int id, DataTree tree, Domains domains, int nodeLimit) {
         this.id = id;
@@ -64,6 +69,7 @@ final class Transaction implements StoreView {
         Node before = read(path);
         pending.charge(before, null);
         overlay.put(path, null);
+        removed.add(path);
     }
 
     @Override
@@ -91,6 +97,7 @@ final class Transaction implements StoreView {
      * real differences. Returns the events to fire.
      */
     List<WatchEvent> commit() throws XenStoreException {
+        if (restored) throw new XenStoreException(XsError.EAGAIN, "transaction " + id + " was open when xenstored restarted");
         for (Map.Entry<String, Node> e : firstRead.entrySet()) {
             if (generation(tree.get(e.getKey())) != generation(e.getValue())) {
                 throw new XenStoreException(XsError.EAGAIN, "conflict on " + e.getKey());
@@ -101,8 +108,10 @@ final class Transaction implements StoreView {
             Node after = e.getValue();
             if (before == null && after == null) continue;
             domains.charge(before, after);
-            if (after == null) tree.remove(e.getKey());
-            else tree.put(after);
+            // Made again after a removal: the journal must see the removal too (the node moved to the end of
+            // its parent's children, and a replay keeps a node that was only rewritten where it was).
+            if (after == null || (before != null && removed.contains(e.getKey()))) tree.remove(e.getKey());
+            if (after != null) tree.put(after);
         }
         return events;
     }

@@ -64,6 +64,10 @@ public final class XenStoreEngine {
     private DomainHooks hooks = DomainHooks.NONE;
     private Tracer tracer = Tracer.NONE;
     private int nextConnectionId = 1;
+    /** The journal's recorder; null when the daemon keeps no state on disk. */
+    private StateLog state;
+    /** Guest connections recovered from the journal, by conn-id (the domid), until their rings are attached. */
+    private final Map<Integer, StateLog.Parked> parked = new HashMap<>();
 
     public XenStoreEngine() {
         specialPerms.put(XsPaths.INTRODUCE_DOMAIN, XsPerms.ROOT_DEFAULT);
@@ -116,12 +120,245 @@ public final class XenStoreEngine {
         return c;
     }
 
+    /**
+     * A guest's ring connection, whose watches and transactions the journal keeps. If the daemon restarted and
+     * recovered this guest's connection, it is adopted: its watches are registered again and each fires once
+     * (events queued in the old daemon may have been lost), its transactions stay open to end with EAGAIN,
+     * and the replies to journaled requests past {@code reqCons} (the ring's consumer index) are kept to
+     * answer those requests when they are read again.
+     */
+    public Connection connectGuestRing(ConnectionIo io, int domid, int reqCons) {
+        Connection c = connect(io, domid, false, "ring");
+        c.durable = true;
+        StateLog.Parked p = parked.remove(domid);
+        if (p == null) {
+            if (state != null) {
+                state.begin();
+                state.connectionStarted(c);
+                state.end(null, null);
+            }
+            return c;
+        }
+        Domain d = domains.getOrCreate(domid);
+        for (String[] wt : p.watches.values()) {
+            String raw = wt[0];
+            String path = XsPaths.isSpecial(raw) ? raw : XsPaths.canonicalize(raw, domid);
+            Watch w = new Watch(path, wt[1], XsPaths.isRelative(raw));
+            c.watches.put(Connection.watchKey(path, wt[1]), w);
+            watchIndex.add(c, w);
+            d.watches++;
+            d.watchMemory += w.memorySize();
+            queueEvent(c, w, w.relative() ? raw : path);
+        }
+        for (int id : p.transactions) {
+            Transaction tx = new Transaction(id, tree, domains, -1);
+            tx.restored = true;
+            c.transactions.put(id, tx);
+            c.nextTransactionId = Math.max(c.nextTransactionId, id + 1);
+        }
+        for (Map.Entry<Integer, byte[]> r : p.replies.entrySet()) {
+            int ahead = r.getKey() - reqCons;
+            if (ahead > 0 && ahead <= 1024) {
+                c.unpublished.put(r.getKey(), r.getValue());
+                c.recovered.add(r.getKey());
+            }
+        }
+        LOG.log(Level.INFO, "xenstored: domain {0}''s ring connection recovered: {1} watch(es), {2} open transaction(s), {3} request(s) to answer again",
+                domid, p.watches.size(), p.transactions.size(), c.recovered.size());
+        return c;
+    }
+
+    /** The guest's ring consumer index moved to {@code reqCons}: replies to requests before it are seen. */
+    public void published(Connection c, int reqCons) {
+        if (c.unpublished.isEmpty()) return;
+        var it = c.unpublished.keySet().iterator();
+        while (it.hasNext()) {
+            int end = it.next();
+            if (reqCons - end >= 0) {
+                it.remove();
+                c.recovered.remove(end);
+            } else {
+                break;
+            }
+        }
+    }
+
+    // ---- durable state ----------------------------------------------------------------------------------
+
+    /**
+     * Opens (and first recovers from) the state directory: the snapshot and the journal after it are applied
+     * to this fresh engine, a torn tail is cut; from now on every change is journaled. Call before serving.
+     */
+    public org.jxen.xenstored.state.Journal.Recovered openState(java.nio.file.Path dir, boolean fsync)
+            throws java.io.IOException {
+        return openState(dir, fsync, false);
+    }
+
+    /** As {@link #openState(java.nio.file.Path, boolean)}; {@code mmap}: batches go to a shared mapping of the journal. */
+    public org.jxen.xenstored.state.Journal.Recovered openState(java.nio.file.Path dir, boolean fsync, boolean mmap)
+            throws java.io.IOException {
+        if (state != null) throw new IllegalStateException("state already open");
+        StateRestore restore = new StateRestore(this, tree, domains, parked);
+        if (java.nio.file.Files.exists(dir.resolve(org.jxen.xenstored.state.Journal.SNAPSHOT))) restore.snapshotStarts();
+        org.jxen.xenstored.state.Journal.Recovered[] found = new org.jxen.xenstored.state.Journal.Recovered[1];
+        org.jxen.xenstored.state.Journal j = org.jxen.xenstored.state.Journal.open(dir, fsync, restore, r -> found[0] = r);
+        if (mmap) j.useMmap();
+        state = new StateLog(this, tree, j);
+        tree.setChangeLog(state);
+        // Connections of domains no longer introduced have nothing to come back to.
+        parked.values().removeIf(p -> {
+            Domain d = domains.get(p.domid);
+            return d == null || !d.introduced;
+        });
+        return found[0];
+    }
+
+    /** The journal, or null. */
+    public org.jxen.xenstored.state.Journal journal() {
+        return state == null ? null : state.journal();
+    }
+
+    /** Writes the journaled batches of this round (before any reply of the round leaves). */
+    public void flushState() throws java.io.IOException {
+        if (state != null) state.journal().flush();
+    }
+
+    /** Replaces snapshot and journal by a snapshot of the current state. */
+    public void snapshotState() throws java.io.IOException {
+        if (state != null) state.snapshot(parked);
+    }
+
+    /** A whole-state dump (xenstore-migration.pandoc's stream) into {@code file}, as a snapshot is written. */
+    public void dumpState(java.nio.file.Path file) throws java.io.IOException {
+        StateLog log = state != null ? state : new StateLog(this, tree, null);
+        org.jxen.xenstored.state.Journal.writeSnapshot(file, state == null ? 0 : state.journal().seq(),
+                out -> log.dump(out, parked));
+    }
+
+    /**
+     * After a restart: INTRODUCE's work again for every domain the state says was introduced (map its page,
+     * bind its channel, attach its ring, which adopts its recovered connection). A domain that cannot be
+     * attached (it died while the daemon was down) is released.
+     */
+    public void reattachIntroduced() {
+        for (Domain d : List.copyOf(domains.all())) {
+            if (!d.introduced) continue;
+            try {
+                hooks.introduced(d.domid, d.gfn, d.port);
+            } catch (XenStoreException | RuntimeException e) {
+                LOG.log(Level.WARNING, "xenstored: domain {0} cannot be attached again ({1}); releasing it", d.domid, e.getMessage());
+                releaseDomain(d.domid);
+            }
+        }
+    }
+
+    Integer domainFeature(int domid) {
+        return domainFeatures.get(domid);
+    }
+
+    /** SETTINGS (StateLog.settingsText): replaces every setting with what the text says. */
+    void applySettings(String text) {
+        domains.global.copyFrom(QuotaSettings.defaults());
+        specialPerms.clear();
+        specialPerms.put(XsPaths.INTRODUCE_DOMAIN, XsPerms.ROOT_DEFAULT);
+        specialPerms.put(XsPaths.RELEASE_DOMAIN, XsPerms.ROOT_DEFAULT);
+        domainFeatures.clear();
+        for (Domain d : domains.all()) {
+            d.introduced = false;
+            d.gfn = 0;
+            d.port = 0;
+            d.target = -1;
+            d.shutdownNotified = false;
+            d.overrides.copyFrom(QuotaSettings.unset());
+        }
+        for (String line : text.split("\n")) {
+            String[] f = line.split(" ");
+            switch (f[0]) {
+                case "quota" -> domains.global.set(f[1], Integer.parseInt(f[2]));
+                case "special" -> {
+                    XsPerms perms = PermStrings.parse(List.of(f).subList(2, f.length));
+                    if (perms != null) specialPerms.put(f[1], perms);
+                }
+                case "domain" -> {
+                    Domain d = domains.getOrCreate(Integer.parseInt(f[1]));
+                    for (int i = 2; i < f.length; i++) {
+                        int eq = f[i].indexOf('=');
+                        String k = f[i].substring(0, eq), v = f[i].substring(eq + 1);
+                        switch (k) {
+                            case "introduced" -> d.introduced = v.equals("1");
+                            case "gfn" -> d.gfn = Long.parseLong(v);
+                            case "port" -> d.port = Integer.parseInt(v);
+                            case "target" -> d.target = Integer.parseInt(v);
+                            case "features" -> {
+                                if (!v.equals("-")) domainFeatures.put(d.domid, Integer.parseInt(v));
+                            }
+                            case "notified" -> d.shutdownNotified = v.equals("1");
+                            default -> {
+                                if (k.startsWith("quota.")) d.overrides.set(k.substring(6), Integer.parseInt(v));
+                            }
+                        }
+                    }
+                }
+                default -> {
+                }
+            }
+        }
+    }
+
+    /**
+     * CONTROL {@code live-update}: the daemon's part (what to restart with, and when); the engine only checks
+     * who may ask. Without one set, the daemon cannot restart itself and says so.
+     */
+    public interface LiveUpdate {
+        LiveUpdate NONE = (c, args) -> Payloads.raw("live-update needs a supervisor (jxen host runs xenstored under one)");
+
+        byte[] run(Connection c, List<String> args) throws XenStoreException;
+    }
+
+    private LiveUpdate liveUpdate = LiveUpdate.NONE;
+
+    public void setLiveUpdate(LiveUpdate l) {
+        liveUpdate = l == null ? LiveUpdate.NONE : l;
+    }
+
+    LiveUpdate liveUpdate() {
+        return liveUpdate;
+    }
+
+    /** Open transactions on connections that do not survive a restart (sockets): live update's BUSY. */
+    public int volatileTransactions() {
+        int n = 0;
+        for (Connection c : connections) if (!c.durable) n += c.transactions.size();
+        return n;
+    }
+
+    /** Marks the settings changed in the current batch. */
+    private void settingsChanged() {
+        if (state != null) state.settingsChanged();
+    }
+
+    /**
+     * The daemon stops: closes every connection that does not outlive it (sockets, in-process), so their clients
+     * see the end at once. Guests' ring connections are left as the journal has them, for the next daemon.
+     */
+    public void closeVolatileConnections() {
+        for (Connection c : List.copyOf(connections)) if (!c.durable) close(c);
+    }
+
     /** The peer went away: forget its watches and transactions. No @releaseDomain (XSA-325). */
     public void disconnect(Connection c) {
         if (c.closed) return;
         c.closed = true;
         connections.remove(c);
-        dropWatchesAndTransactions(c);
+        if (state != null && c.durable) {
+            state.begin();
+            dropWatchesAndTransactions(c);
+            boolean current = connections.stream().noneMatch(o -> o.durable && o.domid == c.domid);
+            if (current) state.connectionGone(c);
+            state.end(null, null);
+        } else {
+            dropWatchesAndTransactions(c);
+        }
         c.output.clear();
         c.queuedEvents.clear();
         Domain d = domains.get(c.domid);
@@ -173,20 +410,37 @@ public final class XenStoreEngine {
     public void handle(Connection c, XsMessage request) {
         if (c.closed) return;
         tracer.trace(Tracer.Direction.IN, c, request);
-        List<WatchEvent> events = new ArrayList<>(2);
-        XsMessage reply;
-        try {
-            reply = request.reply(dispatch(c, request, events));
-        } catch (XenStoreException e) {
-            reply = XsMessage.error(request, e.error());
-            events.clear();
+        if (c.hasRequestEnd && c.recovered.remove(c.requestEnd)) {
+            // Applied and journaled before the daemon restarted, not yet seen consumed by the guest: answer it again.
+            c.hasRequestEnd = false;
+            byte[] frame = c.unpublished.get(c.requestEnd);
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(frame).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            int type = b.getInt(), reqId = b.getInt(), txId = b.getInt(), len = b.getInt();
+            byte[] payload = new byte[len];
+            b.get(payload);
+            queue(c, new XsMessage(type, reqId, txId, payload));
+            return;
         }
-        if (reply.length() > XsWire.PAYLOAD_MAX) reply = XsMessage.error(request, XsError.E2BIG);
-        queue(c, reply);
-        for (WatchEvent ev : events) fire(ev);
-        Runnable after = deferred;
-        deferred = null;
-        if (after != null) after.run();
+        if (state != null) state.begin();
+        XsMessage reply = null;
+        try {
+            List<WatchEvent> events = new ArrayList<>(2);
+            try {
+                reply = request.reply(dispatch(c, request, events));
+            } catch (XenStoreException e) {
+                reply = XsMessage.error(request, e.error());
+                events.clear();
+            }
+            if (reply.length() > XsWire.PAYLOAD_MAX) reply = XsMessage.error(request, XsError.E2BIG);
+            queue(c, reply);
+            for (WatchEvent ev : events) fire(ev);
+            Runnable after = deferred;
+            deferred = null;
+            if (after != null) after.run();
+        } finally {
+            // Whatever the request changed is journaled before its reply can leave (the loop's output barrier).
+            if (state != null) state.end(c, reply);
+        }
     }
 
     /** Work that must follow the reply: a new watch's first event, a release that closes connections. */
@@ -242,6 +496,7 @@ public final class XenStoreEngine {
                 int domid = cAtoi(oneArg(p));
                 if (domid == 0) throw new XenStoreException(XsError.EINVAL);
                 requireIntroduced(domid).shutdownNotified = false;
+                settingsChanged();
                 yield Payloads.OK;
             }
             case SET_TARGET -> setTarget(p);
@@ -260,7 +515,10 @@ public final class XenStoreEngine {
             case SET_FEATURE -> setFeature(p);
             case GET_QUOTA -> getQuota(p);
             case SET_QUOTA -> setQuota(p);
-            case CONTROL -> control.run(c, p);
+            case CONTROL -> {
+                settingsChanged(); // quota set, quota-soft set
+                yield control.run(c, p);
+            }
             case ERROR, WATCH_EVENT, RESTRICT -> throw new XenStoreException(XsError.ENOSYS);
         };
     }
@@ -375,6 +633,7 @@ public final class XenStoreEngine {
             int need = Caller.WRITE | Caller.OWNER;
             if ((caller.permissions(old) & need) != need) throw new XenStoreException(XsError.EACCES);
             specialPerms.put(raw, perms);
+            settingsChanged();
             return Payloads.OK;
         }
         ops.setPerms(view, caller, path(caller, raw), perms);
@@ -409,6 +668,7 @@ public final class XenStoreEngine {
         watchIndex.add(c, w);
         d.watches++;
         d.watchMemory += w.memorySize();
+        if (state != null && c.durable) state.watch(c, w, false);
         // The initial event goes out after the OK (xenstore.txt: "triggered once straight away").
         deferred = () -> queueEvent(c, w, w.relative() ? raw : path);
         return Payloads.OK;
@@ -426,6 +686,7 @@ public final class XenStoreEngine {
     }
 
     private void forgetWatch(Connection c, Watch w) {
+        if (state != null && c.durable) state.watch(c, w, true);
         Domain d = domains.get(c.domid);
         if (d != null) {
             d.watches--;
@@ -439,6 +700,7 @@ public final class XenStoreEngine {
             c.watches.remove(Connection.watchKey(w.path(), w.token()));
             forgetWatch(c, w);
         }
+        if (state != null && c.durable) for (Integer id : c.transactions.keySet()) state.transaction(c, id, true);
         c.transactions.clear();
     }
 
@@ -537,6 +799,7 @@ public final class XenStoreEngine {
         } while (id == 0 || c.transactions.containsKey(id));
         int nodeLimit = c.privileged ? -1 : domains.limit(c.domid, Quota.TRANSACTION_NODES);
         c.transactions.put(id, new Transaction(id, tree, domains, nodeLimit));
+        if (state != null && c.durable) state.transaction(c, id, false);
         return Payloads.raw(Integer.toUnsignedString(id));
     }
 
@@ -548,6 +811,7 @@ public final class XenStoreEngine {
         if (!arg.equals("T") && !arg.equals("F")) throw new XenStoreException(XsError.EINVAL);
         if (tx == null) throw new XenStoreException(XsError.ENOENT);
         c.transactions.remove(tx.id);
+        if (state != null && c.durable) state.transaction(c, tx.id, true);
         if (arg.equals("T")) events.addAll(tx.commit());
         return Payloads.OK;
     }
@@ -572,6 +836,7 @@ public final class XenStoreEngine {
         } else {
             throw new XenStoreException(XsError.EINVAL, "domain " + domid + " already introduced");
         }
+        settingsChanged();
         events.add(WatchEvent.special(XsPaths.INTRODUCE_DOMAIN));
         return Payloads.OK;
     }
@@ -604,6 +869,15 @@ public final class XenStoreEngine {
     public void releaseDomain(int domid) {
         Domain d = domains.get(domid);
         if (d == null || domid == 0) return;
+        if (state != null) state.begin();
+        try {
+            release(d, domid);
+        } finally {
+            if (state != null) state.end(null, null);
+        }
+    }
+
+    private void release(Domain d, int domid) {
         for (Connection c : List.copyOf(connections)) {
             if (c.domid == domid && !c.privileged) close(c);
         }
@@ -634,6 +908,8 @@ public final class XenStoreEngine {
         for (Domain other : domains.all()) if (other.target == domid) other.target = -1;
         domains.remove(domid);
         domainFeatures.remove(domid);
+        parked.remove(domid);
+        settingsChanged();
         for (WatchEvent ev : events) fire(ev);
         fire(WatchEvent.special(XsPaths.RELEASE_DOMAIN));
     }
@@ -646,6 +922,11 @@ public final class XenStoreEngine {
         Domain d = domains.get(domid);
         if (d == null || !d.introduced || d.shutdownNotified) return;
         d.shutdownNotified = true;
+        if (state != null) {
+            state.begin();
+            settingsChanged();
+            state.end(null, null);
+        }
         fire(WatchEvent.special(XsPaths.RELEASE_DOMAIN));
     }
 
@@ -661,6 +942,7 @@ public final class XenStoreEngine {
         Domain d = knownDomain(domid);
         knownDomain(target);
         d.target = target;
+        settingsChanged();
         return Payloads.OK;
     }
 
@@ -686,6 +968,7 @@ public final class XenStoreEngine {
         int domid = domidArg(a.get(0));
         knownDomain(domid);
         domainFeatures.put(domid, atoi(a.get(1)) & SERVER_FEATURES);
+        settingsChanged();
         return Payloads.OK;
     }
 
@@ -737,6 +1020,7 @@ public final class XenStoreEngine {
             value = a.get(2);
         }
         if (!target.set(name, atoi(value))) throw new XenStoreException(XsError.EINVAL, "unknown quota");
+        settingsChanged();
         return Payloads.OK;
     }
 

@@ -44,6 +44,7 @@ public final class EventLoop implements Executor, AutoCloseable {
     private final AtomicBoolean wakeupPending = new AtomicBoolean();
     private final LinkedHashSet<Flushable> dirty = new LinkedHashSet<>();
     private final List<Runnable> idleHooks = new ArrayList<>();
+    private final List<Runnable> outputBarriers = new ArrayList<>();
     private volatile boolean running = true;
     /** Where socket connections read into, one after another on this thread (see SocketConnection). */
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(64 * 1024);
@@ -107,6 +108,19 @@ public final class EventLoop implements Executor, AutoCloseable {
     /** Schedules a flush at the end of this round (loop thread only). */
     public void markDirty(Flushable f) {
         dirty.add(f);
+    }
+
+    /**
+     * Runs {@code hook} before any reply leaves the daemon: transports call {@link #outputBarrier} before they
+     * hand output to a peer, and the journal writes what the round changed there (loop thread only).
+     */
+    public void onOutputBarrier(Runnable hook) {
+        outputBarriers.add(hook);
+    }
+
+    /** Called by a transport before it writes replies; cheap when there is nothing to make durable. */
+    public void outputBarrier() {
+        for (Runnable r : outputBarriers) r.run();
     }
 
     /** Runs when a round ends with nothing left to do (loop thread only). */

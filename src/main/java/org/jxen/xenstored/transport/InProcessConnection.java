@@ -60,6 +60,7 @@ public final class InProcessConnection implements ConnectionIo {
 
     private void pumpReplies() {
         pumpScheduled.set(false);
+        if (engine.hasOutput(conn)) loop.outputBarrier();
         while (toClient.remainingCapacity() > 1 && engine.hasOutput(conn)) toClient.add(engine.nextOutput(conn));
         clientFull = engine.hasOutput(conn);
         // Replies taken off the engine may let it accept held requests again.

@@ -37,13 +37,30 @@ public final class RingConnection implements ConnectionIo, EventLoop.Flushable {
     private final RingNotifier notifier;
     private final XsFrameDecoder decoder = new XsFrameDecoder();
     private final byte[] chunk = new byte[XenStoreRingLayout.XENSTORE_RING_SIZE];
+    /** A request read off the ring and where in the ring it ends. */
+    private record Held(XsMessage message, int end) {}
+
     /** Frames taken off the ring while the engine would not accept them: at most one ring's worth. */
-    private final ArrayDeque<XsMessage> held = new ArrayDeque<>();
+    private final ArrayDeque<Held> held = new ArrayDeque<>();
+    /**
+     * Where in the request ring the requests handled and not yet answered end, in order. req_cons moves past a
+     * request only once its reply is in the response ring, so the guest's page holds every request not yet
+     * answered, and a daemon restarted after a crash reads them again (the journal's RING_REPLY answers those
+     * it already applied).
+     */
+    private final ArrayDeque<Integer> unanswered = new ArrayDeque<>();
+    /** How far requests were read (ahead of req_cons, which moves as they are answered). */
+    private int readIdx;
+    /** Where the next frame the decoder completes ends. */
+    private int decodedEnd;
+    /** What req_cons was last set to. */
+    private int released;
     private final AtomicBoolean servicePosted = new AtomicBoolean();
     private Connection conn;
     /** The reply being copied into the response ring, and how much of it is already there. */
     private byte[] outFrame;
     private int outOffset;
+    private boolean outIsReply;
     /** The guest broke the protocol: ignore it until it reconnects. */
     private boolean broken;
     private boolean closed;
@@ -64,8 +81,13 @@ public final class RingConnection implements ConnectionIo, EventLoop.Flushable {
             RingNotifier notifier) {
         RingConnection rc = new RingConnection(engine, loop, domid, page, notifier);
         loop.call(() -> {
-            rc.conn = engine.connect(rc, domid, false, "ring");
+            rc.readIdx = rc.ring.reqCons();
+            rc.decodedEnd = rc.readIdx;
+            rc.released = rc.readIdx;
+            rc.conn = engine.connectGuestRing(rc, domid, rc.readIdx);
             rc.ring.setServerFeatures(engine.featuresOf(domid));
+            // Replies a restarted daemon owes are written by the first flush; tell the guest to look.
+            rc.notifier.notifyPeer();
             return null;
         });
         rc.notifyFromGuest();
@@ -134,22 +156,45 @@ public final class RingConnection implements ConnectionIo, EventLoop.Flushable {
 
     private boolean writeResponses() throws RingIndexException {
         boolean produced = false;
+        int answered = -1;
+        boolean anyAnswered = false;
+        if (engine.hasOutput(conn) || outFrame != null) loop.outputBarrier();
         while (true) {
             if (outFrame == null) {
                 XsMessage m = engine.nextOutput(conn);
                 if (m == null) break;
                 outFrame = m.toBytes();
                 outOffset = 0;
+                outIsReply = m.type() != org.jxen.xenstore.XsType.WATCH_EVENT.code;
             }
-            int n = ring.responses().write(outFrame, outOffset, outFrame.length - outOffset);
+            int left = outFrame.length - outOffset;
+            // A frame that fits the ring goes in whole (one rsp_prod update), so a daemon that dies never leaves
+            // half a frame for its successor to follow with a whole one.
+            if (outOffset == 0 && outFrame.length <= ring.responses().size() && ring.responses().free() < outFrame.length) break;
+            int n = ring.responses().write(outFrame, outOffset, left);
             if (n == 0) break;
             produced = true;
             outOffset += n;
-            if (outOffset == outFrame.length) outFrame = null;
+            if (outOffset == outFrame.length) {
+                outFrame = null;
+                if (outIsReply && !unanswered.isEmpty()) {
+                    answered = unanswered.poll();
+                    anyAnswered = true;
+                }
+            }
         }
+        if (anyAnswered) releaseTo(answered);
         // Validate even when there was nothing to write: a bogus rsp_cons is an error whenever it appears.
         if (!produced) ring.responses().used();
         return produced;
+    }
+
+    /** Moves req_cons forward (never back) to {@code cons}. */
+    private void releaseTo(int cons) {
+        if (cons - released <= 0) return;
+        ring.requests().release(cons);
+        released = cons;
+        engine.published(conn, cons);
     }
 
     private boolean readRequests() throws RingIndexException, XsFrameDecoder.FrameTooLargeException {
@@ -157,18 +202,32 @@ public final class RingConnection implements ConnectionIo, EventLoop.Flushable {
         while (true) {
             deliverHeld();
             if (closed || broken || !held.isEmpty() || !engine.canAcceptInput(conn)) break;
-            int n = ring.requests().read(chunk, 0, chunk.length);
+            int n = ring.requests().peek(readIdx, chunk, 0, chunk.length);
             if (n == 0) break;
+            readIdx += n;
             consumed = true;
-            decoder.feed(ByteBuffer.wrap(chunk, 0, n), held::add);
+            decoder.feed(ByteBuffer.wrap(chunk, 0, n), m -> {
+                decodedEnd += m.frameSize();
+                held.add(new Held(m, decodedEnd));
+            });
         }
         if (!consumed) ring.requests().used();
+        // A request longer than the free ring cannot wait for its reply to be freed: the guest needs the room
+        // to finish writing it. Such a request is the one thing a crash at that moment can lose.
+        if (decoder.partial() && ring.requests().free() == 0) {
+            releaseTo(readIdx);
+            consumed = true;
+        }
         return consumed;
     }
 
     private void deliverHeld() {
-        XsMessage m;
-        while (!closed && !broken && engine.canAcceptInput(conn) && (m = held.poll()) != null) engine.handle(conn, m);
+        Held h;
+        while (!closed && !broken && engine.canAcceptInput(conn) && (h = held.poll()) != null) {
+            conn.setRequestEnd(h.end());
+            unanswered.add(h.end());
+            engine.handle(conn, h.message());
+        }
     }
 
     /** XSA-38 and protocol errors: tell the guest (if it understands the error field) and stop serving it. */
@@ -190,11 +249,14 @@ public final class RingConnection implements ConnectionIo, EventLoop.Flushable {
      */
     private void reconnect() {
         Connection old = conn;
-        conn = engine.connect(this, domid, false, "ring");
+        conn = engine.connectGuestRing(this, domid, 0);
         engine.disconnect(old);
         dropState();
         broken = false;
         ring.resetIndices();
+        readIdx = 0;
+        decodedEnd = 0;
+        released = 0;
         ring.setError(XenStoreRingLayout.ERROR_NONE);
         ring.setServerFeatures(engine.featuresOf(domid));
         // Last, with release semantics: the guest sees the reset indices once it sees CONNECTED.
@@ -205,6 +267,7 @@ public final class RingConnection implements ConnectionIo, EventLoop.Flushable {
     private void dropState() {
         decoder.reset();
         held.clear();
+        unanswered.clear();
         outFrame = null;
         outOffset = 0;
     }

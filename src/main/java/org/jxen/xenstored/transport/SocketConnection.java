@@ -99,6 +99,7 @@ final class SocketConnection implements EventLoop.Handler, EventLoop.Flushable, 
     @Override
     public void flush() {
         if (closed) return;
+        if (engine.hasOutput(conn)) loop.outputBarrier();
         try {
             while (true) {
                 if (!out.hasRemaining()) {

@@ -852,7 +852,8 @@ class StoreSemanticsTest {
     @Test
     void controlCommands() {
         assertReply(h.req(d0, XsType.CONTROL, "help\0"), XsType.CONTROL,
-                "check\t\nlog\t[on|off]\nlogfile\t<file>\nmemreport\t[<file>]\nprint\t<string>\n"
+                "check\t\nlog\t[on|off]\nlive-update\t[-c <cmdline>] [-F] [-t <timeout>] <file>\n    Default timeout is 60 seconds.\n"
+                        + "logfile\t<file>\nmemreport\t[<file>]\nprint\t<string>\n"
                         + "quota\t[set <name> <val>|<domid>]\nquota-soft\t[set <name> <val>]\nhelp\t\n\0");
         h.ok(d0, XsType.CONTROL, "check\0");
         h.ok(d0, XsType.CONTROL, "print\0hello\0");

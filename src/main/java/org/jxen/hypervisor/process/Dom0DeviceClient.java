@@ -1,0 +1,223 @@
+package org.jxen.hypervisor.process;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
+import org.jxen.hypervisor.DomainState;
+import org.jxen.hypervisor.Errno;
+import org.jxen.hypervisor.GrantEntry;
+import org.jxen.hypervisor.HypercallException;
+
+/**
+ * A dom0 process's end of the device socket ({@link Dom0Devices}): what xenstored uses to reach guests' rings
+ * from its own process. Single-threaded (the daemon's event loop): calls block for their reply, events that
+ * arrive meanwhile are handed to the listener after it; the socket is non-blocking so the loop can also wait
+ * on it with its selector and call {@link #readEvents} when it is readable.
+ */
+public final class Dom0DeviceClient implements AutoCloseable {
+    /** What the host tells the process. Called on the caller's thread; should only post work. */
+    public interface Listener {
+        void event(int port);
+
+        void domainsChanged();
+    }
+
+    /** A guest page mapped into this process. */
+    public record MappedPage(int handle, MemorySegment page, Arena arena) {}
+
+    /** A domain's state as INFO reports it: null state for a domain that does not exist. */
+    public record Info(DomainState state, int reason) {}
+
+    private final SocketChannel channel;
+    private final Selector waiter;
+    private final ByteBuffer in = ByteBuffer.allocate(Dom0Devices.MAX_FRAME + 4);
+    private final ArrayDeque<int[]> deferred = new ArrayDeque<>();
+    private Listener listener = new Listener() {
+        @Override
+        public void event(int port) {}
+
+        @Override
+        public void domainsChanged() {}
+    };
+    private int nextId = 1;
+
+    private Dom0DeviceClient(SocketChannel channel) throws IOException {
+        this.channel = channel;
+        channel.configureBlocking(false);
+        waiter = Selector.open();
+        channel.register(waiter, SelectionKey.OP_READ);
+    }
+
+    public static Dom0DeviceClient connect(Path socket) throws IOException {
+        SocketChannel s = SocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            s.connect(UnixDomainSocketAddress.of(socket));
+            return new Dom0DeviceClient(s);
+        } catch (IOException e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    public SocketChannel channel() {
+        return channel;
+    }
+
+    public void setListener(Listener l) {
+        listener = l;
+    }
+
+    // ---- calls ----------------------------------------------------------------------------------------
+
+    /** Maps {@code ref} of {@code domid}'s grant table read-write (gntdev). */
+    public MappedPage map(int domid, int ref) throws IOException, HypercallException {
+        ByteBuffer r = call(Dom0Devices.MAP, domid, ref);
+        int handle = r.getInt();
+        int frame = r.getInt();
+        byte[] f = new byte[r.getShort() & 0xFFFF];
+        r.get(f);
+        Path file = Path.of(new String(f, StandardCharsets.UTF_8));
+        Arena arena = Arena.ofShared();
+        try (FileChannel fc = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            MemorySegment page = fc.map(FileChannel.MapMode.READ_WRITE, (long) frame * GrantEntry.PAGE_SIZE,
+                    GrantEntry.PAGE_SIZE, arena);
+            return new MappedPage(handle, page, arena);
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            call(Dom0Devices.UNMAP, handle);
+            throw e;
+        }
+    }
+
+    public void unmap(MappedPage p) throws IOException, HypercallException {
+        p.arena().close();
+        call(Dom0Devices.UNMAP, p.handle());
+    }
+
+    /** EVTCHNOP_bind_interdomain on dom0's side; the new port's events come to the listener. */
+    public int bind(int domid, int port) throws IOException, HypercallException {
+        return call(Dom0Devices.BIND, domid, port).getInt();
+    }
+
+    public void unbind(int port) throws IOException, HypercallException {
+        call(Dom0Devices.UNBIND, port);
+    }
+
+    /** EVTCHNOP_send on a port this process bound; no reply. */
+    public void notify(int port) throws IOException {
+        write(Dom0Devices.NOTIFY, port);
+    }
+
+    public Info info(int domid) throws IOException, HypercallException {
+        ByteBuffer r = call(Dom0Devices.INFO, domid);
+        int state = r.get() & 0xFF;
+        int reason = r.getInt();
+        return new Info(state == Dom0Devices.NO_DOMAIN ? null : DomainState.values()[state], reason);
+    }
+
+    /** From now on VIRQ_DOM_EXC reaches {@link Listener#domainsChanged}. */
+    public void watchDomainChanges() throws IOException, HypercallException {
+        call(Dom0Devices.DOM_EXC);
+    }
+
+    private void write(int op, int... args) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(4 + 1 + 4 * args.length);
+        b.putInt(1 + 4 * args.length).put((byte) op);
+        for (int a : args) b.putInt(a);
+        b.flip();
+        while (b.hasRemaining()) {
+            if (channel.write(b) == 0) Thread.onSpinWait();
+        }
+    }
+
+    private ByteBuffer call(int op, int... args) throws IOException, HypercallException {
+        int id = nextId++;
+        int[] withId = new int[args.length + 1];
+        withId[0] = id;
+        System.arraycopy(args, 0, withId, 1, args.length);
+        write(op, withId);
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        try {
+            while (true) {
+                ByteBuffer frame;
+                while ((frame = nextFrame()) != null) {
+                    int type = frame.get() & 0xFF;
+                    if (type == Dom0Devices.REPLY && frame.getInt() == id) {
+                        int status = frame.getInt();
+                        if (status != 0) {
+                            throw new HypercallException(status > 0 ? Errno.of(status) : Errno.EINVAL,
+                                    "dom0 device op " + op + (status < 0 ? " (GNTST " + status + ")" : ""));
+                        }
+                        return frame;
+                    }
+                    defer(type, frame);
+                }
+                if (System.nanoTime() > deadline) throw new IOException("dom0 device socket: no reply in 30 s");
+                waiter.select(1000);
+                waiter.selectedKeys().clear();
+                if (fill() < 0) throw new IOException("dom0 device socket closed by the host");
+            }
+        } finally {
+            dispatchDeferred();
+        }
+    }
+
+    private void defer(int type, ByteBuffer frame) {
+        if (type == Dom0Devices.EVENT) deferred.add(new int[] {type, frame.getInt()});
+        else if (type == Dom0Devices.DOM_EXC_EVENT) deferred.add(new int[] {type, 0});
+    }
+
+    private void dispatchDeferred() {
+        int[] e;
+        while ((e = deferred.poll()) != null) {
+            if (e[0] == Dom0Devices.EVENT) listener.event(e[1]);
+            else listener.domainsChanged();
+        }
+    }
+
+    /** The socket is readable: hands every event that arrived to the listener. EOF: the host is gone. */
+    public void readEvents() throws IOException {
+        if (fill() < 0) throw new IOException("dom0 device socket closed by the host");
+        ByteBuffer frame;
+        while ((frame = nextFrame()) != null) defer(frame.get() & 0xFF, frame);
+        dispatchDeferred();
+    }
+
+    private int fill() throws IOException {
+        return channel.read(in);
+    }
+
+    /** The next whole frame in the input buffer, or null. */
+    private ByteBuffer nextFrame() throws IOException {
+        in.flip();
+        try {
+            if (in.remaining() < 4) return null;
+            int len = in.getInt(in.position());
+            if (len < 1 || len > Dom0Devices.MAX_FRAME) throw new IOException("dom0 device socket: bad frame length " + len);
+            if (in.remaining() < 4 + len) return null;
+            byte[] body = new byte[len];
+            in.position(in.position() + 4);
+            in.get(body);
+            return ByteBuffer.wrap(body);
+        } finally {
+            in.compact();
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        waiter.close();
+        channel.close();
+    }
+}

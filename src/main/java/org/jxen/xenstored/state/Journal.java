@@ -1,0 +1,365 @@
+package org.jxen.xenstored.state;
+
+import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.function.Consumer;
+import java.util.zip.CRC32C;
+
+/**
+ * xenstored's durable state in a directory: {@code snapshot}, a whole state stream (written aside and renamed
+ * into place), and {@code journal}, the batches of records since that snapshot. The engine opens a batch per
+ * request that changed something, and the event loop {@link #flush}es every batch of a round with one write(2)
+ * before any reply of that round leaves: so a reply means its change is in the kernel (and, with {@code fsync},
+ * on the disk). Every batch carries a sequence number and a CRC32C; recovery applies whole batches only and cuts
+ * the journal at the first torn or corrupt one. Loop thread only; no locks.
+ */
+public final class Journal implements AutoCloseable {
+    private static final Logger LOG = System.getLogger("jxen.xenstored");
+    public static final String SNAPSHOT = "snapshot";
+    public static final String JOURNAL = "journal";
+    /** BATCH header: type, len, seq u64, crc u32, pad u32. */
+    private static final int BATCH_HEADER = 24;
+
+    private final Path dir;
+    private final boolean fsync;
+    private final FileChannel channel;
+    /** The same file for appending with pwrite(2) from the direct buffer: no copy, no channel locks. */
+    private final int fd;
+    private final RecordWriter pending = new RecordWriter(64 * 1024);
+    private final CRC32C crc = new CRC32C();
+    /** Native memory write(2) reads from: one copy per round of what the round journaled. */
+    private java.lang.foreign.MemorySegment out;
+    private long seq;
+    private long size;
+    private int batchStart = -1;
+    private long batches;
+    private long syncs;
+
+    /**
+     * How batches reach the kernel: {@code WRITE}, one pwrite(2) per loop round; {@code MMAP}, a copy into a
+     * shared mapping of the file (the page cache itself: a crash of the process loses nothing stored there, as
+     * with write(2), without the system call; fsync mode is msync).
+     */
+    public enum Io { WRITE, MMAP }
+
+    /** Mapped journals grow by this much at a time (sparse: unwritten parts take no disk). */
+    private static final long MAP_CHUNK = 16L << 20;
+    private Io io = Io.WRITE;
+    private java.lang.foreign.Arena mapArena;
+    private java.lang.foreign.MemorySegment map;
+
+    /** Switches to mapped writes (at open, before any batch). */
+    public void useMmap() throws IOException {
+        io = Io.MMAP;
+        remap(size + MAP_CHUNK);
+    }
+
+    private void remap(long capacity) throws IOException {
+        if (mapArena != null) mapArena.close();
+        if (channel.size() < capacity) channel.write(ByteBuffer.wrap(new byte[1]), capacity - 1);
+        mapArena = java.lang.foreign.Arena.ofShared();
+        map = channel.map(FileChannel.MapMode.READ_WRITE, 0, capacity, mapArena);
+    }
+
+    public Io io() {
+        return io;
+    }
+
+    private Journal(Path dir, boolean fsync, FileChannel channel, long seq, long size) throws IOException {
+        this.dir = dir;
+        this.fsync = fsync;
+        this.channel = channel;
+        this.fd = org.jxen.libc.Libc.open(dir.resolve(JOURNAL).toString(), 1 /* O_WRONLY */);
+        if (fd < 0) throw new IOException("cannot open " + dir.resolve(JOURNAL) + " for writing (errno " + -fd + ")");
+        this.seq = seq;
+        this.size = size;
+    }
+
+    /** What recovery found. */
+    public record Recovered(long snapshotSeq, long lastSeq, int batchesApplied, long bytesCut) {}
+
+    /**
+     * Reads the snapshot and the journal into {@code visitor} (snapshot first, then every whole batch after
+     * it), cuts a torn or corrupt tail off the journal with a log line, and opens the journal for appending.
+     */
+    public static Journal open(Path dir, boolean fsync, StateVisitor visitor, Consumer<Recovered> report)
+            throws IOException {
+        Files.createDirectories(dir);
+        long snapSeq = readSnapshot(dir.resolve(SNAPSHOT), visitor);
+        Path jf = dir.resolve(JOURNAL);
+        FileChannel ch = FileChannel.open(jf, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        try {
+            long fileSize = ch.size();
+            ByteBuffer all = ByteBuffer.allocate((int) Math.min(fileSize, Integer.MAX_VALUE - 16));
+            while (all.hasRemaining() && ch.read(all, all.position()) > 0) {
+                // positional reads: the buffer's position is the file offset
+            }
+            all.flip();
+            long good;
+            boolean zeroTail = false;
+            long last = snapSeq;
+            int applied = 0;
+            if (fileSize < RecordWriter.HEADER_SIZE || !RecordReader.header(all.duplicate())) {
+                if (fileSize > 0) LOG.log(Level.WARNING, "xenstored: journal {0}: no valid header in its {1} bytes; starting it anew", jf, fileSize);
+                ch.truncate(0);
+                ch.write(ByteBuffer.wrap(RecordWriter.header()), 0);
+                good = RecordWriter.HEADER_SIZE;
+                fileSize = good;
+            } else {
+                all.position(RecordWriter.HEADER_SIZE);
+                good = RecordWriter.HEADER_SIZE;
+                String why = null;
+                long prev = -1;
+                while (all.hasRemaining()) {
+                    int at = all.position();
+                    ByteBuffer b = all.slice(at, all.remaining()).order(ByteOrder.LITTLE_ENDIAN);
+                    if (zeroFrom(all, at)) { // the preallocated, never written end of a mapped journal
+                        zeroTail = true;
+                        break;
+                    }
+                    if (b.remaining() < BATCH_HEADER) {
+                        why = "a torn batch header";
+                        break;
+                    }
+                    int type = b.getInt();
+                    int len = b.getInt();
+                    int padded = len + ((8 - (len & 7)) & 7);
+                    if (type != RecordType.BATCH || len < 16) {
+                        why = "a record that is no batch (" + RecordType.name(type) + ", len " + len + ")";
+                        break;
+                    }
+                    if (padded > b.remaining()) {
+                        why = "a torn batch (" + len + " bytes announced, " + b.remaining() + " there)";
+                        break;
+                    }
+                    long batchSeq = b.getLong();
+                    int crc = b.getInt();
+                    int zero = b.getInt();
+                    for (int i = at + 8 + len; i < at + 8 + padded; i++) zero |= all.get(i);
+                    CRC32C c = new CRC32C();
+                    c.update(all.slice(at + 8, 8));
+                    c.update(all.slice(at + BATCH_HEADER, len - 16));
+                    // The padding is ours to check too: written as zeros, so anything else is damage.
+                    if ((int) c.getValue() != crc || zero != 0) {
+                        why = "a batch whose checksum does not match (seq " + batchSeq + ")";
+                        break;
+                    }
+                    if (prev >= 0 && batchSeq != prev + 1) {
+                        why = "a batch out of sequence (seq " + batchSeq + " after " + prev + ")";
+                        break;
+                    }
+                    prev = batchSeq;
+                    if (batchSeq > snapSeq) {
+                        try {
+                            RecordReader.records(all.slice(at + BATCH_HEADER, len - 16), visitor);
+                        } catch (RecordReader.BadRecordException e) {
+                            // The checksum matched, so this is not a torn write: refuse to guess.
+                            throw new IOException("journal " + jf + " batch " + batchSeq + ": " + e.getMessage(), e);
+                        }
+                        applied++;
+                        last = batchSeq;
+                    }
+                    all.position(at + 8 + padded);
+                    good = all.position();
+                }
+                if (why != null) {
+                    LOG.log(Level.WARNING, "xenstored: journal {0}: cut at offset {1}, after {2} whole batch(es): {3}; {4} byte(s) dropped",
+                            jf, good, applied, why, fileSize - good);
+                    ch.truncate(good);
+                }
+            }
+            long cut = zeroTail ? 0 : fileSize - good;
+            report.accept(new Recovered(snapSeq, last, applied, cut));
+            ch.position(good);
+            return new Journal(dir, fsync, ch, last, good);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    private static boolean zeroFrom(ByteBuffer all, int at) {
+        for (int i = at; i < all.limit(); i++) if (all.get(i) != 0) return false;
+        return true;
+    }
+
+    /** Applies the snapshot, if any; its sequence number (0 without one). */
+    private static long readSnapshot(Path file, StateVisitor visitor) throws IOException {
+        if (!Files.exists(file)) return 0;
+        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file));
+        if (!RecordReader.header(b)) throw new IOException("snapshot " + file + " has no state-stream header");
+        ByteBuffer r = b.slice().order(ByteOrder.LITTLE_ENDIAN);
+        if (r.remaining() < 24 || r.getInt() != RecordType.SNAPSHOT_SEQ || r.getInt() != 16) {
+            throw new IOException("snapshot " + file + " does not start with its sequence record");
+        }
+        long seq = r.getLong();
+        int crc = r.getInt();
+        r.getInt();
+        CRC32C c = new CRC32C();
+        c.update(r.duplicate());
+        if ((int) c.getValue() != crc) throw new IOException("snapshot " + file + " is corrupt (checksum)");
+        try {
+            if (!RecordReader.records(r, visitor)) throw new IOException("snapshot " + file + " has no END record");
+        } catch (RecordReader.BadRecordException e) {
+            throw new IOException("snapshot " + file + ": " + e.getMessage(), e);
+        }
+        return seq;
+    }
+
+    /** Starts a batch; the caller writes records into the returned writer, then {@link #endBatch}. */
+    public RecordWriter beginBatch() {
+        if (batchStart >= 0) throw new IllegalStateException("batch already open");
+        batchStart = pending.size();
+        pending.u32(RecordType.BATCH).u32(0).u64(seq + 1).u32(0).u32(0);
+        return pending;
+    }
+
+    /** Seals the open batch; a batch without records is dropped. Returns whether one was sealed. */
+    public boolean endBatch() {
+        int start = batchStart;
+        batchStart = -1;
+        int end = pending.size();
+        if (end == start + BATCH_HEADER) {
+            pending.truncate(start);
+            return false;
+        }
+        int len = end - start - 8;
+        pending.putU32At(start + 4, len);
+        crc.reset();
+        pending.update(crc, start + 8, start + 16);
+        pending.update(crc, start + BATCH_HEADER, end);
+        pending.putU32At(start + 16, (int) crc.getValue());
+        int pad = (8 - (len & 7)) & 7;
+        for (int i = 0; i < pad; i++) pending.u8(0);
+        seq++;
+        batches++;
+        return true;
+    }
+
+    public boolean hasPending() {
+        return !pending.isEmpty();
+    }
+
+    /** Writes every sealed batch with one write(2) (and fsync in that mode). */
+    public void flush() throws IOException {
+        if (pending.isEmpty()) return;
+        int n = pending.size();
+        if (io == Io.MMAP) {
+            if (size + n > map.byteSize()) remap(size + n + MAP_CHUNK);
+            java.lang.foreign.MemorySegment.copy(pending.array(), 0, map, java.lang.foreign.ValueLayout.JAVA_BYTE, size, n);
+            size += n;
+            pending.clear();
+            if (fsync) {
+                map.asSlice(size - n, n).force();
+                syncs++;
+            }
+            return;
+        }
+        if (out == null || out.byteSize() < n) out = java.lang.foreign.Arena.ofAuto().allocate(Math.max(n, 64 * 1024));
+        java.lang.foreign.MemorySegment.copy(pending.array(), 0, out, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, n);
+        long done = 0;
+        while (done < n) {
+            long w = org.jxen.libc.Libc.pwrite(fd, done == 0 ? out : out.asSlice(done), n - done, size + done);
+            if (w < 0) throw new IOException("journal " + dir.resolve(JOURNAL) + ": write failed (errno " + -w + ")");
+            done += w;
+        }
+        size += n;
+        pending.clear();
+        if (fsync) {
+            int e = org.jxen.libc.Libc.fsync(fd);
+            if (e != 0) throw new IOException("journal " + dir.resolve(JOURNAL) + ": fsync failed (errno " + e + ")");
+            syncs++;
+        }
+    }
+
+    /** Bytes in the journal file. */
+    public long size() {
+        return size;
+    }
+
+    public long seq() {
+        return seq;
+    }
+
+    public long batches() {
+        return batches;
+    }
+
+    public boolean fsync() {
+        return fsync;
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    /**
+     * Writes a snapshot of the whole state ({@code dump} writes its records) as of the last sealed batch, then
+     * empties the journal. Flushes first. A crash at any point leaves either the old snapshot with the whole
+     * journal, or the new snapshot (whose seq makes recovery skip the batches it already holds).
+     */
+    public void snapshot(Consumer<RecordWriter> dump) throws IOException {
+        flush();
+        writeSnapshot(dir.resolve(SNAPSHOT), seq, dump);
+        if (mapArena != null) {
+            // A mapping past the file's end would fault: unmap before cutting the file.
+            mapArena.close();
+            mapArena = null;
+        }
+        channel.truncate(RecordWriter.HEADER_SIZE);
+        channel.position(RecordWriter.HEADER_SIZE);
+        if (fsync) channel.force(true);
+        size = RecordWriter.HEADER_SIZE;
+        if (io == Io.MMAP) remap(size + MAP_CHUNK);
+    }
+
+    /** A state stream of the whole state into {@code file}, atomically: aside, forced, renamed. */
+    public static void writeSnapshot(Path file, long seq, Consumer<RecordWriter> dump) throws IOException {
+        RecordWriter w = new RecordWriter(256 * 1024);
+        w.bytes(RecordWriter.header());
+        int seqRecord = w.size();
+        w.u32(RecordType.SNAPSHOT_SEQ).u32(16).u64(seq).u32(0).u32(0);
+        int after = w.size();
+        w.globalData();
+        dump.accept(w);
+        w.endRecord();
+        w.putU32At(seqRecord + 16, w.crc(after, w.size()));
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer b = w.view();
+            while (b.hasRemaining()) out.write(b);
+            out.force(true);
+        }
+        try {
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+        }
+        try (FileChannel d = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException ignored) {
+            // Some file systems cannot sync a directory; the rename is then as durable as they make it.
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            flush();
+        } finally {
+            if (mapArena != null) mapArena.close();
+            org.jxen.libc.Libc.close(fd);
+            channel.close();
+        }
+    }
+}
