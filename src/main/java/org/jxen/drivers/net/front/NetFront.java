@@ -69,4 +69,9 @@ public final class NetFront implements KernelModule {
     public void exit(Kernel kernel) {
         kernel.xenbus().frontend().unregister(driver);
     }
+
+    @Override
+    public void killed(Kernel kernel) {
+        if (driver != null) driver.killAll();
+    }
 }

@@ -106,6 +106,21 @@ final class Netfront {
         link.close();
     }
 
+    /**
+     * The domain died (destroyed while in its host's process): the queues' threads stop and their pages go with no
+     * word to the backend, and the interface goes (the namespace can then go too).
+     */
+    void kill() {
+        queues.retire(NetfrontQueue::stop, q -> {
+            try {
+                q.release();
+            } catch (RuntimeException e) {
+                // the domain's memory goes with it
+            }
+        });
+        link.close();
+    }
+
     /** The first broken queue's reason, or null. */
     String broken() {
         for (NetfrontQueue q : queues.current()) if (q.broken() != null) return q.broken();
