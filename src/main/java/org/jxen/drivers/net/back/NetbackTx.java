@@ -55,6 +55,8 @@ final class NetbackTx {
     private final int[] fragId = new int[FATAL_SKB_SLOTS];
     private long packets;
     private long dropped;
+    private TxCredit credit;
+    private long creditRetry;
 
     NetbackTx(BackRing ring, Hypercalls hc, Staging staging, NetLink link) {
         this.ring = ring;
@@ -67,6 +69,16 @@ final class NetbackTx {
         return packets;
     }
 
+    /** The queue's credit scheduler (the backend's rate), or null: unlimited. */
+    void credit(TxCredit c) {
+        credit = c;
+    }
+
+    /** After {@link #process} returned because the credit ran out: when to try again (nanoTime), else 0. */
+    long creditRetry() {
+        return creditRetry;
+    }
+
     long dropped() {
         return dropped;
     }
@@ -77,11 +89,23 @@ final class NetbackTx {
      */
     boolean process() throws Fatal {
         boolean notify = false;
+        creditRetry = 0;
         try {
             do {
                 int work;
                 while ((work = ring.unconsumedRequests()) > 0) {
+                    int size = 0;
+                    if (credit != null && credit.limited()) { // xenvif_tx_build_gops: a packet beyond the credit waits for the next window
+                        ring.copyRequest(ring.reqCons(), scratch);
+                        size = req.wrap(scratch).size();
+                        long retry = credit.exceeded(size, System.nanoTime());
+                        if (retry != 0) {
+                            creditRetry = retry;
+                            return notify;
+                        }
+                    }
                     onePacket(work);
+                    if (size != 0) credit.consume(size);
                     notify |= ring.pushResponsesAndCheckNotify();
                 }
             } while (ring.finalCheckForRequests());

@@ -31,6 +31,7 @@ final class VifQueue {
     private final Thread txThread;
     private volatile boolean stopped;
     private volatile boolean txKicked = true;
+    private final TxCredit credit = new TxCredit(System.nanoTime());
 
     /** @param keysSplit whether the rings were mapped with split channel keys (ports named "tx" and "rx") */
     VifQueue(XenbusDevice dev, BackRings.Queue ring, NetLink link, boolean rxNotify, boolean keysSplit, FatalHandler onFatal) {
@@ -43,6 +44,7 @@ final class VifQueue {
         this.rxStaging = new Staging(dev.xenbus(), dev.otherendId());
         this.tx = new NetbackTx(ring.backRing("tx", Netif.TX_ENTRY_SIZE), dev.xenbus().hypercalls(), txStaging, link);
         this.rx = new NetbackRx(ring.backRing("rx", Netif.RX_ENTRY_SIZE), dev.xenbus().hypercalls(), rxStaging, rxNotify);
+        this.tx.credit(credit);
         this.txThread = Thread.ofPlatform().daemon().name(link.name() + "-q" + index + "-tx").unstarted(this::txLoop);
     }
 
@@ -68,10 +70,22 @@ final class VifQueue {
         rx.kick();
     }
 
+    /** The queue's credit scheduler (the vif's rate). */
+    TxCredit credit() {
+        return credit;
+    }
+
     private void txLoop() {
         while (!stopped) {
             if (!txKicked) {
-                LockSupport.park(this);
+                long retry = tx.creditRetry();
+                if (retry == 0) {
+                    LockSupport.park(this);
+                } else {
+                    long wait = retry - System.nanoTime();
+                    if (wait > 0) LockSupport.parkNanos(this, wait);
+                    else txKicked = true; // the credit timer fired (xenvif_tx_credit_callback)
+                }
                 continue;
             }
             txKicked = false;

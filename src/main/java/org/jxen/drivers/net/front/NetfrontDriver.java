@@ -45,6 +45,11 @@ final class NetfrontDriver extends FrontendDriver<Netfront> {
         return nf;
     }
 
+    NetfrontCtrl ctrl(String ifname) {
+        for (Netfront nf : live) if (nf.name().equals(ifname)) return nf.ctrl();
+        return null;
+    }
+
     /** The domain died: every device's threads and interface go, with no word to anyone (see Netfront.kill). */
     void killAll() {
         for (Netfront nf : live) nf.kill();
