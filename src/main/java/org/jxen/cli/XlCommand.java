@@ -30,7 +30,8 @@ import picocli.CommandLine.Spec;
         subcommands = {XlCommand.Create.class, XlConsole.class, XlDeviceCommands.Attach.class,
                 XlDeviceCommands.Detach.class, XlBlockCommands.Attach.class, XlBlockCommands.Detach.class,
                 XlBlockCommands.ListBlocks.class, XlBlockCommands.Resize.class, XlDeviceCommands.Exec.class,
-                XlNetworkCommands.Attach.class, XlNetworkCommands.Detach.class, XlNetworkCommands.ListNics.class})
+                XlNetworkCommands.Attach.class, XlNetworkCommands.Detach.class, XlNetworkCommands.ListNics.class,
+                XlNetworkCommands.Rate.class})
 public final class XlCommand implements Callable<Integer> {
 
     @Option(names = {"-H", "--host-dir"}, paramLabel = "DIR", scope = CommandLine.ScopeType.INHERIT,

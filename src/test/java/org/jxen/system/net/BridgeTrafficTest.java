@@ -186,6 +186,18 @@ class BridgeTrafficTest {
             assertThat(xs.readOrNull(be + "1/rate")).isEqualTo("25000,20000");
             assertThat(host.xl("network-detach", "g1", "1").code()).isZero();
 
+            // xl network-rate (jxen's): the same value through the store, or none.
+            assertThat(host.xl("network-rate", "g1", "0", "10Mb/s@20ms").code()).isZero();
+            assertThat(xs.readOrNull(be + "0/rate")).isEqualTo("25000,20000");
+            assertThat(host.xl("network-rate", "g1", "0", "unlimited").code()).isZero();
+            assertThat(xs.readOrNull(be + "0/rate")).isNull();
+            XlResult bad = host.xl("network-rate", "g1", "0", "fast");
+            assertThat(bad.code()).isEqualTo(1);
+            assertThat(bad.err()).isEqualTo("libxl: error: config parsing error in vif: invalid rate in `fast'\n");
+            XlResult none = host.xl("network-rate", "g1", "7", "1Mb/s");
+            assertThat(none.code()).isEqualTo(1);
+            assertThat(none.err()).isEqualTo("Unknown device 7.\n");
+
             double before = iperf3ToDom0("g1", 5203, 3);
             // 20 Mb/s: 2,500,000 bytes a second, 125,000 every 50 ms, written while the vif is Connected.
             xs.write(be + "0/rate", "125000,50000");
@@ -210,7 +222,7 @@ class BridgeTrafficTest {
             long end = System.nanoTime() + 120_000_000_000L;
             do { // until the server listens; then it runs until the detach cuts it
                 r = exec("g1", "timeout", "60", "iperf3", "-c", "10.0.0.2", "-t", "30", "--connect-timeout", "3000");
-            } while (r.out().isEmpty() && r.code() != 0 && System.nanoTime() < end);
+            } while (r.code() != 0 && (r.out() + r.err()).contains("unable to connect") && System.nanoTime() < end);
             return r;
         });
         String vif = "/local/domain/0/backend/vif/1/0";
