@@ -47,6 +47,8 @@ final class NetbackCtrl implements AutoCloseable {
     private final CopyBatch batch = new CopyBatch(4);
     private final Arena arena = Arena.ofShared();
     private final MemorySegment scratch = arena.allocate(Netif.CTRL_ENTRY_SIZE);
+    /** What a command's grant copy brought in (at most a page: the key or a mapping chunk). */
+    private final MemorySegment copied = arena.allocate(Netif.PAGE_SIZE);
     private final NetifCtrlRequest req = new NetifCtrlRequest();
     private final NetifCtrlResponse rsp = new NetifCtrlResponse();
     private final Thread thread;
@@ -246,9 +248,8 @@ final class NetbackCtrl implements AutoCloseable {
             return null;
         }
         for (int i = 0; i < batch.count(); i++) if (batch.status(i) != GrantStatus.OKAY.code) return null;
-        MemorySegment out = arena.allocate(len);
-        staging.drain(out, len);
-        return out;
+        staging.drain(copied, len);
+        return copied;
     }
 
     /** The hash settings as Linux's debugfs shows them (xenvif_dump_hash_info). */

@@ -35,6 +35,8 @@ public final class NetfrontCtrl implements AutoCloseable {
     private final NetifCtrlRequest req = new NetifCtrlRequest();
     private final NetifCtrlResponse rsp = new NetifCtrlResponse();
     private int nextId;
+    /** Pages granted for commands' data, with their refs: ended at close. */
+    private final java.util.Map<Integer, MemorySegment> data = new java.util.concurrent.ConcurrentHashMap<>();
 
     private NetfrontCtrl(XenbusDevice dev, MemorySegment page, int ref, int port) {
         this.dev = dev;
@@ -117,13 +119,29 @@ public final class NetfrontCtrl implements AutoCloseable {
 
     /** A page holding {@code bytes} granted read-only to the backend (a hash key, a mapping table): its ref. */
     public int grant(byte[] bytes) throws HypercallException {
+        if (bytes.length > Netif.PAGE_SIZE) throw new IllegalArgumentException(bytes.length + " bytes: more than a page");
         MemorySegment p = dev.xenbus().allocPage();
         MemorySegment.copy(bytes, 0, p, ValueLayout.JAVA_BYTE, 0, bytes.length);
-        return dev.grantPages(true, p)[0];
+        int ref;
+        try {
+            ref = dev.grantPages(true, p)[0];
+        } catch (HypercallException e) {
+            dev.xenbus().freePage(p);
+            throw e;
+        }
+        data.put(ref, p);
+        return ref;
+    }
+
+    /** Ends a grant {@link #grant} made, and frees its page. */
+    public void ungrant(int ref) {
+        MemorySegment p = data.remove(ref);
+        if (p != null) dev.endAccessAndFree(ref, p);
     }
 
     @Override
     public void close() {
+        for (Integer ref : java.util.List.copyOf(data.keySet())) ungrant(ref);
         dev.freeEvtchn(port);
         dev.endAccessAndFree(ref, page);
     }
