@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
 /** {@code jxen bench}: benchmarks, one subcommand per component. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks.",
         subcommands = {BenchCommand.XenStore.class, BenchCommand.HypervisorBenchCommand.class,
-                BenchCommand.Handshake.class, BenchCommand.Block.class, BenchCommand.Net.class})
+                BenchCommand.Handshake.class, BenchCommand.Block.class, BenchCommand.Net.class,
+                BenchCommand.Migrate.class})
 public final class BenchCommand implements Runnable {
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -199,6 +200,54 @@ public final class BenchCommand implements Runnable {
             System.out.println(org.jxen.bench.BlockBench.markdown(rows));
             System.out.print(org.jxen.bench.BlockBench.targets(rows));
             System.out.print(bench.placement().lines());
+            if (json != null) {
+                StringBuilder lines = new StringBuilder();
+                for (var r : rows) lines.append(r.toJson()).append('\n');
+                Files.writeString(json, lines, StandardCharsets.UTF_8);
+            }
+            return rows.stream().anyMatch(r -> r.error() != null) ? 1 : 0;
+        }
+    }
+
+    @Command(name = "migrate", mixinStandardHelpOptions = true,
+            description = {"Live migration between two hosts in a temporary directory: per guest size and workload "
+                    + "(idle: memory filled once; writing: pages rewritten throughout), pages per round, downtime "
+                    + "(suspended at the source to running at the target) and total time, and the stream's GB/s beside "
+                    + "a plain copy of the same memory. Exit status 1 if a migration failed."})
+    static final class Migrate implements Callable<Integer> {
+        @Option(names = "--sizes", split = ",", defaultValue = "64,1024", paramLabel = "MIB",
+                description = "Guest memory sizes in MiB (default: ${DEFAULT-VALUE}).")
+        List<Integer> sizes;
+
+        @Option(names = "--workloads", split = ",", defaultValue = "idle,writing", paramLabel = "W",
+                description = "idle, writing (default: ${DEFAULT-VALUE}).")
+        List<String> workloads;
+
+        @Option(names = "--dirty-rate", defaultValue = "10", paramLabel = "PAGES_PER_MS",
+                description = "Pages the writing workload rewrites per millisecond (default: ${DEFAULT-VALUE}).")
+        int dirtyRate;
+
+        @Option(names = "--json", paramLabel = "FILE", description = "Also write the rows as JSON lines to FILE.")
+        Path json;
+
+        @Override
+        public Integer call() throws Exception {
+            for (String w : workloads) {
+                if (!w.equals("idle") && !w.equals("writing")) {
+                    System.err.println("bench migrate: unknown workload " + w + " (idle, writing)");
+                    return 2;
+                }
+            }
+            for (int s : sizes) {
+                if (s < 4 || s > org.jxen.toolstack.DomainConfig.MAX_MEMORY_MIB) {
+                    System.err.println("bench migrate: size " + s + " MiB is outside 4.." + org.jxen.toolstack.DomainConfig.MAX_MEMORY_MIB);
+                    return 2;
+                }
+            }
+            var bench = new org.jxen.bench.MigrateBench(new org.jxen.bench.MigrateBench.Config(sizes, workloads, dirtyRate), System.err);
+            var rows = bench.run();
+            System.out.println(org.jxen.bench.MigrateBench.markdown(rows));
+            System.out.print(org.jxen.bench.MigrateBench.targets(rows));
             if (json != null) {
                 StringBuilder lines = new StringBuilder();
                 for (var r : rows) lines.append(r.toJson()).append('\n');

@@ -46,8 +46,24 @@ public final class HostCommand implements Callable<Integer> {
                     + "none: the host leaves the network alone.")
     String bridge;
 
+    @Option(names = "--migrate-listen", paramLabel = "[ADDRESS:]PORT",
+            description = "Receive migrating domains on PORT (all addresses unless ADDRESS; xl's migrate-receive). "
+                    + "Without it the host listens on a free loopback port. Either way <run-dir>/migrate.addr says where.")
+    String migrateListen;
+
+    @Option(names = "--gnttab-max-maptrack-frames", paramLabel = "N", defaultValue = "1024",
+            description = "dom0's grant-mapping limit in frames of 256 handles (Xen's boot parameter; default: ${DEFAULT-VALUE}).")
+    int maptrackFrames;
+
     @Option(names = "--uplink", paramLabel = "IFACE", description = "Make IFACE a port of the bridge (guests reach its network).")
     String uplink;
+
+    /** --migrate-listen's address: [ADDRESS:]PORT (all addresses), else any free loopback port. */
+    private java.net.InetSocketAddress migrateAddress() {
+        if (migrateListen == null) return new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0);
+        if (migrateListen.matches("[0-9]+")) return new java.net.InetSocketAddress(Integer.parseInt(migrateListen));
+        return org.jxen.toolstack.migration.MigrationListener.parse(migrateListen);
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -72,6 +88,14 @@ public final class HostCommand implements Callable<Integer> {
             if (p != null) return p;
         }
         if (Files.exists(runDir) && !Files.isDirectory(runDir)) return runDir + " exists and is not a directory";
+        if (migrateListen != null) {
+            try {
+                java.net.InetSocketAddress a = migrateAddress();
+                if (a.getPort() <= 0 || a.getPort() > 65535) return "--migrate-listen " + migrateListen + ": bad port";
+            } catch (IllegalArgumentException e) {
+                return "--migrate-listen " + migrateListen + ": " + e.getMessage();
+            }
+        }
         Set<String> names = new HashSet<>();
         for (String spec : guests) {
             String name = spec.endsWith(":inproc") ? spec.substring(0, spec.length() - ":inproc".length()) : spec;
@@ -99,14 +123,26 @@ public final class HostCommand implements Callable<Integer> {
         List<Path> jars = new ArrayList<>();
         for (Path jar : modulePath) jars.add(jar.toAbsolutePath().normalize());
         Host host = Host.start(runDir, trace, jars);
+        if (maptrackFrames != org.jxen.hypervisor.GrantTable.DEFAULT_MAPTRACK_FRAMES) {
+            host.setDom0GrantLimits(org.jxen.hypervisor.GrantTable.MAX_FRAMES, maptrackFrames);
+        }
         for (String line : reaped) host.dom0Kernel().printk("jxen host: " + line);
         // The bridge is there before the start line (a tool that waits for it may add a vif at once); what was done
         // is said after it, which stays the first line of a host that reaped nothing.
         List<String> bridgeLines = new ArrayList<>();
         org.jxen.toolstack.HostBridge br = bridge.equals("none") ? null
                 : org.jxen.toolstack.HostBridge.ensure(bridge, uplink, bridgeLines::add);
+        org.jxen.toolstack.migration.MigrationRequests.install(host);
+        org.jxen.toolstack.migration.MigrationListener migration;
+        try {
+            migration = org.jxen.toolstack.migration.MigrationListener.start(host, migrateAddress());
+        } catch (IOException e) {
+            host.close();
+            throw new IOException("cannot listen for migrations on " + migrateListen + ": " + e.getMessage(), e);
+        }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            migration.close();
             try {
                 host.close();
             } catch (RuntimeException | Error e) {
@@ -121,6 +157,10 @@ public final class HostCommand implements Callable<Integer> {
             }
             stopped.countDown();
         }, "host-shutdown"));
+        for (String line : org.jxen.toolstack.HostCapacity.measure(runDir, DomainConfig.DEFAULT_MEMORY, 1)
+                .lines(DomainConfig.DEFAULT_MEMORY, 1)) {
+            System.err.println("jxen host: " + line);
+        }
         System.err.println("jxen host: xenstored on " + host.xenstoredSocket() + ", hypervisor in " + runDir.resolve("hv")
                 + ", xl control on " + host.controlSocket() + " (jxen xl -H " + runDir + " list)");
         for (String line : bridgeLines) {

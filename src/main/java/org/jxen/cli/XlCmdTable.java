@@ -449,6 +449,15 @@ final class XlCmdTable {
         put(over, "network-list", null, null);
         put(over, "network-detach", null, null);
         put(over, "uptime", null, null);
+        put(over, "save", "[options] <Domain> <CheckpointFile>",
+                "-h                      Print this help.\n"
+                + "-c                      Leave domain running after creating the snapshot.\n"
+                + "--suspend-timeout=S     Seconds the guest has to acknowledge the suspend (default 60).");
+        put(over, "restore", "<CheckpointFile>", "-h                      Print this help.");
+        put(over, "migrate", "[options] <Domain> <RunDir|Address:Port>",
+                "-h                      Print this help.\n"
+                + "--live                  Pre-copy the memory while the guest runs, then stop and copy.\n"
+                + "--suspend-timeout=S     Seconds the guest has to acknowledge the suspend (default 60).");
         // Xen's order for Xen's commands.
         Map<String, Entry> ordered = new LinkedHashMap<>();
         for (Entry e : XEN) if (over.containsKey(e.name())) ordered.put(e.name(), over.get(e.name()));

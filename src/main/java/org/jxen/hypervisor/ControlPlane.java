@@ -44,11 +44,20 @@ public interface ControlPlane extends AutoCloseable {
 
     void destroy(int domid) throws HypercallException;
 
+    /** XEN_DOMCTL_set_gnttab_limits ({@link DomainControl#setGrantLimits}). */
+    void setGrantLimits(int domid, int grantFrames, int maptrackFrames) throws HypercallException;
+
     DomainInfo info(int domid) throws HypercallException;
 
     List<DomainInfo> list() throws HypercallException;
 
     MapReply mapForeign(int domid, int frame) throws HypercallException;
+
+    /**
+     * This domain's kernel mapped its memory at {@code address} of its process; {@code tracked}: registered for
+     * asynchronous write protection, as log-dirty mode needs (LogDirty). Told once, after the mapping.
+     */
+    default void memoryMapped(long address, boolean tracked) throws HypercallException {}
 
     @Override
     void close();

@@ -25,6 +25,11 @@ final class ControlPlaneDomainControl implements DomainControl {
     }
 
     @Override
+    public void setGrantLimits(int domid, int grantFrames, int maptrackFrames) throws HypercallException {
+        control.setGrantLimits(domid, grantFrames, maptrackFrames);
+    }
+
+    @Override
     public void pause(int domid) throws HypercallException {
         control.pause(domid);
     }

@@ -14,17 +14,18 @@ import java.util.function.IntFunction;
  * @param readers its pin counts per ref (all pins), {@code writers} the writable ones
  * @param entries refs in use by its table (GNTTABOP_setup_table size)
  * @param pages   frames of its memory
+ * @param logDirty its log-dirty mode, or null: a copy into its pages marks them (paging_mark_dirty)
  */
 record CopyGranter(int domid, boolean alive, MemorySegment memory, MemorySegment table, int[] readers,
-                   int[] writers, int entries, int pages) {
+                   int[] writers, int entries, int pages, LogDirty logDirty) {
 
     /** {@code cached} if it is {@code domid}'s, else a fresh look-up. */
     static CopyGranter of(CopyGranter cached, int domid, IntFunction<Domain> lookup) {
         if (cached != null && cached.domid == domid) return cached;
         Domain d = lookup.apply(domid);
-        if (d == null || !d.alive()) return new CopyGranter(domid, false, null, null, null, null, 0, 0);
+        if (d == null || !d.alive()) return new CopyGranter(domid, false, null, null, null, null, 0, 0, null);
         return new CopyGranter(domid, true, d.memory.segment(), d.grantFile.segment(), d.readers, d.writers,
-                d.grantEntries(), d.pages);
+                d.grantEntries(), d.pages, d.logDirty);
     }
 
     /** Pins {@code ref} for {@code mapper}: the granted frame, or a GNTST code with nothing pinned. */

@@ -129,6 +129,8 @@ final class CopyLoop {
 
                     if (rc == OKAY) {
                         MemorySegment.copy(srcMem, srcBase + srcOff, dstMem, dstBase + dstOff, len);
+                        LogDirty dirty = dg != null ? dg.logDirty() : caller.logDirty;
+                        if (dirty != null) dirty.mark((int) (dstBase / PAGE));
                     } else {
                         if (srcKind == CopyBatch.REF) GrantOps.unpinEntry(sTable, sReaders, sWriters, srcRef, true);
                         if (dstKind == CopyBatch.REF) GrantOps.unpinEntry(dTable, dReaders, dWriters, dstRef, false);

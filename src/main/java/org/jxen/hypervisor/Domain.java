@@ -19,6 +19,8 @@ final class Domain {
     ShutdownReason shutdownReason;
     int pauseCount = 1;
     int grantFrames = GrantTable.DEFAULT_FRAMES;
+    int maxGrantFrames = GrantTable.MAX_FRAMES;
+    int maxMaptrackFrames = GrantTable.DEFAULT_MAPTRACK_FRAMES;
     int xenstorePort;
     int consolePort;
     int domExcPort;
@@ -31,6 +33,14 @@ final class Domain {
      */
     final int[] readers = new int[GrantTable.MAX_ENTRIES];
     final int[] writers = new int[GrantTable.MAX_ENTRIES];
+    /** As granter: frames mapped writable by another domain (grant maps, foreign maps) and how many times. */
+    final Map<Integer, Integer> writableMaps = new HashMap<>();
+    /** The process whose mapping of this domain's memory its kernel uses, where, and whether it tracks writes. */
+    long mapperPid;
+    long mapperAddress;
+    boolean mapperTracked;
+    /** Log-dirty mode, while a live migration runs; null otherwise. */
+    LogDirty logDirty;
 
     Domain(RunDir runDir, int id, int serial, int pages, int vcpus) {
         this.id = id;

@@ -26,6 +26,15 @@ public interface DomainControl {
 
     void destroy(int domid) throws HypercallException;
 
+    /**
+     * XEN_DOMCTL_set_gnttab_limits (Xen 4.10's; later folded into createdomain, and xl.cfg's
+     * {@code max_grant_frames} / {@code max_maptrack_frames}): how many grant-table frames {@code domid} may grow
+     * to (1..{@link GrantTable#MAX_FRAMES}; beyond, its grants fail with ENOSPC) and how many maptrack frames of
+     * {@link GrantTable#MAPTRACK_PER_FRAME} handles it may use to map others' grants (beyond: GNTST_no_space).
+     * EBUSY if the domain already uses more than the new limits allow.
+     */
+    void setGrantLimits(int domid, int grantFrames, int maptrackFrames) throws HypercallException;
+
     DomainInfo info(int domid) throws HypercallException;
 
     List<DomainInfo> list() throws HypercallException;

@@ -50,7 +50,21 @@ public final class DomainHypercalls implements Hypercalls {
         this.ports = new PortTable(SharedFile.map(runDir.events(id, serial), MapMode.READ_ONLY, PortTable.OFFSET,
                 PortTable.SIZE, arena));
         this.domainControl = new ControlPlaneDomainControl(control, this::mapPage);
+        // The MMU's part of log-dirty mode: the mapping the kernel writes through can be write-tracked
+        // (LogDirty); nothing is protected until the toolstack enables log-dirty mode for a live migration.
+        if (id != 0) {
+            int fd = org.jxen.libc.Uffd.registerWriteProtectAsync(memory);
+            trackFd = fd;
+            try {
+                control.memoryMapped(memory.address(), fd >= 0);
+            } catch (HypercallException e) {
+                System.getLogger("jxen.hypervisor").log(System.Logger.Level.DEBUG, "d" + id + " memoryMapped: " + e.getMessage());
+            }
+        }
     }
+
+    /** The userfaultfd tracking writes to {@link #memory}, or -errno when it could not be had. */
+    private int trackFd = -1;
 
     @Override
     public DomainLayout layout() {
@@ -72,8 +86,24 @@ public final class DomainHypercalls implements Hypercalls {
         enter();
         MapReply reply = control.mapGrant(granter, ref, readonly);
         Arena pageArena = Arena.ofShared();
-        MemorySegment page = SharedFile.map(reply.file(), readonly ? MapMode.READ_ONLY : MapMode.READ_WRITE,
-                (long) reply.frame() * GrantEntry.PAGE_SIZE, GrantEntry.PAGE_SIZE, pageArena);
+        MemorySegment page;
+        try {
+            MapCount.reserve();
+            page = SharedFile.map(reply.file(), readonly ? MapMode.READ_ONLY : MapMode.READ_WRITE,
+                    (long) reply.frame() * GrantEntry.PAGE_SIZE, GrantEntry.PAGE_SIZE, pageArena);
+        } catch (MapCount.Exhausted | java.io.UncheckedIOException e) {
+            // Our own process ran out (map count, memory, file descriptors): give the grant back, say what ran out.
+            if (!(e instanceof MapCount.Exhausted)) MapCount.release();
+            pageArena.close();
+            try {
+                control.unmapGrant(reply.handle());
+            } catch (GrantException ignored) {
+                // the handle was ours a moment ago; nothing else to undo
+            }
+            Errno errno = e instanceof MapCount.Exhausted ? Errno.ENOMEM : MapCount.errnoOf(e);
+            throw new GrantException(GrantStatus.GENERAL_ERROR, errno, "mapping ref " + ref + " of d" + granter
+                    + ": " + errno.name() + " (" + e.getMessage() + ")");
+        }
         mappings.put(reply.handle(), pageArena);
         return new GrantMapping(reply.handle(), granter, ref, readonly, page);
     }
@@ -83,7 +113,10 @@ public final class DomainHypercalls implements Hypercalls {
         enter();
         control.unmapGrant(handle);
         Arena pageArena = mappings.remove(handle);
-        if (pageArena != null) pageArena.close();
+        if (pageArena != null) {
+            pageArena.close();
+            MapCount.release();
+        }
     }
 
     @Override
@@ -202,8 +235,15 @@ public final class DomainHypercalls implements Hypercalls {
 
     private void startLoop(Delivery delivery) {
         if (loop != null || closed) return;
-        loop = new EventLoop(events, this::dispatch, delivery, "dom" + layout.domid() + "-events", clock);
-        loop.start();
+        EventLoop l = new EventLoop(events, this::dispatch, delivery, "dom" + layout.domid() + "-events", clock);
+        try {
+            l.start();
+        } catch (OutOfMemoryError e) {
+            // The machine's or the process's thread limit: this domain cannot run, the host goes on.
+            throw new IllegalStateException("cannot start dom" + layout.domid() + "'s event thread (EAGAIN): "
+                    + e.getMessage());
+        }
+        loop = l;
     }
 
     private void dispatch(int port) {
@@ -272,12 +312,15 @@ public final class DomainHypercalls implements Hypercalls {
             l = loop;
         }
         if (l != null) l.stop();
-        mappings.values().forEach(DomainHypercalls::closeWhenReleased);
+        for (Arena a : mappings.values()) {
+            if (closeWhenReleased(a)) MapCount.release();
+        }
         mappings.clear();
         control.close();
         synchronized (this) {
-            closeWhenReleased(arena);
+            boolean unused = closeWhenReleased(arena);
         }
+        if (trackFd >= 0) org.jxen.libc.Uffd.close(trackFd);
     }
 
     /**
@@ -285,22 +328,22 @@ public final class DomainHypercalls implements Hypercalls {
      * leave: a shared arena cannot close while acquired. One that stays busy is left open and reported; its
      * files are already unlinked, so the memory goes when the process exits.
      */
-    private static void closeWhenReleased(Arena a) {
+    private static boolean closeWhenReleased(Arena a) {
         for (int attempt = 0; ; attempt++) {
             try {
                 a.close();
-                return;
+                return true;
             } catch (IllegalStateException busy) {
                 if (attempt == 200) {
                     System.getLogger("jxen.hypervisor").log(System.Logger.Level.WARNING,
                             "a domain mapping is still in use at close; leaving it mapped: " + busy.getMessage());
-                    return;
+                    return false;
                 }
                 try {
                     Thread.sleep(10);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    return;
+                    return false;
                 }
             }
         }

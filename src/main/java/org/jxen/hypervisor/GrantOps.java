@@ -73,13 +73,19 @@ final class GrantOps {
     }
 
     static MapReply map(Domain mapper, Domain granter, int ref, boolean readonly) throws GrantException {
+        // get_maptrack_handle: a mapper out of handles fails before touching the grant (GNTST_no_space).
+        if ((long) mapper.maptrack.size() >= (long) mapper.maxMaptrackFrames * GrantTable.MAPTRACK_PER_FRAME) {
+            throw new GrantException(GrantStatus.NO_SPACE, "d" + mapper.id + " has no maptrack handle left ("
+                    + mapper.maptrack.size() + " mappings, max_maptrack_frames " + mapper.maxMaptrackFrames + ")");
+        }
         int frame = pin(granter, ref, mapper.id, readonly);
         if (frame < 0) {
             throw new GrantException(GrantStatus.of(frame), "ref " + ref + " of d"
                     + (granter == null ? "?" : granter.id) + " for d" + mapper.id + (readonly ? " (ro)" : " (rw)"));
         }
         int handle = mapper.nextHandle++;
-        mapper.maptrack.put(handle, new MapTrack(granter, ref, readonly));
+        mapper.maptrack.put(handle, new MapTrack(granter, ref, readonly, frame));
+        if (!readonly) granter.writableMaps.merge(frame, 1, Integer::sum);
         // The mapper's page must outlive the granter: keep its files until the unmap.
         granter.memory.retain();
         granter.grantFile.retain();
@@ -99,6 +105,12 @@ final class GrantOps {
 
     private static void release(MapTrack t) {
         unpin(t.granter(), t.ref(), t.readonly());
+        if (!t.readonly()) {
+            Domain g = t.granter();
+            g.writableMaps.computeIfPresent(t.frame(), (f, n) -> n == 1 ? null : n - 1);
+            // gnttab's unmap of a writable mapping marks the frame dirty: the mapper may have written it.
+            if (g.logDirty != null) g.logDirty.mark(t.frame());
+        }
         t.granter().memory.release();
         t.granter().grantFile.release();
     }

@@ -13,6 +13,10 @@ public final class GrantTable {
     public static final int NR_RESERVED_ENTRIES = 8;
     public static final int DEFAULT_FRAMES = 4;
     public static final int MAX_FRAMES = 32;
+    /** Maptrack handles per frame: a page of Xen's 16-byte struct grant_mapping. */
+    public static final int MAPTRACK_PER_FRAME = 256;
+    /** Xen 4.17's gnttab_max_maptrack_frames default: 262144 grant mappings per domain. */
+    public static final int DEFAULT_MAPTRACK_FRAMES = 1024;
     public static final int MAX_ENTRIES = MAX_FRAMES * GrantEntry.ENTRIES_PER_FRAME;
     public static final long FILE_SIZE = (long) MAX_FRAMES * GrantEntry.PAGE_SIZE;
 

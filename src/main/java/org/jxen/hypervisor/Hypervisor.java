@@ -20,6 +20,8 @@ public final class Hypervisor implements AutoCloseable {
     public static final int DOMID_FIRST_RESERVED = 0x7FF0;
     public static final int MAX_MEMORY_PAGES = 1 << 18;
     public static final int MAX_VCPUS = 128;
+    /** Event-channel ports of a domain, port 0 (never handed out) included. */
+    public static final int MAX_PORTS = EventPage.MAX_PORTS;
     private static final int MAX_PAUSE_COUNT = 255;
 
     private final Path dir;
@@ -112,6 +114,53 @@ public final class Hypervisor implements AutoCloseable {
         return live(dom);
     }
 
+    /**
+     * A domain's whole memory as the hypervisor maps it: what the toolstack, in the hypervisor's process, reads
+     * at a save and fills at a restore (Xen's toolstack maps the pages with privileged foreign maps). Valid until
+     * the domain is destroyed. ESRCH for a domain that does not exist.
+     */
+    public synchronized java.lang.foreign.MemorySegment domainMemory(int domid) throws HypercallException {
+        return live(domid).memory.segment();
+    }
+
+    /** The file of a domain's memory (tmpfs, sparse: pages never written are holes). */
+    public synchronized Path domainMemoryFile(int domid) throws HypercallException {
+        return live(domid).memory.path();
+    }
+
+    /**
+     * The kernel of {@code domid} mapped its memory at {@code address} in process {@code pid}; {@code tracked}:
+     * it registered the mapping for asynchronous write protection (what {@link #enableLogDirty} needs).
+     */
+    public synchronized void memoryMapped(int domid, long pid, long address, boolean tracked) throws HypercallException {
+        Domain d = live(domid);
+        d.mapperPid = pid;
+        d.mapperAddress = address;
+        d.mapperTracked = tracked;
+    }
+
+    /** XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY for the toolstack (dom0, in the hypervisor's process). */
+    public synchronized void enableLogDirty(int domid) throws HypercallException, IOException {
+        Domain d = live(domid);
+        if (d.logDirty != null) throw new HypercallException(Errno.EBUSY, "domain " + domid + " is already in log-dirty mode");
+        d.logDirty = LogDirty.enable(d);
+    }
+
+    /** XEN_DOMCTL_SHADOW_OP_CLEAN: the frames written since the last call; tracking goes on. */
+    public synchronized java.util.BitSet cleanDirty(int domid) throws HypercallException, IOException {
+        Domain d = live(domid);
+        if (d.logDirty == null) throw new HypercallException(Errno.EINVAL, "domain " + domid + " is not in log-dirty mode");
+        return d.logDirty.clean();
+    }
+
+    /** XEN_DOMCTL_SHADOW_OP_OFF; nothing for a domain gone or not in log-dirty mode. */
+    public synchronized void disableLogDirty(int domid) {
+        Domain d = domains.get(domid);
+        if (d == null || d.logDirty == null) return;
+        d.logDirty.close();
+        d.logDirty = null;
+    }
+
     synchronized DomainLayout layout(int domid) throws HypercallException {
         return live(domid).layout();
     }
@@ -163,6 +212,10 @@ public final class Hypervisor implements AutoCloseable {
         Domain d = live(caller);
         if (frames < 1 || frames > GrantTable.MAX_FRAMES) {
             throw new HypercallException(Errno.EINVAL, frames + " grant frames (max " + GrantTable.MAX_FRAMES + ")");
+        }
+        if (frames > d.maxGrantFrames) {
+            throw new HypercallException(Errno.ENOSPC, "max_grant_frames reached: " + d.maxGrantFrames + " frames, "
+                    + d.maxGrantFrames * GrantEntry.ENTRIES_PER_FRAME + " entries");
         }
         // Like GNTTABOP_setup_table, a table only grows.
         d.grantFrames = Math.max(d.grantFrames, frames);
@@ -246,6 +299,22 @@ public final class Hypervisor implements AutoCloseable {
         d.publishRunstate();
     }
 
+    synchronized void setGrantLimits(int caller, int domid, int grantFrames, int maptrackFrames) throws HypercallException {
+        privileged(caller);
+        Domain d = live(domid);
+        if (grantFrames < 1 || grantFrames > GrantTable.MAX_FRAMES || maptrackFrames < 0
+                || maptrackFrames > Integer.MAX_VALUE / GrantTable.MAPTRACK_PER_FRAME) {
+            throw new HypercallException(Errno.EINVAL, "grant limits " + grantFrames + "/" + maptrackFrames
+                    + " (grant frames 1.." + GrantTable.MAX_FRAMES + ")");
+        }
+        if (d.grantFrames > grantFrames || d.maptrack.size() > (long) maptrackFrames * GrantTable.MAPTRACK_PER_FRAME) {
+            throw new HypercallException(Errno.EBUSY, "d" + domid + " already uses more than " + grantFrames
+                    + " grant frames or " + maptrackFrames + " maptrack frames");
+        }
+        d.maxGrantFrames = grantFrames;
+        d.maxMaptrackFrames = maptrackFrames;
+    }
+
     synchronized void shutdown(int caller, int domid, ShutdownReason reason) throws HypercallException {
         domainShutdown(controlled(caller, domid), reason);
     }
@@ -270,6 +339,10 @@ public final class Hypervisor implements AutoCloseable {
     }
 
     private void kill(Domain d) {
+        if (d.logDirty != null) {
+            d.logDirty.close();
+            d.logDirty = null;
+        }
         d.state = DomainState.DYING;
         d.publishRunstate();
         GrantOps.unmapAll(d);
@@ -298,6 +371,8 @@ public final class Hypervisor implements AutoCloseable {
         privileged(caller);
         Domain d = live(domid);
         if (frame < 0 || frame >= d.pages) throw new HypercallException(Errno.EINVAL, "frame " + frame);
+        // Writable and never unmapped as far as the hypervisor knows: dirty in every log-dirty look from now on.
+        d.writableMaps.putIfAbsent(frame, 1);
         return new MapReply(-1, d.memory.path(), frame);
     }
 

@@ -75,8 +75,18 @@ final class LocalControlPlane implements ControlPlane {
     }
 
     @Override
+    public void memoryMapped(long address, boolean tracked) throws HypercallException {
+        hv.memoryMapped(caller, ProcessHandle.current().pid(), address, tracked);
+    }
+
+    @Override
     public void resume(int domid, boolean fast) throws HypercallException {
         hv.resume(caller, domid, fast);
+    }
+
+    @Override
+    public void setGrantLimits(int domid, int grantFrames, int maptrackFrames) throws HypercallException {
+        hv.setGrantLimits(caller, domid, grantFrames, maptrackFrames);
     }
 
     @Override

@@ -25,6 +25,13 @@ final class SharedFile {
 
     SharedFile(Path path, long size) {
         this.path = path;
+        try {
+            MapCount.reserve();
+        } catch (MapCount.Exhausted e) {
+            arena.close();
+            throw new UncheckedIOException(path + ": Cannot allocate memory (" + e.getMessage() + ")",
+                    new IOException(e.getMessage(), e));
+        }
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                 StandardOpenOption.WRITE)) {
             ch.truncate(size);
@@ -39,6 +46,7 @@ final class SharedFile {
             segment = ch.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
         } catch (IOException e) {
             arena.close();
+            MapCount.release();
             // The path in the message: a full /dev/shm is the user's to see, and to fix.
             throw new UncheckedIOException(path + ": " + e.getMessage(), e);
         }
@@ -60,6 +68,7 @@ final class SharedFile {
     synchronized void release() {
         if (--references > 0) return;
         arena.close();
+        MapCount.release();
         try {
             Files.deleteIfExists(path);
         } catch (IOException e) {

@@ -1,15 +1,19 @@
 package org.jxen.kernel;
 
+import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.util.BitSet;
 import org.jxen.hypervisor.DomainLayout;
+import org.jxen.hypervisor.Errno;
 import org.jxen.hypervisor.GrantEntry;
 import org.jxen.hypervisor.Hypercalls;
 import org.jxen.xenbus.PageAllocator;
+import org.jxen.xenbus.XenbusException;
 
 /**
  * The kernel's page allocator, as far as drivers need one: whole 4 KiB frames of the domain's memory for
- * shared rings. Frames 0 and 1 (console and xenstore pages, granted by the toolstack) are never handed out.
+ * shared rings. Frames 0 and 1 (console and xenstore pages, granted by the toolstack) and the kernel record's
+ * area at the top ({@link KernelRecord#area}) are never handed out.
  */
 final class FrameAllocator implements PageAllocator {
     private static final int FIRST_FREE = Math.max(DomainLayout.CONSOLE_FRAME, DomainLayout.XENSTORE_FRAME) + 1;
@@ -21,11 +25,15 @@ final class FrameAllocator implements PageAllocator {
         this.hc = hc;
     }
 
-    /** A zeroed page; ENOMEM as an IllegalStateException when the domain's memory is exhausted. */
+    /** A zeroed page; ENOMEM (an UncheckedIOException of a XenbusException) when the domain's memory is exhausted. */
     @Override
     public synchronized MemorySegment alloc() {
         int frame = used.nextClearBit(FIRST_FREE);
-        if (frame >= hc.layout().memoryPages()) throw new IllegalStateException("out of memory (ENOMEM)");
+        // The top frames hold the kernel record at suspend (KernelRecord): never a ring's.
+        if (frame >= KernelRecord.areaFirstFrame(hc.layout().memoryPages())) {
+            throw new UncheckedIOException(new XenbusException(Errno.ENOMEM,
+                    "out of memory: all " + hc.layout().memoryPages() + " frames of the domain are in use"));
+        }
         used.set(frame);
         MemorySegment page = hc.frame(frame);
         page.fill((byte) 0);

@@ -27,8 +27,12 @@ public final class Kernel {
     private volatile Terminal console;
     private final NetNamespace netns = new NetNamespace();
 
-    /** A loaded module, and whether it was built in. */
-    private record Loaded(KernelModule module, boolean builtin) {}
+    /** A loaded module, whether it was built in, and insmod's arguments (what a restored kernel loads it with). */
+    private record Loaded(KernelModule module, boolean builtin, List<String> args) {
+        Loaded(KernelModule module, boolean builtin) {
+            this(module, builtin, List.of());
+        }
+    }
 
     /**
      * A kernel whose modules are those the calling thread's context class loader sees (a guest's kernel image:
@@ -173,6 +177,11 @@ public final class Kernel {
      * ({@code NAME: Unknown parameter `KEY'}, {@code NAME: `VALUE' invalid for parameter `KEY'}).
      */
     public synchronized void insmod(String name, List<String> args) throws ModuleException {
+        insmod(name, args, null);
+    }
+
+    /** insmod, a {@link Workload} given its recorded state (non-null) before its init. */
+    private void insmod(String name, List<String> args, byte[] state) throws ModuleException {
         if (modules.containsKey(name)) throw new ModuleException(ModuleException.Reason.EXISTS, name, "File exists");
         KernelModule m;
         try {
@@ -196,12 +205,13 @@ public final class Kernel {
                 throw new ModuleException(ModuleException.Reason.INVALID_PARAMETERS, name, "Invalid parameters", e);
             }
         }
+        if (state != null && m instanceof Workload w) w.restore(state);
         try {
             m.init(this);
         } catch (Exception e) {
             throw new ModuleException(ModuleException.Reason.INIT_FAILED, name, String.valueOf(e.getMessage()), e);
         }
-        modules.put(name, new Loaded(m, false));
+        modules.put(name, new Loaded(m, false, List.copyOf(args)));
     }
 
     /**
@@ -286,6 +296,108 @@ public final class Kernel {
         }
         modules.clear();
         netns.close();
+    }
+
+    // ---- suspend: the kernel record (KernelRecord, docs/migration.md) ----
+
+    /** Section names of the kernel record. */
+    public static final String REC_DOMID = "domid", REC_MODULES = "modules", REC_LOG = "log", REC_WORKLOAD = "workload/";
+    /** How long a workload may take to reach its safe point (Linux's freeze_timeout_msecs is 20 s). */
+    static final java.time.Duration FREEZE_TIMEOUT = java.time.Duration.ofSeconds(20);
+
+    private synchronized List<Workload> workloads() {
+        List<Workload> out = new ArrayList<>();
+        for (Loaded l : modules.values()) if (l.module() instanceof Workload w) out.add(w);
+        return out;
+    }
+
+    /**
+     * freeze_processes: every workload stops at its next safe point. False (and the frozen ones thawed again)
+     * when one does not within 20 s: "Freezing of tasks failed", the suspend is aborted.
+     */
+    public boolean freezeWorkloads() throws InterruptedException {
+        List<Workload> done = new ArrayList<>();
+        for (Workload w : workloads()) {
+            if (!w.freeze(FREEZE_TIMEOUT)) {
+                printk("Freezing of tasks failed: " + w.name() + " did not stop within " + FREEZE_TIMEOUT.toSeconds() + " s");
+                w.thaw();
+                done.forEach(Workload::thaw);
+                return false;
+            }
+            done.add(w);
+        }
+        return true;
+    }
+
+    public void thawWorkloads() {
+        workloads().forEach(Workload::thaw);
+    }
+
+    /** The domain went away while suspended: workloads end without touching a device. */
+    public void abandonWorkloads() {
+        workloads().forEach(Workload::abandon);
+    }
+
+    /**
+     * The record's sections (workloads frozen): this domain's id, the loadable modules with their insmod
+     * arguments, each workload's state, and the newest log lines that fit in {@code logBudget} bytes.
+     */
+    public synchronized Map<String, byte[]> record(int logBudget) {
+        Map<String, byte[]> r = new LinkedHashMap<>();
+        r.put(REC_DOMID, Integer.toString(domid()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        StringBuilder mods = new StringBuilder();
+        for (Loaded l : modules.values()) {
+            if (l.builtin()) continue;
+            mods.append(l.module().name());
+            for (String a : l.args()) mods.append('\0').append(a);
+            mods.append('\n');
+        }
+        r.put(REC_MODULES, mods.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        for (Loaded l : modules.values()) {
+            if (l.module() instanceof Workload w) r.put(REC_WORKLOAD + w.name(), w.state());
+        }
+        List<String> lines = log.lines();
+        java.util.ArrayDeque<String> kept = new java.util.ArrayDeque<>();
+        int size = 0;
+        for (int i = lines.size() - 1; i >= 0; i--) {
+            int n = lines.get(i).getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 1;
+            if (size + n > logBudget) break;
+            size += n;
+            kept.addFirst(lines.get(i));
+        }
+        r.put(REC_LOG, String.join("\n", kept).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return r;
+    }
+
+    /** The log lines of a record, oldest first. */
+    public static List<String> recordedLog(Map<String, byte[]> record) {
+        byte[] b = record.get(REC_LOG);
+        if (b == null || b.length == 0) return List.of();
+        return List.of(new String(b, java.nio.charset.StandardCharsets.UTF_8).split("\n", -1));
+    }
+
+    /**
+     * A kernel started for a restored domain continues from the record: the modules that were loaded (not yet
+     * loaded by this boot) with their arguments, each workload from its recorded state. A module that cannot be
+     * loaded is logged, as modprobe's failure at boot.
+     */
+    public void resumeFrom(Map<String, byte[]> record) {
+        byte[] mods = record.getOrDefault(REC_MODULES, new byte[0]);
+        for (String line : new String(mods, java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
+            if (line.isEmpty()) continue;
+            String[] parts = line.split("\0");
+            String name = parts[0];
+            synchronized (this) {
+                if (modules.containsKey(name)) continue;
+            }
+            try {
+                synchronized (this) {
+                    insmod(name, List.of(parts).subList(1, parts.length), record.get(REC_WORKLOAD + name));
+                }
+            } catch (ModuleException e) {
+                printk("resume: could not load " + name + ": " + e.getMessage());
+            }
+        }
     }
 
     /** Unloads every module, last loaded first (kernel shutdown); failures are logged, not thrown. */

@@ -24,6 +24,20 @@ public final class KernelLog {
         for (Consumer<String> s : sinks) s.accept(line);
     }
 
+    /**
+     * Puts back the lines a suspended kernel recorded (KernelRecord), before anything this kernel printed, as a
+     * restored Linux guest's log buffer still holds what it printed before; no sink sees them again.
+     */
+    public void restore(List<String> earlier) {
+        synchronized (lines) {
+            List<String> now = new ArrayList<>(lines);
+            lines.clear();
+            for (String l : earlier) lines.addLast(l);
+            for (String l : now) lines.addLast(l);
+            while (lines.size() > CAPACITY) lines.removeFirst();
+        }
+    }
+
     /** The lines still held, oldest first. */
     public List<String> lines() {
         synchronized (lines) {

@@ -27,9 +27,28 @@ public final class KernelRecord {
     public static final int MAGIC = 0x524B584A;
     public static final int VERSION = 1;
     public static final int HEADER = 16;
+    /** Frames at the top of a domain's memory that hold the record (the frame allocator never hands them out). */
+    public static final int AREA_FRAMES = 64;
+    private static final int PAGE = 4096;
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private KernelRecord() {}
+
+    /** How many frames of a domain of {@code memoryPages} hold the record: 64 (256 KiB), a quarter of a tiny one. */
+    public static int areaFrames(int memoryPages) {
+        return Math.min(AREA_FRAMES, memoryPages / 4);
+    }
+
+    /** The first frame of the record's area: it ends with the domain's memory. */
+    public static int areaFirstFrame(int memoryPages) {
+        return memoryPages - areaFrames(memoryPages);
+    }
+
+    /** The record's area of a domain's whole memory. */
+    public static MemorySegment area(MemorySegment memory) {
+        int pages = (int) (memory.byteSize() / PAGE);
+        return memory.asSlice((long) areaFirstFrame(pages) * PAGE, (long) areaFrames(pages) * PAGE);
+    }
 
     /** Writes {@code sections} into {@code area}; IllegalArgumentException if they do not fit. */
     public static void write(MemorySegment area, Map<String, byte[]> sections) {

@@ -1,5 +1,7 @@
 package org.jxen.kernel;
 
+import java.lang.foreign.MemorySegment;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jxen.hypervisor.Delivery;
@@ -24,6 +26,10 @@ public class StandardKernel implements GuestKernel {
     private final KernelLog log = new KernelLog();
     private volatile Hypercalls hc;
     private volatile Kernel kernel;
+    /** Set when the domain was destroyed while suspended (saved, migrated away): nothing is left to shut down. */
+    private volatile boolean gone;
+    /** Room left in the record's area for the log, after modules and workloads. */
+    private static final int RECORD_LOG_SHARE = 2;
 
     @Override
     public final void boot(Hypercalls hc, String[] args) throws Exception {
@@ -31,11 +37,24 @@ public class StandardKernel implements GuestKernel {
         attachConsole(hc, log);
         try (XsClient xs = XenbusComms.open(hc)) {
             log.printk("Booting jxen kernel on domain " + hc.domid() + " (" + getClass().getSimpleName() + ")");
+            // A kernel started for a restored domain finds the record its predecessor wrote at suspend.
+            Map<String, byte[]> record = KernelRecord.read(KernelRecord.area(hc.memory()));
+            if (record != null) {
+                log.restore(Kernel.recordedLog(record));
+                log.printk("xen:manage: resuming from the kernel record of domain "
+                        + new String(record.getOrDefault(Kernel.REC_DOMID, new byte[0]), java.nio.charset.StandardCharsets.UTF_8)
+                        + " (" + record.size() + " sections)");
+            }
             Kernel kernel = newKernel(hc, xs, log);
             this.hc = hc;
             this.kernel = kernel;
             xs.watch("control/shutdown", "shutdown", (path, token) -> onShutdownRequest(xs));
             run(kernel, args);
+            if (record != null) {
+                kernel.resumeFrom(record);
+                KernelRecord.clear(KernelRecord.area(hc.memory()));
+                log.printk("xen:manage: resumed in a new domain, devices reconnecting");
+            }
             // As Linux's setup_shutdown_watcher, once the boot's modules are in: the toolstack made these nodes
             // ours (libxl's rwperm), and takes feature-poweroff as the end of boot (xl create waits for it), so a
             // kernel that panics loading its modules never announces it. One we may not write is logged, not
@@ -56,6 +75,11 @@ public class StandardKernel implements GuestKernel {
                 kernel.killed();
                 return;
             }
+            if (gone) {
+                // Saved or migrated away: the domain (its store home, rings, grants) no longer exists.
+                kernel.abandonWorkloads();
+                return;
+            }
             kernel.unloadAll();
             log.printk("reboot: " + (reason.get() == ShutdownReason.POWEROFF ? "Power down" : reason.get()));
         } catch (Exception e) {
@@ -66,6 +90,7 @@ public class StandardKernel implements GuestKernel {
             detachConsole();
         }
         ShutdownReason r = reason.get();
+        if (gone) return;
         if (r != ShutdownReason.POWEROFF) hc.shutdown(r);
     }
 
@@ -79,15 +104,26 @@ public class StandardKernel implements GuestKernel {
      */
     private void doSuspend() {
         Kernel k = kernel;
+        try {
+            if (!k.freezeWorkloads()) return;
+        } catch (InterruptedException e) {
+            return;
+        }
         log.printk("xen:manage: suspending xenbus devices");
         k.xenbus().frontend().suspend();
+        // What the kernel holds besides its memory goes into its memory, so that the saved pages carry it.
+        MemorySegment area = KernelRecord.area(hc.memory());
+        KernelRecord.write(area, k.record((int) area.byteSize() / RECORD_LOG_SHARE));
         int cancelled;
         try {
             cancelled = hc.suspend();
         } catch (HypercallException e) {
-            log.printk("xen:manage: suspend: " + e.getMessage());
+            // Destroyed while suspended: its copy lives on in a save image or on another host.
+            gone = true;
+            stop.countDown();
             return;
         }
+        KernelRecord.clear(area);
         if (cancelled != 0) {
             k.xenbus().frontend().suspendCancelled();
             log.printk("xen:manage: suspend cancelled, devices kept");
@@ -95,6 +131,7 @@ public class StandardKernel implements GuestKernel {
             k.xenbus().frontend().resume();
             log.printk("xen:manage: resumed in a new domain, devices reconnecting");
         }
+        k.thawWorkloads();
     }
 
     /** Where the kernel log goes besides memory: a console driver overrides this to write the console ring. */

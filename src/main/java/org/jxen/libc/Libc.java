@@ -24,6 +24,9 @@ public final class Libc {
     public static final int O_RDWR = 2;
     public static final int O_CLOEXEC = 0x80000;
     public static final int SEEK_END = 2;
+    public static final int SEEK_DATA = 3;
+    public static final int SEEK_HOLE = 4;
+    public static final int ENXIO = 6;
     public static final int FALLOC_FL_KEEP_SIZE = 1;
     public static final int FALLOC_FL_PUNCH_HOLE = 2;
     public static final int EINTR = 4;
@@ -144,6 +147,17 @@ public final class Libc {
             MemorySegment st = state();
             int r = (int) FALLOCATE.invokeExact(st, fd, mode, off, len);
             return r < 0 ? errno(st) : 0;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** lseek(2): the new offset, or -errno (SEEK_DATA past the last data: -ENXIO). */
+    public static long lseek(int fd, long offset, int whence) {
+        try {
+            MemorySegment st = state();
+            long r = (long) LSEEK.invokeExact(st, fd, offset, whence);
+            return r < 0 ? -errno(st) : r;
         } catch (Throwable t) {
             throw new AssertionError(t);
         }

@@ -68,6 +68,9 @@ public final class ControlServer implements AutoCloseable {
     }
 
     static ControlServer start(Host host, Path socket) throws IOException {
+        // A first log line formats a time, which opens the JDK's time-zone data: do that now, while there are
+        // descriptors to spare, not when a request fails because the process has none left.
+        java.time.ZonedDateTime.now();
         return new ControlServer(host, socket);
     }
 
@@ -79,9 +82,26 @@ public final class ControlServer implements AutoCloseable {
         while (server.isOpen()) {
             try {
                 SocketChannel ch = server.accept();
-                Thread.ofVirtual().name("toolstack-request").start(() -> serve(ch));
+                Thread.ofVirtual().name("toolstack-request").start(() -> serveOrRefuse(ch));
             } catch (IOException e) {
                 if (server.isOpen()) LOG.log(Level.WARNING, "control socket accept: {0}", e.toString());
+            }
+        }
+    }
+
+    /**
+     * A process out of descriptors or threads can fail anywhere in a request, even in loading a class the request
+     * needs first: xl still gets one line, and the host goes on.
+     */
+    private void serveOrRefuse(SocketChannel ch) {
+        try {
+            serve(ch);
+        } catch (Error e) {
+            try (ch) {
+                ch.write(java.nio.ByteBuffer.wrap((ERROR + oneLine(UserErrors.oneLine(e)) + "\n")
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            } catch (IOException | RuntimeException ignored) {
+                // nobody left to tell
             }
         }
     }
@@ -107,6 +127,10 @@ public final class ControlServer implements AutoCloseable {
                 c.writeLine(ERROR + oneLine(e.getMessage() != null ? e.getMessage() : e.toString()));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            } catch (LinkageError | OutOfMemoryError e) {
+                // The process ran out of something (a class that cannot be loaded without a free descriptor, a
+                // thread): this request fails in one line, the host goes on.
+                c.writeLine(ERROR + oneLine(UserErrors.oneLine(e)));
             }
         } catch (IOException e) {
             LOG.log(Level.DEBUG, "control connection: {0}", e.toString());
@@ -149,7 +173,9 @@ public final class ControlServer implements AutoCloseable {
                 data(c, "sectors " + host.resizeDisk(domid, devid));
             }
             default -> {
-                if (!domainRequests.handle(req, l -> data(c, l))) throw new ControlException("unknown request " + req[0]);
+                if (!domainRequests.handle(req, l -> data(c, l)) && !extraRequest(req, l -> dataQuietly(c, l))) {
+                    throw new ControlException("unknown request " + req[0]);
+                }
             }
         }
         return true;
@@ -277,6 +303,22 @@ public final class ControlServer implements AutoCloseable {
 
     private static void data(LineChannel c, String line) throws IOException {
         c.writeLine(DATA + line);
+    }
+
+    /** A request of a part the host was given ({@link Host#addControlRequests}); false if none serves it. */
+    private boolean extraRequest(String[] req, java.util.function.Consumer<String> data)
+            throws ControlException, InterruptedException {
+        for (ControlRequests r : host.controlRequests()) if (r.handle(req, this::guest, data)) return true;
+        return false;
+    }
+
+    /** A progress line of a long request (save, migrate): an xl that hung up does not stop the request. */
+    private static void dataQuietly(LineChannel c, String line) {
+        try {
+            data(c, line);
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, "progress line not delivered: {0}", e.toString());
+        }
     }
 
     @Override

@@ -15,6 +15,7 @@ import java.util.TreeSet;
 import java.util.UUID;
 import java.util.jar.JarFile;
 import java.util.zip.ZipEntry;
+import org.jxen.hypervisor.GrantTable;
 import org.jxen.hypervisor.Hypervisor;
 import org.jxen.hypervisor.process.GuestKernel;
 import org.jxen.kernel.CommandLine;
@@ -30,7 +31,7 @@ import org.jxen.kernel.ModuleDirectory;
  * ({@link #PASSTHROUGH}) are refused, as running without them would mislead. See docs/xl-cfg.md.
  */
 public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices, ShutdownAction.OnShutdown onShutdown,
-        List<String> warnings) {
+        List<String> warnings, GrantLimits grantLimits) {
     /** Device classes whose lists xl.cfg may carry, besides disk. */
     public static final Set<String> DEVICE_LISTS = Set.of("mydevice");
     /** Host hardware handed to the guest: refused, since the guest would run without it. */
@@ -38,11 +39,12 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices, Shutdown
             "gfx_passthru"));
     /** Settings jxen honours (besides {@link #DEVICE_LISTS}); jxen's own are drivers and inproc. */
     static final Set<String> HONOURED = Set.of("name", "uuid", "memory", "maxmem", "vcpus", "maxvcpus", "on_poweroff",
-            "on_reboot", "on_crash", "kernel", "cmdline", "root", "extra", "disk", "vif", "drivers", "inproc");
+            "on_reboot", "on_crash", "kernel", "cmdline", "root", "extra", "disk", "vif", "drivers", "inproc",
+            "max_grant_frames", "max_maptrack_frames");
     /** Every setting xl reads. */
     static final Set<String> XL_KEYS = loadKeys();
     /** jxen's default memory, in MiB. */
-    static final int DEFAULT_MEMORY = 16;
+    public static final int DEFAULT_MEMORY = 16;
     /** The most a domain may have: what the hypervisor gives a domain at most. */
     public static final int MAX_MEMORY_MIB = Hypervisor.MAX_MEMORY_PAGES / 256;
 
@@ -53,6 +55,20 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices, Shutdown
 
     public DomainConfig(GuestConfig guest, List<DeviceSpec> devices) {
         this(guest, devices, ShutdownAction.OnShutdown.XL_DEFAULTS, List.of());
+    }
+
+    public DomainConfig(GuestConfig guest, List<DeviceSpec> devices, ShutdownAction.OnShutdown onShutdown,
+            List<String> warnings) {
+        this(guest, devices, onShutdown, warnings, GrantLimits.DEFAULT);
+    }
+
+    /**
+     * xl.cfg's {@code max_grant_frames} and {@code max_maptrack_frames}: how far the domain's grant table may
+     * grow (jxen's tables hold at most {@link GrantTable#MAX_FRAMES} frames) and how many frames of grant mappings
+     * of other domains' pages it may hold (Xen's default 1024).
+     */
+    public record GrantLimits(int grantFrames, int maptrackFrames) {
+        public static final GrantLimits DEFAULT = new GrantLimits(GrantTable.MAX_FRAMES, GrantTable.DEFAULT_MAPTRACK_FRAMES);
     }
 
     /**
@@ -93,6 +109,9 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices, Shutdown
             throw new XlCfgException(s.get("maxvcpus").line(), "maxvcpus = " + maxvcpus + " is less than vcpus = " + vcpus);
         }
         boolean inproc = get.number("inproc", 0, 0, 1, "") != 0;
+        GrantLimits grants = new GrantLimits(
+                (int) get.number("max_grant_frames", GrantTable.MAX_FRAMES, GrantTable.DEFAULT_FRAMES, GrantTable.MAX_FRAMES, "frames"),
+                (int) get.number("max_maptrack_frames", GrantTable.DEFAULT_MAPTRACK_FRAMES, 0, 1 << 20, "frames"));
         ShutdownAction.OnShutdown actions = new ShutdownAction.OnShutdown(action(get, "on_poweroff", ShutdownAction.DESTROY),
                 action(get, "on_reboot", ShutdownAction.RESTART), action(get, "on_crash", ShutdownAction.DESTROY));
         List<Path> kernel = List.of();
@@ -142,7 +161,7 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices, Shutdown
         }
         GuestConfig guest = new GuestConfig(name, memory, vcpus, kernelClass, CommandLine.of(cmdline).words(), !inproc,
                 kernel, uuid, maxmem, maxvcpus);
-        return new DomainConfig(guest, devices, actions, warnings);
+        return new DomainConfig(guest, devices, actions, warnings, grants);
     }
 
     /** The one warning line for ignored settings, or null when there is none to print. */

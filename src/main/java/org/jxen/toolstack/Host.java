@@ -115,6 +115,17 @@ public final class Host implements AutoCloseable {
         }
     }
 
+    private final List<ControlRequests> controlRequests = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** Adds requests the control socket serves besides its own (save, restore, migrate: MigrationRequests). */
+    public void addControlRequests(ControlRequests requests) {
+        controlRequests.add(requests);
+    }
+
+    List<ControlRequests> controlRequests() {
+        return controlRequests;
+    }
+
     /** JVM options for guest processes started from now on (see HypervisorService.setGuestJvmOptions). */
     public void setGuestJvmOptions(List<String> options) {
         service.setGuestJvmOptions(options);
@@ -139,6 +150,14 @@ public final class Host implements AutoCloseable {
 
     public Path runDir() {
         return runDir;
+    }
+
+    /**
+     * dom0's grant limits, as Xen's boot parameters {@code gnttab_max_frames} and {@code gnttab_max_maptrack_frames}
+     * set them: its backends map every guest's rings with its maptrack handles.
+     */
+    public void setDom0GrantLimits(int grantFrames, int maptrackFrames) throws HypercallException {
+        ctl.setGrantLimits(0, grantFrames, maptrackFrames);
     }
 
     public Path xenstoredSocket() {
@@ -238,6 +257,9 @@ public final class Host implements AutoCloseable {
         }
         int domid = ctl.createDomain(cfg.memoryPages(), cfg.maxvcpus());
         try {
+            if (!dc.grantLimits().equals(DomainConfig.GrantLimits.DEFAULT)) {
+                ctl.setGrantLimits(domid, dc.grantLimits().grantFrames(), dc.grantLimits().maptrackFrames());
+            }
             DomainInfo info = ctl.info(domid);
             libxl.buildDomain(domid, cfg, info);
             // As xenconsoled does on seeing the new domain: serve its console before it can print.
@@ -252,10 +274,72 @@ public final class Host implements AutoCloseable {
             dom0Kernel.printk("toolstack: created domain " + domid + " (" + cfg.name() + ", "
                     + (cfg.ownProcess() ? "own process" : "in-process") + ")");
             return g;
-        } catch (IOException | HypercallException | RuntimeException e) {
+        } catch (IOException | HypercallException | RuntimeException | LinkageError | OutOfMemoryError e) {
+            // Out of descriptors or threads part way: the half-built domain goes, the host stays.
             destroyQuietly(domid);
             throw e;
         }
+    }
+
+    /**
+     * A restore's two steps between the domain's creation and its start ({@link #restore}): {@code load} fills
+     * the paused domain's memory (the save stream's pages and kernel record); {@code ready} runs once its devices
+     * are built, before it is unpaused (a migration's handshake with the source). Either throwing abandons it.
+     */
+    public interface Incoming {
+        void load(int domid, java.lang.foreign.MemorySegment memory) throws IOException;
+
+        void ready(int domid) throws IOException;
+    }
+
+    /**
+     * xl restore / migrate-receive (libxl's domain_create_restore): the domain created paused with the config's
+     * name and uuid, its store home, console and devices built as at boot (new backends), its memory loaded
+     * ({@code incoming.load}; not frames 0 and 1, its fresh console and xenstore rings), then unpaused with its
+     * kernel started, which finds the kernel record in its memory and resumes. Anything that fails destroys
+     * what was built.
+     */
+    public Guest restore(DomainConfig dc, Incoming incoming) throws IOException, HypercallException, DeviceException,
+            InterruptedException {
+        GuestConfig cfg = dc.guest();
+        int domid;
+        synchronized (this) {
+            if (nameTaken(cfg.name())) throw new IllegalArgumentException("domain with name " + cfg.name() + " already exists");
+            domid = ctl.createDomain(cfg.memoryPages(), cfg.maxvcpus());
+            // Holds the name while the stream comes; replaced by the started guest.
+            guests.put(domid, new Guest(domid, cfg.name(), null, null));
+        }
+        try {
+            // The store home, console and devices first, while a live migration's source still runs: the
+            // backends wait in InitWait for a frontend that starts only at the unpause. The console and xenstore
+            // rings are this new domain's own, empty (the stream does not carry them): the guest's kernel
+            // reconnects to both (xs_resume).
+            DomainInfo info = ctl.info(domid);
+            libxl.buildDomain(domid, cfg, info);
+            consoled.attach(domid, cfg.name(), info.consolePort());
+            for (DeviceSpec d : dc.devices()) libxl.addDevice(domid, d);
+            incoming.load(domid, hv.domainMemory(domid));
+            incoming.ready(domid);
+            synchronized (this) {
+                ctl.unpause(domid);
+                runtime.started(domid, cfg);
+                Guest g = cfg.ownProcess() ? startProcess(domid, cfg) : startThread(domid, cfg);
+                guests.put(domid, g);
+                configs.put(domid, dc);
+                ends.put(domid, new CompletableFuture<>());
+                dom0Kernel.printk("toolstack: restored domain " + domid + " (" + cfg.name() + ", "
+                        + (cfg.ownProcess() ? "own process" : "in-process") + ")");
+                return g;
+            }
+        } catch (IOException | HypercallException | DeviceException | InterruptedException | RuntimeException e) {
+            destroyQuietly(domid);
+            throw e;
+        }
+    }
+
+    /** The config a guest was created or restored with (xl.cfg's meaning, its shutdown actions), or null. */
+    public synchronized DomainConfig domainConfig(int domid) {
+        return configs.get(domid);
     }
 
     /** The jars of a guest's kernel image: its config's {@code kernel}, else the host's module path. */
@@ -525,7 +609,7 @@ public final class Host implements AutoCloseable {
             }
             guests.put(domid, new Guest(domid, newName, g.thread(), g.process()));
             DomainConfig c = configs.get(domid);
-            if (c != null) configs.put(domid, new DomainConfig(c.guest().renamed(newName), c.devices(), c.onShutdown(), c.warnings()));
+            if (c != null) configs.put(domid, new DomainConfig(c.guest().renamed(newName), c.devices(), c.onShutdown(), c.warnings(), c.grantLimits()));
         }
     }
 

@@ -20,6 +20,10 @@ public final class UserErrors {
 
     /** One line for an exception, its causes searched for the file system's own reason. */
     public static String oneLine(Throwable e) {
+        // A class the JVM could not read when first needed: at run time that is a process out of descriptors.
+        if (e instanceof NoClassDefFoundError) {
+            return "cannot load class " + e.getMessage().replace('/', '.') + " (is the process out of file descriptors?)";
+        }
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof FileSystemException f) return fileSystem(f);
         }

@@ -7,7 +7,7 @@ import java.lang.foreign.MemorySegment;
  * rings, and the frame number a grant entry names.
  */
 public interface PageAllocator {
-    /** A zeroed page; ENOMEM as an IllegalStateException when the domain's memory is exhausted. */
+    /** A zeroed page; ENOMEM (an UncheckedIOException of a XenbusException) when the domain's memory is exhausted. */
     MemorySegment alloc();
 
     void free(MemorySegment page);

@@ -213,9 +213,13 @@ public final class XenbusDevice {
 
     /** The errno a failure is reported with: the store's or the hypervisor's own, else EIO. */
     public static Errno errnoOf(Exception e) {
-        if (e instanceof XenbusException x) return x.errno();
-        if (e instanceof XenStoreException x) return Errno.of(x.error().errno);
-        if (e instanceof HypercallException h) return h.errno();
+        // The first cause that knows its errno: wrappers (an UncheckedIOException of an allocator) keep it.
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof XenbusException x) return x.errno();
+            if (t instanceof XenStoreException x) return Errno.of(x.error().errno);
+            if (t instanceof HypercallException h) return h.errno();
+            if (t instanceof GrantException g) return g.errno();
+        }
         return Errno.EIO;
     }
 
@@ -412,7 +416,8 @@ public final class XenbusDevice {
 
     /**
      * xenbus_map_ring_valloc: maps the other end's granted pages; on failure nothing stays mapped and EFAULT is
-     * thrown (caused by the GrantException) for the caller to report. {@link BackRings} maps through it.
+     * thrown (caused by the GrantException) for the caller to report, or ENOSPC / ENOMEM when the mapping domain
+     * ran out of maptrack handles or of its own mappings. {@link BackRings} maps through it.
      */
     List<GrantMapping> mapAll(int... refs) throws XenbusException {
         List<GrantMapping> done = new ArrayList<>();
@@ -424,7 +429,12 @@ public final class XenbusDevice {
                 done.add(m);
             } catch (GrantException e) {
                 unmapRing(done);
-                throw new XenbusException(Errno.EFAULT,
+                // A bad grant is EFAULT; running out of handles or of our own memory says what ran out.
+                Errno errno = switch (e.errno()) {
+                    case ENOSPC, ENOMEM, EMFILE -> e.errno();
+                    default -> Errno.EFAULT;
+                };
+                throw new XenbusException(errno,
                         "mapping in shared page " + ref + " from domain " + otherendId + ": " + e.getMessage(), e);
             }
         }

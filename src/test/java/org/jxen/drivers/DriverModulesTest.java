@@ -18,6 +18,8 @@ import org.jxen.kernel.ModuleDirectory;
 import org.jxen.kernel.UnknownParameterException;
 import org.jxen.kernel.userland.ConsoleShell;
 import org.jxen.kernel.userland.GuestExec;
+import org.jxen.kernel.userland.MemDirty;
+import org.jxen.drivers.mydevice.SeqWrite;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,10 +32,10 @@ class DriverModulesTest {
     @Test
     void serviceLoaderFindsEveryModuleOfTheProject() {
         assertThat(modules.names()).containsExactly(BlkBack.NAME, BlkFront.NAME, ConsoleShell.NAME, GuestExec.NAME,
-                MyDeviceBack.NAME, MyDeviceFront.NAME, NetBack.NAME, NetFront.NAME);
+                MemDirty.NAME, MyDeviceBack.NAME, MyDeviceFront.NAME, NetBack.NAME, NetFront.NAME, SeqWrite.NAME);
         assertThat(modules.all().stream().map(m -> (Object) m.getClass()).toList()).containsExactly(BlkFront.class,
-                MyDeviceBack.class, BlkBack.class, MyDeviceFront.class, NetFront.class, NetBack.class, GuestExec.class,
-                ConsoleShell.class);
+                MyDeviceBack.class, BlkBack.class, MyDeviceFront.class, SeqWrite.class, NetFront.class, NetBack.class,
+                GuestExec.class, ConsoleShell.class, MemDirty.class);
         assertThat(modules.find(MyDeviceFront.NAME)).get().isInstanceOf(MyDeviceFront.class);
     }
 

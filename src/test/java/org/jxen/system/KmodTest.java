@@ -126,7 +126,7 @@ class KmodTest extends SystemFixture {
         XlResult c = xl("create", cfg.toString());
         assertThat(c.code()).isEqualTo(1);
         assertThat(c.err()).isEqualTo("Parsing config from " + cfg + "\nlibxl: error: line 2: no driver module nosuch (known: "
-                + "[blkback, blkfront, console-shell, exec, mydeviceback, mydevicefront, netback, netfront])\n");
+                + "[blkback, blkfront, console-shell, exec, memdirty, mydeviceback, mydevicefront, netback, netfront, seqwrite])\n");
         assertThat(host.guests()).isEmpty();
     }
 }

@@ -121,6 +121,16 @@ public final class HypervisorService implements AutoCloseable {
         guestJvmOptions = List.copyOf(options);
     }
 
+    /** Domain id -> pid of the process launched for it (the latest). */
+    private final java.util.Map<Integer, Long> launched = new java.util.HashMap<>();
+
+    /** The pid of the process this service launched for {@code domid} and that still runs, or -1. */
+    synchronized long launchedPid(int domid) {
+        Long pid = launched.get(domid);
+        if (pid == null) return -1;
+        return ProcessHandle.of(pid).map(h -> h.isAlive() ? pid : -1L).orElse(-1L);
+    }
+
     /**
      * Starts {@code java -cp <our class path> GuestMain <socket> <domid> <kernelClass> <args...>} for an existing
      * domain, with its token in the environment. The process's exit is reported as {@link #sessionEnded} would.
@@ -162,6 +172,7 @@ public final class HypervisorService implements AutoCloseable {
         Process p = pb.start();
         synchronized (this) {
             processes.add(p);
+            launched.put(domid, p.pid());
         }
         Path pidFile = pidFile(hv.directory(), domid);
         writePidFile(pidFile, p.pid());

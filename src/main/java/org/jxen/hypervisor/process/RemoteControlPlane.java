@@ -185,8 +185,18 @@ final class RemoteControlPlane implements ControlPlane {
     }
 
     @Override
+    public void memoryMapped(long address, boolean tracked) throws HypercallException {
+        call(op(Rpc.MEMORY_MAPPED, (int) (address >>> 32), (int) address, tracked ? 1 : 0));
+    }
+
+    @Override
     public void resume(int domid, boolean fast) throws HypercallException {
         call(op(Rpc.RESUME, domid, fast ? 1 : 0));
+    }
+
+    @Override
+    public void setGrantLimits(int domid, int grantFrames, int maptrackFrames) throws HypercallException {
+        call(op(Rpc.SET_GNTTAB_LIMITS, domid, grantFrames, maptrackFrames));
     }
 
     @Override

@@ -47,6 +47,10 @@ import org.jxen.hypervisor.ShutdownReason;
  * 19 HYPERCALL_PAGE  -                                     string file: a new CopyPage served for this session
  * 20 HYPERCALL_PAGE_MAPPED  -                              -   (the host unlinks the file)
  * 21 RESUME          i32 domid, fast (1 or 0)              -
+ * 22 MEMORY_MAPPED   i32 address high, low, tracked (1/0)  -   where the guest mapped its memory, and whether
+ *                                                          it is write-tracked (log-dirty mode); the host takes
+ *                                                          the pid from the process it launched, not the guest
+ * 40 SET_GNTTAB_LIMITS  i32 domid, grant frames, maptrack frames   -
  * info = i32 domid, u8 state ordinal, i32 reason or -1, i32 pages, vcpus, u8 privileged, i32 xsPort, conPort,
  *        u8 blocked
  * </pre>
@@ -75,6 +79,8 @@ final class Rpc {
     static final int HYPERCALL_PAGE = 19;
     static final int HYPERCALL_PAGE_MAPPED = 20;
     static final int RESUME = 21;
+    static final int MEMORY_MAPPED = 22;
+    static final int SET_GNTTAB_LIMITS = 40;
 
     private Rpc() {
     }

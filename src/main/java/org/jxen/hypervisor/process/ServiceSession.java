@@ -95,6 +95,14 @@ final class ServiceSession implements Runnable {
                 }
                 r.str(copyServer.file().toString());
             }
+            case Rpc.MEMORY_MAPPED -> {
+                long address = ((long) a.readInt() << 32) | (a.readInt() & 0xFFFFFFFFL);
+                boolean tracked = a.readInt() != 0;
+                int domid = cp.layout().domid();
+                long pid = service.launchedPid(domid);
+                if (pid <= 0) throw new HypercallException(Errno.EPERM, "d" + domid + " was not launched by this host");
+                service.hypervisor().memoryMapped(domid, pid, address, tracked);
+            }
             case Rpc.HYPERCALL_PAGE_MAPPED -> {
                 if (copyServer == null) throw new HypercallException(Errno.EINVAL, "no hypercall page");
                 copyServer.unlink();
@@ -111,6 +119,7 @@ final class ServiceSession implements Runnable {
             case Rpc.CREATE_DOMAIN -> r.i32(cp.createDomain(a.readInt(), a.readInt()));
             case Rpc.PAUSE -> cp.pause(a.readInt());
             case Rpc.RESUME -> cp.resume(a.readInt(), a.readInt() != 0);
+            case Rpc.SET_GNTTAB_LIMITS -> cp.setGrantLimits(a.readInt(), a.readInt(), a.readInt());
             case Rpc.UNPAUSE -> cp.unpause(a.readInt());
             case Rpc.SHUTDOWN -> cp.shutdown(a.readInt(), ShutdownReason.of(a.readInt()));
             case Rpc.DESTROY -> cp.destroy(a.readInt());

@@ -108,20 +108,25 @@ public final class SaveReader {
         }
         switch (type) {
             case REC_PAGE_DATA -> {
-                byte[] body = body(length, "a PAGE_DATA record");
-                ByteBuffer b = le(body);
+                if (length < 8) throw new SaveImageException("PAGE_DATA record of " + length + " bytes");
+                ByteBuffer b = le(read(8, "a PAGE_DATA record"));
                 int count = b.getInt();
                 b.getInt();
                 if (count <= 0 || count > MAX_BATCH || length != 8 + count * (8L + PAGE_SIZE)) {
                     throw new SaveImageException("PAGE_DATA record of " + length + " bytes for " + count + " pages");
                 }
+                // The pfn list and the pages read apart: the pages land in their own array, copied once.
+                ByteBuffer list = le(read(8 * count, "a PAGE_DATA record"));
                 long[] pfns = new long[count];
                 for (int i = 0; i < count; i++) {
-                    long v = b.getLong();
+                    long v = list.getLong();
                     if ((v >>> 60) != 0) throw new SaveImageException("page type " + (v >>> 60) + " is not a normal page");
                     pfns[i] = v & PFN_MASK;
                 }
-                return new Record.Pages(pfns, Arrays.copyOfRange(body, 8 + 8 * count, body.length));
+                byte[] data = read(count * PAGE_SIZE, "a PAGE_DATA record");
+                int pad = (8 - (length & 7)) & 7;
+                if (pad > 0) read(pad, "a PAGE_DATA record");
+                return new Record.Pages(pfns, data);
             }
             case REC_KERNEL -> {
                 return new Record.Kernel(body(length, "the kernel record"));

@@ -144,8 +144,8 @@ final class BlkfrontDriver implements XenbusDriver {
             dev.xenbus().printk("blkfront: " + d.name() + ": " + e.getMessage() + " while connecting");
             return; // the bus removes the device
         } catch (IOException | HypercallException | RuntimeException e) {
-            dev.devFatal(e instanceof HypercallException h ? h.errno() : Errno.EIO,
-                    "setting up the rings: " + e.getMessage());
+            dev.devFatal(XenbusDevice.errnoOf(e), "setting up the rings: "
+                    + (e instanceof java.io.UncheckedIOException u && u.getCause() != null ? u.getCause().getMessage() : e.getMessage()));
             d.disconnect(false);
             return;
         }

@@ -1,0 +1,18 @@
+package org.jxen.toolstack;
+
+import java.util.function.Consumer;
+
+/**
+ * Requests of the control socket served by a part of the toolstack the core does not know of (save, restore and
+ * migrate, in {@code org.jxen.toolstack.migration}), added to a host with {@link Host#addControlRequests}.
+ */
+public interface ControlRequests {
+    /** DOM (a name or id) to a guest's domain id, refused in the control socket's words. */
+    @FunctionalInterface
+    interface Resolver {
+        int guest(String dom, String verb) throws ControlException;
+    }
+
+    /** Serves {@code req} if it is one of these, each data line to {@code data}; false otherwise. */
+    boolean handle(String[] req, Resolver resolver, Consumer<String> data) throws ControlException, InterruptedException;
+}

@@ -1,0 +1,94 @@
+package org.jxen.toolstack.migration;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import org.jxen.hypervisor.HypercallException;
+import org.jxen.kernel.KernelRecord;
+import org.jxen.toolstack.DeviceException;
+import org.jxen.toolstack.DomainConfig;
+import org.jxen.toolstack.Host;
+import org.jxen.toolstack.XlCfgException;
+
+/**
+ * The target side of a restore or migration (libxl's domain_create_restore with libxc's restore): the config
+ * from the image's header makes the domain (paused, the same name and uuid), the pages go into its memory as
+ * they come, the kernel record into its area at the top, and only once the checksum matched and both streams
+ * ended are its devices built and it is started ({@link Host#restore}); a stream refused anywhere destroys what
+ * was built.
+ */
+final class DomainReceiver {
+    /** Runs between the devices' build and the unpause (a migration's handshake); throwing abandons the domain. */
+    interface BeforeStart {
+        void ready(int domid) throws IOException;
+    }
+
+    private DomainReceiver() {}
+
+    static Host.Guest receive(Host host, InputStream in, BeforeStart beforeStart)
+            throws IOException, HypercallException, DeviceException, InterruptedException {
+        SaveReader reader = new SaveReader(in);
+        DomainConfig dc;
+        try {
+            // The saved config's paths are absolute (SavedConfig).
+            dc = DomainConfig.parse(reader.config(), host.modulePath(), Path.of("/"));
+        } catch (XlCfgException e) {
+            throw new SaveImageException("the image's config is refused: " + e.getMessage());
+        }
+        return host.restore(dc, new Host.Incoming() {
+            @Override
+            public void load(int domid, MemorySegment memory) throws IOException {
+                loadPages(reader, memory);
+            }
+
+            @Override
+            public void ready(int domid) throws IOException {
+                beforeStart.ready(domid);
+            }
+        });
+    }
+
+    private static void loadPages(SaveReader reader, MemorySegment memory) throws IOException {
+        int pages = (int) (memory.byteSize() / SaveFormat.PAGE_SIZE);
+        int recordFrame = KernelRecord.areaFirstFrame(pages);
+        MemorySegment area = memory.asSlice((long) recordFrame * SaveFormat.PAGE_SIZE);
+        byte[] record = null;
+        while (true) {
+            SaveReader.Record r = reader.next();
+            switch (r) {
+                case SaveReader.Record.Pages p -> {
+                    for (int i = 0; i < p.pfns().length; i++) {
+                        long pfn = p.pfns()[i];
+                        if (pfn >= recordFrame) {
+                            throw new SaveImageException("page " + pfn + " is beyond the domain's " + recordFrame + " pages of memory");
+                        }
+                        if (pfn < DomainSender.FIRST_SENT) {
+                            throw new SaveImageException("page " + pfn + " is a ring page, which a stream does not carry");
+                        }
+                        MemorySegment.copy(p.data(), i * SaveFormat.PAGE_SIZE, memory.asSlice(pfn * SaveFormat.PAGE_SIZE),
+                                java.lang.foreign.ValueLayout.JAVA_BYTE, 0, SaveFormat.PAGE_SIZE);
+                    }
+                }
+                case SaveReader.Record.Kernel k -> {
+                    if (k.record().length > area.byteSize()) throw new SaveImageException("kernel record larger than its area");
+                    // Checked here, so that a damaged record is the restore's error, not a panic of the new guest.
+                    try (Arena a = Arena.ofConfined()) {
+                        MemorySegment copy = a.allocate(area.byteSize());
+                        MemorySegment.copy(k.record(), 0, copy, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, k.record().length);
+                        if (KernelRecord.read(copy) == null) throw new SaveImageException("the kernel record has no magic");
+                    } catch (IllegalStateException e) {
+                        throw new SaveImageException("the kernel record is damaged: " + e.getMessage());
+                    }
+                    record = k.record();
+                }
+                case SaveReader.Record.End e -> {
+                    if (record == null) throw new SaveImageException("the image has no kernel record");
+                    MemorySegment.copy(record, 0, area, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, record.length);
+                    return;
+                }
+            }
+        }
+    }
+}

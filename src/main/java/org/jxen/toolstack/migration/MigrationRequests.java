@@ -1,0 +1,128 @@
+package org.jxen.toolstack.migration;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.function.Consumer;
+import org.jxen.hypervisor.HypercallException;
+import org.jxen.toolstack.ControlException;
+import org.jxen.toolstack.ControlRequests;
+import org.jxen.toolstack.DeviceException;
+import org.jxen.toolstack.Host;
+
+/**
+ * The control socket's save, restore and migrate requests (docs/host.md); each data line is one line xl prints:
+ *
+ * <pre>
+ * save DOM CHECKPOINT ACK_MS FILE      CHECKPOINT 1: keep it running (xl save -c); ACK_MS: the suspend ack timeout
+ * restore FILE                         answers "|restored NAME as domain ID"
+ * migrate DOM LIVE ACK_MS ADDRESS:PORT LIVE 1: pre-copy (--live)
+ * </pre>
+ * FILE is absolute and the rest of the line (it may hold spaces).
+ */
+public final class MigrationRequests implements ControlRequests {
+    private final Host host;
+
+    private MigrationRequests(Host host) {
+        this.host = host;
+    }
+
+    /** Gives {@code host}'s control socket these requests (what every {@code jxen host} does at start). */
+    public static void install(Host host) {
+        host.addControlRequests(new MigrationRequests(host));
+    }
+
+    @Override
+    public boolean handle(String[] req, Resolver resolver, Consumer<String> data) throws ControlException, InterruptedException {
+        switch (req[0]) {
+            case "save" -> save(req, resolver, data);
+            case "restore" -> restore(req, data);
+            case "migrate" -> migrate(req, resolver, data);
+            default -> {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void save(String[] req, Resolver resolver, Consumer<String> data) throws ControlException, InterruptedException {
+        if (req.length < 5) throw new ControlException("save DOM CHECKPOINT ACK_MS FILE");
+        int domid = resolver.guest(req[1], "save");
+        boolean checkpoint = req[2].equals("1");
+        Duration ack = millis(req[3]);
+        Path file = path(req, 4);
+        data.accept("Saving to " + file + " new xl format");
+        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE,
+                StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE), 1 << 20)) {
+            Migration.Result r = Migration.save(host, domid, out, checkpoint, ack, data);
+            data.accept("saved " + r.pages() + " pages (" + r.bytes() + " bytes); domain "
+                    + (checkpoint ? "resumed (suspend cancelled)" : "destroyed"));
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(file); // no half image left to be mistaken for one
+            } catch (IOException ignored) {
+                // the error below is what matters
+            }
+            throw new ControlException(e.getMessage());
+        }
+    }
+
+    private void restore(String[] req, Consumer<String> data) throws ControlException, InterruptedException {
+        if (req.length < 2) throw new ControlException("restore FILE");
+        Path file = path(req, 1);
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20)) {
+            Host.Guest g = DomainReceiver.receive(host, in, domid -> {});
+            data.accept("restored " + g.name() + " as domain " + g.domid());
+        } catch (NoSuchFileException e) {
+            throw new ControlException("cannot open " + file + ": No such file or directory");
+        } catch (SaveImageException e) {
+            throw new ControlException(file + ": " + e.getMessage());
+        } catch (IOException | HypercallException | DeviceException | IllegalArgumentException e) {
+            throw new ControlException("restoring " + file + ": " + e.getMessage());
+        }
+    }
+
+    private void migrate(String[] req, Resolver resolver, Consumer<String> data) throws ControlException, InterruptedException {
+        if (req.length != 5) throw new ControlException("migrate DOM LIVE ACK_MS ADDRESS:PORT");
+        int domid = resolver.guest(req[1], "migrate");
+        boolean live = req[2].equals("1");
+        Duration ack = millis(req[3]);
+        java.net.InetSocketAddress target;
+        try {
+            target = MigrationListener.parse(req[4]);
+        } catch (IllegalArgumentException e) {
+            throw new ControlException(e.getMessage());
+        }
+        try {
+            Migration.Result r = Migration.migrate(host, domid, target, live, ack, data);
+            data.accept("Migration successful: " + r.pages() + " pages in " + r.pagesPerRound().size() + " round(s) "
+                    + r.pagesPerRound() + ", downtime " + r.downtime().toMillis() + " ms, total " + r.total().toMillis() + " ms");
+        } catch (IOException e) {
+            throw new ControlException(e.getMessage());
+        }
+    }
+
+    private static Duration millis(String v) throws ControlException {
+        try {
+            long ms = Long.parseLong(v);
+            if (ms <= 0) throw new NumberFormatException();
+            return Duration.ofMillis(ms);
+        } catch (NumberFormatException e) {
+            throw new ControlException("bad suspend timeout " + v);
+        }
+    }
+
+    private static Path path(String[] req, int from) throws ControlException {
+        Path p = Path.of(String.join(" ", Arrays.copyOfRange(req, from, req.length)));
+        if (!p.isAbsolute()) throw new ControlException("the file must be an absolute path: " + p);
+        return p;
+    }
+}

@@ -1,0 +1,103 @@
+package org.jxen.toolstack.migration;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.jxen.toolstack.DomainConfig;
+import org.jxen.toolstack.GuestConfig;
+import org.jxen.toolstack.Host;
+import org.jxen.toolstack.Libxl;
+import org.jxen.toolstack.ShutdownAction;
+import org.jxen.xenstore.client.XsClient;
+
+/**
+ * The config a save image carries (libxl keeps the domain's current config as JSON; jxen writes xl.cfg): the
+ * guest's settings as it was created, its uuid as the store has it (so the restored domain keeps it), and its
+ * devices as they are now, hot-plugged ones included, read from the store. Paths are absolute: the image may be
+ * restored from another directory or host (disk images are shared storage at the same path).
+ */
+public final class SavedConfig {
+    private SavedConfig() {}
+
+    /** The xl.cfg text of a live guest; IOException naming a device that no xl.cfg setting can describe. */
+    public static String of(Host host, int domid) throws IOException {
+        GuestConfig g = host.config(domid);
+        if (g == null) throw new IOException("domain " + domid + " is not a guest of this host");
+        DomainConfig dc = host.domainConfig(domid);
+        XsClient xs = host.xenstore();
+        String home = Libxl.home(domid);
+        String vm = xs.readOrNull(home + "/vm");
+        String uuid = vm == null ? g.uuid() : vm.substring(vm.lastIndexOf('/') + 1);
+        StringBuilder b = new StringBuilder();
+        line(b, "name", quote(host.nameOf(domid)));
+        if (uuid != null) line(b, "uuid", quote(uuid));
+        line(b, "memory", Integer.toString(g.memoryMiB()));
+        line(b, "maxmem", Integer.toString(g.maxmemMiB()));
+        line(b, "vcpus", Integer.toString(g.vcpus()));
+        line(b, "maxvcpus", Integer.toString(g.maxvcpus()));
+        line(b, "inproc", g.ownProcess() ? "0" : "1");
+        if (!g.modulePath().isEmpty()) line(b, "kernel", quote(g.modulePath().getFirst().toAbsolutePath().toString()));
+        if (!g.kernelArgs().isEmpty()) line(b, "extra", quote(String.join(" ", g.kernelArgs())));
+        ShutdownAction.OnShutdown on = dc == null ? ShutdownAction.OnShutdown.DESTROY_ALL : dc.onShutdown();
+        line(b, "on_poweroff", quote(on.poweroff().xlName));
+        line(b, "on_reboot", quote(on.reboot().xlName));
+        line(b, "on_crash", quote(on.crash().xlName));
+        List<String> disks = new ArrayList<>();
+        List<String> vifs = new ArrayList<>();
+        List<String> mydevices = new ArrayList<>();
+        String devices = home + "/device";
+        if (xs.exists(devices)) {
+            for (String kind : xs.directory(devices)) {
+                for (String id : xs.directory(devices + "/" + kind)) {
+                    String fe = devices + "/" + kind + "/" + id;
+                    String be = xs.readOrNull(fe + "/backend");
+                    String beId = xs.readOrNull(fe + "/backend-id");
+                    if (be == null) continue; // a frontend directory its backend never had: nothing to rebuild
+                    String backend = beId == null ? "0" : beId.strip();
+                    switch (kind) {
+                        case "vbd" -> {
+                            String params = xs.readOrNull(be + "/params");
+                            String dev = xs.readOrNull(be + "/dev");
+                            String mode = xs.readOrNull(be + "/mode");
+                            if (params == null || dev == null) throw new IOException("disk " + id + " has no params or dev in the store");
+                            String access = mode == null ? "rw" : mode.strip().equals("r") ? "ro" : mode.strip().equals("w!") ? "w!" : "rw";
+                            String devtype = xs.readOrNull(be + "/device-type");
+                            disks.add("format=raw, vdev=" + dev.strip() + ", access=" + access + ", backend=" + backend
+                                    + ("cdrom".equals(devtype) ? ", devtype=cdrom" : "") + ", target=" + params.strip());
+                        }
+                        case "vif" -> {
+                            StringBuilder v = new StringBuilder("devid=" + id + ", backend=" + backend);
+                            for (String k : new String[] {"mac", "bridge", "script", "ip", "vifname", "mtu"}) {
+                                String val = xs.readOrNull(be + "/" + k);
+                                if (val != null && !val.isBlank()) v.append(", ").append(k).append('=').append(val.strip());
+                            }
+                            vifs.add(v.toString());
+                        }
+                        case "mydevice" -> mydevices.add("id=" + id + ",backend=" + backend);
+                        default -> throw new IOException("device class " + kind + " (device " + id
+                                + ") has no xl.cfg setting to restore it from; detach it first");
+                    }
+                }
+            }
+        }
+        list(b, "disk", disks);
+        list(b, "vif", vifs);
+        list(b, "mydevice", mydevices);
+        return b.toString();
+    }
+
+    private static void line(StringBuilder b, String key, String value) {
+        b.append(key).append(" = ").append(value).append('\n');
+    }
+
+    private static void list(StringBuilder b, String key, List<String> items) {
+        if (items.isEmpty()) return;
+        List<String> q = new ArrayList<>();
+        for (String i : items) q.add(quote(i));
+        line(b, key, "[" + String.join(", ", q) + "]");
+    }
+
+    private static String quote(String s) {
+        return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+    }
+}

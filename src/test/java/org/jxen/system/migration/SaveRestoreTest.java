@@ -1,0 +1,121 @@
+package org.jxen.system.migration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.BufferedInputStream;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.jxen.cli.XlResult;
+import org.jxen.toolstack.migration.SaveReader;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * xl save and xl restore between two hosts, the guest writing numbered blocks and greeting over mydevice
+ * throughout; xl save -c; and images that must be refused.
+ */
+@Timeout(300)
+class SaveRestoreTest extends MigrationFixture {
+
+    @Test
+    void aGuestSavedOnOneHostAndRestoredOnAnotherContinuesWithoutAGap() throws Exception {
+        int domid = createWriter("g");
+        String vm = read(host1, "/local/domain/" + domid + "/vm");
+        Path image = dir.resolve("g.save");
+        XlResult save = xl(run1, "save", "g", image.toString());
+        assertThat(save.code()).as(save.err()).isZero();
+        assertThat(save.err()).contains("Saving to " + image + " new xl format").contains("domain destroyed");
+        assertGone(host1, domid, "g");
+        long atSave = blocks();
+        Thread.sleep(200);
+        assertThat(blocks()).as("nothing writes while the guest is saved").isEqualTo(atSave);
+
+        // The image is what SaveFormat says: it reads to its end, with the config and the kernel record.
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(image))) {
+            SaveReader r = new SaveReader(in);
+            assertThat(r.config()).contains("name = \"g\"").contains("target=" + disk).contains("mydevice = ");
+            boolean kernel = false;
+            for (SaveReader.Record rec = r.next(); !(rec instanceof SaveReader.Record.End); rec = r.next()) {
+                if (rec instanceof SaveReader.Record.Kernel) kernel = true;
+            }
+            assertThat(kernel).isTrue();
+        }
+
+        XlResult restore = xl(run2, "restore", image.toString());
+        assertThat(restore.code()).as(restore.err()).isZero();
+        int restored = domid(host2, "g");
+        awaitRunningAndWriting(host2, restored);
+        assertThat(read(host2, "/local/domain/" + restored + "/vm")).as("the same uuid").isEqualTo(vm);
+        assertThat(read(host2, "/local/domain/" + restored + "/name")).isEqualTo("g");
+        // The workload went on from the first block not yet acknowledged at the save.
+        await().atMost(WAIT).until(() -> host2.consoleLog(restored).lines().stream()
+                .anyMatch(l -> l.equals("seqwrite: writing numbered blocks to xvda from block " + atSave)));
+        assertThat(host2.consoleLog(restored).lines()).contains("xen:manage: resumed in a new domain, devices reconnecting");
+        stopAndCheckDisk(host2, "g");
+    }
+
+    @Test
+    void saveWithCheckpointKeepsTheGuestRunningWithItsConnections() throws Exception {
+        int domid = createWriter("c");
+        Path image = dir.resolve("c.save");
+        XlResult save = xl(run1, "save", "-c", "c", image.toString());
+        assertThat(save.code()).as(save.err()).isZero();
+        assertThat(save.err()).contains("resumed (suspend cancelled)");
+        assertThat(domid(host1, "c")).isEqualTo(domid);
+        await().atMost(WAIT).until(() -> host1.consoleLog(domid).lines().contains("xen:manage: suspend cancelled, devices kept"));
+        awaitRunningAndWriting(host1, domid);
+        assertThat(host1.consoleLog(domid).lines().stream().filter("Connecting the frontend now."::equals)).hasSize(1);
+        stopAndCheckDisk(host1, "c");
+    }
+
+    @Test
+    void truncatedCorruptAndWrongVersionImagesAreRefusedWithOneLine() throws Exception {
+        createWriter("r");
+        Path image = dir.resolve("r.save");
+        assertThat(xl(run1, "save", "-c", "r", image.toString()).code()).isZero();
+        byte[] good = Files.readAllBytes(image);
+
+        Path cut = dir.resolve("cut.save");
+        Files.write(cut, Arrays.copyOf(good, good.length / 2));
+        assertRefused(cut, "truncated: the stream ends inside");
+
+        byte[] flipped = good.clone();
+        flipped[good.length / 2] ^= 0x40;
+        Path corrupt = dir.resolve("corrupt.save");
+        Files.write(corrupt, flipped);
+        assertRefused(corrupt, "corrupt: checksum");
+
+        // libxl's version, big-endian after "LibxlFmt", which follows the xl header and the config.
+        byte[] other = good.clone();
+        int cfgLen = ByteBuffer.wrap(good, 48, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
+        int version = 52 + cfgLen + 8;
+        assertThat(new String(good, version - 8, 8, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("LibxlFmt");
+        other[version + 3] = 3;
+        Path wrong = dir.resolve("v3.save");
+        Files.write(wrong, other);
+        assertRefused(wrong, "unsupported libxl stream version 3 (jxen reads 2)");
+
+        Path missing = dir.resolve("none.save");
+        XlResult none = xl(run2, "restore", missing.toString());
+        assertThat(none.code()).isEqualTo(1);
+        assertThat(none.err().strip()).isEqualTo("cannot open " + missing + ": No such file or directory");
+    }
+
+    private void assertRefused(Path image, String why) throws Exception {
+        XlResult r = xl(run2, "restore", image.toString());
+        assertThat(r.code()).isEqualTo(1);
+        String[] lines = r.err().strip().split("\n");
+        assertThat(lines[lines.length - 1]).startsWith("libxl: error: " + image + ": ").contains(why);
+        assertThat(r.err()).doesNotContain("Exception").doesNotContain("\tat ");
+        assertThat(host2.guests()).isEmpty();
+        assertThat(host2.domains()).hasSize(1);
+        assertThat(host2.xenstore().exists("/local/domain/1")).isFalse();
+        assertThat(host2.xenstore().exists("/local/domain/0/backend/vbd")
+                && !host2.xenstore().directory("/local/domain/0/backend/vbd").isEmpty()).isFalse();
+    }
+}
