@@ -14,16 +14,30 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@code jxen bench net}: TCP throughput (iperf3) and ping round trips between two guests on xenbr0, beside the
- * same over a plain veth pair between two network namespaces (the floor: Linux alone). Everything runs in
+ * {@code jxen bench net}: between two guests on xenbr0, TCP throughput (iperf3) guest to guest and guest to dom0,
+ * small-packet rate (iperf3 UDP with 64-byte payloads over several flows, so both of a vif's queues carry them)
+ * with the CPU time spent per packet, and ping round trips; each beside the same figure over a plain veth pair
+ * between two network namespaces (the floor: Linux alone), measured first in the same run. Everything runs in
  * namespaces made for the run (the host itself inside one, as {@code ip netns exec NS jxen host}) and removed
- * after; the machine's own interfaces are not touched. Reported, not asserted.
+ * after; the machine's own interfaces are not touched. Each TCP figure follows a 1 s run that is not counted (a
+ * warm-up: the JIT compiles the drivers' paths in it). Reported, not asserted.
+ *
+ * <p>CPU per packet is the CPU time (user and system, from /proc) of every process that takes part, divided by
+ * the UDP packets received: for the veth pair the two iperf3 processes (the kernel's forwarding is done in their
+ * system calls), for the guests the host's process tree (dom0 with netback, the guests' processes with netfront,
+ * the iperf3 processes inside the guests).
  */
 public final class NetBench {
     public record Row(String what, double guests, double veth, String unit) {}
 
+    /** Bytes of UDP payload per datagram: 64 as the "64-byte UDP" (a 106-byte Ethernet frame). */
+    static final int UDP_PAYLOAD = 64;
+    /** Parallel UDP flows: enough that the flow hash spreads them over two queues. */
+    static final int UDP_FLOWS = 4;
+
     private final List<String> jxen;
     private final int seconds;
+    private int queues;
 
     /** @param jxen the command that runs jxen's CLI (java ... JxenCommand) */
     public NetBench(List<String> jxen, int seconds) {
@@ -31,17 +45,33 @@ public final class NetBench {
         this.seconds = seconds;
     }
 
+    /** What one side measured. */
+    private record Figures(double tcp, double tcpDom0, double pps, double cpuUsPerPacket, double p50, double p99) {}
+
+    /** Runs both sides; {@code dir} (the host's run directory, configs, its log) is removed after. */
     public List<Row> run(Path dir) throws Exception {
         String tag = "jxb" + ProcessHandle.current().pid() + "-" + ThreadLocalRandom.current().nextInt(1000);
-        double[] floor = veth(tag);
-        double[] guests = guests(tag, dir);
-        return List.of(new Row("TCP guest-to-guest, Gb/s (iperf3 " + seconds + " s)", guests[0], floor[0], "Gb/s"),
-                new Row("ping round trip p50, us", guests[1], floor[1], "us"),
-                new Row("ping round trip p99, us", guests[2], floor[2], "us"));
+        Figures floor = veth(tag);
+        Figures guests;
+        try {
+            guests = guests(tag, dir);
+        } finally {
+            try (java.util.stream.Stream<Path> all = Files.walk(dir)) {
+                for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+            }
+        }
+        String t = "(iperf3 " + seconds + " s)";
+        return List.of(new Row("TCP guest-to-guest, Gb/s " + t, guests.tcp(), floor.tcp(), "Gb/s"),
+                new Row("TCP guest-to-dom0, Gb/s " + t, guests.tcpDom0(), floor.tcp(), "Gb/s"),
+                new Row("UDP " + UDP_PAYLOAD + " B, kpackets/s (" + UDP_FLOWS + " flows, " + queues + " queues)",
+                        guests.pps() / 1000, floor.pps() / 1000, "kpps"),
+                new Row("CPU per UDP packet, us (all processes)", guests.cpuUsPerPacket(), floor.cpuUsPerPacket(), "us"),
+                new Row("ping round trip p50, us", guests.p50(), floor.p50(), "us"),
+                new Row("ping round trip p99, us", guests.p99(), floor.p99(), "us"));
     }
 
     /** The floor: a veth pair between namespaces A and B. */
-    private double[] veth(String tag) throws Exception {
+    private Figures veth(String tag) throws Exception {
         String a = tag + "-a";
         String b = tag + "-b";
         run("ip", "netns", "add", a);
@@ -53,7 +83,13 @@ public final class NetBench {
                 run("ip", "-n", b, "addr", "add", "10.9.0.2/24", "dev", "v1");
                 run("ip", "-n", a, "link", "set", "v0", "up");
                 run("ip", "-n", b, "link", "set", "v1", "up");
-                return measure(List.of("ip", "netns", "exec", a), List.of("ip", "netns", "exec", b), "10.9.0.1");
+                List<String> server = List.of("ip", "netns", "exec", a);
+                List<String> client = List.of("ip", "netns", "exec", b);
+                double tcp = tcp(server, client, "10.9.0.1");
+                long pid = ProcessHandle.current().pid();
+                double[] udp = udp(server, client, "10.9.0.1", () -> Cpu.childrenTicks(pid));
+                double[] ping = ping(client, "10.9.0.1");
+                return new Figures(tcp, tcp, udp[0], udp[1], ping[0], ping[1]);
             } finally {
                 run("ip", "netns", "del", b);
             }
@@ -62,15 +98,15 @@ public final class NetBench {
         }
     }
 
-    /** Two guests on a host inside namespace {@code tag}. */
-    private double[] guests(String tag, Path dir) throws Exception {
+    /** Two guests on a host inside namespace {@code tag}; dom0 has 10.8.0.254 on xenbr0. */
+    private Figures guests(String tag, Path dir) throws Exception {
         String ns = tag + "-host";
         run("ip", "netns", "add", ns);
         Process host = null;
         try {
             List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns));
             cmd.addAll(jxen);
-            cmd.addAll(List.of("host", "--run-dir", dir.resolve("run").toString()));
+            cmd.addAll(List.of("host", "--run-dir", dir.resolve("run").toString(), "--bridge", "xenbr0"));
             Path log = dir.resolve("host.log");
             host = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             for (int i = 0; i < 1200 && !Files.readString(log).contains("jxen host: xenstored on"); i++) {
@@ -85,7 +121,17 @@ public final class NetBench {
                 Files.writeString(cfg, "name = 'b" + g + "'\nvif = [ 'ip=10.8.0." + g + "/24' ]\n");
                 run(concat(xl, "create", cfg.toString()));
             }
-            return measure(concat(xl, "exec", "b1", "--"), concat(xl, "exec", "b2", "--"), "10.8.0.1");
+            run("ip", "-n", ns, "addr", "add", "10.8.0.254/24", "dev", "xenbr0");
+            Matcher q = Pattern.compile("vif1\\.0 connected, (\\d+) queue").matcher(exec(concat(xl, "dmesg")));
+            queues = q.find() ? Integer.parseInt(q.group(1)) : 0;
+            List<String> b1 = concat(xl, "exec", "b1", "--");
+            List<String> b2 = concat(xl, "exec", "b2", "--");
+            double tcp = tcp(b2, b1, "10.8.0.2");
+            double tcpDom0 = tcp(List.of("ip", "netns", "exec", ns), b1, "10.8.0.254");
+            long hostPid = host.pid();
+            double[] udp = udp(b2, b1, "10.8.0.2", () -> Cpu.treeTicks(hostPid));
+            double[] ping = ping(b1, "10.8.0.2");
+            return new Figures(tcp, tcpDom0, udp[0], udp[1], ping[0], ping[1]);
         } finally {
             if (host != null) {
                 host.destroy();
@@ -95,8 +141,39 @@ public final class NetBench {
         }
     }
 
-    /** iperf3 from {@code client} to a server in {@code server} at {@code addr}, then pings: Gb/s, p50 and p99 us. */
-    private double[] measure(List<String> server, List<String> client, String addr) throws Exception {
+    /**
+     * iperf3 TCP from {@code client} to a server in {@code server} at {@code addr}: Gb/s received, after a 1 s run
+     * that is not counted (the JIT compiles the drivers' paths in it, as a guest that has been up a while has).
+     */
+    private double tcp(List<String> server, List<String> client, String addr) throws Exception {
+        iperf(server, client, addr, 1);
+        String out = iperf(server, client, addr, seconds);
+        Matcher m = Pattern.compile("([0-9.]+) ([GMK])bits/sec\\s+receiver").matcher(out);
+        if (!m.find()) return Double.NaN;
+        double v = Double.parseDouble(m.group(1));
+        return switch (m.group(2)) { case "G" -> v; case "M" -> v / 1000; default -> v / 1e6; };
+    }
+
+    /**
+     * iperf3 UDP, {@link #UDP_FLOWS} flows of {@link #UDP_PAYLOAD}-byte datagrams as fast as the sender can: packets
+     * received per second, and the CPU microseconds {@code ticks} grew by per packet received.
+     */
+    private double[] udp(List<String> server, List<String> client, String addr, Cpu.Ticks ticks) throws Exception {
+        long before = ticks.now();
+        String out = iperf(server, client, addr, seconds, "-u", "-b", "0", "-l", Integer.toString(UDP_PAYLOAD), "-P",
+                Integer.toString(UDP_FLOWS));
+        long used = ticks.now() - before;
+        // "... jitter  LOST/TOTAL (P%)  receiver"; with -P the [SUM] line comes last.
+        Matcher m = Pattern.compile("(\\d+)/(\\d+) \\([^)]*\\)\\s+receiver").matcher(out);
+        long received = -1;
+        while (m.find()) received = Long.parseLong(m.group(2)) - Long.parseLong(m.group(1));
+        if (received <= 0) return new double[] {Double.NaN, Double.NaN};
+        return new double[] {received / (double) seconds, Cpu.microseconds(used) / (double) received};
+    }
+
+    /** One iperf3 run (a one-off server, the client retried until the server listens): the client's output. */
+    private String iperf(List<String> server, List<String> client, String addr, int secs, String... extra)
+            throws Exception {
         CompletableFuture<String> srv = CompletableFuture.supplyAsync(() -> {
             try {
                 return exec(concat(server, "iperf3", "-s", "-1", "-B", addr));
@@ -106,17 +183,18 @@ public final class NetBench {
         });
         String out = "";
         for (int i = 0; i < 100; i++) {
-            out = exec(concat(client, "iperf3", "-c", addr, "-t", Integer.toString(seconds)));
+            List<String> c = concat(client, "iperf3", "-c", addr, "-t", Integer.toString(secs));
+            c.addAll(List.of(extra));
+            out = exec(c);
             if (out.contains("receiver")) break;
             Thread.sleep(200);
         }
         srv.get(2, TimeUnit.MINUTES);
-        Matcher m = Pattern.compile("([0-9.]+) ([GMK])bits/sec\\s+receiver").matcher(out);
-        double gbps = Double.NaN;
-        if (m.find()) {
-            double v = Double.parseDouble(m.group(1));
-            gbps = switch (m.group(2)) { case "G" -> v; case "M" -> v / 1000; default -> v / 1e6; };
-        }
+        return out;
+    }
+
+    /** 200 pings 5 ms apart: p50 and p99 in us. */
+    private static double[] ping(List<String> client, String addr) throws Exception {
         // Only the times come back (a guest's xl exec output travels through its store quota).
         String ping = exec(concat(client, "sh", "-c", "ping -c 200 -i 0.005 -n " + addr + " | grep -o 'time=[0-9.]* ms'"));
         List<Double> rtts = new ArrayList<>();
@@ -125,7 +203,7 @@ public final class NetBench {
         rtts.sort(null);
         double p50 = rtts.isEmpty() ? Double.NaN : rtts.get(rtts.size() / 2);
         double p99 = rtts.isEmpty() ? Double.NaN : rtts.get(Math.min(rtts.size() - 1, (int) (rtts.size() * 0.99)));
-        return new double[] {gbps, p50, p99};
+        return new double[] {p50, p99};
     }
 
     private static List<String> concat(List<String> a, String... b) {
@@ -154,9 +232,9 @@ public final class NetBench {
 
     /** The table: each figure beside the floor, and their ratio. */
     public static String table(List<Row> rows) {
-        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%-44s %10s %10s %7s%n", "", "guests", "veth pair", "ratio"));
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%-50s %10s %10s %7s%n", "", "guests", "veth pair", "ratio"));
         for (Row r : rows) {
-            b.append(String.format(Locale.ROOT, "%-44s %10.2f %10.2f %7.2f%n", r.what(), r.guests(), r.veth(),
+            b.append(String.format(Locale.ROOT, "%-50s %10.2f %10.2f %7.2f%n", r.what(), r.guests(), r.veth(),
                     r.guests() / r.veth()));
         }
         return b.toString();

@@ -307,9 +307,9 @@ public final class BenchCommand implements Runnable {
 
     @Command(name = "net", mixinStandardHelpOptions = true,
             description = {"Network: two guests with vifs on xenbr0, on a host inside a network namespace made for the "
-                    + "run; TCP throughput (iperf3) and ping round trips between them, beside the same over a plain veth "
-                    + "pair between two namespaces (what Linux alone does). Needs root, ip, iperf3 and ping. Reported, "
-                    + "not asserted."})
+                    + "run; TCP throughput (iperf3) guest to guest and guest to dom0, 64-byte UDP packets/s with the CPU "
+                    + "time per packet, and ping round trips, each beside the same over a plain veth pair between two "
+                    + "namespaces (what Linux alone does). Needs root, ip, iperf3 and ping. Reported, not asserted."})
     static final class Net implements Callable<Integer> {
         @Option(names = "--seconds", defaultValue = "4", paramLabel = "S", description = "iperf3 run time (default: ${DEFAULT-VALUE}).")
         int seconds;

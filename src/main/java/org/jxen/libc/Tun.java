@@ -22,6 +22,16 @@ import java.nio.charset.StandardCharsets;
 public final class Tun {
     public static final int IFF_TAP = 0x0002;
     public static final int IFF_NO_PI = 0x1000;
+    /** Every frame read or written is preceded by a struct virtio_net_hdr ({@link #VNET_HDR_LEN} bytes). */
+    public static final int IFF_VNET_HDR = 0x4000;
+    public static final int O_NONBLOCK = 0x800;
+    /** sizeof(struct virtio_net_hdr), the default TUNSETVNETHDRSZ. */
+    public static final int VNET_HDR_LEN = 10;
+    /** _IOW('T', 208, unsigned int): which offloads the reader of the device can take (TUN_F_*). */
+    public static final long TUNSETOFFLOAD = 0x400454d0L;
+    public static final int TUN_F_CSUM = 0x01;
+    public static final int TUN_F_TSO4 = 0x02;
+    public static final int TUN_F_TSO6 = 0x04;
     /** _IOW('T', 202, int). */
     public static final long TUNSETIFF = 0x400454caL;
     public static final long SIOCSIFHWADDR = 0x8924;
@@ -39,6 +49,10 @@ public final class Tun {
     private static final MethodHandle IOCTL = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("ioctl"),
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), Linker.Option.firstVariadicArg(2),
             Linker.Option.captureCallState("errno"));
+    private static final MethodHandle IOCTL_VALUE = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("ioctl"),
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(2),
+            Linker.Option.captureCallState("errno"));
+    private static final MethodHandle WRITEV = fn("writev", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle READ = fn("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle WRITE = fn("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle POLL = fn("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
@@ -66,11 +80,21 @@ public final class Tun {
      * calling thread's network namespace: the descriptor, or -errno.
      */
     public static int openTap(String name) {
-        int fd = Libc.open("/dev/net/tun", Libc.O_RDWR | Libc.O_CLOEXEC);
+        return openTap(name, 0);
+    }
+
+    /** As {@link #openTap(String)}, with {@code extraFlags} (such as {@link #IFF_VNET_HDR}) in ifr_flags. */
+    public static int openTap(String name, int extraFlags) {
+        return openTap(name, extraFlags, false);
+    }
+
+    /** As {@link #openTap(String, int)}; {@code nonBlocking}: reads return EAGAIN instead of waiting. */
+    public static int openTap(String name, int extraFlags, boolean nonBlocking) {
+        int fd = Libc.open("/dev/net/tun", Libc.O_RDWR | Libc.O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0));
         if (fd < 0) return fd;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment r = ifreq(a, name);
-            r.set(JAVA_SHORT, IFNAMSIZ, (short) (IFF_TAP | IFF_NO_PI));
+            r.set(JAVA_SHORT, IFNAMSIZ, (short) (IFF_TAP | IFF_NO_PI | extraFlags));
             int rc = ioctl(fd, TUNSETIFF, r);
             if (rc != 0) {
                 Libc.close(fd);
@@ -96,6 +120,28 @@ public final class Tun {
             MemorySegment st = Libc.state();
             int r = (int) IOCTL.invokeExact(st, fd, request, arg);
             return r < 0 ? Libc.errno(st) : 0;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** TUNSETOFFLOAD: the TUN_F_* offloads the reader takes (the device's TSO/checksum features follow). 0 or errno. */
+    public static int setOffload(int tunFd, int tunFlags) {
+        try {
+            MemorySegment st = Libc.state();
+            int r = (int) IOCTL_VALUE.invokeExact(st, tunFd, TUNSETOFFLOAD, (long) tunFlags);
+            return r < 0 ? Libc.errno(st) : 0;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** writev(2) of {@code count} struct iovec at {@code iov}: bytes written, or -errno. */
+    public static long writev(int fd, MemorySegment iov, int count) {
+        try {
+            MemorySegment st = Libc.state();
+            long r = (long) WRITEV.invokeExact(st, fd, iov, count);
+            return r < 0 ? -Libc.errno(st) : r;
         } catch (Throwable t) {
             throw new AssertionError(t);
         }

@@ -179,7 +179,7 @@ class HostLifetimeTest {
 
         Running next = startHost("jxen host: xenstored on ");
         try {
-            List<String> reaped = new ArrayList<>(next.before("jxen host: xenstored on "));
+            List<String> reaped = new ArrayList<>(next.before("jxen host: room for about "));
             // The tmpfs directory is the reaper's to remove, unless a hypervisor started meanwhile by anyone on this
             // machine swept it first (each new hypervisor deletes those whose owner is gone). 6 domain files (dom0's
             // and g1's memory, grant table, events), 7 if the guest was stopped while its hypercall page was linked.

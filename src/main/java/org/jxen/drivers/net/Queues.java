@@ -3,7 +3,6 @@ package org.jxen.drivers.net;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
-import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 /**
@@ -25,14 +24,30 @@ public final class Queues<Q> {
         return queues;
     }
 
+    /** Where {@link #offer} hands a frame and its {@link Offload}. */
+    @FunctionalInterface
+    public interface Sink<Q> {
+        void accept(Q queue, MemorySegment frame, int offload);
+    }
+
     /** Hands {@code frame} to its flow's queue; false when there is none (no carrier), the frame not taken. */
-    public boolean offer(MemorySegment frame, BiConsumer<Q, MemorySegment> to) {
+    public boolean offer(MemorySegment frame, int offload, Sink<Q> to) {
         gate.readLock().lock();
         try {
             List<Q> qs = queues;
             if (qs.isEmpty()) return false;
-            to.accept(qs.get(Flows.queueOf(frame, qs.size())), frame);
+            to.accept(qs.get(Flows.queueOf(frame, qs.size())), frame, offload);
             return true;
+        } finally {
+            gate.readLock().unlock();
+        }
+    }
+
+    /** Runs {@code each} on every queue now, under the read lock (none is released meanwhile). */
+    public void forEach(Consumer<Q> each) {
+        gate.readLock().lock();
+        try {
+            for (Q q : queues) each.accept(q);
         } finally {
             gate.readLock().unlock();
         }

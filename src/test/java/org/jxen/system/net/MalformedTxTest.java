@@ -16,6 +16,7 @@ import org.jxen.drivers.net.Netif;
 import org.jxen.drivers.net.NetifExtraInfo;
 import org.jxen.drivers.net.NetifTxRequest;
 import org.jxen.drivers.net.NetifTxResponse;
+import org.jxen.drivers.net.Offload;
 import org.jxen.drivers.net.back.NetBack;
 import org.jxen.drivers.net.front.NetFront;
 import org.jxen.kernel.Kernel;
@@ -164,21 +165,55 @@ class MalformedTxTest {
         otherGuestUnaffected();
     }
 
+    /** A 5000-byte TCP/IPv4 frame in two slots: 3000 bytes at offset 100 of page 0, 2000 at the start of page 1. */
+    private static byte[] gsoPacket(HostileNetfront.Conn c, int csumFlags) {
+        byte[] f = TestFrames.ipv4(5000, TestFrames.TCP, 5000);
+        MemorySegment.copy(f, 0, c.pages[0], java.lang.foreign.ValueLayout.JAVA_BYTE, 100, 3000);
+        MemorySegment.copy(f, 3000, c.pages[1], java.lang.foreign.ValueLayout.JAVA_BYTE, 0, 2000);
+        req(c, 0, 100, Netif.TXF_MORE_DATA | Netif.TXF_EXTRA_INFO | csumFlags, 1, 5000);
+        new NetifExtraInfo().wrap(c.tx.nextRequest()).setGso(0, 1448, Netif.GSO_TYPE_TCPV4, 0);
+        req(c, 1, 0, 0, 2, 5000 - 3000);
+        return f;
+    }
+
     @Test
     void wellFormedPacketsAreAnsweredOkayAndNullForExtras() throws Exception {
         HostileNetfront.Conn c = fresh();
-        c.pages[0].fill((byte) 7);
-        req(c, 0, 100, Netif.TXF_MORE_DATA | Netif.TXF_EXTRA_INFO, 1, 5000);
-        new NetifExtraInfo().wrap(c.tx.nextRequest()).setGso(0, 1448, Netif.GSO_TYPE_TCPV4, 0);
-        req(c, 1, 0, 0, 2, 5000 - 3000);
+        byte[] f = gsoPacket(c, Netif.TXF_CSUM_BLANK | Netif.TXF_DATA_VALIDATED);
         // The first slot's own length is 5000 - 2000 = 3000 at offset 100: within the page.
         c.push();
         assertThat(responses(c, 3, 1)).containsExactly("1:0", "-:1", "2:0");
-        byte[] out = back.links.get("vif" + bad + "." + (nextDevid - 1)).toStack.poll(60, TimeUnit.SECONDS);
-        assertThat(out).hasSize(5000);
-        assertThat(out[0]).isEqualTo((byte) 7);
-        assertThat(out[2999]).isEqualTo((byte) 7);
-        assertThat(out[3000]).isZero();
+        PipeLinks.Pipe vif = back.links.get("vif" + bad + "." + (nextDevid - 1));
+        assertThat(vif.toStack.poll(60, TimeUnit.SECONDS)).isEqualTo(f);
+        assertThat(Offload.toString(vif.offloads.poll())).isEqualTo("partial gso tcpv4/1448");
+    }
+
+    @Test
+    void gsoWithoutCsumBlankGetsThePseudoHeaderSumAsLinuxChecksumSetup() throws Exception {
+        HostileNetfront.Conn c = fresh();
+        byte[] f = gsoPacket(c, 0);
+        c.push();
+        assertThat(responses(c, 3, 1)).containsExactly("1:0", "-:1", "2:0");
+        PipeLinks.Pipe vif = back.links.get("vif" + bad + "." + (nextDevid - 1));
+        byte[] out = vif.toStack.poll(60, TimeUnit.SECONDS);
+        // 10.0.0.1 + 10.0.0.2 + TCP (6) + TCP length 4966, as 16-bit words: 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + 6 +
+        // 4966 = 0x276f, in the TCP checksum field (frame bytes 50-51); nothing else changes.
+        f[50] = 0x27;
+        f[51] = 0x6f;
+        assertThat(out).isEqualTo(f);
+        assertThat(Offload.toString(vif.offloads.poll())).isEqualTo("partial gso tcpv4/1448");
+    }
+
+    @Test
+    void aGsoPacketThatIsNotTcpIsAnsweredOkayButNotPassedOn() throws Exception {
+        HostileNetfront.Conn c = fresh();
+        c.pages[0].fill((byte) 7); // no IP header: skb_checksum_setup fails, xenvif_tx_submit drops it
+        req(c, 0, 0, Netif.TXF_EXTRA_INFO | Netif.TXF_CSUM_BLANK, 1, 1000);
+        new NetifExtraInfo().wrap(c.tx.nextRequest()).setGso(0, 1448, Netif.GSO_TYPE_TCPV4, 0);
+        c.push();
+        assertThat(responses(c, 2, 1)).containsExactly("1:0", "-:1");
+        otherGuestUnaffected();
+        assertThat(back.links.get("vif" + bad + "." + (nextDevid - 1)).toStack).isEmpty();
     }
 
     @Test

@@ -176,7 +176,8 @@ class NetWireTest {
         attach();
         detach();
         assertThat(xs.exists(fe())).isFalse();
-        assertThat(back.links.get("vif" + domid + ".0").closed).isTrue();
+        // The interface goes when the device is unregistered, which follows the Closed state.
+        Await.until("the vif's link closed", () -> back.links.get("vif" + domid + ".0").closed, 30);
         Await.until("front.links.get(\"eth0\").closed", () -> front.links.get("eth0").closed, 30);
         Await.until("host.dom0Kernel().xenbusResources().snapshot().isEmpty()", () -> host.dom0Kernel().xenbusResources().snapshot().isEmpty(), 30);
         Await.until("TestGuestKernel.kernelOf(domid).get().xenbusResources().snap", () -> TestGuestKernel.kernelOf(domid).join().xenbusResources().snapshot().isEmpty(), 30);

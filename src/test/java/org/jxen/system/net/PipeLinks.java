@@ -7,6 +7,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import org.jxen.drivers.net.NetLink;
+import org.jxen.drivers.net.Offload;
 
 /** In-memory links by name: what a driver transmits is queued for the test, what the test injects reaches the driver. */
 final class PipeLinks implements NetLink.Factory {
@@ -14,6 +15,9 @@ final class PipeLinks implements NetLink.Factory {
         final String name;
         final byte[] mac;
         final BlockingQueue<byte[]> toStack = new LinkedBlockingQueue<>();
+        /** The {@link Offload} of each frame in {@link #toStack}, in the same order. */
+        final BlockingQueue<Integer> offloads = new LinkedBlockingQueue<>();
+        volatile boolean[] offered = {false, false, false};
         volatile FrameHandler handler;
         volatile boolean closed;
 
@@ -28,8 +32,14 @@ final class PipeLinks implements NetLink.Factory {
         }
 
         @Override
-        public void transmit(MemorySegment frame) {
+        public void transmit(MemorySegment frame, int offload) {
+            offloads.add(offload);
             toStack.add(frame.toArray(ValueLayout.JAVA_BYTE));
+        }
+
+        @Override
+        public void offloads(boolean csum, boolean tso4, boolean tso6) {
+            offered = new boolean[] {csum, tso4, tso6};
         }
 
         @Override
@@ -39,7 +49,13 @@ final class PipeLinks implements NetLink.Factory {
 
         /** As if the stack sent {@code frame} through the device. */
         void inject(byte[] frame) {
-            handler.frame(MemorySegment.ofArray(frame));
+            inject(frame, Offload.NONE);
+        }
+
+        /** As if the stack sent {@code frame} with {@code offload} left to do. */
+        void inject(byte[] frame, int offload) {
+            handler.frame(MemorySegment.ofArray(frame), offload);
+            handler.idle(); // a stack that sends one frame at a time
         }
 
         @Override

@@ -6,9 +6,12 @@ import java.lang.invoke.VarHandle;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import org.jxen.drivers.net.Checksums;
 import org.jxen.drivers.net.Netif;
+import org.jxen.drivers.net.NetifExtraInfo;
 import org.jxen.drivers.net.NetifRxRequest;
 import org.jxen.drivers.net.NetifRxResponse;
+import org.jxen.drivers.net.Offload;
 import org.jxen.hypervisor.CopyBatch;
 import org.jxen.hypervisor.GrantStatus;
 import org.jxen.hypervisor.HypercallException;
@@ -25,6 +28,14 @@ import org.jxen.ring.RingOverflowException;
  * room within the drain timeout is dropped (rx_drain_timeout_msecs). Called on the vif's reader thread.
  */
 final class NetbackRx {
+    /**
+     * What the frontend said it takes: kicks for posted buffers (feature-rx-notify), partial checksums (not
+     * feature-no-csum-offload; IPv6 ones only with feature-ipv6-csum-offload) and GSO frames (feature-gso-tcpv4/6).
+     */
+    record Features(boolean rxNotify, boolean csum, boolean ipv6Csum, boolean tso4, boolean tso6) {}
+
+    /** RX_BATCH_SIZE: at most this many packets between two pushes of the responses. */
+    static final int BATCH = 64;
     /** rx_drain_timeout_msecs. */
     static final long DRAIN_TIMEOUT_MS = 10_000;
     /** Without feature-rx-notify the frontend never kicks us for buffers: look again this often. */
@@ -34,6 +45,11 @@ final class NetbackRx {
     private final Hypercalls hc;
     private final Staging staging;
     private final boolean rxNotify;
+    private final Features features;
+    private final Runnable notifyFrontend;
+    /** Responses written since the last push: pushed (and notified) once per batch. */
+    private int unpushed;
+    private final NetifExtraInfo extra = new NetifExtraInfo();
     private final CopyBatch batch = new CopyBatch(Staging.PAGES * 2);
     private final Arena arena = Arena.ofShared();
     private final MemorySegment scratch = arena.allocate(Netif.RX_ENTRY_SIZE);
@@ -50,11 +66,13 @@ final class NetbackRx {
     private long packets;
     private long dropped;
 
-    NetbackRx(BackRing ring, Hypercalls hc, Staging staging, boolean rxNotify) {
+    NetbackRx(BackRing ring, Hypercalls hc, Staging staging, Features features, Runnable notifyFrontend) {
+        this.notifyFrontend = notifyFrontend;
         this.ring = ring;
         this.hc = hc;
         this.staging = staging;
-        this.rxNotify = rxNotify;
+        this.features = features;
+        this.rxNotify = features.rxNotify();
     }
 
     long packets() {
@@ -82,25 +100,35 @@ final class NetbackRx {
     }
 
     /**
-     * Copies {@code frame} into the guest's buffers. Returns whether the frontend must be notified; throws
-     * RingOverflowException when the frontend's req_prod is bogus (the caller disables the vif).
+     * Copies {@code frame} into the guest's buffers and writes its responses; they are pushed (and the frontend
+     * notified if it asked) by {@link #flush}, at the end of the batch or after {@link #BATCH} packets, as
+     * xenvif_rx_action does. Throws RingOverflowException when the frontend's req_prod is bogus (the caller
+     * disables the vif).
      */
-    boolean deliver(MemorySegment frame) throws InterruptedException {
+    void deliver(MemorySegment frame, int offload) throws InterruptedException {
         int len = (int) Math.min(frame.byteSize(), staging.capacity());
-        int needed = Math.max(1, (len + Netif.PAGE_SIZE - 1) / Netif.PAGE_SIZE);
+        offload = fit(frame, offload);
+        if (offload < 0) {
+            dropped++;
+            return;
+        }
+        boolean gso = Offload.gso(offload);
+        int pages = Math.max(1, (len + Netif.PAGE_SIZE - 1) / Netif.PAGE_SIZE);
+        int needed = pages + (gso ? 1 : 0); // xenvif_rx_skb: one more slot for the GSO extra
         if (!staging.ensure(len) || !await(needed)) {
             dropped++;
-            return false;
+            return;
         }
         staging.fill(frame.asSlice(0, len));
         batch.clear();
-        for (int i = 0, at = 0; i < needed; i++) {
+        for (int i = 0, at = 0; i < pages; i++) {
             ring.copyNextRequest(scratch);
             req.wrap(scratch);
             ids[i] = req.id();
             lens[i] = Math.min(Netif.PAGE_SIZE, len - at);
             opsOf[i] = staging.toGuest(batch, at, req.gref(), 0, lens[i]);
             at += lens[i];
+            if (i == 0 && gso) ring.copyNextRequest(scratch); // the extra's slot: its buffer stays unused
         }
         boolean hypercallOk = true;
         try {
@@ -108,14 +136,44 @@ final class NetbackRx {
         } catch (HypercallException e) {
             hypercallOk = false;
         }
-        for (int i = 0, op = 0; i < needed; i++) {
+        for (int i = 0, op = 0; i < pages; i++) {
             boolean ok = hypercallOk;
             for (int k = 0; k < opsOf[i]; k++, op++) ok &= batch.status(op) == GrantStatus.OKAY.code;
-            int flags = i < needed - 1 ? Netif.RXF_MORE_DATA : 0;
+            int flags = i < pages - 1 ? Netif.RXF_MORE_DATA : 0;
+            if (i == 0) flags |= Offload.rxFlags(offload) | (gso ? Netif.RXF_EXTRA_INFO : 0);
             rsp.wrap(ring.nextResponse()).set(ids[i], 0, flags, ok ? (short) lens[i] : Netif.RSP_ERROR);
+            if (i == 0 && gso) {
+                // xenvif_rx_extra_slot: the GSO extra goes in the slot after the first response.
+                extra.wrap(ring.nextResponse()).setGso(0, Offload.gsoSize(offload), Offload.gsoType(offload), 0);
+            }
         }
         packets++;
-        return ring.pushResponsesAndCheckNotify();
+        if (++unpushed >= BATCH) flush();
+    }
+
+    /** RING_PUSH_RESPONSES_AND_CHECK_NOTIFY for what {@link #deliver} wrote since the last push. */
+    void flush() {
+        if (unpushed == 0) return;
+        unpushed = 0;
+        if (ring.pushResponsesAndCheckNotify()) notifyFrontend.run();
+    }
+
+    /**
+     * The frame's offload as the frontend can take it: a partial checksum it cannot take is completed here
+     * (skb_checksum_help, as Linux does for a device without that checksum feature); -1 for a frame that cannot
+     * be made acceptable (a GSO frame for a frontend without that GSO type: the stack segments those itself,
+     * since the interface does not offer TSO then).
+     */
+    private int fit(MemorySegment frame, int offload) {
+        if (Offload.gso(offload)) {
+            boolean v6 = Offload.gsoType(offload) == Netif.GSO_TYPE_TCPV6;
+            if (!(v6 ? features.tso6() : features.tso4()) || !Offload.partial(offload)) return -1;
+        }
+        if (Offload.partial(offload) && !(features.csum() && (features.ipv6Csum() || !Checksums.ipv6(frame)))) {
+            if (Offload.gso(offload) || !Checksums.complete(frame)) return -1;
+            return Offload.NONE;
+        }
+        return offload;
     }
 
     /** Waits until {@code needed} requests are posted; false on stop or after the drain timeout. */
@@ -123,6 +181,7 @@ final class NetbackRx {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DRAIN_TIMEOUT_MS);
         while (!stopped) {
             if (ring.unconsumedRequests() >= needed) return true;
+            flush(); // the frontend reposts buffers only for responses it can see
             // xenvif_rx_ring_slots_available: ask for an event on the very next request, then look again.
             ring.layout().setReqEvent(ring.layout().reqProd() + 1);
             VarHandle.fullFence();

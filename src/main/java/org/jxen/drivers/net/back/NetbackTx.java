@@ -3,11 +3,13 @@ package org.jxen.drivers.net.back;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import org.jxen.drivers.net.Checksums;
 import org.jxen.drivers.net.NetLink;
 import org.jxen.drivers.net.Netif;
 import org.jxen.drivers.net.NetifExtraInfo;
 import org.jxen.drivers.net.NetifTxRequest;
 import org.jxen.drivers.net.NetifTxResponse;
+import org.jxen.drivers.net.Offload;
 import org.jxen.hypervisor.CopyBatch;
 import org.jxen.hypervisor.GrantStatus;
 import org.jxen.hypervisor.HypercallException;
@@ -44,7 +46,7 @@ final class NetbackTx {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment first = arena.allocate(Netif.TX_ENTRY_SIZE);
     private final MemorySegment scratch = arena.allocate(Netif.TX_ENTRY_SIZE);
-    private final MemorySegment frame = arena.allocate(Staging.PAGES * Netif.PAGE_SIZE, 64);
+    private final MemorySegment[] pieces = new MemorySegment[Staging.PAGES];
     private final NetifTxRequest req = new NetifTxRequest();
     private final NetifExtraInfo extra = new NetifExtraInfo();
     private final NetifTxResponse rsp = new NetifTxResponse();
@@ -57,6 +59,7 @@ final class NetbackTx {
     private long dropped;
     private TxCredit credit;
     private long creditRetry;
+    private boolean drained;
 
     NetbackTx(BackRing ring, Hypercalls hc, Staging staging, NetLink link) {
         this.ring = ring;
@@ -83,13 +86,28 @@ final class NetbackTx {
         return dropped;
     }
 
+    /** Whether the last {@link #process(int)} emptied the ring and re-armed req_event. */
+    boolean drained() {
+        return drained;
+    }
+
     /**
      * Serves every packet on the ring, then re-arms req_event (RING_FINAL_CHECK_FOR_REQUESTS). Returns whether the
      * frontend must be notified of responses.
      */
     boolean process() throws Fatal {
+        return process(Integer.MAX_VALUE);
+    }
+
+    /**
+     * As {@link #process()} for at most {@code budget} packets (NAPI's weight); {@link #drained} says whether the
+     * ring was emptied and re-armed.
+     */
+    boolean process(int budget) throws Fatal {
         boolean notify = false;
         creditRetry = 0;
+        int n = 0;
+        drained = false;
         try {
             do {
                 int work;
@@ -107,8 +125,10 @@ final class NetbackTx {
                     onePacket(work);
                     if (size != 0) credit.consume(size);
                     notify |= ring.pushResponsesAndCheckNotify();
+                    if (++n >= budget) return notify;
                 }
             } while (ring.finalCheckForRequests());
+            drained = true;
         } catch (RingOverflowException e) {
             throw new Fatal("Impossible number of requests. req_prod " + e.getMessage());
         }
@@ -125,6 +145,8 @@ final class NetbackTx {
         int firstOff = req.offset();
         int total = req.size();
         int extras = 0;
+        int gsoType = Netif.GSO_TYPE_NONE;
+        int gsoSize = 0;
         if ((firstFlags & Netif.TXF_EXTRA_INFO) != 0) {
             int flags;
             do {
@@ -137,7 +159,11 @@ final class NetbackTx {
                 if (type == Netif.EXTRA_TYPE_NONE || type >= Netif.EXTRA_TYPE_MAX) {
                     throw new Fatal("Invalid extra type: " + type);
                 }
-                if (type == Netif.EXTRA_TYPE_GSO) checkGso(extra.gsoSize(), extra.gsoType());
+                if (type == Netif.EXTRA_TYPE_GSO) {
+                    checkGso(extra.gsoSize(), extra.gsoType());
+                    gsoType = extra.gsoType();
+                    gsoSize = extra.gsoSize();
+                }
                 flags = extra.flags();
             } while ((flags & Netif.EXTRA_FLAG_MORE) != 0);
         }
@@ -205,12 +231,27 @@ final class NetbackTx {
             dropped++;
             return;
         }
-        packets++;
-        staging.drain(frame, total);
+        // The frame goes to the interface straight from the staging pages (one writev).
+        int n = staging.pieces(total, pieces);
+        MemorySegment head = pieces[0];
+        int offload = Offload.fromTx(firstFlags, gsoType, gsoSize);
+        // checksum_setup: a GSO packet must be CHECKSUM_PARTIAL; a frontend that did not say csum_blank gets the
+        // pseudo-header sum written for it (rx_gso_checksum_fixup).
+        if (Offload.gso(offload) && !Offload.partial(offload)) {
+            if (!Checksums.setPseudoHeader(head, total)) {
+                dropped++;
+                return;
+            }
+            offload |= Offload.PARTIAL;
+        } else if (Offload.partial(offload) && Checksums.locate(head) < 0) {
+            dropped++; // "Can't setup checksum in net_tx_action": not TCP or UDP over IP
+            return;
+        }
         try {
-            link.transmit(frame.asSlice(0, total));
+            link.transmit(pieces, n, offload);
+            packets++;
         } catch (IOException e) {
-            dropped++;
+            dropped++; // "Can't setup checksum in net_tx_action", or the interface refused it
         }
     }
 

@@ -57,6 +57,17 @@ final class Staging implements AutoCloseable {
         }
     }
 
+    /** Staging bytes [0, n) as page slices in {@code out}: how many. */
+    int pieces(long n, MemorySegment[] out) {
+        int k = 0;
+        for (long done = 0; done < n; k++) {
+            long chunk = Math.min(n - done, Netif.PAGE_SIZE);
+            out[k] = pages[k].asSlice(0, chunk);
+            done += chunk;
+        }
+        return k;
+    }
+
     /** Copies staging bytes [0, n) into {@code dst}. */
     void drain(MemorySegment dst, long n) {
         for (long done = 0; done < n; ) {

@@ -36,7 +36,17 @@ final class Vif {
         this.dev = dev;
         this.link = link;
         this.params = params;
-        link.start(this::fromStack);
+        link.start(new NetLink.FrameHandler() {
+            @Override
+            public void frame(MemorySegment frame, int offload) {
+                fromStack(frame, offload);
+            }
+
+            @Override
+            public void idle() {
+                queues.forEach(VifQueue::flushRx);
+            }
+        });
     }
 
     String name() {
@@ -58,7 +68,16 @@ final class Vif {
             throw new XenbusException(Errno.EOPNOTSUPP, "frontend does not request rx-copy (" + fe + "/request-rx-copy)");
         }
         boolean rxNotify = unsigned(xs.readOrNull(fe + "/feature-rx-notify"), 0) != 0;
-        canSg = unsigned(xs.readOrNull(fe + "/feature-sg"), 0) != 0;
+        // read_xenbus_vif_flags and xenvif_fix_features: what the frontend takes decides the interface's features
+        // (TUNSETOFFLOAD), so the host's stack hands over only frames the guest can receive.
+        boolean sg = unsigned(xs.readOrNull(fe + "/feature-sg"), 0) != 0;
+        boolean csum = unsigned(xs.readOrNull(fe + "/feature-no-csum-offload"), 0) == 0;
+        boolean ipv6Csum = unsigned(xs.readOrNull(fe + "/feature-ipv6-csum-offload"), 0) != 0;
+        boolean tso4 = sg && unsigned(xs.readOrNull(fe + "/feature-gso-tcpv4"), 0) != 0;
+        boolean tso6 = sg && ipv6Csum && unsigned(xs.readOrNull(fe + "/feature-gso-tcpv6"), 0) != 0;
+        link.offloads(csum, csum && tso4, csum && tso6);
+        NetbackRx.Features features = new NetbackRx.Features(rxNotify, csum, ipv6Csum, tso4, tso6);
+        canSg = sg;
         String mac = dev.readOrNull("mac");
         try {
             if (mac != null) Mac.parse(mac);
@@ -85,7 +104,7 @@ final class Vif {
         qs = new VifQueue[rings.queues().size()];
         try {
             for (BackRings.Queue r : rings.queues()) {
-                qs[r.index()] = new VifQueue(dev, r, link, rxNotify, params.separateTxRxIrq(), this::fatal);
+                qs[r.index()] = new VifQueue(dev, r, link, features, params.separateTxRxIrq(), this::fatal);
             }
         } catch (RuntimeException e) {
             for (VifQueue q : qs) if (q != null) q.release();
@@ -103,7 +122,7 @@ final class Vif {
             q.rxEvent();
         }
         dev.xenbus().printk("netback " + dev.nodename() + ": " + name() + " connected, " + qs.length + " queue(s)"
-                + (split ? ", split event channels" : ""));
+                + (split ? ", split event channels" : "") + (tso4 || tso6 ? ", TSO" : ""));
     }
 
     private static boolean hasSplit(BackRings.Queue q) {
@@ -130,10 +149,10 @@ final class Vif {
     }
 
     /** Frames from the host's stack (the interface transmits), on the link's reader thread. */
-    private void fromStack(MemorySegment frame) {
-        // xenvif_change_mtu/xenvif_fix_features: a frontend without feature-sg takes one slot a packet.
+    private void fromStack(MemorySegment frame, int offload) {
+        // xenvif_fix_features: a frontend without feature-sg takes one slot a packet.
         if (!disabled && (canSg || frame.byteSize() <= org.jxen.drivers.net.Netif.PAGE_SIZE)) {
-            queues.offer(frame, VifQueue::deliver);
+            queues.offer(frame, offload, VifQueue::deliver);
         }
     }
 

@@ -32,9 +32,14 @@ final class VifQueue {
     private volatile boolean stopped;
     private volatile boolean txKicked = true;
     private final TxCredit credit = new TxCredit(System.nanoTime());
+    /** Held by whichever thread serves the tx ring: the tx thread, or the event's thread within its budget. */
+    private final java.util.concurrent.locks.ReentrantLock txLock = new java.util.concurrent.locks.ReentrantLock();
+    /** NAPI's weight: the packets the event's thread serves before it hands the rest to the tx thread. */
+    static final int TX_BUDGET = 64;
 
     /** @param keysSplit whether the rings were mapped with split channel keys (ports named "tx" and "rx") */
-    VifQueue(XenbusDevice dev, BackRings.Queue ring, NetLink link, boolean rxNotify, boolean keysSplit, FatalHandler onFatal) {
+    VifQueue(XenbusDevice dev, BackRings.Queue ring, NetLink link, NetbackRx.Features features, boolean keysSplit,
+            FatalHandler onFatal) {
         this.index = ring.index();
         this.dev = dev;
         this.onFatal = onFatal;
@@ -43,7 +48,8 @@ final class VifQueue {
         this.txStaging = new Staging(dev.xenbus(), dev.otherendId());
         this.rxStaging = new Staging(dev.xenbus(), dev.otherendId());
         this.tx = new NetbackTx(ring.backRing("tx", Netif.TX_ENTRY_SIZE), dev.xenbus().hypercalls(), txStaging, link);
-        this.rx = new NetbackRx(ring.backRing("rx", Netif.RX_ENTRY_SIZE), dev.xenbus().hypercalls(), rxStaging, rxNotify);
+        this.rx = new NetbackRx(ring.backRing("rx", Netif.RX_ENTRY_SIZE), dev.xenbus().hypercalls(), rxStaging, features,
+                () -> notifyFrontend(rxPort));
         this.tx.credit(credit);
         this.txThread = Thread.ofPlatform().daemon().name(link.name() + "-q" + index + "-tx").unstarted(this::txLoop);
     }
@@ -62,6 +68,18 @@ final class VifQueue {
     /** The tx channel's event. */
     void txEvent() {
         txKicked = true;
+        // NAPI: the event's own thread serves up to a budget of packets (a lone packet then reaches the interface
+        // one thread switch sooner); a longer burst goes on on the queue's tx thread.
+        if (txThread.isAlive() && txLock.tryLock()) {
+            boolean done;
+            try {
+                done = stopped || serveTx(TX_BUDGET);
+            } finally {
+                txLock.unlock();
+            }
+            if (done) return;
+            txKicked = true;
+        }
         LockSupport.unpark(txThread);
     }
 
@@ -88,32 +106,47 @@ final class VifQueue {
                 }
                 continue;
             }
-            txKicked = false;
+            txLock.lock();
             try {
-                if (tx.process()) notifyFrontend(txPort);
-            } catch (NetbackTx.Fatal e) {
-                stopped = true;
-                onFatal.fatal(this, e.getMessage());
-                return;
-            } catch (RuntimeException e) {
-                stopped = true;
-                onFatal.fatal(this, "netback internal error: " + e);
-                return;
+                serveTx(Integer.MAX_VALUE);
+            } finally {
+                txLock.unlock();
             }
         }
     }
 
+    /** Up to {@code budget} packets off the tx ring; true when it was drained (or the queue stopped). Under txLock. */
+    private boolean serveTx(int budget) {
+        txKicked = false;
+        try {
+            if (tx.process(budget)) notifyFrontend(txPort);
+            return tx.drained();
+        } catch (NetbackTx.Fatal e) {
+            stopped = true;
+            onFatal.fatal(this, e.getMessage());
+        } catch (RuntimeException e) {
+            stopped = true;
+            onFatal.fatal(this, "netback internal error: " + e);
+        }
+        return true;
+    }
+
     /** A frame for the guest, on the vif's reader thread. */
-    void deliver(MemorySegment frame) {
+    void deliver(MemorySegment frame, int offload) {
         if (stopped) return;
         try {
-            if (rx.deliver(frame)) notifyFrontend(rxPort);
+            rx.deliver(frame, offload);
         } catch (RingOverflowException e) {
             stopped = true;
             onFatal.fatal(this, NetbackRx.describe(e));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** The end of a batch of frames for the guest: the responses are pushed. On the vif's reader thread. */
+    void flushRx() {
+        if (!stopped) rx.flush();
     }
 
     private void notifyFrontend(int port) {
@@ -136,6 +169,8 @@ final class VifQueue {
                 Thread.currentThread().interrupt();
             }
         }
+        txLock.lock(); // a serve on the event's thread finishes first
+        txLock.unlock();
     }
 
     /** After {@link #stop} and once the reader no longer delivers here. */

@@ -32,7 +32,17 @@ final class Netfront {
         this.dev = dev;
         this.link = link;
         this.params = params;
-        link.start(this::fromStack);
+        link.start(new NetLink.FrameHandler() {
+            @Override
+            public void frame(MemorySegment frame, int offload) {
+                fromStack(frame, offload);
+            }
+
+            @Override
+            public void idle() {
+                queues.forEach(NetfrontQueue::flushTx);
+            }
+        });
     }
 
     String name() {
@@ -54,7 +64,8 @@ final class Netfront {
         String be = dev.otherendPath();
         var xs = dev.xenbus().xenstore();
         List<String> v = xs.readAll(List.of(be + "/feature-rx-copy", be + "/multi-queue-max-queues",
-                be + "/feature-split-event-channels", be + "/feature-sg"));
+                be + "/feature-split-event-channels", be + "/feature-sg", be + "/feature-gso-tcpv4",
+                be + "/feature-gso-tcpv6", be + "/feature-ipv6-csum-offload"));
         backendSg = unsigned(v.get(3), 0) != 0;
         if (unsigned(v.get(0), 0) == 0) {
             throw new XenbusException(Errno.ENODEV, "backend does not support copying receive path");
@@ -62,6 +73,13 @@ final class Netfront {
         boolean advertised = v.get(1) != null;
         int n = (int) Math.max(1, Math.min(unsigned(v.get(1), 1), params.maxQueues()));
         boolean split = unsigned(v.get(2), 0) == 1;
+        // xennet_fix_features: IPv4 checksums are always offloaded; IPv6 ones, scatter-gather and TSO only as the
+        // backend says. The interface's features follow (TUNSETOFFLOAD), so the guest's stack sends what can go.
+        boolean sg = unsigned(v.get(3), 0) != 0;
+        boolean ipv6Csum = unsigned(v.get(6), 0) != 0;
+        boolean tso4 = sg && unsigned(v.get(4), 0) != 0;
+        boolean tso6 = sg && ipv6Csum && unsigned(v.get(5), 0) != 0;
+        link.offloads(true, tso4, tso6);
         RingKeys keys = new RingKeys(List.of("tx", "rx"), split);
         NetfrontQueue[][] holder = {new NetfrontQueue[n]};
         boolean withCtrl = params.ctrlRing() && unsigned(xs.readOrNull(be + "/feature-ctrl-ring"), 0) != 0;
@@ -86,7 +104,7 @@ final class Netfront {
         ctrl = c;
         NetfrontQueue[] qs = new NetfrontQueue[n];
         try {
-            for (FrontRings.Queue q : rings.queues()) qs[q.index()] = new NetfrontQueue(dev, q, link, split);
+            for (FrontRings.Queue q : rings.queues()) qs[q.index()] = new NetfrontQueue(dev, q, link, split, ipv6Csum);
         } catch (HypercallException | RuntimeException e) {
             for (NetfrontQueue q : qs) if (q != null) q.release();
             rings.close();
@@ -97,7 +115,7 @@ final class Netfront {
         queues.publish(List.of(qs));
         for (NetfrontQueue q : qs) q.start();
         dev.xenbus().printk("netfront " + dev.nodename() + ": " + name() + ": " + n + " queue(s)"
-                + (split ? ", split event channels" : ""));
+                + (split ? ", split event channels" : "") + (tso4 || tso6 ? ", TSO" : ""));
     }
 
     /** The control ring while connected with one (NetFront.Params.ctrlRing), else null. */
@@ -106,10 +124,10 @@ final class Netfront {
     }
 
     /** Frames the guest's stack sends through its interface. */
-    private void fromStack(MemorySegment frame) {
+    private void fromStack(MemorySegment frame, int offload) {
         // xennet_fix_features: a backend without feature-sg takes one slot a packet (no frame above a page).
         if (!backendSg && frame.byteSize() > org.jxen.drivers.net.Netif.PAGE_SIZE) return;
-        queues.offer(frame, NetfrontQueue::transmit); // dropped while there is no carrier
+        queues.offer(frame, offload, NetfrontQueue::transmit); // dropped while there is no carrier
     }
 
     /** xennet_disconnect_backend: queues stopped, buffers' grants ended, rings and channels taken down. */
