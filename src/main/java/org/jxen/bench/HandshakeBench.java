@@ -225,7 +225,9 @@ public final class HandshakeBench {
                     collect(adds, "attach", errors);
                     if (!allConnected.await(Math.max(1, limitNanos - (System.nanoTime() - attachStart)),
                             TimeUnit.NANOSECONDS)) {
-                        errors.add(allConnected.getCount() + " devices not Connected within " + config.secondsLimit() + " s");
+                        errors.add(allConnected.getCount() + " devices not Connected within " + config.secondsLimit() + " s"
+                                + whyNotConnected(observer, devices.entrySet().stream()
+                                        .filter(d -> d.getValue().done.get() < 2).map(Map.Entry::getKey).toList()));
                     }
                 }
                 LatencyHistogram attach = new LatencyHistogram();
@@ -298,6 +300,26 @@ public final class HandshakeBench {
         for (String line : console.follow(self[0])) {
             if (line.contains(text) && once.getAndIncrement() == 0) action.run();
         }
+    }
+
+    /**
+     * What the error nodes of the devices that did not connect ("domid/devid") say (xenbus_dev_fatal's "errno
+     * message", where a toolstack looks), counted by message: a device that failed for want of a resource says so.
+     */
+    static String whyNotConnected(XsClient xs, List<String> unconnected) throws IOException {
+        Map<String, Integer> byReason = new java.util.TreeMap<>();
+        for (String key : unconnected) {
+            String[] d = key.split("/");
+            String back = xs.readOrNull("/local/domain/0/error/backend/" + KIND + "/" + d[0] + "/" + d[1] + "/error");
+            String front = xs.readOrNull("/local/domain/" + d[0] + "/error/device/" + KIND + "/" + d[1] + "/error");
+            String why = back != null ? "backend: " + back.strip() : front != null ? "frontend: " + front.strip()
+                    : "no error node";
+            byReason.merge(why, 1, Integer::sum);
+        }
+        StringBuilder out = new StringBuilder("; their error nodes:");
+        byReason.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed()).limit(5)
+                .forEach(r -> out.append(' ').append(r.getValue()).append(" x \"").append(r.getKey()).append("\""));
+        return out.toString();
     }
 
     private static void collect(List<Future<?>> futures, String what, List<String> errors) throws InterruptedException {

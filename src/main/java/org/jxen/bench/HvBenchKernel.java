@@ -9,8 +9,8 @@ import org.jxen.hypervisor.process.GuestKernel;
  * The guest side of the cross-process measurements, run in its own JVM by {@code HypervisorService.launch}.
  * Commands (args[0]):
  * <ul>
- *   <li>{@code echo <port> <BLOCKING|POLLING>}: counts deliveries on its port and echoes them while the host asks
- *       for it, until the host writes STOP;</li>
+ *   <li>{@code echo <port> <BLOCKING|POLLING> [fifo|2l]}: counts deliveries on its port and echoes them while the
+ *       host asks for it, until the host writes STOP; on the FIFO event-channel ABI if asked;</li>
  *   <li>{@code map <granter> <ref> <warmup s> <seconds>}: maps and unmaps the grant in a loop;</li>
  *   <li>{@code copy <granter> <ref,ref,...> <first frame> <warmup s> <seconds>}: grant-copies the refs into its
  *       own frames in one hypercall per batch.</li>
@@ -27,6 +27,7 @@ public final class HvBenchKernel implements GuestKernel {
         switch (args[0]) {
             case "echo" -> {
                 // args[1] (the port) documents the binding; the handler echoes on whichever port fired.
+                if (args.length > 3 && args[3].equals("fifo")) hc.useFifo(NotifyBench.topDown(hc));
                 hc.setEventHandler(new EchoHandler(hc, page), Delivery.valueOf(args[2]));
                 page.markReady();
                 while (page.command() != BenchPage.STOP) Thread.sleep(STOP_POLL_MILLIS);

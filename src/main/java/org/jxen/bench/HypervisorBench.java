@@ -19,9 +19,13 @@ import org.jxen.hypervisor.process.HypervisorService;
  * that is removed afterwards. Measurements run one after another in {@link #MEASUREMENTS} order.
  */
 public final class HypervisorBench {
+    /**
+     * The FIFO rows come last: a domain's ABI is the domain's, not its view's, so once dom0 is on FIFO every
+     * later row would measure FIFO sends.
+     */
     public static final List<String> MEASUREMENTS = List.of("notify-inproc-blocking", "notify-inproc-polling",
             "notify-xproc-blocking", "notify-xproc-polling", "map-inproc", "map-xproc", "copy-inproc", "copy-xproc", "copy-inproc-cold",
-            "copy-xproc-cold");
+            "copy-xproc-cold", "notify-inproc-blocking-fifo", "notify-xproc-blocking-fifo");
     /** Room for the cold copy's source frames (8 + 8192) in dom0, which grants them to a guest process. */
     private static final int DOM0_PAGES = 8 + GrantBench.COLD_PAGES + 64;
 
@@ -87,10 +91,12 @@ public final class HypervisorBench {
         NotifyBench notify = new NotifyBench(ctx);
         GrantBench grant = new GrantBench(ctx);
         return switch (m) {
-            case "notify-inproc-blocking" -> notify.run(false, Delivery.BLOCKING);
-            case "notify-inproc-polling" -> notify.run(false, Delivery.POLLING);
-            case "notify-xproc-blocking" -> notify.run(true, Delivery.BLOCKING);
-            case "notify-xproc-polling" -> notify.run(true, Delivery.POLLING);
+            case "notify-inproc-blocking" -> notify.run(false, Delivery.BLOCKING, false);
+            case "notify-inproc-polling" -> notify.run(false, Delivery.POLLING, false);
+            case "notify-xproc-blocking" -> notify.run(true, Delivery.BLOCKING, false);
+            case "notify-xproc-polling" -> notify.run(true, Delivery.POLLING, false);
+            case "notify-inproc-blocking-fifo" -> notify.run(false, Delivery.BLOCKING, true);
+            case "notify-xproc-blocking-fifo" -> notify.run(true, Delivery.BLOCKING, true);
             case "map-inproc" -> List.of(grant.mapInProcess());
             case "map-xproc" -> List.of(grant.mapCrossProcess());
             case "copy-inproc" -> grant.copyInProcess(GrantBench.HOT_PAGES);

@@ -1,7 +1,9 @@
 package org.jxen.bench;
 
 import java.util.List;
+import java.util.function.IntSupplier;
 import org.jxen.hypervisor.Delivery;
+import org.jxen.hypervisor.EventWord;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.hypervisor.Hypercalls;
 
@@ -23,17 +25,21 @@ final class NotifyBench {
         this.ctx = ctx;
     }
 
-    List<HvRow> run(boolean crossProcess, Delivery delivery) throws Exception {
+    /** @param fifo both domains on the FIFO event-channel ABI (dom0 stays on it for the rest of the run) */
+    List<HvRow> run(boolean crossProcess, Delivery delivery, boolean fifo) throws Exception {
         String mode = (crossProcess ? "cross-process" : "in-process") + ", receiver "
-                + (delivery == Delivery.BLOCKING ? "blocked" : "polling");
+                + (delivery == Delivery.BLOCKING ? "blocked" : "polling") + (fifo ? ", FIFO" : "");
+        if (fifo && ctx.dom0().maxChannels() != EventWord.NR_CHANNELS) ctx.dom0().useFifo(topDown(ctx.dom0()));
         try (BenchGuest guest = new BenchGuest(ctx.dom0(), 16)) {
             int guestPort = ctx.dom0().domainControl().allocUnbound(guest.domid, 0);
             int port = ctx.dom0().bindInterdomain(guest.domid, guestPort);
             guest.page.command(BenchPage.ECHO);
             if (crossProcess) {
-                guest.launch(ctx.service(), "echo", Integer.toString(guestPort), delivery.name());
+                guest.launch(ctx.service(), "echo", Integer.toString(guestPort), delivery.name(),
+                        fifo ? "fifo" : "2l");
             } else {
                 Hypercalls g = guest.inProcess(ctx.hv());
+                if (fifo) g.useFifo(topDown(g));
                 g.setEventHandler(new EchoHandler(g, guest.page), delivery);
             }
             HvRow latency;
@@ -50,6 +56,15 @@ final class NotifyBench {
             ctx.dom0().closePort(port);
             return List.of(latency, flood.get(0), flood.get(1));
         }
+    }
+
+    /** Frames for the FIFO pages from the top of a domain's memory, clear of the bench's own low frames. */
+    static IntSupplier topDown(Hypercalls hc) {
+        int[] next = {hc.layout().memoryPages()};
+        return () -> {
+            if (next[0] <= BenchPage.FRAME + 1) throw new IllegalStateException("out of memory (ENOMEM)");
+            return --next[0];
+        };
     }
 
     private HvRow pingPong(PingPong pp, String mode, boolean crossProcess, Delivery delivery) throws Exception {

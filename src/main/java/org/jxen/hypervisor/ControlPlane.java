@@ -20,6 +20,18 @@ public interface ControlPlane extends AutoCloseable {
 
     ChannelStatus status(int dom, int port) throws HypercallException;
 
+    /** EVTCHNOP_init_control; returns link_bits (17). */
+    int initControl(long controlGfn, int offset, int vcpu) throws HypercallException;
+
+    /** EVTCHNOP_expand_array. */
+    void expandArray(long arrayGfn) throws HypercallException;
+
+    /** EVTCHNOP_set_priority. */
+    void setPriority(int port, int priority) throws HypercallException;
+
+    /** EVTCHNOP_reset of {@code dom} (DOMID_SELF, or a domain dom0 has paused). */
+    void resetChannels(int dom) throws HypercallException;
+
     MapReply mapGrant(int granter, int ref, boolean readonly) throws GrantException;
 
     void unmapGrant(int handle) throws GrantException;

@@ -1,5 +1,6 @@
 package org.jxen.hypervisor;
 
+import java.lang.foreign.MemorySegment;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -14,7 +15,18 @@ final class Domain {
     final SharedFile grantFile;
     final SharedFile eventFile;
     final EventPage events;
+    final FifoArea fifoArea;
+    /** The domain's FIFO queues as the hypervisor raises them, through its mapping of the whole memory file. */
+    final FifoReceiver fifo;
     final PortTable ports;
+    /** FIFO ABI: per vCPU, the control block's gfn (-1: none); null on the 2-level ABI. */
+    int[] controlGfns;
+    /** Counts the domain's switches to FIFO; the current one is published in the event page. */
+    int fifoGenerations;
+    /** No port below this one is free (the free-port scan starts here). */
+    int freeHint = 1;
+    /** No port at or above this one was ever handed out (closing them all scans below it only). */
+    int portsEnd = 1;
     DomainState state = DomainState.PAUSED;
     ShutdownReason shutdownReason;
     int pauseCount = 1;
@@ -63,7 +75,26 @@ final class Domain {
         this.grantFile = gnt;
         this.events = new EventPage(eventFile.segment().asSlice(0, EventPage.SIZE));
         this.ports = new PortTable(eventFile.segment().asSlice(PortTable.OFFSET, PortTable.SIZE));
+        this.fifoArea = new FifoArea(eventFile.segment().asSlice(EventPage.SIZE, FifoArea.SIZE));
+        fifoArea.setMemoryPages(pages);
+        MemorySegment whole = memory.segment();
+        this.fifo = new FifoReceiver(events, fifoArea) {
+            @Override
+            protected MemorySegment frame(int gfn) {
+                return whole.asSlice((long) gfn * GrantEntry.PAGE_SIZE, GrantEntry.PAGE_SIZE);
+            }
+        };
         events.setRunstate(EventPage.PAUSED);
+    }
+
+    /** max_evtchns: the ports this domain may have under its current ABI. */
+    int maxPorts() {
+        return controlGfns != null ? EventWord.NR_CHANNELS : EventPage.MAX_PORTS;
+    }
+
+    /** A hypervisor-raised event (a bind, VIRQ, re-raise): set_pending of the domain's ABI. */
+    void raise(int port) {
+        if (!fifo.raise(port) && port < EventPage.MAX_PORTS) events.raise(port);
     }
 
     boolean alive() {

@@ -3,8 +3,12 @@ package org.jxen.hypervisor;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel.MapMode;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.IntSupplier;
 
 /**
  * The one {@link Hypercalls} implementation: the data plane (own memory, own grant entries, pending bits,
@@ -24,14 +28,25 @@ public final class DomainHypercalls implements Hypercalls {
     private final MemorySegment memory;
     private final GrantTable grantTable;
     private final EventPage events;
+    /** This domain's own FIFO queues: its unmask re-links here, its event thread consumes them. */
+    private final Peer self;
+    private final FifoConsumer consumer;
     private final PortTable ports;
     private final Map<Integer, Arena> mappings = new ConcurrentHashMap<>();
-    private final Map<Integer, EventPage> peers = new ConcurrentHashMap<>();
+    /** Domains our ports are bound to, by serial: their event page and FIFO state, mapped on the first send. */
+    private final Map<Integer, Peer> peers = new ConcurrentHashMap<>();
+    /** Guards the FIFO frames below and the growth of the event array. */
+    private final Object fifoLock = new Object();
+    /** Where event-array pages come from (Linux's page allocator); null until {@link #useFifo}. */
+    private IntSupplier fifoFrames;
+    /** Frames given to the FIFO ABI (control block, array pages), kept for a later init after a reset. */
+    private final List<Integer> fifoInUse = new ArrayList<>();
+    private final ArrayDeque<Integer> fifoSpare = new ArrayDeque<>();
     private final DomainControl domainControl;
     private final Map<Integer, EventHandler> portHandlers = new ConcurrentHashMap<>();
     private volatile EventHandler defaultHandler;
     private EventLoop loop;
-    private boolean closed;
+    private volatile boolean closed;
     private final VcpuClock clock = new VcpuClock();
 
     public DomainHypercalls(ControlPlane control, RunDir runDir) {
@@ -44,8 +59,13 @@ public final class DomainHypercalls implements Hypercalls {
                 (long) layout.memoryPages() * GrantEntry.PAGE_SIZE, arena);
         this.grantTable = new GrantTable(SharedFile.map(runDir.grantTable(id, serial), MapMode.READ_WRITE, 0,
                 GrantTable.FILE_SIZE, arena), control);
-        this.events = new EventPage(SharedFile.map(runDir.events(id, serial), MapMode.READ_WRITE, 0,
-                EventPage.SIZE, arena));
+        MemorySegment shared = SharedFile.map(runDir.events(id, serial), MapMode.READ_WRITE, 0, PortTable.OFFSET,
+                arena);
+        this.events = new EventPage(shared.asSlice(0, EventPage.SIZE));
+        MemorySegment mem = memory;
+        this.self = new Peer(events, new FifoArea(shared.asSlice(EventPage.SIZE, FifoArea.SIZE)),
+                gfn -> mem.asSlice((long) gfn * GrantEntry.PAGE_SIZE, GrantEntry.PAGE_SIZE));
+        this.consumer = new FifoConsumer(self.fifo);
         // Read-only: only the hypervisor may say who a port is bound to.
         this.ports = new PortTable(SharedFile.map(runDir.events(id, serial), MapMode.READ_ONLY, PortTable.OFFSET,
                 PortTable.SIZE, arena));
@@ -128,19 +148,126 @@ public final class DomainHypercalls implements Hypercalls {
     @Override
     public int allocUnbound(int remoteDom) throws HypercallException {
         enter();
-        return control.allocUnbound(DOMID_SELF, remoteDom);
+        return withWord(control.allocUnbound(DOMID_SELF, remoteDom));
     }
 
     @Override
     public int bindInterdomain(int remoteDom, int remotePort) throws HypercallException {
         enter();
-        return control.bindInterdomain(remoteDom, remotePort);
+        return withWord(control.bindInterdomain(remoteDom, remotePort));
     }
 
     @Override
     public int bindVirq(int virq) throws HypercallException {
         enter();
-        return control.bindVirq(virq);
+        return withWord(control.bindVirq(virq));
+    }
+
+    /**
+     * A port this domain just got, with an event word on the FIFO ABI: Linux's evtchn_fifo_setup expands the
+     * event array when a port lies beyond it. Failing that, the port is closed again and the call fails.
+     */
+    private int withWord(int port) throws HypercallException {
+        if (!self.fifo.active()) return port;
+        try {
+            ensureWord(port);
+        } catch (HypercallException e) {
+            control.closePort(port);
+            throw e;
+        }
+        return port;
+    }
+
+    /** Adds event-array pages until {@code port} has a word (only after {@link #useFifo}, which gives the pages). */
+    private void ensureWord(int port) throws HypercallException {
+        synchronized (fifoLock) {
+            FifoArea area = self.fifo.area();
+            while (fifoFrames != null && self.fifo.active() && area.arrayPages() * EventWord.WORDS_PER_PAGE <= port) {
+                int gfn = fifoFrame();
+                try {
+                    control.expandArray(gfn);
+                } catch (HypercallException e) {
+                    fifoSpare.push(gfn);
+                    throw e;
+                }
+                fifoInUse.add(gfn);
+            }
+        }
+    }
+
+    /** A zeroed frame for the FIFO ABI: a spare one from before a reset, else a new one from the kernel. */
+    private int fifoFrame() throws HypercallException {
+        Integer spare = fifoSpare.poll();
+        int gfn;
+        if (spare != null) {
+            gfn = spare;
+        } else {
+            try {
+                gfn = fifoFrames.getAsInt();
+            } catch (RuntimeException e) {
+                throw new HypercallException(Errno.ENOMEM, "no page for the event channels: " + e.getMessage());
+            }
+        }
+        // Zero event words: not pending, not masked (a port is unmasked once bound here, see docs/hypervisor.md).
+        frame(gfn).fill((byte) 0);
+        return gfn;
+    }
+
+    @Override
+    public int initControl(int controlGfn, int offset, int vcpu) throws HypercallException {
+        enter();
+        return control.initControl(controlGfn, offset, vcpu);
+    }
+
+    @Override
+    public void expandArray(int arrayGfn) throws HypercallException {
+        enter();
+        control.expandArray(arrayGfn);
+    }
+
+    @Override
+    public void setPriority(int port, int priority) throws HypercallException {
+        enter();
+        control.setPriority(port, priority);
+    }
+
+    @Override
+    public void resetChannels() throws HypercallException {
+        enter();
+        synchronized (fifoLock) {
+            control.resetChannels(DOMID_SELF);
+            // A send that read the old ABI just before the reset may still touch these pages: they stay the
+            // event channels' and serve the next init_control instead of going back to the kernel.
+            fifoSpare.addAll(fifoInUse);
+            fifoInUse.clear();
+        }
+    }
+
+    @Override
+    public int useFifo(IntSupplier frames) throws HypercallException {
+        enter();
+        synchronized (fifoLock) {
+            if (self.fifo.active()) throw new HypercallException(Errno.EEXIST, "already on the FIFO ABI");
+            fifoFrames = frames;
+            int gfn = fifoFrame();
+            int bits;
+            try {
+                bits = control.initControl(gfn, 0, 0);
+            } catch (HypercallException e) {
+                fifoSpare.push(gfn);
+                fifoFrames = null;
+                throw e;
+            }
+            fifoInUse.add(gfn);
+            // Words for the ports the domain had before the switch (its xenstore and console ports, at least).
+            ensureWord(Math.max(0, self.fifo.area().portsEnd() - 1));
+            return bits;
+        }
+    }
+
+    @Override
+    public int maxChannels() {
+        return self.fifo.active() ? EventWord.NR_CHANNELS : EventPage.MAX_PORTS;
     }
 
     @Override
@@ -152,41 +279,84 @@ public final class DomainHypercalls implements Hypercalls {
     @Override
     public void send(int port) throws HypercallException {
         enter();
-        if (port < 0 || port >= EventPage.MAX_PORTS) throw new HypercallException(Errno.EINVAL, "port " + port);
+        if (port < 0 || port >= PortTable.PORTS) throw new HypercallException(Errno.EINVAL, "port " + port);
         long entry = ports.get(port);
         switch (PortTable.state(entry)) {
             case UNBOUND -> {
                 // Xen drops a send on an unbound port silently: the peer has not connected yet.
             }
             case INTERDOMAIN -> {
-                EventPage peer = peer(PortTable.remoteDom(entry), (int) PortTable.remoteSerial(entry));
+                Peer peer = peer(PortTable.remoteDom(entry), (int) PortTable.remoteSerial(entry));
                 if (peer != null) peer.raise(PortTable.remotePort(entry));
             }
             default -> throw new HypercallException(Errno.EINVAL, "port " + port + " is not interdomain");
         }
     }
 
-    /** The peer's event page; the fast path is one lock-free map lookup, mapping happens once per peer. */
-    private EventPage peer(int domid, int serial) {
-        if (domid == layout.domid() && serial == layout.serial()) return events;
-        EventPage page = peers.get(serial);
-        return page != null ? page : mapPeer(domid, serial);
+    /** The peer's event state; the fast path is one lock-free map lookup, mapping happens once per peer. */
+    private Peer peer(int domid, int serial) {
+        if (domid == layout.domid() && serial == (layout.serial() & PortTable.SERIAL_MASK)) return self;
+        Peer peer = peers.get(serial);
+        return peer != null ? peer : mapPeer(domid, serial);
     }
 
-    private synchronized EventPage mapPeer(int domid, int serial) {
+    private synchronized Peer mapPeer(int domid, int serial) {
         if (closed) return null;
-        EventPage page = peers.get(serial);
-        if (page == null) {
+        Peer peer = peers.get(serial);
+        if (peer == null) {
+            MemorySegment shared;
             try {
-                page = new EventPage(SharedFile.map(runDir.events(domid, serial), MapMode.READ_WRITE, 0,
-                        EventPage.SIZE, arena));
+                shared = SharedFile.map(runDir.events(domid, serial), MapMode.READ_WRITE, 0, PortTable.OFFSET, arena);
             } catch (java.io.UncheckedIOException gone) {
                 // The peer was destroyed and its file deleted between the hypervisor's bind and this send.
                 return null;
             }
-            peers.put(serial, page);
+            java.nio.file.Path memoryFile = runDir.memory(domid, serial);
+            Map<Integer, MemorySegment> frames = new ConcurrentHashMap<>();
+            peer = new Peer(new EventPage(shared.asSlice(0, EventPage.SIZE)),
+                    new FifoArea(shared.asSlice(EventPage.SIZE, FifoArea.SIZE)),
+                    gfn -> frames.computeIfAbsent(gfn, g -> mapPeerFrame(memoryFile, g)));
+            peers.put(serial, peer);
         }
-        return page;
+        return peer;
+    }
+
+    /**
+     * One page of a peer's memory that holds its event words or control block (the hypervisor named it in the
+     * peer's FIFO area), or null if the peer is gone. Pages are kept by gfn, so a re-init on the same pages maps
+     * nothing new.
+     */
+    private MemorySegment mapPeerFrame(java.nio.file.Path file, int gfn) {
+        // Called with a peer's queue lock held: takes no lock of this view's (a thread holding one may be
+        // waiting for that queue lock).
+        if (closed) return null;
+        try {
+            return SharedFile.map(file, MapMode.READ_WRITE, (long) gfn * GrantEntry.PAGE_SIZE, GrantEntry.PAGE_SIZE,
+                    arena);
+        } catch (java.io.UncheckedIOException | IllegalStateException goneOrClosed) {
+            return null;
+        }
+    }
+
+    /** A domain's event page and FIFO state, as a sender (or the domain itself) raises its ports. */
+    private static final class Peer {
+        final EventPage events;
+        final FifoReceiver fifo;
+
+        Peer(EventPage events, FifoArea area, java.util.function.IntFunction<MemorySegment> frames) {
+            this.events = events;
+            this.fifo = new FifoReceiver(events, area) {
+                @Override
+                protected MemorySegment frame(int gfn) {
+                    return frames.apply(gfn);
+                }
+            };
+        }
+
+        /** EVTCHNOP_send's set_pending, in the receiver's ABI. */
+        void raise(int port) {
+            if (!fifo.raise(port) && port < EventPage.MAX_PORTS) events.raise(port);
+        }
     }
 
     @Override
@@ -197,22 +367,32 @@ public final class DomainHypercalls implements Hypercalls {
 
     @Override
     public void mask(int port) {
-        events.mask(checkPort(port));
+        checkPort(port);
+        if (self.fifo.active()) {
+            self.fifo.mask(port);
+        } else {
+            events.mask(port);
+        }
     }
 
     @Override
     public void unmask(int port) {
-        events.unmask(checkPort(port));
+        checkPort(port);
+        if (self.fifo.active()) {
+            self.fifo.unmask(port);
+        } else {
+            events.unmask(port);
+        }
     }
 
     @Override
     public boolean isPending(int port) {
-        return events.isPending(checkPort(port));
+        checkPort(port);
+        return self.fifo.active() ? self.fifo.isPending(port) : events.isPending(port);
     }
 
-    private static int checkPort(int port) {
-        if (port < 0 || port >= EventPage.MAX_PORTS) throw new IllegalArgumentException("port " + port);
-        return port;
+    private void checkPort(int port) {
+        if (port < 0 || port >= maxChannels()) throw new IllegalArgumentException("port " + port);
     }
 
     @Override
@@ -225,6 +405,14 @@ public final class DomainHypercalls implements Hypercalls {
     @Override
     public synchronized void onEvent(int port, EventHandler handler) {
         checkPort(port);
+        if (handler != null && self.fifo.active()) {
+            // Binding a handler is where Linux sets a port up (bind_evtchn_to_irq): it gets its event word.
+            try {
+                ensureWord(port);
+            } catch (HypercallException e) {
+                throw new IllegalStateException("port " + port + ": " + e.getMessage(), e);
+            }
+        }
         if (handler == null) {
             portHandlers.remove(port);
         } else {
@@ -235,7 +423,7 @@ public final class DomainHypercalls implements Hypercalls {
 
     private void startLoop(Delivery delivery) {
         if (loop != null || closed) return;
-        EventLoop l = new EventLoop(events, this::dispatch, delivery, "dom" + layout.domid() + "-events", clock);
+        EventLoop l = new EventLoop(events, consumer, this::dispatch, delivery, "dom" + layout.domid() + "-events", clock);
         try {
             l.start();
         } catch (OutOfMemoryError e) {

@@ -3,20 +3,26 @@ package org.jxen.hypervisor;
 /**
  * A domain's event thread: Linux's upcall handler plus the idle loop. It delivers pending-and-unmasked ports
  * while the domain runs; otherwise it announces it will sleep, re-checks (a sender that set a bit before seeing
- * the announcement is caught here) and waits on the futex word.
+ * the announcement is caught here) and waits on the futex word. It serves both ABIs on every pass: the FIFO
+ * queues when the domain is on FIFO, and the 2-level selector always, which is empty on FIFO except for a send
+ * that read the ABI just before the switch (so nothing sent across the switch is lost).
  */
 final class EventLoop implements Runnable {
     private final EventPage page;
+    private final FifoConsumer fifo;
     private final EventHandler handler;
+    private final EventHandler guarded = this::deliver;
     private final Delivery delivery;
     private volatile boolean stopped;
     private final Thread thread;
     private final VcpuClock clock;
 
     /** @param clock where the thread's CPU time is counted: all of it is the domain's (its vCPU) */
-    EventLoop(EventPage page, EventHandler handler, Delivery delivery, String name, VcpuClock clock) {
+    EventLoop(EventPage page, FifoConsumer fifo, EventHandler handler, Delivery delivery, String name,
+            VcpuClock clock) {
         this.clock = clock;
         this.page = page;
+        this.fifo = fifo;
         this.handler = handler;
         this.delivery = delivery;
         this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this);
@@ -44,7 +50,7 @@ final class EventLoop implements Runnable {
                 continue;
             }
             page.setSleeping(true);
-            if (stopped || (page.runstate() == EventPage.RUNNING && page.anyDeliverable())
+            if (stopped || (page.runstate() == EventPage.RUNNING && (page.anyDeliverable() || fifo.anyReady()))
                     || page.runstate() == EventPage.DEAD) {
                 page.setSleeping(false);
                 continue;
@@ -54,8 +60,13 @@ final class EventLoop implements Runnable {
         }
     }
 
-    /** Linux's 2-level upcall: take the selector, then only the pending words it names. */
     private boolean deliverAll() {
+        boolean any = fifo.consume(guarded);
+        return deliver2l() | any;
+    }
+
+    /** Linux's 2-level upcall: take the selector, then only the pending words it names. */
+    private boolean deliver2l() {
         boolean any = false;
         for (int s = 0; s < EventPage.SELECTOR_WORDS; s++) {
             long words = page.takeSelector(s);

@@ -23,7 +23,7 @@ import java.lang.invoke.VarHandle;
  * 64   long pending[128]  8192 ports, bit (port % 64) of word (port / 64)
  * 1088 long mask[128]
  * </pre>
- * Pages 1 to 16 of the file hold the port table ({@link PortTable}).
+ * The FIFO ABI's shared state follows this page ({@link FifoArea}), then the port table ({@link PortTable}).
  */
 public final class EventPage {
     public static final int MAX_PORTS = 8192;

@@ -62,6 +62,33 @@ public interface Hypercalls extends AutoCloseable {
     boolean isPending(int port);
 
     /**
+     * The ports this domain may have under its current event-channel ABI (Linux's xen_evtchn_max_channels): 8192
+     * on the 2-level ABI (Xen's is 4096 on a 64-bit guest), 131072 on FIFO.
+     */
+    int maxChannels();
+
+    /**
+     * Switches this domain to the FIFO event-channel ABI as Linux's xen_evtchn_fifo_init does: a control block
+     * for vCPU 0 in a page from {@code frames} (EVTCHNOP_init_control), and event-array pages from it for every
+     * port the domain has and later gets (EVTCHNOP_expand_array). {@code frames} hands out a free frame of this
+     * domain's memory and throws when there is none. Returns link_bits (17). On failure the domain stays on the
+     * 2-level ABI, as Linux falls back.
+     */
+    int useFifo(java.util.function.IntSupplier frames) throws HypercallException;
+
+    /** EVTCHNOP_init_control itself: vCPU {@code vcpu}'s control block at {@code offset} in frame {@code gfn}. */
+    int initControl(int controlGfn, int offset, int vcpu) throws HypercallException;
+
+    /** EVTCHNOP_expand_array itself: frame {@code gfn} holds the next 1024 event words. */
+    void expandArray(int arrayGfn) throws HypercallException;
+
+    /** EVTCHNOP_set_priority: 0 (highest) .. 15; 7 is every port's default. FIFO ABI only (ENOSYS on 2-level). */
+    void setPriority(int port, int priority) throws HypercallException;
+
+    /** EVTCHNOP_reset(DOMID_SELF): closes every port of this domain and returns it to the 2-level ABI. */
+    void resetChannels() throws HypercallException;
+
+    /**
      * Starts this domain's event thread (once) with {@code handler} for every port that has no handler of its own
      * ({@link #onEvent}). Ports that became pending before this call are delivered at once.
      */

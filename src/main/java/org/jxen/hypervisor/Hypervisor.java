@@ -20,8 +20,11 @@ public final class Hypervisor implements AutoCloseable {
     public static final int DOMID_FIRST_RESERVED = 0x7FF0;
     public static final int MAX_MEMORY_PAGES = 1 << 18;
     public static final int MAX_VCPUS = 128;
-    /** Event-channel ports of a domain, port 0 (never handed out) included. */
-    public static final int MAX_PORTS = EventPage.MAX_PORTS;
+    /**
+     * Event-channel ports of a domain on the FIFO ABI, which every jxen kernel and dom0 switch to at boot, port 0
+     * (never handed out) included; a domain on the 2-level ABI has {@link EventPage#MAX_PORTS}.
+     */
+    public static final int MAX_PORTS = EventWord.NR_CHANNELS;
     private static final int MAX_PAUSE_COUNT = 255;
 
     private final Path dir;
@@ -188,6 +191,27 @@ public final class Hypervisor implements AutoCloseable {
         return ChannelOps.status(target(caller, dom), port);
     }
 
+    synchronized int initControl(int caller, long gfn, int offset, int vcpu) throws HypercallException {
+        return FifoOps.initControl(live(caller), gfn, offset, vcpu);
+    }
+
+    synchronized void expandArray(int caller, long gfn) throws HypercallException {
+        FifoOps.expandArray(live(caller), gfn);
+    }
+
+    synchronized void setPriority(int caller, int port, int priority) throws HypercallException {
+        FifoOps.setPriority(live(caller), port, priority);
+    }
+
+    /** EVTCHNOP_reset: of the caller itself, or by dom0 of a domain it has paused (Xen's rule). */
+    synchronized void resetChannels(int caller, int dom) throws HypercallException {
+        Domain d = target(caller, dom);
+        if (d.id != caller && d.pauseCount == 0) {
+            throw new HypercallException(Errno.EINVAL, "d" + d.id + " must be paused for a reset");
+        }
+        FifoOps.reset(d, this::lookup);
+    }
+
     synchronized MapReply mapGrant(int caller, int granter, int ref, boolean readonly) throws GrantException {
         Domain mapper = domains.get(caller);
         if (mapper == null || !mapper.alive()) throw new GrantException(GrantStatus.GENERAL_ERROR, "caller gone");
@@ -330,7 +354,7 @@ public final class Hypervisor implements AutoCloseable {
 
     private void raiseDomExc() {
         Domain dom0 = domains.get(0);
-        if (dom0 != null && dom0.domExcPort != 0) dom0.events.raise(dom0.domExcPort);
+        if (dom0 != null && dom0.domExcPort != 0) dom0.raise(dom0.domExcPort);
     }
 
     synchronized void destroy(int caller, int domid) throws HypercallException {

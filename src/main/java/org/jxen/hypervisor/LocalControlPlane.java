@@ -45,6 +45,26 @@ final class LocalControlPlane implements ControlPlane {
     }
 
     @Override
+    public int initControl(long controlGfn, int offset, int vcpu) throws HypercallException {
+        return hv.initControl(caller, controlGfn, offset, vcpu);
+    }
+
+    @Override
+    public void expandArray(long arrayGfn) throws HypercallException {
+        hv.expandArray(caller, arrayGfn);
+    }
+
+    @Override
+    public void setPriority(int port, int priority) throws HypercallException {
+        hv.setPriority(caller, port, priority);
+    }
+
+    @Override
+    public void resetChannels(int dom) throws HypercallException {
+        hv.resetChannels(caller, dom);
+    }
+
+    @Override
     public MapReply mapGrant(int granter, int ref, boolean readonly) throws GrantException {
         return hv.mapGrant(caller, granter, ref, readonly);
     }

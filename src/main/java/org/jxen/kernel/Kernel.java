@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.jxen.hypervisor.HypercallException;
 import org.jxen.hypervisor.Hypercalls;
 import org.jxen.xenbus.Xenbus;
 import org.jxen.xenbus.XenbusResources;
@@ -48,7 +49,21 @@ public final class Kernel {
         this.xs = xs;
         this.log = log;
         this.frames = new FrameAllocator(hc);
+        if (hc != null) useFifoEvents(hc, frames, log);
         this.xenbus = new Xenbus(hc, xs, frames, log::printk);
+    }
+
+    /**
+     * xen_init_IRQ: the FIFO event-channel ABI when the hypervisor offers it (131072 ports, priorities), else the
+     * 2-level one. Its pages come from the kernel's own allocator. Only the fallback is logged (Linux also logs
+     * "Using FIFO-based ABI", which would be the first line of every dmesg here).
+     */
+    private static void useFifoEvents(Hypercalls hc, FrameAllocator frames, KernelLog log) {
+        try {
+            hc.useFifo(() -> frames.frameOf(frames.alloc()));
+        } catch (HypercallException | RuntimeException e) {
+            log.printk("xen:events: Using 2-level ABI (FIFO: " + e.getMessage() + ")");
+        }
     }
 
     private static ClassLoader contextLoader() {

@@ -3,6 +3,7 @@ package org.jxen.libc;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
@@ -36,6 +37,19 @@ public final class Futex {
         try {
             long unused = (long) SYSCALL.invokeExact(SYS_FUTEX, word, FUTEX_WAIT, (long) expected,
                     MemorySegment.NULL, MemorySegment.NULL, 0L);
+        } catch (Throwable t) {
+            throw new IllegalStateException("futex wait", t);
+        }
+    }
+
+    /** {@link #await}, for at most {@code nanos} (FUTEX_WAIT's relative timeout). */
+    public static void await(MemorySegment word, int expected, long nanos) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment timeout = arena.allocate(16, 8); // struct timespec
+            timeout.set(JAVA_LONG, 0, nanos / 1_000_000_000L);
+            timeout.set(JAVA_LONG, 8, nanos % 1_000_000_000L);
+            long unused = (long) SYSCALL.invokeExact(SYS_FUTEX, word, FUTEX_WAIT, (long) expected, timeout,
+                    MemorySegment.NULL, 0L);
         } catch (Throwable t) {
             throw new IllegalStateException("futex wait", t);
         }

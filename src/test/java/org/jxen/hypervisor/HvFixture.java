@@ -4,6 +4,9 @@ package org.jxen.hypervisor;
 public interface HvFixture extends AutoCloseable {
     Hypervisor hypervisor();
 
+    /** The event-channel ABI every domain of this fixture is switched to as it connects. */
+    EventAbi abi();
+
     /** Dom0's view: always in-process, dom0 lives in the host. */
     Hypercalls dom0();
 

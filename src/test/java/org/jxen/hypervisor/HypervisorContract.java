@@ -37,6 +37,11 @@ public abstract class HypervisorContract {
 
     protected abstract HvFixture fixture(Path dir) throws Exception;
 
+    /** The event-channel ABI of every domain in this run; a subclass runs the whole contract on FIFO. */
+    protected EventAbi abi() {
+        return EventAbi.TWO_LEVEL;
+    }
+
     @BeforeEach
     void start() throws Exception {
         fx = fixture(dir);
@@ -500,7 +505,7 @@ public abstract class HypervisorContract {
                 .isEqualTo(new ChannelStatus(ChannelState.UNBOUND, g.domid(), -1, -1));
         int again = g.bindInterdomain(0, dom0Port);
         assertThat(dom0.status(dom0Port).remotePort()).isEqualTo(again);
-        assertErrno(Errno.EINVAL, () -> g.status(EventPage.MAX_PORTS));
+        assertErrno(Errno.EINVAL, () -> g.status(g.maxChannels()));
     }
 
     @Test
@@ -806,10 +811,11 @@ public abstract class HypervisorContract {
     @Test
     void pausedDomainsGetNoUpcallsUntilUnpaused() throws Exception {
         int id = ctl.createDomain(8, 1);
-        Hypercalls g = fx.connect(id);
         int p0 = dom0.allocUnbound(id);
-        // The guest binds while it runs (a paused domain makes no hypercalls: it would wait for the unpause).
+        // The guest connects and binds while it runs (a paused domain makes no hypercalls: it would wait for the
+        // unpause).
         ctl.unpause(id);
+        Hypercalls g = fx.connect(id);
         int pg = g.bindInterdomain(0, p0);
         ctl.pause(id);
         BlockingQueue<Integer> got = new LinkedBlockingQueue<>();
@@ -863,14 +869,285 @@ public abstract class HypervisorContract {
 
     @Test
     void portsRunOutWithEnospc() throws Exception {
-        Hypercalls g = guest();
+        // Room for the whole event array on FIFO (128 pages) besides the guest's own pages.
+        int id = ctl.createDomain(16 + EventWord.MAX_ARRAY_PAGES + 1, 1);
+        ctl.unpause(id);
+        Hypercalls g = fx.connect(id);
+        assertThat(g.maxChannels()).isEqualTo(abi() == EventAbi.FIFO ? 131072 : 8192);
         int allocated = 2;
-        for (int p = allocated + 1; p < EventPage.MAX_PORTS; p++) {
+        for (int p = allocated + 1; p < g.maxChannels(); p++) {
             assertThat(g.allocUnbound(0)).isEqualTo(p);
         }
         assertErrno(Errno.ENOSPC, () -> g.allocUnbound(0));
         g.closePort(500);
         assertThat(g.allocUnbound(0)).isEqualTo(500);
+    }
+
+    @Test
+    void manySendersOnPortsOfEveryPriorityLoseNoWakeUp() throws Exception {
+        Hypercalls g = guest();
+        int n = 8;
+        int rounds = 3000;
+        int[] p0 = new int[n];
+        int[] pg = new int[n];
+        Semaphore[] back = new Semaphore[n];
+        for (int i = 0; i < n; i++) {
+            p0[i] = dom0.allocUnbound(g.domid());
+            pg[i] = g.bindInterdomain(0, p0[i]);
+            if (abi() == EventAbi.FIFO) g.setPriority(pg[i], (i * 5) % 16);
+            back[i] = new Semaphore(0);
+            Semaphore mine = back[i];
+            dom0.onEvent(p0[i], port -> mine.release());
+        }
+        g.setEventHandler(port -> {
+            try {
+                g.send(port);
+            } catch (HypercallException e) {
+                throw new IllegalStateException(e);
+            }
+        }, Delivery.BLOCKING);
+        java.util.concurrent.ConcurrentLinkedQueue<String> failures = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        List<Thread> senders = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int k = i;
+            senders.add(Thread.ofPlatform().start(() -> {
+                try {
+                    // The bind left the guest's port pending: its echo comes first.
+                    if (!back[k].tryAcquire(30, TimeUnit.SECONDS)) failures.add("port " + k + ": no echo of the bind");
+                    for (int r = 0; r < rounds && failures.isEmpty(); r++) {
+                        dom0.send(p0[k]);
+                        if (!back[k].tryAcquire(30, TimeUnit.SECONDS)) failures.add("port " + k + ": round " + r + " lost");
+                    }
+                } catch (Exception e) {
+                    failures.add("port " + k + ": " + e);
+                }
+            }));
+        }
+        for (Thread t : senders) t.join();
+        assertThat(failures).as("every send woke its receiver, and every echo its sender").isEmpty();
+        for (Semaphore b : back) assertThat(b.availablePermits()).as("one echo per send").isZero();
+    }
+
+    // ---- the FIFO ABI
+
+    /**
+     * A guest on the FIFO ABI whatever the run's ABI, its pages from the top down: the control block in the last
+     * frame, event-array page k in frame pages - 2 - k.
+     */
+    Hypercalls fifoGuest(int pages) throws Exception {
+        int id = ctl.createDomain(pages, 1);
+        ctl.unpause(id);
+        Hypercalls g = fx.connect(id);
+        if (g.maxChannels() != EventWord.NR_CHANNELS) {
+            assertThat(g.useFifo(EventAbi.topDown(g))).as("link_bits").isEqualTo(17);
+        }
+        return g;
+    }
+
+    static int word(Hypercalls g, int pages, int port) {
+        int frame = pages - 2 - port / EventWord.WORDS_PER_PAGE;
+        return g.frame(frame).get(ValueLayout.JAVA_INT, (port % EventWord.WORDS_PER_PAGE) * 4L);
+    }
+
+    static int ready(Hypercalls g, int pages) {
+        return g.frame(pages - 1).get(ValueLayout.JAVA_INT, 0);
+    }
+
+    static int head(Hypercalls g, int pages, int q) {
+        return g.frame(pages - 1).get(ValueLayout.JAVA_INT, 8 + 4L * q);
+    }
+
+    @Test
+    void fifoEventWordsAndLinksAreWrittenInTheDomainsOwnMemory() throws Exception {
+        int pages = 16;
+        Hypercalls g = fifoGuest(pages);
+        int[] mine = new int[3];
+        int[] theirs = new int[3];
+        for (int i = 0; i < 3; i++) {
+            theirs[i] = dom0.allocUnbound(g.domid());
+            mine[i] = g.bindInterdomain(0, theirs[i]);
+        }
+        int a = mine[0];
+        int b = mine[1];
+        int c = mine[2];
+        int pl = EventWord.PENDING | EventWord.LINKED;
+        // Each bind left its port pending, and Xen's set_pending appended it to queue 7 (the default priority).
+        assertThat(word(g, pages, a)).as("a -> b").isEqualTo(pl | b);
+        assertThat(word(g, pages, b)).as("b -> c").isEqualTo(pl | c);
+        assertThat(word(g, pages, c)).as("c is the tail").isEqualTo(pl);
+        assertThat(head(g, pages, 7)).isEqualTo(a);
+        assertThat(ready(g, pages)).isEqualTo(1 << 7);
+        dom0.send(theirs[1]);
+        assertThat(word(g, pages, b)).as("a send to a pending port coalesces").isEqualTo(pl | c);
+        assertThat(word(g, pages, g.layout().xenstorePort())).as("an unbound port: nothing").isZero();
+
+        BlockingQueue<Integer> got = new LinkedBlockingQueue<>();
+        g.setEventHandler(got::add, Delivery.BLOCKING);
+        assertThat(List.of(take(got), take(got), take(got))).as("queue order").containsExactly(a, b, c);
+        awaitBlocked(g.domid(), true);
+        assertThat(List.of(word(g, pages, a), word(g, pages, b), word(g, pages, c))).as("consumed and unlinked")
+                .containsExactly(0, 0, 0);
+        assertThat(ready(g, pages)).isZero();
+
+        g.mask(b);
+        assertThat(word(g, pages, b)).isEqualTo(EventWord.MASKED);
+        dom0.send(theirs[1]);
+        assertThat(word(g, pages, b)).as("masked: pending, not linked").isEqualTo(EventWord.PENDING | EventWord.MASKED);
+        assertThat(g.isPending(b)).isTrue();
+        assertThat(got.poll(200, TimeUnit.MILLISECONDS)).isNull();
+        g.unmask(b);
+        assertThat(take(got)).as("unmask links the pending port").isEqualTo(b);
+        awaitBlocked(g.domid(), true);
+        assertThat(word(g, pages, b)).isZero();
+        // The sender end sees the same thing: dom0's own port, on its own ABI.
+        assertThat(dom0.isPending(theirs[0])).isFalse();
+    }
+
+    @Test
+    void aHigherPriorityPortIsDeliveredFirstAndEachQueueInOrder() throws Exception {
+        int pages = 16;
+        Hypercalls g = fifoGuest(pages);
+        int id = g.domid();
+        int n = 5;
+        int[] p0 = new int[n];
+        int[] pg = new int[n];
+        for (int i = 0; i < n; i++) {
+            p0[i] = dom0.allocUnbound(id);
+            pg[i] = g.bindInterdomain(0, p0[i]);
+        }
+        int[] priority = {15, 7, 3, 0, 7};
+        for (int i = 0; i < n; i++) g.setPriority(pg[i], priority[i]);
+        BlockingQueue<Integer> got = new LinkedBlockingQueue<>();
+        g.setEventHandler(got::add, Delivery.BLOCKING);
+        // The binds linked every port before its priority changed: they come in queue-7 order.
+        List<Integer> initial = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) initial.add(take(got));
+        assertThat(initial).containsExactly(pg[0], pg[1], pg[2], pg[3], pg[4]);
+        awaitBlocked(id, true);
+
+        ctl.pause(id);
+        for (int i = 0; i < n; i++) dom0.send(p0[i]);
+        assertThat(ready(g, pages)).as("queues 0, 3, 7 and 15 ready")
+                .isEqualTo((1 << 0) | (1 << 3) | (1 << 7) | (1 << 15));
+        assertThat(head(g, pages, 0)).isEqualTo(pg[3]);
+        assertThat(head(g, pages, 3)).isEqualTo(pg[2]);
+        assertThat(head(g, pages, 7)).isEqualTo(pg[1]);
+        assertThat(word(g, pages, pg[1]) & EventWord.LINK_MASK).as("queue 7: pg1 -> pg4").isEqualTo(pg[4]);
+        assertThat(head(g, pages, 15)).isEqualTo(pg[0]);
+        ctl.unpause(id);
+        List<Integer> order = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) order.add(take(got));
+        assertThat(order).as("highest priority first, FIFO within a priority")
+                .containsExactly(pg[3], pg[2], pg[1], pg[4], pg[0]);
+        assertThat(got.poll(200, TimeUnit.MILLISECONDS)).isNull();
+    }
+
+    @Test
+    void expandArrayAddsWordsAsPortsAreAllocatedAndItsErrorsAreXens() throws Exception {
+        int pages = 40;
+        Hypercalls g = fifoGuest(pages);
+        // Ports 1 and 2 (xenstore, console) needed one array page; port 1024 is the first of the second page.
+        int port0 = 0;
+        while (port0 < EventWord.WORDS_PER_PAGE + 5) port0 = g.allocUnbound(0);
+        int last = port0;
+        int bound = dom0.bindInterdomain(g.domid(), last);
+        dom0.send(bound);
+        assertThat(word(g, pages, last)).as("port %d's word in the second array page (frame %d)", last, pages - 3)
+                .isEqualTo(EventWord.PENDING | EventWord.LINKED);
+        assertThat(g.isPending(last)).isTrue();
+
+        assertErrno(Errno.EINVAL, () -> g.expandArray(pages));
+        assertErrno(Errno.EINVAL, () -> g.expandArray(-1));
+        assertErrno(Errno.EINVAL, () -> g.initControl(5, 0, 0)); // vCPU 0 has its control block
+        assertErrno(Errno.ENOENT, () -> g.initControl(5, 0, 1)); // one vCPU
+        assertErrno(Errno.EINVAL, () -> g.initControl(5, 4, 0)); // not 8-byte aligned
+        assertErrno(Errno.EINVAL, () -> g.initControl(5, 4096 - 72 + 8, 0)); // crosses the page
+        assertErrno(Errno.EINVAL, () -> g.setPriority(last, 16));
+        assertErrno(Errno.EINVAL, () -> g.setPriority(last + 1, 3)); // closed
+        assertErrno(Errno.EINVAL, () -> g.setPriority(EventWord.NR_CHANNELS, 3));
+        g.setPriority(last, 0);
+        // The array holds at most 128 pages (131072 ports); any frame of the domain's may be one.
+        for (int i = 2; i < EventWord.MAX_ARRAY_PAGES; i++) g.expandArray(3);
+        assertErrno(Errno.ENOSPC, () -> g.expandArray(4));
+
+        g.resetChannels();
+        assertErrno(Errno.EOPNOTSUPP, () -> g.expandArray(3));
+        int port = g.allocUnbound(0);
+        assertErrno(Errno.ENOSYS, () -> g.setPriority(port, 3));
+    }
+
+    @Test
+    void aFifoDomainHoldsMoreThan8192PortsAndDeliversOnAllOfThem() throws Exception {
+        int pages = 40;
+        Hypercalls a = fifoGuest(pages);
+        Hypercalls b = fifoGuest(pages);
+        int n = 10_000;
+        int[] pa = new int[n];
+        int[] pb = new int[n];
+        for (int i = 0; i < n; i++) {
+            pa[i] = a.allocUnbound(b.domid());
+            pb[i] = b.bindInterdomain(a.domid(), pa[i]);
+        }
+        assertThat(pb[n - 1]).isGreaterThan(EventPage.MAX_PORTS);
+        assertThat(pa[n - 1]).isGreaterThan(EventPage.MAX_PORTS);
+        java.util.Set<Integer> got = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.concurrent.atomic.AtomicInteger upcalls = new java.util.concurrent.atomic.AtomicInteger();
+        b.setEventHandler(port -> {
+            got.add(port);
+            upcalls.incrementAndGet();
+        }, Delivery.BLOCKING);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (got.size() < n && System.nanoTime() < deadline) Thread.sleep(5);
+        assertThat(got).as("every bind left its port pending").hasSize(n);
+        assertThat(upcalls.get()).isEqualTo(n);
+        got.clear();
+        int sent = 0;
+        for (int i = 0; i < n; i++) {
+            if (pa[i] > EventPage.MAX_PORTS || pb[i] > EventPage.MAX_PORTS) {
+                a.send(pa[i]);
+                sent++;
+            }
+        }
+        assertThat(sent).isPositive();
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (got.size() < sent && System.nanoTime() < deadline) Thread.sleep(5);
+        assertThat(got).hasSize(sent).allMatch(p -> p > 8000);
+        assertThat(upcalls.get()).as("one upcall per send").isEqualTo(n + sent);
+    }
+
+    @Test
+    void resetClosesEveryPortAndReturnsTheDomainToTwoLevel() throws Exception {
+        int pages = 16;
+        Hypercalls g = fifoGuest(pages);
+        int p0 = dom0.allocUnbound(g.domid());
+        int pg = g.bindInterdomain(0, p0);
+        BlockingQueue<Integer> got = new LinkedBlockingQueue<>();
+        g.setEventHandler(got::add, Delivery.BLOCKING);
+        assertThat(take(got)).isEqualTo(pg);
+        g.resetChannels();
+        assertThat(g.maxChannels()).isEqualTo(EventPage.MAX_PORTS);
+        assertThat(g.status(pg).state()).isEqualTo(ChannelState.CLOSED);
+        assertThat(g.status(g.layout().xenstorePort()).state()).as("every port").isEqualTo(ChannelState.CLOSED);
+        assertThat(dom0.status(p0)).as("the peer waits for us again")
+                .isEqualTo(new ChannelStatus(ChannelState.UNBOUND, g.domid(), -1, -1));
+        assertErrno(Errno.EINVAL, () -> g.status(EventPage.MAX_PORTS));
+
+        int again = g.bindInterdomain(0, p0);
+        assertThat(take(got)).as("delivered on the 2-level ABI").isEqualTo(again);
+        dom0.send(p0);
+        assertThat(take(got)).isEqualTo(again);
+        assertThat(word(g, pages, again)).as("no event word is touched on 2-level").isZero();
+        assertThat(ready(g, pages)).isZero();
+
+        // And to FIFO again, on the same pages.
+        g.useFifo(EventAbi.topDown(g));
+        assertThat(g.maxChannels()).isEqualTo(EventWord.NR_CHANNELS);
+        g.mask(again);
+        dom0.send(p0);
+        assertThat(word(g, pages, again)).isEqualTo(EventWord.PENDING | EventWord.MASKED);
+        g.unmask(again);
+        assertThat(take(got)).isEqualTo(again);
+        assertThat(got.poll(200, TimeUnit.MILLISECONDS)).isNull();
     }
 
     // ---- shutdown reasons (SCHEDOP_shutdown, SCHEDOP_remote_shutdown)

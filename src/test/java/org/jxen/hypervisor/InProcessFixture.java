@@ -8,10 +8,17 @@ final class InProcessFixture implements HvFixture {
     private final Hypervisor hv;
     private final Hypercalls dom0;
     private final List<Hypercalls> views = new ArrayList<>();
+    private final EventAbi abi;
 
-    InProcessFixture(Path dir) throws HypercallException {
+    InProcessFixture(Path dir, EventAbi abi) throws HypercallException {
+        this.abi = abi;
         hv = new Hypervisor(dir, 64);
-        dom0 = hv.connect(0);
+        dom0 = abi.apply(hv.connect(0));
+    }
+
+    @Override
+    public EventAbi abi() {
+        return abi;
     }
 
     @Override
@@ -28,7 +35,7 @@ final class InProcessFixture implements HvFixture {
     public Hypercalls connect(int domid) throws Exception {
         Hypercalls hc = hv.connect(domid);
         views.add(hc);
-        return hc;
+        return abi.apply(hc);
     }
 
     @Override

@@ -5,6 +5,6 @@ import java.nio.file.Path;
 class InProcessHypervisorTest extends HypervisorContract {
     @Override
     protected HvFixture fixture(Path dir) throws Exception {
-        return new InProcessFixture(dir);
+        return new InProcessFixture(dir, abi());
     }
 }

@@ -96,9 +96,11 @@ class ResourceLimitsTest extends SystemFixture {
     void dom0OutOfMaptrackHandlesFailsTheDevicesPastItWithEnospcAndTheConnectedOnesWorkOn() throws Exception {
         // One maptrack frame: 256 grant mappings for dom0 (xenstored's and xenconsoled's two per guest included).
         host.setDom0GrantLimits(GrantTable.MAX_FRAMES, 1);
-        int[] guests = new int[3];
+        int[] guests = new int[4];
         for (int i = 0; i < guests.length; i++) guests[i] = create("m" + i, "inproc = 1", "drivers = ['mydevicefront']");
-        int perGuest = 100; // below xenstored's 128 watches per domain, each frontend watching its backend's state
+        // 280 devices in all; per guest well below xenstored's quotas (128 watches, each frontend watching its
+        // backend's state; 1000 nodes, about 8 a device)
+        int perGuest = 70;
         List<Future<?>> adds = new ArrayList<>();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             // One attach at a time per guest (they share its device directory), the guests in parallel.
@@ -245,7 +247,7 @@ class ResourceLimitsTest extends SystemFixture {
         Path run = startHost(List.of("prlimit", "--nofile=512:4096"), null);
         String out = Files.readString(dir.resolve("limited.log"));
         assertThat(out).containsPattern("jxen host: room for about [0-9]+ in-process guests of 16 MiB with 1 device each "
-                + "\\(first limit: [a-z. _]+\\): dom0 ports 8191 -> 2730, memory [0-9]+ MiB -> [0-9]+, open files 4096 -> [0-9]+, "
+                + "\\(first limit: [a-z. _]+\\): dom0 ports 131071 -> 43690, memory [0-9]+ MiB -> [0-9]+, open files 4096 -> [0-9]+, "
                 + "vm.max_map_count [0-9]+ -> [0-9]+, threads [0-9]+ free -> [0-9]+\n");
         assertThat(run.resolve("xenstored/socket")).exists();
     }

@@ -151,6 +151,34 @@ final class RemoteControlPlane implements ControlPlane {
     }
 
     @Override
+    public int initControl(long controlGfn, int offset, int vcpu) throws HypercallException {
+        try {
+            return call(op(Rpc.INIT_CONTROL).i64(controlGfn).i32(offset).i32(vcpu)).readInt();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void expandArray(long arrayGfn) throws HypercallException {
+        try {
+            call(op(Rpc.EXPAND_ARRAY).i64(arrayGfn));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void setPriority(int port, int priority) throws HypercallException {
+        call(op(Rpc.SET_PRIORITY, port, priority));
+    }
+
+    @Override
+    public void resetChannels(int dom) throws HypercallException {
+        call(op(Rpc.RESET_CHANNELS, dom));
+    }
+
+    @Override
     public MapReply mapGrant(int granter, int ref, boolean readonly) throws GrantException {
         try {
             return Rpc.mapReply(grantCall(op(Rpc.MAP_GRANT, granter, ref).u8(readonly ? 1 : 0)));

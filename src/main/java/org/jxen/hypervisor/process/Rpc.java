@@ -50,6 +50,10 @@ import org.jxen.hypervisor.ShutdownReason;
  * 22 MEMORY_MAPPED   i32 address high, low, tracked (1/0)  -   where the guest mapped its memory, and whether
  *                                                          it is write-tracked (log-dirty mode); the host takes
  *                                                          the pid from the process it launched, not the guest
+ * 23 INIT_CONTROL    i64 control_gfn, i32 offset, vcpu     i32 link_bits
+ * 24 EXPAND_ARRAY    i64 array_gfn                         -
+ * 25 SET_PRIORITY    i32 port, priority                    -
+ * 26 RESET_CHANNELS  i32 dom                               -
  * 40 SET_GNTTAB_LIMITS  i32 domid, grant frames, maptrack frames   -
  * info = i32 domid, u8 state ordinal, i32 reason or -1, i32 pages, vcpus, u8 privileged, i32 xsPort, conPort,
  *        u8 blocked
@@ -80,6 +84,10 @@ final class Rpc {
     static final int HYPERCALL_PAGE_MAPPED = 20;
     static final int RESUME = 21;
     static final int MEMORY_MAPPED = 22;
+    static final int INIT_CONTROL = 23;
+    static final int EXPAND_ARRAY = 24;
+    static final int SET_PRIORITY = 25;
+    static final int RESET_CHANNELS = 26;
     static final int SET_GNTTAB_LIMITS = 40;
 
     private Rpc() {
@@ -92,6 +100,11 @@ final class Rpc {
 
         Out i32(int v) throws IOException {
             data.writeInt(v);
+            return this;
+        }
+
+        Out i64(long v) throws IOException {
+            data.writeLong(v);
             return this;
         }
 

@@ -112,6 +112,10 @@ final class ServiceSession implements Runnable {
             case Rpc.BIND_VIRQ -> r.i32(cp.bindVirq(a.readInt()));
             case Rpc.CLOSE_PORT -> cp.closePort(a.readInt());
             case Rpc.STATUS -> Rpc.status(r, cp.status(a.readInt(), a.readInt()));
+            case Rpc.INIT_CONTROL -> r.i32(cp.initControl(a.readLong(), a.readInt(), a.readInt()));
+            case Rpc.EXPAND_ARRAY -> cp.expandArray(a.readLong());
+            case Rpc.SET_PRIORITY -> cp.setPriority(a.readInt(), a.readInt());
+            case Rpc.RESET_CHANNELS -> cp.resetChannels(a.readInt());
             case Rpc.MAP_GRANT -> Rpc.mapReply(r, cp.mapGrant(a.readInt(), a.readInt(), a.readByte() != 0));
             case Rpc.UNMAP_GRANT -> cp.unmapGrant(a.readInt());
             case Rpc.SET_GRANT_FRAMES -> r.i32(cp.setGrantFrames(a.readInt()));

@@ -3,6 +3,7 @@ package org.jxen.hypervisor.process;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.jxen.hypervisor.EventAbi;
 import org.jxen.hypervisor.HvFixture;
 import org.jxen.hypervisor.Hypercalls;
 import org.jxen.hypervisor.Hypervisor;
@@ -17,11 +18,18 @@ final class CrossProcessFixture implements HvFixture {
     private final HypervisorService service;
     private final Hypercalls dom0;
     private final List<Hypercalls> views = new ArrayList<>();
+    private final EventAbi abi;
 
-    CrossProcessFixture(Path dir) throws Exception {
+    CrossProcessFixture(Path dir, EventAbi abi) throws Exception {
+        this.abi = abi;
         hv = new Hypervisor(dir, 64);
         service = HypervisorService.start(hv);
-        dom0 = hv.connect(0);
+        dom0 = abi.apply(hv.connect(0));
+    }
+
+    @Override
+    public EventAbi abi() {
+        return abi;
     }
 
     HypervisorService service() {
@@ -42,7 +50,7 @@ final class CrossProcessFixture implements HvFixture {
     public Hypercalls connect(int domid) throws Exception {
         Hypercalls hc = GuestConnection.connect(service.socketPath(), domid, service.issueToken(domid));
         views.add(hc);
-        return hc;
+        return abi.apply(hc);
     }
 
     @Override

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 class CrossProcessHypervisorTest extends HypervisorContract {
     @Override
     protected HvFixture fixture(Path dir) throws Exception {
-        return new CrossProcessFixture(dir);
+        return new CrossProcessFixture(dir, abi());
     }
 
     CrossProcessFixture cross() {
