@@ -44,9 +44,10 @@ public final class HostCommand implements Callable<Integer> {
             description = "Boot a guest running the standard kernel at start (own process unless :inproc).")
     List<String> guests = new ArrayList<>();
 
-    @Option(names = "--bridge", paramLabel = "NAME", defaultValue = "none",
-            description = "A bridge for vifs (xenbr0, what vif = [''] uses), created if missing and removed at exit. "
-                    + "Default: none; as on Xen, the machine's bridges are its administrator's, and the host leaves the network alone.")
+    @Option(names = "--bridge", paramLabel = "NAME|none", defaultValue = "xenbr0",
+            description = "The bridge for vifs (default xenbr0, what vif = [''] uses): created if there is no such interface "
+                    + "(and said so) and removed when the host stops; one that exists is left alone. "
+                    + "none: the host leaves the network alone.")
     String bridge;
 
     @Option(names = "--migrate-listen", paramLabel = "[ADDRESS:]PORT",
@@ -130,8 +131,11 @@ public final class HostCommand implements Callable<Integer> {
             host.setDom0GrantLimits(org.jxen.hypervisor.GrantTable.MAX_FRAMES, maptrackFrames);
         }
         for (String line : reaped) host.dom0Kernel().printk("jxen host: " + line);
+        // The bridge is there before the start line (a tool that waits for it may add a vif at once); what was done
+        // is said after it, which stays the first line of a host that reaped nothing.
+        List<String> bridgeLines = new ArrayList<>();
         org.jxen.toolstack.HostBridge br = bridge.equals("none") ? null
-                : org.jxen.toolstack.HostBridge.ensure(bridge, uplink, l -> System.err.println("jxen host: " + l));
+                : org.jxen.toolstack.HostBridge.ensure(bridge, uplink, bridgeLines::add);
         org.jxen.toolstack.migration.MigrationRequests.install(host);
         org.jxen.toolstack.migration.MigrationListener migration;
         try {
@@ -163,6 +167,10 @@ public final class HostCommand implements Callable<Integer> {
         }
         System.err.println("jxen host: xenstored on " + host.xenstoredSocket() + ", hypervisor in " + runDir.resolve("hv")
                 + ", xl control on " + host.controlSocket() + " (jxen xl -H " + runDir + " list)");
+        for (String line : bridgeLines) {
+            System.err.println("jxen host: " + line);
+            host.dom0Kernel().printk("jxen host: " + line);
+        }
         for (String spec : guests) {
             boolean inproc = spec.endsWith(":inproc");
             String name = inproc ? spec.substring(0, spec.length() - ":inproc".length()) : spec;

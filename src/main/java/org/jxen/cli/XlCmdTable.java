@@ -466,6 +466,9 @@ final class XlCmdTable {
                 "[options] <Domain> <VirtualDevice> <Size>",
                 "--shrink                Allow a size below the image's (what lies past it is lost).\n"
                 + "<Size> is bytes, or with K, M, G or T; a multiple of 512."));
+        ordered.put("network-rate", new Entry("network-rate", false, false,
+                "Change a virtual network device's rate limit while it runs (jxen)", "<Domain> <DevId|mac> <Rate>",
+                "<Rate> is as the vif's rate= (RATE/s[@INTERVAL], e.g. 10Mb/s@20ms), or unlimited."));
         ordered.put("device-attach", new Entry("device-attach", false, false,
                 "Attach a device of a class (mydevice, ...) to a domain (jxen)", "<Domain> <Class> [<DevId>]",
                 "--backend=DOMID         Backend domain (default 0).\n"

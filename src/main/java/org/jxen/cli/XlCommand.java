@@ -31,6 +31,7 @@ import picocli.CommandLine.Spec;
                 XlDeviceCommands.Detach.class, XlBlockCommands.Attach.class, XlBlockCommands.Detach.class,
                 XlBlockCommands.ListBlocks.class, XlBlockCommands.Resize.class, XlDeviceCommands.Exec.class,
                 XlNetworkCommands.Attach.class, XlNetworkCommands.Detach.class, XlNetworkCommands.ListNics.class,
+                XlNetworkCommands.Rate.class,
                 XlMigrationCommands.Save.class, XlMigrationCommands.Restore.class, XlMigrationCommands.Migrate.class})
 public final class XlCommand implements Callable<Integer> {
 

@@ -79,6 +79,45 @@ final class XlNetworkCommands {
         }
     }
 
+    /**
+     * jxen's network-rate: the backend's {@code rate} written as libxl writes it from {@code rate=} (or removed for
+     * {@code unlimited}); netback watches it and applies it at once (xen_net_rate_changed).
+     */
+    @Command(name = "network-rate", description = "Change a virtual network device's rate limit while it runs.")
+    static final class Rate implements Callable<Integer> {
+        @ParentCommand
+        XlCommand xl;
+        @Spec
+        CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "DOM")
+        String dom;
+        @Parameters(index = "1", paramLabel = "DEVID|MAC")
+        String which;
+        @Parameters(index = "2", paramLabel = "RATE")
+        String rate;
+
+        @Override
+        public Integer call() {
+            return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
+                Libxl libxl = libxl(xs, xl, spec);
+                int domid = libxl.domid(dom);
+                org.jxen.toolstack.VifRate r = rate.equals("unlimited") ? null : org.jxen.toolstack.VifRate.parse(rate);
+                DeviceSpec nic = find(xs, libxl, domid, which);
+                if (nic == null) return XlCommand.fail(spec, "Unknown device " + which + ".");
+                String be = backendPath(xs, domid, nic.devid());
+                if (be == null) return XlCommand.fail(spec, "Unknown device " + which + ".");
+                if (r == null) xs.rm(be + "/rate");
+                else xs.write(be + "/rate", r.xenstoreValue());
+                return 0;
+            });
+        }
+    }
+
+    private static String backendPath(XsClient xs, int domid, int devid) throws IOException {
+        String be = xs.readOrNull(Libxl.home(domid) + "/device/vif/" + devid + "/backend");
+        return be == null ? null : be.strip();
+    }
+
     /** libxl_devid_to_device_nic or, for an argument with a colon, libxl_mac_to_device_nic. */
     private static DeviceSpec find(XsClient xs, Libxl libxl, int domid, String which) throws IOException {
         if (!which.contains(":")) {

@@ -295,6 +295,24 @@ public final class Kernel {
         }
     }
 
+    /**
+     * The domain was destroyed under this kernel (an in-process guest; a guest process is simply killed): each
+     * module, last loaded first, frees what is local to it (threads, devices, descriptors) without a word to
+     * XenStore or the backends, which are gone; then the network namespace goes, with the programs in it.
+     */
+    public synchronized void killed() {
+        List<String> names = new ArrayList<>(modules.keySet());
+        for (int i = names.size() - 1; i >= 0; i--) {
+            try {
+                modules.get(names.get(i)).module().killed(this);
+            } catch (RuntimeException e) {
+                log.printk(names.get(i) + ": while the domain died: " + e);
+            }
+        }
+        modules.clear();
+        netns.close();
+    }
+
     // ---- suspend: the kernel record (KernelRecord, docs/migration.md) ----
 
     /** Section names of the kernel record. */

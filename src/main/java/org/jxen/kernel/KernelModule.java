@@ -36,4 +36,11 @@ public interface KernelModule {
     void init(Kernel kernel) throws Exception;
 
     void exit(Kernel kernel) throws Exception;
+
+    /**
+     * The domain died under the module (destroyed while running in its host's process): free what lives outside
+     * the domain's memory (threads, descriptors, interfaces) and talk to nobody, as every peer is gone. Default:
+     * nothing to free.
+     */
+    default void killed(Kernel kernel) {}
 }

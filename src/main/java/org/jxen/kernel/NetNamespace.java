@@ -18,6 +18,8 @@ import org.jxen.libc.Tun;
 public final class NetNamespace implements AutoCloseable {
     private int fd = -1;
     private boolean closed;
+    /** The programs started inside: a guest's processes die with it (they would hold the namespace). */
+    private final java.util.List<Process> programs = new java.util.ArrayList<>();
 
     /** The descriptor of the namespace, made on first use; IOException (one line) if the kernel refuses. */
     public synchronized int fd() throws IOException {
@@ -51,7 +53,16 @@ public final class NetNamespace implements AutoCloseable {
 
     /** Starts a process inside the namespace (it inherits the namespace of the thread that forks it). */
     public Process start(ProcessBuilder pb) throws IOException {
-        return inside(pb::start);
+        Process p = inside(pb::start);
+        synchronized (this) {
+            programs.removeIf(q -> !q.isAlive());
+            if (closed) {
+                p.destroyForcibly();
+                throw new IOException("the network namespace is closed");
+            }
+            programs.add(p);
+        }
+        return p;
     }
 
     /** Runs a command inside to completion; IOException with its output if it fails. */
@@ -92,10 +103,15 @@ public final class NetNamespace implements AutoCloseable {
         }
     }
 
-    /** Drops the kernel's reference; the namespace goes once its devices and processes are gone too. */
+    /**
+     * Kills the programs still running inside and drops the kernel's reference; the namespace goes once its
+     * devices are gone too.
+     */
     @Override
     public synchronized void close() {
         closed = true;
+        for (Process p : programs) p.destroyForcibly();
+        programs.clear();
         if (fd >= 0) Libc.close(fd);
         fd = -1;
     }

@@ -66,7 +66,15 @@ public class StandardKernel implements GuestKernel {
                     log.printk("xenbus: error writing control/" + f + ": " + e.getMessage());
                 }
             }
-            stop.await();
+            try {
+                stop.await();
+            } catch (InterruptedException e) {
+                // The host destroyed the domain (an in-process guest's thread is interrupted, as a guest process
+                // is killed): nobody is left to talk to; what lives outside the domain's memory goes.
+                log.printk("domain destroyed");
+                kernel.killed();
+                return;
+            }
             if (gone) {
                 // Saved or migrated away: the domain (its store home, rings, grants) no longer exists.
                 kernel.abandonWorkloads();

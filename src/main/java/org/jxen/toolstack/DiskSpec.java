@@ -22,7 +22,7 @@ import org.jxen.drivers.blk.Vdev;
  * {@code virtual-device} (the device number) and {@code device-type}.
  */
 public record DiskSpec(String target, String format, String vdev, boolean readOnly, int backendDomid,
-        String backendType, String devtype, boolean discard, boolean force) {
+        String backendType, String devtype, boolean discard, boolean force, String script) {
 
     public int devid() {
         return Vdev.devid(vdev);
@@ -37,6 +37,7 @@ public record DiskSpec(String target, String format, String vdev, boolean readOn
         String backendType = null;
         int backend = 0;
         Boolean discard = null;
+        String script = null;
         int positional = 0;
         String rest = spec;
         while (rest != null) {
@@ -60,8 +61,11 @@ public record DiskSpec(String target, String format, String vdev, boolean readOn
                     case "devtype" -> devtype = val;
                     case "backend" -> backend = domid(val);
                     case "backendtype" -> backendType = val;
-                    case "script" -> {
-                        if (!val.equals("block")) throw new IllegalArgumentException("script " + val + " is not supported (only block)");
+                    case "script" -> { // libxl: a bare name is in XEN_SCRIPT_DIR; block is jxen's own
+                        if (!val.equals("block") && !val.startsWith("/")) {
+                            throw new IllegalArgumentException("script " + val + " is not supported (block, or an absolute path)");
+                        }
+                        script = val.equals("block") ? null : val;
                     }
                     case "discard", "no-discard", "direct-io-safe" -> { }
                     default -> throw new IllegalArgumentException("unknown disk spec parameter '" + key + "'");
@@ -108,14 +112,14 @@ public record DiskSpec(String target, String format, String vdev, boolean readOn
         if (target == null || target.isEmpty()) throw new IllegalArgumentException("disk spec '" + spec + "' has no target");
         Vdev.devid(vdev); // validates
         // libxl__device_disk_setdefault: discard_enable defaults to the disk being writable.
-        return new DiskSpec(target, format, vdev, ro, backend, "phy", devtype, discard != null ? discard : !ro, force);
+        return new DiskSpec(target, format, vdev, ro, backend, "phy", devtype, discard != null ? discard : !ro, force, script);
     }
 
     /** The spec with a relative target taken from {@code base} (xl's directory; a null: disk has no path). */
     public DiskSpec resolvedAgainst(Path base) {
         if (target.startsWith("null:") || Path.of(target).isAbsolute()) return this;
         return new DiskSpec(base.resolve(target).normalize().toString(), format, vdev, readOnly, backendDomid, backendType,
-                devtype, discard, force);
+                devtype, discard, force, script);
     }
 
     private static int domid(String v) {
@@ -137,6 +141,7 @@ public record DiskSpec(String target, String format, String vdev, boolean readOn
         be.put("removable", "0");
         be.put("bootable", "1");
         be.put("discard-enable", discard ? "1" : "0");
+        if (script != null) be.put("script", script); // run instead of jxen's block (Debian's /etc/xen/scripts/block)
         Map<String, String> fe = new LinkedHashMap<>();
         fe.put("virtual-device", Integer.toString(devid()));
         fe.put("device-type", devtype);

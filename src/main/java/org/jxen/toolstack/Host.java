@@ -707,6 +707,7 @@ public final class Host implements AutoCloseable {
             runtime.destroyed(domid);
         }
         if (g != null && g.process() != null) g.process().destroyForcibly();
+        if (g != null && g.thread() != null) g.thread().interrupt(); // its kernel frees its threads and namespace
     }
 
     /** xl pause: the hypervisor stops the domain (no events delivered, its threads held at their next hypercall). */

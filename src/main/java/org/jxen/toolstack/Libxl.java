@@ -184,6 +184,18 @@ public final class Libxl {
      */
     public void destroyDomainNodes(int domid) throws IOException {
         String home = home(domid);
+        // libxl__devices_destroy: each device's hotplug script undoes what it did (a vif leaves its bridge, a
+        // loop device is freed) while its backend directory, which the script reads, is still there.
+        for (String be : xs.transaction(tx -> backendPaths(tx, domid))) {
+            String[] parts = be.split("/");
+            if (parts.length < 3) continue;
+            String kind = parts[parts.length - 3];
+            Path script = scriptFor(kind, be);
+            if (script != null) {
+                hotplugRemove(kind, be, script, hotplugEnv(kind, be, script),
+                        kind + " " + parts[parts.length - 1] + " of domain " + domid);
+            }
+        }
         xs.transaction(tx -> {
             if (tx.exists(home + "/vm")) tx.rm(tx.readString(home + "/vm"));
             for (String be : backendPaths(tx, domid)) {
@@ -194,6 +206,20 @@ public final class Libxl {
             tx.rm(home);
             return null;
         });
+    }
+
+    private void hotplugRemove(String kind, String be, Path script, Map<String, String> env, String what) {
+        hotplugListener.accept(script.getFileName() + " " + action(kind, false), be);
+        int rc;
+        try {
+            rc = new HotplugScript(script, scriptEnv).run(action(kind, false), be, env, timeouts.hotplug().toMillis());
+        } catch (IOException e) {
+            rc = 127; // the script is gone: nothing to undo that it could have done
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        if (rc != 0) warnings.accept("hotplug script " + script + " remove for " + what + " failed (exit " + rc + ")");
     }
 
     private static List<String> backendPaths(XsClient.Tx tx, int domid) throws IOException {
@@ -362,14 +388,13 @@ public final class Libxl {
     }
 
     /**
-     * The device's hotplug script: the one configured for its class, else the backend's {@code script} node (what
-     * libxl runs for a vif); null if it has none.
+     * The device's hotplug script: the backend's {@code script} node (what libxl runs: a vif's, a disk's
+     * {@code script=}), else the one configured for its class; null if it has none.
      */
     private Path scriptFor(String kind, String be) throws IOException {
-        Path script = scripts.get(kind);
-        if (script != null) return script;
         String node = xs.readOrNull(be + "/script");
-        return node == null || node.isBlank() ? null : Path.of(node.strip());
+        if (node != null && !node.isBlank()) return Path.of(node.strip());
+        return scripts.get(kind);
     }
 
     /**
@@ -455,16 +480,7 @@ public final class Libxl {
         Map<String, String> env = script == null ? Map.of() : hotplugEnv(d.kind(), be, script);
         String state = XsWait.until(xs, be + "/state", timeouts.close(),
                 v -> v == null || stateOf(v) == STATE_CLOSED);
-        if (script != null) {
-            hotplugListener.accept(script.getFileName() + " " + action(d.kind(), false), be);
-            int rc;
-            try {
-                rc = new HotplugScript(script, scriptEnv).run(action(d.kind(), false), be, env, timeouts.hotplug().toMillis());
-            } catch (IOException e) {
-                rc = 127; // the script is gone: nothing to undo that it could have done
-            }
-            if (rc != 0) warnings.accept("hotplug script " + script + " remove for " + what + " failed (exit " + rc + ")");
-        }
+        if (script != null) hotplugRemove(d.kind(), be, script, env, what);
         if (state == null) {
             warnings.accept("backend " + be + " of " + what + " did not close within " + seconds(timeouts.close())
                     + "; forcing removal (frontend first)");

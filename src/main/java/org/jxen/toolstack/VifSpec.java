@@ -10,16 +10,17 @@ import java.util.Map;
  * An xl network spec (xl-network-configuration(5)): comma-separated {@code key=value}, the subset jxen's netback
  * serves: {@code mac} (default: random with Xen's OUI 00:16:3e, libxl__device_nic_setdefault), {@code bridge}
  * (default xenbr0), {@code script} (default vif-bridge, a bare name taken from the scripts directory), {@code ip},
- * {@code mtu} (default 1500), {@code devid}, {@code backend}, {@code type} (vif), {@code vifname}, and the flags
+ * {@code mtu} (default 1500), {@code devid}, {@code backend}, {@code type} (vif), {@code vifname}, {@code rate}
+ * ({@link VifRate}), and the flags
  * {@code trusted}/{@code untrusted}.
  *
  * <p>{@link #device(int)} is libxl__set_xenstore_nic: backend {@code script}, {@code mac}, {@code bridge},
- * {@code handle}, {@code type}, {@code ip} and {@code vifname} when given, {@code mtu} when not 1500 and
+ * {@code handle}, {@code type}, {@code ip}, {@code vifname} and {@code rate} when given, {@code mtu} when not 1500 and
  * {@code hotplug-status = ""} (the backend waits for the script); frontend {@code handle}, {@code mac},
  * {@code trusted} and {@code mtu}.
  */
 public record VifSpec(String mac, String bridge, String script, String ip, int mtu, int devid, int backendDomid,
-        String vifname, boolean trusted) {
+        String vifname, boolean trusted, VifRate rate) {
     public static final String DEFAULT_BRIDGE = "xenbr0";
     public static final String DEFAULT_SCRIPT = "vif-bridge";
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -34,6 +35,7 @@ public record VifSpec(String mac, String bridge, String script, String ip, int m
         int mtu = 1500;
         int backend = 0;
         boolean trusted = true;
+        VifRate rate = null;
         for (String part : spec.split(",")) {
             String p = part.strip();
             if (p.isEmpty()) continue;
@@ -52,7 +54,8 @@ public record VifSpec(String mac, String bridge, String script, String ip, int m
                 case "type" -> {
                     if (!val.equals("vif")) throw new IllegalArgumentException("type " + val + " is not supported (only vif)");
                 }
-                case "model", "gatewaydev", "rate", "vlan" -> { } // accepted; nothing in jxen's netback uses them
+                case "rate" -> rate = VifRate.parse(val);
+                case "model", "gatewaydev", "vlan" -> { } // accepted; nothing in jxen's netback uses them
                 case "trusted" -> trusted = true;
                 case "untrusted" -> trusted = false;
                 default -> throw new IllegalArgumentException("unknown network spec parameter '" + key + "'");
@@ -60,7 +63,7 @@ public record VifSpec(String mac, String bridge, String script, String ip, int m
         }
         if (mtu < 68 || mtu > 65535) throw new IllegalArgumentException("invalid mtu " + mtu);
         if (mac == null) mac = randomMac();
-        return new VifSpec(mac, bridge, script, ip, mtu, devid, backend, vifname, trusted);
+        return new VifSpec(mac, bridge, script, ip, mtu, devid, backend, vifname, trusted, rate);
     }
 
     /** libxl__device_nic_setdefault: 00:16:3e and three random bytes, the first of them below 0x80. */
@@ -94,6 +97,7 @@ public record VifSpec(String mac, String bridge, String script, String ip, int m
         be.put("type", "vif");
         if (ip != null) be.put("ip", ip);
         if (vifname != null) be.put("vifname", vifname);
+        if (rate != null) be.put("rate", rate.xenstoreValue());
         if (mtu != 1500) be.put("mtu", Integer.toString(mtu));
         be.put("hotplug-status", "");
         Map<String, String> fe = new LinkedHashMap<>();

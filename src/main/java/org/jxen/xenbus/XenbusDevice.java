@@ -441,6 +441,11 @@ public final class XenbusDevice {
         return done;
     }
 
+    /** xenbus_map_ring_valloc for a driver's own ring (a netif ctrl ring): as {@link BackRings} maps its rings. */
+    public List<GrantMapping> mapRing(int... refs) throws XenbusException {
+        return mapAll(refs);
+    }
+
     /** xenbus_unmap_ring_vfree. */
     public void unmapRing(List<GrantMapping> ring) {
         for (GrantMapping m : ring) {

@@ -75,7 +75,7 @@ class HostLifetimeTest {
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 JxenCommand.class.getName(), "host", "--run-dir", dir.toString()));
         cmd.addAll(List.of(extra));
-        return cmd;
+        return org.jxen.testing.OwnNetns.wrap(cmd); // its bridge xenbr0 in a namespace of its own
     }
 
     /** Starts {@code jxen host --run-dir <dir> <extra>} and waits for its line starting with {@code lastLine}. */

@@ -108,7 +108,7 @@ class XlHelpTest {
         }
         long ours = XlCmdTable.JXEN.keySet().stream().filter(n -> XlCmdTable.XEN.stream().noneMatch(e -> e.name().equals(n)))
                 .count();
-        assertThat(ours).as("jxen's own: block-resize, device-attach, device-detach, exec").isEqualTo(4);
+        assertThat(ours).as("jxen's own: block-resize, network-rate, device-attach, device-detach, exec").isEqualTo(5);
         assertThat(missing + XlCmdTable.JXEN.size() - ours).as("Xen's table: every command is jxen's or not implemented")
                 .isEqualTo(XlCmdTable.XEN.size());
         assertThat(xl("help", "pci-attach")).isEqualTo(new XlResult(0, "command \"pci-attach\" not implemented\n", ""));

@@ -116,6 +116,8 @@ final class ShellSession implements AutoCloseable {
     private final List<Proc> all = new ArrayList<>();
     private final List<String> report = new ArrayList<>();
     private int counter;
+    /** Every command of the document runs in this network namespace (null where none can be made): see OwnNetns. */
+    private final org.jxen.testing.OwnNetns.Shared netns = org.jxen.testing.OwnNetns.Shared.create("doc");
 
     /** A process the session started, with its output files. */
     private record Proc(ShellLine line, Process process, Path out, Path err, Expect expect, List<ProcessHandle> kids) {}
@@ -416,6 +418,7 @@ final class ShellSession implements AutoCloseable {
         int n = ++counter;
         Path out = logs.resolve(n + ".out");
         Path err = logs.resolve(n + ".err");
+        if (netns != null) argv = netns.wrap(argv); // a host's bridge xenbr0 is made there, not on the machine
         ProcessBuilder pb = new ProcessBuilder(argv).directory(cwd.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectOutput(out.toFile()).redirectError(err.toFile());
@@ -497,6 +500,7 @@ final class ShellSession implements AutoCloseable {
             Proc p = all.get(i);
             if (p.process().isAlive() || p.process().descendants().findAny().isPresent()) kill(p);
         }
+        if (netns != null) netns.close();
     }
 
     // ---- helpers for checks ----

@@ -157,7 +157,8 @@ class ResourceLimitsTest extends SystemFixture {
         if (javaOpts != null) cmd.add(javaOpts);
         cmd.addAll(List.of("-cp", jarClassPath(), JxenCommand.class.getName(), "host",
                 "--run-dir", run.toString(), "--bridge", "none"));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = new ProcessBuilder(org.jxen.testing.OwnNetns.wrap(cmd)).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
         hosts.add(p);
         await().atMost(WAIT).until(() -> !p.isAlive() || Files.readString(log).contains("jxen host: xenstored on "));
         assertThat(p.isAlive()).as(Files.readString(log)).isTrue();

@@ -187,7 +187,7 @@ class UserModuleJarTest extends SystemFixture {
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 JxenCommand.class.getName(), "host", "--run-dir", runDir.toString(), "--module-path", jar.toString()));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(org.jxen.testing.OwnNetns.wrap(cmd)).redirectErrorStream(true).start();
         List<String> output = new ArrayList<>();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));

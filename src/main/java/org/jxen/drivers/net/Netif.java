@@ -61,6 +61,13 @@ public final class Netif {
     public static final int CTRL_STATUS_NOT_SUPPORTED = 1;
     public static final int CTRL_STATUS_INVALID_PARAMETER = 2;
     public static final int CTRL_STATUS_BUFFER_OVERFLOW = 3;
+    public static final int CTRL_HASH_ALGORITHM_NONE = 0;
+    public static final int CTRL_HASH_ALGORITHM_TOEPLITZ = 1;
+    /** Bit numbers of the hash types (_XEN_NETIF_CTRL_HASH_TYPE_*); the flags are 1 << these. */
+    public static final int CTRL_HASH_TYPE_IPV4 = 0;
+    public static final int CTRL_HASH_TYPE_IPV4_TCP = 1;
+    public static final int CTRL_HASH_TYPE_IPV6 = 2;
+    public static final int CTRL_HASH_TYPE_IPV6_TCP = 3;
 
     /** XEN_NETIF_MAX_TX_SIZE: the largest packet a tx request's size field can describe. */
     public static final int MAX_TX_SIZE = 0xFFFF;

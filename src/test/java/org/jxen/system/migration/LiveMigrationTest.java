@@ -188,7 +188,10 @@ class LiveMigrationTest extends MigrationFixture {
     private Process hostProcess(Path run, List<String> prefix, String... options) throws Exception {
         List<String> cmd = new ArrayList<>(prefix);
         cmd.addAll(List.of(ProcessHandle.current().info().command().orElseThrow(), "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), JxenCommand.class.getName(), "host", "--run-dir", run.toString()));
+                "-cp", System.getProperty("java.class.path"), JxenCommand.class.getName(), "host", "--run-dir", run.toString(),
+                // The hosts migrate to each other over TCP on this machine's loopback, so they share its network
+                // namespace; with no bridge they leave its interfaces alone (a host makes xenbr0 by default).
+                "--bridge", "none"));
         cmd.addAll(List.of(options));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve(run.getFileName() + ".log").toFile())
                 .start();

@@ -33,7 +33,7 @@ final class NamespacedHost implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", ns));
         cmd.addAll(wrapper);
         cmd.addAll(java());
-        cmd.addAll(List.of("host", "--run-dir", dir.resolve("run").toString(), "--bridge", "xenbr0"));
+        cmd.addAll(List.of("host", "--run-dir", dir.resolve("run").toString())); // its default bridge: xenbr0
         Process p;
         try {
             p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();

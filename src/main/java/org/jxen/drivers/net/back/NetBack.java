@@ -17,12 +17,31 @@ import org.jxen.kernel.UnknownParameterException;
 public final class NetBack implements KernelModule {
     public static final String NAME = "netback";
 
-    /** @param separateTxRxIrq feature-split-event-channels; @param maxQueues multi-queue-max-queues */
-    public record Params(boolean separateTxRxIrq, int maxQueues) {
+    /**
+     * @param separateTxRxIrq feature-split-event-channels
+     * @param maxQueues       multi-queue-max-queues
+     * @param features        the optional keys advertised at probe (Linux's netback: all of {@link #FEATURES});
+     *                        fewer make an older backend, for tests of netfront against it
+     */
+    public record Params(boolean separateTxRxIrq, int maxQueues, java.util.Set<String> features) {
+        public static final java.util.Set<String> FEATURES = java.util.Set.of("feature-sg", "feature-gso-tcpv4",
+                "feature-gso-tcpv6", "feature-ipv6-csum-offload", "feature-multicast-control",
+                "feature-dynamic-multicast-control", "feature-split-event-channels", "multi-queue-max-queues",
+                "feature-ctrl-ring");
         public static final Params DEFAULT = new Params(true, 8);
 
         public Params {
             if (maxQueues < 1 || maxQueues > 64) throw new IllegalArgumentException("maxQueues " + maxQueues);
+            features = java.util.Set.copyOf(features);
+            if (!FEATURES.containsAll(features)) throw new IllegalArgumentException("features " + features);
+        }
+
+        public Params(boolean separateTxRxIrq, int maxQueues) {
+            this(separateTxRxIrq, maxQueues, FEATURES);
+        }
+
+        boolean has(String feature) {
+            return features.contains(feature);
         }
     }
 
@@ -53,8 +72,8 @@ public final class NetBack implements KernelModule {
     @Override
     public void parameter(String key, String value) {
         params = switch (key) {
-            case "separate_tx_rx_irq" -> new Params(ModuleParameters.bool(value), params.maxQueues());
-            case "max_queues" -> new Params(params.separateTxRxIrq(), ModuleParameters.uint(value));
+            case "separate_tx_rx_irq" -> new Params(ModuleParameters.bool(value), params.maxQueues(), params.features());
+            case "max_queues" -> new Params(params.separateTxRxIrq(), ModuleParameters.uint(value), params.features());
             default -> throw new UnknownParameterException(key);
         };
     }
@@ -67,6 +86,16 @@ public final class NetBack implements KernelModule {
     public void init(Kernel kernel) throws Exception {
         driver = new NetbackDriver(params, links);
         kernel.xenbus().backend().register(driver);
+    }
+
+    /** Per queue of interface {@code vif} (e.g. vif1.0) while connected: {tx packets, rx packets}; empty if none. */
+    public java.util.List<long[]> queueCounters(String vif) {
+        return driver == null ? java.util.List.of() : driver.queueCounters(vif);
+    }
+
+    /** The control ring's hash settings of {@code vif}, as Linux's debugfs shows them; null without one. */
+    public String ctrlDump(String vif) {
+        return driver == null ? null : driver.ctrlDump(vif);
     }
 
     @Override

@@ -16,6 +16,7 @@ import org.jxen.xenbus.XenbusException;
 final class NetbackDriver extends BackendDriver<Vif> {
     private final NetBack.Params params;
     private final NetLink.Factory links;
+    private final java.util.Map<String, Vif> vifs = new java.util.concurrent.ConcurrentHashMap<>();
 
     NetbackDriver(NetBack.Params params, NetLink.Factory links) {
         super("vif", ConnectOn.FRONTEND_CONNECTED, Hotplug.DEFER_CONNECTED);
@@ -28,18 +29,22 @@ final class NetbackDriver extends BackendDriver<Vif> {
         // netback_probe: the features in one transaction, then the ones outside it.
         dev.transaction(tx -> {
             if (!tx.exists(dev.nodename() + "/state")) return null; // removed: never re-create it
-            dev.printf(tx, "feature-sg", "%d", 1);
-            dev.printf(tx, "feature-gso-tcpv4", "%d", 1);
-            dev.printf(tx, "feature-gso-tcpv6", "%d", 1);
-            dev.printf(tx, "feature-ipv6-csum-offload", "%d", 1);
+            for (String f : java.util.List.of("feature-sg", "feature-gso-tcpv4", "feature-gso-tcpv6",
+                    "feature-ipv6-csum-offload")) {
+                if (params.has(f)) dev.printf(tx, f, "%d", 1);
+            }
             dev.printf(tx, "feature-rx-copy", "%d", 1);
             dev.printf(tx, "feature-rx-flip", "%d", 0);
-            dev.printf(tx, "feature-multicast-control", "%d", 1);
-            dev.printf(tx, "feature-dynamic-multicast-control", "%d", 1);
+            for (String f : java.util.List.of("feature-multicast-control", "feature-dynamic-multicast-control")) {
+                if (params.has(f)) dev.printf(tx, f, "%d", 1);
+            }
             return null;
         });
-        dev.write("feature-split-event-channels", params.separateTxRxIrq() ? "1" : "0");
-        dev.write("multi-queue-max-queues", Integer.toString(params.maxQueues()));
+        if (params.has("feature-split-event-channels")) {
+            dev.write("feature-split-event-channels", params.separateTxRxIrq() ? "1" : "0");
+        }
+        if (params.has("multi-queue-max-queues")) dev.write("multi-queue-max-queues", Integer.toString(params.maxQueues()));
+        if (params.has("feature-ctrl-ring")) dev.write("feature-ctrl-ring", "1");
         if (dev.readOrNull("script") == null) {
             throw new XenbusException(Errno.ENOENT, "reading script");
         }
@@ -48,10 +53,22 @@ final class NetbackDriver extends BackendDriver<Vif> {
         if (handle == null || h < 0) throw new XenbusException(Errno.ENOENT, "reading handle");
         String name = "vif" + dev.otherendId() + "." + h;
         try {
-            return new Vif(dev, links.open(name, Vif.VIF_MAC), params);
+            Vif vif = new Vif(dev, links.open(name, Vif.VIF_MAC), params);
+            vifs.put(name, vif);
+            return vif;
         } catch (IOException e) {
             throw new XenbusException(Errno.EPERM, e.getMessage(), e);
         }
+    }
+
+    java.util.List<long[]> queueCounters(String name) {
+        Vif v = vifs.get(name);
+        return v == null ? java.util.List.of() : v.queueCounters();
+    }
+
+    String ctrlDump(String name) {
+        Vif v = vifs.get(name);
+        return v == null ? null : v.ctrlDump();
     }
 
     @Override
@@ -66,6 +83,7 @@ final class NetbackDriver extends BackendDriver<Vif> {
 
     @Override
     protected void removed(XenbusDevice dev, Vif vif) {
+        vifs.remove(vif.name(), vif);
         vif.close();
     }
 }

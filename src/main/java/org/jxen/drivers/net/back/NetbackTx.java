@@ -57,6 +57,8 @@ final class NetbackTx {
     private final int[] fragId = new int[FATAL_SKB_SLOTS];
     private long packets;
     private long dropped;
+    private TxCredit credit;
+    private long creditRetry;
     private boolean drained;
 
     NetbackTx(BackRing ring, Hypercalls hc, Staging staging, NetLink link) {
@@ -68,6 +70,16 @@ final class NetbackTx {
 
     long packets() {
         return packets;
+    }
+
+    /** The queue's credit scheduler (the backend's rate), or null: unlimited. */
+    void credit(TxCredit c) {
+        credit = c;
+    }
+
+    /** After {@link #process} returned because the credit ran out: when to try again (nanoTime), else 0. */
+    long creditRetry() {
+        return creditRetry;
     }
 
     long dropped() {
@@ -93,13 +105,25 @@ final class NetbackTx {
      */
     boolean process(int budget) throws Fatal {
         boolean notify = false;
+        creditRetry = 0;
         int n = 0;
         drained = false;
         try {
             do {
                 int work;
                 while ((work = ring.unconsumedRequests()) > 0) {
+                    int size = 0;
+                    if (credit != null && credit.limited()) { // xenvif_tx_build_gops: a packet beyond the credit waits for the next window
+                        ring.copyRequest(ring.reqCons(), scratch);
+                        size = req.wrap(scratch).size();
+                        long retry = credit.exceeded(size, System.nanoTime());
+                        if (retry != 0) {
+                            creditRetry = retry;
+                            return notify;
+                        }
+                    }
                     onePacket(work);
+                    if (size != 0) credit.consume(size);
                     notify |= ring.pushResponsesAndCheckNotify();
                     if (++n >= budget) return notify;
                 }

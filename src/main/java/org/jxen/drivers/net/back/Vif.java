@@ -27,6 +27,9 @@ final class Vif {
     private final NetBack.Params params;
     private final Queues<VifQueue> queues = new Queues<>();
     private BackRings rings;
+    private org.jxen.xenbus.XenbusWatch rateWatch;
+    private volatile NetbackCtrl ctrl;
+    private volatile boolean canSg = true;
     private volatile boolean disabled;
 
     Vif(XenbusDevice dev, NetLink link, NetBack.Params params) {
@@ -74,21 +77,29 @@ final class Vif {
         boolean tso6 = sg && ipv6Csum && unsigned(xs.readOrNull(fe + "/feature-gso-tcpv6"), 0) != 0;
         link.offloads(csum, csum && tso4, csum && tso6);
         NetbackRx.Features features = new NetbackRx.Features(rxNotify, csum, ipv6Csum, tso4, tso6);
+        canSg = sg;
         String mac = dev.readOrNull("mac");
         try {
             if (mac != null) Mac.parse(mac);
         } catch (IllegalArgumentException e) {
             throw new XenbusException(Errno.EINVAL, "parsing " + dev.nodename() + "/mac");
         }
+        // connect_ctrl_ring, before the data rings: absent is fine, half of it fails the connect.
+        ctrl = NetbackCtrl.connect(dev, () -> queues.current().size());
         RingKeys keys = new RingKeys(java.util.List.of("tx", "rx"), params.separateTxRxIrq());
         disabled = false;
         VifQueue[] qs = new VifQueue[0];
         VifQueue[][] holder = {qs};
-        rings = BackRings.map(dev, keys, params.maxQueues(), 0, (q, channel) -> port -> {
-            VifQueue[] now = holder[0];
-            if (q >= now.length || now[q] == null) return;
-            now[q].event(channel);
-        });
+        try {
+            rings = BackRings.map(dev, keys, params.maxQueues(), 0, (q, channel) -> port -> {
+                VifQueue[] now = holder[0];
+                if (q >= now.length || now[q] == null) return;
+                now[q].event(channel);
+            });
+        } catch (IOException | RuntimeException e) {
+            closeCtrl();
+            throw e;
+        }
         boolean split = params.separateTxRxIrq() && hasSplit(rings.queues().getFirst());
         qs = new VifQueue[rings.queues().size()];
         try {
@@ -99,8 +110,12 @@ final class Vif {
             for (VifQueue q : qs) if (q != null) q.release();
             throw new XenbusException(Errno.ENOMEM, "allocating the queues: " + e.getMessage(), e);
         }
+        // xen_net_read_rate, then the watch on rate (xen_register_watchers): a change applies while connected.
+        long[] rate = TxCredit.parse(dev.readOrNull("rate"), this::warn);
+        for (VifQueue q : qs) q.credit().init(rate[0], rate[1]);
         holder[0] = qs;
         queues.publish(java.util.List.of(qs));
+        rateWatch = dev.watchPath(dev.nodename() + "/rate", path -> rateChanged());
         for (VifQueue q : qs) q.start();
         for (VifQueue q : qs) {
             q.txEvent(); // requests pushed before the channels were bound
@@ -114,9 +129,31 @@ final class Vif {
         return q.port("tx") != q.port("rx");
     }
 
+    /** xen_net_rate_changed: every queue takes the new rate at once, and a waiting queue looks again. */
+    private void rateChanged() {
+        long[] rate;
+        try {
+            rate = TxCredit.parse(dev.readOrNull("rate"), this::warn);
+        } catch (IOException e) {
+            return;
+        }
+        long now = System.nanoTime();
+        for (VifQueue q : queues.current()) {
+            q.credit().change(rate[0], rate[1], now);
+            q.txEvent();
+        }
+    }
+
+    private void warn(String line) {
+        dev.xenbus().printk("netback " + dev.nodename() + ": " + line);
+    }
+
     /** Frames from the host's stack (the interface transmits), on the link's reader thread. */
     private void fromStack(MemorySegment frame, int offload) {
-        if (!disabled) queues.offer(frame, offload, VifQueue::deliver);
+        // xenvif_fix_features: a frontend without feature-sg takes one slot a packet.
+        if (!disabled && (canSg || frame.byteSize() <= org.jxen.drivers.net.Netif.PAGE_SIZE)) {
+            queues.offer(frame, offload, VifQueue::deliver);
+        }
     }
 
     /** xenvif_fatal_tx_err: the whole vif stops serving the frontend. */
@@ -129,15 +166,36 @@ final class Vif {
 
     /** xenvif_disconnect_data: queues stopped, rings unmapped, channels unbound. Idempotent. */
     void disconnect() {
+        closeCtrl();
+        if (rateWatch != null) rateWatch.close();
+        rateWatch = null;
         queues.retire(VifQueue::stop, VifQueue::release);
         if (rings != null) rings.close();
         rings = null;
+    }
+
+    private void closeCtrl() {
+        if (ctrl != null) ctrl.close();
+        ctrl = null;
+    }
+
+    /** The control ring's hash settings as Linux's debugfs shows them; null without a control ring. */
+    String ctrlDump() {
+        NetbackCtrl c = ctrl;
+        return c == null ? null : c.dump();
     }
 
     /** The interface goes (unregister_netdev). */
     void close() {
         disconnect();
         link.close();
+    }
+
+    /** Per queue: {tx packets (from the guest), rx packets (to it)}. */
+    java.util.List<long[]> queueCounters() {
+        java.util.List<long[]> out = new java.util.ArrayList<>();
+        for (VifQueue q : queues.current()) out.add(new long[] {q.tx.packets(), q.rx.packets()});
+        return out;
     }
 
     long[] counters() {

@@ -31,6 +31,7 @@ final class VifQueue {
     private final Thread txThread;
     private volatile boolean stopped;
     private volatile boolean txKicked = true;
+    private final TxCredit credit = new TxCredit(System.nanoTime());
     /** Held by whichever thread serves the tx ring: the tx thread, or the event's thread within its budget. */
     private final java.util.concurrent.locks.ReentrantLock txLock = new java.util.concurrent.locks.ReentrantLock();
     /** NAPI's weight: the packets the event's thread serves before it hands the rest to the tx thread. */
@@ -49,6 +50,7 @@ final class VifQueue {
         this.tx = new NetbackTx(ring.backRing("tx", Netif.TX_ENTRY_SIZE), dev.xenbus().hypercalls(), txStaging, link);
         this.rx = new NetbackRx(ring.backRing("rx", Netif.RX_ENTRY_SIZE), dev.xenbus().hypercalls(), rxStaging, features,
                 () -> notifyFrontend(rxPort));
+        this.tx.credit(credit);
         this.txThread = Thread.ofPlatform().daemon().name(link.name() + "-q" + index + "-tx").unstarted(this::txLoop);
     }
 
@@ -86,10 +88,22 @@ final class VifQueue {
         rx.kick();
     }
 
+    /** The queue's credit scheduler (the vif's rate). */
+    TxCredit credit() {
+        return credit;
+    }
+
     private void txLoop() {
         while (!stopped) {
             if (!txKicked) {
-                LockSupport.park(this);
+                long retry = tx.creditRetry();
+                if (retry == 0) {
+                    LockSupport.park(this);
+                } else {
+                    long wait = retry - System.nanoTime();
+                    if (wait > 0) LockSupport.parkNanos(this, wait);
+                    else txKicked = true; // the credit timer fired (xenvif_tx_credit_callback)
+                }
                 continue;
             }
             txLock.lock();

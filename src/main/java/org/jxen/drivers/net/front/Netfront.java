@@ -25,6 +25,8 @@ final class Netfront {
     private final NetFront.Params params;
     private final Queues<NetfrontQueue> queues = new Queues<>();
     private FrontRings rings;
+    private volatile NetfrontCtrl ctrl;
+    private volatile boolean backendSg = true;
 
     Netfront(XenbusDevice dev, NetLink link, NetFront.Params params) {
         this.dev = dev;
@@ -64,6 +66,7 @@ final class Netfront {
         List<String> v = xs.readAll(List.of(be + "/feature-rx-copy", be + "/multi-queue-max-queues",
                 be + "/feature-split-event-channels", be + "/feature-sg", be + "/feature-gso-tcpv4",
                 be + "/feature-gso-tcpv6", be + "/feature-ipv6-csum-offload"));
+        backendSg = unsigned(v.get(3), 0) != 0;
         if (unsigned(v.get(0), 0) == 0) {
             throw new XenbusException(Errno.ENODEV, "backend does not support copying receive path");
         }
@@ -79,18 +82,26 @@ final class Netfront {
         link.offloads(true, tso4, tso6);
         RingKeys keys = new RingKeys(List.of("tx", "rx"), split);
         NetfrontQueue[][] holder = {new NetfrontQueue[n]};
-        rings = FrontRings.setUp(dev, keys, n, 0, (q, channel) -> port -> {
+        boolean withCtrl = params.ctrlRing() && unsigned(xs.readOrNull(be + "/feature-ctrl-ring"), 0) != 0;
+        NetfrontCtrl c = withCtrl ? NetfrontCtrl.allocate(dev) : null;
+        try {
+            rings = FrontRings.setUp(dev, keys, n, 0, (q, channel) -> port -> {
             NetfrontQueue queue = holder[0][q];
             if (queue != null) queue.event(channel);
         }, tx -> {
             if (advertised && n == 1) dev.printf(tx, "multi-queue-num-queues", "%d", 1);
             dev.printf(tx, "request-rx-copy", "%d", 1);
-            dev.printf(tx, "feature-rx-notify", "%d", 1);
-            dev.printf(tx, "feature-sg", "%d", 1);
-            dev.printf(tx, "feature-gso-tcpv4", "%d", 1);
-            dev.printf(tx, "feature-gso-tcpv6", "%d", 1);
-            dev.printf(tx, "feature-ipv6-csum-offload", "%d", 1);
+            for (String f : List.of("feature-rx-notify", "feature-sg", "feature-gso-tcpv4", "feature-gso-tcpv6",
+                    "feature-ipv6-csum-offload")) {
+                if (params.features().contains(f)) dev.printf(tx, f, "%d", 1);
+            }
+            if (c != null) c.writeKeys(tx);
         });
+        } catch (IOException | HypercallException | RuntimeException e) {
+            if (c != null) c.close();
+            throw e;
+        }
+        ctrl = c;
         NetfrontQueue[] qs = new NetfrontQueue[n];
         try {
             for (FrontRings.Queue q : rings.queues()) qs[q.index()] = new NetfrontQueue(dev, q, link, split, ipv6Csum);
@@ -107,20 +118,44 @@ final class Netfront {
                 + (split ? ", split event channels" : "") + (tso4 || tso6 ? ", TSO" : ""));
     }
 
+    /** The control ring while connected with one (NetFront.Params.ctrlRing), else null. */
+    NetfrontCtrl ctrl() {
+        return ctrl;
+    }
+
     /** Frames the guest's stack sends through its interface. */
     private void fromStack(MemorySegment frame, int offload) {
+        // xennet_fix_features: a backend without feature-sg takes one slot a packet (no frame above a page).
+        if (!backendSg && frame.byteSize() > org.jxen.drivers.net.Netif.PAGE_SIZE) return;
         queues.offer(frame, offload, NetfrontQueue::transmit); // dropped while there is no carrier
     }
 
     /** xennet_disconnect_backend: queues stopped, buffers' grants ended, rings and channels taken down. */
     void disconnect() {
         queues.retire(NetfrontQueue::stop, NetfrontQueue::release);
+        if (ctrl != null) ctrl.close();
+        ctrl = null;
         if (rings != null) rings.close();
         rings = null;
     }
 
     void close() {
         disconnect();
+        link.close();
+    }
+
+    /**
+     * The domain died (destroyed while in its host's process): the queues' threads stop and their pages go with no
+     * word to the backend, and the interface goes (the namespace can then go too).
+     */
+    void kill() {
+        queues.retire(NetfrontQueue::stop, q -> {
+            try {
+                q.release();
+            } catch (RuntimeException e) {
+                // the domain's memory goes with it
+            }
+        });
         link.close();
     }
 

@@ -19,6 +19,7 @@ final class NetfrontDriver extends FrontendDriver<Netfront> {
     private final NetFront.Params params;
     private final NetLink.Factory links;
     private final Kernel kernel;
+    private final java.util.Set<Netfront> live = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     NetfrontDriver(NetFront.Params params, NetLink.Factory links, Kernel kernel) {
         super("vif", XenbusState.CONNECTED);
@@ -39,7 +40,20 @@ final class NetfrontDriver extends FrontendDriver<Netfront> {
             throw new XenbusException(Errno.EPERM, "creating interface " + name + ": " + e.getMessage(), e);
         }
         configure(dev, name);
-        return new Netfront(dev, link, params);
+        Netfront nf = new Netfront(dev, link, params);
+        live.add(nf);
+        return nf;
+    }
+
+    NetfrontCtrl ctrl(String ifname) {
+        for (Netfront nf : live) if (nf.name().equals(ifname)) return nf.ctrl();
+        return null;
+    }
+
+    /** The domain died: every device's threads and interface go, with no word to anyone (see Netfront.kill). */
+    void killAll() {
+        for (Netfront nf : live) nf.kill();
+        live.clear();
     }
 
     /** Up, mtu, addresses: in the guest's namespace, when it has one (a test's pipe has none). */
@@ -70,6 +84,7 @@ final class NetfrontDriver extends FrontendDriver<Netfront> {
 
     @Override
     protected void removed(XenbusDevice dev, Netfront nf) {
+        live.remove(nf);
         nf.close();
     }
 }
