@@ -74,7 +74,8 @@ public final class XenstoredCommand implements Callable<Integer> {
         }
         XenStoredServer server;
         try {
-            server = XenStoredServer.start(new XenStoredServer.Options(path, trace, stateDir, fsync, snapshotBytes,
+            // Held: clients wait in the socket's backlog until the domain hooks below are in place.
+            server = XenStoredServer.startHeld(new XenStoredServer.Options(path, trace, stateDir, fsync, snapshotBytes,
                     journalIo.equals("mmap")));
         } catch (java.io.IOException e) {
             System.err.println("xenstored: " + e.getMessage());
@@ -115,6 +116,13 @@ public final class XenstoredCommand implements Callable<Integer> {
                 server.close();
                 return 1;
             }
+        }
+        try {
+            server.acceptConnections();
+        } catch (java.io.IOException e) {
+            System.err.println("xenstored: " + e.getMessage());
+            server.close();
+            return 1;
         }
         CountDownLatch stopped = new CountDownLatch(1);
         // SIGTERM and SIGINT run shutdown hooks: close the loop and remove the socket before exiting.

@@ -51,7 +51,7 @@ public final class XenStoredServer implements AutoCloseable {
     private volatile java.util.function.Consumer<IOException> journalFailed =
             e -> LOG.log(System.Logger.Level.ERROR, "xenstored: journal write failed: " + e);
 
-    private XenStoredServer(Options options) throws IOException {
+    private XenStoredServer(Options options, boolean accept) throws IOException {
         this.options = options;
         loop = new EventLoop("xenstored");
         if (options.stateDir() != null) {
@@ -92,7 +92,7 @@ public final class XenStoredServer implements AutoCloseable {
             }
         });
         listener = options.socket() == null ? null : new UnixSocketListener(loop, engine, options.socket());
-        if (listener != null) listener.register();
+        if (listener != null && accept) listener.register();
         loop.start();
     }
 
@@ -106,7 +106,32 @@ public final class XenStoredServer implements AutoCloseable {
     }
 
     public static XenStoredServer start(Options options) throws IOException {
-        return new XenStoredServer(options);
+        return new XenStoredServer(options, true);
+    }
+
+    /**
+     * A daemon whose socket is bound but not yet served: clients that connect wait in the backlog until
+     * {@link #acceptConnections}, so nothing (an INTRODUCE, say) is handled before the daemon has its domain hooks.
+     */
+    public static XenStoredServer startHeld(Options options) throws IOException {
+        return new XenStoredServer(options, false);
+    }
+
+    /** Starts serving the socket of a {@link #startHeld} daemon. */
+    public void acceptConnections() throws IOException {
+        if (listener == null) return;
+        try {
+            loop.call(() -> {
+                try {
+                    listener.register();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                return null;
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
+        }
     }
 
     /** What recovery found in the state directory, or null without one. */
