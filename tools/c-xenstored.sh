@@ -7,7 +7,7 @@
 # RUNDIR/trace. Clients: XENSTORED_PATH=RUNDIR/socket xenstore-ls -f -p
 # Environment: C_XENSTORED_TRACE=off skips -T (its byte-at-a-time trace writes dominate benchmark numbers),
 #              XEN_EXTRACT (where the .debs are unpacked, default ~/.cache/jxen/xen-4.17),
-#              FAKEXEN_DOMIDS (domains xc_domain_getinfo reports as existing, default "0").
+#              FAKEXEN_DOMIDS (domains xc_domain_getinfo reports as existing: ids and ranges, "0,3,5-9"; default "0").
 #
 # How: the packages are fetched with apt-get download and unpacked (no postinst, no services). xenstored's
 # -D skips setup_structure() since XSA-326 and crashes on the first request, so it runs with dom0 init

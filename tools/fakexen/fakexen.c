@@ -6,7 +6,7 @@
  * the first request crashes; without -D it needs /dev/xen/privcmd. With this shim dom0's introduction
  * "succeeds": its ring is a zeroed 4 KiB file that nobody writes, its event channel a pipe that never fires.
  * Only the Unix socket carries traffic. Domains that "exist" for xc_domain_getinfo: FAKEXEN_DOMIDS
- * (comma-separated, default "0"). Built twice: as the three Xen libraries, and with -DFAKEXEN_PRELOAD as an
+ * (comma-separated ids or ranges such as 0-10000, default "0"). Built twice: as the three Xen libraries, and with -DFAKEXEN_PRELOAD as an
  * LD_PRELOAD object that redirects /proc/xen/xsd_{port,kva} to files in $FAKEXEN_DIR.
  */
 #define _GNU_SOURCE
@@ -34,8 +34,11 @@ static int domid_exists(uint32_t domid) {
     if (!list || !*list) return domid == 0;
     char *copy = strdup(list), *save = NULL;
     int found = 0;
-    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-        if ((uint32_t)strtoul(t, NULL, 10) == domid) found = 1;
+    for (char *t = strtok_r(copy, ",", &save); t && !found; t = strtok_r(NULL, ",", &save)) {
+        char *dash;
+        uint32_t lo = (uint32_t)strtoul(t, &dash, 10), hi = *dash == '-' ? (uint32_t)strtoul(dash + 1, NULL, 10) : lo;
+        if (domid >= lo && domid <= hi) found = 1;
+    }
     free(copy);
     return found;
 }

@@ -54,4 +54,36 @@ final class Cpu {
             return 0;
         }
     }
+
+    /**
+     * A process's CPU time between two instants, read by the thread that waits for them (the bench's main
+     * thread, which does nothing else meanwhile). With pid 0 nothing is measured.
+     */
+    static final class Window {
+        private final long pid;
+        private long ticks = -1;
+
+        Window(long pid) {
+            this.pid = pid;
+        }
+
+        /** Sleeps until {@code start}, reads, sleeps until {@code end}, reads (System.nanoTime instants). */
+        void measure(long start, long end) throws InterruptedException {
+            if (pid == 0) return;
+            sleepUntil(start);
+            long before = ticks(pid, true);
+            sleepUntil(end);
+            ticks = ticks(pid, true) - before;
+        }
+
+        private static void sleepUntil(long instant) throws InterruptedException {
+            long left;
+            while ((left = instant - System.nanoTime()) > 0) java.util.concurrent.TimeUnit.NANOSECONDS.sleep(left);
+        }
+
+        /** Microseconds of CPU per request over the window, NaN if not measured or nothing was done. */
+        double perRequestMicros(long requests) {
+            return ticks < 0 || requests <= 0 ? Double.NaN : microseconds(ticks) / requests;
+        }
+    }
 }

@@ -63,7 +63,8 @@ public final class JournalComparison {
         return new XenStoreBench(c, log).run();
     }
 
-    private static Process start(Path dir, List<String> args) throws IOException {
+    /** jxen's xenstored as its own process on DIR/socket, with the host's JVM options; waits until it listens. */
+    static Process start(Path dir, List<String> args) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.add("--enable-native-access=ALL-UNNAMED");
@@ -120,7 +121,7 @@ public final class JournalComparison {
         return String.format(" %+.1f%% |", c);
     }
 
-    private static void deleteTree(Path dir) throws IOException {
+    static void deleteTree(Path dir) throws IOException {
         try (var walk = Files.walk(dir)) {
             for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         }

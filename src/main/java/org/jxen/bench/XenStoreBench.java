@@ -36,8 +36,16 @@ public final class XenStoreBench {
     /** How long past the end of the window a connection may take to finish before it is cut off. */
     private static final long GRACE_NANOS = TimeUnit.SECONDS.toNanos(10);
 
+    /**
+     * @param daemonPid the daemon's process, whose CPU time per request each row reports (0: not measured)
+     */
     public record Config(Path socket, List<Integer> conns, int pipeline, double seconds, double warmupSeconds,
-                         List<String> workloads) {
+                         List<String> workloads, long daemonPid) {
+        public Config(Path socket, List<Integer> conns, int pipeline, double seconds, double warmupSeconds,
+                      List<String> workloads) {
+            this(socket, conns, pipeline, seconds, warmupSeconds, workloads, 0);
+        }
+
         public Config {
             conns = List.copyOf(conns);
             workloads = List.copyOf(workloads);
@@ -166,7 +174,9 @@ public final class XenStoreBench {
                 BenchConnection conn = open.get(i);
                 tasks.add(() -> ConnectionDriver.run(conn, slots, windowStart, windowEnd));
             }
-            return BenchResult.of(label, conns, pipeline, config.seconds(), runAll(tasks, open, windowEnd));
+            Cpu.Window cpu = daemonCpu(label.equals("echo-floor"));
+            Tally t = runAll(tasks, open, windowStart, windowEnd, cpu);
+            return BenchResult.of(label, conns, pipeline, config.seconds(), t, cpu.perRequestMicros(t.ops * requestsPerOp(label)));
         } finally {
             closeAll(open);
         }
@@ -239,7 +249,9 @@ public final class XenStoreBench {
                 }
                 return t;
             };
-            return BenchResult.of("watch", 1, 1, config.seconds(), runAll(List.of(watchTask, writeTask), open, windowEnd));
+            Cpu.Window cpu = daemonCpu(false);
+            Tally t = runAll(List.of(watchTask, writeTask), open, windowStart, windowEnd, cpu);
+            return BenchResult.of("watch", 1, 1, config.seconds(), t, cpu.perRequestMicros(t.ops));
         } finally {
             closeAll(open);
         }
@@ -276,7 +288,8 @@ public final class XenStoreBench {
      * Runs each task on its own platform thread. A daemon that stops answering must not hang the run: whatever
      * is still going {@link #GRACE_NANOS} after the window is cut off by closing its connections, and counted.
      */
-    private static Tally runAll(List<Callable<Tally>> tasks, List<BenchConnection> conns, long windowEnd) {
+    private static Tally runAll(List<Callable<Tally>> tasks, List<BenchConnection> conns, long windowStart,
+            long windowEnd, Cpu.Window cpu) {
         Tally[] tallies = new Tally[tasks.size()];
         Thread[] threads = new Thread[tasks.size()];
         for (int i = 0; i < threads.length; i++) {
@@ -293,6 +306,7 @@ public final class XenStoreBench {
         Tally total = new Tally();
         boolean cutOff = false;
         try {
+            cpu.measure(windowStart, windowEnd);
             for (Thread t : threads) {
                 long left = windowEnd + GRACE_NANOS - System.nanoTime();
                 if (!t.join(Duration.ofNanos(Math.max(1, left)))) cutOff = true;
@@ -312,6 +326,16 @@ public final class XenStoreBench {
             if (t != null) total.add(t);
         }
         return total;
+    }
+
+    /** The daemon's CPU time over the measured window, or nothing (no pid, or the echo floor's own server). */
+    private Cpu.Window daemonCpu(boolean notTheDaemon) {
+        return new Cpu.Window(notTheDaemon ? 0 : config.daemonPid());
+    }
+
+    /** xs_wire requests one operation makes (a transaction: START, its WRITEs, END). */
+    static int requestsPerOp(String workload) {
+        return workload.equals("transaction") ? TX_WRITES + 2 : 1;
     }
 
     private static void closeAll(List<BenchConnection> conns) {

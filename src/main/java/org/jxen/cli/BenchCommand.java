@@ -84,8 +84,25 @@ public final class BenchCommand implements Runnable {
         boolean journal;
 
         @Option(names = "--c-socket", paramLabel = "PATH",
-                description = "With --journal: the socket of a C xenstored to run beside (tools/c-xenstored.sh).")
+                description = "The socket of a C xenstored (tools/c-xenstored.sh) to measure beside jxen's in the same run: "
+                        + "starts jxen's xenstored as its own process (as a host runs it, without the journal), runs the "
+                        + "workloads against each in turn, --repeat times in alternating order, and prints the medians, "
+                        + "their ratio and each daemon's CPU time per request. With --journal: a column beside the journal modes.")
         Path cSocket;
+
+        @Option(names = "--repeat", defaultValue = "3", paramLabel = "N",
+                description = "With --c-socket or --idle: runs per daemon (default: ${DEFAULT-VALUE}); medians are reported.")
+        int repeat;
+
+        @Option(names = "--idle", defaultValue = "0", paramLabel = "N",
+                description = "Also measure with N idle Unix-socket connections and N idle guest rings open (jxen's: domains "
+                        + "of a host this starts, its xenstored as the host runs it; C's: start it with FAKEXEN_DOMIDS=0-N). "
+                        + "Raises the open-files soft limit as needed.")
+        int idle;
+
+        @Option(names = "--daemon-cpus", paramLabel = "LIST",
+                description = "With --c-socket or --idle: pin every daemon's threads to these CPUs (taskset -a -p -c LIST).")
+        String daemonCpus;
 
         @Option(names = "--node-memory", defaultValue = "100000", paramLabel = "N",
                 description = "With --in-process: nodes to store for the memory measurement (default: ${DEFAULT-VALUE}).")
@@ -103,6 +120,16 @@ public final class BenchCommand implements Runnable {
                             warmup, workloads), cSocket, System.err);
                     System.out.println(org.jxen.bench.JournalComparison.markdown(all));
                     return all.values().stream().flatMap(List::stream).anyMatch(r -> r.errors() > 0) ? 1 : 0;
+                }
+                if (cSocket != null || idle > 0) {
+                    if (socket != null || inProcess) {
+                        throw new CommandLine.ParameterException(spec.commandLine(), "--c-socket and --idle start jxen's daemon: no --socket or --in-process");
+                    }
+                    var cmp = new org.jxen.bench.PeerComparison(new XenStoreBench.Config(null, conns, pipeline, seconds, warmup,
+                            workloads), cSocket, repeat, idle, daemonCpus, System.err);
+                    var report = cmp.run();
+                    System.out.print(org.jxen.bench.PeerComparison.markdown(report));
+                    return report.rows().stream().anyMatch(r -> r.errors() > 0) ? 1 : 0;
                 }
                 return inProcess ? runInProcess() : report(runAgainst(socketPath()), null);
             } catch (IOException e) {

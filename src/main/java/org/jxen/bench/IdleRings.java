@@ -1,0 +1,110 @@
+package org.jxen.bench;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.jxen.hypervisor.DomainControl;
+import org.jxen.hypervisor.DomainInfo;
+import org.jxen.hypervisor.DomainLayout;
+import org.jxen.hypervisor.HypercallException;
+import org.jxen.toolstack.Host;
+import org.jxen.xenstore.Payloads;
+import org.jxen.xenstore.XsError;
+import org.jxen.xenstore.XsMessage;
+import org.jxen.xenstore.XsType;
+
+/** The two ways the bench gets idle guest rings: real domains of a jxen host, or C xenstored's fake ones. */
+final class IdleRings {
+    private IdleRings() {}
+
+    /**
+     * Domains of a jxen host: each created with a few pages (its xenstore page granted to dom0 and an unbound
+     * port, as every domain) and introduced; the host's xenstored maps the page and binds the port, as for a
+     * guest, and nobody ever writes the ring. Released and destroyed on close.
+     */
+    static final class OnHost implements IdleLoad.Rings {
+        private static final int PAGES = 4;
+        private final Host host;
+        private final List<Integer> domids = new ArrayList<>();
+
+        OnHost(Host host) {
+            this.host = host;
+        }
+
+        @Override
+        public int open(int n) throws IOException {
+            DomainControl ctl = host.dom0().domainControl();
+            try {
+                for (int i = 0; i < n; i++) {
+                    int domid = ctl.createDomain(PAGES, 1);
+                    domids.add(domid);
+                    DomainInfo info = ctl.info(domid);
+                    host.xenstore().introduce(domid, DomainLayout.XENSTORE_FRAME, info.xenstorePort());
+                }
+            } catch (HypercallException e) {
+                throw new IOException("idle domain " + (domids.size() + 1) + " of " + n + ": " + e.getMessage(), e);
+            }
+            return domids.size();
+        }
+
+        @Override
+        public void close() throws IOException {
+            DomainControl ctl = host.dom0().domainControl();
+            IOException first = null;
+            for (int domid : domids) {
+                try {
+                    host.xenstore().release(domid);
+                    ctl.destroy(domid);
+                } catch (IOException | HypercallException e) {
+                    if (first == null) first = new IOException("releasing idle domain " + domid + ": " + e.getMessage(), e);
+                }
+            }
+            domids.clear();
+            if (first != null) throw first;
+        }
+    }
+
+    /**
+     * Domains 1..N introduced to C xenstored under tools/fakexen, which "maps" each ring as a private zeroed
+     * page and binds a port that never fires: the daemon holds N ring connections as it would on Xen. It
+     * accepts only domains FAKEXEN_DOMIDS names (start it with FAKEXEN_DOMIDS=0-N).
+     */
+    static final class Fake implements IdleLoad.Rings {
+        private final Path socket;
+        private int introduced;
+
+        Fake(Path socket) {
+            this.socket = socket;
+        }
+
+        @Override
+        public int open(int n) throws IOException {
+            try (BenchConnection admin = BenchConnection.open(socket)) {
+                for (int domid = 1; domid <= n; domid++) {
+                    XsMessage reply = admin.call(XsType.INTRODUCE, Payloads.strings(Integer.toString(domid), "1", "1"));
+                    if (reply.type() == XsType.ERROR.code) {
+                        release(admin, introduced);
+                        introduced = 0;
+                        throw new IOException("INTRODUCE of domain " + domid + ": " + XsError.fromPayload(reply.payload())
+                                + " (a C xenstored under tools/fakexen takes the domains FAKEXEN_DOMIDS names, e.g. 0-" + n + ")");
+                    }
+                    introduced = domid;
+                }
+            }
+            return introduced;
+        }
+
+        @Override
+        public void close() throws IOException {
+            try (BenchConnection admin = BenchConnection.open(socket)) {
+                release(admin, introduced);
+            }
+            introduced = 0;
+        }
+
+        private static void release(BenchConnection admin, int upTo) throws IOException {
+            for (int domid = 1; domid <= upTo; domid++) admin.call(XsType.RELEASE, Payloads.strings(Integer.toString(domid)));
+        }
+    }
+}
