@@ -69,7 +69,7 @@ public final class PeerComparison {
     public Report run() throws IOException {
         long cPid = cSocket == null ? 0 : SocketOwner.pid(cSocket);
         if (cSocket != null && cPid == 0) throw new IOException("no process listens on " + cSocket + " (start C xenstored with tools/c-xenstored.sh)");
-        if (idle > 0) needFiles(2L * idle + 1024);
+        if (idle > 0) needFiles(idle + 1024L);
         Path dir = Files.createTempDirectory("jxen-bench-peer");
         Host host = null;
         Process own = null;

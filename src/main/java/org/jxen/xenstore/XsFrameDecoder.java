@@ -31,14 +31,23 @@ public final class XsFrameDecoder {
         int frames = 0;
         while (in.hasRemaining()) {
             if (payload == null) {
-                copy(in, header);
-                if (header.hasRemaining()) break;
-                header.flip();
-                type = header.getInt();
-                reqId = header.getInt();
-                txId = header.getInt();
-                long len = Integer.toUnsignedLong(header.getInt());
-                header.clear();
+                long len;
+                if (header.position() == 0 && in.remaining() >= XsWire.HEADER_SIZE) {
+                    // The usual case, a whole header at hand: read it in place.
+                    type = littleEndian(in);
+                    reqId = littleEndian(in);
+                    txId = littleEndian(in);
+                    len = Integer.toUnsignedLong(littleEndian(in));
+                } else {
+                    copy(in, header);
+                    if (header.hasRemaining()) break;
+                    header.flip();
+                    type = header.getInt();
+                    reqId = header.getInt();
+                    txId = header.getInt();
+                    len = Integer.toUnsignedLong(header.getInt());
+                    header.clear();
+                }
                 if (len > XsWire.PAYLOAD_MAX) throw new FrameTooLargeException(len);
                 payload = new byte[(int) len];
                 payloadFill = 0;
@@ -65,6 +74,11 @@ public final class XsFrameDecoder {
         header.clear();
         payload = null;
         payloadFill = 0;
+    }
+
+    private static int littleEndian(ByteBuffer in) {
+        int v = in.getInt();
+        return in.order() == ByteOrder.LITTLE_ENDIAN ? v : Integer.reverseBytes(v);
     }
 
     private static void copy(ByteBuffer from, ByteBuffer to) {

@@ -8,7 +8,6 @@ import java.nio.channels.ClosedSelectorException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -36,18 +35,29 @@ public final class EventLoop implements Executor, AutoCloseable {
     /** Something with output to push after the current round. */
     public interface Flushable {
         void flush();
+
+        /** Whether it is in the loop's list for this round (the loop keeps it there once). */
+        boolean flushQueued();
+
+        void flushQueued(boolean queued);
     }
 
     private final Selector selector;
     private final Thread thread;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean wakeupPending = new AtomicBoolean();
-    private final LinkedHashSet<Flushable> dirty = new LinkedHashSet<>();
+    /** Flushables marked this round, each once (its flushQueued flag), in order; swapped with flushing. */
+    private ArrayList<Flushable> dirty = new ArrayList<>();
+    private ArrayList<Flushable> flushing = new ArrayList<>();
+    /** Bound once: select(Consumer) hands ready keys straight here, without the selected-key set. */
+    private final java.util.function.Consumer<SelectionKey> dispatch = this::dispatch;
     private final List<Runnable> idleHooks = new ArrayList<>();
     private final List<Runnable> outputBarriers = new ArrayList<>();
     private volatile boolean running = true;
     /** Where socket connections read into, one after another on this thread (see SocketConnection). */
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(64 * 1024);
+    /** Where socket connections encode their replies to write them, one after another on this thread. */
+    private final ByteBuffer writeBuffer = ByteBuffer.allocateDirect(64 * 1024).order(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     public EventLoop(String name) throws IOException {
         selector = Selector.open();
@@ -61,6 +71,19 @@ public final class EventLoop implements Executor, AutoCloseable {
     /** The loop's read buffer, empty between uses; loop thread only. */
     public ByteBuffer readBuffer() {
         return readBuffer;
+    }
+
+    /** Bytes copied off guest rings, decoded before the copy returns; one array for every ring. */
+    private final byte[] scratch = new byte[4096];
+
+    /** The loop's scratch array, for use within one call on the loop thread. */
+    public byte[] scratch() {
+        return scratch;
+    }
+
+    /** The loop's write buffer, for use within one call on the loop thread. */
+    public ByteBuffer writeBuffer() {
+        return writeBuffer;
     }
 
     public Selector selector() {
@@ -107,6 +130,8 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     /** Schedules a flush at the end of this round (loop thread only). */
     public void markDirty(Flushable f) {
+        if (f.flushQueued()) return;
+        f.flushQueued(true);
         dirty.add(f);
     }
 
@@ -131,17 +156,8 @@ public final class EventLoop implements Executor, AutoCloseable {
     private void run() {
         try {
             while (running) {
-                selector.select();
-                wakeupPending.set(false);
-                for (SelectionKey key : selector.selectedKeys()) {
-                    Handler h = (Handler) key.attachment();
-                    try {
-                        if (key.isValid()) h.ready(key);
-                    } catch (IOException | RuntimeException e) {
-                        h.failed(e);
-                    }
-                }
-                selector.selectedKeys().clear();
+                selector.select(dispatch);
+                if (wakeupPending.get()) wakeupPending.set(false);
                 drain();
             }
         } catch (ClosedSelectorException e) {
@@ -150,6 +166,15 @@ public final class EventLoop implements Executor, AutoCloseable {
             LOG.log(Level.ERROR, "event loop failed", e);
         } finally {
             running = false;
+        }
+    }
+
+    private void dispatch(SelectionKey key) {
+        Handler h = (Handler) key.attachment();
+        try {
+            if (key.isValid()) h.ready(key);
+        } catch (IOException | RuntimeException e) {
+            h.failed(e);
         }
     }
 
@@ -164,9 +189,16 @@ public final class EventLoop implements Executor, AutoCloseable {
                 }
             }
             while (!dirty.isEmpty()) {
-                List<Flushable> now = new ArrayList<>(dirty);
-                dirty.clear();
-                for (Flushable f : now) f.flush();
+                // Flushing can mark more (a reply's watch events to other connections): those go in the next pass.
+                ArrayList<Flushable> now = dirty;
+                dirty = flushing;
+                flushing = now;
+                for (int i = 0; i < now.size(); i++) {
+                    Flushable f = now.get(i);
+                    f.flushQueued(false);
+                    f.flush();
+                }
+                now.clear();
             }
         } while (!tasks.isEmpty());
         for (Runnable r : idleHooks) r.run();

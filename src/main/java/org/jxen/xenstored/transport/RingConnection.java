@@ -36,7 +36,6 @@ public final class RingConnection implements ConnectionIo, EventLoop.Flushable {
     private final XenStoreRingLayout ring;
     private final RingNotifier notifier;
     private final XsFrameDecoder decoder = new XsFrameDecoder();
-    private final byte[] chunk = new byte[XenStoreRingLayout.XENSTORE_RING_SIZE];
     /** A request read off the ring and where in the ring it ends. */
     private record Held(XsMessage message, int end) {}
 
@@ -138,6 +137,18 @@ public final class RingConnection implements ConnectionIo, EventLoop.Flushable {
         loop.markDirty(this);
     }
 
+    private boolean flushQueued;
+
+    @Override
+    public boolean flushQueued() {
+        return flushQueued;
+    }
+
+    @Override
+    public void flushQueued(boolean queued) {
+        flushQueued = queued;
+    }
+
     /** Writes queued replies as space allows, then takes requests while the engine accepts them. */
     @Override
     public void flush() {
@@ -199,10 +210,12 @@ public final class RingConnection implements ConnectionIo, EventLoop.Flushable {
 
     private boolean readRequests() throws RingIndexException, XsFrameDecoder.FrameTooLargeException {
         boolean consumed = false;
+        // The loop's array, not one per ring: ten thousand idle guests would hold 10 MB of them.
+        byte[] chunk = loop.scratch();
         while (true) {
             deliverHeld();
             if (closed || broken || !held.isEmpty() || !engine.canAcceptInput(conn)) break;
-            int n = ring.requests().peek(readIdx, chunk, 0, chunk.length);
+            int n = ring.requests().peek(readIdx, chunk, 0, Math.min(chunk.length, XenStoreRingLayout.XENSTORE_RING_SIZE));
             if (n == 0) break;
             readIdx += n;
             consumed = true;

@@ -59,7 +59,8 @@ public final class UnixSocketListener implements EventLoop.Handler, AutoCloseabl
         while ((ch = server.accept()) != null) {
             try {
                 new SocketConnection(loop, engine, ch);
-            } catch (IOException e) {
+            } catch (IOException | OutOfMemoryError e) {
+                // Out of heap for one more client: refuse it, keep serving the others (the loop must not die).
                 LOG.log(Level.WARNING, "accepting client: {0}", e.toString());
                 ch.close();
             }
