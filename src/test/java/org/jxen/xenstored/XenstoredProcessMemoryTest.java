@@ -99,6 +99,36 @@ class XenstoredProcessMemoryTest {
         }
     }
 
+    /**
+     * Idle clients cost the daemon no buffer of their own: with one 64 KiB output buffer each, the 12 MB heap of
+     * jvm.options held fewer than 200, and the event loop died of OutOfMemoryError with the process still up.
+     */
+    @Test
+    void twoThousandIdleClientsFitTheHeapAndABusyOneIsServed() throws Exception {
+        org.jxen.libc.Rlimits.raiseSoftToHard(org.jxen.libc.Rlimits.RLIMIT_NOFILE);
+        Path socket = startDaemon();
+        List<RawSocketClient> idle = new ArrayList<>();
+        try {
+            for (int i = 0; i < 2000; i++) {
+                RawSocketClient c = new RawSocketClient(socket);
+                idle.add(c);
+                XsMessage reply = c.call(XsType.GET_DOMAIN_PATH, i, "0\0");
+                assertThat(reply.type()).as("client %d", i).isEqualTo(XsType.GET_DOMAIN_PATH.code);
+            }
+            try (RawSocketClient busy = new RawSocketClient(socket)) {
+                for (int i = 0; i < 1000; i++) {
+                    assertThat(busy.call(XsType.WRITE, i, "/idle/k" + (i % 10) + "\0v" + i).type()).isEqualTo(XsType.WRITE.code);
+                    XsMessage read = busy.call(XsType.READ, i, "/idle/k" + (i % 10) + "\0");
+                    assertThat(new String(read.payload(), StandardCharsets.US_ASCII)).isEqualTo("v" + i);
+                }
+            }
+            assertThat(rssKb(daemon.pid())).isLessThanOrEqualTo(RSS_LIMIT_KB);
+            assertThat(Files.readString(dir.resolve("daemon.log"))).doesNotContain("OutOfMemoryError");
+        } finally {
+            for (RawSocketClient c : idle) c.close();
+        }
+    }
+
     static long rssKb(long pid) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
             if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
