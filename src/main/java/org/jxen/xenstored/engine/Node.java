@@ -88,6 +88,28 @@ public final class Node {
         return new Node(path, value, perms, c, generation);
     }
 
+    /**
+     * The children as DIRECTORY returns them, NUL-terminated names in order, made once per node: a node never
+     * changes, and C xenstored keeps the same bytes in its node record. Shared by every reply; never written.
+     */
+    private byte[] childList;
+
+    byte[] childList() {
+        byte[] l = childList;
+        if (l == null) {
+            int size = 0;
+            for (String c : children) size += c.length() + 1;
+            l = new byte[size];
+            int at = 0;
+            for (String c : children) {
+                for (int i = 0; i < c.length(); i++) l[at++] = (byte) c.charAt(i);
+                at++;
+            }
+            childList = l;
+        }
+        return l;
+    }
+
     String childPath(String name) {
         return XsPaths.join(path, name);
     }

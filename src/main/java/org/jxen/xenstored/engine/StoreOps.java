@@ -225,12 +225,7 @@ final class StoreOps {
     }
 
     private static byte[] childList(Node n) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (String child : n.children) {
-            out.writeBytes(child.getBytes(StandardCharsets.US_ASCII));
-            out.write(0);
-        }
-        return out.toByteArray();
+        return n.childList();
     }
 
     XsPerms getPerms(StoreView v, Caller c, String path) throws XenStoreException {
