@@ -113,6 +113,19 @@ final class BenchConnection implements Closeable {
         }
     }
 
+    /** As {@link #callAllOk}, but counts ERROR replies instead of failing on the first; for cleanup. */
+    int callAll(int count, IntFunction<XsMessage> request, int window) throws IOException {
+        int sent = 0, done = 0, errors = 0;
+        while (done < count) {
+            while (sent < count && sent - done < window) send(request.apply(sent), sent++);
+            XsMessage reply = receive();
+            if (reply.type() == XsType.WATCH_EVENT.code) continue;
+            if (reply.type() == XsType.ERROR.code) errors++;
+            done++;
+        }
+        return errors;
+    }
+
     @Override
     public void close() throws IOException {
         channel.close();
