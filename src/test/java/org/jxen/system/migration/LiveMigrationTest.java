@@ -63,6 +63,13 @@ class LiveMigrationTest extends MigrationFixture {
     }
 
     @Test
+    void aDdRunningAtTheMigrationGoesOnAtTheTargetFromWhereItStopped() throws Exception {
+        var dd = ddWhile("dd", () -> CompletableFuture.supplyAsync(() -> xl(run1, "migrate", "--live", "dd", run2.toString()),
+                r -> Thread.ofPlatform().daemon().start(r)));
+        assertDdFinished(host2, "dd", dd);
+    }
+
+    @Test
     void aStreamCutMidWayResumesTheGuestAtTheSourceAndLeavesNothingAtTheTarget() throws Exception {
         int domid = createWriter("g");
         try (CuttingProxy proxy = new CuttingProxy(listener2.address(), 1 << 20, () -> { })) {

@@ -60,6 +60,16 @@ class SaveRestoreTest extends MigrationFixture {
     }
 
     @Test
+    void aDdRunningAtTheSaveGoesOnAfterTheRestoreFromWhereItStopped() throws Exception {
+        Path image = dir.resolve("dd.save");
+        var dd = ddWhile("dd", () -> java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> xl(run1, "save", "dd", image.toString()), r -> Thread.ofPlatform().daemon().start(r)));
+        XlResult restore = xl(run2, "restore", image.toString());
+        assertThat(restore.code()).as(restore.err()).isZero();
+        assertDdFinished(host2, "dd", dd);
+    }
+
+    @Test
     void saveWithCheckpointKeepsTheGuestRunningWithItsConnections() throws Exception {
         int domid = createWriter("c");
         Path image = dir.resolve("c.save");
