@@ -197,9 +197,10 @@ abstract class MigrationFixture {
      * is paused part way (a paused domain's command stops at its next hypercall), the copied part of the source
      * overwritten (a dd that started again from zero would copy those new bytes), then {@code move} runs: it
      * starts a save or migration and unpauses the guest once the suspend request is in the store, so that dd is
-     * still copying when the guest freezes. Returns the xl exec of the source, which ends when the domain goes.
+     * still copying when the guest freezes. Returns the source's xl exec (it ends when the domain goes) and what
+     * {@code move} did.
      */
-    java.util.concurrent.CompletableFuture<XlResult> ddWhile(String name, java.util.concurrent.Callable<java.util.concurrent.CompletableFuture<XlResult>> move)
+    DdRun ddWhile(String name, java.util.concurrent.Callable<java.util.concurrent.CompletableFuture<XlResult>> move)
             throws Exception {
         ddSource = new byte[DD_RECORDS * 512];
         new java.util.Random(16).nextBytes(ddSource);
@@ -226,10 +227,24 @@ abstract class MigrationFixture {
         await().atMost(WAIT).until(() -> "suspend".equals(read(host1, "/local/domain/" + domid + "/control/shutdown"))
                 || moved.isDone());
         host1.unpause(domid);
-        XlResult m = moved.get(5, java.util.concurrent.TimeUnit.MINUTES);
-        assertThat(m.code()).as(m.err()).isZero();
-        assertGone(host1, domid, name);
-        return dd;
+        return new DdRun(dd, moved.get(5, java.util.concurrent.TimeUnit.MINUTES), domid);
+    }
+
+    record DdRun(java.util.concurrent.CompletableFuture<XlResult> exec, XlResult move, int domid) {}
+
+    /** The guest moved: nothing is left at the source; dd went on at {@code h} (see {@link #assertDdFinished}). */
+    void assertDdMovedTo(Host h, String name, DdRun run) throws Exception {
+        assertThat(run.move().code()).as(run.move().err()).isZero();
+        assertGone(host1, run.domid(), name);
+        assertDdFinished(h, name, run.exec());
+    }
+
+    /** The move failed and the guest runs on at the source: dd went on there and its status reached xl exec. */
+    void assertDdFinishedAtTheSource(DdRun run) throws Exception {
+        XlResult r = run.exec().get(5, java.util.concurrent.TimeUnit.MINUTES);
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).startsWith(DD_RECORDS + "+0 records in\n" + DD_RECORDS + "+0 records out\n");
+        assertThat(ddCopied()).isEqualTo(DD_RECORDS);
     }
 
     /** Records of dd's copy on the disk, from its start without a gap. */

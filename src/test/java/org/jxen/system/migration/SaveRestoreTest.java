@@ -67,11 +67,13 @@ class SaveRestoreTest extends MigrationFixture {
     @Test
     void aDdRunningAtTheSaveGoesOnAfterTheRestoreFromWhereItStopped() throws Exception {
         Path image = dir.resolve("dd.save");
-        var dd = ddWhile("dd", () -> java.util.concurrent.CompletableFuture.supplyAsync(
+        DdRun dd = ddWhile("dd", () -> java.util.concurrent.CompletableFuture.supplyAsync(
                 () -> xl(run1, "save", "dd", image.toString()), r -> Thread.ofPlatform().daemon().start(r)));
+        assertThat(dd.move().code()).as(dd.move().err()).isZero();
+        assertGone(host1, dd.domid(), "dd");
         XlResult restore = xl(run2, "restore", image.toString());
         assertThat(restore.code()).as(restore.err()).isZero();
-        assertDdFinished(host2, "dd", dd);
+        assertDdFinished(host2, "dd", dd.exec());
     }
 
     @Test
