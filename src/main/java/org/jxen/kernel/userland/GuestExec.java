@@ -45,6 +45,8 @@ public final class GuestExec implements Workload {
     private final Set<String> killed = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** The status of a killed command, as a shell reports a command killed by SIGKILL. */
     public static final int KILLED = 137;
+    /** The shell's status for a command it could not start (here: no thread for it, fork's EAGAIN). */
+    public static final int CANNOT_START = 126;
     private ExecutorService scanner;
     private Kernel kernel;
     private final Freezer freezer = new Freezer();
@@ -121,7 +123,7 @@ public final class GuestExec implements Workload {
         }
     }
 
-    private void start(ExecJob job) {
+    private void start(ExecJob job) throws IOException {
         String base = DIR + "/" + job.n;
         if (!job.argv.isEmpty() && Utilities.freezable(job.argv.getFirst())) {
             job.freezable = true;
@@ -133,7 +135,18 @@ public final class GuestExec implements Workload {
         Thread t = Thread.ofPlatform().daemon().name("d" + kernel.domid() + "-exec-" + job.n)
                 .unstarted(() -> kernel.hypercalls().runOnVcpu(() -> run(job, base)));
         running.put(job.n, t);
-        t.start();
+        try {
+            t.start();
+        } catch (OutOfMemoryError noThread) {
+            // fork's EAGAIN: the host is out of threads. The command fails; the agent and the guest go on.
+            running.remove(job.n);
+            jobs.remove(job.n);
+            if (job.freezable) freezer.ended();
+            String why = "exec: cannot start the command: EAGAIN (" + noThread.getMessage() + ")";
+            kernel.printk(why);
+            kernel.xenstore().write(base + "/error/0", why + "\n");
+            kernel.xenstore().write(base + "/status", Integer.toString(CANNOT_START));
+        }
     }
 
     /**
