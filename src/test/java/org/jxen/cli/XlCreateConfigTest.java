@@ -73,7 +73,8 @@ class XlCreateConfigTest extends XlHostFixture {
             assertThat(c.code()).isEqualTo(1);
             String[] err = c.err().split("\n");
             assertThat(err[0]).isEqualTo("Parsing config from " + dir.resolve("bad.cfg"));
-            assertThat(err[1]).matches("libxl: error: guest bad \\(domain \\d+\\) crashed while booting; its last console lines:");
+            assertThat(err[1]).matches("libxl: error: guest bad \\(domain \\d+\\) crashed while booting \\(kernel panic: VFS: Unable"
+                    + " to mount root fs on unknown-block\\(0,0\\)\\); its last console lines:");
             assertThat(List.of(err).subList(2, err.length)).containsSubsequence(
                     "    Kernel command line: root=/dev/xvda1",
                     "    VFS: Cannot open root device \"xvda1\"",

@@ -56,6 +56,8 @@ public final class GuestExec implements Workload {
     private List<ExecJob.Saved> resumed = List.of();
     /** The most commands a record carries with their progress; more are lost, as a command not freezable. */
     static final int MAX_RECORDED = 8;
+    /** The most lost commands a record names (the restored kernel logs each). */
+    static final int MAX_LOST = 64;
 
     @Override
     public String name() {
@@ -246,8 +248,9 @@ public final class GuestExec implements Workload {
     }
 
     /**
-     * The running commands, by number: the freezable ones (parked) with argv, progress and output so far (the
-     * first {@value ExecJob#MAX_OUTPUT} bytes of each stream), the others with argv only (they are lost).
+     * The running commands, by number: up to {@value #MAX_RECORDED} freezable ones (parked) with argv, progress and
+     * output so far (the first {@value ExecJob#MAX_OUTPUT} bytes of each stream); up to {@value #MAX_LOST} others
+     * (they are lost) by number and program name only. Bounded, so the section fits the record's area whatever runs.
      */
     @Override
     public byte[] state() {
@@ -255,10 +258,15 @@ public final class GuestExec implements Workload {
         List<ExecJob> now = new ArrayList<>(jobs.values());
         now.sort(java.util.Comparator.comparingLong(j -> Long.parseLong(j.n)));
         int kept = 0;
+        int lost = 0;
         for (ExecJob j : now) {
             byte[] progress = j.freezable && kept < MAX_RECORDED ? j.progress() : null;
-            if (progress != null) kept++;
-            saved.add(j.saved(progress));
+            if (progress != null) {
+                kept++;
+                saved.add(j.saved(progress));
+            } else if (lost++ < MAX_LOST) {
+                saved.add(new ExecJob.Saved(j.n, j.argv.subList(0, Math.min(1, j.argv.size())), null, new byte[0], new byte[0]));
+            }
         }
         return ExecJob.encode(saved);
     }
