@@ -25,7 +25,6 @@ import org.jxen.hypervisor.ShutdownReason;
 import org.jxen.hypervisor.process.GuestKernel;
 import org.jxen.hypervisor.process.HypervisorService;
 import org.jxen.xenstore.client.XsClient;
-import org.jxen.hypervisor.process.Dom0DeviceClient;
 import org.jxen.hypervisor.process.Dom0DeviceService;
 import org.jxen.xenstored.GuestRings;
 import org.jxen.xenstored.XenStoredServer;
@@ -115,7 +114,7 @@ public final class Host implements AutoCloseable {
             xenstored = null;
             embedded = XenStoredServer.start(new XenStoredServer.Options(xenstoredSocket,
                     trace ? runDir.resolve("xenstored/trace") : null));
-            GuestRings.start(embedded, Dom0DeviceClient.connect(devices.path()), () -> { });
+            GuestRings.start(embedded, devices.local(), () -> { });
             xs = new XsClient(embedded.connectInProcess(0));
         } else {
             embedded = null;
