@@ -34,6 +34,8 @@ public final class GuestRings implements DomainHooks, EventLoop.Handler, DeviceA
     /** Read by {@link #event}, which a daemon in the host's process gets on dom0's event thread. */
     private final Map<Integer, Attached> byPort = new java.util.concurrent.ConcurrentHashMap<>();
     private final Runnable hostGone;
+    /** A {@link #checkDomains} is queued on the loop and has not started yet. */
+    private final java.util.concurrent.atomic.AtomicBoolean checkPosted = new java.util.concurrent.atomic.AtomicBoolean();
 
     private GuestRings(XenStoredServer server, DeviceAccess devices, Runnable hostGone) {
         this.server = server;
@@ -166,20 +168,24 @@ public final class GuestRings implements DomainHooks, EventLoop.Handler, DeviceA
     /** VIRQ_DOM_EXC: checked in a task of its own (this may be called from inside a request's hooks). */
     @Override
     public void domainsChanged() {
-        server.loop().execute(this::checkDomains);
+        // Coalesced: a burst of destroys is one look at the domains, not one per destroy (each a look at all).
+        if (checkPosted.compareAndSet(false, true)) server.loop().execute(this::checkDomains);
     }
 
     /** As C xenstored's domain_cleanup: dead domains are released, shut-down ones announced once. */
     private void checkDomains() {
+        checkPosted.set(false);
         List<Integer> introduced = server.onLoop(e -> e.introducedDomains());
-        for (int domid : introduced) {
-            DeviceAccess.Info info;
-            try {
-                info = devices.info(domid);
-            } catch (IOException | HypercallException e) {
-                LOG.log(Level.WARNING, "xenstored: domain {0}''s state: {1}", domid, e.getMessage());
-                continue;
-            }
+        List<DeviceAccess.Info> infos;
+        try {
+            infos = devices.infos(introduced);
+        } catch (IOException | HypercallException e) {
+            LOG.log(Level.WARNING, "xenstored: the domains' states: {0}", e.getMessage());
+            return;
+        }
+        for (int i = 0; i < introduced.size(); i++) {
+            int domid = introduced.get(i);
+            DeviceAccess.Info info = infos.get(i);
             if (info.state() == null || info.state() == DomainState.DYING) {
                 server.onLoop(e -> {
                     e.releaseDomain(domid);

@@ -53,6 +53,13 @@ public interface DeviceAccess extends AutoCloseable {
 
     Info info(int domid) throws IOException, HypercallException;
 
+    /** {@link #info} of each domain, in order (xc_domain_getinfolist: one round trip, not one per domain). */
+    default java.util.List<Info> infos(java.util.List<Integer> domids) throws IOException, HypercallException {
+        java.util.List<Info> out = new java.util.ArrayList<>(domids.size());
+        for (int d : domids) out.add(info(d));
+        return out;
+    }
+
     /** From now on VIRQ_DOM_EXC reaches {@link Listener#domainsChanged}. */
     void watchDomainChanges() throws IOException, HypercallException;
 
