@@ -191,18 +191,17 @@ public final class XenStoreEngine {
      */
     public org.jxen.xenstored.state.Journal.Recovered openState(java.nio.file.Path dir, boolean fsync)
             throws java.io.IOException {
-        return openState(dir, fsync, false);
+        return openState(dir, fsync, org.jxen.xenstored.state.Journal.Io.MMAP);
     }
 
-    /** As {@link #openState(java.nio.file.Path, boolean)}; {@code mmap}: batches go to a shared mapping of the journal. */
-    public org.jxen.xenstored.state.Journal.Recovered openState(java.nio.file.Path dir, boolean fsync, boolean mmap)
-            throws java.io.IOException {
+    /** As {@link #openState(java.nio.file.Path, boolean)}, with the journal written by {@code io}. */
+    public org.jxen.xenstored.state.Journal.Recovered openState(java.nio.file.Path dir, boolean fsync,
+            org.jxen.xenstored.state.Journal.Io io) throws java.io.IOException {
         if (state != null) throw new IllegalStateException("state already open");
         StateRestore restore = new StateRestore(this, tree, domains, parked);
         if (java.nio.file.Files.exists(dir.resolve(org.jxen.xenstored.state.Journal.SNAPSHOT))) restore.snapshotStarts();
         org.jxen.xenstored.state.Journal.Recovered[] found = new org.jxen.xenstored.state.Journal.Recovered[1];
-        org.jxen.xenstored.state.Journal j = org.jxen.xenstored.state.Journal.open(dir, fsync, restore, r -> found[0] = r);
-        if (mmap) j.useMmap();
+        org.jxen.xenstored.state.Journal j = org.jxen.xenstored.state.Journal.open(dir, fsync, io, restore, r -> found[0] = r);
         state = new StateLog(this, tree, j);
         tree.setChangeLog(state);
         // Connections of domains no longer introduced have nothing to come back to.

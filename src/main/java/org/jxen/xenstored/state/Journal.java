@@ -1,6 +1,8 @@
 package org.jxen.xenstored.state;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
@@ -13,14 +15,15 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.function.Consumer;
 import java.util.zip.CRC32C;
+import org.jxen.libc.Libc;
 
 /**
  * xenstored's durable state in a directory: {@code snapshot}, a whole state stream (written aside and renamed
  * into place), and {@code journal}, the batches of records since that snapshot. The engine opens a batch per
- * request that changed something, and the event loop {@link #flush}es every batch of a round with one write(2)
- * before any reply of that round leaves: so a reply means its change is in the kernel (and, with {@code fsync},
- * on the disk). Every batch carries a sequence number and a CRC32C; recovery applies whole batches only and cuts
- * the journal at the first torn or corrupt one. Loop thread only; no locks.
+ * request that changed something, and the event loop {@link #flush}es every batch of a round at once before any
+ * reply of that round leaves: so a reply means its change is in the kernel (and, with {@code fsync}, on the
+ * disk). Every batch carries a sequence number and a CRC32C; recovery applies whole batches only and cuts the
+ * journal at the first torn or corrupt one. Loop thread only; no locks.
  */
 public final class Journal implements AutoCloseable {
     private static final Logger LOG = System.getLogger("jxen.xenstored");
@@ -29,59 +32,63 @@ public final class Journal implements AutoCloseable {
     /** BATCH header: type, len, seq u64, crc u32, pad u32. */
     private static final int BATCH_HEADER = 24;
 
+    /**
+     * How a round's batches reach the kernel. {@code MMAP} (the default): one copy into a shared mapping of the
+     * file, which is the page cache itself, so a crash of the process loses nothing copied there, as with
+     * write(2), without a system call per round (at one connection every request is its own round, and the
+     * pwrite(2) was a quarter of the request's cost: docs/bench.md). {@code WRITE}: one pwrite(2) per round.
+     * With fsync, either is followed by fsync(2) of the file (which writes the mapping's dirty pages too).
+     */
+    public enum Io { WRITE, MMAP }
+
+    /** The file is extended by this much at a time in MMAP mode, with fallocate(2): real blocks, no SIGBUS on a full disk. */
+    static final long MMAP_CHUNK = 16L << 20;
+    /**
+     * The mapping covers this much of the file at a time and moves along with the end: the pages the daemon has
+     * touched count in its resident size, so they stay few (the data stays in the page cache all the same).
+     */
+    static final long MMAP_WINDOW = 1L << 20;
+    /** Mapping offsets are aligned to this (any page size up to 64 KiB). */
+    private static final long MMAP_ALIGN = 64 * 1024;
+
     private final Path dir;
     private final boolean fsync;
     private final FileChannel channel;
-    /** The same file for appending with pwrite(2) from the direct buffer: no copy, no channel locks. */
+    /** The same file, for pwrite(2) and mmap(2) without the channel's locks and buffers. */
     private final int fd;
     private final RecordWriter pending = new RecordWriter(64 * 1024);
     private final CRC32C crc = new CRC32C();
-    /** Native memory write(2) reads from: one copy per round of what the round journaled. */
-    private java.lang.foreign.MemorySegment out;
+    private final Io io;
+    /** WRITE: native memory pwrite(2) reads from (one copy per round). */
+    private MemorySegment out;
+    /** MMAP: the mapped window of the file, where it starts, and how far the file is allocated. */
+    private MemorySegment window;
+    private long windowStart;
+    private long allocated;
+    /** A view of {@code pending}'s array for segment-to-segment copies (cheaper under C1 than array copies). */
+    private MemorySegment pendingView;
+    private byte[] pendingViewOf;
     private long seq;
     private long size;
     private int batchStart = -1;
     private long batches;
     private long syncs;
 
-    /**
-     * How batches reach the kernel: {@code WRITE}, one pwrite(2) per loop round; {@code MMAP}, a copy into a
-     * shared mapping of the file (the page cache itself: a crash of the process loses nothing stored there, as
-     * with write(2), without the system call; fsync mode is msync).
-     */
-    public enum Io { WRITE, MMAP }
-
-    /** Mapped journals grow by this much at a time (sparse: unwritten parts take no disk). */
-    private static final long MAP_CHUNK = 16L << 20;
-    private Io io = Io.WRITE;
-    private java.lang.foreign.Arena mapArena;
-    private java.lang.foreign.MemorySegment map;
-
-    /** Switches to mapped writes (at open, before any batch). */
-    public void useMmap() throws IOException {
-        io = Io.MMAP;
-        remap(size + MAP_CHUNK);
-    }
-
-    private void remap(long capacity) throws IOException {
-        if (mapArena != null) mapArena.close();
-        if (channel.size() < capacity) channel.write(ByteBuffer.wrap(new byte[1]), capacity - 1);
-        mapArena = java.lang.foreign.Arena.ofShared();
-        map = channel.map(FileChannel.MapMode.READ_WRITE, 0, capacity, mapArena);
-    }
-
     public Io io() {
         return io;
     }
 
-    private Journal(Path dir, boolean fsync, FileChannel channel, long seq, long size) throws IOException {
+    private Journal(Path dir, boolean fsync, Io io, FileChannel channel, long seq, long size, long fileSize)
+            throws IOException {
         this.dir = dir;
         this.fsync = fsync;
+        this.io = io;
         this.channel = channel;
-        this.fd = org.jxen.libc.Libc.open(dir.resolve(JOURNAL).toString(), 1 /* O_WRONLY */);
+        this.fd = Libc.open(dir.resolve(JOURNAL).toString(), Libc.O_RDWR | Libc.O_CLOEXEC);
         if (fd < 0) throw new IOException("cannot open " + dir.resolve(JOURNAL) + " for writing (errno " + -fd + ")");
         this.seq = seq;
         this.size = size;
+        this.allocated = fileSize;
     }
 
     /** What recovery found. */
@@ -93,102 +100,114 @@ public final class Journal implements AutoCloseable {
      */
     public static Journal open(Path dir, boolean fsync, StateVisitor visitor, Consumer<Recovered> report)
             throws IOException {
+        return open(dir, fsync, Io.MMAP, visitor, report);
+    }
+
+    /** As {@link #open(Path, boolean, StateVisitor, Consumer)}, writing with {@code io}. */
+    public static Journal open(Path dir, boolean fsync, Io io, StateVisitor visitor, Consumer<Recovered> report)
+            throws IOException {
         Files.createDirectories(dir);
         long snapSeq = readSnapshot(dir.resolve(SNAPSHOT), visitor);
         Path jf = dir.resolve(JOURNAL);
         FileChannel ch = FileChannel.open(jf, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
             long fileSize = ch.size();
-            ByteBuffer all = ByteBuffer.allocate((int) Math.min(fileSize, Integer.MAX_VALUE - 16));
-            while (all.hasRemaining() && ch.read(all, all.position()) > 0) {
-                // positional reads: the buffer's position is the file offset
-            }
-            all.flip();
-            long good;
-            boolean zeroTail = false;
-            long last = snapSeq;
-            int applied = 0;
-            if (fileSize < RecordWriter.HEADER_SIZE || !RecordReader.header(all.duplicate())) {
-                if (fileSize > 0) LOG.log(Level.WARNING, "xenstored: journal {0}: no valid header in its {1} bytes; starting it anew", jf, fileSize);
-                ch.truncate(0);
-                ch.write(ByteBuffer.wrap(RecordWriter.header()), 0);
-                good = RecordWriter.HEADER_SIZE;
-                fileSize = good;
-            } else {
-                all.position(RecordWriter.HEADER_SIZE);
-                good = RecordWriter.HEADER_SIZE;
-                String why = null;
-                long prev = -1;
-                while (all.hasRemaining()) {
-                    int at = all.position();
-                    ByteBuffer b = all.slice(at, all.remaining()).order(ByteOrder.LITTLE_ENDIAN);
-                    if (zeroFrom(all, at)) { // the preallocated, never written end of a mapped journal
-                        zeroTail = true;
-                        break;
-                    }
-                    if (b.remaining() < BATCH_HEADER) {
-                        why = "a torn batch header";
-                        break;
-                    }
-                    int type = b.getInt();
-                    int len = b.getInt();
-                    int padded = len + ((8 - (len & 7)) & 7);
-                    if (type != RecordType.BATCH || len < 16) {
-                        why = "a record that is no batch (" + RecordType.name(type) + ", len " + len + ")";
-                        break;
-                    }
-                    if (padded > b.remaining()) {
-                        why = "a torn batch (" + len + " bytes announced, " + b.remaining() + " there)";
-                        break;
-                    }
-                    long batchSeq = b.getLong();
-                    int crc = b.getInt();
-                    int zero = b.getInt();
-                    for (int i = at + 8 + len; i < at + 8 + padded; i++) zero |= all.get(i);
-                    CRC32C c = new CRC32C();
-                    c.update(all.slice(at + 8, 8));
-                    c.update(all.slice(at + BATCH_HEADER, len - 16));
-                    // The padding is ours to check too: written as zeros, so anything else is damage.
-                    if ((int) c.getValue() != crc || zero != 0) {
-                        why = "a batch whose checksum does not match (seq " + batchSeq + ")";
-                        break;
-                    }
-                    if (prev >= 0 && batchSeq != prev + 1) {
-                        why = "a batch out of sequence (seq " + batchSeq + " after " + prev + ")";
-                        break;
-                    }
-                    prev = batchSeq;
-                    if (batchSeq > snapSeq) {
-                        try {
-                            RecordReader.records(all.slice(at + BATCH_HEADER, len - 16), visitor);
-                        } catch (RecordReader.BadRecordException e) {
-                            // The checksum matched, so this is not a torn write: refuse to guess.
-                            throw new IOException("journal " + jf + " batch " + batchSeq + ": " + e.getMessage(), e);
+            if (fileSize > Integer.MAX_VALUE - 16) throw new IOException("journal " + jf + " is too large (" + fileSize + " bytes)");
+            // Read through a mapping, not into the heap: the daemon's heap is a few MB, a mapped journal 16 MiB.
+            try (Arena arena = Arena.ofConfined()) {
+                ByteBuffer all = fileSize == 0 ? ByteBuffer.allocate(0)
+                        : ch.map(FileChannel.MapMode.READ_ONLY, 0, fileSize, arena).asByteBuffer();
+                long good;
+                boolean zeroTail = false;
+                long last = snapSeq;
+                int applied = 0;
+                if (fileSize < RecordWriter.HEADER_SIZE || !RecordReader.header(all.duplicate())) {
+                    if (fileSize > 0) LOG.log(Level.WARNING, "xenstored: journal {0}: no valid header in its {1} bytes; starting it anew", jf, fileSize);
+                    ch.truncate(0);
+                    ch.write(ByteBuffer.wrap(RecordWriter.header()), 0);
+                    good = RecordWriter.HEADER_SIZE;
+                    fileSize = good;
+                } else {
+                    all.position(RecordWriter.HEADER_SIZE);
+                    good = RecordWriter.HEADER_SIZE;
+                    String why = null;
+                    long prev = -1;
+                    while (all.hasRemaining()) {
+                        int at = all.position();
+                        ByteBuffer b = all.slice(at, all.remaining()).order(ByteOrder.LITTLE_ENDIAN);
+                        if (b.remaining() >= 4 && b.getInt(0) == 0 && zeroFrom(all, at)) { // the allocated, never written end
+                            zeroTail = true;
+                            break;
                         }
-                        applied++;
-                        last = batchSeq;
+                        if (b.remaining() < BATCH_HEADER) {
+                            why = "a torn batch header";
+                            break;
+                        }
+                        int type = b.getInt();
+                        int len = b.getInt();
+                        int padded = len + ((8 - (len & 7)) & 7);
+                        if (type != RecordType.BATCH || len < 16) {
+                            why = "a record that is no batch (" + RecordType.name(type) + ", len " + len + ")";
+                            break;
+                        }
+                        if (padded > b.remaining()) {
+                            why = "a torn batch (" + len + " bytes announced, " + b.remaining() + " there)";
+                            break;
+                        }
+                        long batchSeq = b.getLong();
+                        int crc = b.getInt();
+                        int zero = b.getInt();
+                        for (int i = at + 8 + len; i < at + 8 + padded; i++) zero |= all.get(i);
+                        CRC32C c = new CRC32C();
+                        c.update(all.slice(at + 8, 8));
+                        c.update(all.slice(at + BATCH_HEADER, len - 16));
+                        // The padding is ours to check too: written as zeros, so anything else is damage.
+                        if ((int) c.getValue() != crc || zero != 0) {
+                            why = "a batch whose checksum does not match (seq " + batchSeq + ")";
+                            break;
+                        }
+                        if (prev >= 0 && batchSeq != prev + 1) {
+                            why = "a batch out of sequence (seq " + batchSeq + " after " + prev + ")";
+                            break;
+                        }
+                        prev = batchSeq;
+                        if (batchSeq > snapSeq) {
+                            try {
+                                RecordReader.records(all.slice(at + BATCH_HEADER, len - 16), visitor);
+                            } catch (RecordReader.BadRecordException e) {
+                                // The checksum matched, so this is not a torn write: refuse to guess.
+                                throw new IOException("journal " + jf + " batch " + batchSeq + ": " + e.getMessage(), e);
+                            }
+                            applied++;
+                            last = batchSeq;
+                        }
+                        all.position(at + 8 + padded);
+                        good = all.position();
                     }
-                    all.position(at + 8 + padded);
-                    good = all.position();
+                    if (why != null) {
+                        LOG.log(Level.WARNING, "xenstored: journal {0}: cut at offset {1}, after {2} whole batch(es): {3}; {4} byte(s) dropped",
+                                jf, good, applied, why, fileSize - good);
+                        ch.truncate(good);
+                    }
                 }
-                if (why != null) {
-                    LOG.log(Level.WARNING, "xenstored: journal {0}: cut at offset {1}, after {2} whole batch(es): {3}; {4} byte(s) dropped",
-                            jf, good, applied, why, fileSize - good);
-                    ch.truncate(good);
-                }
+                long cut = zeroTail ? 0 : fileSize - good;
+                report.accept(new Recovered(snapSeq, last, applied, cut));
+                ch.position(good);
+                return new Journal(dir, fsync, io, ch, last, good, zeroTail ? fileSize : good);
             }
-            long cut = zeroTail ? 0 : fileSize - good;
-            report.accept(new Recovered(snapSeq, last, applied, cut));
-            ch.position(good);
-            return new Journal(dir, fsync, ch, last, good);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
         }
     }
 
+    /** Whether everything from {@code at} to the end is zero: the allocated, never written end of a mapped journal. */
     private static boolean zeroFrom(ByteBuffer all, int at) {
-        for (int i = at; i < all.limit(); i++) if (all.get(i) != 0) return false;
+        ByteBuffer zeros = ByteBuffer.allocate(64 * 1024);
+        for (int i = at; i < all.limit(); i += zeros.capacity()) {
+            int n = Math.min(zeros.capacity(), all.limit() - i);
+            if (all.slice(i, n).mismatch(zeros.slice(0, n)) != -1) return false;
+        }
         return true;
     }
 
@@ -249,36 +268,64 @@ public final class Journal implements AutoCloseable {
         return !pending.isEmpty();
     }
 
-    /** Writes every sealed batch with one write(2) (and fsync in that mode). */
+    /** Hands every sealed batch to the kernel at once: one copy into the mapping, or one pwrite(2); then fsync in that mode. */
     public void flush() throws IOException {
         if (pending.isEmpty()) return;
         int n = pending.size();
-        if (io == Io.MMAP) {
-            if (size + n > map.byteSize()) remap(size + n + MAP_CHUNK);
-            java.lang.foreign.MemorySegment.copy(pending.array(), 0, map, java.lang.foreign.ValueLayout.JAVA_BYTE, size, n);
-            size += n;
-            pending.clear();
-            if (fsync) {
-                map.asSlice(size - n, n).force();
-                syncs++;
-            }
-            return;
+        if (pendingViewOf != pending.array()) {
+            pendingViewOf = pending.array();
+            pendingView = MemorySegment.ofArray(pendingViewOf);
         }
-        if (out == null || out.byteSize() < n) out = java.lang.foreign.Arena.ofAuto().allocate(Math.max(n, 64 * 1024));
-        java.lang.foreign.MemorySegment.copy(pending.array(), 0, out, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, n);
-        long done = 0;
-        while (done < n) {
-            long w = org.jxen.libc.Libc.pwrite(fd, done == 0 ? out : out.asSlice(done), n - done, size + done);
-            if (w < 0) throw new IOException("journal " + dir.resolve(JOURNAL) + ": write failed (errno " + -w + ")");
-            done += w;
+        if (io == Io.MMAP) {
+            if (window == null || size + n > windowStart + window.byteSize()) moveWindow(n);
+            try {
+                MemorySegment.copy(pendingView, 0, window, size - windowStart, n);
+            } catch (InternalError e) {
+                // A fault in the mapping (the file system could not back the page): the batch is not durable.
+                throw new IOException("journal " + dir.resolve(JOURNAL) + ": store into the mapping failed: " + e.getMessage(), e);
+            }
+        } else {
+            if (out == null || out.byteSize() < n) out = Arena.ofAuto().allocate(Math.max(n, 64 * 1024));
+            MemorySegment.copy(pendingView, 0, out, 0, n);
+            long done = 0;
+            while (done < n) {
+                long w = Libc.pwrite(fd, done == 0 ? out : out.asSlice(done), n - done, size + done);
+                if (w < 0) throw new IOException("journal " + dir.resolve(JOURNAL) + ": write failed (errno " + -w + ")");
+                done += w;
+            }
         }
         size += n;
         pending.clear();
         if (fsync) {
-            int e = org.jxen.libc.Libc.fsync(fd);
+            int e = Libc.fsync(fd);
             if (e != 0) throw new IOException("journal " + dir.resolve(JOURNAL) + ": fsync failed (errno " + e + ")");
             syncs++;
         }
+    }
+
+    /** Maps the window that holds [size, size + n), allocating the file further first if it ends before. */
+    private void moveWindow(int n) throws IOException {
+        long start = size & -MMAP_ALIGN;
+        long len = Math.max(MMAP_WINDOW, (size + n - start + MMAP_ALIGN - 1) & -MMAP_ALIGN);
+        if (start + len > allocated) {
+            long to = (start + len + MMAP_CHUNK - 1) / MMAP_CHUNK * MMAP_CHUNK;
+            int e = Libc.fallocate(fd, 0, allocated, to - allocated);
+            if (e == Libc.EOPNOTSUPP) {
+                // No fallocate here (some file systems): a sparse extension, blocks found on first store.
+                channel.write(ByteBuffer.wrap(new byte[1]), to - 1);
+            } else if (e != 0) {
+                throw new IOException("journal " + dir.resolve(JOURNAL) + ": cannot allocate " + (to - allocated) + " bytes (errno " + e + ")");
+            }
+            allocated = to;
+        }
+        unmap();
+        window = Libc.mmapShared(fd, start, len);
+        windowStart = start;
+    }
+
+    private void unmap() {
+        if (window != null) Libc.munmap(window);
+        window = null;
     }
 
     /** Bytes in the journal file. */
@@ -310,16 +357,13 @@ public final class Journal implements AutoCloseable {
     public void snapshot(Consumer<RecordWriter> dump) throws IOException {
         flush();
         writeSnapshot(dir.resolve(SNAPSHOT), seq, dump);
-        if (mapArena != null) {
-            // A mapping past the file's end would fault: unmap before cutting the file.
-            mapArena.close();
-            mapArena = null;
-        }
+        // A mapping past the file's end would fault: unmap before cutting the file.
+        unmap();
         channel.truncate(RecordWriter.HEADER_SIZE);
         channel.position(RecordWriter.HEADER_SIZE);
         if (fsync) channel.force(true);
         size = RecordWriter.HEADER_SIZE;
-        if (io == Io.MMAP) remap(size + MAP_CHUNK);
+        allocated = size;
     }
 
     /** A state stream of the whole state into {@code file}, atomically: aside, forced, renamed. */
@@ -356,9 +400,12 @@ public final class Journal implements AutoCloseable {
     public void close() throws IOException {
         try {
             flush();
+            unmap();
+            // A clean stop leaves the file as long as what it holds: no allocated zeros behind.
+            if (allocated > size) channel.truncate(size);
         } finally {
-            if (mapArena != null) mapArena.close();
-            org.jxen.libc.Libc.close(fd);
+            unmap();
+            Libc.close(fd);
             channel.close();
         }
     }

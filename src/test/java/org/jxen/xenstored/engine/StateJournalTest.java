@@ -250,7 +250,7 @@ class StateJournalTest {
     @Test
     void aMappedJournalComesBackAndItsUnwrittenTailIsNoDamage() throws IOException {
         XenStoreEngine e = new XenStoreEngine();
-        e.openState(dir, false, true);
+        e.openState(dir, false, Journal.Io.MMAP);
         assertThat(e.journal().io()).isEqualTo(Journal.Io.MMAP);
         Io d0 = dom0(e);
         for (int i = 0; i < 30; i++) ok(e, d0, XsType.WRITE, 0, "/m/" + i + "\0" + "v" + i);
@@ -262,7 +262,7 @@ class StateJournalTest {
         String before = dump(e);
         assertThat(Files.size(dir.resolve(Journal.JOURNAL))).as("preallocated").isGreaterThan(1 << 20);
         XenStoreEngine again = new XenStoreEngine();
-        Journal.Recovered r = again.openState(dir, false, true);
+        Journal.Recovered r = again.openState(dir, false, Journal.Io.MMAP);
         assertThat(dump(again)).isEqualTo(before);
         assertThat(r.bytesCut()).isZero();
         assertThat(r.batchesApplied()).isEqualTo(2);
