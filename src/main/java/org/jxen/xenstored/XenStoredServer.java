@@ -68,7 +68,7 @@ public final class XenStoredServer implements AutoCloseable {
                 var j = engine.journal();
                 if (j == null || j.size() < options.snapshotBytes()) return;
                 try {
-                    engine.snapshotState();
+                    engine.startSnapshot();
                 } catch (IOException e) {
                     journalFailed.accept(e);
                 }

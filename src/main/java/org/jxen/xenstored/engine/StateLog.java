@@ -35,6 +35,9 @@ final class StateLog {
      * time after one RM of 6,400 nodes). Past this many entries, the map is replaced instead of cleared.
      */
     private static final int DIRTY_KEPT = 64;
+    /** The batch's one changed path while it has only one (then {@code dirty} is empty). */
+    private String onlyPath;
+    private boolean onlyRemoved;
     private boolean settingsDirty;
     private int depth;
     private int records;
@@ -78,6 +81,20 @@ final class StateLog {
     }
 
     void changed(String path, boolean removed) {
+        if (dirty.isEmpty()) {
+            // Most batches change one node: keep it in two fields, without a map entry to make and clear.
+            if (onlyPath == null) {
+                onlyPath = path;
+                onlyRemoved = removed;
+                return;
+            }
+            if (onlyPath.equals(path)) {
+                onlyRemoved |= removed;
+                return;
+            }
+            dirty.put(onlyPath, onlyRemoved);
+            onlyPath = null;
+        }
         dirty.merge(path, removed, Boolean::logicalOr);
     }
 
@@ -91,17 +108,17 @@ final class StateLog {
     private final List<String> upserts = new ArrayList<>();
 
     private void writeNodes() {
-        if (dirty.isEmpty()) return;
-        if (dirty.size() == 1) {
+        if (onlyPath != null) {
             // The common case, a WRITE to a node that exists: no lists, no sorting.
-            Map.Entry<String, Boolean> e = dirty.entrySet().iterator().next();
-            dirty.clear();
-            Node n = tree.get(e.getKey());
-            if (n == null || e.getValue()) w.node(e.getKey(), null, null);
+            String path = onlyPath;
+            onlyPath = null;
+            Node n = tree.get(path);
+            if (n == null || onlyRemoved) w.node(path, null, null);
             if (n != null) w.node(n.path, n.perms, n.value);
             records++;
             return;
         }
+        if (dirty.isEmpty()) return;
         removals.clear();
         upserts.clear();
         for (Map.Entry<String, Boolean> e : dirty.entrySet()) {
@@ -202,8 +219,14 @@ final class StateLog {
         for (Parked p : parked.values()) p.dump(out);
     }
 
+    /** Starts a snapshot (made durable in the background). */
     void snapshot(Map<Integer, Parked> parked) throws IOException {
         journal.snapshot(out -> dump(out, parked));
+    }
+
+    /** A snapshot, in place when this returns. */
+    void snapshotNow(Map<Integer, Parked> parked) throws IOException {
+        journal.snapshotNow(out -> dump(out, parked));
     }
 
     /** A guest connection recovered from the journal, waiting for its ring to be attached again. */

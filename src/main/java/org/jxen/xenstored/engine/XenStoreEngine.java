@@ -209,6 +209,8 @@ public final class XenStoreEngine {
             Domain d = domains.get(p.domid);
             return d == null || !d.introduced;
         });
+        // A snapshot was under way at the stop: fold its journal in now, before the next one renames over it.
+        if (j.needsFold()) state.snapshotNow(parked);
         return found[0];
     }
 
@@ -222,8 +224,16 @@ public final class XenStoreEngine {
         if (state != null) state.journal().flush();
     }
 
-    /** Replaces snapshot and journal by a snapshot of the current state. */
+    /** Replaces snapshot and journal by a snapshot of the current state, in place when this returns. */
     public void snapshotState() throws java.io.IOException {
+        if (state != null) state.snapshotNow(parked);
+    }
+
+    /**
+     * Starts replacing snapshot and journal by a snapshot of the current state: the loop writes it, a
+     * background thread makes it durable (Journal#snapshot). Nothing while the previous one is under way.
+     */
+    public void startSnapshot() throws java.io.IOException {
         if (state != null) state.snapshot(parked);
     }
 

@@ -29,6 +29,8 @@ public final class Journal implements AutoCloseable {
     private static final Logger LOG = System.getLogger("jxen.xenstored");
     public static final String SNAPSHOT = "snapshot";
     public static final String JOURNAL = "journal";
+    /** The journal a snapshot is being made of, until the snapshot is in place. */
+    public static final String JOURNAL_OLD = "journal.old";
     /** BATCH header: type, len, seq u64, crc u32, pad u32. */
     private static final int BATCH_HEADER = 24;
 
@@ -53,9 +55,9 @@ public final class Journal implements AutoCloseable {
 
     private final Path dir;
     private final boolean fsync;
-    private final FileChannel channel;
+    private FileChannel channel;
     /** The same file, for pwrite(2) and mmap(2) without the channel's locks and buffers. */
-    private final int fd;
+    private int fd;
     private final RecordWriter pending = new RecordWriter(64 * 1024);
     private final CRC32C crc = new CRC32C();
     private final Io io;
@@ -73,6 +75,10 @@ public final class Journal implements AutoCloseable {
     private int batchStart = -1;
     private long batches;
     private long syncs;
+    private boolean needsFold;
+    /** The thread making the last snapshot durable, and what it met if it failed (read on the loop). */
+    private volatile Thread folder;
+    private volatile IOException foldFailure;
 
     public Io io() {
         return io;
@@ -84,8 +90,7 @@ public final class Journal implements AutoCloseable {
         this.fsync = fsync;
         this.io = io;
         this.channel = channel;
-        this.fd = Libc.open(dir.resolve(JOURNAL).toString(), Libc.O_RDWR | Libc.O_CLOEXEC);
-        if (fd < 0) throw new IOException("cannot open " + dir.resolve(JOURNAL) + " for writing (errno " + -fd + ")");
+        this.fd = openFd(dir.resolve(JOURNAL));
         this.seq = seq;
         this.size = size;
         this.allocated = fileSize;
@@ -103,101 +108,139 @@ public final class Journal implements AutoCloseable {
         return open(dir, fsync, Io.MMAP, visitor, report);
     }
 
-    /** As {@link #open(Path, boolean, StateVisitor, Consumer)}, writing with {@code io}. */
+    /**
+     * As {@link #open(Path, boolean, StateVisitor, Consumer)}, writing with {@code io}. A journal a snapshot was
+     * being made of when the daemon stopped ({@code journal.old}) is read between the snapshot and the journal;
+     * {@link #needsFold} then says so, and the caller folds it at once with {@link #snapshotNow}.
+     */
     public static Journal open(Path dir, boolean fsync, Io io, StateVisitor visitor, Consumer<Recovered> report)
             throws IOException {
         Files.createDirectories(dir);
         long snapSeq = readSnapshot(dir.resolve(SNAPSHOT), visitor);
+        // Never renamed into place: a snapshot begun and not finished is nothing.
+        Files.deleteIfExists(dir.resolve(SNAPSHOT + ".tmp"));
+        Scan scan = new Scan(snapSeq, visitor);
+        Path old = dir.resolve(JOURNAL_OLD);
+        boolean hadOld = Files.exists(old);
+        if (hadOld) {
+            try (FileChannel och = FileChannel.open(old, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                scan.file(och, old);
+            }
+        }
         Path jf = dir.resolve(JOURNAL);
         FileChannel ch = FileChannel.open(jf, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
+            long fileSize = scan.file(ch, jf);
+            report.accept(new Recovered(snapSeq, scan.last, scan.applied, scan.cut));
+            ch.position(scan.good);
+            Journal j = new Journal(dir, fsync, io, ch, scan.last, scan.good, fileSize);
+            j.needsFold = hadOld;
+            return j;
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    /** Recovery's walk over the journal files in order: the sequence runs on from one file into the next. */
+    private static final class Scan {
+        final long snapSeq;
+        final StateVisitor visitor;
+        long last;
+        long prev = -1;
+        int applied;
+        long cut;
+        /** In the file scanned last: where its whole batches end. */
+        long good;
+
+        Scan(long snapSeq, StateVisitor visitor) {
+            this.snapSeq = snapSeq;
+            this.visitor = visitor;
+            this.last = snapSeq;
+        }
+
+        /** Applies the file's whole batches, cuts what follows them; the file's size after. */
+        long file(FileChannel ch, Path jf) throws IOException {
             long fileSize = ch.size();
             if (fileSize > Integer.MAX_VALUE - 16) throw new IOException("journal " + jf + " is too large (" + fileSize + " bytes)");
             // Read through a mapping, not into the heap: the daemon's heap is a few MB, a mapped journal 16 MiB.
             try (Arena arena = Arena.ofConfined()) {
                 ByteBuffer all = fileSize == 0 ? ByteBuffer.allocate(0)
                         : ch.map(FileChannel.MapMode.READ_ONLY, 0, fileSize, arena).asByteBuffer();
-                long good;
                 boolean zeroTail = false;
-                long last = snapSeq;
-                int applied = 0;
+                int appliedBefore = applied;
                 if (fileSize < RecordWriter.HEADER_SIZE || !RecordReader.header(all.duplicate())) {
                     if (fileSize > 0) LOG.log(Level.WARNING, "xenstored: journal {0}: no valid header in its {1} bytes; starting it anew", jf, fileSize);
+                    cut += fileSize;
                     ch.truncate(0);
                     ch.write(ByteBuffer.wrap(RecordWriter.header()), 0);
                     good = RecordWriter.HEADER_SIZE;
-                    fileSize = good;
-                } else {
-                    all.position(RecordWriter.HEADER_SIZE);
-                    good = RecordWriter.HEADER_SIZE;
-                    String why = null;
-                    long prev = -1;
-                    while (all.hasRemaining()) {
-                        int at = all.position();
-                        ByteBuffer b = all.slice(at, all.remaining()).order(ByteOrder.LITTLE_ENDIAN);
-                        if (b.remaining() >= 4 && b.getInt(0) == 0 && zeroFrom(all, at)) { // the allocated, never written end
-                            zeroTail = true;
-                            break;
-                        }
-                        if (b.remaining() < BATCH_HEADER) {
-                            why = "a torn batch header";
-                            break;
-                        }
-                        int type = b.getInt();
-                        int len = b.getInt();
-                        int padded = len + ((8 - (len & 7)) & 7);
-                        if (type != RecordType.BATCH || len < 16) {
-                            why = "a record that is no batch (" + RecordType.name(type) + ", len " + len + ")";
-                            break;
-                        }
-                        if (padded > b.remaining()) {
-                            why = "a torn batch (" + len + " bytes announced, " + b.remaining() + " there)";
-                            break;
-                        }
-                        long batchSeq = b.getLong();
-                        int crc = b.getInt();
-                        int zero = b.getInt();
-                        for (int i = at + 8 + len; i < at + 8 + padded; i++) zero |= all.get(i);
-                        CRC32C c = new CRC32C();
-                        c.update(all.slice(at + 8, 8));
-                        c.update(all.slice(at + BATCH_HEADER, len - 16));
-                        // The padding is ours to check too: written as zeros, so anything else is damage.
-                        if ((int) c.getValue() != crc || zero != 0) {
-                            why = "a batch whose checksum does not match (seq " + batchSeq + ")";
-                            break;
-                        }
-                        if (prev >= 0 && batchSeq != prev + 1) {
-                            why = "a batch out of sequence (seq " + batchSeq + " after " + prev + ")";
-                            break;
-                        }
-                        prev = batchSeq;
-                        if (batchSeq > snapSeq) {
-                            try {
-                                RecordReader.records(all.slice(at + BATCH_HEADER, len - 16), visitor);
-                            } catch (RecordReader.BadRecordException e) {
-                                // The checksum matched, so this is not a torn write: refuse to guess.
-                                throw new IOException("journal " + jf + " batch " + batchSeq + ": " + e.getMessage(), e);
-                            }
-                            applied++;
-                            last = batchSeq;
-                        }
-                        all.position(at + 8 + padded);
-                        good = all.position();
-                    }
-                    if (why != null) {
-                        LOG.log(Level.WARNING, "xenstored: journal {0}: cut at offset {1}, after {2} whole batch(es): {3}; {4} byte(s) dropped",
-                                jf, good, applied, why, fileSize - good);
-                        ch.truncate(good);
-                    }
+                    return good;
                 }
-                long cut = zeroTail ? 0 : fileSize - good;
-                report.accept(new Recovered(snapSeq, last, applied, cut));
-                ch.position(good);
-                return new Journal(dir, fsync, io, ch, last, good, zeroTail ? fileSize : good);
+                all.position(RecordWriter.HEADER_SIZE);
+                good = RecordWriter.HEADER_SIZE;
+                String why = null;
+                while (all.hasRemaining()) {
+                    int at = all.position();
+                    ByteBuffer b = all.slice(at, all.remaining()).order(ByteOrder.LITTLE_ENDIAN);
+                    if (b.remaining() >= 4 && b.getInt(0) == 0 && zeroFrom(all, at)) { // the allocated, never written end
+                        zeroTail = true;
+                        break;
+                    }
+                    if (b.remaining() < BATCH_HEADER) {
+                        why = "a torn batch header";
+                        break;
+                    }
+                    int type = b.getInt();
+                    int len = b.getInt();
+                    int padded = len + ((8 - (len & 7)) & 7);
+                    if (type != RecordType.BATCH || len < 16) {
+                        why = "a record that is no batch (" + RecordType.name(type) + ", len " + len + ")";
+                        break;
+                    }
+                    if (padded > b.remaining()) {
+                        why = "a torn batch (" + len + " bytes announced, " + b.remaining() + " there)";
+                        break;
+                    }
+                    long batchSeq = b.getLong();
+                    int crc = b.getInt();
+                    int zero = b.getInt();
+                    for (int i = at + 8 + len; i < at + 8 + padded; i++) zero |= all.get(i);
+                    CRC32C c = new CRC32C();
+                    c.update(all.slice(at + 8, 8));
+                    c.update(all.slice(at + BATCH_HEADER, len - 16));
+                    // The padding is ours to check too: written as zeros, so anything else is damage.
+                    if ((int) c.getValue() != crc || zero != 0) {
+                        why = "a batch whose checksum does not match (seq " + batchSeq + ")";
+                        break;
+                    }
+                    if (prev >= 0 && batchSeq != prev + 1) {
+                        why = "a batch out of sequence (seq " + batchSeq + " after " + prev + ")";
+                        break;
+                    }
+                    prev = batchSeq;
+                    if (batchSeq > snapSeq) {
+                        try {
+                            RecordReader.records(all.slice(at + BATCH_HEADER, len - 16), visitor);
+                        } catch (RecordReader.BadRecordException e) {
+                            // The checksum matched, so this is not a torn write: refuse to guess.
+                            throw new IOException("journal " + jf + " batch " + batchSeq + ": " + e.getMessage(), e);
+                        }
+                        applied++;
+                        last = batchSeq;
+                    }
+                    all.position(at + 8 + padded);
+                    good = all.position();
+                }
+                if (why != null) {
+                    LOG.log(Level.WARNING, "xenstored: journal {0}: cut at offset {1}, after {2} whole batch(es): {3}; {4} byte(s) dropped",
+                            jf, good, applied - appliedBefore, why, fileSize - good);
+                    cut += fileSize - good;
+                    ch.truncate(good);
+                    return good;
+                }
+                return zeroTail ? fileSize : good;
             }
-        } catch (IOException | RuntimeException e) {
-            ch.close();
-            throw e;
         }
     }
 
@@ -349,47 +392,172 @@ public final class Journal implements AutoCloseable {
         return dir;
     }
 
+    /** Whether recovery found a journal a snapshot was being made of: fold it with {@link #snapshotNow} before serving. */
+    public boolean needsFold() {
+        return needsFold;
+    }
+
+    /** Whether a snapshot started by {@link #snapshot} is still being made durable. */
+    public boolean folding() {
+        return folder != null && folder.isAlive();
+    }
+
     /**
-     * Writes a snapshot of the whole state ({@code dump} writes its records) as of the last sealed batch, then
-     * empties the journal. Flushes first. A crash at any point leaves either the old snapshot with the whole
-     * journal, or the new snapshot (whose seq makes recovery skip the batches it already holds).
+     * Folds the journal into a snapshot of the whole state ({@code dump} writes its records) as of the last
+     * sealed batch, without stopping the loop for the disk: the snapshot is written aside here (page cache
+     * only), the journal is renamed {@code journal.old} and a fresh one takes the next batches, and a
+     * background thread forces the snapshot to disk, renames it into place and removes {@code journal.old}. A
+     * crash at any point leaves the old snapshot with {@code journal.old} and the journal, or the new snapshot
+     * (whose seq makes recovery skip what it holds) with them. Does nothing while the previous fold runs; after
+     * one that failed ({@code journal.old} still there), folds both files here and now, forced, which throws if
+     * the disk still refuses.
      */
     public void snapshot(Consumer<RecordWriter> dump) throws IOException {
+        if (folding()) return;
+        if (needsFold || Files.exists(dir.resolve(JOURNAL_OLD))) {
+            foldHere(dump);
+            return;
+        }
+        flush();
+        Path tmp = dir.resolve(SNAPSHOT + ".tmp");
+        writeSnapshotData(tmp, seq, dump);
+        rotate();
+        foldFailure = null;
+        folder = Thread.ofPlatform().daemon().name("xenstored-snapshot").start(() -> {
+            try {
+                force(tmp);
+                install(tmp, dir.resolve(SNAPSHOT));
+                Files.deleteIfExists(dir.resolve(JOURNAL_OLD));
+            } catch (IOException e) {
+                // journal.old stays, and with it every batch: the next snapshot folds it on the loop.
+                LOG.log(Level.WARNING, "xenstored: snapshot {0} not made durable: {1}", dir.resolve(SNAPSHOT), e.toString());
+                foldFailure = e;
+            }
+        });
+    }
+
+    /** Waits for the fold in flight, if any; throws what it met. */
+    public void awaitFold() throws IOException {
+        Thread f = folder;
+        if (f != null) {
+            try {
+                f.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted waiting for the snapshot", e);
+            }
+        }
+        IOException failed = foldFailure;
+        foldFailure = null;
+        if (failed != null) throw failed;
+    }
+
+    /** {@link #snapshot}, and waits until it is in place (live update, recovery of a fold, tests). */
+    public void snapshotNow(Consumer<RecordWriter> dump) throws IOException {
+        awaitFold();
+        snapshot(dump);
+        awaitFold();
+    }
+
+    /** Snapshot and journal(s) replaced by a snapshot made durable on this thread; journal.old goes with the rest. */
+    private void foldHere(Consumer<RecordWriter> dump) throws IOException {
         flush();
         writeSnapshot(dir.resolve(SNAPSHOT), seq, dump);
-        // A mapping past the file's end would fault: unmap before cutting the file.
+        Files.deleteIfExists(dir.resolve(JOURNAL_OLD));
         unmap();
         channel.truncate(RecordWriter.HEADER_SIZE);
         channel.position(RecordWriter.HEADER_SIZE);
         if (fsync) channel.force(true);
         size = RecordWriter.HEADER_SIZE;
         allocated = size;
+        needsFold = false;
+    }
+
+    /** journal becomes journal.old; a new journal with only its header takes the next batches. */
+    private void rotate() throws IOException {
+        unmap();
+        // What a mapped journal allocated past its end is not part of it.
+        if (allocated > size) channel.truncate(size);
+        Path jf = dir.resolve(JOURNAL);
+        Files.move(jf, dir.resolve(JOURNAL_OLD), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        Libc.close(fd);
+        channel.close();
+        channel = FileChannel.open(jf, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        channel.write(ByteBuffer.wrap(RecordWriter.header()), 0);
+        fd = openFd(jf);
+        size = RecordWriter.HEADER_SIZE;
+        allocated = size;
+        if (fsync) {
+            // The new journal's name must survive a machine crash as its batches will.
+            channel.force(true);
+            forceDirectory(dir);
+        }
+    }
+
+    private static int openFd(Path jf) throws IOException {
+        int fd = Libc.open(jf.toString(), Libc.O_RDWR | Libc.O_CLOEXEC);
+        if (fd < 0) throw new IOException("cannot open " + jf + " for writing (errno " + -fd + ")");
+        return fd;
     }
 
     /** A state stream of the whole state into {@code file}, atomically: aside, forced, renamed. */
     public static void writeSnapshot(Path file, long seq, Consumer<RecordWriter> dump) throws IOException {
-        RecordWriter w = new RecordWriter(256 * 1024);
-        w.bytes(RecordWriter.header());
-        int seqRecord = w.size();
-        w.u32(RecordType.SNAPSHOT_SEQ).u32(16).u64(seq).u32(0).u32(0);
-        int after = w.size();
-        w.globalData();
-        dump.accept(w);
-        w.endRecord();
-        w.putU32At(seqRecord + 16, w.crc(after, w.size()));
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        writeSnapshotData(tmp, seq, dump);
+        force(tmp);
+        install(tmp, file);
+    }
+
+    /**
+     * The stream into {@code tmp}, 64 KiB at a time (a whole-state array would be as big as the store, in a
+     * heap of a few MB): header, SNAPSHOT_SEQ, then the records; the checksum goes into SNAPSHOT_SEQ at the end.
+     */
+    private static void writeSnapshotData(Path tmp, long seq, Consumer<RecordWriter> dump) throws IOException {
         try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer b = w.view();
-            while (b.hasRemaining()) out.write(b);
-            out.force(true);
+            RecordWriter head = new RecordWriter(64);
+            head.bytes(RecordWriter.header());
+            head.u32(RecordType.SNAPSHOT_SEQ).u32(16).u64(seq).u32(0).u32(0);
+            writeFully(out, head.view());
+            CRC32C c = new CRC32C();
+            RecordWriter w = new RecordWriter(64 * 1024, (buf, len) -> {
+                c.update(buf, 0, len);
+                writeFully(out, ByteBuffer.wrap(buf, 0, len));
+            });
+            try {
+                w.globalData();
+                dump.accept(w);
+                w.endRecord();
+                w.spill();
+            } catch (java.io.UncheckedIOException e) {
+                throw e.getCause();
+            }
+            ByteBuffer crcBytes = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, (int) c.getValue());
+            out.write(crcBytes, RecordWriter.HEADER_SIZE + 16);
         }
+    }
+
+    private static void writeFully(FileChannel out, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) out.write(b);
+    }
+
+    private static void force(Path file) throws IOException {
+        try (FileChannel f = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            f.force(true);
+        }
+    }
+
+    private static void install(Path tmp, Path file) throws IOException {
         try {
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
         }
-        try (FileChannel d = FileChannel.open(file.getParent(), StandardOpenOption.READ)) {
+        forceDirectory(file.getParent());
+    }
+
+    private static void forceDirectory(Path dir) {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
         } catch (IOException ignored) {
             // Some file systems cannot sync a directory; the rename is then as durable as they make it.
@@ -400,6 +568,7 @@ public final class Journal implements AutoCloseable {
     public void close() throws IOException {
         try {
             flush();
+            awaitFold();
             unmap();
             // A clean stop leaves the file as long as what it holds: no allocated zeros behind.
             if (allocated > size) channel.truncate(size);

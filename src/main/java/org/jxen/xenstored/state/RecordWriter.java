@@ -22,8 +22,42 @@ public final class RecordWriter {
     private int pos;
     private int recordStart = -1;
 
+    /** Where a streaming writer hands its bytes, a buffer's worth at a time. */
+    @FunctionalInterface
+    public interface Sink {
+        void write(byte[] buf, int len) throws java.io.IOException;
+    }
+
+    /** With a sink: whatever is written goes there once the buffer is three quarters full, at record starts. */
+    private final Sink sink;
+    private final int spillAt;
+
     public RecordWriter(int capacity) {
+        this(capacity, null);
+    }
+
+    /** A writer that streams into {@code sink} instead of growing (sink failures surface as UncheckedIOException). */
+    public RecordWriter(int capacity, Sink sink) {
         buf = new byte[Math.max(64, capacity)];
+        this.sink = sink;
+        this.spillAt = buf.length / 4 * 3;
+    }
+
+    /** Hands everything written so far to the sink (between records only). */
+    public void spill() {
+        if (sink == null || pos == 0) return;
+        if (recordStart >= 0) throw new IllegalStateException("record not ended");
+        try {
+            sink.write(buf, pos);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        pos = 0;
+    }
+
+    /** A record starts: a streaming writer passes on what it holds first if its buffer is filling up. */
+    private void recordStarts() {
+        if (sink != null && pos >= spillAt) spill();
     }
 
     /** The stream header: ident, version and flags, big-endian whatever the records' order. */
@@ -67,6 +101,7 @@ public final class RecordWriter {
 
     public RecordWriter begin(int type) {
         if (recordStart >= 0) throw new IllegalStateException("record not ended");
+        recordStarts();
         recordStart = pos;
         u32(type).u32(0);
         return this;
@@ -174,6 +209,7 @@ public final class RecordWriter {
      * pandoc's record of a deleted node (no permissions, no value).
      */
     public RecordWriter node(String path, XsPerms perms, byte[] value) {
+        recordStarts();
         List<XsPerm> entries = perms == null ? List.of() : perms.entries();
         int count = entries.size();
         boolean wide = false;
