@@ -48,6 +48,8 @@ public final class EventLoop implements Executor, AutoCloseable {
     private volatile boolean running = true;
     /** Where socket connections read into, one after another on this thread (see SocketConnection). */
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(64 * 1024);
+    /** Where socket connections gather their replies for one write, one after another on this thread. */
+    private final ByteBuffer writeBuffer = ByteBuffer.allocateDirect(64 * 1024);
 
     public EventLoop(String name) throws IOException {
         selector = Selector.open();
@@ -61,6 +63,11 @@ public final class EventLoop implements Executor, AutoCloseable {
     /** The loop's read buffer, empty between uses; loop thread only. */
     public ByteBuffer readBuffer() {
         return readBuffer;
+    }
+
+    /** The loop's write buffer, empty between uses; loop thread only. */
+    public ByteBuffer writeBuffer() {
+        return writeBuffer;
     }
 
     public Selector selector() {

@@ -21,7 +21,6 @@ import org.jxen.xenstored.engine.XenStoreEngine;
  */
 final class SocketConnection implements EventLoop.Handler, EventLoop.Flushable, ConnectionIo {
     private static final Logger LOG = System.getLogger("jxen.xenstored");
-    private static final int BUFFER = 64 * 1024;
 
     private final EventLoop loop;
     private final XenStoreEngine engine;
@@ -30,12 +29,14 @@ final class SocketConnection implements EventLoop.Handler, EventLoop.Flushable, 
     private final Connection conn;
     private final XsFrameDecoder decoder = new XsFrameDecoder();
     /**
-     * Output not yet taken by the kernel. On the Java heap, not direct: a direct buffer per connection is
-     * native memory that only a GC gives back, and with clients coming and going (xenstore-utils connect per
-     * command) it piled up in malloc's arenas (the daemon's resident size grew without bound). The JDK copies
-     * a heap buffer through its per-thread cached direct buffer on write, one copy of what a syscall moves.
+     * Output the kernel did not take (a peer that does not read), null when everything went. Replies are
+     * gathered in the loop's one write buffer and written from there; only what is left over stays here. A
+     * 64 KiB buffer of its own per connection was 4 MB of a 12 MB heap at 64 connections, and the full
+     * collections that left no room for made every other allocation dear (the journal's most of all). Not
+     * direct: a direct buffer per connection is native memory only a GC gives back, which piled up in malloc's
+     * arenas with clients coming and going.
      */
-    private final ByteBuffer out = ByteBuffer.allocate(BUFFER);
+    private ByteBuffer unsent;
     /** Frames decoded while the engine would not take more; bounded by one read buffer's worth. */
     private final ArrayDeque<XsMessage> held = new ArrayDeque<>();
     private boolean closed;
@@ -47,7 +48,6 @@ final class SocketConnection implements EventLoop.Handler, EventLoop.Flushable, 
         channel.configureBlocking(false);
         this.conn = engine.connect(this, 0, true, "socket");
         this.key = channel.register(loop.selector(), SelectionKey.OP_READ, this);
-        out.flip();
     }
 
     @Override
@@ -101,29 +101,44 @@ final class SocketConnection implements EventLoop.Handler, EventLoop.Flushable, 
         if (closed) return;
         if (engine.hasOutput(conn)) loop.outputBarrier();
         try {
-            while (true) {
-                if (!out.hasRemaining()) {
-                    out.clear();
-                    XsMessage m;
-                    while (out.remaining() >= XsWire.HEADER_SIZE + XsWire.PAYLOAD_MAX
-                            && (m = engine.nextOutput(conn)) != null) {
-                        m.writeTo(out);
-                    }
-                    out.flip();
-                    if (!out.hasRemaining()) break;
-                }
-                if (channel.write(out) == 0) break;
+            if (unsent != null) {
+                channel.write(unsent);
+                if (!unsent.hasRemaining()) unsent = null;
             }
+            if (unsent == null) writeOutput();
         } catch (IOException e) {
             failed(e);
             return;
         }
-        boolean pending = out.hasRemaining() || engine.hasOutput(conn);
+        boolean pending = unsent != null || engine.hasOutput(conn);
         if (key.isValid()) {
             int ops = key.interestOps();
             key.interestOps(pending ? ops | SelectionKey.OP_WRITE : ops & ~SelectionKey.OP_WRITE);
         }
         deliverHeld();
+    }
+
+    /** The engine's output for this peer, a write buffer at a time, until it is all gone or the kernel takes no more. */
+    private void writeOutput() throws IOException {
+        ByteBuffer out = loop.writeBuffer();
+        try {
+            while (true) {
+                out.clear();
+                XsMessage m;
+                while (out.remaining() >= XsWire.HEADER_SIZE + XsWire.PAYLOAD_MAX && (m = engine.nextOutput(conn)) != null) {
+                    m.writeTo(out);
+                }
+                out.flip();
+                if (!out.hasRemaining()) return;
+                channel.write(out);
+                if (out.hasRemaining()) {
+                    unsent = ByteBuffer.allocate(out.remaining()).put(out).flip();
+                    return;
+                }
+            }
+        } finally {
+            out.clear();
+        }
     }
 
     @Override
