@@ -36,8 +36,33 @@ public final class JournalComparison {
     /** One column: a name and the daemon's arguments ({@code STATE}: its state directory), or C's socket. */
     private record Column(String name, List<String> args, Path cSocket) {}
 
-    /** One workload at one connection count: every column's result in every round, in round order. */
-    public record Row(String workload, int conns, Map<String, List<BenchResult>> rounds) {
+    /**
+     * One workload at one connection count: every column's result in every round, in round order, and for jxen's
+     * daemons their CPU time per operation in each round (µs: the process's user and system time over the
+     * warm-up and the window, divided by the window's rate times both; less shaken by the machine's other load
+     * than the rate is).
+     */
+    public record Row(String workload, int conns, Map<String, List<BenchResult>> rounds, Map<String, List<Double>> cpuMicros) {
+        /** Median of a jxen daemon's CPU µs per operation; NaN for C. */
+        public double medianCpu(String column) {
+            List<Double> c = cpuMicros.get(column);
+            if (c == null || c.isEmpty()) return Double.NaN;
+            List<Double> sorted = new ArrayList<>(c);
+            sorted.sort(null);
+            return sorted.get(sorted.size() / 2);
+        }
+
+        /** Median over rounds of {@code column's CPU per op / no journal's - 1}, in percent. */
+        public double cpuCost(String column) {
+            List<Double> base = cpuMicros.get(NONE);
+            List<Double> with = cpuMicros.get(column);
+            if (base == null || with == null) return Double.NaN;
+            double[] c = new double[Math.min(base.size(), with.size())];
+            for (int i = 0; i < c.length; i++) c[i] = 100.0 * (with.get(i) / base.get(i) - 1);
+            Arrays.sort(c);
+            return c.length == 0 ? Double.NaN : c[c.length / 2];
+        }
+
         public BenchResult median(String column) {
             List<BenchResult> rs = new ArrayList<>(rounds.get(column));
             rs.sort((a, b) -> Double.compare(a.opsPerSecond(), b.opsPerSecond()));
@@ -84,6 +109,7 @@ public final class JournalComparison {
                 windows, steps.size(), repeat, columns.size(), windows * (template.seconds() + template.warmupSeconds()));
         Map<String, Path> sockets = new LinkedHashMap<>();
         List<Process> processes = new ArrayList<>();
+        Map<String, Process> byName = new LinkedHashMap<>();
         List<Path> dirs = new ArrayList<>();
         PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
         try {
@@ -94,14 +120,20 @@ public final class JournalComparison {
                 }
                 Path dir = Files.createTempDirectory("jxen-bench-journal");
                 dirs.add(dir);
-                processes.add(start(dir, col.args()));
+                Process p = start(dir, col.args());
+                processes.add(p);
+                byName.put(col.name(), p);
                 sockets.put(col.name(), dir.resolve("socket"));
             }
             List<Row> rows = new ArrayList<>();
             int done = 0;
             for (String[] step : steps) {
                 Map<String, List<BenchResult>> rounds = new LinkedHashMap<>();
-                for (Column col : columns) rounds.put(col.name(), new ArrayList<>());
+                Map<String, List<Double>> cpu = new LinkedHashMap<>();
+                for (Column col : columns) {
+                    rounds.put(col.name(), new ArrayList<>());
+                    if (col.cSocket() == null) cpu.put(col.name(), new ArrayList<>());
+                }
                 for (int r = 0; r < repeat; r++) {
                     for (int k = 0; k < columns.size(); k++) {
                         Column col = columns.get((k + r) % columns.size());
@@ -110,10 +142,17 @@ public final class JournalComparison {
                         XenStoreBench.Config c = new XenStoreBench.Config(sockets.get(col.name()),
                                 List.of(Integer.parseInt(step[1])), template.pipeline(), template.seconds(),
                                 template.warmupSeconds(), List.of(step[0]));
-                        rounds.get(col.name()).add(new XenStoreBench(c, quiet).run().getFirst());
+                        Process p = byName.get(col.name());
+                        long cpuBefore = cpuNanos(p);
+                        BenchResult res = new XenStoreBench(c, quiet).run().getFirst();
+                        rounds.get(col.name()).add(res);
+                        if (p != null) {
+                            double ops = res.opsPerSecond() * (template.seconds() + template.warmupSeconds());
+                            cpu.get(col.name()).add(ops == 0 ? Double.NaN : (cpuNanos(p) - cpuBefore) / 1000.0 / ops);
+                        }
                     }
                 }
-                rows.add(new Row(step[0], Integer.parseInt(step[1]), rounds));
+                rows.add(new Row(step[0], Integer.parseInt(step[1]), rounds, cpu));
             }
             return rows;
         } finally {
@@ -127,6 +166,12 @@ public final class JournalComparison {
             }
             for (Path d : dirs) deleteTree(d);
         }
+    }
+
+    /** A process's user and system time so far (all its threads: the loop, the collector, the compiler). */
+    private static long cpuNanos(Process p) {
+        if (p == null) return 0;
+        return p.info().totalCpuDuration().map(java.time.Duration::toNanos).orElse(0L);
     }
 
     private static Process start(Path dir, List<String> args) throws IOException {
@@ -181,7 +226,19 @@ public final class JournalComparison {
             for (String n : journaled) sb.append(String.format(Locale.ROOT, " %+.1f%% |", row.cost(n)));
             sb.append('\n');
         }
-        sb.append(String.format(Locale.ROOT, "%nMedians of %d round(s), ops/s (p50 us); cost = median of the rounds' 1 - journaled/no journal.%n", repeat));
+        sb.append(String.format(Locale.ROOT, "%nMedians of %d round(s), ops/s (p50 us); cost = median of the rounds' 1 - journaled/no journal.%n%n", repeat));
+        List<String> jxen = names.stream().filter(n -> !n.equals(C)).toList();
+        sb.append("| workload | conns |");
+        for (String n : jxen) sb.append(" CPU us/op: ").append(n.substring("jxen, ".length())).append(" |");
+        for (String n : journaled) sb.append(" CPU cost: ").append(n.substring("jxen, ".length())).append(" |");
+        sb.append("\n|---|---:|").append("---:|".repeat(jxen.size() + journaled.size())).append('\n');
+        for (Row row : rows) {
+            sb.append("| ").append(row.workload()).append(" | ").append(row.conns()).append(" |");
+            for (String n : jxen) sb.append(String.format(Locale.ROOT, " %.2f |", row.medianCpu(n)));
+            for (String n : journaled) sb.append(String.format(Locale.ROOT, " %+.1f%% |", row.cpuCost(n)));
+            sb.append('\n');
+        }
+        sb.append("Daemon CPU time (all threads) per operation, medians; cost = median of the rounds' journaled/no journal - 1.\n\n");
         sb.append("Every round's ops/s:\n");
         for (Row row : rows) {
             sb.append("  ").append(row.workload()).append(" conns=").append(row.conns()).append(':');
