@@ -218,21 +218,38 @@ public final class RecordWriter {
         int pl = path.length() + 1;
         int bodyLen = 16 + count * (wide ? 8 : 4) + pl + v.length;
         ensure(8 + bodyLen + 8);
-        u32(wide ? RecordType.NODE_DATA_WIDE : RecordType.NODE_DATA).u32(bodyLen);
-        u32(0).u32(0).u16(pl).u16(v.length).u16(0).u16(count);
+        // Room is made above: stores straight into the array (one per journaled request, on the loop).
+        byte[] b = buf;
+        int p = pos;
+        putU32At(p, wide ? RecordType.NODE_DATA_WIDE : RecordType.NODE_DATA);
+        putU32At(p + 4, bodyLen);
+        putU32At(p + 8, 0);
+        putU32At(p + 12, 0);
+        putU32At(p + 16, (pl & 0xFFFF) | v.length << 16);
+        putU32At(p + 20, count << 16);
+        p += 24;
         for (int i = 0; i < count; i++) {
-            XsPerm p = entries.get(i);
-            buf[pos++] = (byte) p.letter();
-            buf[pos++] = 0;
+            XsPerm e = entries.get(i);
+            b[p] = (byte) e.letter();
+            b[p + 1] = 0;
             if (wide) {
-                u16(0).u32(p.domid());
+                b[p + 2] = 0;
+                b[p + 3] = 0;
+                putU32At(p + 4, e.domid());
+                p += 8;
             } else {
-                u16(p.domid());
+                b[p + 2] = (byte) e.domid();
+                b[p + 3] = (byte) (e.domid() >>> 8);
+                p += 4;
             }
         }
-        chars(path, 1).bytes(v);
+        for (int i = 0, n = path.length(); i < n; i++) b[p++] = (byte) path.charAt(i);
+        b[p++] = 0;
+        System.arraycopy(v, 0, b, p, v.length);
+        p += v.length;
         int pad = (8 - (bodyLen & 7)) & 7;
-        for (int i = 0; i < pad; i++) buf[pos++] = 0;
+        for (int i = 0; i < pad; i++) b[p++] = 0;
+        pos = p;
         return this;
     }
 
