@@ -286,8 +286,12 @@ public final class DomainHypercalls implements Hypercalls {
                 // Xen drops a send on an unbound port silently: the peer has not connected yet.
             }
             case INTERDOMAIN -> {
-                Peer peer = peer(PortTable.remoteDom(entry), (int) PortTable.remoteSerial(entry));
-                if (peer != null) peer.raise(PortTable.remotePort(entry));
+                try {
+                    Peer peer = peer(PortTable.remoteDom(entry), (int) PortTable.remoteSerial(entry));
+                    if (peer != null) peer.raise(PortTable.remotePort(entry));
+                } catch (PeerUnreachable e) {
+                    throw new HypercallException(e.errno, e.getMessage());
+                }
             }
             default -> throw new HypercallException(Errno.EINVAL, "port " + port + " is not interdomain");
         }
@@ -307,9 +311,10 @@ public final class DomainHypercalls implements Hypercalls {
             MemorySegment shared;
             try {
                 shared = SharedFile.map(runDir.events(domid, serial), MapMode.READ_WRITE, 0, PortTable.OFFSET, arena);
-            } catch (java.io.UncheckedIOException gone) {
+            } catch (java.io.UncheckedIOException e) {
                 // The peer was destroyed and its file deleted between the hypervisor's bind and this send.
-                return null;
+                if (e.getCause() instanceof java.nio.file.NoSuchFileException) return null;
+                throw new PeerUnreachable(e, "d" + domid + "'s event page");
             }
             java.nio.file.Path memoryFile = runDir.memory(domid, serial);
             Map<Integer, MemorySegment> frames = new ConcurrentHashMap<>();
@@ -333,8 +338,24 @@ public final class DomainHypercalls implements Hypercalls {
         try {
             return SharedFile.map(file, MapMode.READ_WRITE, (long) gfn * GrantEntry.PAGE_SIZE, GrantEntry.PAGE_SIZE,
                     arena);
-        } catch (java.io.UncheckedIOException | IllegalStateException goneOrClosed) {
+        } catch (IllegalStateException closed) {
             return null;
+        } catch (java.io.UncheckedIOException e) {
+            if (e.getCause() instanceof java.nio.file.NoSuchFileException) return null;
+            throw new PeerUnreachable(e, "page " + gfn + " of " + file.getFileName());
+        }
+    }
+
+    /**
+     * This process could not map a peer's event state (out of file descriptors or mappings): the send fails with
+     * that errno rather than the event being dropped, so the sender learns why its peer never woke.
+     */
+    private static final class PeerUnreachable extends RuntimeException {
+        final Errno errno;
+
+        PeerUnreachable(java.io.UncheckedIOException e, String what) {
+            super("cannot map " + what + ": " + e.getCause().getMessage(), null, false, false);
+            this.errno = MapCount.errnoOf(e);
         }
     }
 

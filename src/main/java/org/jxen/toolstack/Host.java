@@ -25,7 +25,6 @@ import org.jxen.hypervisor.ShutdownReason;
 import org.jxen.hypervisor.process.GuestKernel;
 import org.jxen.hypervisor.process.HypervisorService;
 import org.jxen.xenstore.client.XsClient;
-import org.jxen.hypervisor.process.Dom0DeviceClient;
 import org.jxen.hypervisor.process.Dom0DeviceService;
 import org.jxen.xenstored.GuestRings;
 import org.jxen.xenstored.XenStoredServer;
@@ -76,6 +75,8 @@ public final class Host implements AutoCloseable {
     private final Map<Integer, CompletableFuture<Void>> ends = new HashMap<>();
     /** Domains still booting for xl create (a death then is create's error, not a case for on_crash). */
     private final Set<Integer> booting = new HashSet<>();
+    /** Why an in-process guest still booting panicked (it may not have had a console to say it on); guarded by this. */
+    private final Map<Integer, String> bootPanics = new HashMap<>();
     /** Shut-down domains kept as they are (on_* = preserve, or the old one of a rename-restart). */
     private final Set<Integer> preserved = new HashSet<>();
     /** Domains seen shut down for suspend, until resumed (their "has suspended" line is printed once). */
@@ -113,7 +114,7 @@ public final class Host implements AutoCloseable {
             xenstored = null;
             embedded = XenStoredServer.start(new XenStoredServer.Options(xenstoredSocket,
                     trace ? runDir.resolve("xenstored/trace") : null));
-            GuestRings.start(embedded, Dom0DeviceClient.connect(devices.path()), () -> { });
+            GuestRings.start(embedded, devices.local(), () -> { });
             xs = new XsClient(embedded.connectInProcess(0));
         } else {
             embedded = null;
@@ -440,6 +441,9 @@ public final class Host implements AutoCloseable {
                 kernel.boot(hc, args);
             } catch (Exception e) {
                 LOG.log(Level.WARNING, "d{0} kernel panic: {1}", domid, e.toString());
+                synchronized (Host.this) {
+                    if (booting.contains(domid)) bootPanics.put(domid, String.valueOf(e.getMessage()));
+                }
                 reason = ShutdownReason.CRASH;
             }
             try {
@@ -498,8 +502,10 @@ public final class Host implements AutoCloseable {
         }
         ConsoleLog log = consoled.log(g.domid());
         boolean booted = BootWatch.await(xs, g.domid(), BOOT_TIMEOUT, end);
+        String panic;
         synchronized (this) {
             booting.remove(g.domid());
+            panic = bootPanics.remove(g.domid());
         }
         if (booted) return;
         String how = deathOf(g.domid());
@@ -507,7 +513,7 @@ public final class Host implements AutoCloseable {
         List<String> tail = BootWatch.tail(log);
         String what = how.equals("is still running")
                 ? "did not finish booting within " + BOOT_TIMEOUT.toSeconds() + " s (no control/feature-poweroff); destroyed it"
-                : how + " while booting";
+                : how + " while booting" + (panic != null ? " (kernel panic: " + panic + ")" : "");
         throw new BootFailedException("guest " + g.name() + " (domain " + g.domid() + ") " + what
                 + (tail.isEmpty() ? "; it printed nothing on its console" : "; its last console lines:"), tail);
     }

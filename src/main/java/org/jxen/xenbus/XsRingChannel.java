@@ -43,6 +43,7 @@ public final class XsRingChannel implements XsChannel {
     private final Condition signalled = signalLock.newCondition();
     private long notifications;
     private volatile boolean closed;
+    private volatile IOException failure;
     /** Set while {@link #reconnect} waits for the daemon to reset the indices: nobody consumes meanwhile. */
     private boolean reconnecting;
     private volatile Receiver pushTo;
@@ -129,11 +130,11 @@ public final class XsRingChannel implements XsChannel {
         } finally {
             signalLock.unlock();
         }
-        if (closed) throw new EOFException("xenstore ring channel closed");
+        if (closed) throw closedException();
     }
 
     private void checkError() throws IOException {
-        if (closed) throw new EOFException("xenstore ring channel closed");
+        if (closed) throw closedException();
         int error = ring.error();
         if (error != XenStoreRingLayout.ERROR_NONE) {
             throw new IOException("xenstored reported ring error " + error + " (" + XenStoreRingLayout.errorName(error)
@@ -254,5 +255,19 @@ public final class XsRingChannel implements XsChannel {
     public void close() {
         closed = true;
         onNotify();
+    }
+
+    /**
+     * The daemon cannot be told about requests any more (the notify hypercall failed for a reason other than
+     * teardown): every caller, blocked or next, gets {@code why} instead of waiting for an answer never coming.
+     */
+    public void fail(IOException why) {
+        failure = why;
+        close();
+    }
+
+    private IOException closedException() {
+        IOException why = failure;
+        return why == null ? new EOFException("xenstore ring channel closed") : new IOException(why.getMessage(), why);
     }
 }

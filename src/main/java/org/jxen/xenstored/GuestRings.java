@@ -10,7 +10,7 @@ import java.util.Map;
 import org.jxen.hypervisor.DomainLayout;
 import org.jxen.hypervisor.DomainState;
 import org.jxen.hypervisor.HypercallException;
-import org.jxen.hypervisor.process.Dom0DeviceClient;
+import org.jxen.hypervisor.process.DeviceAccess;
 import org.jxen.xenstore.XenStoreException;
 import org.jxen.xenstore.XsError;
 import org.jxen.xenstored.engine.DomainHooks;
@@ -23,18 +23,19 @@ import org.jxen.xenstored.transport.RingConnection;
  * channel and serve the ring; on RELEASE the reverse; on VIRQ_DOM_EXC release domains that died and announce
  * those that shut down. Everything runs on the daemon's event loop, which also waits on the device socket.
  */
-public final class GuestRings implements DomainHooks, EventLoop.Handler, Dom0DeviceClient.Listener {
+public final class GuestRings implements DomainHooks, EventLoop.Handler, DeviceAccess.Listener {
     private static final Logger LOG = System.getLogger("jxen.xenstored");
 
-    private record Attached(Dom0DeviceClient.MappedPage page, int localPort, RingConnection ring) {}
+    private record Attached(DeviceAccess.MappedPage page, int localPort, RingConnection ring) {}
 
     private final XenStoredServer server;
-    private final Dom0DeviceClient devices;
+    private final DeviceAccess devices;
     private final Map<Integer, Attached> attached = new HashMap<>();
-    private final Map<Integer, Attached> byPort = new HashMap<>();
+    /** Read by {@link #event}, which a daemon in the host's process gets on dom0's event thread. */
+    private final Map<Integer, Attached> byPort = new java.util.concurrent.ConcurrentHashMap<>();
     private final Runnable hostGone;
 
-    private GuestRings(XenStoredServer server, Dom0DeviceClient devices, Runnable hostGone) {
+    private GuestRings(XenStoredServer server, DeviceAccess devices, Runnable hostGone) {
         this.server = server;
         this.devices = devices;
         this.hostGone = hostGone;
@@ -45,7 +46,7 @@ public final class GuestRings implements DomainHooks, EventLoop.Handler, Dom0Dev
      * the domains the recovered state names, and follows VIRQ_DOM_EXC. {@code hostGone} runs if the socket
      * closes (the host died: the daemon has nothing left to serve).
      */
-    public static GuestRings start(XenStoredServer server, Dom0DeviceClient devices, Runnable hostGone)
+    public static GuestRings start(XenStoredServer server, DeviceAccess devices, Runnable hostGone)
             throws IOException {
         GuestRings g = new GuestRings(server, devices, hostGone);
         devices.setListener(g);
@@ -53,7 +54,7 @@ public final class GuestRings implements DomainHooks, EventLoop.Handler, Dom0Dev
         server.loop().call(() -> {
             try {
                 devices.watchDomainChanges();
-                devices.channel().register(server.loop().selector(), SelectionKey.OP_READ, g);
+                if (devices.channel() != null) devices.channel().register(server.loop().selector(), SelectionKey.OP_READ, g);
             } catch (IOException | HypercallException e) {
                 throw new IllegalStateException("dom0 device socket: " + e.getMessage(), e);
             }
@@ -75,9 +76,11 @@ public final class GuestRings implements DomainHooks, EventLoop.Handler, Dom0Dev
             Attached again = new Attached(old.page, bind(domid, port), old.ring);
             attached.put(domid, again);
             byPort.put(again.localPort, again);
+            // An event between the bind and byPort's entry found nothing to wake: look at the ring once.
+            again.ring.notifyFromGuest();
             return;
         }
-        Dom0DeviceClient.MappedPage page;
+        DeviceAccess.MappedPage page;
         try {
             page = devices.map(domid, DomainLayout.XENSTORE_REF);
         } catch (IOException | HypercallException e) {
@@ -94,6 +97,7 @@ public final class GuestRings implements DomainHooks, EventLoop.Handler, Dom0Dev
         Attached a = new Attached(page, local, ring);
         attached.put(domid, a);
         byPort.put(local, a);
+        ring.notifyFromGuest();
     }
 
     private int bind(int domid, int port) throws XenStoreException {
@@ -131,7 +135,7 @@ public final class GuestRings implements DomainHooks, EventLoop.Handler, Dom0Dev
         }
     }
 
-    private void unmap(Dom0DeviceClient.MappedPage page) {
+    private void unmap(DeviceAccess.MappedPage page) {
         try {
             devices.unmap(page);
         } catch (IOException | HypercallException e) {
@@ -152,6 +156,7 @@ public final class GuestRings implements DomainHooks, EventLoop.Handler, Dom0Dev
         hostGone.run();
     }
 
+    /** Any thread: the loop's for the device socket, dom0's event thread for a daemon in the host's process. */
     @Override
     public void event(int port) {
         Attached a = byPort.get(port);
@@ -168,7 +173,7 @@ public final class GuestRings implements DomainHooks, EventLoop.Handler, Dom0Dev
     private void checkDomains() {
         List<Integer> introduced = server.onLoop(e -> e.introducedDomains());
         for (int domid : introduced) {
-            Dom0DeviceClient.Info info;
+            DeviceAccess.Info info;
             try {
                 info = devices.info(domid);
             } catch (IOException | HypercallException e) {

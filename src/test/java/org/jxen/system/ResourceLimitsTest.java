@@ -18,6 +18,8 @@ import java.util.List;
 import org.jxen.cli.JxenCommand;
 import org.jxen.cli.XlResult;
 import org.jxen.hypervisor.GrantTable;
+import org.jxen.kernel.userland.GuestExec;
+import org.jxen.testing.PidsCgroup;
 import org.jxen.toolstack.DeviceSpec;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -223,14 +225,36 @@ class ResourceLimitsTest extends SystemFixture {
     void aHostOutOfFileDescriptorsRefusesTheNextGuestAndTheOthersRunOn() throws Exception {
         Path run = startHost(List.of("prlimit", "--nofile=70:70"), null);
         XlResult refused = createUntilRefused(run, 400);
-        // The first line after xl's "Parsing config" says what failed. Where the descriptors run out decides the
-        // words: a file the hypervisor opens, a class the JVM loads for the first time, or (xenstored, a child
-        // with the same limit, cannot introduce the guest) a boot that does not finish, with its console lines.
+        // xl's error says what ran out. Where the descriptors run out decides the words: a file the hypervisor
+        // opens, a class the JVM loads for the first time (both on xl's first line), or the guest's first notify
+        // of xenstored, which cannot map dom0's event page (the guest's kernel panics and xl prints its console).
         String first = refused.err().lines().filter(l -> !l.startsWith("Parsing config")).findFirst().orElse("");
-        assertThat(first).as(Files.readString(dir.resolve("limited.log"))).startsWith("libxl: error: ")
-                .containsAnyOf("Too many open files", "(is the process out of file descriptors?)",
-                        "did not finish booting within");
+        assertThat(first).as(Files.readString(dir.resolve("limited.log"))).startsWith("libxl: error: ");
+        assertThat(refused.err()).containsAnyOf("Too many open files", "(is the process out of file descriptors?)");
         stillRuns(run);
+    }
+
+    @Test
+    void aHostOutOfThreadsRefusesTheNextGuestWithEagainAndItsGuestsCommandsFailUntilThreadsAreFree() throws Exception {
+        Path run = startHost(List.of(), null);
+        Process host = hosts.getLast();
+        try (PidsCgroup pids = PidsCgroup.create("jxen-test-" + host.pid())) {
+            pids.add(host.pid());
+            pids.limit(pids.current() + 20);
+            XlResult refused = createUntilRefused(run, 400);
+            List<String> lines = refused.err().lines().filter(l -> !l.startsWith("Parsing config")).toList();
+            assertThat(lines.getFirst()).as(Files.readString(dir.resolve("limited.log"))).startsWith("libxl: error: ")
+                    .contains("crashed while booting (kernel panic: cannot start ").contains("(EAGAIN)");
+            // Not one thread more: a command in a running guest needs one, and fails as a shell's does (126).
+            pids.limit(pids.current());
+            XlResult exec = XlResult.run(run, "exec", "g1", "--", "lsmod");
+            assertThat(exec.code()).as(exec.out() + exec.err()).isEqualTo(GuestExec.CANNOT_START);
+            assertThat(exec.err()).startsWith("exec: cannot start the command: EAGAIN (");
+            // Threads to spare again: the same command runs, the guests are all there.
+            pids.limit(pids.current() + 40);
+            stillRuns(run);
+            assertThat(host.isAlive()).isTrue();
+        }
     }
 
     @Test

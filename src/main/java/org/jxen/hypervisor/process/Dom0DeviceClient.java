@@ -25,20 +25,7 @@ import org.jxen.hypervisor.HypercallException;
  * arrive meanwhile are handed to the listener after it; the socket is non-blocking so the loop can also wait
  * on it with its selector and call {@link #readEvents} when it is readable.
  */
-public final class Dom0DeviceClient implements AutoCloseable {
-    /** What the host tells the process. Called on the caller's thread; should only post work. */
-    public interface Listener {
-        void event(int port);
-
-        void domainsChanged();
-    }
-
-    /** A guest page mapped into this process. */
-    public record MappedPage(int handle, MemorySegment page, Arena arena) {}
-
-    /** A domain's state as INFO reports it: null state for a domain that does not exist. */
-    public record Info(DomainState state, int reason) {}
-
+public final class Dom0DeviceClient implements DeviceAccess {
     private final SocketChannel channel;
     private final Selector waiter;
     private final ByteBuffer in = ByteBuffer.allocate(Dom0Devices.MAX_FRAME + 4);
@@ -70,10 +57,12 @@ public final class Dom0DeviceClient implements AutoCloseable {
         }
     }
 
+    @Override
     public SocketChannel channel() {
         return channel;
     }
 
+    @Override
     public void setListener(Listener l) {
         listener = l;
     }
@@ -81,6 +70,7 @@ public final class Dom0DeviceClient implements AutoCloseable {
     // ---- calls ----------------------------------------------------------------------------------------
 
     /** Maps {@code ref} of {@code domid}'s grant table read-write (gntdev). */
+    @Override
     public MappedPage map(int domid, int ref) throws IOException, HypercallException {
         ByteBuffer r = call(Dom0Devices.MAP, domid, ref);
         int handle = r.getInt();
@@ -100,25 +90,30 @@ public final class Dom0DeviceClient implements AutoCloseable {
         }
     }
 
+    @Override
     public void unmap(MappedPage p) throws IOException, HypercallException {
         p.arena().close();
         call(Dom0Devices.UNMAP, p.handle());
     }
 
     /** EVTCHNOP_bind_interdomain on dom0's side; the new port's events come to the listener. */
+    @Override
     public int bind(int domid, int port) throws IOException, HypercallException {
         return call(Dom0Devices.BIND, domid, port).getInt();
     }
 
+    @Override
     public void unbind(int port) throws IOException, HypercallException {
         call(Dom0Devices.UNBIND, port);
     }
 
     /** EVTCHNOP_send on a port this process bound; no reply. */
+    @Override
     public void notify(int port) throws IOException {
         write(Dom0Devices.NOTIFY, port);
     }
 
+    @Override
     public Info info(int domid) throws IOException, HypercallException {
         ByteBuffer r = call(Dom0Devices.INFO, domid);
         int state = r.get() & 0xFF;
@@ -127,6 +122,7 @@ public final class Dom0DeviceClient implements AutoCloseable {
     }
 
     /** From now on VIRQ_DOM_EXC reaches {@link Listener#domainsChanged}. */
+    @Override
     public void watchDomainChanges() throws IOException, HypercallException {
         call(Dom0Devices.DOM_EXC);
     }
@@ -187,6 +183,7 @@ public final class Dom0DeviceClient implements AutoCloseable {
     }
 
     /** The socket is readable: hands every event that arrived to the listener. EOF: the host is gone. */
+    @Override
     public void readEvents() throws IOException {
         if (fill() < 0) throw new IOException("dom0 device socket closed by the host");
         ByteBuffer frame;

@@ -39,6 +39,7 @@ public final class Dom0DeviceService implements AutoCloseable {
     private final Path path;
     private final Thread acceptor;
     private final List<Session> sessions = new CopyOnWriteArrayList<>();
+    private final List<LocalDeviceAccess> locals = new CopyOnWriteArrayList<>();
 
     private Dom0DeviceService(Hypercalls dom0, ControlPlane control, Path path) throws IOException {
         this.dom0 = dom0;
@@ -67,6 +68,15 @@ public final class Dom0DeviceService implements AutoCloseable {
     /** VIRQ_DOM_EXC reached dom0: tell every session that asked. */
     public void domainsChanged() {
         for (Session s : sessions) if (s.wantsDomExc) s.event(-1);
+        for (LocalDeviceAccess l : locals) l.domainsChanged();
+    }
+
+    /** The same devices for a daemon in this process: no socket, dom0's calls made directly. */
+    public DeviceAccess local() {
+        LocalDeviceAccess[] self = new LocalDeviceAccess[1];
+        self[0] = new LocalDeviceAccess(dom0, () -> locals.remove(self[0]));
+        locals.add(self[0]);
+        return self[0];
     }
 
     private void accept() {

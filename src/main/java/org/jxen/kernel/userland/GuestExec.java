@@ -38,6 +38,8 @@ public final class GuestExec implements KernelModule {
     private final Set<String> killed = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** The status of a killed command, as a shell reports a command killed by SIGKILL. */
     public static final int KILLED = 137;
+    /** The shell's status for a command it could not start (here: no thread for it, fork's EAGAIN). */
+    public static final int CANNOT_START = 126;
     private ExecutorService scanner;
     private Kernel kernel;
 
@@ -101,7 +103,16 @@ public final class GuestExec implements KernelModule {
                 Thread t = Thread.ofPlatform().daemon().name("exec-" + n)
                         .unstarted(() -> kernel.hypercalls().runOnVcpu(() -> run(n, base, cmd)));
                 running.put(n, t);
-                t.start();
+                try {
+                    t.start();
+                } catch (OutOfMemoryError noThread) {
+                    // fork's EAGAIN: the host is out of threads. The command fails; the agent and the guest go on.
+                    running.remove(n);
+                    String why = "exec: cannot start the command: EAGAIN (" + noThread.getMessage() + ")";
+                    kernel.printk(why);
+                    xs.write(base + "/error/0", why + "\n");
+                    xs.write(base + "/status", Integer.toString(CANNOT_START));
+                }
             }
         } catch (IOException e) {
             kernel.printk("exec: scanning " + DIR + ": " + e.getMessage());
