@@ -54,6 +54,9 @@ public final class Libc {
     private static final long SYS_CACHESTAT = 451;
     private static final MethodHandle MMAP = fn("mmap", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
     private static final MethodHandle MUNMAP = fn("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle MADVISE = fn("madvise", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    /** madvise(2): fault pages in writable without touching their bytes (Linux 5.14). */
+    public static final int MADV_POPULATE_WRITE = 23;
     private static final int PROT_READ = 1;
     private static final int PROT_WRITE = 2;
     private static final int MAP_SHARED = 1;
@@ -182,6 +185,17 @@ public final class Libc {
         try {
             MemorySegment st = state();
             int r = (int) MUNMAP.invokeExact(st, mapping, mapping.byteSize());
+            return r < 0 ? errno(st) : 0;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** madvise(2) over {@code len} bytes of {@code mapping} from {@code off}; 0 or errno. */
+    public static int madvise(MemorySegment mapping, long off, long len, int advice) {
+        try {
+            MemorySegment st = state();
+            int r = (int) MADVISE.invokeExact(st, mapping.asSlice(off, len), len, advice);
             return r < 0 ? errno(st) : 0;
         } catch (Throwable t) {
             throw new AssertionError(t);

@@ -323,6 +323,7 @@ public final class Journal implements AutoCloseable {
             if (window == null || size + n > windowStart + window.byteSize()) moveWindow(n);
             try {
                 MemorySegment.copy(pendingView, 0, window, size - windowStart, n);
+                prefaulter.reached(size + n);
             } catch (InternalError e) {
                 // A fault in the mapping (the file system could not back the page): the batch is not durable.
                 throw new IOException("journal " + dir.resolve(JOURNAL) + ": store into the mapping failed: " + e.getMessage(), e);
@@ -364,12 +365,94 @@ public final class Journal implements AutoCloseable {
         unmap();
         window = Libc.mmapShared(fd, start, len);
         windowStart = start;
+        prefaulter.lock.lock();
+        try {
+            prefaulter.mapped(window, start);
+        } finally {
+            prefaulter.lock.unlock();
+        }
     }
 
     private void unmap() {
-        if (window != null) Libc.munmap(window);
-        window = null;
+        if (window == null) return;
+        prefaulter.lock.lock();
+        try {
+            Libc.munmap(window);
+            window = null;
+            prefaulter.window = null;
+        } finally {
+            prefaulter.lock.unlock();
+        }
     }
+
+    /**
+     * Faults the pages ahead of the journal's end in, writable, from its own thread (MADV_POPULATE_WRITE: the
+     * kernel does what a first store would, without changing a byte). A first store into a page of the mapping
+     * is a page fault in which ext4 starts a transaction handle, and while other processes' fsyncs hold the
+     * file system's journal that can wait for milliseconds: with the pages ready ahead, the loop's copy is a
+     * plain memory copy. The lock only orders it against the loop's rare unmapping of the window.
+     */
+    private final class Prefaulter implements Runnable {
+        static final long AHEAD = 256 * 1024;
+        final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
+        /** The window the loop writes into, where it starts, and the file offset up to which it is faulted in. */
+        volatile MemorySegment window;
+        volatile long start;
+        volatile long want;
+        long done;
+        volatile boolean stop;
+        volatile boolean unsupported;
+        Thread thread;
+
+        /** Loop thread: the journal's end moved to {@code end}; wake the thread when it should run ahead again. */
+        void reached(long end) {
+            if (unsupported || end + AHEAD / 2 < want) return;
+            want = end + AHEAD;
+            if (thread == null) thread = Thread.ofPlatform().daemon().name("xenstored-journal-prefault").start(this);
+            java.util.concurrent.locks.LockSupport.unpark(thread);
+        }
+
+        void mapped(MemorySegment w, long s) {
+            start = s;
+            window = w;
+            done = s;
+        }
+
+        @Override
+        public void run() {
+            while (!stop) {
+                java.util.concurrent.locks.LockSupport.park(this);
+                lock.lock();
+                try {
+                    MemorySegment w = window;
+                    if (w == null) continue;
+                    long s = start;
+                    long from = Math.max(done, s) & -4096L;
+                    long to = Math.min(want, s + w.byteSize());
+                    if (to <= from) continue;
+                    int e = Libc.madvise(w, from - s, to - from, Libc.MADV_POPULATE_WRITE);
+                    if (e == 22 /* EINVAL: before Linux 5.14 */) unsupported = true;
+                    done = to;
+                } finally {
+                    lock.unlock();
+                }
+            }
+        }
+
+        void close() {
+            stop = true;
+            if (thread != null) {
+                java.util.concurrent.locks.LockSupport.unpark(thread);
+                try {
+                    thread.join(5000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    private final Prefaulter prefaulter = new Prefaulter();
 
     /** Bytes in the journal file. */
     public long size() {
@@ -574,6 +657,7 @@ public final class Journal implements AutoCloseable {
             if (allocated > size) channel.truncate(size);
         } finally {
             unmap();
+            prefaulter.close();
             Libc.close(fd);
             channel.close();
         }
