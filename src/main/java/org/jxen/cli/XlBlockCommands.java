@@ -1,11 +1,11 @@
 package org.jxen.cli;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import org.jxen.drivers.blk.Vdev;
 import org.jxen.toolstack.ControlException;
 import org.jxen.toolstack.DeviceException;
@@ -17,9 +17,7 @@ import org.jxen.toolstack.Libxl;
 import org.jxen.xenstore.client.XsClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * xl's block-attach, block-detach and block-list (xl_block.c): {@link Libxl} over the host's xenstored socket
@@ -33,15 +31,10 @@ final class XlBlockCommands {
     private XlBlockCommands() {}
 
     /** libxl with the vbd hotplug script, which xl cannot add or remove a disk without. */
-    private static Libxl libxl(XsClient xs, XlCommand xl, CommandSpec spec) throws DeviceException {
+    private static Libxl withBlockScript(XsClient xs, XlCommand xl, CommandSpec spec) throws DeviceException {
         Path script = DiskSpec.blockScript();
         if (script == null) throw new DeviceException("cannot find scripts/hotplug/block (set JXEN_HOME)");
         return XlDeviceCommands.libxl(xs, xl, spec, Map.of(VBD, script));
-    }
-
-    /** libxl for look-ups only: no script runs. */
-    private static Libxl lookup(XsClient xs, XlCommand xl, CommandSpec spec) {
-        return XlDeviceCommands.libxl(xs, xl, spec, Map.of());
     }
 
     /** The domain's disk VDEV (a name or a number), or null if it has none such. */
@@ -61,61 +54,36 @@ final class XlBlockCommands {
     }
 
     @Command(name = "block-attach", description = "Create a new virtual block device (xl disk spec).")
-    static final class Attach implements Callable<Integer> {
-        @ParentCommand
-        XlCommand xl;
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "DOM")
-        String dom;
+    static final class Attach extends DomainDeviceCommand {
         @Parameters(index = "1..*", arity = "1..*", paramLabel = "DISK-SPEC-COMPONENT")
         List<String> parts;
 
         @Override
-        public Integer call() {
-            return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
-                int domid = lookup(xs, xl, spec).domid(dom);
-                DiskSpec disk = DiskSpec.parse(String.join(",", parts));
-                libxl(xs, xl, spec).addDevice(domid, disk.device());
-                return 0;
-            });
+        int run(XsClient xs, Libxl lookup, int domid) throws DeviceException, IOException, InterruptedException {
+            DiskSpec disk = DiskSpec.parse(String.join(",", parts));
+            withBlockScript(xs, xl, spec).addDevice(domid, disk.device());
+            return 0;
         }
     }
 
     @Command(name = "block-detach", description = "Destroy a domain's virtual block device (VDEV: name or number).")
-    static final class Detach implements Callable<Integer> {
-        @ParentCommand
-        XlCommand xl;
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "DOM")
-        String dom;
+    static final class Detach extends DomainDeviceCommand {
         @Parameters(index = "1", paramLabel = "VDEV")
         String vdev;
 
         @Override
-        public Integer call() {
-            return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
-                Libxl lookup = lookup(xs, xl, spec);
-                int domid = lookup.domid(dom);
-                DeviceSpec disk = attached(lookup, domid, vdev);
-                if (disk == null) return notConnected(spec, vdev);
-                libxl(xs, xl, spec).removeDevice(domid, disk);
-                return 0;
-            });
+        int run(XsClient xs, Libxl lookup, int domid) throws DeviceException, IOException, InterruptedException {
+            DeviceSpec disk = attached(lookup, domid, vdev);
+            if (disk == null) return notConnected(spec, vdev);
+            withBlockScript(xs, xl, spec).removeDevice(domid, disk);
+            return 0;
         }
     }
 
     @Command(name = "block-resize", description = {"Grow a domain's disk image to SIZE while the disk stays attached",
             "(bytes, or with K, M, G or T; a multiple of 512); the guest sees the new size at once.",
             "Shrinking loses what lies past SIZE and needs --shrink."})
-    static final class Resize implements Callable<Integer> {
-        @ParentCommand
-        XlCommand xl;
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "DOM")
-        String dom;
+    static final class Resize extends DomainDeviceCommand {
         @Parameters(index = "1", paramLabel = "VDEV")
         String vdev;
         @Parameters(index = "2", paramLabel = "SIZE")
@@ -124,51 +92,37 @@ final class XlBlockCommands {
         boolean shrink;
 
         @Override
-        public Integer call() {
+        int run(XsClient xs, Libxl lookup, int domid) throws DeviceException, IOException, InterruptedException {
             long bytes;
             try {
                 bytes = DiskSize.parse(size);
             } catch (IllegalArgumentException e) {
-                return XlCommand.fail(spec, "Error: " + e.getMessage());
+                return fail("Error: " + e.getMessage());
             }
-            return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
-                Libxl lookup = lookup(xs, xl, spec);
-                int domid = lookup.domid(dom);
-                DeviceSpec disk = attached(lookup, domid, vdev);
-                if (disk == null) return notConnected(spec, vdev);
-                String params = xs.readOrNull(DevicePaths.of(domid, disk).backend() + "/params");
-                if (params == null) return XlCommand.fail(spec, "Error: Device " + vdev + " has no image (params).");
-                // The storage is resized first (as an admin runs lvresize), then blkback is told (xen_vbd_resize).
-                String refused = DiskSize.resizeImage(Path.of(params.strip()), bytes, shrink);
-                if (refused != null) return XlCommand.fail(spec, "Error: " + refused);
-                try {
-                    xl.control().call("block-resize " + domid + " " + disk.devid(), null, line -> {});
-                } catch (ControlException e) {
-                    return XlCommand.fail(spec, "libxl: error: " + e.getMessage());
-                }
-                return 0;
-            });
+            DeviceSpec disk = attached(lookup, domid, vdev);
+            if (disk == null) return notConnected(spec, vdev);
+            String params = xs.readOrNull(DevicePaths.of(domid, disk).backend() + "/params");
+            if (params == null) return fail("Error: Device " + vdev + " has no image (params).");
+            // The storage is resized first (as an admin runs lvresize), then blkback is told (xen_vbd_resize).
+            String refused = DiskSize.resizeImage(Path.of(params.strip()), bytes, shrink);
+            if (refused != null) return fail("Error: " + refused);
+            try {
+                xl.control().call("block-resize " + domid + " " + disk.devid(), null, line -> {});
+            } catch (ControlException e) {
+                return fail("libxl: error: " + e.getMessage());
+            }
+            return 0;
         }
     }
 
     @Command(name = "block-list", description = "List virtual block devices for a domain.")
-    static final class ListBlocks implements Callable<Integer> {
-        @ParentCommand
-        XlCommand xl;
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "DOM")
-        String dom;
-
+    static final class ListBlocks extends DomainDeviceCommand {
         @Override
-        public Integer call() {
-            return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
-                Libxl libxl = lookup(xs, xl, spec);
-                PrintWriter out = spec.commandLine().getOut();
-                for (String line : list(libxl.listDevices(libxl.domid(dom), VBD))) out.println(line);
-                out.flush();
-                return 0;
-            });
+        int run(XsClient xs, Libxl lookup, int domid) throws DeviceException, IOException, InterruptedException {
+            PrintWriter out = spec.commandLine().getOut();
+            for (String line : list(lookup.listDevices(domid, VBD))) out.println(line);
+            out.flush();
+            return 0;
         }
     }
 

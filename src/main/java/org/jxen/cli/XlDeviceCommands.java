@@ -3,7 +3,6 @@ package org.jxen.cli;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import org.jxen.toolstack.DeviceException;
 import org.jxen.toolstack.DeviceSpec;
 import org.jxen.toolstack.Libxl;
@@ -12,9 +11,7 @@ import org.jxen.xenstore.client.XsClient;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code xl device-attach/-detach}: jxen's generic form of xl's per-class commands (block-attach,
@@ -65,13 +62,7 @@ final class XlDeviceCommands {
     }
 
     @Command(name = "device-attach", description = "Attach a device of CLASS (e.g. mydevice) to a domain.")
-    static final class Attach implements Callable<Integer> {
-        @ParentCommand
-        XlCommand xl;
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "DOM")
-        String dom;
+    static final class Attach extends DomainDeviceCommand {
         @Parameters(index = "1", paramLabel = "CLASS")
         String kind;
         @Parameters(index = "2", paramLabel = "ID", arity = "0..1", description = "Device id (default: the next free one).")
@@ -82,14 +73,10 @@ final class XlDeviceCommands {
         Path script;
 
         @Override
-        public Integer call() {
-            return withXenstore(xl, spec, "libxl: error: ", xs -> {
-                Libxl libxl = libxl(xs, xl, spec, scripts(kind, script));
-                int domid = libxl.domid(dom);
-                int id = devid != null ? devid : libxl.nextDeviceId(domid, kind);
-                libxl.addDevice(domid, new DeviceSpec(kind, id, backend));
-                return 0;
-            });
+        int run(XsClient xs, Libxl lookup, int domid) throws DeviceException, IOException, InterruptedException {
+            int id = devid != null ? devid : lookup.nextDeviceId(domid, kind);
+            libxl(xs, scripts(kind, script)).addDevice(domid, new DeviceSpec(kind, id, backend));
+            return 0;
         }
     }
 
@@ -100,36 +87,32 @@ final class XlDeviceCommands {
             "xl exec DOM -- insmod mydevicefront   (rmmod NAME, lsmod; DOM 0 or Domain-0: in dom0, run by the host)",
             "xl exec DOM -- ping -c 3 10.0.0.2     (any other program: a real process in the guest's network namespace)",
             "Host paths are resolved against this directory and opened by the guest kernel itself (jxen: a guest runs on this host)."})
-    static final class Exec implements Callable<Integer> {
-        @ParentCommand
-        XlCommand xl;
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "DOM")
-        String dom;
+    static final class Exec extends DomainDeviceCommand {
         @Parameters(index = "1..*", paramLabel = "COMMAND", arity = "1..*")
         java.util.List<String> argv;
         @Option(names = "--timeout", paramLabel = "S", description = "Give up after S seconds (default: wait).")
         double timeout;
 
         @Override
-        public Integer call() {
-            return withXenstore(xl, spec, "xl exec: ", xs -> {
-                // dom0 has no exec agent: the host runs the command in dom0's kernel (its control socket).
-                int domid = libxl(xs, xl, spec, Map.of()).domid(dom);
-                org.jxen.toolstack.GuestExecClient.Result r;
-                try {
-                    r = domid == 0 ? xl.control().execInDom0(hostPaths(argv))
-                            : org.jxen.toolstack.GuestExecClient.run(xs, domid, hostPaths(argv), (long) (timeout * 1000));
-                } catch (org.jxen.toolstack.ControlException e) {
-                    throw new IOException(e.getMessage(), e);
-                }
-                spec.commandLine().getOut().print(r.out());
-                spec.commandLine().getOut().flush();
-                spec.commandLine().getErr().print(r.err());
-                spec.commandLine().getErr().flush();
-                return r.status();
-            });
+        String prefix() {
+            return "xl exec: ";
+        }
+
+        @Override
+        int run(XsClient xs, Libxl lookup, int domid) throws DeviceException, IOException, InterruptedException {
+            // dom0 has no exec agent: the host runs the command in dom0's kernel (its control socket).
+            org.jxen.toolstack.GuestExecClient.Result r;
+            try {
+                r = domid == 0 ? xl.control().execInDom0(hostPaths(argv))
+                        : org.jxen.toolstack.GuestExecClient.run(xs, domid, hostPaths(argv), (long) (timeout * 1000));
+            } catch (org.jxen.toolstack.ControlException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+            spec.commandLine().getOut().print(r.out());
+            spec.commandLine().getOut().flush();
+            spec.commandLine().getErr().print(r.err());
+            spec.commandLine().getErr().flush();
+            return r.status();
         }
 
         /** Host paths relative to xl's directory made absolute (the guest has another working directory). */
@@ -156,13 +139,7 @@ final class XlDeviceCommands {
     }
 
     @Command(name = "device-detach", description = "Detach device ID of CLASS from a domain.")
-    static final class Detach implements Callable<Integer> {
-        @ParentCommand
-        XlCommand xl;
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "DOM")
-        String dom;
+    static final class Detach extends DomainDeviceCommand {
         @Parameters(index = "1", paramLabel = "CLASS")
         String kind;
         @Parameters(index = "2", paramLabel = "ID")
@@ -173,12 +150,9 @@ final class XlDeviceCommands {
         Path script;
 
         @Override
-        public Integer call() {
-            return withXenstore(xl, spec, "libxl: error: ", xs -> {
-                Libxl libxl = libxl(xs, xl, spec, scripts(kind, script));
-                libxl.removeDevice(libxl.domid(dom), new DeviceSpec(kind, devid, backend));
-                return 0;
-            });
+        int run(XsClient xs, Libxl lookup, int domid) throws DeviceException, IOException, InterruptedException {
+            libxl(xs, scripts(kind, script)).removeDevice(domid, new DeviceSpec(kind, devid, backend));
+            return 0;
         }
     }
 }

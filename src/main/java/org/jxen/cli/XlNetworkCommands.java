@@ -4,17 +4,13 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.Callable;
+import org.jxen.toolstack.DeviceException;
 import org.jxen.toolstack.DeviceSpec;
 import org.jxen.toolstack.Libxl;
 import org.jxen.toolstack.VifSpec;
 import org.jxen.xenstore.client.XsClient;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * xl's network-attach, network-detach and network-list (xl_nic.c): {@link Libxl} over the host's xenstored socket;
@@ -28,54 +24,30 @@ final class XlNetworkCommands {
 
     private XlNetworkCommands() {}
 
-    private static Libxl libxl(XsClient xs, XlCommand xl, CommandSpec spec) {
-        return XlDeviceCommands.libxl(xs, xl, spec, Map.of());
-    }
-
     @Command(name = "network-attach", description = "Create a new virtual network device (xl network spec: mac=, bridge=, ip=, ...).")
-    static final class Attach implements Callable<Integer> {
-        @ParentCommand
-        XlCommand xl;
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "DOM")
-        String dom;
+    static final class Attach extends DomainDeviceCommand {
         @Parameters(index = "1..*", arity = "0..*", paramLabel = "NIC-SPEC-COMPONENT")
         List<String> parts = new ArrayList<>();
 
         @Override
-        public Integer call() {
-            return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
-                Libxl libxl = libxl(xs, xl, spec);
-                int domid = libxl.domid(dom);
-                VifSpec vif = VifSpec.parse(String.join(",", parts), -1);
-                libxl.addDevice(domid, vif.device(libxl.nextDeviceId(domid, VIF)));
-                return 0;
-            });
+        int run(XsClient xs, Libxl libxl, int domid) throws DeviceException, IOException, InterruptedException {
+            VifSpec vif = VifSpec.parse(String.join(",", parts), -1);
+            libxl.addDevice(domid, vif.device(libxl.nextDeviceId(domid, VIF)));
+            return 0;
         }
     }
 
     @Command(name = "network-detach", description = "Destroy a domain's virtual network device (DEVID or MAC).")
-    static final class Detach implements Callable<Integer> {
-        @ParentCommand
-        XlCommand xl;
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "DOM")
-        String dom;
+    static final class Detach extends DomainDeviceCommand {
         @Parameters(index = "1", paramLabel = "DEVID|MAC")
         String which;
 
         @Override
-        public Integer call() {
-            return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
-                Libxl libxl = libxl(xs, xl, spec);
-                int domid = libxl.domid(dom);
-                DeviceSpec nic = find(xs, libxl, domid, which);
-                if (nic == null) return XlCommand.fail(spec, "Unknown device " + which + ".");
-                libxl.removeDevice(domid, nic);
-                return 0;
-            });
+        int run(XsClient xs, Libxl libxl, int domid) throws DeviceException, IOException, InterruptedException {
+            DeviceSpec nic = find(xs, libxl, domid, which);
+            if (nic == null) return fail("Unknown device " + which + ".");
+            libxl.removeDevice(domid, nic);
+            return 0;
         }
     }
 
@@ -84,32 +56,21 @@ final class XlNetworkCommands {
      * {@code unlimited}); netback watches it and applies it at once (xen_net_rate_changed).
      */
     @Command(name = "network-rate", description = "Change a virtual network device's rate limit while it runs.")
-    static final class Rate implements Callable<Integer> {
-        @ParentCommand
-        XlCommand xl;
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "DOM")
-        String dom;
+    static final class Rate extends DomainDeviceCommand {
         @Parameters(index = "1", paramLabel = "DEVID|MAC")
         String which;
         @Parameters(index = "2", paramLabel = "RATE")
         String rate;
 
         @Override
-        public Integer call() {
-            return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
-                Libxl libxl = libxl(xs, xl, spec);
-                int domid = libxl.domid(dom);
-                org.jxen.toolstack.VifRate r = rate.equals("unlimited") ? null : org.jxen.toolstack.VifRate.parse(rate);
-                DeviceSpec nic = find(xs, libxl, domid, which);
-                if (nic == null) return XlCommand.fail(spec, "Unknown device " + which + ".");
-                String be = backendPath(xs, domid, nic.devid());
-                if (be == null) return XlCommand.fail(spec, "Unknown device " + which + ".");
-                if (r == null) xs.rm(be + "/rate");
-                else xs.write(be + "/rate", r.xenstoreValue());
-                return 0;
-            });
+        int run(XsClient xs, Libxl libxl, int domid) throws DeviceException, IOException, InterruptedException {
+            org.jxen.toolstack.VifRate r = rate.equals("unlimited") ? null : org.jxen.toolstack.VifRate.parse(rate);
+            DeviceSpec nic = find(xs, libxl, domid, which);
+            String be = nic == null ? null : backendPath(xs, domid, nic.devid());
+            if (be == null) return fail("Unknown device " + which + ".");
+            if (r == null) xs.rm(be + "/rate");
+            else xs.write(be + "/rate", r.xenstoreValue());
+            return 0;
         }
     }
 
@@ -137,31 +98,20 @@ final class XlNetworkCommands {
     }
 
     @Command(name = "network-list", description = "List virtual network interfaces for a domain.")
-    static final class ListNics implements Callable<Integer> {
-        @ParentCommand
-        XlCommand xl;
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "DOM")
-        String dom;
-
+    static final class ListNics extends DomainDeviceCommand {
         @Override
-        public Integer call() {
-            return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
-                Libxl libxl = libxl(xs, xl, spec);
-                int domid = libxl.domid(dom);
-                PrintWriter out = spec.commandLine().getOut();
-                out.println(LIST_HEADER);
-                for (var d : libxl.listDevices(domid, VIF)) {
-                    String fe = Libxl.home(domid) + "/device/vif/" + d.devid();
-                    out.printf("%-3d %-2d %s%6d %5d %6d %5d/%-11d %-30s%n", d.devid(), d.backendDomid(),
-                            read(xs, fe + "/mac", "00:00:00:00:00:00"), d.devid(), d.state(),
-                            number(read(xs, fe + "/event-channel", "-1")), number(read(xs, fe + "/tx-ring-ref", "-1")),
-                            number(read(xs, fe + "/rx-ring-ref", "-1")), d.backendPath());
-                }
-                out.flush();
-                return 0;
-            });
+        int run(XsClient xs, Libxl libxl, int domid) throws DeviceException, IOException, InterruptedException {
+            PrintWriter out = spec.commandLine().getOut();
+            out.println(LIST_HEADER);
+            for (var d : libxl.listDevices(domid, VIF)) {
+                String fe = Libxl.home(domid) + "/device/vif/" + d.devid();
+                out.printf("%-3d %-2d %s%6d %5d %6d %5d/%-11d %-30s%n", d.devid(), d.backendDomid(),
+                        read(xs, fe + "/mac", "00:00:00:00:00:00"), d.devid(), d.state(),
+                        number(read(xs, fe + "/event-channel", "-1")), number(read(xs, fe + "/tx-ring-ref", "-1")),
+                        number(read(xs, fe + "/rx-ring-ref", "-1")), d.backendPath());
+            }
+            out.flush();
+            return 0;
         }
     }
 

@@ -27,6 +27,8 @@ public final class Kernel {
     private final Disks disks = new Disks();
     private volatile Terminal console;
     private final NetNamespace netns = new NetNamespace();
+    /** Workload states of the record this kernel resumes from, by module name, until each is handed over. */
+    private final Map<String, byte[]> recordedStates = new java.util.HashMap<>();
 
     /** A loaded module, whether it was built in, and insmod's arguments (what a restored kernel loads it with). */
     private record Loaded(KernelModule module, boolean builtin, List<String> args) {
@@ -192,11 +194,6 @@ public final class Kernel {
      * ({@code NAME: Unknown parameter `KEY'}, {@code NAME: `VALUE' invalid for parameter `KEY'}).
      */
     public synchronized void insmod(String name, List<String> args) throws ModuleException {
-        insmod(name, args, null);
-    }
-
-    /** insmod, a {@link Workload} given its recorded state (non-null) before its init. */
-    private void insmod(String name, List<String> args, byte[] state) throws ModuleException {
         if (modules.containsKey(name)) throw new ModuleException(ModuleException.Reason.EXISTS, name, "File exists");
         KernelModule m;
         try {
@@ -220,7 +217,7 @@ public final class Kernel {
                 throw new ModuleException(ModuleException.Reason.INVALID_PARAMETERS, name, "Invalid parameters", e);
             }
         }
-        if (state != null && m instanceof Workload w) w.restore(state);
+        handOver(m);
         try {
             m.init(this);
         } catch (Exception e) {
@@ -259,6 +256,7 @@ public final class Kernel {
         for (KernelModule m : directory.builtIn(role)) {
             if (modules.containsKey(m.name())) continue;
             bootParameters(m, cmdline);
+            handOver(m);
             m.init(this);
             modules.put(m.name(), new Loaded(m, true));
         }
@@ -275,6 +273,7 @@ public final class Kernel {
                 continue;
             }
             bootParameters(m, cmdline);
+            handOver(m);
             try {
                 load(m);
             } catch (Exception e) {
@@ -392,6 +391,23 @@ public final class Kernel {
     }
 
     /**
+     * Called before {@link #boot} in a kernel started for a restored domain: every workload this kernel loads
+     * from now on (built in, of modules_load=, insmod) whose name has a state in {@code record} gets it before its
+     * init, once.
+     */
+    public synchronized void resuming(Map<String, byte[]> record) {
+        for (Map.Entry<String, byte[]> e : record.entrySet()) {
+            if (e.getKey().startsWith(REC_WORKLOAD)) recordedStates.put(e.getKey().substring(REC_WORKLOAD.length()), e.getValue());
+        }
+    }
+
+    private synchronized void handOver(KernelModule m) {
+        if (!(m instanceof Workload w)) return;
+        byte[] state = recordedStates.remove(m.name());
+        if (state != null) w.restore(state);
+    }
+
+    /**
      * A kernel started for a restored domain continues from the record: the modules that were loaded (not yet
      * loaded by this boot) with their arguments, each workload from its recorded state. A module that cannot be
      * loaded is logged, as modprobe's failure at boot.
@@ -407,7 +423,7 @@ public final class Kernel {
             }
             try {
                 synchronized (this) {
-                    insmod(name, List.of(parts).subList(1, parts.length), record.get(REC_WORKLOAD + name));
+                    insmod(name, List.of(parts).subList(1, parts.length));
                 }
             } catch (ModuleException e) {
                 printk("resume: could not load " + name + ": " + e.getMessage());

@@ -1,6 +1,7 @@
 package org.jxen.kernel;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -13,7 +14,7 @@ import org.jxen.libc.Tun;
  * host's. It is made the first time something needs it ({@code unshare(CLONE_NEWNET)} on a throw-away thread) and
  * held by a descriptor, not by a name under /run/netns: nothing is left behind when the guest's kernel closes
  * it, or when its process dies. Work that must happen inside runs on a fresh platform thread that enters it with
- * setns, which in Linux changes only the calling thread; a process started there is born inside.
+ * setns, which in Linux changes only the calling thread; a program is started inside through nsenter.
  */
 public final class NetNamespace implements AutoCloseable {
     private int fd = -1;
@@ -51,9 +52,24 @@ public final class NetNamespace implements AutoCloseable {
         });
     }
 
-    /** Starts a process inside the namespace (it inherits the namespace of the thread that forks it). */
+    /**
+     * Starts a process inside the namespace: {@code nsenter} (util-linux) enters it and execs the program, so the
+     * pid is the program's. Not by forking from a thread inside: the JDK makes the thread that reaps a process
+     * on the thread that starts it, and that thread, pooled and reused, would stay in the namespace and hold it
+     * long after the guest is gone.
+     */
     public Process start(ProcessBuilder pb) throws IOException {
-        Process p = inside(pb::start);
+        int ns = fd();
+        List<String> command = pb.command();
+        List<String> entered = new java.util.ArrayList<>(List.of("nsenter", "--net=/proc/" + ProcessHandle.current().pid()
+                + "/fd/" + ns, "--"));
+        entered.addAll(command);
+        Process p;
+        try {
+            p = pb.command(entered).start();
+        } finally {
+            pb.command(command);
+        }
         synchronized (this) {
             programs.removeIf(q -> !q.isAlive());
             if (closed) {

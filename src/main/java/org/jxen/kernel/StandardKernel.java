@@ -46,6 +46,7 @@ public class StandardKernel implements GuestKernel {
                         + " (" + record.size() + " sections)");
             }
             Kernel kernel = newKernel(hc, xs, log);
+            if (record != null) kernel.resuming(record);
             this.hc = hc;
             this.kernel = kernel;
             xs.watch("control/shutdown", "shutdown", (path, token) -> onShutdownRequest(xs));
@@ -66,18 +67,21 @@ public class StandardKernel implements GuestKernel {
                     log.printk("xenbus: error writing control/" + f + ": " + e.getMessage());
                 }
             }
+            boolean destroyed = false;
             try {
                 stop.await();
             } catch (InterruptedException e) {
-                // The host destroyed the domain (an in-process guest's thread is interrupted, as a guest process
-                // is killed): nobody is left to talk to; what lives outside the domain's memory goes.
-                log.printk("domain destroyed");
-                kernel.killed();
-                return;
+                destroyed = true;
             }
-            if (gone) {
-                // Saved or migrated away: the domain (its store home, rings, grants) no longer exists.
+            if (destroyed || gone) {
+                // The host destroyed the domain (an in-process guest's thread is interrupted, as a guest process
+                // is killed), running or suspended (saved, migrated away: its copy lives on elsewhere): nobody is
+                // left to talk to. One path either way, whichever of the interrupt and the failed suspend
+                // hypercall comes first: workloads end where they are, and what lives outside the domain's
+                // memory (threads, TAP devices, the network namespace) goes.
+                log.printk(gone ? "domain destroyed while suspended" : "domain destroyed");
                 kernel.abandonWorkloads();
+                kernel.killed();
                 return;
             }
             kernel.unloadAll();

@@ -37,10 +37,13 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices, Shutdown
     /** Host hardware handed to the guest: refused, since the guest would run without it. */
     static final Set<String> PASSTHROUGH = new TreeSet<>(Set.of("pci", "dtdev", "iomem", "ioports", "irqs", "usbdev",
             "gfx_passthru"));
-    /** Settings jxen honours (besides {@link #DEVICE_LISTS}); jxen's own are drivers and inproc. */
+    /**
+     * Settings jxen honours (besides {@link #DEVICE_LISTS}); jxen's own are drivers, inproc, and the two a save
+     * image carries for a guest kernel other than the modular one: kernel_class and kernel_args (its exact argv).
+     */
     static final Set<String> HONOURED = Set.of("name", "uuid", "memory", "maxmem", "vcpus", "maxvcpus", "on_poweroff",
             "on_reboot", "on_crash", "kernel", "cmdline", "root", "extra", "disk", "vif", "drivers", "inproc",
-            "max_grant_frames", "max_maptrack_frames");
+            "max_grant_frames", "max_maptrack_frames", "kernel_class", "kernel_args");
     /** Every setting xl reads. */
     static final Set<String> XL_KEYS = loadKeys();
     /** jxen's default memory, in MiB. */
@@ -122,9 +125,16 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices, Shutdown
             String own = guestKernelOf(jar, s.get("kernel").line());
             if (own != null) kernelClass = own;
         }
+        if (s.containsKey("kernel_class")) {
+            kernelClass = get.string("kernel_class");
+            if (!kernelClass.matches("[A-Za-z_$][A-Za-z0-9_$]*(\\.[A-Za-z_$][A-Za-z0-9_$]*)*")) {
+                throw new XlCfgException(s.get("kernel_class").line(), "kernel_class: not a Java class name: " + kernelClass);
+            }
+        }
         List<String> cmdline = new ArrayList<>();
         String line = commandLine(s, get, warnings);
         if (line != null) cmdline.add(line);
+        List<String> exactArgs = s.containsKey("kernel_args") ? get.strings("kernel_args") : null;
         List<String> drivers = get.strings("drivers");
         for (String d : drivers) {
             if (!d.matches("[A-Za-z0-9_-]+")) throw new XlCfgException(s.get("drivers").line(), "bad module name '" + d + "'");
@@ -159,7 +169,14 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices, Shutdown
                 throw new XlCfgException(s.get("vif").line(), "vif: " + e.getMessage());
             }
         }
-        GuestConfig guest = new GuestConfig(name, memory, vcpus, kernelClass, CommandLine.of(cmdline).words(), !inproc,
+        List<String> args = CommandLine.of(cmdline).words();
+        if (exactArgs != null) {
+            // A kernel of its own takes its argv as it was given (words may hold spaces); drivers still follow.
+            List<String> all = new ArrayList<>(exactArgs);
+            if (!drivers.isEmpty()) all.add(CommandLine.MODULES_LOAD + String.join(",", drivers));
+            args = all;
+        }
+        GuestConfig guest = new GuestConfig(name, memory, vcpus, kernelClass, args, !inproc,
                 kernel, uuid, maxmem, maxvcpus);
         return new DomainConfig(guest, devices, actions, warnings, grants);
     }

@@ -217,4 +217,15 @@ class XlCfgTest {
     void settingsKeepTheirOrderOfAppearance() throws Exception {
         assertThat(List.copyOf(XlCfg.parse("b = 1\na = 2").settings().keySet())).containsExactly("b", "a");
     }
+    @Test
+    void kernelClassAndKernelArgsAreTheKernelAndItsArgvWordForWord() throws Exception {
+        DomainConfig c = DomainConfig.parse("name = 's'\nkernel_class = 'org.jxen.kernel.StandardKernel'\n"
+                + "kernel_args = ['memdirty mib=1', 'x']\ndrivers = ['seqwrite']", List.of());
+        assertThat(c.guest().kernel()).isEqualTo(GuestConfig.STANDARD_KERNEL);
+        assertThat(c.guest().kernelArgs()).containsExactly("memdirty mib=1", "x", "modules_load=seqwrite");
+        assertThat(c.warnings()).isEmpty();
+        assertThat(DomainConfig.parse("name = 'm'", List.of()).guest().kernel()).isEqualTo(GuestConfig.MODULAR_KERNEL);
+        assertThatThrownBy(() -> DomainConfig.parse("name = 'b'\nkernel_class = 'not a class'", List.of()))
+                .isInstanceOf(XlCfgException.class).hasMessage("line 2: kernel_class: not a Java class name: not a class");
+    }
 }

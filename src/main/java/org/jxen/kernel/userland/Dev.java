@@ -36,7 +36,12 @@ abstract class Dev implements AutoCloseable {
 
     /** Opens {@code name}; a host file opened for writing is created. Errors are IOExceptions with a short reason. */
     static Dev open(Kernel kernel, String name, boolean write) throws IOException {
-        if (isDisk(name)) return new BlockDev(name, disk(kernel, name.substring(DEV_PREFIX.length())));
+        return open(kernel, name, write, DISK_WAIT_S);
+    }
+
+    /** {@link #open}, waiting up to {@code diskWaitS} for a disk still being connected. */
+    static Dev open(Kernel kernel, String name, boolean write, long diskWaitS) throws IOException {
+        if (isDisk(name)) return new BlockDev(name, disk(kernel, name.substring(DEV_PREFIX.length()), diskWaitS));
         try {
             FileChannel ch = write
                     ? FileChannel.open(Path.of(name), StandardOpenOption.WRITE, StandardOpenOption.CREATE)
@@ -53,9 +58,13 @@ abstract class Dev implements AutoCloseable {
 
     /** The block layer's disk {@code diskName}, waiting a while for one that is still being connected. */
     static Disk disk(Kernel kernel, String diskName) throws IOException {
+        return disk(kernel, diskName, DISK_WAIT_S);
+    }
+
+    static Disk disk(Kernel kernel, String diskName, long waitS) throws IOException {
         CompletableFuture<Disk> f = kernel.disks().await(diskName);
         try {
-            return f.get(DISK_WAIT_S, TimeUnit.SECONDS);
+            return f.get(waitS, TimeUnit.SECONDS);
         } catch (TimeoutException e) {
             throw new IOException("No such device (known: " + kernel.disks().names() + ")");
         } catch (ExecutionException e) {

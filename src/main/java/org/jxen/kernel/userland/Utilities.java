@@ -27,13 +27,22 @@ public final class Utilities {
     private Utilities() {}
 
     public static int run(Kernel kernel, List<String> argv, PrintStream out, PrintStream err) {
+        return run(kernel, argv, out, err, Job.NONE);
+    }
+
+    /** Whether {@code command} stops at safe points and resumes from its progress (see {@link Job}): dd. */
+    static boolean freezable(String command) {
+        return command.equals("dd");
+    }
+
+    static int run(Kernel kernel, List<String> argv, PrintStream out, PrintStream err, Job job) {
         if (argv.isEmpty()) {
             err.println("exec: no command");
             return 127;
         }
         List<String> args = argv.subList(1, argv.size());
         return switch (argv.get(0)) {
-            case "dd" -> dd(kernel, args, err);
+            case "dd" -> dd(kernel, args, err, job);
             case "sha256sum" -> sha256sum(kernel, args, out, err);
             case "blkbench" -> BlkBench.run(kernel, args, out, err);
             case "insmod" -> Kmod.insmod(kernel, args, err);
@@ -120,8 +129,20 @@ public final class Utilities {
         return Math.multiplyExact(v, mult);
     }
 
-    /** dd if= of= [bs= ibs= obs= count= skip= seek= conv=notrunc,fsync,fdatasync status=none|noxfer|progress]. */
+    /** How long a resumed dd waits for its disks: a restored domain's frontends are still reconnecting. */
+    static final long RESUME_DISK_WAIT_S = 60;
+
     static int dd(Kernel kernel, List<String> args, PrintStream err) {
+        return dd(kernel, args, err, Job.NONE);
+    }
+
+    /**
+     * dd if= of= [bs= ibs= obs= count= skip= seek= conv=notrunc,fsync,fdatasync status=none|noxfer|progress].
+     * Its safe point is before each record, the previous one written (a disk's write acknowledged); its progress
+     * there is its positions and counts, from which a restored kernel's dd goes on: every record is written once,
+     * none is skipped, and the output is not truncated again.
+     */
+    static int dd(Kernel kernel, List<String> args, PrintStream err, Job job) {
         String in = null, outName = null;
         long ibs = 512, obs = 512, count = -1, skip = 0, seek = 0;
         boolean notrunc = false, fsync = false, quiet = false;
@@ -176,11 +197,25 @@ public final class Utilities {
         long t0 = System.nanoTime();
         long fullIn = 0, partIn = 0, fullOut = 0, partOut = 0, bytes = 0;
         int status = 0;
-        try (Dev src = openOr(kernel, in, false, err); Dev dst = src == null ? null : openOr(kernel, outName, true, err)) {
+        byte[] resumed = job.resumed();
+        long wait = resumed != null ? RESUME_DISK_WAIT_S : Dev.DISK_WAIT_S;
+        try (Dev src = openOr(kernel, in, false, err, wait); Dev dst = src == null ? null : openOr(kernel, outName, true, err, wait)) {
             if (src == null || dst == null) return 1;
             long ipos = Math.multiplyExact(skip, ibs);
             long opos = Math.multiplyExact(seek, obs);
-            if (!Dev.isDisk(outName) && !notrunc) dst.truncate(opos);
+            if (resumed != null) {
+                java.nio.ByteBuffer p = java.nio.ByteBuffer.wrap(resumed);
+                ipos = p.getLong();
+                opos = p.getLong();
+                fullIn = p.getLong();
+                partIn = p.getLong();
+                fullOut = p.getLong();
+                partOut = p.getLong();
+                bytes = p.getLong();
+                t0 -= p.getLong(); // the time it ran before the suspend counts, the time it was frozen does not
+            } else if (!Dev.isDisk(outName) && !notrunc) {
+                dst.truncate(opos);
+            }
             if (ipos > src.size()) {
                 err.println("dd: '" + in + "': cannot skip to specified offset");
                 status = 1;
@@ -188,6 +223,19 @@ public final class Utilities {
                 // Records of ibs bytes in; written out as they come (obs only sets seek's unit).
                 byte[] buf = new byte[(int) ibs];
                 while (count < 0 || fullIn + partIn < count) {
+                    long[] at = {ipos, opos, fullIn, partIn, fullOut, partOut, bytes, System.nanoTime() - t0};
+                    try {
+                        job.safePoint(() -> {
+                            java.nio.ByteBuffer p = java.nio.ByteBuffer.allocate(at.length * 8);
+                            for (long v : at) p.putLong(v);
+                            return p.array();
+                        });
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        err.println("dd: interrupted");
+                        status = 130;
+                        break;
+                    }
                     int n;
                     try {
                         n = src.readAt(ipos, buf, 0, buf.length);
@@ -226,9 +274,9 @@ public final class Utilities {
         return status;
     }
 
-    private static Dev openOr(Kernel kernel, String name, boolean write, PrintStream err) {
+    private static Dev openOr(Kernel kernel, String name, boolean write, PrintStream err, long diskWaitS) {
         try {
-            return Dev.open(kernel, name, write);
+            return Dev.open(kernel, name, write, diskWaitS);
         } catch (IOException e) {
             err.println("dd: failed to open '" + name + "': " + e.getMessage());
             return null;

@@ -37,7 +37,14 @@ public final class SavedConfig {
         line(b, "maxvcpus", Integer.toString(g.maxvcpus()));
         line(b, "inproc", g.ownProcess() ? "0" : "1");
         if (!g.modulePath().isEmpty()) line(b, "kernel", quote(g.modulePath().getFirst().toAbsolutePath().toString()));
-        if (!g.kernelArgs().isEmpty()) line(b, "extra", quote(String.join(" ", g.kernelArgs())));
+        if (g.kernel().equals(GuestConfig.MODULAR_KERNEL)) {
+            if (!g.kernelArgs().isEmpty()) line(b, "extra", quote(String.join(" ", g.kernelArgs())));
+        } else {
+            // Any other kernel comes back as itself (not as the modular kernel xl boots by default), with its
+            // argv word for word: its words are its own, not a command line's.
+            line(b, "kernel_class", quote(g.kernel()));
+            list(b, "kernel_args", g.kernelArgs());
+        }
         ShutdownAction.OnShutdown on = dc == null ? ShutdownAction.OnShutdown.DESTROY_ALL : dc.onShutdown();
         line(b, "on_poweroff", quote(on.poweroff().xlName));
         line(b, "on_reboot", quote(on.reboot().xlName));

@@ -63,6 +63,27 @@ class LiveMigrationTest extends MigrationFixture {
     }
 
     @Test
+    void aDdRunningAtTheMigrationGoesOnAtTheTargetFromWhereItStopped() throws Exception {
+        DdRun dd = ddWhile("dd", () -> CompletableFuture.supplyAsync(() -> xl(run1, "migrate", "--live", "dd", run2.toString()),
+                r -> Thread.ofPlatform().daemon().start(r)));
+        assertDdMovedTo(host2, "dd", dd);
+    }
+
+    @Test
+    void aDdRunningAtAMigrationThatFailsGoesOnAtTheSourceAndItsStatusReachesXlExec() throws Exception {
+        try (CuttingProxy proxy = new CuttingProxy(listener2.address(), 1 << 20, () -> { })) {
+            DdRun dd = ddWhile("dd", () -> CompletableFuture.supplyAsync(() -> xl(run1, "migrate", "dd", proxy.address()),
+                    r -> Thread.ofPlatform().daemon().start(r)));
+            assertThat(dd.move().code()).isEqualTo(1);
+            assertThat(lastLine(dd.move())).endsWith("; the guest runs on here (suspend cancelled)");
+            assertDdFinishedAtTheSource(dd);
+            assertThat(domid(host1, "dd")).isEqualTo(dd.domid());
+            assertThat(running(host1, dd.domid())).isTrue();
+            await().atMost(WAIT).untilAsserted(() -> assertTargetClean(host2));
+        }
+    }
+
+    @Test
     void aStreamCutMidWayResumesTheGuestAtTheSourceAndLeavesNothingAtTheTarget() throws Exception {
         int domid = createWriter("g");
         try (CuttingProxy proxy = new CuttingProxy(listener2.address(), 1 << 20, () -> { })) {

@@ -185,6 +185,108 @@ abstract class MigrationFixture {
         assertThat(blocks()).isEqualTo(acked);
     }
 
+    // ---- a guest utility (xl exec's dd) that is running when the guest moves ----
+
+    static final int DD_RECORDS = 32768;
+    static final long DD_SEEK = 65536;
+    private byte[] ddSource;
+
+    /**
+     * Guest {@code name} on host 1 copying the first 16 MiB of its disk (random bytes) to 32 MiB further on with
+     * {@code xl exec NAME -- dd}, one 512-byte record at a time, each write acknowledged before the next; the guest
+     * is paused part way (a paused domain's command stops at its next hypercall), the copied part of the source
+     * overwritten (a dd that started again from zero would copy those new bytes), then {@code move} runs: it
+     * starts a save or migration and unpauses the guest once the suspend request is in the store, so that dd is
+     * still copying when the guest freezes. Returns the source's xl exec (it ends when the domain goes) and what
+     * {@code move} did.
+     */
+    DdRun ddWhile(String name, java.util.concurrent.Callable<java.util.concurrent.CompletableFuture<XlResult>> move)
+            throws Exception {
+        ddSource = new byte[DD_RECORDS * 512];
+        new java.util.Random(16).nextBytes(ddSource);
+        try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
+            f.write(ddSource);
+        }
+        XlResult c = xl(run1, "create", config(name).toString());
+        assertThat(c.code()).as(c.err()).isZero();
+        int domid = domid(host1, name);
+        awaitConnected(host1, domid);
+        var dd = java.util.concurrent.CompletableFuture.supplyAsync(() -> xl(run1, "exec", name, "--", "dd", "if=/dev/xvda",
+                "of=/dev/xvda", "bs=512", "count=" + DD_RECORDS, "seek=" + DD_SEEK), r -> Thread.ofPlatform().daemon().start(r));
+        await().atMost(WAIT).until(() -> ddCopied() >= 8);
+        host1.pause(domid);
+        long copied = ddCopied();
+        assertThat(copied).as("dd is part way when paused").isLessThan(DD_RECORDS);
+        // Records dd has read already (all but the one that may be in flight): a resumed dd never reads them again.
+        byte[] changed = new byte[(int) (copied - 1) * 512];
+        java.util.Arrays.fill(changed, (byte) 0xEE);
+        try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
+            f.write(changed);
+        }
+        var moved = move.call();
+        await().atMost(WAIT).until(() -> "suspend".equals(read(host1, "/local/domain/" + domid + "/control/shutdown"))
+                || moved.isDone());
+        host1.unpause(domid);
+        return new DdRun(dd, moved.get(5, java.util.concurrent.TimeUnit.MINUTES), domid);
+    }
+
+    record DdRun(java.util.concurrent.CompletableFuture<XlResult> exec, XlResult move, int domid) {}
+
+    /** The guest moved: nothing is left at the source; dd went on at {@code h} (see {@link #assertDdFinished}). */
+    void assertDdMovedTo(Host h, String name, DdRun run) throws Exception {
+        assertThat(run.move().code()).as(run.move().err()).isZero();
+        assertGone(host1, run.domid(), name);
+        assertDdFinished(h, name, run.exec());
+    }
+
+    /** The move failed and the guest runs on at the source: dd went on there and its status reached xl exec. */
+    void assertDdFinishedAtTheSource(DdRun run) throws Exception {
+        XlResult r = run.exec().get(5, java.util.concurrent.TimeUnit.MINUTES);
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).startsWith(DD_RECORDS + "+0 records in\n" + DD_RECORDS + "+0 records out\n");
+        assertThat(ddCopied()).isEqualTo(DD_RECORDS);
+    }
+
+    /** Records of dd's copy on the disk, from its start without a gap. */
+    long ddCopied() throws IOException {
+        try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "r")) {
+            byte[] dst = new byte[DD_RECORDS * 512];
+            f.seek(DD_SEEK * 512);
+            f.readFully(dst);
+            long n = 0;
+            while (n < DD_RECORDS && java.util.Arrays.equals(dst, (int) n * 512, (int) (n + 1) * 512, ddSource,
+                    (int) n * 512, (int) (n + 1) * 512)) n++;
+            return n;
+        }
+    }
+
+    /**
+     * dd went on in the guest's new copy on {@code h} from where it stopped, under data/exec/0 of its new home: its
+     * copy is exactly the source as it was (none of the bytes written after it read them), nothing after it; its
+     * status 0 and dd's counts in the store and its exit in the guest's log. The source's xl exec saw it go.
+     */
+    void assertDdFinished(Host h, String name, java.util.concurrent.CompletableFuture<XlResult> sourceExec) throws Exception {
+        int domid = domid(h, name);
+        String exec = "/local/domain/" + domid + "/data/exec/0";
+        await().atMost(WAIT).until(() -> read(h, exec + "/status") != null);
+        assertThat(read(h, exec + "/status")).isEqualTo("0");
+        assertThat(read(h, exec + "/cmd")).isEqualTo("dd\nif=/dev/xvda\nof=/dev/xvda\nbs=512\ncount=" + DD_RECORDS + "\nseek=" + DD_SEEK);
+        assertThat(read(h, exec + "/error/0")).startsWith(DD_RECORDS + "+0 records in\n" + DD_RECORDS + "+0 records out\n"
+                + DD_RECORDS * 512 + " bytes copied");
+        assertThat(h.consoleLog(domid).lines()).anyMatch(l -> l.startsWith("exec: command 0 (dd if=/dev/xvda")
+                && l.endsWith(") resumes where it stopped, as data/exec/0")).contains("exec: command 0 (dd) exited with status 0");
+        assertThat(ddCopied()).isEqualTo(DD_RECORDS);
+        try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "r")) {
+            byte[] after = new byte[512];
+            f.seek((DD_SEEK + DD_RECORDS) * 512);
+            f.readFully(after);
+            assertThat(after).as("nothing past the copy").containsOnly(0);
+        }
+        XlResult source = sourceExec.get(2, java.util.concurrent.TimeUnit.MINUTES);
+        assertThat(source.code()).isEqualTo(1);
+        assertThat(source.err()).contains("went away while running dd");
+    }
+
     static boolean running(Host h, int domid) {
         try {
             return h.dom0().domainControl().info(domid).state() == org.jxen.hypervisor.DomainState.RUNNING;

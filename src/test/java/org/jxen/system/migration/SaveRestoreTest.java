@@ -10,7 +10,12 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import org.jxen.cli.XlResult;
+import org.jxen.kernel.ModularKernel;
+import org.jxen.kernel.StandardKernel;
+import org.jxen.system.TestGuestKernel;
+import org.jxen.toolstack.GuestConfig;
 import org.jxen.toolstack.migration.SaveReader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -57,6 +62,58 @@ class SaveRestoreTest extends MigrationFixture {
                 .anyMatch(l -> l.equals("seqwrite: writing numbered blocks to xvda from block " + atSave)));
         assertThat(host2.consoleLog(restored).lines()).contains("xen:manage: resumed in a new domain, devices reconnecting");
         stopAndCheckDisk(host2, "g");
+    }
+
+    @Test
+    void aDdRunningAtTheSaveGoesOnAfterTheRestoreFromWhereItStopped() throws Exception {
+        Path image = dir.resolve("dd.save");
+        DdRun dd = ddWhile("dd", () -> java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> xl(run1, "save", "dd", image.toString()), r -> Thread.ofPlatform().daemon().start(r)));
+        assertThat(dd.move().code()).as(dd.move().err()).isZero();
+        assertGone(host1, dd.domid(), "dd");
+        XlResult restore = xl(run2, "restore", image.toString());
+        assertThat(restore.code()).as(restore.err()).isZero();
+        assertDdFinished(host2, "dd", dd.exec());
+    }
+
+    @Test
+    void aGuestOfAnotherKernelComesBackAsThatKernelWithItsArgumentsWordForWord() throws Exception {
+        // The plain standard kernel, and a kernel of its own whose one argument holds a space.
+        host1.create(new GuestConfig("std", 32, 1, GuestConfig.STANDARD_KERNEL, List.of(), true));
+        host1.create(new GuestConfig("tk", 32, 1, TestGuestKernel.class.getName(), List.of("memdirty mib=1"), true));
+        await().atMost(WAIT).until(() -> "1".equals(read(host1, "/local/domain/" + domid(host1, "std") + "/control/feature-suspend"))
+                && dmesg(host1, "tk").contains("memdirty: filled 256 pages"));
+        for (String name : List.of("std", "tk")) {
+            Path image = dir.resolve(name + ".save");
+            XlResult save = xl(run1, "save", name, image.toString());
+            assertThat(save.code()).as(save.err()).isZero();
+            XlResult restore = xl(run2, "restore", image.toString());
+            assertThat(restore.code()).as(restore.err()).isZero();
+        }
+        int std = domid(host2, "std");
+        assertThat(host2.config(std).kernel()).isEqualTo(StandardKernel.class.getName());
+        assertThat(kernelArgs(host2, std)).contains(StandardKernel.class.getName()).doesNotContain(ModularKernel.class.getName());
+        int tk = domid(host2, "tk");
+        assertThat(host2.config(tk).kernel()).isEqualTo(TestGuestKernel.class.getName());
+        assertThat(host2.config(tk).kernelArgs()).containsExactly("memdirty mib=1");
+        assertThat(kernelArgs(host2, tk)).endsWith(TestGuestKernel.class.getName(), "memdirty mib=1");
+        // That kernel runs (its mirror of the log in data/dmesg is its own), resumed from its record and loaded
+        // its module from its argument.
+        await().atMost(WAIT).until(() -> dmesg(host2, "tk").contains("xen:manage: resumed in a new domain"));
+        await().atMost(WAIT).until(() -> dmesg(host2, "tk").contains("memdirty: filled 256 pages"));
+        assertThat(dmesg(host2, "tk")).doesNotContain("Kernel panic");
+        await().atMost(WAIT).until(() -> "1".equals(read(host2, "/local/domain/" + std + "/control/feature-suspend")));
+    }
+
+    private static String dmesg(org.jxen.toolstack.Host h, String name) {
+        String d = read(h, "/local/domain/" + domid(h, name) + "/data/dmesg");
+        return d == null ? "" : d;
+    }
+
+    /** The command line of the guest's process: GuestMain's socket, domid, kernel class, kernel arguments. */
+    private static List<String> kernelArgs(org.jxen.toolstack.Host h, int domid) {
+        Process p = h.guests().stream().filter(g -> g.domid() == domid).findFirst().orElseThrow().process();
+        return List.of(p.info().arguments().orElseThrow());
     }
 
     @Test

@@ -26,6 +26,11 @@ final class NamespacedHost implements AutoCloseable {
     private final Path log;
 
     NamespacedHost(Path dir, List<String> wrapper) throws Exception {
+        this(dir, wrapper, List.of());
+    }
+
+    /** With {@code options} after {@code jxen host --run-dir DIR}. */
+    NamespacedHost(Path dir, List<String> wrapper, List<String> options) throws Exception {
         this.dir = dir;
         this.ns = "jxen-t" + ProcessHandle.current().pid() + "-" + ThreadLocalRandom.current().nextInt(100000);
         run("ip", "netns", "add", ns);
@@ -34,6 +39,7 @@ final class NamespacedHost implements AutoCloseable {
         cmd.addAll(wrapper);
         cmd.addAll(java());
         cmd.addAll(List.of("host", "--run-dir", dir.resolve("run").toString())); // its default bridge: xenbr0
+        cmd.addAll(options);
         Process p;
         try {
             p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -55,6 +61,11 @@ final class NamespacedHost implements AutoCloseable {
         return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-XX:TieredStopAtLevel=1", "-cp",
                 System.getProperty("java.class.path"), JxenCommand.class.getName());
+    }
+
+    /** The host's pid ({@code ip netns exec} execs it; with a wrapper, the wrapper's). */
+    long pid() {
+        return host.pid();
     }
 
     String output() {
