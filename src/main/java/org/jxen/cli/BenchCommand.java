@@ -78,10 +78,18 @@ public final class BenchCommand implements Runnable {
         boolean inProcess;
 
         @Option(names = "--journal",
-                description = "Run jxen's xenstored as its own process three times, without its journal, with it, and "
-                        + "with it fsynced (and C xenstored when --c-socket names it), and print them side by side with "
-                        + "the journal's cost.")
+                description = "Run jxen's xenstored as its own process without its journal, with it written by "
+                        + "write(2) and with it in a shared mapping (and C xenstored when --c-socket names it), side by "
+                        + "side, alternating windows; print medians and the journal's cost.")
         boolean journal;
+
+        @Option(names = "--repeat", defaultValue = "3", paramLabel = "N",
+                description = "With --journal: rounds per workload and connection count (default: ${DEFAULT-VALUE}).")
+        int repeat;
+
+        @Option(names = "--journal-fsync",
+                description = "With --journal: also a daemon that fsyncs its journal every loop round.")
+        boolean journalFsync;
 
         @Option(names = "--c-socket", paramLabel = "PATH",
                 description = "The socket of a C xenstored (tools/c-xenstored.sh) to measure beside jxen's in the same run: "
@@ -116,10 +124,13 @@ public final class BenchCommand implements Runnable {
                     if (socket != null || inProcess) {
                         throw new CommandLine.ParameterException(spec.commandLine(), "--journal starts its own daemons: no --socket or --in-process");
                     }
-                    var all = org.jxen.bench.JournalComparison.run(new XenStoreBench.Config(null, conns, pipeline, seconds,
-                            warmup, workloads), cSocket, System.err);
-                    System.out.println(org.jxen.bench.JournalComparison.markdown(all));
-                    return all.values().stream().flatMap(List::stream).anyMatch(r -> r.errors() > 0) ? 1 : 0;
+                    if (repeat < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--repeat must be at least 1");
+                    var rows = org.jxen.bench.JournalComparison.run(new XenStoreBench.Config(null, conns, pipeline, seconds,
+                            warmup, workloads), cSocket, journalFsync, repeat, System.err);
+                    System.out.println(org.jxen.bench.JournalComparison.markdown(rows));
+                    if (json != null) Files.writeString(json, org.jxen.bench.JournalComparison.json(rows));
+                    return rows.stream().flatMap(r -> r.rounds().values().stream()).flatMap(List::stream)
+                            .anyMatch(r -> r.errors() > 0) ? 1 : 0;
                 }
                 if (cSocket != null || idle > 0) {
                     if (socket != null || inProcess) {

@@ -29,9 +29,9 @@ public final class XenstoredCommand implements Callable<Integer> {
     @Option(names = "--fsync", description = "With --state-dir: fsync the journal every loop round (survives a machine crash).")
     boolean fsync;
 
-    @Option(names = "--journal-io", paramLabel = "write|mmap", defaultValue = "write",
-            description = "With --state-dir: how each loop round's batches reach the kernel: one write(2) (default), or a "
-                    + "copy into a shared mapping of the journal (no system call; the same durability).")
+    @Option(names = "--journal-io", paramLabel = "mmap|write", defaultValue = "mmap",
+            description = "With --state-dir: how each loop round's batches reach the kernel: a copy into a shared mapping "
+                    + "of the journal (default: no system call, the same durability), or one write(2).")
     String journalIo;
 
     @Option(names = "--snapshot-bytes", paramLabel = "N", defaultValue = "8388608",
@@ -76,7 +76,7 @@ public final class XenstoredCommand implements Callable<Integer> {
         try {
             // Held: clients wait in the socket's backlog until the domain hooks below are in place.
             server = XenStoredServer.startHeld(new XenStoredServer.Options(path, trace, stateDir, fsync, snapshotBytes,
-                    journalIo.equals("mmap")));
+                    journalIo.equals("mmap") ? org.jxen.xenstored.state.Journal.Io.MMAP : org.jxen.xenstored.state.Journal.Io.WRITE));
         } catch (java.io.IOException e) {
             System.err.println("xenstored: " + e.getMessage());
             return 1;

@@ -52,6 +52,15 @@ public final class Libc {
             Linker.Option.firstVariadicArg(1));
     /** cachestat(2), Linux 6.5; the same number on x86_64 and aarch64. */
     private static final long SYS_CACHESTAT = 451;
+    private static final MethodHandle MMAP = fn("mmap", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle MUNMAP = fn("munmap", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle MADVISE = fn("madvise", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    /** madvise(2): fault pages in writable without touching their bytes (Linux 5.14). */
+    public static final int MADV_POPULATE_WRITE = 23;
+    private static final int PROT_READ = 1;
+    private static final int PROT_WRITE = 2;
+    private static final int MAP_SHARED = 1;
+    public static final int EOPNOTSUPP = 95;
     private static final MethodHandle LSEEK = fn("lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
 
     private Libc() {}
@@ -146,6 +155,47 @@ public final class Libc {
         try {
             MemorySegment st = state();
             int r = (int) FALLOCATE.invokeExact(st, fd, mode, off, len);
+            return r < 0 ? errno(st) : 0;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * A shared read-write mapping of {@code len} bytes of {@code fd} at {@code off} (a multiple of the page size):
+     * stores into it are in the page cache at once, as a write(2) would put them. Unmapped only by {@link #munmap}
+     * (no arena: its owner decides when, from whichever thread). Throws with the errno when the kernel refuses.
+     */
+    public static MemorySegment mmapShared(int fd, long off, long len) throws java.io.IOException {
+        try {
+            MemorySegment st = state();
+            MemorySegment p = (MemorySegment) MMAP.invokeExact(st, MemorySegment.NULL, len, PROT_READ | PROT_WRITE,
+                    MAP_SHARED, fd, off);
+            if (p.address() == -1L) throw new java.io.IOException("mmap failed (errno " + errno(st) + ")");
+            return p.reinterpret(len);
+        } catch (java.io.IOException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Undoes {@link #mmapShared}; the segment must not be used after. 0 or errno. */
+    public static int munmap(MemorySegment mapping) {
+        try {
+            MemorySegment st = state();
+            int r = (int) MUNMAP.invokeExact(st, mapping, mapping.byteSize());
+            return r < 0 ? errno(st) : 0;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** madvise(2) over {@code len} bytes of {@code mapping} from {@code off}; 0 or errno. */
+    public static int madvise(MemorySegment mapping, long off, long len, int advice) {
+        try {
+            MemorySegment st = state();
+            int r = (int) MADVISE.invokeExact(st, mapping.asSlice(off, len), len, advice);
             return r < 0 ? errno(st) : 0;
         } catch (Throwable t) {
             throw new AssertionError(t);

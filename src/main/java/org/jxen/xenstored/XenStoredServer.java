@@ -25,17 +25,18 @@ public final class XenStoredServer implements AutoCloseable {
      * Where to listen, and where to trace (null: no trace); the directories of both are made if missing. With a
      * {@code stateDir}, the store is recovered from it at start and every change is journaled there (docs/xenstored.md,
      * Durability); {@code fsync} adds an fsync per loop round; a journal past {@code snapshotBytes} is folded into
-     * a snapshot.
+     * a snapshot; {@code journalIo} is how the journal reaches the kernel (a shared mapping by default).
      */
-    public record Options(Path socket, Path trace, Path stateDir, boolean fsync, long snapshotBytes, boolean mmap) {
+    public record Options(Path socket, Path trace, Path stateDir, boolean fsync, long snapshotBytes,
+                          org.jxen.xenstored.state.Journal.Io journalIo) {
         public static final long DEFAULT_SNAPSHOT_BYTES = 8L << 20;
 
         public Options(Path socket, Path trace) {
-            this(socket, trace, null, false, DEFAULT_SNAPSHOT_BYTES, false);
+            this(socket, trace, null, false, DEFAULT_SNAPSHOT_BYTES, org.jxen.xenstored.state.Journal.Io.MMAP);
         }
 
         public Options(Path socket, Path trace, Path stateDir, boolean fsync, long snapshotBytes) {
-            this(socket, trace, stateDir, fsync, snapshotBytes, false);
+            this(socket, trace, stateDir, fsync, snapshotBytes, org.jxen.xenstored.state.Journal.Io.MMAP);
         }
     }
 
@@ -55,10 +56,13 @@ public final class XenStoredServer implements AutoCloseable {
         this.options = options;
         loop = new EventLoop("xenstored");
         if (options.stateDir() != null) {
-            recovered = engine.openState(options.stateDir(), options.fsync(), options.mmap());
+            recovered = engine.openState(options.stateDir(), options.fsync(), options.journalIo());
+            org.jxen.xenstored.state.Journal journal = engine.journal();
             loop.onOutputBarrier(() -> {
+                // Every connection's flush passes here; only the first of a round finds batches to write.
+                if (!journal.hasPending()) return;
                 try {
-                    engine.flushState();
+                    journal.flush();
                 } catch (IOException e) {
                     journalFailed.accept(e);
                 }
@@ -67,7 +71,7 @@ public final class XenStoredServer implements AutoCloseable {
                 var j = engine.journal();
                 if (j == null || j.size() < options.snapshotBytes()) return;
                 try {
-                    engine.snapshotState();
+                    engine.startSnapshot();
                 } catch (IOException e) {
                     journalFailed.accept(e);
                 }

@@ -191,18 +191,17 @@ public final class XenStoreEngine {
      */
     public org.jxen.xenstored.state.Journal.Recovered openState(java.nio.file.Path dir, boolean fsync)
             throws java.io.IOException {
-        return openState(dir, fsync, false);
+        return openState(dir, fsync, org.jxen.xenstored.state.Journal.Io.MMAP);
     }
 
-    /** As {@link #openState(java.nio.file.Path, boolean)}; {@code mmap}: batches go to a shared mapping of the journal. */
-    public org.jxen.xenstored.state.Journal.Recovered openState(java.nio.file.Path dir, boolean fsync, boolean mmap)
-            throws java.io.IOException {
+    /** As {@link #openState(java.nio.file.Path, boolean)}, with the journal written by {@code io}. */
+    public org.jxen.xenstored.state.Journal.Recovered openState(java.nio.file.Path dir, boolean fsync,
+            org.jxen.xenstored.state.Journal.Io io) throws java.io.IOException {
         if (state != null) throw new IllegalStateException("state already open");
         StateRestore restore = new StateRestore(this, tree, domains, parked);
         if (java.nio.file.Files.exists(dir.resolve(org.jxen.xenstored.state.Journal.SNAPSHOT))) restore.snapshotStarts();
         org.jxen.xenstored.state.Journal.Recovered[] found = new org.jxen.xenstored.state.Journal.Recovered[1];
-        org.jxen.xenstored.state.Journal j = org.jxen.xenstored.state.Journal.open(dir, fsync, restore, r -> found[0] = r);
-        if (mmap) j.useMmap();
+        org.jxen.xenstored.state.Journal j = org.jxen.xenstored.state.Journal.open(dir, fsync, io, restore, r -> found[0] = r);
         state = new StateLog(this, tree, j);
         tree.setChangeLog(state);
         // Connections of domains no longer introduced have nothing to come back to.
@@ -210,6 +209,8 @@ public final class XenStoreEngine {
             Domain d = domains.get(p.domid);
             return d == null || !d.introduced;
         });
+        // A snapshot was under way at the stop: fold its journal in now, before the next one renames over it.
+        if (j.needsFold()) state.snapshotNow(parked);
         return found[0];
     }
 
@@ -223,8 +224,16 @@ public final class XenStoreEngine {
         if (state != null) state.journal().flush();
     }
 
-    /** Replaces snapshot and journal by a snapshot of the current state. */
+    /** Replaces snapshot and journal by a snapshot of the current state, in place when this returns. */
     public void snapshotState() throws java.io.IOException {
+        if (state != null) state.snapshotNow(parked);
+    }
+
+    /**
+     * Starts replacing snapshot and journal by a snapshot of the current state: the loop writes it, a
+     * background thread makes it durable (Journal#snapshot). Nothing while the previous one is under way.
+     */
+    public void startSnapshot() throws java.io.IOException {
         if (state != null) state.snapshot(parked);
     }
 

@@ -22,8 +22,42 @@ public final class RecordWriter {
     private int pos;
     private int recordStart = -1;
 
+    /** Where a streaming writer hands its bytes, a buffer's worth at a time. */
+    @FunctionalInterface
+    public interface Sink {
+        void write(byte[] buf, int len) throws java.io.IOException;
+    }
+
+    /** With a sink: whatever is written goes there once the buffer is three quarters full, at record starts. */
+    private final Sink sink;
+    private final int spillAt;
+
     public RecordWriter(int capacity) {
+        this(capacity, null);
+    }
+
+    /** A writer that streams into {@code sink} instead of growing (sink failures surface as UncheckedIOException). */
+    public RecordWriter(int capacity, Sink sink) {
         buf = new byte[Math.max(64, capacity)];
+        this.sink = sink;
+        this.spillAt = buf.length / 4 * 3;
+    }
+
+    /** Hands everything written so far to the sink (between records only). */
+    public void spill() {
+        if (sink == null || pos == 0) return;
+        if (recordStart >= 0) throw new IllegalStateException("record not ended");
+        try {
+            sink.write(buf, pos);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        pos = 0;
+    }
+
+    /** A record starts: a streaming writer passes on what it holds first if its buffer is filling up. */
+    private void recordStarts() {
+        if (sink != null && pos >= spillAt) spill();
     }
 
     /** The stream header: ident, version and flags, big-endian whatever the records' order. */
@@ -67,6 +101,7 @@ public final class RecordWriter {
 
     public RecordWriter begin(int type) {
         if (recordStart >= 0) throw new IllegalStateException("record not ended");
+        recordStarts();
         recordStart = pos;
         u32(type).u32(0);
         return this;
@@ -174,6 +209,7 @@ public final class RecordWriter {
      * pandoc's record of a deleted node (no permissions, no value).
      */
     public RecordWriter node(String path, XsPerms perms, byte[] value) {
+        recordStarts();
         List<XsPerm> entries = perms == null ? List.of() : perms.entries();
         int count = entries.size();
         boolean wide = false;
@@ -182,21 +218,38 @@ public final class RecordWriter {
         int pl = path.length() + 1;
         int bodyLen = 16 + count * (wide ? 8 : 4) + pl + v.length;
         ensure(8 + bodyLen + 8);
-        u32(wide ? RecordType.NODE_DATA_WIDE : RecordType.NODE_DATA).u32(bodyLen);
-        u32(0).u32(0).u16(pl).u16(v.length).u16(0).u16(count);
+        // Room is made above: stores straight into the array (one per journaled request, on the loop).
+        byte[] b = buf;
+        int p = pos;
+        putU32At(p, wide ? RecordType.NODE_DATA_WIDE : RecordType.NODE_DATA);
+        putU32At(p + 4, bodyLen);
+        putU32At(p + 8, 0);
+        putU32At(p + 12, 0);
+        putU32At(p + 16, (pl & 0xFFFF) | v.length << 16);
+        putU32At(p + 20, count << 16);
+        p += 24;
         for (int i = 0; i < count; i++) {
-            XsPerm p = entries.get(i);
-            buf[pos++] = (byte) p.letter();
-            buf[pos++] = 0;
+            XsPerm e = entries.get(i);
+            b[p] = (byte) e.letter();
+            b[p + 1] = 0;
             if (wide) {
-                u16(0).u32(p.domid());
+                b[p + 2] = 0;
+                b[p + 3] = 0;
+                putU32At(p + 4, e.domid());
+                p += 8;
             } else {
-                u16(p.domid());
+                b[p + 2] = (byte) e.domid();
+                b[p + 3] = (byte) (e.domid() >>> 8);
+                p += 4;
             }
         }
-        chars(path, 1).bytes(v);
+        for (int i = 0, n = path.length(); i < n; i++) b[p++] = (byte) path.charAt(i);
+        b[p++] = 0;
+        System.arraycopy(v, 0, b, p, v.length);
+        p += v.length;
         int pad = (8 - (bodyLen & 7)) & 7;
-        for (int i = 0; i < pad; i++) buf[pos++] = 0;
+        for (int i = 0; i < pad; i++) b[p++] = 0;
+        pos = p;
         return this;
     }
 

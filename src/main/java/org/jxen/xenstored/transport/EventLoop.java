@@ -52,7 +52,8 @@ public final class EventLoop implements Executor, AutoCloseable {
     /** Bound once: select(Consumer) hands ready keys straight here, without the selected-key set. */
     private final java.util.function.Consumer<SelectionKey> dispatch = this::dispatch;
     private final List<Runnable> idleHooks = new ArrayList<>();
-    private final List<Runnable> outputBarriers = new ArrayList<>();
+    /** An array, not a list: every connection's flush calls them, and C1 makes an iterator a real object. */
+    private Runnable[] outputBarriers = {};
     private volatile boolean running = true;
     /** Where socket connections read into, one after another on this thread (see SocketConnection). */
     private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(64 * 1024);
@@ -140,12 +141,14 @@ public final class EventLoop implements Executor, AutoCloseable {
      * hand output to a peer, and the journal writes what the round changed there (loop thread only).
      */
     public void onOutputBarrier(Runnable hook) {
-        outputBarriers.add(hook);
+        outputBarriers = java.util.Arrays.copyOf(outputBarriers, outputBarriers.length + 1);
+        outputBarriers[outputBarriers.length - 1] = hook;
     }
 
     /** Called by a transport before it writes replies; cheap when there is nothing to make durable. */
     public void outputBarrier() {
-        for (Runnable r : outputBarriers) r.run();
+        Runnable[] bs = outputBarriers;
+        for (int i = 0; i < bs.length; i++) bs[i].run();
     }
 
     /** Runs when a round ends with nothing left to do (loop thread only). */

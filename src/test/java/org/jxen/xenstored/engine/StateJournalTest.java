@@ -15,6 +15,8 @@ import org.jxen.xenstore.XsType;
 import org.jxen.xenstored.state.Journal;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The journal and snapshot of the engine's state: every kind of change comes back after a restart, a journal
@@ -80,6 +82,12 @@ class StateJournalTest {
         return e;
     }
 
+    private static XenStoreEngine open(Path state, Journal.Io io) throws IOException {
+        XenStoreEngine e = new XenStoreEngine();
+        e.openState(state, false, io);
+        return e;
+    }
+
     @Test
     void everyKindOfChangeComesBack() throws IOException {
         XenStoreEngine e = open(dir);
@@ -137,8 +145,8 @@ class StateJournalTest {
     }
 
     /** One request per batch: states.get(k) is the store after k batches, sizes.get(k) the journal's size then. */
-    private void writeBatches(Path state, List<String> states, List<Long> sizes) throws IOException {
-        XenStoreEngine e = open(state);
+    private void writeBatches(Path state, List<String> states, List<Long> sizes, Journal.Io io) throws IOException {
+        XenStoreEngine e = open(state, io);
         Io d0 = dom0(e);
         states.add(dump(e));
         sizes.add(e.journal().size());
@@ -156,12 +164,14 @@ class StateJournalTest {
         e.journal().close();
     }
 
-    @Test
-    void journalTornAtEveryByteOffsetKeepsTheWholeBatchesBeforeIt() throws IOException {
+    /** Both ways of writing: a mapped journal (the default) and write(2); each reopened the same way. */
+    @ParameterizedTest
+    @EnumSource(Journal.Io.class)
+    void journalTornAtEveryByteOffsetKeepsTheWholeBatchesBeforeIt(Journal.Io io) throws IOException {
         Path state = dir.resolve("orig");
         List<String> states = new ArrayList<>();
         List<Long> sizes = new ArrayList<>();
-        writeBatches(state, states, sizes);
+        writeBatches(state, states, sizes, io);
         byte[] journal = Files.readAllBytes(state.resolve(Journal.JOURNAL));
         assertThat((long) journal.length).isEqualTo(sizes.getLast());
         for (int cut = 0; cut <= journal.length; cut++) {
@@ -169,28 +179,139 @@ class StateJournalTest {
             Files.write(d.resolve(Journal.JOURNAL), java.util.Arrays.copyOf(journal, cut));
             int k = 0;
             while (k + 1 < sizes.size() && sizes.get(k + 1) <= cut) k++;
-            XenStoreEngine e = open(d);
+            XenStoreEngine e = open(d, io);
             assertThat(dump(e)).as("journal torn at %d of %d bytes: the %d whole batches", cut, journal.length, k)
                     .isEqualTo(states.get(k));
             long expectedSize = cut < 16 ? 16 : sizes.get(k);
             assertThat(Files.size(d.resolve(Journal.JOURNAL))).as("cut at the last whole batch").isEqualTo(expectedSize);
             e.journal().close();
             // The cut journal takes new batches, which a further restart finds.
-            XenStoreEngine again = open(d);
+            XenStoreEngine again = open(d, io);
             Io d0 = dom0(again);
             ok(again, d0, XsType.WRITE, 0, "/after\0cut");
             again.flushState();
             again.journal().close();
-            assertThat(dump(open(d))).contains("/after");
+            assertThat(dump(open(d, io))).contains("/after");
         }
     }
 
+    /**
+     * What a kill -9 in the middle of a round's copy into a mapped journal leaves: the batches before it, a
+     * prefix of the round's bytes, then the zeros the file was allocated with. At every byte offset, recovery
+     * keeps exactly the whole batches, and the journal goes on from there.
+     */
     @Test
-    void aCorruptByteAnywhereInTheLastBatchDropsThatBatchOnly() throws IOException {
+    void mappedJournalTornAtEveryByteOffsetBeforeItsAllocatedZeros() throws IOException {
         Path state = dir.resolve("orig");
         List<String> states = new ArrayList<>();
         List<Long> sizes = new ArrayList<>();
-        writeBatches(state, states, sizes);
+        writeBatches(state, states, sizes, Journal.Io.MMAP);
+        byte[] journal = Files.readAllBytes(state.resolve(Journal.JOURNAL));
+        int allocated = 16 * 1024;
+        for (int cut = 16; cut <= journal.length; cut++) {
+            Path d = Files.createDirectories(dir.resolve("torn" + cut));
+            byte[] file = new byte[journal.length + allocated];
+            System.arraycopy(journal, 0, file, 0, cut);
+            Files.write(d.resolve(Journal.JOURNAL), file);
+            // A batch is whole once its last non-zero byte is there: its zero bytes after that (record padding) are
+            // what the allocated file holds anyway, and its checksum covers them.
+            int k = 0;
+            while (k + 1 < sizes.size() && nonZeroEnd(journal, sizes.get(k), sizes.get(k + 1)) <= cut) k++;
+            XenStoreEngine e = open(d, Journal.Io.MMAP);
+            assertThat(dump(e)).as("torn at %d of %d bytes: the %d whole batches", cut, journal.length, k).isEqualTo(states.get(k));
+            assertThat(e.journal().size()).as("appends after the last whole batch").isEqualTo(sizes.get(k));
+            Io d0 = dom0(e);
+            ok(e, d0, XsType.WRITE, 0, "/after\0torn");
+            e.flushState();
+            String live = dump(e);
+            // Not closed (a crash): the file still has its allocated zeros behind the new batch.
+            XenStoreEngine again = open(d, Journal.Io.MMAP);
+            assertThat(dump(again)).as("torn at %d, then one more batch", cut).isEqualTo(live).contains("/after");
+            again.journal().close();
+            e.journal().close();
+        }
+    }
+
+    /** One past the last non-zero byte of the batch in [start, end). */
+    private static long nonZeroEnd(byte[] journal, long start, long end) {
+        long i = end;
+        while (i > start && journal[(int) i - 1] == 0) i--;
+        return i;
+    }
+
+    /** A mapped journal longer than its mapping window and than one allocation comes back whole. */
+    @Test
+    void aMappedJournalPastItsWindowAndItsAllocationComesBack() throws IOException {
+        XenStoreEngine e = open(dir, Journal.Io.MMAP);
+        Io d0 = dom0(e);
+        String value = "v".repeat(4000);
+        // 18 MiB of batches: past the 1 MiB window many times and past the first 16 MiB allocation.
+        for (int i = 0; i < 4700; i++) {
+            ok(e, d0, XsType.WRITE, 0, "/big/" + (i % 50) + "\0" + i + value);
+            if (i % 7 == 0) e.flushState();
+        }
+        e.flushState();
+        assertThat(e.journal().size()).isGreaterThan(17L << 20);
+        String before = dump(e);
+        XenStoreEngine again = open(dir, Journal.Io.MMAP);
+        assertThat(dump(again)).isEqualTo(before);
+        assertThat(again.journal().size()).isEqualTo(e.journal().size());
+        e.journal().close();
+        again.journal().close();
+    }
+
+    /**
+     * A snapshot is written on the loop and made durable by another thread while a fresh journal takes the next
+     * batches: a crash before its rename (snapshot.tmp, the old snapshot, journal.old and journal) or after it
+     * (journal.old not yet removed) recovers the same store, folds journal.old away, and goes on.
+     */
+    @Test
+    void aSnapshotInterruptedAtEitherStepRecoversTheSameStore() throws IOException {
+        XenStoreEngine e = open(dir);
+        Io d0 = dom0(e);
+        for (int i = 0; i < 40; i++) ok(e, d0, XsType.WRITE, 0, "/f/" + i + "\0" + "v" + i);
+        e.flushState();
+        e.snapshotState();
+        for (int i = 0; i < 40; i += 2) ok(e, d0, XsType.WRITE, 0, "/f/" + i + "\0" + "w" + i);
+        ok(e, d0, XsType.RM, 0, "/f/1\0");
+        e.flushState();
+        byte[] oldSnapshot = Files.readAllBytes(dir.resolve(Journal.SNAPSHOT));
+        byte[] oldJournal = java.util.Arrays.copyOf(Files.readAllBytes(dir.resolve(Journal.JOURNAL)), (int) e.journal().size());
+        e.snapshotState();
+        assertThat(dir.resolve(Journal.JOURNAL_OLD)).as("removed once the snapshot is in place").doesNotExist();
+        assertThat(dir.resolve(Journal.SNAPSHOT + ".tmp")).doesNotExist();
+        ok(e, d0, XsType.WRITE, 0, "/f/after\0the fold");
+        e.flushState();
+        String live = dump(e);
+        byte[] newSnapshot = Files.readAllBytes(dir.resolve(Journal.SNAPSHOT));
+        byte[] newJournal = java.util.Arrays.copyOf(Files.readAllBytes(dir.resolve(Journal.JOURNAL)), (int) e.journal().size());
+        e.journal().close();
+
+        for (boolean renamed : new boolean[] {false, true}) {
+            Path d = Files.createDirectories(dir.resolve(renamed ? "renamed" : "not-renamed"));
+            Files.write(d.resolve(Journal.SNAPSHOT), renamed ? newSnapshot : oldSnapshot);
+            if (!renamed) Files.write(d.resolve(Journal.SNAPSHOT + ".tmp"), newSnapshot);
+            Files.write(d.resolve(Journal.JOURNAL_OLD), oldJournal);
+            Files.write(d.resolve(Journal.JOURNAL), newJournal);
+            XenStoreEngine r = open(d);
+            assertThat(dump(r)).as(renamed ? "after the rename" : "before the rename").isEqualTo(live);
+            assertThat(d.resolve(Journal.JOURNAL_OLD)).as("folded at recovery").doesNotExist();
+            assertThat(d.resolve(Journal.SNAPSHOT + ".tmp")).doesNotExist();
+            Io d1 = dom0(r);
+            ok(r, d1, XsType.WRITE, 0, "/f/then\0more");
+            r.flushState();
+            r.journal().close();
+            assertThat(dump(open(d))).contains("/f/then").contains("/f/after");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Journal.Io.class)
+    void aCorruptByteAnywhereInTheLastBatchDropsThatBatchOnly(Journal.Io io) throws IOException {
+        Path state = dir.resolve("orig");
+        List<String> states = new ArrayList<>();
+        List<Long> sizes = new ArrayList<>();
+        writeBatches(state, states, sizes, io);
         byte[] journal = Files.readAllBytes(state.resolve(Journal.JOURNAL));
         int lastStart = (int) (long) sizes.get(sizes.size() - 2);
         for (int at = lastStart; at < journal.length; at++) {
@@ -198,7 +319,7 @@ class StateJournalTest {
             byte[] bad = journal.clone();
             bad[at] ^= 0x40;
             Files.write(d.resolve(Journal.JOURNAL), bad);
-            XenStoreEngine e = open(d);
+            XenStoreEngine e = open(d, io);
             assertThat(dump(e)).as("byte %d flipped", at).isEqualTo(states.get(states.size() - 2));
             assertThat(Files.size(d.resolve(Journal.JOURNAL))).isEqualTo(lastStart);
             e.journal().close();
@@ -250,7 +371,7 @@ class StateJournalTest {
     @Test
     void aMappedJournalComesBackAndItsUnwrittenTailIsNoDamage() throws IOException {
         XenStoreEngine e = new XenStoreEngine();
-        e.openState(dir, false, true);
+        e.openState(dir, false, Journal.Io.MMAP);
         assertThat(e.journal().io()).isEqualTo(Journal.Io.MMAP);
         Io d0 = dom0(e);
         for (int i = 0; i < 30; i++) ok(e, d0, XsType.WRITE, 0, "/m/" + i + "\0" + "v" + i);
@@ -262,7 +383,7 @@ class StateJournalTest {
         String before = dump(e);
         assertThat(Files.size(dir.resolve(Journal.JOURNAL))).as("preallocated").isGreaterThan(1 << 20);
         XenStoreEngine again = new XenStoreEngine();
-        Journal.Recovered r = again.openState(dir, false, true);
+        Journal.Recovered r = again.openState(dir, false, Journal.Io.MMAP);
         assertThat(dump(again)).isEqualTo(before);
         assertThat(r.bytesCut()).isZero();
         assertThat(r.batchesApplied()).isEqualTo(2);
