@@ -83,10 +83,6 @@ public final class BenchCommand implements Runnable {
                         + "side, alternating windows; print medians and the journal's cost.")
         boolean journal;
 
-        @Option(names = "--repeat", defaultValue = "3", paramLabel = "N",
-                description = "With --journal: rounds per workload and connection count (default: ${DEFAULT-VALUE}).")
-        int repeat;
-
         @Option(names = "--journal-fsync",
                 description = "With --journal: also a daemon that fsyncs its journal every loop round.")
         boolean journalFsync;
@@ -99,7 +95,8 @@ public final class BenchCommand implements Runnable {
         Path cSocket;
 
         @Option(names = "--repeat", defaultValue = "3", paramLabel = "N",
-                description = "With --c-socket or --idle: runs per daemon (default: ${DEFAULT-VALUE}); medians are reported.")
+                description = "With --journal, --c-socket or --idle: rounds per workload and connection count, in "
+                        + "alternating order (default: ${DEFAULT-VALUE}); medians are reported.")
         int repeat;
 
         @Option(names = "--idle", defaultValue = "0", paramLabel = "N",
