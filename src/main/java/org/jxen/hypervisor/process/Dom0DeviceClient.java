@@ -161,10 +161,7 @@ public final class Dom0DeviceClient implements DeviceAccess {
                     missing--;
                 }
                 if (missing == 0) return;
-                if (System.nanoTime() > deadline) throw new IOException("dom0 device socket: no reply in 30 s");
-                waiter.select(1000);
-                waiter.selectedKeys().clear();
-                if (fill() < 0) throw new IOException("dom0 device socket closed by the host");
+                awaitMore(deadline);
             }
         } finally {
             dispatchDeferred();
@@ -208,14 +205,19 @@ public final class Dom0DeviceClient implements DeviceAccess {
                     }
                     defer(type, frame);
                 }
-                if (System.nanoTime() > deadline) throw new IOException("dom0 device socket: no reply in 30 s");
-                waiter.select(1000);
-                waiter.selectedKeys().clear();
-                if (fill() < 0) throw new IOException("dom0 device socket closed by the host");
+                awaitMore(deadline);
             }
         } finally {
             dispatchDeferred();
         }
+    }
+
+    /** Waits (until {@code deadline}) for more of the host's frames and reads what came. */
+    private void awaitMore(long deadline) throws IOException {
+        if (System.nanoTime() > deadline) throw new IOException("dom0 device socket: no reply in 30 s");
+        waiter.select(1000);
+        waiter.selectedKeys().clear();
+        if (fill() < 0) throw new IOException("dom0 device socket closed by the host");
     }
 
     private void defer(int type, ByteBuffer frame) {
