@@ -369,10 +369,11 @@ public final class XenbusBus {
         }
         List<String> children;
         try {
-            children = xenbus.xenstore().directory(dir);
+            children = xenbus.xenstore().directoryOrNull(dir);
         } catch (IOException e) {
-            return; // missing or not ours to read: nothing to probe there
+            return; // not ours to read: nothing to probe there
         }
+        if (children == null) return;
         for (String c : children) list(dir + "/" + c, levelsLeft - 1, out);
     }
 
