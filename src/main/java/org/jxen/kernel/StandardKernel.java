@@ -155,8 +155,9 @@ public class StandardKernel implements GuestKernel {
     private void onShutdownRequest(XsClient xs) {
         if (stop.getCount() == 0) return;
         try {
-            byte[] v = xs.exists("control/shutdown") ? xs.read("control/shutdown") : new byte[0];
-            ShutdownReason r = switch (new String(v)) {
+            String v = xs.readOrNull("control/shutdown");
+            if (v == null) return;
+            ShutdownReason r = switch (v) {
                 case "poweroff", "halt" -> ShutdownReason.POWEROFF;
                 case "reboot" -> ShutdownReason.REBOOT;
                 case "suspend" -> ShutdownReason.SUSPEND;
