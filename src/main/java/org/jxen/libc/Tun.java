@@ -4,7 +4,6 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import java.lang.foreign.Arena;
@@ -60,17 +59,6 @@ public final class Tun {
     private static final MethodHandle EVENTFD = fn("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle SETNS = fn("setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle UNSHARE = fn("unshare", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle EPOLL_CREATE1 = fn("epoll_create1", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle EPOLL_CTL = fn("epoll_ctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
-    private static final MethodHandle EPOLL_WAIT = fn("epoll_wait", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
-    /** struct epoll_event: u32 events, then u64 data; packed on x86_64 (12 bytes), aligned elsewhere (16). */
-    private static final boolean EPOLL_PACKED = System.getProperty("os.arch").matches("amd64|x86_64");
-    public static final int EPOLL_EVENT_SIZE = EPOLL_PACKED ? 12 : 16;
-    private static final int EPOLL_DATA = EPOLL_PACKED ? 4 : 8;
-    private static final int EPOLL_CLOEXEC = 0x80000;
-    private static final int EPOLL_CTL_ADD = 1;
-    private static final int EPOLL_CTL_DEL = 2;
-    private static final int EPOLLIN = 1;
 
     private Tun() {}
 
@@ -190,61 +178,6 @@ public final class Tun {
         } catch (Throwable t) {
             throw new AssertionError(t);
         }
-    }
-
-    /** epoll_create1(EPOLL_CLOEXEC): the descriptor, or -errno. */
-    public static int epollCreate() {
-        try {
-            MemorySegment st = Libc.state();
-            int r = (int) EPOLL_CREATE1.invokeExact(st, EPOLL_CLOEXEC);
-            return r < 0 ? -Libc.errno(st) : r;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
-    }
-
-    /** Watches {@code fd} for input in epoll set {@code ep}, reported with {@code data}: 0 or errno. */
-    public static int epollAdd(int ep, int fd, long data) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment ev = a.allocate(EPOLL_EVENT_SIZE, 8);
-            ev.set(JAVA_INT, 0, EPOLLIN);
-            ev.set(JAVA_LONG_UNALIGNED, EPOLL_DATA, data);
-            MemorySegment st = Libc.state();
-            int r = (int) EPOLL_CTL.invokeExact(st, ep, EPOLL_CTL_ADD, fd, ev);
-            return r < 0 ? Libc.errno(st) : 0;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
-    }
-
-    /** Stops watching {@code fd}: 0 or errno. */
-    public static int epollDel(int ep, int fd) {
-        try {
-            MemorySegment st = Libc.state();
-            int r = (int) EPOLL_CTL.invokeExact(st, ep, EPOLL_CTL_DEL, fd, MemorySegment.NULL);
-            return r < 0 ? Libc.errno(st) : 0;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
-    }
-
-    /**
-     * epoll_wait without waiting: how many of the watched descriptors have input (their data: {@link #epollData}),
-     * or -errno.
-     */
-    public static int epollReady(int ep, MemorySegment events, int max) {
-        try {
-            MemorySegment st = Libc.state();
-            int r = (int) EPOLL_WAIT.invokeExact(st, ep, events, max, 0);
-            return r < 0 ? -Libc.errno(st) : r;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
-    }
-
-    /** The data of the {@code i}th event {@link #epollReady} returned. */
-    public static long epollData(MemorySegment events, int i) {
-        return events.get(JAVA_LONG_UNALIGNED, (long) i * EPOLL_EVENT_SIZE + EPOLL_DATA);
     }
 
     /** Makes an eventfd readable. */

@@ -29,14 +29,6 @@ public interface NetLink extends AutoCloseable {
          * run.
          */
         default void idle() {}
-
-        /**
-         * Whether {@link #frame} would take any frame now without waiting (ring room): only then does a thread
-         * other than the link's reader read for it ({@link NetLink#drainGroup}).
-         */
-        default boolean ready() {
-            return false;
-        }
     }
 
     /** Opens links by name ({@code vif5.0}, {@code eth0}). */
@@ -78,17 +70,6 @@ public interface NetLink extends AutoCloseable {
      * finishes checksums and segments before the handler sees a frame. A link that cannot offload ignores this.
      */
     default void offloads(boolean csum, boolean tso4, boolean tso6) throws IOException {}
-
-    /**
-     * Runs {@code work}, which writes frames to this link or its siblings (the links its factory opened), and, if it
-     * says it wrote any, reads on the calling thread what the stack made of them by the time the writes returned
-     * (a frame the bridge forwarded to a sibling, a reply the stack sent back): up to {@code budget} frames a link,
-     * for handlers that are {@link FrameHandler#ready}. Readers woken meanwhile wait, so the frames do not cost a
-     * thread switch. A link without that notion just runs {@code work}.
-     */
-    default void writeThenRead(java.util.function.BooleanSupplier work, int budget) {
-        work.getAsBoolean();
-    }
 
     /** Starts reading frames from the stack into {@code handler}; once. */
     void start(FrameHandler handler);

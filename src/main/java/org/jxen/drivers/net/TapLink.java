@@ -5,7 +5,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.concurrent.locks.ReentrantLock;
 import org.jxen.kernel.NetNamespace;
 import org.jxen.libc.Libc;
 import org.jxen.libc.Tun;
@@ -48,18 +47,12 @@ public final class TapLink implements NetLink {
     private MemorySegment gather;
     private long unreadable;
     private final Object writeLock = new Object();
-    /** Held by whichever thread reads frames: the link's reader, or a driver's thread in {@link #drainGroup}. */
-    private final ReentrantLock readLock = new ReentrantLock();
-    private final Group group;
-    private long groupId = -1;
-    private volatile FrameHandler handler;
     private Thread reader;
     private volatile boolean closed;
 
-    private TapLink(String name, int fd, Group group) throws IOException {
+    private TapLink(String name, int fd) throws IOException {
         this.name = name;
         this.fd = fd;
-        this.group = group;
         this.wake = Tun.eventfd();
         if (wake < 0) {
             Libc.close(fd);
@@ -69,21 +62,19 @@ public final class TapLink implements NetLink {
 
     /** TAP devices in the calling thread's network namespace (dom0's: the host's). */
     public static NetLink.Factory host() {
-        Group g = new Group();
-        return (name, mac) -> create(name, mac, g, () -> Tun.openTap(name, Tun.IFF_VNET_HDR, true));
+        return (name, mac) -> create(name, mac, () -> Tun.openTap(name, Tun.IFF_VNET_HDR, true));
     }
 
     /** TAP devices in {@code ns} (a guest's). */
     public static NetLink.Factory in(NetNamespace ns) {
-        Group g = new Group();
-        return (name, mac) -> create(name, mac, g, () -> ns.inside(() -> Tun.openTap(name, Tun.IFF_VNET_HDR, true)));
+        return (name, mac) -> create(name, mac, () -> ns.inside(() -> Tun.openTap(name, Tun.IFF_VNET_HDR, true)));
     }
 
     private interface Opener {
         int open() throws IOException;
     }
 
-    private static TapLink create(String name, byte[] mac, Group group, Opener opener) throws IOException {
+    private static TapLink create(String name, byte[] mac, Opener opener) throws IOException {
         int fd = opener.open();
         if (fd < 0) {
             String hint = -fd == Tun.EPERM ? " (needs CAP_NET_ADMIN)" : "";
@@ -96,92 +87,7 @@ public final class TapLink implements NetLink {
                 throw new IOException("setting the address of " + name + ": " + Tun.strerror(rc));
             }
         }
-        TapLink link = new TapLink(name, fd, group);
-        try {
-            link.groupId = group.add(link);
-        } catch (IOException e) {
-            link.close();
-            throw e;
-        }
-        return link;
-    }
-
-    /**
-     * The links one factory opened, in an epoll set: a frame written to one of them often comes straight out of
-     * another (the bridge forwards it) or the same one (the stack answers it), and one epoll_wait finds which.
-     */
-    private static final class Group {
-        private static final int MAX_EVENTS = 16;
-        private final ReentrantLock lock = new ReentrantLock();
-        private final java.util.Map<Long, TapLink> links = new java.util.concurrent.ConcurrentHashMap<>();
-        private final MemorySegment events = Arena.ofAuto().allocate((long) MAX_EVENTS * Tun.EPOLL_EVENT_SIZE, 8);
-        private long nextId;
-        /** The epoll set while the group has links (made with the first, closed with the last); -1 otherwise. */
-        private int ep = -1;
-        /** A thread is in {@link #writeThenRead}. */
-        private volatile boolean busy;
-
-        long add(TapLink l) throws IOException {
-            lock.lock();
-            try {
-                if (ep < 0) {
-                    int e = Tun.epollCreate();
-                    if (e < 0) throw new IOException(l.name + ": epoll_create1: " + Tun.strerror(-e));
-                    ep = e;
-                }
-                long id = nextId++;
-                int rc = Tun.epollAdd(ep, l.fd, id);
-                if (rc != 0) throw new IOException(l.name + ": epoll_ctl: " + Tun.strerror(rc));
-                links.put(id, l);
-                return id;
-            } finally {
-                lock.unlock();
-            }
-        }
-
-        void remove(TapLink l) {
-            lock.lock();
-            try {
-                if (links.remove(l.groupId) == null) return;
-                Tun.epollDel(ep, l.fd);
-                if (links.isEmpty()) {
-                    Libc.close(ep);
-                    ep = -1;
-                }
-            } finally {
-                lock.unlock();
-            }
-        }
-
-        /**
-         * One thread at a time: another that finds the group busy only does its work, and the links' readers wait for
-         * it ({@link #awaitWriter}) instead of racing it for the frames it is about to read.
-         */
-        void writeThenRead(java.util.function.BooleanSupplier work, int budget) {
-            if (!lock.tryLock()) {
-                work.getAsBoolean();
-                return;
-            }
-            try {
-                busy = true;
-                if (!work.getAsBoolean() || ep < 0) return;
-                int n = Tun.epollReady(ep, events, MAX_EVENTS);
-                for (int i = 0; i < n; i++) {
-                    TapLink l = links.get(Tun.epollData(events, i));
-                    if (l != null) l.drainHere(budget);
-                }
-            } finally {
-                busy = false;
-                lock.unlock();
-            }
-        }
-
-        /** A reader that woke for a frame lets a writer's read go first. */
-        void awaitWriter() {
-            if (!busy) return;
-            lock.lock();
-            lock.unlock();
-        }
+        return new TapLink(name, fd);
     }
 
     @Override
@@ -283,13 +189,8 @@ public final class TapLink implements NetLink {
     @Override
     public synchronized void start(FrameHandler handler) {
         if (reader != null || closed) return;
-        this.handler = handler;
         reader = Thread.ofPlatform().daemon().name(name + "-rx").start(() -> readLoop(handler));
     }
-
-    private static final int DRY = 0;
-    private static final int MORE = 1;
-    private static final int FAILED = 2;
 
     private void readLoop(FrameHandler handler) {
         try (Arena a = Arena.ofConfined()) {
@@ -297,60 +198,22 @@ public final class TapLink implements NetLink {
             // The descriptor does not block: frames are read while there are any, then the handler hears that the
             // batch is over, and only then does the thread sleep in poll.
             while (!closed) {
-                int r;
-                readLock.lock();
-                try {
-                    r = readFrames(handler, Integer.MAX_VALUE, false);
-                    if (r == DRY) handler.idle();
-                } finally {
-                    readLock.unlock();
-                }
-                if (r == FAILED) return;
-                if (r == DRY) {
+                long n = Tun.read(fd, buf, HDR + MAX_FRAME);
+                if (n == -Tun.EAGAIN) {
+                    handler.idle();
                     if (Tun.pollIn(fd, wake, pollfds) <= 0) return; // woken to stop, or poll failed
-                    group.awaitWriter();
+                    continue;
                 }
+                if (n == -Libc.EINTR) continue;
+                if (n <= 0) return;
+                if (n <= HDR) continue;
+                int offload = offloadOf(buf);
+                if (offload < 0) {
+                    unreadable++;
+                    continue;
+                }
+                handler.frame(buf.asSlice(HDR, n - HDR), offload);
             }
-        }
-    }
-
-    /**
-     * Frames into {@code handler} until none is waiting (DRY), {@code budget} were read or, for a borrowed thread,
-     * the handler cannot take one without waiting (MORE), or the descriptor failed. Under readLock.
-     */
-    private int readFrames(FrameHandler handler, int budget, boolean borrowed) {
-        for (int i = 0; i < budget && !closed; ) {
-            if (borrowed && !handler.ready()) return MORE;
-            long n = Tun.read(fd, buf, HDR + MAX_FRAME);
-            if (n == -Tun.EAGAIN) return DRY;
-            if (n == -Libc.EINTR) continue;
-            if (n <= 0) return FAILED;
-            i++;
-            if (n <= HDR) continue;
-            int offload = offloadOf(buf);
-            if (offload < 0) {
-                unreadable++;
-                continue;
-            }
-            handler.frame(buf.asSlice(HDR, n - HDR), offload);
-        }
-        return closed ? FAILED : MORE;
-    }
-
-    @Override
-    public void writeThenRead(java.util.function.BooleanSupplier work, int budget) {
-        group.writeThenRead(work, budget);
-    }
-
-    private void drainHere(int budget) {
-        FrameHandler h = handler;
-        if (h == null || closed || !readLock.tryLock()) return;
-        try {
-            if (closed) return;
-            readFrames(h, budget, true);
-            h.idle();
-        } finally {
-            readLock.unlock();
         }
     }
 
@@ -384,16 +247,10 @@ public final class TapLink implements NetLink {
                 Thread.currentThread().interrupt();
             }
         }
-        group.remove(this);
-        readLock.lock(); // a borrowed read finishes first
-        try {
-            synchronized (writeLock) {
-                Libc.close(fd);
-            }
-            Libc.close(wake);
-            arena.close();
-        } finally {
-            readLock.unlock();
+        synchronized (writeLock) {
+            Libc.close(fd);
         }
+        Libc.close(wake);
+        arena.close();
     }
 }

@@ -36,8 +36,6 @@ final class NetbackRx {
 
     /** RX_BATCH_SIZE: at most this many packets between two pushes of the responses. */
     static final int BATCH = 64;
-    /** The most requests one frame takes: a 64 KiB frame's pages and a GSO extra. */
-    static final int MAX_SLOTS = Staging.PAGES + 1;
     /** rx_drain_timeout_msecs. */
     static final long DRAIN_TIMEOUT_MS = 10_000;
     /** Without feature-rx-notify the frontend never kicks us for buffers: look again this often. */
@@ -151,19 +149,6 @@ final class NetbackRx {
         }
         packets++;
         if (++unpushed >= BATCH) flush();
-    }
-
-    /**
-     * Whether {@link #deliver} would take the largest frame now without waiting for buffers (or drop it at once,
-     * stopped). A bogus ring index says no: the vif's reader then meets it and disables the vif.
-     */
-    boolean ready() {
-        if (stopped) return true;
-        try {
-            return ring.unconsumedRequests() >= MAX_SLOTS;
-        } catch (RuntimeException e) {
-            return false;
-        }
     }
 
     /** RING_PUSH_RESPONSES_AND_CHECK_NOTIFY for what {@link #deliver} wrote since the last push. */

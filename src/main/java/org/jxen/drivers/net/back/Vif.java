@@ -46,14 +46,6 @@ final class Vif {
             public void idle() {
                 queues.forEach(VifQueue::flushRx);
             }
-
-            @Override
-            public boolean ready() {
-                if (disabled) return true;
-                boolean[] all = {true};
-                queues.forEach(q -> all[0] &= q.rxReady());
-                return all[0];
-            }
         });
     }
 

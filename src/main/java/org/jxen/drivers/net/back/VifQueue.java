@@ -28,7 +28,6 @@ final class VifQueue {
     final NetbackTx tx;
     final NetbackRx rx;
     private final FatalHandler onFatal;
-    private final NetLink link;
     private final Thread txThread;
     private volatile boolean stopped;
     private volatile boolean txKicked = true;
@@ -44,7 +43,6 @@ final class VifQueue {
         this.index = ring.index();
         this.dev = dev;
         this.onFatal = onFatal;
-        this.link = link;
         this.txPort = ring.port(keysSplit ? "tx" : "");
         this.rxPort = ring.port(keysSplit ? "rx" : "");
         this.txStaging = new Staging(dev.xenbus(), dev.otherendId());
@@ -72,21 +70,14 @@ final class VifQueue {
         txKicked = true;
         // NAPI: the event's own thread serves up to a budget of packets (a lone packet then reaches the interface
         // one thread switch sooner); a longer burst goes on on the queue's tx thread.
-        if (txThread.isAlive()) {
-            // What the frames written here become (forwarded by the bridge to another vif, answered by dom0's
-            // stack) goes on to its guest from this thread too, instead of waking that vif's reader.
-            boolean[] done = {false};
-            link.writeThenRead(() -> {
-                if (!txLock.tryLock()) return false;
-                long sent = tx.packets();
-                try {
-                    done[0] = stopped || serveTx(TX_BUDGET);
-                } finally {
-                    txLock.unlock();
-                }
-                return tx.packets() != sent;
-            }, TX_BUDGET);
-            if (done[0]) return;
+        if (txThread.isAlive() && txLock.tryLock()) {
+            boolean done;
+            try {
+                done = stopped || serveTx(TX_BUDGET);
+            } finally {
+                txLock.unlock();
+            }
+            if (done) return;
             txKicked = true;
         }
         LockSupport.unpark(txThread);
@@ -138,11 +129,6 @@ final class VifQueue {
             onFatal.fatal(this, "netback internal error: " + e);
         }
         return true;
-    }
-
-    /** Whether {@link #deliver} takes any frame now without waiting. */
-    boolean rxReady() {
-        return stopped || rx.ready();
     }
 
     /** A frame for the guest, on the vif's reader thread. */

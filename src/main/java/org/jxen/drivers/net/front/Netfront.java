@@ -42,13 +42,6 @@ final class Netfront {
             public void idle() {
                 queues.forEach(NetfrontQueue::flushTx);
             }
-
-            @Override
-            public boolean ready() {
-                boolean[] all = {true};
-                queues.forEach(q -> all[0] &= q.txReady());
-                return all[0];
-            }
         });
     }
 

@@ -132,21 +132,14 @@ final class NetfrontQueue {
             rxKicked = true;
             // NAPI: the event's own thread takes up to a budget of packets (no hand-off, so a lone packet such
             // as a ping reaches the interface one thread switch sooner); a longer burst goes on on the rx thread.
-            if (rxThread.isAlive()) {
-                // The stack's answers to what is written here (a ping's reply, TCP's acks) are sent from this
-                // thread too, instead of waking the interface's reader.
-                boolean[] done = {false};
-                link.writeThenRead(() -> {
-                    if (!rxLock.tryLock()) return false;
-                    long got = rxPackets;
-                    try {
-                        done[0] = stopped || broken != null || pollRx(RX_BUDGET);
-                    } finally {
-                        rxLock.unlock();
-                    }
-                    return rxPackets != got;
-                }, RX_BUDGET);
-                if (done[0]) return;
+            if (rxThread.isAlive() && rxLock.tryLock()) {
+                boolean done;
+                try {
+                    done = stopped || broken != null || pollRx(RX_BUDGET);
+                } finally {
+                    rxLock.unlock();
+                }
+                if (done) return;
                 rxKicked = true;
             }
             LockSupport.unpark(rxThread);
@@ -210,23 +203,6 @@ final class NetfrontQueue {
             txLock.unlock();
         }
     }
-
-    /** Whether {@link #transmit} takes the largest frame now without waiting for ring room. */
-    boolean txReady() {
-        txLock.lock();
-        try {
-            if (stopped || broken != null) return true;
-            collectTxResponses();
-            return broken != null || (tx.freeRequests() >= MAX_TX_SLOTS + 1 && nfree >= MAX_TX_SLOTS);
-        } catch (RingOverflowException e) {
-            return false;
-        } finally {
-            txLock.unlock();
-        }
-    }
-
-    /** The slots of the largest frame transmit takes (0xFFFF bytes). */
-    private static final int MAX_TX_SLOTS = (Netif.MAX_TX_SIZE + Netif.PAGE_SIZE - 1) / Netif.PAGE_SIZE;
 
     /** RING_PUSH_REQUESTS_AND_CHECK_NOTIFY for the requests written since the last push. Under txLock. */
     private void pushTx() {
