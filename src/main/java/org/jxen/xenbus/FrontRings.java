@@ -111,16 +111,16 @@ public final class FrontRings implements AutoCloseable {
 
     private void writeKeys(XsClient.Tx tx, RingKeys keys) throws IOException {
         int n = 1 << pageOrder;
-        if (pageOrder > 0) dev.printf(tx, "ring-page-order", "%d", pageOrder);
-        if (queues.size() > 1) dev.printf(tx, "multi-queue-num-queues", "%d", queues.size());
+        if (pageOrder > 0) dev.printf(tx, "ring-page-order", pageOrder);
+        if (queues.size() > 1) dev.printf(tx, "multi-queue-num-queues", queues.size());
         for (Queue q : queues) {
             String dir = queues.size() > 1 ? "queue-" + q.index + "/" : "";
             for (String ring : keys.rings()) {
                 int[] refs = q.refs.get(ring);
-                for (int i = 0; i < n; i++) dev.printf(tx, dir + RingKeys.refKey(ring, i, n), "%d", refs[i]);
+                for (int i = 0; i < n; i++) dev.printf(tx, dir + RingKeys.refKey(ring, i, n), refs[i]);
             }
             for (String channel : keys.channels()) {
-                dev.printf(tx, dir + RingKeys.channelKey(channel), "%d", q.ports.get(channel));
+                dev.printf(tx, dir + RingKeys.channelKey(channel), q.ports.get(channel));
             }
         }
     }

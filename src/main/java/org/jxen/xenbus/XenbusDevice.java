@@ -270,6 +270,11 @@ public final class XenbusDevice {
         tx.write(nodename + "/" + key, String.format(fmt, args));
     }
 
+    /** xenbus_printf(tx, key, "%d", value), without parsing a format for every ring key a device writes. */
+    public void printf(XsClient.Tx tx, String key, long value) throws IOException {
+        tx.write(nodename + "/" + key, Long.toString(value));
+    }
+
     /** Runs {@code body} in a transaction, re-running it on EAGAIN. */
     public <T> T transaction(XsClient.TxBody<T> body) throws IOException {
         return xs().transaction(body);

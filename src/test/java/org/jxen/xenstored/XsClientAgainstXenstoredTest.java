@@ -1,12 +1,15 @@
 package org.jxen.xenstored;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jxen.xenstore.XenStoreException;
+import org.jxen.xenstore.XsError;
 import org.jxen.xenstore.client.UnixSocketChannel;
 import org.jxen.xenstore.client.XsClient;
 import org.junit.jupiter.api.Test;
@@ -53,6 +56,22 @@ class XsClientAgainstXenstoredTest {
             });
             assertThat(events.poll(10, TimeUnit.SECONDS)).isEqualTo("/vm/1");
             assertThat(a.directory("/vm")).containsExactly("1");
+        }
+    }
+
+    @Test
+    void directoryOrNullAnswersMissingWithNullAndOtherErrorsWithTheirCode() throws Exception {
+        try (XenStoredServer server = XenStoredServer.start(new XenStoredServer.Options(dir.resolve("socket"), null));
+             XsClient dom0 = new XsClient(UnixSocketChannel.connect(server.socketPath()));
+             XsClient guest = new XsClient(server.connectInProcess(7))) {
+            dom0.write("/d/a", "1");
+            dom0.write("/d/b", "2");
+            assertThat(dom0.directoryOrNull("/d")).containsExactly("a", "b");
+            assertThat(dom0.directoryOrNull("/d/a")).isEmpty();
+            assertThat(dom0.directoryOrNull("/d/missing")).isNull();
+            // dom0's node: a guest may not list it, and learns EACCES, not "missing".
+            assertThatThrownBy(() -> guest.directoryOrNull("/d"))
+                    .isInstanceOfSatisfying(XenStoreException.class, e -> assertThat(e.error()).isEqualTo(XsError.EACCES));
         }
     }
 }

@@ -331,6 +331,20 @@ public final class XsClient implements AutoCloseable {
         }
     }
 
+    /**
+     * The node's children, or null if it is missing. As {@link #readOrNull(String)}: a missing directory is an
+     * answer (a kernel probes each device class it has a driver for), so no exception is made for it.
+     */
+    public List<String> directoryOrNull(String path) throws IOException {
+        XsMessage reply = await(request(XsMessage.of(XsType.DIRECTORY, 0, NO_TX, Payloads.strings(path))));
+        if (reply.type() == XsType.ERROR.code) {
+            XsError error = XsError.fromPayload(reply.payload());
+            if (error == XsError.ENOENT) return null;
+            if (error == XsError.E2BIG) return directoryInParts(NO_TX, path);
+        }
+        return Payloads.split(payloadOf(XsType.DIRECTORY, CompletableFuture.completedFuture(reply)));
+    }
+
     private List<String> directoryInParts(int tx, String path) throws IOException {
         restart:
         while (true) {

@@ -45,7 +45,7 @@ final class Control {
     byte[] run(Connection c, byte[] payload) throws XenStoreException {
         List<String> all = Payloads.splitRaw(payload);
         int n = Payloads.countNuls(payload);
-        if (n == 0 || all.isEmpty()) throw new XenStoreException(XsError.EINVAL);
+        if (n == 0 || all.isEmpty()) throw new ErrorReply(XsError.EINVAL);
         String cmd = all.getFirst();
         List<String> args = all.subList(1, Math.min(all.size(), n));
         return switch (cmd) {
@@ -56,19 +56,19 @@ final class Control {
                 yield problems.isEmpty() ? Payloads.OK : text(String.join("\n", problems) + "\n");
             }
             case "print" -> {
-                if (args.size() != 1) throw new XenStoreException(XsError.EINVAL);
+                if (args.size() != 1) throw new ErrorReply(XsError.EINVAL);
                 LOG.log(Level.INFO, "control print: {0}", args.getFirst());
                 yield Payloads.OK;
             }
             case "log" -> {
                 if (args.size() != 1 || !(args.getFirst().equals("on") || args.getFirst().equals("off"))) {
-                    throw new XenStoreException(XsError.EINVAL);
+                    throw new ErrorReply(XsError.EINVAL);
                 }
                 io(() -> logSwitch.enable(args.getFirst().equals("on")));
                 yield Payloads.OK;
             }
             case "logfile" -> {
-                if (args.size() != 1) throw new XenStoreException(XsError.EINVAL);
+                if (args.size() != 1) throw new ErrorReply(XsError.EINVAL);
                 io(() -> logSwitch.setFile(Path.of(args.getFirst())));
                 yield Payloads.OK;
             }
@@ -81,7 +81,7 @@ final class Control {
             case "live-update" -> engine.liveUpdate().run(c, args);
             case "quota" -> quota(args);
             case "quota-soft" -> quotaSoft(args);
-            default -> throw new XenStoreException(XsError.EINVAL, "unknown control command " + cmd);
+            default -> throw new ErrorReply(XsError.EINVAL, "unknown control command " + cmd);
         };
     }
 
@@ -93,7 +93,7 @@ final class Control {
         try {
             a.run();
         } catch (IOException e) {
-            throw new XenStoreException(XsError.EIO, e.getMessage());
+            throw new ErrorReply(XsError.EIO, e.getMessage());
         }
     }
 
@@ -138,11 +138,11 @@ final class Control {
                     return Payloads.OK;
                 }
             }
-            throw new XenStoreException(XsError.EINVAL);
+            throw new ErrorReply(XsError.EINVAL);
         }
-        if (args.size() != 1) throw new XenStoreException(XsError.EINVAL);
+        if (args.size() != 1) throw new ErrorReply(XsError.EINVAL);
         int domid = XenStoreEngine.cAtoi(args.getFirst());
-        if (domains.get(domid) == null) throw new XenStoreException(XsError.ENOENT);
+        if (domains.get(domid) == null) throw new ErrorReply(XsError.ENOENT);
         // domain_get_quota: current use only, "%-16s: %8d" (one column narrower than the settings).
         StringBuilder sb = new StringBuilder("Domain " + Integer.toUnsignedString(domid) + ":\n");
         for (Quota q : List.of(Quota.NODES, Quota.WATCHES, Quota.TRANSACTIONS, Quota.OUTSTANDING, Quota.MEMORY)) {
@@ -156,18 +156,18 @@ final class Control {
         if (args.isEmpty()) {
             return text("Quota settings:\n" + row("memory", domains.global.softMemory(), SOFT_MEMORY_DESCRIPTION));
         }
-        if (!args.getFirst().equals("set")) throw new XenStoreException(XsError.EINVAL);
+        if (!args.getFirst().equals("set")) throw new ErrorReply(XsError.EINVAL);
         int val = setValue(args);
-        if (!args.get(1).equals("memory")) throw new XenStoreException(XsError.EINVAL);
+        if (!args.get(1).equals("memory")) throw new ErrorReply(XsError.EINVAL);
         domains.global.set(Quota.SOFT_PREFIX + Quota.MEMORY.wireName, val);
         return Payloads.OK;
     }
 
     /** quota_set's checks: exactly NAME VAL after {@code set}, VAL (atoi) at least 1. */
     private static int setValue(List<String> args) throws XenStoreException {
-        if (args.size() != 3) throw new XenStoreException(XsError.EINVAL);
+        if (args.size() != 3) throw new ErrorReply(XsError.EINVAL);
         int val = XenStoreEngine.cAtoi(args.get(2));
-        if (val < 1) throw new XenStoreException(XsError.EINVAL);
+        if (val < 1) throw new ErrorReply(XsError.EINVAL);
         return val;
     }
 

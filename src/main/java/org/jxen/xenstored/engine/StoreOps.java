@@ -30,11 +30,11 @@ final class StoreOps {
      * watches and permissions), and path-max holds for every caller, dom0 included.
      */
     String resolve(Caller c, String raw) throws XenStoreException {
-        if (XsPaths.isSpecial(raw)) throw new XenStoreException(XsError.EINVAL, "special name " + raw);
+        if (XsPaths.isSpecial(raw)) throw new ErrorReply(XsError.EINVAL, "special name " + raw);
         String path = XsPaths.canonicalize(raw, c.domid());
-        if (!XsPaths.isValidAbsolute(path)) throw new XenStoreException(XsError.EINVAL, "invalid path " + raw);
+        if (!XsPaths.isValidAbsolute(path)) throw new ErrorReply(XsError.EINVAL, "invalid path " + raw);
         if (XsPaths.quotaLength(path) > domains.limit(c.domid(), Quota.PATH_MAX)) {
-            throw new XenStoreException(XsError.EINVAL, "path too long");
+            throw new ErrorReply(XsError.EINVAL, "path too long");
         }
         return path;
     }
@@ -48,11 +48,11 @@ final class StoreOps {
         Node n = v.read(path);
         if (n != null) {
             if ((c.permissions(n.perms) & perm) == perm) return n;
-            throw new XenStoreException(XsError.EACCES);
+            throw new ErrorReply(XsError.EACCES);
         }
         Node ancestor = nearestAncestor(v, path);
-        if ((c.permissions(ancestor.perms) & perm) != 0) throw new XenStoreException(XsError.ENOENT);
-        throw new XenStoreException(XsError.EACCES);
+        if ((c.permissions(ancestor.perms) & perm) != 0) throw new ErrorReply(XsError.ENOENT);
+        throw new ErrorReply(XsError.EACCES);
     }
 
     private static Node nearestAncestor(StoreView v, String path) throws XenStoreException {
@@ -89,12 +89,14 @@ final class StoreOps {
 
     /** The node with write access, or null when it is missing and may be created; else the error. */
     private Node existingOrCreatable(StoreView v, Caller c, String path) throws XenStoreException {
-        try {
-            return access(v, c, path, Caller.WRITE);
-        } catch (XenStoreException e) {
-            if (e.error() == XsError.ENOENT) return null;
-            throw e;
+        // access(WRITE) with its ENOENT as the answer, not an exception: every node created takes this path.
+        Node n = v.read(path);
+        if (n == null) {
+            if ((c.permissions(nearestAncestor(v, path).perms) & Caller.WRITE) != 0) return null;
+        } else if ((c.permissions(n.perms) & Caller.WRITE) == Caller.WRITE) {
+            return n;
         }
+        throw new ErrorReply(XsError.EACCES);
     }
 
     /**
@@ -122,7 +124,7 @@ final class StoreOps {
         if (!c.privileged()) {
             int nodeLimit = domains.limit(c.domid(), Quota.NODES);
             if (v.nodesOwnedBy(c.domid()) + missing.size() > nodeLimit) {
-                throw new XenStoreException(XsError.ENOSPC, "node quota");
+                throw new ErrorReply(XsError.ENOSPC, "node quota");
             }
             long added = 0;
             for (Node n : made) {
@@ -144,16 +146,16 @@ final class StoreOps {
 
     private void checkSize(Caller c, Node n) throws XenStoreException {
         if (n.recordSize() > domains.limit(c.domid(), Quota.NODE_SIZE)) {
-            throw new XenStoreException(XsError.ENOSPC, "node size quota");
+            throw new ErrorReply(XsError.ENOSPC, "node size quota");
         }
         if (n.perms.size() > domains.limit(c.domid(), Quota.NODE_PERMISSIONS)) {
-            throw new XenStoreException(XsError.ENOSPC, "permissions quota");
+            throw new ErrorReply(XsError.ENOSPC, "permissions quota");
         }
     }
 
     private void checkMemory(StoreView v, Caller c, long added) throws XenStoreException {
         if (added > 0 && v.memoryOf(c.domid()) + added > domains.limit(c.domid(), Quota.MEMORY)) {
-            throw new XenStoreException(XsError.ENOSPC, "memory quota");
+            throw new ErrorReply(XsError.ENOSPC, "memory quota");
         }
     }
 
@@ -166,11 +168,11 @@ final class StoreOps {
             if (e.error() == XsError.ENOENT && v.read(XsPaths.parent(path)) != null) return;
             throw e;
         }
-        if (path.equals("/")) throw new XenStoreException(XsError.EINVAL, "cannot remove /");
+        if (path.equals("/")) throw new ErrorReply(XsError.EINVAL, "cannot remove /");
         Node parent = v.read(XsPaths.parent(path));
         // Only a transaction's view can hold a node without its parent (the parent was first read after
         // someone else removed it). C's _rm answers EINVAL then; the commit would fail anyway.
-        if (parent == null) throw new XenStoreException(XsError.EINVAL, "parent of " + path + " is gone");
+        if (parent == null) throw new ErrorReply(XsError.EINVAL, "parent of " + path + " is gone");
         // Iterative post-order walk: deep trees must not exhaust the stack (XSA-418).
         ArrayDeque<Node> todo = new ArrayDeque<>();
         List<String> doomed = new ArrayList<>();
@@ -193,7 +195,7 @@ final class StoreOps {
     byte[] directory(StoreView v, Caller c, String path) throws XenStoreException {
         Node n = access(v, c, path, Caller.READ);
         byte[] list = childList(n);
-        if (list.length > XsWire.PAYLOAD_MAX) throw new XenStoreException(XsError.E2BIG);
+        if (list.length > XsWire.PAYLOAD_MAX) throw new ErrorReply(XsError.E2BIG);
         return list;
     }
 
@@ -235,7 +237,7 @@ final class StoreOps {
     void setPerms(StoreView v, Caller c, String path, XsPerms perms) throws XenStoreException {
         Node n = access(v, c, path, Caller.WRITE | Caller.OWNER);
         if (!c.privileged() && perms.owner() != n.perms.owner()) {
-            throw new XenStoreException(XsError.EPERM, "only a privileged domain may change the owner");
+            throw new ErrorReply(XsError.EPERM, "only a privileged domain may change the owner");
         }
         Node changed = n.withPerms(perms);
         if (!c.privileged()) {

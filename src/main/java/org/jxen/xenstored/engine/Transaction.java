@@ -50,7 +50,7 @@ final class Transaction implements StoreView {
         if (overlay.containsKey(path)) return overlay.get(path);
         if (firstRead.containsKey(path)) return firstRead.get(path);
         if (nodeLimit >= 0 && firstRead.size() >= nodeLimit) {
-            throw new XenStoreException(XsError.ENOSPC, "transaction touches more than " + nodeLimit + " nodes");
+            throw new ErrorReply(XsError.ENOSPC, "transaction touches more than " + nodeLimit + " nodes");
         }
         Node n = tree.get(path);
         firstRead.put(path, n);
@@ -97,10 +97,10 @@ final class Transaction implements StoreView {
      * real differences. Returns the events to fire.
      */
     List<WatchEvent> commit() throws XenStoreException {
-        if (restored) throw new XenStoreException(XsError.EAGAIN, "transaction " + id + " was open when xenstored restarted");
+        if (restored) throw new ErrorReply(XsError.EAGAIN, "transaction " + id + " was open when xenstored restarted");
         for (Map.Entry<String, Node> e : firstRead.entrySet()) {
             if (generation(tree.get(e.getKey())) != generation(e.getValue())) {
-                throw new XenStoreException(XsError.EAGAIN, "conflict on " + e.getKey());
+                throw new ErrorReply(XsError.EAGAIN, "conflict on " + e.getKey());
             }
         }
         for (Map.Entry<String, Node> e : overlay.entrySet()) {

@@ -458,13 +458,13 @@ public final class XenStoreEngine {
     private byte[] dispatch(Connection c, XsMessage m, List<WatchEvent> events) throws XenStoreException {
         XsType type = XsType.of(m.type());
         if (type == null || type == XsType.ERROR || type == XsType.WATCH_EVENT || type == XsType.RESTRICT) {
-            throw new XenStoreException(XsError.ENOSYS);
+            throw new ErrorReply(XsError.ENOSYS);
         }
-        if (!c.privileged && PRIVILEGED.contains(type)) throw new XenStoreException(XsError.EACCES);
+        if (!c.privileged && PRIVILEGED.contains(type)) throw new ErrorReply(XsError.EACCES);
         Transaction tx = null;
         if (!NO_TRANSACTION.contains(type) && m.txId() != 0) {
             tx = c.transactions.get(m.txId());
-            if (tx == null) throw new XenStoreException(XsError.ENOENT, "no transaction " + m.txId());
+            if (tx == null) throw new ErrorReply(XsError.ENOENT, "no transaction " + m.txId());
         }
         Caller caller = caller(c);
         StoreView view = tx != null ? tx : new DirectView(tree, domains, events);
@@ -473,7 +473,7 @@ public final class XenStoreEngine {
             case READ -> ops.read(view, caller, path(caller, oneArg(p)));
             case WRITE -> {
                 int nul = Payloads.firstNul(p);
-                if (nul < 0) throw new XenStoreException(XsError.EINVAL);
+                if (nul < 0) throw new ErrorReply(XsError.EINVAL);
                 String path = path(caller, new String(p, 0, nul, StandardCharsets.ISO_8859_1));
                 ops.write(view, caller, path, java.util.Arrays.copyOfRange(p, nul + 1, p.length));
                 yield Payloads.OK;
@@ -488,7 +488,7 @@ public final class XenStoreEngine {
             }
             case DIRECTORY -> ops.directory(view, caller, path(caller, oneArg(p)));
             case DIRECTORY_PART -> {
-                if (Payloads.countNuls(p) != 2 || !Payloads.endsWithNul(p)) throw new XenStoreException(XsError.EINVAL);
+                if (Payloads.countNuls(p) != 2 || !Payloads.endsWithNul(p)) throw new ErrorReply(XsError.EINVAL);
                 List<String> a = Payloads.splitRaw(p);
                 yield ops.directoryPart(view, caller, path(caller, a.get(0)), atoi(a.get(1)));
             }
@@ -503,7 +503,7 @@ public final class XenStoreEngine {
             case RESUME -> {
                 // onearg_domain: atoi, 0 is EINVAL, a domain not introduced ENOENT.
                 int domid = cAtoi(oneArg(p));
-                if (domid == 0) throw new XenStoreException(XsError.EINVAL);
+                if (domid == 0) throw new ErrorReply(XsError.EINVAL);
                 requireIntroduced(domid).shutdownNotified = false;
                 settingsChanged();
                 yield Payloads.OK;
@@ -528,7 +528,7 @@ public final class XenStoreEngine {
                 settingsChanged(); // quota set, quota-soft set
                 yield control.run(c, p);
             }
-            case ERROR, WATCH_EVENT, RESTRICT -> throw new XenStoreException(XsError.ENOSYS);
+            case ERROR, WATCH_EVENT, RESTRICT -> throw new ErrorReply(XsError.ENOSYS);
         };
     }
 
@@ -543,7 +543,7 @@ public final class XenStoreEngine {
 
     /** A single-argument payload: exactly one NUL, at its end. */
     static String oneArg(byte[] p) throws XenStoreException {
-        if (p.length == 0 || Payloads.firstNul(p) != p.length - 1) throw new XenStoreException(XsError.EINVAL);
+        if (p.length == 0 || Payloads.firstNul(p) != p.length - 1) throw new ErrorReply(XsError.EINVAL);
         return new String(p, 0, p.length - 1, StandardCharsets.ISO_8859_1);
     }
 
@@ -551,7 +551,7 @@ public final class XenStoreEngine {
     static List<String> args(byte[] p, int n) throws XenStoreException {
         List<String> all = Payloads.splitRaw(p);
         int terminated = Payloads.countNuls(p);
-        if (terminated < n) throw new XenStoreException(XsError.EINVAL);
+        if (terminated < n) throw new ErrorReply(XsError.EINVAL);
         return all.subList(0, n);
     }
 
@@ -588,19 +588,19 @@ public final class XenStoreEngine {
 
     /** A decimal domain id 0..65535; anything else is EINVAL. */
     static int domidArg(String s) throws XenStoreException {
-        if (s.isEmpty() || s.length() > 5) throw new XenStoreException(XsError.EINVAL, "bad domid " + s);
+        if (s.isEmpty() || s.length() > 5) throw new ErrorReply(XsError.EINVAL, "bad domid " + s);
         for (int i = 0; i < s.length(); i++) {
-            if (!Character.isDigit(s.charAt(i))) throw new XenStoreException(XsError.EINVAL, "bad domid " + s);
+            if (!Character.isDigit(s.charAt(i))) throw new ErrorReply(XsError.EINVAL, "bad domid " + s);
         }
         int v = Integer.parseInt(s);
-        if (v > 0xffff) throw new XenStoreException(XsError.EINVAL, "bad domid " + s);
+        if (v > 0xffff) throw new ErrorReply(XsError.EINVAL, "bad domid " + s);
         return v;
     }
 
     /** A real guest domain id: not dom0, not a reserved DOMID_* value. */
     private static int domainArg(String s) throws XenStoreException {
         int domid = domidArg(s);
-        if (domid == 0 || domid >= DOMID_FIRST_RESERVED) throw new XenStoreException(XsError.EINVAL, "bad domid " + s);
+        if (domid == 0 || domid >= DOMID_FIRST_RESERVED) throw new ErrorReply(XsError.EINVAL, "bad domid " + s);
         return domid;
     }
 
@@ -609,8 +609,8 @@ public final class XenStoreEngine {
     private byte[] getPerms(StoreView view, Caller caller, String raw) throws XenStoreException {
         if (XsPaths.isSpecial(raw)) {
             XsPerms perms = specialPerms.get(raw);
-            if (perms == null) throw new XenStoreException(XsError.ENOENT);
-            if (!caller.canRead(perms)) throw new XenStoreException(XsError.EACCES);
+            if (perms == null) throw new ErrorReply(XsError.ENOENT);
+            if (!caller.canRead(perms)) throw new ErrorReply(XsError.EACCES);
             return perms.toPayload();
         }
         return ops.getPerms(view, caller, path(caller, raw)).toPayload();
@@ -622,25 +622,25 @@ public final class XenStoreEngine {
      */
     private byte[] setPerms(StoreView view, Caller caller, byte[] p) throws XenStoreException {
         int n = Payloads.countNuls(p);
-        if (n < 2) throw new XenStoreException(XsError.EINVAL);
+        if (n < 2) throw new ErrorReply(XsError.EINVAL);
         if (!caller.privileged() && n - 1 > domains.limit(caller.domid(), Quota.NODE_PERMISSIONS)) {
-            throw new XenStoreException(XsError.ENOSPC, "permissions quota");
+            throw new ErrorReply(XsError.ENOSPC, "permissions quota");
         }
         List<String> a = Payloads.splitRaw(p).subList(0, n);
         XsPerms perms = PermStrings.parse(a.subList(1, n));
-        if (perms == null) throw new XenStoreException(XsError.EINVAL, "bad permissions");
+        if (perms == null) throw new ErrorReply(XsError.EINVAL, "bad permissions");
         // C marks entries naming a domain the hypervisor does not know XS_PERM_IGNORE and refuses an owner so
         // marked with ENOENT. We have no hypervisor to ask, so any domid that could be a domain counts as
         // existing; one that never can (a DOMID_* value or beyond, as a u32) is such an owner.
         if (Integer.compareUnsigned(perms.owner(), DOMID_FIRST_RESERVED) >= 0) {
-            throw new XenStoreException(XsError.ENOENT, "owner " + perms.owner() + " is no domain");
+            throw new ErrorReply(XsError.ENOENT, "owner " + perms.owner() + " is no domain");
         }
         String raw = a.getFirst();
         if (XsPaths.isSpecial(raw)) {
             XsPerms old = specialPerms.get(raw);
-            if (old == null) throw new XenStoreException(XsError.ENOENT);
+            if (old == null) throw new ErrorReply(XsError.ENOENT);
             int need = Caller.WRITE | Caller.OWNER;
-            if ((caller.permissions(old) & need) != need) throw new XenStoreException(XsError.EACCES);
+            if ((caller.permissions(old) & need) != need) throw new ErrorReply(XsError.EACCES);
             specialPerms.put(raw, perms);
             settingsChanged();
             return Payloads.OK;
@@ -653,7 +653,7 @@ public final class XenStoreEngine {
 
     private String watchPath(Caller caller, String raw) throws XenStoreException {
         if (XsPaths.isSpecial(raw)) {
-            if (raw.length() > XsWire.REL_PATH_MAX) throw new XenStoreException(XsError.EINVAL);
+            if (raw.length() > XsWire.REL_PATH_MAX) throw new ErrorReply(XsError.EINVAL);
             return raw;
         }
         return path(caller, raw);
@@ -664,13 +664,13 @@ public final class XenStoreEngine {
         String raw = a.get(0), token = a.get(1);
         String path = watchPath(caller, raw);
         String key = Connection.watchKey(path, token);
-        if (c.watches.containsKey(key)) throw new XenStoreException(XsError.EEXIST);
+        if (c.watches.containsKey(key)) throw new ErrorReply(XsError.EEXIST);
         Watch w = new Watch(path, token, XsPaths.isRelative(raw));
         Domain d = domains.getOrCreate(c.domid);
         if (!c.privileged) {
-            if (d.watches >= domains.limit(c.domid, Quota.WATCHES)) throw new XenStoreException(XsError.ENOSPC);
+            if (d.watches >= domains.limit(c.domid, Quota.WATCHES)) throw new ErrorReply(XsError.ENOSPC);
             if (d.memory() + w.memorySize() > domains.limit(c.domid, Quota.MEMORY)) {
-                throw new XenStoreException(XsError.ENOSPC);
+                throw new ErrorReply(XsError.ENOSPC);
             }
         }
         c.watches.put(key, w);
@@ -689,7 +689,7 @@ public final class XenStoreEngine {
         String raw = a.get(0);
         String path = XsPaths.isSpecial(raw) ? raw : XsPaths.canonicalize(raw, caller.domid());
         Watch w = c.watches.remove(Connection.watchKey(path, a.get(1)));
-        if (w == null) throw new XenStoreException(XsError.ENOENT);
+        if (w == null) throw new ErrorReply(XsError.ENOENT);
         forgetWatch(c, w);
         return Payloads.OK;
     }
@@ -798,9 +798,9 @@ public final class XenStoreEngine {
     // ---- transactions ----------------------------------------------------------------------------------
 
     private byte[] transactionStart(Connection c, Transaction current) throws XenStoreException {
-        if (current != null) throw new XenStoreException(XsError.EBUSY);
+        if (current != null) throw new ErrorReply(XsError.EBUSY);
         if (!c.privileged && c.transactions.size() >= domains.limit(c.domid, Quota.TRANSACTIONS)) {
-            throw new XenStoreException(XsError.ENOSPC);
+            throw new ErrorReply(XsError.ENOSPC);
         }
         int id;
         do {
@@ -817,8 +817,8 @@ public final class XenStoreEngine {
         // The argument is checked first, as do_transaction_end does: "X" with tx_id 0 is EINVAL, not ENOENT.
         // (An unknown non-zero tx_id was already ENOENT in dispatch.)
         String arg = oneArg(p);
-        if (!arg.equals("T") && !arg.equals("F")) throw new XenStoreException(XsError.EINVAL);
-        if (tx == null) throw new XenStoreException(XsError.ENOENT);
+        if (!arg.equals("T") && !arg.equals("F")) throw new ErrorReply(XsError.EINVAL);
+        if (tx == null) throw new ErrorReply(XsError.ENOENT);
         c.transactions.remove(tx.id);
         if (state != null && c.durable) state.transaction(c, tx.id, true);
         if (arg.equals("T")) events.addAll(tx.commit());
@@ -843,7 +843,7 @@ public final class XenStoreEngine {
             d.port = port;
             hooks.introduced(domid, gfn, port);
         } else {
-            throw new XenStoreException(XsError.EINVAL, "domain " + domid + " already introduced");
+            throw new ErrorReply(XsError.EINVAL, "domain " + domid + " already introduced");
         }
         settingsChanged();
         events.add(WatchEvent.special(XsPaths.INTRODUCE_DOMAIN));
@@ -854,13 +854,13 @@ public final class XenStoreEngine {
         try {
             return Long.parseLong(s);
         } catch (NumberFormatException e) {
-            throw new XenStoreException(XsError.EINVAL, "bad number " + s);
+            throw new ErrorReply(XsError.EINVAL, "bad number " + s);
         }
     }
 
     private Domain requireIntroduced(int domid) throws XenStoreException {
         Domain d = domains.get(domid);
-        if (d == null || !d.introduced) throw new XenStoreException(XsError.ENOENT, "domain " + domid + " not introduced");
+        if (d == null || !d.introduced) throw new ErrorReply(XsError.ENOENT, "domain " + domid + " not introduced");
         return d;
     }
 
@@ -958,7 +958,7 @@ public final class XenStoreEngine {
     /** A domain that was introduced or has a connection. */
     private Domain knownDomain(int domid) throws XenStoreException {
         Domain d = domains.get(domid);
-        if (d == null || !(d.introduced || d.connections > 0)) throw new XenStoreException(XsError.ENOENT);
+        if (d == null || !(d.introduced || d.connections > 0)) throw new ErrorReply(XsError.ENOENT);
         return d;
     }
 
@@ -988,7 +988,7 @@ public final class XenStoreEngine {
 
     private byte[] getQuota(byte[] p) throws XenStoreException {
         List<String> a = Payloads.splitRaw(p).subList(0, Payloads.countNuls(p));
-        if (a.size() > 2) throw new XenStoreException(XsError.EINVAL);
+        if (a.size() > 2) throw new ErrorReply(XsError.EINVAL);
         if (a.isEmpty()) {
             StringBuilder names = new StringBuilder();
             for (Quota q : Quota.values()) {
@@ -1008,13 +1008,13 @@ public final class XenStoreEngine {
             Integer own = domains.getOrCreate(domid).overrides.get(name);
             v = own == null ? null : own != QuotaSettings.UNSET ? own : domains.global.get(name);
         }
-        if (v == null) throw new XenStoreException(XsError.EINVAL, "unknown quota");
+        if (v == null) throw new ErrorReply(XsError.EINVAL, "unknown quota");
         return Payloads.raw(Integer.toUnsignedString(v));
     }
 
     private byte[] setQuota(byte[] p) throws XenStoreException {
         List<String> a = Payloads.splitRaw(p).subList(0, Payloads.countNuls(p));
-        if (a.size() < 2 || a.size() > 3) throw new XenStoreException(XsError.EINVAL);
+        if (a.size() < 2 || a.size() > 3) throw new ErrorReply(XsError.EINVAL);
         QuotaSettings target;
         String name, value;
         if (a.size() == 2) {
@@ -1028,7 +1028,7 @@ public final class XenStoreEngine {
             name = a.get(1);
             value = a.get(2);
         }
-        if (!target.set(name, atoi(value))) throw new XenStoreException(XsError.EINVAL, "unknown quota");
+        if (!target.set(name, atoi(value))) throw new ErrorReply(XsError.EINVAL, "unknown quota");
         settingsChanged();
         return Payloads.OK;
     }
