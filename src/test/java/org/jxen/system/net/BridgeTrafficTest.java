@@ -73,6 +73,10 @@ class BridgeTrafficTest {
         return host.xl(args.toArray(String[]::new));
     }
 
+    /**
+     * On a thread of its own: the common pool has one thread on a 2-CPU machine, where a client queued behind
+     * its server would start only once the server had given up.
+     */
     private static CompletableFuture<XlResult> async(java.util.concurrent.Callable<XlResult> c) {
         return CompletableFuture.supplyAsync(() -> {
             try {
@@ -80,7 +84,7 @@ class BridgeTrafficTest {
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
-        });
+        }, task -> Thread.ofPlatform().daemon().name("bridge-traffic-async").start(task));
     }
 
     @Test
@@ -215,6 +219,8 @@ class BridgeTrafficTest {
     @Test
     @Order(4)
     void networkDetachWhileIperf3RunsEndsCleanlyAndAReattachWorks() throws Exception {
+        // Earlier tests have already sent traffic through vif1.0: under way means 20 MB more than now.
+        long before = vifRxBytes();
         CompletableFuture<XlResult> server = async(() -> exec("g2", "timeout", "90", "iperf3", "-s", "-1", "-B", "10.0.0.2",
                 "--rcv-timeout", "5000"));
         CompletableFuture<XlResult> client = async(() -> {
@@ -227,16 +233,18 @@ class BridgeTrafficTest {
         });
         String vif = "/local/domain/0/backend/vif/1/0";
         try (XsClient xs = new XsClient(UnixSocketChannel.connect(host.runDir().resolve("xenstored/socket")))) {
-            long[] start = new long[1];
-            Await.until("iperf3 under way", () -> {
-                try {
-                    XlResult l = host.inNs("ip", "-s", "-o", "link", "show", "vif1.0");
-                    Matcher m = Pattern.compile("RX:.*?\\\\\\s+(\\d+)").matcher(l.out());
-                    return m.find() && Long.parseLong(m.group(1)) > 20_000_000L;
-                } catch (Exception e) {
-                    return false;
-                }
-            }, 120);
+            try {
+                Await.until("iperf3 under way", () -> {
+                    try {
+                        return vifRxBytes() > before + 20_000_000L;
+                    } catch (Exception e) {
+                        return false;
+                    }
+                }, 120);
+            } catch (AssertionError e) {
+                throw new AssertionError(e.getMessage() + "; vif1.0 received " + (vifRxBytes() - before) + " bytes; client "
+                        + (client.isDone() ? client.join() : "running") + "; server " + (server.isDone() ? server.join() : "running"), e);
+            }
             XlResult d = host.xl("network-detach", "g1", "0");
             assertThat(d.code()).as(d.err()).isZero();
             assertThat(d.err()).isEmpty();
@@ -255,6 +263,14 @@ class BridgeTrafficTest {
         XlResult ping = exec("g1", "ping", "-c", "3", "-W", "10", "10.0.0.2");
         assertThat(ping.out()).as(ping.err()).contains("3 received");
         assertThat(iperf3ToDom0("g1", 5206, 1)).isPositive();
+    }
+
+    /** The bytes dom0's vif1.0 has received, from {@code ip -s -o link}. */
+    private long vifRxBytes() throws Exception {
+        XlResult l = host.inNs("ip", "-s", "-o", "link", "show", "vif1.0");
+        Matcher m = Pattern.compile("RX:.*?\\\\\\s+(\\d+)").matcher(l.out());
+        if (!m.find()) throw new IllegalStateException("no RX counters for vif1.0: " + l.out() + l.err());
+        return Long.parseLong(m.group(1));
     }
 
     private static String sha256(byte[] b) throws Exception {
