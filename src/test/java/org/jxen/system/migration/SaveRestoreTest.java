@@ -120,6 +120,21 @@ class SaveRestoreTest extends MigrationFixture {
         assertBlkbenchTotals(host2, domid(host2, "bb"), 10);
     }
 
+    @Test
+    void aCommandWhoseDomainIsDestroyedEndsXlExecWithTheDomainGoneAndExit1() throws Exception {
+        XlResult c = xl(run1, "create", config("d").toString());
+        assertThat(c.code()).as(c.err()).isZero();
+        int domid = domid(host1, "d");
+        awaitConnected(host1, domid);
+        var bench = java.util.concurrent.CompletableFuture.supplyAsync(() -> xl(run1, "exec", "d", "--", "blkbench", "/dev/xvda",
+                "--qd", "1", "--seconds", "600", "--warmup", "0"), r -> Thread.ofPlatform().daemon().start(r));
+        await().atMost(WAIT).until(() -> rchar(run1, "d", 0) > 0);
+        assertThat(xl(run1, "destroy", "d").code()).isZero();
+        XlResult r = bench.get(2, java.util.concurrent.TimeUnit.MINUTES);
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err().strip()).isEqualTo("xl exec: domain " + domid + " went away while running blkbench");
+    }
+
     /**
      * blkbench (number 0) ran on after the restore on {@code h}: stderr says where it resumed (ops and seconds
      * measured before, time to go), and its line's totals cover both parts: the whole window, more ops than before.
