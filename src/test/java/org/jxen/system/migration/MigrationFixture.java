@@ -334,7 +334,10 @@ abstract class MigrationFixture {
         var sha = java.util.concurrent.CompletableFuture.supplyAsync(() -> xl(run1, "exec", name, "--", "sha256sum", "/dev/xvda"),
                 r -> Thread.ofPlatform().daemon().start(r));
         long[] hashed = {0};
-        await().atMost(WAIT).until(() -> (hashed[0] = rchar(run1, name, 0)) >= 4 << 20);
+        await().atMost(WAIT).untilAsserted(() -> assertThat(hashed[0] = rchar(run1, name, 0))
+                .as(() -> "sha256sum's rchar; its status " + read(host1, "/local/domain/" + domid + "/data/exec/0/status")
+                        + ", the guest's log: " + host1.consoleLog(domid).lines())
+                .isGreaterThanOrEqualTo(4 << 20));
         host1.pause(domid);
         assertThat(read(host1, "/local/domain/" + domid + "/data/exec/0/status")).as("sha256sum still running").isNull();
         assertThat(hashed[0]).isLessThan(SHA_DISK);
