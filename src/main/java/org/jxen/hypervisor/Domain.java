@@ -63,9 +63,9 @@ final class Domain {
         SharedFile mem = null;
         SharedFile gnt = null;
         try {
-            mem = new SharedFile(runDir.memory(id, serial), (long) pages * GrantEntry.PAGE_SIZE);
-            gnt = new SharedFile(runDir.grantTable(id, serial), GrantTable.FILE_SIZE);
-            this.eventFile = new SharedFile(runDir.events(id, serial), PortTable.OFFSET + PortTable.SIZE);
+            mem = new SharedFile(runDir.memory(id, serial), (long) pages * GrantEntry.PAGE_SIZE, false);
+            gnt = new SharedFile(runDir.grantTable(id, serial), GrantTable.FILE_SIZE, true);
+            this.eventFile = new SharedFile(runDir.events(id, serial), PortTable.OFFSET + PortTable.SIZE, true);
         } catch (RuntimeException e) {
             if (mem != null) mem.release();
             if (gnt != null) gnt.release();

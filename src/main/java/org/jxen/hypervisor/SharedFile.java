@@ -17,13 +17,24 @@ import java.nio.file.StandardOpenOption;
  */
 final class SharedFile {
     private final Path path;
-    /** Files up to this size are written out in full when made. */
+    /** Files asked for whole are written out in full up to this size. */
     static final long PREALLOCATE_MAX = 1 << 20;
+    /**
+     * What they are written with: one direct buffer for every file (a heap buffer per domain would be a
+     * humongous allocation, and the channel would copy it into a direct one before each write).
+     */
+    private static final java.nio.ByteBuffer ZEROS = java.nio.ByteBuffer.allocateDirect((int) PREALLOCATE_MAX).asReadOnlyBuffer();
     private final Arena arena = Arena.ofShared();
     private final MemorySegment segment;
     private int references = 1;
 
-    SharedFile(Path path, long size) {
+    /**
+     * A new file of {@code size} bytes, mapped. {@code whole}: written out in full when at most {@link
+     * #PREALLOCATE_MAX} (the hypervisor's grant table): on a tmpfs that fills up later, touching a page never
+     * written would be a SIGBUS. Otherwise sparse, as a guest's memory is whatever its size: its pages cost only
+     * once used (writing out a thousand small guests' memories was a third of the host's domain creation).
+     */
+    SharedFile(Path path, long size, boolean whole) {
         this.path = path;
         try {
             MapCount.reserve();
@@ -35,10 +46,8 @@ final class SharedFile {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                 StandardOpenOption.WRITE)) {
             ch.truncate(size);
-            // Small files (event page, grant table) are allocated whole: on a tmpfs that fills up later, touching
-            // a page never written would be a SIGBUS. Memory stays sparse (a guest's pages cost only once used).
-            if (size <= PREALLOCATE_MAX) {
-                java.nio.ByteBuffer zeros = java.nio.ByteBuffer.allocate((int) size);
+            if (whole && size <= PREALLOCATE_MAX) {
+                java.nio.ByteBuffer zeros = ZEROS.duplicate().limit((int) size);
                 while (zeros.hasRemaining()) ch.write(zeros, zeros.position());
             } else {
                 ch.write(java.nio.ByteBuffer.allocate(1), size - 1);

@@ -7,10 +7,12 @@ import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Where a kernel finds its modules (Linux's {@code /lib/modules/$(uname -r)}): the {@link KernelModule}
@@ -18,11 +20,17 @@ import java.util.TreeSet;
  * kernel image: the class path of the host (the project's own modules), with the jars of {@code jxen host
  * --module-path} or of a guest's {@code kernel =} in front of it.
  *
- * <p>Each lookup asks ServiceLoader afresh and returns new instances: the directory lists what can be loaded,
- * never what is; a {@link Kernel} keeps its own loaded modules.
+ * <p>The directory lists what can be loaded, never what is: each lookup returns new instances, and a {@link Kernel}
+ * keeps its own loaded modules. What a loader offers is read from its service files once per directory (a
+ * loader's jars do not change under it), and the program's own class path has one directory for every kernel:
+ * reading the service files of the whole class path again at each guest's boot was most of a guest's boot time.
  */
 public final class ModuleDirectory {
+    private static final ModuleDirectory CLASS_PATH = new ModuleDirectory(ModuleDirectory.class.getClassLoader());
+
     private final ClassLoader loader;
+    /** Per service type, its providers in service-file order (classes found, not instances). */
+    private final Map<Class<?>, List<ServiceLoader.Provider<?>>> providers = new ConcurrentHashMap<>();
 
     private ModuleDirectory(ClassLoader loader) {
         this.loader = loader;
@@ -30,12 +38,12 @@ public final class ModuleDirectory {
 
     /** The modules {@code loader} sees. */
     public static ModuleDirectory of(ClassLoader loader) {
-        return new ModuleDirectory(loader);
+        return loader == CLASS_PATH.loader ? CLASS_PATH : new ModuleDirectory(loader);
     }
 
     /** The modules of this program's own class path. */
     public static ModuleDirectory classPath() {
-        return new ModuleDirectory(ModuleDirectory.class.getClassLoader());
+        return CLASS_PATH;
     }
 
     /**
@@ -91,7 +99,8 @@ public final class ModuleDirectory {
      */
     public <S> List<S> services(Class<S> service) {
         try {
-            return ServiceLoader.load(service, loader).stream().map(ServiceLoader.Provider::get).toList();
+            return providers.computeIfAbsent(service, s -> List.copyOf(ServiceLoader.load(s, loader).stream().toList()))
+                    .stream().map(p -> service.cast(p.get())).toList();
         } catch (ServiceConfigurationError e) {
             throw new IllegalStateException(e.getMessage(), e);
         }

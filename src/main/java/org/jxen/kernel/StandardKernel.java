@@ -166,7 +166,7 @@ public class StandardKernel implements GuestKernel {
             if (r == null) return;
             // Acknowledge as Linux does, by clearing the request.
             xs.write("control/shutdown", "");
-            log.printk("xenbus: shutdown requested: " + new String(v));
+            log.printk("xenbus: shutdown requested: " + v);
             if (r == ShutdownReason.SUSPEND) {
                 // do_suspend runs in a thread of its own, as Linux's in a kthread: resuming needs store events.
                 // A platform thread: the suspend hypercall waits in FUTEX_WAIT, which would pin a virtual thread's

@@ -122,8 +122,11 @@ public final class XenbusBus {
         }
         drivers.add(driver);
         if (worker == null) start();
+        // Only the new driver's classes can hold its devices: list those, not the whole bus (Linux enumerates
+        // the bus once and matches each new driver against the devices it knows). A kernel registers several
+        // built-in drivers at boot; rescanning everything for each cost three round trips apiece.
         onWorker(() -> {
-            scan(root, true);
+            for (String id : driver.ids()) scan(root + "/" + id, true);
             return null;
         });
     }
