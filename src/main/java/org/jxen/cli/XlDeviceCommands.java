@@ -107,6 +107,10 @@ final class XlDeviceCommands {
                         : org.jxen.toolstack.GuestExecClient.run(xs, domid, hostPaths(argv), (long) (timeout * 1000));
             } catch (org.jxen.toolstack.ControlException e) {
                 throw new IOException(e.getMessage(), e);
+            } catch (org.jxen.toolstack.GuestExecClient.DomainGone gone) {
+                ExecFollower.Outcome o = ExecFollower.after(xl, gone, (long) (timeout * 1000), spec.commandLine().getErr());
+                if (o.result() == null) return o.status();
+                r = o.result();
             }
             spec.commandLine().getOut().print(r.out());
             spec.commandLine().getOut().flush();

@@ -111,6 +111,7 @@ final class XlMigrationCommands {
         @Override
         public Integer call() {
             String address = target;
+            String runDir = "";
             Path dir = Path.of(target);
             if (Files.isDirectory(dir)) {
                 try {
@@ -123,10 +124,12 @@ final class XlMigrationCommands {
                 if (dir.toAbsolutePath().normalize().equals(xl.runDir().toAbsolutePath().normalize())) {
                     return XlCommand.fail(spec, "migrate: " + target + " is this host's own run directory");
                 }
+                // The host remembers where the guest went: xl exec there follows a command that moved with it.
+                runDir = " " + dir.toAbsolutePath().normalize();
             } else if (!target.contains(":")) {
                 return XlCommand.fail(spec, "migrate: " + target + " is neither a run directory nor ADDRESS:PORT");
             }
-            return run(xl, spec, "migrate " + dom + " " + (live ? 1 : 0) + " " + ackMillis(spec, ack) + " " + address);
+            return run(xl, spec, "migrate " + dom + " " + (live ? 1 : 0) + " " + ackMillis(spec, ack) + " " + address + runDir);
         }
     }
 }

@@ -30,11 +30,29 @@ public final class GuestExecClient {
         }
     }
 
+    /**
+     * The domain went away before the command's status came: destroyed, crashed, or saved or migrated (then the
+     * command may go on in the domain's new copy, under the same number {@link #n} if it is free there).
+     */
+    public static final class DomainGone extends IOException {
+        public final int domid;
+        /** The command's number: {@code data/exec/<n>}. */
+        public final String n;
+        public final String command;
+
+        DomainGone(int domid, String n, String command) {
+            super("domain " + domid + " went away while running " + command);
+            this.domid = domid;
+            this.n = n;
+            this.command = command;
+        }
+    }
+
     private GuestExecClient() {}
 
     /**
      * Runs argv in domain {@code domid} and waits up to {@code timeoutMs} (0: forever) for its status; fails
-     * with an IOException if the domain goes away or the time runs out (the guest then kills the command and
+     * with {@link DomainGone} if the domain goes away, an IOException if the time runs out (the guest then kills the command and
      * its {@code data/exec/<n>} is removed).
      */
     public static Result run(XsClient xs, int domid, List<String> argv, long timeoutMs) throws IOException, InterruptedException {
@@ -52,14 +70,25 @@ public final class GuestExecClient {
             tx.write(dir + "/" + n + "/cmd", cmd);
             return dir + "/" + n;
         });
+        return await(xs, domid, base.substring(dir.length() + 1), argv.get(0), timeoutMs);
+    }
+
+    /**
+     * Waits for command {@code n} of domain {@code domid} (already written, by this client or by a restored guest
+     * that goes on with it) as {@link #run} does, reads its result and removes its node.
+     */
+    public static Result await(XsClient xs, int domid, String n, String command, long timeoutMs)
+            throws IOException, InterruptedException {
+        String home = Libxl.home(domid);
+        String base = home + "/data/exec/" + n;
         LinkedBlockingQueue<String> events = new LinkedBlockingQueue<>();
         String token = "xl-exec-" + ProcessHandle.current().pid() + "-" + TOKENS.incrementAndGet();
         xs.watch(base + "/status", token, (p, t) -> events.add(p));
         try {
             long deadline = timeoutMs <= 0 ? Long.MAX_VALUE : System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
             while (!xs.exists(base + "/status")) {
-                if (!xs.exists(home)) throw new IOException("domain " + domid + " went away while running " + argv.get(0));
-                if (System.nanoTime() > deadline) throw timedOut(xs, domid, base, argv.get(0), timeoutMs, events);
+                if (!xs.exists(home)) throw new DomainGone(domid, n, command);
+                if (System.nanoTime() > deadline) throw timedOut(xs, domid, base, command, timeoutMs, events);
                 events.poll(500, TimeUnit.MILLISECONDS); // also re-checks the domain now and then
             }
             int status;

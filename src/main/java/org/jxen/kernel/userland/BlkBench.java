@@ -25,11 +25,24 @@ import org.jxen.kernel.Kernel;
  * <p>Reads are copied out into byte arrays ({@link Disk#read(long, byte[], int, int)}); with
  * {@code --zero-copy} they use {@link Disk#readShared} instead and leave the data in the pool pages blkback
  * read it into, as the floor leaves its buffer. The line then says {@code zero_copy=1}.
+ *
+ * <p>Under {@code xl exec} it survives a save, restore or migration ({@link Job}): every 50 ms of its run is a
+ * safe point; when a freeze waits it stops submitting, lets what is in flight complete, and parks with its progress
+ * ({@link Progress}: the warm-up and measured time left, the time measured, ops, errors, the latency histogram and
+ * its generator's state). A restored kernel's blkbench starts from there: it runs the rest of the window and its
+ * line reports the totals of both parts (it says on stderr where it resumed).
  */
 final class BlkBench {
     private BlkBench() {}
 
+    /** Between two safe points (and two looks at the clock). */
+    static final long SLICE_NS = 50_000_000;
+
     static int run(Kernel kernel, List<String> args, PrintStream out, PrintStream err) {
+        return run(kernel, args, out, err, Job.NONE);
+    }
+
+    static int run(Kernel kernel, List<String> args, PrintStream out, PrintStream err, Job job) {
         String dev = null, rw = "randread";
         long bs = 4096;
         int qd = 32;
@@ -73,9 +86,18 @@ final class BlkBench {
             err.println("usage: blkbench /dev/xvdX --rw randread|randwrite|read|write --bs 4k --qd 32 --seconds N [--warmup S] [--zero-copy]");
             return 2;
         }
+        Progress from;
+        try {
+            from = job.resumed() != null ? Progress.decode(job.resumed())
+                    : Progress.fresh((long) (warmup * 1e9), Math.max(1_000_000, (long) (seconds * 1e9)));
+        } catch (IllegalStateException e) {
+            err.println("blkbench: " + e.getMessage());
+            return 1;
+        }
         Disk bf;
         try {
-            bf = Dev.disk(kernel, dev.substring(Dev.DEV_PREFIX.length()));
+            bf = Dev.disk(kernel, dev.substring(Dev.DEV_PREFIX.length()),
+                    job.resumed() != null ? Utilities.RESUME_DISK_WAIT_S : Dev.DISK_WAIT_S);
         } catch (IOException e) {
             err.println("blkbench: " + dev + ": " + e.getMessage());
             return 1;
@@ -90,9 +112,13 @@ final class BlkBench {
             err.println("blkbench: " + dev + " is smaller than --bs");
             return 1;
         }
-        Run r = new Run(bf, rw.startsWith("rand"), write, zeroCopy && !write, (int) bs, qd, blocks);
+        Run r = new Run(bf, rw.startsWith("rand"), write, zeroCopy && !write, (int) bs, qd, blocks, from);
+        if (job.resumed() != null) {
+            err.println(String.format(Locale.ROOT, "blkbench: resumed after a suspend at ops=%d seconds=%.3f, %.3f s to go",
+                    from.ops(), from.measuredNs() / 1e9, (from.warmupLeftNs() + from.measureLeftNs()) / 1e9));
+        }
         try {
-            r.go(warmup, seconds);
+            r.go(job);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return 1;
@@ -112,7 +138,9 @@ final class BlkBench {
         final boolean random, write, zeroCopy;
         final int bs, qd, ss;
         final long blocks;
-        final AtomicLong cursor = new AtomicLong();
+        final AtomicLong cursor;
+        /** splitmix64's state: one long, recorded at a suspend, so the offsets go on as they would have. */
+        final AtomicLong rng;
         final LongAdder ops = new LongAdder(), errors = new LongAdder();
         final Histogram hist = new Histogram();
         final byte[][] bufs;
@@ -123,8 +151,10 @@ final class BlkBench {
         volatile String firstError;
         CountDownLatch idle;
         long elapsedNs;
+        long warmupLeftNs, measureLeftNs;
+        volatile Job job = Job.NONE;
 
-        Run(Disk bf, boolean random, boolean write, boolean zeroCopy, int bs, int qd, long blocks) {
+        Run(Disk bf, boolean random, boolean write, boolean zeroCopy, int bs, int qd, long blocks, Progress from) {
             this.bf = bf;
             this.random = random;
             this.write = write;
@@ -133,28 +163,75 @@ final class BlkBench {
             this.qd = qd;
             this.blocks = blocks;
             this.ss = bf.sectorSize();
+            warmupLeftNs = from.warmupLeftNs();
+            measureLeftNs = from.measureLeftNs();
+            elapsedNs = from.measuredNs();
+            ops.add(from.ops());
+            errors.add(from.errors());
+            hist.add(from.histogram());
+            rng = new AtomicLong(from.rng());
+            cursor = new AtomicLong(from.cursor());
             bufs = zeroCopy ? null : new byte[qd][bs];
             if (write) for (byte[] b : bufs) ThreadLocalRandom.current().nextBytes(b);
         }
 
-        void go(double warmup, double seconds) throws InterruptedException {
+        /** The warm-up, then the measured window, in slices; at a freeze it drains, parks and starts again. */
+        void go(Job job) throws InterruptedException {
+            this.job = job;
+            try {
+                start();
+                while (warmupLeftNs > 0 || measureLeftNs > 0) {
+                    boolean warm = warmupLeftNs > 0;
+                    measuring = !warm;
+                    long t0 = System.nanoTime();
+                    TimeUnit.NANOSECONDS.sleep(Math.min(SLICE_NS, warm ? warmupLeftNs : measureLeftNs));
+                    long dt = System.nanoTime() - t0;
+                    if (warm) {
+                        warmupLeftNs -= dt;
+                    } else {
+                        measureLeftNs -= dt;
+                        elapsedNs += dt;
+                    }
+                    if (job.freezing() && (warmupLeftNs > 0 || measureLeftNs > 0)) {
+                        drain();
+                        Progress at = progress();
+                        job.safePoint(at::encode);
+                        start();
+                    }
+                }
+                drain();
+            } finally {
+                trampoline.shutdown();
+            }
+        }
+
+        private void start() {
+            stop = false;
             idle = new CountDownLatch(qd);
             for (int i = 0; i < qd; i++) submit(i);
-            if (warmup > 0) Thread.sleep((long) (warmup * 1000));
-            ops.reset();
-            hist.reset();
-            measuring = true;
-            long t0 = System.nanoTime();
-            Thread.sleep(Math.max(1, (long) (seconds * 1000)));
+        }
+
+        /** Stops submitting and waits for what is in flight. */
+        private void drain() throws InterruptedException {
             measuring = false;
-            elapsedNs = System.nanoTime() - t0;
             stop = true;
             idle.await(60, TimeUnit.SECONDS);
-            trampoline.shutdown();
+        }
+
+        Progress progress() {
+            return new Progress(Math.max(0, warmupLeftNs), Math.max(0, measureLeftNs), elapsedNs, ops.sum(), errors.sum(),
+                    rng.get(), cursor.get(), hist.buckets());
+        }
+
+        long nextRandom() {
+            long z = rng.addAndGet(0x9E3779B97F4A7C15L);
+            z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+            z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+            return z ^ (z >>> 31);
         }
 
         void submit(int slot) {
-            long block = random ? ThreadLocalRandom.current().nextLong(blocks) : Math.floorMod(cursor.getAndIncrement(), blocks);
+            long block = random ? Math.unsignedMultiplyHigh(nextRandom(), blocks) : Math.floorMod(cursor.getAndIncrement(), blocks);
             long sector = block * bs / ss;
             long t0 = System.nanoTime();
             // As fio's completions come from the kernel's end_io, ours come from blkfront's (EndIo): recording a
@@ -174,6 +251,7 @@ final class BlkBench {
                 hist.record(System.nanoTime() - t0);
                 ops.increment();
             }
+            if (e == null) job.account(write ? 0 : bs, write ? bs : 0);
             if (e != null) {
                 errors.increment();
                 if (firstError == null) firstError = e.toString();
@@ -210,9 +288,18 @@ final class BlkBench {
             total++;
         }
 
-        synchronized void reset() {
-            java.util.Arrays.fill(counts, 0);
-            total = 0;
+        /** The non-empty buckets: index, count. */
+        synchronized long[][] buckets() {
+            java.util.List<long[]> out = new java.util.ArrayList<>();
+            for (int i = 0; i < counts.length; i++) if (counts[i] != 0) out.add(new long[] {i, counts[i]});
+            return out.toArray(long[][]::new);
+        }
+
+        synchronized void add(long[][] buckets) {
+            for (long[] b : buckets) {
+                counts[(int) b[0]] += b[1];
+                total += b[1];
+            }
         }
 
         synchronized long percentile(double p) {
@@ -226,6 +313,51 @@ final class BlkBench {
                 }
             }
             return 0;
+        }
+    }
+
+    /**
+     * What a suspended blkbench goes on from, big-endian: u64 warm-up left (ns), u64 measured window left (ns),
+     * u64 time measured (ns), u64 ops, u64 errors, u64 the generator's state, u64 the sequential cursor, u32 buckets,
+     * per non-empty latency bucket u16 index and u64 count.
+     */
+    record Progress(long warmupLeftNs, long measureLeftNs, long measuredNs, long ops, long errors, long rng, long cursor,
+            long[][] histogram) {
+        static Progress fresh(long warmupNs, long measureNs) {
+            return new Progress(warmupNs, measureNs, 0, 0, 0, ThreadLocalRandom.current().nextLong(), 0, new long[0][]);
+        }
+
+        byte[] encode() {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(7 * 8 + 4 + histogram.length * 10);
+            b.putLong(warmupLeftNs).putLong(measureLeftNs).putLong(measuredNs).putLong(ops).putLong(errors).putLong(rng)
+                    .putLong(cursor).putInt(histogram.length);
+            for (long[] h : histogram) b.putShort((short) h[0]).putLong(h[1]);
+            return b.array();
+        }
+
+        /** IllegalStateException for bytes that are not a blkbench's progress. */
+        static Progress decode(byte[] bytes) {
+            try {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes);
+                long[] v = new long[7];
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = b.getLong();
+                    if (v[i] < 0 && i != 5) throw new IllegalStateException("blkbench progress with a negative count");
+                }
+                int n = b.getInt();
+                if (n < 0 || n > 64 * 32) throw new IllegalStateException("blkbench progress of " + n + " latency buckets");
+                long[][] h = new long[n][];
+                for (int i = 0; i < n; i++) {
+                    int index = Short.toUnsignedInt(b.getShort());
+                    long count = b.getLong();
+                    if (index >= 64 * 32 || count < 0) throw new IllegalStateException("blkbench progress with a bad latency bucket");
+                    h[i] = new long[] {index, count};
+                }
+                if (b.hasRemaining()) throw new IllegalStateException("blkbench progress with trailing bytes");
+                return new Progress(v[0], v[1], v[2], v[3], v[4], v[5], v[6], h);
+            } catch (java.nio.BufferUnderflowException e) {
+                throw new IllegalStateException("blkbench progress cut short");
+            }
         }
     }
 }

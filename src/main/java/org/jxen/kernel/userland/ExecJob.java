@@ -35,6 +35,9 @@ final class ExecJob {
     /** Set before it starts: it stops at safe points and counts in freezes. */
     volatile boolean freezable;
     private volatile byte[] progress;
+    /** Bytes read and written by this kernel's run of the command (Linux's rchar and wchar of /proc/PID/io). */
+    final java.util.concurrent.atomic.AtomicLong rchar = new java.util.concurrent.atomic.AtomicLong();
+    final java.util.concurrent.atomic.AtomicLong wchar = new java.util.concurrent.atomic.AtomicLong();
 
     /** What a record holds of a command: progress null for one that does not survive. */
     record Saved(String n, List<String> argv, byte[] progress, byte[] out, byte[] err) {}
@@ -59,6 +62,17 @@ final class ExecJob {
             @Override
             public byte[] resumed() {
                 return resumed;
+            }
+
+            @Override
+            public boolean freezing() {
+                return freezer.freezing();
+            }
+
+            @Override
+            public void account(long read, long written) {
+                if (read != 0) rchar.addAndGet(read);
+                if (written != 0) wchar.addAndGet(written);
             }
         };
     }

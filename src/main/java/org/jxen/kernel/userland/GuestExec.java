@@ -25,12 +25,12 @@ import org.jxen.kernel.Workload;
  * {@code data/exec/<n>/kill} node (xl exec's {@code --timeout} ran out) interrupts the running command, which then
  * answers only {@code status} {@value #KILLED}, for the toolstack to see it gone before it removes {@code <n>}.
  *
- * <p>It is a {@link Workload}: at a suspend the commands that can be frozen ({@link Utilities#freezable}: dd) stop at
+ * <p>It is a {@link Workload}: at a suspend the commands that can be frozen ({@link Utilities#freezable}: dd, sha256sum, blkbench) stop at
  * their next safe point and their progress and output so far go into the kernel record; after a cancelled suspend
  * they go on, and a kernel restored from the record (after xl restore or a migration) starts each again from
  * where it stopped, under a new number of its own ({@code data/exec/<m>}, taken from {@code next} as the
  * toolstack takes one), where it writes its output and status when done, and says so in its log. Other commands
- * running at the suspend do not survive it; the restored kernel logs each.
+ * running at the suspend do not survive it; the restored kernel logs each and answers it with status {@value #LOST}.
  */
 public final class GuestExec implements Workload {
     public static final String NAME = "exec";
@@ -47,6 +47,8 @@ public final class GuestExec implements Workload {
     public static final int KILLED = 137;
     /** The shell's status for a command it could not start (here: no thread for it, fork's EAGAIN). */
     public static final int CANNOT_START = 126;
+    /** The status a restored kernel answers for a command that was running at the suspend and could not be frozen. */
+    public static final int LOST = 255;
     private ExecutorService scanner;
     private Kernel kernel;
     private final Freezer freezer = new Freezer();
@@ -152,25 +154,33 @@ public final class GuestExec implements Workload {
     }
 
     /**
-     * A restored kernel's commands: each takes a number as the toolstack does (data/exec/next, one transaction
-     * with its cmd node), so that its result has a place in this domain's home that no new xl exec takes.
+     * A restored kernel's commands. Each keeps its number if it is free in the new home (it is, unless an xl exec
+     * came first), so that the caller of xl exec on the source can name and follow it; else it takes the next, as
+     * the toolstack does. Either way {@code data/exec/next} and the {@code cmd} node are written in one
+     * transaction, so no later xl exec collides with it. A command that did not survive answers at once: its error
+     * line and status {@value #LOST}, for whoever follows it there.
      */
     private void resume(List<ExecJob.Saved> saved) {
         var xs = kernel.xenstore();
         for (ExecJob.Saved j : saved) {
             String what = j.n() + " (" + String.join(" ", j.argv()) + ")";
-            if (j.progress() == null) {
-                kernel.printk("exec: command " + what + " was running at the suspend and does not survive it");
-                continue;
-            }
             try {
                 String m = xs.transaction(tx -> {
                     long next = tx.exists(DIR + "/next") ? Long.parseLong(tx.readString(DIR + "/next").strip()) : 0;
-                    tx.write(DIR + "/next", Long.toString(next + 1));
-                    tx.write(DIR + "/" + next + "/cmd", String.join("\n", j.argv()));
-                    return Long.toString(next);
+                    long n = Long.parseLong(j.n());
+                    if (tx.exists(DIR + "/" + n)) n = next;
+                    tx.write(DIR + "/next", Long.toString(Math.max(next, n + 1)));
+                    tx.write(DIR + "/" + n + "/cmd", String.join("\n", j.argv()));
+                    return Long.toString(n);
                 });
                 started.add(m);
+                if (j.progress() == null) {
+                    String why = "exec: command " + what + " was running at the suspend and does not survive it";
+                    kernel.printk(why);
+                    xs.write(DIR + "/" + m + "/error/0", why + "\n");
+                    xs.write(DIR + "/" + m + "/status", Integer.toString(LOST));
+                    continue;
+                }
                 kernel.printk("exec: command " + what + " resumes where it stopped, as " + DIR + "/" + m);
                 start(new ExecJob(m, j.argv(), j.progress(), j.out(), j.err()));
             } catch (IOException | NumberFormatException e) {
@@ -193,7 +203,7 @@ public final class GuestExec implements Workload {
             try (PrintStream o = new PrintStream(job.out, true, StandardCharsets.UTF_8);
                     PrintStream e = new PrintStream(job.err, true, StandardCharsets.UTF_8)) {
                 try {
-                    status = Utilities.run(kernel, job.argv, o, e, job.freezable ? job.linkedTo(freezer) : Job.NONE);
+                    status = Utilities.run(kernel, job.argv, o, e, job.linkedTo(freezer));
                 } catch (Job.Abandoned ex) {
                     return; // saved or migrated: it goes on in the domain's new copy
                 } catch (RuntimeException ex) {
@@ -287,6 +297,13 @@ public final class GuestExec implements Workload {
         freezer.abandon();
         if (scanner != null) scanner.shutdownNow();
         for (Thread t : running.values()) t.interrupt();
+    }
+
+    /** The running commands by number, with the bytes each read and wrote: {@code /proc/<n>/io}. */
+    java.util.Map<String, long[]> io() {
+        java.util.Map<String, long[]> m = new java.util.TreeMap<>();
+        for (ExecJob j : jobs.values()) m.put(j.n, new long[] {j.rchar.get(), j.wchar.get()});
+        return m;
     }
 
     private void writeChunks(String dir, byte[] data) throws IOException {

@@ -7,7 +7,8 @@ import java.util.function.Supplier;
  * frozen for a suspend (Linux's try_to_freeze), and the progress a restored kernel gave it. A utility that calls
  * {@link #safePoint} after each acknowledged unit and starts from {@link #resumed} survives a save, restore and
  * migration: it goes on where it stopped. {@link #NONE} is for commands run outside xl exec (the console shell,
- * dom0's userland), which are never frozen.
+ * dom0's userland), which are never frozen. The same three calls serve every freezable utility (dd, sha256sum,
+ * blkbench): each encodes its own progress bytes, which the exec agent carries in the kernel record unread.
  */
 interface Job {
     Job NONE = new Job() {
@@ -18,6 +19,14 @@ interface Job {
         public byte[] resumed() {
             return null;
         }
+
+        @Override
+        public boolean freezing() {
+            return false;
+        }
+
+        @Override
+        public void account(long read, long written) {}
     };
 
     /**
@@ -28,6 +37,15 @@ interface Job {
 
     /** The progress recorded at the suspend this command resumes from, or null for a fresh start. */
     byte[] resumed();
+
+    /**
+     * Whether a freeze is waiting for this command: one with requests in flight (blkbench) quiesces before its
+     * {@link #safePoint}, so that its progress is whole.
+     */
+    boolean freezing();
+
+    /** Bytes it read and wrote since the last call: its {@code /proc/<n>/io} ({@code rchar}, {@code wchar}). */
+    void account(long read, long written);
 
     /** The domain is gone while the command was frozen: it ends without a word, its copy continues elsewhere. */
     final class Abandoned extends RuntimeException {

@@ -14,7 +14,8 @@ import org.jxen.xenbus.XenbusDevice;
  * The few files of /proc, /sys and /dev a guest user looks at to see its devices, made on each read from the
  * kernel's own state, in Linux's formats: {@code /proc/xen/capabilities} ({@code control_d} in dom0, empty in a
  * guest), {@code /proc/partitions} (xvd disks: major 202, 16 minors a disk, sizes in KiB),
- * {@code /proc/modules}, {@code /sys/bus/xen/devices/<type>-<id>/} (and {@code xen-backend}'s
+ * {@code /proc/modules}, {@code /proc/<n>/io} per running {@code xl exec} command {@code n} (its {@code rchar} and
+ * {@code wchar}: the bytes it read and wrote since this kernel started or resumed it), {@code /sys/bus/xen/devices/<type>-<id>/} (and {@code xen-backend}'s
  * {@code <type>-<domid>-<id>}) with each device's {@code nodename}, {@code devtype}, {@code modalias} and
  * {@code state}, and {@code /dev} (the disks). {@code cat} and {@code ls} read it.
  */
@@ -45,10 +46,21 @@ final class ProcFs {
     }
 
     private static Dir root(Kernel k) {
-        Dir proc = dir(Map.of(
+        Dir fixed = dir(Map.of(
                 "xen", dir(Map.of("capabilities", new File(() -> k.domid() == 0 ? "control_d\n" : ""))),
                 "partitions", new File(() -> partitions(k)),
                 "modules", new File(() -> modules(k))));
+        Dir proc = new Dir(() -> {
+            // As Linux lists its processes' numbers before its files.
+            Map<String, Node> m = new LinkedHashMap<>();
+            GuestExec exec = k.module(GuestExec.class);
+            if (exec != null) {
+                exec.io().forEach((n, io) -> m.put(n, dir(Map.of("io",
+                        new File(() -> "rchar: " + io[0] + "\nwchar: " + io[1] + "\n")))));
+            }
+            m.putAll(fixed.entries().get());
+            return m;
+        });
         Dir bus = dir(Map.of(
                 "xen", dir(Map.of("devices", new Dir(() -> devices(k.xenbus().frontend())))),
                 "xen-backend", dir(Map.of("devices", new Dir(() -> devices(k.xenbus().backend()))))));

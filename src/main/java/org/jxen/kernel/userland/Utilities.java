@@ -2,8 +2,6 @@ package org.jxen.kernel.userland;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayDeque;
 import java.util.HexFormat;
 import java.util.List;
@@ -30,9 +28,9 @@ public final class Utilities {
         return run(kernel, argv, out, err, Job.NONE);
     }
 
-    /** Whether {@code command} stops at safe points and resumes from its progress (see {@link Job}): dd. */
+    /** Whether {@code command} stops at safe points and resumes from its progress (see {@link Job}). */
     static boolean freezable(String command) {
-        return command.equals("dd");
+        return command.equals("dd") || command.equals("sha256sum") || command.equals("blkbench");
     }
 
     static int run(Kernel kernel, List<String> argv, PrintStream out, PrintStream err, Job job) {
@@ -43,8 +41,8 @@ public final class Utilities {
         List<String> args = argv.subList(1, argv.size());
         return switch (argv.get(0)) {
             case "dd" -> dd(kernel, args, err, job);
-            case "sha256sum" -> sha256sum(kernel, args, out, err);
-            case "blkbench" -> BlkBench.run(kernel, args, out, err);
+            case "sha256sum" -> sha256sum(kernel, args, out, err, job);
+            case "blkbench" -> BlkBench.run(kernel, args, out, err, job);
             case "insmod" -> Kmod.insmod(kernel, args, err);
             case "rmmod" -> Kmod.rmmod(kernel, args, err);
             case "lsmod" -> Kmod.lsmod(kernel, args, out, err);
@@ -256,6 +254,7 @@ public final class Utilities {
                     }
                     opos += n;
                     bytes += n;
+                    job.account(n, n);
                     if (n == obs) fullOut++; else partOut += (n + obs - 1) / obs;
                     if (n < ibs) break;
                 }
@@ -283,37 +282,65 @@ public final class Utilities {
         }
     }
 
-    /** sha256sum FILE...: {@code <hex>  FILE} per argument; disks read 1 MiB at a time, 4 reads in flight. */
-    static int sha256sum(Kernel kernel, List<String> args, PrintStream out, PrintStream err) {
+    /**
+     * sha256sum FILE...: {@code <hex>  FILE} per argument; disks read 1 MiB at a time, 4 reads in flight. Its safe
+     * point is before each chunk is hashed; its progress there is which argument, the bytes of it hashed and the
+     * hash's own state ({@link Sha256}), from which a restored kernel's sha256sum reads on: the digest is that of
+     * the whole input, and the lines of the arguments done before are in the output carried over.
+     */
+    static int sha256sum(Kernel kernel, List<String> args, PrintStream out, PrintStream err, Job job) {
         if (args.isEmpty()) {
             err.println("sha256sum: a file or /dev/xvdX is required (a guest has no standard input here)");
             return 1;
         }
         int status = 0;
-        for (String name : args) {
-            try (Dev d = Dev.open(kernel, name, false)) {
-                out.println(HexFormat.of().formatHex(digest(d)) + "  " + name);
+        int first = 0;
+        Sha256 resumedHash = null;
+        long resumedAt = 0;
+        byte[] resumed = job.resumed();
+        if (resumed != null) {
+            java.nio.ByteBuffer p = java.nio.ByteBuffer.wrap(resumed);
+            first = p.getInt();
+            status = p.getInt();
+            resumedAt = p.getLong();
+            byte[] state = new byte[Sha256.STATE_BYTES];
+            p.get(state);
+            resumedHash = Sha256.of(state);
+        }
+        for (int i = first; i < args.size(); i++) {
+            String name = args.get(i);
+            Sha256 hash = i == first && resumedHash != null ? resumedHash : new Sha256();
+            long from = i == first ? resumedAt : 0;
+            int index = i;
+            int soFar = status;
+            try (Dev d = Dev.open(kernel, name, false, resumed != null ? RESUME_DISK_WAIT_S : Dev.DISK_WAIT_S)) {
+                if (from > d.size()) throw new IOException("it shrank to " + d.size() + " bytes below the " + from + " hashed");
+                digest(d, hash, from, job, pos -> {
+                    java.nio.ByteBuffer p = java.nio.ByteBuffer.allocate(16 + Sha256.STATE_BYTES);
+                    return p.putInt(index).putInt(soFar).putLong(pos).put(hash.state()).array();
+                });
+                out.println(HexFormat.of().formatHex(hash.digest()) + "  " + name);
             } catch (IOException e) {
                 err.println("sha256sum: " + name + ": " + e.getMessage());
                 status = 1;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                err.println("sha256sum: interrupted");
+                return 130;
             }
         }
         return status;
     }
 
-    static byte[] digest(Dev d) throws IOException {
-        MessageDigest md;
-        try {
-            md = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+    /** Hashes {@code d} from byte {@code pos} on into {@code hash}, a safe point before each chunk. */
+    private static void digest(Dev d, Sha256 hash, long pos, Job job, java.util.function.LongFunction<byte[]> progress)
+            throws IOException, InterruptedException {
         final int chunk = 1 << 20;
         long size = d.size();
-        if (d instanceof Dev.BlockDev disk && chunk % disk.ss == 0) {
+        if (d instanceof Dev.BlockDev disk && chunk % disk.ss == 0 && pos % disk.ss == 0) {
             Disk bf = disk.bf;
             ArrayDeque<Object[]> inflight = new ArrayDeque<>();
-            long next = 0;
+            long next = pos;
             while (next < size || !inflight.isEmpty()) {
                 while (next < size && inflight.size() < 4) {
                     int len = (int) Math.min(chunk, size - next);
@@ -321,19 +348,26 @@ public final class Utilities {
                     inflight.add(new Object[] {b, bf.read(next / disk.ss, b, 0, len)});
                     next += len;
                 }
+                long at = pos;
+                job.safePoint(() -> progress.apply(at));
                 Object[] head = inflight.poll();
                 Dev.await((CompletableFuture<?>) head[1]);
-                md.update((byte[]) head[0]);
+                byte[] b = (byte[]) head[0];
+                hash.update(b, 0, b.length);
+                pos += b.length;
+                job.account(b.length, 0);
             }
         } else {
             byte[] b = new byte[chunk];
-            long pos = 0;
             int n;
-            while ((n = d.readAt(pos, b, 0, b.length)) > 0) {
-                md.update(b, 0, n);
+            while (true) {
+                long at = pos;
+                job.safePoint(() -> progress.apply(at));
+                if ((n = d.readAt(pos, b, 0, b.length)) <= 0) break;
+                hash.update(b, 0, n);
                 pos += n;
+                job.account(n, 0);
             }
         }
-        return md.digest();
     }
 }

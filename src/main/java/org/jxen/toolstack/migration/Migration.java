@@ -43,6 +43,12 @@ public final class Migration {
 
     public static Result migrate(Host host, int domid, InetSocketAddress target, boolean live, Duration ackTimeout,
             Consumer<String> progress) throws IOException, InterruptedException {
+        return migrate(host, domid, target, live, ackTimeout, progress, () -> { });
+    }
+
+    /** {@link #migrate}, running {@code beforeDestroy} once the target runs the guest, before the source's copy goes. */
+    public static Result migrate(Host host, int domid, InetSocketAddress target, boolean live, Duration ackTimeout,
+            Consumer<String> progress, Runnable beforeDestroy) throws IOException, InterruptedException {
         long start = System.nanoTime();
         String name = host.nameOf(domid);
         try (Socket s = new Socket()) {
@@ -88,6 +94,7 @@ public final class Migration {
             }
             long running = System.nanoTime();
             progress.accept("migration sender: Target reports successful startup.");
+            beforeDestroy.run();
             try {
                 host.destroy(domid);
             } catch (HypercallException e) {
@@ -105,7 +112,7 @@ public final class Migration {
      * with suspend cancelled. A failure resumes it likewise, so it goes on running here.
      */
     public static Result save(Host host, int domid, OutputStream out, boolean checkpoint, Duration ackTimeout,
-            Consumer<String> progress) throws IOException, InterruptedException {
+            Consumer<String> progress, Runnable beforeDestroy) throws IOException, InterruptedException {
         long start = System.nanoTime();
         DomainSender.Stats st;
         try {
@@ -116,8 +123,12 @@ public final class Migration {
             throw new IOException("saving " + host.nameOf(domid) + " failed: " + why + "; " + resumeHere(host, domid));
         }
         try {
-            if (checkpoint) host.resume(domid, true);
-            else host.destroy(domid);
+            if (checkpoint) {
+                host.resume(domid, true);
+            } else {
+                beforeDestroy.run();
+                host.destroy(domid);
+            }
         } catch (HypercallException e) {
             throw new IOException(e.getMessage());
         }

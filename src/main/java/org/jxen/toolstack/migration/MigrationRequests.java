@@ -24,12 +24,25 @@ import org.jxen.toolstack.Host;
  * <pre>
  * save DOM CHECKPOINT ACK_MS FILE      CHECKPOINT 1: keep it running (xl save -c); ACK_MS: the suspend ack timeout
  * restore FILE                         answers "|restored NAME as domain ID"
- * migrate DOM LIVE ACK_MS ADDRESS:PORT LIVE 1: pre-copy (--live)
+ * migrate DOM LIVE ACK_MS ADDRESS:PORT [RUNDIR]   LIVE 1: pre-copy (--live); RUNDIR: the target's run directory, if xl knows it
+ * departure DOMID                      answers "|KIND\tNAME\tWHERE": how a guest this host saved or migrated left
  * </pre>
- * FILE is absolute and the rest of the line (it may hold spaces).
+ * FILE and RUNDIR are absolute and the rest of the line (they may hold spaces). {@code departure} answers for the
+ * last {@value #DEPARTURES} domains that left by a save or a migration (KIND {@code saved} or {@code migrated},
+ * WHERE the file, the run directory or ADDRESS:PORT), for {@code xl exec} whose domain went away; for any other
+ * domain it is refused ("no departure of domain N").
  */
 public final class MigrationRequests implements ControlRequests {
+    /** How many departures a host remembers. */
+    static final int DEPARTURES = 64;
     private final Host host;
+    private final java.util.Map<Integer, String> departures = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>() {
+                @Override
+                protected boolean removeEldestEntry(java.util.Map.Entry<Integer, String> e) {
+                    return size() > DEPARTURES;
+                }
+            });
 
     private MigrationRequests(Host host) {
         this.host = host;
@@ -46,6 +59,7 @@ public final class MigrationRequests implements ControlRequests {
             case "save" -> save(req, resolver, data);
             case "restore" -> restore(req, data);
             case "migrate" -> migrate(req, resolver, data);
+            case "departure" -> departure(req, data);
             default -> {
                 return false;
             }
@@ -62,7 +76,9 @@ public final class MigrationRequests implements ControlRequests {
         data.accept("Saving to " + file + " new xl format");
         try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE,
                 StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE), 1 << 20)) {
-            Migration.Result r = Migration.save(host, domid, out, checkpoint, ack, data);
+            String name = host.nameOf(domid);
+            Migration.Result r = Migration.save(host, domid, out, checkpoint, ack, data,
+                    () -> departures.put(domid, "saved\t" + name + "\t" + file));
             data.accept("saved " + r.pages() + " pages (" + r.bytes() + " bytes); domain "
                     + (checkpoint ? "resumed (suspend cancelled)" : "destroyed"));
         } catch (IOException e) {
@@ -91,7 +107,7 @@ public final class MigrationRequests implements ControlRequests {
     }
 
     private void migrate(String[] req, Resolver resolver, Consumer<String> data) throws ControlException, InterruptedException {
-        if (req.length != 5) throw new ControlException("migrate DOM LIVE ACK_MS ADDRESS:PORT");
+        if (req.length < 5) throw new ControlException("migrate DOM LIVE ACK_MS ADDRESS:PORT [RUNDIR]");
         int domid = resolver.guest(req[1], "migrate");
         boolean live = req[2].equals("1");
         Duration ack = millis(req[3]);
@@ -102,12 +118,27 @@ public final class MigrationRequests implements ControlRequests {
             throw new ControlException(e.getMessage());
         }
         try {
-            Migration.Result r = Migration.migrate(host, domid, target, live, ack, data);
+            String name = host.nameOf(domid);
+            String where = req.length > 5 ? path(req, 5).toString() : req[4];
+            Migration.Result r = Migration.migrate(host, domid, target, live, ack, data,
+                    () -> departures.put(domid, "migrated\t" + name + "\t" + where));
             data.accept("Migration successful: " + r.pages() + " pages in " + r.pagesPerRound().size() + " round(s) "
                     + r.pagesPerRound() + ", downtime " + r.downtime().toMillis() + " ms, total " + r.total().toMillis() + " ms");
         } catch (IOException e) {
             throw new ControlException(e.getMessage());
         }
+    }
+
+    private void departure(String[] req, Consumer<String> data) throws ControlException {
+        if (req.length != 2) throw new ControlException("departure DOMID");
+        String d;
+        try {
+            d = departures.get(Integer.parseInt(req[1]));
+        } catch (NumberFormatException e) {
+            throw new ControlException("bad domain id " + req[1]);
+        }
+        if (d == null) throw new ControlException("no departure of domain " + req[1]);
+        data.accept(d);
     }
 
     private static Duration millis(String v) throws ControlException {

@@ -70,6 +70,37 @@ class LiveMigrationTest extends MigrationFixture {
     }
 
     @Test
+    void aSha256sumRunningAtALiveMigrationGoesOnAtTheTargetAndXlExecFollowsItThereToTheDigestOfTheWholeInput() throws Exception {
+        ShaRun sha = sha256While("sha", () -> CompletableFuture.supplyAsync(() -> xl(run1, "migrate", "--live", "sha", run2.toString()),
+                r -> Thread.ofPlatform().daemon().start(r)));
+        assertThat(sha.move().code()).as(sha.move().err()).isZero();
+        assertGone(host1, sha.domid(), "sha");
+        XlResult source = sha.exec().get(3, TimeUnit.MINUTES);
+        assertThat(source.code()).as(source.err()).isZero();
+        assertThat(source.err().strip()).isEqualTo("xl exec: domain sha migrated to " + run2
+                + "; sha256sum continues there as data/exec/0, following it");
+        assertThat(source.out()).isEqualTo(sha.digest() + "  /dev/xvda\n");
+        assertResumedInLog(host2, domid(host2, "sha"), "sha256sum");
+    }
+
+    @Test
+    void aBlkbenchRunningAtAMigrationToAnAddressRunsTheRestThereAndXlExecSaysWhereWith75() throws Exception {
+        XlResult c = xl(run1, "create", config("bb").toString());
+        assertThat(c.code()).as(c.err()).isZero();
+        awaitConnected(host1, domid(host1, "bb"));
+        CompletableFuture<XlResult> bench = CompletableFuture.supplyAsync(() -> xl(run1, "exec", "bb", "--", "blkbench", "/dev/xvda",
+                "--rw", "randread", "--bs", "4k", "--qd", "4", "--seconds", "10", "--warmup", "0"), r -> Thread.ofPlatform().daemon().start(r));
+        await().atMost(WAIT).until(() -> rchar(run1, "bb", 0) > 0);
+        String address = "127.0.0.1:" + listener2.port();
+        XlResult m = xl(run1, "migrate", "--live", "bb", address);
+        assertThat(m.code()).as(m.err()).isZero();
+        XlResult source = bench.get(2, TimeUnit.MINUTES);
+        assertThat(source.code()).isEqualTo(75);
+        assertThat(source.err().strip()).isEqualTo("xl exec: domain bb migrated to " + address + "; blkbench continues there as data/exec/0");
+        SaveRestoreTest.assertBlkbenchTotals(host2, domid(host2, "bb"), 10);
+    }
+
+    @Test
     void aDdRunningAtAMigrationThatFailsGoesOnAtTheSourceAndItsStatusReachesXlExec() throws Exception {
         try (CuttingProxy proxy = new CuttingProxy(listener2.address(), 1 << 20, () -> { })) {
             DdRun dd = ddWhile("dd", () -> CompletableFuture.supplyAsync(() -> xl(run1, "migrate", "dd", proxy.address()),

@@ -236,7 +236,8 @@ abstract class MigrationFixture {
     void assertDdMovedTo(Host h, String name, DdRun run) throws Exception {
         assertThat(run.move().code()).as(run.move().err()).isZero();
         assertGone(host1, run.domid(), name);
-        assertDdFinished(h, name, run.exec());
+        assertDdFinished(h, name, run.exec(), "xl exec: domain " + name + " migrated to " + h.runDir() + "; dd continues there"
+                + " as data/exec/0, following it");
     }
 
     /** The move failed and the guest runs on at the source: dd went on there and its status reached xl exec. */
@@ -263,16 +264,29 @@ abstract class MigrationFixture {
     /**
      * dd went on in the guest's new copy on {@code h} from where it stopped, under data/exec/0 of its new home: its
      * copy is exactly the source as it was (none of the bytes written after it read them), nothing after it; its
-     * status 0 and dd's counts in the store and its exit in the guest's log. The source's xl exec saw it go.
+     * counts and its exit in the guest's log. The source's xl exec said where it went ({@code departure}, its one
+     * line): after a save or a migration to ADDRESS:PORT it ended with 75 and the result is in the store there;
+     * after a migration to a run directory it followed dd there, printed dd's counts and ended with dd's status.
      */
-    void assertDdFinished(Host h, String name, java.util.concurrent.CompletableFuture<XlResult> sourceExec) throws Exception {
+    void assertDdFinished(Host h, String name, java.util.concurrent.CompletableFuture<XlResult> sourceExec, String departure)
+            throws Exception {
         int domid = domid(h, name);
         String exec = "/local/domain/" + domid + "/data/exec/0";
-        await().atMost(WAIT).until(() -> read(h, exec + "/status") != null);
-        assertThat(read(h, exec + "/status")).isEqualTo("0");
-        assertThat(read(h, exec + "/cmd")).isEqualTo("dd\nif=/dev/xvda\nof=/dev/xvda\nbs=512\ncount=" + DD_RECORDS + "\nseek=" + DD_SEEK);
-        assertThat(read(h, exec + "/error/0")).startsWith(DD_RECORDS + "+0 records in\n" + DD_RECORDS + "+0 records out\n"
-                + DD_RECORDS * 512 + " bytes copied");
+        String counts = DD_RECORDS + "+0 records in\n" + DD_RECORDS + "+0 records out\n" + DD_RECORDS * 512 + " bytes copied";
+        XlResult source = sourceExec.get(3, java.util.concurrent.TimeUnit.MINUTES);
+        if (departure.endsWith(", following it")) {
+            assertThat(source.code()).as(source.err()).isZero();
+            assertThat(source.err()).startsWith(departure + "\n" + counts);
+            // The follower read the result and removed the command's node, as xl exec does.
+            await().atMost(WAIT).until(() -> read(h, exec + "/cmd") == null);
+        } else {
+            assertThat(source.code()).as(source.err()).isEqualTo(75);
+            assertThat(source.err().strip()).isEqualTo(departure);
+            await().atMost(WAIT).until(() -> read(h, exec + "/status") != null);
+            assertThat(read(h, exec + "/status")).isEqualTo("0");
+            assertThat(read(h, exec + "/cmd")).isEqualTo("dd\nif=/dev/xvda\nof=/dev/xvda\nbs=512\ncount=" + DD_RECORDS + "\nseek=" + DD_SEEK);
+            assertThat(read(h, exec + "/error/0")).startsWith(counts);
+        }
         assertThat(h.consoleLog(domid).lines()).anyMatch(l -> l.startsWith("exec: command 0 (dd if=/dev/xvda")
                 && l.endsWith(") resumes where it stopped, as data/exec/0")).contains("exec: command 0 (dd) exited with status 0");
         assertThat(ddCopied()).isEqualTo(DD_RECORDS);
@@ -282,9 +296,76 @@ abstract class MigrationFixture {
             f.readFully(after);
             assertThat(after).as("nothing past the copy").containsOnly(0);
         }
-        XlResult source = sourceExec.get(2, java.util.concurrent.TimeUnit.MINUTES);
-        assertThat(source.code()).isEqualTo(1);
-        assertThat(source.err()).contains("went away while running dd");
+    }
+
+    // ---- sha256sum and blkbench (xl exec) running when the guest moves ----
+
+    /** The disk for sha256sum: 16 MiB of random bytes, then zeros up to 1 GiB (sparse): long enough to be caught. */
+    static final long SHA_DISK = 1L << 30;
+    private static final int SHA_RANDOM = 16 << 20;
+
+    /** What a sha256sum over the disk started before a move saw of it, and the real digest of the input. */
+    record ShaRun(java.util.concurrent.CompletableFuture<XlResult> exec, XlResult move, int domid, String digest) {}
+
+    /**
+     * Guest {@code name} on host 1 hashing its 1 GiB disk with {@code xl exec NAME -- sha256sum /dev/xvda}; once its
+     * {@code /proc/0/io} says it hashed 4 MiB or more the guest is paused, the part it hashed (by that count)
+     * overwritten (a sha256sum that started again would hash those new bytes), then {@code move} runs and the guest
+     * is unpaused once the suspend request is in the store, as {@link #ddWhile} does.
+     */
+    ShaRun sha256While(String name, java.util.concurrent.Callable<java.util.concurrent.CompletableFuture<XlResult>> move)
+            throws Exception {
+        byte[] random = new byte[SHA_RANDOM];
+        new java.util.Random(256).nextBytes(random);
+        try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
+            f.setLength(SHA_DISK);
+            f.write(random);
+        }
+        java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+        md.update(random);
+        byte[] zeros = new byte[1 << 20];
+        for (long n = SHA_RANDOM; n < SHA_DISK; n += zeros.length) md.update(zeros);
+        String digest = java.util.HexFormat.of().formatHex(md.digest());
+
+        XlResult c = xl(run1, "create", config(name).toString());
+        assertThat(c.code()).as(c.err()).isZero();
+        int domid = domid(host1, name);
+        awaitConnected(host1, domid);
+        var sha = java.util.concurrent.CompletableFuture.supplyAsync(() -> xl(run1, "exec", name, "--", "sha256sum", "/dev/xvda"),
+                r -> Thread.ofPlatform().daemon().start(r));
+        long[] hashed = {0};
+        await().atMost(WAIT).untilAsserted(() -> assertThat(hashed[0] = rchar(run1, name, 0))
+                .as(() -> "sha256sum's rchar; its status " + read(host1, "/local/domain/" + domid + "/data/exec/0/status")
+                        + ", the guest's log: " + host1.consoleLog(domid).lines())
+                .isGreaterThanOrEqualTo(4 << 20));
+        host1.pause(domid);
+        assertThat(read(host1, "/local/domain/" + domid + "/data/exec/0/status")).as("sha256sum still running").isNull();
+        assertThat(hashed[0]).isLessThan(SHA_DISK);
+        byte[] changed = new byte[(int) Math.min(hashed[0], SHA_RANDOM)];
+        java.util.Arrays.fill(changed, (byte) 0xEE);
+        try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
+            f.write(changed);
+        }
+        var moved = move.call();
+        await().atMost(WAIT).until(() -> "suspend".equals(read(host1, "/local/domain/" + domid + "/control/shutdown"))
+                || moved.isDone());
+        host1.unpause(domid);
+        return new ShaRun(sha, moved.get(5, java.util.concurrent.TimeUnit.MINUTES), domid, digest);
+    }
+
+    /** The bytes command {@code n} of guest {@code name} has read, from its {@code /proc/<n>/io}; -1 if it has none. */
+    static long rchar(Path run, String name, int n) {
+        XlResult r = xl(run, "exec", name, "--", "cat", "/proc/" + n + "/io");
+        if (r.code() != 0) return -1;
+        for (String l : r.out().split("\n")) if (l.startsWith("rchar: ")) return Long.parseLong(l.substring(7).strip());
+        return -1;
+    }
+
+    /** The restored copy on {@code h} logged that sha256sum (number 0) resumed where it stopped, and its exit 0. */
+    static void assertResumedInLog(Host h, int domid, String program) {
+        await().atMost(WAIT).untilAsserted(() -> assertThat(h.consoleLog(domid).lines())
+                .anyMatch(l -> l.startsWith("exec: command 0 (" + program + " ") && l.endsWith(") resumes where it stopped, as data/exec/0"))
+                .contains("exec: command 0 (" + program + ") exited with status 0"));
     }
 
     static boolean running(Host h, int domid) {

@@ -73,7 +73,90 @@ class SaveRestoreTest extends MigrationFixture {
         assertGone(host1, dd.domid(), "dd");
         XlResult restore = xl(run2, "restore", image.toString());
         assertThat(restore.code()).as(restore.err()).isZero();
-        assertDdFinished(host2, "dd", dd.exec());
+        assertDdFinished(host2, "dd", dd.exec(), "xl exec: domain dd saved to " + image
+                + "; dd continues in the domain restored from it, as data/exec/0");
+    }
+
+    @Test
+    void aSha256sumRunningAtTheSaveGoesOnAfterTheRestoreAndGivesTheDigestOfTheWholeInput() throws Exception {
+        Path image = dir.resolve("sha.save");
+        ShaRun sha = sha256While("sha", () -> java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> xl(run1, "save", "sha", image.toString()), r -> Thread.ofPlatform().daemon().start(r)));
+        assertThat(sha.move().code()).as(sha.move().err()).isZero();
+        XlResult source = sha.exec().get(2, java.util.concurrent.TimeUnit.MINUTES);
+        assertThat(source.code()).as(source.err()).isEqualTo(75);
+        assertThat(source.err().strip()).isEqualTo("xl exec: domain sha saved to " + image
+                + "; sha256sum continues in the domain restored from it, as data/exec/0");
+        assertGone(host1, sha.domid(), "sha");
+        XlResult restore = xl(run2, "restore", image.toString());
+        assertThat(restore.code()).as(restore.err()).isZero();
+        int domid = domid(host2, "sha");
+        String exec = "/local/domain/" + domid + "/data/exec/0";
+        await().atMost(WAIT).until(() -> read(host2, exec + "/status") != null);
+        assertThat(read(host2, exec + "/status")).isEqualTo("0");
+        assertThat(read(host2, exec + "/cmd")).isEqualTo("sha256sum\n/dev/xvda");
+        assertThat(read(host2, exec + "/output/0")).isEqualTo(sha.digest() + "  /dev/xvda\n");
+        assertResumedInLog(host2, domid, "sha256sum");
+    }
+
+    @Test
+    void aBlkbenchRunningAtTheSaveRunsTheRestAfterTheRestoreAndReportsTheTotals() throws Exception {
+        XlResult c = xl(run1, "create", config("bb").toString());
+        assertThat(c.code()).as(c.err()).isZero();
+        int domid = domid(host1, "bb");
+        awaitConnected(host1, domid);
+        var bench = java.util.concurrent.CompletableFuture.supplyAsync(() -> xl(run1, "exec", "bb", "--", "blkbench", "/dev/xvda",
+                "--rw", "randread", "--bs", "4k", "--qd", "4", "--seconds", "10", "--warmup", "0"), r -> Thread.ofPlatform().daemon().start(r));
+        await().atMost(WAIT).until(() -> rchar(run1, "bb", 0) > 0);
+        Path image = dir.resolve("bb.save");
+        XlResult save = xl(run1, "save", "bb", image.toString());
+        assertThat(save.code()).as(save.err()).isZero();
+        XlResult source = bench.get(2, java.util.concurrent.TimeUnit.MINUTES);
+        assertThat(source.code()).isEqualTo(75);
+        assertThat(source.err().strip()).isEqualTo("xl exec: domain bb saved to " + image
+                + "; blkbench continues in the domain restored from it, as data/exec/0");
+        XlResult restore = xl(run2, "restore", image.toString());
+        assertThat(restore.code()).as(restore.err()).isZero();
+        assertBlkbenchTotals(host2, domid(host2, "bb"), 10);
+    }
+
+    @Test
+    void aCommandWhoseDomainIsDestroyedEndsXlExecWithTheDomainGoneAndExit1() throws Exception {
+        XlResult c = xl(run1, "create", config("d").toString());
+        assertThat(c.code()).as(c.err()).isZero();
+        int domid = domid(host1, "d");
+        awaitConnected(host1, domid);
+        var bench = java.util.concurrent.CompletableFuture.supplyAsync(() -> xl(run1, "exec", "d", "--", "blkbench", "/dev/xvda",
+                "--qd", "1", "--seconds", "600", "--warmup", "0"), r -> Thread.ofPlatform().daemon().start(r));
+        await().atMost(WAIT).until(() -> rchar(run1, "d", 0) > 0);
+        assertThat(xl(run1, "destroy", "d").code()).isZero();
+        XlResult r = bench.get(2, java.util.concurrent.TimeUnit.MINUTES);
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err().strip()).isEqualTo("xl exec: domain " + domid + " went away while running blkbench");
+    }
+
+    /**
+     * blkbench (number 0) ran on after the restore on {@code h}: stderr says where it resumed (ops and seconds
+     * measured before, time to go), and its line's totals cover both parts: the whole window, more ops than before.
+     */
+    static void assertBlkbenchTotals(org.jxen.toolstack.Host h, int domid, int seconds) {
+        String exec = "/local/domain/" + domid + "/data/exec/0";
+        await().atMost(WAIT).until(() -> read(h, exec + "/status") != null);
+        assertThat(read(h, exec + "/status")).isEqualTo("0");
+        String err = read(h, exec + "/error/0");
+        var m = java.util.regex.Pattern.compile("blkbench: resumed after a suspend at ops=(\\d+) seconds=([0-9.]+), ([0-9.]+) s to go\n")
+                .matcher(err);
+        assertThat(m.matches()).as(err).isTrue();
+        long opsBefore = Long.parseLong(m.group(1));
+        assertThat(opsBefore).isPositive();
+        assertThat(Double.parseDouble(m.group(3))).as("stopped inside its window").isPositive();
+        String out = read(h, exec + "/output/0");
+        var line = java.util.regex.Pattern.compile("blkbench: /dev/xvda rw=randread bs=4096 qd=4 .* seconds=([0-9.]+) ops=(\\d+) .* errors=0\n")
+                .matcher(out);
+        assertThat(line.matches()).as(out).isTrue();
+        assertThat(Double.parseDouble(line.group(1))).isGreaterThanOrEqualTo(seconds);
+        assertThat(Long.parseLong(line.group(2))).isGreaterThan(opsBefore);
+        assertResumedInLog(h, domid, "blkbench");
     }
 
     @Test
