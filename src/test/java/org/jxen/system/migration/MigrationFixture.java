@@ -218,7 +218,17 @@ abstract class MigrationFixture {
         long copied = ddCopied();
         assertThat(copied).as("dd is part way when paused").isLessThan(DD_RECORDS);
         // Records dd has read already (all but the one that may be in flight): a resumed dd never reads them again.
-        byte[] changed = new byte[(int) (copied - 1) * 512];
+        return new DdRun(dd, overwriteThenMove(domid, (copied - 1) * 512, move), domid);
+    }
+
+    /**
+     * Overwrites the first {@code bytes} of the disk while the domain is paused (what its command has read already:
+     * a command that started again would read the new bytes), runs {@code move}, lets the domain run again once the
+     * move asked it to suspend (or ended), and returns the move's result.
+     */
+    private XlResult overwriteThenMove(int domid, long bytes,
+            java.util.concurrent.Callable<java.util.concurrent.CompletableFuture<XlResult>> move) throws Exception {
+        byte[] changed = new byte[(int) bytes];
         java.util.Arrays.fill(changed, (byte) 0xEE);
         try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
             f.write(changed);
@@ -227,7 +237,7 @@ abstract class MigrationFixture {
         await().atMost(WAIT).until(() -> "suspend".equals(read(host1, "/local/domain/" + domid + "/control/shutdown"))
                 || moved.isDone());
         host1.unpause(domid);
-        return new DdRun(dd, moved.get(5, java.util.concurrent.TimeUnit.MINUTES), domid);
+        return moved.get(5, java.util.concurrent.TimeUnit.MINUTES);
     }
 
     record DdRun(java.util.concurrent.CompletableFuture<XlResult> exec, XlResult move, int domid) {}
@@ -341,16 +351,7 @@ abstract class MigrationFixture {
         host1.pause(domid);
         assertThat(read(host1, "/local/domain/" + domid + "/data/exec/0/status")).as("sha256sum still running").isNull();
         assertThat(hashed[0]).isLessThan(SHA_DISK);
-        byte[] changed = new byte[(int) Math.min(hashed[0], SHA_RANDOM)];
-        java.util.Arrays.fill(changed, (byte) 0xEE);
-        try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
-            f.write(changed);
-        }
-        var moved = move.call();
-        await().atMost(WAIT).until(() -> "suspend".equals(read(host1, "/local/domain/" + domid + "/control/shutdown"))
-                || moved.isDone());
-        host1.unpause(domid);
-        return new ShaRun(sha, moved.get(5, java.util.concurrent.TimeUnit.MINUTES), domid, digest);
+        return new ShaRun(sha, overwriteThenMove(domid, Math.min(hashed[0], SHA_RANDOM), move), domid, digest);
     }
 
     /** The bytes command {@code n} of guest {@code name} has read, from its {@code /proc/<n>/io}; -1 if it has none. */
