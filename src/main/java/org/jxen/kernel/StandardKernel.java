@@ -28,6 +28,8 @@ public class StandardKernel implements GuestKernel {
     private volatile Kernel kernel;
     /** Set when the domain was destroyed while suspended (saved, migrated away): nothing is left to shut down. */
     private volatile boolean gone;
+    /** Set once the kernel stops waiting for a shutdown: its store connection may close under a late watch. */
+    private volatile boolean ending;
     /** Room left in the record's area for the log, after modules and workloads. */
     private static final int RECORD_LOG_SHARE = 2;
 
@@ -73,6 +75,7 @@ public class StandardKernel implements GuestKernel {
             } catch (InterruptedException e) {
                 destroyed = true;
             }
+            ending = true;
             if (destroyed || gone) {
                 // The host destroyed the domain (an in-process guest's thread is interrupted, as a guest process
                 // is killed), running or suspended (saved, migrated away: its copy lives on elsewhere): nobody is
@@ -183,7 +186,10 @@ public class StandardKernel implements GuestKernel {
                 System.getLogger("jxen.xenbus").log(System.Logger.Level.WARNING, "control/shutdown: " + e);
             }
         } catch (java.io.IOException e) {
-            System.getLogger("jxen.xenbus").log(System.Logger.Level.WARNING, "control/shutdown: " + e);
+            // A closed client is the kernel going away (destroyed, saved, migrated): nothing left to obey.
+            if (!ending && !gone) {
+                System.getLogger("jxen.xenbus").log(System.Logger.Level.WARNING, "control/shutdown: " + e);
+            }
         }
     }
 }

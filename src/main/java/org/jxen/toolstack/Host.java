@@ -440,10 +440,14 @@ public final class Host implements AutoCloseable {
             try {
                 kernel.boot(hc, args);
             } catch (Exception e) {
-                LOG.log(Level.WARNING, "d{0} kernel panic: {1}", domid, e.toString());
+                boolean destroyed;
                 synchronized (Host.this) {
                     if (booting.contains(domid)) bootPanics.put(domid, String.valueOf(e.getMessage()));
+                    destroyed = !guests.containsKey(domid);
                 }
+                // A kernel torn down by its domain's destruction (destroy, or the end of a save or migration: the
+                // domain lives on elsewhere) may fail on its way out; that is no panic of a running guest.
+                LOG.log(destroyed ? Level.DEBUG : Level.WARNING, "d{0} kernel panic: {1}", domid, e.toString());
                 reason = ShutdownReason.CRASH;
             }
             try {
