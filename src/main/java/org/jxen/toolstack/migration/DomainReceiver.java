@@ -59,16 +59,21 @@ final class DomainReceiver {
             SaveReader.Record r = reader.next();
             switch (r) {
                 case SaveReader.Record.Pages p -> {
-                    for (int i = 0; i < p.pfns().length; i++) {
-                        long pfn = p.pfns()[i];
+                    long[] pfns = p.pfns();
+                    for (int i = 0; i < pfns.length; ) {
+                        long pfn = pfns[i];
                         if (pfn >= recordFrame) {
                             throw new SaveImageException("page " + pfn + " is beyond the domain's " + recordFrame + " pages of memory");
                         }
                         if (pfn < DomainSender.FIRST_SENT) {
                             throw new SaveImageException("page " + pfn + " is a ring page, which a stream does not carry");
                         }
-                        MemorySegment.copy(p.data(), i * SaveFormat.PAGE_SIZE, memory.asSlice(pfn * SaveFormat.PAGE_SIZE),
-                                java.lang.foreign.ValueLayout.JAVA_BYTE, 0, SaveFormat.PAGE_SIZE);
+                        // A run of consecutive frames (a first round sends memory in order) is one copy.
+                        int run = 1;
+                        while (i + run < pfns.length && pfns[i + run] == pfn + run && pfn + run < recordFrame) run++;
+                        MemorySegment.copy(p.data(), i * SaveFormat.PAGE_SIZE, memory, java.lang.foreign.ValueLayout.JAVA_BYTE,
+                                pfn * SaveFormat.PAGE_SIZE, run * SaveFormat.PAGE_SIZE);
+                        i += run;
                     }
                 }
                 case SaveReader.Record.Kernel k -> {

@@ -21,7 +21,10 @@ import java.util.zip.CRC32C;
 public final class SaveReader {
     /** One record of the libxc stream. */
     public sealed interface Record {
-        /** A PAGE_DATA batch: {@code pfns[i]}'s page is bytes {@code [i * 4096, (i + 1) * 4096)} of data. */
+        /**
+         * A PAGE_DATA batch: {@code pfns[i]}'s page is bytes {@code [i * 4096, (i + 1) * 4096)} of data. The data
+         * array is the reader's own, reused by the next batch: a caller takes the pages before asking for more.
+         */
         record Pages(long[] pfns, byte[] data) implements Record {}
 
         record Kernel(byte[] record) implements Record {}
@@ -32,6 +35,8 @@ public final class SaveReader {
 
     private final InputStream in;
     private final CRC32C crc = new CRC32C();
+    /** Every batch's pages land here: a new 4 MiB array per batch was zeroed and collected again per 4 MiB read. */
+    private byte[] pages;
     private final String config;
     private boolean inLibxc;
     private boolean ended;
@@ -123,7 +128,8 @@ public final class SaveReader {
                     if ((v >>> 60) != 0) throw new SaveImageException("page type " + (v >>> 60) + " is not a normal page");
                     pfns[i] = v & PFN_MASK;
                 }
-                byte[] data = read(count * PAGE_SIZE, "a PAGE_DATA record");
+                if (pages == null) pages = new byte[MAX_BATCH * PAGE_SIZE];
+                byte[] data = readInto(pages, count * PAGE_SIZE, "a PAGE_DATA record");
                 int pad = (8 - (length & 7)) & 7;
                 if (pad > 0) read(pad, "a PAGE_DATA record");
                 return new Record.Pages(pfns, data);
@@ -161,7 +167,11 @@ public final class SaveReader {
     }
 
     private byte[] read(int n, String what) throws IOException {
-        byte[] b = new byte[n];
+        return readInto(new byte[n], n, what);
+    }
+
+    /** The first {@code n} bytes of {@code b}, read. */
+    private byte[] readInto(byte[] b, int n, String what) throws IOException {
         try {
             int off = 0;
             while (off < n) {

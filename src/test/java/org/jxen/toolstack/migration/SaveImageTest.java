@@ -43,7 +43,9 @@ class SaveImageTest {
         List<SaveReader.Record> all = new ArrayList<>();
         while (true) {
             SaveReader.Record rec = r.next();
-            all.add(rec);
+            // A batch's pages are the reader's until the next record: kept, they are copied.
+            all.add(rec instanceof SaveReader.Record.Pages p
+                    ? new SaveReader.Record.Pages(p.pfns(), java.util.Arrays.copyOf(p.data(), p.pfns().length * 4096)) : rec);
             if (rec instanceof SaveReader.Record.End) return all;
         }
     }
