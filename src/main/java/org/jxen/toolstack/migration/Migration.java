@@ -30,11 +30,14 @@ public final class Migration {
     /** How long a step of the handshake may take (the target builds devices, runs hotplug scripts). */
     static final Duration STEP_TIMEOUT = Duration.ofSeconds(120);
     /**
-     * Socket buffer of either end: what may be in flight when the guest stops, read by the target in its downtime
-     * (4 MiB: about 4 ms at the stream's rate; 256 KiB left the two ends waiting on each other, 0.65 against
-     * 1.1 GB/s for 1 GiB). The kernel caps it at net.core.rmem_max / wmem_max.
+     * Socket buffer of either end: what may be in flight when the guest stops, read by the target in its downtime.
+     * Small, also because it is what lets a target refuse before the guest is suspended: the target reads no page
+     * before its devices are built, so the sender blocks on a full buffer until the target has either built them
+     * or refused. With 4 MiB a small guest's whole first round fitted in flight and it was suspended (then
+     * cancelled) before the refusal came; the stream was 1.1 GB/s against 0.8 (docs/bench.md). Larger buffers
+     * need the target to say so first that it takes pages.
      */
-    static final int SOCKET_BUFFER = 4 << 20;
+    static final int SOCKET_BUFFER = 256 << 10;
 
     /** What a migration or save did: pages per round (the last is stop-and-copy), its downtime and total time. */
     public record Result(List<Long> pagesPerRound, long bytes, Duration downtime, Duration total) {
