@@ -33,20 +33,18 @@ public final class EventLoop implements Executor, AutoCloseable {
     }
 
     /** Something with output to push after the current round. */
-    public interface Flushable {
-        void flush();
+    public abstract static class Flushable {
+        /** Whether it is in the loop's list for this round (the loop keeps it there once); loop thread only. */
+        boolean queued;
 
-        /** Whether it is in the loop's list for this round (the loop keeps it there once). */
-        boolean flushQueued();
-
-        void flushQueued(boolean queued);
+        public abstract void flush();
     }
 
     private final Selector selector;
     private final Thread thread;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean wakeupPending = new AtomicBoolean();
-    /** Flushables marked this round, each once (its flushQueued flag), in order; swapped with flushing. */
+    /** Flushables marked this round, each once (its queued flag), in order; swapped with flushing. */
     private ArrayList<Flushable> dirty = new ArrayList<>();
     private ArrayList<Flushable> flushing = new ArrayList<>();
     /** Bound once: select(Consumer) hands ready keys straight here, without the selected-key set. */
@@ -131,8 +129,8 @@ public final class EventLoop implements Executor, AutoCloseable {
 
     /** Schedules a flush at the end of this round (loop thread only). */
     public void markDirty(Flushable f) {
-        if (f.flushQueued()) return;
-        f.flushQueued(true);
+        if (f.queued) return;
+        f.queued = true;
         dirty.add(f);
     }
 
@@ -198,7 +196,7 @@ public final class EventLoop implements Executor, AutoCloseable {
                 flushing = now;
                 for (int i = 0; i < now.size(); i++) {
                     Flushable f = now.get(i);
-                    f.flushQueued(false);
+                    f.queued = false;
                     f.flush();
                 }
                 now.clear();

@@ -27,7 +27,7 @@ import org.jxen.xenstored.engine.XenStoreEngine;
  * while the engine accepts input (the "outstanding" quota), so at most one ring's worth of decoded requests
  * and one partly written reply are held here.
  */
-public final class RingConnection implements ConnectionIo, EventLoop.Flushable {
+public final class RingConnection extends EventLoop.Flushable implements ConnectionIo {
     private static final Logger LOG = System.getLogger("jxen.xenstored");
 
     private final XenStoreEngine engine;
@@ -135,18 +135,6 @@ public final class RingConnection implements ConnectionIo, EventLoop.Flushable {
     @Override
     public void outputReady(Connection c) {
         loop.markDirty(this);
-    }
-
-    private boolean flushQueued;
-
-    @Override
-    public boolean flushQueued() {
-        return flushQueued;
-    }
-
-    @Override
-    public void flushQueued(boolean queued) {
-        flushQueued = queued;
     }
 
     /** Writes queued replies as space allows, then takes requests while the engine accepts them. */

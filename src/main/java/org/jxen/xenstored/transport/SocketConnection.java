@@ -19,7 +19,7 @@ import org.jxen.xenstored.engine.XenStoreEngine;
  * hands them to the engine while it accepts input, and otherwise stops reading: unread requests then wait in
  * the kernel's socket buffer, not in our memory. A frame announcing more than 4096 bytes drops the connection.
  */
-final class SocketConnection implements EventLoop.Handler, EventLoop.Flushable, ConnectionIo {
+final class SocketConnection extends EventLoop.Flushable implements EventLoop.Handler, ConnectionIo {
     private static final Logger LOG = System.getLogger("jxen.xenstored");
 
     private final EventLoop loop;
@@ -93,18 +93,6 @@ final class SocketConnection implements EventLoop.Handler, EventLoop.Flushable, 
     @Override
     public void outputReady(Connection c) {
         loop.markDirty(this);
-    }
-
-    private boolean flushQueued;
-
-    @Override
-    public boolean flushQueued() {
-        return flushQueued;
-    }
-
-    @Override
-    public void flushQueued(boolean queued) {
-        flushQueued = queued;
     }
 
     @Override
