@@ -25,8 +25,11 @@ public final class HostCapacity {
     /** One resource: what there is, and how many guests of the stated kind it allows. */
     public record Resource(String name, String amount, long guests) {}
 
-    /** An in-process guest's descriptors: its console log (xenconsoled's) and its memory's write tracker. */
-    static final int FILES_PER_GUEST = 2;
+    /**
+     * An in-process guest's descriptors: its console log (xenconsoled's); its memory's write tracker is only made
+     * for a live migration.
+     */
+    static final int FILES_PER_GUEST = 1;
     /**
      * An in-process guest's mappings in the host process, counted at 3,336 booted guests (57,129 mappings): the
      * hypervisor's memory, grant table and event files (3); the guest's own view of them (4) and of dom0's event
