@@ -450,6 +450,9 @@ public final class DomainHypercalls implements Hypercalls {
             // The machine's or the process's thread limit: this domain cannot run, the host goes on.
             throw new IllegalStateException("cannot start dom" + layout.domid() + "'s event thread (EAGAIN): "
                     + e.getMessage());
+        } catch (MapCount.Exhausted e) {
+            throw new IllegalStateException("cannot start dom" + layout.domid() + "'s event thread (ENOMEM): "
+                    + e.getMessage());
         }
         loop = l;
     }
