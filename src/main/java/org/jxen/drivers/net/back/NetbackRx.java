@@ -176,6 +176,19 @@ final class NetbackRx {
         return offload;
     }
 
+    /**
+     * Whether the largest frame (and its GSO extra) fits the requests posted now, so {@link #deliver} does not wait.
+     * A bogus req_prod says yes: {@link #deliver} meets it and reports it.
+     */
+    boolean hasRoom() {
+        if (stopped) return true;
+        try {
+            return ring.unconsumedRequests() >= Staging.PAGES + 1;
+        } catch (RuntimeException e) {
+            return true;
+        }
+    }
+
     /** Waits until {@code needed} requests are posted; false on stop or after the drain timeout. */
     private boolean await(int needed) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DRAIN_TIMEOUT_MS);

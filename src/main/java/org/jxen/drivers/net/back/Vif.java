@@ -46,7 +46,14 @@ final class Vif {
             public void idle() {
                 queues.forEach(VifQueue::flushRx);
             }
-        });
+
+            @Override
+            public boolean ready() {
+                if (disabled) return true;
+                for (VifQueue q : queues.current()) if (!q.rxReady()) return false;
+                return true;
+            }
+        }, dev.xenbus().hypercalls());
     }
 
     String name() {

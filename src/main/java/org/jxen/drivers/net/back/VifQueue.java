@@ -144,6 +144,11 @@ final class VifQueue {
         }
     }
 
+    /** Whether {@link #deliver} takes a frame of any size now without waiting for the frontend's buffers. */
+    boolean rxReady() {
+        return stopped || rx.hasRoom();
+    }
+
     /** The end of a batch of frames for the guest: the responses are pushed. On the vif's reader thread. */
     void flushRx() {
         if (!stopped) rx.flush();

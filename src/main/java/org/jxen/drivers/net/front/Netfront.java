@@ -42,7 +42,13 @@ final class Netfront {
             public void idle() {
                 queues.forEach(NetfrontQueue::flushTx);
             }
-        });
+
+            @Override
+            public boolean ready() {
+                for (NetfrontQueue q : queues.current()) if (!q.txReady()) return false;
+                return true;
+            }
+        }, dev.xenbus().hypercalls());
     }
 
     String name() {

@@ -204,6 +204,21 @@ final class NetfrontQueue {
         }
     }
 
+    /** Whether {@link #transmit} takes a frame of any size now without waiting for room (answers are collected). */
+    boolean txReady() {
+        if (stopped || broken != null) return true;
+        if (!txLock.tryLock()) return false;
+        try {
+            collectTxResponses();
+            int slots = (Netif.MAX_TX_SIZE + Netif.PAGE_SIZE - 1) / Netif.PAGE_SIZE;
+            return broken != null || (tx.freeRequests() >= slots + 1 && nfree >= slots);
+        } catch (RuntimeException e) {
+            return true; // transmit meets it again and reports it
+        } finally {
+            txLock.unlock();
+        }
+    }
+
     /** RING_PUSH_REQUESTS_AND_CHECK_NOTIFY for the requests written since the last push. Under txLock. */
     private void pushTx() {
         unpushedTx = 0;
