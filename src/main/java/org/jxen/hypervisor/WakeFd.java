@@ -44,6 +44,9 @@ final class WakeFd {
                 copy.run();
                 int c = Epoll.copyOf(pid, fd);
                 if (c < 0) {
+                    // EBADF, ESRCH: the receiver's thread ended (and closed it) or its process did, after this
+                    // sender took it from the sleeping word; nobody is left to wake. Anything else is a lost wake-up.
+                    if (c == -9 || c == -3) return;
                     if (!warned) {
                         warned = true;
                         LOG.log(System.Logger.Level.ERROR, "cannot wake the event thread of process " + pid
