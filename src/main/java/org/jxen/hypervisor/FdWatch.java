@@ -23,7 +23,6 @@ final class FdWatch implements AutoCloseable {
     private final int nonce = (int) System.nanoTime() | 1;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment events = arena.allocate(MAX_EVENTS * Epoll.EVENT_SIZE, 8);
-    private final MemorySegment scratch = arena.allocate(8, 8);
     private final ConcurrentHashMap<Integer, Runnable> handlers = new ConcurrentHashMap<>();
     private boolean closed;
 
@@ -35,7 +34,9 @@ final class FdWatch implements AutoCloseable {
             Libc.close(ep);
             throw new IllegalStateException("eventfd: " + Tun.strerror(-ev));
         }
-        int rc = Epoll.add(ep, ev, Epoll.EPOLLIN, WAKE);
+        // Edge-triggered: every write of a sender is an edge, so the count is never read back (one system call
+        // less per wake-up); it cannot reach its limit (2^64 - 2 wake-ups).
+        int rc = Epoll.add(ep, ev, Epoll.EPOLLIN | Epoll.EPOLLET, WAKE);
         if (rc < 0) {
             Libc.close(ep);
             Libc.close(ev);
@@ -76,17 +77,14 @@ final class FdWatch implements AutoCloseable {
 
     /**
      * Waits up to {@code timeoutMs} (-1: until something happens) and runs the handlers of the readable
-     * descriptors; the eventfd is reset. Returns whether a handler ran.
+     * descriptors. Returns whether a handler ran.
      */
     boolean poll(int timeoutMs) {
         int n = Epoll.await(epfd, events, MAX_EVENTS, timeoutMs);
         boolean ran = false;
         for (int i = 0; i < n; i++) {
             long data = Epoll.data(events, i);
-            if (data == WAKE) {
-                Epoll.drain(eventFd, scratch);
-                continue;
-            }
+            if (data == WAKE) continue;
             Runnable h = handlers.get((int) data);
             if (h == null) continue; // unwatched since the wait returned
             ran = true;

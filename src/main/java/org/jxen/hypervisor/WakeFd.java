@@ -1,5 +1,8 @@
 package org.jxen.hypervisor;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.ref.Cleaner;
 import org.jxen.libc.Epoll;
 import org.jxen.libc.Libc;
@@ -27,11 +30,14 @@ final class WakeFd {
     }
 
     private final Copy copy = new Copy();
+    /** The eight bytes written: 1 (under the lock). */
+    private final MemorySegment one = Arena.ofAuto().allocate(8, 8);
     private long key = Long.MIN_VALUE;
     private int nonce;
     private boolean warned;
 
     WakeFd() {
+        one.set(ValueLayout.JAVA_LONG, 0, 1L);
         CLEANER.register(this, copy);
     }
 
@@ -58,7 +64,7 @@ final class WakeFd {
                 key = k;
                 this.nonce = nonce;
             }
-            Tun.signal(copy.fd);
+            long unused = Tun.write(copy.fd, one, 8);
         }
     }
 }

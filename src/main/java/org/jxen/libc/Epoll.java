@@ -17,6 +17,7 @@ import java.lang.invoke.MethodHandle;
  */
 public final class Epoll {
     public static final int EPOLLIN = 1;
+    public static final int EPOLLET = 1 << 31;
     private static final int EPOLL_CLOEXEC = 0x80000;
     private static final int CTL_ADD = 1;
     private static final int CTL_DEL = 2;
