@@ -32,11 +32,11 @@ public interface NetLink extends AutoCloseable {
         default void idle() {}
 
         /**
-         * Whether {@link #frame} would take a frame now without waiting for ring room. A link read on a domain's
-         * event thread ({@link NetLink#start(FrameHandler, Hypercalls)}) asks before each frame: that thread must
-         * not block, since the event that makes room comes through it.
+         * Whether {@link #frame} would take this frame now without waiting for ring room. A link read on a domain's
+         * event thread ({@link NetLink#start(FrameHandler, Hypercalls)}) asks before it hands a frame over: that
+         * thread must not block, since the event that makes room comes through it.
          */
-        default boolean ready() {
+        default boolean canTake(MemorySegment frame, int offload) {
             return true;
         }
     }

@@ -66,6 +66,8 @@ public final class TapLink implements NetLink {
     private final ReentrantLock polledRead = new ReentrantLock();
     /** The ring was full: the reader thread reads until the device is empty, the event thread does not. */
     private volatile boolean handedOff;
+    /** The length of the frame in the buffer that the event thread could not hand over (0: none). */
+    private long pending;
 
     private TapLink(String name, int fd) throws IOException {
         this.name = name;
@@ -224,16 +226,17 @@ public final class TapLink implements NetLink {
         try {
             if (closed || handedOff) return;
             for (int i = 0; i < BUDGET; i++) {
-                if (!handler.ready()) {
-                    handOff();
-                    return;
-                }
                 long n = Tun.read(fd, buf, HDR + MAX_FRAME);
                 if (n == -Tun.EAGAIN) break;
                 if (n == -Libc.EINTR) continue;
                 if (n <= 0) { // the device is gone: nothing more to read
                     events.unwatchReadable(fd);
                     break;
+                }
+                int offload = n > HDR ? offloadOf(buf) : -1;
+                if (offload >= 0 && !handler.canTake(buf.asSlice(HDR, n - HDR), offload)) {
+                    handOff(n);
+                    return;
                 }
                 frame(handler, n);
             }
@@ -253,8 +256,12 @@ public final class TapLink implements NetLink {
         h.frame(buf.asSlice(HDR, n - HDR), offload);
     }
 
-    /** The ring is full: the descriptor leaves the event thread's wait, and the link's own thread reads. */
-    private void handOff() {
+    /**
+     * The ring has no room for the frame of {@code pending} bytes in the buffer: the descriptor leaves the event
+     * thread's wait, and the link's own thread delivers that frame (waiting as the handler does) and reads on.
+     */
+    private void handOff(long pending) {
+        this.pending = pending;
         handler.idle(); // what was written so far is pushed: the other end frees room only for what it sees
         // Out of the wait before the hand-off: the reader re-arms only after it saw handedOff, so the two
         // epoll_ctl calls cannot cross and leave the descriptor out while nobody reads it.
@@ -272,6 +279,12 @@ public final class TapLink implements NetLink {
         while (!closed) {
             if (!handedOff) {
                 LockSupport.park(this);
+                continue;
+            }
+            if (pending > 0) {
+                long p = pending;
+                pending = 0;
+                frame(handler, p);
                 continue;
             }
             long n = Tun.read(fd, buf, HDR + MAX_FRAME);

@@ -48,10 +48,10 @@ final class Vif {
             }
 
             @Override
-            public boolean ready() {
-                if (disabled) return true;
-                for (VifQueue q : queues.current()) if (!q.rxReady()) return false;
-                return true;
+            public boolean canTake(MemorySegment frame, int offload) {
+                java.util.List<VifQueue> qs = queues.current();
+                if (disabled || qs.isEmpty()) return true; // dropped at once
+                return qs.get(org.jxen.drivers.net.Flows.queueOf(frame, qs.size())).rxReady(frame.byteSize(), offload);
             }
         }, dev.xenbus().hypercalls());
     }

@@ -44,9 +44,10 @@ final class Netfront {
             }
 
             @Override
-            public boolean ready() {
-                for (NetfrontQueue q : queues.current()) if (!q.txReady()) return false;
-                return true;
+            public boolean canTake(MemorySegment frame, int offload) {
+                List<NetfrontQueue> qs = queues.current();
+                if (qs.isEmpty() || (!backendSg && frame.byteSize() > org.jxen.drivers.net.Netif.PAGE_SIZE)) return true;
+                return qs.get(org.jxen.drivers.net.Flows.queueOf(frame, qs.size())).txReady(frame.byteSize(), offload);
             }
         }, dev.xenbus().hypercalls());
     }

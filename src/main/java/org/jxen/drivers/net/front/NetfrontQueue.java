@@ -204,14 +204,14 @@ final class NetfrontQueue {
         }
     }
 
-    /** Whether {@link #transmit} takes a frame of any size now without waiting for room (answers are collected). */
-    boolean txReady() {
-        if (stopped || broken != null) return true;
+    /** Whether {@link #transmit} takes a frame of {@code len} bytes now without waiting for room (answers are collected). */
+    boolean txReady(long len, int offload) {
+        if (stopped || broken != null || len > Netif.MAX_TX_SIZE || len == 0) return true;
         if (!txLock.tryLock()) return false;
         try {
             collectTxResponses();
-            int slots = (Netif.MAX_TX_SIZE + Netif.PAGE_SIZE - 1) / Netif.PAGE_SIZE;
-            return broken != null || (tx.freeRequests() >= slots + 1 && nfree >= slots);
+            int slots = (int) ((len + Netif.PAGE_SIZE - 1) / Netif.PAGE_SIZE);
+            return broken != null || (tx.freeRequests() >= slots + (Offload.gso(offload) ? 1 : 0) && nfree >= slots);
         } catch (RuntimeException e) {
             return true; // transmit meets it again and reports it
         } finally {
