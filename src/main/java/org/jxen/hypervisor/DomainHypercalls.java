@@ -441,35 +441,6 @@ public final class DomainHypercalls implements Hypercalls {
         startLoop(Delivery.BLOCKING);
     }
 
-    @Override
-    public void watchReadable(int fd, Runnable onReadable) {
-        EventLoop l;
-        synchronized (this) {
-            startLoop(Delivery.BLOCKING);
-            l = loop;
-        }
-        if (l == null) throw new IllegalStateException("dom" + layout.domid() + " is closed");
-        l.watch(fd, onReadable);
-    }
-
-    @Override
-    public void armReadable(int fd, boolean armed) {
-        EventLoop l;
-        synchronized (this) {
-            l = loop;
-        }
-        if (l != null) l.arm(fd, armed);
-    }
-
-    @Override
-    public void unwatchReadable(int fd) {
-        EventLoop l;
-        synchronized (this) {
-            l = loop;
-        }
-        if (l != null) l.unwatch(fd);
-    }
-
     private void startLoop(Delivery delivery) {
         if (loop != null || closed) return;
         EventLoop l = new EventLoop(events, consumer, this::dispatch, delivery, "dom" + layout.domid() + "-events", clock);

@@ -16,8 +16,6 @@ final class EventLoop implements Runnable {
     private volatile boolean stopped;
     private final Thread thread;
     private final VcpuClock clock;
-    /** Descriptors watched beside the events; made by the first {@link #watch}, closed by {@link #stop}. */
-    private volatile FdWatch fds;
 
     /** @param clock where the thread's CPU time is counted: all of it is the domain's (its vCPU) */
     EventLoop(EventPage page, FifoConsumer fifo, EventHandler handler, Delivery delivery, String name,
@@ -40,32 +38,15 @@ final class EventLoop implements Runnable {
         try {
             loop();
         } finally {
-            FdWatch w;
-            synchronized (this) {
-                stopped = true;
-                w = fds;
-                fds = null;
-            }
-            if (w != null) w.close();
             clock.leave();
         }
     }
 
     private void loop() {
         while (!stopped && page.runstate() != EventPage.DEAD) {
-            FdWatch w = fds;
-            boolean running = page.runstate() == EventPage.RUNNING;
-            if (running && deliverAll()) {
-                if (w != null) w.poll(0); // the devices get a turn between batches of events
-                continue;
-            }
+            if (page.runstate() == EventPage.RUNNING && deliverAll()) continue;
             if (delivery == Delivery.POLLING) {
-                if (running && w != null) w.poll(0);
                 Thread.onSpinWait();
-                continue;
-            }
-            if (running && w != null && w.any()) {
-                sleepInEpoll(w);
                 continue;
             }
             page.setSleeping(true);
@@ -77,44 +58,6 @@ final class EventLoop implements Runnable {
             page.sleep();
             page.setSleeping(false);
         }
-    }
-
-    /**
-     * One wait for both the event channels (their senders write the eventfd: {@link EventPage#wakeIfSleeping}) and
-     * the watched descriptors. The same announce-then-re-check as the futex sleep, so no event is lost; a readable
-     * descriptor is served whether or not the thread slept.
-     */
-    private void sleepInEpoll(FdWatch w) {
-        page.setSleepingInEpoll();
-        boolean ready = stopped || page.anyDeliverable() || fifo.anyReady() || page.runstate() != EventPage.RUNNING;
-        w.poll(ready ? 0 : -1);
-        page.setSleeping(false);
-    }
-
-    /** Has {@code onReadable} run on this thread whenever {@code fd} is readable while the domain runs. */
-    void watch(int fd, Runnable onReadable) {
-        FdWatch w;
-        synchronized (this) {
-            if (stopped) throw new IllegalStateException("the domain's event thread has stopped");
-            w = fds;
-            if (w == null) {
-                w = new FdWatch();
-                w.publish(page);
-                fds = w;
-            }
-            w.watch(fd, onReadable);
-        }
-        page.wakeIfSleeping(); // a thread asleep on the futex word moves to epoll_wait
-    }
-
-    void arm(int fd, boolean armed) {
-        FdWatch w = fds;
-        if (w != null) w.arm(fd, armed);
-    }
-
-    void unwatch(int fd) {
-        FdWatch w = fds;
-        if (w != null) w.unwatch(fd);
     }
 
     private boolean deliverAll() {
@@ -154,9 +97,7 @@ final class EventLoop implements Runnable {
     }
 
     void stop() {
-        synchronized (this) {
-            stopped = true;
-        }
+        stopped = true;
         page.wakeIfSleeping();
         if (Thread.currentThread() != thread) {
             try {

@@ -12,8 +12,7 @@ import java.lang.invoke.VarHandle;
  * so either the receiver's re-check sees the bit or the sender sees {@code sleeping == 1}: no lost wake-ups.
  *
  * <pre>
- * 0    int  sleeping   futex word: 1 while the event thread is (about to be) blocked in FUTEX_WAIT, 2 while it is
- *                        (about to be) blocked in epoll_wait, woken through its eventfd (wake_pid, wake_fd)
+ * 0    int  sleeping   futex word: 1 while the event thread is (about to be) blocked in FUTEX_WAIT
  * 4    int  runstate   0 running, 1 paused, 2 dead, 3 suspended: written by the hypervisor (which wakes its
  *                        futex waiters), the event thread delivers only at 0; threads of a paused domain wait
  *                        on it at their next hypercall
@@ -21,9 +20,6 @@ import java.lang.invoke.VarHandle;
  * 24   int  suspend_result  what SCHEDOP_shutdown(suspend) returns once resumed: 1 cancelled, 0 in a new domain
  * 28   int  busy       how many of the domain's threads run guest code outside the event thread (xl exec's
  *                        commands): the domain is blocked only if none does and the event thread sleeps
- * 32   int  wake_pid   the process of the event thread's eventfd (0: none yet)
- * 36   int  wake_fd    that eventfd's number there
- * 40   int  wake_nonce changes with every eventfd published, so a sender's copy of an older one is not reused
  * 64   long pending[128]  8192 ports, bit (port % 64) of word (port / 64)
  * 1088 long mask[128]
  * </pre>
@@ -37,11 +33,6 @@ public final class EventPage {
     static final long SELECTOR_OFFSET = 8;
     static final long SUSPEND_RESULT_OFFSET = 24;
     static final long BUSY_OFFSET = 28;
-    static final long WAKE_PID_OFFSET = 32;
-    static final long WAKE_FD_OFFSET = 36;
-    static final long WAKE_NONCE_OFFSET = 40;
-    static final int ASLEEP_FUTEX = 1;
-    static final int ASLEEP_EPOLL = 2;
     static final long PENDING_OFFSET = 64;
     static final long MASK_OFFSET = PENDING_OFFSET + MAX_PORTS / 8;
     static final int WORDS = MAX_PORTS / 64;
@@ -57,8 +48,6 @@ public final class EventPage {
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
 
     private final MemorySegment page;
-    /** This mapping's copy of the receiver's eventfd, for the {pid, fd, nonce} it was taken for; -1: none. */
-    private final WakeFd wakeFd = new WakeFd();
     private final MemorySegment sleepingWord;
     private final MemorySegment runstateWord;
 
@@ -199,23 +188,11 @@ public final class EventPage {
     }
 
     boolean sleeping() {
-        return (int) INT.getVolatile(page, SLEEPING_OFFSET) != 0;
+        return (int) INT.getVolatile(page, SLEEPING_OFFSET) == 1;
     }
 
     void setSleeping(boolean sleeping) {
-        INT.setVolatile(page, SLEEPING_OFFSET, sleeping ? ASLEEP_FUTEX : 0);
-    }
-
-    /** The event thread is about to block in epoll_wait: a waker writes its eventfd instead of waking the futex. */
-    void setSleepingInEpoll() {
-        INT.setVolatile(page, SLEEPING_OFFSET, ASLEEP_EPOLL);
-    }
-
-    /** Publishes the event thread's eventfd (before it first sleeps in epoll_wait). */
-    void publishWakeFd(long pid, int fd, int nonce) {
-        INT.setVolatile(page, WAKE_NONCE_OFFSET, nonce);
-        INT.setVolatile(page, WAKE_FD_OFFSET, fd);
-        INT.setVolatile(page, WAKE_PID_OFFSET, (int) pid);
+        INT.setVolatile(page, SLEEPING_OFFSET, sleeping ? 1 : 0);
     }
 
     /** Blocks while the sleeping word is still 1, i.e. until a waker clears it. */
@@ -224,13 +201,7 @@ public final class EventPage {
     }
 
     void wakeIfSleeping() {
-        int was = (int) INT.getAndSet(page, SLEEPING_OFFSET, 0);
-        if (was == ASLEEP_FUTEX) {
-            Futex.wake(sleepingWord, Integer.MAX_VALUE);
-        } else if (was == ASLEEP_EPOLL) {
-            wakeFd.signal((int) INT.getVolatile(page, WAKE_PID_OFFSET), (int) INT.getVolatile(page, WAKE_FD_OFFSET),
-                    (int) INT.getVolatile(page, WAKE_NONCE_OFFSET));
-        }
+        if ((int) INT.getAndSet(page, SLEEPING_OFFSET, 0) == 1) Futex.wake(sleepingWord, Integer.MAX_VALUE);
     }
 
     MemorySegment runstateWord() {

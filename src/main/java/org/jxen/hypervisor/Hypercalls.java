@@ -101,20 +101,6 @@ public interface Hypercalls extends AutoCloseable {
      */
     void onEvent(int port, EventHandler handler);
 
-    /**
-     * Has this domain's event thread wait for descriptor {@code fd} to become readable in the same epoll_wait as
-     * its event channels, and run {@code onReadable} on that thread while the domain runs (level-triggered: again
-     * on its next turn while data is left unread). A device's descriptor handled this way needs no reader thread of
-     * its own, and a frame written on the event thread is answered on its next turn. Starts the thread if none runs.
-     */
-    void watchReadable(int fd, Runnable onReadable);
-
-    /** Stops ({@code false}) or resumes ({@code true}) reporting a watched descriptor; from any thread. */
-    void armReadable(int fd, boolean armed);
-
-    /** Forgets a watched descriptor (before it is closed). */
-    void unwatchReadable(int fd);
-
     /** SCHEDOP_shutdown for this domain. */
     void shutdown(ShutdownReason reason) throws HypercallException;
 

@@ -244,7 +244,6 @@ public final class Tun {
         return switch (errno) {
             case EPERM -> "Operation not permitted";
             case 2 -> "No such file or directory";
-            case 9 -> "Bad file descriptor";
             case 13 -> "Permission denied";
             case EBUSY -> "Device or resource busy";
             case 19 -> "No such device";

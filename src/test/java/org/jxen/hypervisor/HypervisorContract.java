@@ -1,11 +1,9 @@
 package org.jxen.hypervisor;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.assertj.core.api.Assertions.tuple;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
@@ -19,9 +17,6 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
-import org.jxen.libc.Epoll;
-import org.jxen.libc.Libc;
-import org.jxen.libc.Tun;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -890,77 +885,7 @@ public abstract class HypervisorContract {
 
     @Test
     void manySendersOnPortsOfEveryPriorityLoseNoWakeUp() throws Exception {
-        manySenders(guest(), () -> {});
-    }
-
-    /**
-     * The same with both event threads waiting in epoll_wait (each watches a descriptor that stays quiet): the
-     * senders find them asleep there and write their eventfds, across the processes in the cross-process run.
-     */
-    @Test
-    void manySendersLoseNoWakeUpOfEventThreadsWaitingInEpollToo() throws Exception {
         Hypercalls g = guest();
-        int quietG = Tun.eventfd();
-        int quiet0 = Tun.eventfd();
-        try {
-            dom0.watchReadable(quiet0, () -> failuresOfQuiet.add("dom0"));
-            // After the guest's handler is set (a thread started by the watch would drop the binds' events).
-            manySenders(g, () -> g.watchReadable(quietG, () -> failuresOfQuiet.add("g")));
-            assertThat(failuresOfQuiet).as("no quiet descriptor was reported").isEmpty();
-        } finally {
-            g.unwatchReadable(quietG);
-            dom0.unwatchReadable(quiet0);
-            Libc.close(quietG);
-            Libc.close(quiet0);
-        }
-    }
-
-    private final java.util.concurrent.ConcurrentLinkedQueue<String> failuresOfQuiet =
-            new java.util.concurrent.ConcurrentLinkedQueue<>();
-
-    @Test
-    void aWatchedDescriptorRunsItsHandlerOnTheEventThreadUntilDisarmedAndEventsStillArrive() throws Exception {
-        Hypercalls g = guest();
-        int p0 = dom0.allocUnbound(g.domid());
-        int pg = g.bindInterdomain(0, p0);
-        BlockingQueue<String> seen = new LinkedBlockingQueue<>();
-        g.setEventHandler(port -> seen.add("event " + port + " on " + Thread.currentThread().getName()),
-                Delivery.BLOCKING);
-        assertThat(seen.poll(20, TimeUnit.SECONDS)).as("the bind's pending event").isEqualTo("event " + pg + " on dom"
-                + g.domid() + "-events");
-        int fd = Tun.eventfd();
-        try (Arena a = Arena.ofShared()) {
-            MemorySegment eight = a.allocate(8, 8);
-            g.watchReadable(fd, () -> {
-                Epoll.drain(fd, eight); // level-triggered: read, or it is reported again
-                seen.add("readable on " + Thread.currentThread().getName());
-            });
-            Tun.signal(fd);
-            assertThat(seen.poll(20, TimeUnit.SECONDS)).isEqualTo("readable on dom" + g.domid() + "-events");
-            dom0.send(p0);
-            assertThat(seen.poll(20, TimeUnit.SECONDS)).as("an event wakes the thread waiting in epoll_wait")
-                    .isEqualTo("event " + pg + " on dom" + g.domid() + "-events");
-            g.armReadable(fd, false);
-            Tun.signal(fd);
-            dom0.send(p0);
-            assertThat(seen.poll(20, TimeUnit.SECONDS)).isEqualTo("event " + pg + " on dom" + g.domid() + "-events");
-            assertThat(seen).as("a disarmed descriptor is not reported").isEmpty();
-            g.armReadable(fd, true);
-            assertThat(seen.poll(20, TimeUnit.SECONDS)).as("re-armed, what came meanwhile is reported")
-                    .isEqualTo("readable on dom" + g.domid() + "-events");
-            g.unwatchReadable(fd);
-            Tun.signal(fd);
-            dom0.send(p0);
-            assertThat(seen.poll(20, TimeUnit.SECONDS)).isEqualTo("event " + pg + " on dom" + g.domid() + "-events");
-            assertThat(seen).as("an unwatched descriptor is not reported").isEmpty();
-        } finally {
-            Libc.close(fd);
-        }
-        assertThatThrownBy(() -> g.watchReadable(-1, () -> {})).isInstanceOf(IllegalStateException.class)
-                .hasMessageContaining("Bad file descriptor");
-    }
-
-    private void manySenders(Hypercalls g, Runnable beforeSending) throws Exception {
         int n = 8;
         int rounds = 3000;
         int[] p0 = new int[n];
@@ -981,7 +906,6 @@ public abstract class HypervisorContract {
                 throw new IllegalStateException(e);
             }
         }, Delivery.BLOCKING);
-        beforeSending.run();
         java.util.concurrent.ConcurrentLinkedQueue<String> failures = new java.util.concurrent.ConcurrentLinkedQueue<>();
         List<Thread> senders = new java.util.ArrayList<>();
         for (int i = 0; i < n; i++) {

@@ -2,7 +2,6 @@ package org.jxen.drivers.net;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import org.jxen.hypervisor.Hypercalls;
 
 /**
  * The host side of a network device: what a Linux driver's net_device is to the stack. netback's is {@code vifD.N}
@@ -30,15 +29,6 @@ public interface NetLink extends AutoCloseable {
          * run.
          */
         default void idle() {}
-
-        /**
-         * Whether {@link #frame} would take this frame now without waiting for ring room. A link read on a domain's
-         * event thread ({@link NetLink#start(FrameHandler, Hypercalls)}) asks before it hands a frame over: that
-         * thread must not block, since the event that makes room comes through it.
-         */
-        default boolean canTake(MemorySegment frame, int offload) {
-            return true;
-        }
     }
 
     /** Opens links by name ({@code vif5.0}, {@code eth0}). */
@@ -83,15 +73,6 @@ public interface NetLink extends AutoCloseable {
 
     /** Starts reading frames from the stack into {@code handler}; once. */
     void start(FrameHandler handler);
-
-    /**
-     * As {@link #start(FrameHandler)}, reading on the event thread of the domain behind {@code events} where the link
-     * can ({@link Hypercalls#watchReadable}): the driver's event channels and its device then share one thread and
-     * one wait. A link that cannot reads on its own thread.
-     */
-    default void start(FrameHandler handler, Hypercalls events) {
-        start(handler);
-    }
 
     /** Stops reading (waits for the reader) and removes the device. Idempotent. */
     @Override

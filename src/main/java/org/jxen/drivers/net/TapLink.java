@@ -5,22 +5,14 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.concurrent.locks.LockSupport;
-import java.util.concurrent.locks.ReentrantLock;
-import org.jxen.hypervisor.Hypercalls;
 import org.jxen.kernel.NetNamespace;
 import org.jxen.libc.Libc;
 import org.jxen.libc.Tun;
 
 /**
- * A TAP device (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR) as a {@link NetLink}: frames the stack sends through it are read
- * on the driver's domain's event thread ({@link #start(FrameHandler, Hypercalls)}: the descriptor is in that
- * thread's epoll_wait beside its event channels, so a frame written there is answered on the same thread's next
- * turn and no other thread wakes), or on a platform thread of its own (blocked in poll with an eventfd, so
- * {@link #close} can stop it); frames for the stack are written to it. On the event thread a frame is read only
- * when the handler can take it without waiting ({@link FrameHandler#ready}); when it cannot (the ring is full), the
- * descriptor leaves the epoll set and a thread of the link's own reads, waiting as long as the handler does, until
- * the device is empty, then gives it back: Linux's netif_stop_queue / netif_wake_queue. The device lives in the network namespace of the thread that created it: dom0's
+ * A TAP device (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR) as a {@link NetLink}: frames the stack sends through it are read on a
+ * platform thread of its own (blocked in poll with an eventfd, so {@link #close} can stop it), frames for the
+ * stack are written to it. The device lives in the network namespace of the thread that created it: dom0's
  * {@code vifD.N} in the host's, a guest's {@code eth0} in the guest's ({@link #in}). Closing the last descriptor
  * removes a non-persistent TAP device, as unregister_netdev does for netback's.
  *
@@ -57,17 +49,6 @@ public final class TapLink implements NetLink {
     private final Object writeLock = new Object();
     private Thread reader;
     private volatile boolean closed;
-    /** NAPI's weight: the frames one turn of the event thread reads before its events get a turn again. */
-    static final int BUDGET = 64;
-    /** The event thread's domain, when the link is read there; null when it has a reader thread only. */
-    private Hypercalls events;
-    private FrameHandler handler;
-    /** Held while the event thread reads; {@link #close} takes it so the descriptor is not closed under a read. */
-    private final ReentrantLock polledRead = new ReentrantLock();
-    /** The ring was full: the reader thread reads until the device is empty, the event thread does not. */
-    private volatile boolean handedOff;
-    /** The length of the frame in the buffer that the event thread could not hand over (0: none). */
-    private long pending;
 
     private TapLink(String name, int fd) throws IOException {
         this.name = name;
@@ -207,97 +188,8 @@ public final class TapLink implements NetLink {
 
     @Override
     public synchronized void start(FrameHandler handler) {
-        if (reader != null || events != null || closed) return;
+        if (reader != null || closed) return;
         reader = Thread.ofPlatform().daemon().name(name + "-rx").start(() -> readLoop(handler));
-    }
-
-    @Override
-    public synchronized void start(FrameHandler handler, Hypercalls events) {
-        if (reader != null || this.events != null || closed) return;
-        this.handler = handler;
-        this.events = events;
-        reader = Thread.ofPlatform().daemon().name(name + "-rx").unstarted(this::overflowLoop);
-        events.watchReadable(fd, this::onReadable);
-    }
-
-    /** On the event thread: up to {@link #BUDGET} frames, as long as the handler takes them without waiting. */
-    private void onReadable() {
-        polledRead.lock();
-        try {
-            if (closed || handedOff) return;
-            for (int i = 0; i < BUDGET; i++) {
-                long n = Tun.read(fd, buf, HDR + MAX_FRAME);
-                if (n == -Tun.EAGAIN) break;
-                if (n == -Libc.EINTR) continue;
-                if (n <= 0) { // the device is gone: nothing more to read
-                    events.unwatchReadable(fd);
-                    break;
-                }
-                int offload = n > HDR ? offloadOf(buf) : -1;
-                if (offload >= 0 && !handler.canTake(buf.asSlice(HDR, n - HDR), offload)) {
-                    handOff(n);
-                    return;
-                }
-                frame(handler, n);
-            }
-            handler.idle();
-        } finally {
-            polledRead.unlock();
-        }
-    }
-
-    private void frame(FrameHandler h, long n) {
-        if (n <= HDR) return;
-        int offload = offloadOf(buf);
-        if (offload < 0) {
-            unreadable++;
-            return;
-        }
-        h.frame(buf.asSlice(HDR, n - HDR), offload);
-    }
-
-    /**
-     * The ring has no room for the frame of {@code pending} bytes in the buffer: the descriptor leaves the event
-     * thread's wait, and the link's own thread delivers that frame (waiting as the handler does) and reads on.
-     */
-    private void handOff(long pending) {
-        this.pending = pending;
-        handler.idle(); // what was written so far is pushed: the other end frees room only for what it sees
-        // Out of the wait before the hand-off: the reader re-arms only after it saw handedOff, so the two
-        // epoll_ctl calls cannot cross and leave the descriptor out while nobody reads it.
-        events.armReadable(fd, false);
-        handedOff = true;
-        synchronized (this) {
-            if (closed) return;
-            if (!reader.isAlive()) reader.start();
-        }
-        LockSupport.unpark(reader);
-    }
-
-    /** The reader thread of a link read on the event thread: reads (and waits with the handler) until empty. */
-    private void overflowLoop() {
-        while (!closed) {
-            if (!handedOff) {
-                LockSupport.park(this);
-                continue;
-            }
-            if (pending > 0) {
-                long p = pending;
-                pending = 0;
-                frame(handler, p);
-                continue;
-            }
-            long n = Tun.read(fd, buf, HDR + MAX_FRAME);
-            if (n == -Tun.EAGAIN) {
-                handler.idle();
-                handedOff = false;
-                events.armReadable(fd, true); // level-triggered: a frame that came meanwhile is reported at once
-                continue;
-            }
-            if (n == -Libc.EINTR) continue;
-            if (n <= 0) return;
-            frame(handler, n);
-        }
     }
 
     private void readLoop(FrameHandler handler) {
@@ -348,13 +240,7 @@ public final class TapLink implements NetLink {
             r = reader;
         }
         Tun.signal(wake);
-        if (events != null) {
-            events.unwatchReadable(fd);
-            polledRead.lock(); // a read on the event thread ends first
-            polledRead.unlock();
-            if (r != null) LockSupport.unpark(r);
-        }
-        if (r != null && r != Thread.currentThread() && r.isAlive()) {
+        if (r != null && r != Thread.currentThread()) {
             try {
                 r.join();
             } catch (InterruptedException e) {

@@ -176,21 +176,6 @@ final class NetbackRx {
         return offload;
     }
 
-    /**
-     * Whether a frame of {@code len} bytes (and its GSO extra) fits the requests posted now, so {@link #deliver} does
-     * not wait. A bogus req_prod says yes: {@link #deliver} meets it and reports it.
-     */
-    boolean hasRoom(long len, int offload) {
-        if (stopped) return true;
-        long bytes = Math.min(len, staging.capacity());
-        int needed = (int) Math.max(1, (bytes + Netif.PAGE_SIZE - 1) / Netif.PAGE_SIZE) + (Offload.gso(offload) ? 1 : 0);
-        try {
-            return ring.unconsumedRequests() >= needed;
-        } catch (RuntimeException e) {
-            return true;
-        }
-    }
-
     /** Waits until {@code needed} requests are posted; false on stop or after the drain timeout. */
     private boolean await(int needed) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(DRAIN_TIMEOUT_MS);

@@ -46,14 +46,7 @@ final class Vif {
             public void idle() {
                 queues.forEach(VifQueue::flushRx);
             }
-
-            @Override
-            public boolean canTake(MemorySegment frame, int offload) {
-                java.util.List<VifQueue> qs = queues.current();
-                if (disabled || qs.isEmpty()) return true; // dropped at once
-                return qs.get(org.jxen.drivers.net.Flows.queueOf(frame, qs.size())).rxReady(frame.byteSize(), offload);
-            }
-        }, dev.xenbus().hypercalls());
+        });
     }
 
     String name() {

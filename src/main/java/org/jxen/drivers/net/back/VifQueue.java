@@ -144,11 +144,6 @@ final class VifQueue {
         }
     }
 
-    /** Whether {@link #deliver} takes a frame of {@code len} bytes now without waiting for the frontend's buffers. */
-    boolean rxReady(long len, int offload) {
-        return stopped || rx.hasRoom(len, offload);
-    }
-
     /** The end of a batch of frames for the guest: the responses are pushed. On the vif's reader thread. */
     void flushRx() {
         if (!stopped) rx.flush();

@@ -42,14 +42,7 @@ final class Netfront {
             public void idle() {
                 queues.forEach(NetfrontQueue::flushTx);
             }
-
-            @Override
-            public boolean canTake(MemorySegment frame, int offload) {
-                List<NetfrontQueue> qs = queues.current();
-                if (qs.isEmpty() || (!backendSg && frame.byteSize() > org.jxen.drivers.net.Netif.PAGE_SIZE)) return true;
-                return qs.get(org.jxen.drivers.net.Flows.queueOf(frame, qs.size())).txReady(frame.byteSize(), offload);
-            }
-        }, dev.xenbus().hypercalls());
+        });
     }
 
     String name() {

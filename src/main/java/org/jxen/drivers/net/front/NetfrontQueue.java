@@ -204,21 +204,6 @@ final class NetfrontQueue {
         }
     }
 
-    /** Whether {@link #transmit} takes a frame of {@code len} bytes now without waiting for room (answers are collected). */
-    boolean txReady(long len, int offload) {
-        if (stopped || broken != null || len > Netif.MAX_TX_SIZE || len == 0) return true;
-        if (!txLock.tryLock()) return false;
-        try {
-            collectTxResponses();
-            int slots = (int) ((len + Netif.PAGE_SIZE - 1) / Netif.PAGE_SIZE);
-            return broken != null || (tx.freeRequests() >= slots + (Offload.gso(offload) ? 1 : 0) && nfree >= slots);
-        } catch (RuntimeException e) {
-            return true; // transmit meets it again and reports it
-        } finally {
-            txLock.unlock();
-        }
-    }
-
     /** RING_PUSH_REQUESTS_AND_CHECK_NOTIFY for the requests written since the last push. Under txLock. */
     private void pushTx() {
         unpushedTx = 0;
