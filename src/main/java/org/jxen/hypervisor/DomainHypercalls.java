@@ -48,6 +48,8 @@ public final class DomainHypercalls implements Hypercalls {
     private EventLoop loop;
     private volatile boolean closed;
     private final VcpuClock clock = new VcpuClock();
+    /** The mappings in {@link #arena}, each one of the process's {@link MapCount} budget. */
+    private final java.util.concurrent.atomic.AtomicInteger viewMappings = new java.util.concurrent.atomic.AtomicInteger();
 
     public DomainHypercalls(ControlPlane control, RunDir runDir) {
         this.control = control;
@@ -55,20 +57,19 @@ public final class DomainHypercalls implements Hypercalls {
         this.layout = control.layout();
         int id = layout.domid();
         int serial = layout.serial();
-        this.memory = SharedFile.map(runDir.memory(id, serial), MapMode.READ_WRITE, 0,
-                (long) layout.memoryPages() * GrantEntry.PAGE_SIZE, arena);
-        this.grantTable = new GrantTable(SharedFile.map(runDir.grantTable(id, serial), MapMode.READ_WRITE, 0,
-                GrantTable.FILE_SIZE, arena), control);
-        MemorySegment shared = SharedFile.map(runDir.events(id, serial), MapMode.READ_WRITE, 0, PortTable.OFFSET,
-                arena);
+        this.memory = mapInView(runDir.memory(id, serial), MapMode.READ_WRITE, 0,
+                (long) layout.memoryPages() * GrantEntry.PAGE_SIZE);
+        this.grantTable = new GrantTable(mapInView(runDir.grantTable(id, serial), MapMode.READ_WRITE, 0,
+                GrantTable.FILE_SIZE), control);
+        MemorySegment shared = mapInView(runDir.events(id, serial), MapMode.READ_WRITE, 0, PortTable.OFFSET);
         this.events = new EventPage(shared.asSlice(0, EventPage.SIZE));
         MemorySegment mem = memory;
         this.self = new Peer(events, new FifoArea(shared.asSlice(EventPage.SIZE, FifoArea.SIZE)),
                 gfn -> mem.asSlice((long) gfn * GrantEntry.PAGE_SIZE, GrantEntry.PAGE_SIZE));
         this.consumer = new FifoConsumer(self.fifo);
         // Read-only: only the hypervisor may say who a port is bound to.
-        this.ports = new PortTable(SharedFile.map(runDir.events(id, serial), MapMode.READ_ONLY, PortTable.OFFSET,
-                PortTable.SIZE, arena));
+        this.ports = new PortTable(mapInView(runDir.events(id, serial), MapMode.READ_ONLY, PortTable.OFFSET,
+                PortTable.SIZE));
         this.domainControl = new ControlPlaneDomainControl(control, this::mapPage);
         // The MMU's part of log-dirty mode: the mapping the kernel writes through can be write-tracked
         // (LogDirty); nothing is protected until the toolstack enables log-dirty mode for a live migration.
@@ -310,7 +311,7 @@ public final class DomainHypercalls implements Hypercalls {
         if (peer == null) {
             MemorySegment shared;
             try {
-                shared = SharedFile.map(runDir.events(domid, serial), MapMode.READ_WRITE, 0, PortTable.OFFSET, arena);
+                shared = mapInView(runDir.events(domid, serial), MapMode.READ_WRITE, 0, PortTable.OFFSET);
             } catch (java.io.UncheckedIOException e) {
                 // The peer was destroyed and its file deleted between the hypervisor's bind and this send.
                 if (e.getCause() instanceof java.nio.file.NoSuchFileException) return null;
@@ -336,8 +337,7 @@ public final class DomainHypercalls implements Hypercalls {
         // waiting for that queue lock).
         if (closed) return null;
         try {
-            return SharedFile.map(file, MapMode.READ_WRITE, (long) gfn * GrantEntry.PAGE_SIZE, GrantEntry.PAGE_SIZE,
-                    arena);
+            return mapInView(file, MapMode.READ_WRITE, (long) gfn * GrantEntry.PAGE_SIZE, GrantEntry.PAGE_SIZE);
         } catch (java.io.UncheckedIOException | IllegalStateException goneOrClosed) {
             // Not thrown: this may run inside a queue's lock, midway through linking. The peer's event page,
             // mapped before any of these, is where a process out of descriptors or mappings is reported.
@@ -450,6 +450,9 @@ public final class DomainHypercalls implements Hypercalls {
             // The machine's or the process's thread limit: this domain cannot run, the host goes on.
             throw new IllegalStateException("cannot start dom" + layout.domid() + "'s event thread (EAGAIN): "
                     + e.getMessage());
+        } catch (MapCount.Exhausted e) {
+            throw new IllegalStateException("cannot start dom" + layout.domid() + "'s event thread (ENOMEM): "
+                    + e.getMessage());
         }
         loop = l;
     }
@@ -507,8 +510,30 @@ public final class DomainHypercalls implements Hypercalls {
     }
 
     private MemorySegment mapPage(MapReply reply) {
-        return SharedFile.map(reply.file(), MapMode.READ_WRITE, (long) reply.frame() * GrantEntry.PAGE_SIZE,
-                GrantEntry.PAGE_SIZE, arena);
+        return mapInView(reply.file(), MapMode.READ_WRITE, (long) reply.frame() * GrantEntry.PAGE_SIZE,
+                GrantEntry.PAGE_SIZE);
+    }
+
+    /**
+     * Maps a region of a domain file into this view's arena, one mapping of the process's budget (given back when
+     * the view closes): a thousand in-process guests each map their own files and their peers' event state, and
+     * those mappings count toward vm.max_map_count like any other. An exhausted budget is an ENOMEM here.
+     */
+    private MemorySegment mapInView(java.nio.file.Path file, MapMode mode, long offset, long size) {
+        try {
+            MapCount.reserve();
+        } catch (MapCount.Exhausted e) {
+            throw new java.io.UncheckedIOException(file + ": Cannot allocate memory (" + e.getMessage() + ")",
+                    new java.io.IOException(e.getMessage(), e));
+        }
+        try {
+            MemorySegment m = SharedFile.map(file, mode, offset, size, arena);
+            viewMappings.incrementAndGet();
+            return m;
+        } catch (RuntimeException e) {
+            MapCount.release();
+            throw e;
+        }
     }
 
     @Override
@@ -526,7 +551,8 @@ public final class DomainHypercalls implements Hypercalls {
         mappings.clear();
         control.close();
         synchronized (this) {
-            boolean unused = closeWhenReleased(arena);
+            // An arena left open (still busy) keeps its mappings until the process exits: they stay counted.
+            if (closeWhenReleased(arena)) MapCount.release(viewMappings.getAndSet(0));
         }
         if (trackFd >= 0) org.jxen.libc.Uffd.close(trackFd);
     }

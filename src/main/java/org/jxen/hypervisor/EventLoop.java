@@ -28,8 +28,18 @@ final class EventLoop implements Runnable {
         this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this);
     }
 
+    /**
+     * Starts the thread, whose stack is two of the process's mappings: with thousands of domains those count
+     * like any other (a host that ran out would crash in the JVM's next mapping), so they come from the budget.
+     */
     void start() {
-        thread.start();
+        MapCount.reserve(MapCount.THREAD);
+        try {
+            thread.start();
+        } catch (RuntimeException | Error e) {
+            MapCount.release(MapCount.THREAD);
+            throw e;
+        }
     }
 
     @Override
@@ -39,6 +49,7 @@ final class EventLoop implements Runnable {
             loop();
         } finally {
             clock.leave();
+            MapCount.release(MapCount.THREAD);
         }
     }
 

@@ -162,6 +162,12 @@ public final class FifoArea {
         return ((long) LONG.getAndBitwiseAnd(area, SAVED + (port >>> 6) * 8L, ~bit) & bit) != 0;
     }
 
+    /** Takes the saved events of the 64 ports from {@code port} (a multiple of 64) at once: a bit per port. */
+    long takeSavedWord(int port) {
+        long off = SAVED + (port >>> 6) * 8L;
+        return (long) LONG.getVolatile(area, off) == 0 ? 0 : (long) LONG.getAndSet(area, off, 0L);
+    }
+
     boolean saved(int port) {
         return ((long) LONG.getVolatile(area, SAVED + (port >>> 6) * 8L) & (1L << port)) != 0;
     }

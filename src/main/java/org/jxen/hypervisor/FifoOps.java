@@ -57,8 +57,11 @@ final class FifoOps {
         checkGfn(d, gfn);
         d.fifoArea.addArrayPage((int) gfn);
         int first = slot * EventWord.WORDS_PER_PAGE;
-        for (int port = first; port < first + EventWord.WORDS_PER_PAGE; port++) {
-            if (d.fifoArea.takeSaved(port)) d.fifo.raise(port);
+        // A word of the saved bitmap at a time: a new page's ports have almost never been sent to.
+        for (int base = first; base < first + EventWord.WORDS_PER_PAGE; base += 64) {
+            for (long bits = d.fifoArea.takeSavedWord(base); bits != 0; bits &= bits - 1) {
+                d.fifo.raise(base + Long.numberOfTrailingZeros(bits));
+            }
         }
     }
 

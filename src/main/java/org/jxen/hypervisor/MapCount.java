@@ -16,8 +16,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link #HEADROOM}; the system property {@code jxen.maxMappings} sets it directly instead (docs/hypervisor.md).
  */
 public final class MapCount {
-    /** Mappings kept free for the JVM: thread stacks (two each), heap and code-cache growth, direct buffers. */
+    /**
+     * Mappings kept free for the JVM: its own threads' stacks (two each), heap and code-cache growth, direct
+     * buffers. The domains' event threads are counted in the budget instead ({@link #THREAD}), one per domain.
+     */
     static final int HEADROOM = 8192;
+    /** A platform thread's mappings: its stack and the guard page below it. */
+    static final int THREAD = 2;
     private static final AtomicLong used = new AtomicLong();
     private static volatile long limit = -1;
 
@@ -35,15 +40,24 @@ public final class MapCount {
 
     /** Takes one mapping from the budget, or throws {@link Exhausted}. */
     static void reserve() {
+        reserve(1);
+    }
+
+    /** Takes {@code n} mappings from the budget, or none and throws {@link Exhausted}. */
+    static void reserve(int n) {
         long max = limit();
-        if (used.incrementAndGet() > max) {
-            used.decrementAndGet();
+        if (used.addAndGet(n) > max) {
+            used.addAndGet(-n);
             throw new Exhausted(max);
         }
     }
 
     static void release() {
-        used.decrementAndGet();
+        release(1);
+    }
+
+    static void release(int n) {
+        used.addAndGet(-n);
     }
 
     /** Mappings jxen holds now. */

@@ -1,7 +1,6 @@
 package org.jxen.kernel;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -50,10 +49,14 @@ public final class CommandLine {
         }
     }
 
+    private static final java.util.regex.Pattern BLANKS = java.util.regex.Pattern.compile("\\s+");
+
     /** The words of {@code args}, each split at blanks (a kernel's argument vector or one command-line string). */
     public static CommandLine of(List<String> args) {
         List<String> words = new ArrayList<>();
-        for (String a : args) words.addAll(Arrays.stream(a.strip().split("\\s+")).filter(w -> !w.isEmpty()).toList());
+        for (String a : args) {
+            for (String w : BLANKS.split(a.strip())) if (!w.isEmpty()) words.add(w);
+        }
         return new CommandLine(words);
     }
 

@@ -6,7 +6,8 @@ package org.jxen.kernel;
  * <p>Modules are found with {@link java.util.ServiceLoader}: a jar names its modules in
  * {@code META-INF/services/org.jxen.kernel.KernelModule}, one class per line, and each class has a public
  * no-argument constructor that only sets defaults. A kernel makes a fresh instance for each load, and
- * {@link ModuleDirectory} makes throwaway ones to learn their names, so a constructor must not register anything.
+ * {@link ModuleDirectory} makes one throwaway instance of each class to learn its {@link #name} and
+ * {@link #builtInto} roles (properties of the class, asked once), so a constructor must not register anything.
  */
 public interface KernelModule {
     /** The module's name, as insmod, rmmod, lsmod and the kernel command line's {@code NAME.param} spell it. */

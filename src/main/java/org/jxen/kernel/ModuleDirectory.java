@@ -31,6 +31,15 @@ public final class ModuleDirectory {
     private final ClassLoader loader;
     /** Per service type, its providers in service-file order (classes found, not instances). */
     private final Map<Class<?>, List<ServiceLoader.Provider<?>>> providers = new ConcurrentHashMap<>();
+    /** The modules' names and roles, learnt from one throwaway instance each, in service-file order. */
+    private volatile List<Listing> listings;
+
+    /** What a module class says of itself: its name and the kernels it is built into. */
+    private record Listing(String name, java.util.Set<KernelRole> builtInto, ServiceLoader.Provider<?> provider) {
+        KernelModule instance() {
+            return (KernelModule) provider.get();
+        }
+    }
 
     private ModuleDirectory(ClassLoader loader) {
         this.loader = loader;
@@ -83,13 +92,36 @@ public final class ModuleDirectory {
 
     /** A fresh instance of the module called {@code name}, if there is one. */
     public Optional<KernelModule> find(String name) {
-        for (KernelModule m : all()) if (m.name().equals(name)) return Optional.of(m);
+        for (Listing l : listings()) if (l.name().equals(name)) return Optional.of(l.instance());
         return Optional.empty();
     }
 
     /** Fresh instances of the modules built into a kernel of {@code role}, in service-file order. */
     public List<KernelModule> builtIn(KernelRole role) {
-        return all().stream().filter(m -> m.builtInto(role)).toList();
+        return listings().stream().filter(l -> l.builtInto().contains(role)).map(Listing::instance).toList();
+    }
+
+    /**
+     * Each module's name and roles, asked once per class (they are the class's, as {@link KernelModule} says): a
+     * boot then makes only the modules it loads, not a throwaway instance of every module found per lookup.
+     */
+    private List<Listing> listings() {
+        List<Listing> l = listings;
+        if (l != null) return l;
+        List<ServiceLoader.Provider<?>> found = providers(KernelModule.class);
+        List<Listing> made = new java.util.ArrayList<>(found.size());
+        try {
+            for (ServiceLoader.Provider<?> p : found) {
+                KernelModule m = (KernelModule) p.get();
+                java.util.Set<KernelRole> roles = java.util.EnumSet.noneOf(KernelRole.class);
+                for (KernelRole r : KernelRole.values()) if (m.builtInto(r)) roles.add(r);
+                made.add(new Listing(m.name(), java.util.Collections.unmodifiableSet(roles), p));
+            }
+        } catch (ServiceConfigurationError e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+        listings = l = List.copyOf(made);
+        return l;
     }
 
     /**
@@ -99,8 +131,15 @@ public final class ModuleDirectory {
      */
     public <S> List<S> services(Class<S> service) {
         try {
-            return providers.computeIfAbsent(service, s -> List.copyOf(ServiceLoader.load(s, loader).stream().toList()))
-                    .stream().map(p -> service.cast(p.get())).toList();
+            return providers(service).stream().map(p -> service.cast(p.get())).toList();
+        } catch (ServiceConfigurationError e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+    }
+
+    private List<ServiceLoader.Provider<?>> providers(Class<?> service) {
+        try {
+            return providers.computeIfAbsent(service, s -> List.copyOf(ServiceLoader.load(s, loader).stream().toList()));
         } catch (ServiceConfigurationError e) {
             throw new IllegalStateException(e.getMessage(), e);
         }

@@ -447,13 +447,13 @@ public final class Host implements AutoCloseable {
                 }
                 // A kernel torn down by its domain's destruction (destroy, or the end of a save or migration: the
                 // domain lives on elsewhere) may fail on its way out; that is no panic of a running guest.
-                LOG.log(destroyed ? Level.DEBUG : Level.WARNING, "d{0} kernel panic: {1}", domid, e.toString());
+                LOG.log(destroyed ? Level.DEBUG : Level.WARNING, "d{0} kernel panic: {1}", String.valueOf(domid), e.toString());
                 reason = ShutdownReason.CRASH;
             }
             try {
                 hc.shutdown(reason);
             } catch (HypercallException e) {
-                LOG.log(Level.DEBUG, "d{0} shutdown: {1}", domid, e.getMessage());
+                LOG.log(Level.DEBUG, "d{0} shutdown: {1}", String.valueOf(domid), e.getMessage());
             }
             hc.close();
             closeQuietly(image);
@@ -671,7 +671,7 @@ public final class Host implements AutoCloseable {
             try {
                 libxl.preserveDomain(domid, newName);
             } catch (IOException e) {
-                LOG.log(Level.WARNING, "renaming domain {0}: {1}", domid, e.toString());
+                LOG.log(Level.WARNING, "renaming domain {0}: {1}", String.valueOf(domid), e.toString());
             }
             guests.put(domid, new Guest(domid, newName, g.thread(), g.process()));
             DomainConfig c = configs.get(domid);
@@ -776,7 +776,7 @@ public final class Host implements AutoCloseable {
         try {
             libxl.destroyDomainNodes(domid);
         } catch (IOException e) {
-            LOG.log(Level.WARNING, "removing the store nodes of domain {0}: {1}", domid, e.toString());
+            LOG.log(Level.WARNING, "removing the store nodes of domain {0}: {1}", String.valueOf(domid), e.toString());
         }
     }
 
@@ -784,7 +784,7 @@ public final class Host implements AutoCloseable {
         try {
             destroy(domid);
         } catch (HypercallException e) {
-            LOG.log(Level.DEBUG, "destroy d{0}: {1}", domid, e.getMessage());
+            LOG.log(Level.DEBUG, "destroy d{0}: {1}", String.valueOf(domid), e.getMessage());
         }
     }
 

@@ -365,7 +365,7 @@ public final class Libxl {
         if (!written) throw new DeviceException(what + " already exists");
         try {
             awaitInitWait(be, what);
-            hotplugAdd(d.kind(), be, what);
+            hotplugAdd(d.kind(), be, what, scriptOf(d.kind(), d.backendNodes().get("script")));
         } catch (DeviceException | IOException | InterruptedException e) {
             removePaths(paths);
             throw e;
@@ -392,7 +392,11 @@ public final class Libxl {
      * {@code script=}), else the one configured for its class; null if it has none.
      */
     private Path scriptFor(String kind, String be) throws IOException {
-        String node = xs.readOrNull(be + "/script");
+        return scriptOf(kind, xs.readOrNull(be + "/script"));
+    }
+
+    /** The script for a {@code script} node's value (null: no node), read or known from what was written. */
+    private Path scriptOf(String kind, String node) {
         if (node != null && !node.isBlank()) return Path.of(node.strip());
         return scripts.get(kind);
     }
@@ -422,8 +426,9 @@ public final class Libxl {
         return v == null ? null : v.strip().replaceFirst("^[0-9]+ ", "");
     }
 
-    private void hotplugAdd(String kind, String be, String what) throws IOException, DeviceException, InterruptedException {
-        Path script = scriptFor(kind, be);
+    /** Runs {@code script} (null: none) with add/online, as libxl does once the backend reached InitWait. */
+    private void hotplugAdd(String kind, String be, String what, Path script)
+            throws IOException, DeviceException, InterruptedException {
         if (script == null) return;
         hotplugListener.accept(script.getFileName() + " " + action(kind, true), be);
         HotplugScript.Running run;

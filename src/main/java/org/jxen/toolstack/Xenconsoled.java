@@ -60,7 +60,7 @@ final class Xenconsoled {
                 }
             } catch (RingIndexException e) {
                 // xenconsoled's buffer_append: a producer index more than a ring ahead is ignored, nothing read.
-                LOG.log(Level.DEBUG, "d{0} console: {1}", domid, e.getMessage());
+                LOG.log(Level.DEBUG, "d{0} console: {1}", String.valueOf(domid), e.getMessage());
             }
             if (any) notifyGuest();
             // Every notification may also say the guest read input: a writer waiting for room tries again.
@@ -72,7 +72,7 @@ final class Xenconsoled {
             try {
                 dom0.send(localPort);
             } catch (HypercallException e) {
-                LOG.log(Level.DEBUG, "notify d{0} console: {1}", domid, e.getMessage());
+                LOG.log(Level.DEBUG, "notify d{0} console: {1}", String.valueOf(domid), e.getMessage());
             }
         }
 
@@ -86,7 +86,7 @@ final class Xenconsoled {
                     n = in.write(bytes, off, bytes.length - off);
                 } catch (RingIndexException e) {
                     // The guest left the indices inconsistent: like xenconsoled, write nothing more.
-                    LOG.log(Level.DEBUG, "d{0} console in: {1}", domid, e.getMessage());
+                    LOG.log(Level.DEBUG, "d{0} console in: {1}", String.valueOf(domid), e.getMessage());
                     return false;
                 }
                 if (n > 0) {
@@ -108,13 +108,13 @@ final class Xenconsoled {
                 try {
                     dom0.closePort(localPort);
                 } catch (HypercallException e) {
-                    LOG.log(Level.DEBUG, "close d{0} console port: {1}", domid, e.getMessage());
+                    LOG.log(Level.DEBUG, "close d{0} console port: {1}", String.valueOf(domid), e.getMessage());
                 }
             }
             try {
                 dom0.unmapGrant(page.handle());
             } catch (GrantException e) {
-                LOG.log(Level.WARNING, "unmap d{0} console page: {1}", domid, e.getMessage());
+                LOG.log(Level.WARNING, "unmap d{0} console page: {1}", String.valueOf(domid), e.getMessage());
             }
             log.end();
         }

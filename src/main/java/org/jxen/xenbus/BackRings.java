@@ -74,7 +74,10 @@ public final class BackRings implements AutoCloseable {
         String fe = dev.otherendPath();
         // The layout keys and a one-queue, one-page frontend's ring keys in one pipelined batch: the common
         // device costs dom0, which serves them all, one round trip here; other shapes read their queues after.
-        Keys top = Keys.of(dev, fe, layoutKeys(keys));
+        // A backend that offers neither several queues nor multi-page rings reads neither layout key, nor the
+        // numbered form of a one-page ring's ref: as a Linux driver without those features, it has no use for them.
+        boolean layout = maxQueues > 1 || maxPageOrder > 0;
+        Keys top = Keys.of(dev, fe, layout ? layoutKeys(keys) : queueKeys(keys, 1, false));
         int queues = top.number("multi-queue-num-queues", 1);
         if (queues < 1 || queues > maxQueues) {
             throw new XenbusException(Errno.EINVAL, "guest requested " + queues + " queues, exceeding the maximum of "
@@ -89,7 +92,7 @@ public final class BackRings implements AutoCloseable {
         try {
             for (int q = 0; q < queues; q++) {
                 r.connect(keys, q, queues == 1 && order == 0 ? top
-                        : Keys.of(dev, RingKeys.queueDir(fe, q, queues), queueKeys(keys, 1 << order)), handlers);
+                        : Keys.of(dev, RingKeys.queueDir(fe, q, queues), queueKeys(keys, 1 << order, true)), handlers);
             }
             return r;
         } catch (IOException | RuntimeException e) {
@@ -140,16 +143,19 @@ public final class BackRings implements AutoCloseable {
     /** The top-level keys read first: the layout, and what a one-queue, one-page frontend writes beside it. */
     private static List<String> layoutKeys(RingKeys keys) {
         List<String> k = new ArrayList<>(List.of("multi-queue-num-queues", "ring-page-order"));
-        k.addAll(queueKeys(keys, 1));
+        k.addAll(queueKeys(keys, 1, true));
         return k;
     }
 
-    /** The keys one queue's rings and channels may be published under, with {@code pages} pages a ring. */
-    private static List<String> queueKeys(RingKeys keys, int pages) {
+    /**
+     * The keys one queue's rings and channels may be published under, with {@code pages} pages a ring; a one-page
+     * ring's ref also in the numbered form ({@code ring-ref0}) if {@code numbered}.
+     */
+    private static List<String> queueKeys(RingKeys keys, int pages, boolean numbered) {
         List<String> k = new ArrayList<>();
         for (String ring : keys.rings()) {
             if (pages == 1) k.add(RingKeys.refKey(ring, 0, 1));
-            for (int i = 0; i < pages; i++) k.add(RingKeys.refKey(ring, i, 2));
+            if (pages > 1 || numbered) for (int i = 0; i < pages; i++) k.add(RingKeys.refKey(ring, i, 2));
         }
         k.add(RingKeys.channelKey(""));
         if (keys.splitChannels()) for (String c : RingKeys.SPLIT) k.add(RingKeys.channelKey(c));

@@ -125,7 +125,7 @@ public final class GuestRings implements DomainHooks, EventLoop.Handler, DeviceA
         try {
             devices.notify(local);
         } catch (IOException e) {
-            LOG.log(Level.DEBUG, "notify port {0}: {1}", local, e.getMessage());
+            LOG.log(Level.DEBUG, "notify port {0}: {1}", String.valueOf(local), e.getMessage());
         }
     }
 
@@ -133,7 +133,7 @@ public final class GuestRings implements DomainHooks, EventLoop.Handler, DeviceA
         try {
             devices.unbind(local);
         } catch (IOException | HypercallException e) {
-            LOG.log(Level.DEBUG, "unbind port {0}: {1}", local, e.getMessage());
+            LOG.log(Level.DEBUG, "unbind port {0}: {1}", String.valueOf(local), e.getMessage());
         }
     }
 

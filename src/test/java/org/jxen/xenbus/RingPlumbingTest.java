@@ -199,6 +199,25 @@ class RingPlumbingTest {
     }
 
     @Test
+    void onlyABackendWithMultiPageRingsTakesTheNumberedFormOfOnePage() throws Exception {
+        FrontRings f = FrontRings.setUp(front, RingKeys.single(""), 1, 0, recording("front"), null);
+        String ref = xs.readOrNull(front.nodename() + "/ring-ref");
+        xs.rm(front.nodename() + "/ring-ref");
+        xs.write(front.nodename() + "/ring-page-order", "0");
+        xs.write(front.nodename() + "/ring-ref0", ref);
+        // Without multi-page support the backend reads no layout key and only the plain ring-ref.
+        XenbusException plain = catchThrowableOfType(XenbusException.class,
+                () -> BackRings.map(back, RingKeys.single(""), 1, 0, recording("back")));
+        assertThat(plain.errno()).isEqualTo(Errno.EINVAL);
+        assertThat(plain).hasMessage("reading " + front.nodename() + "/ring-ref");
+        BackRings b = BackRings.map(back, RingKeys.single(""), 1, 1, recording("back"));
+        assertThat(b.queues()).hasSize(1);
+        b.close();
+        f.close();
+        assertThat(dom0.xenbus.resources().snapshot().isEmpty()).isTrue();
+    }
+
+    @Test
     void aGrantTheFrontendNeverMadeIsEfaultAndNothingStaysMapped() throws Exception {
         FrontRings f = FrontRings.setUp(front, RingKeys.single(""), 1, 0, recording("front"), null);
         xs.write(front.nodename() + "/ring-ref", "4000");

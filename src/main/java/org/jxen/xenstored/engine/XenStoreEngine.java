@@ -164,7 +164,8 @@ public final class XenStoreEngine {
             }
         }
         LOG.log(Level.INFO, "xenstored: domain {0}''s ring connection recovered: {1} watch(es), {2} open transaction(s), {3} request(s) to answer again",
-                domid, p.watches.size(), p.transactions.size(), c.recovered.size());
+                String.valueOf(domid), String.valueOf(p.watches.size()), String.valueOf(p.transactions.size()),
+                String.valueOf(c.recovered.size()));
         return c;
     }
 
@@ -255,7 +256,7 @@ public final class XenStoreEngine {
             try {
                 hooks.introduced(d.domid, d.gfn, d.port);
             } catch (XenStoreException | RuntimeException e) {
-                LOG.log(Level.WARNING, "xenstored: domain {0} cannot be attached again ({1}); releasing it", d.domid, e.getMessage());
+                LOG.log(Level.WARNING, "xenstored: domain {0} cannot be attached again ({1}); releasing it", String.valueOf(d.domid), e.getMessage());
                 releaseDomain(d.domid);
             }
         }
@@ -777,7 +778,7 @@ public final class XenStoreEngine {
             c.droppedEvents++;
             tracer.trace(Tracer.Direction.DROP, c, event);
             if (c.droppedEvents == 1 || Long.bitCount(c.droppedEvents) == 1) {
-                LOG.log(Level.WARNING, "{0}: dropped {1} watch event(s)", c, c.droppedEvents);
+                LOG.log(Level.WARNING, "{0}: dropped {1} watch event(s)", c, String.valueOf(c.droppedEvents));
             }
             return;
         }

@@ -170,7 +170,7 @@ public final class Journal implements AutoCloseable {
                 boolean zeroTail = false;
                 int appliedBefore = applied;
                 if (fileSize < RecordWriter.HEADER_SIZE || !RecordReader.header(all.duplicate())) {
-                    if (fileSize > 0) LOG.log(Level.WARNING, "xenstored: journal {0}: no valid header in its {1} bytes; starting it anew", jf, fileSize);
+                    if (fileSize > 0) LOG.log(Level.WARNING, "xenstored: journal {0}: no valid header in its {1} bytes; starting it anew", jf, String.valueOf(fileSize));
                     cut += fileSize;
                     ch.truncate(0);
                     ch.write(ByteBuffer.wrap(RecordWriter.header()), 0);
@@ -234,7 +234,7 @@ public final class Journal implements AutoCloseable {
                 }
                 if (why != null) {
                     LOG.log(Level.WARNING, "xenstored: journal {0}: cut at offset {1}, after {2} whole batch(es): {3}; {4} byte(s) dropped",
-                            jf, good, applied - appliedBefore, why, fileSize - good);
+                            jf, String.valueOf(good), String.valueOf(applied - appliedBefore), why, String.valueOf(fileSize - good));
                     cut += fileSize - good;
                     ch.truncate(good);
                     return good;
