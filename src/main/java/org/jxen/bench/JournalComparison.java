@@ -180,6 +180,9 @@ public final class JournalComparison {
         cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.add("--enable-native-access=ALL-UNNAMED");
         cmd.addAll(XenstoredProcess.jvmOptions());
+        // As for the host's daemon (XenstoredProcess): later options win, to measure other JVM settings.
+        String more = System.getenv("JXEN_XENSTORED_JAVA_OPTS");
+        if (more != null && !more.isBlank()) cmd.addAll(List.of(more.trim().split("\\s+")));
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.jxen.cli.JxenCommand", "xenstored",
                 "--socket", dir.resolve("socket").toString()));
         for (String a : args) cmd.add(a.equals("STATE") ? dir.resolve("state").toString() : a);

@@ -35,6 +35,21 @@ public final class JxenCommand implements Runnable {
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
             System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s %3$s: %5$s%6$s%n");
         }
+        if (args.length > 0 && args[0].equals("xenstored")) {
+            XenstoredCommand daemon = XenstoredArgs.parse(java.util.Arrays.copyOfRange(args, 1, args.length));
+            if (daemon != null) System.exit(runDaemon(daemon));
+        }
         System.exit(commandLine().execute(args));
+    }
+
+    /** The daemon started without picocli (XenstoredArgs), with the handler commandLine() gives the others. */
+    private static int runDaemon(XenstoredCommand daemon) {
+        try {
+            return daemon.call();
+        } catch (Exception e) {
+            System.err.println("xenstored: " + org.jxen.toolstack.UserErrors.oneLine(e));
+            if (System.getenv("JXEN_DEBUG") != null) e.printStackTrace();
+            return 1;
+        }
     }
 }

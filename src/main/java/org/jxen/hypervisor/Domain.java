@@ -51,6 +51,12 @@ final class Domain {
     long mapperPid;
     long mapperAddress;
     boolean mapperTracked;
+    /**
+     * For a kernel in the hypervisor's own process: starts the write tracking of its mapping when log-dirty mode
+     * is first enabled (a userfaultfd, or -errno), so that ten thousand in-process guests do not each hold one
+     * for a migration that may never come. Null for a guest process, which tracks from the start.
+     */
+    java.util.function.IntSupplier mapperTracker;
     /** Log-dirty mode, while a live migration runs; null otherwise. */
     LogDirty logDirty;
 

@@ -74,18 +74,37 @@ public final class DomainHypercalls implements Hypercalls {
         // The MMU's part of log-dirty mode: the mapping the kernel writes through can be write-tracked
         // (LogDirty); nothing is protected until the toolstack enables log-dirty mode for a live migration.
         if (id != 0) {
-            int fd = org.jxen.libc.Uffd.registerWriteProtectAsync(memory);
-            trackFd = fd;
             try {
-                control.memoryMapped(memory.address(), fd >= 0);
+                if (control instanceof LocalControlPlane local) {
+                    // In the hypervisor's process: the tracker (a descriptor) is made when a migration asks.
+                    local.memoryMappedLazily(memory.address(), this::startTracking);
+                } else {
+                    control.memoryMapped(memory.address(), startTracking() >= 0);
+                }
             } catch (HypercallException e) {
                 System.getLogger("jxen.hypervisor").log(System.Logger.Level.DEBUG, "d" + id + " memoryMapped: " + e.getMessage());
             }
         }
     }
 
-    /** The userfaultfd tracking writes to {@link #memory}, or -errno when it could not be had. */
+    /** The userfaultfd tracking writes to {@link #memory}, or -errno when it could not be had; -1 until asked. */
     private int trackFd = -1;
+
+    private final Object trackLock = new Object();
+
+    /**
+     * Registers {@link #memory} for write tracking once: the descriptor, or -errno. Called under the hypervisor's
+     * lock, so it takes only its own.
+     */
+    private int startTracking() {
+        synchronized (trackLock) {
+            if (trackFd >= 0 || trackClosed) return trackFd;
+            trackFd = org.jxen.libc.Uffd.registerWriteProtectAsync(memory);
+            return trackFd;
+        }
+    }
+
+    private boolean trackClosed;
 
     @Override
     public DomainLayout layout() {
@@ -554,7 +573,10 @@ public final class DomainHypercalls implements Hypercalls {
             // An arena left open (still busy) keeps its mappings until the process exits: they stay counted.
             if (closeWhenReleased(arena)) MapCount.release(viewMappings.getAndSet(0));
         }
-        if (trackFd >= 0) org.jxen.libc.Uffd.close(trackFd);
+        synchronized (trackLock) {
+            trackClosed = true;
+            if (trackFd >= 0) org.jxen.libc.Uffd.close(trackFd);
+        }
     }
 
     /**

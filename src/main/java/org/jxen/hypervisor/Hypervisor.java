@@ -140,12 +140,28 @@ public final class Hypervisor implements AutoCloseable {
         d.mapperPid = pid;
         d.mapperAddress = address;
         d.mapperTracked = tracked;
+        d.mapperTracker = null;
+    }
+
+    /** As {@link #memoryMapped}, by a kernel in this process whose tracking starts with log-dirty mode. */
+    synchronized void memoryMappedLazily(int domid, long address, java.util.function.IntSupplier tracker)
+            throws HypercallException {
+        memoryMapped(domid, ProcessHandle.current().pid(), address, false);
+        live(domid).mapperTracker = tracker;
     }
 
     /** XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY for the toolstack (dom0, in the hypervisor's process). */
     public synchronized void enableLogDirty(int domid) throws HypercallException, IOException {
         Domain d = live(domid);
         if (d.logDirty != null) throw new HypercallException(Errno.EBUSY, "domain " + domid + " is already in log-dirty mode");
+        if (!d.mapperTracked && d.mapperTracker != null) {
+            int fd = d.mapperTracker.getAsInt();
+            if (fd < 0) {
+                throw new IOException("domain " + domid + "'s memory mapping has no write tracking (userfaultfd refused, errno "
+                        + -fd + ")");
+            }
+            d.mapperTracked = true;
+        }
         d.logDirty = LogDirty.enable(d);
     }
 

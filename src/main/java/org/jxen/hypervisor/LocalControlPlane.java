@@ -99,6 +99,11 @@ final class LocalControlPlane implements ControlPlane {
         hv.memoryMapped(caller, ProcessHandle.current().pid(), address, tracked);
     }
 
+    /** The caller's kernel mapped its memory here; {@code tracker} starts its write tracking when first needed. */
+    void memoryMappedLazily(long address, java.util.function.IntSupplier tracker) throws HypercallException {
+        hv.memoryMappedLazily(caller, address, tracker);
+    }
+
     @Override
     public void resume(int domid, boolean fast) throws HypercallException {
         hv.resume(caller, domid, fast);

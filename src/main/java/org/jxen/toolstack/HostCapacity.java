@@ -25,6 +25,19 @@ public final class HostCapacity {
     /** One resource: what there is, and how many guests of the stated kind it allows. */
     public record Resource(String name, String amount, long guests) {}
 
+    /**
+     * An in-process guest's descriptors: its console log (xenconsoled's); its memory's write tracker is only made
+     * for a live migration.
+     */
+    static final int FILES_PER_GUEST = 1;
+    /**
+     * An in-process guest's mappings in the host process, counted at 3,336 booted guests (57,129 mappings): the
+     * hypervisor's memory, grant table and event files (3); the guest's own view of them (4) and of dom0's event
+     * state (about 3); dom0's view of the guest's event state (3); the xenstore and console pages (2); its event
+     * thread's stack (2). Plus one per device, the backend's ring.
+     */
+    static final int MAPS_PER_GUEST = 17;
+
     private final List<Resource> resources;
     private final String raised;
 
@@ -47,10 +60,10 @@ public final class HostCapacity {
         if (files != null) {
             long open = openFiles();
             long left = files[0] == Rlimits.INFINITY ? Long.MAX_VALUE : Math.max(0, files[0] - open);
-            r.add(new Resource("open files", limit(files[0]), left));
+            r.add(new Resource("open files", limit(files[0]), left / FILES_PER_GUEST));
         }
         long maps = Math.max(0, MapCount.limit() - MapCount.used());
-        r.add(new Resource("vm.max_map_count", Long.toString(MapCount.systemLimit()), maps / (5L + devices)));
+        r.add(new Resource("vm.max_map_count", Long.toString(MapCount.systemLimit()), maps / (MAPS_PER_GUEST + devices)));
         long threads = threadsLeft();
         r.add(new Resource("threads", threads + " free", threads));
         return new HostCapacity(r, raised);
