@@ -53,6 +53,32 @@ class LogDirtyTest {
         return b;
     }
 
+    /** The userfaultfds this process holds. */
+    private static long userfaultfds() throws java.io.IOException {
+        try (var fds = java.nio.file.Files.list(Path.of("/proc/self/fd"))) {
+            return fds.filter(f -> {
+                try {
+                    return java.nio.file.Files.readSymbolicLink(f).toString().equals("anon_inode:[userfaultfd]");
+                } catch (java.io.IOException gone) {
+                    return false;
+                }
+            }).count();
+        }
+    }
+
+    @Test
+    void anInProcessGuestsWriteTrackerIsMadeOnlyWhenLogDirtyModeIsFirstEnabled() throws Exception {
+        long before = userfaultfds();
+        hv.enableLogDirty(guest.domid());
+        assertThat(userfaultfds()).isEqualTo(before + 1);
+        hv.disableLogDirty(guest.domid());
+        hv.enableLogDirty(guest.domid());
+        assertThat(userfaultfds()).as("made once, kept for the next migration").isEqualTo(before + 1);
+        hv.disableLogDirty(guest.domid());
+        guest.close();
+        assertThat(userfaultfds()).isEqualTo(before);
+    }
+
     @Test
     void theGuestsOwnWritesAreReportedOnceAndProtectedAgain() throws Exception {
         int d = guest.domid();
