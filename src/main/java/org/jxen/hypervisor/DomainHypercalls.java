@@ -57,19 +57,26 @@ public final class DomainHypercalls implements Hypercalls {
         this.layout = control.layout();
         int id = layout.domid();
         int serial = layout.serial();
-        this.memory = mapInView(runDir.memory(id, serial), MapMode.READ_WRITE, 0,
-                (long) layout.memoryPages() * GrantEntry.PAGE_SIZE);
-        this.grantTable = new GrantTable(mapInView(runDir.grantTable(id, serial), MapMode.READ_WRITE, 0,
-                GrantTable.FILE_SIZE), control);
-        MemorySegment shared = mapInView(runDir.events(id, serial), MapMode.READ_WRITE, 0, PortTable.OFFSET);
-        this.events = new EventPage(shared.asSlice(0, EventPage.SIZE));
-        MemorySegment mem = memory;
-        this.self = new Peer(events, new FifoArea(shared.asSlice(EventPage.SIZE, FifoArea.SIZE)),
-                gfn -> mem.asSlice((long) gfn * GrantEntry.PAGE_SIZE, GrantEntry.PAGE_SIZE));
-        this.consumer = new FifoConsumer(self.fifo);
-        // Read-only: only the hypervisor may say who a port is bound to.
-        this.ports = new PortTable(mapInView(runDir.events(id, serial), MapMode.READ_ONLY, PortTable.OFFSET,
-                PortTable.SIZE));
+        try {
+            this.memory = mapInView(runDir.memory(id, serial), MapMode.READ_WRITE, 0,
+                    (long) layout.memoryPages() * GrantEntry.PAGE_SIZE);
+            this.grantTable = new GrantTable(mapInView(runDir.grantTable(id, serial), MapMode.READ_WRITE, 0,
+                    GrantTable.FILE_SIZE), control);
+            MemorySegment shared = mapInView(runDir.events(id, serial), MapMode.READ_WRITE, 0, PortTable.OFFSET);
+            this.events = new EventPage(shared.asSlice(0, EventPage.SIZE));
+            MemorySegment mem = memory;
+            this.self = new Peer(events, new FifoArea(shared.asSlice(EventPage.SIZE, FifoArea.SIZE)),
+                    gfn -> mem.asSlice((long) gfn * GrantEntry.PAGE_SIZE, GrantEntry.PAGE_SIZE));
+            this.consumer = new FifoConsumer(self.fifo);
+            // Read-only: only the hypervisor may say who a port is bound to.
+            this.ports = new PortTable(mapInView(runDir.events(id, serial), MapMode.READ_ONLY, PortTable.OFFSET,
+                    PortTable.SIZE));
+        } catch (RuntimeException e) {
+            // Nobody will close a view that was never made: what it mapped goes back now.
+            arena.close();
+            MapCount.release(viewMappings.getAndSet(0));
+            throw e;
+        }
         this.domainControl = new ControlPlaneDomainControl(control, this::mapPage);
         // The MMU's part of log-dirty mode: the mapping the kernel writes through can be write-tracked
         // (LogDirty); nothing is protected until the toolstack enables log-dirty mode for a live migration.
@@ -105,6 +112,7 @@ public final class DomainHypercalls implements Hypercalls {
     }
 
     private boolean trackClosed;
+    private static final int EBADF = 9;
 
     @Override
     public DomainLayout layout() {
@@ -576,6 +584,7 @@ public final class DomainHypercalls implements Hypercalls {
         synchronized (trackLock) {
             trackClosed = true;
             if (trackFd >= 0) org.jxen.libc.Uffd.close(trackFd);
+            trackFd = -EBADF; // a later enable (a stale tracker) is refused, not handed a closed descriptor
         }
     }
 
