@@ -99,15 +99,26 @@ class SaveRestoreTest extends MigrationFixture {
         assertResumedInLog(host2, domid, "sha256sum");
     }
 
+    /**
+     * Guest {@code name} created on host 1 and its disk Connected, then {@code xl exec NAME -- blkbench /dev/xvda
+     * ARGS --warmup 0} in the background, returned once the guest has read from its disk.
+     */
+    private java.util.concurrent.CompletableFuture<XlResult> blkbenchReading(String name, String... args) throws Exception {
+        XlResult c = xl(run1, "create", config(name).toString());
+        assertThat(c.code()).as(c.err()).isZero();
+        awaitConnected(host1, domid(host1, name));
+        List<String> argv = new java.util.ArrayList<>(List.of("exec", name, "--", "blkbench", "/dev/xvda"));
+        argv.addAll(List.of(args));
+        argv.addAll(List.of("--warmup", "0"));
+        var bench = java.util.concurrent.CompletableFuture.supplyAsync(() -> xl(run1, argv.toArray(String[]::new)),
+                r -> Thread.ofPlatform().daemon().start(r));
+        await().atMost(WAIT).until(() -> rchar(run1, name, 0) > 0);
+        return bench;
+    }
+
     @Test
     void aBlkbenchRunningAtTheSaveRunsTheRestAfterTheRestoreAndReportsTheTotals() throws Exception {
-        XlResult c = xl(run1, "create", config("bb").toString());
-        assertThat(c.code()).as(c.err()).isZero();
-        int domid = domid(host1, "bb");
-        awaitConnected(host1, domid);
-        var bench = java.util.concurrent.CompletableFuture.supplyAsync(() -> xl(run1, "exec", "bb", "--", "blkbench", "/dev/xvda",
-                "--rw", "randread", "--bs", "4k", "--qd", "4", "--seconds", "10", "--warmup", "0"), r -> Thread.ofPlatform().daemon().start(r));
-        await().atMost(WAIT).until(() -> rchar(run1, "bb", 0) > 0);
+        var bench = blkbenchReading("bb", "--rw", "randread", "--bs", "4k", "--qd", "4", "--seconds", "10");
         Path image = dir.resolve("bb.save");
         XlResult save = xl(run1, "save", "bb", image.toString());
         assertThat(save.code()).as(save.err()).isZero();
@@ -122,13 +133,8 @@ class SaveRestoreTest extends MigrationFixture {
 
     @Test
     void aCommandWhoseDomainIsDestroyedEndsXlExecWithTheDomainGoneAndExit1() throws Exception {
-        XlResult c = xl(run1, "create", config("d").toString());
-        assertThat(c.code()).as(c.err()).isZero();
+        var bench = blkbenchReading("d", "--qd", "1", "--seconds", "600");
         int domid = domid(host1, "d");
-        awaitConnected(host1, domid);
-        var bench = java.util.concurrent.CompletableFuture.supplyAsync(() -> xl(run1, "exec", "d", "--", "blkbench", "/dev/xvda",
-                "--qd", "1", "--seconds", "600", "--warmup", "0"), r -> Thread.ofPlatform().daemon().start(r));
-        await().atMost(WAIT).until(() -> rchar(run1, "d", 0) > 0);
         assertThat(xl(run1, "destroy", "d").code()).isZero();
         XlResult r = bench.get(2, java.util.concurrent.TimeUnit.MINUTES);
         assertThat(r.code()).isEqualTo(1);
