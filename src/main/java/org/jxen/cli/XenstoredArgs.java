@@ -18,8 +18,6 @@ final class XenstoredArgs {
     /** The command with {@code args} (after "xenstored") applied, or null if picocli should read them. */
     static XenstoredCommand parse(String[] args) {
         XenstoredCommand c = new XenstoredCommand();
-        c.journalIo = "mmap";
-        c.snapshotBytes = 8_388_608L;
         Set<String> seen = new HashSet<>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];

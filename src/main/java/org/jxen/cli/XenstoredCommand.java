@@ -29,14 +29,14 @@ public final class XenstoredCommand implements Callable<Integer> {
     @Option(names = "--fsync", description = "With --state-dir: fsync the journal every loop round (survives a machine crash).")
     boolean fsync;
 
-    @Option(names = "--journal-io", paramLabel = "mmap|write", defaultValue = "mmap",
+    @Option(names = "--journal-io", paramLabel = "mmap|write",
             description = "With --state-dir: how each loop round's batches reach the kernel: a copy into a shared mapping "
                     + "of the journal (default: no system call, the same durability), or one write(2).")
-    String journalIo;
+    String journalIo = "mmap"; // the default, here so that XenstoredArgs starts from it too
 
-    @Option(names = "--snapshot-bytes", paramLabel = "N", defaultValue = "8388608",
+    @Option(names = "--snapshot-bytes", paramLabel = "N",
             description = "With --state-dir: fold the journal into a snapshot once it holds N bytes (default ${DEFAULT-VALUE}).")
-    long snapshotBytes;
+    long snapshotBytes = 8_388_608L;
 
     @Option(names = "--dom0-devices", paramLabel = "SOCKET",
             description = "Serve guests' rings through the host's dom0 device socket (jxen host starts xenstored so).")
