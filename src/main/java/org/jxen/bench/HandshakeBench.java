@@ -35,7 +35,7 @@ import org.jxen.xenstore.XsType;
 import org.jxen.xenstore.client.XsClient;
 
 /**
- * {@code jxen bench handshake}: N in-process guests with {@code mydevicefront}, K mydevice devices each attached
+ * {@code jxen bench handshake}: N guests (in-process, or each in its own process) with {@code mydevicefront}, K mydevice devices each attached
  * through the toolstack's {@link Libxl} by a bounded pool of workers, timed from the attach request to
  * both ends' {@code state} reading Connected (4) in XenStore, as seen by a dom0 observer (its own privileged
  * connection, one watch on {@code /local/domain}, a READ of every changed mydevice {@code state} node; the time is
@@ -46,8 +46,12 @@ import org.jxen.xenstore.client.XsClient;
 public final class HandshakeBench {
     public static final String KIND = "mydevice";
 
-    /** @param guests the guest counts to run, one fresh host each; @param workers concurrent attaches/detaches */
-    public record Config(List<Integer> guests, int devices, double secondsLimit, int workers, int memoryMiB) {
+    /**
+     * @param guests the guest counts to run, one fresh host each; @param workers concurrent attaches/detaches;
+     * @param processGuests each guest in a process of its own (as xl starts them) instead of in the host's JVM
+     */
+    public record Config(List<Integer> guests, int devices, double secondsLimit, int workers, int memoryMiB,
+            boolean processGuests) {
         public Config {
             guests = List.copyOf(guests);
             if (guests.isEmpty() || guests.stream().anyMatch(n -> n <= 0)) throw new IllegalArgumentException("--guests must be positive");
@@ -166,7 +170,7 @@ public final class HandshakeBench {
             CountDownLatch ready = new CountDownLatch(n);
             for (int i = 0; i < n; i++) {
                 Host.Guest g = host.create(new GuestConfig("hs" + i, config.memoryMiB(), 1, GuestConfig.MODULAR_KERNEL,
-                        List.of(CommandLine.MODULES_LOAD + MyDeviceFront.NAME), false));
+                        List.of(CommandLine.MODULES_LOAD + MyDeviceFront.NAME), config.processGuests()));
                 domids.add(g.domid());
                 whenLine(host.consoleLog(g.domid()), "Hello World!", ready::countDown);
             }

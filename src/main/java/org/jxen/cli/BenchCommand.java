@@ -312,8 +312,8 @@ public final class BenchCommand implements Runnable {
     }
 
     @Command(name = "handshake", mixinStandardHelpOptions = true,
-            description = {"Device handshake at scale: starts a host in a temporary directory, boots N in-process guests "
-                    + "with mydevicefront (boot timed separately), attaches K mydevice devices to each through the "
+            description = {"Device handshake at scale: starts a host in a temporary directory, boots N guests (in-process "
+                    + "unless --process-guests) with mydevicefront (boot timed separately), attaches K mydevice devices to each through the "
                     + "toolstack's Libxl (a pool of --workers concurrent attaches) and times each from the attach "
                     + "request to both ends' XenStore state reading Connected (4), seen by a dom0 watch; then detaches "
                     + "them all. Prints a Markdown table with one row per guest count (the scaling table). Exit status 1 "
@@ -339,13 +339,17 @@ public final class BenchCommand implements Runnable {
                 description = "Memory of each guest (default: ${DEFAULT-VALUE}).")
         int memory;
 
+        @Option(names = "--process-guests", description = "Each guest in a process of its own, as xl starts them "
+                + "(default: in the host's JVM). attach CPU s then counts the host's process only.")
+        boolean processGuests;
+
         @Option(names = "--json", paramLabel = "FILE", description = "Also write the rows as JSON lines to FILE.")
         Path json;
 
         @Override
         public Integer call() throws Exception {
-            List<HandshakeBench.Row> rows = new HandshakeBench(
-                    new HandshakeBench.Config(guests, devices, secondsLimit, workers, memory), System.err).run();
+            List<HandshakeBench.Row> rows = new HandshakeBench(new HandshakeBench.Config(guests, devices, secondsLimit,
+                    workers, memory, processGuests), System.err).run();
             System.out.println(HandshakeBench.Row.markdown(rows));
             for (HandshakeBench.Row r : rows) {
                 for (String e : r.errors()) System.out.println("N=" + r.guests() + ": " + e);

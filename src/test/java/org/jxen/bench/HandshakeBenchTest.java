@@ -20,7 +20,7 @@ class HandshakeBenchTest {
     @Test
     void threeGuestsWithTwoDevicesEachConnectAndDetach() throws Exception {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        List<HandshakeBench.Row> rows = new HandshakeBench(new HandshakeBench.Config(List.of(1, 3), 2, 60, 4, 1),
+        List<HandshakeBench.Row> rows = new HandshakeBench(new HandshakeBench.Config(List.of(1, 3), 2, 60, 4, 1, false),
                 new PrintStream(log, true)).run();
 
         // Progress: the plan, each run with the time left (from the runs before), the time it all took.

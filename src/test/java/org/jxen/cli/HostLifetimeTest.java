@@ -24,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A host's run directory and guests live and die with it (docs/host.md): a second {@code jxen host} on a run
  * directory in use exits 1 and leaves the first alone; a guest process outlives a SIGKILLed host by less than a
- * bounded wait, and takes its host's shared memory with it; a host started after a crash reaps what was left.
+ * bounded wait, and takes its host's shared memory with it, even when the jar it runs from was rewritten under it; a
+ * host started after a crash reaps what was left; a guest process is a small JVM.
  * Every host and guest here is a real process.
  */
 @Timeout(240)
@@ -71,8 +72,12 @@ class HostLifetimeTest {
     }
 
     private List<String> hostCommand(String... extra) {
+        return hostCommandOn(System.getProperty("java.class.path"), extra);
+    }
+
+    private List<String> hostCommandOn(String classPath, String... extra) {
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                "--enable-native-access=ALL-UNNAMED", "-cp", classPath,
                 JxenCommand.class.getName(), "host", "--run-dir", dir.toString()));
         cmd.addAll(List.of(extra));
         return org.jxen.testing.OwnNetns.wrap(cmd); // its bridge xenbr0 in a namespace of its own
@@ -80,8 +85,12 @@ class HostLifetimeTest {
 
     /** Starts {@code jxen host --run-dir <dir> <extra>} and waits for its line starting with {@code lastLine}. */
     private Running startHost(String lastLine, String... extra) throws Exception {
+        return startHost(hostCommand(extra), lastLine);
+    }
+
+    private Running startHost(List<String> command, String lastLine) throws Exception {
         Path log = Files.createTempFile(logs, "host", ".log");
-        Process p = new ProcessBuilder(hostCommand(extra)).redirectErrorStream(true)
+        Process p = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(log.toFile()).start();
         started.add(p.toHandle());
         Running host = new Running(p, log);
@@ -126,6 +135,71 @@ class HostLifetimeTest {
                 host.output()).isTrue();
         assertThat(host.output()).filteredOn(l -> l.startsWith("d1: host gone ("))
                 .singleElement().asString().contains("guest process " + guestPid + " exits");
+    }
+
+    /**
+     * The launcher rebuilds jxen.jar in place when the sources are newer, under guests that are running from it;
+     * classes they had not loaded yet cannot be read any more. A guest's way out when its host dies must not need
+     * one (it once did: the guest's watch threads died of NoClassDefFoundError and the guest ran on).
+     */
+    @Test
+    void aGuestWhoseJarIsRewrittenUnderItStillDiesWithItsHost() throws Exception {
+        Path jar = logs.resolve("jxen-copy.jar");
+        List<String> classPath = new ArrayList<>(List.of(jar.toString()));
+        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            Path e = Path.of(entry);
+            if (Files.isDirectory(e) && Files.exists(e.resolve(JxenCommand.class.getName().replace('.', '/') + ".class"))) {
+                jarUp(e, jar);
+            } else if (!Files.isDirectory(e)) {
+                classPath.add(entry);
+            }
+        }
+        assertThat(jar).as("a jar of the main classes").exists();
+        Running host = startHost(hostCommandOn(String.join(java.io.File.pathSeparator, classPath), "--guest", "g1"),
+                "jxen host: booted g1 as domain 1");
+        List<ProcessHandle> guests = guestsOf(host.process());
+        assertThat(guests).hasSize(1);
+        assertThat(waitFor(() -> XlResult.run(dir, "dmesg", "g1").out().contains("Kernel command line:")))
+                .as("g1's kernel runs").isTrue();
+        // Stopped, the guest finds both at once when it goes on: its host gone and its jar rewritten.
+        signal("STOP", guests.get(0).pid());
+        host.process().destroyForcibly();
+        assertThat(host.process().waitFor(WAIT_MILLIS, TimeUnit.MILLISECONDS)).isTrue();
+        try (var out = Files.newOutputStream(jar, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+            out.write("not a jar any more".getBytes(StandardCharsets.US_ASCII)); // the same file, rewritten
+        }
+        signal("CONT", guests.get(0).pid());
+        assertThat(waitFor(() -> !guests.get(0).isAlive())).as("the guest ended; output: %s", host.output()).isTrue();
+        assertThat(waitFor(() -> host.output().stream().anyMatch(l -> l.startsWith("d1: host gone (")))).as("output: %s",
+                host.output()).isTrue();
+    }
+
+    /**
+     * A guest process's private memory is what decides how many fit on a machine: with the guest JVM's options
+     * (HypervisorService.DEFAULT_GUEST_JVM_OPTIONS) an idle booted guest keeps it near 22 MB (50 MB before them).
+     */
+    @Test
+    void aBootedGuestProcessKeepsLessThan32MbOfPrivateMemory() throws Exception {
+        Running host = startHost("jxen host: booted g1 as domain 1", "--guest", "g1");
+        List<ProcessHandle> guests = guestsOf(host.process());
+        assertThat(guests).hasSize(1);
+        long anonKb = Files.readAllLines(Path.of("/proc/" + guests.get(0).pid() + "/status")).stream()
+                .filter(l -> l.startsWith("RssAnon:")).map(l -> l.replaceAll("[^0-9]", "")).mapToLong(Long::parseLong)
+                .findFirst().orElseThrow();
+        assertThat(anonKb).as("RssAnon of the guest process, KB").isBetween(1024L, 32L * 1024);
+        host.process().destroy();
+        assertThat(host.process().waitFor(WAIT_MILLIS, TimeUnit.MILLISECONDS)).isTrue();
+    }
+
+    private static void jarUp(Path classes, Path jar) throws IOException {
+        try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar));
+                var files = Files.walk(classes)) {
+            for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {
+                out.putNextEntry(new java.util.jar.JarEntry(classes.relativize(f).toString().replace('\\', '/')));
+                Files.copy(f, out);
+                out.closeEntry();
+            }
+        }
     }
 
     @Test

@@ -35,6 +35,9 @@ final class HostWatch {
      */
     static void start(int domid, Path socket) {
         shmDir = linkTarget(socket.resolveSibling("shm"));
+        // Load now what hostGone needs: a jar rebuilt in place while the guest runs (the launcher builds when the
+        // sources are newer) cannot be read from any more, and the way out must not depend on reading it.
+        Hypervisor.sharedMemoryOwner(Path.of("/jxen-"));
         Optional<ProcessHandle> parent = ProcessHandle.current().parent();
         if (LIFELINE_STDIN.equals(System.getenv(LIFELINE_ENV))) {
             Thread.ofPlatform().daemon().name("host-lifeline").start(() -> {
@@ -80,11 +83,23 @@ final class HostWatch {
 
     /** The host is gone: delete its orphaned domain files, say so, and end this process at once. */
     static synchronized void hostGone(int domid, String why) {
+        try {
+            removeAndSay(domid, why);
+        } catch (Throwable t) {
+            // Whatever went wrong cleaning up, the guest must not outlive its host.
+            System.err.println("d" + domid + ": host gone (" + why + "), guest process " + ProcessHandle.current().pid()
+                    + " exits; its domain files were not removed: " + t);
+        } finally {
+            Runtime.getRuntime().halt(3);
+        }
+    }
+
+    private static void removeAndSay(int domid, String why) {
         Path shm = shmDir;
         if (shm == null) {
             System.err.println("d" + domid + ": host gone (" + why + "), guest process " + ProcessHandle.current().pid()
                     + " exits");
-            Runtime.getRuntime().halt(3);
+            return;
         }
         long deadline = System.currentTimeMillis() + OWNER_GONE_MILLIS;
         boolean deleted = Hypervisor.deleteOrphanedSharedMemory(shm);
@@ -99,6 +114,5 @@ final class HostWatch {
         }
         System.err.println("d" + domid + ": host gone (" + why + "), guest process " + ProcessHandle.current().pid()
                 + " exits" + (deleted ? "; removed " + shm : ""));
-        Runtime.getRuntime().halt(3);
     }
 }

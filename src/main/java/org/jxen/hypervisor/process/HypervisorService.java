@@ -30,7 +30,18 @@ import org.jxen.hypervisor.RunDir;
  * dom0 hears of it on VIRQ_DOM_EXC.
  */
 public final class HypervisorService implements AutoCloseable {
-    public static final List<String> DEFAULT_GUEST_JVM_OPTIONS = List.of("-Xshare:auto", "-XX:TieredStopAtLevel=1");
+    /**
+     * A guest process is a small JVM: C1 only on one compiler thread, the serial collector with a heap that starts
+     * at 4 MB and gives back what it stops using (guest memory itself is the domain's file, not Java heap), malloc
+     * trimmed every second, no perf-data file. {@code ArchiveRelocationMode=0} maps the JDK's class-data archive at
+     * the address it was built for, so its pages stay shared with every other guest instead of being relocated into
+     * private copies (JDK 20 made relocation the default): 6 MB a guest. Together they take a guest's private
+     * memory from about 50 MB to 22 MB (docs/host.md, "Guest processes"), which is what decides how many fit.
+     */
+    public static final List<String> DEFAULT_GUEST_JVM_OPTIONS = List.of("-Xshare:auto", "-XX:+UnlockDiagnosticVMOptions",
+            "-XX:ArchiveRelocationMode=0", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:+UseSerialGC",
+            "-Xms4m", "-Xmx64m", "-XX:MinHeapFreeRatio=10", "-XX:MaxHeapFreeRatio=30", "-XX:TrimNativeHeapInterval=1000",
+            "-XX:-UsePerfData");
     private volatile List<String> guestJvmOptions = DEFAULT_GUEST_JVM_OPTIONS;
     public static final String TOKEN_ENV = "JXEN_GUEST_TOKEN";
     /** The suffix of the files naming guest processes' pids in the hypervisor's directory. */
