@@ -519,16 +519,26 @@ public final class Libxl {
      */
     private void removeEmptyParent(DevicePaths paths) throws IOException {
         String parent = paths.backendParent();
-        try {
-            xs.transaction(tx -> {
-                if (tx.exists(parent) && tx.directory(parent).isEmpty()) tx.rm(parent);
-                return null;
-            });
-        } catch (XenStoreException e) {
-            if (e.error() != XsError.EAGAIN) throw e;
-            warnings.accept("left empty " + parent + " behind: its removal kept conflicting (" + e.getMessage() + ")");
+        for (int round = 1; ; round++) {
+            try {
+                xs.transaction(tx -> {
+                    if (tx.exists(parent) && tx.directory(parent).isEmpty()) tx.rm(parent);
+                    return null;
+                });
+                return;
+            } catch (XenStoreException e) {
+                if (e.error() != XsError.EAGAIN) throw e;
+                // libxl retries without end; a few more rounds of the client's attempts, as about one removal in a
+                // few thousand lost all 64 of one round when a thousand guests detached at once.
+                if (round < PARENT_CLEANUP_ROUNDS) continue;
+                warnings.accept("left empty " + parent + " behind: its removal kept conflicting (" + e.getMessage() + ")");
+                return;
+            }
         }
     }
+
+    /** Rounds of {@link XsClient#MAX_TRANSACTION_ATTEMPTS} for the best-effort removal of a backend's parent. */
+    private static final int PARENT_CLEANUP_ROUNDS = 4;
 
     /** libxl__device_nextid: one more than the highest id among the domain's devices of class {@code kind}. */
     public int nextDeviceId(int domid, String kind) throws IOException {

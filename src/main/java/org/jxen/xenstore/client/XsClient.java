@@ -505,14 +505,12 @@ public final class XsClient implements AutoCloseable {
 
     /**
      * Before re-running a conflicted transaction: a random pause below a ceiling that doubles with each
-     * attempt (100 us, 200 us, ... at most 102.4 ms). Without it, many writers adding children to one parent
+     * attempt (100 us, 200 us, ... at most 12.8 ms). Without it, many writers adding children to one parent
      * (every device add writes its backend directory under {@code backend/<class>}) re-run in lock step and
-     * conflict again every time, until they give up. The ceiling keeps growing past 10 ms because a thousand
-     * guests detaching at once all remove a child of {@code backend/<class>}: with a 12.8 ms ceiling, one
-     * removal in a few thousand still lost all its attempts (libxl itself retries without end).
+     * conflict again every time, until they give up.
      */
     private static void backOff(int attempt) throws InterruptedIOException {
-        long ceiling = TimeUnit.MICROSECONDS.toNanos(100) << Math.min(attempt - 1, 10);
+        long ceiling = TimeUnit.MICROSECONDS.toNanos(100) << Math.min(attempt - 1, 7);
         long pause = ThreadLocalRandom.current().nextLong(ceiling);
         try {
             TimeUnit.NANOSECONDS.sleep(pause);
