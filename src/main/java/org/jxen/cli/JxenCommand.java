@@ -1,6 +1,5 @@
 package org.jxen.cli;
 
-import org.jxen.libc.SegmentKinds;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -32,7 +31,6 @@ public final class JxenCommand implements Runnable {
     }
 
     public static void main(String[] args) {
-        SegmentKinds.loadAll();
         // One line per log record ("WARNING jxen.host: ..."), not java.util.logging's two-line default.
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
             System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s %3$s: %5$s%6$s%n");

@@ -23,9 +23,15 @@ interface MyDeviceProtocol {
         MemorySegment.copy(b, 0, entry, ValueLayout.JAVA_BYTE, 0, Math.min(b.length, ENTRY_SIZE - 1));
     }
 
-    /** The message up to its NUL (or all 32 bytes), from a private copy of the entry. */
+    /**
+     * The message up to its NUL (or all 32 bytes), from a private copy of the entry. Copied into an array, not
+     * taken with {@code toArray}: that makes a heap segment, and the first heap segment a JVM makes invalidates the
+     * code compiled for the native ones (docs/bench.md, "Session 14").
+     */
     static String readMessage(MemorySegment entry) {
-        String s = new String(entry.asSlice(0, ENTRY_SIZE).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII);
+        byte[] copy = new byte[ENTRY_SIZE];
+        MemorySegment.copy(entry, ValueLayout.JAVA_BYTE, 0, copy, 0, ENTRY_SIZE);
+        String s = new String(copy, StandardCharsets.US_ASCII);
         return s.indexOf(0) < 0 ? s : s.substring(0, s.indexOf(0));
     }
 }

@@ -8,7 +8,6 @@ import org.jxen.hypervisor.DomainHypercalls;
 import org.jxen.hypervisor.Hypercalls;
 import org.jxen.hypervisor.RunDir;
 import org.jxen.hypervisor.ShutdownReason;
-import org.jxen.libc.SegmentKinds;
 
 /** {@code GuestMain <socket> <domid> <kernel class> [kernel args...]}, token in $JXEN_GUEST_TOKEN. */
 public final class GuestMain {
@@ -16,7 +15,6 @@ public final class GuestMain {
     }
 
     public static void main(String[] args) throws Exception {
-        SegmentKinds.loadAll();
         if (args.length < 3) {
             System.err.println("usage: GuestMain <socket> <domid> <kernel class> [args...]");
             System.exit(2);
