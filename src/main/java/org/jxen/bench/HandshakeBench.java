@@ -38,10 +38,10 @@ import org.jxen.xenstore.client.XsClient;
  * {@code jxen bench handshake}: N guests (in-process, or each in its own process) with {@code mydevicefront}, K
  * mydevice devices each attached through the toolstack's {@link Libxl} by a bounded pool of workers, timed from the
  * attach request to both ends' {@code state} reading Connected (4) in XenStore, as seen by a dom0 observer (its
- * own privileged connection, one watch on {@code /local/domain}, a READ of every changed mydevice {@code state} node; the time is
- * taken when the READ answers 4). Then every device is detached ({@code Libxl.removeDevice}: Closing, wait for
- * Closed, remove both directories), timed per call. Guest boot (until each guest's console shows the frontend
- * module loaded) is reported separately and not counted.
+ * own privileged connection, one watch on {@code /local/domain}, a READ of every changed mydevice {@code state}
+ * node; the time is taken when the READ answers 4). Then every device is detached ({@code Libxl.removeDevice}:
+ * Closing, wait for Closed, remove both directories), timed per call. Guest boot (until each guest's console shows
+ * the frontend module loaded) is reported separately and not counted.
  */
 public final class HandshakeBench {
     public static final String KIND = "mydevice";

@@ -314,8 +314,9 @@ public final class BenchCommand implements Runnable {
     @Command(name = "handshake", mixinStandardHelpOptions = true,
             description = {"Device handshake at scale: starts a host in a temporary directory, boots N guests "
                     + "(in-process unless --process-guests) with mydevicefront (boot timed separately), attaches K "
-                    + "mydevice devices to each through the toolstack's Libxl (a pool of --workers concurrent attaches) and times each from the attach "
-                    + "request to both ends' XenStore state reading Connected (4), seen by a dom0 watch; then detaches "
+                    + "mydevice devices to each through the toolstack's Libxl (a pool of --workers concurrent "
+                    + "attaches) and times each from the attach request to both ends' XenStore state reading "
+                    + "Connected (4), seen by a dom0 watch; then detaches "
                     + "them all. Prints a Markdown table with one row per guest count (the scaling table). Exit status 1 "
                     + "if any device failed to connect or detach, or the limit was exceeded."})
     static final class Handshake implements Callable<Integer> {

@@ -112,7 +112,6 @@ public final class DomainHypercalls implements Hypercalls {
     }
 
     private boolean trackClosed;
-    private static final int EBADF = 9;
 
     @Override
     public DomainLayout layout() {
@@ -584,7 +583,7 @@ public final class DomainHypercalls implements Hypercalls {
         synchronized (trackLock) {
             trackClosed = true;
             if (trackFd >= 0) org.jxen.libc.Uffd.close(trackFd);
-            trackFd = -EBADF; // a later enable (a stale tracker) is refused, not handed a closed descriptor
+            trackFd = -Errno.EBADF.code; // a later enable (a stale tracker) is refused, not handed a closed descriptor
         }
     }
 

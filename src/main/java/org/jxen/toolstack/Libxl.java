@@ -519,7 +519,10 @@ public final class Libxl {
      */
     private void removeEmptyParent(DevicePaths paths) throws IOException {
         String parent = paths.backendParent();
-        for (int round = 1; ; round++) {
+        // libxl retries without end; a few rounds of the client's attempts, as about one removal in a few
+        // thousand lost all 64 of one round when a thousand guests detached at once.
+        XenStoreException conflict = null;
+        for (int round = 0; round < PARENT_CLEANUP_ROUNDS; round++) {
             try {
                 xs.transaction(tx -> {
                     if (tx.exists(parent) && tx.directory(parent).isEmpty()) tx.rm(parent);
@@ -528,13 +531,11 @@ public final class Libxl {
                 return;
             } catch (XenStoreException e) {
                 if (e.error() != XsError.EAGAIN) throw e;
-                // libxl retries without end; a few more rounds of the client's attempts, as about one removal in a
-                // few thousand lost all 64 of one round when a thousand guests detached at once.
-                if (round < PARENT_CLEANUP_ROUNDS) continue;
-                warnings.accept("left empty " + parent + " behind: its removal kept conflicting (" + e.getMessage() + ")");
-                return;
+                conflict = e;
             }
         }
+        warnings.accept("left empty " + parent + " behind: its removal kept conflicting (" + conflict.getMessage()
+                + ")");
     }
 
     /** Rounds of {@link XsClient#MAX_TRANSACTION_ATTEMPTS} for the best-effort removal of a backend's parent. */

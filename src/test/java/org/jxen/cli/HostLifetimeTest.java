@@ -145,17 +145,9 @@ class HostLifetimeTest {
     @Test
     void aGuestWhoseJarIsRewrittenUnderItStillDiesWithItsHost() throws Exception {
         Path jar = logs.resolve("jxen-copy.jar");
-        List<String> classPath = new ArrayList<>(List.of(jar.toString()));
-        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
-            Path e = Path.of(entry);
-            if (Files.isDirectory(e) && Files.exists(e.resolve(JxenCommand.class.getName().replace('.', '/') + ".class"))) {
-                jarUp(e, jar);
-            } else if (!Files.isDirectory(e)) {
-                classPath.add(entry);
-            }
-        }
+        String classPath = org.jxen.testing.ClassesJar.classPath(jar);
         assertThat(jar).as("a jar of the main classes").exists();
-        Running host = startHost(hostCommandOn(String.join(java.io.File.pathSeparator, classPath), "--guest", "g1"),
+        Running host = startHost(hostCommandOn(classPath, "--guest", "g1"),
                 "jxen host: booted g1 as domain 1");
         List<ProcessHandle> guests = guestsOf(host.process());
         assertThat(guests).hasSize(1);
@@ -190,17 +182,6 @@ class HostLifetimeTest {
         assertThat(anonKb).as("RssAnon of the guest process, KB").isBetween(1024L, 32L * 1024);
         host.process().destroy();
         assertThat(host.process().waitFor(WAIT_MILLIS, TimeUnit.MILLISECONDS)).isTrue();
-    }
-
-    private static void jarUp(Path classes, Path jar) throws IOException {
-        try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar));
-                var files = Files.walk(classes)) {
-            for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {
-                out.putNextEntry(new java.util.jar.JarEntry(classes.relativize(f).toString().replace('\\', '/')));
-                Files.copy(f, out);
-                out.closeEntry();
-            }
-        }
     }
 
     @Test

@@ -157,7 +157,7 @@ class ResourceLimitsTest extends SystemFixture {
         List<String> cmd = new ArrayList<>(prefix);
         cmd.addAll(List.of(ProcessHandle.current().info().command().orElseThrow(), "--enable-native-access=ALL-UNNAMED"));
         if (javaOpts != null) cmd.add(javaOpts);
-        cmd.addAll(List.of("-cp", jarClassPath(), JxenCommand.class.getName(), "host",
+        cmd.addAll(List.of("-cp", org.jxen.testing.ClassesJar.classPath(dir.resolve("jxen-classes.jar")), JxenCommand.class.getName(), "host",
                 "--run-dir", run.toString(), "--bridge", "none"));
         Process p = new ProcessBuilder(org.jxen.testing.OwnNetns.wrap(cmd)).redirectErrorStream(true)
                 .redirectOutput(log.toFile()).start();
@@ -177,27 +177,6 @@ class ResourceLimitsTest extends SystemFixture {
         byte[] out = p.getInputStream().readAllBytes();
         byte[] err = p.getErrorStream().readAllBytes();
         return new XlResult(p.waitFor(), new String(out), new String(err));
-    }
-
-    /**
-     * jxen's classes in one jar (what {@code ./jxen} runs) and the libraries: a host out of descriptors still
-     * loads classes from an open jar, where one class directory would need a descriptor per class file.
-     */
-    private String jarClassPath() throws IOException {
-        Path jar = dir.resolve("jxen-classes.jar");
-        Path classes = Path.of(JxenCommand.class.getProtectionDomain().getCodeSource().getLocation().getPath());
-        try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar)); var files = Files.walk(classes)) {
-            for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {
-                out.putNextEntry(new java.util.jar.JarEntry(classes.relativize(f).toString().replace('\\', '/')));
-                Files.copy(f, out);
-                out.closeEntry();
-            }
-        }
-        List<String> cp = new ArrayList<>(List.of(jar.toString()));
-        for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
-            if (e.endsWith(".jar")) cp.add(e);
-        }
-        return String.join(java.io.File.pathSeparator, cp);
     }
 
     /** Creates in-process guests g1, g2 ... on {@code run} until one fails; that one's xl output. */
