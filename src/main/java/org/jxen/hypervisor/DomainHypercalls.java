@@ -48,10 +48,20 @@ public final class DomainHypercalls implements Hypercalls {
     private EventLoop loop;
     private volatile boolean closed;
     private final VcpuClock clock = new VcpuClock();
+    private final boolean virtualEvents;
     /** The mappings in {@link #arena}, each one of the process's {@link MapCount} budget. */
     private final java.util.concurrent.atomic.AtomicInteger viewMappings = new java.util.concurrent.atomic.AtomicInteger();
 
     public DomainHypercalls(ControlPlane control, RunDir runDir) {
+        this(control, runDir, false);
+    }
+
+    /**
+     * @param virtualEvents whether the event thread is a virtual one ({@link FutexPoller}): for the many domains
+     *        of one process, as a host's in-process guests are
+     */
+    public DomainHypercalls(ControlPlane control, RunDir runDir, boolean virtualEvents) {
+        this.virtualEvents = virtualEvents;
         this.control = control;
         this.runDir = runDir;
         this.layout = control.layout();
@@ -469,8 +479,10 @@ public final class DomainHypercalls implements Hypercalls {
 
     private void startLoop(Delivery delivery) {
         if (loop != null || closed) return;
-        EventLoop l = new EventLoop(events, consumer, this::dispatch, delivery, "dom" + layout.domid() + "-events", clock);
+        EventLoop l;
         try {
+            l = new EventLoop(events, consumer, this::dispatch, delivery, "dom" + layout.domid() + "-events", clock,
+                    virtualEvents);
             l.start();
         } catch (OutOfMemoryError e) {
             // The machine's or the process's thread limit: this domain cannot run, the host goes on.

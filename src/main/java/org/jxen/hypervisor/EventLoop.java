@@ -1,5 +1,9 @@
 package org.jxen.hypervisor;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import org.jxen.libc.ThreadClock;
+
 /**
  * A domain's event thread: Linux's upcall handler plus the idle loop. It delivers pending-and-unmasked ports
  * while the domain runs; otherwise it announces it will sleep, re-checks (a sender that set a bit before seeing
@@ -17,22 +21,45 @@ final class EventLoop implements Runnable {
     private final Thread thread;
     private final VcpuClock clock;
 
-    /** @param clock where the thread's CPU time is counted: all of it is the domain's (its vCPU) */
+    /** Where a virtual event thread sleeps (a poller waits on its word), or null for a platform thread. */
+    private final FutexPoller.Slot slot;
+    /** A virtual thread's buffer for its carrier's clock ({@link #deliverAllTimed}). */
+    private final MemorySegment timespec;
+
+    /**
+     * @param clock where the thread's CPU time is counted: all of it is the domain's (its vCPU)
+     * @param virtual a virtual thread that sleeps through a {@link FutexPoller} (where the kernel has one), for
+     *        the domains of a host's own process: thousands of them are thousands of platform threads otherwise
+     */
     EventLoop(EventPage page, FifoConsumer fifo, EventHandler handler, Delivery delivery, String name,
-            VcpuClock clock) {
+            VcpuClock clock, boolean virtual) {
         this.clock = clock;
         this.page = page;
         this.fifo = fifo;
         this.handler = handler;
         this.delivery = delivery;
-        this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this);
+        boolean v = virtual && delivery == Delivery.BLOCKING && FutexPoller.available();
+        this.slot = v ? FutexPoller.slot(page.sleepingWord()) : null;
+        this.timespec = v ? ThreadClock.timespec(Arena.ofAuto()) : null;
+        this.thread = v ? Thread.ofVirtual().name(name).unstarted(this)
+                : Thread.ofPlatform().daemon().name(name).unstarted(this);
     }
 
     /**
-     * Starts the thread, whose stack is two of the process's mappings: with thousands of domains those count
-     * like any other (a host that ran out would crash in the JVM's next mapping), so they come from the budget.
+     * Starts the thread. A platform thread's stack is two of the process's mappings: with thousands of domains
+     * those count like any other (a host that ran out would crash in the JVM's next mapping), so they come from
+     * the budget.
      */
     void start() {
+        if (slot != null) {
+            try {
+                thread.start();
+            } catch (RuntimeException | Error e) {
+                slot.release();
+                throw e;
+            }
+            return;
+        }
         MapCount.reserve(MapCount.THREAD);
         try {
             thread.start();
@@ -49,13 +76,17 @@ final class EventLoop implements Runnable {
             loop();
         } finally {
             clock.leave();
-            MapCount.release(MapCount.THREAD);
+            if (slot != null) {
+                slot.release();
+            } else {
+                MapCount.release(MapCount.THREAD);
+            }
         }
     }
 
     private void loop() {
         while (!stopped && page.runstate() != EventPage.DEAD) {
-            if (page.runstate() == EventPage.RUNNING && deliverAll()) continue;
+            if (page.runstate() == EventPage.RUNNING && (slot != null ? deliverAllTimed() : deliverAll())) continue;
             if (delivery == Delivery.POLLING) {
                 Thread.onSpinWait();
                 continue;
@@ -66,9 +97,26 @@ final class EventLoop implements Runnable {
                 page.setSleeping(false);
                 continue;
             }
-            page.sleep();
+            if (slot != null) {
+                slot.await();
+            } else {
+                page.sleep();
+            }
             page.setSleeping(false);
         }
+    }
+
+    /**
+     * A virtual thread's round of deliveries, timed on its carrier's CPU clock (the JVM has none for a virtual
+     * thread). A round that parked and went on on another carrier is not counted: its two readings are of two
+     * different clocks.
+     */
+    private boolean deliverAllTimed() {
+        int tid = ThreadClock.tid();
+        long start = ThreadClock.nanos(timespec);
+        boolean any = deliverAll();
+        if (start >= 0 && ThreadClock.tid() == tid) clock.add(ThreadClock.nanos(timespec) - start);
+        return any;
     }
 
     private boolean deliverAll() {

@@ -195,6 +195,11 @@ public final class EventPage {
         INT.setVolatile(page, SLEEPING_OFFSET, sleeping ? 1 : 0);
     }
 
+    /** The futex word {@link #sleep} waits on (for a {@link FutexPoller}). */
+    MemorySegment sleepingWord() {
+        return sleepingWord;
+    }
+
     /** Blocks while the sleeping word is still 1, i.e. until a waker clears it. */
     void sleep() {
         Futex.await(sleepingWord, 1);

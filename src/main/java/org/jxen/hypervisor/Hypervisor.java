@@ -78,12 +78,16 @@ public final class Hypervisor implements AutoCloseable {
         return dir;
     }
 
-    /** The in-process view of a domain: its kernel's hypercalls as direct calls. */
+    /**
+     * The in-process view of a domain: its kernel's hypercalls as direct calls. A guest's event thread is a
+     * virtual thread (a host may run thousands of them; dom0's, which carries every backend, stays a platform
+     * thread).
+     */
     public Hypercalls connect(int domid) throws HypercallException {
         synchronized (this) {
             live(domid);
         }
-        return new DomainHypercalls(controlPlane(domid), runDir);
+        return new DomainHypercalls(controlPlane(domid), runDir, domid != 0);
     }
 
     /**

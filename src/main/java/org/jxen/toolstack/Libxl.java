@@ -140,39 +140,42 @@ public final class Libxl {
         // (what is written under them inherits that); the guest's own areas belong to the guest.
         XsPerms readOnly = XsPerms.of(new XsPerm(0, false, false), new XsPerm(domid, true, false));
         XsPerms guestOwned = XsPerms.of(new XsPerm(domid, false, false));
+        // Pipelined: every request of the transaction is sent before the first reply is waited for (xenstored
+        // answers them in order; the commit waits for all), one round trip where libxl's synchronous calls make
+        // thirty-odd: a host creating domains one after another waits on its xenstored less.
         xs.transaction(tx -> {
-            tx.mkdir(home);
-            tx.setPerms(home, readOnly);
-            tx.mkdir(vm);
-            tx.setPerms(vm, readOnly);
-            tx.write(vm + "/uuid", uuid);
-            tx.write(vm + "/name", cfg.name());
+            tx.mkdirLater(home);
+            tx.setPermsLater(home, readOnly);
+            tx.mkdirLater(vm);
+            tx.setPermsLater(vm, readOnly);
+            tx.writeLater(vm + "/uuid", uuid);
+            tx.writeLater(vm + "/name", cfg.name());
             // libxl's start time (libxl_vm_get_start_time, xl uptime): seconds and hundredths since the epoch.
             long now = System.currentTimeMillis();
-            tx.write(vm + "/start_time", String.format("%d.%02d", now / 1000, now % 1000 / 10));
-            tx.write(home + "/vm", vm);
-            tx.write(home + "/name", cfg.name());
-            tx.write(home + "/domid", Integer.toString(domid));
-            for (String dir : new String[] {"cpu", "memory", "control"}) tx.mkdir(home + "/" + dir);
+            tx.writeLater(vm + "/start_time", String.format("%d.%02d", now / 1000, now % 1000 / 10));
+            tx.writeLater(home + "/vm", vm);
+            tx.writeLater(home + "/name", cfg.name());
+            tx.writeLater(home + "/domid", Integer.toString(domid));
+            for (String dir : new String[] {"cpu", "memory", "control"}) tx.mkdirLater(home + "/" + dir);
             // KiB, as libxl writes them: maxmem is the ceiling, memory the balloon target.
-            tx.write(home + "/memory/static-max", Long.toString(cfg.maxmemMiB() * 1024L));
-            tx.write(home + "/memory/target", Long.toString(cfg.memoryMiB() * 1024L));
+            tx.writeLater(home + "/memory/static-max", Long.toString(cfg.maxmemMiB() * 1024L));
+            tx.writeLater(home + "/memory/target", Long.toString(cfg.memoryMiB() * 1024L));
             for (int cpu = 0; cpu < cfg.maxvcpus(); cpu++) {
-                tx.write(home + "/cpu/" + cpu + "/availability", cpu < cfg.vcpus() ? "online" : "offline");
+                tx.writeLater(home + "/cpu/" + cpu + "/availability", cpu < cfg.vcpus() ? "online" : "offline");
             }
-            tx.write(home + "/store/port", Integer.toString(info.xenstorePort()));
-            tx.write(home + "/store/ring-ref", Integer.toString(DomainLayout.XENSTORE_FRAME));
-            tx.write(home + "/console/port", Integer.toString(info.consolePort()));
-            tx.write(home + "/console/ring-ref", Integer.toString(DomainLayout.CONSOLE_FRAME));
+            tx.writeLater(home + "/store/port", Integer.toString(info.xenstorePort()));
+            tx.writeLater(home + "/store/ring-ref", Integer.toString(DomainLayout.XENSTORE_FRAME));
+            tx.writeLater(home + "/console/port", Integer.toString(info.consolePort()));
+            tx.writeLater(home + "/console/ring-ref", Integer.toString(DomainLayout.CONSOLE_FRAME));
             // The guest answers control/shutdown and announces what it supports in control/feature-*
             // (Linux's drivers/xen/manage.c writes feature-poweroff, -reboot, -suspend).
             for (String dir : GUEST_OWNED) {
-                tx.mkdir(home + "/" + dir);
-                tx.setPerms(home + "/" + dir, guestOwned);
+                tx.mkdirLater(home + "/" + dir);
+                tx.setPermsLater(home + "/" + dir, guestOwned);
             }
             // What the toolstack offers the guest: dom0's, as the rest of control.
-            tx.write(home + "/control/platform-feature-multiprocessor-suspend", "1");
-            tx.write(home + "/control/platform-feature-xs_reset_watches", "1");
+            tx.writeLater(home + "/control/platform-feature-multiprocessor-suspend", "1");
+            tx.writeLater(home + "/control/platform-feature-xs_reset_watches", "1");
             return null;
         });
     }

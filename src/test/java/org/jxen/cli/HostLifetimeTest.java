@@ -89,9 +89,14 @@ class HostLifetimeTest {
     }
 
     private Running startHost(List<String> command, String lastLine) throws Exception {
+        return startHost(command, lastLine, java.util.Map.of());
+    }
+
+    private Running startHost(List<String> command, String lastLine, java.util.Map<String, String> env) throws Exception {
         Path log = Files.createTempFile(logs, "host", ".log");
-        Process p = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(log.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().putAll(env);
+        Process p = pb.start();
         started.add(p.toHandle());
         Running host = new Running(p, log);
         boolean up = waitFor(() -> !p.isAlive() || host.output().stream().anyMatch(l -> l.startsWith(lastLine)));
@@ -165,6 +170,57 @@ class HostLifetimeTest {
         assertThat(waitFor(() -> !guests.get(0).isAlive())).as("the guest ended; output: %s", host.output()).isTrue();
         assertThat(waitFor(() -> host.output().stream().anyMatch(l -> l.startsWith("d1: host gone (")))).as("output: %s",
                 host.output()).isTrue();
+    }
+
+    /**
+     * Guest JVMs of a host run from jars share one class-data archive of the classes a guest loads: the first
+     * guest of a host with none in the cache records them, the archive is dumped once it has booted, and the
+     * guests of the next host map it. An archive that is not one (a corrupt file) only means no sharing: the
+     * guest boots, and nothing of the JVM's complaint reaches the host's output.
+     */
+    @Test
+    void guestProcessesMapOneSharedClassArchiveMadeByTheFirstGuest() throws Exception {
+        Path jar = logs.resolve("jxen-copy.jar");
+        String classPath = org.jxen.testing.ClassesJar.classPath(jar);
+        Path cache = logs.resolve("cache");
+        java.util.Map<String, String> env = java.util.Map.of("XDG_CACHE_HOME", cache.toString());
+        Running first = startHost(hostCommandOn(classPath, "--guest", "g1"), "jxen host: booted g1 as domain 1", env);
+        assertThat(waitFor(() -> archives(cache.resolve("jxen")).size() == 1))
+                .as("an archive in %s; host output: %s", cache, first.output()).isTrue();
+        Path archive = archives(cache.resolve("jxen")).get(0);
+        assertThat(archive.getFileName().toString()).matches("guest-[0-9a-f]{24}\\.jsa");
+        assertThat(Files.size(archive)).as("archive bytes").isGreaterThan(1L << 20);
+        stop(first);
+
+        Running second = startHost(hostCommandOn(classPath, "--guest", "g2"), "jxen host: booted g2 as domain 1", env);
+        List<ProcessHandle> guests = guestsOf(second.process());
+        assertThat(guests).hasSize(1);
+        assertThat(Files.readString(Path.of("/proc/" + guests.get(0).pid() + "/maps")))
+                .as("the guest's mappings").contains(archive.toString());
+        stop(second);
+
+        byte[] junk = new byte[64 * 1024];
+        new java.util.Random(7).nextBytes(junk);
+        Files.write(archive, junk);
+        Running third = startHost(hostCommandOn(classPath, "--guest", "g3"), "jxen host: booted g3 as domain 1", env);
+        assertThat(waitFor(() -> "1".equals(readOrNull("/local/domain/1/control/feature-poweroff"))))
+                .as("g3 booted; output: %s", third.output()).isTrue();
+        assertThat(String.join("\n", third.output())).doesNotContain("[cds]").doesNotContain("shared archive");
+        stop(third);
+    }
+
+    private static List<Path> archives(Path dir) {
+        if (!Files.isDirectory(dir)) return List.of();
+        try (var files = Files.list(dir)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".jsa")).toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    private void stop(Running host) throws InterruptedException {
+        host.process().destroy();
+        assertThat(host.process().waitFor(WAIT_MILLIS, TimeUnit.MILLISECONDS)).as("the host stopped").isTrue();
     }
 
     /**

@@ -636,6 +636,39 @@ public abstract class HypervisorContract {
         awaitBlocked(id, true);
     }
 
+    /**
+     * What the domain's event thread spends in its handlers is the domain's CPU time (xl list's Time(s)), whether
+     * that thread is a platform thread or a virtual one timed on its carrier.
+     */
+    @Test
+    void theCpuTimeOfTheEventHandlersIsTheDomains() throws Exception {
+        Hypercalls g = guest();
+        int id = g.domid();
+        int p0 = dom0.allocUnbound(id);
+        g.bindInterdomain(0, p0);
+        BlockingQueue<Integer> got = new LinkedBlockingQueue<>();
+        java.util.concurrent.atomic.AtomicBoolean burn = new java.util.concurrent.atomic.AtomicBoolean();
+        g.setEventHandler(port -> {
+            if (burn.get()) {
+                // 50 ms of the OS thread's CPU, as the clock of the thread that runs the handler measures it.
+                java.lang.foreign.MemorySegment ts = org.jxen.libc.ThreadClock.timespec(java.lang.foreign.Arena.ofAuto());
+                long start = org.jxen.libc.ThreadClock.nanos(ts);
+                long x = 0;
+                while (org.jxen.libc.ThreadClock.nanos(ts) - start < 50_000_000L) x += x * 31 + 7;
+                assertThat(x).isNotNull();
+            }
+            got.add(port);
+        }, Delivery.BLOCKING);
+        take(got);
+        awaitBlocked(id, true);
+        long before = g.cpuNanos();
+        burn.set(true);
+        dom0.send(p0);
+        take(got);
+        awaitBlocked(id, true);
+        assertThat(g.cpuNanos() - before).as("the domain's CPU ns").isGreaterThanOrEqualTo(50_000_000L);
+    }
+
     private void awaitBlocked(int id, boolean want) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (ctl.info(id).blocked() != want && System.nanoTime() < deadline) Thread.sleep(1);

@@ -59,6 +59,52 @@ class XsClientAgainstXenstoredTest {
         }
     }
 
+    /**
+     * A transaction's pipelined writes (what libxl's domain build uses): all sent before any reply is read, all
+     * committed together, in the order sent (the MKDIR before the SET_PERMS on it).
+     */
+    @Test
+    void pipelinedOperationsOfATransactionAreCommittedInTheOrderSent() throws Exception {
+        try (XenStoredServer server = XenStoredServer.start(new XenStoredServer.Options(dir.resolve("socket"), null));
+             XsClient dom0 = new XsClient(UnixSocketChannel.connect(server.socketPath()));
+             XsClient guest = new XsClient(server.connectInProcess(7))) {
+            org.jxen.xenstore.XsPerms guestOwned = org.jxen.xenstore.XsPerms.of(new org.jxen.xenstore.XsPerm(7, false, false));
+            dom0.transaction(tx -> {
+                tx.mkdirLater("/local/domain/7/data");
+                tx.setPermsLater("/local/domain/7/data", guestOwned);
+                for (int i = 0; i < 40; i++) tx.writeLater("/vm/x/k" + i, "v" + i);
+                assertThat(dom0.readOrNull("/vm/x/k0")).as("nothing visible before the commit").isNull();
+                return null;
+            });
+            assertThat(dom0.directory("/vm/x")).hasSize(40);
+            assertThat(dom0.readString("/vm/x/k39")).isEqualTo("v39");
+            assertThat(dom0.getPerms("/local/domain/7/data").toString()).isEqualTo("n7");
+            guest.write("/local/domain/7/data/mine", "1"); // the guest owns it: the SET_PERMS came after the MKDIR
+        }
+    }
+
+    /** A pipelined write that fails fails the whole transaction, with the daemon's error code; none of it lands. */
+    @Test
+    void aFailedPipelinedWriteAbortsTheTransactionWithItsError() throws Exception {
+        try (XenStoredServer server = XenStoredServer.start(new XenStoredServer.Options(dir.resolve("socket"), null));
+             XsClient dom0 = new XsClient(UnixSocketChannel.connect(server.socketPath()));
+             XsClient guest = new XsClient(server.connectInProcess(7))) {
+            dom0.write("/dom0-only", "x");
+            dom0.mkdir("/local/domain/7");
+            dom0.setPerms("/local/domain/7", org.jxen.xenstore.XsPerms.of(new org.jxen.xenstore.XsPerm(7, false, false)));
+            guest.write("/local/domain/7/alone", "0"); // the guest may write its own home
+            assertThatThrownBy(() -> guest.transaction(tx -> {
+                tx.writeLater("/local/domain/7/before", "1");
+                tx.writeLater("/dom0-only/child", "2"); // EACCES: dom0's node
+                tx.writeLater("/local/domain/7/after", "3");
+                return null;
+            })).isInstanceOfSatisfying(XenStoreException.class, e -> assertThat(e.error()).isEqualTo(XsError.EACCES));
+            assertThat(dom0.readOrNull("/local/domain/7/before")).isNull();
+            assertThat(dom0.readOrNull("/local/domain/7/after")).isNull();
+            assertThat(dom0.readOrNull("/dom0-only/child")).isNull();
+        }
+    }
+
     @Test
     void directoryOrNullAnswersMissingWithNullAndOtherErrorsWithTheirCode() throws Exception {
         try (XenStoredServer server = XenStoredServer.start(new XenStoredServer.Options(dir.resolve("socket"), null));

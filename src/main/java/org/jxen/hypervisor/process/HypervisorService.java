@@ -1,5 +1,6 @@
 package org.jxen.hypervisor.process;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.StandardProtocolFamily;
@@ -36,7 +37,8 @@ public final class HypervisorService implements AutoCloseable {
      * trimmed every second, no perf-data file. {@code ArchiveRelocationMode=0} maps the JDK's class-data archive at
      * the address it was built for, so its pages stay shared with every other guest instead of being relocated into
      * private copies (JDK 20 made relocation the default): 6 MB a guest. Together they take a guest's private
-     * memory from about 50 MB to 22 MB (docs/host.md, "Guest processes"), which is what decides how many fit.
+     * memory from about 50 MB to 22 MB (docs/host.md, "Guest processes"), which is what decides how many fit;
+     * a {@link GuestClassArchive} of jxen's own classes takes it to about 17 MB.
      */
     public static final List<String> DEFAULT_GUEST_JVM_OPTIONS = List.of("-Xshare:auto", "-XX:+UnlockDiagnosticVMOptions",
             "-XX:ArchiveRelocationMode=0", "-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:+UseSerialGC",
@@ -44,6 +46,8 @@ public final class HypervisorService implements AutoCloseable {
             "-XX:-UsePerfData");
     private volatile List<String> guestJvmOptions = DEFAULT_GUEST_JVM_OPTIONS;
     public static final String TOKEN_ENV = "JXEN_GUEST_TOKEN";
+    /** Extra JVM options for guest processes, after {@link #DEFAULT_GUEST_JVM_OPTIONS} (docs/host.md). */
+    public static final String GUEST_JAVA_OPTS_ENV = "JXEN_GUEST_JAVA_OPTS";
     /** The suffix of the files naming guest processes' pids in the hypervisor's directory. */
     public static final String PID_SUFFIX = ".pid";
 
@@ -132,6 +136,13 @@ public final class HypervisorService implements AutoCloseable {
         guestJvmOptions = List.copyOf(options);
     }
 
+    /** The class-data archive for guests of these options (GuestClassArchive), one per set of options. */
+    private synchronized GuestClassArchive classArchive(String java, List<String> options, String classPath) {
+        return classArchives.computeIfAbsent(options, o -> GuestClassArchive.of(java, o, classPath, hv.directory()));
+    }
+
+    private final Map<List<String>, GuestClassArchive> classArchives = new HashMap<>();
+
     /** Domain id -> pid of the process launched for it (the latest). */
     private final java.util.Map<Integer, Long> launched = new java.util.HashMap<>();
 
@@ -159,15 +170,25 @@ public final class HypervisorService implements AutoCloseable {
         String token = issueToken(domid);
         int serial = hv.serial(domid);
         List<String> cmd = new ArrayList<>();
-        cmd.add(ProcessHandle.current().info().command().orElse(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        String java = ProcessHandle.current().info().command().orElse(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add(java);
         cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.addAll(guestJvmOptions);
+        // The user's own options for guest JVMs come last, so that they win over ours (the launcher's
+        // $JXEN_JAVA_OPTS is the host's).
+        List<String> options = new ArrayList<>(guestJvmOptions);
+        String extra = System.getenv(GUEST_JAVA_OPTS_ENV);
+        if (extra != null && !extra.isBlank()) options.addAll(List.of(extra.strip().split("\\s+")));
+        cmd.addAll(options);
+        String ownClassPath = System.getProperty("java.class.path");
+        if (extraClassPath.isEmpty() && GuestClassArchive.possibleFor(ownClassPath)) {
+            cmd.addAll(classArchive(java, options, ownClassPath).options());
+        }
         cmd.add("-cp");
         List<String> classPath = new ArrayList<>();
         for (Path p : extraClassPath) classPath.add(p.toAbsolutePath().toString());
-        classPath.add(System.getProperty("java.class.path"));
-        cmd.add(String.join(java.io.File.pathSeparator, classPath));
+        classPath.add(ownClassPath);
+        cmd.add(String.join(File.pathSeparator, classPath));
         cmd.add(GuestMain.class.getName());
         // Absolute: a host started after a crash recognises a leftover guest by this path in its command line.
         cmd.add(socketPath.toAbsolutePath().toString());
@@ -241,9 +262,12 @@ public final class HypervisorService implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         List<Process> all;
+        List<GuestClassArchive> archives;
         synchronized (this) {
             all = new ArrayList<>(processes);
+            archives = new ArrayList<>(classArchives.values());
         }
+        for (GuestClassArchive a : archives) a.close();
         for (Process p : all) {
             p.destroyForcibly();
             try {

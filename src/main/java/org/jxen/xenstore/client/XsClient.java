@@ -392,10 +392,14 @@ public final class XsClient implements AutoCloseable {
     }
 
     public void setPerms(int tx, String path, XsPerms perms) throws IOException {
+        call(XsType.SET_PERMS, tx, setPermsPayload(path, perms));
+    }
+
+    private static byte[] setPermsPayload(String path, XsPerms perms) {
         List<String> parts = new ArrayList<>();
         parts.add(path);
         perms.entries().forEach(p -> parts.add(p.toString()));
-        call(XsType.SET_PERMS, tx, Payloads.strings(parts.toArray(String[]::new)));
+        return Payloads.strings(parts.toArray(String[]::new));
     }
 
     // ---- watches ----
@@ -494,6 +498,19 @@ public final class XsClient implements AutoCloseable {
                 throw e;
             }
             try {
+                tx.sync();
+            } catch (XenStoreException e) {
+                abortQuietly(tx, e);
+                if (e.error() == XsError.EAGAIN && attempt < MAX_TRANSACTION_ATTEMPTS) {
+                    backOff(attempt);
+                    continue;
+                }
+                throw e;
+            } catch (IOException | RuntimeException e) {
+                abortQuietly(tx, e);
+                throw e;
+            }
+            try {
                 transactionEnd(tx.id(), true);
                 return result;
             } catch (XenStoreException e) {
@@ -528,9 +545,16 @@ public final class XsClient implements AutoCloseable {
         }
     }
 
-    /** A started transaction: the node operations with its tx_id. */
+    /**
+     * A started transaction: the node operations with its tx_id. The {@code ...Later} ones are sent without
+     * waiting for their replies (pipelined: a transaction's writes are invisible until it commits, so only the
+     * waits change, not what xenstored does or in which order); {@link #sync} waits for them, throwing the first
+     * error, and {@link XsClient#transaction} syncs before it commits.
+     */
     public final class Tx {
         private final int id;
+        private final List<CompletableFuture<XsMessage>> unsynced = new ArrayList<>();
+        private final List<XsType> unsyncedTypes = new ArrayList<>();
 
         private Tx(int id) {
             this.id = id;
@@ -584,7 +608,40 @@ public final class XsClient implements AutoCloseable {
             XsClient.this.setPerms(id, path, perms);
         }
 
+        public void writeLater(String path, String value) {
+            later(XsType.WRITE, Payloads.pathAndValue(path, value.getBytes(StandardCharsets.UTF_8)));
+        }
+
+        public void mkdirLater(String path) {
+            later(XsType.MKDIR, Payloads.strings(path));
+        }
+
+        public void setPermsLater(String path, XsPerms perms) {
+            later(XsType.SET_PERMS, setPermsPayload(path, perms));
+        }
+
+        private void later(XsType type, byte[] payload) {
+            unsynced.add(request(XsMessage.of(type, 0, id, payload)));
+            unsyncedTypes.add(type);
+        }
+
+        /** Waits for every reply of the {@code ...Later} operations sent so far: the first error is thrown. */
+        public void sync() throws IOException {
+            IOException first = null;
+            for (int i = 0; i < unsynced.size(); i++) {
+                try {
+                    payloadOf(unsyncedTypes.get(i), unsynced.get(i));
+                } catch (IOException e) {
+                    if (first == null) first = e;
+                }
+            }
+            unsynced.clear();
+            unsyncedTypes.clear();
+            if (first != null) throw first;
+        }
+
         public void commit() throws IOException {
+            sync();
             transactionEnd(id, true);
         }
 
