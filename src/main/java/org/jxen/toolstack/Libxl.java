@@ -350,19 +350,20 @@ public final class Libxl {
         xs.mkdir(paths.backendParent());
         boolean written = xs.transaction(tx -> {
             if (tx.exists(fe) || tx.exists(be)) return false;
-            tx.mkdir(fe);
-            tx.setPerms(fe, feperms);
-            tx.write(fe + "/backend", be);
-            tx.write(fe + "/backend-id", Integer.toString(d.backendDomid()));
-            tx.write(fe + "/state", Integer.toString(STATE_INITIALISING));
-            tx.mkdir(be);
-            tx.setPerms(be, beperms);
-            tx.write(be + "/frontend", fe);
-            tx.write(be + "/frontend-id", Integer.toString(domid));
-            tx.write(be + "/online", "1");
-            for (var e : new TreeMap<>(d.frontendNodes()).entrySet()) tx.write(fe + "/" + e.getKey(), e.getValue());
-            for (var e : new TreeMap<>(d.backendNodes()).entrySet()) tx.write(be + "/" + e.getKey(), e.getValue());
-            tx.write(be + "/state", Integer.toString(STATE_INITIALISING));
+            // The rest pipelined, as the domain's build (writeDomainNodes): sent at once, waited for at the commit.
+            tx.mkdirLater(fe);
+            tx.setPermsLater(fe, feperms);
+            tx.writeLater(fe + "/backend", be);
+            tx.writeLater(fe + "/backend-id", Integer.toString(d.backendDomid()));
+            tx.writeLater(fe + "/state", Integer.toString(STATE_INITIALISING));
+            tx.mkdirLater(be);
+            tx.setPermsLater(be, beperms);
+            tx.writeLater(be + "/frontend", fe);
+            tx.writeLater(be + "/frontend-id", Integer.toString(domid));
+            tx.writeLater(be + "/online", "1");
+            for (var e : new TreeMap<>(d.frontendNodes()).entrySet()) tx.writeLater(fe + "/" + e.getKey(), e.getValue());
+            for (var e : new TreeMap<>(d.backendNodes()).entrySet()) tx.writeLater(be + "/" + e.getKey(), e.getValue());
+            tx.writeLater(be + "/state", Integer.toString(STATE_INITIALISING));
             return true;
         });
         if (!written) throw new DeviceException(what + " already exists");
