@@ -39,6 +39,7 @@ final class FutexPoller {
     }
 
     private static boolean probe() {
+        if (!Boolean.parseBoolean(System.getProperty("jxen.eventPollers", "true"))) return false;
         try {
             return Futex.hasWaitv();
         } catch (RuntimeException | LinkageError e) {
@@ -46,7 +47,10 @@ final class FutexPoller {
         }
     }
 
-    /** Whether this kernel has futex_waitv: without it, event threads stay platform threads. */
+    /**
+     * Whether this kernel has futex_waitv (and {@code -Djxen.eventPollers=false} was not given): without it, event
+     * threads stay platform threads.
+     */
     static boolean available() {
         return AVAILABLE;
     }
