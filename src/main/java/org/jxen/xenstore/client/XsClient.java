@@ -486,6 +486,7 @@ public final class XsClient implements AutoCloseable {
             T result;
             try {
                 result = body.run(tx);
+                tx.sync(); // the body's pipelined operations: their errors are the body's
             } catch (XenStoreException e) {
                 abortQuietly(tx, e);
                 if (e.error() == XsError.EAGAIN && attempt < MAX_TRANSACTION_ATTEMPTS) {
@@ -494,19 +495,6 @@ public final class XsClient implements AutoCloseable {
                 }
                 throw e;
             } catch (IOException | RuntimeException | Error e) {
-                abortQuietly(tx, e);
-                throw e;
-            }
-            try {
-                tx.sync();
-            } catch (XenStoreException e) {
-                abortQuietly(tx, e);
-                if (e.error() == XsError.EAGAIN && attempt < MAX_TRANSACTION_ATTEMPTS) {
-                    backOff(attempt);
-                    continue;
-                }
-                throw e;
-            } catch (IOException | RuntimeException e) {
                 abortQuietly(tx, e);
                 throw e;
             }
