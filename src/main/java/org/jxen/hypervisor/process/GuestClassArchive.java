@@ -95,11 +95,6 @@ final class GuestClassArchive {
         return fallback;
     }
 
-    /** Where the archive is (or will be). */
-    Path path() {
-        return archive;
-    }
-
     /**
      * The options for the next guest's JVM: the archive when it exists; else, for the first guest to ask, the
      * class list to record (and a thread that dumps the archive once that guest has booted); else none. A
@@ -166,7 +161,7 @@ final class GuestClassArchive {
     }
 
     /** {@code java -Xshare:dump} with the guests' options, into a temporary file renamed into place. */
-    void dump() throws IOException, InterruptedException {
+    private void dump() throws IOException, InterruptedException {
         Path tmp = archive.resolveSibling(archive.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
         List<String> cmd = new ArrayList<>();
         cmd.add(javaBin);
