@@ -21,6 +21,27 @@ final class EventLoop implements Runnable {
     private final Thread thread;
     private final VcpuClock clock;
 
+    /**
+     * How many event threads that could be virtual a process keeps as platform threads: a poller's hop costs a
+     * busy guest's data path 10-25% (in-process 4 KiB random reads, docs/bench.md "Session 15"), while a few
+     * dozen platform threads cost JVM-wide operations nothing that shows. The system property
+     * {@code jxen.platformEventThreads} changes it (0: every such thread virtual).
+     */
+    private static final int DEFAULT_PLATFORM_EVENT_THREADS = 64;
+    private static final java.util.concurrent.atomic.AtomicInteger PLATFORM_IN_USE = new java.util.concurrent.atomic.AtomicInteger();
+    /** This thread could have been virtual and is one of the {@link #PLATFORM_IN_USE} platform threads. */
+    private final boolean countedPlatform;
+
+    /** Takes one of the platform places if one is left. */
+    private static boolean platformPlaceLeft() {
+        int limit = Integer.getInteger("jxen.platformEventThreads", DEFAULT_PLATFORM_EVENT_THREADS);
+        while (true) {
+            int n = PLATFORM_IN_USE.get();
+            if (n >= limit) return false;
+            if (PLATFORM_IN_USE.compareAndSet(n, n + 1)) return true;
+        }
+    }
+
     /** Where a virtual event thread sleeps (a poller waits on its word), or null for a platform thread. */
     private final FutexPoller.Slot slot;
     /** A virtual thread's buffer for its carrier's clock ({@link #deliverAllTimed}). */
@@ -38,7 +59,9 @@ final class EventLoop implements Runnable {
         this.fifo = fifo;
         this.handler = handler;
         this.delivery = delivery;
-        boolean v = virtual && delivery == Delivery.BLOCKING && FutexPoller.available();
+        boolean eligible = virtual && delivery == Delivery.BLOCKING && FutexPoller.available();
+        this.countedPlatform = eligible && platformPlaceLeft();
+        boolean v = eligible && !countedPlatform;
         this.slot = v ? FutexPoller.slot(page.sleepingWord()) : null;
         this.timespec = v ? ThreadClock.timespec(Arena.ofAuto()) : null;
         this.thread = v ? Thread.ofVirtual().name(name).unstarted(this)
@@ -60,11 +83,17 @@ final class EventLoop implements Runnable {
             }
             return;
         }
-        MapCount.reserve(MapCount.THREAD);
+        try {
+            MapCount.reserve(MapCount.THREAD);
+        } catch (RuntimeException | Error e) {
+            if (countedPlatform) PLATFORM_IN_USE.decrementAndGet();
+            throw e;
+        }
         try {
             thread.start();
         } catch (RuntimeException | Error e) {
             MapCount.release(MapCount.THREAD);
+            if (countedPlatform) PLATFORM_IN_USE.decrementAndGet();
             throw e;
         }
     }
@@ -80,6 +109,7 @@ final class EventLoop implements Runnable {
                 slot.release();
             } else {
                 MapCount.release(MapCount.THREAD);
+                if (countedPlatform) PLATFORM_IN_USE.decrementAndGet();
             }
         }
     }

@@ -215,8 +215,9 @@ class ResourceLimitsTest extends SystemFixture {
 
     @Test
     void aHostOutOfThreadsRefusesTheNextGuestWithEagainAndItsGuestsCommandsFailUntilThreadsAreFree() throws Exception {
-        // In-process guests' event threads are virtual: a guest takes a platform thread only when a new futex
-        // poller is needed, here one every two guests (docs/hypervisor.md, "Virtual event threads").
+        // A host's first 64 in-process guests take a platform event thread each; later ones a place with a futex
+        // poller, which takes a platform thread every two guests here (docs/hypervisor.md, "Virtual event
+        // threads"): either way the limit is reached.
         Path run = startHost(List.of(), "-Djxen.eventPollerWords=2");
         Process host = hosts.getLast();
         try (PidsCgroup pids = PidsCgroup.create("jxen-test-" + host.pid())) {
