@@ -2,6 +2,7 @@ package org.jxen.hypervisor;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.jxen.libc.ThreadClock;
 
 /**
@@ -28,7 +29,7 @@ final class EventLoop implements Runnable {
      * {@code jxen.platformEventThreads} changes it (0: every such thread virtual).
      */
     private static final int DEFAULT_PLATFORM_EVENT_THREADS = 64;
-    private static final java.util.concurrent.atomic.AtomicInteger PLATFORM_IN_USE = new java.util.concurrent.atomic.AtomicInteger();
+    private static final AtomicInteger PLATFORM_IN_USE = new AtomicInteger();
     /** This thread could have been virtual and is one of the {@link #PLATFORM_IN_USE} platform threads. */
     private final boolean countedPlatform;
 

@@ -533,6 +533,9 @@ public final class XsClient implements AutoCloseable {
         }
     }
 
+    private record Unsynced(XsType type, CompletableFuture<XsMessage> reply) {
+    }
+
     /**
      * A started transaction: the node operations with its tx_id. The {@code ...Later} ones are sent without
      * waiting for their replies (pipelined: a transaction's writes are invisible until it commits, so only the
@@ -541,8 +544,8 @@ public final class XsClient implements AutoCloseable {
      */
     public final class Tx {
         private final int id;
-        private final List<CompletableFuture<XsMessage>> unsynced = new ArrayList<>();
-        private final List<XsType> unsyncedTypes = new ArrayList<>();
+        /** The {@code ...Later} operations sent and not yet waited for. */
+        private final List<Unsynced> unsynced = new ArrayList<>();
 
         private Tx(int id) {
             this.id = id;
@@ -609,22 +612,20 @@ public final class XsClient implements AutoCloseable {
         }
 
         private void later(XsType type, byte[] payload) {
-            unsynced.add(request(XsMessage.of(type, 0, id, payload)));
-            unsyncedTypes.add(type);
+            unsynced.add(new Unsynced(type, request(XsMessage.of(type, 0, id, payload))));
         }
 
         /** Waits for every reply of the {@code ...Later} operations sent so far: the first error is thrown. */
         public void sync() throws IOException {
             IOException first = null;
-            for (int i = 0; i < unsynced.size(); i++) {
+            for (Unsynced u : unsynced) {
                 try {
-                    payloadOf(unsyncedTypes.get(i), unsynced.get(i));
+                    payloadOf(u.type(), u.reply());
                 } catch (IOException e) {
                     if (first == null) first = e;
                 }
             }
             unsynced.clear();
-            unsyncedTypes.clear();
             if (first != null) throw first;
         }
 
