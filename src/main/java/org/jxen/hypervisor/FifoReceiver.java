@@ -1,6 +1,7 @@
 package org.jxen.hypervisor;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
 
 /**
  * A domain on the FIFO ABI as whoever raises its events sees it: its event words and control block (pages of
@@ -121,6 +122,12 @@ abstract class FifoReceiver {
 
     private void link(Words w, MemorySegment page, int port) {
         long off = EventWord.offset(port);
+        // A send is a hypercall, and on Xen a full barrier: what the sender wrote before it (a ring's producer
+        // index, written with release semantics only) is visible before the receiver can see the event. The
+        // plain read below would not give that: x86 may take it before the sender's earlier stores drain, and
+        // a consumer that cleared PENDING meanwhile would read the old index, find nothing and sleep with the
+        // message in its ring (a guest waiting for ever on a xenstore reply).
+        VarHandle.fullFence();
         // Already pending and linked: the consumer has yet to clear LINKED and then PENDING before it delivers,
         // so this send is covered by that delivery, and Xen's set_pending would change nothing. Checked without
         // the queue lock, which a flood of sends to one port would otherwise take on every send.

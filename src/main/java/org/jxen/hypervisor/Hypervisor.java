@@ -31,6 +31,8 @@ public final class Hypervisor implements AutoCloseable {
     private final RunDir runDir;
     private final TreeMap<Integer, Domain> domains = new TreeMap<>();
     private int rover;
+    /** Ids taken by creations whose files are being made outside the lock. */
+    private final java.util.BitSet building = new java.util.BitSet();
     private int nextSerial = 1;
     private boolean closed;
 
@@ -270,19 +272,44 @@ public final class Hypervisor implements AutoCloseable {
         domainShutdown(live(caller), reason);
     }
 
-    synchronized int createDomain(int caller, int memoryPages, int vcpus) throws HypercallException {
-        privileged(caller);
+    /**
+     * The id is taken under the lock, the domain's files are made outside it (three files created, sized and
+     * mapped: most of a creation's time, during which every other domain's binds and maps would wait), and the
+     * domain is published under the lock again.
+     */
+    int createDomain(int caller, int memoryPages, int vcpus) throws HypercallException {
         if (memoryPages < 2 || memoryPages > MAX_MEMORY_PAGES) {
             throw new HypercallException(Errno.EINVAL, memoryPages + " pages");
         }
         if (vcpus < 1 || vcpus > MAX_VCPUS) throw new HypercallException(Errno.EINVAL, vcpus + " vcpus");
-        int domid = freeDomid();
-        Domain d = new Domain(runDir, domid, nextSerial++, memoryPages, vcpus);
-        domains.put(domid, d);
-        // The domain builder's work: console and xenstore pages granted to dom0, their ports offered to dom0.
-        DomainBuilder.seed(d);
-        d.xenstorePort = ChannelOps.allocUnbound(d, 0);
-        d.consolePort = ChannelOps.allocUnbound(d, 0);
+        int domid;
+        int serial;
+        synchronized (this) {
+            privileged(caller);
+            if (closed) throw new HypercallException(Errno.ESRCH, "the hypervisor is closed");
+            domid = freeDomid();
+            serial = nextSerial++;
+            building.set(domid);
+        }
+        Domain d = null;
+        try {
+            d = new Domain(runDir, domid, serial, memoryPages, vcpus);
+            // The domain builder's work: console and xenstore pages granted to dom0, their ports offered to dom0.
+            DomainBuilder.seed(d);
+        } finally {
+            synchronized (this) {
+                building.clear(domid);
+                if (d != null && !closed) {
+                    domains.put(domid, d);
+                    d.xenstorePort = ChannelOps.allocUnbound(d, 0);
+                    d.consolePort = ChannelOps.allocUnbound(d, 0);
+                } else if (d != null) {
+                    kill(d);
+                    d = null;
+                }
+            }
+        }
+        if (d == null) throw new HypercallException(Errno.ESRCH, "the hypervisor is closed");
         return domid;
     }
 
@@ -292,7 +319,7 @@ public final class Hypervisor implements AutoCloseable {
         for (int i = 0; i < DOMID_FIRST_RESERVED; i++) {
             dom++;
             if (dom >= DOMID_FIRST_RESERVED) dom = 1;
-            if (!domains.containsKey(dom)) {
+            if (!domains.containsKey(dom) && !building.get(dom)) {
                 rover = dom;
                 return dom;
             }
@@ -377,12 +404,32 @@ public final class Hypervisor implements AutoCloseable {
         if (dom0 != null && dom0.domExcPort != 0) dom0.raise(dom0.domExcPort);
     }
 
-    synchronized void destroy(int caller, int domid) throws HypercallException {
-        kill(controlled(caller, domid));
-        raiseDomExc();
+    /**
+     * The domain leaves the table under the lock; its files are unmapped and deleted after (closing a shared
+     * mapping is a handshake with every thread of the process, which other domains' hypercalls need not wait for).
+     */
+    void destroy(int caller, int domid) throws HypercallException {
+        Domain d;
+        synchronized (this) {
+            d = controlled(caller, domid);
+            unlink(d);
+            raiseDomExc();
+        }
+        releaseFiles(d);
     }
 
     private void kill(Domain d) {
+        unlink(d);
+        releaseFiles(d);
+    }
+
+    private void releaseFiles(Domain d) {
+        d.memory.release();
+        d.grantFile.release();
+        d.eventFile.release();
+    }
+
+    private void unlink(Domain d) {
         if (d.logDirty != null) {
             d.logDirty.close();
             d.logDirty = null;
@@ -392,9 +439,6 @@ public final class Hypervisor implements AutoCloseable {
         GrantOps.unmapAll(d);
         ChannelOps.closeAll(d, this::lookup);
         domains.remove(d.id);
-        d.memory.release();
-        d.grantFile.release();
-        d.eventFile.release();
     }
 
     synchronized DomainInfo info(int caller, int domid) throws HypercallException {

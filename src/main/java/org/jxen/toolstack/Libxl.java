@@ -131,10 +131,28 @@ public final class Libxl {
         xs.introduce(domid, DomainLayout.XENSTORE_FRAME, info.xenstorePort());
     }
 
+    /** MD5 digesters, one per thread: {@code MessageDigest.getInstance} looks up the provider every time. */
+    private static final ThreadLocal<java.security.MessageDigest> MD5 = ThreadLocal.withInitial(() -> {
+        try {
+            return java.security.MessageDigest.getInstance("MD5");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    });
+
+    /** {@link UUID#nameUUIDFromBytes} (a version 3 UUID of the name), with this thread's digester. */
+    static String nameUuid(String name) {
+        byte[] md5 = MD5.get().digest(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        md5[6] = (byte) ((md5[6] & 0x0f) | 0x30);
+        md5[8] = (byte) ((md5[8] & 0x3f) | 0x80);
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(md5);
+        return new UUID(b.getLong(), b.getLong()).toString();
+    }
+
     private void writeDomainNodes(int domid, GuestConfig cfg, DomainInfo info) throws IOException {
         String home = home(domid);
         // xl.cfg's uuid, else one of the name and id (stable for tests; xl would generate a random one).
-        String uuid = cfg.uuid() != null ? cfg.uuid() : UUID.nameUUIDFromBytes((cfg.name() + "/" + domid).getBytes()).toString();
+        String uuid = cfg.uuid() != null ? cfg.uuid() : nameUuid(cfg.name() + "/" + domid);
         String vm = "/vm/" + uuid;
         // libxl__domain_make: the home, the vm path, cpu, memory and control are dom0's, readable by the guest
         // (what is written under them inherits that); the guest's own areas belong to the guest.
@@ -152,7 +170,8 @@ public final class Libxl {
             tx.writeLater(vm + "/name", cfg.name());
             // libxl's start time (libxl_vm_get_start_time, xl uptime): seconds and hundredths since the epoch.
             long now = System.currentTimeMillis();
-            tx.writeLater(vm + "/start_time", String.format("%d.%02d", now / 1000, now % 1000 / 10));
+            long hundredths = now % 1000 / 10;
+            tx.writeLater(vm + "/start_time", now / 1000 + (hundredths < 10 ? ".0" : ".") + hundredths);
             tx.writeLater(home + "/vm", vm);
             tx.writeLater(home + "/name", cfg.name());
             tx.writeLater(home + "/domid", Integer.toString(domid));

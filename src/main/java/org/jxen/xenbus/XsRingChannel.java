@@ -144,25 +144,42 @@ public final class XsRingChannel implements XsChannel {
 
     @Override
     public void send(XsMessage message) throws IOException {
-        if (message.length() > XsWire.PAYLOAD_MAX) {
-            // The daemon would mark the ring broken (error PROTO); refuse locally instead.
-            throw new IOException("payload of " + message.length() + " bytes exceeds " + XsWire.PAYLOAD_MAX);
+        sendAll(java.util.List.of(message));
+    }
+
+    /** The frames into the request ring one after another, and one notification (more only if the ring fills). */
+    @Override
+    public void sendAll(java.util.List<XsMessage> messages) throws IOException {
+        byte[][] frames = new byte[messages.size()][];
+        for (int i = 0; i < frames.length; i++) {
+            XsMessage message = messages.get(i);
+            if (message.length() > XsWire.PAYLOAD_MAX) {
+                // The daemon would mark the ring broken (error PROTO); refuse locally instead.
+                throw new IOException("payload of " + message.length() + " bytes exceeds " + XsWire.PAYLOAD_MAX);
+            }
+            frames[i] = message.toBytes();
         }
-        byte[] frame = message.toBytes();
         sendLock.lock();
         try {
-            int off = 0;
-            while (off < frame.length) {
-                long seen = seen();
-                checkError();
-                int n = ring.requests().write(frame, off, frame.length - off);
-                if (n > 0) {
-                    off += n;
-                    notifier.notifyPeer();
-                } else {
-                    awaitNotification(seen);
+            boolean unannounced = false;
+            for (byte[] frame : frames) {
+                int off = 0;
+                while (off < frame.length) {
+                    long seen = seen();
+                    checkError();
+                    int n = ring.requests().write(frame, off, frame.length - off);
+                    if (n > 0) {
+                        off += n;
+                        unannounced = true;
+                    } else {
+                        // Full: the daemon must hear of what is there before it makes room.
+                        if (unannounced) notifier.notifyPeer();
+                        unannounced = false;
+                        awaitNotification(seen);
+                    }
                 }
             }
+            if (unannounced) notifier.notifyPeer();
         } finally {
             sendLock.unlock();
         }

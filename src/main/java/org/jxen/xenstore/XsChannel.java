@@ -12,6 +12,14 @@ public interface XsChannel extends Closeable {
     /** Sends one frame. Thread-safe. */
     void send(XsMessage message) throws IOException;
 
+    /**
+     * Sends frames in order, none of another sender's between them; a channel that can hands them to the daemon
+     * at once (one write, one notification, one wake-up of its loop) rather than one by one. Thread-safe.
+     */
+    default void sendAll(java.util.List<XsMessage> messages) throws IOException {
+        for (XsMessage m : messages) send(m);
+    }
+
     /** Blocks for the next frame from the daemon; throws {@link java.io.EOFException} when the daemon closed. */
     XsMessage receive() throws IOException;
 

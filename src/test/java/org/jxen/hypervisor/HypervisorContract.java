@@ -961,6 +961,45 @@ public abstract class HypervisorContract {
         for (Semaphore b : back) assertThat(b.availablePermits()).as("one echo per send").isZero();
     }
 
+    /**
+     * A send orders what the sender wrote before it, as Xen's hypercall does: a ring producer that writes its
+     * index (release only) and sends twice in a row, the second send finding the first still pending and linked,
+     * must not leave the handler reading the older index and sleeping with the newer one unread.
+     */
+    @Test
+    void whatASenderWroteBeforeASendIsSeenByTheHandlerItWakes() throws Exception {
+        Hypercalls g = guest();
+        int p0 = dom0.allocUnbound(g.domid());
+        g.bindInterdomain(0, p0);
+        java.lang.invoke.VarHandle index = ValueLayout.JAVA_INT.varHandle();
+        MemorySegment mine = g.frame(5);
+        MemorySegment theirs = ctl.mapForeign(g.domid(), 5);
+        AtomicInteger seen = new AtomicInteger();
+        Object progress = new Object();
+        g.setEventHandler(port -> {
+            int v = (int) index.getAcquire(mine, 0L);
+            if (seen.getAndAccumulate(v, Math::max) < v) {
+                synchronized (progress) {
+                    progress.notifyAll();
+                }
+            }
+        }, Delivery.BLOCKING);
+        int rounds = 20_000;
+        int written = 0;
+        for (int r = 0; r < rounds; r++) {
+            for (int burst = 0; burst < 2; burst++) {
+                index.setRelease(theirs, 0L, ++written);
+                dom0.send(p0);
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            synchronized (progress) {
+                while (seen.get() < written && System.nanoTime() < deadline) progress.wait(100);
+            }
+            assertThat(seen.get()).as("round %d: the handler saw the index written before the last send", r)
+                    .isEqualTo(written);
+        }
+    }
+
     // ---- the FIFO ABI
 
     /**

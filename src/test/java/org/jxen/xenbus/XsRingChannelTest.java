@@ -113,6 +113,25 @@ class XsRingChannelTest {
                 .isInstanceOf(IOException.class).hasMessageContaining("ring error 2 (RING_IDX)");
     }
 
+    /**
+     * A transaction's pipelined writes go into the request ring as one batch with one notification; a batch
+     * longer than the ring (1024 bytes) tells the daemon of what is in before it waits for room, and every
+     * write arrives, in order.
+     */
+    @Test
+    void aBatchLongerThanTheRingIsAllWrittenInOrder() throws Exception {
+        domainHome(5);
+        Guest g = guest(5);
+        XsClient c = g.client();
+        String value = "v".repeat(100);
+        c.transaction(tx -> {
+            for (int i = 0; i < 40; i++) tx.writeLater("/local/domain/5/batch/k" + i, value + i);
+            return null;
+        });
+        for (int i = 0; i < 40; i++) assertThat(dom0.readString("/local/domain/5/batch/k" + i)).isEqualTo(value + i);
+        assertThat(dom0.directory("/local/domain/5/batch")).hasSize(40);
+    }
+
     @Test
     void reconnectionDropsWatchesAndTransactionsAndWorksAfterwards() throws Exception {
         domainHome(5);

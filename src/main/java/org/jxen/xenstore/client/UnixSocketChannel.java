@@ -56,6 +56,22 @@ public final class UnixSocketChannel implements XsChannel {
         }
     }
 
+    /** The frames in one buffer, written under the lock: one write(2) where the kernel takes them all. */
+    @Override
+    public void sendAll(java.util.List<XsMessage> messages) throws IOException {
+        int size = 0;
+        for (XsMessage m : messages) size += m.frameSize();
+        ByteBuffer frames = ByteBuffer.allocate(size).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (XsMessage m : messages) m.writeTo(frames);
+        frames.flip();
+        sendLock.lock();
+        try {
+            while (frames.hasRemaining()) socket.write(frames);
+        } finally {
+            sendLock.unlock();
+        }
+    }
+
     @Override
     public XsMessage receive() throws IOException {
         while (received.isEmpty()) {

@@ -170,6 +170,54 @@ public final class XsClient implements AutoCloseable {
         return reply;
     }
 
+    /**
+     * {@link #request} for several requests of one transaction (or none), handed to the channel together, in
+     * order: one write, one notification. Each future completes as {@link #request}'s would.
+     */
+    public List<CompletableFuture<XsMessage>> requestAll(List<XsMessage> messages) {
+        List<CompletableFuture<XsMessage>> replies = new ArrayList<>(messages.size());
+        if (!messages.isEmpty() && messages.get(0).txId() != NO_TX && staleTx.contains(messages.get(0).txId())) {
+            // As request() answers each of them: the transaction died with the daemon.
+            for (XsMessage m : messages) replies.add(request(m));
+            return replies;
+        }
+        List<XsMessage> out = new ArrayList<>(messages.size());
+        List<Integer> ids = new ArrayList<>(messages.size());
+        swap.readLock().lock();
+        try {
+            for (XsMessage message : messages) {
+                CompletableFuture<XsMessage> reply = new CompletableFuture<>();
+                int reqId = allocateReqId(reply);
+                replies.add(reply);
+                ids.add(reqId);
+                XsMessage m = new XsMessage(message.type(), reqId, message.txId(), message.payload());
+                if (reconnector != null) sent.put(reqId, m);
+                out.add(m);
+            }
+            IOException closed = closedCause;
+            if (closed != null) {
+                fail(ids, replies, closed);
+                return replies;
+            }
+            try {
+                channel.sendAll(out);
+            } catch (IOException e) {
+                if (reconnector == null) fail(ids, replies, e);
+            }
+        } finally {
+            swap.readLock().unlock();
+        }
+        return replies;
+    }
+
+    private void fail(List<Integer> ids, List<CompletableFuture<XsMessage>> replies, IOException why) {
+        for (int i = 0; i < ids.size(); i++) {
+            pending.remove(ids.get(i));
+            sent.remove(ids.get(i));
+            replies.get(i).completeExceptionally(why);
+        }
+    }
+
     /** How often this client reconnected after its daemon went away. */
     public int reconnections() {
         return reconnections.get();
@@ -546,6 +594,8 @@ public final class XsClient implements AutoCloseable {
         private final int id;
         /** The {@code ...Later} operations sent and not yet waited for. */
         private final List<Unsynced> unsynced = new ArrayList<>();
+        /** {@code ...Later} operations not sent yet: they go together, before this transaction's next request. */
+        private final List<XsMessage> queued = new ArrayList<>();
 
         private Tx(int id) {
             this.id = id;
@@ -556,46 +606,57 @@ public final class XsClient implements AutoCloseable {
         }
 
         public byte[] read(String path) throws IOException {
+            flush();
             return XsClient.this.read(id, path);
         }
 
         public String readString(String path) throws IOException {
+            flush();
             return XsClient.this.readString(id, path);
         }
 
         public String readOrNull(String path) throws IOException {
+            flush();
             return XsClient.this.readOrNull(id, path);
         }
 
         public boolean exists(String path) throws IOException {
+            flush();
             return XsClient.this.exists(id, path);
         }
 
         public void write(String path, byte[] value) throws IOException {
+            flush();
             XsClient.this.write(id, path, value);
         }
 
         public void write(String path, String value) throws IOException {
+            flush();
             XsClient.this.write(id, path, value.getBytes(StandardCharsets.UTF_8));
         }
 
         public void mkdir(String path) throws IOException {
+            flush();
             XsClient.this.mkdir(id, path);
         }
 
         public void rm(String path) throws IOException {
+            flush();
             XsClient.this.rm(id, path);
         }
 
         public List<String> directory(String path) throws IOException {
+            flush();
             return XsClient.this.directory(id, path);
         }
 
         public XsPerms getPerms(String path) throws IOException {
+            flush();
             return XsClient.this.getPerms(id, path);
         }
 
         public void setPerms(String path, XsPerms perms) throws IOException {
+            flush();
             XsClient.this.setPerms(id, path, perms);
         }
 
@@ -612,11 +673,22 @@ public final class XsClient implements AutoCloseable {
         }
 
         private void later(XsType type, byte[] payload) {
-            unsynced.add(new Unsynced(type, request(XsMessage.of(type, 0, id, payload))));
+            queued.add(XsMessage.of(type, 0, id, payload));
         }
 
-        /** Waits for every reply of the {@code ...Later} operations sent so far: the first error is thrown. */
+        /** Sends the queued operations, in order, as one batch; their replies are waited for by {@link #sync}. */
+        private void flush() {
+            if (queued.isEmpty()) return;
+            List<CompletableFuture<XsMessage>> replies = requestAll(queued);
+            for (int i = 0; i < replies.size(); i++) {
+                unsynced.add(new Unsynced(XsType.of(queued.get(i).type()), replies.get(i)));
+            }
+            queued.clear();
+        }
+
+        /** Waits for every reply of the {@code ...Later} operations so far: the first error is thrown. */
         public void sync() throws IOException {
+            flush();
             IOException first = null;
             for (Unsynced u : unsynced) {
                 try {
@@ -635,6 +707,8 @@ public final class XsClient implements AutoCloseable {
         }
 
         public void abort() throws IOException {
+            // What was queued was never sent: the transaction ends without it.
+            queued.clear();
             transactionEnd(id, false);
         }
     }
