@@ -278,14 +278,14 @@ public final class Hypervisor implements AutoCloseable {
      * domain is published under the lock again.
      */
     int createDomain(int caller, int memoryPages, int vcpus) throws HypercallException {
-        if (memoryPages < 2 || memoryPages > MAX_MEMORY_PAGES) {
-            throw new HypercallException(Errno.EINVAL, memoryPages + " pages");
-        }
-        if (vcpus < 1 || vcpus > MAX_VCPUS) throw new HypercallException(Errno.EINVAL, vcpus + " vcpus");
         int domid;
         int serial;
         synchronized (this) {
             privileged(caller);
+            if (memoryPages < 2 || memoryPages > MAX_MEMORY_PAGES) {
+                throw new HypercallException(Errno.EINVAL, memoryPages + " pages");
+            }
+            if (vcpus < 1 || vcpus > MAX_VCPUS) throw new HypercallException(Errno.EINVAL, vcpus + " vcpus");
             if (closed) throw new HypercallException(Errno.ESRCH, "the hypervisor is closed");
             domid = freeDomid();
             serial = nextSerial++;
