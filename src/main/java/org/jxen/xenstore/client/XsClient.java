@@ -134,8 +134,8 @@ public final class XsClient implements AutoCloseable {
      * chained on the future may run on the thread that delivers replies, so they must not block.
      */
     public CompletableFuture<XsMessage> request(XsMessage message) {
-        CompletableFuture<XsMessage> reply = new CompletableFuture<>();
         if (message.txId() != NO_TX && staleTx.contains(message.txId())) {
+            CompletableFuture<XsMessage> reply = new CompletableFuture<>();
             // A transaction of a connection that died with the daemon: gone, as after a live update.
             boolean abort = message.type() == XsType.TRANSACTION_END.code && Payloads.cString(message.payload()).equals("F");
             if (abort) staleTx.remove(message.txId());
@@ -143,31 +143,7 @@ public final class XsClient implements AutoCloseable {
                     : XsMessage.error(message, XsError.EAGAIN));
             return reply;
         }
-        swap.readLock().lock();
-        try {
-            int reqId = allocateReqId(reply);
-            IOException closed = closedCause;
-            if (closed != null) {
-                // The reader may have drained the table before we registered: fail here so nothing waits forever.
-                pending.remove(reqId);
-                reply.completeExceptionally(closed);
-                return reply;
-            }
-            XsMessage m = new XsMessage(message.type(), reqId, message.txId(), message.payload());
-            if (reconnector != null) sent.put(reqId, m);
-            try {
-                channel.send(m);
-            } catch (IOException e) {
-                // A reconnecting client replays or fails it once the connection is back (or given up on).
-                if (reconnector == null) {
-                    pending.remove(reqId);
-                    reply.completeExceptionally(e);
-                }
-            }
-        } finally {
-            swap.readLock().unlock();
-        }
-        return reply;
+        return send(List.of(message)).get(0);
     }
 
     /**
@@ -175,34 +151,40 @@ public final class XsClient implements AutoCloseable {
      * order: one write, one notification. Each future completes as {@link #request}'s would.
      */
     public List<CompletableFuture<XsMessage>> requestAll(List<XsMessage> messages) {
-        List<CompletableFuture<XsMessage>> replies = new ArrayList<>(messages.size());
         if (!messages.isEmpty() && messages.get(0).txId() != NO_TX && staleTx.contains(messages.get(0).txId())) {
             // As request() answers each of them: the transaction died with the daemon.
+            List<CompletableFuture<XsMessage>> replies = new ArrayList<>(messages.size());
             for (XsMessage m : messages) replies.add(request(m));
             return replies;
         }
+        return send(messages);
+    }
+
+    /** Fresh req_ids for the messages, registered as pending, then the frames to the channel in one call. */
+    private List<CompletableFuture<XsMessage>> send(List<XsMessage> messages) {
+        List<CompletableFuture<XsMessage>> replies = new ArrayList<>(messages.size());
         List<XsMessage> out = new ArrayList<>(messages.size());
-        List<Integer> ids = new ArrayList<>(messages.size());
         swap.readLock().lock();
         try {
             for (XsMessage message : messages) {
                 CompletableFuture<XsMessage> reply = new CompletableFuture<>();
                 int reqId = allocateReqId(reply);
                 replies.add(reply);
-                ids.add(reqId);
                 XsMessage m = new XsMessage(message.type(), reqId, message.txId(), message.payload());
                 if (reconnector != null) sent.put(reqId, m);
                 out.add(m);
             }
             IOException closed = closedCause;
             if (closed != null) {
-                fail(ids, replies, closed);
+                // The reader may have drained the table before we registered: fail here so nothing waits forever.
+                fail(out, replies, closed);
                 return replies;
             }
             try {
                 channel.sendAll(out);
             } catch (IOException e) {
-                if (reconnector == null) fail(ids, replies, e);
+                // A reconnecting client replays or fails them once the connection is back (or given up on).
+                if (reconnector == null) fail(out, replies, e);
             }
         } finally {
             swap.readLock().unlock();
@@ -210,10 +192,10 @@ public final class XsClient implements AutoCloseable {
         return replies;
     }
 
-    private void fail(List<Integer> ids, List<CompletableFuture<XsMessage>> replies, IOException why) {
-        for (int i = 0; i < ids.size(); i++) {
-            pending.remove(ids.get(i));
-            sent.remove(ids.get(i));
+    private void fail(List<XsMessage> sentNow, List<CompletableFuture<XsMessage>> replies, IOException why) {
+        for (int i = 0; i < sentNow.size(); i++) {
+            pending.remove(sentNow.get(i).reqId());
+            sent.remove(sentNow.get(i).reqId());
             replies.get(i).completeExceptionally(why);
         }
     }
