@@ -41,10 +41,12 @@ final class Domain {
     int nextHandle;
     /**
      * As granter, per ref: pins held by mappings and copies in progress (Xen's active entry pin counts). Arrays
-     * indexed by ref, sized for the largest table, so the copy path pins without boxing or hashing.
+     * indexed by ref, so the copy path pins without boxing or hashing; sized for the table as it is and replaced
+     * by larger copies when it grows ({@link #growPinCounts}), under the hypervisor's lock as every pin is. Sized
+     * for the largest table they were 128 KiB a domain, most of a small guest's heap.
      */
-    final int[] readers = new int[GrantTable.MAX_ENTRIES];
-    final int[] writers = new int[GrantTable.MAX_ENTRIES];
+    int[] readers = new int[GrantTable.DEFAULT_FRAMES * GrantEntry.ENTRIES_PER_FRAME];
+    int[] writers = new int[GrantTable.DEFAULT_FRAMES * GrantEntry.ENTRIES_PER_FRAME];
     /** As granter: frames mapped writable by another domain (grant maps, foreign maps) and how many times. */
     final Map<Integer, Integer> writableMaps = new HashMap<>();
     /** The process whose mapping of this domain's memory its kernel uses, where, and whether it tracks writes. */
@@ -79,7 +81,7 @@ final class Domain {
         }
         this.memory = mem;
         this.grantFile = gnt;
-        this.events = new EventPage(eventFile.segment().asSlice(0, EventPage.SIZE));
+        this.events = new EventPage(eventFile.segment().asSlice(0, EventPage.SIZE), runDir.events(id, serial));
         this.ports = new PortTable(eventFile.segment().asSlice(PortTable.OFFSET, PortTable.SIZE));
         this.fifoArea = new FifoArea(eventFile.segment().asSlice(EventPage.SIZE, FifoArea.SIZE));
         fifoArea.setMemoryPages(pages);
@@ -119,6 +121,14 @@ final class Domain {
 
     int grantEntries() {
         return grantFrames * GrantEntry.ENTRIES_PER_FRAME;
+    }
+
+    /** The pin counts cover every entry of the table as it is now (called as it grows). */
+    void growPinCounts() {
+        int entries = grantEntries();
+        if (readers.length >= entries) return;
+        readers = java.util.Arrays.copyOf(readers, entries);
+        writers = java.util.Arrays.copyOf(writers, entries);
     }
 
     /** Runstate for the event thread: it delivers only while the domain runs. */

@@ -73,7 +73,7 @@ public final class DomainHypercalls implements Hypercalls {
             this.grantTable = new GrantTable(mapInView(runDir.grantTable(id, serial), MapMode.READ_WRITE, 0,
                     GrantTable.FILE_SIZE), control);
             MemorySegment shared = mapInView(runDir.events(id, serial), MapMode.READ_WRITE, 0, PortTable.OFFSET);
-            this.events = new EventPage(shared.asSlice(0, EventPage.SIZE));
+            this.events = new EventPage(shared.asSlice(0, EventPage.SIZE), runDir.events(id, serial));
             MemorySegment mem = memory;
             this.self = new Peer(events, new FifoArea(shared.asSlice(EventPage.SIZE, FifoArea.SIZE)),
                     gfn -> mem.asSlice((long) gfn * GrantEntry.PAGE_SIZE, GrantEntry.PAGE_SIZE));
@@ -355,7 +355,7 @@ public final class DomainHypercalls implements Hypercalls {
             }
             java.nio.file.Path memoryFile = runDir.memory(domid, serial);
             Map<Integer, MemorySegment> frames = new ConcurrentHashMap<>();
-            peer = new Peer(new EventPage(shared.asSlice(0, EventPage.SIZE)),
+            peer = new Peer(new EventPage(shared.asSlice(0, EventPage.SIZE), runDir.events(domid, serial)),
                     new FifoArea(shared.asSlice(EventPage.SIZE, FifoArea.SIZE)),
                     gfn -> frames.computeIfAbsent(gfn, g -> mapPeerFrame(memoryFile, g)));
             peers.put(serial, peer);

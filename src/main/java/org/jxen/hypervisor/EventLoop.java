@@ -63,7 +63,7 @@ final class EventLoop implements Runnable {
         boolean eligible = virtual && delivery == Delivery.BLOCKING && FutexPoller.available();
         this.countedPlatform = eligible && platformPlaceLeft();
         boolean v = eligible && !countedPlatform;
-        this.slot = v ? FutexPoller.slot(page.sleepingWord()) : null;
+        this.slot = v ? FutexPoller.slot(page.sleepingWord(), page.wakeKey()) : null;
         this.timespec = v ? ThreadClock.timespec(Arena.ofAuto()) : null;
         this.thread = v ? Thread.ofVirtual().name(name).unstarted(this)
                 : Thread.ofPlatform().daemon().name(name).unstarted(this);

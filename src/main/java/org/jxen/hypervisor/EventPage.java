@@ -50,11 +50,23 @@ public final class EventPage {
     private final MemorySegment page;
     private final MemorySegment sleepingWord;
     private final MemorySegment runstateWord;
+    /** What the domain is known by in this process, for a sleeper here ({@link FutexPoller#wakeLocal}); or null. */
+    private final Object wakeKey;
 
     public EventPage(MemorySegment page) {
+        this(page, null);
+    }
+
+    /** {@code wakeKey}: the domain's identity in this process (its event file), so wakes find a sleeper here. */
+    EventPage(MemorySegment page, Object wakeKey) {
         this.page = page;
         this.sleepingWord = page.asSlice(SLEEPING_OFFSET, 4);
         this.runstateWord = page.asSlice(RUNSTATE_OFFSET, 4);
+        this.wakeKey = wakeKey;
+    }
+
+    Object wakeKey() {
+        return wakeKey;
     }
 
     private static long bitWord(long base, int port) {
@@ -206,7 +218,10 @@ public final class EventPage {
     }
 
     void wakeIfSleeping() {
-        if ((int) INT.getAndSet(page, SLEEPING_OFFSET, 0) == 1) Futex.wake(sleepingWord, Integer.MAX_VALUE);
+        if ((int) INT.getAndSet(page, SLEEPING_OFFSET, 0) == 1
+                && (wakeKey == null || !FutexPoller.wakeLocal(wakeKey))) {
+            Futex.wake(sleepingWord, Integer.MAX_VALUE);
+        }
     }
 
     MemorySegment runstateWord() {

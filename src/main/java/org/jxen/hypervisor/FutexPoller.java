@@ -6,7 +6,9 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import org.jxen.libc.Futex;
 
@@ -21,6 +23,13 @@ import org.jxen.libc.Futex;
  * then futex-wakes it. A poller checks each word against 1 after every return (woken, a value already changed,
  * or its own control word bumped by a new sleeper), so a wake between its check and its next wait is seen by
  * futex_waitv's own compare, and none is lost.
+ *
+ * <p>A waker in the sleeper's own process need not go through the kernel: having taken the 1 out of the word it
+ * unparks the sleeper itself ({@link #wakeLocal}, found by the key its domain's event page is known by). The
+ * sleeper's word then stays in its poller's wait (a slot stays armed until a poller sees its word other than 1,
+ * which only a futex wake from another process or a released slot makes it look for), so the next sleep asks
+ * the poller for nothing either: between domains of one process an event is a park and an unpark, not two
+ * futex wakes, a poller's wake-up and a re-arm of its 128 words.
  */
 final class FutexPoller {
     /**
@@ -55,55 +64,104 @@ final class FutexPoller {
         return AVAILABLE;
     }
 
-    /** A place with one of the pollers for a sleeper's word, until {@link Slot#release}. */
-    static Slot slot(MemorySegment word) {
+    /** The slots of this process's sleepers by their domain's key, for wakers in the same process. */
+    private static final ConcurrentHashMap<Object, Slot> LOCAL = new ConcurrentHashMap<>();
+
+    /**
+     * A place with one of the pollers for a sleeper's word, until {@link Slot#release}; with a {@code key} (what
+     * the domain's event page is known by in this process), wakers here find it by {@link #wakeLocal}.
+     */
+    static Slot slot(MemorySegment word, Object key) {
+        Slot slot;
         synchronized (POLLERS) {
+            Poller free = null;
             for (Poller p : POLLERS) {
                 if (p.assigned < WORDS_PER_POLLER) {
-                    p.assigned++;
-                    return new Slot(p, word);
+                    free = p;
+                    break;
                 }
             }
-            Poller p = new Poller(POLLERS.size());
-            POLLERS.add(p);
-            p.assigned++;
-            return new Slot(p, word);
+            if (free == null) {
+                free = new Poller(POLLERS.size());
+                POLLERS.add(free);
+            }
+            free.assigned++;
+            slot = new Slot(free, word, key);
         }
+        if (key != null) LOCAL.put(key, slot);
+        return slot;
+    }
+
+    /**
+     * A waker that took a 1 out of the sleeping word of the domain known by {@code key}: wakes its sleeper if it
+     * sleeps in this process (true), else the caller futex-wakes the word (false).
+     */
+    static boolean wakeLocal(Object key) {
+        Slot s = LOCAL.get(key);
+        return s != null && s.wakeLocal();
     }
 
     /** A virtual thread's way to sleep on one futex word. */
     static final class Slot {
+        /** Not in a poller's hands. */
+        private static final int IDLE = 0;
+        /** Arriving at or waited on by its poller (which alone takes it back to IDLE). */
+        private static final int ARMED = 1;
+        /** Given back: no sleeper will come; added to either state above. */
+        private static final int RELEASED = 2;
+
         private final Poller poller;
         private final MemorySegment word;
+        private final Object key;
         private volatile Thread sleeper;
         private volatile boolean woken;
-        private boolean released;
+        private final AtomicInteger state = new AtomicInteger(IDLE);
 
-        private Slot(Poller poller, MemorySegment word) {
+        private Slot(Poller poller, MemorySegment word, Object key) {
             this.poller = poller;
             this.word = word;
+            this.key = key;
         }
 
         /**
-         * Sleeps while the word is 1 (the caller set it): returns once a poller has seen it change, or at once
-         * if it is not 1 now.
+         * Sleeps while the word is 1 (the caller set it): returns once a waker or a poller has seen it change, or
+         * at once if it is not 1 now. Who may wake is published before the word is read, so that a waker in this
+         * process that takes the 1 after that read finds the thread to unpark.
          */
         void await() {
-            if ((int) INT.getVolatile(word, 0L) != 1) return;
-            woken = false;
             sleeper = Thread.currentThread();
-            poller.arrive(this);
+            woken = false;
+            if ((int) INT.getVolatile(word, 0L) != 1) {
+                sleeper = null;
+                return;
+            }
+            if (state.compareAndSet(IDLE, ARMED)) poller.arrive(this);
             while (!woken) LockSupport.park(this);
             sleeper = null;
         }
 
-        /** Gives the place back (the event thread ends). */
+        /** Gives the place back (the event thread ends); an armed slot's poller gives it back when it drops it. */
         void release() {
+            if (key != null) LOCAL.remove(key, this);
+            int was = state.getAndUpdate(s -> s | RELEASED);
+            if ((was & RELEASED) != 0) return;
+            if (was == IDLE) {
+                giveBack();
+            } else {
+                poller.nudge();
+            }
+        }
+
+        private void giveBack() {
             synchronized (POLLERS) {
-                if (released) return;
-                released = true;
                 poller.assigned--;
             }
+        }
+
+        private boolean wakeLocal() {
+            if ((state.get() & RELEASED) != 0) return false;
+            wake();
+            return true;
         }
 
         private void wake() {
@@ -143,6 +201,11 @@ final class FutexPoller {
 
         void arrive(Slot s) {
             arrivals.add(s);
+            nudge();
+        }
+
+        /** Makes the poller look at its slots again. */
+        void nudge() {
             INT.getAndAdd(control, 0L, 1);
             Futex.wake(control, 1);
         }
@@ -167,15 +230,21 @@ final class FutexPoller {
             Futex.waitv(waiters, count + 1, callState); // woken, EAGAIN or EINTR: all mean look again
         }
 
-        /** Wakes the sleepers whose word changed and keeps the others, in order; returns how many are kept. */
+        /**
+         * Wakes the sleepers whose word changed and keeps the others, in order; drops released slots and gives
+         * their places back; returns how many are kept. A slot kept may have been woken in its own process since
+         * (its word went to 0 and back to 1 without a futex wake): it is waited on again as it is.
+         */
         private int sweep() {
             int kept = 0;
             for (int i = 0; i < count; i++) {
                 Slot s = waiting[i];
-                if (asleep(s.word)) {
+                if (s.state.get() == Slot.ARMED && asleep(s.word)) {
                     waiting[kept++] = s;
-                } else {
+                } else if (s.state.compareAndSet(Slot.ARMED, Slot.IDLE)) {
                     s.wake();
+                } else {
+                    s.giveBack(); // released while armed
                 }
             }
             for (int i = kept; i < count; i++) waiting[i] = null;

@@ -265,6 +265,7 @@ public final class Hypervisor implements AutoCloseable {
         }
         // Like GNTTABOP_setup_table, a table only grows.
         d.grantFrames = Math.max(d.grantFrames, frames);
+        d.growPinCounts();
         return d.grantFrames;
     }
 

@@ -32,17 +32,19 @@ public final class ConsoleLog {
     private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
     private final List<Follower> followers = new ArrayList<>();
     private final List<ByteFollower> byteFollowers = new ArrayList<>();
-    private final OutputStream file;
+    /** Where the bytes go; null: memory only. */
+    private final Path path;
+    /** Opened with the first bytes; null before, and after an open or a write failed. */
+    private OutputStream file;
+    private boolean fileFailed;
     private boolean ended;
 
-    /** {@code file} may be null (memory only). */
-    public ConsoleLog(Path file) throws IOException {
-        if (file == null) {
-            this.file = null;
-        } else {
-            Files.createDirectories(file.getParent());
-            this.file = Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        }
+    /**
+     * {@code file} may be null (memory only). It is made when the guest first prints, on the thread that drains
+     * the console ring, as xenconsoled makes it in its own loop: creating a domain does not wait on the disk.
+     */
+    public ConsoleLog(Path file) {
+        this.path = file;
     }
 
     /** What xenconsoled read from the ring. */
@@ -72,12 +74,18 @@ public final class ConsoleLog {
     }
 
     private void writeFile(byte[] bytes, int off, int len) {
-        if (file == null) return;
+        if (path == null || fileFailed) return;
         try {
+            if (file == null) {
+                Files.createDirectories(path.getParent());
+                file = Files.newOutputStream(path, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            }
             file.write(bytes, off, len);
             file.flush();
         } catch (IOException e) {
-            System.getLogger("jxen.console").log(Level.WARNING, "console log: " + e);
+            // Said once: the lines are still kept in memory for xl console and xl dmesg.
+            fileFailed = true;
+            System.getLogger("jxen.console").log(Level.WARNING, "console log " + path + ": " + e);
         }
     }
 

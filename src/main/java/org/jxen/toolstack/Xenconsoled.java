@@ -134,17 +134,7 @@ final class Xenconsoled {
         } catch (GrantException e) {
             throw new IOException("cannot map d" + domid + "'s console page: " + e.getMessage(), e);
         }
-        Console c;
-        try {
-            c = new Console(domid, page, new ConsoleLog(logDir.resolve("guest-" + name + ".log")));
-        } catch (IOException e) {
-            try {
-                dom0.unmapGrant(page.handle());
-            } catch (GrantException u) {
-                e.addSuppressed(u);
-            }
-            throw e;
-        }
+        Console c = new Console(domid, page, new ConsoleLog(logDir.resolve("guest-" + name + ".log")));
         consoles.put(domid, c);
         try {
             int local = dom0.bindInterdomain(domid, remotePort);

@@ -81,6 +81,10 @@ public final class XenbusBus {
     /** True on a thread running one of this bus's tasks (work asked for from there runs inline). */
     private final ThreadLocal<Boolean> onWorkerThread = ThreadLocal.withInitial(() -> false);
     private XenbusWatch rootWatch;
+    /** The root has been listed once since its watch was set: {@link #classesSeen} knows every class since. */
+    private volatile boolean rootListed;
+    /** Device classes (directories under the root) listed there or named by an event under it; never shrinks. */
+    private final Set<String> classesSeen = ConcurrentHashMap.newKeySet();
     /** Watch events held while suspended (lane, work), in arrival order; guards {@link #frozen}. */
     private final List<Map.Entry<String, Runnable>> held = new ArrayList<>();
     private boolean frozen;
@@ -124,9 +128,13 @@ public final class XenbusBus {
         if (worker == null) start();
         // Only the new driver's classes can hold its devices: list those, not the whole bus (Linux enumerates
         // the bus once and matches each new driver against the devices it knows). A kernel registers several
-        // built-in drivers at boot; rescanning everything for each cost three round trips apiece.
+        // built-in drivers at boot; rescanning everything for each cost three round trips apiece. A class the
+        // bus has never seen has nothing to list: it was not there when the root was listed, and its creation
+        // since would have been an event under the root (which, queued after the driver was added, probes).
         onWorker(() -> {
-            for (String id : driver.ids()) scan(root + "/" + id, true);
+            for (String id : driver.ids()) {
+                if (!rootListed || classesSeen.contains(id)) scan(root + "/" + id, true);
+            }
             return null;
         });
     }
@@ -175,6 +183,7 @@ public final class XenbusBus {
     private void stop() {
         if (rootWatch != null) rootWatch.close();
         rootWatch = null;
+        rootListed = false;
         worker.shutdown();
         worker = null;
     }
@@ -319,6 +328,7 @@ public final class XenbusBus {
         if (!path.equals(root) && !path.startsWith(root + "/")) return null;
         String rest = path.length() > root.length() ? path.substring(root.length() + 1) : "";
         String[] parts = rest.isEmpty() ? new String[0] : rest.split("/");
+        if (parts.length > 0) classesSeen.add(parts[0]);
         if (parts.length < kind.levels) return path;
         String nodename = root + "/" + String.join("/", Arrays.copyOf(parts, kind.levels));
         // A write to another key of a known device (ring-ref, online, ...) can neither remove it nor change
@@ -372,6 +382,10 @@ public final class XenbusBus {
             children = xenbus.xenstore().directoryOrNull(dir);
         } catch (IOException e) {
             return; // not ours to read: nothing to probe there
+        }
+        if (dir.equals(root)) {
+            if (children != null) classesSeen.addAll(children);
+            rootListed = true;
         }
         if (children == null) return;
         for (String c : children) list(dir + "/" + c, levelsLeft - 1, out);
@@ -511,6 +525,8 @@ public final class XenbusBus {
         synchronized (held) {
             frozen = true;
         }
+        // A resume may find another store (a migration's): until its root is listed, registrations list their own.
+        rootListed = false;
     }
 
     /** xenbus_dev_cancel (PM thaw after a cancelled suspend): the connections were kept; held events run now. */

@@ -74,6 +74,28 @@ class CopyLoopTest {
     }
 
     @Test
+    void pinCountsGrowWithTheTableAndKeepThePinsHeld() {
+        int low = grant(x, 10, 2, false);
+        assertThat(GrantOps.pin(x, low, CALLER, false)).isEqualTo(2);
+        int high = GrantTable.DEFAULT_FRAMES * GrantEntry.ENTRIES_PER_FRAME + 5;
+        grant(x, high, 3, true);
+        assertThat(GrantOps.pin(x, high, CALLER, true)).as("beyond the table as it is").isEqualTo(GrantStatus.BAD_GNTREF.code);
+
+        x.grantFrames = GrantTable.DEFAULT_FRAMES + 1;
+        x.growPinCounts();
+        assertThat(x.readers).hasSize((GrantTable.DEFAULT_FRAMES + 1) * GrantEntry.ENTRIES_PER_FRAME);
+        assertThat(x.readers[low]).as("the pin taken before the growth").isEqualTo(1);
+        assertThat(x.writers[low]).isEqualTo(1);
+        assertThat(GrantOps.pin(x, high, CALLER, true)).isEqualTo(3);
+        assertThat(x.readers[high]).isEqualTo(1);
+
+        GrantOps.unpin(x, low, false);
+        GrantOps.unpin(x, high, true);
+        assertThat(inUse(x, low)).as("the last unpin clears the flags").isZero();
+        assertThat(inUse(x, high)).isZero();
+    }
+
+    @Test
     void aPointerKindThatIsNeitherRefNorFrameIsABadCopyArgEvenWhereNothingIsHeld() {
         int a = grant(x, 10, 2, true);
         x.memory.segment().set(ValueLayout.JAVA_LONG, 2L * 4096, 77L);

@@ -41,9 +41,8 @@ public final class ConsoleShell implements KernelModule {
         Terminal console = kernel.console();
         if (console == null) return;
         tty = new Tty(console);
-        String host = hostname(kernel);
         // Virtual: it waits for input nearly all the time, and a host may run many in-process guests.
-        thread = Thread.ofVirtual().name("d" + kernel.domid() + "-sh").start(() -> run(kernel, host));
+        thread = Thread.ofVirtual().name("d" + kernel.domid() + "-sh").start(() -> run(kernel));
         tty.open();
     }
 
@@ -66,11 +65,16 @@ public final class ConsoleShell implements KernelModule {
         return "dom" + kernel.domid();
     }
 
-    private void run(Kernel kernel, String host) {
+    private void run(Kernel kernel) {
         PrintStream out = tty.out();
+        String host = null;
         try {
             while (true) {
-                if (tty.readLine() != null) session(kernel, host, out);
+                if (tty.readLine() != null) {
+                    // Asked at the first login, not at boot: a thousand guests booting need not wait on it.
+                    if (host == null) host = hostname(kernel);
+                    session(kernel, host, out);
+                }
                 out.print("\n" + ASK + "\n");
                 out.flush();
             }

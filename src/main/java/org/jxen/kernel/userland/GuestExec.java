@@ -104,8 +104,9 @@ public final class GuestExec implements Workload {
         var xs = kernel.xenstore();
         try {
             if (freezer.freezing()) return; // new commands wait for the thaw (or go with the domain)
-            if (!xs.exists(DIR)) return;
-            for (String n : xs.directory(DIR)) {
+            List<String> names = xs.directoryOrNull(DIR);
+            if (names == null) return;
+            for (String n : names) {
                 if (!n.matches("[0-9]+")) continue;
                 String base = DIR + "/" + n;
                 if (started.contains(n)) {
