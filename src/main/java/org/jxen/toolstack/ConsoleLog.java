@@ -39,12 +39,15 @@ public final class ConsoleLog {
     private boolean fileFailed;
     private boolean ended;
 
-    /**
-     * {@code file} may be null (memory only). It is made when the guest first prints, on the thread that drains
-     * the console ring, as xenconsoled makes it in its own loop: creating a domain does not wait on the disk.
-     */
+    /** {@code file} may be null (memory only); it is made by {@link #create} or with the first bytes. */
     public ConsoleLog(Path file) {
         this.path = file;
+    }
+
+    /** Makes the log file now if it is not made yet (a failure is said once, as a write's). */
+    public synchronized void create() {
+        if (path == null || fileFailed || file != null || ended) return;
+        writeFile(new byte[0], 0, 0);
     }
 
     /** What xenconsoled read from the ring. */

@@ -135,6 +135,9 @@ final class Xenconsoled {
             throw new IOException("cannot map d" + domid + "'s console page: " + e.getMessage(), e);
         }
         Console c = new Console(domid, page, new ConsoleLog(logDir.resolve("guest-" + name + ".log")));
+        // The log file is made beside the domain's creation, not in its way (xenconsoled makes it in its own
+        // loop): a creation's time went largely to the file system's inode allocation.
+        Thread.ofVirtual().name("console-log-d" + domid).start(c.log::create);
         consoles.put(domid, c);
         try {
             int local = dom0.bindInterdomain(domid, remotePort);
