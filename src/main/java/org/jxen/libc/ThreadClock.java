@@ -11,21 +11,18 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 
 /**
- * The CPU clock of the OS thread that runs the caller, and that thread's id: for a virtual thread, its carrier's.
- * The JVM has no CPU clock for a virtual thread; one that reads the carrier's clock before and after a stretch of
- * work, on the same carrier ({@link #tid}), has the CPU time of that stretch.
+ * The CPU clock of the OS thread that runs the caller: for a virtual thread, its carrier's. The JVM has no CPU
+ * clock for a virtual thread; one that reads the carrier's clock before and after a stretch of work that stayed
+ * on one carrier has the CPU time of that stretch.
  */
 public final class ThreadClock {
     private static final int CLOCK_THREAD_CPUTIME_ID = 3;
     private static final MethodHandle CLOCK_GETTIME;
-    private static final MethodHandle GETTID;
 
     static {
         Linker linker = Linker.nativeLinker();
         CLOCK_GETTIME = linker.downcallHandle(linker.defaultLookup().findOrThrow("clock_gettime"),
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS), Linker.Option.critical(false));
-        GETTID = linker.downcallHandle(linker.defaultLookup().findOrThrow("gettid"), FunctionDescriptor.of(JAVA_INT),
-                Linker.Option.critical(false));
     }
 
     private ThreadClock() {
@@ -44,15 +41,6 @@ public final class ThreadClock {
             return timespec.get(JAVA_LONG, 0) * 1_000_000_000L + timespec.get(JAVA_LONG, 8);
         } catch (Throwable t) {
             throw new IllegalStateException("clock_gettime", t);
-        }
-    }
-
-    /** The calling OS thread's id. */
-    public static int tid() {
-        try {
-            return (int) GETTID.invokeExact();
-        } catch (Throwable t) {
-            throw new IllegalStateException("gettid", t);
         }
     }
 }

@@ -59,6 +59,29 @@ class XsClientAgainstXenstoredTest {
         }
     }
 
+    /** writeAll: the writes sent together land in order; one refused is reported by path, the others still made. */
+    @Test
+    void writesSentTogetherAreEachAnsweredAndAFailureIsReportedByPath() throws Exception {
+        try (XenStoredServer server = XenStoredServer.start(new XenStoredServer.Options(dir.resolve("socket"), null));
+             XsClient dom0 = new XsClient(UnixSocketChannel.connect(server.socketPath()));
+             XsClient guest = new XsClient(server.connectInProcess(7))) {
+            dom0.write("/local/domain/7/control/shutdown", "");
+            dom0.setPerms("/local/domain/7/control", org.jxen.xenstore.XsPerms.of(
+                    new org.jxen.xenstore.XsPerm(7, false, false)));
+            dom0.write("/local/domain/7/fixed", "dom0's");
+            java.util.SequencedMap<String, String> writes = new java.util.LinkedHashMap<>();
+            writes.put("control/feature-poweroff", "1");
+            writes.put("fixed", "mine");
+            writes.put("control/feature-reboot", "1");
+            var failed = guest.writeAll(writes);
+            assertThat(failed).containsOnlyKeys("fixed");
+            assertThat(failed.get("fixed").error()).isEqualTo(XsError.EACCES);
+            assertThat(dom0.readString("/local/domain/7/control/feature-poweroff")).isEqualTo("1");
+            assertThat(dom0.readString("/local/domain/7/control/feature-reboot")).isEqualTo("1");
+            assertThat(dom0.readString("/local/domain/7/fixed")).isEqualTo("dom0's");
+        }
+    }
+
     /**
      * A transaction's pipelined writes (what libxl's domain build uses): all sent before any reply is read, all
      * committed together, in the order sent (the MKDIR before the SET_PERMS on it).

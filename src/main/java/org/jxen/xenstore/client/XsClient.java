@@ -328,6 +328,27 @@ public final class XsClient implements AutoCloseable {
         call(XsType.WRITE, tx, Payloads.pathAndValue(path, value));
     }
 
+    /**
+     * WRITEs of several nodes, outside a transaction, sent together (one write to the channel, one wait): the
+     * daemon sees them in order, as from one after another. Returns the failure of each that failed, by path.
+     */
+    public Map<String, XenStoreException> writeAll(java.util.SequencedMap<String, String> values) throws IOException {
+        List<XsMessage> writes = new ArrayList<>(values.size());
+        values.forEach((path, value) -> writes.add(XsMessage.of(XsType.WRITE, 0, NO_TX,
+                Payloads.pathAndValue(path, value.getBytes(StandardCharsets.UTF_8)))));
+        List<CompletableFuture<XsMessage>> replies = requestAll(writes);
+        Map<String, XenStoreException> failed = new java.util.LinkedHashMap<>();
+        int i = 0;
+        for (String path : values.keySet()) {
+            try {
+                payloadOf(XsType.WRITE, replies.get(i++));
+            } catch (XenStoreException e) {
+                failed.put(path, e);
+            }
+        }
+        return failed;
+    }
+
     public void mkdir(String path) throws IOException {
         mkdir(NO_TX, path);
     }
