@@ -17,6 +17,7 @@ import org.jxen.hypervisor.GrantMapping;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.hypervisor.Hypercalls;
 import org.jxen.xenstore.XenStoreException;
+import org.jxen.xenstore.XsError;
 import org.jxen.xenstore.client.XsClient;
 
 /**
@@ -130,6 +131,15 @@ public final class XenbusDevice {
      * read {@code state} and write it only if the node still exists (never resurrect a removed directory),
      * retrying on EAGAIN. The cached state changes either way, as in Linux. A failure is reported on the device.
      */
+    /** switchState's transaction ends without its write: the node was gone or is a new device's. */
+    private static final class NotWritten extends RuntimeException {
+        NotWritten() {
+            super(null, null, false, false);
+        }
+    }
+
+    private static final NotWritten NOT_WRITTEN = new NotWritten();
+
     public synchronized boolean switchState(XenbusState next) {
         if (next == state) return true;
         if (detached) {
@@ -140,15 +150,18 @@ public final class XenbusDevice {
         try {
             XenbusState cached = state;
             xs().transaction(tx -> {
-                String raw = tx.readOrNull(nodename + "/state");
-                if (raw == null) return false;
+                // Read and write in one round trip; a state we must not overwrite aborts the transaction, and
+                // the write with it.
+                String raw = tx.readOrNullThenWrite(nodename + "/state", next.format());
+                if (raw == null) throw NOT_WRITTEN;
                 // Initialising that we did not write: the toolstack removed and re-created the directory since
                 // we last looked. It belongs to the new device (the bus probes it); writing would clobber it.
                 XenbusState now = XenbusState.parse(raw);
-                if (now == XenbusState.INITIALISING && cached != XenbusState.INITIALISING) return false;
-                tx.write(nodename + "/state", next.format());
+                if (now == XenbusState.INITIALISING && cached != XenbusState.INITIALISING) throw NOT_WRITTEN;
                 return true;
             });
+        } catch (NotWritten e) {
+            // Gone or re-created: nothing written; the cached state still follows the driver.
         } catch (IOException e) {
             devError(errnoOf(e), "writing new state " + next);
             return false;
@@ -253,8 +266,16 @@ public final class XenbusDevice {
      * transaction); any missing one is ENOENT.
      */
     public Map<String, String> gather(String dir, String... keys) throws IOException {
+        // The reads go together (one round trip): outside a transaction they are no more atomic one by one.
+        List<String> paths = new java.util.ArrayList<>(keys.length);
+        for (String k : keys) paths.add(dir + "/" + k);
+        List<String> read = xs().readAll(paths);
         Map<String, String> values = new LinkedHashMap<>();
-        for (String k : keys) values.put(k, xs().readString(dir + "/" + k));
+        for (int i = 0; i < keys.length; i++) {
+            // As a READ one at a time: a missing key is the caller's failure.
+            if (read.get(i) == null) throw new XenStoreException(XsError.ENOENT, "READ: ENOENT");
+            values.put(keys[i], read.get(i));
+        }
         return values;
     }
 

@@ -249,8 +249,10 @@ public final class XsClient implements AutoCloseable {
      * several keys before it can go on. A missing node gives null; any other error is thrown.
      */
     public List<String> readAll(List<String> paths) throws IOException {
-        List<CompletableFuture<XsMessage>> replies = new ArrayList<>(paths.size());
-        for (String p : paths) replies.add(request(XsMessage.of(XsType.READ, 0, NO_TX, Payloads.strings(p))));
+        List<XsMessage> reads = new ArrayList<>(paths.size());
+        for (String p : paths) reads.add(XsMessage.of(XsType.READ, 0, NO_TX, Payloads.strings(p)));
+        // Handed to the channel together: one write or notification, one wake-up of the daemon.
+        List<CompletableFuture<XsMessage>> replies = requestAll(reads);
         List<String> values = new ArrayList<>(paths.size());
         IOException failure = null;
         for (CompletableFuture<XsMessage> r : replies) {
@@ -661,6 +663,21 @@ public final class XsClient implements AutoCloseable {
         public void setPerms(String path, XsPerms perms) throws IOException {
             flush();
             XsClient.this.setPerms(id, path, perms);
+        }
+
+        /**
+         * A READ of {@code path} and a WRITE of {@code value} to it, sent together after the queued operations (one
+         * round trip, not two): the value before the write, or null if the node was missing. A caller that finds a
+         * value it must not overwrite aborts the transaction, which undoes the write (xenbus_switch_state's check).
+         */
+        public String readOrNullThenWrite(String path, String value) throws IOException {
+            flush();
+            List<CompletableFuture<XsMessage>> replies = requestAll(List.of(
+                    XsMessage.of(XsType.READ, 0, id, Payloads.strings(path)),
+                    XsMessage.of(XsType.WRITE, 0, id, Payloads.pathAndValue(path, value.getBytes(StandardCharsets.UTF_8)))));
+            String before = valueOrNull(await(replies.get(0)));
+            payloadOf(XsType.WRITE, replies.get(1));
+            return before;
         }
 
         public void writeLater(String path, String value) {
