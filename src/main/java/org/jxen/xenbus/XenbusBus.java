@@ -7,6 +7,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
@@ -400,12 +401,17 @@ public final class XenbusBus {
      * on the frontend, a peer wrote our node behind our back (reported on the device, and we close).
      */
     private void check(String nodename, boolean rebind) {
+        check(nodename, rebind, null);
+    }
+
+    /** {@link #check}, with our {@code state} already read by the caller ({@code ownState}; null: read it here). */
+    private void check(String nodename, boolean rebind, Optional<String> ownState) {
         XenbusDevice dev = devices.get(nodename);
         if (dev != null) {
             XenbusState stored;
             Verdict v;
             synchronized (dev) {
-                String raw = readOrNull(nodename + "/state");
+                String raw = ownState != null ? ownState.orElse(null) : readOrNull(nodename + "/state");
                 stored = XenbusState.parse(raw);
                 // A node's parent always exists: only a missing state needs the second round trip.
                 boolean exists = raw != null || exists(nodename);
@@ -626,9 +632,21 @@ public final class XenbusBus {
     private void otherendChanged(XenbusDevice dev, String path) {
         if (!isOtherendEvent(dev.otherendPath(), path)) return;
         // Our own directory first: if it was removed or re-created, the old device must not react (and write).
-        check(dev.nodename(), false);
+        // Both states are read in one round trip; the other end's is only used if ours says we are still here.
+        String own;
+        String other;
+        try {
+            List<String> both = xenbus.xenstore().readAll(List.of(dev.nodename() + "/state", dev.otherendPath() + "/state"));
+            own = both.get(0);
+            other = both.get(1);
+        } catch (IOException e) {
+            // One of them unreadable: each read on its own decides, as before.
+            own = readOrNull(dev.nodename() + "/state");
+            other = readOrNull(dev.otherendPath() + "/state");
+        }
+        check(dev.nodename(), false, Optional.ofNullable(own));
         if (devices.get(dev.nodename()) != dev) return;
-        XenbusState state = readState(xenbus.xenstore(), dev.otherendPath() + "/state");
+        XenbusState state = XenbusState.parse(other);
         try {
             dev.driver().otherendChanged(dev, state);
         } catch (IllegalXenbusTransition e) {
