@@ -34,8 +34,9 @@ public final class ConsoleLog {
     private final List<ByteFollower> byteFollowers = new ArrayList<>();
     /** Where the bytes go; null: memory only. */
     private final Path path;
-    /** Opened with the first bytes; null before, and after an open or a write failed. */
+    /** Opened by {@link #create} or with the first bytes; null until then. */
     private OutputStream file;
+    /** An open or a write failed (said once): nothing more goes to the file. */
     private boolean fileFailed;
     private boolean ended;
 
