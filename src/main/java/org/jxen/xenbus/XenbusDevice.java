@@ -126,11 +126,6 @@ public final class XenbusDevice {
 
     // ---- state ----
 
-    /**
-     * xenbus_switch_state: nothing if {@code next} is the cached state; otherwise, in a transaction of its own,
-     * read {@code state} and write it only if the node still exists (never resurrect a removed directory),
-     * retrying on EAGAIN. The cached state changes either way, as in Linux. A failure is reported on the device.
-     */
     /** switchState's transaction ends without its write: the node was gone or is a new device's. */
     private static final class NotWritten extends RuntimeException {
         NotWritten() {
@@ -140,6 +135,11 @@ public final class XenbusDevice {
 
     private static final NotWritten NOT_WRITTEN = new NotWritten();
 
+    /**
+     * xenbus_switch_state: nothing if {@code next} is the cached state; otherwise, in a transaction of its own,
+     * read {@code state} and write it (sent together), keeping the write only if the node still existed (never
+     * resurrect a removed directory: the transaction is aborted), retrying on EAGAIN. The cached state changes either way, as in Linux. A failure is reported on the device.
+     */
     public synchronized boolean switchState(XenbusState next) {
         if (next == state) return true;
         if (detached) {
@@ -267,7 +267,7 @@ public final class XenbusDevice {
      */
     public Map<String, String> gather(String dir, String... keys) throws IOException {
         // The reads go together (one round trip): outside a transaction they are no more atomic one by one.
-        List<String> paths = new java.util.ArrayList<>(keys.length);
+        List<String> paths = new ArrayList<>(keys.length);
         for (String k : keys) paths.add(dir + "/" + k);
         List<String> read = xs().readAll(paths);
         Map<String, String> values = new LinkedHashMap<>();
