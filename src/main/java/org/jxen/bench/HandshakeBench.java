@@ -51,9 +51,15 @@ public final class HandshakeBench {
      * @param processGuests each guest in a process of its own (as xl starts them) instead of in the host's JVM
      */
     public record Config(List<Integer> guests, int devices, double secondsLimit, int workers, int memoryMiB,
-            boolean processGuests) {
+            boolean processGuests, String extra) {
+        public Config(List<Integer> guests, int devices, double secondsLimit, int workers, int memoryMiB,
+                boolean processGuests) {
+            this(guests, devices, secondsLimit, workers, memoryMiB, processGuests, "");
+        }
+
         public Config {
             guests = List.copyOf(guests);
+            extra = extra == null ? "" : extra.strip();
             if (guests.isEmpty() || guests.stream().anyMatch(n -> n <= 0)) throw new IllegalArgumentException("--guests must be positive");
             if (devices <= 0) throw new IllegalArgumentException("--devices must be positive");
             if (workers <= 0) throw new IllegalArgumentException("--workers must be positive");
@@ -168,9 +174,11 @@ public final class HandshakeBench {
             long bootStart = System.nanoTime();
             List<Integer> domids = new ArrayList<>();
             CountDownLatch ready = new CountDownLatch(n);
+            List<String> kernelArgs = config.extra().isEmpty() ? List.of(CommandLine.MODULES_LOAD + MyDeviceFront.NAME)
+                    : List.of(CommandLine.MODULES_LOAD + MyDeviceFront.NAME, config.extra());
             for (int i = 0; i < n; i++) {
                 Host.Guest g = host.create(new GuestConfig("hs" + i, config.memoryMiB(), 1, GuestConfig.MODULAR_KERNEL,
-                        List.of(CommandLine.MODULES_LOAD + MyDeviceFront.NAME), config.processGuests()));
+                        kernelArgs, config.processGuests()));
                 domids.add(g.domid());
                 whenLine(host.consoleLog(g.domid()), "Hello World!", ready::countDown);
             }

@@ -344,13 +344,18 @@ public final class BenchCommand implements Runnable {
                 + "(default: in the host's JVM). attach CPU s then counts the host's process only.")
         boolean processGuests;
 
+        @Option(names = "--extra", paramLabel = "ARGS", defaultValue = "",
+                description = "Words added to every guest's kernel command line, as xl.cfg's extra "
+                        + "(e.g. xen.fifo_events=0: the 2-level event-channel ABI).")
+        String extra;
+
         @Option(names = "--json", paramLabel = "FILE", description = "Also write the rows as JSON lines to FILE.")
         Path json;
 
         @Override
         public Integer call() throws Exception {
             List<HandshakeBench.Row> rows = new HandshakeBench(new HandshakeBench.Config(guests, devices, secondsLimit,
-                    workers, memory, processGuests), System.err).run();
+                    workers, memory, processGuests, extra), System.err).run();
             System.out.println(HandshakeBench.Row.markdown(rows));
             for (HandshakeBench.Row r : rows) {
                 for (String e : r.errors()) System.out.println("N=" + r.guests() + ": " + e);

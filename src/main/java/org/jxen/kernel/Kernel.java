@@ -42,25 +42,48 @@ public final class Kernel {
      * the class path, with the jar of its {@code kernel =} when the host set one).
      */
     public Kernel(Hypercalls hc, XsClient xs, KernelLog log) {
-        this(hc, xs, log, ModuleDirectory.of(contextLoader()));
+        this(hc, xs, log, ModuleDirectory.of(contextLoader()), CommandLine.EMPTY);
     }
 
     public Kernel(Hypercalls hc, XsClient xs, KernelLog log, ModuleDirectory directory) {
+        this(hc, xs, log, directory, CommandLine.EMPTY);
+    }
+
+    /**
+     * @param cmdline the command line as early boot code reads it, before any module: only the core's own
+     *        parameters ({@code xen.fifo_events}) are taken from it here; {@link #boot} gives it to the modules
+     */
+    public Kernel(Hypercalls hc, XsClient xs, KernelLog log, ModuleDirectory directory, CommandLine cmdline) {
         this.directory = directory;
         this.hc = hc;
         this.xs = xs;
         this.log = log;
         this.frames = new FrameAllocator(hc);
-        if (hc != null) useFifoEvents(hc, frames, log);
+        if (hc != null) initEvents(hc, frames, log, cmdline);
         this.xenbus = new Xenbus(hc, xs, frames, log::printk);
     }
 
     /**
      * xen_init_IRQ: the FIFO event-channel ABI when the hypervisor offers it (131072 ports, priorities), else the
-     * 2-level one. Its pages come from the kernel's own allocator. Only the fallback is logged (Linux also logs
-     * "Using FIFO-based ABI", which would be the first line of every dmesg here).
+     * 2-level one; {@code xen.fifo_events=0} keeps the 2-level ABI, as on Linux. The pages come from the kernel's
+     * own allocator. Only the 2-level ABI is logged (Linux also logs "Using FIFO-based ABI", which would be the
+     * first line of every dmesg here).
      */
-    private static void useFifoEvents(Hypercalls hc, FrameAllocator frames, KernelLog log) {
+    private static void initEvents(Hypercalls hc, FrameAllocator frames, KernelLog log, CommandLine cmdline) {
+        boolean fifo = true;
+        for (CommandLine.Parameter p : cmdline.parametersOf("xen")) {
+            if (!p.key().equals("fifo_events")) continue;
+            try {
+                fifo = ModuleParameters.bool(p.value());
+            } catch (IllegalArgumentException e) {
+                // parse_args' message; the parameter keeps its default.
+                log.printk("xen: `" + p.value() + "' invalid for parameter `fifo_events'");
+            }
+        }
+        if (!fifo) {
+            log.printk("xen:events: Using 2-level ABI");
+            return;
+        }
         try {
             hc.useFifo(() -> frames.frameOf(frames.alloc()));
         } catch (HypercallException | RuntimeException e) {
@@ -68,7 +91,7 @@ public final class Kernel {
         }
     }
 
-    private static ClassLoader contextLoader() {
+    static ClassLoader contextLoader() {
         ClassLoader l = Thread.currentThread().getContextClassLoader();
         return l != null ? l : Kernel.class.getClassLoader();
     }

@@ -49,8 +49,8 @@ public final class ModularKernel extends StandardKernel {
     }
 
     @Override
-    protected Kernel newKernel(Hypercalls hc, XsClient xs, KernelLog log) {
-        Kernel kernel = new Kernel(hc, xs, log, directory());
+    protected Kernel newKernel(Hypercalls hc, XsClient xs, KernelLog log, CommandLine cmdline) {
+        Kernel kernel = new Kernel(hc, xs, log, directory(), cmdline);
         // The first console that takes input is the kernel's /dev/console, where the console shell runs.
         for (KernelConsole c : consoles) {
             if (c.terminal() != null) {

@@ -1,6 +1,7 @@
 package org.jxen.kernel;
 
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicReference;
@@ -47,7 +48,7 @@ public class StandardKernel implements GuestKernel {
                         + new String(record.getOrDefault(Kernel.REC_DOMID, new byte[0]), java.nio.charset.StandardCharsets.UTF_8)
                         + " (" + record.size() + " sections)");
             }
-            Kernel kernel = newKernel(hc, xs, log);
+            Kernel kernel = newKernel(hc, xs, log, CommandLine.of(List.of(args)));
             if (record != null) kernel.resuming(record);
             this.hc = hc;
             this.kernel = kernel;
@@ -146,9 +147,12 @@ public class StandardKernel implements GuestKernel {
     /** Called as the kernel stops (shutdown or panic): a console driver flushes what is still queued. */
     protected void detachConsole() {}
 
-    /** The kernel object drivers see; by default its modules are those of the booting thread's class loader. */
-    protected Kernel newKernel(Hypercalls hc, XsClient xs, KernelLog log) {
-        return new Kernel(hc, xs, log);
+    /**
+     * The kernel object drivers see; by default its modules are those of the booting thread's class loader.
+     * {@code cmdline} is the command line early boot code reads (the event-channel ABI).
+     */
+    protected Kernel newKernel(Hypercalls hc, XsClient xs, KernelLog log, CommandLine cmdline) {
+        return new Kernel(hc, xs, log, ModuleDirectory.of(Kernel.contextLoader()), cmdline);
     }
 
     /** The guest's own work (loading modules), after XenStore is up; returns while the guest keeps running. */
