@@ -263,7 +263,15 @@ public final class Hypervisor implements AutoCloseable {
             throw new HypercallException(Errno.ENOSPC, "max_grant_frames reached: " + d.maxGrantFrames + " frames, "
                     + d.maxGrantFrames * GrantEntry.ENTRIES_PER_FRAME + " entries");
         }
-        // Like GNTTABOP_setup_table, a table only grows.
+        // Like GNTTABOP_setup_table, a table only grows; its new frames get their pages first (gnttab_grow_table's
+        // allocation, which fails the call, not a later touch of the page).
+        if (frames > d.grantFrames) {
+            try {
+                d.grantFile.allocate((long) frames * GrantEntry.PAGE_SIZE);
+            } catch (java.io.IOException e) {
+                throw new HypercallException(Errno.ENOMEM, "no pages for " + frames + " grant frames: " + e.getMessage());
+            }
+        }
         d.grantFrames = Math.max(d.grantFrames, frames);
         d.growPinCounts();
         return d.grantFrames;

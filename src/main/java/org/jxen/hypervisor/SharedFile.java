@@ -8,6 +8,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import org.jxen.libc.Libc;
 
 /**
  * A file the hypervisor created and maps whole. Reference counted: the owning domain holds one reference and
@@ -17,24 +18,18 @@ import java.nio.file.StandardOpenOption;
  */
 final class SharedFile {
     private final Path path;
-    /** Files asked for whole are written out in full up to this size. */
-    static final long PREALLOCATE_MAX = 1 << 20;
-    /**
-     * What they are written with: one direct buffer for every file (a heap buffer per domain would be a
-     * humongous allocation, and the channel would copy it into a direct one before each write).
-     */
-    private static final java.nio.ByteBuffer ZEROS = java.nio.ByteBuffer.allocateDirect((int) PREALLOCATE_MAX).asReadOnlyBuffer();
     private final Arena arena = Arena.ofShared();
     private final MemorySegment segment;
     private int references = 1;
 
+    /** Bytes from the start that have pages of their own (see {@link #allocate}). */
+    private long allocated;
+
     /**
-     * A new file of {@code size} bytes, mapped. {@code whole}: written out in full when at most {@link
-     * #PREALLOCATE_MAX} (the hypervisor's grant table): on a tmpfs that fills up later, touching a page never
-     * written would be a SIGBUS. Otherwise sparse, as a guest's memory is whatever its size: its pages cost only
-     * once used (writing out a thousand small guests' memories was a third of the host's domain creation).
+     * A new file of {@code size} bytes, mapped, its first {@code allocated} bytes given pages now ({@link
+     * #allocate}) and the rest sparse: a guest's memory costs only the pages it uses, whatever its size.
      */
-    SharedFile(Path path, long size, boolean whole) {
+    SharedFile(Path path, long size, long allocated) {
         this.path = path;
         try {
             MapCount.reserve();
@@ -43,22 +38,59 @@ final class SharedFile {
             throw new UncheckedIOException(path + ": Cannot allocate memory (" + e.getMessage() + ")",
                     new IOException(e.getMessage(), e));
         }
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-                StandardOpenOption.WRITE)) {
-            ch.truncate(size);
-            if (whole && size <= PREALLOCATE_MAX) {
-                java.nio.ByteBuffer zeros = ZEROS.duplicate().limit((int) size);
-                while (zeros.hasRemaining()) ch.write(zeros, zeros.position());
-            } else {
-                ch.write(java.nio.ByteBuffer.allocate(1), size - 1);
-            }
-            segment = ch.map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
+        try {
+            Files.createFile(path);
         } catch (IOException e) {
             arena.close();
             MapCount.release();
+            throw new UncheckedIOException(path + ": " + e.getMessage(), e);
+        }
+        // setLength is ftruncate: the size without a page (FileChannel.truncate only shrinks, and writing the last
+        // byte instead gave every file one page it may never use).
+        try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(path.toFile(), "rw")) {
+            file.setLength(size);
+            if (allocated > 0) allocate(allocated);
+            segment = file.getChannel().map(FileChannel.MapMode.READ_WRITE, 0, size, arena);
+        } catch (IOException e) {
+            arena.close();
+            MapCount.release();
+            try {
+                Files.deleteIfExists(path);
+            } catch (IOException ignored) {
+                // The run directory goes with the host; what matters here is the failure above.
+            }
             // The path in the message: a full /dev/shm is the user's to see, and to fix.
             throw new UncheckedIOException(path + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Gives the file's first {@code upTo} bytes pages of their own now (fallocate, which keeps what is written):
+     * on a tmpfs that fills up later, the first touch of a page it never had would be a SIGBUS in whichever
+     * process touched it, so a table the hypervisor and its guests write (the grant table, as it grows) gets its
+     * pages before anyone may use them, and a full /dev/shm is an error of the call that asked.
+     */
+    synchronized void allocate(long upTo) throws IOException {
+        if (upTo <= allocated) return;
+        int fd = Libc.open(path.toString(), Libc.O_RDWR | Libc.O_CLOEXEC);
+        if (fd < 0) throw failure("open", -fd);
+        try {
+            int e = Libc.fallocate(fd, Libc.FALLOC_FL_KEEP_SIZE, allocated, upTo - allocated);
+            if (e != 0) throw failure("fallocate", e);
+        } finally {
+            Libc.close(fd);
+        }
+        allocated = upTo;
+    }
+
+    /** strerror's words for what a file on a tmpfs meets ({@link MapCount#errnoOf} reads them back). */
+    private static IOException failure(String call, int errno) {
+        return new IOException(call + ": " + switch (errno) {
+            case 28 -> "No space left on device";
+            case 24 -> "Too many open files";
+            case 12 -> "Cannot allocate memory";
+            default -> "errno " + errno;
+        });
     }
 
     Path path() {

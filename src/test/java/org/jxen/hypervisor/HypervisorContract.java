@@ -379,12 +379,24 @@ public abstract class HypervisorContract {
         Hypercalls g = guest();
         GrantTable t = g.grantTable();
         assertThat(t.entries()).isEqualTo(GrantTable.DEFAULT_FRAMES * 512);
+        Path file = domainFile(g.domid(), ".gnt");
+        assertThat(allocatedBytes(file)).as("pages for the table's frames only, not the largest table's")
+                .isEqualTo(GrantTable.DEFAULT_FRAMES * 4096L);
         int last = -1;
         for (int i = GrantTable.NR_RESERVED_ENTRIES; i < GrantTable.MAX_FRAMES * 512; i++) {
             last = t.grantAccess(0, 2, true);
+            if (i == GrantTable.DEFAULT_FRAMES * 512) {
+                assertThat(t.entries()).isEqualTo((GrantTable.DEFAULT_FRAMES + 1) * 512);
+                assertThat(allocatedBytes(file)).as("a frame's pages come with the growth")
+                        .isEqualTo((GrantTable.DEFAULT_FRAMES + 1) * 4096L);
+                assertThat(GrantEntry.flags(t.flagsAndDomid(GrantTable.NR_RESERVED_ENTRIES)))
+                        .as("entries written before the growth are kept").isEqualTo(GrantEntry.GTF_PERMIT_ACCESS
+                                | GrantEntry.GTF_READONLY);
+            }
         }
         assertThat(last).isEqualTo(GrantTable.MAX_FRAMES * 512 - 1);
         assertThat(t.entries()).isEqualTo(GrantTable.MAX_FRAMES * 512);
+        assertThat(allocatedBytes(file)).isEqualTo(GrantTable.FILE_SIZE);
         assertErrno(Errno.ENOSPC, () -> t.grantAccess(0, 2, true));
         GrantMapping m = dom0.mapGrant(g.domid(), last, true);
         dom0.unmapGrant(m.handle());
@@ -440,6 +452,22 @@ public abstract class HypervisorContract {
         ctl.destroy(bid);
         assertThat(countFiles("d" + bid + ".")).isZero();
         assertThat(ctl.list()).extracting(DomainInfo::domid).containsExactly(0);
+    }
+
+    /** A domain's file in the hypervisor's shared directory, by its suffix ({@code .gnt}, {@code .mem}...). */
+    protected Path domainFile(int domid, String suffix) throws Exception {
+        try (var files = Files.list(dir.resolve(SharedMemoryDir.LINK))) {
+            return files.filter(p -> p.getFileName().toString().startsWith("d" + domid + ".")
+                    && p.getFileName().toString().endsWith(suffix)).findFirst().orElseThrow();
+        }
+    }
+
+    /** The bytes a file has pages for (stat's blocks of 512 bytes): what it takes of /dev/shm. */
+    protected static long allocatedBytes(Path file) throws Exception {
+        Process p = new ProcessBuilder("stat", "-L", "-c", "%b", file.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+        assertThat(p.waitFor()).as("stat: " + out).isZero();
+        return Long.parseLong(out) * 512;
     }
 
     protected long countFiles(String prefix) throws Exception {
