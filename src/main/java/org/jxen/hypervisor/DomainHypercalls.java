@@ -33,8 +33,14 @@ public final class DomainHypercalls implements Hypercalls {
     private final FifoConsumer consumer;
     private final PortTable ports;
     private final Map<Integer, Arena> mappings = new ConcurrentHashMap<>();
-    /** Domains our ports are bound to, by serial: their event page and FIFO state, mapped on the first send. */
+    /**
+     * Domains our ports are bound to, by serial: their event page and FIFO state, mapped on the first send and
+     * unmapped once they are dead (see {@link #pruneDeadPeers}).
+     */
     private final Map<Integer, Peer> peers = new ConcurrentHashMap<>();
+    /** How many peers may be mapped before the next look for dead ones (doubles with the live ones). */
+    private int pruneAt = PRUNE_MIN;
+    private static final int PRUNE_MIN = 16;
     /** Guards the FIFO frames below and the growth of the event array. */
     private final Object fifoLock = new Object();
     /** Where event-array pages come from (Linux's page allocator); null until {@link #useFifo}. */
@@ -323,9 +329,21 @@ public final class DomainHypercalls implements Hypercalls {
                 // Xen drops a send on an unbound port silently: the peer has not connected yet.
             }
             case INTERDOMAIN -> {
+                int domid = PortTable.remoteDom(entry);
+                int serial = (int) PortTable.remoteSerial(entry);
                 try {
-                    Peer peer = peer(PortTable.remoteDom(entry), (int) PortTable.remoteSerial(entry));
-                    if (peer != null) peer.raise(PortTable.remotePort(entry));
+                    Peer peer = peer(domid, serial);
+                    if (peer == null) return;
+                    try {
+                        peer.raise(PortTable.remotePort(entry));
+                    } catch (IllegalStateException unmapped) {
+                        // Pruned as dead meanwhile (its arena closed under us): the port was bound when we read it,
+                        // so map the peer again if its files are still there (a send to a dead domain changes
+                        // nothing for anyone, as on Xen), else there is nobody left to tell.
+                        peers.remove(serial, peer);
+                        Peer again = peer(domid, serial);
+                        if (again != null) again.raise(PortTable.remotePort(entry));
+                    }
                 } catch (PeerUnreachable e) {
                     throw new HypercallException(e.errno, e.getMessage());
                 }
@@ -345,10 +363,14 @@ public final class DomainHypercalls implements Hypercalls {
         if (closed) return null;
         Peer peer = peers.get(serial);
         if (peer == null) {
+            if (peers.size() >= pruneAt) pruneDeadPeers();
+            Arena peerArena = Arena.ofShared();
+            java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
             MemorySegment shared;
             try {
-                shared = mapInView(runDir.events(domid, serial), MapMode.READ_WRITE, 0, PortTable.OFFSET);
+                shared = mapInto(peerArena, count, runDir.events(domid, serial), MapMode.READ_WRITE, 0, PortTable.OFFSET);
             } catch (java.io.UncheckedIOException e) {
+                peerArena.close();
                 // The peer was destroyed and its file deleted between the hypervisor's bind and this send.
                 if (e.getCause() instanceof java.nio.file.NoSuchFileException) return null;
                 throw new PeerUnreachable(e, "d" + domid + "'s event page");
@@ -357,10 +379,37 @@ public final class DomainHypercalls implements Hypercalls {
             Map<Integer, MemorySegment> frames = new ConcurrentHashMap<>();
             peer = new Peer(new EventPage(shared.asSlice(0, EventPage.SIZE), runDir.events(domid, serial)),
                     new FifoArea(shared.asSlice(EventPage.SIZE, FifoArea.SIZE)),
-                    gfn -> frames.computeIfAbsent(gfn, g -> mapPeerFrame(memoryFile, g)));
+                    gfn -> frames.computeIfAbsent(gfn, g -> mapPeerFrame(peerArena, count, memoryFile, g)),
+                    peerArena, count);
             peers.put(serial, peer);
         }
         return peer;
+    }
+
+    /**
+     * Unmaps the peers that are dead (a dead domain never runs again: a restored one is a new domain with a new
+     * serial). Otherwise a host's dom0 would keep every guest it ever talked to mapped, the pages of their
+     * deleted files with them, until the process ran out of mappings. Run when the map has doubled since the
+     * last look, so its cost per new peer stays constant. A peer whose arena a sender is inside right now is
+     * kept for the next look.
+     */
+    private void pruneDeadPeers() {
+        for (Map.Entry<Integer, Peer> e : peers.entrySet()) {
+            Peer p = e.getValue();
+            if (p.events.runstate() != EventPage.DEAD || !peers.remove(e.getKey(), p)) continue;
+            try {
+                p.arena.close();
+                MapCount.release(p.mappings.getAndSet(0));
+            } catch (IllegalStateException busy) {
+                peers.putIfAbsent(e.getKey(), p);
+            }
+        }
+        pruneAt = Math.max(PRUNE_MIN, 2 * peers.size());
+    }
+
+    /** Peers mapped now (tests). */
+    int mappedPeers() {
+        return peers.size();
     }
 
     /**
@@ -368,12 +417,14 @@ public final class DomainHypercalls implements Hypercalls {
      * peer's FIFO area), or null if the peer is gone. Pages are kept by gfn, so a re-init on the same pages maps
      * nothing new.
      */
-    private MemorySegment mapPeerFrame(java.nio.file.Path file, int gfn) {
+    private MemorySegment mapPeerFrame(Arena peerArena, java.util.concurrent.atomic.AtomicInteger count,
+            java.nio.file.Path file, int gfn) {
         // Called with a peer's queue lock held: takes no lock of this view's (a thread holding one may be
         // waiting for that queue lock).
         if (closed) return null;
         try {
-            return mapInView(file, MapMode.READ_WRITE, (long) gfn * GrantEntry.PAGE_SIZE, GrantEntry.PAGE_SIZE);
+            return mapInto(peerArena, count, file, MapMode.READ_WRITE, (long) gfn * GrantEntry.PAGE_SIZE,
+                    GrantEntry.PAGE_SIZE);
         } catch (java.io.UncheckedIOException | IllegalStateException goneOrClosed) {
             // Not thrown: this may run inside a queue's lock, midway through linking. The peer's event page,
             // mapped before any of these, is where a process out of descriptors or mappings is reported.
@@ -398,8 +449,18 @@ public final class DomainHypercalls implements Hypercalls {
     private static final class Peer {
         final EventPage events;
         final FifoReceiver fifo;
+        /** What holds a peer's mappings (null for our own domain: the view's), and how many it holds. */
+        final Arena arena;
+        final java.util.concurrent.atomic.AtomicInteger mappings;
 
         Peer(EventPage events, FifoArea area, java.util.function.IntFunction<MemorySegment> frames) {
+            this(events, area, frames, null, null);
+        }
+
+        Peer(EventPage events, FifoArea area, java.util.function.IntFunction<MemorySegment> frames, Arena arena,
+                java.util.concurrent.atomic.AtomicInteger mappings) {
+            this.arena = arena;
+            this.mappings = mappings;
             this.events = events;
             this.fifo = new FifoReceiver(events, area) {
                 @Override
@@ -558,6 +619,12 @@ public final class DomainHypercalls implements Hypercalls {
      * those mappings count toward vm.max_map_count like any other. An exhausted budget is an ENOMEM here.
      */
     private MemorySegment mapInView(java.nio.file.Path file, MapMode mode, long offset, long size) {
+        return mapInto(arena, viewMappings, file, mode, offset, size);
+    }
+
+    /** {@link #mapInView} into another arena of this view's (a peer's), counted in {@code count}. */
+    private static MemorySegment mapInto(Arena into, java.util.concurrent.atomic.AtomicInteger count,
+            java.nio.file.Path file, MapMode mode, long offset, long size) {
         try {
             MapCount.reserve();
         } catch (MapCount.Exhausted e) {
@@ -565,8 +632,8 @@ public final class DomainHypercalls implements Hypercalls {
                     new java.io.IOException(e.getMessage(), e));
         }
         try {
-            MemorySegment m = SharedFile.map(file, mode, offset, size, arena);
-            viewMappings.incrementAndGet();
+            MemorySegment m = SharedFile.map(file, mode, offset, size, into);
+            count.incrementAndGet();
             return m;
         } catch (RuntimeException e) {
             MapCount.release();
@@ -587,6 +654,10 @@ public final class DomainHypercalls implements Hypercalls {
             if (closeWhenReleased(a)) MapCount.release();
         }
         mappings.clear();
+        for (Peer p : peers.values()) {
+            if (closeWhenReleased(p.arena)) MapCount.release(p.mappings.getAndSet(0));
+        }
+        peers.clear();
         control.close();
         synchronized (this) {
             // An arena left open (still busy) keeps its mappings until the process exits: they stay counted.
