@@ -92,6 +92,41 @@ class HostTest {
     }
 
     @Test
+    void aDestroyedInProcessGuestLeavesNoThreadOfItsOwn() throws Exception {
+        Host.Guest g = host.create(GuestConfig.of("brief", false));
+        awaitValue("/local/domain/" + g.domid() + "/control/feature-suspend", "1");
+        String prefix = "d" + g.domid() + "-";
+        assertThat(threadsNamed(prefix)).as("its kernel and console shell").contains(prefix + "kernel", prefix + "sh");
+
+        host.destroy(g.domid());
+        awaitDomainGone(g.domid());
+        List<String> left = threadsNamed(prefix);
+        for (int i = 0; i < 200 && !left.isEmpty(); i++) {
+            Thread.sleep(50);
+            left = threadsNamed(prefix);
+        }
+        assertThat(left).isEmpty();
+    }
+
+    /** Every thread of this JVM, virtual ones included (a thread dump), whose name starts with {@code prefix}. */
+    private static List<String> threadsNamed(String prefix) throws Exception {
+        Path f = Files.createTempFile("threads", ".json");
+        Files.delete(f);
+        try {
+            java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class)
+                    .dumpThreads(f.toString(), com.sun.management.HotSpotDiagnosticMXBean.ThreadDumpFormat.JSON);
+            java.util.regex.Matcher m = java.util.regex.Pattern
+                    .compile("\"name\":\\s*\"(" + java.util.regex.Pattern.quote(prefix) + "[^\"]*)\"")
+                    .matcher(Files.readString(f));
+            List<String> names = new java.util.ArrayList<>();
+            while (m.find()) names.add(m.group(1));
+            return names;
+        } finally {
+            Files.deleteIfExists(f);
+        }
+    }
+
+    @Test
     void killedGuestProcessCrashesAndIsReleased() throws Exception {
         Host.Guest g = host.create(GuestConfig.of("victim", true));
         String home = "/local/domain/" + g.domid();

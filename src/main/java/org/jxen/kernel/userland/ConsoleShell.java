@@ -54,6 +54,14 @@ public final class ConsoleShell implements KernelModule {
         thread.join(5000);
     }
 
+    /** The domain died: the shell goes with it (it would otherwise wait for a line for ever, holding the kernel). */
+    @Override
+    public void killed(Kernel kernel) {
+        if (thread == null) return;
+        tty.close();
+        thread.interrupt();
+    }
+
     /** The domain's name from its XenStore home, as a guest's hostname is set at install; else domN. */
     private static String hostname(Kernel kernel) {
         try {
