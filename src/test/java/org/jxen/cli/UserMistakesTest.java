@@ -82,7 +82,7 @@ class UserMistakesTest extends XlHostFixture {
                 new Mistake("host: full disk under the run dir", "mkdir -p full && " + full + "$JXEN host --run-dir $0/run' "
                         + dir.resolve("full"), "jxen host: cannot start in " + dir.resolve("full/run") + ": ", 1),
                 new Mistake("host: full /dev/shm", full + "$JXEN host --run-dir shmrun' /dev/shm",
-                        ".mem: No space left on device", 1),
+                        ".gnt: fallocate: No space left on device", 1),
                 new Mistake("host: all-digit guest name", "$JXEN host --run-dir h2 --guest 12",
                         "jxen host: --guest 12: domain name '12' is all digits: xl would take it for a domain id", 1),
                 new Mistake("host: duplicate guest names", "$JXEN host --run-dir h3 --guest a --guest a:inproc",
