@@ -32,7 +32,10 @@ public final class DomainHypercalls implements Hypercalls {
     private final Peer self;
     private final FifoConsumer consumer;
     private final PortTable ports;
+    /** Grant mappings by handle: the arena of each page we mapped, or {@link #HYPERVISORS}. */
     private final Map<Integer, Arena> mappings = new ConcurrentHashMap<>();
+    /** A grant mapping that is the hypervisor's page (in its process): nothing of ours to close. */
+    private static final Arena HYPERVISORS = Arena.global();
     /**
      * Domains our ports are bound to, by serial: their event page and FIFO state, mapped on the first send and
      * unmapped once they are dead (see {@link #pruneDeadPeers}).
@@ -148,6 +151,13 @@ public final class DomainHypercalls implements Hypercalls {
     public GrantMapping mapGrant(int granter, int ref, boolean readonly) throws GrantException {
         enter();
         MapReply reply = control.mapGrant(granter, ref, readonly);
+        if (reply.page() != null) {
+            // In the hypervisor's process: its mapping of the granter's memory, held for us until the unmap. No
+            // mapping, descriptor or arena of our own, so no munmap and no JVM-wide handshake at the unmap.
+            mappings.put(reply.handle(), HYPERVISORS);
+            return new GrantMapping(reply.handle(), granter, ref, readonly,
+                    readonly ? reply.page().asReadOnly() : reply.page());
+        }
         Arena pageArena = Arena.ofShared();
         MemorySegment page;
         try {
@@ -176,7 +186,7 @@ public final class DomainHypercalls implements Hypercalls {
         enter();
         control.unmapGrant(handle);
         Arena pageArena = mappings.remove(handle);
-        if (pageArena != null) {
+        if (pageArena != null && pageArena != HYPERVISORS) {
             pageArena.close();
             MapCount.release();
         }
@@ -651,7 +661,7 @@ public final class DomainHypercalls implements Hypercalls {
         }
         if (l != null) l.stop();
         for (Arena a : mappings.values()) {
-            if (closeWhenReleased(a)) MapCount.release();
+            if (a != HYPERVISORS && closeWhenReleased(a)) MapCount.release();
         }
         mappings.clear();
         for (Peer p : peers.values()) {

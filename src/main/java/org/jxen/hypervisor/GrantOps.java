@@ -89,7 +89,8 @@ final class GrantOps {
         // The mapper's page must outlive the granter: keep its files until the unmap.
         granter.memory.retain();
         granter.grantFile.retain();
-        return new MapReply(handle, granter.memory.path(), frame);
+        return new MapReply(handle, granter.memory.path(), frame,
+                granter.memory.segment().asSlice((long) frame * GrantEntry.PAGE_SIZE, GrantEntry.PAGE_SIZE));
     }
 
     static void unmap(Domain mapper, int handle) throws GrantException {
