@@ -83,6 +83,27 @@ final class SharedFile {
         allocated = upTo;
     }
 
+    private boolean closeWhenLeft() {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                arena.close();
+                return true;
+            } catch (IllegalStateException busy) {
+                if (attempt == 200) {
+                    System.getLogger("jxen.hypervisor").log(System.Logger.Level.WARNING,
+                            path + " is still in use as its last reference goes; leaving it mapped: " + busy.getMessage());
+                    return false;
+                }
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        }
+    }
+
     /** strerror's words for what a file on a tmpfs meets ({@link MapCount#errnoOf} reads them back). */
     private static IOException failure(String call, int errno) {
         return new IOException(call + ": " + switch (errno) {
@@ -106,10 +127,20 @@ final class SharedFile {
         references++;
     }
 
+    /**
+     * Gives a reference back; the last one unmaps and deletes the file. A thread inside the mapping at that moment
+     * (a backend's I/O into a granted page: mappers in this process use the hypervisor's mapping) is given time to
+     * leave, as a view's close does; a mapping still in use after that stays mapped (reported), its
+     * file deleted all the same.
+     */
     synchronized void release() {
-        if (--references > 0) return;
-        arena.close();
-        MapCount.release();
+        if (references > 1) {
+            references--;
+            return;
+        }
+        if (references == 0) throw new IllegalStateException(path + " already released");
+        references = 0;
+        if (closeWhenLeft()) MapCount.release();
         try {
             Files.deleteIfExists(path);
         } catch (IOException e) {
