@@ -408,18 +408,15 @@ public final class DomainHypercalls implements Hypercalls {
             Peer p = e.getValue();
             if (p.events.runstate() != EventPage.DEAD || !peers.remove(e.getKey(), p)) continue;
             try {
-                p.arena.close();
-                MapCount.release(p.mappings.getAndSet(0));
+                synchronized (p.arena) {
+                    p.arena.close();
+                    MapCount.release(p.mapCount.getAndSet(0));
+                }
             } catch (IllegalStateException busy) {
                 peers.putIfAbsent(e.getKey(), p);
             }
         }
         pruneAt = Math.max(PRUNE_MIN, 2 * peers.size());
-    }
-
-    /** Peers mapped now (tests). */
-    int mappedPeers() {
-        return peers.size();
     }
 
     /**
@@ -461,16 +458,16 @@ public final class DomainHypercalls implements Hypercalls {
         final FifoReceiver fifo;
         /** What holds a peer's mappings (null for our own domain: the view's), and how many it holds. */
         final Arena arena;
-        final java.util.concurrent.atomic.AtomicInteger mappings;
+        final java.util.concurrent.atomic.AtomicInteger mapCount;
 
         Peer(EventPage events, FifoArea area, java.util.function.IntFunction<MemorySegment> frames) {
             this(events, area, frames, null, null);
         }
 
         Peer(EventPage events, FifoArea area, java.util.function.IntFunction<MemorySegment> frames, Arena arena,
-                java.util.concurrent.atomic.AtomicInteger mappings) {
+                java.util.concurrent.atomic.AtomicInteger mapCount) {
             this.arena = arena;
-            this.mappings = mappings;
+            this.mapCount = mapCount;
             this.events = events;
             this.fifo = new FifoReceiver(events, area) {
                 @Override
@@ -641,13 +638,17 @@ public final class DomainHypercalls implements Hypercalls {
             throw new java.io.UncheckedIOException(file + ": Cannot allocate memory (" + e.getMessage() + ")",
                     new java.io.IOException(e.getMessage(), e));
         }
-        try {
-            MemorySegment m = SharedFile.map(file, mode, offset, size, into);
-            count.incrementAndGet();
-            return m;
-        } catch (RuntimeException e) {
-            MapCount.release();
-            throw e;
+        // Under the arena's monitor, as its close and the count's release are (pruneDeadPeers): a map either is
+        // counted before the close takes the count, or meets the closed arena and gives its budget back.
+        synchronized (into) {
+            try {
+                MemorySegment m = SharedFile.map(file, mode, offset, size, into);
+                count.incrementAndGet();
+                return m;
+            } catch (RuntimeException e) {
+                MapCount.release();
+                throw e;
+            }
         }
     }
 
@@ -665,13 +666,17 @@ public final class DomainHypercalls implements Hypercalls {
         }
         mappings.clear();
         for (Peer p : peers.values()) {
-            if (closeWhenReleased(p.arena)) MapCount.release(p.mappings.getAndSet(0));
+            synchronized (p.arena) {
+                if (closeWhenReleased(p.arena)) MapCount.release(p.mapCount.getAndSet(0));
+            }
         }
         peers.clear();
         control.close();
         synchronized (this) {
             // An arena left open (still busy) keeps its mappings until the process exits: they stay counted.
-            if (closeWhenReleased(arena)) MapCount.release(viewMappings.getAndSet(0));
+            synchronized (arena) {
+                if (closeWhenReleased(arena)) MapCount.release(viewMappings.getAndSet(0));
+            }
         }
         synchronized (trackLock) {
             trackClosed = true;
