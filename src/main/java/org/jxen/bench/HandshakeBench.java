@@ -49,6 +49,7 @@ public final class HandshakeBench {
     /**
      * @param guests the guest counts to run, one fresh host each; @param workers concurrent attaches/detaches;
      * @param processGuests each guest in a process of its own (as xl starts them) instead of in the host's JVM
+     * @param extra words added to every guest's kernel command line, as xl.cfg's {@code extra} ("" for none)
      */
     public record Config(List<Integer> guests, int devices, double secondsLimit, int workers, int memoryMiB,
             boolean processGuests, String extra) {
