@@ -323,10 +323,12 @@ class BlkWireTest extends BlkWireFixture {
         java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicInteger resubmitted = new java.util.concurrent.atomic.AtomicInteger();
         List<Throwable> odd = java.util.Collections.synchronizedList(new ArrayList<>());
-        byte[] data = new byte[64 * 512];
+        // 256 KiB writes, 500 MiB in all: far more than a detach's handshake takes to reach the frontend, however
+        // fast the backend (with 32 KiB writes all 2000 were sometimes done before the detach, and none failed).
+        byte[] data = new byte[512 * 512];
         for (int i = 0; i < n; i++) {
             int slot = i;
-            long sector = (long) (i % 256) * 64;
+            long sector = (long) (i % 16) * 512;
             d.write(sector, data, 0, data.length, e -> {
                 calls.incrementAndGet(slot);
                 if (e == null) return;
