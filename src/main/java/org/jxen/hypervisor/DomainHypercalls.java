@@ -662,12 +662,12 @@ public final class DomainHypercalls implements Hypercalls {
         }
         if (l != null) l.stop();
         for (Arena a : mappings.values()) {
-            if (a != HYPERVISORS && closeWhenReleased(a)) MapCount.release();
+            if (a != HYPERVISORS && SharedFile.closeWhenLeft(a, "a domain mapping")) MapCount.release();
         }
         mappings.clear();
         for (Peer p : peers.values()) {
             synchronized (p.arena) {
-                if (closeWhenReleased(p.arena)) MapCount.release(p.mapCount.getAndSet(0));
+                if (SharedFile.closeWhenLeft(p.arena, "a peer's mapping")) MapCount.release(p.mapCount.getAndSet(0));
             }
         }
         peers.clear();
@@ -675,39 +675,13 @@ public final class DomainHypercalls implements Hypercalls {
         synchronized (this) {
             // An arena left open (still busy) keeps its mappings until the process exits: they stay counted.
             synchronized (arena) {
-                if (closeWhenReleased(arena)) MapCount.release(viewMappings.getAndSet(0));
+                if (SharedFile.closeWhenLeft(arena, "a domain mapping")) MapCount.release(viewMappings.getAndSet(0));
             }
         }
         synchronized (trackLock) {
             trackClosed = true;
             if (trackFd >= 0) org.jxen.libc.Uffd.close(trackFd);
             trackFd = -Errno.EBADF.code; // a later enable (a stale tracker) is refused, not handed a closed descriptor
-        }
-    }
-
-    /**
-     * Closes an arena, giving threads still inside a short access (a futex wake on a page of it, a copy) time to
-     * leave: a shared arena cannot close while acquired. One that stays busy is left open and reported; its
-     * files are already unlinked, so the memory goes when the process exits.
-     */
-    private static boolean closeWhenReleased(Arena a) {
-        for (int attempt = 0; ; attempt++) {
-            try {
-                a.close();
-                return true;
-            } catch (IllegalStateException busy) {
-                if (attempt == 200) {
-                    System.getLogger("jxen.hypervisor").log(System.Logger.Level.WARNING,
-                            "a domain mapping is still in use at close; leaving it mapped: " + busy.getMessage());
-                    return false;
-                }
-                try {
-                    Thread.sleep(10);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return false;
-                }
-            }
         }
     }
 }

@@ -83,15 +83,21 @@ final class SharedFile {
         allocated = upTo;
     }
 
-    private boolean closeWhenLeft() {
+    /**
+     * Closes an arena, giving threads still inside a short access (a futex call on a word of it, a copy, a
+     * backend's I/O into a granted page) time to leave: a shared arena cannot close while acquired. One that stays
+     * busy is left open and reported ({@code what} says whose); its files are unlinked all the same, so the memory
+     * goes when the process exits.
+     */
+    static boolean closeWhenLeft(Arena a, String what) {
         for (int attempt = 0; ; attempt++) {
             try {
-                arena.close();
+                a.close();
                 return true;
             } catch (IllegalStateException busy) {
                 if (attempt == 200) {
                     System.getLogger("jxen.hypervisor").log(System.Logger.Level.WARNING,
-                            path + " is still in use as its last reference goes; leaving it mapped: " + busy.getMessage());
+                            what + " is still in use at close; leaving it mapped: " + busy.getMessage());
                     return false;
                 }
                 try {
@@ -128,10 +134,8 @@ final class SharedFile {
     }
 
     /**
-     * Gives a reference back; the last one unmaps and deletes the file. A thread inside the mapping at that moment
-     * (a backend's I/O into a granted page: mappers in this process use the hypervisor's mapping) is given time to
-     * leave, as a view's close does; a mapping still in use after that stays mapped (reported), its
-     * file deleted all the same.
+     * Gives a reference back; the last one unmaps ({@link #closeWhenLeft}: mappers in this process use the
+     * hypervisor's mapping) and deletes the file.
      */
     synchronized void release() {
         if (references > 1) {
@@ -140,7 +144,7 @@ final class SharedFile {
         }
         if (references == 0) throw new IllegalStateException(path + " already released");
         references = 0;
-        if (closeWhenLeft()) MapCount.release();
+        if (closeWhenLeft(arena, path.toString())) MapCount.release();
         try {
             Files.deleteIfExists(path);
         } catch (IOException e) {
