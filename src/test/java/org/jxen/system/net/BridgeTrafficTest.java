@@ -21,6 +21,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.jxen.cli.XlResult;
 import org.jxen.xenstore.client.UnixSocketChannel;
@@ -42,9 +43,9 @@ class BridgeTrafficTest {
     NamespacedHost host;
 
     @BeforeAll
-    void up() throws Exception {
+    void up(@TempDir Path tmp) throws Exception {
         assumeTrue(NamespacedHost.available(), "needs root and ip netns");
-        dir = Files.createTempDirectory("jxen-bridge");
+        dir = tmp;
         host = new NamespacedHost(dir, List.of());
         assertThat(host.output()).contains("jxen host: created bridge xenbr0 (removed when the host stops)");
         guest("g1", "mac=00:16:3e:00:00:01,ip=10.0.0.1/24");

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
 import org.jxen.cli.XlResult;
 import org.jxen.xenstore.client.UnixSocketChannel;
 import org.jxen.xenstore.client.XsClient;
@@ -36,9 +37,9 @@ class DebianHotplugScriptsTest {
     NamespacedHost host;
 
     @BeforeAll
-    void up() throws Exception {
+    void up(@TempDir Path tmp) throws Exception {
         assumeTrue(NamespacedHost.available(), "needs root and ip netns");
-        dir = Files.createTempDirectory("jxen-debian");
+        dir = tmp;
         Path debs = Files.createDirectories(dir.resolve("debs"));
         XlResult dl = NamespacedHost.exec(List.of("sh", "-c", "cd " + debs + " && apt-get download xen-utils-common"));
         assertThat(dl.code()).as("apt-get download xen-utils-common (the package index: apt-get update): %s%s",

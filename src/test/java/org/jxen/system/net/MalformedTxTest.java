@@ -12,6 +12,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
 import org.jxen.drivers.net.Netif;
 import org.jxen.drivers.net.NetifExtraInfo;
 import org.jxen.drivers.net.NetifTxRequest;
@@ -46,8 +47,8 @@ class MalformedTxTest {
     int nextDevid;
 
     @BeforeAll
-    void up() throws Exception {
-        dir = java.nio.file.Files.createTempDirectory("jxen-malformed");
+    void up(@TempDir Path tmp) throws Exception {
+        dir = tmp;
         TestGuestKernel.KERNELS.clear();
         host = Host.start(dir, false);
         xs = host.xenstore();

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 import org.jxen.cli.XlResult;
@@ -41,9 +42,9 @@ class NetMigrationTest {
     NamespacedHost h2;
 
     @BeforeAll
-    void up() throws Exception {
+    void up(@TempDir Path tmp) throws Exception {
         assumeTrue(NamespacedHost.available(), "needs root and ip netns");
-        dir = Files.createTempDirectory("jxen-netmig");
+        dir = tmp;
         h1 = new NamespacedHost(Files.createDirectories(dir.resolve("h1")), List.of(), List.of("--migrate-listen", PORT));
         h2 = new NamespacedHost(Files.createDirectories(dir.resolve("h2")), List.of(), List.of("--migrate-listen", PORT));
         // The hosts' own link for migration streams; it goes with the namespaces.

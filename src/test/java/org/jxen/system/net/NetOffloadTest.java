@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HexFormat;
 import java.util.List;
@@ -13,6 +12,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
 import org.jxen.drivers.net.Netif;
 import org.jxen.drivers.net.Offload;
 import org.jxen.drivers.net.back.NetBack;
@@ -44,8 +44,8 @@ class NetOffloadTest {
     int rawGuest;
 
     @BeforeAll
-    void up() throws Exception {
-        dir = Files.createTempDirectory("jxen-offload");
+    void up(@TempDir Path tmp) throws Exception {
+        dir = tmp;
         TestGuestKernel.KERNELS.clear();
         host = Host.start(dir, false);
         xs = host.xenstore();

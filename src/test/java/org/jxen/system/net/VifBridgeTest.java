@@ -17,6 +17,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.jxen.cli.XlResult;
 import org.jxen.xenstore.client.UnixSocketChannel;
@@ -35,9 +36,9 @@ class VifBridgeTest {
     NamespacedHost host;
 
     @BeforeAll
-    void up() throws Exception {
+    void up(@TempDir Path tmp) throws Exception {
         assumeTrue(NamespacedHost.available(), "needs root and ip netns");
-        dir = Files.createTempDirectory("jxen-vif");
+        dir = tmp;
         host = new NamespacedHost(dir, List.of());
         assertThat(host.output()).contains("jxen host: created bridge xenbr0 (removed when the host stops)");
         guest("g1", "mac=00:16:3e:00:00:01,bridge=xenbr0,ip=10.0.0.1/24");
