@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
 /**
  * {@code jxen bench net}: between two guests on xenbr0, TCP throughput (iperf3) guest to guest and guest to dom0,
  * small-packet rate (iperf3 UDP with 64-byte payloads over several flows, so both of a vif's queues carry them)
- * with the CPU time spent per packet, and ping round trips; each beside the same figure over a plain veth pair
+ * with the CPU time spent per packet, and ping round trips ({@code ping -f} style); each beside the same figure over a plain veth pair
  * between two network namespaces (the floor: Linux alone), measured first in the same run. Everything runs in
  * namespaces made for the run (the host itself inside one, as {@code ip netns exec NS jxen host}) and removed
  * after; the machine's own interfaces are not touched. Each TCP figure follows a 1 s run that is not counted (a
@@ -193,17 +193,18 @@ public final class NetBench {
         return out;
     }
 
-    /** 200 pings 5 ms apart: p50 and p99 in us. */
+    /**
+     * 1000 pings `ping -f` style (each sent when the last reply is in: {@code -i 0}, root only, with the per-reply
+     * lines flood mode leaves out): p50 and p99 in us.
+     */
     private static double[] ping(List<String> client, String addr) throws Exception {
-        // Only the times come back (a guest's xl exec output travels through its store quota).
-        String ping = exec(concat(client, "sh", "-c", "ping -c 200 -i 0.005 -n " + addr + " | grep -o 'time=[0-9.]* ms'"));
-        List<Double> rtts = new ArrayList<>();
-        Matcher t = Pattern.compile("time=([0-9.]+) ms").matcher(ping);
-        while (t.find()) rtts.add(Double.parseDouble(t.group(1)) * 1000);
-        rtts.sort(null);
-        double p50 = rtts.isEmpty() ? Double.NaN : rtts.get(rtts.size() / 2);
-        double p99 = rtts.isEmpty() ? Double.NaN : rtts.get(Math.min(rtts.size() - 1, (int) (rtts.size() * 0.99)));
-        return new double[] {p50, p99};
+        // Sorted and cut to the two figures in the guest: a guest's xl exec output travels through its store quota.
+        String ping = exec(concat(client, "sh", "-c", "ping -c 1000 -i 0 -n " + addr
+                + " | sed -n 's/.*time=\\([0-9.]*\\) ms.*/\\1/p' | sort -n"
+                + " | awk '{t[NR]=$1} END {if (NR) print t[int(NR/2)+1], t[(NR*99/100 < NR - 1 ? int(NR*99/100) : NR - 1) + 1]}'"));
+        String[] f = ping.strip().split("\\s+");
+        if (f.length != 2) return new double[] {Double.NaN, Double.NaN};
+        return new double[] {Double.parseDouble(f[0]) * 1000, Double.parseDouble(f[1]) * 1000};
     }
 
     private static List<String> concat(List<String> a, String... b) {

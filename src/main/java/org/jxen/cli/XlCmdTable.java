@@ -438,6 +438,8 @@ final class XlCmdTable {
         put(over, "mem-set", null, null);
         put(over, "vcpu-list", null, null);
         put(over, "info", "[name]", null);
+        put(over, "domid", null, null);
+        put(over, "domname", null, null);
         put(over, "rename", null, null);
         over.put("dmesg", new Entry("dmesg", false, false,
                 "Read the kernel log of dom0, or the console log of a domain (jxen: dom0's kernel log stands for"

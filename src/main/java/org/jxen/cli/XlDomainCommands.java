@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * xl's domain commands (xl_info.c's list, xl_vmcontrol.c's destroy, shutdown, reboot, pause, unpause,
- * xl_misc.c's rename, xl_mem.c's mem-set), each printing what xl prints. The host does the work over its
+ * xl_misc.c's rename, domid and domname, xl_mem.c's mem-set), each printing what xl prints. The host does the work over its
  * control socket ({@code DomainRequests}); mem-set writes the store itself, as libxl does.
  */
 final class XlDomainCommands {
@@ -28,7 +28,7 @@ final class XlDomainCommands {
 
     static List<Object> all() {
         return List.of(new ListDomains(), new Destroy(), new Shutdown(), new Reboot(), new Pause(), new Unpause(),
-                new Rename(), new MemSet());
+                new Rename(), new DomId(), new DomName(), new MemSet());
     }
 
     /** xl_info.c's row: name, id, MiB, vCPUs, the six state letters, CPU seconds. */
@@ -146,6 +146,85 @@ final class XlDomainCommands {
             } catch (IOException e) {
                 return XlCommand.fail(spec, e.getMessage());
             }
+        }
+    }
+
+    /** The names and ids of the domains there are, from the host's list (name, then id, in each row). */
+    private static List<String[]> nameAndId(XlCommand xl) throws ControlException, IOException {
+        List<String[]> out = new ArrayList<>();
+        for (String r : xl.control().call("list")) {
+            String[] f = r.split("\t");
+            out.add(new String[] {f[0], f[1]});
+        }
+        return out;
+    }
+
+    /** xl domid NAME: libxl_name_to_domid, which matches names only ("1" is not domain 1). */
+    @Command(name = "domid")
+    static final class DomId implements Callable<Integer> {
+        @ParentCommand
+        XlCommand xl;
+        @Spec
+        CommandSpec spec;
+        @Parameters(paramLabel = "NAME")
+        String name;
+
+        @Override
+        public Integer call() {
+            try {
+                for (String[] d : nameAndId(xl)) {
+                    if (d[0].equals(name)) {
+                        spec.commandLine().getOut().println(d[1]);
+                        spec.commandLine().getOut().flush();
+                        return 0;
+                    }
+                }
+            } catch (ControlException | IOException e) {
+                return XlCommand.fail(spec, e.getMessage());
+            }
+            return XlCommand.fail(spec, "Can't get domid of domain name '" + name
+                    + "', maybe this domain does not exist.");
+        }
+    }
+
+    /** xl domname ID: the id read as strtol reads it (leading digits; none at all is an invalid id). */
+    @Command(name = "domname")
+    static final class DomName implements Callable<Integer> {
+        @ParentCommand
+        XlCommand xl;
+        @Spec
+        CommandSpec spec;
+        @Parameters(paramLabel = "ID")
+        String id;
+
+        @Override
+        public Integer call() {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\s*([+-]?\\d+)").matcher(id);
+            if (!m.lookingAt()) {
+                XlCommand.fail(spec, "Invalid domain id.");
+                return XlCommand.fail(spec, "");
+            }
+            // xl keeps strtol's long in a uint32_t: -1 is 4294967295, and a number past a long saturates.
+            long parsed;
+            try {
+                parsed = Long.parseLong(m.group(1));
+            } catch (NumberFormatException e) {
+                parsed = m.group(1).startsWith("-") ? Long.MIN_VALUE : Long.MAX_VALUE;
+            }
+            String domid = Integer.toUnsignedString((int) parsed);
+            try {
+                for (String[] d : nameAndId(xl)) {
+                    if (d[1].equals(domid)) {
+                        spec.commandLine().getOut().println(d[0]);
+                        spec.commandLine().getOut().flush();
+                        return 0;
+                    }
+                }
+            } catch (ControlException | IOException e) {
+                return XlCommand.fail(spec, e.getMessage());
+            }
+            return XlCommand.fail(spec, "Can't get domain name of domain id '" + domid
+                    + "', maybe this domain does not exist.");
         }
     }
 

@@ -184,6 +184,26 @@ class XlDomainCommandsTest extends XlHostFixture {
     }
 
     @Test
+    void domidAndDomnameConvertAsXlDoes() throws Exception {
+        int id = create("named", "inproc = 1\n");
+        assertThat(xl("domid", "named")).isEqualTo(new XlResult(0, id + "\n", ""));
+        assertThat(xl("domid", "Domain-0")).isEqualTo(new XlResult(0, "0\n", ""));
+        // libxl_name_to_domid matches names only: an id is not a name.
+        assertThat(xl("domid", Integer.toString(id))).isEqualTo(new XlResult(1, "",
+                "Can't get domid of domain name '" + id + "', maybe this domain does not exist.\n"));
+        assertThat(xl("domname", Integer.toString(id))).isEqualTo(new XlResult(0, "named\n", ""));
+        assertThat(xl("domname", "0")).isEqualTo(new XlResult(0, "Domain-0\n", ""));
+        // strtol's reading: leading digits count, none at all is no id, -1 is 4294967295 in xl's uint32_t.
+        assertThat(xl("domname", id + "x")).isEqualTo(new XlResult(0, "named\n", ""));
+        assertThat(xl("domname", "named")).isEqualTo(new XlResult(1, "", "Invalid domain id.\n\n"));
+        assertThat(xl("domname", "-1")).isEqualTo(new XlResult(1, "",
+                "Can't get domain name of domain id '4294967295', maybe this domain does not exist.\n"));
+        XlResult none = xl("domid");
+        assertThat(none.code()).isEqualTo(2);
+        assertThat(none.err()).startsWith("'xl domid' requires at least 1 argument.\n\n");
+    }
+
+    @Test
     void memSetWritesTheBalloonTargetInKib() throws Exception {
         int id = create("m", "inproc = 1\n");
         XsClient xs = host.xenstore();
