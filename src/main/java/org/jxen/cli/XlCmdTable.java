@@ -421,7 +421,10 @@ final class XlCmdTable {
         Map<String, Entry> over = new LinkedHashMap<>();
         put(over, "create", "<ConfigFile> [options] [vars]",
                 "-c                      Connect to the console after the domain is created.\n"
-                + "-h                      Print this help.");
+                + "-f FILE, --defconfig=FILE\n                     Use the given configuration file.\n"
+                + "-h                      Print this help.\n"
+                + "-p                      Leave the domain paused after it is created.\n"
+                + "-q, --quiet             Quiet.");
         put(over, "list", "[options] [Domain]\n", "-l, --long              Output all VM details");
         put(over, "destroy", "<Domain>\n", null);
         put(over, "shutdown", "[options] <-a|Domain>",

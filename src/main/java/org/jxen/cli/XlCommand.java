@@ -95,16 +95,30 @@ public final class XlCommand implements Callable<Integer> {
         XlCommand xl;
         @Spec
         CommandSpec spec;
-        @Parameters(paramLabel = "CONFIG|KEY=VALUE", arity = "1..*",
+        @Parameters(paramLabel = "CONFIG|KEY=VALUE", arity = "0..*",
                 description = "The config file (the first argument without '='), then settings that override it.")
-        List<String> args;
+        List<String> args = new java.util.ArrayList<>();
         @Option(names = "-c", description = "Attach to the new domain's console (xl console) once it is created.")
         boolean console;
+        @Option(names = "-p", description = "Leave the domain paused after it is created (xl unpause boots it).")
+        boolean paused;
+        @Option(names = {"-q", "--quiet"}, description = "Quiet: no \"Parsing config from\".")
+        boolean quiet;
+        @Option(names = {"-f", "--defconfig"}, paramLabel = "FILE", description = "Use the given configuration file.")
+        String defconfig;
 
         @Override
         public Integer call() {
-            // As xl's main_create: arguments with '=' are settings, the one without is the file.
-            String config = null;
+            // As xl's main_create: -f names the file; of the arguments, those with '=' are settings, and one
+            // without is the file if -f did not name it. Another one is xl's usage error (its help, status 2).
+            if (args.isEmpty() && defconfig == null) {
+                // What jxen said before -f: no file and no settings is nothing to create.
+                spec.commandLine().getErr().printf("'xl create' requires at least 1 argument.%n%n");
+                spec.commandLine().getErr().print(XlCmdTable.help("create"));
+                spec.commandLine().getErr().flush();
+                return 2;
+            }
+            String config = defconfig;
             List<String> overrides = new java.util.ArrayList<>();
             for (String a : args) {
                 if (a.indexOf('=') >= 0) {
@@ -112,13 +126,15 @@ public final class XlCommand implements Callable<Integer> {
                 } else if (config == null) {
                     config = a;
                 } else {
-                    return fail(spec, "xl create: more than one config file: " + config + ", " + a);
+                    spec.commandLine().getOut().print(XlCmdTable.help("create"));
+                    spec.commandLine().getOut().flush();
+                    return 2;
                 }
             }
             if (config == null) config = "/dev/null";
             String[] created = {null};
-            int rc = XlCreate.run(xl.control(), config, overrides, spec.commandLine().getOut(),
-                    spec.commandLine().getErr(), domid -> created[0] = domid);
+            int rc = XlCreate.run(xl.control(), config, overrides, new XlCreate.Options(paused, quiet),
+                    spec.commandLine().getOut(), spec.commandLine().getErr(), domid -> created[0] = domid);
             return rc == 0 && console && created[0] != null ? XlConsole.attach(xl, spec, created[0]) : rc;
         }
     }

@@ -22,6 +22,7 @@ import org.jxen.kernel.userland.Utilities;
  * <pre>
  * request:  VERB [ARG ...] '\n'           (one line, UTF-8, arguments separated by single spaces)
  *           create LEN [DIR] '\n' CONFIG  (LEN bytes of xl.cfg text follow the line; DIR: xl's directory)
+ *           create-paused LEN [DIR] ...   (xl create -p: built, devices added, left paused; no boot to wait for)
  *           exec DOM LEN '\n' ARGV         (LEN bytes: the arguments, each ended by a NUL; DOM is dom0)
  *           destroy DOM | shutdown DOM | dmesg [DOM] | console DOM
  *           list [DOM] | list-long [DOM] | info | uptime | vcpu-list | pause | unpause | reboot | rename | wait
@@ -145,7 +146,8 @@ public final class ControlServer implements AutoCloseable {
     private boolean handle(LineChannel c, String[] req) throws IOException, ControlException, XlCfgException, DeviceException, HypercallException,
             InterruptedException, BootFailedException {
         switch (req[0]) {
-            case "create" -> create(c, req);
+            case "create" -> create(c, req, false);
+            case "create-paused" -> create(c, req, true);
             case "exec" -> exec(c, req);
             case "destroy" -> {
                 int domid = guest(args(req, 1)[0], "destroy");
@@ -187,7 +189,7 @@ public final class ControlServer implements AutoCloseable {
     }
 
     /** create LEN [DIR]: DIR is xl's working directory, against which the config's relative paths resolve. */
-    private void create(LineChannel c, String[] req) throws IOException, ControlException, XlCfgException,
+    private void create(LineChannel c, String[] req, boolean paused) throws IOException, ControlException, XlCfgException,
             DeviceException, HypercallException, InterruptedException, BootFailedException {
         if (req.length < 2) throw new ControlException("create needs the config length");
         int len;
@@ -203,7 +205,7 @@ public final class ControlServer implements AutoCloseable {
         String text = new String(c.readExactly(len), StandardCharsets.UTF_8);
         DomainConfig cfg = DomainConfig.parse(text, host.modulePath(), base);
         if (cfg.warningLine() != null) host.dom0Kernel().printk("toolstack: " + cfg.guest().name() + ": " + cfg.warningLine());
-        Host.Guest g = host.create(cfg);
+        Host.Guest g = paused ? host.createPaused(cfg) : host.create(cfg);
         data(c, g.domid() + " " + g.name());
     }
 

@@ -309,10 +309,15 @@ public final class Host implements AutoCloseable {
      * introduce it to xenstored, unpause it and start its kernel.
      */
     public Guest create(GuestConfig cfg) throws IOException, HypercallException {
-        return boot(new DomainConfig(cfg, List.of(), ShutdownAction.OnShutdown.DESTROY_ALL, List.of()), false);
+        return boot(new DomainConfig(cfg, List.of(), ShutdownAction.OnShutdown.DESTROY_ALL, List.of()), false, false);
     }
 
-    private synchronized Guest boot(DomainConfig dc, boolean awaitBoot) throws IOException, HypercallException {
+    /**
+     * @param paused leave the domain paused (xl create -p): its kernel is started but held at its first
+     *        hypercall, so nothing of the guest's reaches the store, its rings or its backends until xl unpause
+     */
+    private synchronized Guest boot(DomainConfig dc, boolean awaitBoot, boolean paused) throws IOException,
+            HypercallException {
         GuestConfig cfg = dc.guest();
         // xl refuses a second domain of a name: names are how users address domains.
         if (nameTaken(cfg.name())) throw new IllegalArgumentException("domain with name " + cfg.name() + " already exists");
@@ -325,7 +330,7 @@ public final class Host implements AutoCloseable {
             libxl.buildDomain(domid, cfg, info);
             // As xenconsoled does on seeing the new domain: serve its console before it can print.
             consoled.attach(domid, cfg.name(), info.consolePort());
-            ctl.unpause(domid);
+            if (!paused) ctl.unpause(domid);
             runtime.started(domid, cfg);
             Guest g = cfg.ownProcess() ? startProcess(domid, cfg) : startThread(domid, cfg);
             putGuest(g);
@@ -479,12 +484,21 @@ public final class Host implements AutoCloseable {
      */
     public Guest create(DomainConfig cfg) throws IOException, HypercallException, DeviceException, InterruptedException,
             BootFailedException {
-        return create(cfg, true);
+        return create(cfg, true, false);
     }
 
-    private Guest create(DomainConfig cfg, boolean awaitBoot) throws IOException, HypercallException, DeviceException,
+    /**
+     * xl create -p: the domain built as by {@link #create(DomainConfig)}, its devices added (their backends wait
+     * in InitWait), and left paused: xl unpause boots it. Nothing to wait for, as libxl, which unpauses last.
+     */
+    public Guest createPaused(DomainConfig cfg) throws IOException, HypercallException, DeviceException,
             InterruptedException, BootFailedException {
-        Guest g = boot(cfg, awaitBoot);
+        return create(cfg, false, true);
+    }
+
+    private Guest create(DomainConfig cfg, boolean awaitBoot, boolean paused) throws IOException, HypercallException,
+            DeviceException, InterruptedException, BootFailedException {
+        Guest g = boot(cfg, awaitBoot, paused);
         try {
             if (awaitBoot) awaitBoot(g);
             for (DeviceSpec d : cfg.devices()) libxl.addDevice(g.domid(), d);
@@ -705,7 +719,7 @@ public final class Host implements AutoCloseable {
         if (cfg == null || closing) return;
         Thread.ofVirtual().name("toolstack-restart-" + cfg.guest().name()).start(() -> {
             try {
-                Guest n = create(cfg, false);
+                Guest n = create(cfg, false, false);
                 dom0Kernel.printk("toolstack: Done. Rebooting now: " + cfg.guest().name() + " is domain " + n.domid());
             } catch (Exception e) {
                 if (!closing) dom0Kernel.printk("toolstack: restarting " + cfg.guest().name() + " failed: " + e.getMessage());

@@ -28,14 +28,23 @@ public final class XlCreate {
         return b.toString();
     }
 
+    /**
+     * xl create's options that change what it does here: {@code -p} leaves the domain paused (the host answers
+     * once it is built, without waiting for a boot that has not begun), {@code -q} leaves out "Parsing config
+     * from".
+     */
+    public record Options(boolean paused, boolean quiet) {
+        public static final Options DEFAULT = new Options(false, false);
+    }
+
     /** Runs xl create; returns its exit status, having printed what xl prints. */
     public static int run(ControlClient control, String config, List<String> overrides, PrintWriter out, PrintWriter err) {
-        return run(control, config, overrides, out, err, domid -> {});
+        return run(control, config, overrides, Options.DEFAULT, out, err, domid -> {});
     }
 
     /** As {@link #run(ControlClient, String, List, PrintWriter, PrintWriter)}; {@code created} gets the new domid. */
-    public static int run(ControlClient control, String config, List<String> overrides, PrintWriter out, PrintWriter err,
-            java.util.function.Consumer<String> created) {
+    public static int run(ControlClient control, String config, List<String> overrides, Options options,
+            PrintWriter out, PrintWriter err, java.util.function.Consumer<String> created) {
         String file;
         try {
             // xl: /dev/null stands for a config given entirely on the command line.
@@ -51,8 +60,10 @@ public final class XlCreate {
             return fail(err, "Failed to read config file: " + config + ": " + why);
         }
         String text = withOverrides(file, overrides);
-        err.println("Parsing config from " + config);
-        err.flush();
+        if (!options.quiet()) {
+            err.println("Parsing config from " + config);
+            err.flush();
+        }
         Path cwd = Path.of("").toAbsolutePath();
         DomainConfig cfg;
         try {
@@ -69,7 +80,7 @@ public final class XlCreate {
         List<String> log = new ArrayList<>();
         try {
             // xl says nothing more on success; the new domain shows in xl list.
-            control.call("create " + bytes.length + " " + cwd, bytes, l -> {
+            control.call((options.paused() ? "create-paused " : "create ") + bytes.length + " " + cwd, bytes, l -> {
                 if (l.startsWith(ControlServer.LOG_LINE)) log.add(l.substring(ControlServer.LOG_LINE.length()));
                 else created.accept(l.split(" ")[0]); // "ID NAME"
             });

@@ -65,6 +65,50 @@ class XlCreateConfigTest extends XlHostFixture {
     }
 
     @Test
+    void createPausedBuildsTheDomainAndItsDevicesAndRunsNoGuestCodeUntilUnpaused() throws Exception {
+        for (String inproc : List.of("0", "1")) {
+            String name = "p" + inproc;
+            Path img = dir.resolve(name + ".img");
+            try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(img.toFile(), "rw")) {
+                f.setLength(1 << 20);
+            }
+            XlResult c = xl("create", "-p", "-q", cfg(name + ".cfg", "name = '" + name + "'\ninproc = " + inproc
+                    + "\ndrivers = ['mydevicefront']\ndisk = ['format=raw, vdev=xvda, access=rw, target=" + img + "']\n")
+                    .toString());
+            // -q: not even "Parsing config from"; -p: answered once built, with nothing booted to wait for.
+            assertThat(c).isEqualTo(new XlResult(0, "", ""));
+            int id = domid(name);
+            assertThat(XlRow.of(xl("list", name).out(), name).state()).isEqualTo("--p---");
+            XsClient xs = host.xenstore();
+            String home = "/local/domain/" + id;
+            String be = "/local/domain/0/backend/vbd/" + id + "/51712";
+            // libxl's work is done (the device's nodes, its backend waiting in InitWait), the guest's not begun.
+            assertThat(xs.readString(be + "/state")).isEqualTo("2");
+            assertThat(xs.readString(home + "/device/vbd/51712/state")).isEqualTo("1");
+            assertThat(xs.readOrNull(home + "/control/feature-poweroff")).as("libxl's empty node, the guest's to fill")
+                    .isEmpty();
+            assertThat(host.consoleLog(id).lines()).isEmpty();
+
+            assertThat(xl("unpause", name)).isEqualTo(new XlResult(0, "", ""));
+            await().atMost(Duration.ofSeconds(30)).until(() -> "1".equals(xs.readOrNull(home + "/control/feature-poweroff")));
+            await().atMost(Duration.ofSeconds(30)).until(() -> "4".equals(xs.readOrNull(be + "/state")));
+            await().atMost(Duration.ofSeconds(30)).until(() -> host.consoleLog(id).lines().contains("Hello World!"));
+            assertThat(XlRow.of(xl("list", name).out(), name).state()).isNotEqualTo("--p---");
+        }
+    }
+
+    @Test
+    void createTakesItsFileFromDefconfigAndRefusesASecondFileAsXlDoes() throws Exception {
+        Path f = cfg("f.cfg", "name = 'f'\nmemory = 32\n");
+        XlResult c = xl("create", "-f", f.toString(), "memory=48");
+        assertThat(c).isEqualTo(new XlResult(0, "", "Parsing config from " + f + "\n"));
+        assertThat(XlRow.of(xl("list", "f").out(), "f").mem()).isEqualTo(48);
+        XlResult two = xl("create", f.toString(), cfg("g.cfg", "name = 'g'\n").toString());
+        assertThat(two).isEqualTo(new XlResult(2, XlCmdTable.help("create"), ""));
+        assertThat(names()).containsExactly("f");
+    }
+
+    @Test
     void aGuestThatDiesWhileBootingIsAnErrorWithItsLastConsoleLines() throws Exception {
         Path jar = kernelJar(PanicKernel.class);
         for (String inproc : List.of("1", "0")) {
