@@ -425,7 +425,8 @@ final class XlCmdTable {
                 + "-h                      Print this help.\n"
                 + "-p                      Leave the domain paused after it is created.\n"
                 + "-q, --quiet             Quiet.");
-        put(over, "list", "[options] [Domain]\n", "-l, --long              Output all VM details");
+        put(over, "list", "[options] [Domain]\n", "-l, --long              Output all VM details\n"
+                + "-v, --verbose           Prints out UUIDs and security context");
         put(over, "destroy", "<Domain>\n", null);
         put(over, "shutdown", "[options] <-a|Domain>",
                 "-a, --all               Shutdown all guest domains.\n"

@@ -46,6 +46,8 @@ final class XlDomainCommands {
         CommandSpec spec;
         @Option(names = {"-l", "--long"})
         boolean details;
+        @Option(names = {"-v", "--verbose"})
+        boolean verbose;
         @Parameters(paramLabel = "DOM", arity = "0..*")
         List<String> doms = new ArrayList<>();
 
@@ -57,7 +59,8 @@ final class XlDomainCommands {
                 spec.commandLine().getOut().flush();
                 return 1;
             }
-            String request = (details ? "list-long" : "list") + (doms.isEmpty() ? "" : " " + doms.getFirst());
+            String request = (details ? "list-long" : verbose ? "list-verbose" : "list")
+                    + (doms.isEmpty() ? "" : " " + doms.getFirst());
             List<String> rows;
             try {
                 rows = xl.control().call(request);
@@ -67,6 +70,13 @@ final class XlDomainCommands {
             PrintWriter out = spec.commandLine().getOut();
             if (details) {
                 rows.forEach(out::println);
+            } else if (verbose) {
+                // xl_info.c's list_domains with verbose: the uuid, the shutdown reason, the XSM label (none here).
+                out.println(HEADER + "   UUID                            Reason-Code\tSecurity Label");
+                for (String r : rows) {
+                    String[] f = r.split("\t");
+                    out.println(row(r) + " " + f[6] + String.format(Locale.ROOT, " %8s %16s", f[7], "-"));
+                }
             } else {
                 out.println(HEADER);
                 for (String r : rows) out.println(row(r));

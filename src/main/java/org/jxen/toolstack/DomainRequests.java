@@ -20,6 +20,7 @@ import org.jxen.hypervisor.ShutdownReason;
  *
  * <pre>
  * list [DOM]          NAME ID MiB VCPUS FLAGS CPU-SECONDS        (FLAGS: xl's rbpscd, {@link XlState})
+ * list-verbose [DOM]  as list, then UUID REASON                  (REASON: the shutdown code in hex, or -)
  * list-long [DOM]     the JSON of xl list -l, line by line
  * info                NAME VALUE                                  (xl info's fields, {@link HostInfo})
  * uptime [DOM ...]    NAME ID SECONDS
@@ -54,6 +55,9 @@ final class DomainRequests {
         switch (req[0]) {
             case "list" -> {
                 for (DomainInfo d : domains(a)) out.line(row(d));
+            }
+            case "list-verbose" -> {
+                for (DomainInfo d : domains(a)) out.line(row(d) + "\t" + uuid(d.domid()) + "\t" + reasonCode(d));
             }
             case "list-long" -> {
                 for (String l : DomainJson.of(host, domains(a)).split("\n")) out.line(l);
@@ -131,6 +135,19 @@ final class DomainRequests {
     private String row(DomainInfo d) {
         return String.join("\t", name(d.domid()), Integer.toString(d.domid()), Long.toString(memoryKiB(d) / 1024),
                 Integer.toString(d.vcpus()), XlState.flags(d), seconds(host.cpuTime(d.domid())));
+    }
+
+    /** The domain's uuid, from its vm path as libxl wrote it (dom0's: all zeros, as on Xen). */
+    private String uuid(int domid) throws IOException {
+        String vm = host.xenstore().readOrNull(Libxl.home(domid) + "/vm");
+        if (vm == null) return "00000000-0000-0000-0000-000000000000";
+        return vm.substring(vm.lastIndexOf('/') + 1);
+    }
+
+    /** xl list -v's Reason-Code: a shut-down domain's reason in hex, else "-". */
+    private static String reasonCode(DomainInfo d) {
+        return d.state() == DomainState.SHUTDOWN && d.shutdownReason() != null
+                ? Integer.toHexString(d.shutdownReason().code) : "-";
     }
 
     /** A guest's memory is its allocation; dom0's, the host process's resident memory (what dom0 holds). */

@@ -184,6 +184,28 @@ class XlDomainCommandsTest extends XlHostFixture {
     }
 
     @Test
+    void listVerboseAddsTheUuidTheShutdownReasonAndTheSecurityLabel() throws Exception {
+        int id = create("v", "inproc = 1\non_poweroff = 'preserve'\n");
+        String vm = host.xenstore().readString("/local/domain/" + id + "/vm");
+        String uuid = vm.substring(vm.lastIndexOf('/') + 1);
+        XlResult list = xl("list", "-v");
+        assertThat(list.code()).isZero();
+        String[] rows = list.out().split("\n");
+        assertThat(rows[0]).isEqualTo("Name                                        ID   Mem VCPUs\tState\tTime(s)"
+                + "   UUID                            Reason-Code\tSecurity Label");
+        assertThat(rows[1]).startsWith("Domain-0 ").endsWith(" 00000000-0000-0000-0000-000000000000        -                -");
+        assertThat(rows[2]).startsWith("v ").endsWith(" " + uuid + "        -                -");
+        // xl's columns first, as xl list prints them, then " %s %8s %16s".
+        String lead = String.format(java.util.Locale.ROOT, "%-40s %5d %5d %5d     ", "v", id, 32, 1);
+        assertThat(rows[2]).matches(java.util.regex.Pattern.quote(lead) + "[-rb]{2}----  +[0-9]+\\.[0-9] " + uuid
+                + " {8}- {16}-");
+        assertThat(xl("shutdown", "-w", "v").code()).isZero();
+        // Preserved after its poweroff: shut down (s), reason code 0.
+        assertThat(xl("list", "--verbose", "v").out().split("\n")[1]).contains("---s--")
+                .endsWith(" " + uuid + "        0                -");
+    }
+
+    @Test
     void domidAndDomnameConvertAsXlDoes() throws Exception {
         int id = create("named", "inproc = 1\n");
         assertThat(xl("domid", "named")).isEqualTo(new XlResult(0, id + "\n", ""));

@@ -55,6 +55,7 @@ class XlHelpTest {
                 Options:
 
                 -l, --long              Output all VM details
+                -v, --verbose           Prints out UUIDs and security context
                 """;
         assertThat(xl("help", "list").out()).isEqualTo(list);
         assertThat(xl("list", "--help")).isEqualTo(new XlResult(0, list, ""));
