@@ -314,7 +314,8 @@ public final class Host implements AutoCloseable {
 
     /**
      * @param paused leave the domain paused (xl create -p): its kernel is started but held at its first
-     *        hypercall, so nothing of the guest's reaches the store, its rings or its backends until xl unpause
+     *        hypercall (as a paused domain's threads are), so nothing it does reaches the store, xenconsoled or
+     *        its backends until xl unpause
      */
     private synchronized Guest boot(DomainConfig dc, boolean awaitBoot, boolean paused) throws IOException,
             HypercallException {

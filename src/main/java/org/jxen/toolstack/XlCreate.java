@@ -15,7 +15,8 @@ import java.util.List;
  * file, append the {@code KEY=VALUE} arguments as lines after it (so they override what the file says, as the
  * last setting of a key wins), parse it here to report errors and ignored settings before bothering the host,
  * then send it with xl's working directory, against which the host resolves relative paths. The host answers
- * once the guest has booted; a guest that dies booting is an error followed by its last console lines.
+ * once the guest has booted (with -p, once it is built); a guest that dies booting is an error followed by its
+ * last console lines.
  */
 public final class XlCreate {
     private XlCreate() {}
