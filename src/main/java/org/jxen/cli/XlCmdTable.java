@@ -431,10 +431,14 @@ final class XlCmdTable {
         put(over, "shutdown", "[options] <-a|Domain>",
                 "-a, --all               Shutdown all guest domains.\n"
                 + "-h                      Print this help.\n"
+                + "-F                      Fallback to ACPI power event for HVM guests with\n"
+                + "                        no PV drivers.\n"
                 + "-w, --wait              Wait for guest(s) to shutdown.\n");
         put(over, "reboot", "[options] <-a|Domain>",
                 "-a, --all               Shutdown all guest domains.\n"
                 + "-h                      Print this help.\n"
+                + "-F                      Fallback to ACPI reset event for HVM guests with\n"
+                + "                        no PV drivers.\n"
                 + "-w, --wait              Wait for guest(s) to reboot.\n");
         put(over, "pause", null, null);
         put(over, "unpause", null, null);

@@ -303,6 +303,12 @@ final class XlDomainCommands {
         boolean all;
         @Option(names = {"-w", "--wait"})
         boolean wait;
+        /**
+         * xl's fallback to an ACPI power event, for an HVM guest without PV drivers: libxl only takes it when the
+         * PV control interface is missing, and a PV domain (every jxen guest) always has one, so it changes nothing.
+         */
+        @Option(names = "-F")
+        boolean fallback;
         @Parameters(paramLabel = "DOM", arity = "0..1")
         String dom;
 

@@ -144,6 +144,10 @@ class XlDomainCommandsTest extends XlHostFixture {
         assertThat(xl("dmesg").out()).contains("toolstack: domain " + b + " (b) has shut down, reason code 0");
         assertThat(xl("shutdown")).isEqualTo(new XlResult(1, "", "You must specify -a or a domain id.\n\n"));
         assertThat(xl("shutdown", "--all")).isEqualTo(new XlResult(0, "", ""));
+        // -F: the ACPI fallback for HVM guests without PV drivers; a PV guest is shut down as without it.
+        int f = create("f", "inproc = 1\n");
+        assertThat(xl("shutdown", "-F", "-w", "f")).isEqualTo(new XlResult(0, "",
+                "Shutting down domain " + f + "\nWaiting for 1 domains\nDomain " + f + " has been shut down, reason code 0\n"));
     }
 
     @Test
