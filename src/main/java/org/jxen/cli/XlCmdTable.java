@@ -463,7 +463,8 @@ final class XlCmdTable {
                 "-h                      Print this help.\n"
                 + "-c                      Leave domain running after creating the snapshot.\n"
                 + "--suspend-timeout=S     Seconds the guest has to acknowledge the suspend (default 60).");
-        put(over, "restore", "<CheckpointFile>", "-h                      Print this help.");
+        put(over, "restore", "[options] <CheckpointFile>", "-h                       Print this help.\n"
+                + "-p                       Do not unpause domain after restoring it.");
         put(over, "migrate", "[options] <Domain> <RunDir|Address:Port>",
                 "-h                      Print this help.\n"
                 + "--live                  Pre-copy the memory while the guest runs, then stop and copy.\n"

@@ -80,6 +80,8 @@ final class XlMigrationCommands {
         CommandSpec spec;
         @Parameters(index = "0", paramLabel = "FILE")
         Path file;
+        @Option(names = "-p", description = "Do not unpause the domain after restoring it (xl unpause runs it).")
+        boolean paused;
 
         @Override
         public Integer call() {
@@ -87,7 +89,7 @@ final class XlMigrationCommands {
             if (!Files.isRegularFile(abs)) return XlCommand.fail(spec, "cannot open " + file + ": No such file or directory");
             spec.commandLine().getErr().println("Loading new save file " + file);
             spec.commandLine().getErr().flush();
-            return run(xl, spec, "restore " + abs);
+            return run(xl, spec, (paused ? "restore-paused " : "restore ") + abs);
         }
     }
 

@@ -364,10 +364,11 @@ public final class Host implements AutoCloseable {
      * name and uuid, its store home, console and devices built as at boot (new backends), its memory loaded
      * ({@code incoming.load}; not frames 0 and 1, its fresh console and xenstore rings), then unpaused with its
      * kernel started, which finds the kernel record in its memory and resumes. Anything that fails destroys
-     * what was built.
+     * what was built. {@code paused} (xl restore -p) leaves out the unpause: the kernel is held at its first
+     * hypercall until xl unpause.
      */
-    public Guest restore(DomainConfig dc, Incoming incoming) throws IOException, HypercallException, DeviceException,
-            InterruptedException {
+    public Guest restore(DomainConfig dc, Incoming incoming, boolean paused) throws IOException, HypercallException,
+            DeviceException, InterruptedException {
         GuestConfig cfg = dc.guest();
         int domid;
         synchronized (this) {
@@ -388,7 +389,7 @@ public final class Host implements AutoCloseable {
             incoming.load(domid, hv.domainMemory(domid));
             incoming.ready(domid);
             synchronized (this) {
-                ctl.unpause(domid);
+                if (!paused) ctl.unpause(domid);
                 runtime.started(domid, cfg);
                 Guest g = cfg.ownProcess() ? startProcess(domid, cfg) : startThread(domid, cfg);
                 putGuest(g);

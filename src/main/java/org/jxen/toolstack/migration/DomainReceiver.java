@@ -29,6 +29,12 @@ final class DomainReceiver {
 
     static Host.Guest receive(Host host, InputStream in, BeforeStart beforeStart)
             throws IOException, HypercallException, DeviceException, InterruptedException {
+        return receive(host, in, false, beforeStart);
+    }
+
+    /** As {@link #receive(Host, InputStream, BeforeStart)}; {@code paused}: left paused (xl restore -p). */
+    static Host.Guest receive(Host host, InputStream in, boolean paused, BeforeStart beforeStart)
+            throws IOException, HypercallException, DeviceException, InterruptedException {
         SaveReader reader = new SaveReader(in);
         DomainConfig dc;
         try {
@@ -47,7 +53,7 @@ final class DomainReceiver {
             public void ready(int domid) throws IOException {
                 beforeStart.ready(domid);
             }
-        });
+        }, paused);
     }
 
     private static void loadPages(SaveReader reader, MemorySegment memory) throws IOException {

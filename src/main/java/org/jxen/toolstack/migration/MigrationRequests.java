@@ -24,6 +24,7 @@ import org.jxen.toolstack.Host;
  * <pre>
  * save DOM CHECKPOINT ACK_MS FILE      CHECKPOINT 1: keep it running (xl save -c); ACK_MS: the suspend ack timeout
  * restore FILE                         answers "|restored NAME as domain ID"
+ * restore-paused FILE                  xl restore -p: the same, the domain left paused
  * migrate DOM LIVE ACK_MS ADDRESS:PORT [RUNDIR]   LIVE 1: pre-copy (--live); RUNDIR: the target's run directory, if xl knows it
  * departure DOMID                      answers "|KIND\tNAME\tWHERE": how a guest this host saved or migrated left
  * </pre>
@@ -57,7 +58,8 @@ public final class MigrationRequests implements ControlRequests {
     public boolean handle(String[] req, Resolver resolver, Consumer<String> data) throws ControlException, InterruptedException {
         switch (req[0]) {
             case "save" -> save(req, resolver, data);
-            case "restore" -> restore(req, data);
+            case "restore" -> restore(req, false, data);
+            case "restore-paused" -> restore(req, true, data);
             case "migrate" -> migrate(req, resolver, data);
             case "departure" -> departure(req, data);
             default -> {
@@ -91,11 +93,11 @@ public final class MigrationRequests implements ControlRequests {
         }
     }
 
-    private void restore(String[] req, Consumer<String> data) throws ControlException, InterruptedException {
-        if (req.length < 2) throw new ControlException("restore FILE");
+    private void restore(String[] req, boolean paused, Consumer<String> data) throws ControlException, InterruptedException {
+        if (req.length < 2) throw new ControlException(req[0] + " FILE");
         Path file = path(req, 1);
         try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20)) {
-            Host.Guest g = DomainReceiver.receive(host, in, domid -> {});
+            Host.Guest g = DomainReceiver.receive(host, in, paused, domid -> {});
             data.accept("restored " + g.name() + " as domain " + g.domid());
         } catch (NoSuchFileException e) {
             throw new ControlException("cannot open " + file + ": No such file or directory");

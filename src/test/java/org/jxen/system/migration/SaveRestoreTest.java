@@ -206,6 +206,28 @@ class SaveRestoreTest extends MigrationFixture {
     }
 
     @Test
+    void restorePausedRunsNothingOfTheGuestUntilUnpaused() throws Exception {
+        createWriter("p");
+        Path image = dir.resolve("p.save");
+        XlResult save = xl(run1, "save", "p", image.toString());
+        assertThat(save.code()).as(save.err()).isZero();
+        long atSave = blocks();
+        XlResult restore = xl(run2, "restore", "-p", image.toString());
+        assertThat(restore.code()).as(restore.err()).isZero();
+        int restored = domid(host2, "p");
+        assertThat(xl(run2, "list", "p").out()).contains(" --p--- ");
+        Thread.sleep(300);
+        // Built (its devices' backends wait for it) but not run: no resume, not a block written.
+        assertThat(host2.consoleLog(restored).lines()).doesNotContain("xen:manage: resumed in a new domain, devices reconnecting");
+        assertThat(blocks()).isEqualTo(atSave);
+        assertThat(xl(run2, "unpause", "p").code()).isZero();
+        awaitRunningAndWriting(host2, restored);
+        await().atMost(WAIT).until(() -> host2.consoleLog(restored).lines()
+                .contains("xen:manage: resumed in a new domain, devices reconnecting"));
+        stopAndCheckDisk(host2, "p");
+    }
+
+    @Test
     void saveWithCheckpointKeepsTheGuestRunningWithItsConnections() throws Exception {
         int domid = createWriter("c");
         Path image = dir.resolve("c.save");
