@@ -445,6 +445,7 @@ final class XlCmdTable {
         put(over, "console", "<Domain>", null);
         put(over, "mem-set", null, null);
         put(over, "vcpu-list", null, null);
+        put(over, "vm-list", null, null);
         put(over, "info", "[name]", null);
         put(over, "domid", null, null);
         put(over, "domname", null, null);

@@ -18,7 +18,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * xl's domain commands (xl_info.c's list, xl_vmcontrol.c's destroy, shutdown, reboot, pause, unpause,
- * xl_misc.c's rename, domid and domname, xl_mem.c's mem-set), each printing what xl prints. The host does the work over its
+ * xl_misc.c's rename, domid and domname, xl_info.c's vm-list, xl_mem.c's mem-set), each printing what xl prints. The host does the work over its
  * control socket ({@code DomainRequests}); mem-set writes the store itself, as libxl does.
  */
 final class XlDomainCommands {
@@ -28,7 +28,7 @@ final class XlDomainCommands {
 
     static List<Object> all() {
         return List.of(new ListDomains(), new Destroy(), new Shutdown(), new Reboot(), new Pause(), new Unpause(),
-                new Rename(), new DomId(), new DomName(), new MemSet());
+                new Rename(), new DomId(), new DomName(), new VmList(), new MemSet());
     }
 
     /** xl_info.c's row: name, id, MiB, vCPUs, the six state letters, CPU seconds. */
@@ -167,6 +167,36 @@ final class XlDomainCommands {
             out.add(new String[] {f[0], f[1]});
         }
         return out;
+    }
+
+    /**
+     * xl vm-list: xl_info.c's list_vm, each domain's uuid, id and name. libxl_list_vm leaves out stubdoms only, so
+     * Domain-0 is listed too, whatever xl's help line says.
+     */
+    @Command(name = "vm-list")
+    static final class VmList implements Callable<Integer> {
+        @ParentCommand
+        XlCommand xl;
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            List<String> rows;
+            try {
+                rows = xl.control().call("list-verbose");
+            } catch (ControlException | IOException e) {
+                return XlCommand.fail(spec, e.getMessage());
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            out.println("UUID                                  ID    name");
+            for (String r : rows) {
+                String[] f = r.split("\t");
+                out.println(String.format(Locale.ROOT, "%s  %d    %-30s", f[6], Integer.parseInt(f[1]), f[0]));
+            }
+            out.flush();
+            return 0;
+        }
     }
 
     /** xl domid NAME: libxl_name_to_domid, which matches names only ("1" is not domain 1). */

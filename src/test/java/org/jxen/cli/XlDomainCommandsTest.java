@@ -188,7 +188,7 @@ class XlDomainCommandsTest extends XlHostFixture {
     }
 
     @Test
-    void listVerboseAddsTheUuidTheShutdownReasonAndTheSecurityLabel() throws Exception {
+    void listVerboseAndVmListShowTheUuidsAndTheShutdownReason() throws Exception {
         int id = create("v", "inproc = 1\non_poweroff = 'preserve'\n");
         String vm = host.xenstore().readString("/local/domain/" + id + "/vm");
         String uuid = vm.substring(vm.lastIndexOf('/') + 1);
@@ -203,6 +203,9 @@ class XlDomainCommandsTest extends XlHostFixture {
         String lead = String.format(java.util.Locale.ROOT, "%-40s %5d %5d %5d     ", "v", id, 32, 1);
         assertThat(rows[2]).matches(java.util.regex.Pattern.quote(lead) + "[-rb]{2}----  +[0-9]+\\.[0-9] " + uuid
                 + " {8}- {16}-");
+        assertThat(xl("vm-list")).isEqualTo(new XlResult(0, "UUID                                  ID    name\n"
+                + "00000000-0000-0000-0000-000000000000  0    Domain-0                      \n"
+                + uuid + "  " + id + "    v                             \n", ""));
         assertThat(xl("shutdown", "-w", "v").code()).isZero();
         // Preserved after its poweroff: shut down (s), reason code 0.
         assertThat(xl("list", "--verbose", "v").out().split("\n")[1]).contains("---s--")
