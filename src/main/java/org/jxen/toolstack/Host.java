@@ -79,6 +79,17 @@ public final class Host implements AutoCloseable {
     private final Set<Integer> booting = new HashSet<>();
     /** Why an in-process guest still booting panicked (it may not have had a console to say it on); guarded by this. */
     private final Map<Integer, String> bootPanics = new HashMap<>();
+    /**
+     * Kernels of domains created or restored paused (xl create -p, xl restore -p), started at their first unpause:
+     * a paused domain has run nothing, so not even a kernel's first console line reaches its ring. Guarded by this.
+     */
+    private final Map<Integer, KernelStart> heldKernels = new HashMap<>();
+
+    /** Starts a guest's kernel: its thread, or its process. */
+    private interface KernelStart {
+        Guest start() throws IOException, HypercallException;
+    }
+
     /** Shut-down domains kept as they are (on_* = preserve, or the old one of a rename-restart). */
     private final Set<Integer> preserved = new HashSet<>();
     /** Domains seen shut down for suspend, until resumed (their "has suspended" line is printed once). */
@@ -313,9 +324,8 @@ public final class Host implements AutoCloseable {
     }
 
     /**
-     * @param paused leave the domain paused (xl create -p): its kernel is started but held at its first
-     *        hypercall (as a paused domain's threads are), so nothing it does reaches the store, xenconsoled or
-     *        its backends until xl unpause
+     * @param paused leave the domain paused (xl create -p): its kernel is not started before the first xl unpause
+     *        ({@link #heldKernels}), so nothing of the guest's reaches the store, xenconsoled or its backends
      */
     private synchronized Guest boot(DomainConfig dc, boolean awaitBoot, boolean paused) throws IOException,
             HypercallException {
@@ -333,7 +343,7 @@ public final class Host implements AutoCloseable {
             consoled.attach(domid, cfg.name(), info.consolePort());
             if (!paused) ctl.unpause(domid);
             runtime.started(domid, cfg);
-            Guest g = cfg.ownProcess() ? startProcess(domid, cfg) : startThread(domid, cfg);
+            Guest g = startOrHold(domid, cfg, paused);
             putGuest(g);
             configs.put(domid, dc);
             ends.put(domid, new CompletableFuture<>());
@@ -364,8 +374,8 @@ public final class Host implements AutoCloseable {
      * name and uuid, its store home, console and devices built as at boot (new backends), its memory loaded
      * ({@code incoming.load}; not frames 0 and 1, its fresh console and xenstore rings), then unpaused with its
      * kernel started, which finds the kernel record in its memory and resumes. Anything that fails destroys
-     * what was built. {@code paused} (xl restore -p) leaves out the unpause: the kernel is held at its first
-     * hypercall until xl unpause.
+     * what was built. {@code paused} (xl restore -p) leaves out the unpause: the kernel starts at the first xl
+     * unpause.
      */
     public Guest restore(DomainConfig dc, Incoming incoming, boolean paused) throws IOException, HypercallException,
             DeviceException, InterruptedException {
@@ -391,7 +401,7 @@ public final class Host implements AutoCloseable {
             synchronized (this) {
                 if (!paused) ctl.unpause(domid);
                 runtime.started(domid, cfg);
-                Guest g = cfg.ownProcess() ? startProcess(domid, cfg) : startThread(domid, cfg);
+                Guest g = startOrHold(domid, cfg, paused);
                 putGuest(g);
                 configs.put(domid, dc);
                 ends.put(domid, new CompletableFuture<>());
@@ -408,6 +418,14 @@ public final class Host implements AutoCloseable {
     /** The config a guest was created or restored with (xl.cfg's meaning, its shutdown actions), or null. */
     public synchronized DomainConfig domainConfig(int domid) {
         return configs.get(domid);
+    }
+
+    /** The guest with its kernel started, or, for a domain left paused, its kernel held for the first unpause. */
+    private Guest startOrHold(int domid, GuestConfig cfg, boolean paused) throws IOException, HypercallException {
+        KernelStart start = () -> cfg.ownProcess() ? startProcess(domid, cfg) : startThread(domid, cfg);
+        if (!paused) return start.start();
+        heldKernels.put(domid, start);
+        return new Guest(domid, cfg.name(), null, null);
     }
 
     /** The jars of a guest's kernel image: its config's {@code kernel}, else the host's module path. */
@@ -735,6 +753,7 @@ public final class Host implements AutoCloseable {
      * of that through VIRQ_DOM_EXC and removes whatever the guest owned.
      */
     public synchronized void destroy(int domid) throws HypercallException {
+        heldKernels.remove(domid);
         Guest g = removeGuest(domid);
         configs.remove(domid);
         preserved.remove(domid);
@@ -758,8 +777,29 @@ public final class Host implements AutoCloseable {
         ctl.pause(domid);
     }
 
+    /** xl unpause; the first one of a domain created or restored paused starts its kernel. */
     public void unpause(int domid) throws HypercallException {
+        KernelStart start;
+        synchronized (this) {
+            start = heldKernels.remove(domid);
+        }
         ctl.unpause(domid);
+        if (start == null) return;
+        synchronized (this) {
+            Guest held = guests.get(domid);
+            if (held == null) return; // destroyed meanwhile
+            try {
+                Guest g = start.start();
+                // Under the name it has now (renamed while paused, it keeps the new one).
+                putGuest(new Guest(domid, held.name(), g.thread(), g.process()));
+            } catch (IOException | HypercallException | RuntimeException e) {
+                // As a creation that fails part way: the half-started domain goes.
+                destroyQuietly(domid);
+                if (e instanceof HypercallException h) throw h;
+                throw new HypercallException(org.jxen.hypervisor.Errno.EIO, "starting the kernel of domain " + domid
+                        + ": " + e.getMessage());
+            }
+        }
     }
 
     /**

@@ -34,16 +34,9 @@ public final class XlCreate {
      * once it is built, without waiting for a boot that has not begun), {@code -q} leaves out "Parsing config
      * from".
      */
-    public record Options(boolean paused, boolean quiet) {
-        public static final Options DEFAULT = new Options(false, false);
-    }
+    public record Options(boolean paused, boolean quiet) {}
 
-    /** Runs xl create; returns its exit status, having printed what xl prints. */
-    public static int run(ControlClient control, String config, List<String> overrides, PrintWriter out, PrintWriter err) {
-        return run(control, config, overrides, Options.DEFAULT, out, err, domid -> {});
-    }
-
-    /** As {@link #run(ControlClient, String, List, PrintWriter, PrintWriter)}; {@code created} gets the new domid. */
+    /** Runs xl create; returns its exit status, having printed what xl prints; {@code created} gets the new domid. */
     public static int run(ControlClient control, String config, List<String> overrides, Options options,
             PrintWriter out, PrintWriter err, java.util.function.Consumer<String> created) {
         String file;

@@ -87,13 +87,41 @@ class XlCreateConfigTest extends XlHostFixture {
             assertThat(xs.readString(home + "/device/vbd/51712/state")).isEqualTo("1");
             assertThat(xs.readOrNull(home + "/control/feature-poweroff")).as("libxl's empty node, the guest's to fill")
                     .isEmpty();
-            assertThat(host.consoleLog(id).lines()).isEmpty();
+            // Its kernel has not started (no thread, no process): a paused domain has run nothing.
+            Host.Guest g = host.guests().stream().filter(x -> x.domid() == id).findFirst().orElseThrow();
+            assertThat(g.thread()).isNull();
+            assertThat(g.process()).isNull();
+            Thread.sleep(300); // time for a kernel that ran anyway to print its first line
+            assertThat(host.consoleLog(id).lines()).as("not even the kernel's first line").isEmpty();
 
             assertThat(xl("unpause", name)).isEqualTo(new XlResult(0, "", ""));
             await().atMost(Duration.ofSeconds(30)).until(() -> "1".equals(xs.readOrNull(home + "/control/feature-poweroff")));
             await().atMost(Duration.ofSeconds(30)).until(() -> "4".equals(xs.readOrNull(be + "/state")));
             await().atMost(Duration.ofSeconds(30)).until(() -> host.consoleLog(id).lines().contains("Hello World!"));
             assertThat(XlRow.of(xl("list", name).out(), name).state()).isNotEqualTo("--p---");
+
+            // Renamed while paused, it boots under its new name; destroyed while paused, nothing of it is left.
+            String other = "q" + inproc;
+            assertThat(xl("create", "-p", "-q", cfg(other + ".cfg", "name = '" + other + "'\ninproc = " + inproc
+                    + "\ndrivers = ['mydevicefront']\n").toString()).code()).isZero();
+            int q = domid(other);
+            assertThat(xl("rename", other, other + "r").code()).isZero();
+            assertThat(xl("unpause", other + "r").code()).isZero();
+            await().atMost(Duration.ofSeconds(30)).until(() -> host.consoleLog(q).lines().contains("Hello World!"));
+            assertThat(names()).contains(other + "r");
+            assertThat(xl("destroy", other + "r").code()).isZero();
+            assertThat(xl("create", "-p", "-q", cfg(other + ".cfg", "name = '" + other + "'\ninproc = " + inproc + "\n")
+                    .toString()).code()).isZero();
+            int r = domid(other);
+            assertThat(xl("destroy", other).code()).isZero();
+            assertThat(names()).doesNotContain(other, other + "r");
+            // The files go once the domain's process or thread has let go of them.
+            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+                try (java.util.stream.Stream<Path> files = Files.list(run.resolve("hv/shm"))) {
+                    assertThat(files.map(f -> f.getFileName().toString())).noneMatch(f -> f.startsWith("d" + r + ".")
+                            || f.startsWith("d" + q + "."));
+                }
+            });
         }
     }
 

@@ -16,6 +16,7 @@ import org.jxen.kernel.ModularKernel;
 import org.jxen.kernel.StandardKernel;
 import org.jxen.system.TestGuestKernel;
 import org.jxen.toolstack.GuestConfig;
+import org.jxen.toolstack.Host;
 import org.jxen.toolstack.migration.SaveReader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -216,6 +217,10 @@ class SaveRestoreTest extends MigrationFixture {
         assertThat(restore.code()).as(restore.err()).isZero();
         int restored = domid(host2, "p");
         assertThat(xl(run2, "list", "p").out()).contains(" --p--- ");
+        // Its kernel has not started: no thread, no process.
+        Host.Guest held = host2.guests().stream().filter(g -> g.domid() == restored).findFirst().orElseThrow();
+        assertThat(held.thread()).isNull();
+        assertThat(held.process()).isNull();
         Thread.sleep(300);
         // Built (its devices' backends wait for it) but not run: no resume, not a block written.
         assertThat(host2.consoleLog(restored).lines()).doesNotContain("xen:manage: resumed in a new domain, devices reconnecting");
