@@ -159,14 +159,22 @@ final class XlDomainCommands {
         }
     }
 
-    /** The names and ids of the domains there are, from the host's list (name, then id, in each row). */
-    private static List<String[]> nameAndId(XlCommand xl) throws ControlException, IOException {
-        List<String[]> out = new ArrayList<>();
-        for (String r : xl.control().call("list")) {
+    /**
+     * xl's domid/domname conversion over the host's list (name, then id, in each row): prints field {@code 1 - by}
+     * of the domain whose field {@code by} is {@code key}, else xl's line for no such domain.
+     */
+    private static int convert(XlCommand xl, CommandSpec spec, int by, String key, String notFound) {
+        List<String> rows = XlInfoCommands.call(xl, spec, "list");
+        if (rows == null) return 1;
+        for (String r : rows) {
             String[] f = r.split("\t");
-            out.add(new String[] {f[0], f[1]});
+            if (f[by].equals(key)) {
+                spec.commandLine().getOut().println(f[1 - by]);
+                spec.commandLine().getOut().flush();
+                return 0;
+            }
         }
-        return out;
+        return XlCommand.fail(spec, notFound);
     }
 
     /**
@@ -182,12 +190,8 @@ final class XlDomainCommands {
 
         @Override
         public Integer call() {
-            List<String> rows;
-            try {
-                rows = xl.control().call("list-verbose");
-            } catch (ControlException | IOException e) {
-                return XlCommand.fail(spec, e.getMessage());
-            }
+            List<String> rows = XlInfoCommands.call(xl, spec, "list-verbose");
+            if (rows == null) return 1;
             PrintWriter out = spec.commandLine().getOut();
             out.println("UUID                                  ID    name");
             for (String r : rows) {
@@ -211,18 +215,7 @@ final class XlDomainCommands {
 
         @Override
         public Integer call() {
-            try {
-                for (String[] d : nameAndId(xl)) {
-                    if (d[0].equals(name)) {
-                        spec.commandLine().getOut().println(d[1]);
-                        spec.commandLine().getOut().flush();
-                        return 0;
-                    }
-                }
-            } catch (ControlException | IOException e) {
-                return XlCommand.fail(spec, e.getMessage());
-            }
-            return XlCommand.fail(spec, "Can't get domid of domain name '" + name
+            return convert(xl, spec, 0, name, "Can't get domid of domain name '" + name
                     + "', maybe this domain does not exist.");
         }
     }
@@ -252,18 +245,7 @@ final class XlDomainCommands {
                 parsed = m.group(1).startsWith("-") ? Long.MIN_VALUE : Long.MAX_VALUE;
             }
             String domid = Integer.toUnsignedString((int) parsed);
-            try {
-                for (String[] d : nameAndId(xl)) {
-                    if (d[1].equals(domid)) {
-                        spec.commandLine().getOut().println(d[0]);
-                        spec.commandLine().getOut().flush();
-                        return 0;
-                    }
-                }
-            } catch (ControlException | IOException e) {
-                return XlCommand.fail(spec, e.getMessage());
-            }
-            return XlCommand.fail(spec, "Can't get domain name of domain id '" + domid
+            return convert(xl, spec, 1, domid, "Can't get domain name of domain id '" + domid
                     + "', maybe this domain does not exist.");
         }
     }

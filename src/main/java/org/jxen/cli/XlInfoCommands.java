@@ -28,7 +28,7 @@ final class XlInfoCommands {
     }
 
     /** A control request's data lines, or an error message on stderr (null returned). */
-    private static List<String> call(XlCommand xl, CommandSpec spec, String request) {
+    static List<String> call(XlCommand xl, CommandSpec spec, String request) {
         try {
             return xl.control().call(request);
         } catch (ControlException | IOException e) {

@@ -112,10 +112,10 @@ final class SharedFile {
 
     /** strerror's words for what a file on a tmpfs meets ({@link MapCount#errnoOf} reads them back). */
     private static IOException failure(String call, int errno) {
-        return new IOException(call + ": " + switch (errno) {
-            case 28 -> "No space left on device";
-            case 24 -> "Too many open files";
-            case 12 -> "Cannot allocate memory";
+        return new IOException(call + ": " + switch (Errno.of(errno)) {
+            case ENOSPC -> "No space left on device";
+            case EMFILE -> "Too many open files";
+            case ENOMEM -> "Cannot allocate memory";
             default -> "errno " + errno;
         });
     }

@@ -23,6 +23,8 @@ public final class Kernel {
     private final Map<String, Loaded> modules = new LinkedHashMap<>();
     private final ModuleDirectory directory;
     private final FrameAllocator frames;
+    /** The command line the kernel was made with (early boot reads it; {@link #boot} usually gets it too). */
+    private final CommandLine cmdline;
     private final Xenbus xenbus;
     private final Disks disks = new Disks();
     private volatile Terminal console;
@@ -59,6 +61,7 @@ public final class Kernel {
         this.xs = xs;
         this.log = log;
         this.frames = new FrameAllocator(hc);
+        this.cmdline = cmdline;
         if (hc != null) initEvents(hc, frames, log, cmdline);
         this.xenbus = new Xenbus(hc, xs, frames, log::printk);
     }
@@ -89,6 +92,11 @@ public final class Kernel {
         } catch (HypercallException | RuntimeException e) {
             log.printk("xen:events: Using 2-level ABI (FIFO: " + e.getMessage() + ")");
         }
+    }
+
+    /** The command line this kernel was made with, parsed once. */
+    public CommandLine commandLine() {
+        return cmdline;
     }
 
     static ClassLoader contextLoader() {

@@ -63,7 +63,8 @@ public final class ModularKernel extends StandardKernel {
 
     @Override
     protected void run(Kernel kernel, String[] args) throws Exception {
-        CommandLine cmdline = CommandLine.of(List.of(args));
+        // newKernel gave the kernel these same args, parsed: parsed once per boot.
+        CommandLine cmdline = kernel.commandLine();
         kernel.printk("Kernel command line: " + cmdline);
         kernel.boot(KernelRole.GUEST, cmdline);
     }
