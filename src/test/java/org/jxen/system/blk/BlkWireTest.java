@@ -149,7 +149,7 @@ class BlkWireTest extends BlkWireFixture {
         Kernel guest = h.kernel(g.domid());
         BlkWireHarness.awaitTrue("dom0 releasing the vbd", () -> h.host.dom0Kernel().xenbusResources().snapshot().isEmpty());
         BlkWireHarness.awaitTrue("guest releasing the vbd", () -> guest.xenbusResources().snapshot().isEmpty());
-        assertThat(BlkWireHarness.openInThisJvm(img)).isFalse();
+        BlkWireHarness.awaitTrue("the image closed", () -> !BlkWireHarness.openInThisJvm(img));
         assertStatus(d.read(0, 1), (short) 0);
     }
 
@@ -492,7 +492,7 @@ class BlkWireTest extends BlkWireFixture {
                 assertThat(e.getCause()).isInstanceOf(BlockIOException.class);
             }
         }
-        assertThat(BlkWireHarness.openInThisJvm(img)).isFalse();
+        BlkWireHarness.awaitTrue("the image closed", () -> !BlkWireHarness.openInThisJvm(img));
         h.attach(g.domid(), "vdev=xvda, target=" + img);
         BlockFront d2 = h.disk(g.domid(), "xvda");
         assertThat(d2).isNotSameAs(d);
