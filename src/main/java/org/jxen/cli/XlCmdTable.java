@@ -443,6 +443,7 @@ final class XlCmdTable {
         put(over, "pause", null, null);
         put(over, "unpause", null, null);
         put(over, "console", "<Domain>", null);
+        put(over, "mem-max", null, null);
         put(over, "mem-set", null, null);
         put(over, "vcpu-list", null, null);
         put(over, "vm-list", null, null);

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.LinkedBlockingQueue;
 import org.jxen.toolstack.ControlException;
+import org.jxen.toolstack.Libxl;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -18,8 +19,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * xl's domain commands (xl_info.c's list, xl_vmcontrol.c's destroy, shutdown, reboot, pause, unpause,
- * xl_misc.c's rename, domid and domname, xl_info.c's vm-list, xl_mem.c's mem-set), each printing what xl prints. The host does the work over its
- * control socket ({@code DomainRequests}); mem-set writes the store itself, as libxl does.
+ * xl_misc.c's rename, domid and domname, xl_info.c's vm-list, xl_mem.c's mem-max and mem-set), each printing what xl
+ * prints. The host does the work over its control socket ({@code DomainRequests}); mem-max and mem-set write the
+ * store themselves, as libxl does.
  */
 final class XlDomainCommands {
     static final String HEADER = "Name                                        ID   Mem VCPUs\tState\tTime(s)";
@@ -28,7 +30,7 @@ final class XlDomainCommands {
 
     static List<Object> all() {
         return List.of(new ListDomains(), new Destroy(), new Shutdown(), new Reboot(), new Pause(), new Unpause(),
-                new Rename(), new DomId(), new DomName(), new VmList(), new MemSet());
+                new Rename(), new DomId(), new DomName(), new VmList(), new MemMax(), new MemSet());
     }
 
     /** xl_info.c's row: name, id, MiB, vCPUs, the six state letters, CPU seconds. */
@@ -250,9 +252,38 @@ final class XlDomainCommands {
         }
     }
 
+    /** xl mem-max DOM SIZE: the domain's ceiling, written to memory/static-max in KiB (libxl_domain_setmaxmem). */
+    @Command(name = "mem-max")
+    static final class MemMax extends MemoryCommand {
+        MemMax() {
+            super("static");
+        }
+
+        @Override
+        void set(Libxl libxl, int domid, long kib) throws IOException {
+            libxl.setMemoryMax(domid, kib);
+        }
+    }
+
     /** xl mem-set DOM SIZE: the balloon target, written to memory/target in KiB (libxl_set_memory_target). */
     @Command(name = "mem-set")
-    static final class MemSet implements Callable<Integer> {
+    static final class MemSet extends MemoryCommand {
+        MemSet() {
+            super("dynamic");
+        }
+
+        @Override
+        void set(Libxl libxl, int domid, long kib) throws IOException {
+            libxl.setMemoryTarget(domid, kib);
+        }
+    }
+
+    /**
+     * xl_mem.c's set_memory_max and set_memory_target: the size parsed (xl's line if it is malformed), the domain
+     * found, libxl's setter called; its refusal is libxl's error line, then xl's "cannot set domid N KIND max
+     * memory to : SIZE".
+     */
+    abstract static class MemoryCommand implements Callable<Integer> {
         @ParentCommand
         XlCommand xl;
         @Spec
@@ -261,6 +292,14 @@ final class XlDomainCommands {
         String dom;
         @Parameters(index = "1", paramLabel = "SIZE")
         String size;
+        /** xl's word for the limit in its failure line: static (mem-max) or dynamic (mem-set). */
+        private final String kind;
+
+        MemoryCommand(String kind) {
+            this.kind = kind;
+        }
+
+        abstract void set(Libxl libxl, int domid, long kib) throws IOException;
 
         @Override
         public Integer call() {
@@ -275,10 +314,10 @@ final class XlDomainCommands {
                     return XlCommand.fail(spec, e.getMessage()); // xl's find_domain: its own line
                 }
                 try {
-                    libxl.setMemoryTarget(domid, kib);
+                    set(libxl, domid, kib);
                 } catch (IllegalArgumentException e) {
                     XlCommand.fail(spec, "libxl: error: Domain " + domid + ":" + e.getMessage());
-                    return XlCommand.fail(spec, "cannot set domid " + domid + " dynamic max memory to : " + size);
+                    return XlCommand.fail(spec, "cannot set domid " + domid + " " + kind + " max memory to : " + size);
                 }
                 return 0;
             });

@@ -304,6 +304,31 @@ public final class Libxl {
         xs.write(home + "/memory/target", Long.toString(targetKiB));
     }
 
+    /**
+     * libxl_domain_setmaxmem's store side (Xen 4.17 writes {@code memory/static-max}, so that a later mem-set may
+     * go up to it): refused below the balloon target {@code memory/target}, as libxl refuses it; the two read and
+     * written in one transaction.
+     */
+    public void setMemoryMax(int domid, long maxKiB) throws IOException {
+        String home = home(domid);
+        xs.transaction(tx -> {
+            String target = tx.readOrNull(home + "/memory/target");
+            if (target == null) throw new IllegalArgumentException("Cannot get memory info from " + home + "/memory/target");
+            long targetKiB;
+            try {
+                targetKiB = Long.parseUnsignedLong(target);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("Invalid memory " + target + " from " + home + "/memory/target");
+            }
+            if (Long.compareUnsigned(maxKiB, targetKiB) < 0) {
+                // libxl's words, its doubled "or" included.
+                throw new IllegalArgumentException("memory_static_max must be greater than or or equal to memory_dynamic_max");
+            }
+            tx.write(home + "/memory/static-max", Long.toString(maxKiB));
+            return null;
+        });
+    }
+
     /** Asks a guest to shut down ({@code poweroff}, {@code reboot}, ...), as libxl_domain_shutdown does. */
     public void requestShutdown(int domid, String how) throws IOException {
         xs.write(home(domid) + "/control/shutdown", how);

@@ -253,6 +253,33 @@ class XlDomainCommandsTest extends XlHostFixture {
     }
 
     @Test
+    void memMaxRaisesTheCeilingMemSetIsHeldToAndNeverGoesBelowTheTarget() throws Exception {
+        int id = create("mx", "inproc = 1\n");
+        XsClient xs = host.xenstore();
+        String home = "/local/domain/" + id + "/memory/";
+        assertThat(xs.readString(home + "static-max")).isEqualTo("32768");
+        assertThat(xl("mem-set", "mx", "48").code()).isEqualTo(1);
+        assertThat(xl("mem-max", "mx", "64")).isEqualTo(new XlResult(0, "", ""));
+        assertThat(xs.readString(home + "static-max")).isEqualTo("65536");
+        assertThat(xl("mem-set", "mx", "48")).isEqualTo(new XlResult(0, "", ""));
+        assertThat(xs.readString(home + "target")).isEqualTo("49152");
+        // Below the balloon target: libxl's refusal (its doubled "or"), then xl's line; nothing written.
+        assertThat(xl("mem-max", Integer.toString(id), "40")).isEqualTo(new XlResult(1, "",
+                "libxl: error: Domain " + id + ":memory_static_max must be greater than or or equal to memory_dynamic_max\n"
+                        + "cannot set domid " + id + " static max memory to : 40\n"));
+        assertThat(xs.readString(home + "static-max")).isEqualTo("65536");
+        assertThat(xl("mem-max", "mx", "49152k").code()).isZero();
+        assertThat(xs.readString(home + "static-max")).isEqualTo("49152");
+        assertThat(xl("mem-max", "mx", "1x")).isEqualTo(new XlResult(1, "", "invalid memory size: 1x\n"));
+        assertThat(xl("mem-max", "nosuch", "64")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier\n"));
+        xs.write(home + "target", "lots");
+        assertThat(xl("mem-max", "mx", "64")).isEqualTo(new XlResult(1, "",
+                "libxl: error: Domain " + id + ":Invalid memory lots from /local/domain/" + id + "/memory/target\n"
+                        + "cannot set domid " + id + " static max memory to : 64\n"));
+        assertThat(xs.readString(home + "static-max")).isEqualTo("49152");
+    }
+
+    @Test
     void listLongPrintsLibxlsDomainConfigJson() throws Exception {
         Path img = dir.resolve("disk.img");
         try (RandomAccessFile f = new RandomAccessFile(img.toFile(), "rw")) {
