@@ -256,12 +256,7 @@ final class XlDomainCommands {
     @Command(name = "mem-max")
     static final class MemMax extends MemoryCommand {
         MemMax() {
-            super("static");
-        }
-
-        @Override
-        void set(Libxl libxl, int domid, long kib) throws IOException {
-            libxl.setMemoryMax(domid, kib);
+            super("static", Libxl::setMemoryMax);
         }
     }
 
@@ -269,13 +264,13 @@ final class XlDomainCommands {
     @Command(name = "mem-set")
     static final class MemSet extends MemoryCommand {
         MemSet() {
-            super("dynamic");
+            super("dynamic", Libxl::setMemoryTarget);
         }
+    }
 
-        @Override
-        void set(Libxl libxl, int domid, long kib) throws IOException {
-            libxl.setMemoryTarget(domid, kib);
-        }
+    /** One of libxl's memory setters. */
+    private interface MemorySetter {
+        void set(Libxl libxl, int domid, long kib) throws IOException;
     }
 
     /**
@@ -294,12 +289,12 @@ final class XlDomainCommands {
         String size;
         /** xl's word for the limit in its failure line: static (mem-max) or dynamic (mem-set). */
         private final String kind;
+        private final MemorySetter setter;
 
-        MemoryCommand(String kind) {
+        MemoryCommand(String kind, MemorySetter setter) {
             this.kind = kind;
+            this.setter = setter;
         }
-
-        abstract void set(Libxl libxl, int domid, long kib) throws IOException;
 
         @Override
         public Integer call() {
@@ -314,7 +309,7 @@ final class XlDomainCommands {
                     return XlCommand.fail(spec, e.getMessage()); // xl's find_domain: its own line
                 }
                 try {
-                    set(libxl, domid, kib);
+                    setter.set(libxl, domid, kib);
                 } catch (IllegalArgumentException e) {
                     XlCommand.fail(spec, "libxl: error: Domain " + domid + ":" + e.getMessage());
                     return XlCommand.fail(spec, "cannot set domid " + domid + " " + kind + " max memory to : " + size);

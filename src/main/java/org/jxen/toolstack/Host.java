@@ -18,6 +18,7 @@ import org.jxen.hypervisor.Delivery;
 import org.jxen.hypervisor.DomainControl;
 import org.jxen.hypervisor.DomainInfo;
 import org.jxen.hypervisor.DomainState;
+import org.jxen.hypervisor.Errno;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.hypervisor.Hypercalls;
 import org.jxen.hypervisor.Hypervisor;
@@ -796,7 +797,7 @@ public final class Host implements AutoCloseable {
                 // As a creation that fails part way: the half-started domain goes.
                 destroyQuietly(domid);
                 if (e instanceof HypercallException h) throw h;
-                throw new HypercallException(org.jxen.hypervisor.Errno.EIO, "starting the kernel of domain " + domid
+                throw new HypercallException(Errno.EIO, "starting the kernel of domain " + domid
                         + ": " + e.getMessage());
             }
         }

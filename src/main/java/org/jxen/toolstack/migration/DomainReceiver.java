@@ -27,12 +27,7 @@ final class DomainReceiver {
 
     private DomainReceiver() {}
 
-    static Host.Guest receive(Host host, InputStream in, BeforeStart beforeStart)
-            throws IOException, HypercallException, DeviceException, InterruptedException {
-        return receive(host, in, false, beforeStart);
-    }
-
-    /** As {@link #receive(Host, InputStream, BeforeStart)}; {@code paused}: left paused (xl restore -p). */
+    /** {@code paused}: the domain is left paused, its kernel started at the first xl unpause (xl restore -p). */
     static Host.Guest receive(Host host, InputStream in, boolean paused, BeforeStart beforeStart)
             throws IOException, HypercallException, DeviceException, InterruptedException {
         SaveReader reader = new SaveReader(in);

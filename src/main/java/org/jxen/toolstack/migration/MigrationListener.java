@@ -127,7 +127,7 @@ public final class MigrationListener implements AutoCloseable {
             OutputStream out = new BufferedOutputStream(s.getOutputStream());
             MigrationProtocol.send(out, MigrationProtocol.BANNER);
             try {
-                Host.Guest g = DomainReceiver.receive(host, in, domid -> {
+                Host.Guest g = DomainReceiver.receive(host, in, false, domid -> {
                     MigrationProtocol.send(out, MigrationProtocol.READY);
                     MigrationProtocol.expect(in, MigrationProtocol.GO);
                     cleared[0] = true;
