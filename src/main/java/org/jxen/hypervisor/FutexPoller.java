@@ -25,7 +25,7 @@ import org.jxen.libc.Futex;
  * futex_waitv's own compare, and none is lost.
  *
  * <p>A waker in the sleeper's own process need not go through the kernel: having taken the 1 out of the word it
- * unparks the sleeper itself ({@link #wakeLocal}, found by the key its domain's event page is known by). The
+ * unparks the sleeper itself ({@link Slot#wakeLocal}, found by the key its domain's event page is known by). The
  * sleeper's word then stays in its poller's wait (a slot stays armed until a poller sees its word other than 1,
  * which only a futex wake from another process or a released slot makes it look for), so the next sleep asks
  * the poller for nothing either: between domains of one process an event is a park and an unpark, not two
@@ -66,10 +66,15 @@ final class FutexPoller {
 
     /** The slots of this process's sleepers by their domain's key, for wakers in the same process. */
     private static final ConcurrentHashMap<Object, Slot> LOCAL = new ConcurrentHashMap<>();
+    /**
+     * Bumped after every change to {@link #LOCAL}: a waker that looked its sleeper up (or found none) may use
+     * what it found while this has not moved, and takes no map lookup per event ({@link EventPage}).
+     */
+    private static final AtomicInteger LOCAL_CHANGES = new AtomicInteger();
 
     /**
      * A place with one of the pollers for a sleeper's word, until {@link Slot#release}; with a {@code key} (what
-     * the domain's event page is known by in this process), wakers here find it by {@link #wakeLocal}.
+     * the domain's event page is known by in this process), wakers here find it by {@link #localSlot}.
      */
     static Slot slot(MemorySegment word, Object key) {
         Slot slot;
@@ -88,17 +93,25 @@ final class FutexPoller {
             free.assigned++;
             slot = new Slot(free, word, key);
         }
-        if (key != null) LOCAL.put(key, slot);
+        if (key != null) {
+            LOCAL.put(key, slot);
+            LOCAL_CHANGES.incrementAndGet();
+        }
         return slot;
     }
 
+    /** The slot of the sleeper known by {@code key} in this process, or null. */
+    static Slot localSlot(Object key) {
+        return LOCAL.get(key);
+    }
+
     /**
-     * A waker that took a 1 out of the sleeping word of the domain known by {@code key}: wakes its sleeper if it
-     * sleeps in this process (true), else the caller futex-wakes the word (false).
+     * How many times the sleepers of this process have changed: what {@link #localSlot} answered stays right while
+     * this is the same (and a slot released since answers {@link Slot#wakeLocal} with false, so the waker falls back
+     * to a futex wake, which is always right).
      */
-    static boolean wakeLocal(Object key) {
-        Slot s = LOCAL.get(key);
-        return s != null && s.wakeLocal();
+    static int localChanges() {
+        return LOCAL_CHANGES.get();
     }
 
     /** A virtual thread's way to sleep on one futex word. */
@@ -142,7 +155,7 @@ final class FutexPoller {
 
         /** Gives the place back (the event thread ends); an armed slot's poller gives it back when it drops it. */
         void release() {
-            if (key != null) LOCAL.remove(key, this);
+            if (key != null && LOCAL.remove(key, this)) LOCAL_CHANGES.incrementAndGet();
             int was = state.getAndUpdate(s -> s | RELEASED);
             if ((was & RELEASED) != 0) return;
             if (was == IDLE) {
@@ -158,7 +171,11 @@ final class FutexPoller {
             }
         }
 
-        private boolean wakeLocal() {
+        /**
+         * A waker in this process took the 1 out of the sleeper's word: unparks the sleeper (true), or answers false
+         * if the slot was given back, and the caller futex-wakes the word.
+         */
+        boolean wakeLocal() {
             if ((state.get() & RELEASED) != 0) return false;
             wake();
             return true;
