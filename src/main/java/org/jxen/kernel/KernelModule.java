@@ -1,5 +1,7 @@
 package org.jxen.kernel;
 
+import java.util.Locale;
+
 /**
  * A kernel module (insmod/rmmod): a driver registers with a bus in {@link #init} and unregisters in {@link #exit}.
  *
@@ -10,8 +12,15 @@ package org.jxen.kernel;
  * {@link #builtInto} roles (properties of the class, asked once), so a constructor must not register anything.
  */
 public interface KernelModule {
-    /** The module's name, as insmod, rmmod, lsmod and the kernel command line's {@code NAME.param} spell it. */
-    String name();
+    /**
+     * The module's name, as insmod, rmmod, lsmod and the kernel command line's {@code NAME.param} spell it. By
+     * default its class's simple name in lower case ({@code MyDeviceFront}: {@code mydevicefront}), as a Linux
+     * module is named after its object file (KBUILD_MODNAME) and never by its author; a module named otherwise
+     * overrides this.
+     */
+    default String name() {
+        return getClass().getSimpleName().toLowerCase(Locale.ROOT);
+    }
 
     /**
      * Whether a kernel of {@code role} has this module built in ({@code =y} in a distribution's Xen PV kernel

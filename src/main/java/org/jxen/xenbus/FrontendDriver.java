@@ -1,5 +1,6 @@
 package org.jxen.xenbus;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -18,7 +19,7 @@ public abstract class FrontendDriver<D> implements XenbusDriver {
     private final class Bound {
         final D data;
         /** Whether {@link #connected} ran for the current connection (events coalesce and repeat). */
-        boolean announced;
+        volatile boolean announced;
 
         Bound(D data) {
             this.data = data;
@@ -114,6 +115,16 @@ public abstract class FrontendDriver<D> implements XenbusDriver {
         return b == null ? null : b.data;
     }
 
+    /**
+     * The objects of the devices that {@link #connected} ran for and that have not been taken down since (a driver's
+     * way to act on all of its connected devices, as Linux's bus_for_each_dev with a state check).
+     */
+    protected final List<D> connectedData() {
+        List<D> out = new ArrayList<>();
+        for (Bound b : devices.values()) if (b.announced) out.add(b.data);
+        return out;
+    }
+
     @Override
     public final List<String> ids() {
         return ids;
@@ -162,6 +173,7 @@ public abstract class FrontendDriver<D> implements XenbusDriver {
                 // with InitWait ("prepare for reconnect"), so wait for that rather than close again.
                 if (backend == XenbusState.CLOSED && dev.state() == XenbusState.INITIALISING) return;
                 if (dev.state() == XenbusState.CLOSED) return;
+                b.announced = false;
                 // One line for the grants whose end this teardown defers.
                 try (var batch = dev.xenbus().deferredGrants().batch()) {
                     disconnect(dev, b.data);

@@ -82,14 +82,9 @@ class KernelModulesTest {
         }
     }
 
-    /** A loadable module that greets as the blog's mydevice does. */
+    /** A loadable module that greets as the blog's mydevice does. Named by default, after its class: "hello". */
     public static final class Hello implements KernelModule {
         String who = "world";
-
-        @Override
-        public String name() {
-            return "hello";
-        }
 
         @Override
         public void parameter(String key, String value) {
@@ -109,13 +104,8 @@ class KernelModulesTest {
         }
     }
 
-    /** A loadable module whose init fails. */
+    /** A loadable module whose init fails. Named by default, after its class: "broken". */
     public static final class Broken implements KernelModule {
-        @Override
-        public String name() {
-            return "broken";
-        }
-
         @Override
         public void init(Kernel k) {
             throw new IllegalStateException("no such device");

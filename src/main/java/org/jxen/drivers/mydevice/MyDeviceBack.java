@@ -26,11 +26,6 @@ public final class MyDeviceBack extends BackendDriver<AtomicReference<BackConnec
     }
 
     @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
     public boolean builtInto(KernelRole role) {
         return role == KernelRole.DOM0;
     }

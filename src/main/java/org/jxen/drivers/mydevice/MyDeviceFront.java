@@ -16,16 +16,9 @@ import org.jxen.xenbus.XenbusState;
  */
 public final class MyDeviceFront extends FrontendDriver<AtomicReference<FrontConnection>> implements KernelModule {
     public static final String NAME = "mydevicefront";
-    /** The devices connected now (what {@link #greet} sends on). */
-    private final java.util.Set<AtomicReference<FrontConnection>> connected = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public MyDeviceFront() {
         super("mydevice", XenbusState.CONNECTED);
-    }
-
-    @Override
-    public String name() {
-        return NAME;
     }
 
     @Override
@@ -56,23 +49,20 @@ public final class MyDeviceFront extends FrontendDriver<AtomicReference<FrontCon
     @Override
     protected void connected(XenbusDevice dev, AtomicReference<FrontConnection> c) {
         dev.xenbus().printk("Other side says it is connected as well.");
-        connected.add(c);
-        c.get().send(request -> request.set(ValueLayout.JAVA_BYTE, 0, MyDeviceProtocol.HELLO_REQUEST));
+        hello(c.get());
     }
 
     /** Sends the hello request again on every connected device; how many took it (a backend answers each). */
     public int greet() {
-        int sent = 0;
-        for (AtomicReference<FrontConnection> c : connected) {
-            FrontConnection f = c.get();
-            if (f != null && f.send(request -> request.set(ValueLayout.JAVA_BYTE, 0, MyDeviceProtocol.HELLO_REQUEST))) sent++;
-        }
-        return sent;
+        return (int) connectedData().stream().filter(c -> hello(c.get())).count();
+    }
+
+    private static boolean hello(FrontConnection c) {
+        return c != null && c.send(request -> request.set(ValueLayout.JAVA_BYTE, 0, MyDeviceProtocol.HELLO_REQUEST));
     }
 
     @Override
     protected void disconnect(XenbusDevice dev, AtomicReference<FrontConnection> c) {
-        connected.remove(c);
         java.util.Optional.ofNullable(c.getAndSet(null)).ifPresent(FrontConnection::close);
     }
 }

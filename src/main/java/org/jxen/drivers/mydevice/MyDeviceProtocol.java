@@ -31,7 +31,6 @@ interface MyDeviceProtocol {
     static String readMessage(MemorySegment entry) {
         byte[] copy = new byte[ENTRY_SIZE];
         MemorySegment.copy(entry, ValueLayout.JAVA_BYTE, 0, copy, 0, ENTRY_SIZE);
-        String s = new String(copy, StandardCharsets.US_ASCII);
-        return s.indexOf(0) < 0 ? s : s.substring(0, s.indexOf(0));
+        return new String(copy, StandardCharsets.US_ASCII).split("\0", 2)[0];
     }
 }

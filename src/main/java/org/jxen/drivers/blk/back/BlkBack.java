@@ -114,11 +114,6 @@ public final class BlkBack implements KernelModule {
     }
 
     @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
     public void init(Kernel kernel) throws Exception {
         driver = new BlkbackDriver(params, storage);
         backend = kernel.xenbus().backend();

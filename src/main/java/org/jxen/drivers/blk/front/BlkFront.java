@@ -90,11 +90,6 @@ public final class BlkFront implements KernelModule {
         return params;
     }
 
-    @Override
-    public String name() {
-        return NAME;
-    }
-
     /** The disk blkfront drives for {@code dev} (its per-device data), connected or not; null if none. */
     public BlockFront disk(XenbusDevice dev) {
         BlkfrontDriver d = driver;

@@ -60,11 +60,6 @@ public final class NetBack implements KernelModule {
     }
 
     @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
     public boolean builtInto(KernelRole role) {
         return role == KernelRole.DOM0;
     }

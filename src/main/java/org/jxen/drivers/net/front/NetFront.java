@@ -58,11 +58,6 @@ public final class NetFront implements KernelModule {
     }
 
     @Override
-    public String name() {
-        return NAME;
-    }
-
-    @Override
     public boolean builtInto(KernelRole role) {
         return role == KernelRole.GUEST;
     }
