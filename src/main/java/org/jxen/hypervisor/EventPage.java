@@ -52,7 +52,7 @@ public final class EventPage {
     private final MemorySegment runstateWord;
     /** What the domain is known by in this process, for a sleeper here ({@link FutexPoller#localSlot}); or null. */
     private final Object wakeKey;
-    /** The sleeper {@link #wakeKey} found here, and when: one volatile read per wake instead of a map lookup. */
+    /** The sleeper {@link #wakeKey} found here, and when: two volatile reads per wake instead of a map lookup. */
     private volatile LocalSleeper localSleeper;
 
     /** {@code slot}: the sleeper in this process (null: none here) while the poller's changes are {@code changes}. */

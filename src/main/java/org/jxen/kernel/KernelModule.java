@@ -15,7 +15,7 @@ public interface KernelModule {
     /**
      * The module's name, as insmod, rmmod, lsmod and the kernel command line's {@code NAME.param} spell it. By
      * default its class's simple name in lower case ({@code MyDeviceFront}: {@code mydevicefront}), as a Linux
-     * module is named after its object file (KBUILD_MODNAME) and never by its author; a module named otherwise
+     * module is named after its object file (KBUILD_MODNAME), not in its source; a module named otherwise
      * overrides this.
      */
     default String name() {

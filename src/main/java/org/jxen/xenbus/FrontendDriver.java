@@ -116,12 +116,14 @@ public abstract class FrontendDriver<D> implements XenbusDriver {
     }
 
     /**
-     * The objects of the devices that {@link #connected} ran for and that have not been taken down since (a driver's
-     * way to act on all of its connected devices, as Linux's bus_for_each_dev with a state check).
+     * The objects of the devices that are Connected now and that {@link #connected} ran for (a driver's way to act
+     * on all of its connected devices, as Linux's bus_for_each_dev with a state check).
      */
     protected final List<D> connectedData() {
         List<D> out = new ArrayList<>();
-        for (Bound b : devices.values()) if (b.announced) out.add(b.data);
+        devices.forEach((dev, b) -> {
+            if (b.announced && dev.state() == XenbusState.CONNECTED) out.add(b.data);
+        });
         return out;
     }
 
@@ -173,7 +175,6 @@ public abstract class FrontendDriver<D> implements XenbusDriver {
                 // with InitWait ("prepare for reconnect"), so wait for that rather than close again.
                 if (backend == XenbusState.CLOSED && dev.state() == XenbusState.INITIALISING) return;
                 if (dev.state() == XenbusState.CLOSED) return;
-                b.announced = false;
                 // One line for the grants whose end this teardown defers.
                 try (var batch = dev.xenbus().deferredGrants().batch()) {
                     disconnect(dev, b.data);
