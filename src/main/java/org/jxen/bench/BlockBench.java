@@ -8,7 +8,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
@@ -119,9 +118,9 @@ public final class BlockBench {
         steps = new Progress(log, "block", plan(), cfg.warmup(), cfg.seconds());
         List<Row> rows = new ArrayList<>();
         double startNs = CacheLineRoundTrip.measure();
-        Path dir = Files.createTempDirectory("jxen-bench-block");
-        Path image = dir.resolve("disk.img");
-        try {
+        try (ScratchDir scratch = ScratchDir.create("jxen-bench-block")) {
+            Path dir = scratch.path();
+            Path image = dir.resolve("disk.img");
             writeImage(image);
             floor(image, rows);
             try (Host host = Host.start(dir.resolve("run"), false)) {
@@ -134,10 +133,6 @@ public final class BlockBench {
                         guestRuns(host, guest, q, image, rows);
                     }
                 }
-            }
-        } finally {
-            try (Stream<Path> s = Files.walk(dir)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
         placement = new CacheLineRoundTrip.Placement(startNs, CacheLineRoundTrip.measure());

@@ -3,10 +3,7 @@ package org.jxen.bench;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -20,7 +17,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.jxen.drivers.mydevice.MyDeviceFront;
 import org.jxen.kernel.CommandLine;
 import org.jxen.toolstack.ConsoleLog;
@@ -168,9 +164,9 @@ public final class HandshakeBench {
         int k = config.devices();
         long limitNanos = (long) (config.secondsLimit() * 1e9);
         List<String> errors = new ArrayList<>();
-        Path dir = Files.createTempDirectory("jxen-bench-handshake");
-        log.printf("bench handshake: %d guests x %d devices in %s%n", n, k, dir);
-        try (Host host = Host.startEmbedded(dir, false, java.util.List.of())) {
+        ScratchDir scratch = ScratchDir.create("jxen-bench-handshake");
+        log.printf("bench handshake: %d guests x %d devices in %s%n", n, k, scratch.path());
+        try (scratch; Host host = Host.startEmbedded(scratch.path(), false, java.util.List.of())) {
             // ---- boot: not part of the attach time ----
             long bootStart = System.nanoTime();
             List<Integer> domids = new ArrayList<>();
@@ -288,8 +284,6 @@ public final class HandshakeBench {
                         attachCpu, detach.percentile(50), detach.percentile(99), detachTotal, connected, detached.get(),
                         List.copyOf(errors));
             }
-        } finally {
-            deleteTree(dir);
         }
     }
 
@@ -349,10 +343,4 @@ public final class HandshakeBench {
         if (failed > 0) errors.add(failed + " " + what + " calls failed, first: " + first);
     }
 
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) return;
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
-    }
 }

@@ -1,13 +1,8 @@
 package org.jxen.bench;
 
-import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 import org.jxen.hypervisor.Delivery;
 import org.jxen.hypervisor.Hypercalls;
 import org.jxen.hypervisor.Hypervisor;
@@ -62,10 +57,10 @@ public final class HypervisorBench {
 
     public List<HvRow> run() throws Exception {
         Progress steps = new Progress(progress, "hypervisor", plan(), config.warmupSeconds(), config.seconds());
-        Path dir = Files.createTempDirectory("jxen-bench-hv");
         List<HvRow> rows = new ArrayList<>();
         double startNs = CacheLineRoundTrip.measure();
-        try (Hypervisor hv = new Hypervisor(dir, DOM0_PAGES);
+        try (ScratchDir scratch = ScratchDir.create("jxen-bench-hv"); // catches what a failed run may leave
+             Hypervisor hv = new Hypervisor(scratch.path(), DOM0_PAGES);
              HypervisorService service = HypervisorService.start(hv);
              Hypercalls dom0 = hv.connect(0)) {
             HvBenchContext ctx = new HvBenchContext(hv, service, dom0, config.seconds(), config.warmupSeconds());
@@ -74,8 +69,6 @@ public final class HypervisorBench {
                 steps.begin(m);
                 rows.addAll(measure(ctx, m));
             }
-        } finally {
-            deleteTree(dir);
         }
         placement = new CacheLineRoundTrip.Placement(startNs, CacheLineRoundTrip.measure());
         steps.done();
@@ -107,10 +100,4 @@ public final class HypervisorBench {
         };
     }
 
-    /** The hypervisor deletes its files on close; this catches what a failed run may leave behind. */
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> all = Files.walk(dir)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
-    }
 }

@@ -164,7 +164,7 @@ public final class JournalComparison {
                     Thread.currentThread().interrupt();
                 }
             }
-            for (Path d : dirs) deleteTree(d);
+            for (Path d : dirs) ScratchDir.delete(d);
         }
     }
 
@@ -280,11 +280,5 @@ public final class JournalComparison {
             }
         }
         return sb.toString();
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
     }
 }

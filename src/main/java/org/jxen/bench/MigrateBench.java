@@ -56,12 +56,13 @@ public final class MigrateBench {
 
     public List<Row> run() throws Exception {
         List<Row> rows = new ArrayList<>();
-        Path tmp = Files.createTempDirectory("jxen-bench-migrate");
+        ScratchDir scratch = ScratchDir.create("jxen-bench-migrate");
+        Path tmp = scratch.path();
         int runs = cfg.sizesMiB().size() * cfg.workloads().size();
         log.printf(Locale.ROOT, "bench migrate: %d runs (sizes %s MiB x %s), each a guest filled and live-migrated once%n",
                 runs, cfg.sizesMiB(), cfg.workloads());
         long start = System.nanoTime();
-        try (Host h1 = Host.start(tmp.resolve("h1"), false); Host h2 = Host.start(tmp.resolve("h2"), false);
+        try (scratch; Host h1 = Host.start(tmp.resolve("h1"), false); Host h2 = Host.start(tmp.resolve("h2"), false);
                 MigrationListener l2 = MigrationListener.start(h2, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             int n = 0;
             for (int mib : cfg.sizesMiB()) {
@@ -72,8 +73,6 @@ public final class MigrateBench {
                     rows.add(one(h1, h2, l2, tmp, mib, w, n));
                 }
             }
-        } finally {
-            deleteTree(tmp);
         }
         log.printf(Locale.ROOT, "bench migrate: done in %.0f s%n", (System.nanoTime() - start) / 1e9);
         return rows;
@@ -172,11 +171,4 @@ public final class MigrateBench {
         return b.toString();
     }
 
-    private static void deleteTree(Path p) {
-        try (var s = Files.walk(p)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
-        } catch (IOException e) {
-            // a temporary directory: the system cleans it
-        }
-    }
 }

@@ -111,7 +111,7 @@ public final class PeerComparison {
                     Thread.currentThread().interrupt();
                 }
             }
-            JournalComparison.deleteTree(dir);
+            ScratchDir.delete(dir);
         }
     }
 

@@ -148,14 +148,11 @@ public final class BenchCommand implements Runnable {
         }
 
         private int runInProcess() throws IOException {
-            Path dir = Files.createTempDirectory("jxen-bench");
-            try (XenStoredServer server = XenStoredServer.start(new XenStoredServer.Options(dir.resolve("socket"), null))) {
+            try (org.jxen.bench.ScratchDir dir = org.jxen.bench.ScratchDir.create("jxen-bench");
+                 XenStoredServer server = XenStoredServer.start(new XenStoredServer.Options(dir.path().resolve("socket"), null))) {
                 List<BenchResult> results = runAgainst(server.socketPath());
                 System.err.println("bench: nodes " + nodeMemory);
                 return report(results, NodeMemory.measure(server.socketPath(), nodeMemory));
-            } finally {
-                Files.deleteIfExists(dir.resolve("socket"));
-                Files.deleteIfExists(dir);
             }
         }
 
@@ -383,8 +380,9 @@ public final class BenchCommand implements Runnable {
             List<String> jxen = List.of(ProcessHandle.current().info().command().orElse("java"),
                     "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                     JxenCommand.class.getName());
-            Path dir = Files.createTempDirectory("jxen-bench-net");
-            System.out.print(org.jxen.bench.NetBench.table(new org.jxen.bench.NetBench(jxen, seconds).run(dir)));
+            try (org.jxen.bench.ScratchDir dir = org.jxen.bench.ScratchDir.create("jxen-bench-net")) {
+                System.out.print(org.jxen.bench.NetBench.table(new org.jxen.bench.NetBench(jxen, seconds).run(dir.path())));
+            }
             return 0;
         }
     }

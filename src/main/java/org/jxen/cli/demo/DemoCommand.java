@@ -8,13 +8,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
+import org.jxen.bench.ScratchDir;
 import org.jxen.cli.demo.HandshakeDiagram.Column;
 import org.jxen.kernel.ModuleDirectory;
 import org.jxen.toolstack.ConsoleLog;
@@ -94,12 +94,10 @@ public final class DemoCommand implements Callable<Integer> {
             System.err.println("jxen demo: " + missing);
             return 1;
         }
-        Path dir = runDir != null ? runDir : Files.createTempDirectory("jxen-demo");
-        try (Writer json = trace == null ? Writer.nullWriter() : Files.newBufferedWriter(trace)) {
+        ScratchDir scratch = runDir == null ? ScratchDir.create("jxen-demo") : null;
+        try (scratch; Writer json = trace == null ? Writer.nullWriter() : Files.newBufferedWriter(trace)) {
             this.json = json;
-            run(dir);
-        } finally {
-            if (runDir == null) deleteTree(dir);
+            run(scratch != null ? scratch.path() : runDir);
         }
         return 0;
     }
@@ -398,12 +396,5 @@ public final class DemoCommand implements Callable<Integer> {
 
     private static void await(CountDownLatch latch, String what) throws InterruptedException {
         if (!latch.await(60, TimeUnit.SECONDS)) throw new IllegalStateException("timed out waiting for " + what);
-    }
-
-    private static void deleteTree(Path dir) throws java.io.IOException {
-        if (!Files.exists(dir)) return;
-        try (Stream<Path> all = Files.walk(dir)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
     }
 }
