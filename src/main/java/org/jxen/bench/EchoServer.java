@@ -8,7 +8,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.jxen.xenstore.XsWire;
 
@@ -18,14 +17,14 @@ import org.jxen.xenstore.XsWire;
  * thread per connection, zero store work.
  */
 final class EchoServer implements Closeable {
-    private final Path dir;
+    private final ScratchDir dir;
     private final Path socket;
     private final ServerSocketChannel server;
     private final Thread acceptor;
 
     EchoServer() throws IOException {
-        dir = Files.createTempDirectory("jxen-bench-echo");
-        socket = dir.resolve("socket");
+        dir = ScratchDir.create("jxen-bench-echo");
+        socket = dir.path().resolve("socket");
         server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socket));
         acceptor = Thread.ofPlatform().daemon().name("bench-echo-accept").start(this::acceptLoop);
@@ -79,7 +78,6 @@ final class EchoServer implements Closeable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        Files.deleteIfExists(socket);
-        Files.deleteIfExists(dir);
+        dir.close();
     }
 }

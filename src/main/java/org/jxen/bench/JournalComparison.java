@@ -110,7 +110,7 @@ public final class JournalComparison {
         Map<String, Path> sockets = new LinkedHashMap<>();
         List<Process> processes = new ArrayList<>();
         Map<String, Process> byName = new LinkedHashMap<>();
-        List<Path> dirs = new ArrayList<>();
+        List<ScratchDir> dirs = new ArrayList<>();
         PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
         try {
             for (Column col : columns) {
@@ -118,12 +118,12 @@ public final class JournalComparison {
                     sockets.put(col.name(), col.cSocket());
                     continue;
                 }
-                Path dir = Files.createTempDirectory("jxen-bench-journal");
+                ScratchDir dir = ScratchDir.create("jxen-bench-journal");
                 dirs.add(dir);
-                Process p = start(dir, col.args());
+                Process p = start(dir.path(), col.args());
                 processes.add(p);
                 byName.put(col.name(), p);
-                sockets.put(col.name(), dir.resolve("socket"));
+                sockets.put(col.name(), dir.path().resolve("socket"));
             }
             List<Row> rows = new ArrayList<>();
             int done = 0;
@@ -164,7 +164,7 @@ public final class JournalComparison {
                     Thread.currentThread().interrupt();
                 }
             }
-            for (Path d : dirs) ScratchDir.delete(d);
+            for (ScratchDir d : dirs) d.close();
         }
     }
 

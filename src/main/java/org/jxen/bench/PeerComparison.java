@@ -70,7 +70,8 @@ public final class PeerComparison {
         long cPid = cSocket == null ? 0 : SocketOwner.pid(cSocket);
         if (cSocket != null && cPid == 0) throw new IOException("no process listens on " + cSocket + " (start C xenstored with tools/c-xenstored.sh)");
         if (idle > 0) needFiles(idle + 1024L);
-        Path dir = Files.createTempDirectory("jxen-bench-peer");
+        ScratchDir scratch = ScratchDir.create("jxen-bench-peer");
+        Path dir = scratch.path();
         Host host = null;
         Process own = null;
         try {
@@ -111,7 +112,7 @@ public final class PeerComparison {
                     Thread.currentThread().interrupt();
                 }
             }
-            ScratchDir.delete(dir);
+            scratch.close();
         }
     }
 
