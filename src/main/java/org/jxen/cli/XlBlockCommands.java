@@ -3,7 +3,6 @@ package org.jxen.cli;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.jxen.drivers.blk.Vdev;
@@ -116,24 +115,18 @@ final class XlBlockCommands {
     }
 
     @Command(name = "block-list", description = "List virtual block devices for a domain.")
-    static final class ListBlocks extends DomainDeviceCommand {
+    static final class ListBlocks extends DeviceListCommand {
         @Override
-        int run(XsClient xs, Libxl lookup, int domid) throws DeviceException, IOException, InterruptedException {
-            PrintWriter out = spec.commandLine().getOut();
-            for (String line : list(lookup.listDevices(domid, VBD))) out.println(line);
-            out.flush();
-            return 0;
+        String header() {
+            return LIST_HEADER;
         }
-    }
 
-    /** xl block-list's lines: the header, then per device devid, backend domid, frontend domid, state, port, ring-ref, backend path. */
-    static List<String> list(List<DeviceInfo> disks) {
-        List<String> lines = new ArrayList<>();
-        lines.add(LIST_HEADER);
-        for (DeviceInfo d : disks) {
-            lines.add(String.format("%-5d %-3d %-6d %-5d %-6d %-8d %-30s", d.devid(), d.backendDomid(), d.frontendDomid(),
-                    d.state(), d.eventChannel(), d.ringRef(), d.backendPath()));
+        @Override
+        void rows(XsClient xs, Libxl libxl, int domid, PrintWriter out) throws DeviceException, IOException {
+            for (DeviceInfo d : libxl.listDevices(domid, VBD)) {
+                out.println(String.format("%-5d %-3d %-6d %-5d %-6d %-8d %-30s", d.devid(), d.backendDomid(),
+                        d.frontendDomid(), d.state(), d.eventChannel(), d.ringRef(), d.backendPath()));
+            }
         }
-        return lines;
     }
 }

@@ -30,6 +30,33 @@ final class XlCli {
         XlCmdTable.register(xl);
         for (CommandLine sub : xl.getSubcommands().values()) xlHelp(sub);
         jxen.setParameterExceptionHandler(new Errors(jxen.getParameterExceptionHandler()));
+        jxen.setExecutionStrategy(new DomainArguments(jxen.getExecutionStrategy()));
+    }
+
+    /**
+     * A DOM argument is a domain id or a name ({@code [A-Za-z0-9_.-]}, as a config may give it): anything else, an
+     * empty word or one with a space, names no domain, and says so as xl's find_domain does before it reaches the
+     * host (whose requests are words on a line, where "my guest" would be two).
+     */
+    private record DomainArguments(CommandLine.IExecutionStrategy next) implements CommandLine.IExecutionStrategy {
+        @Override
+        public int execute(CommandLine.ParseResult parse) {
+            for (CommandLine.ParseResult p = parse; p != null; p = p.subcommand()) {
+                if (!isXl(p.commandSpec().commandLine())) continue;
+                for (PositionalParamSpec param : p.matchedPositionals()) {
+                    if (!param.paramLabel().equals("DOM")) continue;
+                    for (String value : param.stringValues()) {
+                        if (!value.matches("[A-Za-z0-9_.-]+")) {
+                            PrintWriter err = p.commandSpec().commandLine().getErr();
+                            err.println(value + " is an invalid domain identifier");
+                            err.flush();
+                            return 1;
+                        }
+                    }
+                }
+            }
+            return next.execute(parse);
+        }
     }
 
     /** The command's -h and --help print xl's help text for it. */
@@ -89,7 +116,11 @@ final class XlCli {
                     return rerun(xl, args, word, cmd);
                 }
             }
-            err.println("command not implemented");
+            if (!(ex instanceof CommandLine.UnmatchedArgumentException)) {
+                err.println(ex.getMessage()); // xl's own failure before any command: no host given
+            } else {
+                err.println("command not implemented");
+            }
             err.flush();
             return 1;
         }

@@ -149,6 +149,8 @@ final class XlDomainCommands {
                 return XlCommand.fail(spec, e.getMessage());
             }
             try {
+                // The host refuses a bad name itself, but one with a space would reach it as two words.
+                if (!name.matches("[A-Za-z0-9_.-]+")) throw new ControlException("invalid domain name \"" + name + "\"");
                 xl.control().call("rename " + dom + " " + name);
                 return 0;
             } catch (ControlException e) {
@@ -309,7 +311,14 @@ final class XlDomainCommands {
                     return XlCommand.fail(spec, e.getMessage()); // xl's find_domain: its own line
                 }
                 try {
+                    if (domid == 0) {
+                        // libxl fills in dom0's memory nodes from what the hypervisor says it has (xl list's Mem).
+                        List<String> row = xl.control().call("list 0");
+                        libxl.fillDom0Memory(Long.parseLong(row.getFirst().split("\t")[2]) * 1024);
+                    }
                     setter.set(libxl, domid, kib);
+                } catch (ControlException e) {
+                    return XlCommand.fail(spec, e.getMessage());
                 } catch (IllegalArgumentException e) {
                     XlCommand.fail(spec, "libxl: error: Domain " + domid + ":" + e.getMessage());
                     return XlCommand.fail(spec, "cannot set domid " + domid + " " + kind + " max memory to : " + size);

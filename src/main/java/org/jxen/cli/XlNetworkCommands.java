@@ -98,11 +98,14 @@ final class XlNetworkCommands {
     }
 
     @Command(name = "network-list", description = "List virtual network interfaces for a domain.")
-    static final class ListNics extends DomainDeviceCommand {
+    static final class ListNics extends DeviceListCommand {
         @Override
-        int run(XsClient xs, Libxl libxl, int domid) throws DeviceException, IOException, InterruptedException {
-            PrintWriter out = spec.commandLine().getOut();
-            out.println(LIST_HEADER);
+        String header() {
+            return LIST_HEADER;
+        }
+
+        @Override
+        void rows(XsClient xs, Libxl libxl, int domid, PrintWriter out) throws DeviceException, IOException {
             for (var d : libxl.listDevices(domid, VIF)) {
                 String fe = Libxl.home(domid) + "/device/vif/" + d.devid();
                 out.printf("%-3d %-2d %s%6d %5d %6d %5d/%-11d %-30s%n", d.devid(), d.backendDomid(),
@@ -110,8 +113,6 @@ final class XlNetworkCommands {
                         number(read(xs, fe + "/event-channel", "-1")), number(read(xs, fe + "/tx-ring-ref", "-1")),
                         number(read(xs, fe + "/rx-ring-ref", "-1")), d.backendPath());
             }
-            out.flush();
-            return 0;
         }
     }
 

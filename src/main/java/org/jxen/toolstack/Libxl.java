@@ -291,6 +291,22 @@ public final class Libxl {
     }
 
     /**
+     * libxl__fill_dom0_memory_info: dom0 is built by no toolstack, so its {@code memory/target} and
+     * {@code memory/static-max} exist only once a memory command has written them: each missing one becomes what
+     * dom0 has now ({@code currentKiB}), in one transaction, before the command reads them.
+     */
+    public void fillDom0Memory(long currentKiB) throws IOException {
+        String home = home(0);
+        xs.transaction(tx -> {
+            if (tx.readOrNull(home + "/memory/target") == null) tx.write(home + "/memory/target", Long.toString(currentKiB));
+            if (tx.readOrNull(home + "/memory/static-max") == null) {
+                tx.write(home + "/memory/static-max", Long.toString(currentKiB));
+            }
+            return null;
+        });
+    }
+
+    /**
      * libxl_set_memory_target's store side: the balloon driver's target, {@code memory/target} in KiB, refused
      * above {@code memory/static-max} as libxl refuses it.
      */

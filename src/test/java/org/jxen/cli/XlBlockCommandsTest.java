@@ -38,6 +38,18 @@ class XlBlockCommandsTest extends XlHostFixture {
         assertThat(Integer.parseInt(f[5])).isPositive();
         assertThat(f[6]).isEqualTo("/local/domain/0/backend/vbd/" + domid + "/51712");
 
+        // Several domains: one header, then each domain's disks (Domain-0 has none); an unknown one ends the list.
+        XlResult both = xl("block-list", "g1", "Domain-0", Integer.toString(domid));
+        assertThat(both.code()).as(both.err()).isZero();
+        List<String> rows = both.out().lines().toList();
+        assertThat(rows).hasSize(3);
+        assertThat(rows.get(0)).isEqualTo(lines.get(0));
+        assertThat(rows.get(2)).isEqualTo(rows.get(1)).endsWith(f[6]);
+        XlResult unknown = xl("block-list", "g1", "nosuch");
+        assertThat(unknown.code()).isEqualTo(1);
+        assertThat(unknown.out().lines().toList()).hasSize(2).first().isEqualTo(lines.get(0));
+        assertThat(unknown.err()).isEqualTo("libxl: error: nosuch is an invalid domain identifier\n");
+
         XlResult bad = xl("block-attach", "g1", "/nonexistent.img,raw,xvdb,w");
         assertThat(bad.code()).isEqualTo(1);
         assertThat(bad.err()).contains("/nonexistent.img does not exist");

@@ -185,6 +185,14 @@ class XlDomainCommandsTest extends XlHostFixture {
         assertThat(xl("rename", "new", "123")).isEqualTo(new XlResult(1, "",
                 "libxl: error: invalid domain name \"123\"\nCan't rename domain 'new'.\n"));
         assertThat(xl("rename", "old", "x")).isEqualTo(new XlResult(1, "", "old is an invalid domain identifier\n"));
+        // Words the host would read as two, or as none: refused as names, as any other bad name is.
+        assertThat(xl("rename", "new", "a b")).isEqualTo(new XlResult(1, "",
+                "libxl: error: invalid domain name \"a b\"\nCan't rename domain 'new'.\n"));
+        assertThat(xl("rename", "new", "")).isEqualTo(new XlResult(1, "",
+                "libxl: error: invalid domain name \"\"\nCan't rename domain 'new'.\n"));
+        assertThat(xl("rename", "new other", "x")).isEqualTo(new XlResult(1, "", "new other is an invalid domain identifier\n"));
+        assertThat(xl("pause", "")).isEqualTo(new XlResult(1, "", " is an invalid domain identifier\n"));
+        assertThat(xs.readString("/local/domain/" + id + "/name")).isEqualTo("new");
     }
 
     @Test
@@ -249,6 +257,17 @@ class XlDomainCommandsTest extends XlHostFixture {
         assertThat(xl("mem-set", "m", "12x")).isEqualTo(new XlResult(1, "", "invalid memory size: 12x\n"));
         assertThat(xl("mem-set", "nosuch", "12")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier\n"));
         assertThat(XlDomainCommands.parseMemSizeKb("2t")).isEqualTo(2L << 30);
+
+        // dom0 has no memory nodes until a memory command fills them in from what it has (xl list's Mem).
+        assertThat(xs.readOrNull("/local/domain/0/memory/target")).isNull();
+        assertThat(xl("mem-set", "0", "16")).isEqualTo(new XlResult(0, "", ""));
+        assertThat(xs.readString("/local/domain/0/memory/target")).isEqualTo("16384");
+        // static-max: dom0's memory then (the host's process, which changes as it runs), written once.
+        String max = xs.readString("/local/domain/0/memory/static-max");
+        assertThat(Long.parseLong(max)).isGreaterThan(16384).isEqualTo(Long.parseLong(max) / 1024 * 1024);
+        assertThat(xl("mem-set", "Domain-0", "8")).isEqualTo(new XlResult(0, "", ""));
+        assertThat(xs.readString("/local/domain/0/memory/target")).isEqualTo("8192");
+        assertThat(xs.readString("/local/domain/0/memory/static-max")).isEqualTo(max);
         assertThat(XlDomainCommands.parseMemSizeKb("4096b")).isEqualTo(4);
     }
 
