@@ -465,7 +465,7 @@ final class XlCmdTable {
                 "-h                      Print this help.\n"
                 + "-c                      Leave domain running after creating the snapshot.\n"
                 + "--suspend-timeout=S     Seconds the guest has to acknowledge the suspend (default 60).");
-        put(over, "restore", "[options] <CheckpointFile>", "-h                       Print this help.\n"
+        put(over, "restore", "[options] [<ConfigFile>] <CheckpointFile>", "-h                       Print this help.\n"
                 + "-p                       Do not unpause domain after restoring it.");
         put(over, "migrate", "[options] <Domain> <RunDir|Address:Port>",
                 "-h                      Print this help.\n"

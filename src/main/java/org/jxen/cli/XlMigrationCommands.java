@@ -2,10 +2,16 @@ package org.jxen.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.jxen.toolstack.ControlException;
+import org.jxen.toolstack.DomainConfig;
+import org.jxen.toolstack.XlCfgException;
+import org.jxen.toolstack.XlCreate;
 import org.jxen.toolstack.migration.MigrationListener;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -26,9 +32,14 @@ final class XlMigrationCommands {
 
     /** Progress to stderr (as xl prints it), one error line and 1 on failure. */
     static int run(XlCommand xl, CommandSpec spec, String request) {
+        return run(xl, spec, request, null);
+    }
+
+    /** The same, with bytes after the request's line. */
+    static int run(XlCommand xl, CommandSpec spec, String request, byte[] payload) {
         PrintWriter err = spec.commandLine().getErr();
         try {
-            xl.control().call(request, null, l -> {
+            xl.control().call(request, payload, l -> {
                 err.println(l);
                 err.flush();
             });
@@ -78,18 +89,36 @@ final class XlMigrationCommands {
         XlCommand xl;
         @Spec
         CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "FILE")
-        Path file;
+        @Parameters(arity = "1..2", paramLabel = "[CONFIG] FILE",
+                description = "The saved domain; a config file before it replaces the config the image carries.")
+        List<String> files = new ArrayList<>();
         @Option(names = "-p", description = "Do not unpause the domain after restoring it (xl unpause runs it).")
         boolean paused;
 
         @Override
         public Integer call() {
-            Path abs = file.toAbsolutePath().normalize();
+            // xl restore [options] [<ConfigFile>] <CheckpointFile>
+            String file = files.getLast();
+            String config = files.size() == 2 ? files.getFirst() : null;
+            PrintWriter err = spec.commandLine().getErr();
+            byte[] payload = null;
+            if (config != null) {
+                String text = XlCreate.readConfig(config, err);
+                if (text == null) return 1;
+                err.println("Parsing config from " + config);
+                try {
+                    DomainConfig.parse(text, null, Path.of("").toAbsolutePath());
+                } catch (XlCfgException e) {
+                    return XlCommand.fail(spec, "Failed to parse config: " + e.forFile(config));
+                }
+                payload = (Path.of("").toAbsolutePath() + "\0" + text).getBytes(StandardCharsets.UTF_8);
+            }
+            Path abs = Path.of(file).toAbsolutePath().normalize();
             if (!Files.isRegularFile(abs)) return XlCommand.fail(spec, "cannot open " + file + ": No such file or directory");
-            spec.commandLine().getErr().println("Loading new save file " + file);
-            spec.commandLine().getErr().flush();
-            return run(xl, spec, (paused ? "restore-paused " : "restore ") + abs);
+            err.println("Loading new save file " + file);
+            err.flush();
+            if (payload == null) return run(xl, spec, (paused ? "restore-paused " : "restore ") + abs);
+            return run(xl, spec, "restore-config " + (paused ? 1 : 0) + " " + payload.length + " " + abs, payload);
         }
     }
 

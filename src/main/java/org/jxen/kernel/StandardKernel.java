@@ -189,8 +189,9 @@ public class StandardKernel implements GuestKernel {
                 System.getLogger("jxen.xenbus").log(System.Logger.Level.WARNING, "control/shutdown: " + e);
             }
         } catch (java.io.IOException e) {
-            // A closed client is the kernel going away (destroyed, saved, migrated): nothing left to obey.
-            if (!ending && !gone) {
+            // A closed client is the kernel going away (destroyed, saved, migrated): nothing left to obey. The host
+            // closes it before the kernel's thread learns that the domain is destroyed.
+            if (!ending && !gone && xs.isOpen()) {
                 System.getLogger("jxen.xenbus").log(System.Logger.Level.WARNING, "control/shutdown: " + e);
             }
         }

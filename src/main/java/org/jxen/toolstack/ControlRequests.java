@@ -13,6 +13,16 @@ public interface ControlRequests {
         int guest(String dom, String verb) throws ControlException;
     }
 
-    /** Serves {@code req} if it is one of these, each data line to {@code data}; false otherwise. */
-    boolean handle(String[] req, Resolver resolver, Consumer<String> data) throws ControlException, InterruptedException;
+    /** The bytes that follow a request's line (a config file's text), read when the request asks for them. */
+    @FunctionalInterface
+    interface Payload {
+        byte[] read(int length) throws ControlException;
+    }
+
+    /**
+     * Serves {@code req} if it is one of these, each data line to {@code data}; false otherwise. A request that
+     * carries bytes after its line reads them from {@code payload}.
+     */
+    boolean handle(String[] req, Resolver resolver, Payload payload, Consumer<String> data)
+            throws ControlException, InterruptedException;
 }

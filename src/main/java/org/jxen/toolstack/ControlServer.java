@@ -175,7 +175,7 @@ public final class ControlServer implements AutoCloseable {
                 data(c, "sectors " + host.resizeDisk(domid, devid));
             }
             default -> {
-                if (!domainRequests.handle(req, l -> data(c, l)) && !extraRequest(req, l -> dataQuietly(c, l))) {
+                if (!domainRequests.handle(req, l -> data(c, l)) && !extraRequest(req, payload(c), l -> dataQuietly(c, l))) {
                     throw new ControlException("unknown request " + req[0]);
                 }
             }
@@ -308,10 +308,22 @@ public final class ControlServer implements AutoCloseable {
     }
 
     /** A request of a part the host was given ({@link Host#addControlRequests}); false if none serves it. */
-    private boolean extraRequest(String[] req, java.util.function.Consumer<String> data)
+    private boolean extraRequest(String[] req, ControlRequests.Payload payload, java.util.function.Consumer<String> data)
             throws ControlException, InterruptedException {
-        for (ControlRequests r : host.controlRequests()) if (r.handle(req, this::guest, data)) return true;
+        for (ControlRequests r : host.controlRequests()) if (r.handle(req, this::guest, payload, data)) return true;
         return false;
+    }
+
+    /** The bytes after a request's line, at most {@link #MAX_CONFIG} of them. */
+    private static ControlRequests.Payload payload(LineChannel c) {
+        return n -> {
+            if (n < 0 || n > MAX_CONFIG) throw new ControlException("a payload of " + n + " bytes is too large");
+            try {
+                return c.readExactly(n);
+            } catch (IOException e) {
+                throw new ControlException("reading the request's payload: " + e.getMessage());
+            }
+        };
     }
 
     /** A progress line of a long request (save, migrate): an xl that hung up does not stop the request. */

@@ -39,20 +39,8 @@ public final class XlCreate {
     /** Runs xl create; returns its exit status, having printed what xl prints; {@code created} gets the new domid. */
     public static int run(ControlClient control, String config, List<String> overrides, Options options,
             PrintWriter out, PrintWriter err, java.util.function.Consumer<String> created) {
-        String file;
-        try {
-            // xl: /dev/null stands for a config given entirely on the command line.
-            file = config.equals("/dev/null") ? "" : Files.readString(Path.of(config), StandardCharsets.UTF_8);
-        } catch (NoSuchFileException e) {
-            return fail(err, "Failed to read config file: " + config + ": No such file or directory");
-        } catch (AccessDeniedException e) {
-            return fail(err, "Failed to read config file: " + config + ": Permission denied");
-        } catch (java.nio.charset.MalformedInputException e) {
-            return fail(err, "Failed to read config file: " + config + ": not a text file (UTF-8)");
-        } catch (IOException e) {
-            String why = Files.isDirectory(Path.of(config)) ? "Is a directory" : String.valueOf(e.getMessage());
-            return fail(err, "Failed to read config file: " + config + ": " + why);
-        }
+        String file = readConfig(config, err);
+        if (file == null) return 1;
         String text = withOverrides(file, overrides);
         if (!options.quiet()) {
             err.println("Parsing config from " + config);
@@ -87,6 +75,26 @@ public final class XlCreate {
         } catch (IOException e) {
             return fail(err, e.getMessage());
         }
+    }
+
+    /**
+     * The text of config file {@code config} (xl's /dev/null is a config given entirely on the command line), or
+     * null after xl's "Failed to read config file" line on {@code err}.
+     */
+    public static String readConfig(String config, PrintWriter err) {
+        try {
+            return config.equals("/dev/null") ? "" : Files.readString(Path.of(config), StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            fail(err, "Failed to read config file: " + config + ": No such file or directory");
+        } catch (AccessDeniedException e) {
+            fail(err, "Failed to read config file: " + config + ": Permission denied");
+        } catch (java.nio.charset.MalformedInputException e) {
+            fail(err, "Failed to read config file: " + config + ": not a text file (UTF-8)");
+        } catch (IOException e) {
+            String why = Files.isDirectory(Path.of(config)) ? "Is a directory" : String.valueOf(e.getMessage());
+            fail(err, "Failed to read config file: " + config + ": " + why);
+        }
+        return null;
     }
 
     /** FILE:LINE: ..., or the KEY=VALUE argument at fault (its lines follow the file's). */

@@ -30,6 +30,15 @@ final class DomainReceiver {
     /** {@code paused}: the domain is left paused, its kernel started at the first xl unpause (xl restore -p). */
     static Host.Guest receive(Host host, InputStream in, boolean paused, BeforeStart beforeStart)
             throws IOException, HypercallException, DeviceException, InterruptedException {
+        return receive(host, in, paused, null, beforeStart);
+    }
+
+    /**
+     * @param config what the domain is built from instead of the image's config (xl restore CONFIG FILE), or null;
+     *        its memory must be the image's, whose pages fill it frame for frame
+     */
+    static Host.Guest receive(Host host, InputStream in, boolean paused, DomainConfig config, BeforeStart beforeStart)
+            throws IOException, HypercallException, DeviceException, InterruptedException {
         SaveReader reader = new SaveReader(in);
         DomainConfig dc;
         try {
@@ -37,6 +46,15 @@ final class DomainReceiver {
             dc = DomainConfig.parse(reader.config(), host.modulePath(), Path.of("/"));
         } catch (XlCfgException e) {
             throw new SaveImageException("the image's config is refused: " + e.getMessage());
+        }
+        if (config != null) {
+            int saved = dc.guest().memoryMiB();
+            int given = config.guest().memoryMiB();
+            if (given != saved) {
+                throw new SaveImageException("the config's memory (" + given + " MiB) is not the saved domain's ("
+                        + saved + " MiB)");
+            }
+            dc = config;
         }
         return host.restore(dc, new Host.Incoming() {
             @Override

@@ -16,7 +16,9 @@ import org.jxen.hypervisor.HypercallException;
 import org.jxen.toolstack.ControlException;
 import org.jxen.toolstack.ControlRequests;
 import org.jxen.toolstack.DeviceException;
+import org.jxen.toolstack.DomainConfig;
 import org.jxen.toolstack.Host;
+import org.jxen.toolstack.XlCfgException;
 
 /**
  * The control socket's save, restore and migrate requests (docs/host.md); each data line is one line xl prints:
@@ -25,6 +27,9 @@ import org.jxen.toolstack.Host;
  * save DOM CHECKPOINT ACK_MS FILE      CHECKPOINT 1: keep it running (xl save -c); ACK_MS: the suspend ack timeout
  * restore FILE                         answers "|restored NAME as domain ID"
  * restore-paused FILE                  xl restore -p: the same, the domain left paused
+ * restore-config PAUSED LEN FILE       xl restore CONFIG FILE: LEN bytes follow the line, xl's working directory,
+ *                                      a NUL, then the config's text, which the domain is built from instead of
+ *                                      the image's (PAUSED 1: as restore-paused)
  * migrate DOM LIVE ACK_MS ADDRESS:PORT [RUNDIR]   LIVE 1: pre-copy (--live); RUNDIR: the target's run directory, if xl knows it
  * departure DOMID                      answers "|KIND\tNAME\tWHERE": how a guest this host saved or migrated left
  * </pre>
@@ -55,11 +60,13 @@ public final class MigrationRequests implements ControlRequests {
     }
 
     @Override
-    public boolean handle(String[] req, Resolver resolver, Consumer<String> data) throws ControlException, InterruptedException {
+    public boolean handle(String[] req, Resolver resolver, Payload payload, Consumer<String> data)
+            throws ControlException, InterruptedException {
         switch (req[0]) {
             case "save" -> save(req, resolver, data);
-            case "restore" -> restore(req, false, data);
-            case "restore-paused" -> restore(req, true, data);
+            case "restore" -> restore(path(req, 1), false, null, data);
+            case "restore-paused" -> restore(path(req, 1), true, null, data);
+            case "restore-config" -> restoreWithConfig(req, payload, data);
             case "migrate" -> migrate(req, resolver, data);
             case "departure" -> departure(req, data);
             default -> {
@@ -93,11 +100,34 @@ public final class MigrationRequests implements ControlRequests {
         }
     }
 
-    private void restore(String[] req, boolean paused, Consumer<String> data) throws ControlException, InterruptedException {
-        if (req.length < 2) throw new ControlException(req[0] + " FILE");
-        Path file = path(req, 1);
+    private void restoreWithConfig(String[] req, Payload payload, Consumer<String> data)
+            throws ControlException, InterruptedException {
+        if (req.length < 4) throw new ControlException("restore-config PAUSED LEN FILE");
+        int len;
+        try {
+            len = Integer.parseInt(req[2]);
+        } catch (NumberFormatException e) {
+            throw new ControlException("restore-config needs the config's length");
+        }
+        String sent = new String(payload.read(len), java.nio.charset.StandardCharsets.UTF_8);
+        int nul = sent.indexOf('\0');
+        if (nul < 0) throw new ControlException("restore-config: no working directory before the config");
+        Path base = Path.of(sent.substring(0, nul));
+        if (!base.isAbsolute()) throw new ControlException("restore-config: the directory must be absolute: " + base);
+        DomainConfig config;
+        try {
+            config = DomainConfig.parse(sent.substring(nul + 1), host.modulePath(), base);
+        } catch (XlCfgException e) {
+            throw new ControlException("the config is refused: " + e.getMessage());
+        }
+        restore(path(req, 3), req[1].equals("1"), config, data);
+    }
+
+    /** {@code config}: what the domain is built from, or null for the image's own config. */
+    private void restore(Path file, boolean paused, DomainConfig config, Consumer<String> data)
+            throws ControlException, InterruptedException {
         try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 20)) {
-            Host.Guest g = DomainReceiver.receive(host, in, paused, domid -> {});
+            Host.Guest g = DomainReceiver.receive(host, in, paused, config, domid -> {});
             data.accept("restored " + g.name() + " as domain " + g.domid());
         } catch (NoSuchFileException e) {
             throw new ControlException("cannot open " + file + ": No such file or directory");
@@ -154,6 +184,7 @@ public final class MigrationRequests implements ControlRequests {
     }
 
     private static Path path(String[] req, int from) throws ControlException {
+        if (req.length <= from) throw new ControlException(req[0] + ": no file");
         Path p = Path.of(String.join(" ", Arrays.copyOfRange(req, from, req.length)));
         if (!p.isAbsolute()) throw new ControlException("the file must be an absolute path: " + p);
         return p;

@@ -233,6 +233,39 @@ class SaveRestoreTest extends MigrationFixture {
     }
 
     @Test
+    void restoreWithAConfigFileBuildsTheDomainFromItInsteadOfTheImagesConfig() throws Exception {
+        createWriter("k");
+        Path image = dir.resolve("k.save");
+        XlResult save = xl(run1, "save", "k", image.toString());
+        assertThat(save.code()).as(save.err()).isZero();
+        String saved = Files.readString(config("k"));
+
+        // Other memory than the image's: refused before anything is built.
+        Path bigger = dir.resolve("bigger.cfg");
+        Files.writeString(bigger, saved.replace("memory = 32", "memory = 64"));
+        XlResult refused = xl(run2, "restore", bigger.toString(), image.toString());
+        assertThat(refused.code()).isEqualTo(1);
+        assertThat(refused.err()).endsWith("libxl: error: " + image
+                + ": the config's memory (64 MiB) is not the saved domain's (32 MiB)\n");
+        assertThat(host2.guests()).isEmpty();
+        XlResult missing = xl(run2, "restore", dir.resolve("none.cfg").toString(), image.toString());
+        assertThat(missing).isEqualTo(new XlResult(1, "", "Failed to read config file: " + dir.resolve("none.cfg")
+                + ": No such file or directory\n"));
+
+        // Another name and a relative path to its disk: the domain is the config's, its memory the image's.
+        Path renamed = dir.resolve("k2.cfg");
+        Files.writeString(renamed, saved.replace("\"k\"", "\"k2\"").replace(disk.toString(), dir.relativize(disk).toString()));
+        XlResult restore = XlResult.process(run2, dir, "restore", renamed.getFileName().toString(), image.toString());
+        assertThat(restore.code()).as(restore.err()).isZero();
+        assertThat(restore.err()).startsWith("Parsing config from k2.cfg\nLoading new save file " + image + "\n");
+        int domid = domid(host2, "k2");
+        assertThat(host2.guests()).extracting(Host.Guest::name).containsExactly("k2");
+        awaitConnected(host2, domid);
+        awaitRunningAndWriting(host2, domid);
+        stopAndCheckDisk(host2, "k2");
+    }
+
+    @Test
     void saveWithCheckpointKeepsTheGuestRunningWithItsConnections() throws Exception {
         int domid = createWriter("c");
         Path image = dir.resolve("c.save");
