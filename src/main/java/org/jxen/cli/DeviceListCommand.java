@@ -4,38 +4,58 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
 import org.jxen.toolstack.DeviceException;
 import org.jxen.toolstack.Libxl;
 import org.jxen.xenstore.client.XsClient;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
 
 /**
- * xl's device lists (block-list, network-list): they take one domain or several, and print one header, then each
- * domain's devices in the order given.
+ * xl's device lists (block-list, network-list): one header, then each domain's devices in the order given. A
+ * name that is no domain is said on stderr; block-list goes on to the next one and exits 0 (xl_block.c's loop),
+ * network-list stops there with status 1 (find_domain).
  */
-abstract class DeviceListCommand extends DomainDeviceCommand {
-    @Parameters(index = "1..*", paramLabel = "DOM")
-    List<String> more = new ArrayList<>();
-    private boolean headerDone;
+abstract class DeviceListCommand implements Callable<Integer> {
+    @ParentCommand
+    XlCommand xl;
+    @Spec
+    CommandSpec spec;
+    @Parameters(arity = "1..*", paramLabel = "DOM")
+    List<String> doms = new ArrayList<>();
 
     /** The list's header line. */
     abstract String header();
+
+    /** Whether an unknown domain is skipped (block-list) rather than the end of the command (network-list). */
+    abstract boolean skipsUnknownDomains();
 
     /** Prints domain {@code domid}'s devices, a line each. */
     abstract void rows(XsClient xs, Libxl libxl, int domid, PrintWriter out) throws DeviceException, IOException;
 
     @Override
-    final List<String> moreDomains() {
-        return more;
-    }
-
-    @Override
-    final int run(XsClient xs, Libxl libxl, int domid) throws DeviceException, IOException {
-        PrintWriter out = spec.commandLine().getOut();
-        if (!headerDone) out.println(header());
-        headerDone = true;
-        rows(xs, libxl, domid, out);
-        out.flush();
-        return 0;
+    public final Integer call() {
+        return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
+            Libxl libxl = XlDeviceCommands.libxl(xs, xl, spec, Map.of());
+            PrintWriter out = spec.commandLine().getOut();
+            out.println(header());
+            out.flush();
+            for (String dom : doms) {
+                int domid;
+                try {
+                    domid = libxl.domid(dom);
+                } catch (IllegalArgumentException e) {
+                    XlCommand.fail(spec, e.getMessage()); // "X is an invalid domain identifier"
+                    if (skipsUnknownDomains()) continue;
+                    return 1;
+                }
+                rows(xs, libxl, domid, out);
+                out.flush();
+            }
+            return 0;
+        });
     }
 }

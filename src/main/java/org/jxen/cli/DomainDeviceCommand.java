@@ -2,7 +2,6 @@ package org.jxen.cli;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.jxen.toolstack.DeviceException;
@@ -34,25 +33,11 @@ abstract class DomainDeviceCommand implements Callable<Integer> {
         return "libxl: error: ";
     }
 
-    /** The domains after the first, for a command that takes several (xl's block-list and network-list). */
-    List<String> moreDomains() {
-        return List.of();
-    }
-
-    /**
-     * Runs on each domain in turn, each resolved only when its turn comes (xl's loop of find_domain), until one
-     * fails.
-     */
     @Override
     public final Integer call() {
         return XlDeviceCommands.withXenstore(xl, spec, prefix(), xs -> {
             Libxl lookup = libxl(xs, Map.of());
-            int rc = run(xs, lookup, lookup.domid(dom));
-            for (String d : moreDomains()) {
-                if (rc != 0) break;
-                rc = run(xs, lookup, lookup.domid(d));
-            }
-            return rc;
+            return run(xs, lookup, lookup.domid(dom));
         });
     }
 

@@ -122,6 +122,11 @@ final class XlBlockCommands {
         }
 
         @Override
+        boolean skipsUnknownDomains() {
+            return true;
+        }
+
+        @Override
         void rows(XsClient xs, Libxl libxl, int domid, PrintWriter out) throws DeviceException, IOException {
             for (DeviceInfo d : libxl.listDevices(domid, VBD)) {
                 out.println(String.format("%-5d %-3d %-6d %-5d %-6d %-8d %-30s", d.devid(), d.backendDomid(),

@@ -34,9 +34,9 @@ final class XlCli {
     }
 
     /**
-     * A DOM argument is a domain id or a name ({@code [A-Za-z0-9_.-]}, as a config may give it): anything else, an
-     * empty word or one with a space, names no domain, and says so as xl's find_domain does before it reaches the
-     * host (whose requests are words on a line, where "my guest" would be two).
+     * A DOM argument is a domain id or a name ({@code [A-Za-z0-9_.-]}, as a config may give it): any other word
+     * names no domain, and says so in find_domain's words before it reaches the host, whose requests are words on
+     * a line ("my guest" would be two). An empty word is refused too, where xl's strtoul would read it as domain 0.
      */
     private record DomainArguments(CommandLine.IExecutionStrategy next) implements CommandLine.IExecutionStrategy {
         @Override

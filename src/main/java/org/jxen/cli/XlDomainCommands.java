@@ -311,10 +311,16 @@ final class XlDomainCommands {
                     return XlCommand.fail(spec, e.getMessage()); // xl's find_domain: its own line
                 }
                 try {
-                    if (domid == 0) {
-                        // libxl fills in dom0's memory nodes from what the hypervisor says it has (xl list's Mem).
-                        List<String> row = xl.control().call("list 0");
-                        libxl.fillDom0Memory(Long.parseLong(row.getFirst().split("\t")[2]) * 1024);
+                    if (domid == 0 && kind.equals("dynamic")) {
+                        // libxl_set_memory_target fills in dom0's memory nodes first (libxl__fill_dom0_memory_info):
+                        // the target from what dom0 has (xl list's Mem), static-max from its ceiling, which for a
+                        // dom0 without dom0_mem=max: is the host's memory (xl info's total_memory).
+                        long current = Long.parseLong(xl.control().call("list 0").getFirst().split("\t")[2]) * 1024;
+                        long total = current;
+                        for (String f : xl.control().call("info")) {
+                            if (f.startsWith("total_memory\t")) total = Long.parseLong(f.split("\t")[1].strip()) * 1024;
+                        }
+                        libxl.fillDom0Memory(current, total);
                     }
                     setter.set(libxl, domid, kib);
                 } catch (ControlException e) {

@@ -97,27 +97,35 @@ final class XlMigrationCommands {
 
         @Override
         public Integer call() {
-            // xl restore [options] [<ConfigFile>] <CheckpointFile>
+            // xl restore [options] [<ConfigFile>] <CheckpointFile>; more is its usage, and failure.
+            if (files.size() > 2) {
+                spec.commandLine().getOut().print(XlCmdTable.help("restore"));
+                spec.commandLine().getOut().flush();
+                return 1;
+            }
             String file = files.getLast();
             String config = files.size() == 2 ? files.getFirst() : null;
             PrintWriter err = spec.commandLine().getErr();
-            byte[] payload = null;
-            if (config != null) {
-                String text = XlCreate.readConfig(config, err);
-                if (text == null) return 1;
-                err.println("Parsing config from " + config);
-                try {
-                    DomainConfig.parse(text, null, Path.of("").toAbsolutePath());
-                } catch (XlCfgException e) {
-                    return XlCommand.fail(spec, "Failed to parse config: " + e.forFile(config));
-                }
-                payload = (Path.of("").toAbsolutePath() + "\0" + text).getBytes(StandardCharsets.UTF_8);
-            }
+            // As xl's create_domain: the image is opened and announced first, then the config read and parsed.
             Path abs = Path.of(file).toAbsolutePath().normalize();
             if (!Files.isRegularFile(abs)) return XlCommand.fail(spec, "cannot open " + file + ": No such file or directory");
             err.println("Loading new save file " + file);
             err.flush();
-            if (payload == null) return run(xl, spec, (paused ? "restore-paused " : "restore ") + abs);
+            if (config == null) return run(xl, spec, (paused ? "restore-paused " : "restore ") + abs);
+            String text = XlCreate.readConfig(config, err);
+            if (text == null) return 1;
+            err.println("Parsing config from " + config);
+            Path cwd = Path.of("").toAbsolutePath();
+            try {
+                DomainConfig dc = DomainConfig.parse(text, null, cwd);
+                if (dc.warningLine() != null) err.println(config + ": " + dc.warningLine());
+            } catch (XlCfgException e) {
+                return XlCommand.fail(spec, "Failed to parse config: " + e.forFile(config));
+            }
+            err.flush();
+            // The host resolves the config's relative paths against xl's directory, sent before the text (a
+            // path may hold spaces, so not on the request line, which ends with the image's path).
+            byte[] payload = (cwd + "\0" + text).getBytes(StandardCharsets.UTF_8);
             return run(xl, spec, "restore-config " + (paused ? 1 : 0) + " " + payload.length + " " + abs, payload);
         }
     }

@@ -105,6 +105,11 @@ final class XlNetworkCommands {
         }
 
         @Override
+        boolean skipsUnknownDomains() {
+            return false;
+        }
+
+        @Override
         void rows(XsClient xs, Libxl libxl, int domid, PrintWriter out) throws DeviceException, IOException {
             for (var d : libxl.listDevices(domid, VIF)) {
                 String fe = Libxl.home(domid) + "/device/vif/" + d.devid();

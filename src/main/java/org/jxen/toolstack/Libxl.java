@@ -290,17 +290,20 @@ public final class Libxl {
         });
     }
 
+    /** libxl's LIBXL_MIN_DOM0_MEM: the lowest balloon target it sets for dom0, in KiB. */
+    public static final long MIN_DOM0_KIB = 128 * 1024;
+
     /**
-     * libxl__fill_dom0_memory_info: dom0 is built by no toolstack, so its {@code memory/target} and
-     * {@code memory/static-max} exist only once a memory command has written them: each missing one becomes what
-     * dom0 has now ({@code currentKiB}), in one transaction, before the command reads them.
+     * libxl__fill_dom0_memory_info, which libxl_set_memory_target runs for dom0: dom0 is built by no toolstack, so
+     * its {@code memory/target} and {@code memory/static-max} exist only once a target has been set; each missing
+     * one is written, {@code currentKiB} (what dom0 has now) and {@code maxKiB} (its ceiling), in one transaction.
      */
-    public void fillDom0Memory(long currentKiB) throws IOException {
+    public void fillDom0Memory(long currentKiB, long maxKiB) throws IOException {
         String home = home(0);
         xs.transaction(tx -> {
             if (tx.readOrNull(home + "/memory/target") == null) tx.write(home + "/memory/target", Long.toString(currentKiB));
             if (tx.readOrNull(home + "/memory/static-max") == null) {
-                tx.write(home + "/memory/static-max", Long.toString(currentKiB));
+                tx.write(home + "/memory/static-max", Long.toString(maxKiB));
             }
             return null;
         });
@@ -311,6 +314,9 @@ public final class Libxl {
      * above {@code memory/static-max} as libxl refuses it.
      */
     public void setMemoryTarget(int domid, long targetKiB) throws IOException {
+        if (domid == 0 && targetKiB < MIN_DOM0_KIB) {
+            throw new IllegalArgumentException("New target " + targetKiB + " for dom0 is below the minimum threshold");
+        }
         String home = home(domid);
         String max = xs.readOrNull(home + "/memory/static-max");
         if (max == null) throw new IllegalArgumentException("Cannot get memory info from " + home + "/memory/static-max");

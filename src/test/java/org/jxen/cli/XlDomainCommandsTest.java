@@ -258,16 +258,22 @@ class XlDomainCommandsTest extends XlHostFixture {
         assertThat(xl("mem-set", "nosuch", "12")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier\n"));
         assertThat(XlDomainCommands.parseMemSizeKb("2t")).isEqualTo(2L << 30);
 
-        // dom0 has no memory nodes until a memory command fills them in from what it has (xl list's Mem).
+        // dom0 has no memory nodes until a balloon target is set: libxl fills them in first (target: what dom0
+        // has, static-max: the host's memory), and refuses a dom0 target under 128 MiB.
         assertThat(xs.readOrNull("/local/domain/0/memory/target")).isNull();
-        assertThat(xl("mem-set", "0", "16")).isEqualTo(new XlResult(0, "", ""));
-        assertThat(xs.readString("/local/domain/0/memory/target")).isEqualTo("16384");
-        // static-max: dom0's memory then (the host's process, which changes as it runs), written once.
-        String max = xs.readString("/local/domain/0/memory/static-max");
-        assertThat(Long.parseLong(max)).isGreaterThan(16384).isEqualTo(Long.parseLong(max) / 1024 * 1024);
-        assertThat(xl("mem-set", "Domain-0", "8")).isEqualTo(new XlResult(0, "", ""));
-        assertThat(xs.readString("/local/domain/0/memory/target")).isEqualTo("8192");
-        assertThat(xs.readString("/local/domain/0/memory/static-max")).isEqualTo(max);
+        assertThat(xl("mem-max", "0", "512")).isEqualTo(new XlResult(1, "", "libxl: error: Domain 0:Cannot get memory info"
+                + " from /local/domain/0/memory/target\ncannot set domid 0 static max memory to : 512\n"));
+        assertThat(xl("mem-set", "0", "64")).isEqualTo(new XlResult(1, "", "libxl: error: Domain 0:New target 65536 for dom0"
+                + " is below the minimum threshold\ncannot set domid 0 dynamic max memory to : 64\n"));
+        assertThat(xl("mem-set", "0", "200")).isEqualTo(new XlResult(0, "", ""));
+        assertThat(xs.readString("/local/domain/0/memory/target")).isEqualTo("204800");
+        String total = xl("info").out().lines().filter(l -> l.startsWith("total_memory")).findFirst().orElseThrow();
+        assertThat(xs.readString("/local/domain/0/memory/static-max"))
+                .isEqualTo(Long.toString(Long.parseLong(total.split(":")[1].strip()) * 1024));
+        assertThat(xl("mem-set", "Domain-0", "128")).isEqualTo(new XlResult(0, "", ""));
+        assertThat(xs.readString("/local/domain/0/memory/target")).isEqualTo("131072");
+        assertThat(xl("mem-max", "0", "1g")).isEqualTo(new XlResult(0, "", ""));
+        assertThat(xs.readString("/local/domain/0/memory/static-max")).isEqualTo("1048576");
         assertThat(XlDomainCommands.parseMemSizeKb("4096b")).isEqualTo(4);
     }
 

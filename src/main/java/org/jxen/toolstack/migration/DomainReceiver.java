@@ -14,7 +14,8 @@ import org.jxen.toolstack.XlCfgException;
 
 /**
  * The target side of a restore or migration (libxl's domain_create_restore with libxc's restore): the config
- * from the image's header makes the domain (paused, the same name and uuid), the pages go into its memory as
+ * from the image's header (or one xl restore was given) makes the domain (paused; the image's config keeps its name
+ * and uuid), the pages go into its memory as
  * they come, the kernel record into its area at the top, and only once the checksum matched and both streams
  * ended are its devices built and it is started ({@link Host#restore}); a stream refused anywhere destroys what
  * was built.

@@ -70,6 +70,7 @@ class LiveMigrationTest extends MigrationFixture {
         List<Throwable> uncaught = new java.util.concurrent.CopyOnWriteArrayList<>();
         Thread.UncaughtExceptionHandler before = Thread.getDefaultUncaughtExceptionHandler();
         Thread.setDefaultUncaughtExceptionHandler((t, e) -> uncaught.add(e));
+        List<String> writers = new ArrayList<>();
         try {
             for (int i = 0; i < 2; i++) {
                 String name = "md" + i;
@@ -84,13 +85,16 @@ class LiveMigrationTest extends MigrationFixture {
                 org.jxen.toolstack.migration.Migration.migrate(host1, domid, listener2.address(), true,
                         java.time.Duration.ofSeconds(60), l -> { });
                 int there = domid(host2, name);
+                writers.add("d" + domid + "-memdirty");
+                writers.add("d" + there + "-memdirty");
                 // Destroyed while the restored kernel's memdirty writes its half a GiB of fresh pages.
                 await().atMost(WAIT).pollInterval(java.time.Duration.ofMillis(2)).until(() -> host2.consoleLog(there)
                         .lines().contains("xen:manage: resumed in a new domain, devices reconnecting"));
                 host2.destroy(there);
             }
+            // Each domain's writer is gone (the source's parked at the suspend, the target's cut short).
             await().atMost(WAIT).until(() -> Thread.getAllStackTraces().keySet().stream()
-                    .noneMatch(t -> t.getName().endsWith("-memdirty")));
+                    .noneMatch(t -> writers.contains(t.getName())));
             assertThat(uncaught).isEmpty();
         } finally {
             Thread.setDefaultUncaughtExceptionHandler(before);

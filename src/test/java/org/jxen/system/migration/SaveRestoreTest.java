@@ -249,15 +249,18 @@ class SaveRestoreTest extends MigrationFixture {
                 + ": the config's memory (64 MiB) is not the saved domain's (32 MiB)\n");
         assertThat(host2.guests()).isEmpty();
         XlResult missing = xl(run2, "restore", dir.resolve("none.cfg").toString(), image.toString());
-        assertThat(missing).isEqualTo(new XlResult(1, "", "Failed to read config file: " + dir.resolve("none.cfg")
-                + ": No such file or directory\n"));
+        assertThat(missing).isEqualTo(new XlResult(1, "", "Loading new save file " + image + "\nFailed to read config file: "
+                + dir.resolve("none.cfg") + ": No such file or directory\n"));
+        XlResult three = xl(run2, "restore", bigger.toString(), image.toString(), image.toString());
+        assertThat(three.code()).isEqualTo(1);
+        assertThat(three.out()).isEqualTo(xl(run2, "help", "restore").out()).contains("[<ConfigFile>] <CheckpointFile>");
 
         // Another name and a relative path to its disk: the domain is the config's, its memory the image's.
         Path renamed = dir.resolve("k2.cfg");
         Files.writeString(renamed, saved.replace("\"k\"", "\"k2\"").replace(disk.toString(), dir.relativize(disk).toString()));
         XlResult restore = XlResult.process(run2, dir, "restore", renamed.getFileName().toString(), image.toString());
         assertThat(restore.code()).as(restore.err()).isZero();
-        assertThat(restore.err()).startsWith("Parsing config from k2.cfg\nLoading new save file " + image + "\n");
+        assertThat(restore.err()).startsWith("Loading new save file " + image + "\nParsing config from k2.cfg\n");
         int domid = domid(host2, "k2");
         assertThat(host2.guests()).extracting(Host.Guest::name).containsExactly("k2");
         awaitConnected(host2, domid);
