@@ -37,11 +37,20 @@ final class XlCli {
      * A DOM argument is a domain id or a name ({@code [A-Za-z0-9_.-]}, as a config may give it): any other word
      * names no domain, and says so in find_domain's words before it reaches the host, whose requests are words on
      * a line ("my guest" would be two). An empty word is refused too, where xl's strtoul would read it as domain 0.
+     * Also xl.c's check of the global -N: only a command that can dry-run takes it (jxen's: create).
      */
     private record DomainArguments(CommandLine.IExecutionStrategy next) implements CommandLine.IExecutionStrategy {
         @Override
         public int execute(CommandLine.ParseResult parse) {
             for (CommandLine.ParseResult p = parse; p != null; p = p.subcommand()) {
+                // xl -N with a command that has no dry run: xl.c's refusal, before the command runs.
+                if (p.commandSpec().userObject() instanceof XlCommand xl && xl.dryRun && p.subcommand() != null
+                        && !(p.subcommand().commandSpec().userObject() instanceof XlCommand.Create)) {
+                    PrintWriter err = p.commandSpec().commandLine().getErr();
+                    err.println("command does not implement -N (dryrun) option");
+                    err.flush();
+                    return 1;
+                }
                 if (!isXl(p.commandSpec().commandLine())) continue;
                 for (PositionalParamSpec param : p.matchedPositionals()) {
                     if (!param.paramLabel().equals("DOM")) continue;

@@ -39,6 +39,10 @@ public final class XlCommand implements Callable<Integer> {
             description = "The host's run directory (default: $JXEN_RUN_DIR).")
     Path runDir;
 
+    /** xl's global -N: a command that can dry-run only says what it would do (jxen: create). */
+    @Option(names = "-N", description = "Dry run: print what the command would do (create: the domain config), do nothing.")
+    boolean dryRun;
+
     @Spec
     CommandSpec spec;
 
@@ -106,6 +110,8 @@ public final class XlCommand implements Callable<Integer> {
         boolean quiet;
         @Option(names = {"-f", "--defconfig"}, paramLabel = "FILE", description = "Use the given configuration file.")
         String defconfig;
+        @Option(names = {"-n", "--dryrun"}, description = "Dry run: print the domain config libxl would build, create nothing.")
+        boolean dryRun;
 
         @Override
         public Integer call() {
@@ -133,7 +139,9 @@ public final class XlCommand implements Callable<Integer> {
             }
             if (config == null) config = "/dev/null";
             String[] created = {null};
-            int rc = XlCreate.run(xl.control(), config, overrides, new XlCreate.Options(paused, quiet),
+            boolean dry = dryRun || xl.dryRun;
+            // A dry run needs no host: it only parses (xl's -n prints before it would talk to libxl's daemon).
+            int rc = XlCreate.run(dry ? null : xl.control(), config, overrides, new XlCreate.Options(paused, quiet, dry),
                     spec.commandLine().getOut(), spec.commandLine().getErr(), domid -> created[0] = domid);
             return rc == 0 && console && created[0] != null ? XlConsole.attach(xl, spec, created[0]) : rc;
         }

@@ -28,24 +28,48 @@ final class DomainJson {
         return YajlJson.write(all);
     }
 
+    /**
+     * {@code xl create -n}: the libxl_domain_config a config would build, before any domain exists (xl prints it
+     * and creates nothing). The uuid is the config's, else a new one, as xl's parse_config_data makes it.
+     */
+    static String dryRun(DomainConfig dc) {
+        GuestConfig g = dc.guest();
+        List<Object> disks = new ArrayList<>();
+        for (DeviceSpec d : dc.devices()) {
+            if (!d.kind().equals("vbd")) continue;
+            disks.add(disk(d.backendDomid(), d.backendNodes().get("params"), d.backendNodes().get("dev"),
+                    d.backendNodes().get("mode")));
+        }
+        return YajlJson.write(config(g.name(), g.uuid() != null ? g.uuid() : java.util.UUID.randomUUID().toString(),
+                g.vcpus(), g.maxmemMiB() * 1024L, g.memoryMiB() * 1024L, g, disks));
+    }
+
     private static Map<String, Object> config(Host host, DomainInfo d) throws IOException {
         XsClient xs = host.xenstore();
         String home = Libxl.home(d.domid());
+        String vm = xs.readOrNull(home + "/vm");
+        long pagesKiB = DomainRequests.memoryKiB(d);
+        return config(d.domid() == 0 ? "Domain-0" : host.nameOf(d.domid()),
+                vm != null ? vm.substring(vm.lastIndexOf('/') + 1) : null, d.vcpus(),
+                kib(xs.readOrNull(home + "/memory/static-max"), pagesKiB),
+                kib(xs.readOrNull(home + "/memory/target"), pagesKiB), host.config(d.domid()), disks(xs, d.domid()));
+    }
+
+    /** c_info, b_info and the disks, in libxl's order; {@code cfg} (null for dom0) gives the PV kernel's fields. */
+    private static Map<String, Object> config(String name, String uuid, int vcpus, long maxKiB, long targetKiB,
+            GuestConfig cfg, List<Object> disks) {
         Map<String, Object> cInfo = new LinkedHashMap<>();
         cInfo.put("type", "pv");
-        cInfo.put("name", d.domid() == 0 ? "Domain-0" : host.nameOf(d.domid()));
-        String vm = xs.readOrNull(home + "/vm");
-        if (vm != null) cInfo.put("uuid", vm.substring(vm.lastIndexOf('/') + 1));
+        cInfo.put("name", name);
+        if (uuid != null) cInfo.put("uuid", uuid);
 
         Map<String, Object> bInfo = new LinkedHashMap<>();
-        bInfo.put("max_vcpus", d.vcpus());
+        bInfo.put("max_vcpus", vcpus);
         List<Object> avail = new ArrayList<>();
-        for (int i = 0; i < d.vcpus(); i++) avail.add(i);
+        for (int i = 0; i < vcpus; i++) avail.add(i);
         bInfo.put("avail_vcpus", avail);
-        long pagesKiB = DomainRequests.memoryKiB(d);
-        bInfo.put("max_memkb", kib(xs.readOrNull(home + "/memory/static-max"), pagesKiB));
-        bInfo.put("target_memkb", kib(xs.readOrNull(home + "/memory/target"), pagesKiB));
-        GuestConfig cfg = host.config(d.domid());
+        bInfo.put("max_memkb", maxKiB);
+        bInfo.put("target_memkb", targetKiB);
         if (cfg != null) {
             Map<String, Object> pv = new LinkedHashMap<>();
             if (!cfg.modulePath().isEmpty()) pv.put("kernel", cfg.modulePath().getFirst().toString());
@@ -56,9 +80,20 @@ final class DomainJson {
         Map<String, Object> config = new LinkedHashMap<>();
         config.put("c_info", cInfo);
         config.put("b_info", bInfo);
-        List<Object> disks = disks(xs, d.domid());
         if (!disks.isEmpty()) config.put("disks", disks);
         return config;
+    }
+
+    /** One libxl_device_disk: its backend (when not dom0), image, vdev and mode (as the backend's nodes give them). */
+    private static Map<String, Object> disk(int backendDomid, String params, String vdev, String mode) {
+        Map<String, Object> disk = new LinkedHashMap<>();
+        if (backendDomid != 0) disk.put("backend_domid", backendDomid);
+        if (params != null) disk.put("pdev_path", params);
+        if (vdev != null) disk.put("vdev", vdev);
+        disk.put("backend", "phy");
+        disk.put("format", "raw");
+        disk.put("readwrite", mode != null && mode.startsWith("w") ? 1 : 0); // "w!": forced shared write
+        return disk;
     }
 
     private static long kib(String node, long dflt) {
@@ -77,17 +112,9 @@ final class DomainJson {
         for (String dev : xs.directory(dir)) {
             String be = xs.readOrNull(dir + "/" + dev + "/backend");
             if (be == null) continue;
-            Map<String, Object> disk = new LinkedHashMap<>();
             String backendId = xs.readOrNull(dir + "/" + dev + "/backend-id");
-            if (backendId != null && !backendId.equals("0")) disk.put("backend_domid", Integer.parseInt(backendId));
-            String params = xs.readOrNull(be + "/params");
-            if (params != null) disk.put("pdev_path", params);
-            String vdev = xs.readOrNull(be + "/dev");
-            if (vdev != null) disk.put("vdev", vdev);
-            disk.put("backend", "phy");
-            disk.put("format", "raw");
-            disk.put("readwrite", "w".equals(xs.readOrNull(be + "/mode")) ? 1 : 0);
-            out.add(disk);
+            out.add(disk((int) kib(backendId, 0), xs.readOrNull(be + "/params"),
+                    xs.readOrNull(be + "/dev"), xs.readOrNull(be + "/mode")));
         }
         return out;
     }

@@ -34,7 +34,12 @@ public final class XlCreate {
      * once it is built, without waiting for a boot that has not begun), {@code -q} leaves out "Parsing config
      * from".
      */
-    public record Options(boolean paused, boolean quiet) {}
+    /** {@code dryRun}: xl create -n (or xl -N create): print the domain config libxl would build, create nothing. */
+    public record Options(boolean paused, boolean quiet, boolean dryRun) {
+        public Options(boolean paused, boolean quiet) {
+            this(paused, quiet, false);
+        }
+    }
 
     /** Runs xl create; returns its exit status, having printed what xl prints; {@code created} gets the new domid. */
     public static int run(ControlClient control, String config, List<String> overrides, Options options,
@@ -56,6 +61,11 @@ public final class XlCreate {
         if (cfg.warningLine() != null) {
             err.println(config + ": " + cfg.warningLine());
             err.flush();
+        }
+        if (options.dryRun()) {
+            out.println(DomainJson.dryRun(cfg));
+            out.flush();
+            return 0;
         }
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         if (cwd.toString().indexOf('\n') >= 0) return fail(err, "xl create: the working directory's name has a newline");

@@ -87,6 +87,30 @@ class XlCommandTest extends XlHostFixture {
     }
 
     @Test
+    void createDryRunPrintsTheDomainConfigLibxlWouldBuildAndCreatesNothing() throws Exception {
+        Path img = dir.resolve("d.img");
+        Files.write(img, new byte[1 << 20]);
+        Path cfg = dir.resolve("dry.cfg");
+        Files.writeString(cfg, "name = 'dry'\nmemory = 48\nvcpus = 2\nuuid = '01234567-89ab-cdef-0123-456789abcdef'\n"
+                + "extra = 'quiet'\ndisk = ['format=raw, vdev=xvda, access=rw, target=" + img + "']\n");
+        XlResult r = xl("create", "-n", cfg.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).isEqualTo("Parsing config from " + cfg + "\n");
+        assertThat(r.out()).startsWith("{\n").contains("\"c_info\": {", "\"type\": \"pv\"", "\"name\": \"dry\"",
+                "\"uuid\": \"01234567-89ab-cdef-0123-456789abcdef\"", "\"max_vcpus\": 2", "\"max_memkb\": 49152",
+                "\"target_memkb\": 49152", "\"cmdline\": \"quiet\"", "\"pdev_path\": \"" + img + "\"", "\"vdev\": \"xvda\"",
+                "\"readwrite\": 1");
+        assertThat(host.guests()).isEmpty();
+        assertThat(host.xenstore().directory("/local/domain")).containsExactly("0");
+        // xl's global -N: the same, and no host is needed to parse; a command without a dry run refuses it.
+        XlResult global = XlResult.run(dir.resolve("nohost"), "-N", "create", cfg.toString());
+        assertThat(global.code()).as(global.err()).isZero();
+        assertThat(global.out()).isEqualTo(r.out());
+        assertThat(xl("-N", "list")).isEqualTo(new XlResult(1, "", "command does not implement -N (dryrun) option\n"));
+        assertThat(host.guests()).isEmpty();
+    }
+
+    @Test
     void withoutAHostXlSaysWhereItLooked() {
         XlResult r = XlResult.run(dir.resolve("nohost"), "list");
         assertThat(r.code()).isEqualTo(1);
