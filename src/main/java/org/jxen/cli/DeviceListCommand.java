@@ -26,12 +26,17 @@ abstract class DeviceListCommand implements Callable<Integer> {
     CommandSpec spec;
     @Parameters(arity = "1..*", paramLabel = "DOM")
     List<String> doms = new ArrayList<>();
+    private final String header;
+    private final boolean skipsUnknownDomains;
 
-    /** The list's header line. */
-    abstract String header();
-
-    /** Whether an unknown domain is skipped (block-list) rather than the end of the command (network-list). */
-    abstract boolean skipsUnknownDomains();
+    /**
+     * @param header the list's header line
+     * @param skipsUnknownDomains an unknown domain is skipped (block-list) rather than the end of the command
+     */
+    DeviceListCommand(String header, boolean skipsUnknownDomains) {
+        this.header = header;
+        this.skipsUnknownDomains = skipsUnknownDomains;
+    }
 
     /** Prints domain {@code domid}'s devices, a line each. */
     abstract void rows(XsClient xs, Libxl libxl, int domid, PrintWriter out) throws DeviceException, IOException;
@@ -41,7 +46,7 @@ abstract class DeviceListCommand implements Callable<Integer> {
         return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
             Libxl libxl = XlDeviceCommands.libxl(xs, xl, spec, Map.of());
             PrintWriter out = spec.commandLine().getOut();
-            out.println(header());
+            out.println(header);
             out.flush();
             for (String dom : doms) {
                 int domid;
@@ -49,7 +54,7 @@ abstract class DeviceListCommand implements Callable<Integer> {
                     domid = libxl.domid(dom);
                 } catch (IllegalArgumentException e) {
                     XlCommand.fail(spec, e.getMessage()); // "X is an invalid domain identifier"
-                    if (skipsUnknownDomains()) continue;
+                    if (skipsUnknownDomains) continue;
                     return 1;
                 }
                 rows(xs, libxl, domid, out);

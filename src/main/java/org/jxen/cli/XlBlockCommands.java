@@ -116,14 +116,8 @@ final class XlBlockCommands {
 
     @Command(name = "block-list", description = "List virtual block devices for a domain.")
     static final class ListBlocks extends DeviceListCommand {
-        @Override
-        String header() {
-            return LIST_HEADER;
-        }
-
-        @Override
-        boolean skipsUnknownDomains() {
-            return true;
+        ListBlocks() {
+            super(LIST_HEADER, true);
         }
 
         @Override

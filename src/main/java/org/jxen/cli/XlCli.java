@@ -30,20 +30,14 @@ final class XlCli {
         XlCmdTable.register(xl);
         for (CommandLine sub : xl.getSubcommands().values()) xlHelp(sub);
         jxen.setParameterExceptionHandler(new Errors(jxen.getParameterExceptionHandler()));
-        jxen.setExecutionStrategy(new DomainArguments(jxen.getExecutionStrategy()));
+        jxen.setExecutionStrategy(new DryRunCommands(new DomainArguments(jxen.getExecutionStrategy())));
     }
 
-    /**
-     * A DOM argument is a domain id or a name ({@code [A-Za-z0-9_.-]}, as a config may give it): any other word
-     * names no domain, and says so in find_domain's words before it reaches the host, whose requests are words on
-     * a line ("my guest" would be two). An empty word is refused too, where xl's strtoul would read it as domain 0.
-     * Also xl.c's check of the global -N: only a command that can dry-run takes it (jxen's: create).
-     */
-    private record DomainArguments(CommandLine.IExecutionStrategy next) implements CommandLine.IExecutionStrategy {
+    /** xl.c's check of the global -N: only a command that can dry-run takes it (jxen's: create). */
+    private record DryRunCommands(CommandLine.IExecutionStrategy next) implements CommandLine.IExecutionStrategy {
         @Override
         public int execute(CommandLine.ParseResult parse) {
             for (CommandLine.ParseResult p = parse; p != null; p = p.subcommand()) {
-                // xl -N with a command that has no dry run: xl.c's refusal, before the command runs.
                 if (p.commandSpec().userObject() instanceof XlCommand xl && xl.dryRun && p.subcommand() != null
                         && !(p.subcommand().commandSpec().userObject() instanceof XlCommand.Create)) {
                     PrintWriter err = p.commandSpec().commandLine().getErr();
@@ -51,6 +45,20 @@ final class XlCli {
                     err.flush();
                     return 1;
                 }
+            }
+            return next.execute(parse);
+        }
+    }
+
+    /**
+     * A DOM argument is a domain id or a name ({@code [A-Za-z0-9_.-]}, as a config may give it): any other word
+     * names no domain, and says so in find_domain's words before it reaches the host, whose requests are words on
+     * a line ("my guest" would be two). An empty word is refused too, where xl's strtoul would read it as domain 0.
+     */
+    private record DomainArguments(CommandLine.IExecutionStrategy next) implements CommandLine.IExecutionStrategy {
+        @Override
+        public int execute(CommandLine.ParseResult parse) {
+            for (CommandLine.ParseResult p = parse; p != null; p = p.subcommand()) {
                 if (!isXl(p.commandSpec().commandLine())) continue;
                 for (PositionalParamSpec param : p.matchedPositionals()) {
                     if (!param.paramLabel().equals("DOM")) continue;

@@ -99,14 +99,8 @@ final class XlNetworkCommands {
 
     @Command(name = "network-list", description = "List virtual network interfaces for a domain.")
     static final class ListNics extends DeviceListCommand {
-        @Override
-        String header() {
-            return LIST_HEADER;
-        }
-
-        @Override
-        boolean skipsUnknownDomains() {
-            return false;
+        ListNics() {
+            super(LIST_HEADER, false);
         }
 
         @Override

@@ -68,7 +68,7 @@ public final class MemDirty implements Workload {
             MemorySegment p;
             try {
                 p = kernel.allocPage();
-            } catch (IllegalStateException full) {
+            } catch (java.io.UncheckedIOException full) { // ENOMEM: the domain has no free frame left
                 kernel.printk(NAME + ": out of memory after " + i + " pages");
                 break;
             }
