@@ -29,6 +29,12 @@ public interface ControlPlane extends AutoCloseable {
     /** EVTCHNOP_set_priority. */
     void setPriority(int port, int priority) throws HypercallException;
 
+    /** XENMEM_decrease_reservation of the caller's own {@code frames}: how many it gave back (MemoryOps). */
+    int decreaseReservation(int[] frames) throws HypercallException;
+
+    /** XENMEM_populate_physmap of the caller's own {@code frames}: how many it has again (MemoryOps). */
+    int populatePhysmap(int[] frames) throws HypercallException;
+
     /** EVTCHNOP_reset of {@code dom} (DOMID_SELF, or a domain dom0 has paused). */
     void resetChannels(int dom) throws HypercallException;
 

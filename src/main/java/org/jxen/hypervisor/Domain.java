@@ -61,6 +61,12 @@ final class Domain {
     java.util.function.IntSupplier mapperTracker;
     /** Log-dirty mode, while a live migration runs; null otherwise. */
     LogDirty logDirty;
+    /**
+     * Frames the domain gave back (XENMEM_decrease_reservation, its balloon driver) and has not populated again:
+     * holes in its memory file. {@code pages} less these is its tot_pages.
+     */
+    final java.util.BitSet released = new java.util.BitSet();
+    int releasedCount;
 
     Domain(RunDir runDir, int id, int serial, int pages, int vcpus) {
         this.id = id;
@@ -118,9 +124,14 @@ final class Domain {
     }
 
     DomainInfo info() {
-        return new DomainInfo(id, state, state == DomainState.SHUTDOWN ? shutdownReason : null, pages, vcpus,
+        return new DomainInfo(id, state, state == DomainState.SHUTDOWN ? shutdownReason : null, totPages(), vcpus,
                 privileged, xenstorePort, consolePort,
                 state == DomainState.RUNNING && events.sleeping() && events.busy() == 0);
+    }
+
+    /** Xen's tot_pages: the frames the domain holds now. */
+    int totPages() {
+        return pages - releasedCount;
     }
 
     int grantEntries() {

@@ -285,6 +285,18 @@ public final class DomainHypercalls implements Hypercalls {
     }
 
     @Override
+    public int decreaseReservation(int[] frames) throws HypercallException {
+        enter();
+        return control.decreaseReservation(frames);
+    }
+
+    @Override
+    public int populatePhysmap(int[] frames) throws HypercallException {
+        enter();
+        return control.populatePhysmap(frames);
+    }
+
+    @Override
     public void resetChannels() throws HypercallException {
         enter();
         synchronized (fifoLock) {

@@ -82,6 +82,19 @@ public interface Hypercalls extends AutoCloseable {
     /** EVTCHNOP_expand_array itself: frame {@code gfn} holds the next 1024 event words. */
     void expandArray(int arrayGfn) throws HypercallException;
 
+    /**
+     * XENMEM_decrease_reservation: gives this domain's {@code frames} back to the hypervisor (its balloon driver
+     * inflating); answers how many from the first it gave, stopping at a frame outside the domain or already given.
+     * A frame given back reads as zeros and is not the domain's to use until populated again.
+     */
+    int decreaseReservation(int[] frames) throws HypercallException;
+
+    /**
+     * XENMEM_populate_physmap: takes frames given back before again (the balloon deflating); answers how many from
+     * the first, stopping at one the domain already has or never had.
+     */
+    int populatePhysmap(int[] frames) throws HypercallException;
+
     /** EVTCHNOP_set_priority: 0 (highest) .. 15; 7 is every port's default. FIFO ABI only (ENOSYS on 2-level). */
     void setPriority(int port, int priority) throws HypercallException;
 

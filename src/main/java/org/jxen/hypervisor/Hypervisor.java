@@ -225,6 +225,14 @@ public final class Hypervisor implements AutoCloseable {
         FifoOps.setPriority(live(caller), port, priority);
     }
 
+    synchronized int decreaseReservation(int caller, int[] frames) throws HypercallException {
+        return MemoryOps.decrease(live(caller), frames);
+    }
+
+    synchronized int populatePhysmap(int caller, int[] frames) throws HypercallException {
+        return MemoryOps.populate(live(caller), frames);
+    }
+
     /** EVTCHNOP_reset: of the caller itself, or by dom0 of a domain it has paused (Xen's rule). */
     synchronized void resetChannels(int caller, int dom) throws HypercallException {
         Domain d = target(caller, dom);

@@ -60,6 +60,16 @@ final class LocalControlPlane implements ControlPlane {
     }
 
     @Override
+    public int decreaseReservation(int[] frames) throws HypercallException {
+        return hv.decreaseReservation(caller, frames);
+    }
+
+    @Override
+    public int populatePhysmap(int[] frames) throws HypercallException {
+        return hv.populatePhysmap(caller, frames);
+    }
+
+    @Override
     public void resetChannels(int dom) throws HypercallException {
         hv.resetChannels(caller, dom);
     }

@@ -84,6 +84,28 @@ final class SharedFile {
     }
 
     /**
+     * Gives the pages of the {@code count} 4 KiB frames {@code frames} back to the host: holes punched in the file
+     * (fallocate, keeping its size), which read as zeros in every mapping and which a save or a migration skips.
+     */
+    synchronized void punch(int[] frames, int count) throws IOException {
+        int fd = Libc.open(path.toString(), Libc.O_RDWR | Libc.O_CLOEXEC);
+        if (fd < 0) throw failure("open", -fd);
+        try {
+            for (int i = 0; i < count; ) {
+                // A run of consecutive frames is one hole.
+                int run = 1;
+                while (i + run < count && frames[i + run] == frames[i] + run) run++;
+                int e = Libc.fallocate(fd, Libc.FALLOC_FL_PUNCH_HOLE | Libc.FALLOC_FL_KEEP_SIZE,
+                        (long) frames[i] * GrantEntry.PAGE_SIZE, (long) run * GrantEntry.PAGE_SIZE);
+                if (e != 0) throw failure("fallocate", e);
+                i += run;
+            }
+        } finally {
+            Libc.close(fd);
+        }
+    }
+
+    /**
      * Closes an arena, giving threads still inside a short access (a futex call on a word of it, a copy, a
      * backend's I/O into a granted page) time to leave: a shared arena cannot close while acquired. One that stays
      * busy is left open and reported ({@code what} says whose); its files are unlinked all the same, so the memory

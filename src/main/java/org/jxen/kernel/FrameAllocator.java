@@ -47,6 +47,29 @@ final class FrameAllocator implements PageAllocator {
         used.clear(frame);
     }
 
+    /**
+     * Up to {@code max} free frames, taken as they are (not zeroed: they are about to go back to the hypervisor,
+     * the balloon's alloc_page for decrease_reservation); fewer, or none, when the domain has no more free.
+     */
+    synchronized int[] take(int max) {
+        int limit = KernelRecord.areaFirstFrame(hc.layout().memoryPages());
+        int[] out = new int[max];
+        int n = 0;
+        for (int f = used.nextClearBit(FIRST_FREE); n < max && f < limit; f = used.nextClearBit(f + 1)) {
+            used.set(f);
+            out[n++] = f;
+        }
+        return n == max ? out : java.util.Arrays.copyOf(out, n);
+    }
+
+    /** Frames taken by {@link #take} free again (the balloon populated them again). */
+    synchronized void release(int[] frames, int count) {
+        for (int i = 0; i < count; i++) {
+            if (!used.get(frames[i])) throw new IllegalArgumentException("frame " + frames[i] + " is not allocated");
+            used.clear(frames[i]);
+        }
+    }
+
     /** The frame number of a page of this domain's memory (what a grant entry names). */
     @Override
     public int frameOf(MemorySegment page) {

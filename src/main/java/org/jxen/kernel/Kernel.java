@@ -163,6 +163,19 @@ public final class Kernel {
         xenbus.freePage(page);
     }
 
+    /**
+     * Up to {@code max} free frames of this domain's memory taken from the page allocator, not zeroed: what the
+     * balloon driver gives back to the hypervisor. Fewer, or none, when no more are free.
+     */
+    public int[] takeFrames(int max) {
+        return frames.take(max);
+    }
+
+    /** The first {@code count} of {@code taken} back to the page allocator (the balloon has them again). */
+    public void returnFrames(int[] taken, int count) {
+        frames.release(taken, count);
+    }
+
     /** Where this kernel finds modules by name (insmod, boot). */
     public ModuleDirectory moduleDirectory() {
         return directory;

@@ -52,4 +52,13 @@ public record GuestConfig(String name, int memoryMiB, int vcpus, String kernel, 
     public int memoryPages() {
         return memoryMiB * 256;
     }
+
+    /**
+     * The domain's size, max_pages: it is built with {@code maxmem}'s frames, and its balloon driver gives back
+     * those above {@code memory} (the target libxl writes) as it boots, so that it holds {@code memory} and may grow
+     * to {@code maxmem} with xl mem-set, as a Xen PV guest does.
+     */
+    public int maxmemPages() {
+        return maxmemMiB * 256;
+    }
 }

@@ -333,7 +333,7 @@ public final class Host implements AutoCloseable {
         GuestConfig cfg = dc.guest();
         // xl refuses a second domain of a name: names are how users address domains.
         if (nameTaken(cfg.name())) throw new IllegalArgumentException("domain with name " + cfg.name() + " already exists");
-        int domid = ctl.createDomain(cfg.memoryPages(), cfg.maxvcpus());
+        int domid = ctl.createDomain(cfg.maxmemPages(), cfg.maxvcpus());
         try {
             if (!dc.grantLimits().equals(DomainConfig.GrantLimits.DEFAULT)) {
                 ctl.setGrantLimits(domid, dc.grantLimits().grantFrames(), dc.grantLimits().maptrackFrames());
@@ -384,7 +384,7 @@ public final class Host implements AutoCloseable {
         int domid;
         synchronized (this) {
             if (nameTaken(cfg.name())) throw new IllegalArgumentException("domain with name " + cfg.name() + " already exists");
-            domid = ctl.createDomain(cfg.memoryPages(), cfg.maxvcpus());
+            domid = ctl.createDomain(cfg.maxmemPages(), cfg.maxvcpus());
             // Holds the name while the stream comes; replaced by the started guest.
             putGuest(new Guest(domid, cfg.name(), null, null));
         }

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.RandomAccessFile;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -21,10 +20,7 @@ import org.junit.jupiter.api.Timeout;
 class XlDiskSharingAndExecTest extends XlHostFixture {
 
     private int create(String name, String extra) throws Exception {
-        Path cfg = Files.writeString(dir.resolve(name + ".cfg"), "name = '" + name + "'\nmemory = 32\n" + extra);
-        XlResult c = xl("create", cfg.toString());
-        assertThat(c.code()).as(c.err()).isZero();
-        return host.guests().stream().filter(g -> g.name().equals(name)).findFirst().orElseThrow().domid();
+        return createGuest(name, "memory = 32\n" + extra);
     }
 
     private Path image(String name, int mib) throws Exception {

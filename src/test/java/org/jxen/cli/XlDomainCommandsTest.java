@@ -25,9 +25,7 @@ class XlDomainCommandsTest extends XlHostFixture {
 
     /** Creates an in-process guest (or one in its own JVM) and returns its domain id. */
     private int create(String name, String extra) throws Exception {
-        XlResult c = xl("create", cfg(name, "name = '" + name + "'\nmemory = 32\n" + extra).toString());
-        assertThat(c.code()).as(c.err()).isZero();
-        return host.guests().stream().filter(g -> g.name().equals(name)).findFirst().orElseThrow().domid();
+        return createGuest(name, "memory = 32\n" + extra);
     }
 
     private static CompletableFuture<XlResult> async(java.util.function.Supplier<XlResult> r) {

@@ -24,6 +24,17 @@ public abstract class XlHostFixture {
         host.close();
     }
 
+    /**
+     * {@code xl create} of a config {@code name = 'NAME'} followed by {@code body}, written to NAME.cfg in the test's
+     * directory; fails the test unless it succeeds, and gives the new domain's id.
+     */
+    protected int createGuest(String name, String body) throws Exception {
+        Path cfg = java.nio.file.Files.writeString(dir.resolve(name + ".cfg"), "name = '" + name + "'\n" + body);
+        XlResult c = xl("create", cfg.toString());
+        org.assertj.core.api.Assertions.assertThat(c.code()).as(c.err()).isZero();
+        return host.guests().stream().filter(g -> g.name().equals(name)).findFirst().orElseThrow().domid();
+    }
+
     /** {@code xl -H RUN args} in this JVM. */
     protected XlResult xl(String... args) {
         return XlResult.run(run, args);

@@ -14,11 +14,7 @@ import org.junit.jupiter.api.Timeout;
 class XlInfoCommandsTest extends XlHostFixture {
 
     private int create(String name, String extra) throws Exception {
-        Path p = dir.resolve(name + ".cfg");
-        Files.writeString(p, "name = '" + name + "'\ninproc = 1\n" + extra);
-        XlResult c = xl("create", p.toString());
-        assertThat(c.code()).as(c.err()).isZero();
-        return host.guests().stream().filter(g -> g.name().equals(name)).findFirst().orElseThrow().domid();
+        return createGuest(name, "inproc = 1\n" + extra);
     }
 
     @Test

@@ -17,6 +17,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
+import org.jxen.libc.Libc;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -192,6 +193,46 @@ public abstract class HypervisorContract {
         MemorySegment page = ctl.mapForeign(g.domid(), 5);
         assertThat(page.get(ValueLayout.JAVA_LONG, 0)).isEqualTo(0x1234_5678L);
         assertErrno(Errno.EINVAL, () -> ctl.mapForeign(g.domid(), 16));
+    }
+
+    // ---- memory reservation (the balloon driver's hypercalls)
+
+    @Test
+    void decreaseReservationGivesFramesBackAndPopulateTakesThemAgainAsZeros() throws Exception {
+        Hypercalls g = guest();
+        g.frame(5).set(ValueLayout.JAVA_LONG, 0, 0xBA11_00F5L);
+        g.frame(6).set(ValueLayout.JAVA_LONG, 8, 0x66L);
+        g.frame(7).set(ValueLayout.JAVA_LONG, 0, 0x77L);
+        g.frame(8).set(ValueLayout.JAVA_LONG, 0, 0x88L);
+        assertThat(g.decreaseReservation(new int[] {5, 6})).isEqualTo(2);
+        assertThat(ctl.info(g.domid()).memoryPages()).as("tot_pages").isEqualTo(14);
+        // Before any read: a read through a mapping of a hole gives the file a page again.
+        Path file = fx.hypervisor().runDir().memory(g.domid(), g.layout().serial());
+        int fd = Libc.open(file.toString(), Libc.O_RDONLY);
+        try {
+            assertThat(Libc.lseek(fd, 5L * 4096, Libc.SEEK_DATA)).as("the host has the pages back: a hole")
+                    .isEqualTo(7L * 4096);
+        } finally {
+            Libc.close(fd);
+        }
+        assertThat(g.frame(5).get(ValueLayout.JAVA_LONG, 0)).as("a frame given back reads as zeros").isZero();
+        assertThat(ctl.mapForeign(g.domid(), 6).get(ValueLayout.JAVA_LONG, 8)).as("to dom0 as well").isZero();
+        // Each stops at the first frame it cannot take, and says how many it did.
+        assertThat(g.decreaseReservation(new int[] {7, 5, 8})).as("5 is given already").isEqualTo(1);
+        assertThat(g.decreaseReservation(new int[] {16, 8})).as("16 is beyond the domain").isZero();
+        assertThat(g.decreaseReservation(new int[] {-1})).isZero();
+        assertThat(g.decreaseReservation(new int[0])).isZero();
+        assertThat(ctl.info(g.domid()).memoryPages()).isEqualTo(13);
+        assertThat(g.frame(8).get(ValueLayout.JAVA_LONG, 0)).as("8 was not given").isEqualTo(0x88L);
+        assertThat(g.populatePhysmap(new int[] {5, 6, 9, 7})).as("9 was never given").isEqualTo(2);
+        assertThat(g.populatePhysmap(new int[] {7, 7})).as("7 is populated by the first").isEqualTo(1);
+        assertThat(ctl.info(g.domid()).memoryPages()).isEqualTo(16);
+        assertThat(g.frame(6).get(ValueLayout.JAVA_LONG, 8)).isZero();
+        assertThat(g.frame(7).get(ValueLayout.JAVA_LONG, 0)).isZero();
+        g.frame(7).set(ValueLayout.JAVA_LONG, 0, 0x7777L);
+        assertThat(ctl.mapForeign(g.domid(), 7).get(ValueLayout.JAVA_LONG, 0)).isEqualTo(0x7777L);
+        assertErrno(Errno.EINVAL, () -> g.decreaseReservation(new int[MemoryOps.MAX_EXTENTS + 1]));
+        assertThat(ctl.info(g.domid()).memoryPages()).isEqualTo(16);
     }
 
     // ---- grants

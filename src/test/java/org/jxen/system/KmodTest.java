@@ -108,12 +108,13 @@ class KmodTest extends SystemFixture {
         assertThat(bench.out()).as("blkfront asked for one queue").contains(" queues=1 ");
         ok(xl("exec", "g", "--", "lsmod"), LSMOD + "mydevicefront              0  0\n");
         List<String> log = dmesgUntil("g", l -> l.startsWith("blkfront: xvda: "));
-        assertThat(log.subList(0, 7)).containsExactly(
+        assertThat(log.subList(0, 8)).containsExactly(
                 "Booting jxen kernel on domain 1 (ModularKernel)",
                 "Kernel command line: blkfront.max_queues=1 blkfront.colour=red blkfront.max_indirect_segments=x quiet "
                         + "modules_load=mydevicefront",
                 "blkfront: unknown parameter 'colour' ignored",
                 "blkfront: `x' invalid for parameter `max_indirect_segments'",
+                "xen:balloon: Initialising balloon driver",
                 "Unknown kernel command line parameters \"quiet\", will be passed to user space.",
                 "modprobe mydevicefront",
                 "Hello World!");
@@ -126,7 +127,7 @@ class KmodTest extends SystemFixture {
         XlResult c = xl("create", cfg.toString());
         assertThat(c.code()).isEqualTo(1);
         assertThat(c.err()).isEqualTo("Parsing config from " + cfg + "\nlibxl: error: line 2: no driver module nosuch (known: "
-                + "[blkback, blkfront, console-shell, exec, memdirty, mydeviceback, mydevicefront, netback, netfront, seqwrite])\n");
+                + "[blkback, blkfront, console-shell, exec, memdirty, mydeviceback, mydevicefront, netback, netfront, seqwrite, xen_balloon])\n");
         assertThat(host.guests()).isEmpty();
     }
 }

@@ -174,6 +174,16 @@ final class RemoteControlPlane implements ControlPlane {
     }
 
     @Override
+    public int decreaseReservation(int[] frames) throws HypercallException {
+        return intCall(Rpc.DECREASE_RESERVATION, Rpc.counted(frames));
+    }
+
+    @Override
+    public int populatePhysmap(int[] frames) throws HypercallException {
+        return intCall(Rpc.POPULATE_PHYSMAP, Rpc.counted(frames));
+    }
+
+    @Override
     public void resetChannels(int dom) throws HypercallException {
         call(op(Rpc.RESET_CHANNELS, dom));
     }

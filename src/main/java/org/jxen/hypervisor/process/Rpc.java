@@ -62,6 +62,8 @@ import org.jxen.hypervisor.ShutdownReason;
  */
 final class Rpc {
     static final int MAX_FRAME = 1 << 20;
+    /** The most frame numbers a memory op carries: more than the hypervisor takes, so that it says EINVAL itself. */
+    static final int MAX_EXTENTS = 4096;
     static final int HELLO = 0;
     static final int ALLOC_UNBOUND = 1;
     static final int BIND_INTERDOMAIN = 2;
@@ -88,6 +90,8 @@ final class Rpc {
     static final int EXPAND_ARRAY = 24;
     static final int SET_PRIORITY = 25;
     static final int RESET_CHANNELS = 26;
+    static final int DECREASE_RESERVATION = 27;
+    static final int POPULATE_PHYSMAP = 28;
     static final int SET_GNTTAB_LIMITS = 40;
 
     private Rpc() {
@@ -130,6 +134,23 @@ final class Rpc {
             bytes.writeTo(out);
             out.flush();
         }
+    }
+
+    /** A list of ints as the arguments of an op: its length, then each. */
+    static int[] counted(int[] values) {
+        int[] a = new int[values.length + 1];
+        a[0] = values.length;
+        System.arraycopy(values, 0, a, 1, values.length);
+        return a;
+    }
+
+    /** Reads what {@link #counted} wrote; a count beyond {@code max} is refused before anything is allocated. */
+    static int[] counted(DataInputStream in, int max) throws IOException {
+        int n = in.readInt();
+        if (n < 0 || n > max) throw new IllegalArgumentException(n + " values (at most " + max + ")");
+        int[] v = new int[n];
+        for (int i = 0; i < n; i++) v[i] = in.readInt();
+        return v;
     }
 
     static DataInputStream readFrame(DataInputStream in) throws IOException {

@@ -116,6 +116,8 @@ final class ServiceSession implements Runnable {
             case Rpc.EXPAND_ARRAY -> cp.expandArray(a.readLong());
             case Rpc.SET_PRIORITY -> cp.setPriority(a.readInt(), a.readInt());
             case Rpc.RESET_CHANNELS -> cp.resetChannels(a.readInt());
+            case Rpc.DECREASE_RESERVATION -> r.i32(cp.decreaseReservation(Rpc.counted(a, Rpc.MAX_EXTENTS)));
+            case Rpc.POPULATE_PHYSMAP -> r.i32(cp.populatePhysmap(Rpc.counted(a, Rpc.MAX_EXTENTS)));
             case Rpc.MAP_GRANT -> Rpc.mapReply(r, cp.mapGrant(a.readInt(), a.readInt(), a.readByte() != 0));
             case Rpc.UNMAP_GRANT -> cp.unmapGrant(a.readInt());
             case Rpc.SET_GRANT_FRAMES -> r.i32(cp.setGrantFrames(a.readInt()));

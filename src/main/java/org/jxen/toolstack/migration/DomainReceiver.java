@@ -49,11 +49,14 @@ final class DomainReceiver {
             throw new SaveImageException("the image's config is refused: " + e.getMessage());
         }
         if (config != null) {
-            int saved = dc.guest().memoryMiB();
-            int given = config.guest().memoryMiB();
+            // The domain's size (maxmem; memory without it), whose frames the image fills one for one. The
+            // balloon target may differ: the restored guest's balloon follows the config's memory.
+            int saved = dc.guest().maxmemMiB();
+            int given = config.guest().maxmemMiB();
             if (given != saved) {
                 throw new SaveImageException("the config's memory (" + given + " MiB) is not the saved domain's ("
-                        + saved + " MiB)");
+                        + saved + " MiB)" + (config.guest().maxmemMiB() != config.guest().memoryMiB()
+                        || dc.guest().maxmemMiB() != dc.guest().memoryMiB() ? ", counting maxmem" : ""));
             }
             dc = config;
         }

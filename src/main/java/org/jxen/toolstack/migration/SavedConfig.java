@@ -31,7 +31,9 @@ public final class SavedConfig {
         StringBuilder b = new StringBuilder();
         line(b, "name", quote(host.nameOf(domid)));
         if (uuid != null) line(b, "uuid", quote(uuid));
-        line(b, "memory", Integer.toString(g.memoryMiB()));
+        // As libxl_retrieve_domain_configuration: the balloon target as it is now (xl mem-set), whole MiB
+        // rounded up, so that the restored guest holds what this one does; maxmem stays the domain's size.
+        line(b, "memory", Integer.toString(targetMiB(xs.readOrNull(home + "/memory/target"), g)));
         line(b, "maxmem", Integer.toString(g.maxmemMiB()));
         line(b, "vcpus", Integer.toString(g.vcpus()));
         line(b, "maxvcpus", Integer.toString(g.maxvcpus()));
@@ -91,6 +93,15 @@ public final class SavedConfig {
         list(b, "vif", vifs);
         list(b, "mydevice", mydevices);
         return b.toString();
+    }
+
+    private static int targetMiB(String targetKiB, GuestConfig g) {
+        try {
+            long kib = Long.parseLong(targetKiB == null ? "" : targetKiB.strip());
+            return (int) Math.clamp((kib + 1023) / 1024, 1, g.maxmemMiB());
+        } catch (NumberFormatException e) {
+            return g.memoryMiB();
+        }
     }
 
     private static void line(StringBuilder b, String key, String value) {
