@@ -17,8 +17,11 @@ import picocli.CommandLine.Model.PositionalParamSpec;
  * for the others xl answers "command not implemented".
  */
 final class XlCmdTable {
-    /** One row of the table: {@code modifies} and {@code canDryrun} decide the f and N of the usage line. */
-    record Entry(String name, boolean modifies, boolean canDryrun, String desc, String usage, String options) {}
+    /**
+     * One row of xl_cmdtable.c's table, its two flags in its order (can_dryrun, then modifies): they decide the N and
+     * the f of the command's usage line.
+     */
+    record Entry(String name, boolean canDryrun, boolean modifies, String desc, String usage, String options) {}
 
     private XlCmdTable() {}
 
@@ -464,6 +467,7 @@ final class XlCmdTable {
         put(over, "save", "[options] <Domain> <CheckpointFile>",
                 "-h                      Print this help.\n"
                 + "-c                      Leave domain running after creating the snapshot.\n"
+                + "-p                      Leave domain paused after creating the snapshot.\n"
                 + "--suspend-timeout=S     Seconds the guest has to acknowledge the suspend (default 60).");
         put(over, "restore", "[options] [<ConfigFile>] <CheckpointFile>", "-h                       Print this help.\n"
                 + "-p                       Do not unpause domain after restoring it.");
@@ -474,19 +478,19 @@ final class XlCmdTable {
         // Xen's order for Xen's commands.
         Map<String, Entry> ordered = new LinkedHashMap<>();
         for (Entry e : XEN) if (over.containsKey(e.name())) ordered.put(e.name(), over.get(e.name()));
-        ordered.put("block-resize", new Entry("block-resize", false, false,
+        ordered.put("block-resize", new Entry("block-resize", false, true,
                 "Grow a domain's disk image while the disk stays attached; the guest sees the new size at once (jxen)",
                 "[options] <Domain> <VirtualDevice> <Size>",
                 "--shrink                Allow a size below the image's (what lies past it is lost).\n"
                 + "<Size> is bytes, or with K, M, G or T; a multiple of 512."));
-        ordered.put("network-rate", new Entry("network-rate", false, false,
+        ordered.put("network-rate", new Entry("network-rate", false, true,
                 "Change a virtual network device's rate limit while it runs (jxen)", "<Domain> <DevId|mac> <Rate>",
                 "<Rate> is as the vif's rate= (RATE/s[@INTERVAL], e.g. 10Mb/s@20ms), or unlimited."));
-        ordered.put("device-attach", new Entry("device-attach", false, false,
+        ordered.put("device-attach", new Entry("device-attach", false, true,
                 "Attach a device of a class (mydevice, ...) to a domain (jxen)", "<Domain> <Class> [<DevId>]",
                 "--backend=DOMID         Backend domain (default 0).\n"
                 + "--hotplug-script=PATH   Run PATH add|remove with XENBUS_PATH set."));
-        ordered.put("device-detach", new Entry("device-detach", false, false,
+        ordered.put("device-detach", new Entry("device-detach", false, true,
                 "Detach a device of a class from a domain (jxen)", "<Domain> <Class> <DevId>",
                 "--backend=DOMID         Backend domain (default 0).\n"
                 + "--hotplug-script=PATH   Run PATH remove with XENBUS_PATH set."));
@@ -508,7 +512,7 @@ final class XlCmdTable {
             String n = e.getKey();
             if (n.equals("help") || JXEN.containsKey(n)) continue;
             Entry x = XEN.stream().filter(t -> t.name().equals(n)).findFirst().orElse(null);
-            OTHERS.putIfAbsent(n, x != null ? new Entry(n, x.modifies(), x.canDryrun(), x.desc(), x.usage(), null)
+            OTHERS.putIfAbsent(n, x != null ? new Entry(n, x.canDryrun(), x.modifies(), x.desc(), x.usage(), null)
                     : fromPicocli(n, e.getValue()));
         }
     }
@@ -533,7 +537,7 @@ final class XlCmdTable {
     /** Xen's entry with jxen's usage and options where given (null: Xen's usage, no options). */
     private static void put(Map<String, Entry> m, String name, String usage, String options) {
         Entry x = xen(name);
-        m.put(name, new Entry(name, x.modifies(), x.canDryrun(), x.desc(), usage != null ? usage : x.usage(), options));
+        m.put(name, new Entry(name, x.canDryrun(), x.modifies(), x.desc(), usage != null ? usage : x.usage(), options));
     }
 
     static Entry xen(String name) {
@@ -566,7 +570,8 @@ final class XlCmdTable {
 
     /** xl help: the usage line and the commands jxen has, as xl lists its table. */
     static String full() {
-        StringBuilder b = new StringBuilder("Usage xl [-H DIR] <subcommand> [args]\n\n");
+        // xl 4.18's global options (-T is new there), then jxen's own.
+        StringBuilder b = new StringBuilder("Usage xl [-vfNtT] [-H DIR] <subcommand> [args]\n\n");
         b.append("xl full list of subcommands:\n\n");
         List<Entry> all = new ArrayList<>(JXEN.values());
         synchronized (OTHERS) {
@@ -584,7 +589,9 @@ final class XlCmdTable {
     static String help(String name) {
         Entry e = entry(name);
         if (e == null) return "command \"" + name + "\" not implemented\n";
-        StringBuilder b = new StringBuilder(String.format("Usage: xl [-H DIR] %s %s\n\n%s.\n\n", e.name(), e.usage(), e.desc()));
+        // As xl's help: -f for a command that modifies domains, -N for one that can dry-run.
+        StringBuilder b = new StringBuilder(String.format("Usage: xl [-vtT%s%s] [-H DIR] %s %s\n\n%s.\n\n",
+                e.modifies() ? "f" : "", e.canDryrun() ? "N" : "", e.name(), e.usage(), e.desc()));
         if (e.options() != null) b.append("Options:\n\n").append(e.options()).append('\n');
         return b.toString();
     }

@@ -43,6 +43,26 @@ public final class XlCommand implements Callable<Integer> {
     @Option(names = "-N", description = "Dry run: print what the command would do (create: the domain config), do nothing.")
     boolean dryRun;
 
+    /** xl's global -v, once per level below libxl's default (progress): -vvv shows its debug messages. */
+    @Option(names = "-v", description = "Verbose: libxl's messages of one level more each time (-vvv: debug, the"
+            + " toolstack requests and replies).")
+    boolean[] verbose = {};
+
+    /** xl's global -f: it once let xl run beside a running xend; xl 4.17 sets it and nothing reads it, nor does jxen. */
+    @Option(names = "-f", description = "Force execution (accepted as xl does; there is no xend to check for).")
+    boolean force;
+
+    /**
+     * xl's global -t: progress meters overwrite themselves with a carriage return. libxl draws a meter only for
+     * progress messages, and jxen's save, restore and migrate print whole lines, so there is none to draw.
+     */
+    @Option(names = "-t", description = "Progress meters use a carriage return (jxen prints whole progress lines).")
+    boolean progressCr;
+
+    /** xl's global -T (Xen 4.18): libxl's messages carry the time and xl's pid, as xentoollog's stdio logger writes them. */
+    @Option(names = "-T", description = "Timestamps: libxl's messages start with the date, time and xl's pid.")
+    boolean timestamps;
+
     @Spec
     CommandSpec spec;
 
@@ -63,7 +83,32 @@ public final class XlCommand implements Callable<Integer> {
     }
 
     ControlClient control() {
-        return ControlClient.forRunDir(runDir());
+        ControlClient c = ControlClient.forRunDir(runDir());
+        if (verbose.length < DEBUG_V) return c;
+        PrintWriter err = spec.commandLine().getErr();
+        return c.tracing(l -> {
+            err.println(libxlMessage("libxl: debug: toolstack " + l));
+            err.flush();
+        });
+    }
+
+    /** -v count at which libxl's debug messages show (xentoollog: progress, detail, verbose, debug). */
+    static final int DEBUG_V = 3;
+
+    /** A line of libxl's logger as xl -T writes it: the date, time and zone, then xl's pid in brackets; else as is. */
+    String libxlMessage(String line) {
+        if (!timestamps) return line;
+        java.time.ZonedDateTime now = java.time.ZonedDateTime.now();
+        return now.format(java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss zzz", java.util.Locale.ROOT))
+                + " [" + ProcessHandle.current().pid() + "] " + line;
+    }
+
+    /** The xl command {@code spec} is or is under. */
+    static XlCommand of(CommandSpec spec) {
+        for (CommandLine c = spec.commandLine(); c != null; c = c.getParent()) {
+            if (c.getCommand() instanceof XlCommand xl) return xl;
+        }
+        throw new IllegalStateException(spec.name() + " is not an xl command");
     }
 
     /** Where the host's xenstored listens for tools. */
@@ -71,10 +116,17 @@ public final class XlCommand implements Callable<Integer> {
         return runDir().resolve(Host.XENSTORED_SOCKET);
     }
 
-    /** Prints an error as xl does (to stderr) and gives its exit code. */
+    /** Prints an error as xl does (to stderr) and gives its exit code; libxl's lines get xl -T's timestamp. */
     static int fail(CommandSpec spec, String message) {
         PrintWriter err = spec.commandLine().getErr();
-        err.println(message);
+        XlCommand xl = of(spec);
+        if (!xl.timestamps) {
+            err.println(message);
+        } else {
+            String[] lines = message.split("\n", -1);
+            for (int i = 0; i < lines.length; i++) if (lines[i].startsWith("libxl: ")) lines[i] = xl.libxlMessage(lines[i]);
+            err.println(String.join("\n", lines));
+        }
         err.flush();
         return 1;
     }

@@ -68,6 +68,8 @@ final class XlMigrationCommands {
         CommandSpec spec;
         @Option(names = "-c", description = "Leave the domain running after creating the snapshot (suspend cancelled).")
         boolean checkpoint;
+        @Option(names = "-p", description = "Leave the domain paused after creating the snapshot (xl unpause runs it).")
+        boolean leavePaused;
         @Option(names = "--suspend-timeout", paramLabel = "S", defaultValue = DEFAULT_ACK,
                 description = "Seconds the guest has to acknowledge the suspend request (libxl: 60).")
         String ack;
@@ -79,7 +81,9 @@ final class XlMigrationCommands {
         @Override
         public Integer call() {
             Path abs = file.toAbsolutePath().normalize();
-            return run(xl, spec, "save " + dom + " " + (checkpoint ? 1 : 0) + " " + ackMillis(spec, ack) + " " + abs);
+            // As save_domain: -p keeps the domain, paused, with or without -c.
+            int after = leavePaused ? 2 : checkpoint ? 1 : 0;
+            return run(xl, spec, "save " + dom + " " + after + " " + ackMillis(spec, ack) + " " + abs);
         }
     }
 

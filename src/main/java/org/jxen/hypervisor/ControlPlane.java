@@ -65,6 +65,9 @@ public interface ControlPlane extends AutoCloseable {
     /** XEN_DOMCTL_set_gnttab_limits ({@link DomainControl#setGrantLimits}). */
     void setGrantLimits(int domid, int grantFrames, int maptrackFrames) throws HypercallException;
 
+    /** {@link DomainControl#unpopulate}. */
+    void unpopulate(int domid, int first, int count) throws HypercallException;
+
     DomainInfo info(int domid) throws HypercallException;
 
     List<DomainInfo> list() throws HypercallException;

@@ -30,6 +30,11 @@ final class ControlPlaneDomainControl implements DomainControl {
     }
 
     @Override
+    public void unpopulate(int domid, int first, int count) throws HypercallException {
+        control.unpopulate(domid, first, count);
+    }
+
+    @Override
     public void pause(int domid) throws HypercallException {
         control.pause(domid);
     }

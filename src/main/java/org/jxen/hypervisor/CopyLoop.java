@@ -72,12 +72,14 @@ final class CopyLoop {
                 int[] sWriters = sAlive ? sg.writers() : null;
                 int sEntries = sAlive ? sg.entries() : 0;
                 int sPages = sAlive ? sg.pages() : 0;
+                java.util.BitSet sReleased = sAlive ? sg.released() : null;
                 boolean dAlive = dg != null && dg.alive();
                 MemorySegment dTable = dAlive ? dg.table() : null;
                 int[] dReaders = dAlive ? dg.readers() : null;
                 int[] dWriters = dAlive ? dg.writers() : null;
                 int dEntries = dAlive ? dg.entries() : 0;
                 int dPages = dAlive ? dg.pages() : 0;
+                java.util.BitSet dReleased = dAlive ? dg.released() : null;
                 for (; i < count; i++, at += CopyBatch.INTS) {
                     int sKind = ops[at + CopyBatch.SRC + CopyBatch.KIND];
                     int sKey = ops[at + CopyBatch.SRC + CopyBatch.DOM_OR_FRAME];
@@ -98,7 +100,7 @@ final class CopyLoop {
                         if (srcKind == CopyBatch.REF) GrantOps.unpinEntry(sTable, sReaders, sWriters, srcRef, true);
                         srcKind = NONE;
                         int frame = sKind == CopyBatch.REF
-                                ? CopyGranter.pin(sAlive, sTable, sReaders, sWriters, sEntries, sPages, ref, me, true)
+                                ? CopyGranter.pin(sAlive, sTable, sReaders, sWriters, sEntries, sPages, sReleased, ref, me, true)
                                 : ownFrame(sKind, sKey, ownPages);
                         if (frame < 0) {
                             rc = frame;
@@ -115,7 +117,7 @@ final class CopyLoop {
                         if (dstKind == CopyBatch.REF) GrantOps.unpinEntry(dTable, dReaders, dWriters, dstRef, false);
                         dstKind = NONE;
                         int frame = dKind == CopyBatch.REF
-                                ? CopyGranter.pin(dAlive, dTable, dReaders, dWriters, dEntries, dPages, ref, me, false)
+                                ? CopyGranter.pin(dAlive, dTable, dReaders, dWriters, dEntries, dPages, dReleased, ref, me, false)
                                 : ownFrame(dKind, dKey, ownPages);
                         if (frame < 0) {
                             rc = frame;

@@ -30,6 +30,8 @@ final class Domain {
     DomainState state = DomainState.PAUSED;
     ShutdownReason shutdownReason;
     int pauseCount = 1;
+    /** Unpaused at least once: its kernel may be running, and the domain builder's work on it is over. */
+    boolean everRan;
     int grantFrames = GrantTable.DEFAULT_FRAMES;
     int maxGrantFrames = GrantTable.MAX_FRAMES;
     int maxMaptrackFrames = GrantTable.DEFAULT_MAPTRACK_FRAMES;
@@ -120,7 +122,7 @@ final class Domain {
     }
 
     DomainLayout layout() {
-        return new DomainLayout(id, serial, pages, privileged, xenstorePort, consolePort);
+        return new DomainLayout(id, serial, pages, privileged, xenstorePort, consolePort, totPages());
     }
 
     DomainInfo info() {

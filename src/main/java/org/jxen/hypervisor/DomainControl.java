@@ -35,6 +35,15 @@ public interface DomainControl {
      */
     void setGrantLimits(int domid, int grantFrames, int maptrackFrames) throws HypercallException;
 
+    /**
+     * The domain builder's part of a domain built larger than it starts (xl.cfg's {@code maxmem} above
+     * {@code memory}): {@code count} frames from {@code first} of a domain not yet started have no page, as if it
+     * had given them back (XENMEM_decrease_reservation by a privileged caller on its behalf); its kernel finds its
+     * start_info's {@link DomainLayout#nrPages} and its balloon driver may populate them later. EINVAL for a range
+     * outside the domain.
+     */
+    void unpopulate(int domid, int first, int count) throws HypercallException;
+
     DomainInfo info(int domid) throws HypercallException;
 
     List<DomainInfo> list() throws HypercallException;

@@ -21,8 +21,14 @@ final class GrantOps {
     static int pin(Domain granter, int ref, int mapper, boolean readonly) {
         if (granter == null || !granter.alive()) return GrantStatus.BAD_DOMAIN.code;
         if (ref < 0 || ref >= granter.grantEntries()) return GrantStatus.BAD_GNTREF.code;
-        return pinEntry(granter.grantFile.segment(), granter.readers, granter.writers, granter.pages, ref, mapper,
+        int frame = pinEntry(granter.grantFile.segment(), granter.readers, granter.writers, granter.pages, ref, mapper,
                 readonly);
+        // A frame the granter gave back (MemoryOps) has no page: Xen's gfn-to-page lookup fails, bad_page.
+        if (frame >= 0 && granter.releasedCount != 0 && granter.released.get(frame)) {
+            unpinEntry(granter.grantFile.segment(), granter.readers, granter.writers, ref, readonly);
+            return GrantStatus.BAD_PAGE.code;
+        }
+        return frame;
     }
 
     /**

@@ -225,6 +225,15 @@ public final class Hypervisor implements AutoCloseable {
         FifoOps.setPriority(live(caller), port, priority);
     }
 
+    /** The domain builder's unpopulated frames: only of a domain that has not run (paused since its creation). */
+    synchronized void unpopulate(int caller, int domid, int first, int count) throws HypercallException {
+        Domain d = controlled(caller, domid);
+        if (d.state != DomainState.PAUSED || d.everRan) {
+            throw new HypercallException(Errno.EBUSY, "d" + domid + " has run: only its balloon gives frames back now");
+        }
+        MemoryOps.unpopulate(d, first, count);
+    }
+
     synchronized int decreaseReservation(int caller, int[] frames) throws HypercallException {
         return MemoryOps.decrease(live(caller), frames);
     }
@@ -367,7 +376,10 @@ public final class Hypervisor implements AutoCloseable {
     synchronized void unpause(int caller, int domid) throws HypercallException {
         Domain d = controlled(caller, domid);
         if (d.pauseCount == 0) throw new HypercallException(Errno.EINVAL, "d" + domid + " is not paused");
-        if (--d.pauseCount == 0 && d.state == DomainState.PAUSED) d.state = DomainState.RUNNING;
+        if (--d.pauseCount == 0 && d.state == DomainState.PAUSED) {
+            d.state = DomainState.RUNNING;
+            d.everRan = true;
+        }
         d.publishRunstate();
     }
 
@@ -476,6 +488,7 @@ public final class Hypervisor implements AutoCloseable {
         privileged(caller);
         Domain d = live(domid);
         if (frame < 0 || frame >= d.pages) throw new HypercallException(Errno.EINVAL, "frame " + frame);
+        if (d.released.get(frame)) throw new HypercallException(Errno.EINVAL, "frame " + frame + " has no page (given back)");
         // Writable and never unmapped as far as the hypervisor knows: dirty in every log-dirty look from now on.
         d.writableMaps.putIfAbsent(frame, 1);
         return new MapReply(-1, d.memory.path(), frame);

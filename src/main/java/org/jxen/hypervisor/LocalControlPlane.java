@@ -125,6 +125,11 @@ final class LocalControlPlane implements ControlPlane {
     }
 
     @Override
+    public void unpopulate(int domid, int first, int count) throws HypercallException {
+        hv.unpopulate(caller, domid, first, count);
+    }
+
+    @Override
     public void pause(int domid) throws HypercallException {
         hv.pause(caller, domid);
     }

@@ -84,22 +84,15 @@ final class SharedFile {
     }
 
     /**
-     * Gives the pages of the {@code count} 4 KiB frames {@code frames} back to the host: holes punched in the file
-     * (fallocate, keeping its size), which read as zeros in every mapping and which a save or a migration skips.
+     * A hole of {@code len} bytes at {@code off}: the host has the pages back (fallocate, keeping the size), and
+     * every mapping reads zeros there.
      */
-    synchronized void punch(int[] frames, int count) throws IOException {
+    synchronized void punch(long off, long len) throws IOException {
         int fd = Libc.open(path.toString(), Libc.O_RDWR | Libc.O_CLOEXEC);
         if (fd < 0) throw failure("open", -fd);
         try {
-            for (int i = 0; i < count; ) {
-                // A run of consecutive frames is one hole.
-                int run = 1;
-                while (i + run < count && frames[i + run] == frames[i] + run) run++;
-                int e = Libc.fallocate(fd, Libc.FALLOC_FL_PUNCH_HOLE | Libc.FALLOC_FL_KEEP_SIZE,
-                        (long) frames[i] * GrantEntry.PAGE_SIZE, (long) run * GrantEntry.PAGE_SIZE);
-                if (e != 0) throw failure("fallocate", e);
-                i += run;
-            }
+            int e = Libc.fallocate(fd, Libc.FALLOC_FL_PUNCH_HOLE | Libc.FALLOC_FL_KEEP_SIZE, off, len);
+            if (e != 0) throw failure("fallocate", e);
         } finally {
             Libc.close(fd);
         }

@@ -21,8 +21,18 @@ final class FrameAllocator implements PageAllocator {
     private final Hypercalls hc;
     private final BitSet used = new BitSet();
 
+    /** The frames the domain did not start with (MemoryMap): never handed out until the balloon has them again. */
+    private final int[] unpopulatedAtBoot;
+
     FrameAllocator(Hypercalls hc) {
         this.hc = hc;
+        this.unpopulatedAtBoot = hc == null ? new int[0] : MemoryMap.unpopulatedAtBoot(hc.layout());
+        for (int f : unpopulatedAtBoot) used.set(f);
+    }
+
+    /** The frames the domain did not start with, held for the balloon driver, which may populate them. */
+    int[] unpopulatedAtBoot() {
+        return unpopulatedAtBoot.clone();
     }
 
     /** A zeroed page; ENOMEM (an UncheckedIOException of a XenbusException) when the domain's memory is exhausted. */
@@ -49,10 +59,13 @@ final class FrameAllocator implements PageAllocator {
 
     /**
      * Up to {@code max} free frames, taken as they are (not zeroed: they are about to go back to the hypervisor,
-     * the balloon's alloc_page for decrease_reservation); fewer, or none, when the domain has no more free.
+     * the balloon's alloc_page for decrease_reservation), leaving at least {@code keepFree} free; fewer, or none,
+     * when the domain has no more to spare.
      */
-    synchronized int[] take(int max) {
+    synchronized int[] take(int max, int keepFree) {
         int limit = KernelRecord.areaFirstFrame(hc.layout().memoryPages());
+        int free = (limit - FIRST_FREE) - used.get(FIRST_FREE, limit).cardinality();
+        max = Math.max(0, Math.min(max, free - keepFree));
         int[] out = new int[max];
         int n = 0;
         for (int f = used.nextClearBit(FIRST_FREE); n < max && f < limit; f = used.nextClearBit(f + 1)) {

@@ -164,11 +164,20 @@ public final class Kernel {
     }
 
     /**
-     * Up to {@code max} free frames of this domain's memory taken from the page allocator, not zeroed: what the
-     * balloon driver gives back to the hypervisor. Fewer, or none, when no more are free.
+     * Up to {@code max} free frames of this domain's memory taken from the page allocator, not zeroed, leaving
+     * {@code keepFree} free: what the balloon driver gives back to the hypervisor. Fewer, or none, when no more
+     * can be spared.
      */
-    public int[] takeFrames(int max) {
-        return frames.take(max);
+    public int[] takeFrames(int max, int keepFree) {
+        return frames.take(max, keepFree);
+    }
+
+    /**
+     * The frames the domain did not start with (start_info's nr_pages less than its size, {@link MemoryMap}): the
+     * page allocator never hands them out; the balloon driver holds them as given back, and may populate them.
+     */
+    public int[] framesUnpopulatedAtBoot() {
+        return frames.unpopulatedAtBoot();
     }
 
     /** The first {@code count} of {@code taken} back to the page allocator (the balloon has them again). */

@@ -16,11 +16,13 @@ public interface Workload extends KernelModule {
     /** Continues after a {@link #freeze}. */
     void thaw();
 
-    /** What it needs to continue (called while frozen). */
-    byte[] state();
+    /** What it needs to continue (called while frozen); by default nothing, for a task that starts afresh. */
+    default byte[] state() {
+        return new byte[0];
+    }
 
     /** Called before {@link #init} in a restored kernel with the {@link #state()} recorded at suspend. */
-    void restore(byte[] state);
+    default void restore(byte[] state) {}
 
     /** The domain is gone while frozen (saved or migrated away): end without touching any device. */
     void abandon();

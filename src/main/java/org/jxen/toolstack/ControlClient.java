@@ -13,9 +13,21 @@ import java.util.function.Consumer;
 /** The xl side of the control protocol ({@link ControlServer}): one request per connection. */
 public final class ControlClient {
     private final Path socket;
+    /** Told each request line sent and each reply line read (xl -vvv), or null. */
+    private final Consumer<String> trace;
 
     public ControlClient(Path socket) {
+        this(socket, null);
+    }
+
+    private ControlClient(Path socket, Consumer<String> trace) {
         this.socket = socket;
+        this.trace = trace;
+    }
+
+    /** The same client, telling {@code trace} each request line it sends ({@code > LINE}) and each reply ({@code < LINE}). */
+    public ControlClient tracing(Consumer<String> trace) {
+        return new ControlClient(socket, trace);
     }
 
     /** {@code <run-dir>/toolstack.sock}. */
@@ -128,11 +140,13 @@ public final class ControlClient {
      */
     public void call(String request, byte[] payload, Consumer<String> onLine) throws IOException, ControlException {
         try (LineChannel c = new LineChannel(connect())) {
+            if (trace != null) trace.accept("> " + request + (payload != null ? " (+" + payload.length + " bytes)" : ""));
             c.write((request + "\n").getBytes(StandardCharsets.UTF_8));
             if (payload != null) c.write(payload);
             while (true) {
                 String line = c.readLine();
                 if (line == null) throw new IOException("the host closed the connection without a reply");
+                if (trace != null) trace.accept("< " + line);
                 if (line.startsWith(ControlServer.DATA)) {
                     onLine.accept(line.substring(ControlServer.DATA.length()));
                 } else if (line.equals(ControlServer.OK)) {

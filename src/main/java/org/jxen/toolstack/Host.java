@@ -33,6 +33,7 @@ import org.jxen.kernel.CommandLine;
 import org.jxen.kernel.Kernel;
 import org.jxen.kernel.KernelLog;
 import org.jxen.kernel.KernelRole;
+import org.jxen.kernel.MemoryMap;
 import org.jxen.kernel.ModuleDirectory;
 
 /**
@@ -335,6 +336,7 @@ public final class Host implements AutoCloseable {
         if (nameTaken(cfg.name())) throw new IllegalArgumentException("domain with name " + cfg.name() + " already exists");
         int domid = ctl.createDomain(cfg.maxmemPages(), cfg.maxvcpus());
         try {
+            leaveUnpopulated(domid, cfg);
             if (!dc.grantLimits().equals(DomainConfig.GrantLimits.DEFAULT)) {
                 ctl.setGrantLimits(domid, dc.grantLimits().grantFrames(), dc.grantLimits().maptrackFrames());
             }
@@ -398,6 +400,8 @@ public final class Host implements AutoCloseable {
             consoled.attach(domid, cfg.name(), info.consolePort());
             for (DeviceSpec d : dc.devices()) libxl.addDevice(domid, d);
             incoming.load(domid, hv.domainMemory(domid));
+            // After the pages: whatever the image had there, the restored domain starts with its config's memory.
+            leaveUnpopulated(domid, cfg);
             incoming.ready(domid);
             synchronized (this) {
                 if (!paused) ctl.unpause(domid);
@@ -414,6 +418,16 @@ public final class Host implements AutoCloseable {
             destroyQuietly(domid);
             throw e;
         }
+    }
+
+    /**
+     * The domain builder's part of {@code maxmem} above {@code memory}: the domain is built with maxmem's frames and
+     * starts with memory's, the others left unpopulated where the guest's memory map has them, for its balloon.
+     */
+    private void leaveUnpopulated(int domid, GuestConfig cfg) throws HypercallException {
+        int pages = cfg.maxmemPages();
+        int nr = cfg.memoryPages();
+        if (nr < pages) ctl.unpopulate(domid, MemoryMap.unpopulatedFirst(pages, nr), MemoryMap.unpopulatedCount(pages, nr));
     }
 
     /** The config a guest was created or restored with (xl.cfg's meaning, its shutdown actions), or null. */

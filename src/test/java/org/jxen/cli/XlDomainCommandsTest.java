@@ -276,6 +276,30 @@ class XlDomainCommandsTest extends XlHostFixture {
     }
 
     @Test
+    void globalOptionsAreXlsVerboseForceProgressAndTimestamps() throws Exception {
+        int id = create("gv", "inproc = 1\n");
+        // -v, -f and -t change nothing a list prints; clustered as getopt takes them.
+        XlResult vft = xl("-vft", "list", "gv");
+        assertThat(vft.err()).isEmpty();
+        assertThat(XlRow.of(vft.out(), "gv").id()).isEqualTo(id);
+        assertThat(xl("-v", "-v", "list", "gv").out()).isEqualTo(vft.out());
+        // -vvv: libxl's debug messages, here the requests to the host and its replies.
+        assertThat(xl("-vvv", "pause", "gv")).isEqualTo(new XlResult(0, "",
+                "libxl: debug: toolstack > pause gv\nlibxl: debug: toolstack < OK\n"));
+        assertThat(xl("-vvvf", "unpause", Integer.toString(id))).isEqualTo(new XlResult(0, "",
+                "libxl: debug: toolstack > unpause " + id + "\nlibxl: debug: toolstack < OK\n"));
+        // -T: libxl's lines carry the time and xl's pid (xentoollog's format); xl's own line does not.
+        String stamp = "\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d \\S+ \\[" + ProcessHandle.current().pid() + "\\] ";
+        XlResult t = xl("-T", "mem-set", "gv", "1g");
+        assertThat(t.code()).isEqualTo(1);
+        assertThat(t.err()).matches(stamp + "libxl: error: Domain " + id + ":memory_dynamic_max must be less than or"
+                + " equal to memory_static_max\ncannot set domid " + id + " dynamic max memory to : 1g\n");
+        assertThat(xl("-Tvvv", "pause", "gv").err()).matches(stamp + "libxl: debug: toolstack > pause gv\n"
+                + stamp + "libxl: debug: toolstack < OK\n");
+        assertThat(xl("-x", "list")).isEqualTo(new XlResult(1, "", "unknown global option\n"));
+    }
+
+    @Test
     void memMaxRaisesTheCeilingMemSetIsHeldToAndNeverGoesBelowTheTarget() throws Exception {
         int id = create("mx", "inproc = 1\n");
         XsClient xs = host.xenstore();

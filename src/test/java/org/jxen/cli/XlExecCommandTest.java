@@ -138,7 +138,7 @@ class XlExecCommandTest {
 
         r = xl("exec", "g");
         assertThat(r.code()).isEqualTo(2);
-        assertThat(r.err()).startsWith("'xl exec' requires at least 2 arguments.\n\nUsage: xl [-H DIR] exec ");
+        assertThat(r.err()).startsWith("'xl exec' requires at least 2 arguments.\n\nUsage: xl [-vtT] [-H DIR] exec ");
 
         // Without "--" the utility's options are taken for xl exec's.
         r = xl("exec", "g", "blkbench", "/dev/xvda", "--rw", "read");

@@ -248,7 +248,7 @@ class DocsMachineryTest {
             assertThatThrownBy(() -> s.run(d))
                     .hasMessageStartingWith("expect.md:2: `./jxen xl --help` did not do what the document says: ")
                     .hasMessageContaining("no such text")
-                    .hasMessageContaining("--- its stdout ---\nUsage xl [-H DIR] <subcommand> [args]");
+                    .hasMessageContaining("--- its stdout ---\nUsage xl [-vfNtT] [-H DIR] <subcommand> [args]");
         }
     }
 

@@ -169,7 +169,7 @@ class DocsTest {
                 }
             }),
             line("./jxen xl -H /tmp/h help", (r, s) -> assertThat(r.out())
-                    .startsWith("Usage xl [-H DIR] <subcommand> [args]\n\nxl full list of subcommands:\n\n")),
+                    .startsWith("Usage xl [-vfNtT] [-H DIR] <subcommand> [args]\n\nxl full list of subcommands:\n\n")),
             line("./jxen xl -H /tmp/h shutdown -w g1", (r, s) -> assertThat(r.err())
                     .isEqualTo("Shutting down domain 1\nWaiting for 1 domains\nDomain 1 has been shut down, reason code 0\n")),
             line("./jxen xl -H /tmp/h device-attach g1 mydevice", (r, s) -> {

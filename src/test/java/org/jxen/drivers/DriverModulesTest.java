@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
+import org.jxen.drivers.balloon.Balloon;
 import org.jxen.drivers.blk.back.BlkBack;
 import org.jxen.drivers.blk.front.BlkFront;
 import org.jxen.drivers.console.HvcConsole;
@@ -32,17 +33,17 @@ class DriverModulesTest {
     @Test
     void serviceLoaderFindsEveryModuleOfTheProject() {
         assertThat(modules.names()).containsExactly(BlkBack.NAME, BlkFront.NAME, ConsoleShell.NAME, GuestExec.NAME,
-                MemDirty.NAME, MyDeviceBack.NAME, MyDeviceFront.NAME, NetBack.NAME, NetFront.NAME, SeqWrite.NAME);
+                MemDirty.NAME, MyDeviceBack.NAME, MyDeviceFront.NAME, NetBack.NAME, NetFront.NAME, SeqWrite.NAME, Balloon.NAME);
         assertThat(modules.all().stream().map(m -> (Object) m.getClass()).toList()).containsExactly(BlkFront.class,
                 MyDeviceBack.class, BlkBack.class, MyDeviceFront.class, SeqWrite.class, NetFront.class, NetBack.class,
-                GuestExec.class, ConsoleShell.class, MemDirty.class);
+                Balloon.class, GuestExec.class, ConsoleShell.class, MemDirty.class);
         assertThat(modules.find(MyDeviceFront.NAME)).get().isInstanceOf(MyDeviceFront.class);
     }
 
     @Test
     void aGuestKernelHasTheStandardFrontendsAndTheExecAgentBuiltInAndDom0TheBackends() {
         assertThat(modules.builtIn(KernelRole.GUEST)).extracting(KernelModule::name)
-                .containsExactly(BlkFront.NAME, NetFront.NAME, GuestExec.NAME, ConsoleShell.NAME);
+                .containsExactly(BlkFront.NAME, NetFront.NAME, Balloon.NAME, GuestExec.NAME, ConsoleShell.NAME);
         assertThat(modules.builtIn(KernelRole.DOM0)).extracting(KernelModule::name)
                 .containsExactly(MyDeviceBack.NAME, BlkBack.NAME, NetBack.NAME);
         // mydevicefront is the blog's loadable module everywhere.

@@ -216,7 +216,7 @@ public abstract class HypervisorContract {
             Libc.close(fd);
         }
         assertThat(g.frame(5).get(ValueLayout.JAVA_LONG, 0)).as("a frame given back reads as zeros").isZero();
-        assertThat(ctl.mapForeign(g.domid(), 6).get(ValueLayout.JAVA_LONG, 8)).as("to dom0 as well").isZero();
+        assertErrno(Errno.EINVAL, () -> ctl.mapForeign(g.domid(), 6));
         // Each stops at the first frame it cannot take, and says how many it did.
         assertThat(g.decreaseReservation(new int[] {7, 5, 8})).as("5 is given already").isEqualTo(1);
         assertThat(g.decreaseReservation(new int[] {16, 8})).as("16 is beyond the domain").isZero();
@@ -229,10 +229,58 @@ public abstract class HypervisorContract {
         assertThat(ctl.info(g.domid()).memoryPages()).isEqualTo(16);
         assertThat(g.frame(6).get(ValueLayout.JAVA_LONG, 8)).isZero();
         assertThat(g.frame(7).get(ValueLayout.JAVA_LONG, 0)).isZero();
+        assertThat(ctl.mapForeign(g.domid(), 6).get(ValueLayout.JAVA_LONG, 8)).as("populated: dom0 maps it again").isZero();
         g.frame(7).set(ValueLayout.JAVA_LONG, 0, 0x7777L);
         assertThat(ctl.mapForeign(g.domid(), 7).get(ValueLayout.JAVA_LONG, 0)).isEqualTo(0x7777L);
         assertErrno(Errno.EINVAL, () -> g.decreaseReservation(new int[MemoryOps.MAX_EXTENTS + 1]));
         assertThat(ctl.info(g.domid()).memoryPages()).isEqualTo(16);
+        // A guest's write to a frame it gave back gives the file a page again; populating it makes it zeros.
+        assertThat(g.decreaseReservation(new int[] {9})).isEqualTo(1);
+        g.frame(9).set(ValueLayout.JAVA_LONG, 0, 0x99L);
+        assertThat(g.populatePhysmap(new int[] {9})).isEqualTo(1);
+        assertThat(g.frame(9).get(ValueLayout.JAVA_LONG, 0)).isZero();
+    }
+
+    @Test
+    void aGrantOfAFrameGivenBackIsBadPageToMapAndToCopy() throws Exception {
+        Hypercalls a = guest();
+        Hypercalls b = guest();
+        a.frame(3).set(ValueLayout.JAVA_LONG, 0, 0x33L);
+        int ref = a.grantTable().grantAccess(b.domid(), 3, false);
+        assertThat(a.decreaseReservation(new int[] {3})).isEqualTo(1);
+        assertGntst(GrantStatus.BAD_PAGE, () -> b.mapGrant(a.domid(), ref, false));
+        int[] st = b.grantCopy(List.of(
+                new GrantCopy(new GrantCopy.Ref(a.domid(), ref, 0), new GrantCopy.Frame(5, 0), 8),
+                new GrantCopy(new GrantCopy.Frame(5, 0), new GrantCopy.Ref(a.domid(), ref, 0), 8)));
+        assertThat(st).containsExactly(GrantStatus.BAD_PAGE.code, GrantStatus.BAD_PAGE.code);
+        assertThat(a.grantTable().flagsAndDomid(ref) & (GrantEntry.GTF_READING | GrantEntry.GTF_WRITING))
+                .as("nothing left pinned").isZero();
+        assertThat(a.populatePhysmap(new int[] {3})).isEqualTo(1);
+        GrantMapping m = b.mapGrant(a.domid(), ref, false);
+        assertThat(m.page().get(ValueLayout.JAVA_LONG, 0)).as("populated again: zeros").isZero();
+        b.unmapGrant(m.handle());
+        assertThat(a.grantTable().endAccess(ref)).isTrue();
+    }
+
+    @Test
+    void theDomainBuilderLeavesFramesUnpopulatedUntilTheDomainFirstRuns() throws Exception {
+        int id = ctl.createDomain(32, 1);
+        ctl.unpopulate(id, 20, 8);
+        ctl.unpopulate(id, 24, 6); // 24..27 have no page already
+        assertThat(ctl.info(id).memoryPages()).isEqualTo(32 - 10);
+        assertErrno(Errno.EINVAL, () -> ctl.unpopulate(id, 30, 3));
+        assertErrno(Errno.EINVAL, () -> ctl.unpopulate(id, -1, 1));
+        assertErrno(Errno.EINVAL, () -> ctl.mapForeign(id, 21));
+        ctl.unpause(id);
+        Hypercalls g = fx.connect(id);
+        assertThat(g.layout().memoryPages()).isEqualTo(32);
+        assertThat(g.layout().nrPages()).as("start_info's nr_pages").isEqualTo(22);
+        assertThat(g.populatePhysmap(new int[] {29, 20})).isEqualTo(2);
+        assertThat(g.populatePhysmap(new int[] {31})).as("31 has its page").isZero();
+        assertThat(ctl.info(id).memoryPages()).isEqualTo(24);
+        ctl.pause(id);
+        assertErrno(Errno.EBUSY, () -> ctl.unpopulate(id, 2, 1));
+        assertErrno(Errno.EPERM, () -> g.domainControl().unpopulate(id, 2, 1));
     }
 
     // ---- grants

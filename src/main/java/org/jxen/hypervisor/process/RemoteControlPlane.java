@@ -233,6 +233,11 @@ final class RemoteControlPlane implements ControlPlane {
     }
 
     @Override
+    public void unpopulate(int domid, int first, int count) throws HypercallException {
+        call(op(Rpc.UNPOPULATE, domid, first, count));
+    }
+
+    @Override
     public void setGrantLimits(int domid, int grantFrames, int maptrackFrames) throws HypercallException {
         call(op(Rpc.SET_GNTTAB_LIMITS, domid, grantFrames, maptrackFrames));
     }

@@ -92,6 +92,7 @@ final class Rpc {
     static final int RESET_CHANNELS = 26;
     static final int DECREASE_RESERVATION = 27;
     static final int POPULATE_PHYSMAP = 28;
+    static final int UNPOPULATE = 29;
     static final int SET_GNTTAB_LIMITS = 40;
 
     private Rpc() {
@@ -168,12 +169,12 @@ final class Rpc {
 
     static void layout(Out out, DomainLayout l, Path runDir) throws IOException {
         out.i32(l.domid()).i32(l.serial()).i32(l.memoryPages()).u8(l.privileged() ? 1 : 0)
-                .i32(l.xenstorePort()).i32(l.consolePort()).str(runDir.toString());
+                .i32(l.xenstorePort()).i32(l.consolePort()).i32(l.nrPages()).str(runDir.toString());
     }
 
     static DomainLayout layout(DataInputStream in) throws IOException {
         return new DomainLayout(in.readInt(), in.readInt(), in.readInt(), in.readByte() != 0, in.readInt(),
-                in.readInt());
+                in.readInt(), in.readInt());
     }
 
     static void status(Out out, ChannelStatus s) throws IOException {

@@ -133,14 +133,6 @@ public final class MemDirty implements Workload {
     }
 
     @Override
-    public byte[] state() {
-        return new byte[0];
-    }
-
-    @Override
-    public void restore(byte[] state) {}
-
-    @Override
     public void abandon() {
         synchronized (lock) {
             stop = true;

@@ -114,11 +114,15 @@ public final class Migration {
         }
     }
 
+    /** What becomes of a saved domain: xl save destroys it, -c leaves it running, -p leaves it paused. */
+    public enum AfterSave { DESTROY, RUN, PAUSE }
+
     /**
-     * xl save: the domain's image into {@code out}; then it is destroyed, or with {@code checkpoint} (-c) resumed
-     * with suspend cancelled. A failure resumes it likewise, so it goes on running here.
+     * xl save: the domain's image into {@code out}; then it is destroyed, or resumed with suspend cancelled, running
+     * (-c) or paused (-p, as save_domain pauses it before libxl_domain_resume). A failure resumes it, so it goes on
+     * running here.
      */
-    public static Result save(Host host, int domid, OutputStream out, boolean checkpoint, Duration ackTimeout,
+    public static Result save(Host host, int domid, OutputStream out, AfterSave after, Duration ackTimeout,
             Consumer<String> progress, Runnable beforeDestroy) throws IOException, InterruptedException {
         long start = System.nanoTime();
         DomainSender.Stats st;
@@ -130,11 +134,16 @@ public final class Migration {
             throw new IOException("saving " + host.nameOf(domid) + " failed: " + why + "; " + resumeHere(host, domid));
         }
         try {
-            if (checkpoint) {
-                host.resume(domid, true);
-            } else {
-                beforeDestroy.run();
-                host.destroy(domid);
+            switch (after) {
+                case RUN -> host.resume(domid, true);
+                case PAUSE -> {
+                    host.pause(domid);
+                    host.resume(domid, true);
+                }
+                case DESTROY -> {
+                    beforeDestroy.run();
+                    host.destroy(domid);
+                }
             }
         } catch (HypercallException e) {
             throw new IOException(e.getMessage());

@@ -24,7 +24,8 @@ import org.jxen.toolstack.XlCfgException;
  * The control socket's save, restore and migrate requests (docs/host.md); each data line is one line xl prints:
  *
  * <pre>
- * save DOM CHECKPOINT ACK_MS FILE      CHECKPOINT 1: keep it running (xl save -c); ACK_MS: the suspend ack timeout
+ * save DOM AFTER ACK_MS FILE           AFTER 0: destroy it, 1: keep it running (xl save -c), 2: keep it paused
+ *                                      (xl save -p); ACK_MS: the suspend ack timeout
  * restore FILE                         answers "|restored NAME as domain ID"
  * restore-paused FILE                  xl restore -p: the same, the domain left paused
  * restore-config PAUSED LEN FILE       xl restore CONFIG FILE: LEN bytes follow the line, xl's working directory,
@@ -77,19 +78,27 @@ public final class MigrationRequests implements ControlRequests {
     }
 
     private void save(String[] req, Resolver resolver, Consumer<String> data) throws ControlException, InterruptedException {
-        if (req.length < 5) throw new ControlException("save DOM CHECKPOINT ACK_MS FILE");
+        if (req.length < 5) throw new ControlException("save DOM AFTER ACK_MS FILE");
         int domid = resolver.guest(req[1], "save");
-        boolean checkpoint = req[2].equals("1");
+        Migration.AfterSave after = switch (req[2]) {
+            case "0" -> Migration.AfterSave.DESTROY;
+            case "1" -> Migration.AfterSave.RUN;
+            case "2" -> Migration.AfterSave.PAUSE;
+            default -> throw new ControlException("save: AFTER is 0, 1 or 2, not " + req[2]);
+        };
         Duration ack = millis(req[3]);
         Path file = path(req, 4);
         data.accept("Saving to " + file + " new xl format");
         try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file, StandardOpenOption.CREATE,
                 StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE), 1 << 20)) {
             String name = host.nameOf(domid);
-            Migration.Result r = Migration.save(host, domid, out, checkpoint, ack, data,
+            Migration.Result r = Migration.save(host, domid, out, after, ack, data,
                     () -> departures.put(domid, "saved\t" + name + "\t" + file));
-            data.accept("saved " + r.pages() + " pages (" + r.bytes() + " bytes); domain "
-                    + (checkpoint ? "resumed (suspend cancelled)" : "destroyed"));
+            data.accept("saved " + r.pages() + " pages (" + r.bytes() + " bytes); domain " + switch (after) {
+                case DESTROY -> "destroyed";
+                case RUN -> "resumed (suspend cancelled)";
+                case PAUSE -> "left paused (suspend cancelled; xl unpause runs it)";
+            });
         } catch (IOException e) {
             try {
                 Files.deleteIfExists(file); // no half image left to be mistaken for one

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * xl save and xl restore between two hosts, the guest writing numbered blocks and greeting over mydevice
- * throughout; xl save -c; and images that must be refused.
+ * throughout; xl save -c and -p; and images that must be refused.
  */
 @Timeout(300)
 class SaveRestoreTest extends MigrationFixture {
@@ -280,6 +280,22 @@ class SaveRestoreTest extends MigrationFixture {
         awaitRunningAndWriting(host1, domid);
         assertThat(host1.consoleLog(domid).lines().stream().filter("Connecting the frontend now."::equals)).hasSize(1);
         stopAndCheckDisk(host1, "c");
+    }
+
+    @Test
+    void saveWithLeavePausedKeepsTheGuestPausedUntilUnpause() throws Exception {
+        int domid = createWriter("p");
+        Path image = dir.resolve("p.save");
+        XlResult save = xl(run1, "save", "-p", "p", image.toString());
+        assertThat(save.code()).as(save.err()).isZero();
+        assertThat(save.err()).contains("domain left paused (suspend cancelled; xl unpause runs it)");
+        assertThat(domid(host1, "p")).isEqualTo(domid);
+        assertThat(host1.dom0().domainControl().info(domid).state()).isEqualTo(org.jxen.hypervisor.DomainState.PAUSED);
+        assertThat(xl(run1, "list", "p").out()).contains("     --p---  ");
+        assertThat(xl(run1, "unpause", "p").code()).isZero();
+        await().atMost(WAIT).until(() -> host1.consoleLog(domid).lines().contains("xen:manage: suspend cancelled, devices kept"));
+        awaitRunningAndWriting(host1, domid);
+        stopAndCheckDisk(host1, "p");
     }
 
     @Test
