@@ -124,6 +124,9 @@ final class XlCli {
             if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getUnmatched().isEmpty()) {
                 String word = u.getUnmatched().getFirst();
                 if (word.startsWith("-")) {
+                    // What getopt says first, then xl.
+                    err.println(word.startsWith("--") ? "xl: unrecognized option '" + word + "'"
+                            : "xl: invalid option -- '" + invalidGlobal(word) + "'");
                     err.println("unknown global option");
                     err.flush();
                     return 1;
@@ -140,6 +143,14 @@ final class XlCli {
             }
             err.flush();
             return 1;
+        }
+
+        /** The first letter of a cluster of short options that is none of xl's ({@code +vftTN}) or jxen's -H. */
+        private static char invalidGlobal(String cluster) {
+            for (int i = 1; i < cluster.length(); i++) {
+                if ("vftTNH".indexOf(cluster.charAt(i)) < 0) return cluster.charAt(i);
+            }
+            return cluster.length() > 1 ? cluster.charAt(1) : '-';
         }
 
         /** The same command line with the abbreviated command word spelt out, run again from the top. */

@@ -430,7 +430,7 @@ final class XlCmdTable {
                 + "-q, --quiet             Quiet.");
         put(over, "list", "[options] [Domain]\n", "-l, --long              Output all VM details\n"
                 + "-v, --verbose           Prints out UUIDs and security context");
-        put(over, "destroy", "<Domain>\n", null);
+        put(over, "destroy", null, xen("destroy").options());
         put(over, "shutdown", "[options] <-a|Domain>",
                 "-a, --all               Shutdown all guest domains.\n"
                 + "-h                      Print this help.\n"

@@ -106,19 +106,56 @@ final class XlDomainCommands {
         public Integer call() {
             return XlCommand.request(xl, spec, verb + " " + dom);
         }
+
+        /**
+         * The request as xl's pause_domain and unpause_domain make it: libxl's refusal is printed and ignored (status
+         * 0); a DOM that names no domain is find_domain's failure, status 1.
+         */
+        int callIgnoringLibxlFailure() {
+            try {
+                xl.control().call(verb + " " + dom);
+                return 0;
+            } catch (ControlException e) {
+                XlCommand.fail(spec, e.getMessage());
+                return e.getMessage().startsWith("libxl: ") ? 0 : 1;
+            } catch (IOException e) {
+                return XlCommand.fail(spec, e.getMessage());
+            }
+        }
     }
 
     @Command(name = "destroy")
     static final class Destroy extends OneDomainRequest {
+        @Option(names = "-f", description = "Permit destroying domain 0 (only with a disaggregated hardware domain).")
+        boolean force;
+
         Destroy() {
             super("destroy");
         }
+
+        @Override
+        public Integer call() {
+            // xl's main_destroy: dom0 only with -f, and then libxl refuses it here (dom0 is the toolstack's own).
+            boolean dom0 = dom.equals("0") || dom.equals("Domain-0");
+            if (dom0 && !force) {
+                return XlCommand.fail(spec, "Not destroying domain 0; use -f to force.\n"
+                        + "This can only be done when using a disaggregated hardware domain and toolstack.\n");
+            }
+            int rc = super.call();
+            return rc != 0 && dom0 ? XlCommand.fail(spec, "destroy failed (rc=-3)") : rc;
+        }
     }
 
+    /** xl's pause_domain and unpause_domain ignore libxl's answer: a refusal is printed, the status is 0. */
     @Command(name = "pause")
     static final class Pause extends OneDomainRequest {
         Pause() {
             super("pause");
+        }
+
+        @Override
+        public Integer call() {
+            return callIgnoringLibxlFailure();
         }
     }
 
@@ -126,6 +163,11 @@ final class XlDomainCommands {
     static final class Unpause extends OneDomainRequest {
         Unpause() {
             super("unpause");
+        }
+
+        @Override
+        public Integer call() {
+            return callIgnoringLibxlFailure();
         }
     }
 

@@ -13,6 +13,44 @@ public enum Errno {
         this.code = code;
     }
 
+    /** glibc's strerror text, what libxl's LOGE lines end with. */
+    public String strerror() {
+        return switch (this) {
+            case EPERM -> "Operation not permitted";
+            case ENOENT -> "No such file or directory";
+            case ESRCH -> "No such process";
+            case EINTR -> "Interrupted system call";
+            case EIO -> "Input/output error";
+            case ENXIO -> "No such device or address";
+            case E2BIG -> "Argument list too long";
+            case EBADF -> "Bad file descriptor";
+            case EAGAIN -> "Resource temporarily unavailable";
+            case ENOMEM -> "Cannot allocate memory";
+            case EACCES -> "Permission denied";
+            case EFAULT -> "Bad address";
+            case EBUSY -> "Device or resource busy";
+            case EEXIST -> "File exists";
+            case ENODEV -> "No such device";
+            case ENOTDIR -> "Not a directory";
+            case EISDIR -> "Is a directory";
+            case EINVAL -> "Invalid argument";
+            case ENFILE -> "Too many open files in system";
+            case EMFILE -> "Too many open files";
+            case EFBIG -> "File too large";
+            case ENOSPC -> "No space left on device";
+            case ESPIPE -> "Illegal seek";
+            case EROFS -> "Read-only file system";
+            case ERANGE -> "Numerical result out of range";
+            case ENOSYS -> "Function not implemented";
+            case ENOTEMPTY -> "Directory not empty";
+            case EPROTO -> "Protocol error";
+            case EOVERFLOW -> "Value too large for defined data type";
+            case EUSERS -> "Too many users";
+            case EOPNOTSUPP -> "Operation not supported";
+            case ETIMEDOUT -> "Connection timed out";
+        };
+    }
+
     /** Unknown numbers become EINVAL, so a newer host never crashes an older guest's decoder. */
     public static Errno of(int code) {
         for (Errno e : values()) {

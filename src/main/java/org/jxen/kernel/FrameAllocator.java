@@ -28,7 +28,11 @@ final class FrameAllocator implements PageAllocator {
         this.hc = hc;
         this.unpopulatedAtBoot = hc == null ? new int[0] : MemoryMap.unpopulatedAtBoot(hc.layout());
         for (int f : unpopulatedAtBoot) used.set(f);
+        givenBack = unpopulatedAtBoot.length;
     }
+
+    /** Of the frames marked used, those the hypervisor has (never populated, or taken for the balloon). */
+    private int givenBack;
 
     /** The frames the domain did not start with, held for the balloon driver, which may populate them. */
     int[] unpopulatedAtBoot() {
@@ -42,7 +46,8 @@ final class FrameAllocator implements PageAllocator {
         // The top frames hold the kernel record at suspend (KernelRecord): never a ring's.
         if (frame >= KernelRecord.areaFirstFrame(hc.layout().memoryPages())) {
             throw new UncheckedIOException(new XenbusException(Errno.ENOMEM,
-                    "out of memory: all " + hc.layout().memoryPages() + " frames of the domain are in use"));
+                    "out of memory: all " + hc.layout().memoryPages() + " frames of the domain are in use"
+                            + (givenBack > 0 ? " (" + givenBack + " of them given back to the hypervisor)" : "")));
         }
         used.set(frame);
         MemorySegment page = hc.frame(frame);
@@ -72,6 +77,7 @@ final class FrameAllocator implements PageAllocator {
             used.set(f);
             out[n++] = f;
         }
+        givenBack += n;
         return n == max ? out : java.util.Arrays.copyOf(out, n);
     }
 
@@ -81,6 +87,7 @@ final class FrameAllocator implements PageAllocator {
             if (!used.get(frames[i])) throw new IllegalArgumentException("frame " + frames[i] + " is not allocated");
             used.clear(frames[i]);
         }
+        givenBack -= count;
     }
 
     /** The frame number of a page of this domain's memory (what a grant entry names). */

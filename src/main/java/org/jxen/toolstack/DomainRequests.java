@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.concurrent.ExecutionException;
 import org.jxen.hypervisor.DomainInfo;
 import org.jxen.hypervisor.DomainState;
+import org.jxen.hypervisor.Errno;
 import org.jxen.hypervisor.HypercallException;
 import org.jxen.hypervisor.ShutdownReason;
 
@@ -75,8 +76,8 @@ final class DomainRequests {
             case "vcpu-list" -> {
                 for (DomainInfo d : domains(a)) vcpus(d, out);
             }
-            case "pause" -> pause(guest(one(req, a), "pause"), true);
-            case "unpause" -> pause(guest(one(req, a), "unpause"), false);
+            case "pause" -> pause(resolver.resolve(one(req, a)), true);
+            case "unpause" -> pause(resolver.resolve(one(req, a)), false);
             case "reboot" -> host.libxl().requestShutdown(guest(one(req, a), "reboot"), "reboot");
             case "rename" -> {
                 if (a.length != 2) throw new ControlException("rename takes 2 arguments");
@@ -94,14 +95,18 @@ final class DomainRequests {
         return true;
     }
 
-    /** libxl_domain_pause/unpause: a refusal in libxl's words (unpausing a domain that is not paused: EINVAL). */
+    /**
+     * libxl_domain_pause/unpause: a refusal in libxl's words, its LOGED line with strerror's text (unpausing a
+     * domain that is not paused, or pausing dom0, the caller itself: EINVAL, as Xen's domctl answers).
+     */
     private void pause(int domid, boolean pause) throws ControlException {
         try {
+            if (domid == 0) throw new HypercallException(Errno.EINVAL, "dom0 cannot pause itself");
             if (pause) host.pause(domid);
             else host.unpause(domid);
         } catch (HypercallException e) {
             throw new ControlException("libxl: error: Domain " + domid + ":" + (pause ? "Pausing" : "Unpausing")
-                    + " domain " + domid + ": " + e.getMessage());
+                    + " domain " + domid + ": " + e.errno().strerror());
         }
     }
 

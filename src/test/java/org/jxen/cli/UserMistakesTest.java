@@ -129,7 +129,7 @@ class UserMistakesTest extends XlHostFixture {
                 new Mistake("xl: exec in no such domain", "$JXEN xl -H $RUN exec nosuch -- lsmod",
                         "xl exec: nosuch is an invalid domain identifier", 1),
                 new Mistake("xl: detach what is not there", "$JXEN xl -H $RUN block-detach g xvdz", "Error: Device xvdz not connected.", 1),
-                new Mistake("xl: destroy dom0", "$JXEN xl -H $RUN destroy 0", "cannot destroy privileged domain 0", 1));
+                new Mistake("xl: destroy dom0", "$JXEN xl -H $RUN destroy 0", "Not destroying domain 0; use -f to force.", 1));
         SoftAssertions soft = new SoftAssertions();
         List<String> seen = new ArrayList<>();
         for (Mistake m : table) {

@@ -88,6 +88,17 @@ class XlExecCommandTest {
     }
 
     @Test
+    void ddReadsAndWritesTheGuestsCharacterDevices() {
+        // /dev/null and /dev/zero are the guest's, as Linux's mem devices, not disks to wait for.
+        XlResult r = xl("exec", "g", "--", "dd", "if=/dev/xvda", "of=/dev/null", "bs=4096", "count=10");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).contains("10+0 records in\n10+0 records out\n40960 bytes copied");
+        r = xl("exec", "g", "--", "dd", "if=/dev/zero", "of=/dev/null", "bs=1k", "count=3");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).contains("3+0 records in\n3+0 records out\n3072 bytes copied");
+    }
+
+    @Test
     void aRelativeHostPathIsXlsWorkingDirectorysNotTheGuests() throws Exception {
         // The guest runs in the host's JVM, whose working directory is not the xl process's.
         Path cwd = Files.createDirectories(dir.resolve("xl-cwd"));

@@ -120,7 +120,7 @@ class XlHelpTest {
         assertThat(xl("frobnicate")).isEqualTo(new XlResult(1, "", "command not implemented\n"));
         assertThat(xl("v")).as("ambiguous: vcpu-list, vcpu-pin, vcpu-set, vm-list, ...")
                 .isEqualTo(new XlResult(1, "", "command not implemented\n"));
-        assertThat(xl("-z", "list")).isEqualTo(new XlResult(1, "", "unknown global option\n"));
+        assertThat(xl("-z", "list")).isEqualTo(new XlResult(1, "", "xl: invalid option -- 'z'\nunknown global option\n"));
         XlResult none = xl();
         assertThat(none.code()).isEqualTo(1);
         assertThat(none.out()).isEqualTo(XlCmdTable.full());

@@ -30,8 +30,11 @@ abstract class Dev implements AutoCloseable {
         this.name = name;
     }
 
+    /** The character devices a guest has as Linux's are (mem.c): the host's own, opened as files. */
+    private static final java.util.Set<String> CHAR_DEVICES = java.util.Set.of("null", "zero", "full", "random", "urandom");
+
     static boolean isDisk(String name) {
-        return name.startsWith(DEV_PREFIX);
+        return name.startsWith(DEV_PREFIX) && !CHAR_DEVICES.contains(name.substring(DEV_PREFIX.length()));
     }
 
     /** Opens {@code name}; a host file opened for writing is created. Errors are IOExceptions with a short reason. */
@@ -66,7 +69,8 @@ abstract class Dev implements AutoCloseable {
         try {
             return f.get(waitS, TimeUnit.SECONDS);
         } catch (TimeoutException e) {
-            throw new IOException("No such device (known: " + kernel.disks().names() + ")");
+            // What Linux says of a device node that is not there (after the wait for one still connecting).
+            throw new IOException("No such file or directory");
         } catch (ExecutionException e) {
             throw new IOException(e.getCause().getMessage());
         } catch (InterruptedException e) {
