@@ -100,6 +100,8 @@ public final class Balloon implements Workload {
         if (kib < 0) return;
         synchronized (this) {
             target = kib >> 2;
+            // The usual case, the watch's first event at boot: nothing to do, and no thread started for it.
+            if (worker == null && target == currentPages()) return;
             kick();
         }
     }
