@@ -21,13 +21,28 @@ final class HostInfo {
 
     private HostInfo() {}
 
+    /**
+     * Xen's free_memory: what no domain holds, the machine's memory less every domain's xl list Mem (a guest's
+     * tot_pages, so a guest's creation and its balloon move it by what they take or give; dom0's, the host
+     * process's resident memory). Not the Linux host's MemFree, which a guest's sparse memory hardly touches.
+     */
+    static long free(Host host, long totalMiB) {
+        long heldKiB = 0;
+        try {
+            for (org.jxen.hypervisor.DomainInfo d : host.dom0().domainControl().list()) heldKiB += DomainRequests.memoryKiB(d);
+        } catch (org.jxen.hypervisor.HypercallException e) {
+            return totalMiB; // dom0 is always privileged; a failure here means no domains to count
+        }
+        return Math.max(0, totalMiB - heldKiB / 1024);
+    }
+
     /** Name and value pairs, in xl info's order. */
     static List<String[]> fields(Host host) {
         List<String[]> f = new ArrayList<>();
         int cpus = Runtime.getRuntime().availableProcessors();
         var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         long total = os.getTotalMemorySize() >> 20;
-        long free = os.getFreeMemorySize() >> 20;
+        long free = free(host, total);
         add(f, "host", proc("/proc/sys/kernel/hostname", "localhost"));
         add(f, "release", System.getProperty("os.version"));
         add(f, "version", proc("/proc/sys/kernel/version", ""));

@@ -42,6 +42,27 @@ class XlInfoCommandsTest extends XlHostFixture {
     }
 
     @Test
+    void freeMemoryIsWhatNoDomainHoldsAndFollowsAGuestAndItsBalloon() throws Exception {
+        long total = Long.parseLong(xl("info", "total_memory").out().strip());
+        // dom0's share is the host process's resident memory, which moves a little between two calls.
+        long before = freeAndDom0(total);
+        create("fm", "memory = 64\n");
+        long withGuest = freeAndDom0(total);
+        assertThat(before - withGuest).as("the guest's 64 MiB").isBetween(64L - 24, 64L + 24);
+        assertThat(xl("mem-set", "fm", "16").code()).isZero();
+        org.jxen.xenstore.testing.Await.until("ballooned", () -> XlRow.of(xl("list").out(), "fm").mem() == 16, 30);
+        assertThat(freeAndDom0(total) - withGuest).as("what its balloon gave back").isBetween(48L - 24, 48L + 24);
+    }
+
+    /** free_memory plus dom0's Mem (which the host process's garbage collections move), checked against total. */
+    private long freeAndDom0(long total) {
+        long free = Long.parseLong(xl("info", "free_memory").out().strip());
+        long dom0 = XlRow.of(xl("list").out(), "Domain-0").mem();
+        assertThat(free).isLessThan(total);
+        return free + dom0;
+    }
+
+    @Test
     void uptimeAsXlPrintsIt() throws Exception {
         int id = create("up", "");
         XlResult r = xl("uptime");
