@@ -331,6 +331,9 @@ final class XlDomainCommands {
         String dom;
         @Parameters(index = "1", paramLabel = "SIZE")
         String size;
+        /** xl's main_memset and main_memmax read their two words and ignore any after them. */
+        @Parameters(index = "2..*", hidden = true)
+        List<String> ignored = new ArrayList<>();
         /** xl's word for the limit in its failure line: static (mem-max) or dynamic (mem-set). */
         private final String kind;
         private final MemorySetter setter;

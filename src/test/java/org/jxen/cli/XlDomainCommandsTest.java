@@ -254,6 +254,9 @@ class XlDomainCommandsTest extends XlHostFixture {
         assertThat(xs.readString(target)).isEqualTo("16384");
         assertThat(xl("mem-set", "m", "20480k").code()).isZero();
         assertThat(xs.readString(target)).isEqualTo("20480");
+        assertThat(xl("mem-set", "m", "24", "extra")).as("xl reads two words").isEqualTo(new XlResult(0, "", ""));
+        assertThat(xs.readString(target)).isEqualTo("24576");
+        assertThat(xl("mem-set", "m", "20480k").code()).isZero();
         assertThat(xl("mem-set", Integer.toString(id), "1g")).isEqualTo(new XlResult(1, "",
                 "libxl: error: Domain " + id + ":memory_dynamic_max must be less than or equal to memory_static_max\n"
                         + "cannot set domid " + id + " dynamic max memory to : 1g\n"));
