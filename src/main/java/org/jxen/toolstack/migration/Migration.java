@@ -172,6 +172,8 @@ public final class Migration {
                 host.resume(domid, true);
                 return "the guest runs on here (suspend cancelled)";
             }
+            // A paused guest cannot answer a suspend request: it stays as it was, paused.
+            if (info.state() == DomainState.PAUSED) return "the guest stays here, paused (it was not suspended)";
             return "the guest runs on here (it was not suspended)";
         } catch (HypercallException | IOException e) {
             return "resuming it here failed: " + e.getMessage();

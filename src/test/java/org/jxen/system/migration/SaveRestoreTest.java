@@ -292,6 +292,12 @@ class SaveRestoreTest extends MigrationFixture {
         assertThat(domid(host1, "p")).isEqualTo(domid);
         assertThat(host1.dom0().domainControl().info(domid).state()).isEqualTo(org.jxen.hypervisor.DomainState.PAUSED);
         assertThat(xl(run1, "list", "p").out()).contains("     --p---  ");
+        // Paused, it cannot answer another suspend request: the save fails and says the guest stays paused.
+        XlResult again = xl(run1, "save", "--suspend-timeout", "1", "p", dir.resolve("p2.save").toString());
+        assertThat(again.code()).isEqualTo(1);
+        assertThat(again.err()).endsWith("; the guest stays here, paused (it was not suspended)\n");
+        assertThat(dir.resolve("p2.save")).doesNotExist();
+        assertThat(host1.dom0().domainControl().info(domid).state()).isEqualTo(org.jxen.hypervisor.DomainState.PAUSED);
         assertThat(xl(run1, "unpause", "p").code()).isZero();
         await().atMost(WAIT).until(() -> host1.consoleLog(domid).lines().contains("xen:manage: suspend cancelled, devices kept"));
         awaitRunningAndWriting(host1, domid);
