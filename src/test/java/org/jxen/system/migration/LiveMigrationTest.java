@@ -195,7 +195,7 @@ class LiveMigrationTest extends MigrationFixture {
         XlResult m = xl(run1, "migrate", "--suspend-timeout", "1", "g", run2.toString());
         assertThat(m.code()).isEqualTo(1);
         assertThat(lastLine(m)).contains("guest didn't acknowledge suspend, cancelling request")
-                .endsWith("the guest runs on here (it was not suspended)");
+                .endsWith("the guest stays here, paused (it was not suspended)");
         assertThat(read(host1, "/local/domain/" + domid + "/control/shutdown")).isEmpty();
         assertThat(xl(run1, "unpause", "g").code()).isZero();
         assertOnlyAtSource(domid);
