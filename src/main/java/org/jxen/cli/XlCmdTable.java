@@ -454,6 +454,10 @@ final class XlCmdTable {
         put(over, "domid", null, null);
         put(over, "domname", null, null);
         put(over, "rename", null, null);
+        put(over, "config-update", null, "-h                      Print this help.\n"
+                + "-f FILE, --defconfig=FILE\n                     Use the given configuration file.\n"
+                + "-d                      Enable debug messages.\n");
+        put(over, "sysrq", null, null);
         over.put("dmesg", new Entry("dmesg", false, false,
                 "Read the kernel log of dom0, or the console log of a domain (jxen: dom0's kernel log stands for"
                 + " Xen's own)", "[Domain]", null));

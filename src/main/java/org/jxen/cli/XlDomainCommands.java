@@ -9,7 +9,10 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.LinkedBlockingQueue;
 import org.jxen.toolstack.ControlException;
+import org.jxen.toolstack.DomainConfig;
 import org.jxen.toolstack.Libxl;
+import org.jxen.toolstack.XlCfgException;
+import org.jxen.toolstack.XlCreate;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -30,7 +33,8 @@ final class XlDomainCommands {
 
     static List<Object> all() {
         return List.of(new ListDomains(), new Destroy(), new Shutdown(), new Reboot(), new Pause(), new Unpause(),
-                new Rename(), new DomId(), new DomName(), new VmList(), new MemMax(), new MemSet());
+                new Rename(), new DomId(), new DomName(), new VmList(), new MemMax(), new MemSet(), new Sysrq(),
+                new ConfigUpdate());
     }
 
     /** xl_info.c's row: name, id, MiB, vCPUs, the six state letters, CPU seconds. */
@@ -199,6 +203,115 @@ final class XlDomainCommands {
                 // libxl's reason, then xl's line.
                 XlCommand.fail(spec, "libxl: error: " + e.getMessage());
                 return XlCommand.fail(spec, "Can't rename domain '" + dom + "'.");
+            } catch (IOException e) {
+                return XlCommand.fail(spec, e.getMessage());
+            }
+        }
+    }
+
+    /** xl_misc.c's main_sysrq: one key, written to the guest's control/sysrq (libxl_send_sysrq). */
+    @Command(name = "sysrq")
+    static final class Sysrq implements Callable<Integer> {
+        @ParentCommand
+        XlCommand xl;
+        @Spec
+        CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "DOM")
+        String dom;
+        @Parameters(index = "1", paramLabel = "KEY")
+        String key;
+
+        @Override
+        public Integer call() {
+            return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
+                var libxl = XlDeviceCommands.libxl(xs, xl, spec, Map.of());
+                int domid;
+                try {
+                    domid = libxl.domid(dom);
+                } catch (IllegalArgumentException e) {
+                    return XlCommand.fail(spec, e.getMessage()); // xl's find_domain: its own line
+                }
+                if (key.length() != 1) {
+                    spec.commandLine().getErr().printf("Invalid sysrq.%n%n");
+                    spec.commandLine().getErr().print(XlCmdTable.help("sysrq"));
+                    spec.commandLine().getErr().flush();
+                    return 1;
+                }
+                libxl.sendSysrq(domid, key.charAt(0));
+                return 0;
+            });
+        }
+    }
+
+    /**
+     * xl_misc.c's main_config_update: the config (file, or -f, then KEY=VALUE lines) parsed here, then stored
+     * with the host for the domain's next reboot, which builds the new domain from it instead of the domain's own.
+     */
+    @Command(name = "config-update")
+    static final class ConfigUpdate implements Callable<Integer> {
+        @ParentCommand
+        XlCommand xl;
+        @Spec
+        CommandSpec spec;
+        @Parameters(paramLabel = "DOM [CONFIG] [KEY=VALUE]", arity = "0..*")
+        List<String> args = new ArrayList<>();
+        @Option(names = {"-f", "--defconfig"}, paramLabel = "FILE")
+        String defconfig;
+        @Option(names = "-d")
+        boolean debug;
+        @Option(names = "-q")
+        boolean quiet;
+
+        @Override
+        public Integer call() {
+            var err = spec.commandLine().getErr();
+            if (args.isEmpty()) {
+                err.println("xl config-update requires a domain argument");
+                err.print(XlCmdTable.help("config-update"));
+                err.flush();
+                return 1;
+            }
+            err.println("WARNING: xl now has better capability to manage domain configuration, avoid using this command when possible");
+            err.flush();
+            String dom = args.getFirst();
+            String domid;
+            try {
+                domid = xl.control().call("list " + dom).getFirst().split("\t")[1]; // xl's find_domain
+            } catch (ControlException | IOException e) {
+                return XlCommand.fail(spec, e.getMessage());
+            }
+            String config = defconfig;
+            List<String> overrides = new ArrayList<>();
+            for (String a : args.subList(1, args.size())) {
+                if (a.indexOf('=') < 0 && config == null && overrides.isEmpty()) config = a;
+                else overrides.add(a);
+            }
+            if (config == null) return XlCommand.fail(spec, "Config file not specified");
+            String file = XlCreate.readConfig(config, err);
+            if (file == null) return 1;
+            String text = XlCreate.withOverrides(file, overrides);
+            java.nio.file.Path cwd = java.nio.file.Path.of("").toAbsolutePath();
+            DomainConfig cfg;
+            try {
+                cfg = DomainConfig.parse(text, null, cwd);
+            } catch (XlCfgException e) {
+                return XlCommand.fail(spec, "Failed to parse config: " + e.forFile(config));
+            }
+            if (debug || xl.dryRun) {
+                spec.commandLine().getOut().println(XlCreate.dryRunJson(cfg));
+                spec.commandLine().getOut().flush();
+            }
+            if (xl.dryRun) return 0;
+            err.println("setting dom" + domid + " configuration");
+            err.flush();
+            if (cwd.toString().indexOf('\n') >= 0) return XlCommand.fail(spec, "the working directory's name has a newline");
+            byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            try {
+                xl.control().call("config-update " + domid + " " + bytes.length + " " + cwd, bytes, l -> { });
+                return 0;
+            } catch (ControlException e) {
+                XlCommand.fail(spec, "libxl: error: " + e.getMessage());
+                return XlCommand.fail(spec, "failed to update configuration");
             } catch (IOException e) {
                 return XlCommand.fail(spec, e.getMessage());
             }

@@ -81,6 +81,18 @@ final class FrameAllocator implements PageAllocator {
         return n == max ? out : java.util.Arrays.copyOf(out, n);
     }
 
+    /**
+     * Linux's show_mem summary in pages: RAM (the domain's frames less those the hypervisor has), reserved (the
+     * ring frames below the first free one and the kernel record's area), free, and ballooned out.
+     */
+    synchronized java.util.List<String> showMem() {
+        int pages = hc.layout().memoryPages();
+        int limit = KernelRecord.areaFirstFrame(pages);
+        int free = (limit - FIRST_FREE) - used.get(FIRST_FREE, limit).cardinality();
+        return java.util.List.of("Mem-Info:", (pages - givenBack) + " pages RAM", (FIRST_FREE + pages - limit) + " pages reserved",
+                free + " pages free", givenBack + " pages ballooned out");
+    }
+
     /** Frames taken by {@link #take} free again (the balloon populated them again). */
     synchronized void release(int[] frames, int count) {
         for (int i = 0; i < count; i++) {

@@ -180,6 +180,11 @@ public final class Kernel {
         return frames.unpopulatedAtBoot();
     }
 
+    /** SysRq m's lines: the domain's frames, those the kernel reserves, uses and has free, and those ballooned out. */
+    public List<String> showMem() {
+        return frames.showMem();
+    }
+
     /** The first {@code count} of {@code taken} back to the page allocator (the balloon has them again). */
     public void returnFrames(int[] taken, int count) {
         frames.release(taken, count);

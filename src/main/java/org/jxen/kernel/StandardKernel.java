@@ -18,8 +18,9 @@ import org.jxen.xenstore.client.XsClient;
 /**
  * The part of a Linux guest every jxen guest runs: connect to XenStore, announce the control features, and
  * act on {@code control/shutdown} (drivers/xen/manage.c): "poweroff", "halt", "reboot" and "crash" shut the
- * domain down with the matching reason; "suspend" runs do_suspend (see {@link #doSuspend}). Subclasses add
- * drivers in {@link #run}.
+ * domain down with the matching reason; "suspend" runs do_suspend (see {@link #doSuspend}); and on
+ * {@code control/sysrq} (manage.c's sysrq_handler, xl sysrq): the magic SysRq keys a PV guest has no keyboard
+ * for (see {@link #sysrq}). Subclasses add drivers in {@link #run}.
  */
 public class StandardKernel implements GuestKernel {
     private final CountDownLatch stop = new CountDownLatch(1);
@@ -29,6 +30,12 @@ public class StandardKernel implements GuestKernel {
     private volatile Kernel kernel;
     /** Set when the domain was destroyed while suspended (saved, migrated away): nothing is left to shut down. */
     private volatile boolean gone;
+    /**
+     * Set by SysRq b and c: the domain goes down with its drivers as they are (Linux's emergency_restart and
+     * panic reach the hypervisor without shutting devices down), so its backends see the domain die, not a
+     * frontend closing.
+     */
+    private volatile boolean emergency;
     /** Set once the kernel stops waiting for a shutdown: its store connection may close under a late watch. */
     private volatile boolean ending;
     /** Room left in the record's area for the log, after modules and workloads. */
@@ -53,6 +60,7 @@ public class StandardKernel implements GuestKernel {
             this.hc = hc;
             this.kernel = kernel;
             xs.watch("control/shutdown", "shutdown", (path, token) -> onShutdownRequest(xs));
+            xs.watch("control/sysrq", "sysrq", (path, token) -> onSysrq(xs));
             run(kernel, args);
             if (record != null) {
                 kernel.resumeFrom(record);
@@ -87,8 +95,15 @@ public class StandardKernel implements GuestKernel {
                 kernel.killed();
                 return;
             }
-            kernel.unloadAll();
-            log.printk("reboot: " + (reason.get() == ShutdownReason.POWEROFF ? "Power down" : reason.get()));
+            if (emergency) {
+                // What lives outside the domain's memory goes quietly; the console is flushed below, then the
+                // hypercall.
+                kernel.abandonWorkloads();
+                kernel.killed();
+            } else {
+                kernel.unloadAll();
+                log.printk("reboot: " + (reason.get() == ShutdownReason.POWEROFF ? "Power down" : reason.get()));
+            }
         } catch (Exception e) {
             // Linux's line; the message, not a Java class name: xl create shows it to the user.
             log.printk("Kernel panic - not syncing: " + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()));
@@ -157,6 +172,90 @@ public class StandardKernel implements GuestKernel {
 
     /** The guest's own work (loading modules), after XenStore is up; returns while the guest keeps running. */
     protected void run(Kernel kernel, String[] args) throws Exception {}
+
+    /**
+     * sysrq_handler: read {@code control/sysrq} and clear it in one transaction (retried on a conflict), then act
+     * on the key. The watch fires once when it is set and again for our own clearing, which reads empty.
+     */
+    private void onSysrq(XsClient xs) {
+        if (stop.getCount() == 0) return;
+        char key;
+        try {
+            key = xs.transaction(tx -> {
+                String v = tx.readOrNull("control/sysrq");
+                if (v == null || v.isEmpty()) return '\0';
+                tx.write("control/sysrq", "");
+                return v.charAt(0);
+            });
+        } catch (XenStoreException e) {
+            if (e.error() != XsError.ENOENT && e.error() != XsError.EACCES) {
+                log.printk("xen:manage: Error " + e.error() + " reading sysrq code in control/sysrq");
+            }
+            return;
+        } catch (java.io.IOException e) {
+            return; // the kernel is going away (see onShutdownRequest)
+        }
+        if (key != '\0') sysrq(key);
+    }
+
+    /** The SysRq keys jxen's kernel has, with Linux's help words, in Linux's order. */
+    static final String SYSRQ_HELP = "sysrq: HELP : reboot(b) crash(c) show-memory-usage(m) poweroff(o) sync(s)";
+
+    /**
+     * handle_sysrq, with Linux's lines: b reboots at once and c panics (both without shutting the drivers down),
+     * o powers off (the drivers shut down), s writes back every disk's cache, m shows the page allocator's
+     * counts; any other key prints the help line, as Linux does for a key with no handler.
+     */
+    private void sysrq(char key) {
+        switch (key) {
+            case 'b' -> {
+                log.printk("sysrq: Resetting");
+                emergencyShutdown(ShutdownReason.REBOOT);
+            }
+            case 'c' -> {
+                log.printk("sysrq: Trigger a crash");
+                log.printk("Kernel panic - not syncing: sysrq triggered crash");
+                emergencyShutdown(ShutdownReason.CRASH);
+            }
+            case 'o' -> {
+                log.printk("sysrq: Power Off");
+                reason.set(ShutdownReason.POWEROFF);
+                stop.countDown();
+            }
+            case 's' -> {
+                log.printk("sysrq: Emergency Sync");
+                // Linux's emergency sync runs from a work queue and says when it is done.
+                Thread.ofVirtual().name("d" + hc.domid() + "-sysrq-sync").start(this::emergencySync);
+            }
+            case 'm' -> {
+                log.printk("sysrq: Show Memory");
+                for (String l : kernel.showMem()) log.printk(l);
+            }
+            default -> log.printk(SYSRQ_HELP);
+        }
+    }
+
+    private void emergencyShutdown(ShutdownReason r) {
+        emergency = true;
+        reason.set(r);
+        stop.countDown();
+    }
+
+    /** Every disk's completed writes made durable (a flush each); a disk that fails says so. */
+    private void emergencySync() {
+        for (String name : kernel.disks().names()) {
+            Disk d = kernel.disks().await(name).getNow(null);
+            if (d == null || d.readOnly() || !d.flushSupported()) continue;
+            try {
+                d.flush().get(30, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                return;
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                log.printk("sysrq: sync of " + name + " failed: " + (e.getCause() != null ? e.getCause().getMessage() : "timed out"));
+            }
+        }
+        log.printk("Emergency Sync complete");
+    }
 
     private void onShutdownRequest(XsClient xs) {
         if (stop.getCount() == 0) return;

@@ -149,6 +149,7 @@ public final class ControlServer implements AutoCloseable {
             case "create" -> create(c, req, false);
             case "create-paused" -> create(c, req, true);
             case "exec" -> exec(c, req);
+            case "config-update" -> configUpdate(c, req);
             case "destroy" -> {
                 int domid = guest(args(req, 1)[0], "destroy");
                 host.destroy(domid);
@@ -191,22 +192,37 @@ public final class ControlServer implements AutoCloseable {
     /** create LEN [DIR]: DIR is xl's working directory, against which the config's relative paths resolve. */
     private void create(LineChannel c, String[] req, boolean paused) throws IOException, ControlException, XlCfgException,
             DeviceException, HypercallException, InterruptedException, BootFailedException {
-        if (req.length < 2) throw new ControlException("create needs the config length");
-        int len;
-        try {
-            len = Integer.parseInt(req[1]);
-        } catch (NumberFormatException e) {
-            throw new ControlException("create needs the config length");
-        }
-        if (len < 0 || len > MAX_CONFIG) throw new ControlException("config of " + len + " bytes is too large");
-        Path base = req.length > 2 ? Path.of(String.join(" ", java.util.Arrays.copyOfRange(req, 2, req.length)))
-                : Path.of("").toAbsolutePath();
-        if (!base.isAbsolute()) throw new ControlException("create: the directory must be absolute: " + base);
-        String text = new String(c.readExactly(len), StandardCharsets.UTF_8);
-        DomainConfig cfg = DomainConfig.parse(text, host.modulePath(), base);
+        DomainConfig cfg = config(c, req, 1);
         if (cfg.warningLine() != null) host.dom0Kernel().printk("toolstack: " + cfg.guest().name() + ": " + cfg.warningLine());
         Host.Guest g = paused ? host.createPaused(cfg) : host.create(cfg);
         data(c, g.domid() + " " + g.name());
+    }
+
+    /** config-update DOM LEN [DIR] + the config: stored for the guest's next reboot (xl config-update). */
+    private void configUpdate(LineChannel c, String[] req) throws IOException, ControlException, XlCfgException {
+        if (req.length < 2) throw new ControlException("config-update needs the domain");
+        int domid = guest(req[1], "update the configuration of");
+        host.updateConfig(domid, config(c, req, 2));
+        host.dom0Kernel().printk("toolstack: setting dom" + domid + " configuration");
+    }
+
+    /**
+     * The config that follows a request's line: its length is word {@code at}, the words after it xl's working
+     * directory, against which relative paths resolve (without them, the host's).
+     */
+    private DomainConfig config(LineChannel c, String[] req, int at) throws IOException, ControlException, XlCfgException {
+        int len;
+        try {
+            len = Integer.parseInt(req.length > at ? req[at] : "");
+        } catch (NumberFormatException e) {
+            throw new ControlException(req[0] + " needs the config length");
+        }
+        if (len < 0 || len > MAX_CONFIG) throw new ControlException("config of " + len + " bytes is too large");
+        Path base = req.length > at + 1 ? Path.of(String.join(" ", java.util.Arrays.copyOfRange(req, at + 1, req.length)))
+                : Path.of("").toAbsolutePath();
+        if (!base.isAbsolute()) throw new ControlException(req[0] + ": the directory must be absolute: " + base);
+        String text = new String(c.readExactly(len), StandardCharsets.UTF_8);
+        return DomainConfig.parse(text, host.modulePath(), base);
     }
 
     /** exec 0 LEN + NUL-ended argv: the command runs in dom0's kernel (Utilities), its output comes back whole. */

@@ -75,6 +75,8 @@ public final class Host implements AutoCloseable {
     private final Map<String, Integer> names = new HashMap<>();
     /** What each guest does when it shuts down (xl.cfg's on_*), and its config for a restart. */
     private final Map<Integer, DomainConfig> configs = new HashMap<>();
+    /** xl config-update's config for a guest's next reboot (libxl's "xl" userdata), used once. */
+    private final Map<Integer, DomainConfig> updatedConfigs = new HashMap<>();
     /** Completed when a domain shuts down or is destroyed: ends a wait for its boot. */
     private final Map<Integer, CompletableFuture<Void>> ends = new HashMap<>();
     /** Domains still booting for xl create (a death then is create's error, not a case for on_crash). */
@@ -694,16 +696,54 @@ public final class Host implements AutoCloseable {
                 runtime.kept(domid); // xl shutdown -w learns how it ended: it stays, shut down
             }
             case RESTART -> {
+                DomainConfig next = reloadConfig(domid, cfg);
                 dom0Kernel.printk("toolstack: Domain " + domid + " needs to be cleaned up: destroying the domain");
                 destroyQuietly(domid);
-                restart(cfg);
+                restart(next);
             }
             case RENAME_RESTART -> {
+                DomainConfig next = reloadConfig(domid, cfg);
                 preserveRenamed(domid);
                 runtime.kept(domid);
-                restart(cfg);
+                restart(next);
             }
         }
+    }
+
+    /**
+     * xl's reload_domain_config, before a restart: the config xl config-update stored, else the domain's config as
+     * it is now (libxl_retrieve_domain_configuration: disks attached since creation come back, detached ones do
+     * not, the balloon target is the new domain's memory), else, when that fails, the config it was created with.
+     */
+    private DomainConfig reloadConfig(int domid, DomainConfig created) {
+        DomainConfig updated;
+        synchronized (this) {
+            updated = updatedConfigs.remove(domid);
+        }
+        if (updated != null) {
+            dom0Kernel.printk("toolstack: \"xl\" configuration found, using it");
+            return updated;
+        }
+        if (created == null) return null;
+        try {
+            DomainConfig now = DomainConfig.parse(RetrievedConfig.xlCfg(this, domid), modulePath(), Path.of("/"));
+            return new DomainConfig(now.guest().renamed(created.guest().name()), now.devices(), now.onShutdown(),
+                    List.of(), now.grantLimits());
+        } catch (IOException | XlCfgException | IllegalArgumentException e) {
+            dom0Kernel.printk("toolstack: failed to retrieve guest configuration (" + e.getMessage()
+                    + "). reusing old configuration");
+            return created;
+        }
+    }
+
+    /**
+     * xl config-update: the config a guest's next reboot builds the new domain from, instead of the domain's
+     * own; its name stays the guest's (xl restarts a domain under the name it had).
+     */
+    public synchronized void updateConfig(int domid, DomainConfig cfg) throws ControlException {
+        Guest g = guests.get(domid);
+        if (g == null) throw new ControlException("domain " + domid + " is not a guest of this host");
+        updatedConfigs.put(domid, cfg);
     }
 
     /** xl's preserve_domain: the old domain keeps running shut down as NAME-YYYYMMDDTHHMMZ, with a new uuid. */
@@ -771,6 +811,7 @@ public final class Host implements AutoCloseable {
         heldKernels.remove(domid);
         Guest g = removeGuest(domid);
         configs.remove(domid);
+        updatedConfigs.remove(domid);
         preserved.remove(domid);
         suspended.remove(domid);
         CompletableFuture<Void> end = ends.remove(domid);

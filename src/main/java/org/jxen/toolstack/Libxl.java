@@ -356,6 +356,11 @@ public final class Libxl {
         xs.write(home(domid) + "/control/shutdown", how);
     }
 
+    /** libxl_send_sysrq: the key in the guest's {@code control/sysrq}, which its kernel acts on and clears. */
+    public void sendSysrq(int domid, char key) throws IOException {
+        xs.write(home(domid) + "/control/sysrq", String.valueOf(key));
+    }
+
     /**
      * libxl__domain_pvcontrol for a suspend: writes {@code control/shutdown = suspend} and waits for the guest's
      * acknowledgement (any other value, or the node gone). A guest that does not answer within {@code timeout}

@@ -87,6 +87,11 @@ public final class XlCreate {
         }
     }
 
+    /** The libxl_domain_config JSON xl prints for a config with -n (create) or -d (config-update). */
+    public static String dryRunJson(DomainConfig cfg) {
+        return DomainJson.dryRun(cfg);
+    }
+
     /**
      * The text of config file {@code config} (xl's /dev/null is a config given entirely on the command line), or
      * null after xl's "Failed to read config file" line on {@code err}.

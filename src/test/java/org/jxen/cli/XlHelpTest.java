@@ -32,6 +32,8 @@ class XlHelpTest {
                 xl full list of subcommands:
 
                  create              Create a domain from config file <filename>
+                 config-update       Update a running domain's saved configuration, used when rebuilding the domain after reboot.
+                WARNING: xl now has better capability to manage domain configuration, avoid using this command when possible
                  list                List information about all/some domains
                  destroy             Terminate a domain immediately
                  shutdown            Issue a shutdown signal to a domain

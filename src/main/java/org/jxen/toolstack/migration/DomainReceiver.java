@@ -43,7 +43,7 @@ final class DomainReceiver {
         SaveReader reader = new SaveReader(in);
         DomainConfig dc;
         try {
-            // The saved config's paths are absolute (SavedConfig).
+            // The saved config's paths are absolute (RetrievedConfig).
             dc = DomainConfig.parse(reader.config(), host.modulePath(), Path.of("/"));
         } catch (XlCfgException e) {
             throw new SaveImageException("the image's config is refused: " + e.getMessage());

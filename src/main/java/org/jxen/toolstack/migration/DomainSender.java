@@ -13,6 +13,7 @@ import org.jxen.hypervisor.HypercallException;
 import org.jxen.kernel.KernelRecord;
 import org.jxen.toolstack.DeviceException;
 import org.jxen.toolstack.Host;
+import org.jxen.toolstack.RetrievedConfig;
 
 /**
  * The source side of a save or migration (libxl's domain_suspend with libxc's save): the config, then, for a
@@ -53,7 +54,7 @@ final class DomainSender {
 
     static Stats send(Host host, int domid, OutputStream raw, boolean live, Duration ackTimeout, Consumer<String> progress,
             Check check) throws IOException, HypercallException, DeviceException, InterruptedException {
-        String config = SavedConfig.of(host, domid);
+        String config = RetrievedConfig.xlCfg(host, domid);
         MemorySegment memory = host.hypervisor().domainMemory(domid);
         Path file = host.hypervisor().domainMemoryFile(domid);
         int pages = (int) (memory.byteSize() / SaveFormat.PAGE_SIZE);

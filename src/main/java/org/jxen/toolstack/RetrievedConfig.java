@@ -1,26 +1,23 @@
-package org.jxen.toolstack.migration;
+package org.jxen.toolstack;
 
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import org.jxen.toolstack.DomainConfig;
-import org.jxen.toolstack.GuestConfig;
-import org.jxen.toolstack.Host;
-import org.jxen.toolstack.Libxl;
-import org.jxen.toolstack.ShutdownAction;
 import org.jxen.xenstore.client.XsClient;
 
 /**
- * The config a save image carries (libxl keeps the domain's current config as JSON; jxen writes xl.cfg): the
- * guest's settings as it was created, its uuid as the store has it (so the restored domain keeps it), and its
- * devices as they are now, hot-plugged ones included, read from the store. Paths are absolute: the image may be
- * restored from another directory or host (disk images are shared storage at the same path).
+ * libxl_retrieve_domain_configuration: a live guest's config as it is now, what a save image carries and what a
+ * reboot builds the new domain from (libxl keeps the domain's config as JSON and brings it up to date from the
+ * store; jxen writes xl.cfg text). The guest's settings as it was created, its uuid as the store has it (so the
+ * restored or rebooted domain keeps it), its balloon target, and its devices as they are now, read from the
+ * store: hot-plugged ones included, detached ones gone. Paths are absolute: the image may be restored from another
+ * directory or host (disk images are shared storage at the same path).
  */
-public final class SavedConfig {
-    private SavedConfig() {}
+public final class RetrievedConfig {
+    private RetrievedConfig() {}
 
     /** The xl.cfg text of a live guest; IOException naming a device that no xl.cfg setting can describe. */
-    public static String of(Host host, int domid) throws IOException {
+    public static String xlCfg(Host host, int domid) throws IOException {
         GuestConfig g = host.config(domid);
         if (g == null) throw new IOException("domain " + domid + " is not a guest of this host");
         DomainConfig dc = host.domainConfig(domid);
@@ -46,6 +43,13 @@ public final class SavedConfig {
             // argv word for word: its words are its own, not a command line's.
             line(b, "kernel_class", quote(g.kernel()));
             list(b, "kernel_args", g.kernelArgs());
+        }
+        DomainConfig.GrantLimits grants = dc == null ? DomainConfig.GrantLimits.DEFAULT : dc.grantLimits();
+        if (grants.grantFrames() != DomainConfig.GrantLimits.DEFAULT.grantFrames()) {
+            line(b, "max_grant_frames", Integer.toString(grants.grantFrames()));
+        }
+        if (grants.maptrackFrames() != DomainConfig.GrantLimits.DEFAULT.maptrackFrames()) {
+            line(b, "max_maptrack_frames", Integer.toString(grants.maptrackFrames()));
         }
         ShutdownAction.OnShutdown on = dc == null ? ShutdownAction.OnShutdown.DESTROY_ALL : dc.onShutdown();
         line(b, "on_poweroff", quote(on.poweroff().xlName));
