@@ -460,7 +460,7 @@ final class XlCmdTable {
         put(over, "sysrq", null, null);
         over.put("dmesg", new Entry("dmesg", false, false,
                 "Read the kernel log of dom0, or the console log of a domain (jxen: dom0's kernel log stands for"
-                + " Xen's own)", "[Domain]", null));
+                + " Xen's own)", "[-c] [Domain]", "  -c                        Clear dmesg buffer as well as printing it"));
         put(over, "block-attach", null, null);
         put(over, "block-list", null, null);
         put(over, "block-detach", "<Domain> <DevId>", null);

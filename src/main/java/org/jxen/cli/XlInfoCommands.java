@@ -155,10 +155,12 @@ final class XlInfoCommands {
         CommandSpec spec;
         @Parameters(paramLabel = "DOM", arity = "0..1")
         String dom;
+        @Option(names = "-c")
+        boolean clear;
 
         @Override
         public Integer call() {
-            return XlCommand.request(xl, spec, dom == null ? "dmesg" : "dmesg " + dom);
+            return XlCommand.request(xl, spec, "dmesg" + (clear ? " -c" : "") + (dom == null ? "" : " " + dom));
         }
     }
 }

@@ -45,6 +45,15 @@ public final class KernelLog {
         }
     }
 
+    /** The lines still held, oldest first, and none held after (xl dmesg -c). */
+    public List<String> drain() {
+        synchronized (lines) {
+            List<String> out = new ArrayList<>(lines);
+            lines.clear();
+            return out;
+        }
+    }
+
     public void addSink(Consumer<String> sink) {
         sinks.add(sink);
     }

@@ -98,6 +98,13 @@ public final class ConsoleLog {
         return new ArrayList<>(lines);
     }
 
+    /** The lines held, and none held after (xl dmesg -c); the log file keeps them. */
+    public synchronized List<String> drain() {
+        List<String> out = new ArrayList<>(lines);
+        lines.clear();
+        return out;
+    }
+
     /**
      * Registers a follower and returns the lines so far, atomically, so that no line is missed or seen twice.
      * A log that already ended calls {@code ended} at once.

@@ -156,9 +156,15 @@ public final class ControlServer implements AutoCloseable {
             }
             case "shutdown" -> host.libxl().requestShutdown(guest(args(req, 1)[0], "shut down"), "poweroff");
             case "dmesg" -> {
-                String[] a = req.length == 1 ? new String[0] : args(req, 1);
-                int domid = a.length == 0 ? 0 : resolve(a[0]);
-                for (String l : domid == 0 ? host.dom0Kernel().log().lines() : consoleOf(domid).lines()) data(c, l);
+                // dmesg [-c] [DOM]: -c clears what it prints, as xl dmesg -c does Xen's console ring.
+                boolean clear = req.length > 1 && req[1].equals("-c");
+                int first = clear ? 2 : 1;
+                if (req.length > first + 1) throw new ControlException("dmesg takes at most one domain");
+                int domid = req.length == first ? 0 : resolve(req[first]);
+                List<String> lines;
+                if (domid == 0) lines = clear ? host.dom0Kernel().log().drain() : host.dom0Kernel().log().lines();
+                else lines = clear ? consoleOf(domid).drain() : consoleOf(domid).lines();
+                for (String l : lines) data(c, l);
             }
             case "console" -> {
                 console(c, guest(args(req, 1)[0], "attach to the console of"));

@@ -117,5 +117,15 @@ class XlInfoCommandsTest extends XlHostFixture {
         assertThat(xl("dmesg", Integer.toString(id)).out()).isEqualTo(guest.out());
         assertThat(xl("dmesg", "0").out()).startsWith("jxen host: dom0 up;");
         assertThat(xl("dmesg", "nosuch")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier\n"));
+
+        // -c prints, then clears: the next read has only what came after.
+        XlResult cleared = xl("dmesg", "-c");
+        assertThat(cleared.code()).isZero();
+        assertThat(cleared.out()).startsWith("jxen host: dom0 up;");
+        assertThat(xl("dmesg")).isEqualTo(new XlResult(0, "", ""));
+        host.dom0Kernel().printk("after the clear");
+        assertThat(xl("dmesg")).isEqualTo(new XlResult(0, "after the clear\n", ""));
+        assertThat(xl("dmesg", "-c", "log").out()).isEqualTo(guest.out());
+        assertThat(xl("dmesg", "log")).isEqualTo(new XlResult(0, "", ""));
     }
 }
