@@ -463,7 +463,7 @@ final class XlCmdTable {
                 + " Xen's own)", "[-c] [Domain]", "  -c                        Clear dmesg buffer as well as printing it"));
         put(over, "block-attach", null, null);
         put(over, "block-list", null, null);
-        put(over, "block-detach", "<Domain> <DevId>", null);
+        put(over, "block-detach", null, xen("block-detach").options());
         put(over, "network-attach", null, null);
         put(over, "network-list", null, null);
         put(over, "network-detach", null, null);

@@ -539,7 +539,20 @@ public final class Libxl {
         }
     }
 
+    /**
+     * How a removal treats a backend that does not close (libxl's libxl__force): {@code AUTO} removes the device
+     * anyway once the wait is over (libxl_device_*_remove, and block-detach before Xen 4.15); {@code SAFE} fails
+     * and leaves the device (libxl_device_disk_safe_remove, xl block-detach since 4.15); {@code FORCE} removes the
+     * frontend's directory first, so the guest loses the device at once, and the rest whatever the backend does
+     * (libxl_device_*_destroy, xl block-detach -f).
+     */
+    public enum Removal { AUTO, SAFE, FORCE }
+
     public void removeDevice(int domid, DeviceSpec d) throws IOException, DeviceException, InterruptedException {
+        removeDevice(domid, d, Removal.AUTO);
+    }
+
+    public void removeDevice(int domid, DeviceSpec d, Removal how) throws IOException, DeviceException, InterruptedException {
         DevicePaths paths = DevicePaths.of(domid, d);
         String fe = paths.frontend();
         String be = paths.backend();
@@ -547,6 +560,7 @@ public final class Libxl {
         boolean present = xs.transaction(tx -> {
             boolean beExists = tx.exists(be);
             if (!beExists && !tx.exists(fe)) return false;
+            if (how == Removal.FORCE && tx.exists(fe)) tx.rm(fe);
             if (beExists) {
                 tx.write(be + "/online", "0");
                 String s = tx.readOrNull(be + "/state");
@@ -560,13 +574,26 @@ public final class Libxl {
         Map<String, String> env = script == null ? Map.of() : hotplugEnv(d.kind(), be, script);
         String state = XsWait.until(xs, be + "/state", timeouts.close(),
                 v -> v == null || stateOf(v) == STATE_CLOSED);
+        if (state == null && how == Removal.SAFE) {
+            // libxl's device_backend_callback without force: no hotplug script, nothing removed; the backend was
+            // asked to close (online 0, Closing) and may still do so.
+            throw new DeviceException("unable to remove device with path " + be + " (its backend did not close within "
+                    + seconds(timeouts.close()) + ")");
+        }
         if (script != null) hotplugRemove(d.kind(), be, script, env, what);
         if (state == null) {
-            warnings.accept("backend " + be + " of " + what + " did not close within " + seconds(timeouts.close())
-                    + "; forcing removal (frontend first)");
+            if (how == Removal.AUTO) {
+                warnings.accept("backend " + be + " of " + what + " did not close within " + seconds(timeouts.close())
+                        + "; forcing removal (frontend first)");
+            }
             xs.rm(fe);
             xs.rm(be);
             removeEmptyParent(paths);
+            // Forced from the start, the removal is done but reported as having timed out, as libxl does.
+            if (how == Removal.FORCE) {
+                throw new DeviceException("unable to remove device with path " + be + " (its backend did not close within "
+                        + seconds(timeouts.close()) + "; removed anyway)");
+            }
             return;
         }
         removePaths(paths);

@@ -61,6 +61,33 @@ class XlBlockCommandsTest extends XlHostFixture {
     }
 
     @Test
+    void detachOfADiskTheGuestDoesNotReleaseFailsAndLeavesItUnlessForced() throws Exception {
+        Path img = dir.resolve("p.img");
+        Files.write(img, new byte[1 << 20]);
+        int domid = createGuest("p1", "inproc = 1\ndisk = ['format=raw, vdev=xvda, access=rw, target=" + img + "']\n");
+        String be = "/local/domain/0/backend/vbd/" + domid + "/51712";
+        String fe = "/local/domain/" + domid + "/device/vbd/51712";
+        until(() -> "4".equals(host.xenstore().readOrNull(fe + "/state")));
+        // Paused, the guest cannot answer its backend's Closing: libxl_device_disk_safe_remove gives up after
+        // 10 s and leaves the disk.
+        assertThat(xl("pause", "p1").code()).isZero();
+        XlResult safe = xl("block-detach", "p1", "xvda");
+        assertThat(safe).isEqualTo(new XlResult(1, "", "libxl: error: Domain " + domid + ":unable to remove device with path "
+                + be + " (its backend did not close within 10 s)\nlibxl_device_disk_safe_remove failed.\n"));
+        assertThat(host.xenstore().exists(fe)).isTrue();
+        assertThat(host.xenstore().readString(be + "/online")).isEqualTo("0");
+        assertThat(xl("block-list", "p1").out()).contains(be);
+
+        // -f takes the frontend's directory first, so the backend lets go and the disk is gone.
+        XlResult forced = xl("block-detach", "-f", "p1", "xvda");
+        assertThat(forced).isEqualTo(new XlResult(0, "", ""));
+        assertThat(host.xenstore().exists(fe)).isFalse();
+        assertThat(host.xenstore().exists(be)).isFalse();
+        assertThat(xl("unpause", "p1").code()).isZero();
+        assertThat(xl("block-list", "p1").out().lines().toList()).hasSize(1);
+    }
+
+    @Test
     void resizeGrowsTheDiskWhileBothEndsStayConnected() throws Exception {
         Path img = dir.resolve("r.img");
         Files.write(img, new byte[1 << 20]);

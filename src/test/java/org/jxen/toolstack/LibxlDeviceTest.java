@@ -105,6 +105,39 @@ class LibxlDeviceTest {
     }
 
     @Test
+    void aSafeRemovalOfADeviceWhoseBackendNeverClosesFailsAndLeavesIt() throws Exception {
+        DeviceSpec d = new DeviceSpec("stuckdev", 0, 0);
+        Libxl m = libxl(Map.of(), Duration.ofSeconds(10), SHORT);
+        DevicePaths p = DevicePaths.of(domid, d);
+        try (TestBackend b = new TestBackend(xs, "stuckdev", false)) {
+            m.addDevice(domid, d);
+            assertThatThrownBy(() -> m.removeDevice(domid, d, Libxl.Removal.SAFE))
+                    .isInstanceOf(DeviceException.class)
+                    .hasMessage("unable to remove device with path " + p.backend() + " (its backend did not close within 500 ms)");
+        }
+        assertThat(warnings).isEmpty();
+        assertThat(xs.exists(p.frontend())).isTrue();
+        assertThat(xs.readString(p.backend() + "/online")).isEqualTo("0");
+        assertThat(xs.readString(p.backend() + "/state")).isEqualTo("5");
+    }
+
+    @Test
+    void aForcedRemovalTakesTheFrontendFirstAndEverythingEvenIfTheBackendNeverCloses() throws Exception {
+        DeviceSpec d = new DeviceSpec("stuckdev", 1, 0);
+        Libxl m = libxl(Map.of(), Duration.ofSeconds(10), SHORT);
+        DevicePaths p = DevicePaths.of(domid, d);
+        try (TestBackend b = new TestBackend(xs, "stuckdev", false)) {
+            m.addDevice(domid, d);
+            assertThatThrownBy(() -> m.removeDevice(domid, d, Libxl.Removal.FORCE))
+                    .isInstanceOf(DeviceException.class)
+                    .hasMessageContaining("did not close within 500 ms; removed anyway");
+        }
+        assertThat(warnings).isEmpty();
+        assertThat(xs.exists(p.frontend())).isFalse();
+        assertThat(xs.exists(p.backend())).isFalse();
+    }
+
+    @Test
     void aHotplugScriptReportingErrorFailsTheAddWithItsMessage() throws Exception {
         Path script = script("fail.sh", "\"$XENBUS_PATH/hotplug-error\" 'bridge xenbr9 not found' \"$XENBUS_PATH/hotplug-status\" error");
         DeviceSpec d = new DeviceSpec("hotdev", 0, 0);
