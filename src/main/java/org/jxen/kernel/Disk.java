@@ -13,6 +13,9 @@ public interface Disk {
     /** The device's name, e.g. {@code xvda}. */
     String name();
 
+    /** Its minor number under the xvd major (202), as Linux's blkfront numbers it: xvda 0, xvdb 16, xvda1 1. */
+    int minor();
+
     /** Size in 512-byte sectors. */
     long sectors();
 

@@ -12,6 +12,7 @@ import java.util.Random;
 import org.jxen.toolstack.GuestExecClient;
 import org.jxen.toolstack.Host;
 import org.jxen.xenstore.client.XsClient;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -115,6 +116,20 @@ class XlCreateWithDisksTest extends XlHostFixture {
         assertThat(r.err()).isEqualTo("blkbench: /dev/xvdb: read-only disk\n");
         assertSameBytes(roImg, ro);
         assertSameBytes(rwImg, rw);
+    }
+
+    @Test
+    void emulatedDiskNamesAreTheXvdNamesLinuxGivesThem() throws Exception {
+        Path a = Files.write(dir.resolve("a.img"), new byte[1 << 20]);
+        Path b = Files.write(dir.resolve("b.img"), new byte[2 << 20]);
+        int domid = createGuest("e", "inproc = 1\ndisk = ['" + a + ",raw,hda,rw', '" + b + ",raw,sdb,rw']\n");
+        awaitConsoleLine(domid, "blkfront: xvda:");
+        awaitConsoleLine(domid, "blkfront: xvdf:");
+        GuestExecClient.Result r = exec(domid, "cat", "/proc/partitions");
+        assertThat(r.status()).isZero();
+        assertThat(r.out()).isEqualTo("major minor  #blocks  name\n\n"
+                + " 202        0       1024 xvda\n"
+                + " 202       80       2048 xvdf\n");
     }
 
     /** The file holds exactly {@code want} (reported as the first differing offset, not two 4 MiB dumps). */

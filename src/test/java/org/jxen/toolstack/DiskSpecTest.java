@@ -41,6 +41,22 @@ class DiskSpecTest {
         if (vdev.startsWith("xvd")) assertThat(Vdev.name(devid)).isEqualTo(vdev);
     }
 
+    /** Linux blkfront's names and minors, the emulated aliases onto xvd (xen_translate_vdev). */
+    @ParameterizedTest
+    @CsvSource({"51712,xvda,0", "51713,xvda1,1", "51728,xvdb,16", "268439552,xvdq,4096", "268439553,xvdq1,4097",
+        "768,xvda,0", "769,xvda,0", "832,xvdb,16", "5632,xvdc,32", "5696,xvdd,48",
+        "2048,xvde,64", "2064,xvdf,80", "2065,xvdf1,81"})
+    void guestNames(int devid, String name, int minor) {
+        assertThat(Vdev.guestName(devid)).isEqualTo(new Vdev.GuestName(name, minor));
+    }
+
+    @Test
+    void numbersLinuxWouldNotNameAreNone() {
+        assertThat(Vdev.guestName((65 << 8) | 16)).as("a major blkfront does not translate").isNull();
+        assertThat(Vdev.guestName(2 << 28)).as("above the extended range").isNull();
+        assertThat(Vdev.name(65 << 8)).isEqualTo(Integer.toString(65 << 8));
+    }
+
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
         "/a.img,qcow2,xvda,w          | format qcow2 is not supported",

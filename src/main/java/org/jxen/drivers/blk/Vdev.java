@@ -55,26 +55,73 @@ public final class Vdev {
         return n - 1;
     }
 
-    /** The guest's name for device number {@code devid} (51712 = xvda, 51713 = xvda1); else the number. */
-    public static String name(int devid) {
-        int disk;
-        int part;
-        if ((devid & EXTENDED) != 0) {
-            disk = (devid >>> 8) & 0xfffff;
-            part = devid & 0xff;
-        } else if ((devid >>> 8) == XVD_MAJOR) {
-            disk = (devid >>> 4) & 0xf;
-            part = devid & 0xf;
+    /** How the guest names a device (xvda, xvdf1) and its minor under major 202, as Linux's blkfront does. */
+    public record GuestName(String name, int minor) {}
+
+    private static final int IDE0_MAJOR = 3, IDE1_MAJOR = 22, SCSI_DISK0_MAJOR = 8;
+    private static final int PARTS_PER_DISK = 16, PARTS_PER_EXT_DISK = 256;
+    /** Linux's EMULATED_SD_DISK_NAME_OFFSET: sdX come after the four IDE disks (sda is xvde). */
+    private static final int SD_NAME_OFFSET = 4;
+    private static final int SD_MINOR_OFFSET = SD_NAME_OFFSET * PARTS_PER_DISK;
+
+    /**
+     * blkfront's xlvbd_alloc_gendisk and xen_translate_vdev: xvd numbers as they are; the emulated aliases mapped
+     * onto xvd names (hda..hdd are xvda..xvdd, whole disks only; sda.. are xvde.., partitions kept), so that
+     * 768 (hda) is xvda, minor 0, and 2064 (sdb) is xvdf, minor 80. A partition's number names the partition
+     * (51713 = xvda1). Null for a number Linux refuses (another major, above the extended range).
+     */
+    public static GuestName guestName(int devid) {
+        if ((devid >>> 28) > 1) return null;
+        int minor;
+        int offset;
+        int parts;
+        if ((devid & EXTENDED) == 0) {
+            int major = devid >>> 8;
+            minor = devid & 0xff;
+            switch (major) {
+                case IDE0_MAJOR -> {
+                    offset = minor / 64;
+                    minor = (minor / 64) * PARTS_PER_DISK;
+                }
+                case IDE1_MAJOR -> {
+                    offset = minor / 64 + 2;
+                    minor = (minor / 64 + 2) * PARTS_PER_DISK;
+                }
+                case SCSI_DISK0_MAJOR -> {
+                    offset = minor / PARTS_PER_DISK + SD_NAME_OFFSET;
+                    minor = minor + SD_MINOR_OFFSET;
+                }
+                case XVD_MAJOR -> offset = minor / PARTS_PER_DISK;
+                default -> {
+                    return null;
+                }
+            }
+            parts = PARTS_PER_DISK;
         } else {
-            return Integer.toString(devid);
+            minor = devid & ~EXTENDED;
+            parts = PARTS_PER_EXT_DISK;
+            offset = minor / parts;
         }
+        if ((minor >>> 20) != 0) return null; // MINORBITS
+        int part = minor % parts;
+        return new GuestName("xvd" + letters(offset) + (part == 0 ? "" : Integer.toString(part)), minor);
+    }
+
+    /** The guest's name for device number {@code devid} (51712 = xvda, 51713 = xvda1, 768 = xvda); else the number. */
+    public static String name(int devid) {
+        GuestName g = guestName(devid);
+        return g == null ? Integer.toString(devid) : g.name();
+    }
+
+    /** 0 = a, 25 = z, 26 = aa, ... (Linux's xlbd_alloc_gendisk naming). */
+    private static String letters(int n) {
         StringBuilder sb = new StringBuilder();
-        int d = disk + 1;
+        int d = n + 1;
         while (d > 0) {
             d--;
             sb.insert(0, (char) ('a' + d % 26));
             d /= 26;
         }
-        return "xvd" + sb + (part == 0 ? "" : Integer.toString(part));
+        return sb.toString();
     }
 }

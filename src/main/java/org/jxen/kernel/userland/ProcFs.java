@@ -86,15 +86,9 @@ final class ProcFs {
         for (String name : k.disks().names()) {
             Disk d = k.disks().await(name).getNow(null);
             if (d == null) continue;
-            b.append(String.format("%4d  %7d %10d %s%n", XVD_MAJOR, minor(name), d.sectors() / 2, name));
+            b.append(String.format("%4d  %7d %10d %s%n", XVD_MAJOR, d.minor(), d.sectors() / 2, name));
         }
         return b.toString();
-    }
-
-    /** xvda 0, xvdb 16, ... (the first 26 disks; others, which jxen does not name, 0). */
-    private static int minor(String name) {
-        if (name.length() == 4 && name.startsWith("xvd")) return (name.charAt(3) - 'a') * 16;
-        return 0;
     }
 
     /** /proc/modules: {@code name size refcount deps state address}, the last loaded first, as lsmod reads it. */

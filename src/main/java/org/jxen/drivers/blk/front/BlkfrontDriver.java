@@ -52,7 +52,14 @@ final class BlkfrontDriver implements XenbusDriver {
             dev.devFatal(Errno.EINVAL, "reading virtual-device");
             throw new IOException("bad virtual-device " + vd);
         }
-        devices.put(dev, new BlockFront(dev, Vdev.name(devid), devid, params));
+        Vdev.GuestName name = Vdev.guestName(devid);
+        if (name == null) {
+            // xlvbd_alloc_gendisk's refusal of a number that is no xvd, hd or sd disk.
+            dev.xenbus().printk("blkfront: your disk configuration is incorrect, please use an xvd device instead");
+            dev.devFatal(Errno.ENODEV, "xlvbd_add at " + node);
+            throw new IOException("virtual-device " + devid + " is no disk Linux would name");
+        }
+        devices.put(dev, new BlockFront(dev, name, devid, params));
     }
 
     /**

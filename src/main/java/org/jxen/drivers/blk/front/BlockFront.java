@@ -7,6 +7,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import org.jxen.drivers.blk.Blkif;
 import org.jxen.hypervisor.HypercallException;
+import org.jxen.drivers.blk.Vdev;
 import org.jxen.kernel.Disk;
 import org.jxen.xenbus.XenbusDevice;
 
@@ -37,12 +38,15 @@ import org.jxen.xenbus.XenbusDevice;
 public final class BlockFront implements Disk {
     private final String name;
     private final int devid;
+    private final int minor;
     private final ExecutorService completions;
     private final RequestQueue requests;
     private final CompletableFuture<BlockFront> connected = new CompletableFuture<>();
 
-    BlockFront(XenbusDevice dev, String name, int devid, BlkFront.Params params) {
+    BlockFront(XenbusDevice dev, Vdev.GuestName guestName, int devid, BlkFront.Params params) {
+        String name = guestName.name();
         this.name = name;
+        this.minor = guestName.minor();
         this.devid = devid;
         this.completions = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "blkfront-" + name + "-" + dev.xenbus().domid());
@@ -57,6 +61,11 @@ public final class BlockFront implements Disk {
     @Override
     public String name() {
         return name;
+    }
+
+    @Override
+    public int minor() {
+        return minor;
     }
 
     public int devid() {
