@@ -106,6 +106,11 @@ final class XlCli {
                     && u.getUnmatched().getFirst().length() > 1) {
                 return unsupportedOption(err, u.getUnmatched().getFirst());
             }
+            if (ex instanceof CommandLine.UnmatchedArgumentException u && u.getUnmatched().stream().noneMatch(
+                    a -> a.startsWith("-") && a.length() > 1)) {
+                // xl's commands read the arguments they take (argv[optind], ...) and never look at the rest.
+                return withoutTrailing(cl, args, u.getUnmatched());
+            }
             if (ex instanceof CommandLine.MissingParameterException) {
                 int n = required(cl.getCommandSpec());
                 err.printf("'xl %s' requires at least %d argument%s.%n%n", name, n, n > 1 ? "s" : "");
@@ -164,6 +169,21 @@ final class XlCli {
                 }
             }
             CommandLine root = xl;
+            while (root.getParent() != null) root = root.getParent();
+            return root.execute(a.toArray(String[]::new));
+        }
+
+        /** Runs the command line again without {@code extra}, the words at its end that no parameter took. */
+        private static int withoutTrailing(CommandLine cl, String[] args, List<String> extra) {
+            List<String> a = new ArrayList<>(List.of(args));
+            if (extra.size() > a.size() || !a.subList(a.size() - extra.size(), a.size()).equals(extra)) {
+                // Not a tail (picocli found them elsewhere): say so as before.
+                cl.getErr().println("xl " + cl.getCommandName() + ": unexpected argument " + String.join(" ", extra));
+                cl.getErr().flush();
+                return 2;
+            }
+            a.subList(a.size() - extra.size(), a.size()).clear();
+            CommandLine root = cl;
             while (root.getParent() != null) root = root.getParent();
             return root.execute(a.toArray(String[]::new));
         }

@@ -242,6 +242,11 @@ class XlDomainCommandsTest extends XlHostFixture {
         XlResult none = xl("domid");
         assertThat(none.code()).isEqualTo(2);
         assertThat(none.err()).startsWith("'xl domid' requires at least 1 argument.\n\n");
+        // xl reads the arguments a command takes and never looks at the rest.
+        assertThat(xl("domid", "named", "extra", "words")).isEqualTo(new XlResult(0, id + "\n", ""));
+        assertThat(xl("domname", "0", "x")).isEqualTo(new XlResult(0, "Domain-0\n", ""));
+        // An option among them is still one xl does not have.
+        assertThat(xl("domid", "named", "-z")).isEqualTo(new XlResult(2, "", "option `z' not supported.\n"));
     }
 
     @Test
