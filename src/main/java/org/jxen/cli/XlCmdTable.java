@@ -445,7 +445,7 @@ final class XlCmdTable {
                 + "-w, --wait              Wait for guest(s) to reboot.\n");
         put(over, "pause", null, null);
         put(over, "unpause", null, null);
-        put(over, "console", "<Domain>", null);
+        put(over, "console", null, null);
         put(over, "mem-max", null, null);
         put(over, "mem-set", null, null);
         put(over, "vcpu-list", null, null);

@@ -8,6 +8,7 @@ import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -41,15 +42,50 @@ final class XlConsole implements Callable<Integer> {
     String dom;
     @Option(names = "--no-follow", description = "Print what is there and exit (as dmesg DOM).")
     boolean noFollow;
+    @Option(names = "-t", paramLabel = "TYPE", description = "Console type: pv (a PV guest's only one).")
+    String type;
+    @Option(names = "-n", paramLabel = "NUM", description = "Console number: 0 (a guest's only one).")
+    String num;
+    @Option(names = "-e", paramLabel = "ESCAPE", description = "Escape character: C, or ^C for Ctrl-C (default ^]).")
+    String escape;
 
     @Override
     public Integer call() {
+        // xl's main_console: pv, serial or vuart, else its line. A PV guest has console 0 of type pv and no other
+        // (no emulated serial, no secondary consoles): asking for one is refused rather than waited for.
+        if (type != null && !List.of("pv", "serial", "vuart").contains(type)) {
+            return XlCommand.fail(spec, "console type supported are: pv, serial, vuart");
+        }
+        if (type != null && !type.equals("pv")) {
+            return XlCommand.fail(spec, "domain " + dom + " is a PV guest: it has no " + type + " console (use -t pv)");
+        }
+        if (num != null && parseLeadingInt(num) != 0) {
+            return XlCommand.fail(spec, "domain " + dom + " has no console " + parseLeadingInt(num) + ": a PV guest's console is 0");
+        }
+        int esc = ESCAPE;
+        if (escape != null) {
+            // xenconsole's -e: ^X is Ctrl-X, else the one character itself.
+            if (escape.length() == 2 && escape.charAt(0) == '^') esc = escape.charAt(1) & 0x1f;
+            else if (escape.length() == 1) esc = escape.charAt(0);
+            else return XlCommand.fail(spec, "Invalid escape argument");
+        }
         if (noFollow) return XlCommand.request(xl, spec, "dmesg " + dom);
-        return attach(xl, spec, dom);
+        return attach(xl, spec, dom, esc);
+    }
+
+    /** C's atoi: the leading digits (after an optional sign), 0 when there are none. */
+    private static int parseLeadingInt(String s) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\s*([-+]?[0-9]{1,9})").matcher(s);
+        return m.lookingAt() ? Integer.parseInt(m.group(1)) : 0;
     }
 
     /** Attaches to {@code dom}'s console until Ctrl-] or the domain's end; also {@code xl create -c}. */
     static int attach(XlCommand xl, CommandSpec spec, String dom) {
+        return attach(xl, spec, dom, ESCAPE);
+    }
+
+    /** As {@link #attach(XlCommand, CommandSpec, String)}, leaving on {@code escape} instead of Ctrl-]. */
+    static int attach(XlCommand xl, CommandSpec spec, String dom, int escape) {
         ConsoleSession session;
         try {
             session = xl.control().console(dom);
@@ -61,7 +97,7 @@ final class XlConsole implements Callable<Integer> {
             CompletableFuture<String> done = new CompletableFuture<>();
             PrintWriter out = spec.commandLine().getOut();
             daemon("xl-console-out", () -> copyOutput(session, out, done));
-            daemon("xl-console-in", () -> copyKeys(new FileInputStream(FileDescriptor.in), session, done));
+            daemon("xl-console-in", () -> copyKeys(new FileInputStream(FileDescriptor.in), session, done, escape));
             String error = done.get();
             out.flush();
             return error == null ? 0 : XlCommand.fail(spec, error);
@@ -92,13 +128,13 @@ final class XlConsole implements Callable<Integer> {
         }
     }
 
-    /** stdin to the guest up to Ctrl-], which ends the session; at end of file the output is still followed. */
-    static void copyKeys(InputStream keys, ConsoleSession session, CompletableFuture<String> done) {
+    /** stdin to the guest up to the escape character (Ctrl-]), which ends the session; at end of file the output is still followed. */
+    static void copyKeys(InputStream keys, ConsoleSession session, CompletableFuture<String> done, int escape) {
         byte[] buf = new byte[1024];
         try {
             int n;
             while ((n = keys.read(buf)) > 0) {
-                int esc = indexOf(buf, n, ESCAPE);
+                int esc = indexOf(buf, n, escape);
                 if (esc > 0) session.type(buf, 0, esc);
                 if (esc >= 0) {
                     done.complete(null);

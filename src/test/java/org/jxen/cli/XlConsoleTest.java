@@ -154,6 +154,26 @@ class XlConsoleTest extends XlHostFixture {
     }
 
     @Test
+    void theConsoleTypeNumberAndEscapeOptionsAreXls() throws Exception {
+        assertThat(xl("create", cfg("o1.cfg", "name = 'o1'\ninproc = 1\n").toString()).code()).isZero();
+        assertThat(xl("console", "-t", "tty", "o1")).isEqualTo(new XlResult(1, "", "console type supported are: pv, serial, vuart\n"));
+        assertThat(xl("console", "-t", "serial", "o1"))
+                .isEqualTo(new XlResult(1, "", "domain o1 is a PV guest: it has no serial console (use -t pv)\n"));
+        assertThat(xl("console", "-n", "1", "o1"))
+                .isEqualTo(new XlResult(1, "", "domain o1 has no console 1: a PV guest's console is 0\n"));
+        assertThat(xl("console", "-e", "^^^", "o1")).isEqualTo(new XlResult(1, "", "Invalid escape argument\n"));
+        // -t pv -n 0 is the console there is; -e ^a makes Ctrl-A the way out, and Ctrl-] an ordinary key.
+        try (ConsoleProcess xl = new ConsoleProcess(run, "console", "-t", "pv", "-n", "0", "-e", "^a", "o1")) {
+            int at = xl.awaitOutput(0, "Kernel command line: \n");
+            xl.type(CTRL_RIGHT_BRACKET);
+            xl.type("\n");
+            xl.awaitOutput(at, "root@o1:~# ");
+            xl.type((byte) 0x01);
+            assertThat(xl.awaitExit()).as(xl.err()).isZero();
+        }
+    }
+
+    @Test
     void consoleOfNoSuchDomainIsOneLineAndStatus1() throws Exception {
         try (ConsoleProcess xl = new ConsoleProcess(run, "console", "nosuch")) {
             assertThat(xl.awaitExit()).isEqualTo(1);
