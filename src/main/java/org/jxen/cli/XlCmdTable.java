@@ -424,8 +424,12 @@ final class XlCmdTable {
         Map<String, Entry> over = new LinkedHashMap<>();
         put(over, "create", "<ConfigFile> [options] [vars]",
                 "-c                      Connect to the console after the domain is created.\n"
+                + "-d                      Enable debug messages.\n"
+                + "-e                      Do not wait in the background for the death of the domain.\n"
                 + "-f FILE, --defconfig=FILE\n                     Use the given configuration file.\n"
                 + "-h                      Print this help.\n"
+                + "-n, --dryrun            Dry run - prints the resulting configuration\n"
+                + "                         (deprecated in favour of global -N option).\n"
                 + "-p                      Leave the domain paused after it is created.\n"
                 + "-q, --quiet             Quiet.");
         put(over, "list", "[options] [Domain]\n", "-l, --long              Output all VM details\n"

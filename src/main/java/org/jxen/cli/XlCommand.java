@@ -164,6 +164,14 @@ public final class XlCommand implements Callable<Integer> {
         String defconfig;
         @Option(names = {"-n", "--dryrun"}, description = "Dry run: print the domain config libxl would build, create nothing.")
         boolean dryRun;
+        @Option(names = "-d", description = "Debug: print the domain config libxl builds, then create it.")
+        boolean debug;
+        /**
+         * xl's -e: no xl stays behind to wait for the domain's death. jxen's xl never does (the host handles the
+         * domain's shutdown actions), so it changes nothing.
+         */
+        @Option(names = "-e", description = "Do not wait in the background for the death of the domain (jxen's xl never does).")
+        boolean noWait;
 
         @Override
         public Integer call() {
@@ -193,7 +201,7 @@ public final class XlCommand implements Callable<Integer> {
             String[] created = {null};
             boolean dry = dryRun || xl.dryRun;
             // A dry run needs no host: it only parses (xl's -n prints before it would talk to libxl's daemon).
-            int rc = XlCreate.run(dry ? null : xl.control(), config, overrides, new XlCreate.Options(paused, quiet, dry),
+            int rc = XlCreate.run(dry ? null : xl.control(), config, overrides, new XlCreate.Options(paused, quiet, dry, debug),
                     spec.commandLine().getOut(), spec.commandLine().getErr(), domid -> created[0] = domid);
             return rc == 0 && console && created[0] != null ? XlConsole.attach(xl, spec, created[0]) : rc;
         }

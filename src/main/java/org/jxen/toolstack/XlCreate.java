@@ -34,10 +34,17 @@ public final class XlCreate {
      * once it is built, without waiting for a boot that has not begun), {@code -q} leaves out "Parsing config
      * from".
      */
-    /** {@code dryRun}: xl create -n (or xl -N create): print the domain config libxl would build, create nothing. */
-    public record Options(boolean paused, boolean quiet, boolean dryRun) {
+    /**
+     * {@code dryRun}: xl create -n (or xl -N create): print the domain config libxl would build, create nothing;
+     * {@code debug}: xl create -d, print it and create.
+     */
+    public record Options(boolean paused, boolean quiet, boolean dryRun, boolean debug) {
         public Options(boolean paused, boolean quiet) {
-            this(paused, quiet, false);
+            this(paused, quiet, false, false);
+        }
+
+        public Options(boolean paused, boolean quiet, boolean dryRun) {
+            this(paused, quiet, dryRun, false);
         }
     }
 
@@ -62,10 +69,10 @@ public final class XlCreate {
             err.println(config + ": " + cfg.warningLine());
             err.flush();
         }
-        if (options.dryRun()) {
+        if (options.dryRun() || options.debug()) {
             out.println(DomainJson.dryRun(cfg));
             out.flush();
-            return 0;
+            if (options.dryRun()) return 0;
         }
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         if (cwd.toString().indexOf('\n') >= 0) return fail(err, "xl create: the working directory's name has a newline");

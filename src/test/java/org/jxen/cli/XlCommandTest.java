@@ -108,6 +108,12 @@ class XlCommandTest extends XlHostFixture {
         assertThat(global.out()).isEqualTo(r.out());
         assertThat(xl("-N", "list")).isEqualTo(new XlResult(1, "", "command does not implement -N (dryrun) option\n"));
         assertThat(host.guests()).isEmpty();
+
+        // -d prints the same and creates the domain; -e (no xl left waiting for its death) changes nothing here.
+        XlResult debug = xl("create", "-d", "-e", cfg.toString(), "inproc=1");
+        assertThat(debug.code()).as(debug.err()).isZero();
+        assertThat(debug.out()).isEqualTo(r.out());
+        assertThat(host.guests()).extracting(org.jxen.toolstack.Host.Guest::name).containsExactly("dry");
     }
 
     @Test
