@@ -33,11 +33,22 @@ abstract class DomainDeviceCommand implements Callable<Integer> {
         return "libxl: error: ";
     }
 
+    /** What the line for a DOM that names no domain starts with: nothing for xl's commands (find_domain's own). */
+    String lookupPrefix() {
+        return "";
+    }
+
     @Override
     public final Integer call() {
         return XlDeviceCommands.withXenstore(xl, spec, prefix(), xs -> {
             Libxl lookup = libxl(xs, Map.of());
-            return run(xs, lookup, lookup.domid(dom));
+            int domid;
+            try {
+                domid = lookup.domid(dom);
+            } catch (IllegalArgumentException e) {
+                return fail(lookupPrefix() + e.getMessage()); // xl's find_domain: its own line, not libxl's
+            }
+            return run(xs, lookup, domid);
         });
     }
 

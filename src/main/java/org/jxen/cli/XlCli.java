@@ -65,7 +65,7 @@ final class XlCli {
                     for (String value : param.stringValues()) {
                         if (!value.matches("[A-Za-z0-9_.-]+")) {
                             PrintWriter err = p.commandSpec().commandLine().getErr();
-                            err.println(value + " is an invalid domain identifier");
+                            err.println(org.jxen.toolstack.Libxl.invalidDomain(value));
                             err.flush();
                             return 1;
                         }

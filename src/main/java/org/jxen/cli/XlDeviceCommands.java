@@ -99,6 +99,11 @@ final class XlDeviceCommands {
         }
 
         @Override
+        String lookupPrefix() {
+            return prefix();
+        }
+
+        @Override
         int run(XsClient xs, Libxl lookup, int domid) throws DeviceException, IOException, InterruptedException {
             // dom0 has no exec agent: the host runs the command in dom0's kernel (its control socket).
             org.jxen.toolstack.GuestExecClient.Result r;

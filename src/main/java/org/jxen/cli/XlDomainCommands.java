@@ -567,7 +567,7 @@ final class XlDomainCommands {
 
         private String domid(String d) throws IOException, ControlException {
             for (String r : xl.control().call("list " + d)) return r.split("\t")[1];
-            throw new ControlException(d + " is an invalid domain identifier");
+            throw new ControlException(Libxl.invalidDomain(d));
         }
 
         /** xl's wait_for_domain_deaths: one line per domain as each shuts down or is destroyed, in that order. */

@@ -269,7 +269,7 @@ public final class ControlServer implements AutoCloseable {
         } else {
             for (Host.Guest g : host.guests()) if (g.name().equals(dom)) return g.domid();
         }
-        throw new ControlException(dom + " is an invalid domain identifier");
+        throw new ControlException(Libxl.invalidDomain(dom));
     }
 
     private int guest(String dom, String verb) throws ControlException {

@@ -397,7 +397,16 @@ public final class Libxl {
                 if (dom.equals(xs.readOrNull(DOMAINS + "/" + id + "/name"))) return Integer.parseInt(id);
             }
         }
-        throw new IllegalArgumentException(dom + " is an invalid domain identifier");
+        throw new IllegalArgumentException(invalidDomain(dom));
+    }
+
+    /**
+     * xl's find_domain line for a DOM that names no domain. A name no domain has is libxl_name_to_domid's
+     * ERROR_INVAL, which xl prints; a number xl takes as it is (libxl_domain_qualifier_to_domid does not look it
+     * up) and each command then fails its own way, where jxen says the same line without the code.
+     */
+    public static String invalidDomain(String dom) {
+        return dom + " is an invalid domain identifier" + (dom.matches("[0-9]+") ? "" : " (rc=-6)");
     }
 
     // ---- devices ----

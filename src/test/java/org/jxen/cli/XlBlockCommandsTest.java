@@ -42,7 +42,7 @@ class XlBlockCommandsTest extends XlHostFixture {
         // that is no domain is said on stderr and skipped, as xl_block.c's loop does, and the status stays 0.
         XlResult several = xl("block-list", "nosuch", "Domain-0", Integer.toString(domid));
         assertThat(several.code()).as(several.err()).isZero();
-        assertThat(several.err()).isEqualTo("nosuch is an invalid domain identifier\n");
+        assertThat(several.err()).isEqualTo("nosuch is an invalid domain identifier (rc=-6)\n");
         List<String> rows = several.out().lines().toList();
         assertThat(rows).hasSize(2);
         assertThat(rows.get(0)).isEqualTo(lines.get(0));

@@ -78,7 +78,7 @@ class XlCommandTest extends XlHostFixture {
 
         XlResult nosuch = xl("destroy", "nosuch");
         assertThat(nosuch.code()).isEqualTo(1);
-        assertThat(nosuch.err()).isEqualTo("nosuch is an invalid domain identifier\n");
+        assertThat(nosuch.err()).isEqualTo("nosuch is an invalid domain identifier (rc=-6)\n");
         assertThat(xl("destroy", "0").err()).contains("Not destroying domain 0; use -f to force.");
         assertThat(xl("shutdown", "7").err()).contains("7 is an invalid domain identifier");
 

@@ -177,7 +177,7 @@ class XlConsoleTest extends XlHostFixture {
     void consoleOfNoSuchDomainIsOneLineAndStatus1() throws Exception {
         try (ConsoleProcess xl = new ConsoleProcess(run, "console", "nosuch")) {
             assertThat(xl.awaitExit()).isEqualTo(1);
-            assertThat(xl.err()).isEqualTo("nosuch is an invalid domain identifier\n");
+            assertThat(xl.err()).isEqualTo("nosuch is an invalid domain identifier (rc=-6)\n");
             assertThat(xl.out()).isEmpty();
         }
     }

@@ -60,7 +60,7 @@ class XlDomainCommandsTest extends XlHostFixture {
         XlResult two = xl("list", "g1", "Domain-0");
         assertThat(two.code()).as("xl list takes one domain").isEqualTo(1);
         assertThat(two.out()).isEqualTo(XlCmdTable.help("list"));
-        assertThat(xl("list", "nosuch")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier\n"));
+        assertThat(xl("list", "nosuch")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier (rc=-6)\n"));
     }
 
     @Test
@@ -123,7 +123,7 @@ class XlDomainCommandsTest extends XlHostFixture {
         assertThat(xl("unpause", "pin")).isEqualTo(new XlResult(0, "",
                 "libxl: error: Domain " + inproc + ":Unpausing domain " + inproc + ": Invalid argument\n"));
         assertThat(xl("pause", "0")).isEqualTo(new XlResult(0, "", "libxl: error: Domain 0:Pausing domain 0: Invalid argument\n"));
-        assertThat(xl("pause", "nosuch")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier\n"));
+        assertThat(xl("pause", "nosuch")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier (rc=-6)\n"));
     }
 
     @Test
@@ -165,7 +165,7 @@ class XlDomainCommandsTest extends XlHostFixture {
         assertThat(xl("destroy", "d")).isEqualTo(new XlResult(0, "", ""));
         assertThat(xl("list").out().split("\n")).hasSize(2);
         assertThat(host.xenstore().exists("/local/domain/" + id)).isFalse();
-        assertThat(xl("destroy", "d")).isEqualTo(new XlResult(1, "", "d is an invalid domain identifier\n"));
+        assertThat(xl("destroy", "d")).isEqualTo(new XlResult(1, "", "d is an invalid domain identifier (rc=-6)\n"));
         String notDom0 = "Not destroying domain 0; use -f to force.\n"
                 + "This can only be done when using a disaggregated hardware domain and toolstack.\n\n";
         assertThat(xl("destroy", "Domain-0")).isEqualTo(new XlResult(1, "", notDom0));
@@ -188,14 +188,14 @@ class XlDomainCommandsTest extends XlHostFixture {
                 "libxl: error: domain with name \"other\" already exists.\nCan't rename domain 'new'.\n"));
         assertThat(xl("rename", "new", "123")).isEqualTo(new XlResult(1, "",
                 "libxl: error: invalid domain name \"123\"\nCan't rename domain 'new'.\n"));
-        assertThat(xl("rename", "old", "x")).isEqualTo(new XlResult(1, "", "old is an invalid domain identifier\n"));
+        assertThat(xl("rename", "old", "x")).isEqualTo(new XlResult(1, "", "old is an invalid domain identifier (rc=-6)\n"));
         // Words the host would read as two, or as none: refused as names, as any other bad name is.
         assertThat(xl("rename", "new", "a b")).isEqualTo(new XlResult(1, "",
                 "libxl: error: invalid domain name \"a b\"\nCan't rename domain 'new'.\n"));
         assertThat(xl("rename", "new", "")).isEqualTo(new XlResult(1, "",
                 "libxl: error: invalid domain name \"\"\nCan't rename domain 'new'.\n"));
-        assertThat(xl("rename", "new other", "x")).isEqualTo(new XlResult(1, "", "new other is an invalid domain identifier\n"));
-        assertThat(xl("pause", "")).isEqualTo(new XlResult(1, "", " is an invalid domain identifier\n"));
+        assertThat(xl("rename", "new other", "x")).isEqualTo(new XlResult(1, "", "new other is an invalid domain identifier (rc=-6)\n"));
+        assertThat(xl("pause", "")).isEqualTo(new XlResult(1, "", " is an invalid domain identifier (rc=-6)\n"));
         assertThat(xs.readString("/local/domain/" + id + "/name")).isEqualTo("new");
     }
 
@@ -267,7 +267,7 @@ class XlDomainCommandsTest extends XlHostFixture {
                         + "cannot set domid " + id + " dynamic max memory to : 1g\n"));
         assertThat(xs.readString(target)).isEqualTo("20480");
         assertThat(xl("mem-set", "m", "12x")).isEqualTo(new XlResult(1, "", "invalid memory size: 12x\n"));
-        assertThat(xl("mem-set", "nosuch", "12")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier\n"));
+        assertThat(xl("mem-set", "nosuch", "12")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier (rc=-6)\n"));
         assertThat(XlDomainCommands.parseMemSizeKb("2t")).isEqualTo(2L << 30);
 
         // dom0 has no memory nodes until a balloon target is set: libxl fills them in first (target: what dom0
@@ -333,7 +333,7 @@ class XlDomainCommandsTest extends XlHostFixture {
         assertThat(xl("mem-max", "mx", "49152k").code()).isZero();
         assertThat(xs.readString(home + "static-max")).isEqualTo("49152");
         assertThat(xl("mem-max", "mx", "1x")).isEqualTo(new XlResult(1, "", "invalid memory size: 1x\n"));
-        assertThat(xl("mem-max", "nosuch", "64")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier\n"));
+        assertThat(xl("mem-max", "nosuch", "64")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier (rc=-6)\n"));
         xs.write(home + "target", "lots");
         assertThat(xl("mem-max", "mx", "64")).isEqualTo(new XlResult(1, "",
                 "libxl: error: Domain " + id + ":Invalid memory lots from /local/domain/" + id + "/memory/target\n"

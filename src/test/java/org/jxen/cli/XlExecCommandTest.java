@@ -145,7 +145,7 @@ class XlExecCommandTest {
         XlResult r = xl("exec", "nosuch", "--", "sha256sum", "/dev/xvda");
         assertThat(r.code()).isEqualTo(1);
         assertThat(r.out()).isEmpty();
-        assertThat(r.err()).isEqualTo("xl exec: nosuch is an invalid domain identifier\n");
+        assertThat(r.err()).isEqualTo("xl exec: nosuch is an invalid domain identifier (rc=-6)\n");
 
         r = xl("exec", "g");
         assertThat(r.code()).isEqualTo(2);

@@ -99,7 +99,7 @@ class XlInfoCommandsTest extends XlHostFixture {
         assertThat(xl("vcpu-list", "two").out().split("\n")).hasSize(3);
         assertThat(xl("pause", "two").code()).isZero();
         assertThat(xl("vcpu-list", "two").out().split("\n")[1]).contains("   ---       ");
-        assertThat(xl("vcpu-list", "nosuch")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier\n"));
+        assertThat(xl("vcpu-list", "nosuch")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier (rc=-6)\n"));
     }
 
     @Test
@@ -116,7 +116,7 @@ class XlInfoCommandsTest extends XlHostFixture {
         assertThat(guest.out()).startsWith("Booting jxen kernel on domain " + id + " (ModularKernel)\n");
         assertThat(xl("dmesg", Integer.toString(id)).out()).isEqualTo(guest.out());
         assertThat(xl("dmesg", "0").out()).startsWith("jxen host: dom0 up;");
-        assertThat(xl("dmesg", "nosuch")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier\n"));
+        assertThat(xl("dmesg", "nosuch")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier (rc=-6)\n"));
 
         // -c prints, then clears: the next read has only what came after.
         XlResult cleared = xl("dmesg", "-c");

@@ -102,7 +102,7 @@ class XlSysrqAndRebootTest extends XlHostFixture {
         assertThat(none.code()).isEqualTo(1);
         assertThat(none.err()).startsWith("xl config-update requires a domain argument\nUsage: xl ");
         assertThat(xl("config-update", "v")).isEqualTo(new XlResult(1, "", warning + "Config file not specified\n"));
-        assertThat(xl("config-update", "nosuch", "x.cfg")).isEqualTo(new XlResult(1, "", warning + "nosuch is an invalid domain identifier\n"));
+        assertThat(xl("config-update", "nosuch", "x.cfg")).isEqualTo(new XlResult(1, "", warning + "nosuch is an invalid domain identifier (rc=-6)\n"));
         Path bad = Files.writeString(dir.resolve("bad.cfg"), "name = 'v'\nmemory = 'lots'\n");
         XlResult parse = xl("config-update", "v", bad.toString());
         assertThat(parse.code()).isEqualTo(1);
@@ -127,7 +127,7 @@ class XlSysrqAndRebootTest extends XlHostFixture {
         XlResult two = xl("sysrq", "s", "ab");
         assertThat(two.code()).isEqualTo(1);
         assertThat(two.err()).startsWith("Invalid sysrq.\n\nUsage: xl ");
-        assertThat(xl("sysrq", "nosuch", "h")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier\n"));
+        assertThat(xl("sysrq", "nosuch", "h")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier (rc=-6)\n"));
     }
 
     @Test

@@ -79,7 +79,7 @@ class ControlServerTest {
         assertThat(lines.getFirst()).startsWith("jxen host: dom0 up");
         assertThat(client.call("dmesg Domain-0")).isEqualTo(lines);
         assertThatThrownBy(() -> client.call("dmesg nosuch")).isInstanceOf(ControlException.class)
-                .hasMessage("nosuch is an invalid domain identifier");
+                .hasMessage("nosuch is an invalid domain identifier (rc=-6)");
     }
 
     @Test
