@@ -135,7 +135,7 @@ public final class HostCommand implements Callable<Integer> {
         // is said after it, which stays the first line of a host that reaped nothing.
         List<String> bridgeLines = new ArrayList<>();
         org.jxen.toolstack.HostBridge br = bridge.equals("none") ? null
-                : org.jxen.toolstack.HostBridge.ensure(bridge, uplink, bridgeLines::add);
+                : org.jxen.toolstack.HostBridge.ensure(bridge, uplink, runDir, bridgeLines::add);
         org.jxen.toolstack.migration.MigrationRequests.install(host);
         org.jxen.toolstack.migration.MigrationListener migration;
         try {

@@ -102,7 +102,10 @@ public class StandardKernel implements GuestKernel {
                 kernel.killed();
             } else {
                 kernel.unloadAll();
-                log.printk("reboot: " + (reason.get() == ShutdownReason.POWEROFF ? "Power down" : reason.get()));
+                // kernel/reboot.c's lines: kernel_power_off's and kernel_restart's.
+                ShutdownReason r = reason.get();
+                log.printk("reboot: " + (r == ShutdownReason.POWEROFF ? "Power down" : r == ShutdownReason.REBOOT
+                        ? "Restarting system" : r));
             }
         } catch (Exception e) {
             // Linux's line; the message, not a Java class name: xl create shows it to the user.

@@ -20,7 +20,8 @@ import org.jxen.hypervisor.process.HypervisorService;
  * What a host that did not shut down cleanly (SIGKILL, a crash) left in its run directory, removed by the next
  * host before it starts: guest processes still running (named by their pid files, and only if the process's
  * command line names this run directory's hypervisor socket, so a reused pid is never killed), the shared-memory
- * directory on tmpfs the {@code hv/shm} link points to, the link, and the sockets. Call it with the run
+ * directory on tmpfs the {@code hv/shm} link points to, the link, the sockets, and the bridge it created
+ * ({@link HostBridge}: only the interface it made, by name and index). Call it with the run
  * directory's {@link RunDirLock} held: no live host then owns anything here.
  */
 public final class Reaper {
@@ -41,6 +42,8 @@ public final class Reaper {
             reapSharedMemory(hv, done);
         }
         reapXenstored(runDir, done);
+        String bridge = HostBridge.reap(runDir);
+        if (bridge != null) done.add(bridge);
         for (String s : SOCKETS) {
             Path socket = runDir.resolve(s);
             if (Files.exists(socket, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(socket, LinkOption.NOFOLLOW_LINKS)) {

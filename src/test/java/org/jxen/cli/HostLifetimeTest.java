@@ -272,6 +272,42 @@ class HostLifetimeTest {
         assertThat(first.process().exitValue()).as("output: %s", first.output()).isEqualTo(143);
     }
 
+    /** The bridge a SIGKILLed host made (it never ran its shutdown hook) goes with the next host of the directory. */
+    @Test
+    void theBridgeACrashedHostMadeIsRemovedByTheNextHost() throws Exception {
+        try (org.jxen.testing.OwnNetns.Shared ns = org.jxen.testing.OwnNetns.Shared.create("bridge")) {
+            assertThat(ns).as("a network namespace (root)").isNotNull();
+            List<String> plain = new ArrayList<>(hostCommand().subList(3, hostCommand().size())); // without unshare
+            Running crashed = startHost(ns.wrap(plain), "jxen host: xenstored on ");
+            assertThat(crashed.output()).contains("jxen host: created bridge xenbr0 (removed when the host stops)");
+            assertThat(dir.resolve("bridge")).content().startsWith("xenbr0 ");
+            assertThat(links(ns)).contains("xenbr0");
+            crashed.process().destroyForcibly();
+            assertThat(crashed.process().waitFor(WAIT_MILLIS, TimeUnit.MILLISECONDS)).isTrue();
+            assertThat(links(ns)).as("a SIGKILLed host removes nothing").contains("xenbr0");
+
+            List<String> noBridge = new ArrayList<>(plain);
+            noBridge.addAll(List.of("--bridge", "none"));
+            Running next = startHost(ns.wrap(noBridge), "jxen host: xenstored on ");
+            try {
+                assertThat(next.output()).contains("jxen host: removed bridge xenbr0 that the previous host created");
+                assertThat(links(ns)).doesNotContain("xenbr0");
+                assertThat(dir.resolve("bridge")).doesNotExist();
+            } finally {
+                next.process().destroy();
+                assertThat(next.process().waitFor(WAIT_MILLIS, TimeUnit.MILLISECONDS)).isTrue();
+            }
+        }
+    }
+
+    /** The interfaces of namespace {@code ns}, by name. */
+    private static List<String> links(org.jxen.testing.OwnNetns.Shared ns) throws Exception {
+        Process p = new ProcessBuilder("ip", "-n", ns.name(), "-o", "link", "show").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(out).isZero();
+        return out.lines().map(l -> l.split(":")[1].strip().split("@")[0]).toList();
+    }
+
     @Test
     void aHostStartedAfterACrashReapsWhatTheCrashedOneLeft() throws Exception {
         Running crashed = startHost("jxen host: booted g1 as domain 1", "--guest", "g1");
