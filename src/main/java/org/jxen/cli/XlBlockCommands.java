@@ -60,7 +60,13 @@ final class XlBlockCommands {
         @Override
         int run(XsClient xs, Libxl lookup, int domid) throws DeviceException, IOException, InterruptedException {
             DiskSpec disk = DiskSpec.parse(String.join(",", parts));
-            withBlockScript(xs, xl, spec).addDevice(domid, disk.device());
+            try {
+                withBlockScript(xs, xl, spec).addDevice(domid, disk.device());
+            } catch (DeviceException e) {
+                // libxl's line, then xl's.
+                fail(prefix() + e.getMessage());
+                return fail("libxl_device_disk_add failed.");
+            }
             return 0;
         }
     }

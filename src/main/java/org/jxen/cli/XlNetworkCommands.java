@@ -31,8 +31,18 @@ final class XlNetworkCommands {
 
         @Override
         int run(XsClient xs, Libxl libxl, int domid) throws DeviceException, IOException, InterruptedException {
-            VifSpec vif = VifSpec.parse(String.join(",", parts), -1);
-            libxl.addDevice(domid, vif.device(libxl.nextDeviceId(domid, VIF)));
+            VifSpec vif;
+            try {
+                vif = VifSpec.parse(String.join(",", parts), -1);
+            } catch (IllegalArgumentException e) {
+                return fail(e.getMessage()); // xl's parse_nic_config says it itself
+            }
+            try {
+                libxl.addDevice(domid, vif.device(libxl.nextDeviceId(domid, VIF)));
+            } catch (DeviceException e) {
+                fail(prefix() + e.getMessage());
+                return fail("libxl_device_nic_add failed.");
+            }
             return 0;
         }
     }

@@ -58,7 +58,8 @@ public record VifSpec(String mac, String bridge, String script, String ip, int m
                 case "model", "gatewaydev", "vlan" -> { } // accepted; nothing in jxen's netback uses them
                 case "trusted" -> trusted = true;
                 case "untrusted" -> trusted = false;
-                default -> throw new IllegalArgumentException("unknown network spec parameter '" + key + "'");
+                // xl's parse_nic_config, word for word.
+                default -> throw new IllegalArgumentException("unrecognized argument `" + p + "'");
             }
         }
         if (mtu < 68 || mtu > 65535) throw new IllegalArgumentException("invalid mtu " + mtu);

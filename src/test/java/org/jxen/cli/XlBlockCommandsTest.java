@@ -50,7 +50,7 @@ class XlBlockCommandsTest extends XlHostFixture {
 
         XlResult bad = xl("block-attach", "g1", "/nonexistent.img,raw,xvdb,w");
         assertThat(bad.code()).isEqualTo(1);
-        assertThat(bad.err()).contains("/nonexistent.img does not exist");
+        assertThat(bad.err()).contains("/nonexistent.img does not exist").endsWith("\nlibxl_device_disk_add failed.\n");
 
         XlResult d = xl("block-detach", "g1", "xvda");
         assertThat(d.code()).as(d.err()).isZero();

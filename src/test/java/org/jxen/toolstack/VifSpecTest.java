@@ -33,7 +33,7 @@ class VifSpecTest {
     @Test
     void refusals() {
         assertThatThrownBy(() -> VifSpec.parse("mac=00:16:3e:0a", -1)).hasMessage("invalid mac address '00:16:3e:0a'");
-        assertThatThrownBy(() -> VifSpec.parse("colour=red", -1)).hasMessage("unknown network spec parameter 'colour'");
+        assertThatThrownBy(() -> VifSpec.parse("colour=red", -1)).hasMessage("unrecognized argument `colour=red'");
         assertThatThrownBy(() -> VifSpec.parse("type=ioemu", -1)).hasMessage("type ioemu is not supported (only vif)");
     }
 }

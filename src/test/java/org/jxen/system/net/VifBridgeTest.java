@@ -202,6 +202,9 @@ class VifBridgeTest {
         assertThat(unknown.code()).isEqualTo(1);
         assertThat(unknown.err()).isEqualTo("Unknown device 7.\n");
         assertThat(exec("g1", "ip", "-o", "link").out()).doesNotContain("eth1");
+        // xl's parse_nic_config refuses what it does not know, in its words, before anything is added.
+        assertThat(host.xl("network-attach", "g1", "foo=bar")).isEqualTo(new XlResult(1, "", "unrecognized argument `foo=bar'\n"));
+        assertThat(host.links()).doesNotContain("vif1.2");
     }
 
     @Test
