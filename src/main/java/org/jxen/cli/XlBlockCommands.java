@@ -60,6 +60,12 @@ final class XlBlockCommands {
         @Override
         int run(XsClient xs, Libxl lookup, int domid) throws DeviceException, IOException, InterruptedException {
             DiskSpec disk = DiskSpec.parse(String.join(",", parts));
+            if (xl.dryRun) {
+                // xl -N: the disk as libxl would get it, and nothing added.
+                spec.commandLine().getOut().println(org.jxen.toolstack.XlCreate.dryRunDisk(disk));
+                spec.commandLine().getOut().flush();
+                return 0;
+            }
             try {
                 withBlockScript(xs, xl, spec).addDevice(domid, disk.device());
             } catch (DeviceException e) {

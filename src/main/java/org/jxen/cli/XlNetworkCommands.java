@@ -37,6 +37,11 @@ final class XlNetworkCommands {
             } catch (IllegalArgumentException e) {
                 return fail(e.getMessage()); // xl's parse_nic_config says it itself
             }
+            if (xl.dryRun) {
+                spec.commandLine().getOut().println(org.jxen.toolstack.XlCreate.dryRunNic(vif));
+                spec.commandLine().getOut().flush();
+                return 0;
+            }
             try {
                 libxl.addDevice(domid, vif.device(libxl.nextDeviceId(domid, VIF)));
             } catch (DeviceException e) {

@@ -84,6 +84,26 @@ final class DomainJson {
         return config;
     }
 
+    /** xl -N block-attach's libxl_device_disk, as it would be added. */
+    static String disk(DiskSpec d) {
+        return YajlJson.write(disk(d.backendDomid(), d.target(), d.vdev(), d.readOnly() ? "r" : d.force() ? "w!" : "w"));
+    }
+
+    /** xl -N network-attach's libxl_device_nic: the fields the spec gives and the defaults jxen fills in. */
+    static String nic(VifSpec v) {
+        Map<String, Object> nic = new LinkedHashMap<>();
+        if (v.backendDomid() != 0) nic.put("backend_domid", v.backendDomid());
+        if (v.devid() >= 0) nic.put("devid", v.devid());
+        nic.put("mtu", v.mtu());
+        nic.put("mac", v.mac());
+        if (v.ip() != null) nic.put("ip", v.ip());
+        nic.put("bridge", v.bridge());
+        if (v.vifname() != null) nic.put("ifname", v.vifname());
+        nic.put("script", v.script());
+        nic.put("nictype", "vif");
+        return YajlJson.write(nic);
+    }
+
     /** One libxl_device_disk: its backend (when not dom0), image, vdev and mode (as the backend's nodes give them). */
     private static Map<String, Object> disk(int backendDomid, String params, String vdev, String mode) {
         Map<String, Object> disk = new LinkedHashMap<>();

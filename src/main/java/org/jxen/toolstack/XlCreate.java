@@ -94,6 +94,16 @@ public final class XlCreate {
         }
     }
 
+    /** xl -N block-attach's line: {@code disk: } and the libxl_device_disk JSON. */
+    public static String dryRunDisk(DiskSpec d) {
+        return "disk: " + DomainJson.disk(d);
+    }
+
+    /** xl -N network-attach's line: {@code vif: } and the libxl_device_nic JSON. */
+    public static String dryRunNic(VifSpec v) {
+        return "vif: " + DomainJson.nic(v);
+    }
+
     /** The libxl_domain_config JSON xl prints for a config with -n (create) or -d (config-update). */
     public static String dryRunJson(DomainConfig cfg) {
         return DomainJson.dryRun(cfg);

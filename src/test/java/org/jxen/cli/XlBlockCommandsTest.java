@@ -22,6 +22,12 @@ class XlBlockCommandsTest extends XlHostFixture {
         assertThat(xl("create", cfg.toString()).code()).isZero();
         int domid = host.guests().get(0).domid();
 
+        // xl -N: the disk libxl would get, as JSON, and nothing attached.
+        XlResult dry = xl("-N", "block-attach", "g1", "format=raw,", "vdev=xvda,", "access=rw,", "target=" + img);
+        assertThat(dry).isEqualTo(new XlResult(0, "disk: {\n    \"pdev_path\": \"" + img + "\",\n    \"vdev\": \"xvda\",\n"
+                + "    \"backend\": \"phy\",\n    \"format\": \"raw\",\n    \"readwrite\": 1\n}\n\n", ""));
+        assertThat(xl("block-list", "g1").out().lines().toList()).hasSize(1);
+
         XlResult a = xl("block-attach", "g1", "format=raw,", "vdev=xvda,", "access=rw,", "target=" + img);
         assertThat(a.code()).as(a.err()).isZero();
         XlResult l = xl("block-list", "g1");
