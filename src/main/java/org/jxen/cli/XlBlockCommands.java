@@ -103,6 +103,38 @@ final class XlBlockCommands {
         }
     }
 
+    /**
+     * xl_block.c's cd-insert: the file is stat'ed first ("Cannot stat file"), then libxl_cdrom_insert, which only
+     * an HVM domain's emulated drive takes: a PV guest (every jxen guest) changes a cdrom's medium by block-detach
+     * and block-attach, as on Xen.
+     */
+    @Command(name = "cd-insert", description = "Insert a cdrom into a guest's cd drive (HVM only: refused for PV guests).")
+    static final class CdInsert extends DomainDeviceCommand {
+        @Parameters(index = "1", paramLabel = "VDEV")
+        String vdev;
+        @Parameters(index = "2", paramLabel = "PATH")
+        String path;
+
+        @Override
+        int run(XsClient xs, Libxl lookup, int domid) {
+            String file = path.contains(":") ? path.substring(path.lastIndexOf(':') + 1) : path; // "raw:/img"
+            if (!java.nio.file.Files.exists(java.nio.file.Path.of(file))) return fail("Cannot stat file: " + file);
+            return fail("libxl: error: Domain " + domid + ":cdrom-insert requires an HVM domain");
+        }
+    }
+
+    /** xl_block.c's cd-eject: libxl_cdrom_insert of an empty medium, refused for a PV guest as cd-insert is. */
+    @Command(name = "cd-eject", description = "Eject a cdrom from a guest's cd drive (HVM only: refused for PV guests).")
+    static final class CdEject extends DomainDeviceCommand {
+        @Parameters(index = "1", paramLabel = "VDEV")
+        String vdev;
+
+        @Override
+        int run(XsClient xs, Libxl lookup, int domid) {
+            return fail("libxl: error: Domain " + domid + ":cdrom-insert requires an HVM domain");
+        }
+    }
+
     @Command(name = "block-resize", description = {"Grow a domain's disk image to SIZE while the disk stays attached",
             "(bytes, or with K, M, G or T; a multiple of 512); the guest sees the new size at once.",
             "Shrinking loses what lies past SIZE and needs --shrink."})

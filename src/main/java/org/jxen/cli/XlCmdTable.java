@@ -450,6 +450,8 @@ final class XlCmdTable {
         put(over, "pause", null, null);
         put(over, "unpause", null, null);
         put(over, "console", null, null);
+        put(over, "cd-insert", null, null);
+        put(over, "cd-eject", null, null);
         put(over, "mem-max", null, null);
         put(over, "mem-set", null, null);
         put(over, "vcpu-list", null, null);

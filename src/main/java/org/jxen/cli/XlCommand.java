@@ -29,6 +29,7 @@ import picocli.CommandLine.Spec;
         description = "Manage the domains of a running `jxen host` (xl's commands, jxen-sized).",
         subcommands = {XlCommand.Create.class, XlConsole.class, XlDeviceCommands.Attach.class,
                 XlDeviceCommands.Detach.class, XlBlockCommands.Attach.class, XlBlockCommands.Detach.class,
+                XlBlockCommands.CdInsert.class, XlBlockCommands.CdEject.class,
                 XlBlockCommands.ListBlocks.class, XlBlockCommands.Resize.class, XlDeviceCommands.Exec.class,
                 XlNetworkCommands.Attach.class, XlNetworkCommands.Detach.class, XlNetworkCommands.ListNics.class,
                 XlNetworkCommands.Rate.class,

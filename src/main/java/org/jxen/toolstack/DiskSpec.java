@@ -97,7 +97,9 @@ public record DiskSpec(String target, String format, String vdev, boolean readOn
             }
         }
         if (!format.equals("raw")) throw new IllegalArgumentException("disk format " + format + " is not supported (only raw)");
-        if (!devtype.equals("disk")) throw new IllegalArgumentException("devtype " + devtype + " is not supported (only disk)");
+        // A PV cdrom is a disk the guest is told is one (device-type = cdrom); its medium is changed by detaching
+        // and attaching, as cd-insert and cd-eject are for HVM guests.
+        if (!devtype.equals("disk") && !devtype.equals("cdrom")) throw new IllegalArgumentException("unknown value for devtype: " + devtype);
         if (backendType != null && !backendType.equals("phy")) {
             throw new IllegalArgumentException("backendtype " + backendType + " is not supported (only phy)");
         }

@@ -94,6 +94,18 @@ class XlBlockCommandsTest extends XlHostFixture {
     }
 
     @Test
+    void cdInsertAndEjectAreForHvmGuestsAsInLibxl() throws Exception {
+        Path iso = Files.write(dir.resolve("c.iso"), new byte[1 << 20]);
+        int domid = createGuest("cd", "inproc = 1\ndisk = ['format=raw, vdev=xvdc, access=ro, devtype=cdrom, target=" + iso + "']\n");
+        assertThat(xl("cd-insert", "cd", "xvdc", dir.resolve("none.iso").toString()))
+                .isEqualTo(new XlResult(1, "", "Cannot stat file: " + dir.resolve("none.iso") + "\n"));
+        String hvmOnly = "libxl: error: Domain " + domid + ":cdrom-insert requires an HVM domain\n";
+        assertThat(xl("cd-insert", "cd", "xvdc", iso.toString())).isEqualTo(new XlResult(1, "", hvmOnly));
+        assertThat(xl("cd-eject", "cd", "xvdc")).isEqualTo(new XlResult(1, "", hvmOnly));
+        assertThat(xl("cd-eject", "nosuch", "xvdc")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier (rc=-6)\n"));
+    }
+
+    @Test
     void resizeGrowsTheDiskWhileBothEndsStayConnected() throws Exception {
         Path img = dir.resolve("r.img");
         Files.write(img, new byte[1 << 20]);

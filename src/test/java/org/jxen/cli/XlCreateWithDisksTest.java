@@ -122,13 +122,22 @@ class XlCreateWithDisksTest extends XlHostFixture {
     void emulatedDiskNamesAreTheXvdNamesLinuxGivesThem() throws Exception {
         Path a = Files.write(dir.resolve("a.img"), new byte[1 << 20]);
         Path b = Files.write(dir.resolve("b.img"), new byte[2 << 20]);
-        int domid = createGuest("e", "inproc = 1\ndisk = ['" + a + ",raw,hda,rw', '" + b + ",raw,sdb,rw']\n");
+        Path c = Files.write(dir.resolve("c.iso"), new byte[1 << 20]);
+        int domid = createGuest("e", "inproc = 1\ndisk = ['" + a + ",raw,hda,rw', '" + b + ",raw,sdb,rw',"
+                + " 'format=raw, vdev=xvdc, access=ro, devtype=cdrom, target=" + c + "']\n");
         awaitConsoleLine(domid, "blkfront: xvda:");
         awaitConsoleLine(domid, "blkfront: xvdf:");
+        // A cdrom: libxl's device-type on both ends, blkback's info VDISK_CDROM | VDISK_READONLY.
+        assertThat(awaitConsoleLine(domid, "blkfront: xvdc:")).endsWith(", read-only, cdrom");
+        String be = "/local/domain/0/backend/vbd/" + domid + "/51744";
+        assertThat(host.xenstore().readString(be + "/device-type")).isEqualTo("cdrom");
+        assertThat(host.xenstore().readString("/local/domain/" + domid + "/device/vbd/51744/device-type")).isEqualTo("cdrom");
+        assertThat(host.xenstore().readString(be + "/info")).isEqualTo("5");
         GuestExecClient.Result r = exec(domid, "cat", "/proc/partitions");
         assertThat(r.status()).isZero();
         assertThat(r.out()).isEqualTo("major minor  #blocks  name\n\n"
                 + " 202        0       1024 xvda\n"
+                + " 202       32       1024 xvdc\n"
                 + " 202       80       2048 xvdf\n");
     }
 

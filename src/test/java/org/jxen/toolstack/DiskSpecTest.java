@@ -66,7 +66,7 @@ class DiskSpecTest {
         "/a.img,raw,xvda,w,extra      | too many positional",
         "bogus=1,/a.img,raw,xvda      | unknown disk spec parameter 'bogus'",
         "/a.img,raw,vda,w             | invalid vdev vda",
-        "/a.img,raw,xvda,w,cdrom      | devtype cdrom is not supported",
+        "/a.img,raw,xvda,w,devtype=fd | unknown value for devtype: fd",
     })
     void rejects(String spec, String message) {
         assertThatThrownBy(() -> DiskSpec.parse(spec)).isInstanceOf(IllegalArgumentException.class)

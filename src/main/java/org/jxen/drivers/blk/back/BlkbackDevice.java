@@ -33,6 +33,8 @@ final class BlkbackDevice {
     private final BlkBack.Params params;
     private final BlockDevice.Opener storage;
     private BlockDevice disk;
+    /** The frontend's device-type is cdrom (blkback's backend_changed reads it there). */
+    private volatile boolean cdrom;
     private BackRings rings;
     private final List<Queue> queues = new ArrayList<>();
     /** The queues by index for the event handlers, which may run before {@link #connect} has made them. */
@@ -92,6 +94,8 @@ final class BlkbackDevice {
             if (path == null) throw new IOException(dev.nodename() + "/physical-device-path missing (hotplug script)");
             String mode = dev.readOrNull("mode");
             boolean readOnly = mode == null || !mode.strip().startsWith("w");
+            String type = dev.readOtherend("device-type");
+            cdrom = type != null && type.strip().equals("cdrom");
             disk = storage.open(path.strip(), readOnly);
         } catch (IOException e) {
             Errno errno = e instanceof DiskException de && de.errno() != 0 ? Errno.of(de.errno()) : Errno.EIO;
@@ -135,7 +139,8 @@ final class BlkbackDevice {
             dev.printf(tx, "sectors", "%d", d.sectors());
             dev.printf(tx, "sector-size", "%d", Blkif.SECTOR_SIZE);
             dev.printf(tx, "physical-sector-size", "%d", Blkif.SECTOR_SIZE);
-            dev.printf(tx, "info", "%d", d.readOnly() ? Blkif.VDISK_READONLY : 0);
+            // xen_vbd_create's type: a cdrom as the frontend's device-type says (libxl writes it), and read-only.
+            dev.printf(tx, "info", "%d", (cdrom ? Blkif.VDISK_CDROM : 0) | (d.readOnly() ? Blkif.VDISK_READONLY : 0));
             dev.printf(tx, "feature-flush-cache", "%d", params.featureFlushCache() ? 1 : 0);
             dev.printf(tx, "feature-barrier", "%d", 0);
             // xen_blkbk_discard: the toolstack's discard-enable = 0 (xl's no-discard) leaves every discard key out.

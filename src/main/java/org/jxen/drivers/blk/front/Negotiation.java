@@ -23,10 +23,10 @@ final class Negotiation {
      * indirect maximum both ends allow and the pool can hold).
      */
     record Features(long sectors, int sectorSize, boolean readOnly, boolean flush, boolean discard,
-            boolean persistent, int segmentsPerRequest) {
+            boolean persistent, int segmentsPerRequest, boolean cdrom) {
         /** Before the first connection. */
         static final Features NONE = new Features(0, Blkif.SECTOR_SIZE, false, false, false, false,
-                Blkif.MAX_SEGMENTS_PER_REQUEST);
+                Blkif.MAX_SEGMENTS_PER_REQUEST, false);
     }
 
     private static final List<String> DETAILS = List.of("sectors", "sector-size", "info", "feature-flush-cache",
@@ -78,7 +78,7 @@ final class Negotiation {
                 number(d.get("feature-flush-cache"), 0) == 1,
                 number(d.get("feature-discard"), 0) == 1,
                 params.featurePersistent() && number(d.get("feature-persistent"), 0) == 1,
-                segments);
+                segments, (number(d.get("info"), 0) & Blkif.VDISK_CDROM) != 0);
     }
 
     /** Whether the toolstack wants the backend kept ({@code online = 1}): then a closed connection is made again. */

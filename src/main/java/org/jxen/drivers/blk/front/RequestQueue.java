@@ -335,7 +335,7 @@ final class RequestQueue {
         if (features.sectors() == sectors) return false;
         Negotiation.Features f = features;
         features = new Negotiation.Features(sectors, f.sectorSize(), f.readOnly(), f.flush(), f.discard(),
-                f.persistent(), f.segmentsPerRequest());
+                f.persistent(), f.segmentsPerRequest(), f.cdrom());
         return true;
     }
 
@@ -348,7 +348,8 @@ final class RequestQueue {
         connectedSinceSetUp = true;
         log(f.sectors() + " sectors, " + rings.queues.size() + " queue(s) of " + rings.queues.getFirst().size()
                 + " slots, " + f.segmentsPerRequest() + " segments per request"
-                + (f.persistent() ? ", persistent grants" : "") + (f.readOnly() ? ", read-only" : ""));
+                + (f.persistent() ? ", persistent grants" : "") + (f.readOnly() ? ", read-only" : "")
+                + (f.cdrom() ? ", cdrom" : ""));
         kick();
     }
 
