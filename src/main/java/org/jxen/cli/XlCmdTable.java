@@ -455,6 +455,7 @@ final class XlCmdTable {
         put(over, "mem-max", null, null);
         put(over, "mem-set", null, null);
         put(over, "vcpu-list", null, null);
+        put(over, "vcpu-set", null, xen("vcpu-set").options());
         put(over, "vm-list", null, null);
         put(over, "info", "[name]", null);
         put(over, "domid", null, null);

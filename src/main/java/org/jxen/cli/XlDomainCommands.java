@@ -33,7 +33,7 @@ final class XlDomainCommands {
 
     static List<Object> all() {
         return List.of(new ListDomains(), new Destroy(), new Shutdown(), new Reboot(), new Pause(), new Unpause(),
-                new Rename(), new DomId(), new DomName(), new VmList(), new MemMax(), new MemSet(), new Sysrq(),
+                new Rename(), new DomId(), new DomName(), new VmList(), new MemMax(), new MemSet(), new VcpuSet(), new Sysrq(),
                 new ConfigUpdate());
     }
 
@@ -211,35 +211,20 @@ final class XlDomainCommands {
 
     /** xl_misc.c's main_sysrq: one key, written to the guest's control/sysrq (libxl_send_sysrq). */
     @Command(name = "sysrq")
-    static final class Sysrq implements Callable<Integer> {
-        @ParentCommand
-        XlCommand xl;
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "DOM")
-        String dom;
+    static final class Sysrq extends DomainDeviceCommand {
         @Parameters(index = "1", paramLabel = "KEY")
         String key;
 
         @Override
-        public Integer call() {
-            return XlDeviceCommands.withXenstore(xl, spec, "libxl: error: ", xs -> {
-                var libxl = XlDeviceCommands.libxl(xs, xl, spec, Map.of());
-                int domid;
-                try {
-                    domid = libxl.domid(dom);
-                } catch (IllegalArgumentException e) {
-                    return XlCommand.fail(spec, e.getMessage()); // xl's find_domain: its own line
-                }
-                if (key.length() != 1) {
-                    spec.commandLine().getErr().printf("Invalid sysrq.%n%n");
-                    spec.commandLine().getErr().print(XlCmdTable.help("sysrq"));
-                    spec.commandLine().getErr().flush();
-                    return 1;
-                }
-                libxl.sendSysrq(domid, key.charAt(0));
-                return 0;
-            });
+        int run(org.jxen.xenstore.client.XsClient xs, Libxl libxl, int domid) throws IOException {
+            if (key.length() != 1) {
+                spec.commandLine().getErr().printf("Invalid sysrq.%n%n");
+                spec.commandLine().getErr().print(XlCmdTable.help("sysrq"));
+                spec.commandLine().getErr().flush();
+                return 1;
+            }
+            libxl.sendSysrq(domid, key.charAt(0));
+            return 0;
         }
     }
 
@@ -406,6 +391,51 @@ final class XlDomainCommands {
             String domid = Integer.toUnsignedString((int) parsed);
             return convert(xl, spec, 1, domid, "Can't get domain name of domain id '" + domid
                     + "', maybe this domain does not exist.");
+        }
+    }
+
+    /**
+     * xl_vcpu.c's main_vcpuset: the count parsed as strtoul reads it, refused above the host's CPUs unless
+     * {@code -i} (and only when it would raise the domain's online count), then libxl_set_vcpuonline.
+     */
+    @Command(name = "vcpu-set")
+    static final class VcpuSet extends DomainDeviceCommand {
+        @Parameters(index = "1", paramLabel = "VCPUS")
+        String count;
+        @Option(names = {"-i", "--ignore-host"})
+        boolean ignoreHost;
+
+        @Override
+        int run(org.jxen.xenstore.client.XsClient xs, Libxl libxl, int domid) throws IOException {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\s*\\+?([0-9]+)").matcher(count);
+            long n;
+            try {
+                n = m.lookingAt() ? Long.parseLong(m.group(1)) : -1;
+            } catch (NumberFormatException e) {
+                n = Long.MAX_VALUE;
+            }
+            if (n < 0 || n > Integer.MAX_VALUE) return fail("Error: Invalid argument " + count + " as VCPU number.");
+            if (n == 0) return fail("Error: Cannot set 0 VCPUs.");
+            int hostCpus = Runtime.getRuntime().availableProcessors();
+            if (!ignoreHost) {
+                int online;
+                try {
+                    online = Integer.parseInt(xl.control().call("list " + domid).getFirst().split("\t")[3]);
+                } catch (ControlException e) {
+                    return fail(e.getMessage());
+                }
+                if (n > online && n > hostCpus) {
+                    return fail("You are overcommmitting! You have " + hostCpus + " physical CPUs and want " + n
+                            + " vCPUs! Aborting, use --ignore-host to  continue");
+                }
+            }
+            try {
+                libxl.setVcpusOnline(domid, (int) n);
+            } catch (org.jxen.toolstack.DeviceException e) {
+                fail(prefix() + e.getMessage());
+                return fail("libxl_set_vcpuonline failed domid=" + domid + " max_vcpus=" + n + ", rc: -3");
+            }
+            return 0;
         }
     }
 

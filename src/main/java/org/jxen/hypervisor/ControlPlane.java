@@ -35,6 +35,9 @@ public interface ControlPlane extends AutoCloseable {
     /** XENMEM_populate_physmap of the caller's own {@code frames}: how many it has again (MemoryOps). */
     int populatePhysmap(int[] frames) throws HypercallException;
 
+    /** HYPERVISOR_vcpu_op of the caller's own vCPU {@code vcpu} (Hypercalls.vcpuOp). */
+    int vcpuOp(int cmd, int vcpu) throws HypercallException;
+
     /** EVTCHNOP_reset of {@code dom} (DOMID_SELF, or a domain dom0 has paused). */
     void resetChannels(int dom) throws HypercallException;
 

@@ -68,6 +68,8 @@ final class Domain {
      * holes in its memory file. {@code pages} less these is its tot_pages.
      */
     final java.util.BitSet released = new java.util.BitSet();
+    /** The vCPUs that are up (VCPUOP_up): vCPU 0 from the start, as the domain builder brings it up. */
+    final java.util.BitSet vcpusUp = new java.util.BitSet();
     int releasedCount;
 
     Domain(RunDir runDir, int id, int serial, int pages, int vcpus) {
@@ -76,6 +78,7 @@ final class Domain {
         this.pages = pages;
         this.vcpus = vcpus;
         this.privileged = id == 0;
+        vcpusUp.set(0);
         SharedFile mem = null;
         SharedFile gnt = null;
         try {
@@ -127,7 +130,7 @@ final class Domain {
 
     DomainInfo info() {
         return new DomainInfo(id, state, state == DomainState.SHUTDOWN ? shutdownReason : null, totPages(), vcpus,
-                privileged, xenstorePort, consolePort,
+                (java.util.BitSet) vcpusUp.clone(), privileged, xenstorePort, consolePort,
                 state == DomainState.RUNNING && events.sleeping() && events.busy() == 0);
     }
 

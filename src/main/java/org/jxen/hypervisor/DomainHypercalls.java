@@ -297,6 +297,12 @@ public final class DomainHypercalls implements Hypercalls {
     }
 
     @Override
+    public int vcpuOp(int cmd, int vcpu) throws HypercallException {
+        enter();
+        return control.vcpuOp(cmd, vcpu);
+    }
+
+    @Override
     public void resetChannels() throws HypercallException {
         enter();
         synchronized (fifoLock) {

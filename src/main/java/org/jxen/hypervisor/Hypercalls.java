@@ -95,6 +95,17 @@ public interface Hypercalls extends AutoCloseable {
      */
     int populatePhysmap(int[] frames) throws HypercallException;
 
+    /** HYPERVISOR_vcpu_op's commands jxen has, with Xen's numbers. */
+    int VCPUOP_UP = 2, VCPUOP_DOWN = 3, VCPUOP_IS_UP = 4;
+
+    /**
+     * HYPERVISOR_vcpu_op on one of this domain's vCPUs: VCPUOP_up and VCPUOP_down bring it online and take it
+     * offline (0), VCPUOP_is_up answers 1 or 0. ENOENT for a vCPU the domain does not have (its max_vcpus), which is
+     * how a kernel counts them; EINVAL to take vCPU 0 down (jxen runs a domain's code there). An online vCPU other
+     * than 0 runs nothing in jxen: it is idle, as a Xen vCPU with nothing scheduled on it.
+     */
+    int vcpuOp(int cmd, int vcpu) throws HypercallException;
+
     /** EVTCHNOP_set_priority: 0 (highest) .. 15; 7 is every port's default. FIFO ABI only (ENOSYS on 2-level). */
     void setPriority(int port, int priority) throws HypercallException;
 

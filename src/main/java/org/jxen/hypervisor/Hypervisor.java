@@ -242,6 +242,23 @@ public final class Hypervisor implements AutoCloseable {
         return MemoryOps.populate(live(caller), frames);
     }
 
+    synchronized int vcpuOp(int caller, int cmd, int vcpu) throws HypercallException {
+        Domain d = live(caller);
+        if (vcpu < 0 || vcpu >= d.vcpus) throw new HypercallException(Errno.ENOENT, "d" + caller + " has no vCPU " + vcpu);
+        switch (cmd) {
+            case Hypercalls.VCPUOP_IS_UP -> {
+                return d.vcpusUp.get(vcpu) ? 1 : 0;
+            }
+            case Hypercalls.VCPUOP_UP -> d.vcpusUp.set(vcpu);
+            case Hypercalls.VCPUOP_DOWN -> {
+                if (vcpu == 0) throw new HypercallException(Errno.EINVAL, "vCPU 0 runs the domain's code: it stays up");
+                d.vcpusUp.clear(vcpu);
+            }
+            default -> throw new HypercallException(Errno.ENOSYS, "VCPUOP " + cmd);
+        }
+        return 0;
+    }
+
     /** EVTCHNOP_reset: of the caller itself, or by dom0 of a domain it has paused (Xen's rule). */
     synchronized void resetChannels(int caller, int dom) throws HypercallException {
         Domain d = target(caller, dom);

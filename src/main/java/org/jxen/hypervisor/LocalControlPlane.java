@@ -70,6 +70,11 @@ final class LocalControlPlane implements ControlPlane {
     }
 
     @Override
+    public int vcpuOp(int cmd, int vcpu) throws HypercallException {
+        return hv.vcpuOp(caller, cmd, vcpu);
+    }
+
+    @Override
     public void resetChannels(int dom) throws HypercallException {
         hv.resetChannels(caller, dom);
     }

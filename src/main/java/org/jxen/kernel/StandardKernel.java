@@ -61,6 +61,7 @@ public class StandardKernel implements GuestKernel {
             this.kernel = kernel;
             xs.watch("control/shutdown", "shutdown", (path, token) -> onShutdownRequest(xs));
             xs.watch("control/sysrq", "sysrq", (path, token) -> onSysrq(xs));
+            CpuHotplug.start(hc, xs, log);
             run(kernel, args);
             if (record != null) {
                 kernel.resumeFrom(record);

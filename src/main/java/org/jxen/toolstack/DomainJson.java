@@ -41,7 +41,7 @@ final class DomainJson {
                     d.backendNodes().get("mode")));
         }
         return YajlJson.write(config(g.name(), g.uuid() != null ? g.uuid() : java.util.UUID.randomUUID().toString(),
-                g.vcpus(), g.maxmemMiB() * 1024L, g.memoryMiB() * 1024L, g, disks));
+                g.maxvcpus(), firstVcpus(g.vcpus()), g.maxmemMiB() * 1024L, g.memoryMiB() * 1024L, g, disks));
     }
 
     private static Map<String, Object> config(Host host, DomainInfo d) throws IOException {
@@ -50,14 +50,21 @@ final class DomainJson {
         String vm = xs.readOrNull(home + "/vm");
         long pagesKiB = DomainRequests.memoryKiB(d);
         return config(d.domid() == 0 ? "Domain-0" : host.nameOf(d.domid()),
-                vm != null ? vm.substring(vm.lastIndexOf('/') + 1) : null, d.vcpus(),
+                vm != null ? vm.substring(vm.lastIndexOf('/') + 1) : null, d.vcpus(), d.vcpusUp(),
                 kib(xs.readOrNull(home + "/memory/static-max"), pagesKiB),
                 kib(xs.readOrNull(home + "/memory/target"), pagesKiB), host.config(d.domid()), disks(xs, d.domid()));
     }
 
     /** c_info, b_info and the disks, in libxl's order; {@code cfg} (null for dom0) gives the PV kernel's fields. */
-    private static Map<String, Object> config(String name, String uuid, int vcpus, long maxKiB, long targetKiB,
-            GuestConfig cfg, List<Object> disks) {
+    /** vCPUs 0 .. n-1: a config's {@code vcpus}, which libxl brings up of its {@code maxvcpus}. */
+    private static java.util.BitSet firstVcpus(int n) {
+        java.util.BitSet b = new java.util.BitSet();
+        b.set(0, n);
+        return b;
+    }
+
+    private static Map<String, Object> config(String name, String uuid, int vcpus, java.util.BitSet avail, long maxKiB,
+            long targetKiB, GuestConfig cfg, List<Object> disks) {
         Map<String, Object> cInfo = new LinkedHashMap<>();
         cInfo.put("type", "pv");
         cInfo.put("name", name);
@@ -65,9 +72,7 @@ final class DomainJson {
 
         Map<String, Object> bInfo = new LinkedHashMap<>();
         bInfo.put("max_vcpus", vcpus);
-        List<Object> avail = new ArrayList<>();
-        for (int i = 0; i < vcpus; i++) avail.add(i);
-        bInfo.put("avail_vcpus", avail);
+        bInfo.put("avail_vcpus", new ArrayList<Object>(avail.stream().boxed().toList()));
         bInfo.put("max_memkb", maxKiB);
         bInfo.put("target_memkb", targetKiB);
         if (cfg != null) {

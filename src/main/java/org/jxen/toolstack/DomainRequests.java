@@ -139,7 +139,7 @@ final class DomainRequests {
 
     private String row(DomainInfo d) {
         return String.join("\t", name(d.domid()), Integer.toString(d.domid()), Long.toString(memoryKiB(d) / 1024),
-                Integer.toString(d.vcpus()), XlState.flags(d), seconds(host.cpuTime(d.domid())));
+                Integer.toString(d.onlineVcpus()), XlState.flags(d), seconds(host.cpuTime(d.domid())));
     }
 
     /** The domain's uuid, from its vm path as libxl wrote it (dom0's: all zeros, as on Xen). */
@@ -180,9 +180,10 @@ final class DomainRequests {
     }
 
     /**
-     * xl vcpu-list: a jxen domain runs its guest code on one vCPU, vCPU 0 (its event thread and the commands
-     * run on it); further vCPUs of {@code vcpus = N} are listed offline, as the store has only cpu/0 online.
-     * The CPU column is the physical CPU the domain's process last ran on (Linux's /proc/PID/stat).
+     * xl vcpu-list: a jxen domain runs its guest code on vCPU 0 (its event thread and the commands run on it); the
+     * others its kernel brought up (cpu/N/availability online, docs/host.md) are online and idle, blocked with no
+     * time of their own, and the rest of its {@code maxvcpus} offline. The CPU column is the physical CPU the
+     * domain's process last ran on (Linux's /proc/PID/stat).
      */
     private void vcpus(DomainInfo d, Sink out) throws IOException {
         Host.Guest g = host.guests().stream().filter(x -> x.domid() == d.domid()).findFirst().orElse(null);
@@ -191,9 +192,13 @@ final class DomainRequests {
                 : d.blocked() ? "b" : "r";
         out.line(String.join("\t", name(d.domid()), Integer.toString(d.domid()), "0", Integer.toString(lastCpu(pid)),
                 state, seconds(host.cpuTime(d.domid())), "1"));
+        java.util.BitSet up = d.vcpusUp();
+        String idle = d.state() == DomainState.PAUSED ? "p" : d.state() != DomainState.RUNNING ? "-" : "b";
         for (int v = 1; v < d.vcpus(); v++) {
-            out.line(String.join("\t", name(d.domid()), Integer.toString(d.domid()), Integer.toString(v), "0", "-",
-                    seconds(Duration.ZERO), "0"));
+            boolean online = up.get(v);
+            out.line(String.join("\t", name(d.domid()), Integer.toString(d.domid()), Integer.toString(v),
+                    online ? Integer.toString(lastCpu(pid)) : "0", online ? idle : "-", seconds(Duration.ZERO),
+                    online ? "1" : "0"));
         }
     }
 

@@ -356,6 +356,25 @@ public final class Libxl {
         xs.write(home(domid) + "/control/shutdown", how);
     }
 
+    /**
+     * libxl_set_vcpuonline for a PV domain: {@code cpu/N/availability} online for N below {@code count} and offline
+     * for the rest of the domain's vCPUs, in one transaction; the guest's kernel brings them up or takes them down.
+     * Refused (libxl's line) for 0 or for more than the domain has. Returns how many the domain has.
+     */
+    public int setVcpusOnline(int domid, int count) throws IOException, DeviceException {
+        String cpus = home(domid) + "/cpu";
+        int max = xs.exists(cpus) ? xs.directory(cpus).size() : 1;
+        if (count == 0) throw new DeviceException("Domain " + domid + ":Requested 0 VCPUs!");
+        if (count > max) {
+            throw new DeviceException("Domain " + domid + ":Requested " + count + " VCPUs, however maxcpus is " + max + "!");
+        }
+        xs.transaction(tx -> {
+            for (int cpu = 0; cpu < max; cpu++) tx.write(cpus + "/" + cpu + "/availability", cpu < count ? "online" : "offline");
+            return null;
+        });
+        return max;
+    }
+
     /** libxl_send_sysrq: the key in the guest's {@code control/sysrq}, which its kernel acts on and clears. */
     public void sendSysrq(int domid, char key) throws IOException {
         xs.write(home(domid) + "/control/sysrq", String.valueOf(key));

@@ -32,7 +32,7 @@ public final class RetrievedConfig {
         // rounded up, so that the restored guest holds what this one does; maxmem stays the domain's size.
         line(b, "memory", Integer.toString(targetMiB(xs.readOrNull(home + "/memory/target"), g)));
         line(b, "maxmem", Integer.toString(g.maxmemMiB()));
-        line(b, "vcpus", Integer.toString(g.vcpus()));
+        line(b, "vcpus", Integer.toString(availableVcpus(xs, home, g)));
         line(b, "maxvcpus", Integer.toString(g.maxvcpus()));
         line(b, "inproc", g.ownProcess() ? "0" : "1");
         if (!g.modulePath().isEmpty()) line(b, "kernel", quote(g.modulePath().getFirst().toAbsolutePath().toString()));
@@ -97,6 +97,22 @@ public final class RetrievedConfig {
         list(b, "vif", vifs);
         list(b, "mydevice", mydevices);
         return b.toString();
+    }
+
+    /**
+     * libxl__update_avail_vcpus_xenstore: a PV domain's vCPUs as its {@code cpu/N/availability} nodes say (xl
+     * vcpu-set changes them), counted; the config's when the store has none.
+     */
+    private static int availableVcpus(XsClient xs, String home, GuestConfig g) throws IOException {
+        int online = 0;
+        boolean any = false;
+        for (int cpu = 0; cpu < g.maxvcpus(); cpu++) {
+            String a = xs.readOrNull(home + "/cpu/" + cpu + "/availability");
+            if (a == null) continue;
+            any = true;
+            if (a.strip().equals("online")) online++;
+        }
+        return any && online > 0 ? online : g.vcpus();
     }
 
     private static int targetMiB(String targetKiB, GuestConfig g) {

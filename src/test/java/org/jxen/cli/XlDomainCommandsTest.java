@@ -249,6 +249,37 @@ class XlDomainCommandsTest extends XlHostFixture {
         assertThat(xl("domid", "named", "-z")).isEqualTo(new XlResult(2, "", "option `z' not supported.\n"));
     }
 
+    /** The online count in xl list, and each vCPU's ONLINE column in vcpu-list order. */
+    private String vcpus(String dom) {
+        String online = xl("list", dom).out().lines().skip(1).findFirst().orElseThrow().trim().split("\\s+")[3];
+        StringBuilder states = new StringBuilder();
+        xl("vcpu-list", dom).out().lines().skip(1).forEach(l -> states.append(l.contains("--p") ? '0' : '1'));
+        return online + " " + states;
+    }
+
+    @Test
+    void vcpuSetWritesTheStoreAndTheGuestBringsItsVcpusUpAndDown() throws Exception {
+        int id = create("v", "inproc = 1\nvcpus = 1\nmaxvcpus = 3\n");
+        XsClient xs = host.xenstore();
+        assertThat(vcpus("v")).isEqualTo("1 100");
+        assertThat(xl("vcpu-set", "-i", "v", "3")).isEqualTo(new XlResult(0, "", ""));
+        assertThat(xs.readString("/local/domain/" + id + "/cpu/2/availability")).isEqualTo("online");
+        Await.until("both vCPUs up", () -> vcpus("v").equals("3 111"), 30);
+        Await.until("the guest's lines", () -> host.consoleLog(id).lines().containsAll(List.of("CPU1 is up", "CPU2 is up")), 30);
+        assertThat(xl("vcpu-set", "v", "2")).isEqualTo(new XlResult(0, "", ""));
+        assertThat(xs.readString("/local/domain/" + id + "/cpu/2/availability")).isEqualTo("offline");
+        Await.until("vCPU 2 down", () -> vcpus("v").equals("2 110"), 30);
+        Await.until("its line", () -> host.consoleLog(id).lines().contains("smpboot: CPU 2 is now offline"), 30);
+
+        assertThat(xl("vcpu-set", "--ignore-host", "v", "4")).isEqualTo(new XlResult(1, "", "libxl: error: Domain " + id
+                + ":Requested 4 VCPUs, however maxcpus is 3!\nlibxl_set_vcpuonline failed domid=" + id + " max_vcpus=4, rc: -3\n"));
+        assertThat(xl("vcpu-set", "v", "0")).isEqualTo(new XlResult(1, "", "Error: Cannot set 0 VCPUs.\n"));
+        assertThat(xl("vcpu-set", "v", "two")).isEqualTo(new XlResult(1, "", "Error: Invalid argument two as VCPU number.\n"));
+        int hostCpus = Runtime.getRuntime().availableProcessors();
+        assertThat(xl("vcpu-set", "v", Integer.toString(hostCpus + 1))).isEqualTo(new XlResult(1, "", "You are overcommmitting! You have "
+                + hostCpus + " physical CPUs and want " + (hostCpus + 1) + " vCPUs! Aborting, use --ignore-host to  continue\n"));
+    }
+
     @Test
     void memSetWritesTheBalloonTargetInKib() throws Exception {
         int id = create("m", "inproc = 1\n");

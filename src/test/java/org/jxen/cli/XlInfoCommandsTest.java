@@ -86,19 +86,23 @@ class XlInfoCommandsTest extends XlHostFixture {
 
     @Test
     void vcpuListShowsEachVcpu() throws Exception {
-        int id = create("two", "vcpus = 2\n");
+        int id = create("two", "vcpus = 2\nmaxvcpus = 3\n");
         XlResult r = xl("vcpu-list");
         assertThat(r.code()).isZero();
         String[] rows = r.out().split("\n");
         assertThat(rows[0]).isEqualTo("Name                                ID  VCPU   CPU State   Time(s) Affinity (Hard / Soft)");
         assertThat(rows[1]).matches("Domain-0 {24}     0     0 +\\d+   [r-][b-]- +\\d+\\.\\d  all / all");
         assertThat(rows[2]).matches("two {29} +" + id + "     0 +\\d+   [r-][b-]- +\\d+\\.\\d  all / all");
-        // jxen runs a domain's code on vCPU 0; the others are offline, as xl prints an offline vCPU.
-        assertThat(rows[3]).isEqualTo(String.format("%-32s %5d %5d%5c %3c%cp %9.1f  all / all", "two", id, 1, '-', '-', '-', 0.0));
-        assertThat(rows).hasSize(4);
-        assertThat(xl("vcpu-list", "two").out().split("\n")).hasSize(3);
+        // The guest's kernel brought vCPU 1 up (cpu/1/availability online): online and idle. vCPU 2 of maxvcpus
+        // is offline, as xl prints an offline vCPU.
+        assertThat(rows[3]).matches("two {29} +" + id + "     1 +\\d+   -b-       0\\.0  all / all");
+        assertThat(rows[4]).isEqualTo(String.format("%-32s %5d %5d%5c %3c%cp %9.1f  all / all", "two", id, 2, '-', '-', '-', 0.0));
+        assertThat(rows).hasSize(5);
+        assertThat(xl("list", "two").out()).matches("(?s).*\ntwo +" + id + " +\\d+ +2 .*");
+        assertThat(xl("vcpu-list", "two").out().split("\n")).hasSize(4);
         assertThat(xl("pause", "two").code()).isZero();
         assertThat(xl("vcpu-list", "two").out().split("\n")[1]).contains("   ---       ");
+        assertThat(xl("vcpu-list", "two").out().split("\n")[2]).as("online, paused").contains("   ---       ");
         assertThat(xl("vcpu-list", "nosuch")).isEqualTo(new XlResult(1, "", "nosuch is an invalid domain identifier (rc=-6)\n"));
     }
 

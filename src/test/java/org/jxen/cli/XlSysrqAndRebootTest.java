@@ -14,7 +14,8 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * What a guest's reboot is built from (xl's reload_domain_config: the domain as it is now, disks attached since
- * its creation included and detached ones gone, its balloon target; or what xl config-update stored), and xl
+ * its creation included and detached ones gone, its balloon target and online vCPUs; or what xl config-update
+ * stored), and xl
  * sysrq: the guest's kernel acts on control/sysrq as Linux's manage.c does.
  */
 @Timeout(240)
@@ -52,8 +53,10 @@ class XlSysrqAndRebootTest extends XlHostFixture {
     @Test
     void aRebootKeepsTheDisksAttachedSinceCreationAndTheBalloonTargetAndDropsDetachedOnes() throws Exception {
         Path created = image("created.img");
-        int first = createGuest("g", "inproc = 1\nmemory = 32\nmaxmem = 64\ndisk = ['format=raw, vdev=xvda, access=rw, target="
+        int first = createGuest("g", "inproc = 1\nmemory = 32\nmaxmem = 64\nmaxvcpus = 2\ndisk = ['format=raw, vdev=xvda, access=rw, target="
                 + created + "']\n");
+        assertThat(xl("vcpu-set", "-i", "g", "2").code()).isZero();
+        await().atMost(Duration.ofSeconds(30)).until(() -> row("g")[3].equals("2"));
         XlResult attach = xl("block-attach", "g", image("hot.img") + ",raw,xvdb,rw");
         assertThat(attach.code()).as(attach.err()).isZero();
         XlResult detach = xl("block-detach", "g", "xvda");
@@ -71,6 +74,9 @@ class XlSysrqAndRebootTest extends XlHostFixture {
         assertThat(host.xenstore().readString("/local/domain/0/backend/vbd/" + second + "/51728/params"))
                 .isEqualTo(dir.resolve("hot.img").toString());
         assertThat(row("g")[2]).isEqualTo("48");
+        // The vCPUs vcpu-set brought up: the new domain's kernel brings them up again.
+        await().atMost(Duration.ofSeconds(30)).until(() -> row("g")[3].equals("2"));
+        assertThat(host.xenstore().readString("/local/domain/" + second + "/cpu/1/availability")).isEqualTo("online");
         assertThat(host.xenstore().readString("/local/domain/" + second + "/memory/static-max")).isEqualTo(String.valueOf(64 * 1024));
         assertThat(xl("dmesg").out()).doesNotContain("reusing old configuration");
     }

@@ -195,6 +195,32 @@ public abstract class HypervisorContract {
         assertErrno(Errno.EINVAL, () -> ctl.mapForeign(g.domid(), 16));
     }
 
+    // ---- vCPUs (HYPERVISOR_vcpu_op)
+
+    @Test
+    void vcpusComeUpAndGoDownAsTheKernelAsksAndInfoCountsThem() throws Exception {
+        int id = ctl.createDomain(16, 3);
+        ctl.unpause(id);
+        Hypercalls g = fx.connect(id);
+        assertThat(ctl.info(id).vcpus()).isEqualTo(3);
+        assertThat(ctl.info(id).onlineVcpus()).as("vCPU 0, which the builder brings up").isEqualTo(1);
+        assertThat(g.vcpuOp(Hypercalls.VCPUOP_IS_UP, 0)).isEqualTo(1);
+        assertThat(g.vcpuOp(Hypercalls.VCPUOP_IS_UP, 2)).isZero();
+        assertThat(g.vcpuOp(Hypercalls.VCPUOP_UP, 2)).isZero();
+        assertThat(g.vcpuOp(Hypercalls.VCPUOP_IS_UP, 2)).isEqualTo(1);
+        assertThat(ctl.info(id).onlineVcpus()).isEqualTo(2);
+        assertThat(ctl.info(id).vcpusUp()).isEqualTo(java.util.BitSet.valueOf(new long[] {0b101}));
+        assertThat(ctl.list()).filteredOn(d -> d.domid() == id).singleElement()
+                .extracting(d -> d.vcpusUp()).isEqualTo(java.util.BitSet.valueOf(new long[] {0b101}));
+        assertThat(g.vcpuOp(Hypercalls.VCPUOP_DOWN, 2)).isZero();
+        assertThat(ctl.info(id).onlineVcpus()).isEqualTo(1);
+        // A kernel counts its vCPUs by asking until ENOENT; vCPU 0 runs its code and stays up.
+        assertErrno(Errno.ENOENT, () -> g.vcpuOp(Hypercalls.VCPUOP_IS_UP, 3));
+        assertErrno(Errno.ENOENT, () -> g.vcpuOp(Hypercalls.VCPUOP_UP, -1));
+        assertErrno(Errno.EINVAL, () -> g.vcpuOp(Hypercalls.VCPUOP_DOWN, 0));
+        assertErrno(Errno.ENOSYS, () -> g.vcpuOp(99, 1));
+    }
+
     // ---- memory reservation (the balloon driver's hypercalls)
 
     @Test

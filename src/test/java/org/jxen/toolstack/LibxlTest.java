@@ -56,7 +56,7 @@ class LibxlTest {
 
     private void build(int domid, String name) throws Exception {
         libxl.buildDomain(domid, GuestConfig.of(name, false), new DomainInfo(domid, DomainState.PAUSED, null,
-                16 * 256, 1, false, 5, 6, false));
+                16 * 256, 1, java.util.BitSet.valueOf(new long[] {1}), false, 5, 6, false));
     }
 
     @Test

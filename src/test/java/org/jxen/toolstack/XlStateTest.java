@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 /** xl list's six state letters for each state the hypervisor reports. */
 class XlStateTest {
     private static DomainInfo info(DomainState s, ShutdownReason r, boolean blocked) {
-        return new DomainInfo(1, s, r, 4096, 1, false, 1, 2, blocked);
+        return new DomainInfo(1, s, r, 4096, 1, java.util.BitSet.valueOf(new long[] {1}), false, 1, 2, blocked);
     }
 
     @Test

@@ -184,6 +184,11 @@ final class RemoteControlPlane implements ControlPlane {
     }
 
     @Override
+    public int vcpuOp(int cmd, int vcpu) throws HypercallException {
+        return intCall(Rpc.VCPU_OP, cmd, vcpu);
+    }
+
+    @Override
     public void resetChannels(int dom) throws HypercallException {
         call(op(Rpc.RESET_CHANNELS, dom));
     }

@@ -10,6 +10,7 @@ import org.jxen.hypervisor.ChannelState;
 import org.jxen.hypervisor.ChannelStatus;
 import org.jxen.hypervisor.DomainInfo;
 import org.jxen.hypervisor.DomainLayout;
+import org.jxen.hypervisor.Hypervisor;
 import org.jxen.hypervisor.DomainState;
 import org.jxen.hypervisor.MapReply;
 import org.jxen.hypervisor.ShutdownReason;
@@ -54,9 +55,12 @@ import org.jxen.hypervisor.ShutdownReason;
  * 24 EXPAND_ARRAY    i64 array_gfn                         -
  * 25 SET_PRIORITY    i32 port, priority                    -
  * 26 RESET_CHANNELS  i32 dom                               -
+ * 27 DECREASE_RESERVATION / 28 POPULATE_PHYSMAP  i32 n, n × i32 frame   i32 done
+ * 29 UNPOPULATE      i32 domid, first, count               -
+ * 30 VCPU_OP         i32 cmd, vcpu                         i32 result (is_up: 1 or 0)
  * 40 SET_GNTTAB_LIMITS  i32 domid, grant frames, maptrack frames   -
- * info = i32 domid, u8 state ordinal, i32 reason or -1, i32 pages, vcpus, u8 privileged, i32 xsPort, conPort,
- *        u8 blocked
+ * info = i32 domid, u8 state ordinal, i32 reason or -1, i32 pages, vcpus, i32 n, n × i64 (the vCPUs up, a bitmap),
+ *        u8 privileged, i32 xsPort, conPort, u8 blocked
  * </pre>
  * The first request must be HELLO with the token the host gave the process; any failure closes the connection.
  */
@@ -93,6 +97,7 @@ final class Rpc {
     static final int DECREASE_RESERVATION = 27;
     static final int POPULATE_PHYSMAP = 28;
     static final int UNPOPULATE = 29;
+    static final int VCPU_OP = 30;
     static final int SET_GNTTAB_LIMITS = 40;
 
     private Rpc() {
@@ -195,15 +200,24 @@ final class Rpc {
 
     static void info(Out out, DomainInfo i) throws IOException {
         out.i32(i.domid()).u8(i.state().ordinal()).i32(i.shutdownReason() == null ? -1 : i.shutdownReason().code)
-                .i32(i.memoryPages()).i32(i.vcpus()).u8(i.privileged() ? 1 : 0).i32(i.xenstorePort())
-                .i32(i.consolePort()).u8(i.blocked() ? 1 : 0);
+                .i32(i.memoryPages()).i32(i.vcpus());
+        long[] up = i.vcpusUp().toLongArray();
+        out.i32(up.length);
+        for (long w : up) out.i64(w);
+        out.u8(i.privileged() ? 1 : 0).i32(i.xenstorePort()).i32(i.consolePort()).u8(i.blocked() ? 1 : 0);
     }
 
     static DomainInfo info(DataInputStream in) throws IOException {
         int domid = in.readInt();
         DomainState state = DomainState.values()[in.readUnsignedByte()];
         int reason = in.readInt();
-        return new DomainInfo(domid, state, reason < 0 ? null : ShutdownReason.of(reason), in.readInt(),
-                in.readInt(), in.readByte() != 0, in.readInt(), in.readInt(), in.readByte() != 0);
+        int pages = in.readInt();
+        int vcpus = in.readInt();
+        int words = in.readInt();
+        if (words < 0 || words > (Hypervisor.MAX_VCPUS + 63) / 64) throw new IOException("bad vCPU map of " + words + " words");
+        long[] up = new long[words];
+        for (int w = 0; w < words; w++) up[w] = in.readLong();
+        return new DomainInfo(domid, state, reason < 0 ? null : ShutdownReason.of(reason), pages, vcpus,
+                java.util.BitSet.valueOf(up), in.readByte() != 0, in.readInt(), in.readInt(), in.readByte() != 0);
     }
 }

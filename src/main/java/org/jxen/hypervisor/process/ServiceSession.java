@@ -127,6 +127,7 @@ final class ServiceSession implements Runnable {
             case Rpc.RESUME -> cp.resume(a.readInt(), a.readInt() != 0);
             case Rpc.SET_GNTTAB_LIMITS -> cp.setGrantLimits(a.readInt(), a.readInt(), a.readInt());
             case Rpc.UNPOPULATE -> cp.unpopulate(a.readInt(), a.readInt(), a.readInt());
+            case Rpc.VCPU_OP -> r.i32(cp.vcpuOp(a.readInt(), a.readInt()));
             case Rpc.UNPAUSE -> cp.unpause(a.readInt());
             case Rpc.SHUTDOWN -> cp.shutdown(a.readInt(), ShutdownReason.of(a.readInt()));
             case Rpc.DESTROY -> cp.destroy(a.readInt());
