@@ -33,7 +33,10 @@ final class XlCli {
         jxen.setExecutionStrategy(new DryRunCommands(new DomainArguments(jxen.getExecutionStrategy())));
     }
 
-    /** xl.c's check of the global -N: only a command that can dry-run takes it (jxen's: create, block-attach, network-attach). */
+    /**
+     * xl.c's check of the global -N: only a command that can dry-run takes it (jxen's: create, config-update,
+     * block-attach, network-attach).
+     */
     private record DryRunCommands(CommandLine.IExecutionStrategy next) implements CommandLine.IExecutionStrategy {
         @Override
         public int execute(CommandLine.ParseResult parse) {
@@ -41,7 +44,8 @@ final class XlCli {
                 if (p.commandSpec().userObject() instanceof XlCommand xl && xl.dryRun && p.subcommand() != null
                         && !(p.subcommand().commandSpec().userObject() instanceof XlCommand.Create
                                 || p.subcommand().commandSpec().userObject() instanceof XlBlockCommands.Attach
-                                || p.subcommand().commandSpec().userObject() instanceof XlNetworkCommands.Attach)) {
+                                || p.subcommand().commandSpec().userObject() instanceof XlNetworkCommands.Attach
+                                || p.subcommand().commandSpec().userObject() instanceof XlDomainCommands.ConfigUpdate)) {
                     PrintWriter err = p.commandSpec().commandLine().getErr();
                     err.println("command does not implement -N (dryrun) option");
                     err.flush();

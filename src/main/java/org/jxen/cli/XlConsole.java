@@ -56,6 +56,13 @@ final class XlConsole implements Callable<Integer> {
         if (type != null && !List.of("pv", "serial", "vuart").contains(type)) {
             return XlCommand.fail(spec, "console type supported are: pv, serial, vuart");
         }
+        if ((type != null && !type.equals("pv")) || (num != null && parseLeadingInt(num) != 0)) {
+            try {
+                xl.control().call("list " + dom); // find_domain first: an unknown DOM is its own error
+            } catch (ControlException | IOException e) {
+                return XlCommand.fail(spec, e.getMessage());
+            }
+        }
         if (type != null && !type.equals("pv")) {
             return XlCommand.fail(spec, "domain " + dom + " is a PV guest: it has no " + type + " console (use -t pv)");
         }

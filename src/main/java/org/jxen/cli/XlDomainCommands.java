@@ -259,6 +259,7 @@ final class XlDomainCommands {
             err.println("WARNING: xl now has better capability to manage domain configuration, avoid using this command when possible");
             err.flush();
             String dom = args.getFirst();
+            if (!dom.matches("[A-Za-z0-9_.-]+")) return XlCommand.fail(spec, Libxl.invalidDomain(dom));
             String domid;
             try {
                 domid = xl.control().call("list " + dom).getFirst().split("\t")[1]; // xl's find_domain
@@ -416,11 +417,15 @@ final class XlDomainCommands {
             }
             if (n < 0 || n > Integer.MAX_VALUE) return fail("Error: Invalid argument " + count + " as VCPU number.");
             if (n == 0) return fail("Error: Cannot set 0 VCPUs.");
-            int hostCpus = Runtime.getRuntime().availableProcessors();
             if (!ignoreHost) {
+                // libxl_get_max_cpus: the host's CPUs (xl info's nr_cpus), not this process's.
                 int online;
+                int hostCpus = 0;
                 try {
                     online = Integer.parseInt(xl.control().call("list " + domid).getFirst().split("\t")[3]);
+                    for (String f : xl.control().call("info")) {
+                        if (f.startsWith("nr_cpus\t")) hostCpus = Integer.parseInt(f.split("\t")[1].strip());
+                    }
                 } catch (ControlException e) {
                     return fail(e.getMessage());
                 }

@@ -36,12 +36,13 @@ final class CpuHotplug {
     static CpuHotplug start(Hypercalls hc, XsClient xs, KernelLog log) throws IOException {
         CpuHotplug c = new CpuHotplug(hc, xs, log, possibleVcpus(hc));
         if (c.possible == 1) return c;
+        // The watch first, then the scan (setup_cpu_watcher's order): a change in between is not missed.
+        xs.watch("cpu", "cpu", (path, token) -> c.onChange(path));
         log.printk("smp: Bringing up secondary CPUs ...");
         for (int cpu = 1; cpu < c.possible; cpu++) c.apply(cpu, false);
         int up = 0;
         for (int cpu = 0; cpu < c.possible; cpu++) if (c.isUp(cpu)) up++;
         log.printk("smp: Brought up 1 node, " + up + " CPU" + (up == 1 ? "" : "s"));
-        xs.watch("cpu", "cpu", (path, token) -> c.onChange(path));
         return c;
     }
 
@@ -77,7 +78,7 @@ final class CpuHotplug {
     }
 
     /** vcpu_hotplug: up or down as {@code cpu/N/availability} says; another word is Linux's error line. */
-    private void apply(int cpu, boolean saySo) throws IOException {
+    private synchronized void apply(int cpu, boolean saySo) throws IOException {
         String state;
         try {
             state = xs.readOrNull("cpu/" + cpu + "/availability");

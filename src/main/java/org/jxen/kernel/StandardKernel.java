@@ -185,6 +185,10 @@ public class StandardKernel implements GuestKernel {
         if (stop.getCount() == 0) return;
         char key;
         try {
+            // The watch fires once as it is set, at every boot, and again for our own clearing: a plain read
+            // answers those, so that a booting guest pays one request for it, not a transaction's three.
+            String now = xs.readOrNull("control/sysrq");
+            if (now == null || now.isEmpty()) return;
             key = xs.transaction(tx -> {
                 String v = tx.readOrNull("control/sysrq");
                 if (v == null || v.isEmpty()) return '\0';

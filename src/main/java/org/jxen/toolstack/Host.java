@@ -722,7 +722,9 @@ public final class Host implements AutoCloseable {
         }
         if (updated != null) {
             dom0Kernel.printk("toolstack: \"xl\" configuration found, using it");
-            return updated;
+            // xl restarts a domain under the name it had, whatever the new config says.
+            return created == null ? updated : new DomainConfig(updated.guest().renamed(created.guest().name()),
+                    updated.devices(), updated.onShutdown(), updated.warnings(), updated.grantLimits());
         }
         if (created == null) return null;
         try {

@@ -17,7 +17,10 @@ import java.util.function.Consumer;
  * the rest works).
  */
 public final class HostBridge implements AutoCloseable {
-    /** In the run directory: "NAME IFINDEX" of the bridge this host created, while it exists. */
+    /**
+     * In the run directory: "NAME IFINDEX NETNS" of the bridge this host created, while it exists; NETNS is the
+     * network namespace's identity ({@code /proc/self/ns/net}), since indexes restart in every namespace.
+     */
     static final String MARKER = "bridge";
 
     private final String name;
@@ -40,7 +43,7 @@ public final class HostBridge implements AutoCloseable {
                 check(ip("link", "add", "name", name, "type", "bridge"), "creating bridge " + name);
                 b.undo.add(name);
                 int index = ifindex(name);
-                if (index > 0) Files.writeString(b.marker, name + " " + index + "\n");
+                if (index > 0) Files.writeString(b.marker, name + " " + index + " " + netns() + "\n");
                 check(ip("link", "set", "dev", name, "up"), "bringing up " + name);
                 log.accept("created bridge " + name + " (removed when the host stops)");
             }
@@ -77,6 +80,15 @@ public final class HostBridge implements AutoCloseable {
         }
     }
 
+    /** This process's network namespace, as {@code /proc/self/ns/net} names it ({@code net:[4026531840]}). */
+    static String netns() {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString();
+        } catch (IOException | UnsupportedOperationException e) {
+            return "unknown";
+        }
+    }
+
     /** Whether {@code dev} is a bridge ({@code ip -d} names its kind). */
     private static boolean isBridge(String dev) {
         String line = ipOutput("-o", "-d", "link", "show", "dev", dev);
@@ -108,7 +120,7 @@ public final class HostBridge implements AutoCloseable {
         if (!Files.exists(marker)) return null;
         String[] f = Files.readString(marker).strip().split(" ");
         Files.delete(marker);
-        if (f.length != 2 || !f[0].matches("[A-Za-z0-9_.-]{1,15}")) return null;
+        if (f.length != 3 || !f[0].matches("[A-Za-z0-9_.-]{1,15}") || !f[2].equals(netns())) return null;
         int index;
         try {
             index = Integer.parseInt(f[1]);

@@ -425,7 +425,7 @@ public final class Libxl {
      * up) and each command then fails its own way, where jxen says the same line without the code.
      */
     public static String invalidDomain(String dom) {
-        return dom + " is an invalid domain identifier" + (dom.matches("[0-9]+") ? "" : " (rc=-6)");
+        return dom + " is an invalid domain identifier" + (dom.matches("[0-9]*") ? "" : " (rc=-6)");
     }
 
     // ---- devices ----
@@ -600,16 +600,19 @@ public final class Libxl {
         if (!present) throw new DeviceException("no " + what);
         Path script = scriptFor(d.kind(), be);
         Map<String, String> env = script == null ? Map.of() : hotplugEnv(d.kind(), be, script);
-        String state = XsWait.until(xs, be + "/state", timeouts.close(),
-                v -> v == null || stateOf(v) == STATE_CLOSED);
-        if (state == null && how == Removal.SAFE) {
+        XsWait.until(xs, be + "/state", timeouts.close(), v -> v == null || stateOf(v) == STATE_CLOSED);
+        // Read again: the wait answers null both for a state node gone (a backend already removed, which is done)
+        // and for the time running out.
+        String now = xs.readOrNull(be + "/state");
+        boolean closed = now == null || stateOf(now) == STATE_CLOSED;
+        if (!closed && how == Removal.SAFE) {
             // libxl's device_backend_callback without force: no hotplug script, nothing removed; the backend was
             // asked to close (online 0, Closing) and may still do so.
             throw new DeviceException("unable to remove device with path " + be + " (its backend did not close within "
                     + seconds(timeouts.close()) + ")");
         }
         if (script != null) hotplugRemove(d.kind(), be, script, env, what);
-        if (state == null) {
+        if (!closed) {
             if (how == Removal.AUTO) {
                 warnings.accept("backend " + be + " of " + what + " did not close within " + seconds(timeouts.close())
                         + "; forcing removal (frontend first)");

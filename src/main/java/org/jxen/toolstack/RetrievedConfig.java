@@ -75,8 +75,13 @@ public final class RetrievedConfig {
                             if (params == null || dev == null) throw new IOException("disk " + id + " has no params or dev in the store");
                             String access = mode == null ? "rw" : mode.strip().equals("r") ? "ro" : mode.strip().equals("w!") ? "w!" : "rw";
                             String devtype = xs.readOrNull(be + "/device-type");
+                            String script = xs.readOrNull(be + "/script");
+                            String discard = xs.readOrNull(be + "/discard-enable");
                             disks.add("format=raw, vdev=" + dev.strip() + ", access=" + access + ", backend=" + backend
-                                    + ("cdrom".equals(devtype) ? ", devtype=cdrom" : "") + ", target=" + params.strip());
+                                    + ("cdrom".equals(devtype) ? ", devtype=cdrom" : "")
+                                    + (script != null && !script.isBlank() ? ", script=" + script.strip() : "")
+                                    + ("0".equals(discard == null ? null : discard.strip()) ? ", no-discard" : "")
+                                    + ", target=" + params.strip());
                         }
                         case "vif" -> {
                             StringBuilder v = new StringBuilder("devid=" + id + ", backend=" + backend);
@@ -84,6 +89,9 @@ public final class RetrievedConfig {
                                 String val = xs.readOrNull(be + "/" + k);
                                 if (val != null && !val.isBlank()) v.append(", ").append(k).append('=').append(val.strip());
                             }
+                            String rate = rateSpec(xs.readOrNull(be + "/rate"));
+                            if (rate != null) v.append(", rate=").append(rate);
+                            if ("0".equals(String.valueOf(xs.readOrNull(fe + "/trusted")).strip())) v.append(", untrusted");
                             vifs.add(v.toString());
                         }
                         case "mydevice" -> mydevices.add("id=" + id + ",backend=" + backend);
@@ -113,6 +121,26 @@ public final class RetrievedConfig {
             if (a.strip().equals("online")) online++;
         }
         return any && online > 0 ? online : g.vcpus();
+    }
+
+    /**
+     * The backend's {@code rate} ("BYTES,USECS", what libxl wrote from rate=) as a rate= spec that gives it back:
+     * bytes per second at that interval. Null when there is none or it is not libxl's form.
+     */
+    private static String rateSpec(String node) {
+        if (node == null) return null;
+        String[] f = node.strip().split(",");
+        try {
+            long bytes = Long.parseLong(f[0]);
+            long usecs = f.length == 2 ? Long.parseLong(f[1]) : 0;
+            if (bytes <= 0 || usecs <= 0) return null;
+            long perSec = Math.multiplyHigh(bytes, 1_000_000L) == 0 ? bytes * 1_000_000L / usecs : Long.MAX_VALUE;
+            if (perSec <= 0xFFFF_FFFFL) return perSec + "B/s@" + usecs + "us";
+            if (perSec / 1000 <= 0xFFFF_FFFFL) return (perSec / 1000) + "KB/s@" + usecs + "us";
+            return (perSec / 1_000_000) + "MB/s@" + usecs + "us";
+        } catch (NumberFormatException e) {
+            return null;
+        }
     }
 
     private static int targetMiB(String targetKiB, GuestConfig g) {

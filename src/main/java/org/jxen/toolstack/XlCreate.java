@@ -70,8 +70,10 @@ public final class XlCreate {
             err.flush();
         }
         if (options.dryRun() || options.debug()) {
-            out.println(DomainJson.dryRun(cfg));
-            out.flush();
+            // xl's cfg_print_fh: stdout for a dry run, stderr for -d (the domain is made after it).
+            PrintWriter fh = options.dryRun() ? out : err;
+            fh.println(DomainJson.dryRun(cfg));
+            fh.flush();
             if (options.dryRun()) return 0;
         }
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);

@@ -123,10 +123,10 @@ class XlCreateWithDisksTest extends XlHostFixture {
         Path a = Files.write(dir.resolve("a.img"), new byte[1 << 20]);
         Path b = Files.write(dir.resolve("b.img"), new byte[2 << 20]);
         Path c = Files.write(dir.resolve("c.iso"), new byte[1 << 20]);
-        int domid = createGuest("e", "inproc = 1\ndisk = ['" + a + ",raw,hda,rw', '" + b + ",raw,sdb,rw',"
+        int domid = createGuest("e", "inproc = 1\nmemory = 32\ndisk = ['" + a + ",raw,hda,rw', '" + b + ",raw,sdb,rw',"
                 + " 'format=raw, vdev=xvdc, access=ro, devtype=cdrom, target=" + c + "']\n");
         awaitConsoleLine(domid, "blkfront: xvda:");
-        awaitConsoleLine(domid, "blkfront: xvdf:");
+        awaitConsoleLine(domid, "blkfront: xvdb:");
         // A cdrom: libxl's device-type on both ends, blkback's info VDISK_CDROM | VDISK_READONLY.
         assertThat(awaitConsoleLine(domid, "blkfront: xvdc:")).endsWith(", read-only, cdrom");
         String be = "/local/domain/0/backend/vbd/" + domid + "/51744";
@@ -137,8 +137,15 @@ class XlCreateWithDisksTest extends XlHostFixture {
         assertThat(r.status()).isZero();
         assertThat(r.out()).isEqualTo("major minor  #blocks  name\n\n"
                 + " 202        0       1024 xvda\n"
-                + " 202       32       1024 xvdc\n"
-                + " 202       80       2048 xvdf\n");
+                + " 202       16       2048 xvdb\n"
+                + " 202       32       1024 xvdc\n");
+
+        // sda is xvda too: attached beside hda, it does not get the name (Linux's xlbd_reserve_minors, EBUSY).
+        assertThat(xl("block-attach", "e", Files.write(dir.resolve("d.img"), new byte[1 << 20]) + ",raw,sda,rw").code()).isZero();
+        String error = "/local/domain/" + domid + "/error/device/vbd/2048/error";
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).until(() -> host.xenstore().readOrNull(error) != null);
+        assertThat(host.xenstore().readString(error)).startsWith("16 ").contains("xlvbd_add at /local/domain/0/backend/vbd/"
+                + domid + "/2048: virtual-device 2048 is xvda, which device 768 is already");
     }
 
     /** The file holds exactly {@code want} (reported as the first differing offset, not two 4 MiB dumps). */

@@ -44,7 +44,8 @@ class XlDiskSharingAndExecTest extends XlHostFixture {
         XlResult rw = xl("block-attach", "g2", img + ",raw,xvda,w");
         assertThat(rw.code()).isEqualTo(1);
         assertThat(rw.err()).isEqualTo("libxl: error: hotplug script " + Path.of("scripts/hotplug/block").toAbsolutePath()
-                + " add failed for vbd 51712 of domain " + g2 + ": " + refused + " now (access w! shares it anyway)\n");
+                + " add failed for vbd 51712 of domain " + g2 + ": " + refused + " now (access w! shares it anyway)\n"
+                + "libxl_device_disk_add failed.\n");
         XlResult ro = xl("block-attach", "g2", img + ",raw,xvda,r");
         assertThat(ro.code()).isEqualTo(1);
         assertThat(ro.err()).contains(refused + " read-only now");

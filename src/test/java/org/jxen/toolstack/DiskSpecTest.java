@@ -45,16 +45,16 @@ class DiskSpecTest {
     @ParameterizedTest
     @CsvSource({"51712,xvda,0", "51713,xvda1,1", "51728,xvdb,16", "268439552,xvdq,4096", "268439553,xvdq1,4097",
         "768,xvda,0", "769,xvda,0", "832,xvdb,16", "5632,xvdc,32", "5696,xvdd,48",
-        "2048,xvde,64", "2064,xvdf,80", "2065,xvdf1,81"})
+        "2048,xvda,0", "2064,xvdb,16", "2065,xvdb1,17", "16656,xvdr,272", "32784,xvddz,2064"})
     void guestNames(int devid, String name, int minor) {
         assertThat(Vdev.guestName(devid)).isEqualTo(new Vdev.GuestName(name, minor));
     }
 
     @Test
     void numbersLinuxWouldNotNameAreNone() {
-        assertThat(Vdev.guestName((65 << 8) | 16)).as("a major blkfront does not translate").isNull();
+        assertThat(Vdev.guestName((9 << 8) | 16)).as("a major blkfront does not translate (md)").isNull();
         assertThat(Vdev.guestName(2 << 28)).as("above the extended range").isNull();
-        assertThat(Vdev.name(65 << 8)).isEqualTo(Integer.toString(65 << 8));
+        assertThat(Vdev.name(9 << 8)).isEqualTo(Integer.toString(9 << 8));
     }
 
     @ParameterizedTest

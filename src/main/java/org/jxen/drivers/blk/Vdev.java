@@ -59,15 +59,15 @@ public final class Vdev {
     public record GuestName(String name, int minor) {}
 
     private static final int IDE0_MAJOR = 3, IDE1_MAJOR = 22, SCSI_DISK0_MAJOR = 8;
+    /** The SCSI majors after sd's first 16 disks: 65..71 are disks 16..127, 128..135 disks 128..255. */
+    private static final int SCSI_DISK1_MAJOR = 65, SCSI_DISK7_MAJOR = 71, SCSI_DISK8_MAJOR = 128, SCSI_DISK15_MAJOR = 135;
     private static final int PARTS_PER_DISK = 16, PARTS_PER_EXT_DISK = 256;
-    /** Linux's EMULATED_SD_DISK_NAME_OFFSET: sdX come after the four IDE disks (sda is xvde). */
-    private static final int SD_NAME_OFFSET = 4;
-    private static final int SD_MINOR_OFFSET = SD_NAME_OFFSET * PARTS_PER_DISK;
 
     /**
-     * blkfront's xlvbd_alloc_gendisk and xen_translate_vdev: xvd numbers as they are; the emulated aliases mapped
-     * onto xvd names (hda..hdd are xvda..xvdd, whole disks only; sda.. are xvde.., partitions kept), so that
-     * 768 (hda) is xvda, minor 0, and 2064 (sdb) is xvdf, minor 80. A partition's number names the partition
+     * blkfront's xlvbd_alloc_gendisk and xen_translate_vdev as Linux has them since 2010 (EMULATED_*_OFFSET 0):
+     * xvd numbers as they are; the emulated aliases onto the same xvd names, hda..hdd as xvda..xvdd (whole disks
+     * only: an hd partition number names its disk) and sdX as xvdX (partitions kept), so that 768 (hda) and 2048
+     * (sda) are both xvda, minor 0, and 2064 (sdb) is xvdb, minor 16. A partition's number names the partition
      * (51713 = xvda1). Null for a number Linux refuses (another major, above the extended range).
      */
     public static GuestName guestName(int devid) {
@@ -87,13 +87,15 @@ public final class Vdev {
                     offset = minor / 64 + 2;
                     minor = (minor / 64 + 2) * PARTS_PER_DISK;
                 }
-                case SCSI_DISK0_MAJOR -> {
-                    offset = minor / PARTS_PER_DISK + SD_NAME_OFFSET;
-                    minor = minor + SD_MINOR_OFFSET;
-                }
+                case SCSI_DISK0_MAJOR -> offset = minor / PARTS_PER_DISK;
                 case XVD_MAJOR -> offset = minor / PARTS_PER_DISK;
                 default -> {
-                    return null;
+                    int group;
+                    if (major >= SCSI_DISK1_MAJOR && major <= SCSI_DISK7_MAJOR) group = major - SCSI_DISK1_MAJOR + 1;
+                    else if (major >= SCSI_DISK8_MAJOR && major <= SCSI_DISK15_MAJOR) group = major - SCSI_DISK8_MAJOR + 8;
+                    else return null;
+                    offset = minor / PARTS_PER_DISK + group * 16;
+                    minor = minor + group * 16 * PARTS_PER_DISK;
                 }
             }
             parts = PARTS_PER_DISK;

@@ -56,8 +56,15 @@ final class BlkfrontDriver implements XenbusDriver {
         if (name == null) {
             // xlvbd_alloc_gendisk's refusal of a number that is no xvd, hd or sd disk.
             dev.xenbus().printk("blkfront: your disk configuration is incorrect, please use an xvd device instead");
-            dev.devFatal(Errno.ENODEV, "xlvbd_add at " + node);
-            throw new IOException("virtual-device " + devid + " is no disk Linux would name");
+            throw new XenbusException(Errno.ENODEV, "xlvbd_add at " + (dev.otherendPath() != null ? dev.otherendPath() : node) + ": virtual-device " + devid
+                    + " is no disk Linux would name");
+        }
+        for (BlockFront other : devices.values()) {
+            if (other.name().equals(name.name())) {
+                // xlbd_reserve_minors: hda and sda, say, are both xvda; the second one does not get it.
+                throw new XenbusException(Errno.EBUSY, "xlvbd_add at " + (dev.otherendPath() != null ? dev.otherendPath() : node) + ": virtual-device " + devid
+                        + " is " + name.name() + ", which device " + other.devid() + " is already");
+            }
         }
         devices.put(dev, new BlockFront(dev, name, devid, params));
     }
