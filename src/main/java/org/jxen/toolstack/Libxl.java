@@ -600,11 +600,10 @@ public final class Libxl {
         if (!present) throw new DeviceException("no " + what);
         Path script = scriptFor(d.kind(), be);
         Map<String, String> env = script == null ? Map.of() : hotplugEnv(d.kind(), be, script);
-        XsWait.until(xs, be + "/state", timeouts.close(), v -> v == null || stateOf(v) == STATE_CLOSED);
-        // Read again: the wait answers null both for a state node gone (a backend already removed, which is done)
-        // and for the time running out.
-        String now = xs.readOrNull(be + "/state");
-        boolean closed = now == null || stateOf(now) == STATE_CLOSED;
+        String state = XsWait.until(xs, be + "/state", timeouts.close(), v -> v == null || stateOf(v) == STATE_CLOSED);
+        // Null is both a state node gone (a backend already removed: done) and the time running out: read again.
+        if (state == null) state = xs.readOrNull(be + "/state");
+        boolean closed = state == null || stateOf(state) == STATE_CLOSED;
         if (!closed && how == Removal.SAFE) {
             // libxl's device_backend_callback without force: no hotplug script, nothing removed; the backend was
             // asked to close (online 0, Closing) and may still do so.
