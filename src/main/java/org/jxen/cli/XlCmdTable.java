@@ -426,6 +426,7 @@ final class XlCmdTable {
                 "-c                      Connect to the console after the domain is created.\n"
                 + "-d                      Enable debug messages.\n"
                 + "-e                      Do not wait in the background for the death of the domain.\n"
+                + "-F                      Run in foreground until death of the domain.\n"
                 + "-f FILE, --defconfig=FILE\n                     Use the given configuration file.\n"
                 + "-h                      Print this help.\n"
                 + "-n, --dryrun            Dry run - prints the resulting configuration\n"

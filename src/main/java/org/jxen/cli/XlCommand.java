@@ -173,6 +173,8 @@ public final class XlCommand implements Callable<Integer> {
          */
         @Option(names = "-e", description = "Do not wait in the background for the death of the domain (jxen's xl never does).")
         boolean noWait;
+        @Option(names = "-F", description = "Run in foreground until death of the domain.")
+        boolean foreground;
 
         @Override
         public Integer call() {
@@ -202,7 +204,7 @@ public final class XlCommand implements Callable<Integer> {
             String[] created = {null};
             boolean dry = dryRun || xl.dryRun;
             // A dry run needs no host: it only parses (xl's -n prints before it would talk to libxl's daemon).
-            int rc = XlCreate.run(dry ? null : xl.control(), config, overrides, new XlCreate.Options(paused, quiet, dry, debug),
+            int rc = XlCreate.run(dry ? null : xl.control(), config, overrides, new XlCreate.Options(paused, quiet, dry, debug, foreground && !console),
                     spec.commandLine().getOut(), spec.commandLine().getErr(), domid -> created[0] = domid);
             return rc == 0 && console && created[0] != null ? XlConsole.attach(xl, spec, created[0]) : rc;
         }

@@ -38,13 +38,13 @@ public final class XlCreate {
      * {@code dryRun}: xl create -n (or xl -N create): print the domain config libxl would build, create nothing;
      * {@code debug}: xl create -d, print it and create.
      */
-    public record Options(boolean paused, boolean quiet, boolean dryRun, boolean debug) {
+    public record Options(boolean paused, boolean quiet, boolean dryRun, boolean debug, boolean foreground) {
         public Options(boolean paused, boolean quiet) {
-            this(paused, quiet, false, false);
+            this(paused, quiet, false, false, false);
         }
 
         public Options(boolean paused, boolean quiet, boolean dryRun) {
-            this(paused, quiet, dryRun, false);
+            this(paused, quiet, dryRun, false, false);
         }
     }
 
@@ -81,11 +81,13 @@ public final class XlCreate {
         List<String> log = new ArrayList<>();
         try {
             // xl says nothing more on success; the new domain shows in xl list.
+            String[] id = {null};
             control.call((options.paused() ? "create-paused " : "create ") + bytes.length + " " + cwd, bytes, l -> {
                 if (l.startsWith(ControlServer.LOG_LINE)) log.add(l.substring(ControlServer.LOG_LINE.length()));
-                else created.accept(l.split(" ")[0]); // "ID NAME"
+                else id[0] = l.split(" ")[0]; // "ID NAME"
             });
-            return 0;
+            if (id[0] != null) created.accept(id[0]);
+            return options.foreground() && id[0] != null ? foreground(control, cfg, Integer.parseInt(id[0]), err) : 0;
         } catch (ControlException e) {
             err.println("libxl: error: " + e.getMessage());
             for (String l : log) err.println(l);
@@ -93,6 +95,68 @@ public final class XlCreate {
             return 1;
         } catch (IOException e) {
             return fail(err, e.getMessage());
+        }
+    }
+
+    /**
+     * xl create -F: stay until the domain is gone for good, saying in xl's lines (its daemon's, on stderr) how it
+     * ended and what was done: the host does the config's action; a restart is followed to the new domain of the
+     * same name. Returns xl's status, 0.
+     */
+    static int foreground(ControlClient control, DomainConfig cfg, int domid, PrintWriter err) throws IOException, ControlException {
+        String name = cfg.guest().name();
+        while (true) {
+            err.println("Waiting for domain " + name + " (domid " + domid + ") to die [pid " + ProcessHandle.current().pid() + "]");
+            err.flush();
+            String how = control.call("wait " + domid).getFirst();
+            if (!how.startsWith("shutdown ")) {
+                err.println("Domain " + domid + " has been destroyed.");
+                err.flush();
+                return 0;
+            }
+            int code = Integer.parseInt(how.substring("shutdown ".length()).strip());
+            err.println("Domain " + domid + " has shut down, reason code " + code + " 0x" + Integer.toHexString(code));
+            ShutdownAction action = switch (code) {
+                case 0 -> cfg.onShutdown().poweroff();
+                case 1 -> cfg.onShutdown().reboot();
+                case 3 -> cfg.onShutdown().crash();
+                default -> ShutdownAction.DESTROY;
+            };
+            err.println("Action for shutdown reason code " + code + " is " + action.xlName);
+            if (action == ShutdownAction.DESTROY || action == ShutdownAction.RESTART) {
+                err.println("Domain " + domid + " needs to be cleaned up: destroying the domain");
+            }
+            if (action != ShutdownAction.RESTART && action != ShutdownAction.RENAME_RESTART) {
+                err.println("Done. Exiting now");
+                err.flush();
+                return 0;
+            }
+            int old = domid;
+            domid = -1;
+            // The host makes the new domain itself (its reload of the config); xl -F follows it.
+            for (int i = 0; i < 600 && domid < 0; i++) {
+                try {
+                    String row = control.call("list " + name).getFirst();
+                    int id = Integer.parseInt(row.split("\t")[1]);
+                    if (id != old) domid = id;
+                } catch (ControlException e) {
+                    // not there yet
+                }
+                if (domid < 0) {
+                    try {
+                        Thread.sleep(100);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return 1;
+                    }
+                }
+            }
+            if (domid < 0) {
+                err.println("Domain " + name + " was not restarted within 60 s");
+                err.flush();
+                return 1;
+            }
+            err.println("Done. Rebooting now");
         }
     }
 

@@ -84,6 +84,33 @@ class XlSysrqAndRebootTest extends XlHostFixture {
     }
 
     @Test
+    void createInTheForegroundFollowsTheDomainThroughItsRebootUntilItIsGone() throws Exception {
+        Path cfg = Files.writeString(dir.resolve("f.cfg"), "name = 'f'\ninproc = 1\n");
+        java.util.concurrent.CompletableFuture<XlResult> fg = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> xl("create", "-F", cfg.toString()), task -> Thread.ofPlatform().daemon().start(task));
+        await().atMost(Duration.ofSeconds(60)).until(() -> domid("f").isPresent());
+        int first = domid("f").orElseThrow();
+        assertThat(fg).isNotDone();
+        assertThat(xl("reboot", "f").code()).isZero();
+        int second = rebooted("f", first);
+        assertThat(fg).isNotDone();
+        assertThat(xl("shutdown", "f").code()).isZero();
+        XlResult r = fg.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        long pid = ProcessHandle.current().pid();
+        assertThat(r).isEqualTo(new XlResult(0, "", "Parsing config from " + cfg + "\n"
+                + "Waiting for domain f (domid " + first + ") to die [pid " + pid + "]\n"
+                + "Domain " + first + " has shut down, reason code 1 0x1\n"
+                + "Action for shutdown reason code 1 is restart\n"
+                + "Domain " + first + " needs to be cleaned up: destroying the domain\n"
+                + "Done. Rebooting now\n"
+                + "Waiting for domain f (domid " + second + ") to die [pid " + pid + "]\n"
+                + "Domain " + second + " has shut down, reason code 0 0x0\n"
+                + "Action for shutdown reason code 0 is destroy\n"
+                + "Domain " + second + " needs to be cleaned up: destroying the domain\n"
+                + "Done. Exiting now\n"));
+    }
+
+    @Test
     void configUpdateGivesTheNextRebootItsConfigOnce() throws Exception {
         int first = createGuest("u", "inproc = 1\nmemory = 32\n");
         // A name in the new config does not rename the domain: xl restarts it under the name it has.
