@@ -458,7 +458,7 @@ final class XlCmdTable {
         put(over, "vcpu-list", null, null);
         put(over, "vcpu-set", null, xen("vcpu-set").options());
         put(over, "vm-list", null, null);
-        put(over, "info", "[name]", null);
+        put(over, "info", "[-n] [name]", "-n, --numa         List host NUMA topology information");
         put(over, "domid", null, null);
         put(over, "domname", null, null);
         put(over, "rename", null, null);

@@ -50,20 +50,50 @@ final class XlInfoCommands {
         CommandSpec spec;
         @Parameters(paramLabel = "NAME", arity = "0..1")
         String name;
+        @Option(names = {"-n", "--numa"})
+        boolean numa;
 
         @Override
         public Integer call() {
             List<String> fields = XlInfoCommands.call(xl, spec, "info");
             if (fields == null) return 1;
             PrintWriter out = spec.commandLine().getOut();
+            java.util.Map<String, String> values = new java.util.HashMap<>();
             for (String f : fields) {
                 int tab = f.indexOf('\t');
-                String line = String.format("%-23s: %s", f.substring(0, tab), f.substring(tab + 1));
-                if (name == null) out.println(line);
+                values.put(f.substring(0, tab), f.substring(tab + 1));
+            }
+            for (String f : fields) {
+                int tab = f.indexOf('\t');
+                String key = f.substring(0, tab);
+                String line = String.format("%-23s: %s", key, f.substring(tab + 1));
+                // xl's main_info: with -n a NAME is not looked at.
+                if (name == null || numa) out.println(line);
                 else if (line.startsWith(name)) out.println(f.substring(tab + 1));
+                // print_info: the topology and NUMA tables come after the physical info, before Xen's.
+                if (numa && key.equals("free_cpus")) numaTables(values, out);
             }
             out.flush();
             return 0;
+        }
+
+        /**
+         * xl_info.c's output_topologyinfo and output_numainfo for the host xl info describes: one node holding
+         * every CPU (each a core of socket 0, as its cores_per_socket and threads_per_core say) and all its memory,
+         * no PCI devices (jxen passes none through).
+         */
+        private static void numaTables(java.util.Map<String, String> info, PrintWriter out) {
+            int cpus = Integer.parseInt(info.getOrDefault("nr_cpus", "1").strip());
+            out.println("cpu_topology           :");
+            out.println("cpu:    core    socket     node");
+            for (int i = 0; i < cpus; i++) out.println(String.format("%3d:    %4d     %4d     %4d", i, i, 0, 0));
+            out.println("device topology        :");
+            out.println("device           node");
+            out.println("No device topology data available");
+            out.println("numa_info              :");
+            out.println("node:    memsize    memfree    distances");
+            out.println(String.format("%4d:    %6d     %6d      %d", 0, Long.parseLong(info.getOrDefault("total_memory", "0").strip()),
+                    Long.parseLong(info.getOrDefault("free_memory", "0").strip()), 10));
         }
     }
 

@@ -39,6 +39,16 @@ class XlInfoCommandsTest extends XlHostFixture {
         assertThat(xl("info", "xen_m").out()).isEqualTo("4\n17\n");
         long total = Long.parseLong(xl("info", "total_memory").out().strip());
         assertThat(total).isGreaterThan(0);
+
+        // -n: the topology and NUMA tables between the physical info and Xen's; a NAME is then not looked at.
+        XlResult n = xl("info", "-n", "xen_version");
+        assertThat(n.code()).isZero();
+        StringBuilder topology = new StringBuilder("\nfree_cpus              : 0\ncpu_topology           :\ncpu:    core    socket     node\n");
+        for (int i = 0; i < cpus; i++) topology.append(String.format("%3d:    %4d     %4d     %4d%n", i, i, 0, 0));
+        topology.append("device topology        :\ndevice           node\nNo device topology data available\n"
+                + "numa_info              :\nnode:    memsize    memfree    distances\n");
+        assertThat(n.out()).contains(topology.toString()).containsPattern(
+                "\n   0: +" + total + " +\\d+      10\nxen_major              : 4\n");
     }
 
     @Test
