@@ -11,7 +11,6 @@ import java.util.concurrent.LinkedBlockingQueue;
 import org.jxen.toolstack.ControlException;
 import org.jxen.toolstack.DomainConfig;
 import org.jxen.toolstack.Libxl;
-import org.jxen.toolstack.XlCfgException;
 import org.jxen.toolstack.XlCreate;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -277,12 +276,8 @@ final class XlDomainCommands {
             if (file == null) return 1;
             String text = XlCreate.withOverrides(file, overrides);
             java.nio.file.Path cwd = java.nio.file.Path.of("").toAbsolutePath();
-            DomainConfig cfg;
-            try {
-                cfg = DomainConfig.parse(text, null, cwd);
-            } catch (XlCfgException e) {
-                return XlCommand.fail(spec, "Failed to parse config: " + e.forFile(config));
-            }
+            DomainConfig cfg = XlCreate.parse(config, file, overrides, cwd, err);
+            if (cfg == null) return 1;
             if (debug || xl.dryRun) {
                 spec.commandLine().getOut().println(XlCreate.dryRunJson(cfg));
                 spec.commandLine().getOut().flush();

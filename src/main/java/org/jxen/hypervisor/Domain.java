@@ -130,7 +130,7 @@ final class Domain {
 
     DomainInfo info() {
         return new DomainInfo(id, state, state == DomainState.SHUTDOWN ? shutdownReason : null, totPages(), vcpus,
-                (java.util.BitSet) vcpusUp.clone(), privileged, xenstorePort, consolePort,
+                vcpusUp, privileged, xenstorePort, consolePort,
                 state == DomainState.RUNNING && events.sleeping() && events.busy() == 0);
     }
 

@@ -56,6 +56,11 @@ public record DomainConfig(GuestConfig guest, List<DeviceSpec> devices, Shutdown
         warnings = List.copyOf(warnings);
     }
 
+    /** The same config for a domain called {@code name} (a rename, a restart under the name the domain had). */
+    public DomainConfig named(String name) {
+        return new DomainConfig(guest.renamed(name), devices, onShutdown, warnings, grantLimits);
+    }
+
     public DomainConfig(GuestConfig guest, List<DeviceSpec> devices) {
         this(guest, devices, ShutdownAction.OnShutdown.XL_DEFAULTS, List.of());
     }

@@ -723,14 +723,12 @@ public final class Host implements AutoCloseable {
         if (updated != null) {
             dom0Kernel.printk("toolstack: \"xl\" configuration found, using it");
             // xl restarts a domain under the name it had, whatever the new config says.
-            return created == null ? updated : new DomainConfig(updated.guest().renamed(created.guest().name()),
-                    updated.devices(), updated.onShutdown(), updated.warnings(), updated.grantLimits());
+            return created == null ? updated : updated.named(created.guest().name());
         }
         if (created == null) return null;
         try {
-            DomainConfig now = DomainConfig.parse(RetrievedConfig.xlCfg(this, domid), modulePath(), Path.of("/"));
-            return new DomainConfig(now.guest().renamed(created.guest().name()), now.devices(), now.onShutdown(),
-                    List.of(), now.grantLimits());
+            return DomainConfig.parse(RetrievedConfig.xlCfg(this, domid), modulePath(), Path.of("/"))
+                    .named(created.guest().name());
         } catch (IOException | XlCfgException | IllegalArgumentException e) {
             dom0Kernel.printk("toolstack: failed to retrieve guest configuration (" + e.getMessage()
                     + "). reusing old configuration");
@@ -766,7 +764,7 @@ public final class Host implements AutoCloseable {
             }
             putGuest(new Guest(domid, newName, g.thread(), g.process()));
             DomainConfig c = configs.get(domid);
-            if (c != null) configs.put(domid, new DomainConfig(c.guest().renamed(newName), c.devices(), c.onShutdown(), c.warnings(), c.grantLimits()));
+            if (c != null) configs.put(domid, c.named(newName));
         }
     }
 

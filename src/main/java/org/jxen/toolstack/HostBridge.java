@@ -97,16 +97,10 @@ public final class HostBridge implements AutoCloseable {
 
     /** What {@code ip ARGS} printed, or null if it failed. */
     private static String ipOutput(String... args) {
-        List<String> argv = new ArrayList<>(List.of("ip"));
-        argv.addAll(List.of(args));
         try {
-            Process p = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-            return p.waitFor() == 0 ? out : null;
+            StringBuilder out = new StringBuilder();
+            return run(out, args) == 0 ? out.toString() : null;
         } catch (IOException e) {
-            return null;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
             return null;
         }
     }
@@ -134,10 +128,18 @@ public final class HostBridge implements AutoCloseable {
     }
 
     static int ip(String... args) throws IOException {
+        return run(null, args);
+    }
+
+    /** Runs {@code ip ARGS}; its standard output goes to {@code out} (null: discarded). Returns its exit status. */
+    private static int run(StringBuilder out, String... args) throws IOException {
         List<String> argv = new ArrayList<>(List.of("ip"));
         argv.addAll(List.of(args));
-        Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        ProcessBuilder pb = new ProcessBuilder(argv).redirectError(ProcessBuilder.Redirect.DISCARD);
+        if (out == null) pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        Process p = pb.start();
         try {
+            if (out != null) out.append(new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
             return p.waitFor();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

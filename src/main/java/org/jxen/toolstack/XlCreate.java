@@ -59,12 +59,8 @@ public final class XlCreate {
             err.flush();
         }
         Path cwd = Path.of("").toAbsolutePath();
-        DomainConfig cfg;
-        try {
-            cfg = DomainConfig.parse(text, null, cwd);
-        } catch (XlCfgException e) {
-            return fail(err, "Failed to parse config: " + where(e, config, file, overrides));
-        }
+        DomainConfig cfg = parse(config, file, overrides, cwd, err);
+        if (cfg == null) return 1;
         if (cfg.warningLine() != null) {
             err.println(config + ": " + cfg.warningLine());
             err.flush();
@@ -193,6 +189,20 @@ public final class XlCreate {
             fail(err, "Failed to read config file: " + config + ": " + why);
         }
         return null;
+    }
+
+    /**
+     * xl's parse_config_data of config file {@code config} (its text {@code file}) with the {@code KEY=VALUE}
+     * arguments after it, relative paths from {@code cwd}; null after xl's "Failed to parse config" line, which
+     * names the file's line or the argument at fault.
+     */
+    public static DomainConfig parse(String config, String file, List<String> overrides, Path cwd, PrintWriter err) {
+        try {
+            return DomainConfig.parse(withOverrides(file, overrides), null, cwd);
+        } catch (XlCfgException e) {
+            fail(err, "Failed to parse config: " + where(e, config, file, overrides));
+            return null;
+        }
     }
 
     /** FILE:LINE: ..., or the KEY=VALUE argument at fault (its lines follow the file's). */
